@@ -1,0 +1,71 @@
+"""The one configuration object: where data lives, which units, which language.
+
+Read once from the environment (or given explicitly in tests) and passed
+down; no module reads the environment on its own.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from geo.units import NEW, OLD
+
+__all__ = ["Settings"]
+
+_LANGUAGES = ("vi", "en")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Settings of one running product.
+
+    Attributes
+    ----------
+    data_dir : Path
+        The data folder: imported boundaries, the demo dataset, the store.
+        ``BORDERWATCH_DATA_DIR``; default ``./var`` under the working directory.
+    database_url : str or None
+        A PostgreSQL/PostGIS URL; ``None`` uses the embedded store in
+        ``data_dir``. ``BORDERWATCH_DATABASE_URL``.
+    language : {"vi", "en"}
+        Default UI language; Vietnamese unless told. ``BORDERWATCH_LANG``.
+    unit_set : {"2025", "legacy"}
+        Which units maps show by default. ``BORDERWATCH_UNITS``.
+    """
+
+    data_dir: Path = field(default_factory=lambda: Path("var"))
+    database_url: str | None = None
+    language: str = "vi"
+    unit_set: str = NEW
+
+    def __post_init__(self) -> None:
+        if self.language not in _LANGUAGES:
+            raise ValueError(f"language must be one of {_LANGUAGES}, not {self.language!r}")
+        if self.unit_set not in (NEW, OLD):
+            raise ValueError(f"unit set must be {NEW!r} or {OLD!r}, not {self.unit_set!r}")
+        object.__setattr__(self, "data_dir", Path(self.data_dir))
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None, **overrides) -> Settings:
+        """Settings from ``BORDERWATCH_*`` variables, with explicit overrides winning."""
+        env = os.environ if environ is None else environ
+        values = {
+            "data_dir": Path(env.get("BORDERWATCH_DATA_DIR", "var")),
+            "database_url": env.get("BORDERWATCH_DATABASE_URL") or None,
+            "language": env.get("BORDERWATCH_LANG", "vi"),
+            "unit_set": env.get("BORDERWATCH_UNITS", NEW),
+        }
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)
+
+    @property
+    def boundaries_dir(self) -> Path:
+        """Where imported official boundaries are kept (they replace the bundled ones)."""
+        return self.data_dir / "boundaries"
+
+    @property
+    def demo_dir(self) -> Path:
+        """Where the synthetic demo dataset is written."""
+        return self.data_dir / "demo"
