@@ -1,0 +1,75 @@
+"""Create the Dash app for one configuration: routing, the frame, and the pages."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs
+
+from dash import Dash, Input, Output, dcc, html
+from flask import Response
+
+from dashboard import ids
+from dashboard.context import AppContext, build_context
+from dashboard.i18n import LANGUAGES, translate
+from dashboard.pages import overview
+from dashboard.shell import page_frame
+from geo.config import Settings
+from geo.units import NEW, OLD
+
+__all__ = ["create_app"]
+
+_PAGES = {overview.PATH: overview}
+
+
+def _language(search: str | None, default: str) -> str:
+    lang = parse_qs((search or "").lstrip("?")).get("lang", [default])[0]
+    return lang if lang in LANGUAGES else default
+
+
+def _serve_geojson(app: Dash, ctx: AppContext) -> None:
+    """Commune polygons at a fixed URL, cached by the browser: geometry travels once."""
+    for unit_set in (NEW, OLD):
+        body = ctx.geojson[unit_set]
+
+        def view(body=body):
+            return Response(
+                body,
+                mimetype="application/geo+json",
+                headers={"Cache-Control": "public, max-age=86400"},
+            )
+
+        app.server.add_url_rule(
+            overview.geojson_url(unit_set), endpoint=f"geojson_{unit_set}", view_func=view
+        )
+
+
+def create_app(settings: Settings, ctx: AppContext | None = None) -> Dash:
+    """A ready-to-run Dash app over the data ``settings`` points to.
+
+    Parameters
+    ----------
+    settings : Settings
+    ctx : AppContext, optional
+        Pre-built data (tests build it once and share it); built from
+        ``settings`` when omitted.
+    """
+    ctx = ctx or build_context(settings)
+    app = Dash(
+        __name__,
+        title=translate("app.title", settings.language),
+        suppress_callback_exceptions=True,
+        update_title=None,
+        serve_locally=True,
+    )
+    app.layout = html.Div([dcc.Location(id=ids.URL), html.Div(id=ids.PAGE)])
+    _serve_geojson(app, ctx)
+
+    @app.callback(Output(ids.PAGE, "children"), Input(ids.URL, "pathname"),
+                  Input(ids.URL, "search"))
+    def route(pathname, search):
+        lang = _language(search, settings.language)
+        page = _PAGES.get(pathname or "/", overview)
+        return page_frame(ctx, lang, pathname or "/", page.layout(ctx, lang))
+
+    for page in _PAGES.values():
+        page.register_callbacks(app, ctx)
+    return app

@@ -1,0 +1,154 @@
+"""The commune map: a choropleth of one layer with the border line and the gates, no tiles.
+
+Built on MapLibre (``go.Choroplethmap``) with the blank "white-bg" style, so
+it draws with no internet: the border posts this serves often have none.
+"""
+
+from __future__ import annotations
+
+import math
+
+import geopandas as gpd
+import numpy as np
+import plotly.graph_objects as go
+import shapely
+
+from dashboard.i18n import format_number, translate
+from layers.layer import Layer
+
+__all__ = ["TRACE_BORDER", "TRACE_COMMUNES", "TRACE_GATES", "commune_map", "fit_zoom"]
+
+TRACE_COMMUNES, TRACE_BORDER, TRACE_GATES = 0, 1, 2
+_GATE_STYLE = {
+    "international": {"size": 16, "color": "#d7301f"},
+    "main": {"size": 12, "color": "#fc8d59"},
+    "secondary": {"size": 9, "color": "#fdbb84"},
+}
+
+
+def fit_zoom(bounds: tuple[float, float, float, float], height_px: int = 700) -> float:
+    """The web-map zoom at which ``bounds`` (lon/lat) fit a map ``height_px`` tall."""
+    minx, miny, maxx, maxy = bounds
+    span = max(maxx - minx, (maxy - miny) / math.cos(math.radians((miny + maxy) / 2)), 1e-6)
+    return round(math.log2(360 * height_px / (256 * span)) - 0.35, 2)
+
+
+def hover_values(layer: Layer, lang: str) -> np.ndarray:
+    """Per-commune hover text columns: name and the value formatted for ``lang``."""
+    values = layer.frame[layer.value]
+    return np.column_stack(
+        [layer.frame["name"].to_numpy(), [format_number(v, lang) for v in values]]
+    )
+
+
+def _border_xy(border: gpd.GeoDataFrame) -> tuple[list, list]:
+    xs: list = []
+    ys: list = []
+    for geom in border.geometry:
+        parts = geom.geoms if hasattr(geom, "geoms") else [geom]
+        for part in parts:
+            coords = shapely.get_coordinates(part)
+            xs.extend(coords[:, 0].round(5).tolist() + [None])
+            ys.extend(coords[:, 1].round(5).tolist() + [None])
+    return xs, ys
+
+
+def _gate_hover(gates: gpd.GeoDataFrame, lang: str) -> list[str]:
+    rows = []
+    for g in gates.itertuples():
+        lines = [
+            f"<b>{g.name}</b>",
+            translate(f"gate.{g.gate_class}", lang),
+            f"{translate('map.commune', lang)}: {g.commune}",
+            translate(f"gate.position.{g.position}", lang),
+        ]
+        if g.counterpart:
+            lines.append(f"{translate('gate.counterpart', lang)}: {g.counterpart} ({g.counterpart_province})")
+        if g.blo:
+            lines.append(translate("gate.blo", lang))
+        rows.append("<br>".join(lines))
+    return rows
+
+
+def commune_map(
+    layer: Layer,
+    geojson: str | dict,
+    gates: gpd.GeoDataFrame,
+    border: gpd.GeoDataFrame,
+    *,
+    lang: str = "vi",
+    title: str = "",
+    bounds: tuple[float, float, float, float] = (105.5, 10.3, 106.8, 11.8),
+) -> go.Figure:
+    """A figure of ``layer`` over the commune polygons, with the border and the gates.
+
+    Parameters
+    ----------
+    layer : Layer
+        Values per commune code.
+    geojson : str or dict
+        The polygons (feature ``id`` = commune code), or the URL they are
+        served at: the browser then fetches them once and caches them.
+    gates, border : GeoDataFrame
+        Map furniture, drawn above the choropleth.
+    lang : {"vi", "en"}
+    title : str
+        Figure title (the page shows it; exports keep it).
+    bounds : tuple
+        lon/lat box to frame.
+    """
+    frame = layer.frame
+    values = frame[layer.value].to_numpy()
+    communes = go.Choroplethmap(
+        geojson=geojson,
+        featureidkey="id",
+        locations=frame.index.tolist(),
+        z=values,
+        zmin=0,
+        zmax=max(float(values.max()) if len(values) else 1.0, 1.0),
+        colorscale=[list(stop) for stop in layer.colorscale] or "Viridis",
+        marker={"line": {"width": 0.6, "color": "#666666"}, "opacity": 0.85},
+        customdata=hover_values(layer, lang),
+        hovertemplate="<b>%{customdata[0]}</b><br>"
+        + translate(layer.legend_key, lang)
+        + ": %{customdata[1]}<extra></extra>",
+        colorbar={"title": {"text": translate(layer.legend_key, lang)}, "thickness": 14},
+        name=translate("map.commune", lang),
+        showlegend=False,
+    )
+    bx, by = _border_xy(border)
+    border_trace = go.Scattermap(
+        lon=bx, lat=by, mode="lines", line={"width": 3, "color": "#b2182b"},
+        name=translate("map.border", lang), hoverinfo="name",
+    )
+    gate_xy = shapely.get_coordinates(gates.geometry.values)
+    gate_trace = go.Scattermap(
+        lon=gate_xy[:, 0].round(5),
+        lat=gate_xy[:, 1].round(5),
+        mode="markers+text",
+        marker={
+            "size": [_GATE_STYLE[c]["size"] for c in gates["gate_class"]],
+            "color": [_GATE_STYLE[c]["color"] for c in gates["gate_class"]],
+        },
+        text=gates["name"].tolist(),
+        textposition="top right",
+        textfont={"size": 12, "color": "#111111"},
+        customdata=gates["gate_id"].tolist(),
+        hovertext=_gate_hover(gates, lang),
+        hoverinfo="text",
+        name=translate("map.gates", lang),
+    )
+    minx, miny, maxx, maxy = bounds
+    fig = go.Figure([communes, border_trace, gate_trace])
+    fig.update_layout(
+        title={"text": title, "x": 0.01, "font": {"size": 18}},
+        map={
+            "style": "white-bg",
+            "center": {"lon": (minx + maxx) / 2, "lat": (miny + maxy) / 2},
+            "zoom": fit_zoom(bounds),
+        },
+        margin={"l": 0, "r": 0, "t": 40 if title else 0, "b": 0},
+        legend={"x": 0.01, "y": 0.01, "bgcolor": "rgba(255,255,255,0.85)"},
+        uirevision="keep-view",
+    )
+    return fig

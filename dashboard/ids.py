@@ -1,0 +1,15 @@
+"""Component ids, in one place so that layouts, callbacks and browser tests agree."""
+
+URL = "url"
+PAGE = "page"
+BANNER = "synthetic-banner"
+CAVEATS = "caveats"
+LANG_LINKS = "lang-links"
+
+MAP = "commune-map"
+TYPES = "filter-types"
+PERIOD = "filter-period"
+UNITS = "filter-units"
+KPI_TOTAL = "kpi-total"
+KPI_COMMUNES = "kpi-communes"
+KPI_TOP = "kpi-top"

@@ -1,0 +1,70 @@
+"""The frame around every page: title bar, language switch, data caveats, footer.
+
+The caveats (synthetic demo data, approximate boundaries) are part of the
+frame, not of a page, so that no screen can forget them.
+"""
+
+from __future__ import annotations
+
+from dash import dcc, html
+
+from dashboard import ids
+from dashboard.context import AppContext
+from dashboard.i18n import LANGUAGES, format_date, translate
+from layers.layer import Caveat
+
+__all__ = ["caveat_banner", "page_frame"]
+
+_LANGUAGE_NAMES = {"vi": "Tiếng Việt", "en": "English"}
+
+
+def caveat_banner(caveats: tuple[Caveat, ...], lang: str) -> html.Div:
+    """A visible strip naming every caveat that applies (empty when none does)."""
+    return html.Div(
+        [html.Div(translate(f"caveat.{c.value}", lang), className="caveat") for c in caveats],
+        id=ids.BANNER,
+        className="caveat-banner" if caveats else "caveat-banner empty",
+        role="note",
+    )
+
+
+def _language_links(pathname: str, lang: str) -> html.Div:
+    links = []
+    for code in LANGUAGES:
+        label = _LANGUAGE_NAMES[code]
+        if code == lang:
+            links.append(html.Span(label, className="lang current"))
+        else:
+            links.append(dcc.Link(label, href=f"{pathname}?lang={code}", className="lang"))
+    return html.Div(links, id=ids.LANG_LINKS, className="lang-links")
+
+
+def page_frame(ctx: AppContext, lang: str, pathname: str, body) -> html.Div:
+    """Title bar, caveat banner, the page body, and the footer with source and date."""
+    source = translate("caveat.synthetic", lang) if ctx.source == "demo" else ctx.source
+    return html.Div(
+        [
+            html.Header(
+                [html.H1(translate("app.title", lang)), _language_links(pathname, lang)],
+                className="topbar",
+            ),
+            caveat_banner(ctx.caveats, lang),
+            html.Main(body, className="content"),
+            html.Footer(
+                [
+                    html.Div(
+                        translate(
+                            "footer.source", lang,
+                            source=source, extracted=format_date(ctx.extracted, lang),
+                        )
+                    ),
+                    html.Div(
+                        " · ".join(translate(f"caveat.{c.value}", lang) for c in ctx.caveats),
+                        id=ids.CAVEATS,
+                    ),
+                ],
+                className="footer",
+            ),
+        ],
+        lang=lang,
+    )

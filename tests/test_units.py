@@ -1,0 +1,67 @@
+"""The registry: counts, codes, names and the old→new composition, against known facts."""
+
+import datetime as dt
+
+import pytest
+
+from geo.units import MERGER_DATE, NEW, OLD, unit_set_on
+
+
+def test_new_province_has_96_units_82_communes_14_wards(registry):
+    communes = registry.communes
+    assert len(communes) == 96
+    assert communes["kind"].value_counts().to_dict() == {"xa": 82, "phuong": 14}
+    assert communes.index.str.fullmatch(r"\d{5}").all()
+
+
+def test_old_units_are_the_280_of_tay_ninh_and_long_an(registry):
+    legacy = registry.legacy
+    assert len(legacy) == 280
+    assert legacy["province_code"].value_counts().to_dict() == {"80": 186, "72": 94}
+    assert legacy["kind"].value_counts().to_dict() == {"xa": 231, "phuong": 28, "thi_tran": 21}
+    assert legacy["district"].nunique() == 23
+    assert (legacy["min_lon"] < legacy["max_lon"]).all()
+    assert (legacy["min_lat"] < legacy["max_lat"]).all()
+
+
+def test_known_units_have_their_official_codes_and_names(registry):
+    # Mộc Bài gate's old commune and the new commune that absorbed it.
+    assert registry.legacy.at["25699", "name"] == "Xã Lợi Thuận"
+    assert registry.legacy.at["25699", "district"] == "Huyện Bến Cầu"
+    assert registry.communes.at["25681", "name"] == "Xã Bến Cầu"
+    assert registry.new_code_of("25699") == "25681"
+    assert registry.communes.at["25459", "name"] == "Phường Tân Ninh"
+    assert registry.communes.at["25459", "area_km2"] == pytest.approx(21.35)
+
+
+def test_every_old_unit_maps_to_a_new_one_and_every_new_one_has_old_parts(registry):
+    comp = registry.composition
+    assert set(comp["old_code"]) == set(registry.legacy.index)
+    assert set(comp["new_code"]) == set(registry.communes.index)
+    assert registry.legacy["new_code"].isin(registry.communes.index).all()
+    # A split old unit has several pieces, exactly one of them primary.
+    split = comp[comp["split"]]
+    assert split.groupby("old_code")["primary"].sum().eq(1).all()
+    assert split.groupby("old_code").size().min() >= 2
+
+
+def test_composition_of_tan_ninh_matches_resolution_1682(registry):
+    # NQ 1682/NQ-UBTVQH15 khoản 87: Phường 1, 2, 3, IV, Hiệp Ninh (+ part of Thái Bình) → Tân Ninh.
+    names = set(registry.legacy.loc[registry.old_codes_of("25459"), "name"])
+    assert {"Phường 1", "Phường 2", "Phường 3", "Phường 4", "Phường Hiệp Ninh"} <= names
+
+
+def test_new_units_reuse_old_codes_so_the_date_decides(registry):
+    shared = set(registry.communes.index) & set(registry.legacy.index)
+    assert len(shared) == 96
+    # 25489 is Xã Tân Lập both before and after, but 25681 is TT Bến Cầu before, Xã Bến Cầu after.
+    assert registry.legacy.at["25681", "name"] == "Thị trấn Bến Cầu"
+    assert unit_set_on(dt.date(2025, 6, 30)) == OLD
+    assert unit_set_on(MERGER_DATE) == NEW
+    assert unit_set_on(dt.datetime(2025, 7, 1, 8, 30)) == NEW
+    assert unit_set_on(None) is None
+
+
+def test_unknown_unit_set_is_refused(registry):
+    with pytest.raises(ValueError, match="unknown unit set"):
+        registry.units("1999")
