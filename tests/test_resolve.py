@@ -1,0 +1,78 @@
+"""Joining records to communes: code by date, name + district, point in polygon."""
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+from shapely.geometry import box
+
+from geo.resolve import resolve_communes
+
+
+@pytest.fixture()
+def polygons():
+    """Two toy new communes and three toy old ones: enough to test the rules."""
+    new = gpd.GeoDataFrame(
+        {"name": ["Xã Bến Cầu", "Xã Tân Lập"]},
+        geometry=[box(106.0, 11.0, 106.2, 11.2), box(105.9, 11.6, 106.1, 11.8)],
+        index=pd.Index(["25681", "25489"], name="code"), crs="EPSG:4326",
+    )
+    old = gpd.GeoDataFrame(
+        {"name": ["Xã Lợi Thuận", "Thị trấn Bến Cầu", "Xã Tân Lập"]},
+        geometry=[box(106.0, 11.0, 106.1, 11.2), box(106.1, 11.0, 106.2, 11.2),
+                  box(105.9, 11.6, 106.1, 11.8)],
+        index=pd.Index(["25699", "25681", "25489"], name="code"), crs="EPSG:4326",
+    )
+    return new, old
+
+
+def _records(**cols):
+    n = len(next(iter(cols.values())))
+    base = {"record_id": [f"R{i}" for i in range(n)]}
+    base.update(cols)
+    frame = pd.DataFrame(base)
+    frame["date"] = pd.to_datetime(frame["date"])
+    return frame
+
+
+def test_same_code_means_different_units_before_and_after_the_merger(registry, polygons):
+    records = _records(date=["2024-05-01", "2025-08-01"], commune_code=["25681", "25681"])
+    resolved, unresolved = resolve_communes(records, registry, *polygons)
+    assert unresolved.empty
+    # Before: old TT Bến Cầu (25681) → new Xã Bến Cầu. After: new Xã Bến Cầu directly.
+    assert resolved["old_code"].tolist() == ["25681", "25681"]
+    assert resolved["new_code"].tolist() == ["25681", "25681"]
+    records = _records(date=["2024-05-01"], commune_code=["25699"])
+    resolved, _ = resolve_communes(records, registry, *polygons)
+    assert (resolved["old_code"].item(), resolved["new_code"].item()) == ("25699", "25681")
+
+
+def test_old_only_code_after_the_merger_is_not_taken_as_new(registry, polygons):
+    # 25699 (Lợi Thuận) no longer exists after 01/07/2025: it must not resolve by code.
+    records = _records(date=["2025-09-01"], commune_code=["25699"])
+    resolved, unresolved = resolve_communes(records, registry, *polygons)
+    assert resolved.empty
+    assert "no commune code, name or point" in unresolved["reason"].item()
+
+
+def test_name_and_district_then_ambiguity_lists_candidates(registry, polygons):
+    records = _records(
+        date=["2023-01-10", "2023-01-10"],
+        commune=["X. Lợi Thuận", "Tân Bình"], district=["H. Bến Cầu", ""],
+    )
+    resolved, unresolved = resolve_communes(records, registry, *polygons)
+    assert resolved["old_code"].tolist() == ["25699"]
+    assert resolved["resolved_by"].tolist() == ["name"]
+    assert "ambiguous" in unresolved["reason"].item()
+    assert "Huyện Tân Biên" in unresolved["reason"].item()
+
+
+def test_point_in_polygon_and_point_outside(registry, polygons):
+    records = _records(
+        date=["2025-10-01", "2024-10-01", "2025-10-01"],
+        lat=[11.1, 11.1, 10.0], lon=[106.05, 106.15, 104.0],
+    )
+    resolved, unresolved = resolve_communes(records, registry, *polygons)
+    assert resolved["new_code"].tolist() == ["25681", "25681"]
+    assert resolved["old_code"].tolist() == ["25699", "25681"]
+    assert set(resolved["resolved_by"]) == {"point"}
+    assert unresolved["reason"].item() == "point lies outside the province"
