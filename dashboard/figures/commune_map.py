@@ -26,11 +26,15 @@ _GATE_STYLE = {
 }
 
 
-def fit_zoom(bounds: tuple[float, float, float, float], height_px: int = 700) -> float:
-    """The web-map zoom at which ``bounds`` (lon/lat) fit a map ``height_px`` tall."""
+def fit_zoom(bounds: tuple[float, float, float, float], height_px: int = 540) -> float:
+    """The MapLibre zoom at which ``bounds`` (lon/lat) fit a square of ``height_px``.
+
+    MapLibre's world is 512 px wide at zoom 0; latitude spans are stretched by
+    1/cos(latitude) in Web Mercator.
+    """
     minx, miny, maxx, maxy = bounds
     span = max(maxx - minx, (maxy - miny) / math.cos(math.radians((miny + maxy) / 2)), 1e-6)
-    return round(math.log2(360 * height_px / (256 * span)) - 0.35, 2)
+    return round(math.log2(360 * height_px / (512 * span)), 2)
 
 
 def hover_values(layer: Layer, lang: str) -> np.ndarray:

@@ -1,0 +1,112 @@
+"""End to end: the README's serve command, opened in headless Chromium, as a person sees it."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from tests.browser import ARTIFACTS, blank_fraction, chromium_page, running_server
+
+pytestmark = pytest.mark.browser
+
+# What MapLibre actually drew: distinct commune polygons and gate markers on the canvas.
+_RENDERED = """() => {
+  const gd = document.querySelector('#commune-map .js-plotly-plot');
+  const map = gd._fullLayout.map._subplot.map;
+  const uid = (i) => gd._fullData[i].uid;
+  const feats = map.queryRenderedFeatures();
+  const fills = new Set(feats.filter(f => f.layer.id === `plotly-trace-layer-${uid(0)}-fill`)
+                              .map(f => JSON.stringify(f.properties)));
+  const gates = feats.filter(f => f.layer.id === `plotly-trace-layer-${uid(2)}-circle`).length;
+  return {fills: fills.size, gates: gates, locations: gd.data[0].locations.length,
+          gateNames: gd.data[2].text, z: gd.data[0].z};
+}"""
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    data_dir = tmp_path_factory.mktemp("e2e") / "var"
+    with running_server(data_dir) as url:
+        yield url, data_dir
+
+
+def _open(page, url):
+    page.goto(url)
+    page.wait_for_selector("canvas.maplibregl-canvas", timeout=90_000)
+    page.wait_for_function(
+        "() => { const gd = document.querySelector('#commune-map .js-plotly-plot');"
+        " return gd && gd._fullLayout && gd._fullLayout.map &&"
+        " gd._fullLayout.map._subplot.map.loaded(); }",
+        timeout=60_000,
+    )
+    page.wait_for_timeout(1500)
+
+
+def test_map_draws_every_commune_both_main_gates_and_the_caveats(server):
+    url, data_dir = server
+    incidents = pd.read_csv(data_dir / "demo" / "incidents.csv", dtype=str)
+    with chromium_page() as page:
+        _open(page, url + "/")
+        seen = page.evaluate(_RENDERED)
+        assert seen["locations"] == 96
+        assert seen["fills"] == 96, "every 2025 commune is drawn on the canvas"
+        assert {"Mộc Bài", "Xa Mát"} <= set(seen["gateNames"])
+        assert seen["gates"] == len(seen["gateNames"]) >= 2
+        assert sum(seen["z"]) == len(incidents)
+
+        banner = page.inner_text("#synthetic-banner")
+        assert "Dữ liệu minh họa tổng hợp" in banner
+        assert "Ranh giới xã gần đúng" in banner
+        assert page.inner_text("h1").startswith("Bản đồ giám sát phòng, chống mua bán người")
+        total = page.inner_text("#kpi-total")
+        assert total == f"{len(incidents):,}".replace(",", ".")
+
+        ARTIFACTS.mkdir(exist_ok=True)
+        png = page.screenshot(path=str(ARTIFACTS / "overview.png"))
+        assert blank_fraction(png) < 0.85, "the page is not blank"
+        map_png = page.locator("#commune-map").screenshot()
+        assert blank_fraction(map_png) < 0.8, "the map shows coloured communes"
+
+
+def test_filter_changes_values_not_shapes(server):
+    url, data_dir = server
+    incidents = pd.read_csv(data_dir / "demo" / "incidents.csv", dtype=str)
+    victims = int((incidents["type"] == "victim").sum())
+    with chromium_page() as page:
+        _open(page, url + "/")
+        for label in ("Vụ mua bán người", "Xuất, nhập cảnh trái phép", "Tin báo, tố giác"):
+            page.get_by_label(label).uncheck()
+        page.wait_for_function(
+            f"() => document.querySelector('#kpi-total').innerText === "
+            f"'{victims:,}'.replace(/,/g, '.')",
+            timeout=30_000,
+        )
+        seen = page.evaluate(_RENDERED)
+        assert sum(seen["z"]) == victims
+        assert seen["fills"] == 96
+
+
+def test_old_unit_set_draws_280_units(server):
+    url, _ = server
+    with chromium_page() as page:
+        _open(page, url + "/")
+        page.get_by_label("Xã, phường, thị trấn trước 01/7/2025 (280)").check()
+        page.wait_for_function(
+            "() => document.querySelector('#commune-map .js-plotly-plot').data[0]"
+            ".locations.length === 280", timeout=30_000,
+        )
+        page.wait_for_timeout(2500)
+        assert page.evaluate(_RENDERED)["fills"] == 280
+
+
+def test_english_is_one_click_away(server):
+    url, _ = server
+    with chromium_page() as page:
+        _open(page, url + "/")
+        page.get_by_text("English").click()
+        page.wait_for_function(
+            "() => document.querySelector('h1').innerText.startsWith('Anti-trafficking')",
+            timeout=30_000,
+        )
+        assert "Synthetic demo data" in page.inner_text("#synthetic-banner")
+        assert page.get_by_label("Victim received").is_checked()
