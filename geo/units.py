@@ -32,6 +32,7 @@ __all__ = [
     "PROVINCE_CODE",
     "Registry",
     "load_registry",
+    "parse_bounds",
     "unit_set_on",
 ]
 
@@ -169,7 +170,7 @@ def _communes(rows: pd.DataFrame) -> pd.DataFrame:
     return df.set_index("code").sort_index()
 
 
-def _bounds(text: str) -> tuple[float, float, float, float]:
+def parse_bounds(text: str) -> tuple[float, float, float, float]:
     """Parse "lat,lon – lat,lon" into (min_lon, min_lat, max_lon, max_lat)."""
     a, b = (part.strip() for part in text.split("–"))
     lat1, lon1 = (float(v) for v in a.split(","))
@@ -179,7 +180,7 @@ def _bounds(text: str) -> tuple[float, float, float, float]:
 
 def _legacy(rows: pd.DataFrame) -> pd.DataFrame:
     bounds = pd.DataFrame(
-        [_bounds(t) for t in rows["wardBounds"]],
+        [parse_bounds(t) for t in rows["wardBounds"]],
         columns=["min_lon", "min_lat", "max_lon", "max_lat"],
     )
     df = pd.DataFrame(
