@@ -46,7 +46,7 @@ from scipy import ndimage
 
 from geo.units import Registry, parse_bounds
 
-__all__ = ["ApproxBoundaries", "build_approximate_boundaries", "METRIC_CRS"]
+__all__ = ["ApproxBoundaries", "METRIC_CRS", "border_of_outline", "build_approximate_boundaries"]
 
 #: Metric CRS for the construction: UTM zone 48N (the province lies at 105.5–106.6° E).
 METRIC_CRS = "EPSG:32648"
@@ -142,6 +142,18 @@ def build_approximate_boundaries(
     new_grid = _merge_fragments(new_grid, within=old_grid)
     pieces = _pieces(old_grid, new_grid, grid, simplify_m or resolution_m)
     return _layers(pieces, registry, old_codes, new_codes, neighbours, unfitted, target)
+
+
+def border_of_outline(outline: gpd.GeoDataFrame, registry: Registry) -> gpd.GeoDataFrame:
+    """The Vietnam–Cambodia border run of a province outline (any CRS; returned in WGS84).
+
+    Used for an imported official outline: the part of its edge that faces no
+    neighbouring Vietnamese province's communes is the international border.
+    """
+    boxes = _legacy_boxes(registry.legacy)
+    _, neighbours = _domain(_region_points(), set(registry.legacy.index), boxes)
+    shape = shapely.union_all(outline.to_crs(METRIC_CRS).geometry.to_numpy())
+    return _border(shape, neighbours).to_crs(WGS84)
 
 
 # -- inputs -------------------------------------------------------------------

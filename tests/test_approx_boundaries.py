@@ -94,3 +94,16 @@ def test_builder_is_deterministic_and_fits_areas_at_coarse_resolution(registry):
     rel = (fit["area_km2"] - fit["target_km2"]).abs() / fit["target_km2"]
     assert np.median(rel) < 0.15
     assert len(first.communes_legacy) == 280
+
+
+def test_border_of_a_real_outline_is_its_cambodian_edge(registry, reference_dir):
+    from geo.approx_boundaries import border_of_outline
+
+    outline = gpd.read_file(reference_dir / "tay_ninh_province_2025.geojson")
+    border = border_of_outline(outline, registry)
+    reference = gpd.read_file(reference_dir / "tay_ninh_cambodia_border_2025_derived.geojson")
+    figures = border_accuracy(border.to_crs(METRIC_CRS), reference.to_crs(METRIC_CRS))
+    # Measured: 336 of 344 km, on the reference line (median 0 m), ends trimmed by < 5 km.
+    assert figures["length_km"] == pytest.approx(figures["reference_length_km"], rel=0.05)
+    assert figures["median_distance_km"] < 0.01
+    assert figures["hausdorff_km"] < 6
