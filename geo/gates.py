@@ -21,7 +21,7 @@ from geo.config import Settings
 from geo.names import match_units
 from geo.units import NEW, OLD, Registry, load_registry
 
-__all__ = ["GATES_CSV", "load_gates", "place_gates", "read_gate_table"]
+__all__ = ["GATES_CSV", "gate_table_path", "load_gates", "place_gates", "read_gate_table"]
 
 GATES_CSV = BUNDLED_DIR / "gates.csv"
 _CLASS_ORDER = {"international": 0, "main": 1, "secondary": 2}
@@ -126,10 +126,20 @@ def place_gates(
     )
 
 
+def gate_table_path(settings: Settings):
+    """The gate table in use: ``gates.csv`` in the data folder if the user keeps one, else the bundled one.
+
+    A province that has surveyed its secondary gates (cửa khẩu phụ) or their
+    coordinates adds them to its own copy of the table; no code changes.
+    """
+    own = settings.data_dir / "gates.csv"
+    return own if own.exists() else GATES_CSV
+
+
 def load_gates(settings: Settings) -> gpd.GeoDataFrame:
     """The province's border gates, placed against the boundaries in use (imported or bundled)."""
     return place_gates(
-        read_gate_table(),
+        read_gate_table(gate_table_path(settings)),
         load_registry(),
         load_communes(settings, NEW),
         load_border(settings),

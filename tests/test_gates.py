@@ -78,3 +78,18 @@ def test_bad_gate_class_is_refused(tmp_path):
     bad.write_text(text.replace(",international,", ",consulate,", 1), encoding="utf-8")
     with pytest.raises(ValueError, match="unknown gate classes"):
         read_gate_table(bad)
+
+
+def test_a_province_table_in_the_data_folder_adds_secondary_gates(tmp_path):
+    from geo.config import Settings
+
+    settings = Settings(data_dir=tmp_path / "var")
+    settings.data_dir.mkdir(parents=True)
+    text = read_gate_table.__defaults__[0].read_text(encoding="utf-8").rstrip("\n")
+    row = "vac_sa,Vạc Sa,secondary,,,,Tân Lập,Tân Biên,11.60,106.10,false,surveyed,provincial survey 2026"
+    (settings.data_dir / "gates.csv").write_text(text + "\n" + row + "\n", encoding="utf-8")
+    gates = load_gates(settings)
+    assert len(gates) == 10
+    last = gates.iloc[-1]
+    assert (last["name"], last["gate_class"], last["position"]) == ("Vạc Sa", "secondary", "sourced")
+    assert (last.geometry.x, last.geometry.y) == pytest.approx((106.10, 11.60))
