@@ -92,6 +92,8 @@ def _cmd_boundaries_import(args: argparse.Namespace) -> int:
         )
     except BoundaryImportError as err:
         print(f"error: {err}", file=sys.stderr)
+        if err.report is not None:
+            print("\n".join(err.report.summary_lines()), file=sys.stderr)
         return 2
     print("\n".join(report.summary_lines()))
     return 0
