@@ -201,7 +201,14 @@ def _domain(
     domain = shapely.intersection(shapely.union_all(cell_geoms[mine]), own_boxes)
     others = shapely.intersection(cell_geoms[~mine], points["box"].values[~mine])
     neighbours = shapely.union_all(others)
-    return shapely.make_valid(domain), neighbours
+    return _without_holes(shapely.make_valid(domain)), neighbours
+
+
+def _without_holes(shape: shapely.Geometry) -> shapely.Geometry:
+    """The shape with its holes filled: the province has no enclaves, so a hole is an
+    artefact (a neighbouring commune's centroid geocoded inside the province)."""
+    parts = [shapely.Polygon(p.exterior) for p in shapely.get_parts(shape) if p.area > 0]
+    return shapely.union_all(parts)
 
 
 def _cell_index(points: np.ndarray, cells: np.ndarray) -> np.ndarray:
