@@ -1,16 +1,29 @@
-"""The synthetic demo dataset (dữ liệu mô phỏng): deterministic, realistic in structure, never real.
+"""The synthetic demo dataset (dữ liệu mô phỏng): deterministic, realistic, never real.
 
 What a new user sees before importing anything: four years (2022–2025) of
 incidents, outreach events, prevention models and commune populations, in
-the interchange formats real files use (``geo/records.py``, issue "records
-in"). The structure follows the province's plans: incidents are denser in
-communes near the gates (Mộc Bài and Xa Mát above all) and the border, peak
-in the July–September campaign windows and grow a little each year; records
-before 01/7/2025 name the former communes (by code, or by name + district,
-sometimes spelled carelessly), later ones the new communes. Victims never
-carry a location. Every file, and the manifest, says the data is synthetic.
+the interchange formats real files use (:mod:`geo.records`). The structure
+follows the province's plans, not any real record:
 
-The same seed gives byte-identical files.
+- incidents (vụ mua bán người, xuất nhập cảnh trái phép, tin báo, nạn nhân)
+  are denser in communes near the gates, Mộc Bài and Xa Mát above all, and
+  along the border; they peak in the July–September campaign windows (đợt
+  cao điểm) and grow a little each year; illegal crossings are the most
+  numerous, then tips, then trafficking cases and victims;
+- records dated before 01/7/2025 name the former communes (by code, or by
+  name + district, written as spreadsheets write them: without diacritics,
+  "X. …", upper case), later ones the 2025 communes; some crossings and tips
+  carry only a point, at least 150 m inside their commune;
+- victims never carry a location, and no table holds a person's name;
+- outreach (truyền thông) follows risk and the agencies' seats, and doubles
+  in the campaign windows; prevention models (mô hình) cover the key communes
+  first, intensive models in about 30 % of them;
+- population per 2025 commune is drawn from the registry's official area and
+  the unit's kind (wards denser), about 2.9 million in all.
+
+The same seed gives byte-identical files; the manifest says the data is
+synthetic, and the generator checks that every record resolves to the
+commune it was drawn for before returning.
 """
 
 from __future__ import annotations
@@ -18,6 +31,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import shutil
 import tempfile
 import unicodedata
 from dataclasses import dataclass, field
@@ -26,51 +40,124 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyproj
 import shapely
 
+from geo.records import join_records, read_records
 from geo.resolve import resolve_communes
-from geo.units import MERGER_DATE, NEW, Registry
+from geo.units import MERGER_DATE, NEW, OLD, Registry
 
-__all__ = ["DEFAULT_SEED", "DemoDataset", "generate_demo", "write_demo"]
+__all__ = ["DEFAULT_SEED", "DemoDataset", "commune_risk", "generate_demo", "write_demo"]
 
+#: Seed of the bundled demo (the day the 2025 units took effect).
 DEFAULT_SEED = 20250701
-_METRIC = "EPSG:32648"
-_NOTE_VI = "DỮ LIỆU MÔ PHỎNG phục vụ trình diễn, không phải số liệu thật."
-_NOTE_EN = "SYNTHETIC demo data for demonstration; not real records."
 
-#: Province-wide mean incidents per month, by type, in 2022 outside the campaign window.
-_MONTHLY_RATE = {"illegal_crossing": 38.0, "tip": 16.0, "trafficking_case": 2.6, "victim": 2.2}
-_CAMPAIGN_FACTOR = 1.8  # July–September (đợt cao điểm)
+_METRIC = "EPSG:32648"  # UTM 48N: distances and buffers in metres
+_WGS84 = "EPSG:4326"
+_TABLES = ("incidents", "outreach", "models", "population")
+_NOTE = {
+    "vi": "DỮ LIỆU MÔ PHỎNG dùng để trình diễn, không phải số liệu thật; "
+    "không chứa thông tin cá nhân.",
+    "en": "SYNTHETIC demo data for demonstration only, not real records; "
+    "contains no personal data.",
+}
+
+# -- how the world is shaped (all province-wide, none fitted to real records) --
+
+_CAMPAIGN_MONTHS = (7, 8, 9)  # 01/7–30/9: peak campaign around the 30/7 national day
+_CAMPAIGN_FACTOR = 1.8
 _YEARLY_GROWTH = 0.08
-_POINT_SHARE = {"illegal_crossing": 0.45, "tip": 0.35, "trafficking_case": 0.0, "victim": 0.0}
-_AGENCIES = {
-    "illegal_crossing": ["Bộ đội Biên phòng tỉnh", "Công an tỉnh"],
-    "tip": ["Công an tỉnh", "Bộ đội Biên phòng tỉnh", "Hội Liên hiệp Phụ nữ tỉnh"],
-    "trafficking_case": ["Công an tỉnh", "Bộ đội Biên phòng tỉnh"],
-    "victim": ["Sở Lao động - Thương binh và Xã hội", "Hội Liên hiệp Phụ nữ tỉnh"],
+_GATE_SCALE_KM = 8.0
+_BORDER_SCALE_KM = 12.0
+_GRID_M = 1000.0  # spacing of the grid a commune's mean risk is taken over
+#: Weight of a gate in the risk surface: the two planted clusters, then by class.
+_GATE_WEIGHT = {"moc_bai": 2.0, "xa_mat": 2.0}
+_CLASS_WEIGHT = {"international": 1.0, "main": 0.6, "secondary": 0.4}
+#: Points are drawn at least this far inside their commune (simplified screen shapes stay right).
+_EDGE_M = 150.0
+#: Illegal-crossing points lean towards the border line within their commune (scale, metres).
+_CROSSING_PULL_M = 3000.0
+#: On 01/3/2025 the provincial labour department (Sở LĐTBXH) merged into Sở Nội vụ.
+_LABOUR_MERGER = dt.date(2025, 3, 1)
+_LABOUR = "Sở Lao động - Thương binh và Xã hội"
+_HOME_AFFAIRS = "Sở Nội vụ"
+_POLICE = "Công an tỉnh"
+_COMMUNE_POLICE = "Công an xã"
+_BORDER_GUARD = "Bộ đội Biên phòng tỉnh"
+_WOMEN = "Hội Liên hiệp Phụ nữ tỉnh"
+_YOUTH = "Đoàn Thanh niên tỉnh"
+_COMMUNE_PC = "UBND xã"
+
+
+@dataclass(frozen=True)
+class _Kind:
+    """One incident type: its base rate and how it is spread and reported."""
+
+    monthly: float  # province-wide incidents a month in the first year, outside campaigns
+    risk_power: float  # how sharply it follows the gate/border risk surface
+    point_share: float  # share of records that carry a coordinate
+    agencies: tuple[tuple[str, float], ...]
+
+
+_KINDS = {
+    "illegal_crossing": _Kind(38.0, 1.4, 0.45, ((_BORDER_GUARD, 0.7), (_POLICE, 0.3))),
+    "tip": _Kind(
+        16.0, 1.0, 0.35,
+        ((_POLICE, 0.35), (_COMMUNE_POLICE, 0.25), (_BORDER_GUARD, 0.25), (_WOMEN, 0.15)),
+    ),
+    "trafficking_case": _Kind(2.6, 0.8, 0.0, ((_POLICE, 0.75), (_BORDER_GUARD, 0.25))),
+    "victim": _Kind(2.2, 0.6, 0.0, ((_LABOUR, 0.4), (_BORDER_GUARD, 0.3), (_WOMEN, 0.3))),
 }
-_OUTREACH_FORMATS = {  # format: (share, participants mean, materials mean)
-    "meeting": (0.30, 60, 80),
-    "school_session": (0.15, 180, 200),
-    "broadcast": (0.12, 0, 0),
-    "leaflets": (0.13, 0, 500),
-    "social_media": (0.12, 0, 0),
-    "training": (0.08, 35, 40),
-    "campaign": (0.10, 250, 300),
+#: How a record names its commune: a point alone, else the code, else the name.
+_POINT_ONLY_SHARE = 0.25
+_CODE_SHARE = 0.67
+
+#: format: (share outside / in campaigns, mean participants, mean materials, agencies)
+_FORMATS = {
+    "meeting": (0.32, 0.22, 60, 80, (_COMMUNE_PC, _WOMEN, _POLICE, _BORDER_GUARD)),
+    "school_session": (0.16, 0.10, 180, 200, (_YOUTH, _POLICE)),
+    "broadcast": (0.12, 0.10, 0, 0, (_COMMUNE_PC,)),
+    "leaflets": (0.12, 0.12, 0, 500, (_BORDER_GUARD, _WOMEN, _COMMUNE_PC)),
+    "social_media": (0.13, 0.12, 0, 0, (_POLICE, _YOUTH)),
+    "training": (0.10, 0.06, 35, 40, (_POLICE, _LABOUR)),
+    "campaign": (0.05, 0.28, 250, 300, (_WOMEN, _YOUTH, _BORDER_GUARD)),
 }
-_OUTREACH_AGENCIES = [
-    "Hội Liên hiệp Phụ nữ tỉnh", "Đoàn Thanh niên tỉnh", "Công an tỉnh",
-    "Bộ đội Biên phòng tỉnh", "UBND xã", "Sở Lao động - Thương binh và Xã hội",
-]
-_MODEL_TYPES = [
-    "zalo_group", "hotline_keyring", "cultural_boarding_house", "security_camera",
-    "border_civil_defence", "victim_support",
-]
+_OUTREACH_MONTHLY = 32.0  # province-wide events a month outside campaigns
+_OUTREACH_CAMPAIGN_FACTOR = 2.2
+_SEAT_FACTOR = 1.8  # wards and townships hold the agencies: more events there
+
+#: model type: (base weight, agency)
+_MODEL_TYPES = {
+    "zalo_group": (3.0, _POLICE),
+    "hotline_keyring": (2.0, _POLICE),
+    "cultural_boarding_house": (1.0, _POLICE),
+    "security_camera": (2.0, _COMMUNE_POLICE),
+    "border_civil_defence": (2.5, _BORDER_GUARD),
+    "victim_support": (1.2, _WOMEN),
+    "other": (0.3, _COMMUNE_PC),
+}
+_KEY_SHARE = 0.30  # the riskiest 30 % of communes are the key areas (địa bàn trọng điểm)
+_INTENSIVE_SHARE = 0.30  # of key communes with an intensive model
+_BORDER_MODEL_KM = 10.0  # border civil-defence squads only this close to the border
+_MODEL_END_SHARE = 0.15
+
+_PROVINCE_POPULATION = 2_900_000  # first year, all 96 communes
+_DENSITY = {"phuong": 2200.0, "xa": 280.0}  # residents per km², before noise
 
 
 @dataclass(frozen=True)
 class DemoDataset:
-    """The four tables of the demo and its manifest."""
+    """The four interchange tables of the demo and its manifest.
+
+    Attributes
+    ----------
+    incidents, outreach, models, population : pandas.DataFrame
+        The tables exactly as written (dates as dd/mm/yyyy text, codes as text).
+    manifest : dict
+        ``synthetic`` (always True), ``note`` (``vi``/``en``), ``seed``,
+        ``generated_by``, ``period``, ``unit_sets``, ``rows`` and
+        ``incidents_by_type``.
+    """
 
     incidents: pd.DataFrame
     outreach: pd.DataFrame
@@ -90,359 +177,745 @@ def generate_demo(
     start: dt.date = dt.date(2022, 1, 1),
     end: dt.date = dt.date(2025, 12, 31),
 ) -> DemoDataset:
-    """Generate the synthetic dataset.
+    """Generate the synthetic demo dataset (dữ liệu mô phỏng).
 
     Parameters
     ----------
     registry : Registry
+        The unit registry (:func:`geo.units.load_registry`).
     communes_new, communes_old : GeoDataFrame
-        Commune polygons of both unit sets, indexed by code (WGS84).
+        Commune polygons of the 2025 and the former units, WGS84, indexed by code.
     gates : GeoDataFrame
-        Gate points (:func:`geo.gates.load_gates`).
+        Gate points (:func:`geo.gates.load_gates`), with ``gate_id`` and ``gate_class``.
     border : GeoDataFrame
-        The border line.
+        The border line (:func:`geo.boundaries.load_border`).
     seed : int
-        Seed of the random generator; the same seed gives the same data.
+        Seed of the random generator: the same seed gives the same tables.
     start, end : date
-        Period covered.
+        First and last day covered.
 
     Returns
     -------
     DemoDataset
-        Raises ``RuntimeError`` if any generated incident fails to resolve to
-        a commune (the demo must be clean by construction).
+        Incidents, outreach, models, population and the manifest.
+
+    Raises
+    ------
+    RuntimeError
+        If a generated record does not resolve to the commune it was drawn
+        for (the demo is clean by construction; this would be a bug).
+
+    Examples
+    --------
+    >>> from geo.config import Settings
+    >>> from geo.boundaries import load_border, load_communes
+    >>> from geo.gates import load_gates
+    >>> from geo.units import load_registry
+    >>> s = Settings()
+    >>> demo = generate_demo(load_registry(), load_communes(s, "2025"),
+    ...                      load_communes(s, "legacy"), load_gates(s), load_border(s))
+    >>> demo.manifest["synthetic"], demo.incidents["record_id"].iloc[0]
+    (True, 'DEMO-INC-000001')
     """
+    if end < start:
+        raise ValueError(f"end {end} is before start {start}")
     rng = np.random.default_rng(seed)
-    risk = commune_risk(communes_new, gates, border)
-    incidents = _incidents(rng, registry, communes_new, communes_old, risk, start, end)
-    incidents = _check_resolves(incidents, registry, communes_new, communes_old)
-    outreach = _outreach(rng, registry, risk, start, end)
-    models = _models(rng, registry, risk, start, end)
-    population = _population(rng, registry, communes_new, start.year, end.year)
-    manifest = {
-        "synthetic": True,
-        "note_vi": _NOTE_VI,
-        "note_en": _NOTE_EN,
-        "seed": seed,
-        "period": [start.strftime("%d/%m/%Y"), end.strftime("%d/%m/%Y")],
-        "generated_by": "borderwatch data.demo",
-        "rows": {
-            "incidents": len(incidents), "outreach": len(outreach),
-            "models": len(models), "population": len(population),
-        },
-        "incidents_by_type": {k: int(v) for k, v in incidents["type"].value_counts().sort_index().items()},
+    risk = {
+        NEW: commune_risk(communes_new, gates, border),
+        OLD: commune_risk(communes_old, gates, border),
     }
+    polygons = {NEW: communes_new, OLD: communes_old}
+    incidents = _incidents(rng, registry, polygons, risk, border, start, end)
+    incidents = _checked_incidents(incidents, registry, communes_new, communes_old)
+    outreach = _outreach(rng, registry, risk, start, end)
+    models = _models(rng, registry, risk[NEW], start, end)
+    for frame in (outreach, models):
+        _check_codes(frame, registry, communes_new, communes_old)
+    population = _population(rng, registry, start.year, end.year)
+    manifest = _manifest(seed, start, end, incidents, outreach, models, population)
     return DemoDataset(incidents, outreach, models, population, manifest)
 
 
 def write_demo(dataset: DemoDataset, out_dir: Path) -> Path:
-    """Write the four CSV files (UTF-8, dd/mm/yyyy) and ``manifest.json``, all or nothing."""
+    """Write the four CSV files and ``manifest.json`` to ``out_dir``, all or nothing.
+
+    The files are written to a staging folder beside ``out_dir`` and swapped
+    in whole, so a reader sees the old folder or the new one, never a mix,
+    and nothing left over from an earlier run survives.
+
+    Parameters
+    ----------
+    dataset : DemoDataset
+    out_dir : Path
+        The demo folder (``Settings.demo_dir``); created or replaced.
+
+    Returns
+    -------
+    Path
+        ``out_dir``.
+    """
     out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".demo-", dir=out_dir.parent))
-    for name in ("incidents", "outreach", "models", "population"):
-        getattr(dataset, name).to_csv(staging / f"{name}.csv", index=False, encoding="utf-8")
-    (staging / "manifest.json").write_text(
-        json.dumps(dataset.manifest, ensure_ascii=False, indent=2), encoding="utf-8"
-    )
-    if out_dir.exists():
-        old = out_dir.with_name(out_dir.name + ".old")
-        os.replace(out_dir, old)
-        os.replace(staging, out_dir)
-        for f in old.iterdir():
-            f.unlink()
-        old.rmdir()
-    else:
-        os.replace(staging, out_dir)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}-new-", dir=out_dir.parent))
+    try:
+        os.chmod(staging, 0o755)  # mkdtemp makes it private; a data folder is not
+        for name in _TABLES:
+            _write_csv(getattr(dataset, name), staging / f"{name}.csv")
+        text = json.dumps(dataset.manifest, ensure_ascii=False, indent=2) + "\n"
+        (staging / "manifest.json").write_text(text, encoding="utf-8", newline="\n")
+        _swap_in(staging, out_dir)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
     return out_dir
-
-
-# -- risk ---------------------------------------------------------------------
 
 
 def commune_risk(
     communes: gpd.GeoDataFrame, gates: gpd.GeoDataFrame, border: gpd.GeoDataFrame
 ) -> pd.DataFrame:
-    """Per new commune: distance (km) to the nearest gate and to the border, and a risk weight.
+    """How close each commune is to the gates and the border, and its mean risk.
 
-    Risk decays with distance to a gate (8 km scale, Mộc Bài and Xa Mát
-    counting double) and to the border line (12 km scale), plus a floor.
+    The risk surface is a floor plus terms decaying exponentially with the
+    distance to the gates (8 km scale; Mộc Bài and Xa Mát weigh double, main
+    gates less than international ones) and to the border line (12 km
+    scale). A commune's ``risk`` is the mean of the surface over a 1 km grid
+    inside it (its representative point when it is too small for the grid),
+    so that expected counts are ``risk × area``, as for a point process.
+    Distances are measured in UTM 48N.
+
+    Parameters
+    ----------
+    communes : GeoDataFrame
+        Commune polygons (either unit set), indexed by code.
+    gates : GeoDataFrame
+        Gate points with ``gate_id`` and ``gate_class``.
+    border : GeoDataFrame
+        The border line.
+
+    Returns
+    -------
+    DataFrame
+        Indexed like ``communes``: ``gate_km`` and ``border_km`` (from the
+        representative point), ``area_km2`` and ``risk``.
     """
-    metric = communes.to_crs(_METRIC)
-    points = metric.geometry.representative_point()
-    gate_pts = gates.to_crs(_METRIC)
-    line = shapely.union_all(border.to_crs(_METRIC).geometry.to_numpy())
-    dist = np.stack([points.distance(g) for g in gate_pts.geometry], axis=1) / 1e3
-    weight = np.where(gate_pts["gate_id"].isin(["moc_bai", "xa_mat"]), 2.0, 1.0)
-    gate_term = (weight[None, :] * np.exp(-dist / 8.0)).max(axis=1)
-    d_border = points.distance(line).to_numpy() / 1e3
-    risk = 0.25 + 3.0 * gate_term + 1.2 * np.exp(-d_border / 12.0)
+    shapes = communes.to_crs(_METRIC).geometry.to_numpy()
+    sources = _RiskSources.of(gates, border)
+    inside = shapely.point_on_surface(shapes)
+    grid = _grid(shapely.total_bounds(shapes), _GRID_M)
+    grid_idx, shape_idx = shapely.STRtree(shapes).query(grid, predicate="within")
+    per_shape = np.bincount(shape_idx, minlength=len(shapes))
+    total = np.bincount(shape_idx, weights=sources.intensity(grid[grid_idx]), minlength=len(shapes))
+    risk = np.where(
+        per_shape > 0, total / np.maximum(per_shape, 1), sources.intensity(inside)
+    )
     return pd.DataFrame(
-        {"gate_km": dist.min(axis=1), "border_km": d_border, "risk": risk}, index=communes.index
+        {
+            "gate_km": sources.gate_km(inside).min(axis=1),
+            "border_km": shapely.distance(inside, sources.line) / 1e3,
+            "area_km2": shapely.area(shapes) / 1e6,
+            "risk": risk,
+        },
+        index=communes.index,
     )
 
 
-# -- incidents ----------------------------------------------------------------
+@dataclass(frozen=True)
+class _RiskSources:
+    """Gates (metric points and weights) and the border line of the risk surface."""
+
+    gates: np.ndarray
+    weights: np.ndarray
+    line: shapely.Geometry
+
+    @classmethod
+    def of(cls, gates: gpd.GeoDataFrame, border: gpd.GeoDataFrame) -> _RiskSources:
+        weights = [
+            _GATE_WEIGHT.get(gid, _CLASS_WEIGHT.get(cls_, 0.4))
+            for gid, cls_ in zip(gates["gate_id"], gates["gate_class"], strict=True)
+        ]
+        return cls(
+            gates=gates.to_crs(_METRIC).geometry.to_numpy(),
+            weights=np.asarray(weights, dtype=float),
+            line=shapely.union_all(border.to_crs(_METRIC).geometry.to_numpy()),
+        )
+
+    def gate_km(self, points: np.ndarray) -> np.ndarray:
+        return shapely.distance(points[:, None], self.gates[None, :]) / 1e3
+
+    def intensity(self, points: np.ndarray) -> np.ndarray:
+        near_gate = (self.weights * np.exp(-self.gate_km(points) / _GATE_SCALE_KM)).max(axis=1)
+        border_km = shapely.distance(points, self.line) / 1e3
+        return 0.25 + 3.0 * near_gate + 1.2 * np.exp(-border_km / _BORDER_SCALE_KM)
 
 
-def _months(start: dt.date, end: dt.date) -> list[dt.date]:
-    out, day = [], dt.date(start.year, start.month, 1)
-    while day <= end:
-        out.append(day)
-        day = dt.date(day.year + day.month // 12, day.month % 12 + 1, 1)
-    return out
+def _grid(bounds: np.ndarray, step: float) -> np.ndarray:
+    """Points of a square grid over ``bounds`` (metres), cell centres."""
+    minx, miny, maxx, maxy = bounds
+    xs = np.arange(minx + step / 2, maxx, step)
+    ys = np.arange(miny + step / 2, maxy, step)
+    gx, gy = np.meshgrid(xs, ys)
+    return shapely.points(gx.ravel(), gy.ravel())
 
 
-def _incidents(rng, registry, communes_new, communes_old, risk, start, end) -> pd.DataFrame:
-    codes = risk.index.to_numpy()
-    area = registry.communes.loc[codes, "area_km2"].clip(lower=5).to_numpy()
-    p = risk["risk"].to_numpy() * np.sqrt(area / area.mean())
-    p = p / p.sum()
-    rows = []
-    for month in _months(start, end):
-        season = _CAMPAIGN_FACTOR if month.month in (7, 8, 9) else 1.0
-        growth = 1 + _YEARLY_GROWTH * (month.year - start.year)
-        next_month = dt.date(month.year + month.month // 12, month.month % 12 + 1, 1)
-        days = (next_month - month).days
-        for kind, base in _MONTHLY_RATE.items():
-            n = rng.poisson(base * season * growth)
-            for code in rng.choice(codes, size=n, p=p):
-                day = month + dt.timedelta(days=int(rng.integers(0, days)))
-                if start <= day <= end:
-                    rows.append((day, kind, code))
-    frame = pd.DataFrame(rows, columns=["date", "type", "new_unit"])
-    frame = frame.sort_values(["date", "type", "new_unit"], kind="stable", ignore_index=True)
-    frame["record_id"] = [f"DEMO-INC-{i:06d}" for i in range(1, len(frame) + 1)]
-    return _describe_incidents(rng, frame, registry, communes_new, communes_old)
+# -- time --------------------------------------------------------------------------
 
 
-def _describe_incidents(rng, frame, registry, communes_new, communes_old) -> pd.DataFrame:
-    n = len(frame)
-    comp = registry.composition
-    old = frame["date"] < MERGER_DATE
-    # The old unit a pre-merger record names: one of the pieces that formed its new commune.
-    pieces = comp.groupby("new_code")["old_code"].apply(list)
-    unit = np.where(
-        old,
-        [pieces[c][int(rng.integers(len(pieces[c])))] for c in frame["new_unit"]],
-        frame["new_unit"],
-    )
+def _month_starts(start: dt.date, end: dt.date) -> np.ndarray:
+    """First days of the months from ``start`` to ``end`` (datetime64[D])."""
+    first = np.datetime64(start, "M")
+    last = np.datetime64(end, "M")
+    return np.arange(first, last + 1).astype("datetime64[D]")
+
+
+def _month_lengths(months: np.ndarray) -> np.ndarray:
+    return ((months.astype("datetime64[M]") + 1).astype("datetime64[D]") - months).astype(int)
+
+
+def _month_factor(months: np.ndarray, start: dt.date, campaign: float) -> np.ndarray:
+    """Seasonal peak in the campaign months times yearly growth."""
+    month_no = months.astype("datetime64[M]").astype(int) % 12 + 1
+    years = months.astype("datetime64[Y]").astype(int) + 1970 - start.year
+    season = np.where(np.isin(month_no, _CAMPAIGN_MONTHS), campaign, 1.0)
+    return season * (1.0 + _YEARLY_GROWTH) ** years
+
+
+def _days_in(rng: np.random.Generator, months: np.ndarray, index: np.ndarray) -> np.ndarray:
+    """A uniform day in each of the given months."""
+    lengths = _month_lengths(months)[index]
+    return months[index] + np.floor(rng.random(len(index)) * lengths).astype("timedelta64[D]")
+
+
+def _unit_set_of(days: np.ndarray) -> np.ndarray:
+    return np.where(days < np.datetime64(MERGER_DATE), OLD, NEW)
+
+
+def _text_dates(days: np.ndarray) -> np.ndarray:
+    return pd.DatetimeIndex(days).strftime("%d/%m/%Y").to_numpy(dtype=object)
+
+
+# -- incidents ---------------------------------------------------------------------
+
+
+def _incidents(rng, registry, polygons, risk, border, start, end) -> pd.DataFrame:
+    """The incident table with two private columns, ``_set`` and ``_unit`` (the unit drawn)."""
+    frame = _incident_draws(rng, risk, start, end)
+    lon, lat = _points(rng, frame, polygons, border)
+    fields = _commune_fields(rng, registry, frame, has_point=~np.isnan(lon))
     kinds = frame["type"].to_numpy()
-    has_point = rng.random(n) < np.array([_POINT_SHARE[k] for k in kinds])
-    lat = np.full(n, np.nan)
-    lon = np.full(n, np.nan)
-    for i in np.flatnonzero(has_point):
-        polygons = communes_old if old[i] else communes_new
-        lon[i], lat[i] = _point_inside(rng, polygons.geometry.loc[unit[i]])
-    how = rng.random(n)  # how the commune is written: code / name / (point only)
-    code_col, name_col, district_col = _commune_fields(rng, registry, unit, old, how, has_point)
     persons, victims = _counts(rng, kinds)
     return pd.DataFrame(
         {
-            "record_id": frame["record_id"],
-            "date": frame["date"].map(lambda d: d.strftime("%d/%m/%Y")),
+            "record_id": [f"DEMO-INC-{i:06d}" for i in range(1, len(frame) + 1)],
+            "date": _text_dates(frame["day"].to_numpy()),
             "type": kinds,
-            "commune_code": code_col,
-            "commune": name_col,
-            "district": district_col,
+            **fields,
             "lat": np.round(lat, 5),
             "lon": np.round(lon, 5),
             "persons": persons,
             "victims": victims,
-            "agency": [_AGENCIES[k][int(rng.integers(len(_AGENCIES[k])))] for k in kinds],
-            "status": _status(rng, kinds, frame["date"]),
-            "_unit": unit,
+            "agency": _incident_agencies(rng, kinds, frame["day"].to_numpy()),
+            "status": _status(rng, kinds, frame["day"].to_numpy(), end),
+            "_set": frame["unit_set"].to_numpy(),
+            "_unit": frame["unit"].to_numpy(),
         }
     )
 
 
-def _point_inside(rng, polygon) -> tuple[float, float]:
-    """A random point well inside a polygon (≥ ~150 m from its edge, when the polygon allows)."""
-    inner = shapely.buffer(polygon, -0.0015)
-    target = inner if not inner.is_empty and inner.area > 0.1 * polygon.area else polygon
-    minx, miny, maxx, maxy = target.bounds
-    for _ in range(1000):
-        x, y = rng.uniform(minx, maxx), rng.uniform(miny, maxy)
-        if shapely.contains_xy(target, x, y):
-            return x, y
-    point = target.representative_point()
-    return point.x, point.y
+def _incident_draws(rng, risk, start, end) -> pd.DataFrame:
+    """When, what and where: Poisson counts per month and type, communes drawn by risk."""
+    months = _month_starts(start, end)
+    kinds = list(_KINDS)
+    lam = _month_factor(months, start, _CAMPAIGN_FACTOR)[:, None] * np.array(
+        [_KINDS[k].monthly for k in kinds]
+    )[None, :]
+    counts = rng.poisson(lam)
+    month_idx, kind_idx = np.nonzero(counts)
+    reps = counts[month_idx, kind_idx]
+    month_idx, kind_idx = np.repeat(month_idx, reps), np.repeat(kind_idx, reps)
+    days = _days_in(rng, months, month_idx)
+    keep = (days >= np.datetime64(start)) & (days <= np.datetime64(end))
+    days, kind_idx = days[keep], kind_idx[keep]
+    sets = _unit_set_of(days)
+    units = np.empty(len(days), dtype=object)
+    for unit_set in (OLD, NEW):
+        table = risk[unit_set]
+        for k, kind in enumerate(kinds):
+            mask = (sets == unit_set) & (kind_idx == k)
+            weight = table["risk"] ** _KINDS[kind].risk_power * table["area_km2"]
+            units[mask] = rng.choice(table.index.to_numpy(), mask.sum(), p=weight / weight.sum())
+    frame = pd.DataFrame(
+        {"day": days, "type": np.array(kinds)[kind_idx], "unit_set": sets, "unit": units}
+    )
+    return frame.sort_values(["day", "type", "unit"], kind="stable", ignore_index=True)
+
+
+def _points(rng, frame, polygons, border) -> tuple[np.ndarray, np.ndarray]:
+    """Coordinates for a share of crossings and tips, well inside the unit of the record's date.
+
+    Returns lon and lat (NaN where the record has no point). A unit too small
+    to hold a point ``_EDGE_M`` from its edge gives no points.
+    """
+    n = len(frame)
+    share = frame["type"].map({k: v.point_share for k, v in _KINDS.items()}).to_numpy()
+    wants = rng.random(n) < share
+    inner = np.empty(n, dtype=object)
+    for unit_set, gdf in polygons.items():
+        shrunk = shapely.buffer(gdf.to_crs(_METRIC).geometry.to_numpy(), -_EDGE_M)
+        lookup = pd.Series(shrunk, index=gdf.index)
+        mask = (frame["unit_set"] == unit_set).to_numpy()
+        inner[mask] = lookup.reindex(frame.loc[mask, "unit"]).to_numpy()
+    usable = np.array([isinstance(g, shapely.Geometry) and not g.is_empty for g in inner])
+    todo = np.flatnonzero(wants & usable)
+    pull = (frame["type"] == "illegal_crossing").to_numpy()
+    line = shapely.union_all(border.to_crs(_METRIC).geometry.to_numpy())
+    x, y = _sample_inside(rng, inner, todo, pull, line)
+    lon, lat = np.full(n, np.nan), np.full(n, np.nan)
+    if len(todo):
+        lon[todo], lat[todo] = pyproj.Transformer.from_crs(
+            _METRIC, _WGS84, always_xy=True
+        ).transform(x, y)
+    return lon, lat
+
+
+def _sample_inside(rng, inner, todo, pull, line, batch: int = 24, rounds: int = 40):
+    """Metric x, y for the records ``todo``: uniform in their shrunk polygon, by rejection.
+
+    Vectorised over records (``batch`` candidates each per round); candidates
+    of the records flagged in ``pull`` are thinned with distance to the border
+    line. A record still without a point after ``rounds`` takes its shrunk
+    polygon's representative point.
+    """
+    geoms = inner[todo]
+    shapely.prepare(geoms)
+    bounds = shapely.bounds(geoms)
+    x, y = np.full(len(todo), np.nan), np.full(len(todo), np.nan)
+    left = np.arange(len(todo))
+    for _ in range(rounds):
+        if not len(left):
+            break
+        lo, hi = bounds[left, :2], bounds[left, 2:]
+        cx = lo[:, :1] + rng.random((len(left), batch)) * (hi[:, :1] - lo[:, :1])
+        cy = lo[:, 1:] + rng.random((len(left), batch)) * (hi[:, 1:] - lo[:, 1:])
+        ok = shapely.contains_xy(geoms[left][:, None], cx, cy)
+        keep_prob = np.ones_like(cx)
+        pulled = pull[todo[left]]
+        if pulled.any():
+            dist = shapely.distance(shapely.points(cx[pulled], cy[pulled]), line)
+            keep_prob[pulled] = 0.2 + 0.8 * np.exp(-dist / _CROSSING_PULL_M)
+        ok &= rng.random(cx.shape) < keep_prob
+        found = ok.any(axis=1)
+        first = ok.argmax(axis=1)
+        rows = np.flatnonzero(found)
+        x[left[rows]] = cx[rows, first[rows]]
+        y[left[rows]] = cy[rows, first[rows]]
+        left = left[~found]
+    if len(left):  # slivers: the shrunk polygon's own representative point
+        fallback = shapely.point_on_surface(geoms[left])
+        x[left], y[left] = shapely.get_x(fallback), shapely.get_y(fallback)
+    return x, y
+
+
+def _commune_fields(rng, registry, frame, has_point) -> dict[str, np.ndarray]:
+    """``commune_code``, ``commune``, ``district`` as a record of its date writes them.
+
+    A point alone (a quarter of the records with a point), else the code
+    (two thirds), else the name (+ the district before the merger), spelled
+    in one of the ways spreadsheets spell it.
+    """
+    n = len(frame)
+    point_only = has_point & (rng.random(n) < _POINT_ONLY_SHARE)
+    by_code = ~point_only & (rng.random(n) < _CODE_SHARE)
+    by_name = ~point_only & ~by_code
+    name_style = rng.integers(len(_NAME_STYLES), size=n)
+    district_style = rng.integers(len(_DISTRICT_STYLES), size=n)
+    units = frame["unit"].to_numpy()
+    old = (frame["unit_set"] == OLD).to_numpy()
+    code = np.where(by_code, units, "").astype(object)
+    name = np.full(n, "", dtype=object)
+    district = np.full(n, "", dtype=object)
+    for i in np.flatnonzero(by_name):
+        table = registry.legacy if old[i] else registry.communes
+        name[i] = _NAME_STYLES[name_style[i]](table.at[units[i], "name"])
+        if old[i]:
+            district[i] = _DISTRICT_STYLES[district_style[i]](table.at[units[i], "district"])
+    return {"commune_code": code, "commune": name, "district": district}
 
 
 def _plain(text: str) -> str:
+    """Text without Vietnamese diacritics, case kept ("Lợi Thuận" → "Loi Thuan")."""
     folded = unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "D"))
     return "".join(ch for ch in folded if unicodedata.category(ch) != "Mn")
 
 
-def _messy(rng, name: str) -> str:
-    """A name as spreadsheets write it: as is, without prefix, abbreviated, or upper case."""
-    short = name.split(" ", 1)[1] if name.startswith("Xã ") else name
-    choice = rng.integers(4)
-    if choice == 0:
-        return name
-    if choice == 1:
-        return short
-    if choice == 2:
-        return name.replace("Xã ", "X. ").replace("Phường ", "P. ").replace("Thị trấn ", "TT. ")
-    return name.upper()
+def _split_prefix(name: str, prefixes: tuple[str, ...]) -> tuple[str, str]:
+    for prefix in prefixes:
+        if name.startswith(prefix + " "):
+            return prefix, name[len(prefix) + 1 :]
+    return "", name
 
 
-def _commune_fields(rng, registry, unit, old, how, has_point):
-    n = len(unit)
-    code_col = np.full(n, "", dtype=object)
-    name_col = np.full(n, "", dtype=object)
-    district_col = np.full(n, "", dtype=object)
-    for i in range(n):
-        if has_point[i] and how[i] < 0.5:
-            continue  # the point alone says where
-        if how[i] < 0.6 or (has_point[i] and how[i] < 0.8):
-            code_col[i] = unit[i]
-            continue
-        table = registry.legacy if old[i] else registry.communes
-        name_col[i] = _messy(rng, table.at[unit[i], "name"])
-        if old[i]:
-            district_col[i] = table.at[unit[i], "district"]
-    return code_col, name_col, district_col
+_COMMUNE_WORDS = ("Thị trấn", "Phường", "Xã")
+_COMMUNE_ABBR = {"Thị trấn": "TT.", "Phường": "P.", "Xã": "X."}
+_DISTRICT_WORDS = ("Thành phố", "Thị xã", "Huyện")
+_DISTRICT_ABBR = {"Thành phố": "TP.", "Thị xã": "TX.", "Huyện": "H."}
+
+
+def _abbreviated(name: str, words: tuple[str, ...], abbr: dict[str, str]) -> str:
+    prefix, rest = _split_prefix(name, words)
+    return f"{abbr[prefix]} {rest}" if prefix else name
+
+
+#: "Xã Lợi Thuận" as spreadsheets write it.
+_NAME_STYLES = (
+    lambda s: s,  # Xã Lợi Thuận
+    lambda s: _split_prefix(s, _COMMUNE_WORDS)[1],  # Lợi Thuận
+    lambda s: _abbreviated(s, _COMMUNE_WORDS, _COMMUNE_ABBR),  # X. Lợi Thuận
+    lambda s: s.upper(),  # XÃ LỢI THUẬN
+    _plain,  # Xa Loi Thuan
+    lambda s: _plain(_split_prefix(s, _COMMUNE_WORDS)[1]).lower(),  # loi thuan
+)
+#: "Huyện Bến Cầu" as spreadsheets write it.
+_DISTRICT_STYLES = (
+    lambda s: s,  # Huyện Bến Cầu
+    lambda s: _abbreviated(s, _DISTRICT_WORDS, _DISTRICT_ABBR),  # H. Bến Cầu
+    lambda s: _plain(s).lower(),  # huyen ben cau
+    lambda s: _split_prefix(s, _DISTRICT_WORDS)[1],  # Bến Cầu
+)
 
 
 def _counts(rng, kinds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    n = len(kinds)
-    persons = np.zeros(n, dtype=int)
-    victims = np.zeros(n, dtype=int)
-    persons[kinds == "illegal_crossing"] = 1 + rng.poisson(2.5, (kinds == "illegal_crossing").sum())
-    persons[kinds == "trafficking_case"] = 1 + rng.poisson(1.0, (kinds == "trafficking_case").sum())
-    persons[kinds == "tip"] = rng.poisson(0.8, (kinds == "tip").sum())
-    victims[kinds == "trafficking_case"] = 1 + rng.poisson(1.2, (kinds == "trafficking_case").sum())
-    victims[kinds == "victim"] = 1 + rng.poisson(0.4, (kinds == "victim").sum())
+    """Persons involved (people crossing, suspects, people named in a tip) and victims."""
+    persons = np.zeros(len(kinds), dtype=int)
+    victims = np.zeros(len(kinds), dtype=int)
+    crossing, case = kinds == "illegal_crossing", kinds == "trafficking_case"
+    tip, victim = kinds == "tip", kinds == "victim"
+    persons[crossing] = 1 + rng.poisson(1.8, crossing.sum())
+    persons[case] = 1 + rng.poisson(1.0, case.sum())  # suspects (đối tượng)
+    victims[case] = 1 + rng.poisson(1.2, case.sum())
+    persons[tip] = rng.poisson(0.8, tip.sum())
+    victims[victim] = 1 + rng.poisson(0.4, victim.sum())  # people received (tiếp nhận)
+    persons[victim] = victims[victim]
     return persons, victims
 
 
-def _status(rng, kinds: np.ndarray, dates: pd.Series) -> np.ndarray:
-    """Older trafficking cases have gone further through the courts."""
-    age = np.array([(dt.date(2026, 1, 1) - d).days for d in dates]) / 365.0
-    stage = np.clip(np.floor(rng.random(len(kinds)) * (1 + age * 1.5)), 0, 3).astype(int)
-    labels = np.array(["received", "verified", "prosecuted", "tried"])
-    out = labels[stage]
+def _incident_agencies(rng, kinds: np.ndarray, days: np.ndarray) -> np.ndarray:
+    """The agency that recorded each incident; the labour department's successor after 01/3/2025."""
+    out = np.empty(len(kinds), dtype=object)
+    for kind, spec in _KINDS.items():
+        mask = kinds == kind
+        names = np.array([a for a, _ in spec.agencies], dtype=object)
+        p = np.array([w for _, w in spec.agencies])
+        out[mask] = names[rng.choice(len(names), mask.sum(), p=p / p.sum())]
+    return _renamed_departments(out, days)
+
+
+def _renamed_departments(agencies: np.ndarray, days: np.ndarray) -> np.ndarray:
+    later = (agencies == _LABOUR) & (days >= np.datetime64(_LABOUR_MERGER))
+    return np.where(later, _HOME_AFFAIRS, agencies)
+
+
+def _status(rng, kinds: np.ndarray, days: np.ndarray, end: dt.date) -> np.ndarray:
+    """How far each record has gone by ``end``.
+
+    A trafficking case is verified after about a month, prosecuted about
+    three months later (one in twelve never is) and tried about eight months
+    after that, so older cases have gone further. Other records are
+    verified after a few weeks, except one in ten that never is.
+    """
+    n = len(kinds)
+    age = (np.datetime64(end, "D") - days).astype("timedelta64[D]").astype(int)
+    verified = rng.exponential(30.0, n)
+    prosecuted = verified + rng.exponential(90.0, n)
+    prosecuted[rng.random(n) < 1 / 12] = np.inf
+    tried = prosecuted + rng.exponential(240.0, n)
+    stage = (verified <= age).astype(int) + (prosecuted <= age) + (tried <= age)
+    out = np.array(["received", "verified", "prosecuted", "tried"], dtype=object)[stage]
     other = kinds != "trafficking_case"
-    out[other] = np.where(rng.random(other.sum()) < 0.7, "verified", "received")
+    checked = (verified <= age / 2) & (rng.random(n) >= 0.1)
+    out[other] = np.where(checked[other], "verified", "received")
     return out
 
 
-def _check_resolves(incidents, registry, communes_new, communes_old) -> pd.DataFrame:
-    """Every incident must resolve: a name that happens to be ambiguous is written as its code.
+def _checked_incidents(incidents, registry, communes_new, communes_old) -> pd.DataFrame:
+    """Resolve the incidents as a user's file would be, and insist each lands on its unit.
 
-    ``incidents`` carries the private ``_unit`` column (the unit meant); it is dropped here.
+    The table goes through CSV and :func:`geo.records.read_records`; a record
+    whose name is ambiguous or reads as another unit (rare) is rewritten with
+    its code, and the rewritten rows must then pass :func:`join_records`.
+    The private columns are dropped.
     """
-    out = incidents.copy()
-    for _ in range(2):
-        frame = out.drop(columns="_unit").assign(
-            date=pd.to_datetime(out["date"], format="%d/%m/%Y")
-        )
-        _, unresolved = resolve_communes(frame, registry, communes_new, communes_old)
-        if not len(unresolved):
-            return out.drop(columns="_unit")
-        bad = out["record_id"].isin(unresolved["record_id"])
-        out.loc[bad, "commune_code"] = out.loc[bad, "_unit"]
-        out.loc[bad, ["commune", "district"]] = ""
-    reasons = unresolved[["record_id", "reason"]].head(3).to_dict("records")
-    raise RuntimeError(f"{len(unresolved)} demo incidents do not resolve: {reasons}")
+    public = incidents.drop(columns=["_set", "_unit"])
+    resolved, unresolved = resolve_communes(
+        _round_trip(public), registry, communes_new, communes_old
+    )
+    wrong = _misplaced(resolved, incidents)
+    bad = incidents["record_id"].isin(set(unresolved["record_id"]) | set(wrong))
+    if bad.any():
+        public.loc[bad, "commune_code"] = incidents.loc[bad, "_unit"]
+        public.loc[bad, ["commune", "district"]] = ""
+        try:
+            again = join_records(_round_trip(public[bad]), registry, communes_new, communes_old)
+        except ValueError as err:
+            raise RuntimeError(f"demo incidents do not resolve: {err}") from err
+        still = _misplaced(again, incidents)
+        if still:
+            raise RuntimeError(f"{len(still)} demo incidents land on another unit: {still[:3]}")
+    return public
 
 
-# -- outreach, models, population ---------------------------------------------
+def _misplaced(resolved: pd.DataFrame, drawn: pd.DataFrame) -> list[str]:
+    """Record ids whose resolved unit (old for old records, new for new) is not the one drawn."""
+    truth = drawn.set_index("record_id").loc[resolved["record_id"]]
+    got = np.where(truth["_set"] == OLD, resolved["old_code"], resolved["new_code"])
+    return resolved["record_id"][got != truth["_unit"].to_numpy()].tolist()
+
+
+def _round_trip(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame as :func:`geo.records.read_records` reads it back from the written CSV."""
+    with tempfile.TemporaryDirectory(prefix="demo-check-") as tmp:
+        path = Path(tmp) / "records.csv"
+        _write_csv(frame, path)
+        return read_records(path)
+
+
+def _check_codes(frame, registry, communes_new, communes_old) -> None:
+    """Outreach and models name their commune by code: each must resolve to that code."""
+    joined = join_records(_round_trip(frame), registry, communes_new, communes_old)
+    date = joined["date"] if "date" in joined else joined["start_date"]
+    got = np.where(date < pd.Timestamp(MERGER_DATE), joined["old_code"], joined["new_code"])
+    wrong = joined["record_id"][got != joined["commune_code"].to_numpy()]
+    if len(wrong):
+        raise RuntimeError(f"demo records resolve to another unit: {wrong.head(3).tolist()}")
+
+
+# -- outreach ----------------------------------------------------------------------
 
 
 def _outreach(rng, registry, risk, start, end) -> pd.DataFrame:
-    codes = risk.index.to_numpy()
-    weight = risk["risk"].to_numpy() / risk["risk"].mean()
-    formats = list(_OUTREACH_FORMATS)
-    shares = np.array([_OUTREACH_FORMATS[f][0] for f in formats])
-    rows = []
-    for month in _months(start, end):
-        season = 2.0 if month.month in (6, 7, 8, 9) else 1.0  # campaigns peak with the risk season
-        counts = rng.poisson(0.12 * season * weight)
-        for code, k in zip(codes, counts, strict=True):
-            for _ in range(k):
-                fmt = formats[rng.choice(len(formats), p=shares)]
-                _, people, material = _OUTREACH_FORMATS[fmt]
-                day = month + dt.timedelta(days=int(rng.integers(0, 28)))
-                if day > end:
-                    continue
-                rows.append((day, code, fmt, people, material))
-    frame = pd.DataFrame(rows, columns=["day", "new_unit", "format", "people", "material"])
-    frame = frame.sort_values(["day", "new_unit", "format"], kind="stable", ignore_index=True)
-    old = frame["day"] < MERGER_DATE
-    comp = registry.composition.groupby("new_code")["old_code"].apply(list)
-    unit = [
-        comp[c][int(rng.integers(len(comp[c])))] if o else c
-        for c, o in zip(frame["new_unit"], old, strict=True)
-    ]
+    """Outreach events: more in risky communes, at the agencies' seats and in campaign months."""
+    months = _month_starts(start, end)
+    factor = _month_factor(months, start, _OUTREACH_CAMPAIGN_FACTOR)
+    sets = _unit_set_of(months)
+    parts = []
+    for unit_set in (OLD, NEW):
+        table = risk[unit_set]
+        kind = registry.units(unit_set)["kind"].reindex(table.index)
+        weight = table["risk"].to_numpy() * np.where(kind == "xa", 1.0, _SEAT_FACTOR)
+        weight = weight / weight.sum()
+        chosen = np.flatnonzero(sets == unit_set)
+        counts = rng.poisson(_OUTREACH_MONTHLY * factor[chosen, None] * weight[None, :])
+        month_idx, unit_idx = np.nonzero(counts)
+        reps = counts[month_idx, unit_idx]
+        parts.append(
+            pd.DataFrame(
+                {
+                    "month": np.repeat(chosen[month_idx], reps),
+                    "unit_set": unit_set,
+                    "unit": np.repeat(table.index.to_numpy()[unit_idx], reps),
+                }
+            )
+        )
+    frame = pd.concat(parts, ignore_index=True)
+    days = _days_in(rng, months, frame["month"].to_numpy())
+    frame["day"] = days
+    frame = frame[(days >= np.datetime64(start)) & (days <= np.datetime64(end))]
+    frame = frame.sort_values(["day", "unit"], kind="stable", ignore_index=True)
+    return _describe_outreach(rng, registry, frame)
+
+
+def _describe_outreach(rng, registry, frame) -> pd.DataFrame:
+    n = len(frame)
+    days = frame["day"].to_numpy()
+    month_no = pd.DatetimeIndex(days).month.to_numpy()
+    campaign = np.isin(month_no, _CAMPAIGN_MONTHS)
+    formats = np.array(list(_FORMATS), dtype=object)
+    p_plain = np.array([v[0] for v in _FORMATS.values()])
+    p_campaign = np.array([v[1] for v in _FORMATS.values()])
+    fmt = np.where(
+        campaign,
+        formats[rng.choice(len(formats), n, p=p_campaign / p_campaign.sum())],
+        formats[rng.choice(len(formats), n, p=p_plain / p_plain.sum())],
+    )
+    people = np.array([_FORMATS[f][2] for f in fmt], dtype=float)
+    material = np.array([_FORMATS[f][3] for f in fmt], dtype=float)
+    pick = rng.random(n)
+    agency = np.array(
+        [_FORMATS[f][4][int(u * len(_FORMATS[f][4]))] for f, u in zip(fmt, pick, strict=True)],
+        dtype=object,
+    )
+    code, name, district = _unit_names(registry, frame["unit_set"], frame["unit"])
     return pd.DataFrame(
         {
-            "record_id": [f"DEMO-OUT-{i:06d}" for i in range(1, len(frame) + 1)],
-            "date": frame["day"].map(lambda d: d.strftime("%d/%m/%Y")),
-            "commune_code": unit,
-            "commune": [
-                (registry.legacy if o else registry.communes).at[u, "name"]
-                for u, o in zip(unit, old, strict=True)
-            ],
-            "district": [registry.legacy.at[u, "district"] if o else "" for u, o in zip(unit, old, strict=True)],
-            "agency": [_OUTREACH_AGENCIES[int(rng.integers(len(_OUTREACH_AGENCIES)))] for _ in unit],
-            "format": frame["format"],
-            "participants": [int(rng.poisson(p)) if p else 0 for p in frame["people"]],
-            "materials": [int(rng.poisson(m)) if m else 0 for m in frame["material"]],
+            "record_id": [f"DEMO-OUT-{i:06d}" for i in range(1, n + 1)],
+            "date": _text_dates(days),
+            "commune_code": code,
+            "commune": name,
+            "district": district,
+            "agency": _renamed_departments(agency, days),
+            "format": fmt,
+            "participants": rng.poisson(people * rng.gamma(3.0, 1 / 3.0, n)),
+            "materials": rng.poisson(material * rng.gamma(3.0, 1 / 3.0, n)),
         }
     )
+
+
+def _unit_names(registry, unit_sets, units) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Code, official name and (former units only) district of each unit."""
+    old = np.asarray(unit_sets) == OLD
+    units = np.asarray(units, dtype=object)
+    name = np.where(
+        old,
+        registry.legacy["name"].reindex(units).to_numpy(),
+        registry.communes["name"].reindex(units).to_numpy(),
+    )
+    district = np.where(old, registry.legacy["district"].reindex(units).to_numpy(), "")
+    return units, name.astype(object), district.astype(object)
+
+
+# -- models ------------------------------------------------------------------------
 
 
 def _models(rng, registry, risk, start, end) -> pd.DataFrame:
+    """Prevention models per 2025 commune: key communes first, intensive in 30 % of them.
+
+    A model started before the merger names the former unit it started in
+    (one whose successor is the model's commune).
+    """
     codes = risk.index.to_numpy()
-    key = risk["risk"] >= risk["risk"].quantile(0.7)  # the riskiest communes: key areas
+    key = (risk["risk"] >= risk["risk"].quantile(1 - _KEY_SHARE)).to_numpy()
+    rank = risk["risk"].rank(pct=True).to_numpy()
+    n_intensive = int(round(_INTENSIVE_SHARE * key.sum()))
+    p_key = risk["risk"].to_numpy()[key]
+    intensive_at = set(
+        rng.choice(codes[key], n_intensive, replace=False, p=p_key / p_key.sum())
+    )
+    has_integrated = rng.random(len(codes)) < 0.15 + 0.6 * rank
+    n_integrated = np.where(has_integrated, 1 + rng.poisson(0.7 + 1.0 * key), 0)
     rows = []
-    for code in codes:
-        n = rng.poisson(2.2 if key[code] else 0.8)
-        for _ in range(n):
-            kind = _MODEL_TYPES[int(rng.integers(len(_MODEL_TYPES)))]
-            if kind == "border_civil_defence" and risk.at[code, "border_km"] > 15:
-                kind = "zalo_group"
-            intensive = rng.random() < (0.45 if key[code] else 0.1)
-            begin = start + dt.timedelta(days=int(rng.integers(0, (end - start).days - 60)))
-            stop = ""
-            if rng.random() < 0.15:
-                stop_day = begin + dt.timedelta(days=int(rng.integers(120, 720)))
-                stop = stop_day.strftime("%d/%m/%Y") if stop_day <= end else ""
-            rows.append((code, kind, "intensive" if intensive else "integrated", begin, stop))
-    frame = pd.DataFrame(rows, columns=["code", "model_type", "class", "begin", "end_date"])
-    frame = frame.sort_values(["begin", "code", "model_type"], kind="stable", ignore_index=True)
+    for i, code in enumerate(codes):
+        classes = ["intensive"] * (code in intensive_at) + ["integrated"] * n_integrated[i]
+        for cls in classes:
+            rows.append((code, cls, _model_type(rng, registry, risk, code, cls)))
+    frame = pd.DataFrame(rows, columns=["commune", "class", "model_type"])
+    span = (end - start).days
+    begin = np.datetime64(start) + rng.integers(0, max(span - 60, 1), len(frame)).astype(
+        "timedelta64[D]"
+    )
+    stop = begin + rng.integers(180, 720, len(frame)).astype("timedelta64[D]")
+    ended = (rng.random(len(frame)) < _MODEL_END_SHARE) & (stop <= np.datetime64(end))
+    frame["begin"], frame["stop"], frame["ended"] = begin, stop, ended
+    frame = frame.sort_values(["begin", "commune", "model_type"], kind="stable", ignore_index=True)
+    return _describe_models(rng, registry, frame)
+
+
+def _model_type(rng, registry, risk, code: str, cls: str) -> str:
+    """A model type fitting the commune: squads near the border, boarding houses in wards."""
+    weight = {name: spec[0] for name, spec in _MODEL_TYPES.items()}
+    if risk.at[code, "border_km"] > _BORDER_MODEL_KM:
+        weight["border_civil_defence"] = 0.0
+    if registry.communes.at[code, "kind"] == "phuong":
+        weight["cultural_boarding_house"] *= 4.0
+    if cls == "intensive":
+        weight["other"] = 0.0
+    names = list(weight)
+    p = np.array([weight[k] for k in names])
+    return names[rng.choice(len(names), p=p / p.sum())]
+
+
+def _describe_models(rng, registry, frame) -> pd.DataFrame:
+    begin = frame["begin"].to_numpy()
+    old = begin < np.datetime64(MERGER_DATE)
+    primary = registry.legacy.reset_index().groupby("new_code")["code"].apply(list)
+    unit = np.array(
+        [
+            primary[c][int(rng.integers(len(primary[c])))] if o else c
+            for c, o in zip(frame["commune"], old, strict=True)
+        ],
+        dtype=object,
+    )
+    code, name, district = _unit_names(registry, np.where(old, OLD, NEW), unit)
+    end_text = np.where(frame["ended"], _text_dates(frame["stop"].to_numpy()), "")
     return pd.DataFrame(
         {
             "record_id": [f"DEMO-MOD-{i:05d}" for i in range(1, len(frame) + 1)],
-            "commune_code": frame["code"],
-            "commune": registry.communes.loc[frame["code"], "name"].to_numpy(),
-            "district": "",
-            "model_type": frame["model_type"],
-            "class": frame["class"],
-            "start_date": frame["begin"].map(lambda d: d.strftime("%d/%m/%Y")),
-            "end_date": frame["end_date"],
-            "agency": np.where(
-                frame["model_type"].isin(["border_civil_defence", "security_camera"]),
-                "Bộ đội Biên phòng tỉnh",
-                "Hội Liên hiệp Phụ nữ tỉnh",
-            ),
+            "commune_code": code,
+            "commune": name,
+            "district": district,
+            "model_type": frame["model_type"].to_numpy(),
+            "class": frame["class"].to_numpy(),
+            "start_date": _text_dates(begin),
+            "end_date": end_text.astype(object),
+            "agency": frame["model_type"].map({k: v[1] for k, v in _MODEL_TYPES.items()}),
         }
     )
 
 
-def _population(rng, registry, communes_new, first_year, last_year) -> pd.DataFrame:
-    """Synthetic residents per commune: wards dense, communes sparse, 2.9 million in all."""
+# -- population --------------------------------------------------------------------
+
+
+def _population(rng, registry, first_year: int, last_year: int) -> pd.DataFrame:
+    """Synthetic residents of each 2025 commune, from its official area and kind.
+
+    Wards are denser than communes, with log-normal noise; the first year is
+    scaled to about 2.9 million, wards grow faster; about two thirds are
+    aged 14–60. Rounded to tens.
+    """
     table = registry.communes
-    area = communes_new.to_crs(_METRIC).area.reindex(table.index).to_numpy() / 1e6
-    density = np.where(table["kind"] == "phuong", 1800.0, 300.0) * rng.lognormal(0, 0.35, len(table))
-    base = area * density
-    base = base / base.sum() * 2_900_000
-    rows = []
-    for year in range(first_year, last_year + 1):
-        grown = base * (1.008 ** (year - first_year))
-        share = np.clip(rng.normal(0.63, 0.02, len(table)), 0.55, 0.7)
-        for code, pop, s in zip(table.index, grown, share, strict=True):
-            rows.append((code, year, int(round(pop, -1)), int(round(pop * s, -1))))
-    return pd.DataFrame(rows, columns=["commune_code", "year", "population", "population_14_60"])
+    density = table["kind"].map(_DENSITY).fillna(_DENSITY["xa"]).to_numpy()
+    base = table["area_km2"].to_numpy() * density * rng.lognormal(0.0, 0.45, len(table))
+    base = base / base.sum() * _PROVINCE_POPULATION
+    growth = rng.normal(0.008, 0.004, len(table)) + np.where(table["kind"] == "phuong", 0.006, 0)
+    share = np.clip(rng.normal(0.67, 0.015, len(table)), 0.6, 0.72)
+    years = np.arange(first_year, last_year + 1)
+    pop = base[None, :] * (1 + growth[None, :]) ** (years - first_year)[:, None]
+    young = pop * (share[None, :] - 0.002 * (years - first_year)[:, None])
+    return pd.DataFrame(
+        {
+            "commune_code": np.tile(table.index.to_numpy(), len(years)),
+            "year": np.repeat(years, len(table)),
+            "population": (np.round(pop, -1)).astype(int).ravel(),
+            "population_14_60": (np.round(young, -1)).astype(int).ravel(),
+        }
+    )
+
+
+# -- manifest and files ------------------------------------------------------------
+
+
+def _manifest(seed, start, end, incidents, outreach, models, population) -> dict:
+    return {
+        "synthetic": True,
+        "note": dict(_NOTE),
+        "seed": int(seed),
+        "generated_by": "borderwatch data.demo.generate_demo",
+        "period": [start.strftime("%d/%m/%Y"), end.strftime("%d/%m/%Y")],
+        "unit_sets": {  # which units the records name, by their date
+            "merger_date": MERGER_DATE.strftime("%d/%m/%Y"),
+            "before": OLD,
+            "from": NEW,
+        },
+        "rows": {
+            "incidents": len(incidents),
+            "outreach": len(outreach),
+            "models": len(models),
+            "population": len(population),
+        },
+        "incidents_by_type": {
+            str(k): int(v) for k, v in incidents["type"].value_counts().sort_index().items()
+        },
+    }
+
+
+def _write_csv(frame: pd.DataFrame, path: Path) -> None:
+    frame.to_csv(path, index=False, encoding="utf-8", lineterminator="\n")
+
+
+def _swap_in(staging: Path, out_dir: Path) -> None:
+    """Replace ``out_dir`` by ``staging`` with two renames; the old folder is then removed."""
+    if not out_dir.exists():
+        os.replace(staging, out_dir)
+        return
+    retired = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}-old-", dir=out_dir.parent))
+    os.replace(out_dir, retired / out_dir.name)
+    os.replace(staging, out_dir)
+    shutil.rmtree(retired, ignore_errors=True)

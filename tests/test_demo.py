@@ -2,22 +2,31 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import time
 
+import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pytest
+import shapely
 
 from data.demo import DEFAULT_SEED, commune_risk, generate_demo, write_demo
 from geo.boundaries import load_border, load_communes
 from geo.config import Settings
+from geo.gates import load_gates
 from geo.records import join_records, read_records
 from geo.units import MERGER_DATE
+
+FILES = ("incidents.csv", "outreach.csv", "models.csv", "population.csv", "manifest.json")
+MERGER = pd.Timestamp(MERGER_DATE)
+CAMPAIGN = [7, 8, 9]
 
 
 @pytest.fixture(scope="module")
 def inputs(registry, tmp_path_factory):
-    from geo.gates import load_gates
-
+    """Registry and the bundled geometry (an empty data folder: nothing imported)."""
     settings = Settings(data_dir=tmp_path_factory.mktemp("demo") / "var")
     return (
         registry,
@@ -29,10 +38,20 @@ def inputs(registry, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def written(inputs, tmp_path_factory):
-    out = tmp_path_factory.mktemp("out") / "demo"
-    write_demo(generate_demo(*inputs, seed=DEFAULT_SEED), out)
-    return out
+def timed(inputs):
+    began = time.perf_counter()
+    dataset = generate_demo(*inputs, seed=DEFAULT_SEED)
+    return dataset, time.perf_counter() - began
+
+
+@pytest.fixture(scope="module")
+def dataset(timed):
+    return timed[0]
+
+
+@pytest.fixture(scope="module")
+def written(dataset, tmp_path_factory):
+    return write_demo(dataset, tmp_path_factory.mktemp("out") / "demo")
 
 
 @pytest.fixture(scope="module")
@@ -41,112 +60,302 @@ def incidents(written, inputs):
     return join_records(read_records(written / "incidents.csv"), registry, new, old)
 
 
+@pytest.fixture(scope="module")
+def raw(written):
+    """The incident file as text, exactly as written."""
+    return pd.read_csv(written / "incidents.csv", dtype=str, keep_default_na=False)
+
+
+@pytest.fixture(scope="module")
+def risk(inputs):
+    _, new, _, gates, border = inputs
+    return commune_risk(new, gates, border)
+
+
+# -- files ---------------------------------------------------------------------------
+
+
+def test_generation_is_fast(timed):
+    assert timed[1] < 5.0  # measured about 1 s
+
+
 def test_same_seed_same_bytes_other_seed_other_data(inputs, written, tmp_path):
     again = write_demo(generate_demo(*inputs, seed=DEFAULT_SEED), tmp_path / "again")
-    for name in ("incidents.csv", "outreach.csv", "models.csv", "population.csv", "manifest.json"):
+    for name in FILES:
         assert (again / name).read_bytes() == (written / name).read_bytes(), name
     other = write_demo(generate_demo(*inputs, seed=7), tmp_path / "other")
-    assert (other / "incidents.csv").read_bytes() != (written / "incidents.csv").read_bytes()
+    for name in FILES:
+        assert (other / name).read_bytes() != (written / name).read_bytes(), name
 
 
-def test_rewriting_replaces_the_folder_whole(inputs, written, tmp_path):
+def test_rewriting_replaces_the_folder_whole(dataset, written, tmp_path):
     out = tmp_path / "demo"
-    write_demo(generate_demo(*inputs, seed=7), out)
+    write_demo(dataset, out)
     (out / "stray.txt").write_text("left over")
-    write_demo(generate_demo(*inputs, seed=DEFAULT_SEED), out)
-    assert sorted(p.name for p in out.iterdir()) == sorted(p.name for p in written.iterdir())
+    write_demo(dataset, out)
+    assert sorted(p.name for p in out.iterdir()) == sorted(FILES)
+    assert (out / "incidents.csv").read_bytes() == (written / "incidents.csv").read_bytes()
+    # no staging or retired folders are left beside it
+    assert [p.name for p in tmp_path.iterdir()] == ["demo"]
+
+
+def test_files_are_utf8_with_unix_newlines(written):
+    text = (written / "incidents.csv").read_bytes()
+    assert b"\r\n" not in text
+    assert "Bộ đội Biên phòng tỉnh" in text.decode("utf-8")
 
 
 def test_manifest_says_synthetic_and_counts_the_rows(written):
     manifest = json.loads((written / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["synthetic"] is True
-    assert "MÔ PHỎNG" in manifest["note_vi"] and "SYNTHETIC" in manifest["note_en"]
+    assert manifest["seed"] == DEFAULT_SEED
+    assert manifest["generated_by"].startswith("borderwatch")
+    assert "DỮ LIỆU MÔ PHỎNG" in manifest["note"]["vi"]
+    assert "không phải số liệu thật" in manifest["note"]["vi"]
+    assert "SYNTHETIC" in manifest["note"]["en"] and "not real" in manifest["note"]["en"]
+    assert manifest["period"] == ["01/01/2022", "31/12/2025"]
+    assert manifest["unit_sets"] == {
+        "merger_date": "01/07/2025", "before": "legacy", "from": "2025",
+    }
     for name, count in manifest["rows"].items():
         assert len(pd.read_csv(written / f"{name}.csv")) == count
+    assert sum(manifest["incidents_by_type"].values()) == manifest["rows"]["incidents"]
 
 
-def test_interchange_columns_and_ids(written):
-    inc = pd.read_csv(written / "incidents.csv", dtype=str, keep_default_na=False)
-    assert list(inc.columns) == [
-        "record_id", "date", "type", "commune_code", "commune", "district", "lat", "lon",
-        "persons", "victims", "agency", "status",
-    ]
-    out = pd.read_csv(written / "outreach.csv", dtype=str)
-    models = pd.read_csv(written / "models.csv", dtype=str)
-    for frame, prefix in ((inc, "DEMO-INC-"), (out, "DEMO-OUT-"), (models, "DEMO-MOD-")):
-        assert frame["record_id"].str.startswith(prefix).all()
-        assert frame["record_id"].is_unique
-    dates = pd.to_datetime(inc["date"], format="%d/%m/%Y")
-    assert dates.min() >= pd.Timestamp(2022, 1, 1) and dates.max() <= pd.Timestamp(2025, 12, 31)
-    assert set(inc["type"]) == {"trafficking_case", "illegal_crossing", "tip", "victim"}
-    assert set(inc["status"]) <= {"received", "verified", "prosecuted", "tried"}
+def test_interchange_columns(written):
+    expected = {
+        "incidents": ["record_id", "date", "type", "commune_code", "commune", "district",
+                      "lat", "lon", "persons", "victims", "agency", "status"],
+        "outreach": ["record_id", "date", "commune_code", "commune", "district", "agency",
+                     "format", "participants", "materials"],
+        "models": ["record_id", "commune_code", "commune", "district", "model_type", "class",
+                   "start_date", "end_date", "agency"],
+        "population": ["commune_code", "year", "population", "population_14_60"],
+    }
+    for name, columns in expected.items():
+        assert list(pd.read_csv(written / f"{name}.csv", nrows=1).columns) == columns, name
 
 
-def test_every_incident_resolves_in_the_unit_set_of_its_date(incidents, written):
-    raw = pd.read_csv(written / "incidents.csv")
-    assert len(incidents) == len(raw)
-    before = incidents["date"] < pd.Timestamp(MERGER_DATE)
-    assert incidents["new_code"].notna().all() and incidents["old_code"].notna().all()
-    # Old records were written with old codes/names, new records with new ones.
-    coded = incidents["commune_code"].astype(str).str.len() == 5
-    registry_old = incidents.loc[before & coded, "commune_code"].astype(str)
-    assert (registry_old == incidents.loc[before & coded, "old_code"]).all()
-    assert (incidents.loc[~before & coded, "commune_code"].astype(str)
-            == incidents.loc[~before & coded, "new_code"]).all()
-    # All three ways of naming a commune occur.
-    assert set(incidents["resolved_by"]) >= {"code", "name", "point"}
+def test_record_ids_and_dates(written):
+    spans = {"incidents": ("DEMO-INC-", ["date"]), "outreach": ("DEMO-OUT-", ["date"]),
+             "models": ("DEMO-MOD-", ["start_date", "end_date"])}
+    for name, (prefix, date_columns) in spans.items():
+        frame = pd.read_csv(written / f"{name}.csv", dtype=str, keep_default_na=False)
+        assert frame["record_id"].str.startswith(prefix).all(), name
+        assert frame["record_id"].is_unique, name
+        assert frame["record_id"].iloc[0] == prefix + "1".zfill(6 if name != "models" else 5)
+        for col in date_columns:
+            text = frame.loc[frame[col] != "", col]
+            assert text.str.fullmatch(r"\d{2}/\d{2}/\d{4}").all(), (name, col)
+            dates = pd.to_datetime(text, format="%d/%m/%Y")
+            assert dates.min() >= pd.Timestamp(2022, 1, 1), (name, col)
+            assert dates.max() <= pd.Timestamp(2025, 12, 31), (name, col)
 
 
-def test_victims_never_carry_a_location(written):
-    inc = pd.read_csv(written / "incidents.csv", dtype=str, keep_default_na=False)
-    victims = inc[inc["type"] == "victim"]
-    assert len(victims) > 50
+def test_a_shorter_period_stays_inside_it(inputs, tmp_path):
+    demo = generate_demo(*inputs, seed=3, start=dt.date(2025, 5, 15), end=dt.date(2025, 8, 10))
+    dates = pd.to_datetime(demo.incidents["date"], format="%d/%m/%Y")
+    assert dates.min() >= pd.Timestamp(2025, 5, 15) and dates.max() <= pd.Timestamp(2025, 8, 10)
+    assert sorted(demo.population["year"].unique()) == [2025]
+    with pytest.raises(ValueError, match="before start"):
+        generate_demo(*inputs, start=dt.date(2025, 1, 2), end=dt.date(2025, 1, 1))
+
+
+# -- communes: old units before the merger, new ones after -------------------------
+
+
+def test_every_incident_resolves_to_the_unit_set_of_its_date(incidents, raw, inputs):
+    registry = inputs[0]
+    assert len(incidents) == len(raw)  # join_records raises on any unresolved row
+    before = incidents["date"] < MERGER
+    code = incidents["commune_code"]
+    coded = code != ""
+    # Coded records name a former commune before 01/7/2025 and a 2025 commune after.
+    assert code[before & coded].isin(registry.legacy.index).all()
+    assert (code[before & coded] == incidents.loc[before & coded, "old_code"]).all()
+    assert code[~before & coded].isin(registry.communes.index).all()
+    assert (code[~before & coded] == incidents.loc[~before & coded, "new_code"]).all()
+    # Most former codes were not reused by the 2025 units (280 old, 96 new).
+    assert (~code[before & coded].isin(registry.communes.index)).mean() > 0.5
+    # Before the merger names come with a district; after it there are none.
+    named = incidents["commune"] != ""
+    assert (incidents.loc[before & named, "district"] != "").all()
+    assert (incidents.loc[~before, "district"] == "").all()
+    assert incidents["new_code"].isin(registry.communes.index).all()
+    assert incidents.loc[before, "old_code"].isin(registry.legacy.index).all()
+
+
+def test_communes_are_written_by_code_name_or_point(incidents):
+    shares = incidents["resolved_by"].value_counts(normalize=True)
+    # measured: code 0.61, name 0.29, point 0.10
+    assert 0.5 < shares["code"] < 0.7
+    assert 0.2 < shares["name"] < 0.4
+    assert 0.05 < shares["point"] < 0.15
+    by_point = incidents[incidents["resolved_by"] == "point"]
+    assert (by_point["commune_code"] == "").all()
+    # A point also settles a name that is ambiguous in its district (measured: 1 record).
+    assert (by_point["commune"] == "").mean() > 0.95
+
+
+def test_names_are_written_as_spreadsheets_write_them(raw):
+    names = raw.loc[raw["commune"] != "", "commune"]
+    ascii_only = names.map(str.isascii)
+    assert ascii_only.mean() > 0.2  # "Xa Loi Thuan", "loi thuan"
+    assert names.str.startswith(("X. ", "P. ", "TT. ")).mean() > 0.1
+    assert (names.str.upper() == names).mean() > 0.1
+    assert names.str.startswith(("Xã ", "Phường ", "Thị trấn ")).mean() > 0.1
+    districts = raw.loc[raw["district"] != "", "district"]
+    assert districts.str.startswith(("H. ", "TX. ", "TP. ")).any()
+    assert districts.map(str.isascii).any()
+
+
+def test_points_lie_well_inside_the_commune_of_their_date(incidents, inputs):
+    _, new, old, _, _ = inputs
+    located = incidents[incidents["lat"].notna()]
+    assert set(located["type"]) == {"illegal_crossing", "tip"}
+    points = gpd.GeoSeries(
+        gpd.points_from_xy(located["lon"], located["lat"]), crs="EPSG:4326"
+    ).to_crs("EPSG:32648").to_numpy()
+    before = (located["date"] < MERGER).to_numpy()
+    unit = np.where(before, located["old_code"], located["new_code"])
+    shapes = np.where(
+        before,
+        old.to_crs("EPSG:32648").geometry.reindex(unit).to_numpy(),
+        new.to_crs("EPSG:32648").geometry.reindex(unit).to_numpy(),
+    )
+    assert shapely.within(points, shapes).all()
+    edge = shapely.distance(points, shapely.boundary(shapes))
+    assert edge.min() > 100  # metres (drawn ≥ 150 m inside; measured minimum 149.6)
+
+
+def test_victims_never_carry_a_location_or_a_name(raw, written):
+    victims = raw[raw["type"] == "victim"]
+    assert len(victims) > 100
     assert (victims["lat"] == "").all() and (victims["lon"] == "").all()
     assert (victims["victims"].astype(int) >= 1).all()
+    cases = raw[raw["type"] == "trafficking_case"]
+    assert (cases["lat"] == "").all()
+    personal = {"name", "full_name", "ho_ten", "victim_name", "suspect", "phone", "id_number"}
+    for table in ("incidents", "outreach", "models"):
+        assert not personal & set(pd.read_csv(written / f"{table}.csv", nrows=1).columns)
 
 
-def test_incidents_are_denser_near_the_gates(incidents, inputs):
-    _, new, _, gates, border = inputs
-    risk = commune_risk(new, gates, border)
+# -- the shape of the problem --------------------------------------------------------
+
+
+def test_crossings_outnumber_tips_outnumber_cases_and_victims(raw):
+    counts = raw["type"].value_counts()
+    # measured: 2493 crossings, 1025 tips, 176 cases, 150 victims
+    assert counts["illegal_crossing"] > 2 * counts["tip"]
+    assert counts["tip"] > 4 * max(counts["trafficking_case"], counts["victim"])
+    assert 200 < counts["trafficking_case"] + counts["victim"] < 600
+    assert 2000 < len(raw) < 6000
+    assert set(raw["status"]) == {"received", "verified", "prosecuted", "tried"}
+    cases = raw[raw["type"] == "trafficking_case"]
+    assert (cases["persons"].astype(int) >= 1).all() and (cases["victims"].astype(int) >= 1).all()
+    # Older cases have gone through the courts (the plan's 95 % target); recent ones not yet.
+    dates = pd.to_datetime(cases["date"], format="%d/%m/%Y")
+    old_cases = cases[dates < pd.Timestamp(2024, 1, 1)]
+    assert old_cases["status"].isin(["prosecuted", "tried"]).mean() > 0.85  # measured 0.90
+    recent = cases[dates >= pd.Timestamp(2025, 10, 1)]
+    assert recent["status"].isin(["received", "verified"]).mean() > 0.5
+
+
+def test_incidents_are_denser_near_the_gates(incidents, inputs, risk):
+    _, new, _, _, _ = inputs
     area = new.to_crs("EPSG:32648").area / 1e6
     counts = incidents.groupby("new_code").size().reindex(new.index, fill_value=0)
-    near = risk["gate_km"] <= 10
-    far = risk["gate_km"] > 30
-    density_near = counts[near].sum() / area[near].sum()
-    density_far = counts[far].sum() / area[far].sum()
-    # measured 3.5× with the default seed (a uniform spread would give about 1×)
-    assert density_near > 2.5 * density_far
-    # Mộc Bài's commune (Xã Bến Cầu) is among the five busiest
-    assert "25681" in counts.nlargest(5).index
+    near, far = risk["gate_km"] <= 10, risk["gate_km"] > 30
+    ratio = (counts[near].sum() / area[near].sum()) / (counts[far].sum() / area[far].sum())
+    assert ratio > 3  # measured 6.1 (a uniform spread would give about 1)
+    # The planted clusters: Mộc Bài's commune (Xã Bến Cầu) has the most incidents
+    # per km², and it and Xa Mát's (Xã Tân Lập, the largest border commune) are
+    # among the three with the most incidents.
+    density = counts / area
+    assert density.idxmax() == "25681"
+    assert {"25681", "25489"} <= set(counts.nlargest(3).index)
 
 
-def test_campaign_months_peak(incidents):
-    month = incidents["date"].dt.month
-    per_month = incidents.groupby([incidents["date"].dt.year, month]).size()
-    campaign = per_month[per_month.index.get_level_values(1).isin([7, 8, 9])].mean()
-    rest = per_month[~per_month.index.get_level_values(1).isin([7, 8, 9])].mean()
-    assert campaign > 1.4 * rest  # measured 1.73×
+def test_campaign_months_peak_and_years_grow(incidents):
+    per_month = incidents.groupby(
+        [incidents["date"].dt.year, incidents["date"].dt.month]
+    ).size()
+    campaign = per_month.index.get_level_values(1).isin(CAMPAIGN)
+    assert per_month[campaign].mean() > 1.4 * per_month[~campaign].mean()  # measured 1.84
+    per_year = incidents.groupby(incidents["date"].dt.year).size()
+    assert per_year[2025] > 1.1 * per_year[2022]
 
 
-def test_population_and_models_are_plausible(written):
-    pop = pd.read_csv(written / "population.csv", dtype={"commune_code": str})
-    assert len(pop) == 96 * 4
-    total_2025 = pop.loc[pop["year"] == 2025, "population"].sum()
-    assert 2_700_000 < total_2025 < 3_200_000
-    assert (pop["population_14_60"] < pop["population"]).all()
-    models = pd.read_csv(written / "models.csv", dtype=str, keep_default_na=False)
+def test_agencies_follow_the_2025_reorganisation(raw, written):
+    outreach = pd.read_csv(written / "outreach.csv", dtype=str, keep_default_na=False)
+    both = pd.concat([raw[["date", "agency"]], outreach[["date", "agency"]]])
+    dates = pd.to_datetime(both["date"], format="%d/%m/%Y")
+    labour = both["agency"] == "Sở Lao động - Thương binh và Xã hội"
+    home = both["agency"] == "Sở Nội vụ"
+    assert labour.any() and home.any()
+    assert (dates[labour] < pd.Timestamp(2025, 3, 1)).all()
+    assert (dates[home] >= pd.Timestamp(2025, 3, 1)).all()
+
+
+def test_outreach_follows_risk_and_campaigns(written, inputs, risk):
+    registry, new, old, _, _ = inputs
+    outreach = join_records(read_records(written / "outreach.csv"), registry, new, old)
+    assert set(outreach["format"]) == {
+        "meeting", "school_session", "broadcast", "leaflets", "social_media", "training",
+        "campaign",
+    }
+    assert (outreach["participants"] >= 0).all() and (outreach["materials"] >= 0).all()
+    schools = outreach[outreach["format"] == "school_session"]
+    assert schools["participants"].mean() > 100
+    per_commune = outreach.groupby("new_code").size().reindex(new.index, fill_value=0)
+    high = risk["risk"] >= risk["risk"].quantile(0.7)
+    low = risk["risk"] <= risk["risk"].quantile(0.3)
+    assert per_commune[high].mean() > 2 * per_commune[low].mean()
+    per_month = outreach.groupby([outreach["date"].dt.year, outreach["date"].dt.month]).size()
+    campaign = per_month.index.get_level_values(1).isin(CAMPAIGN)
+    assert per_month[campaign].mean() > 1.5 * per_month[~campaign].mean()
+
+
+# -- models and population -----------------------------------------------------------
+
+
+def test_models_cover_key_communes_first(written, inputs, risk):
+    registry, new, old, _, _ = inputs
+    models = join_records(read_records(written / "models.csv"), registry, new, old)
     assert set(models["class"]) == {"intensive", "integrated"}
     assert set(models["model_type"]) <= {
         "zalo_group", "hotline_keyring", "cultural_boarding_house", "security_camera",
         "border_civil_defence", "victim_support", "other",
     }
-    ended = models[models["end_date"] != ""]
-    assert len(ended) > 0
-    start = pd.to_datetime(ended["start_date"], format="%d/%m/%Y")
-    end = pd.to_datetime(ended["end_date"], format="%d/%m/%Y")
-    assert (end > start).all()
+    assert {"zalo_group", "hotline_keyring", "cultural_boarding_house", "security_camera",
+            "border_civil_defence", "victim_support"} <= set(models["model_type"])
+    ended = models[models["end_date"].notna()]
+    assert 0 < len(ended) < len(models) / 3
+    assert (ended["end_date"] >= ended["start_date"]).all()
+    # Models started before the merger name a former commune.
+    early = models[models["start_date"] < MERGER]
+    assert (early["commune_code"] == early["old_code"]).all() and (early["district"] != "").all()
+    key = risk.index[risk["risk"] >= risk["risk"].quantile(0.7)]
+    intensive = set(models.loc[models["class"] == "intensive", "new_code"])
+    assert intensive <= set(key)
+    assert 0.2 <= len(intensive) / len(key) <= 0.4  # the programme's ≥ 30 % target
+    squads = models.loc[models["model_type"] == "border_civil_defence", "new_code"]
+    assert (risk.loc[squads, "border_km"] <= 10).all()
+    covered = models.groupby("new_code").size().reindex(new.index, fill_value=0) > 0
+    assert covered[key].mean() > covered.drop(key).mean()
 
 
-def test_no_personal_names_anywhere(written):
-    inc = pd.read_csv(written / "incidents.csv", dtype=str)
-    assert not {"name", "full_name", "ho_ten", "victim_name", "phone", "id_number"} & set(inc.columns)
+def test_population_is_plausible(written, inputs):
+    registry = inputs[0]
+    pop = pd.read_csv(written / "population.csv", dtype={"commune_code": str})
+    assert len(pop) == 96 * 4
+    assert set(pop["commune_code"]) == set(registry.communes.index)
+    assert sorted(pop["year"].unique()) == [2022, 2023, 2024, 2025]
+    totals = pop.groupby("year")["population"].sum()
+    assert 2_850_000 < totals[2022] < 2_950_000
+    assert totals.is_monotonic_increasing and totals[2025] < 3_200_000
+    assert ((pop["population_14_60"] / pop["population"]).between(0.55, 0.75)).all()
+    latest = pop[pop["year"] == 2025].set_index("commune_code")
+    density = latest["population"] / registry.communes["area_km2"]
+    kind = registry.communes["kind"]
+    assert density[kind == "phuong"].median() > 3 * density[kind == "xa"].median()
