@@ -24,6 +24,11 @@ __all__ = ["Match", "district_key", "fold", "match_units", "name_key"]
 # Longest first, so "thi tran" wins over "thi".
 _COMMUNE_PREFIXES = ("thi tran", "phuong", "xa", "tt", "p", "x", "f", "ward", "commune")
 _DISTRICT_PREFIXES = ("thanh pho", "thi xa", "huyen", "quan", "tp", "tx", "h", "q")
+#: The kind of unit each written prefix names (the registry's ``kind``); "ward" is a phường.
+_PREFIX_KIND = {
+    "thi tran": "thi_tran", "tt": "thi_tran", "phuong": "phuong", "p": "phuong", "f": "phuong",
+    "ward": "phuong", "xa": "xa", "x": "xa",
+}
 _ROMAN = {"i": 1, "ii": 2, "iii": 3, "iv": 4, "v": 5, "vi": 6, "vii": 7, "viii": 8, "ix": 9, "x": 10}
 
 
@@ -67,6 +72,12 @@ def name_key(name: str) -> str:
     if re.fullmatch(r"\d+", rest):
         return "phuong" + str(int(rest))
     return rest.replace(" ", "")
+
+
+def _written_kind(name: str) -> str | None:
+    """The kind of unit a name's prefix states ("TT. Hiệp Hòa" → "thi_tran"), or None."""
+    prefix, _ = _strip_prefix(fold(name), _COMMUNE_PREFIXES)
+    return _PREFIX_KIND.get(prefix)
 
 
 def district_key(name: str) -> str:
@@ -153,7 +164,10 @@ def match_units(
     The strictest reading that finds anything wins: the name with its
     diacritics ("Hòa Thành" is not "Hòa Thạnh"), then the name with its prefix
     as the registry's former names know it ("TT Hòa Thành"), then the bare
-    folded name.
+    folded name. In each reading a written prefix breaks ties between units
+    whose names differ only in kind ("Thị trấn Hiệp Hòa" and "Xã Hiệp Hòa",
+    both in Đức Hòa); when no candidate is of the written kind the prefix is
+    taken for a slip and the candidates stand.
 
     Parameters
     ----------
@@ -180,11 +194,12 @@ def match_units(
         prefixed.get(_prefixed_key(name), set()),
         bare.get(name_key(name), set()),
     )
+    kind = _written_kind(name)
     codes: set[str] = set()
     for tier in tiers:
         found = _in_district(units, tier, district) if unit_set == OLD else set(tier)
         if found:
-            codes = found
+            codes = _of_kind(units, found, kind)
             break
     ordered = tuple(sorted(codes))
     labels = tuple(_label(units, c, unit_set) for c in ordered)
@@ -200,6 +215,12 @@ def _in_district(units: pd.DataFrame, codes: set[str], district: str | None) -> 
         if dkey == district_key(units.at[c, "district"])
         or dkey in {district_key(k) for k in units.at[c, "district_keys"]}
     }
+
+
+def _of_kind(units: pd.DataFrame, codes: set[str], kind: str | None) -> set[str]:
+    """The units of ``codes`` of the written ``kind``; all of them if none is, or no kind."""
+    same = {c for c in codes if units.at[c, "kind"] == kind} if kind else set()
+    return same or set(codes)
 
 
 def _label(units: pd.DataFrame, code: str, unit_set: str) -> str:

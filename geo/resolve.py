@@ -40,17 +40,36 @@ def _by_name(
     reason = pd.Series(pd.NA, index=records.index, dtype="string")
     names = records.get("commune", pd.Series("", index=records.index)).fillna("").astype(str)
     districts = records.get("district", pd.Series("", index=records.index)).fillna("").astype(str)
-    for idx in records.index[todo & names.str.strip().ne("")]:
-        match = match_units(
-            registry, names[idx], unit_set=sets[idx], district=districts[idx] or None
-        )
-        if match.unique:
-            found[idx] = match.code
-        elif match.codes:
-            reason[idx] = "ambiguous commune name; candidates: " + "; ".join(match.labels)
-        else:
-            reason[idx] = f"commune {names[idx]!r} not found among the {sets[idx]} units"
+    ask = todo & names.str.strip().ne("")
+    asked = pd.DataFrame(
+        {"name": names[ask], "district": districts[ask], "unit_set": sets[ask].astype(str)}
+    )
+    # Imports repeat a few names over many rows: match each distinct triple once.
+    answers = asked.merge(
+        _match_distinct(asked.drop_duplicates(ignore_index=True), registry),
+        on=["name", "district", "unit_set"], how="left", validate="many_to_one",
+    )
+    found[ask] = answers["code"].to_numpy()
+    reason[ask] = answers["reason"].to_numpy()
     return found, reason
+
+
+def _match_distinct(triples: pd.DataFrame, registry: Registry) -> pd.DataFrame:
+    """Match each (name, district, unit_set) once: its code if unique, else the reason."""
+    codes: list[str | None] = []
+    reasons: list[str | None] = []
+    for name, district, unit_set in triples.itertuples(index=False, name=None):
+        match = match_units(registry, name, unit_set=unit_set, district=district or None)
+        codes.append(match.code)
+        if match.unique:
+            reasons.append(None)
+        elif match.codes:
+            reasons.append("ambiguous commune name; candidates: " + "; ".join(match.labels))
+        else:
+            reasons.append(f"commune {name!r} not found among the {unit_set} units")
+    return triples.assign(
+        code=pd.array(codes, dtype="string"), reason=pd.array(reasons, dtype="string")
+    )
 
 
 def _point_in(points: gpd.GeoSeries, polygons: gpd.GeoDataFrame) -> pd.Series:

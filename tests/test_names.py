@@ -40,6 +40,59 @@ def test_diacritics_separate_names_that_fold_together(registry):
     assert len(match_units(registry, "hoa thanh", unit_set=OLD).codes) == 2
 
 
+#: Đức Hòa had a town and a commune both named Hiệp Hòa.
+HIEP_HOA_TOWN, HIEP_HOA_COMMUNE = "27934", "27952"
+
+
+@pytest.mark.parametrize(
+    ("written", "code"),
+    [("THỊ TRẤN HIỆP HÒA", HIEP_HOA_TOWN), ("Thị trấn Hiệp Hòa", HIEP_HOA_TOWN),
+     ("TT. Hiệp Hòa", HIEP_HOA_TOWN), ("THI TRAN HIEP HOA", HIEP_HOA_TOWN),
+     ("tt hiep hoa", HIEP_HOA_TOWN), ("Xã Hiệp Hòa", HIEP_HOA_COMMUNE),
+     ("XÃ HIỆP HÒA", HIEP_HOA_COMMUNE), ("X. Hiệp Hòa", HIEP_HOA_COMMUNE),
+     ("XA HIEP HOA", HIEP_HOA_COMMUNE), ("xa hiep hoa", HIEP_HOA_COMMUNE)],
+)
+@pytest.mark.parametrize("district", ["Huyện Đức Hòa", "Đức Hòa", "huyen duc hoa"])
+def test_prefix_separates_units_that_differ_only_in_kind(registry, written, code, district):
+    assert match_units(registry, written, unit_set=OLD, district=district).codes == (code,)
+
+
+@pytest.mark.parametrize("written", ["Hiệp Hòa", "HIỆP HÒA", "hiep hoa"])
+def test_name_without_prefix_stays_ambiguous_between_kinds(registry, written):
+    match = match_units(registry, written, unit_set=OLD, district="Đức Hòa")
+    assert match.codes == (HIEP_HOA_TOWN, HIEP_HOA_COMMUNE) and not match.unique
+    assert match.labels == (
+        "Thị trấn Hiệp Hòa, Huyện Đức Hòa (27934)",
+        "Xã Hiệp Hòa, Huyện Đức Hòa (27952)",
+    )
+
+
+def test_every_same_district_pair_that_differs_in_kind_resolves_with_its_prefix(registry):
+    # Units of one district whose names fold to the same key: only the prefix tells them
+    # apart once the diacritics are gone (Tân Thạnh / Tân Thành), or even with them (Hiệp Hòa).
+    legacy = registry.legacy.assign(key=registry.legacy["name"].map(name_key))
+    pairs = legacy.groupby(["district_code", "key"]).filter(lambda g: g["kind"].nunique() > 1)
+    groups = {tuple(sorted(g.index)) for _, g in pairs.groupby(["district_code", "key"])}
+    assert groups == {(HIEP_HOA_TOWN, HIEP_HOA_COMMUNE), ("27826", "27850")}
+    for code, unit in pairs.iterrows():
+        for written in (unit["name"].upper(), fold(unit["name"])):
+            for district in (unit["district"], fold(unit["district"])):
+                match = match_units(registry, written, unit_set=OLD, district=district)
+                assert match.codes == (code,), (written, district)
+
+
+def test_prefix_separates_same_name_units_of_other_districts(registry):
+    # Xã Tân Hưng (Tân Châu) and Thị trấn Tân Hưng (Tân Hưng), no district given.
+    assert match_units(registry, "Thị trấn Tân Hưng", unit_set=OLD).codes == ("27721",)
+    assert match_units(registry, "xa tan hung", unit_set=OLD).codes == ("25549",)
+    assert len(match_units(registry, "Tân Hưng", unit_set=OLD).codes) == 2
+
+
+def test_a_prefix_of_the_wrong_kind_does_not_lose_the_unit(registry):
+    # Towns became communes in 2025; people keep writing "TT".
+    assert match_units(registry, "TT Bến Cầu", unit_set=NEW).codes == ("25681",)
+
+
 def test_town_prefix_and_former_names(registry):
     assert match_units(registry, "TT Bến Cầu", unit_set=OLD).codes == ("25681",)
     assert match_units(registry, "TT. Ben Cau", unit_set=OLD).codes == ("25681",)

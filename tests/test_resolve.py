@@ -1,10 +1,12 @@
 """Joining records to communes: code by date, name + district, point in polygon."""
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pytest
 from shapely.geometry import box
 
+from geo.names import fold
 from geo.resolve import resolve_communes
 
 
@@ -76,3 +78,44 @@ def test_point_in_polygon_and_point_outside(registry, polygons):
     assert resolved["old_code"].tolist() == ["25699", "25681"]
     assert set(resolved["resolved_by"]) == {"point"}
     assert unresolved["reason"].item() == "point lies outside the province"
+
+
+def test_many_rows_with_few_names_resolve_as_each_row_alone(registry, polygons):
+    # Real imports: up to a million rows, few distinct (name, district, date set) triples.
+    legacy = registry.legacy.iloc[::10]
+    new = registry.communes.iloc[::8]
+    written = (
+        [(n.upper(), d, "2024-03-01") for n, d in zip(legacy["name"], legacy["district"])]
+        + [(fold(n), "", "2025-09-01") for n in new["name"]]
+        + [("THỊ TRẤN HIỆP HÒA", "Huyện Đức Hòa", "2024-01-01"),
+           ("xa hiep hoa", "Đức Hòa", "2024-01-01"),
+           ("Hiệp Hòa", "Đức Hòa", "2024-01-01"),
+           ("Tân Bình", "", "2023-01-10"),
+           ("Xã Không Có", "", "2025-09-01"),
+           ("Lợi Thuận", "H. Bến Cầu", "2025-09-01")]
+    )
+    assert 45 <= len(written) <= 55
+    rng = np.random.default_rng(7)
+    rows = pd.DataFrame(written, columns=["commune", "district", "date"]).iloc[
+        rng.integers(0, len(written), 200_000)
+    ]
+    records = _records(
+        date=rows["date"].tolist(), commune=rows["commune"].tolist(),
+        district=rows["district"].tolist(),
+    )
+    resolved, unresolved = resolve_communes(records, registry, *polygons)
+    assert len(resolved) + len(unresolved) == 200_000
+    assert set(resolved["resolved_by"]) == {"name"}
+    assert set(unresolved["commune"]) == {"Hiệp Hòa", "Tân Bình", "Xã Không Có", "Lợi Thuận"}
+    town = resolved["commune"] == "THỊ TRẤN HIỆP HÒA"
+    assert town.any() and set(resolved.loc[town, "old_code"]) == {"27934"}
+    # The per-row path: each sampled row resolved alone, as a frame of one.
+    firsts = records.drop_duplicates(["commune", "district", "date"]).index
+    sample = firsts.union(pd.Index(rng.choice(records.index, 20, replace=False)))
+    for i in sample:
+        one_ok, one_bad = resolve_communes(records.loc[[i]], registry, *polygons)
+        if one_ok.empty:
+            assert unresolved.at[i, "reason"] == one_bad["reason"].item()
+        else:
+            cols = ["new_code", "old_code", "resolved_by"]
+            assert resolved.loc[i, cols].tolist() == one_ok[cols].iloc[0].tolist()

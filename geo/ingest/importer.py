@@ -1,0 +1,624 @@
+"""Import one file of records: read → check → parse → place in communes → store, all or nothing.
+
+The rules (issue "Records in, safely"):
+
+- every row is accepted, skipped as a duplicate (same key, same content) or
+  rejected with its row number, column, value, reason and a suggestion;
+- the accepted rows of a file are committed in one transaction, or none of
+  them: a failure, a refused file or a killed process leaves the store as it
+  was; ``strict`` refuses the whole file when any row is rejected;
+- rejected rows are kept in the store's quarantine and in a rejects file;
+  the file's SHA-256 is recorded with the import;
+- a file with personal data (names, ID or phone numbers, birth dates,
+  addresses) is refused whole; victims' coordinates are used to find their
+  commune and then dropped, never stored;
+- the file is read in chunks, so a million rows import in flat memory.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from geo.ingest.columns import ColumnMap, map_columns, personal_columns
+from geo.ingest.kinds import KINDS, Kind
+from geo.ingest.messages import describe
+from geo.ingest.parse import (CellErrors, parse_choice, parse_codes, parse_dates, parse_floats,
+                              parse_ints)
+from geo.ingest.readers import CHUNK_ROWS, Chunk, FileRefused, checksum, read_chunks
+from geo.resolve import resolve_communes
+from geo.store.base import QUARANTINE_COLUMNS, Store, Transaction
+from geo.store.schema import RECORD_TABLES
+from geo.units import NEW, OLD, Registry, unit_set_on
+
+__all__ = ["DEFAULT_SOURCE", "ImportReport", "Places", "import_file"]
+
+#: The source (issuing agency or system) of records when the user names none.
+DEFAULT_SOURCE = "default"
+_REJECT_COLUMNS = ("row_number", "record_id", "column_name", "value", "reason", "detail",
+                   "suggestion", "raw")
+
+
+@dataclass(frozen=True)
+class Places:
+    """What commune resolution needs: the registry and polygons of both unit sets."""
+
+    registry: Registry
+    communes_new: gpd.GeoDataFrame
+    communes_old: gpd.GeoDataFrame
+    outline: object  # shapely geometry of the province
+
+    @classmethod
+    def load(cls, settings) -> Places:
+        from geo.boundaries import load_communes, load_outline
+        from geo.units import load_registry
+
+        outline = shapely.union_all(load_outline(settings).geometry.values)
+        shapely.prepare(outline)
+        return cls(load_registry(), load_communes(settings, NEW), load_communes(settings, OLD),
+                   outline)
+
+
+@dataclass
+class ImportReport:
+    """What an import did, row by row where rows were refused.
+
+    ``status`` is "committed", "refused" (strict mode and rows were rejected;
+    nothing imported) or "preview" (nothing written).
+    """
+
+    kind: str
+    file_name: str
+    source: str
+    checksum: str
+    status: str = "preview"
+    rows_read: int = 0
+    accepted: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+    import_id: int | None = None
+    unknown_columns: tuple[str, ...] = ()
+    notes: list[dict] = field(default_factory=list)
+    rejects: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=_REJECT_COLUMNS))
+    sample: pd.DataFrame = field(default_factory=pd.DataFrame)
+    rejects_file: Path | None = None
+
+    def reject_table(self, lang: str = "vi") -> pd.DataFrame:
+        """Rejected rows with the reason written out in ``lang``."""
+        table = self.rejects.copy()
+        table["reason_text"] = [
+            describe(code, lang, **json.loads(detail or "{}"))
+            for code, detail in zip(table["reason"], table["detail"], strict=True)
+        ]
+        return table
+
+    def summary_lines(self, lang: str = "vi") -> list[str]:
+        """The summary a person reads after an import, then one line per rejected row."""
+        vi = lang == "vi"
+        head = [
+            (f"Tệp {self.file_name} ({self.kind}), nguồn '{self.source}': " if vi else
+             f"{self.file_name} ({self.kind}), source '{self.source}': ") + _status_text(self, vi),
+            (f"  đọc {self.rows_read} dòng; nhận {self.accepted}; trùng bỏ qua {self.duplicates}; "
+             f"loại {self.rejected}" if vi else
+             f"  rows read {self.rows_read}; accepted {self.accepted}; duplicates skipped "
+             f"{self.duplicates}; rejected {self.rejected}"),
+        ]
+        if self.unknown_columns:
+            head.append(("  cột không dùng (không lưu): " if vi else
+                         "  unknown columns (not stored): ") + ", ".join(self.unknown_columns))
+        for note in self.notes:
+            head.append("  " + note[lang if lang in note else "en"])
+        for row in self.reject_table(lang).itertuples():
+            col = f" [{row.column_name}]" if row.column_name else ""
+            sug = (f" → {'gợi ý' if vi else 'suggestion'}: {row.suggestion}"
+                   if row.suggestion else "")
+            head.append(f"  {'dòng' if vi else 'row'} {row.row_number}{col}: {row.reason_text}{sug}")
+        if self.rejects_file:
+            head.append(("  các dòng bị loại: " if vi else "  rejected rows: ")
+                        + str(self.rejects_file))
+        return head
+
+    def to_dict(self, lang: str = "vi") -> dict:
+        """Machine-readable form (``--json``)."""
+        rejects = self.reject_table(lang)
+        return {
+            "kind": self.kind, "file": self.file_name, "source": self.source,
+            "checksum": self.checksum, "status": self.status, "import_id": self.import_id,
+            "rows_read": self.rows_read, "accepted": self.accepted,
+            "duplicates": self.duplicates, "rejected": self.rejected,
+            "unknown_columns": list(self.unknown_columns),
+            "notes": [n.get(lang, n["en"]) for n in self.notes],
+            "rejects": [
+                {"row": int(r.row_number), "record_id": r.record_id, "column": r.column_name,
+                 "value": r.value, "reason": r.reason, "message": r.reason_text,
+                 "suggestion": r.suggestion or None}
+                for r in rejects.itertuples()
+            ],
+            "rejects_file": str(self.rejects_file) if self.rejects_file else None,
+        }
+
+
+def _status_text(report: ImportReport, vi: bool) -> str:
+    return {
+        "committed": ("đã nhập" if vi else "imported"),
+        "refused": ("KHÔNG nhập (chế độ nghiêm ngặt)" if vi else "NOT imported (strict mode)"),
+        "preview": ("xem trước, chưa ghi" if vi else "preview, nothing written"),
+    }[report.status]
+
+
+class _Rollback(Exception):
+    """Raised inside the transaction to undo a preview."""
+
+
+def import_file(
+    path: Path,
+    kind: str | Kind,
+    store: Store,
+    places: Places,
+    *,
+    source: str = DEFAULT_SOURCE,
+    strict: bool = False,
+    preview: bool = False,
+    today: dt.date | None = None,
+    rejects_dir: Path | None = None,
+    progress: Callable[[int], None] | None = None,
+    chunk_rows: int = CHUNK_ROWS,
+    display_name: str | None = None,
+) -> ImportReport:
+    """Import the records of ``path`` into ``store``, all or nothing.
+
+    Parameters
+    ----------
+    path : Path
+        CSV (UTF-8, with or without BOM), XLSX, or GeoJSON of points.
+    kind : {"incidents", "outreach", "models", "population"}
+    store : Store
+    places : Places
+        Registry and polygons for commune resolution.
+    source : str
+        Who issued the record ids (an agency or system): a record id is
+        unique within its source.
+    strict : bool
+        Refuse the whole file if any row is rejected.
+    preview : bool
+        Do everything but write (the dashboard's preview before "confirm").
+    today : date, optional
+        Dates after it are refused (default: today).
+    rejects_dir : Path, optional
+        Where the rejects file is written (none in preview, or when None).
+    progress : callable, optional
+        Called with the number of rows read after each chunk.
+    display_name : str, optional
+        The file's name as the user knows it (an upload's original name).
+
+    Returns
+    -------
+    ImportReport
+
+    Raises
+    ------
+    FileRefused
+        The file as a whole cannot be imported (unreadable, wrong columns,
+        personal data); nothing was written.
+    """
+    spec = kind if isinstance(kind, Kind) else KINDS.get(kind)
+    if spec is None:
+        raise ValueError(f"unknown record kind {kind!r}; expected one of {', '.join(KINDS)}")
+    path = Path(path)
+    source = (source or DEFAULT_SOURCE).strip()
+    today = today or dt.date.today()
+    report = ImportReport(kind=spec.name, file_name=display_name or path.name, source=source,
+                          checksum=checksum(path) if path.is_file() else "")
+    chunks = read_chunks(path, chunk_rows=chunk_rows)
+    started = dt.datetime.now(dt.timezone.utc)
+    try:
+        with store.transaction() as tx:
+            report.import_id = tx.new_import({
+                "kind": spec.name, "source": source, "file_name": report.file_name,
+                "checksum": report.checksum, "started_at": started, "finished_at": started,
+                "rows_read": 0, "accepted": 0, "duplicates": 0, "rejected": 0,
+                "status": "running", "strict": bool(strict),
+            })
+            _run(chunks, spec, tx, places, report, source, today, progress)
+            if report.rows_read == 0:
+                raise FileRefused("file.empty", file=report.file_name)
+            report.status = "committed"
+            if strict and report.rejected:
+                tx.discard_records(spec.name, report.import_id)
+                report.status = "refused"
+            tx.finish_import(report.import_id, {
+                "finished_at": dt.datetime.now(dt.timezone.utc),
+                "rows_read": report.rows_read,
+                "accepted": report.accepted if report.status == "committed" else 0,
+                "duplicates": report.duplicates, "rejected": report.rejected,
+                "status": report.status,
+            })
+            if preview:
+                raise _Rollback
+    except _Rollback:
+        report.status = "preview"
+        report.import_id = None
+    if report.status == "refused":
+        report.notes.append({"vi": describe("file.strict", "vi", rejected=report.rejected),
+                             "en": describe("file.strict", "en", rejected=report.rejected)})
+    if rejects_dir is not None and report.status != "preview" and report.rejected:
+        report.rejects_file = _write_rejects(report, Path(rejects_dir))
+    return report
+
+
+# -- the pipeline ----------------------------------------------------------------------
+
+
+def _run(chunks, spec: Kind, tx: Transaction, places: Places, report: ImportReport,
+         source: str, today: dt.date, progress) -> None:
+    columns: ColumnMap | None = None
+    seen: dict[str, tuple[str, int]] = {}
+    victims_unlocated = 0
+    for chunk in chunks:
+        if columns is None:
+            columns = map_columns(list(chunk.cells.columns), spec)
+            report.unknown_columns = columns.unknown
+        flagged = personal_columns(chunk.cells, columns)
+        if flagged:
+            raise FileRefused("file.personal_data", columns=", ".join(flagged))
+        report.rows_read += len(chunk.rows)
+        accepted, rejects = _prepare(chunk, spec, columns, places, today)
+        accepted, rejects, dups = _dedupe(accepted, rejects, chunk, spec, columns, tx, source,
+                                          seen)
+        report.duplicates += dups
+        if spec.name == "incidents" and len(accepted):
+            hidden = (accepted["type"] == "victim") & accepted["lat"].notna()
+            victims_unlocated += int(hidden.sum())
+            accepted.loc[hidden, ["lat", "lon"]] = np.nan
+        if len(accepted):
+            _insert_records(tx, spec, accepted, source, report.import_id)
+        if len(rejects):
+            _insert_rejects(tx, spec, rejects, report.import_id)
+            report.rejects = pd.concat([report.rejects, rejects], ignore_index=True) \
+                if len(report.rejects) else rejects
+        report.accepted += len(accepted)
+        report.rejected += rejects["row_number"].nunique() if len(rejects) else 0
+        if len(report.sample) < 20 and len(accepted):
+            report.sample = pd.concat([report.sample, accepted.head(20 - len(report.sample))])
+        if progress is not None:
+            progress(report.rows_read)
+    if victims_unlocated:
+        report.notes.append({
+            "vi": f"Tọa độ của {victims_unlocated} hồ sơ nạn nhân chỉ dùng để xác định xã, "
+                  "không được lưu",
+            "en": f"coordinates of {victims_unlocated} victim records were used to find their "
+                  "commune and not stored",
+        })
+
+
+def _raw_fields(chunk: Chunk, columns: ColumnMap) -> pd.DataFrame:
+    """The known fields' cells as written (strings), named by field."""
+    raw = pd.DataFrame(index=chunk.cells.index)
+    for name, header in columns.fields.items():
+        raw[name] = chunk.cells[header]
+    return raw
+
+
+def _prepare(chunk: Chunk, spec: Kind, columns: ColumnMap, places: Places,
+             today: dt.date) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Parse and place the rows of one chunk: (accepted rows, rejected cells)."""
+    raw = _raw_fields(chunk, columns)
+    n = len(raw)
+    values = pd.DataFrame(index=raw.index)
+    problems: list[tuple[str, CellErrors]] = []
+    for f in spec.fields:
+        errs = CellErrors.empty()
+        cells = raw[f.name] if f.name in raw else pd.Series([""] * n, index=raw.index,
+                                                           dtype=object)
+        if f.type == "date":
+            values[f.name] = parse_dates(cells, today, errs)
+        elif f.type in ("int", "year"):
+            values[f.name] = parse_ints(cells, f, errs)
+        elif f.type == "float":
+            values[f.name] = parse_floats(cells, f, errs)
+        elif f.type == "choice":
+            values[f.name] = parse_choice(cells, f, errs)
+        elif f.type == "code":
+            values[f.name] = parse_codes(cells)
+        else:
+            values[f.name] = cells.map(lambda v: v if isinstance(v, str) else str(v)).str.strip()
+        if f.type == "year":
+            late = (values[f.name] > today.year).fillna(False).to_numpy(bool)
+            errs.add(late, "date.future", lambda i, c=cells: {
+                "value": str(c.iat[i]), "today": today.strftime("%d/%m/%Y")})
+            values.loc[late, f.name] = pd.NA
+        if f.required and f.name in raw:
+            empty = _is_empty(cells) & ~np.isin(np.arange(n), errs.positions)
+            errs.add(empty, "required.missing", {"column": f.name})
+        problems.append((f.name, errs))
+    _cross_checks(values, raw, problems)
+    if "__geometry" in chunk.cells:
+        errs = CellErrors.empty()
+        geom = chunk.cells["__geometry"].to_numpy()
+        errs.add(geom != "", "geometry.not_point", lambda i: {"value": geom[i]})
+        problems.append(("geometry", errs))
+    rejects = _reject_rows(problems, raw, values, chunk.rows, spec)
+    bad = np.zeros(n, bool)
+    bad[np.isin(np.arange(n), [p for _, e in problems for p in e.positions])] = True
+    placed, unplaced = _place(values[~bad], raw[~bad], spec, places)
+    more = _unplaced_rejects(unplaced, raw, chunk.rows, spec, places)
+    rejects = pd.concat([rejects, more], ignore_index=True) if len(more) else rejects
+    placed["__row"] = chunk.rows[placed.index.to_numpy()]
+    return placed, rejects
+
+
+def _is_empty(cells: pd.Series) -> np.ndarray:
+    return cells.map(lambda v: v is None or (isinstance(v, str) and not v.strip())).to_numpy(bool)
+
+
+def _cross_checks(values: pd.DataFrame, raw: pd.DataFrame, problems) -> None:
+    errs = CellErrors.empty()
+    if "lat" in values and "lon" in values:
+        lat_given = ~_is_empty(raw["lat"]) if "lat" in raw else np.zeros(len(raw), bool)
+        lon_given = ~_is_empty(raw["lon"]) if "lon" in raw else np.zeros(len(raw), bool)
+        errs.add(lat_given ^ lon_given, "coords.partial", {})
+        problems.append(("lat", errs))
+        errs = CellErrors.empty()
+    if "end_date" in values:
+        ends, starts = values["end_date"], values["start_date"]
+        before = (ends.notna() & starts.notna() & (ends < starts)).to_numpy()
+        errs.add(before, "date.end_before_start", lambda i: {
+            "value": ends.iat[i].strftime("%d/%m/%Y"), "start": starts.iat[i].strftime("%d/%m/%Y")})
+        problems.append(("end_date", errs))
+        errs = CellErrors.empty()
+    if "population_14_60" in values:
+        sub, total = values["population_14_60"], values["population"]
+        over = (sub.notna() & total.notna() & (sub > total)).fillna(False).to_numpy(bool)
+        errs.add(over, "population.subset", lambda i: {
+            "value": int(sub.iat[i]), "population": int(total.iat[i])})
+        problems.append(("population_14_60", errs))
+
+
+def _raw_json(raw: pd.DataFrame, i: int) -> str:
+    row = {k: (v.isoformat() if isinstance(v, (dt.date, dt.datetime)) else v)
+           for k, v in raw.iloc[i].items()}
+    return json.dumps(row, ensure_ascii=False, default=str)
+
+
+def _reject_rows(problems, raw: pd.DataFrame, values: pd.DataFrame, rows: np.ndarray,
+                 spec: Kind) -> pd.DataFrame:
+    records = []
+    ids = raw["record_id"] if "record_id" in raw else None
+    for column, errs in problems:
+        for pos, code, params, sug in zip(errs.positions, errs.codes, errs.params,
+                                          errs.suggestions, strict=True):
+            value = raw[column].iat[pos] if column in raw else params.get("value", "")
+            if isinstance(value, (dt.date, dt.datetime)):
+                value = value.strftime("%d/%m/%Y")
+            records.append({
+                "row_number": int(rows[pos]),
+                "record_id": str(ids.iat[pos]) if ids is not None else None,
+                "column_name": column, "value": "" if value is None else str(value),
+                "reason": code, "detail": json.dumps(params, ensure_ascii=False, default=str),
+                "suggestion": sug or None, "raw": _raw_json(raw, pos),
+            })
+    frame = pd.DataFrame(records, columns=list(_REJECT_COLUMNS))
+    return frame.sort_values(["row_number"], kind="stable", ignore_index=True)
+
+
+# -- communes ----------------------------------------------------------------------------
+
+
+def _place(values: pd.DataFrame, raw: pd.DataFrame, spec: Kind,
+           places: Places) -> tuple[pd.DataFrame, pd.DataFrame]:
+    frame = values.copy()
+    if spec.date_field:
+        frame["date_for_units"] = frame[spec.date_field]
+    else:
+        frame["date_for_units"] = pd.NaT  # population names the 2025 communes
+    probe = frame.rename(columns={"date": "_date"}).rename(columns={"date_for_units": "date"})
+    probe["date"] = pd.to_datetime(probe["date"])
+    probe = probe.astype({"date": object})
+    probe["date"] = probe["date"].where(probe["date"].notna(), None)
+    if len(probe) == 0:
+        empty = frame.iloc[0:0].copy()
+        for col in ("new_code", "old_code", "resolved_by"):
+            empty[col] = pd.Series(dtype=object)
+        return empty, probe.assign(reason=pd.Series(dtype=object))
+    resolved, unresolved = resolve_communes(
+        _for_resolve(probe), places.registry, places.communes_new, places.communes_old
+    )
+    placed = frame.loc[resolved.index].copy()
+    placed["new_code"] = resolved["new_code"].astype(object)
+    placed["old_code"] = pd.Series(resolved["old_code"], index=resolved.index).astype(object)
+    placed["resolved_by"] = resolved["resolved_by"]
+    placed = placed.drop(columns=["date_for_units"])
+    return placed, unresolved
+
+
+def _for_resolve(probe: pd.DataFrame) -> pd.DataFrame:
+    out = pd.DataFrame(index=probe.index)
+    out["date"] = probe["date"]
+    for col in ("commune_code", "commune", "district", "lat", "lon"):
+        if col in probe:
+            out[col] = probe[col]
+    if "date" in out and out["date"].isna().all():
+        out = out.drop(columns="date")
+    return out
+
+
+def _unplaced_rejects(unplaced: pd.DataFrame, raw: pd.DataFrame, rows: np.ndarray, spec: Kind,
+                      places: Places) -> pd.DataFrame:
+    records = []
+    reg = places.registry
+    for idx, rec in unplaced.iterrows():
+        reason = str(rec.get("reason", ""))
+        date = rec.get("date")
+        unit_set = unit_set_on(pd.Timestamp(date).date()) if date is not None and \
+            not pd.isna(date) else NEW
+        code = str(rec.get("commune_code") or "")
+        name = str(rec.get("commune") or "")
+        column, value, sug, params = "commune", name, "", {}
+        if reason.startswith("ambiguous"):
+            rcode = "commune.ambiguous"
+            params = {"value": name, "candidates": reason.split("candidates: ", 1)[-1]}
+            sug = "thêm cột Huyện / add the district" if unit_set == OLD else ""
+        elif "not found among" in reason and not code:
+            rcode = "commune.unknown_name"
+            params = {"value": name, "unit_set": unit_set}
+            sug = _closest_name(name, reg.units(unit_set))
+        elif "outside" in reason:
+            lat, lon = float(rec["lat"]), float(rec["lon"])
+            column, value = "lat", f"{lat}, {lon}"
+            params = {"lat": lat, "lon": lon}
+            if shapely.contains_xy(places.outline, lat, lon):
+                rcode, sug = "coords.swapped", f"lat = {lon}, lon = {lat}"
+            else:
+                rcode = "point.outside"
+        elif code:
+            rcode, column, value = "commune.unknown_code", "commune_code", code
+            params = {"value": code, "unit_set": unit_set}
+            other = OLD if unit_set == NEW else NEW
+            if code in reg.units(other).index:
+                sug = (f"{reg.units(other).at[code, 'name']} ({code}) "
+                       + ("là đơn vị trước 01/7/2025 / is a pre-2025 unit" if other == OLD else
+                          "là đơn vị từ 01/7/2025 / is a 2025 unit") + ": kiểm tra ngày / check the date")
+        else:
+            rcode, column, value = "commune.missing", "commune", ""
+        pos = raw.index.get_loc(idx)
+        records.append({
+            "row_number": int(rows[pos]),
+            "record_id": str(raw["record_id"].iat[pos]) if "record_id" in raw else None,
+            "column_name": column, "value": value, "reason": rcode,
+            "detail": json.dumps(params, ensure_ascii=False, default=str),
+            "suggestion": sug or None, "raw": _raw_json(raw, pos),
+        })
+    return pd.DataFrame(records, columns=list(_REJECT_COLUMNS))
+
+
+def _closest_name(name: str, units: pd.DataFrame) -> str:
+    import difflib
+
+    from geo.names import name_key
+
+    keys = {name_key(n): n for n in units["name"]}
+    close = difflib.get_close_matches(name_key(name), list(keys), n=3, cutoff=0.75)
+    return "; ".join(keys[k] for k in close)
+
+
+# -- duplicates and writing ----------------------------------------------------------------
+
+
+def _content_hash(values: pd.DataFrame, spec: Kind) -> pd.Series:
+    parts = []
+    for f in spec.fields:
+        if f.name == "record_id" or f.name not in values:
+            continue
+        col = values[f.name]
+        if f.type == "date":
+            text = col.dt.strftime("%Y-%m-%d").fillna("")
+        else:
+            text = col.astype(object).where(col.notna(), "").astype(str)
+        parts.append(text)
+    joined = parts[0].str.cat(parts[1:], sep="\x1f") if parts else pd.Series("", index=values.index)
+    return joined.map(lambda s: hashlib.blake2b(s.encode(), digest_size=12).hexdigest())
+
+
+def _dedupe(accepted: pd.DataFrame, rejects: pd.DataFrame, chunk: Chunk, spec: Kind,
+            columns: ColumnMap, tx: Transaction, source: str, seen: dict):
+    if not len(accepted):
+        return accepted, rejects, 0
+    if "record_id" not in accepted or spec.name == "population":
+        accepted["record_id"] = accepted["new_code"].astype(str) + "-" + \
+            accepted["year"].astype(str)
+    accepted["content_hash"] = _content_hash(accepted, spec)
+    ids = accepted["record_id"].astype(str).to_numpy()
+    hashes = accepted["content_hash"].to_numpy()
+    stored = tx.existing(spec.name, source, list(dict.fromkeys(ids)))
+    keep = np.ones(len(accepted), bool)
+    duplicates = 0
+    conflicts = []
+    for i, (rid, digest) in enumerate(zip(ids, hashes, strict=True)):
+        row = int(accepted["__row"].iat[i])
+        if rid in stored:
+            keep[i] = False
+            if stored[rid] == digest:
+                duplicates += 1
+            else:
+                conflicts.append((i, "duplicate.conflict", {"value": rid}))
+            continue
+        if rid in seen:
+            keep[i] = False
+            first_hash, first_row = seen[rid]
+            if first_hash == digest:
+                duplicates += 1
+            else:
+                conflicts.append((i, "duplicate.in_file", {"value": rid, "first_row": first_row}))
+            continue
+        seen[rid] = (digest, row)
+    if conflicts:
+        raw = _raw_fields(chunk, columns)
+        pos_of = {int(r): p for p, r in enumerate(chunk.rows)}
+        extra = pd.DataFrame([{
+            "row_number": int(accepted["__row"].iat[i]), "record_id": str(ids[i]),
+            "column_name": "record_id", "value": str(ids[i]), "reason": code,
+            "detail": json.dumps(params, ensure_ascii=False), "suggestion": None,
+            "raw": _raw_json(raw, pos_of[int(accepted["__row"].iat[i])]),
+        } for i, code, params in conflicts], columns=list(_REJECT_COLUMNS))
+        rejects = pd.concat([rejects, extra], ignore_index=True) if len(rejects) else extra
+    return accepted[keep], rejects, duplicates
+
+
+def _insert_records(tx: Transaction, spec: Kind, accepted: pd.DataFrame, source: str,
+                    import_id: int) -> None:
+    table = RECORD_TABLES[spec.name]
+    frame = accepted.rename(columns={"class": "model_class"}).copy()
+    frame["source"] = source
+    frame["import_id"] = import_id
+    names = [c.name for c in table]
+    for c in table:
+        if c.name not in frame:
+            frame[c.name] = None
+        if c.type == "date":
+            frame[c.name] = frame[c.name].map(lambda t: t.date() if not pd.isna(t) else None)
+    out = frame[names].astype(object)
+    out = out.where(out.notna(), None)
+    for c in table:
+        if c.type == "text":
+            out[c.name] = out[c.name].map(lambda v: None if v in (None, "") else str(v))
+        elif c.type == "int":
+            out[c.name] = out[c.name].map(lambda v: None if v is None else int(v))
+        elif c.type == "float":
+            out[c.name] = out[c.name].map(lambda v: None if v is None else float(v))
+    tx.insert(spec.name, names, out.itertuples(index=False, name=None))
+
+
+def _insert_rejects(tx: Transaction, spec: Kind, rejects: pd.DataFrame, import_id: int) -> None:
+    frame = rejects.copy()
+    frame["import_id"] = import_id
+    frame["kind"] = spec.name
+    out = frame[list(QUARANTINE_COLUMNS)].astype(object)
+    out = out.where(out.notna(), None)
+    out["row_number"] = out["row_number"].map(int)
+    tx.insert("quarantine", list(QUARANTINE_COLUMNS), out.itertuples(index=False, name=None))
+
+
+def _write_rejects(report: ImportReport, folder: Path) -> Path:
+    """The rejected rows as CSV (UTF-8 with BOM so Excel shows Vietnamese), beside the store."""
+    folder.mkdir(parents=True, exist_ok=True)
+    stem = Path(report.file_name).stem
+    path = folder / f"{report.import_id:05d}-{report.kind}-{stem}-rejects.csv"
+    table = report.reject_table("vi")
+    table = table.rename(columns={
+        "row_number": "Dòng (row)", "record_id": "Mã hồ sơ (record_id)",
+        "column_name": "Cột (column)", "value": "Giá trị (value)",
+        "reason_text": "Lý do (reason)", "reason": "Mã lý do (reason_code)",
+        "suggestion": "Gợi ý (suggestion)", "raw": "Dòng gốc (raw)"})
+    cols = ["Dòng (row)", "Mã hồ sơ (record_id)", "Cột (column)", "Giá trị (value)",
+            "Lý do (reason)", "Gợi ý (suggestion)", "Mã lý do (reason_code)", "Dòng gốc (raw)"]
+    table[cols].to_csv(path, index=False, encoding="utf-8-sig")
+    return path

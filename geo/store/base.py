@@ -1,0 +1,186 @@
+"""The store interface both back-ends implement: migrations, one-transaction imports, reads.
+
+A :class:`Store` hands out a :class:`Transaction` for an import: everything an
+import writes (its ``imports`` row, its records, its quarantined rows) goes
+through that one transaction, committed whole or rolled back whole. Reads
+return plain DataFrames with dates parsed, so layers never see SQL.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+
+import pandas as pd
+
+from geo.store.schema import MIGRATIONS, RECORD_TABLES, render
+
+__all__ = ["IMPORT_COLUMNS", "QUARANTINE_COLUMNS", "Store", "StoreError", "Transaction"]
+
+#: Columns of the ``imports`` table a caller fills (``id`` is given by the store).
+IMPORT_COLUMNS = ("kind", "source", "file_name", "checksum", "started_at", "finished_at",
+                  "rows_read", "accepted", "duplicates", "rejected", "status", "strict")
+#: Columns of the ``quarantine`` table.
+QUARANTINE_COLUMNS = ("import_id", "kind", "row_number", "record_id", "column_name", "value",
+                      "reason", "detail", "suggestion", "raw")
+
+
+class StoreError(RuntimeError):
+    """The store cannot be reached or used; the message says what to check."""
+
+
+class Transaction(ABC):
+    """What an import may do inside its one transaction."""
+
+    @abstractmethod
+    def existing(self, kind: str, source: str, record_ids: Sequence[str]) -> dict[str, str]:
+        """Content hashes of the records of ``kind`` already stored under these ids."""
+
+    @abstractmethod
+    def insert(self, table: str, columns: Sequence[str], rows: Iterable[tuple]) -> None:
+        """Insert rows (tuples in ``columns`` order) into ``table``."""
+
+    @abstractmethod
+    def new_import(self, values: dict) -> int:
+        """Insert the ``imports`` row of this import and return its id."""
+
+    @abstractmethod
+    def execute(self, sql: str, params: Sequence = ()) -> None:
+        """Run one statement (placeholders written ``?``)."""
+
+    def finish_import(self, import_id: int, values: dict) -> None:
+        """Write the final counts and status of an import."""
+        names = [k for k in values if k in IMPORT_COLUMNS]
+        sets = ", ".join(f"{k} = ?" for k in names)
+        self.execute(f"UPDATE imports SET {sets} WHERE id = ?",
+                     [*(values[k] for k in names), import_id])
+
+    def discard_records(self, kind: str, import_id: int) -> None:
+        """Remove the records this import wrote so far (a strict import that is refused)."""
+        _check_kind(kind)
+        self.execute(f"DELETE FROM {kind} WHERE import_id = ?", [import_id])
+
+
+def _check_kind(kind: str) -> None:
+    if kind not in RECORD_TABLES:
+        raise ValueError(f"unknown record kind {kind!r}; expected one of {sorted(RECORD_TABLES)}")
+
+
+class Store(ABC):
+    """Where imported records live. Open with :func:`geo.store.open_store`."""
+
+    #: "sqlite" or "postgis"
+    dialect: str = ""
+
+    # -- what a back-end provides -------------------------------------------------
+
+    @abstractmethod
+    def _query(self, sql: str, params: Sequence = ()) -> tuple[list[str], list[tuple]]:
+        """Column names and rows of a query (placeholders written ``?``)."""
+
+    @abstractmethod
+    @contextmanager
+    def transaction(self) -> Iterator[Transaction]:
+        """One transaction: committed when the block ends, rolled back if it raises."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release the connection."""
+
+    @abstractmethod
+    def describe(self) -> str:
+        """Where the store is, for messages (never the password)."""
+
+    # -- shared behaviour ----------------------------------------------------------
+
+    def schema_version(self) -> int:
+        """The highest migration applied (0 for an empty database)."""
+        try:
+            _, rows = self._query("SELECT MAX(version) FROM schema_version")
+        except StoreError:
+            raise
+        except Exception:  # noqa: BLE001 - no table yet: a new database
+            return 0
+        return int(rows[0][0] or 0)
+
+    def migrate(self) -> int:
+        """Apply the migrations above the current version; returns the version reached."""
+        current = self._ensure_version_table()
+        for version, statements in MIGRATIONS:
+            if version <= current:
+                continue
+            with self.transaction() as tx:
+                for sql in render(statements, self.dialect):
+                    tx.execute(sql)
+                tx.execute("INSERT INTO schema_version (version, applied_at) VALUES (?, ?)",
+                           [version, _now()])
+            current = version
+        return current
+
+    def _ensure_version_table(self) -> int:
+        with self.transaction() as tx:
+            tx.execute("CREATE TABLE IF NOT EXISTS schema_version "
+                       "(version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)")
+        return self.schema_version()
+
+    def read(self, kind: str, columns: Sequence[str] | None = None) -> pd.DataFrame:
+        """All stored records of ``kind`` (dates as datetime64), ordered by source and id."""
+        _check_kind(kind)
+        known = [c.name for c in RECORD_TABLES[kind]]
+        cols = list(columns) if columns is not None else known
+        unknown = set(cols) - set(known)
+        if unknown:
+            raise ValueError(f"{kind} has no columns {sorted(unknown)}")
+        names, rows = self._query(
+            f"SELECT {', '.join(cols)} FROM {kind} ORDER BY source, record_id"
+        )
+        return _typed(pd.DataFrame(rows, columns=names), kind)
+
+    def count(self, kind: str) -> int:
+        """Number of stored records of ``kind``."""
+        _check_kind(kind)
+        return int(self._query(f"SELECT COUNT(*) FROM {kind}")[1][0][0])
+
+    def imports(self) -> pd.DataFrame:
+        """Every import attempt that reached the store, newest last."""
+        names, rows = self._query(f"SELECT id, {', '.join(IMPORT_COLUMNS)} FROM imports ORDER BY id")
+        return pd.DataFrame(rows, columns=names)
+
+    def quarantine(self, import_id: int | None = None) -> pd.DataFrame:
+        """Rejected rows kept with their reasons (all imports, or one)."""
+        sql = f"SELECT id, {', '.join(QUARANTINE_COLUMNS)} FROM quarantine"
+        params: list = []
+        if import_id is not None:
+            sql += " WHERE import_id = ?"
+            params.append(int(import_id))
+        names, rows = self._query(sql + " ORDER BY import_id, row_number, id", params)
+        return pd.DataFrame(rows, columns=names)
+
+    def revision(self) -> int:
+        """Id of the latest import (0 if none): readers reload when it changes."""
+        return int(self._query("SELECT COALESCE(MAX(id), 0) FROM imports")[1][0][0])
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def _typed(frame: pd.DataFrame, kind: str) -> pd.DataFrame:
+    for col in RECORD_TABLES[kind]:
+        if col.name not in frame:
+            continue
+        if col.type == "date":
+            frame[col.name] = pd.to_datetime(frame[col.name])
+        elif col.type == "int":
+            frame[col.name] = pd.array(frame[col.name], dtype="Int64")
+        elif col.type == "float":
+            frame[col.name] = pd.to_numeric(frame[col.name]).astype("float64")
+    return frame
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")

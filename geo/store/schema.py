@@ -1,0 +1,166 @@
+"""The store's tables, written once and rendered for SQLite and PostgreSQL/PostGIS.
+
+Every record table has the same spine: ``source`` + ``record_id`` (the key:
+a record id is unique within its source, the agency or system that issued
+it), the record's own fields, the communes it was joined to at ingest in
+both unit sets (``new_code``, ``old_code``, ``resolved_by``), the hash of
+its content (a re-import of the same content is a no-op, other content under
+the same key is a conflict) and the import that brought it.
+
+Migrations are numbered; each is a list of abstract statements rendered per
+dialect, so the two back-ends cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["MIGRATIONS", "RECORD_TABLES", "Column", "render"]
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column: its name, abstract type and whether it may be empty."""
+
+    name: str
+    type: str  # text | date | int | float | bool | timestamp
+    nullable: bool = True
+
+
+_SPINE_HEAD = (Column("source", "text", False), Column("record_id", "text", False))
+_SPINE_TAIL = (
+    Column("commune_code", "text"),
+    Column("commune", "text"),
+    Column("district", "text"),
+    Column("new_code", "text", False),
+    Column("old_code", "text"),
+    Column("resolved_by", "text", False),
+    Column("content_hash", "text", False),
+    Column("import_id", "int", False),
+)
+
+#: Columns of each record table, in order (the importer writes exactly these).
+RECORD_TABLES: dict[str, tuple[Column, ...]] = {
+    "incidents": (
+        *_SPINE_HEAD,
+        Column("date", "date", False),
+        Column("type", "text", False),
+        Column("persons", "int"),
+        Column("victims", "int"),
+        Column("agency", "text"),
+        Column("status", "text"),
+        Column("lat", "float"),
+        Column("lon", "float"),
+        *_SPINE_TAIL,
+    ),
+    "outreach": (
+        *_SPINE_HEAD,
+        Column("date", "date", False),
+        Column("agency", "text"),
+        Column("format", "text", False),
+        Column("participants", "int"),
+        Column("materials", "int"),
+        *_SPINE_TAIL,
+    ),
+    "models": (
+        *_SPINE_HEAD,
+        Column("model_type", "text", False),
+        Column("model_class", "text"),
+        Column("start_date", "date", False),
+        Column("end_date", "date"),
+        Column("agency", "text"),
+        *_SPINE_TAIL,
+    ),
+    "population": (
+        *_SPINE_HEAD,
+        Column("year", "int", False),
+        Column("population", "int", False),
+        Column("population_14_60", "int"),
+        *_SPINE_TAIL,
+    ),
+}
+
+_IMPORTS = (
+    Column("kind", "text", False),
+    Column("source", "text", False),
+    Column("file_name", "text", False),
+    Column("checksum", "text", False),
+    Column("started_at", "timestamp", False),
+    Column("finished_at", "timestamp", False),
+    Column("rows_read", "int", False),
+    Column("accepted", "int", False),
+    Column("duplicates", "int", False),
+    Column("rejected", "int", False),
+    Column("status", "text", False),  # committed | refused
+    Column("strict", "bool", False),
+)
+
+_QUARANTINE = (
+    Column("import_id", "int", False),
+    Column("kind", "text", False),
+    Column("row_number", "int", False),
+    Column("record_id", "text"),
+    Column("column_name", "text"),
+    Column("value", "text"),
+    Column("reason", "text", False),
+    Column("detail", "text"),
+    Column("suggestion", "text"),
+    Column("raw", "text"),
+)
+
+_TYPES = {
+    "sqlite": {"text": "TEXT", "date": "TEXT", "int": "INTEGER", "float": "REAL",
+               "bool": "INTEGER", "timestamp": "TEXT"},
+    "postgis": {"text": "TEXT", "date": "DATE", "int": "BIGINT", "float": "DOUBLE PRECISION",
+                "bool": "BOOLEAN", "timestamp": "TIMESTAMPTZ"},
+}
+_SERIAL = {"sqlite": "INTEGER PRIMARY KEY AUTOINCREMENT", "postgis": "BIGSERIAL PRIMARY KEY"}
+
+
+def _columns_sql(columns: tuple[Column, ...], dialect: str) -> list[str]:
+    types = _TYPES[dialect]
+    return [f"{c.name} {types[c.type]}{'' if c.nullable else ' NOT NULL'}" for c in columns]
+
+
+def _create(table: str, columns: tuple[Column, ...], dialect: str, *, key: str | None,
+            serial: bool = False) -> str:
+    parts = ([f"id {_SERIAL[dialect]}"] if serial else []) + _columns_sql(columns, dialect)
+    if key:
+        parts.append(f"PRIMARY KEY ({key})")
+    return f"CREATE TABLE {table} (\n  " + ",\n  ".join(parts) + "\n)"
+
+
+def _migration_1(dialect: str) -> list[str]:
+    """Imports, quarantine, and the four record tables with their indexes."""
+    sql = [
+        _create("imports", _IMPORTS, dialect, key=None, serial=True),
+        _create("quarantine", _QUARANTINE, dialect, key=None, serial=True),
+        "CREATE INDEX quarantine_import ON quarantine (import_id)",
+    ]
+    for table, columns in RECORD_TABLES.items():
+        sql.append(_create(table, columns, dialect, key="source, record_id"))
+        sql.append(f"CREATE INDEX {table}_new_code ON {table} (new_code)")
+        sql.append(f"CREATE INDEX {table}_old_code ON {table} (old_code)")
+        sql.append(f"CREATE INDEX {table}_import ON {table} (import_id)")
+    sql.append("CREATE INDEX incidents_date ON incidents (date)")
+    sql.append("CREATE INDEX outreach_date ON outreach (date)")
+    if dialect == "postgis":
+        # The point as PostGIS geometry, kept in step with lat/lon by the database itself.
+        sql.append(
+            "ALTER TABLE incidents ADD COLUMN geom geometry(Point, 4326) GENERATED ALWAYS AS "
+            "(CASE WHEN lon IS NOT NULL AND lat IS NOT NULL "
+            "THEN ST_SetSRID(ST_MakePoint(lon, lat), 4326) END) STORED"
+        )
+        sql.append("CREATE INDEX incidents_geom ON incidents USING GIST (geom)")
+    return sql
+
+
+#: Numbered migrations; a store applies those above its recorded version, in one transaction each.
+MIGRATIONS: tuple[tuple[int, object], ...] = ((1, _migration_1),)
+
+
+def render(version_sql, dialect: str) -> list[str]:
+    """The statements of one migration for ``dialect`` ("sqlite" or "postgis")."""
+    if dialect not in _TYPES:
+        raise ValueError(f"unknown dialect {dialect!r}")
+    return list(version_sql(dialect))
