@@ -8,6 +8,9 @@ borderwatch demo                       # (re)generate the synthetic demo dataset
 borderwatch boundaries import xa.shp --crs VN2000-TM3-105.5
 borderwatch units --set legacy         # list the registry's units
 borderwatch gates                      # list the border gates and how each is placed
+borderwatch import incidents vu_viec.xlsx --source "BĐBP" [--strict] [--json]
+borderwatch template incidents mau_vu_viec.xlsx
+borderwatch rejects [--import ID]      # rows kept in quarantine, with their reasons
 """
 
 from __future__ import annotations
@@ -26,30 +29,43 @@ __all__ = ["build_parser", "main"]
 def _settings(args: argparse.Namespace) -> Settings:
     return Settings.from_env(
         data_dir=getattr(args, "data_dir", None),
+        database_url=getattr(args, "database_url", None),
         language=getattr(args, "lang", None),
         unit_set=getattr(args, "units", None),
     )
 
 
 def ensure_demo(settings: Settings, *, seed: int | None = None, force: bool = False) -> Path:
-    """Write the synthetic demo dataset to ``settings.demo_dir`` unless it is already there."""
-    from data.demo import DEFAULT_SEED, generate_demo, write_demo
+    """Make sure the store holds the synthetic demo, written through the real importer.
+
+    The demo is generated (deterministically) into ``settings.demo_dir`` as the
+    interchange CSV files users import, then imported with source
+    :data:`data.demo.DEMO_SOURCE`. Nothing happens when the store already holds
+    records (demo or real) unless ``force``; ``force`` replaces the demo but
+    refuses to touch a store that holds real records.
+    """
+    from data.demo import DEFAULT_SEED, generate_demo, import_demo, write_demo
     from geo.boundaries import load_border, load_communes
     from geo.gates import load_gates
+    from geo.store import open_store
     from geo.units import load_registry
 
     out = settings.demo_dir
-    if (out / "manifest.json").exists() and not force:
-        return out
-    dataset = generate_demo(
-        load_registry(),
-        load_communes(settings, NEW),
-        load_communes(settings, OLD),
-        load_gates(settings),
-        load_border(settings),
-        seed=DEFAULT_SEED if seed is None else seed,
-    )
-    write_demo(dataset, out)
+    with open_store(settings) as store:
+        sources = store.sources()
+        if sources and not force:
+            return out
+        if force or not (out / "manifest.json").exists():
+            dataset = generate_demo(
+                load_registry(),
+                load_communes(settings, NEW),
+                load_communes(settings, OLD),
+                load_gates(settings),
+                load_border(settings),
+                seed=DEFAULT_SEED if seed is None else seed,
+            )
+            write_demo(dataset, out)
+        import_demo(out, store, settings)
     return out
 
 
@@ -99,6 +115,89 @@ def _cmd_boundaries_import(args: argparse.Namespace) -> int:
     return 0
 
 
+def _progress(rows: int) -> None:
+    print(f"... {rows:,} rows read".replace(",", "."), file=sys.stderr, flush=True)
+
+
+def _cmd_import(args: argparse.Namespace) -> int:
+    from geo.ingest import FileRefused, Places, import_file, kind_named
+    from geo.store import StoreError, open_store
+
+    settings = _settings(args)
+    lang = settings.language
+    try:
+        kind = kind_named(args.kind)
+    except ValueError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    try:
+        with open_store(settings) as store:
+            report = import_file(
+                Path(args.file), kind, store, Places.load(settings), source=args.source,
+                strict=args.strict, rejects_dir=settings.data_dir / "rejects",
+                progress=None if args.quiet else _progress,
+            )
+    except FileRefused as err:
+        if args.json:
+            print(json.dumps({"status": "refused", "file": str(args.file), "reason": err.code,
+                              "message": err.describe(lang)}, ensure_ascii=False, indent=2))
+        else:
+            print(f"{'lỗi' if lang == 'vi' else 'error'}: {err.describe(lang)}", file=sys.stderr)
+        return 2
+    except StoreError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 3
+    if args.json:
+        print(json.dumps(report.to_dict(lang), ensure_ascii=False, indent=2))
+    else:
+        print("\n".join(report.summary_lines(lang)))
+    return 0 if report.status == "committed" else 1
+
+
+def _cmd_template(args: argparse.Namespace) -> int:
+    from geo.ingest import kind_named
+    from geo.ingest.template import write_template
+    from geo.units import load_registry
+
+    settings = _settings(args)
+    try:
+        kind = kind_named(args.kind)
+    except ValueError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    out = write_template(kind.name, Path(args.out), load_registry(), lang=settings.language)
+    print(out)
+    return 0
+
+
+def _cmd_rejects(args: argparse.Namespace) -> int:
+    from geo.ingest import describe
+    from geo.store import StoreError, open_store
+
+    settings = _settings(args)
+    try:
+        with open_store(settings) as store:
+            table = store.quarantine(args.import_id)
+            imports = store.imports().set_index("id")
+    except StoreError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 3
+    if args.json:
+        rows = table.drop(columns=["raw"]).to_dict("records")
+        print(json.dumps(rows, ensure_ascii=False, indent=2, default=str))
+        return 0
+    if table.empty:
+        print("Không có dòng nào bị loại." if settings.language == "vi" else "No rejected rows.")
+        return 0
+    for row in table.itertuples():
+        text = describe(row.reason, settings.language, **json.loads(row.detail or "{}"))
+        file_name = imports.at[row.import_id, "file_name"] if row.import_id in imports.index else ""
+        sug = f" → {row.suggestion}" if row.suggestion else ""
+        print(f"#{row.import_id} {file_name} ({row.kind}) row {row.row_number}"
+              f"{' [' + row.column_name + ']' if row.column_name else ''}: {text}{sug}")
+    return 0
+
+
 def _cmd_units(args: argparse.Namespace) -> int:
     from geo.units import load_registry
 
@@ -128,12 +227,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--data-dir", type=Path, default=None,
                         help="data folder (default: $BORDERWATCH_DATA_DIR or ./var)")
+    parser.add_argument("--database-url", default=None,
+                        help="PostgreSQL/PostGIS URL (default: $BORDERWATCH_DATABASE_URL; "
+                             "none: the embedded store in the data folder)")
+    parser.add_argument("--lang", dest="lang", choices=["vi", "en"], default=None,
+                        help="language of messages (default: $BORDERWATCH_LANG or vi)")
     sub = parser.add_subparsers(dest="command", required=True)
 
     serve = sub.add_parser("serve", help="run the dashboard")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8050)
-    serve.add_argument("--lang", choices=["vi", "en"], default=None)
+    serve.add_argument("--lang", choices=["vi", "en"], default=argparse.SUPPRESS)
     serve.add_argument("--units", choices=[NEW, OLD], default=None,
                        help="unit set shown first (default 2025)")
     serve.add_argument("--no-demo", action="store_true",
@@ -163,6 +267,29 @@ def build_parser() -> argparse.ArgumentParser:
     units = sub.add_parser("units", help="list the registry's units")
     units.add_argument("--set", choices=[NEW, OLD], default=NEW)
     units.set_defaults(func=_cmd_units)
+
+    kinds = ["incidents", "outreach", "models", "population"]
+    imp_rec = sub.add_parser("import", help="import records (CSV, XLSX, GeoJSON), all or nothing")
+    imp_rec.add_argument("kind", help="one of: " + ", ".join(kinds))
+    imp_rec.add_argument("file")
+    imp_rec.add_argument("--source", default="default",
+                         help="who issued the record ids (agency or system); ids are unique "
+                              "within a source")
+    imp_rec.add_argument("--strict", action="store_true",
+                         help="refuse the whole file if any row is rejected")
+    imp_rec.add_argument("--json", action="store_true", help="print the report as JSON")
+    imp_rec.add_argument("--quiet", action="store_true", help="no progress lines")
+    imp_rec.set_defaults(func=_cmd_import)
+
+    tpl = sub.add_parser("template", help="write an XLSX template with drop-down lists")
+    tpl.add_argument("kind", help="one of: " + ", ".join(kinds))
+    tpl.add_argument("out")
+    tpl.set_defaults(func=_cmd_template)
+
+    rej = sub.add_parser("rejects", help="list the rows kept in quarantine")
+    rej.add_argument("--import", dest="import_id", type=int, default=None)
+    rej.add_argument("--json", action="store_true")
+    rej.set_defaults(func=_cmd_rejects)
 
     gates = sub.add_parser("gates", help="list the border gates")
     gates.set_defaults(func=_cmd_gates)

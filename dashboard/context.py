@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
@@ -19,7 +18,8 @@ import shapely
 from geo.boundaries import load_border, load_communes
 from geo.config import Settings
 from geo.gates import load_gates
-from geo.records import join_records, read_records
+from geo.ingest import DEMO_SOURCE
+from geo.store import open_store
 from geo.units import NEW, OLD, Registry, load_registry
 from layers.layer import Caveat
 
@@ -45,6 +45,7 @@ class AppContext:
     source: str
     extracted: dt.date
     bounds: tuple[float, float, float, float] = field(default=(0, 0, 0, 0))
+    revision: int = 0
 
     def unit_table(self, unit_set: str) -> pd.DataFrame:
         """Codes and names of a unit set (what layers need; no geometry)."""
@@ -68,21 +69,24 @@ def _round_coordinates(text: str, digits: int = 5) -> str:
     return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
 
-def _demo_incidents(settings: Settings, registry: Registry, communes) -> tuple[pd.DataFrame, bool]:
-    demo = settings.demo_dir
-    path: Path = demo / "incidents.csv"
-    if not path.exists():
-        return pd.DataFrame(columns=["date", "type", "new_code", "old_code"]), False
-    manifest = json.loads((demo / "manifest.json").read_text(encoding="utf-8"))
-    joined = join_records(read_records(path), registry, communes[NEW], communes[OLD])
-    return joined, bool(manifest.get("synthetic"))
+_INCIDENT_COLUMNS = ["source", "record_id", "date", "type", "persons", "victims", "agency",
+                     "status", "lat", "lon", "new_code", "old_code"]
+
+
+def _stored_incidents(settings: Settings) -> tuple[pd.DataFrame, bool, int]:
+    """Incidents from the store, whether they are the synthetic demo, and the store revision."""
+    with open_store(settings) as store:
+        incidents = store.read("incidents", _INCIDENT_COLUMNS)
+        synthetic = DEMO_SOURCE in store.sources()
+        revision = store.revision()
+    return incidents, synthetic, revision
 
 
 def build_context(settings: Settings) -> AppContext:
     """Load boundaries, gates and records once for the app's lifetime."""
     registry = load_registry()
     communes = {s: load_communes(settings, s) for s in (NEW, OLD)}
-    incidents, synthetic = _demo_incidents(settings, registry, communes)
+    incidents, synthetic, revision = _stored_incidents(settings)
     caveats: list[Caveat] = []
     if synthetic:
         caveats.append(Caveat.SYNTHETIC)
@@ -99,6 +103,7 @@ def build_context(settings: Settings) -> AppContext:
         incidents=incidents,
         caveats=tuple(caveats),
         source="demo" if synthetic else "store",
+        revision=revision,
         extracted=dt.date.today(),
         bounds=(float(minx), float(miny), float(maxx), float(maxy)),
     )

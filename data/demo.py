@@ -47,7 +47,8 @@ from geo.records import join_records, read_records
 from geo.resolve import resolve_communes
 from geo.units import MERGER_DATE, NEW, OLD, Registry
 
-__all__ = ["DEFAULT_SEED", "DemoDataset", "commune_risk", "generate_demo", "write_demo"]
+__all__ = ["DEFAULT_SEED", "DemoDataset", "commune_risk", "generate_demo", "import_demo",
+           "write_demo"]
 
 #: Seed of the bundled demo (the day the 2025 units took effect).
 DEFAULT_SEED = 20250701
@@ -268,6 +269,49 @@ def write_demo(dataset: DemoDataset, out_dir: Path) -> Path:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return out_dir
+
+
+def import_demo(folder: Path, store, settings) -> dict[str, int]:
+    """Import the demo files of ``folder`` into ``store`` through the real importer.
+
+    The demo goes in as users' files do (same reader, checks, commune
+    placement, transaction), under the source :data:`geo.ingest.DEMO_SOURCE`
+    that marks it synthetic everywhere it is shown. Earlier demo records are
+    replaced; a store holding real records is refused, since real and
+    synthetic records are never mixed.
+
+    Returns
+    -------
+    dict
+        Accepted rows per kind.
+
+    Raises
+    ------
+    RuntimeError
+        If the store holds real records, or a demo row is rejected (a bug:
+        the demo is clean by construction).
+    """
+    from geo.ingest import DEMO_SOURCE, Places, import_file
+    from geo.store.schema import RECORD_TABLES
+
+    real = {src: n for src, n in store.sources().items() if src != DEMO_SOURCE}
+    if real:
+        raise RuntimeError(
+            f"the store holds real records ({real}); the synthetic demo is never mixed with "
+            "real records"
+        )
+    with store.transaction() as tx:
+        for table in RECORD_TABLES:
+            tx.execute(f"DELETE FROM {table} WHERE source = ?", [DEMO_SOURCE])
+    places = Places.load(settings)
+    accepted = {}
+    for name in _TABLES:
+        report = import_file(Path(folder) / f"{name}.csv", name, store, places,
+                             source=DEMO_SOURCE, strict=True)
+        if report.status != "committed":
+            raise RuntimeError(f"demo {name} rejected rows: {report.summary_lines('en')[:6]}")
+        accepted[name] = report.accepted
+    return accepted
 
 
 def commune_risk(

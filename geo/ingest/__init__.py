@@ -5,10 +5,10 @@
 ['incidents', 'models', 'outreach', 'population']
 """
 
-from geo.ingest.importer import DEFAULT_SOURCE, ImportReport, Places, import_file
+from geo.ingest.importer import DEFAULT_SOURCE, DEMO_SOURCE, ImportReport, Places, import_file
 from geo.ingest.kinds import KINDS, Kind, kind_named
 from geo.ingest.messages import describe
 from geo.ingest.readers import FileRefused
 
-__all__ = ["DEFAULT_SOURCE", "FileRefused", "ImportReport", "KINDS", "Kind", "Places",
+__all__ = ["DEFAULT_SOURCE", "DEMO_SOURCE", "FileRefused", "ImportReport", "KINDS", "Kind", "Places",
            "describe", "import_file", "kind_named"]

@@ -40,10 +40,13 @@ from geo.store.base import QUARANTINE_COLUMNS, Store, Transaction
 from geo.store.schema import RECORD_TABLES
 from geo.units import NEW, OLD, Registry, unit_set_on
 
-__all__ = ["DEFAULT_SOURCE", "ImportReport", "Places", "import_file"]
+__all__ = ["DEFAULT_SOURCE", "DEMO_SOURCE", "ImportReport", "Places", "import_file"]
 
 #: The source (issuing agency or system) of records when the user names none.
 DEFAULT_SOURCE = "default"
+#: The source of the synthetic demo records. Real and synthetic records are never mixed:
+#: the first import of real records removes the demo, in the same transaction.
+DEMO_SOURCE = "demo"
 _REJECT_COLUMNS = ("row_number", "record_id", "column_name", "value", "reason", "detail",
                    "suggestion", "raw")
 
@@ -220,8 +223,18 @@ def import_file(
                           checksum=checksum(path) if path.is_file() else "")
     chunks = read_chunks(path, chunk_rows=chunk_rows)
     started = dt.datetime.now(dt.timezone.utc)
+    demo_rows = store.sources().get(DEMO_SOURCE, 0) if source != DEMO_SOURCE else 0
     try:
         with store.transaction() as tx:
+            if demo_rows:
+                for table in RECORD_TABLES:
+                    tx.execute(f"DELETE FROM {table} WHERE source = ?", [DEMO_SOURCE])
+                report.notes.append({
+                    "vi": f"Đã xóa {demo_rows} hồ sơ của dữ liệu mô phỏng: dữ liệu thật và dữ "
+                          "liệu mô phỏng không bao giờ trộn lẫn",
+                    "en": f"removed the {demo_rows} synthetic demo records: real and synthetic "
+                          "records are never mixed",
+                })
             report.import_id = tx.new_import({
                 "kind": spec.name, "source": source, "file_name": report.file_name,
                 "checksum": report.checksum, "started_at": started, "finished_at": started,

@@ -158,6 +158,14 @@ class Store(ABC):
         names, rows = self._query(sql + " ORDER BY import_id, row_number, id", params)
         return pd.DataFrame(rows, columns=names)
 
+    def sources(self) -> dict[str, int]:
+        """Number of stored records per source, over every kind (empty store: ``{}``)."""
+        union = " UNION ALL ".join(
+            f"SELECT source, COUNT(*) AS n FROM {t} GROUP BY source" for t in RECORD_TABLES
+        )
+        _, rows = self._query(f"SELECT source, SUM(n) FROM ({union}) AS counts GROUP BY source")
+        return {str(src): int(n) for src, n in rows}
+
     def revision(self) -> int:
         """Id of the latest import (0 if none): readers reload when it changes."""
         return int(self._query("SELECT COALESCE(MAX(id), 0) FROM imports")[1][0][0])

@@ -1,0 +1,107 @@
+"""The shared store: PostgreSQL with PostGIS, chosen by ``BORDERWATCH_DATABASE_URL``.
+
+A province's many users share one database. The schema is the embedded
+store's (same migrations), plus a PostGIS point column kept by the database
+itself. Records are written with ``COPY`` (fast for large imports), inside
+the import's one transaction.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+
+from geo.store.base import IMPORT_COLUMNS, Store, StoreError, Transaction, _check_kind
+
+__all__ = ["PostGISStore", "redact_url"]
+
+
+def redact_url(url: str) -> str:
+    """The URL with its password replaced by ``***`` (for messages and logs)."""
+    return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", url)
+
+
+def _pg(sql: str) -> str:
+    """Our portable ``?`` placeholders as psycopg's ``%s``."""
+    return sql.replace("%", "%%").replace("?", "%s")
+
+
+class _PgTransaction(Transaction):
+    def __init__(self, con) -> None:
+        self._con = con
+
+    def execute(self, sql: str, params: Sequence = ()) -> None:
+        self._con.execute(_pg(sql), list(params))
+
+    def insert(self, table: str, columns: Sequence[str], rows: Iterable[tuple]) -> None:
+        with self._con.cursor() as cur:
+            with cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+
+    def new_import(self, values: dict) -> int:
+        cols = [c for c in IMPORT_COLUMNS if c in values]
+        cur = self._con.execute(
+            f"INSERT INTO imports ({', '.join(cols)}) VALUES ({', '.join(['%s'] * len(cols))}) "
+            "RETURNING id",
+            [values[c] for c in cols],
+        )
+        return int(cur.fetchone()[0])
+
+    def existing(self, kind: str, source: str, record_ids: Sequence[str]) -> dict[str, str]:
+        _check_kind(kind)
+        cur = self._con.execute(
+            f"SELECT record_id, content_hash FROM {kind} WHERE source = %s "
+            "AND record_id = ANY(%s)",
+            [source, list(record_ids)],
+        )
+        return dict(cur.fetchall())
+
+
+class PostGISStore(Store):
+    """The store in a PostgreSQL database with the PostGIS extension."""
+
+    dialect = "postgis"
+
+    def __init__(self, url: str, *, connect_timeout: int = 10) -> None:
+        import psycopg
+
+        self.url = url
+        self._psycopg = psycopg
+        try:
+            self._con = psycopg.connect(url, autocommit=True, connect_timeout=connect_timeout)
+            self._con.execute("CREATE EXTENSION IF NOT EXISTS postgis")
+        except psycopg.Error as err:
+            raise StoreError(
+                f"cannot reach the database {redact_url(url)}: {str(err).strip()}. "
+                "Check BORDERWATCH_DATABASE_URL, that PostgreSQL is running and that the "
+                "PostGIS extension is installed."
+            ) from err
+
+    def describe(self) -> str:
+        return f"PostGIS {redact_url(self.url)}"
+
+    def _query(self, sql: str, params: Sequence = ()) -> tuple[list[str], list[tuple]]:
+        try:
+            cur = self._con.execute(_pg(sql), list(params))
+        except self._psycopg.errors.UndefinedTable:
+            raise
+        except self._psycopg.Error as err:
+            raise StoreError(f"{self.describe()}: {str(err).strip()}") from err
+        names = [d.name for d in cur.description or ()]
+        return names, cur.fetchall()
+
+    def schema_version(self) -> int:
+        _, rows = self._query("SELECT to_regclass('schema_version') IS NOT NULL")
+        if not rows[0][0]:
+            return 0
+        return super().schema_version()
+
+    @contextmanager
+    def transaction(self) -> Iterator[Transaction]:
+        with self._con.transaction():
+            yield _PgTransaction(self._con)
+
+    def close(self) -> None:
+        self._con.close()
