@@ -98,6 +98,8 @@ class ImportReport:
     def reject_table(self, lang: str = "vi") -> pd.DataFrame:
         """Rejected rows with the reason written out in ``lang``."""
         table = self.rejects.copy()
+        for col in ("suggestion", "column_name", "record_id"):
+            table[col] = table[col].astype(object).where(table[col].notna(), None)
         table["reason_text"] = [
             describe(code, lang, **json.loads(detail or "{}"))
             for code, detail in zip(table["reason"], table["detail"], strict=True)
@@ -328,6 +330,9 @@ def _prepare(chunk: Chunk, spec: Kind, columns: ColumnMap, places: Places,
     n = len(raw)
     values = pd.DataFrame(index=raw.index)
     problems: list[tuple[str, CellErrors]] = []
+    if "lat" in raw and "lon" in raw:
+        raw = raw.copy()
+        problems.append(("lat", _swapped(raw, places)))
     for f in spec.fields:
         errs = CellErrors.empty()
         cells = raw[f.name] if f.name in raw else pd.Series([""] * n, index=raw.index,
@@ -354,6 +359,7 @@ def _prepare(chunk: Chunk, spec: Kind, columns: ColumnMap, places: Places,
             errs.add(empty, "required.missing", {"column": f.name})
         problems.append((f.name, errs))
     _cross_checks(values, raw, problems)
+    _names_in_code_column(values)
     if "__geometry" in chunk.cells:
         errs = CellErrors.empty()
         geom = chunk.cells["__geometry"].to_numpy()
@@ -365,8 +371,46 @@ def _prepare(chunk: Chunk, spec: Kind, columns: ColumnMap, places: Places,
     placed, unplaced = _place(values[~bad], raw[~bad], spec, places)
     more = _unplaced_rejects(unplaced, raw, chunk.rows, spec, places)
     rejects = pd.concat([rejects, more], ignore_index=True) if len(more) else rejects
+    rejects = rejects.sort_values("row_number", kind="stable", ignore_index=True)
     placed["__row"] = chunk.rows[placed.index.to_numpy()]
     return placed, rejects
+
+
+def _swapped(raw: pd.DataFrame, places: Places) -> CellErrors:
+    """Rows whose lat/lon lie outside the province but inside it once swapped.
+
+    Their coordinate cells are blanked in ``raw`` (so no other check fires
+    on them) and a ``coords.swapped`` rejection with the fix is returned.
+    """
+    def number(col: str) -> np.ndarray:
+        text = raw[col].map(lambda v: v if isinstance(v, str) else str(v)).str.strip()
+        return pd.to_numeric(text.str.replace(",", ".", regex=False), errors="coerce") \
+            .to_numpy(float)
+
+    lat, lon = number("lat"), number("lon")
+    both = np.isfinite(lat) & np.isfinite(lon)
+    inside = np.zeros(len(raw), bool)
+    flipped = np.zeros(len(raw), bool)
+    inside[both] = shapely.contains_xy(places.outline, lon[both], lat[both])
+    flipped[both] = shapely.contains_xy(places.outline, lat[both], lon[both])
+    swapped = both & ~inside & flipped
+    errs = CellErrors.empty()
+    errs.add(swapped, "coords.swapped", lambda i: {"lat": lat[i], "lon": lon[i]})
+    errs.suggestions = [f"lat = {lon[i]}, lon = {lat[i]}" for i in np.flatnonzero(swapped)]
+    raw.loc[swapped, ["lat", "lon"]] = ""
+    return errs
+
+
+def _names_in_code_column(values: pd.DataFrame) -> None:
+    """A name written in the code column ("Xã Long Thuận" under Mã xã) is read as the name."""
+    if "commune_code" not in values:
+        return
+    code = values["commune_code"].fillna("")
+    name = values["commune"] if "commune" in values else pd.Series("", index=values.index)
+    wordy = code.str.contains(r"[^\d\s]", regex=True) & name.fillna("").eq("")
+    if wordy.any():
+        values["commune"] = name.where(~wordy, code)
+        values.loc[wordy, "commune_code"] = ""
 
 
 def _is_empty(cells: pd.Series) -> np.ndarray:
@@ -586,28 +630,34 @@ def _dedupe(accepted: pd.DataFrame, rejects: pd.DataFrame, chunk: Chunk, spec: K
     return accepted[keep], rejects, duplicates
 
 
+_CONVERT = {
+    "text": lambda v: None if v is None or v is pd.NA or v == "" or v != v else str(v),
+    "int": lambda v: None if v is None or v is pd.NA or v != v else int(v),
+    "float": lambda v: None if v is None or v is pd.NA or v != v else float(v),
+    "date": lambda v: None if v is None or v is pd.NaT or v != v else
+    (v.date() if hasattr(v, "date") else v),
+    "bool": lambda v: None if v is None or v is pd.NA else bool(v),
+}
+
+
 def _insert_records(tx: Transaction, spec: Kind, accepted: pd.DataFrame, source: str,
                     import_id: int) -> None:
+    """Write accepted rows as plain Python values (None for empty), in the table's order."""
     table = RECORD_TABLES[spec.name]
-    frame = accepted.rename(columns={"class": "model_class"}).copy()
-    frame["source"] = source
-    frame["import_id"] = import_id
+    frame = accepted.rename(columns={"class": "model_class"})
     names = [c.name for c in table]
+    columns = []
     for c in table:
-        if c.name not in frame:
-            frame[c.name] = None
-        if c.type == "date":
-            frame[c.name] = frame[c.name].map(lambda t: t.date() if not pd.isna(t) else None)
-    out = frame[names].astype(object)
-    out = out.where(out.notna(), None)
-    for c in table:
-        if c.type == "text":
-            out[c.name] = out[c.name].map(lambda v: None if v in (None, "") else str(v))
-        elif c.type == "int":
-            out[c.name] = out[c.name].map(lambda v: None if v is None else int(v))
-        elif c.type == "float":
-            out[c.name] = out[c.name].map(lambda v: None if v is None else float(v))
-    tx.insert(spec.name, names, out.itertuples(index=False, name=None))
+        if c.name == "source":
+            values = [source] * len(frame)
+        elif c.name == "import_id":
+            values = [import_id] * len(frame)
+        elif c.name in frame:
+            values = frame[c.name].tolist()
+        else:
+            values = [None] * len(frame)
+        columns.append(map(_CONVERT[c.type], values))
+    tx.insert(spec.name, names, zip(*columns, strict=True))
 
 
 def _insert_rejects(tx: Transaction, spec: Kind, rejects: pd.DataFrame, import_id: int) -> None:

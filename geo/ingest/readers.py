@@ -221,8 +221,8 @@ def _geojson_iter(frame, chunk_rows: int) -> Iterator[Chunk]:
     if is_point.any():
         xs[is_point] = shapely.get_x(geoms[is_point])
         ys[is_point] = shapely.get_y(geoms[is_point])
-    cells["lat"] = [repr(v) if np.isfinite(v) else "" for v in ys]
-    cells["lon"] = [repr(v) if np.isfinite(v) else "" for v in xs]
+    cells["lat"] = [repr(float(v)) if np.isfinite(v) else "" for v in ys]
+    cells["lon"] = [repr(float(v)) if np.isfinite(v) else "" for v in xs]
     names = np.array(shapely.get_type_id(geoms).astype(object))
     type_names = {-1: "empty", 0: "Point", 1: "LineString", 2: "LinearRing", 3: "Polygon",
                   4: "MultiPoint", 5: "MultiLineString", 6: "MultiPolygon",
