@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from urllib.parse import parse_qs
 
 from dash import Dash, Input, Output, dcc, html
@@ -10,14 +11,14 @@ from flask import Response
 from dashboard import ids
 from dashboard.context import AppContext, build_context
 from dashboard.i18n import LANGUAGES, translate
-from dashboard.pages import overview
+from dashboard.pages import import_records, overview
 from dashboard.shell import page_frame
 from geo.config import Settings
 from geo.units import NEW, OLD
 
 __all__ = ["create_app"]
 
-_PAGES = {overview.PATH: overview}
+_PAGES = {overview.PATH: overview, import_records.PATH: import_records}
 
 
 def _language(search: str | None, default: str) -> str:
@@ -42,6 +43,29 @@ def _serve_geojson(app: Dash, ctx: AppContext) -> None:
         )
 
 
+def _serve_templates(app: Dash, ctx: AppContext) -> None:
+    """XLSX import templates, made on request in the asked language."""
+    from flask import abort, request, send_file
+
+    from geo.ingest import KINDS
+    from geo.ingest.template import template_workbook
+
+    def view(kind: str):
+        if kind not in KINDS:
+            abort(404)
+        lang = request.args.get("lang", ctx.settings.language)
+        lang = lang if lang in LANGUAGES else ctx.settings.language
+        buffer = io.BytesIO()
+        template_workbook(kind, ctx.registry, lang=lang).save(buffer)
+        buffer.seek(0)
+        return send_file(
+            buffer, as_attachment=True, download_name=f"mau_{kind}.xlsx",
+            mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        )
+
+    app.server.add_url_rule("/template/<kind>.xlsx", endpoint="template", view_func=view)
+
+
 def create_app(settings: Settings, ctx: AppContext | None = None) -> Dash:
     """A ready-to-run Dash app over the data ``settings`` points to.
 
@@ -62,6 +86,7 @@ def create_app(settings: Settings, ctx: AppContext | None = None) -> Dash:
     )
     app.layout = html.Div([dcc.Location(id=ids.URL), html.Div(id=ids.PAGE)])
     _serve_geojson(app, ctx)
+    _serve_templates(app, ctx)
 
     @app.callback(Output(ids.PAGE, "children"), Input(ids.URL, "pathname"),
                   Input(ids.URL, "search"))

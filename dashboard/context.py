@@ -1,8 +1,10 @@
-"""What the app reads once at start: boundaries for the screen, gates, joined records.
+"""What the app reads once at start: boundaries for the screen, gates; and its record cache.
 
-The one place the dashboard touches data. Everything is prepared here, at
+The one place the dashboard touches data. Geometry is prepared here, at
 start-up, so that callbacks only filter and group (no file, projection or
-spatial join per click). The context is immutable; callbacks never change it.
+spatial join per click). Records come from the store through
+:class:`dashboard.records.RecordCache`, which reloads only after an import.
+The context is immutable; callbacks never change it.
 """
 
 from __future__ import annotations
@@ -18,8 +20,7 @@ import shapely
 from geo.boundaries import load_border, load_communes
 from geo.config import Settings
 from geo.gates import load_gates
-from geo.ingest import DEMO_SOURCE
-from geo.store import open_store
+from dashboard.records import RecordCache
 from geo.units import NEW, OLD, Registry, load_registry
 from layers.layer import Caveat
 
@@ -40,12 +41,30 @@ class AppContext:
     geojson: dict[str, str]
     gates: gpd.GeoDataFrame
     border: gpd.GeoDataFrame
-    incidents: pd.DataFrame
-    caveats: tuple[Caveat, ...]
-    source: str
+    records: RecordCache
+    approximate: bool
     extracted: dt.date
     bounds: tuple[float, float, float, float] = field(default=(0, 0, 0, 0))
-    revision: int = 0
+
+    @property
+    def incidents(self) -> pd.DataFrame:
+        """Incidents joined to both unit sets (read-only), as of the latest import."""
+        return self.records.current().incidents
+
+    @property
+    def caveats(self) -> tuple[Caveat, ...]:
+        """Notes every screen and export must carry now (synthetic data, approximate shapes)."""
+        records = self.records.last_known() or self.records.current()
+        out = [Caveat.SYNTHETIC] if records.synthetic else []
+        if self.approximate:
+            out.append(Caveat.APPROXIMATE_BOUNDARIES)
+        return tuple(out)
+
+    @property
+    def source(self) -> str:
+        """"demo" for the synthetic dataset, else the sources of the stored records."""
+        records = self.records.last_known() or self.records.current()
+        return "demo" if records.synthetic else (", ".join(records.sources) or "–")
 
     def unit_table(self, unit_set: str) -> pd.DataFrame:
         """Codes and names of a unit set (what layers need; no geometry)."""
@@ -69,29 +88,12 @@ def _round_coordinates(text: str, digits: int = 5) -> str:
     return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
 
-_INCIDENT_COLUMNS = ["source", "record_id", "date", "type", "persons", "victims", "agency",
-                     "status", "lat", "lon", "new_code", "old_code"]
-
-
-def _stored_incidents(settings: Settings) -> tuple[pd.DataFrame, bool, int]:
-    """Incidents from the store, whether they are the synthetic demo, and the store revision."""
-    with open_store(settings) as store:
-        incidents = store.read("incidents", _INCIDENT_COLUMNS)
-        synthetic = DEMO_SOURCE in store.sources()
-        revision = store.revision()
-    return incidents, synthetic, revision
-
-
 def build_context(settings: Settings) -> AppContext:
     """Load boundaries, gates and records once for the app's lifetime."""
     registry = load_registry()
     communes = {s: load_communes(settings, s) for s in (NEW, OLD)}
-    incidents, synthetic, revision = _stored_incidents(settings)
-    caveats: list[Caveat] = []
-    if synthetic:
-        caveats.append(Caveat.SYNTHETIC)
-    if communes[NEW].attrs.get("approximate"):
-        caveats.append(Caveat.APPROXIMATE_BOUNDARIES)
+    records = RecordCache(settings)
+    records.current()
     minx, miny, maxx, maxy = communes[NEW].total_bounds
     return AppContext(
         settings=settings,
@@ -100,10 +102,8 @@ def build_context(settings: Settings) -> AppContext:
         geojson={s: screen_geojson(communes[s]) for s in (NEW, OLD)},
         gates=load_gates(settings),
         border=load_border(settings),
-        incidents=incidents,
-        caveats=tuple(caveats),
-        source="demo" if synthetic else "store",
-        revision=revision,
+        records=records,
+        approximate=bool(communes[NEW].attrs.get("approximate")),
         extracted=dt.date.today(),
         bounds=(float(minx), float(miny), float(maxx), float(maxy)),
     )

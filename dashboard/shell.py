@@ -39,13 +39,26 @@ def _language_links(pathname: str, lang: str) -> html.Div:
     return html.Div(links, id=ids.LANG_LINKS, className="lang-links")
 
 
+_NAV = (("/", "nav.overview"), ("/import", "nav.import"))
+
+
+def _nav(pathname: str, lang: str) -> html.Nav:
+    return html.Nav(
+        [dcc.Link(translate(key, lang), href=f"{path}?lang={lang}",
+                  className="nav-link current" if path == pathname else "nav-link")
+         for path, key in _NAV],
+        id=ids.NAV, className="nav",
+    )
+
+
 def page_frame(ctx: AppContext, lang: str, pathname: str, body) -> html.Div:
     """Title bar, caveat banner, the page body, and the footer with source and date."""
     source = translate("caveat.synthetic", lang) if ctx.source == "demo" else ctx.source
     return html.Div(
         [
             html.Header(
-                [html.H1(translate("app.title", lang)), _language_links(pathname, lang)],
+                [html.H1(translate("app.title", lang)), _nav(pathname, lang),
+                 _language_links(pathname, lang)],
                 className="topbar",
             ),
             caveat_banner(ctx.caveats, lang),

@@ -1,4 +1,9 @@
-"""Shared fixtures: the registry, a throw-away data folder, and the real reference files."""
+"""Shared fixtures: the registry, a throw-away data folder, the real reference files, the stores.
+
+Store tests take ``store`` (or ``store_settings``) and run twice: on the embedded
+SQLite store and on PostGIS (a throw-away server from ``tests/pg.py``; skipped,
+or failed under ``BORDERWATCH_REQUIRE_POSTGIS=1``, when PostGIS is missing).
+"""
 
 from __future__ import annotations
 
@@ -9,7 +14,9 @@ import os
 import pytest
 
 from geo.config import Settings
+from geo.store import Store, open_store
 from geo.units import load_registry
+from tests import pg
 
 ROOT = Path(__file__).resolve().parents[1]
 #: Real public boundary data for tests only (never copied into the project): read in place,
@@ -41,3 +48,38 @@ def reference_dir() -> Path:
             "set BORDERWATCH_REFERENCE_DIR"
         )
     return REFERENCE_DIR
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A PostgreSQL + PostGIS server for this test process (started on first use)."""
+    try:
+        server = pg.start_server()
+    except pg.PostgresUnavailable as err:
+        server, reason = None, str(err)
+    if server is None:
+        pg.skip_or_fail(reason)  # outside the except: the report shows the reason alone
+    yield server
+    server.close()
+
+
+@pytest.fixture()
+def postgis_url(postgres_server) -> str:
+    """The URL of a new empty PostGIS database, dropped after the test."""
+    url = postgres_server.create_database()
+    yield url
+    postgres_server.drop_database(url)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgis", marks=pytest.mark.postgis)])
+def store_settings(request, tmp_path: Path) -> Settings:
+    """Settings of an empty store: the embedded SQLite file, then a PostGIS database."""
+    url = request.getfixturevalue("postgis_url") if request.param == "postgis" else None
+    return Settings(data_dir=tmp_path / "var", database_url=url)
+
+
+@pytest.fixture()
+def store(store_settings: Settings) -> Store:
+    """The opened (migrated) store of ``store_settings``, closed after the test."""
+    with open_store(store_settings) as opened:
+        yield opened

@@ -391,7 +391,7 @@ def test_real_records_replace_the_synthetic_demo(tmp_path, store, places):
     real = _csv(tmp_path / "real.csv", "record_id,date,type,commune_code\nR1,01/02/2024,tip,25699\n")
     report = _run(real, "incidents", store, places, source="Công an tỉnh")
     assert store.sources() == {"Công an tỉnh": 1}
-    assert any("synthetic" in n["en"] for n in report.notes)
+    assert any("synthetic demo records" in n["en"] for n in report.notes)
 
 
 def test_messages_exist_in_both_languages():

@@ -232,10 +232,10 @@ def import_file(
                 for table in RECORD_TABLES:
                     tx.execute(f"DELETE FROM {table} WHERE source = ?", [DEMO_SOURCE])
                 report.notes.append({
-                    "vi": f"Đã xóa {demo_rows} hồ sơ của dữ liệu mô phỏng: dữ liệu thật và dữ "
-                          "liệu mô phỏng không bao giờ trộn lẫn",
-                    "en": f"removed the {demo_rows} synthetic demo records: real and synthetic "
-                          "records are never mixed",
+                    "vi": f"Dữ liệu thật thay thế {demo_rows} hồ sơ mô phỏng: dữ liệu thật và "
+                          "dữ liệu mô phỏng không bao giờ trộn lẫn",
+                    "en": f"real records replace the {demo_rows} synthetic demo records: real "
+                          "and synthetic records are never mixed",
                 })
             report.import_id = tx.new_import({
                 "kind": spec.name, "source": source, "file_name": report.file_name,

@@ -22,6 +22,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+import pandas as pd
 from openpyxl import Workbook
 from openpyxl.comments import Comment
 from openpyxl.styles import Alignment, Font, PatternFill
@@ -123,6 +124,7 @@ class _Lists:
     """Ranges on the lists sheet, written as a validation's formula references them."""
 
     communes: str
+    codes: str
     districts: str
     choices: dict[str, str]  # field name -> range of its Vietnamese labels
 
@@ -133,7 +135,7 @@ def _sheet_title(text: str) -> str:
     return title[:31].strip() or "Data"
 
 
-def _communes(registry: Registry):
+def _communes(registry: Registry) -> pd.DataFrame:
     """The 2025 communes in the order a person looks them up (folded name)."""
     return registry.communes.sort_values("name", key=lambda s: s.map(fold))
 
@@ -157,7 +159,7 @@ def _write_lists(sheet: Worksheet, spec: Kind, registry: Registry) -> _Lists:
         sheet.column_dimensions[letter].width = max(len(str(v)) for v in (title, *values)) + 2
         refs.append(f"{quote_sheetname(sheet.title)}!${letter}$2:${letter}${len(values) + 1}")
     sheet.sheet_state = "hidden"
-    return _Lists(communes=refs[0], districts=refs[2],
+    return _Lists(communes=refs[0], codes=refs[1], districts=refs[2],
                   choices={f.name: ref for f, ref in zip(choice_fields, refs[3:], strict=True)})
 
 
@@ -237,6 +239,8 @@ def _rule(spec: Kind, f: Field, lists: _Lists, registry: Registry,
     if f.type == "int":
         return _check("whole", "0", m["int"], allow_other=False,
                       operator="greaterThanOrEqual")
+    if f.type == "code" and not dated:
+        return _check("list", lists.codes, m["code_2025"], allow_other=False)
     if f.type == "code":
         codes = [int(c) for c in (*registry.communes.index, *registry.legacy.index)]
         return _check("whole", str(min(codes)), m["code"], allow_other=False,
@@ -265,7 +269,7 @@ def _write_instructions(sheet: Worksheet, spec: Kind, registry: Registry, lang: 
     row = 1
     for block_lang in (("vi", "en") if lang == "vi" else ("en",)):
         row = _instruction_block(sheet, spec, block_lang, row) + 1
-    row = _commune_table(sheet, registry, lang, row)
+    _commune_table(sheet, registry, lang, row)
     for letter, width in zip("ABCDEFG", (8, 22, 18, 12, 24, 60, 60), strict=True):
         sheet.column_dimensions[letter].width = width
 
@@ -361,17 +365,20 @@ _FIELD_HELP: dict[tuple[str | None, str], tuple[str, str]] = {
     ("outreach", "date"): ("Ngày tổ chức hoạt động.", "Day of the activity."),
     (None, "type"): ("Loại vụ việc: chọn trong danh sách.", "Kind of case: pick from the list."),
     (None, "commune_code"): (
-        "Mã đơn vị hành chính cấp xã (5 chữ số): mã 2025 cho hồ sơ từ 01/7/2025, mã cũ cho "
+        "Mã đơn vị hành chính cấp xã (5 chữ số): mã 2025 cho hồ sơ từ 01/07/2025, mã cũ cho "
         "hồ sơ trước đó.",
         "Official 5-digit commune code: a 2025 code from 01/07/2025, a former code before."),
+    ("population", "commune_code"): (
+        "Mã xã/phường từ 01/07/2025 (5 chữ số, xem bảng cuối trang này).",
+        "5-digit code of a commune of 01/07/2025 (see the table at the end of this sheet)."),
     (None, "commune"): (
-        "Tên xã/phường: chọn trong danh sách (đơn vị từ 01/7/2025).",
+        "Tên xã/phường: chọn trong danh sách (đơn vị từ 01/07/2025).",
         "Commune or ward name: pick from the list (units from 01/07/2025)."),
     (None, "district"): (
-        "Huyện/thị xã/thành phố cũ: chỉ ghi cùng tên xã cũ, cho hồ sơ trước 01/7/2025.",
+        "Huyện/thị xã/thành phố cũ: chỉ ghi cùng tên xã cũ, cho hồ sơ trước 01/07/2025.",
         "Former district: only with a former commune name, for records before 01/07/2025."),
     ("population", "district"): (
-        "Để trống: từ 01/7/2025 không còn cấp huyện.",
+        "Để trống: từ 01/07/2025 không còn cấp huyện.",
         "Leave empty: districts were abolished on 01/07/2025."),
     (None, "lat"): (
         "Vĩ độ, độ thập phân WGS84 (ví dụ 11.310). Chỉ dùng để xác định xã.",
@@ -415,7 +422,7 @@ _TEXT: dict[str, dict] = {
                        "với tên xã cũ), hoặc Vĩ độ + Kinh độ.",
         "place_dated_no_point": "Mỗi dòng cần xác định được xã: ghi Mã xã, hoặc Xã/Phường "
                                 "(kèm Huyện với tên xã cũ).",
-        "place_population": "Mỗi dòng cần Mã xã hoặc Xã/Phường của đơn vị từ 01/7/2025.",
+        "place_population": "Mỗi dòng cần Mã xã hoặc Xã/Phường của đơn vị từ 01/07/2025.",
         "old_units": "Hồ sơ từ {merger} ghi đơn vị mới (danh sách thả xuống). Hồ sơ trước "
                      "{merger} có thể ghi tên xã cũ kèm tên huyện cũ (hoặc mã xã cũ); Excel "
                      "sẽ cảnh báo vì tên cũ không có trong danh sách, chọn \"Có\" để giữ.",
@@ -496,14 +503,14 @@ _MESSAGES: dict[str, dict[str, tuple[str, str, str]]] = {
     "vi": {
         "choice": ("Chọn trong danh sách", "Chọn một giá trị trong danh sách thả xuống.",
                    "Giá trị không có trong danh sách. Chọn một giá trị trong danh sách."),
-        "commune": ("Xã/Phường (2025)", "Chọn xã/phường trong danh sách (đơn vị từ 01/7/2025).",
+        "commune": ("Xã/Phường (2025)", "Chọn xã/phường trong danh sách (đơn vị từ 01/07/2025).",
                     "Tên xã/phường không có trong danh sách đơn vị 2025."),
-        "commune_old": ("Xã/Phường", "Chọn xã/phường trong danh sách. Hồ sơ trước 01/7/2025 "
+        "commune_old": ("Xã/Phường", "Chọn xã/phường trong danh sách. Hồ sơ trước 01/07/2025 "
                         "có thể ghi tên xã cũ kèm cột Huyện.",
                         "Tên không có trong danh sách đơn vị 2025. Nếu là xã cũ (hồ sơ trước "
-                        "01/7/2025), chọn Có và ghi cột Huyện."),
-        "district": ("Huyện (trước 01/7/2025)", "Chỉ ghi với tên xã cũ, cho hồ sơ trước "
-                     "01/7/2025.", "Huyện không có trong danh sách huyện cũ. Chọn Có để giữ."),
+                        "01/07/2025), chọn Có và ghi cột Huyện."),
+        "district": ("Huyện (trước 01/07/2025)", "Chỉ ghi với tên xã cũ, cho hồ sơ trước "
+                     "01/07/2025.", "Huyện không có trong danh sách huyện cũ. Chọn Có để giữ."),
         "date": ("Ngày dd/mm/yyyy", "Ghi ngày dạng dd/mm/yyyy, từ 01/01/2000 đến hôm nay.",
                  "Ngày phải từ 01/01/2000 đến hôm nay, dạng dd/mm/yyyy."),
         "year": ("Năm", "Ghi năm (yyyy), từ 2000 đến năm nay.",
@@ -511,6 +518,8 @@ _MESSAGES: dict[str, dict[str, tuple[str, str, str]]] = {
         "int": ("Số nguyên", "Ghi số nguyên ≥ 0.", "Chỉ ghi số nguyên không âm."),
         "code": ("Mã xã", "Ghi mã xã 5 chữ số (xem trang Hướng dẫn).",
                  "Mã xã là số 5 chữ số của một xã/phường trong tỉnh."),
+        "code_2025": ("Mã xã (2025)", "Chọn mã xã/phường từ 01/07/2025 (xem trang Hướng dẫn).",
+                      "Mã không thuộc các xã/phường từ 01/07/2025."),
         "lat": ("Vĩ độ", "Vĩ độ, độ thập phân (ví dụ 11.310).", "Vĩ độ phải từ -90 đến 90."),
         "lon": ("Kinh độ", "Kinh độ, độ thập phân (ví dụ 106.098).",
                 "Kinh độ phải từ -180 đến 180."),
@@ -534,6 +543,8 @@ _MESSAGES: dict[str, dict[str, tuple[str, str, str]]] = {
         "int": ("Whole number", "Type a whole number ≥ 0.", "Only whole numbers ≥ 0."),
         "code": ("Commune code", "Type the 5-digit commune code (see the instructions).",
                  "A commune code is the 5-digit code of a commune of the province."),
+        "code_2025": ("Commune code (2025)", "Pick the code of a commune of 01/07/2025 (see "
+                      "the instructions).", "Not the code of a commune of 01/07/2025."),
         "lat": ("Latitude", "Latitude in decimal degrees (e.g. 11.310).",
                 "Latitude must be between -90 and 90."),
         "lon": ("Longitude", "Longitude in decimal degrees (e.g. 106.098).",

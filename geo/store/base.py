@@ -15,7 +15,9 @@ from contextlib import contextmanager
 
 import pandas as pd
 
-from geo.store.schema import MIGRATIONS, RECORD_TABLES, render
+from geo.store.schema import _IMPORTS as IMPORTS_TABLE
+from geo.store.schema import _QUARANTINE as QUARANTINE_TABLE
+from geo.store.schema import MIGRATIONS, RECORD_TABLES, Column, render
 
 __all__ = ["IMPORT_COLUMNS", "QUARANTINE_COLUMNS", "Store", "StoreError", "Transaction"]
 
@@ -25,6 +27,9 @@ IMPORT_COLUMNS = ("kind", "source", "file_name", "checksum", "started_at", "fini
 #: Columns of the ``quarantine`` table.
 QUARANTINE_COLUMNS = ("import_id", "kind", "row_number", "record_id", "column_name", "value",
                       "reason", "detail", "suggestion", "raw")
+
+
+_ID = Column("id", "int", False)
 
 
 class StoreError(RuntimeError):
@@ -53,6 +58,8 @@ class Transaction(ABC):
     def finish_import(self, import_id: int, values: dict) -> None:
         """Write the final counts and status of an import."""
         names = [k for k in values if k in IMPORT_COLUMNS]
+        if not names:
+            return
         sets = ", ".join(f"{k} = ?" for k in names)
         self.execute(f"UPDATE imports SET {sets} WHERE id = ?",
                      [*(values[k] for k in names), import_id])
@@ -106,12 +113,21 @@ class Store(ABC):
         return int(rows[0][0] or 0)
 
     def migrate(self) -> int:
-        """Apply the migrations above the current version; returns the version reached."""
+        """Apply the migrations above the current version; returns the version reached.
+
+        Several processes may open a new database at once (the dashboard's
+        workers): each migration re-reads the version inside its transaction,
+        under the back-end's migration lock, so it is applied exactly once.
+        """
         current = self._ensure_version_table()
         for version, statements in MIGRATIONS:
             if version <= current:
                 continue
             with self.transaction() as tx:
+                self._lock_migrations(tx)
+                current = self.schema_version()
+                if version <= current:
+                    continue
                 for sql in render(statements, self.dialect):
                     tx.execute(sql)
                 tx.execute("INSERT INTO schema_version (version, applied_at) VALUES (?, ?)",
@@ -119,8 +135,13 @@ class Store(ABC):
             current = version
         return current
 
+    def _lock_migrations(self, tx: Transaction) -> None:
+        """Make the rest of ``tx`` the only migration running (SQLite: ``BEGIN IMMEDIATE``
+        already makes the transaction the only writer)."""
+
     def _ensure_version_table(self) -> int:
         with self.transaction() as tx:
+            self._lock_migrations(tx)
             tx.execute("CREATE TABLE IF NOT EXISTS schema_version "
                        "(version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)")
         return self.schema_version()
@@ -146,7 +167,7 @@ class Store(ABC):
     def imports(self) -> pd.DataFrame:
         """Every import attempt that reached the store, newest last."""
         names, rows = self._query(f"SELECT id, {', '.join(IMPORT_COLUMNS)} FROM imports ORDER BY id")
-        return pd.DataFrame(rows, columns=names)
+        return _typed(pd.DataFrame(rows, columns=names), (_ID, *IMPORTS_TABLE))
 
     def quarantine(self, import_id: int | None = None) -> pd.DataFrame:
         """Rejected rows kept with their reasons (all imports, or one)."""
@@ -156,7 +177,7 @@ class Store(ABC):
             sql += " WHERE import_id = ?"
             params.append(int(import_id))
         names, rows = self._query(sql + " ORDER BY import_id, row_number, id", params)
-        return pd.DataFrame(rows, columns=names)
+        return _typed(pd.DataFrame(rows, columns=names), (_ID, *QUARANTINE_TABLE))
 
     def sources(self) -> dict[str, int]:
         """Number of stored records per source, over every kind (empty store: ``{}``)."""
@@ -177,16 +198,26 @@ class Store(ABC):
         self.close()
 
 
-def _typed(frame: pd.DataFrame, kind: str) -> pd.DataFrame:
-    for col in RECORD_TABLES[kind]:
+def _typed(frame: pd.DataFrame, columns: str | Iterable[Column]) -> pd.DataFrame:
+    """The same dtypes from both back-ends: SQLite hands back text dates and 0/1 booleans,
+    psycopg ``date``/``datetime`` objects in the server's time zone."""
+    if isinstance(columns, str):
+        columns = RECORD_TABLES[columns]
+    for col in columns:
         if col.name not in frame:
             continue
         if col.type == "date":
-            frame[col.name] = pd.to_datetime(frame[col.name])
+            frame[col.name] = pd.to_datetime(frame[col.name], format="ISO8601") \
+                .astype("datetime64[us]")
+        elif col.type == "timestamp":
+            frame[col.name] = pd.to_datetime(frame[col.name], format="ISO8601", utc=True) \
+                .astype("datetime64[us, UTC]")
         elif col.type == "int":
             frame[col.name] = pd.array(frame[col.name], dtype="Int64")
         elif col.type == "float":
             frame[col.name] = pd.to_numeric(frame[col.name]).astype("float64")
+        elif col.type == "bool":
+            frame[col.name] = pd.array(frame[col.name], dtype="boolean")
     return frame
 
 

@@ -18,8 +18,30 @@ __all__ = ["PostGISStore", "redact_url"]
 
 
 def redact_url(url: str) -> str:
-    """The URL with its password replaced by ``***`` (for messages and logs)."""
-    return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", url)
+    """The URL with its password replaced by ``***`` (for messages and logs).
+
+    Covers ``scheme://user:password@host``, an empty user (``://:password@``),
+    and ``password=`` in a query string or a ``key=value`` connection string.
+
+    >>> redact_url("postgresql://bw:s3cret@db:5432/borderwatch?password=x&sslmode=require")
+    'postgresql://bw:***@db:5432/borderwatch?password=***&sslmode=require'
+    """
+    url = re.sub(r"(://[^:/@?#]*:)[^/?#]*@", r"\1***@", url)
+    return re.sub(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'|[^&\s]*)", r"\1***", url,
+                  flags=re.IGNORECASE)
+
+
+def _redact_message(text: str, url: str) -> str:
+    """A driver's message with the URL's password removed (libpq quotes a badly
+    percent-encoded password back in its error)."""
+    match = re.search(r"://[^:/@?#]*:([^/?#]*)@", url)
+    if match and match.group(1):
+        text = text.replace(match.group(1), "***")
+    return redact_url(text)
+
+
+#: Key of the advisory lock that makes migrations (and creating PostGIS) one process at a time.
+_MIGRATION_LOCK = 0x62775F6D69677261  # "bw_migra"
 
 
 def _pg(sql: str) -> str:
@@ -71,12 +93,25 @@ class PostGISStore(Store):
         self._psycopg = psycopg
         try:
             self._con = psycopg.connect(url, autocommit=True, connect_timeout=connect_timeout)
-            self._con.execute("CREATE EXTENSION IF NOT EXISTS postgis")
         except psycopg.Error as err:
             raise StoreError(
-                f"cannot reach the database {redact_url(url)}: {str(err).strip()}. "
-                "Check BORDERWATCH_DATABASE_URL, that PostgreSQL is running and that the "
-                "PostGIS extension is installed."
+                f"cannot reach the database {redact_url(url)}: "
+                f"{_redact_message(str(err).strip(), url)}. "
+                "Check BORDERWATCH_DATABASE_URL and that PostgreSQL is running."
+            ) from err
+        try:
+            # Under the migration lock: two processes opening a new database at once
+            # would otherwise both create the extension, and one would fail.
+            with self._con.transaction():
+                self._con.execute("SELECT pg_advisory_xact_lock(%s)", [_MIGRATION_LOCK])
+                self._con.execute("CREATE EXTENSION IF NOT EXISTS postgis")
+        except psycopg.Error as err:
+            self._con.close()
+            raise StoreError(
+                f"cannot enable PostGIS in the database {redact_url(url)}: "
+                f"{_redact_message(str(err).strip(), url)}. Check that the PostGIS extension is "
+                "installed on the server, or ask its administrator to run "
+                "CREATE EXTENSION postgis in this database."
             ) from err
 
     def describe(self) -> str:
@@ -91,6 +126,9 @@ class PostGISStore(Store):
             raise StoreError(f"{self.describe()}: {str(err).strip()}") from err
         names = [d.name for d in cur.description or ()]
         return names, cur.fetchall()
+
+    def _lock_migrations(self, tx: Transaction) -> None:
+        tx.execute("SELECT pg_advisory_xact_lock(?)", [_MIGRATION_LOCK])
 
     def schema_version(self) -> int:
         _, rows = self._query("SELECT to_regclass('schema_version') IS NOT NULL")

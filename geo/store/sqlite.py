@@ -8,6 +8,7 @@ killed mid-import leaves the file as it was before that import began.
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,6 +19,21 @@ __all__ = ["SQLiteStore"]
 
 #: SQLite's limit on bound parameters per statement is 32766; stay well under it.
 _BATCH = 10_000
+
+
+def _use_wal(con: sqlite3.Connection, *, seconds: float = 60) -> None:
+    """Switch the file to write-ahead logging (it stays so). Switching a new file needs it
+    alone, and SQLite answers "database is locked" at once, without waiting the busy
+    timeout, when several processes open a new store together: wait and try again."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            con.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as err:
+            if "locked" not in str(err) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
 
 
 class _SQLiteTransaction(Transaction):
@@ -67,7 +83,7 @@ class SQLiteStore(Store):
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._con = sqlite3.connect(self.path, isolation_level=None, timeout=60,
                                         check_same_thread=False)
-            self._con.execute("PRAGMA journal_mode=WAL")
+            _use_wal(self._con)
             self._con.execute("PRAGMA synchronous=NORMAL")
         except (OSError, sqlite3.Error) as err:
             raise StoreError(f"cannot open the store {self.path}: {err}") from err

@@ -1,0 +1,80 @@
+"""The app's one door to stored records: read once per store revision, shared read-only.
+
+Callbacks ask :class:`RecordCache` for the current records; it asks the store
+for its revision (the id of the latest import, one cheap query) and reloads
+only when an import has landed since. The frames it hands out are marked
+read-only, so no callback can change what another one sees.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from geo.config import Settings
+from geo.ingest import DEMO_SOURCE
+from geo.store import open_store
+
+__all__ = ["INCIDENT_COLUMNS", "RecordCache", "Records"]
+
+INCIDENT_COLUMNS = ["source", "record_id", "date", "type", "persons", "victims", "agency",
+                    "status", "lat", "lon", "new_code", "old_code"]
+
+
+@dataclass(frozen=True)
+class Records:
+    """One consistent view of the store: its incidents and what they are."""
+
+    revision: int
+    incidents: pd.DataFrame
+    synthetic: bool  # the records are the synthetic demo
+    sources: tuple[str, ...]
+    counts: dict[str, int]
+
+
+def _read_only(frame: pd.DataFrame) -> pd.DataFrame:
+    for col in frame.columns:
+        values = frame[col].values
+        if isinstance(values, np.ndarray):
+            values.flags.writeable = False
+    return frame
+
+
+class RecordCache:
+    """Records of the store ``settings`` names, reloaded when an import lands."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._lock = threading.Lock()
+        self._current: Records | None = None
+
+    def current(self) -> Records:
+        """The records as of the store's latest import."""
+        with self._lock:
+            with open_store(self._settings) as store:
+                revision = store.revision()
+                if self._current is None or self._current.revision != revision:
+                    self._current = self._load(store, revision)
+            return self._current
+
+    def last_known(self) -> Records | None:
+        """The records last read, without asking the store (None before the first read)."""
+        return self._current
+
+    @staticmethod
+    def _load(store, revision: int) -> Records:
+        sources = store.sources()
+        incidents = store.read("incidents", INCIDENT_COLUMNS)
+        counts = {kind: store.count(kind) for kind in ("incidents", "outreach", "models",
+                                                        "population")}
+        return Records(
+            revision=revision,
+            incidents=_read_only(incidents),
+            synthetic=DEMO_SOURCE in sources,
+            sources=tuple(sorted(sources)),
+            counts=counts,
+        )
+

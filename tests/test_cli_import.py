@@ -1,0 +1,153 @@
+"""``borderwatch import / rejects / template`` as a person runs them, on both back-ends.
+
+Includes the hard case: an import killed with SIGKILL in the middle of a
+large file leaves the store exactly as it was.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from dashboard.cli import main
+from geo.store import open_store
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _cli_args(store_settings) -> list[str]:
+    args = ["--data-dir", str(store_settings.data_dir), "--lang", "en"]
+    if store_settings.database_url:
+        args += ["--database-url", store_settings.database_url]
+    return args
+
+
+def _file(tmp_path: Path, text: str, name: str = "vu_viec.csv") -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8-sig")
+    return path
+
+
+GOOD_AND_BAD = (
+    "Mã hồ sơ,Ngày,Loại,Mã xã\n"
+    "C1,05/08/2024,tip,25699\n"
+    "C2,31/02/2024,tip,25699\n"
+    "C3,05/08/2025,Vụ mua bán người,25681\n"
+)
+
+
+def test_import_prints_summary_and_rejects(tmp_path, store_settings, capsys):
+    path = _file(tmp_path, GOOD_AND_BAD)
+    code = main([*_cli_args(store_settings), "import", "incidents", str(path), "--quiet"])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "rows read 3; accepted 2; duplicates skipped 0; rejected 1" in out
+    assert "row 3 [date]: '31/02/2024' is not a real date" in out
+    rejects_file = next((store_settings.data_dir / "rejects").glob("*.csv"))
+    assert str(rejects_file) in out
+
+    code = main([*_cli_args(store_settings), "import", "incidents", str(path), "--json"])
+    report = json.loads(capsys.readouterr().out)
+    assert code == 0
+    assert (report["accepted"], report["duplicates"], report["rejected"]) == (0, 2, 1)
+    assert report["rejects"][0] == {
+        "row": 3, "record_id": "C2", "column": "date", "value": "31/02/2024",
+        "reason": "date.impossible",
+        "message": "'31/02/2024' is not a real date (no such day in that month)",
+        "suggestion": None,
+    }
+
+    assert main([*_cli_args(store_settings), "rejects"]) == 0
+    listing = capsys.readouterr().out.strip().splitlines()
+    assert len(listing) == 2  # the rejected row, once per import
+    assert all("row 3 [date]" in line for line in listing)
+
+
+def test_strict_import_exits_non_zero_and_stores_nothing(tmp_path, store_settings, capsys):
+    path = _file(tmp_path, GOOD_AND_BAD)
+    code = main([*_cli_args(store_settings), "import", "incidents", str(path), "--strict",
+                 "--quiet"])
+    assert code == 1
+    assert "NOT imported (strict mode)" in capsys.readouterr().out
+    with open_store(store_settings) as store:
+        assert store.count("incidents") == 0
+
+
+def test_refused_file_gives_a_clear_error(tmp_path, store_settings, capsys):
+    path = _file(tmp_path, "Mã hồ sơ,Ngày,Loại,Mã xã,Họ tên\nC1,05/08/2024,tip,25699,A\n")
+    code = main([*_cli_args(store_settings), "import", "incidents", str(path)])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.startswith("error: the file has columns with personal data (Họ tên)")
+    assert "Traceback" not in err
+    code = main(["--data-dir", str(store_settings.data_dir), "import", "incidents", str(path)])
+    assert "lỗi: Tệp có cột chứa thông tin cá nhân (Họ tên)" in capsys.readouterr().err
+
+
+def test_unknown_kind_and_unreachable_database(tmp_path, capsys):
+    assert main(["--data-dir", str(tmp_path), "import", "weather", "x.csv"]) == 2
+    assert "unknown record kind 'weather'" in capsys.readouterr().err
+    path = _file(tmp_path, GOOD_AND_BAD)
+    url = "postgresql://bw:secret@127.0.0.1:9/nowhere"
+    assert main(["--data-dir", str(tmp_path), "--database-url", url, "import", "incidents",
+                 str(path)]) == 3
+    err = capsys.readouterr().err
+    assert "cannot reach the database" in err and "secret" not in err
+
+
+def _big_file(path: Path, rows: int) -> Path:
+    rng = np.random.default_rng(7)
+    days = pd.Timestamp("2022-01-01") + pd.to_timedelta(rng.integers(0, 1000, rows), "D")
+    frame = pd.DataFrame({
+        "record_id": [f"B{i:07d}" for i in range(rows)],
+        "date": days.strftime("%d/%m/%Y"),
+        "type": rng.choice(["tip", "illegal_crossing"], rows),
+        "commune_code": "25699",
+        "persons": rng.integers(0, 5, rows),
+    })
+    frame.to_csv(path, index=False)
+    return path
+
+
+def test_import_killed_midway_leaves_the_store_as_it_was(tmp_path, store_settings):
+    small = _file(tmp_path, GOOD_AND_BAD)
+    assert main([*_cli_args(store_settings), "import", "incidents", str(small), "--quiet"]) == 0
+    with open_store(store_settings) as store:
+        before = (store.read("incidents"), store.imports(), store.quarantine())
+    big = _big_file(tmp_path / "big.csv", 150_000)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "dashboard.cli", *_cli_args(store_settings), "import",
+         "incidents", str(big)],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    line = proc.stderr.readline()  # the first progress line: one chunk is written, uncommitted
+    assert "rows read" in line, line + proc.stderr.read()
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+    assert proc.returncode == -signal.SIGKILL
+    with open_store(store_settings) as store:
+        after = (store.read("incidents"), store.imports(), store.quarantine())
+        for b, a in zip(before, after, strict=True):
+            pd.testing.assert_frame_equal(a, b)
+        # and the store still takes imports
+        report_code = main([*_cli_args(store_settings), "import", "incidents", str(small),
+                            "--quiet"])
+        assert report_code == 0
+        assert store.count("incidents") == 2
+
+
+def test_template_writes_a_workbook(tmp_path, capsys):
+    out = tmp_path / "mau.xlsx"
+    assert main(["--data-dir", str(tmp_path), "template", "incidents", str(out)]) == 0
+    from openpyxl import load_workbook
+
+    book = load_workbook(out)
+    assert book.worksheets[0].max_column >= 12

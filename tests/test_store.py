@@ -1,0 +1,433 @@
+"""The store on both back-ends: migrations, one-transaction imports, reads, errors.
+
+Every test taking ``store`` or ``store_settings`` runs twice, ``[sqlite]`` and
+``[postgis]`` (see ``tests/conftest.py`` and ``tests/pg.py``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import socket
+import sqlite3
+import threading
+from urllib.parse import urlsplit
+
+import pandas as pd
+import pytest
+
+from geo.config import Settings
+from geo.store import RECORD_TABLES, StoreError, open_store
+from geo.store.base import IMPORT_COLUMNS, QUARANTINE_COLUMNS
+from geo.store.postgis import redact_url
+
+INCIDENT_COLUMNS = [c.name for c in RECORD_TABLES["incidents"]]
+STARTED = dt.datetime(2025, 8, 1, 2, 30, 0, tzinfo=dt.timezone.utc)
+FINISHED = dt.datetime(2025, 8, 1, 2, 31, 15, tzinfo=dt.timezone.utc)
+
+
+def _import_values(**changes) -> dict:
+    values = {
+        "kind": "incidents", "source": "bien-phong", "file_name": "vu-viec-2025.xlsx",
+        "checksum": "9f" * 32, "started_at": STARTED, "finished_at": STARTED,
+        "rows_read": 0, "accepted": 0, "duplicates": 0, "rejected": 0,
+        "status": "running", "strict": False,
+    }
+    return {**values, **changes}
+
+
+def _incident(record_id: str, import_id: int, **changes) -> tuple:
+    """One incidents row, as the importer writes it (Python values, in column order)."""
+    values = {
+        "source": "bien-phong", "record_id": record_id, "date": dt.date(2025, 3, 14),
+        "type": "illegal_crossing", "persons": 3, "victims": None, "agency": "Đồn Biên phòng Mộc Bài",
+        "status": "closed", "lat": 11.0825, "lon": 106.1763, "commune_code": None,
+        "commune": "Xã Bến Cầu", "district": None, "new_code": "25681", "old_code": "25699",
+        "resolved_by": "point", "content_hash": f"hash-{record_id}", "import_id": import_id,
+    }
+    values.update(changes)
+    return tuple(values[c] for c in INCIDENT_COLUMNS)
+
+
+def _quarantined(import_id: int, row_number: int, reason: str = "date.invalid") -> tuple:
+    values = {
+        "import_id": import_id, "kind": "incidents", "row_number": row_number,
+        "record_id": f"BP-{row_number}", "column_name": "date", "value": "31/02/2025",
+        "reason": reason, "detail": '{"value": "31/02/2025"}', "suggestion": "ngày không có thật",
+        "raw": '{"Ngày": "31/02/2025"}',
+    }
+    return tuple(values[c] for c in QUARANTINE_COLUMNS)
+
+
+def _committed_import(store, rows: list[tuple] | None = None) -> int:
+    """One committed import of incidents ``rows`` (default: two) with one quarantined row."""
+    with store.transaction() as tx:
+        import_id = tx.new_import(_import_values())
+        rows = rows or [_incident("BP-0001", import_id),
+                        _incident("BP-0002", import_id, date=dt.date(2024, 12, 31), persons=None,
+                                  lat=None, lon=None, resolved_by="commune_code")]
+        tx.insert("incidents", INCIDENT_COLUMNS, rows)
+        tx.insert("quarantine", list(QUARANTINE_COLUMNS), [_quarantined(import_id, 7)])
+        tx.finish_import(import_id, {"finished_at": FINISHED, "rows_read": len(rows) + 1,
+                                     "accepted": len(rows), "rejected": 1,
+                                     "status": "committed", "unknown_key": "ignored"})
+    return import_id
+
+
+def _integrity_errors() -> tuple[type[Exception], ...]:
+    import psycopg
+
+    return (sqlite3.IntegrityError, psycopg.IntegrityError)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+# -- migrations ------------------------------------------------------------------------------
+
+
+def test_new_store_is_migrated_to_version_1_and_empty(store, store_settings):
+    assert store.dialect == ("postgis" if store_settings.database_url else "sqlite")
+    assert store.schema_version() == 1
+    assert {kind: store.count(kind) for kind in RECORD_TABLES} == dict.fromkeys(RECORD_TABLES, 0)
+    assert store.revision() == 0
+    assert list(store.imports().columns) == ["id", *IMPORT_COLUMNS]
+    assert list(store.quarantine().columns) == ["id", *QUARANTINE_COLUMNS]
+    assert list(store.read("outreach").columns) == [c.name for c in RECORD_TABLES["outreach"]]
+
+
+def test_migrate_is_idempotent(store, store_settings):
+    import_id = _committed_import(store)
+    assert store.migrate() == 1
+    assert store.migrate() == 1
+    with open_store(store_settings) as again:  # a second process opening the same store
+        assert again.schema_version() == 1
+        assert again.count("incidents") == 2
+        assert again.revision() == import_id
+    _, rows = store._query("SELECT version FROM schema_version")
+    assert rows == [(1,)]
+
+
+def test_stores_opened_at_once_migrate_once(store_settings):
+    # Several dashboard workers starting on a new database at the same moment.
+    barrier = threading.Barrier(4)
+    errors: list[BaseException] = []
+
+    def open_and_close():
+        barrier.wait()
+        try:
+            open_store(store_settings).close()
+        except BaseException as err:  # noqa: BLE001 - reported below
+            errors.append(err)
+
+    threads = [threading.Thread(target=open_and_close) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    with open_store(store_settings) as store:
+        _, rows = store._query("SELECT version FROM schema_version")
+        assert rows == [(1,)]
+
+
+# -- one import, one transaction -------------------------------------------------------------
+
+
+def test_import_round_trip_keeps_values_and_types(store):
+    import_id = _committed_import(store)
+    assert import_id == store.revision() == 1
+
+    incidents = store.read("incidents")
+    assert list(incidents.columns) == INCIDENT_COLUMNS
+    assert incidents["record_id"].tolist() == ["BP-0001", "BP-0002"]
+    assert incidents["date"].dtype == "datetime64[us]"
+    assert incidents["date"].tolist() == [pd.Timestamp("2025-03-14"), pd.Timestamp("2024-12-31")]
+    assert incidents["persons"].dtype == "Int64"
+    assert incidents["persons"].iloc[0] == 3
+    assert incidents["persons"].isna().tolist() == [False, True]
+    assert incidents["victims"].dtype == "Int64"
+    assert incidents["victims"].isna().all()
+    assert incidents["import_id"].dtype == "Int64"
+    assert incidents["import_id"].tolist() == [1, 1]
+    assert incidents["lat"].dtype == incidents["lon"].dtype == "float64"
+    assert incidents["lat"].iloc[0] == pytest.approx(11.0825)
+    assert incidents["lon"].iloc[0] == pytest.approx(106.1763)
+    assert incidents["lat"].isna().tolist() == [False, True]
+    assert incidents["commune"].tolist() == ["Xã Bến Cầu", "Xã Bến Cầu"]
+    assert incidents["agency"].iloc[0] == "Đồn Biên phòng Mộc Bài"
+    assert incidents["resolved_by"].tolist() == ["point", "commune_code"]
+
+    subset = store.read("incidents", ["record_id", "date", "persons"])
+    assert list(subset.columns) == ["record_id", "date", "persons"]
+    assert subset["date"].dtype == "datetime64[us]"
+    assert store.count("incidents") == 2
+    assert store.count("outreach") == 0
+
+
+def test_imports_table_has_the_same_types_on_both_backends(store):
+    import_id = _committed_import(store)
+    imports = store.imports()
+    assert len(imports) == 1
+    row = imports.iloc[0]
+    assert row["id"] == import_id
+    assert (row["kind"], row["source"], row["file_name"]) == \
+        ("incidents", "bien-phong", "vu-viec-2025.xlsx")
+    assert row["status"] == "committed"
+    assert (row["rows_read"], row["accepted"], row["duplicates"], row["rejected"]) == (3, 2, 0, 1)
+    assert imports["started_at"].dtype == "datetime64[us, UTC]"
+    assert row["started_at"] == pd.Timestamp("2025-08-01 02:30:00", tz="UTC")
+    assert row["finished_at"] == pd.Timestamp("2025-08-01 02:31:15", tz="UTC")
+    assert imports["strict"].dtype == "boolean"
+    assert imports["strict"].tolist() == [False]
+    assert imports["rows_read"].dtype == "Int64"
+
+
+def test_quarantine_keeps_rejected_rows_per_import(store):
+    first = _committed_import(store)
+    with store.transaction() as tx:
+        second = tx.new_import(_import_values(file_name="dot-2.csv"))
+        tx.insert("quarantine", list(QUARANTINE_COLUMNS),
+                  [_quarantined(second, 12, "commune.unknown"), _quarantined(second, 3)])
+    assert second > first
+    assert store.revision() == second
+
+    everything = store.quarantine()
+    assert everything["import_id"].tolist() == [first, second, second]
+    assert everything["row_number"].tolist() == [7, 3, 12]  # by import, then row
+    assert everything["row_number"].dtype == "Int64"
+
+    only_second = store.quarantine(second)
+    assert only_second["reason"].tolist() == ["date.invalid", "commune.unknown"]
+    assert only_second["value"].tolist() == ["31/02/2025", "31/02/2025"]
+    assert only_second["suggestion"].iloc[0] == "ngày không có thật"
+    assert store.quarantine(first)["record_id"].tolist() == ["BP-7"]
+    assert len(store.quarantine(second + 100)) == 0
+
+
+def test_existing_returns_stored_hashes_of_one_source(store):
+    import_id = _committed_import(store)
+    with store.transaction() as tx:
+        tx.insert("incidents", INCIDENT_COLUMNS,
+                  [_incident("BP-0001", import_id, source="cong-an", content_hash="other")])
+        assert tx.existing("incidents", "bien-phong", ["BP-0001", "BP-0002", "BP-9999"]) == {
+            "BP-0001": "hash-BP-0001", "BP-0002": "hash-BP-0002"}
+        assert tx.existing("incidents", "cong-an", ["BP-0001", "BP-0002"]) == {
+            "BP-0001": "other"}
+        assert tx.existing("incidents", "bien-phong", []) == {}
+        assert tx.existing("outreach", "bien-phong", ["BP-0001"]) == {}
+        with pytest.raises(ValueError, match="unknown record kind 'victims'"):
+            tx.existing("victims", "bien-phong", ["BP-0001"])
+
+
+def test_existing_looks_up_more_ids_than_one_statement_binds(store):
+    with store.transaction() as tx:
+        import_id = tx.new_import(_import_values())
+        tx.insert("incidents", INCIDENT_COLUMNS,
+                  (_incident(f"BP-{i:05d}", import_id) for i in range(0, 12_000, 2)))
+        found = tx.existing("incidents", "bien-phong", [f"BP-{i:05d}" for i in range(12_000)])
+    assert len(found) == 6_000
+    assert found["BP-11998"] == "hash-BP-11998"
+    assert "BP-11999" not in found
+    assert store.count("incidents") == 6_000
+
+
+def test_discard_records_removes_only_that_imports_records(store):
+    first = _committed_import(store)
+    with store.transaction() as tx:  # a strict import that is refused
+        refused = tx.new_import(_import_values(strict=True))
+        tx.insert("incidents", INCIDENT_COLUMNS,
+                  [_incident("BP-0100", refused), _incident("BP-0101", refused)])
+        tx.insert("quarantine", list(QUARANTINE_COLUMNS), [_quarantined(refused, 2)])
+        tx.discard_records("incidents", refused)
+        tx.finish_import(refused, {"rows_read": 3, "accepted": 0, "rejected": 1,
+                                   "status": "refused"})
+        with pytest.raises(ValueError, match="unknown record kind"):
+            tx.discard_records("incidents; DROP TABLE imports", refused)
+
+    assert store.read("incidents")["record_id"].tolist() == ["BP-0001", "BP-0002"]
+    assert store.read("incidents")["import_id"].tolist() == [first, first]
+    imports = store.imports()
+    assert imports["status"].tolist() == ["committed", "refused"]
+    assert imports["strict"].tolist() == [False, True]
+    assert imports["accepted"].tolist() == [2, 0]
+    assert store.quarantine(refused)["row_number"].tolist() == [2]
+    assert store.revision() == refused
+
+
+def test_finish_import_with_nothing_to_write_changes_nothing(store):
+    import_id = _committed_import(store)
+    with store.transaction() as tx:
+        tx.finish_import(import_id, {"unknown_key": 1})
+    assert store.imports()["status"].tolist() == ["committed"]
+
+
+# -- all or nothing ----------------------------------------------------------------------------
+
+
+def test_a_transaction_that_raises_leaves_no_rows(store):
+    with pytest.raises(RuntimeError, match="killed mid-import"):
+        with store.transaction() as tx:
+            import_id = tx.new_import(_import_values())
+            tx.insert("incidents", INCIDENT_COLUMNS, [_incident("BP-0001", import_id)])
+            tx.insert("quarantine", list(QUARANTINE_COLUMNS), [_quarantined(import_id, 4)])
+            tx.finish_import(import_id, {"status": "committed"})
+            raise RuntimeError("killed mid-import")
+    assert store.count("incidents") == 0
+    assert len(store.imports()) == 0
+    assert len(store.quarantine()) == 0
+    assert store.revision() == 0
+
+    # The store is usable afterwards.
+    import_id = _committed_import(store)
+    assert store.revision() == import_id
+    assert store.count("incidents") == 2
+
+
+def test_duplicate_key_raises_and_rolls_back_the_whole_import(store):
+    first = _committed_import(store)
+    with pytest.raises(_integrity_errors()) as raised:
+        with store.transaction() as tx:
+            second = tx.new_import(_import_values(file_name="again.xlsx"))
+            tx.insert("quarantine", list(QUARANTINE_COLUMNS), [_quarantined(second, 9)])
+            tx.insert("incidents", INCIDENT_COLUMNS,
+                      [_incident("BP-0003", second),
+                       _incident("BP-0001", second, content_hash="changed")])
+    assert "unique" in str(raised.value).lower()
+    assert store.read("incidents")["content_hash"].tolist() == ["hash-BP-0001", "hash-BP-0002"]
+    assert store.imports()["file_name"].tolist() == ["vu-viec-2025.xlsx"]
+    assert store.quarantine()["import_id"].tolist() == [first]
+    assert store.revision() == first
+
+
+def test_duplicate_key_within_one_insert_raises(store):
+    with pytest.raises(_integrity_errors()):
+        with store.transaction() as tx:
+            import_id = tx.new_import(_import_values())
+            tx.insert("incidents", INCIDENT_COLUMNS,
+                      [_incident("BP-0001", import_id), _incident("BP-0001", import_id)])
+    assert store.count("incidents") == 0
+    assert store.revision() == 0
+
+
+# -- reads ------------------------------------------------------------------------------------
+
+
+def test_reads_are_ordered_by_source_then_record_id(store):
+    with store.transaction() as tx:
+        import_id = tx.new_import(_import_values())
+        tx.insert("incidents", INCIDENT_COLUMNS, [
+            _incident("B-2", import_id, source="z-last"),
+            _incident("B-10", import_id),
+            _incident("A-1", import_id, source="cong-an"),
+            _incident("B-1", import_id),
+        ])
+    frame = store.read("incidents", ["source", "record_id"])
+    assert list(zip(frame["source"], frame["record_id"])) == [
+        ("bien-phong", "B-1"), ("bien-phong", "B-10"), ("cong-an", "A-1"), ("z-last", "B-2")]
+
+
+def test_reads_refuse_unknown_kinds_and_columns(store):
+    with pytest.raises(ValueError, match="unknown record kind 'victims'"):
+        store.read("victims")
+    with pytest.raises(ValueError, match=r"incidents has no columns \['name', 'phone'\]"):
+        store.read("incidents", ["date", "name", "phone"])
+    with pytest.raises(ValueError, match="unknown record kind"):
+        store.count("imports")
+
+
+def test_empty_reads_have_the_record_types(store):
+    frame = store.read("models")
+    assert len(frame) == 0
+    assert frame["start_date"].dtype == "datetime64[us]"
+    assert frame["import_id"].dtype == "Int64"
+    assert store.imports()["started_at"].dtype == "datetime64[us, UTC]"
+
+
+# -- PostGIS only -----------------------------------------------------------------------------
+
+
+def test_postgis_geom_is_the_point_of_lon_lat(postgis_url, tmp_path):
+    import psycopg
+
+    with open_store(Settings(data_dir=tmp_path, database_url=postgis_url)) as store:
+        _committed_import(store)
+    with psycopg.connect(postgis_url) as con:
+        rows = con.execute(
+            "SELECT record_id, ST_GeometryType(geom), ST_SRID(geom), ST_X(geom), ST_Y(geom) "
+            "FROM incidents ORDER BY record_id").fetchall()
+        # Changing the coordinates moves the point: the database keeps geom in step.
+        con.execute("UPDATE incidents SET lon = 106.0, lat = 11.25 WHERE record_id = 'BP-0001'")
+        moved = con.execute("SELECT ST_AsText(geom) FROM incidents WHERE record_id = 'BP-0001'")
+        assert moved.fetchone() == ("POINT(106 11.25)",)
+    assert rows[0][:3] == ("BP-0001", "ST_Point", 4326)
+    assert rows[0][3] == pytest.approx(106.1763)
+    assert rows[0][4] == pytest.approx(11.0825)
+    assert rows[1] == ("BP-0002", None, None, None, None)  # no coordinates, no point
+
+
+def test_postgis_store_creates_the_extension_in_a_bare_database(postgres_server, tmp_path):
+    import psycopg
+
+    url = postgres_server.create_database(postgis=False)
+    try:
+        with open_store(Settings(data_dir=tmp_path, database_url=url)) as store:
+            assert store.schema_version() == 1
+            _committed_import(store)
+        with psycopg.connect(url) as con:
+            assert con.execute("SELECT extname FROM pg_extension WHERE extname = 'postgis'") \
+                .fetchone() == ("postgis",)
+            assert con.execute("SELECT ST_AsText(geom) FROM incidents WHERE record_id = 'BP-0001'") \
+                .fetchone() == ("POINT(106.1763 11.0825)",)
+    finally:
+        postgres_server.drop_database(url)
+
+
+def test_postgis_describe_never_shows_the_password(postgis_url, tmp_path):
+    with open_store(Settings(data_dir=tmp_path, database_url=postgis_url)) as store:
+        password = urlsplit(postgis_url).password
+        assert password
+        assert password not in store.describe()
+        assert store.describe() == "PostGIS " + postgis_url.replace(f":{password}@", ":***@")
+
+
+# -- errors -------------------------------------------------------------------------------------
+
+
+def test_unreachable_postgis_url_raises_store_error_without_the_password(tmp_path):
+    pytest.importorskip("psycopg")
+    port = _free_port()  # nothing listens there
+    url = f"postgresql://borderwatch:s3cret-pw@127.0.0.1:{port}/borderwatch"
+    with pytest.raises(StoreError) as raised:
+        open_store(Settings(data_dir=tmp_path, database_url=url))
+    message = str(raised.value)
+    assert f"postgresql://borderwatch:***@127.0.0.1:{port}/borderwatch" in message
+    assert "s3cret" not in message
+    assert "BORDERWATCH_DATABASE_URL" in message
+
+
+def test_badly_encoded_password_is_not_echoed_in_the_error(tmp_path):
+    pytest.importorskip("psycopg")
+    # '%' must be written %25 in a URL; libpq quotes the bad token back in its error.
+    url = f"postgresql://borderwatch:50%off-pw@127.0.0.1:{_free_port()}/borderwatch"
+    with pytest.raises(StoreError) as raised:
+        open_store(Settings(data_dir=tmp_path, database_url=url))
+    assert "off-pw" not in str(raised.value)
+    assert "postgresql://borderwatch:***@127.0.0.1:" in str(raised.value)
+
+
+@pytest.mark.parametrize(("url", "shown"), [
+    ("postgresql://bw:s3cret@db.tayninh.local:5432/borderwatch",
+     "postgresql://bw:***@db.tayninh.local:5432/borderwatch"),
+    ("postgresql://:s3cret@db/borderwatch", "postgresql://:***@db/borderwatch"),
+    ("postgresql://bw@db:5432/borderwatch", "postgresql://bw@db:5432/borderwatch"),
+    ("postgresql://db:5432/borderwatch?user=bw&password=s3cret&sslmode=require",
+     "postgresql://db:5432/borderwatch?user=bw&password=***&sslmode=require"),
+    ("host=db dbname=borderwatch user=bw password=s3cret",
+     "host=db dbname=borderwatch user=bw password=***"),
+    ("host=db password='s3 cret' user=bw", "host=db password=*** user=bw"),
+])
+def test_redact_url_hides_every_form_of_password(url, shown):
+    assert redact_url(url) == shown
