@@ -344,9 +344,10 @@ def test_models_outreach_population(tmp_path, store, places):
                   "M1,25681,Zalo phòng chống tội phạm,Chuyên sâu,01/09/2025,,Công an tỉnh\n"
                   "M2,25699,camera giam sat,lồng ghép,01/03/2023,01/03/2024,Công an xã\n"
                   "M3,25681,camera,integrated,01/09/2025,01/08/2025,\n"
-                  "M4,25681,đội bóng,integrated,01/09/2025,,\n")
+                  "M4,25681,đội bóng,integrated,01/09/2025,,\n"
+                  "M5,25681,camera,integrated,01/09/2025,31/12/2030,\n")
     report = _run(models, "models", store, places)
-    assert (report.accepted, report.rejected) == (2, 2)
+    assert (report.accepted, report.rejected) == (3, 2)
     assert _reasons(report) == {4: ["date.end_before_start"], 5: ["choice.unknown"]}
     stored = store.read("models").set_index("record_id")
     assert stored.loc["M1", ["model_type", "model_class", "new_code"]].tolist() == \
@@ -355,6 +356,7 @@ def test_models_outreach_population(tmp_path, store, places):
         ["security_camera", "integrated", "25699", "25681"]
     assert stored.loc["M2", "end_date"] == pd.Timestamp("2024-03-01")
     assert pd.isna(stored.loc["M1", "end_date"])
+    assert stored.loc["M5", "end_date"] == pd.Timestamp("2030-12-31")  # planned end: accepted
 
     outreach = _csv(tmp_path / "truyen_thong.csv",
                     "Mã hồ sơ;Ngày;Xã/Phường;Hình thức;Số người tham dự;Số tài liệu;Đơn vị\n"
@@ -399,3 +401,19 @@ def test_messages_exist_in_both_languages():
 
     for code, texts in MESSAGES.items():
         assert set(texts) == {"vi", "en"}, code
+
+
+def test_a_corrected_rejects_file_imports_as_it_is(messy_incidents, store, places, tmp_path):
+    """The rejects file's bilingual headers are read back; fixing a value makes the row pass."""
+    report = _run(messy_incidents, "incidents", store, places, rejects_dir=tmp_path / "rej")
+    rejected = pd.read_csv(report.rejects_file, encoding="utf-8-sig", dtype=str)
+    row = json.loads(rejected.set_index("Dòng (row)").loc["7", "Dòng gốc (raw)"])
+    row["date"] = "28/02/2024"
+    fixed = pd.DataFrame([row]).rename(columns={"record_id": "Mã hồ sơ (record_id)",
+                                                "date": "Ngày (date)"})
+    path = tmp_path / "sua.csv"
+    fixed.to_csv(path, index=False, encoding="utf-8-sig")
+    again = _run(path, "incidents", store, places)
+    assert (again.accepted, again.rejected) == (1, 0)
+    assert store.read("incidents").set_index("record_id").loc["HS-006", "date"] == \
+        pd.Timestamp("2024-02-28")

@@ -56,7 +56,7 @@ def map_columns(headers: list[str], kind: Kind) -> ColumnMap:
     for header in headers:
         if header.startswith("__"):
             continue
-        name = by_key.get(fold(header))
+        name = _field_of(header, by_key)
         if name is None:
             if str(header).strip() and not str(header).lower().startswith("unnamed"):
                 unknown.append(header)
@@ -77,6 +77,19 @@ def map_columns(headers: list[str], kind: Kind) -> ColumnMap:
                                 or {"lat", "lon"} <= set(fields)):
         raise FileRefused("file.no_commune_column")
     return ColumnMap(fields=fields, unknown=tuple(unknown))
+
+
+def _field_of(header: str, by_key: dict[str, str]) -> str | None:
+    """The field a header names: whole, or either part of "Mã hồ sơ (record_id)".
+
+    Our own rejects files and templates write both names; a corrected rejects
+    file must import as it is.
+    """
+    name = by_key.get(fold(header))
+    if name is None and "(" in str(header):
+        before, _, inside = str(header).partition("(")
+        name = by_key.get(fold(inside.rstrip(") "))) or by_key.get(fold(before))
+    return name
 
 
 def personal_columns(cells: pd.DataFrame, columns: ColumnMap) -> list[str]:

@@ -338,7 +338,7 @@ def _prepare(chunk: Chunk, spec: Kind, columns: ColumnMap, places: Places,
         cells = raw[f.name] if f.name in raw else pd.Series([""] * n, index=raw.index,
                                                            dtype=object)
         if f.type == "date":
-            values[f.name] = parse_dates(cells, today, errs)
+            values[f.name] = parse_dates(cells, today, errs, allow_future=f.future)
         elif f.type in ("int", "year"):
             values[f.name] = parse_ints(cells, f, errs)
         elif f.type == "float":

@@ -46,6 +46,8 @@ class Field:
     choices: tuple[Choice, ...] = ()
     minimum: float | None = None
     maximum: float | None = None
+    #: Dates after today are accepted (a planned end date); otherwise they are refused.
+    future: bool = False
 
     def header_keys(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys(fold(t) for t in (self.name, self.header_vi, *self.aliases)))
@@ -193,7 +195,7 @@ KINDS: dict[str, Kind] = {
                   aliases=("loai", "cap do", "model class", "nhom mo hinh")),
             Field("start_date", "Ngày bắt đầu", "date", required=True,
                   aliases=("ngay thanh lap", "ngay ra mat", "tu ngay", "start")),
-            Field("end_date", "Ngày kết thúc", "date",
+            Field("end_date", "Ngày kết thúc", "date", future=True,
                   aliases=("ngay ngung", "den ngay", "end")),
             _AGENCY,
         ),

@@ -57,8 +57,12 @@ def _text(values: pd.Series) -> pd.Series:
         .str.strip()
 
 
-def parse_dates(values: pd.Series, today: dt.date, errors: CellErrors) -> pd.Series:
-    """datetime64 dates (NaT where empty or refused); refusals are added to ``errors``."""
+def parse_dates(values: pd.Series, today: dt.date, errors: CellErrors, *,
+                allow_future: bool = False) -> pd.Series:
+    """datetime64 dates (NaT where empty or refused); refusals are added to ``errors``.
+
+    ``allow_future`` admits dates after ``today`` (a model's planned end date).
+    """
     n = len(values)
     out = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
     is_date = values.map(lambda v: isinstance(v, (dt.date, dt.datetime))).to_numpy(bool)
@@ -91,7 +95,7 @@ def parse_dates(values: pd.Series, today: dt.date, errors: CellErrors) -> pd.Ser
     errors.add(unreadable, "date.unreadable", lambda i: {"value": shown.iat[i]})
     errors.add(impossible, "date.impossible", lambda i: {"value": shown.iat[i]})
     ok = out.notna().to_numpy()
-    future = ok & (out > pd.Timestamp(today)).to_numpy()
+    future = ok & (out > pd.Timestamp(today)).to_numpy() & (not allow_future)
     too_old = ok & (out < pd.Timestamp(EARLIEST)).to_numpy()
     fmt = out.dt.strftime("%d/%m/%Y")
     errors.add(future, "date.future",
