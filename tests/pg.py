@@ -25,7 +25,6 @@ import glob
 import itertools
 import os
 import pwd
-import re
 import secrets
 import shutil
 import socket
@@ -35,6 +34,8 @@ import time
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+from geo.store.postgis import redact_url
+
 __all__ = ["REQUIRE_ENV", "URL_ENV", "PostgresServer", "PostgresUnavailable", "find_bindir",
            "skip_or_fail", "start_server"]
 
@@ -43,6 +44,7 @@ URL_ENV = "BORDERWATCH_TEST_DATABASE_URL"
 #: "1": a missing PostgreSQL/PostGIS fails the tests that need it instead of skipping them.
 REQUIRE_ENV = "BORDERWATCH_REQUIRE_POSTGIS"
 
+_PREFIX = "borderwatch-pg-"
 _INSTALL_HINT = "install it (Debian: apt-get install postgresql postgresql-postgis) or set " + URL_ENV
 #: Settings for speed: nothing the tests write needs to survive a crash.
 _FAST_CONF = """
@@ -136,7 +138,7 @@ class PostgresServer:
             self._admin = psycopg.connect(admin_url, autocommit=True, connect_timeout=10)
         except psycopg.Error as err:
             raise PostgresUnavailable(
-                f"cannot connect to the test server {_redact(admin_url)}: {str(err).strip()}"
+                f"cannot connect to the test server {redact_url(admin_url)}: {str(err).strip()}"
             ) from err
         self.version = self._admin.info.server_version
         available = self._admin.execute(
@@ -144,7 +146,7 @@ class PostgresServer:
         if not available:
             self._admin.close()
             raise PostgresUnavailable(
-                f"the PostgreSQL server {_redact(admin_url)} has no PostGIS extension available; "
+                f"the PostgreSQL server {redact_url(admin_url)} has no PostGIS extension available; "
                 + _INSTALL_HINT
             )
         self._admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(self.template)))
@@ -216,7 +218,10 @@ class _Cluster:
                     "and runuser to start a test server")
             self._as = [runuser, "-u", "postgres", "--"]
             self._owner = (user.pw_uid, user.pw_gid)
-        self.dir = Path(tempfile.mkdtemp(prefix="borderwatch-pg-", dir=_scratch_dir()))
+        scratch = _scratch_dir()
+        self._reap_stale(Path(scratch or tempfile.gettempdir()))
+        self.dir = Path(tempfile.mkdtemp(prefix=_PREFIX, dir=scratch))
+        (self.dir / "owner.pid").write_text(str(os.getpid()))
         if self._owner:
             os.chown(self.dir, *self._owner)
         self.data = self.dir / "data"
@@ -263,6 +268,23 @@ class _Cluster:
                 pass  # already gone (Ctrl-C reaches the server too)
         if self.dir.exists():
             shutil.rmtree(self.dir, ignore_errors=True)
+
+    def _reap_stale(self, scratch: Path) -> None:
+        """Stop and delete the servers of test runs that were killed (their owner is gone):
+        on a RAM disk they would otherwise hold memory until the next reboot."""
+        for folder in scratch.glob(_PREFIX + "*"):
+            try:
+                owner = int((folder / "owner.pid").read_text())
+                os.kill(owner, 0)
+                continue  # still running
+            except (OSError, ValueError) as err:
+                if not isinstance(err, ProcessLookupError):
+                    continue  # not ours to judge (no owner file yet, or another user's)
+            if (folder / "data" / "postmaster.pid").exists():
+                subprocess.run([*self._as, str(self.bindir / "pg_ctl"), "-D", str(folder / "data"),
+                                "-m", "immediate", "-w", "stop"], cwd=scratch,
+                               capture_output=True, timeout=60)
+            shutil.rmtree(folder, ignore_errors=True)
 
     def _run(self, program: str, *args: str) -> None:
         cmd = [*self._as, str(self.bindir / program), *args]
@@ -311,7 +333,3 @@ def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-def _redact(url: str) -> str:
-    return re.sub(r"(://[^:/@]*:)[^/?#]*@", r"\1***@", url)

@@ -349,6 +349,7 @@ def test_empty_reads_have_the_record_types(store):
 # -- PostGIS only -----------------------------------------------------------------------------
 
 
+@pytest.mark.postgis
 def test_postgis_geom_is_the_point_of_lon_lat(postgis_url, tmp_path):
     import psycopg
 
@@ -368,6 +369,7 @@ def test_postgis_geom_is_the_point_of_lon_lat(postgis_url, tmp_path):
     assert rows[1] == ("BP-0002", None, None, None, None)  # no coordinates, no point
 
 
+@pytest.mark.postgis
 def test_postgis_store_creates_the_extension_in_a_bare_database(postgres_server, tmp_path):
     import psycopg
 
@@ -385,6 +387,7 @@ def test_postgis_store_creates_the_extension_in_a_bare_database(postgres_server,
         postgres_server.drop_database(url)
 
 
+@pytest.mark.postgis
 def test_postgis_describe_never_shows_the_password(postgis_url, tmp_path):
     with open_store(Settings(data_dir=tmp_path, database_url=postgis_url)) as store:
         password = urlsplit(postgis_url).password

@@ -587,47 +587,61 @@ def _content_hash(values: pd.DataFrame, spec: Kind) -> pd.Series:
 
 def _dedupe(accepted: pd.DataFrame, rejects: pd.DataFrame, chunk: Chunk, spec: Kind,
             columns: ColumnMap, tx: Transaction, source: str, seen: dict):
+    """Drop rows already stored or already met in this file; conflicts become rejections.
+
+    Same key and same content hash: a duplicate, skipped and counted. Same
+    key, other content: rejected (``duplicate.conflict`` against the store,
+    ``duplicate.in_file`` against an earlier row of the file). ``seen`` maps
+    each key met so far in the file to (hash, row) and grows across chunks.
+    """
     if not len(accepted):
         return accepted, rejects, 0
     if "record_id" not in accepted or spec.name == "population":
         accepted["record_id"] = accepted["new_code"].astype(str) + "-" + \
             accepted["year"].astype(str)
     accepted["content_hash"] = _content_hash(accepted, spec)
-    ids = accepted["record_id"].astype(str).to_numpy()
-    hashes = accepted["content_hash"].to_numpy()
-    stored = tx.existing(spec.name, source, list(dict.fromkeys(ids)))
-    keep = np.ones(len(accepted), bool)
-    duplicates = 0
-    conflicts = []
-    for i, (rid, digest) in enumerate(zip(ids, hashes, strict=True)):
-        row = int(accepted["__row"].iat[i])
-        if rid in stored:
-            keep[i] = False
-            if stored[rid] == digest:
-                duplicates += 1
-            else:
-                conflicts.append((i, "duplicate.conflict", {"value": rid}))
-            continue
-        if rid in seen:
-            keep[i] = False
-            first_hash, first_row = seen[rid]
-            if first_hash == digest:
-                duplicates += 1
-            else:
-                conflicts.append((i, "duplicate.in_file", {"value": rid, "first_row": first_row}))
-            continue
-        seen[rid] = (digest, row)
+    ids = accepted["record_id"].astype(str).reset_index(drop=True)
+    hashes = accepted["content_hash"].reset_index(drop=True)
+    rows = accepted["__row"].to_numpy()
+    stored = pd.Series(tx.existing(spec.name, source, list(ids.unique())), dtype=object)
+    in_store = ids.isin(stored.index).to_numpy()
+    store_hash = ids.map(stored).to_numpy()
+    met = ids.map(lambda k: seen.get(k, (None, None))[0]).to_numpy()
+    met_row = ids.map(lambda k: seen.get(k, (None, None))[1]).to_numpy()
+    met_before = ~in_store & (met != None)  # noqa: E711 - elementwise
+    new = ~in_store & ~met_before
+    # the first row of each new key in this chunk stands for it; later ones compare to it
+    frame = pd.DataFrame({"id": ids[new], "hash": hashes[new], "row": rows[new]})
+    first = frame.groupby("id", sort=False).transform("first")
+    repeat = np.zeros(len(ids), bool)
+    repeat[np.flatnonzero(new)] = frame["row"].to_numpy() != first["row"].to_numpy()
+    ref_hash = np.array(met, dtype=object)
+    ref_row = np.array(met_row, dtype=object)
+    ref_hash[np.flatnonzero(new)] = first["hash"].to_numpy()
+    ref_row[np.flatnonzero(new)] = first["row"].to_numpy()
+    hash_arr = hashes.to_numpy()
+    dup = (in_store & (store_hash == hash_arr)) | ((met_before | repeat) & (ref_hash == hash_arr))
+    conflict_store = in_store & (store_hash != hash_arr)
+    conflict_file = (met_before | repeat) & (ref_hash != hash_arr)
+    keep = new & ~repeat
+    for k, h, r in zip(ids[keep], hash_arr[keep], rows[keep], strict=True):
+        seen[k] = (h, int(r))
+    conflicts = [(i, "duplicate.conflict", {"value": ids.iat[i]})
+                 for i in np.flatnonzero(conflict_store)]
+    conflicts += [(i, "duplicate.in_file", {"value": ids.iat[i], "first_row": int(ref_row[i])})
+                  for i in np.flatnonzero(conflict_file)]
     if conflicts:
         raw = _raw_fields(chunk, columns)
         pos_of = {int(r): p for p, r in enumerate(chunk.rows)}
         extra = pd.DataFrame([{
-            "row_number": int(accepted["__row"].iat[i]), "record_id": str(ids[i]),
-            "column_name": "record_id", "value": str(ids[i]), "reason": code,
+            "row_number": int(rows[i]), "record_id": str(ids.iat[i]),
+            "column_name": "record_id", "value": str(ids.iat[i]), "reason": code,
             "detail": json.dumps(params, ensure_ascii=False), "suggestion": None,
-            "raw": _raw_json(raw, pos_of[int(accepted["__row"].iat[i])]),
+            "raw": _raw_json(raw, pos_of[int(rows[i])]),
         } for i, code, params in conflicts], columns=list(_REJECT_COLUMNS))
         rejects = pd.concat([rejects, extra], ignore_index=True) if len(rejects) else extra
-    return accepted[keep], rejects, duplicates
+        rejects = rejects.sort_values("row_number", kind="stable", ignore_index=True)
+    return accepted[keep], rejects, int(dup.sum())
 
 
 _CONVERT = {

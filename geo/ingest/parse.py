@@ -53,8 +53,10 @@ class CellErrors:
 
 
 def _text(values: pd.Series) -> pd.Series:
-    return values.map(lambda v: v if isinstance(v, str) else ("" if v is None else str(v))) \
-        .str.strip()
+    """Cells as stripped text (CSV cells already are; XLSX cells may be numbers or dates)."""
+    if pd.api.types.infer_dtype(values, skipna=False) not in ("string", "empty"):
+        values = values.map(lambda v: v if isinstance(v, str) else ("" if v is None else str(v)))
+    return values.astype(object).str.strip()
 
 
 def parse_dates(values: pd.Series, today: dt.date, errors: CellErrors, *,
@@ -151,7 +153,8 @@ def parse_choice(values: pd.Series, field: Field, errors: CellErrors) -> pd.Seri
     """The code of each value (matched by code, Vietnamese label or alias), else empty."""
     lookup = {key: c.code for c in field.choices for key in c.keys()}
     text = _text(values)
-    keys = text.map(fold)
+    folded = {v: fold(v) for v in text.unique()}  # few distinct values, many rows
+    keys = text.map(folded)
     codes = keys.map(lookup)
     bad = text.ne("").to_numpy() & codes.isna().to_numpy()
     allowed = ", ".join(f"{c.code} ({c.label_vi})" for c in field.choices)
