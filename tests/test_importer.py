@@ -417,3 +417,27 @@ def test_a_corrected_rejects_file_imports_as_it_is(messy_incidents, store, place
     assert (again.accepted, again.rejected) == (1, 0)
     assert store.read("incidents").set_index("record_id").loc["HS-006", "date"] == \
         pd.Timestamp("2024-02-28")
+
+
+def test_geopackage_in_vn2000_gets_the_datum_shift(tmp_path, store, places, inside):
+    """A GeoPackage of points in VN-2000 / TM-3 105°30' lands where the WGS84 point is."""
+    import geopandas as gpd
+    import shapely
+
+    from geo.projections import resolve_crs
+
+    lat, lon = inside["2025:25702"]
+    vn2000 = resolve_crs("VN2000-TM3-105.5")
+    points = gpd.GeoDataFrame(
+        {"record_id": ["V1"], "date": ["01/10/2025"], "type": ["tip"]},
+        geometry=[shapely.Point(lon, lat)], crs="EPSG:4326",
+    ).to_crs(vn2000)
+    path = tmp_path / "diem.gpkg"
+    points.to_file(path, driver="GPKG")
+    report = _run(path, "incidents", store, places)
+    assert (report.accepted, report.rejected) == (1, 0)
+    stored = store.read("incidents").set_index("record_id")
+    assert stored.loc["V1", "new_code"] == "25702"
+    # back within centimetres: the 7-parameter shift was applied both ways
+    assert stored.loc["V1", "lat"] == pytest.approx(lat, abs=1e-6)
+    assert stored.loc["V1", "lon"] == pytest.approx(lon, abs=1e-6)

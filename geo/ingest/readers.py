@@ -1,4 +1,5 @@
-"""Read interchange files in chunks: CSV (UTF-8, with or without BOM), XLSX, GeoJSON points.
+"""Read interchange files in chunks: CSV (UTF-8, with or without BOM), XLSX, points (GeoJSON,
+GeoPackage, Shapefile).
 
 Each reader yields :class:`Chunk` objects: the raw cells of a few tens of
 thousands of rows, as written (text, or Excel's own dates and numbers), with
@@ -24,7 +25,7 @@ __all__ = ["CHUNK_ROWS", "Chunk", "FileRefused", "checksum", "read_chunks", "SUF
 
 #: Rows per chunk: large enough for vectorised work, small enough for a flat memory profile.
 CHUNK_ROWS = 50_000
-SUFFIXES = (".csv", ".txt", ".xlsx", ".xlsm", ".geojson", ".json")
+SUFFIXES = (".csv", ".txt", ".xlsx", ".xlsm", ".geojson", ".json", ".gpkg", ".shp")
 
 
 class FileRefused(ValueError):
@@ -72,7 +73,7 @@ def read_chunks(path: Path, *, chunk_rows: int = CHUNK_ROWS) -> Iterator[Chunk]:
         return _csv_chunks(path, chunk_rows)
     if suffix in (".xlsx", ".xlsm"):
         return _xlsx_chunks(path, chunk_rows)
-    return _geojson_chunks(path, chunk_rows)
+    return _geo_chunks(path, chunk_rows)
 
 
 # -- CSV ----------------------------------------------------------------------------
@@ -195,19 +196,28 @@ def _xlsx_iter(book, path: Path, chunk_rows: int) -> Iterator[Chunk]:
 # -- GeoJSON ------------------------------------------------------------------------
 
 
-def _geojson_chunks(path: Path, chunk_rows: int) -> Iterator[Chunk]:
+def _geo_chunks(path: Path, chunk_rows: int) -> Iterator[Chunk]:
     import pyogrio
 
     try:
         frame = pyogrio.read_dataframe(path)
     except Exception as err:  # noqa: BLE001 - GDAL raises many kinds; all mean unreadable
         raise FileRefused("file.unreadable", file=path.name, error=str(err).strip()) from None
-    return _geojson_iter(frame, chunk_rows)
+    return _geo_iter(frame, chunk_rows)
 
 
-def _geojson_iter(frame, chunk_rows: int) -> Iterator[Chunk]:
+def _geo_iter(frame, chunk_rows: int) -> Iterator[Chunk]:
+    """Points of a GeoJSON / GeoPackage / Shapefile as lat/lon cells, in WGS84.
+
+    A VN-2000 CRS (the province's own files) gets the official 7-parameter
+    shift (EPSG:6960, about 225 m here) before reprojection, as boundaries do.
+    """
     import shapely
 
+    from geo.projections import bind_vn2000, is_vn2000
+
+    if frame.crs is not None and is_vn2000(frame.crs):
+        frame = frame.set_crs(bind_vn2000(frame.crs), allow_override=True)
     if frame.crs is not None and not frame.crs.equals("EPSG:4326"):
         frame = frame.to_crs("EPSG:4326")
     geoms = frame.geometry.values
