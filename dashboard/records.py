@@ -16,7 +16,7 @@ import pandas as pd
 
 from geo.config import Settings
 from geo.ingest import DEMO_SOURCE
-from geo.store import open_store
+from geo.store import Store, StoreError, open_store
 
 __all__ = ["INCIDENT_COLUMNS", "RecordCache", "Records"]
 
@@ -50,15 +50,38 @@ class RecordCache:
         self._settings = settings
         self._lock = threading.Lock()
         self._current: Records | None = None
+        self._store: Store | None = None
 
     def current(self) -> Records:
-        """The records as of the store's latest import."""
+        """The records as of the store's latest import.
+
+        One connection is kept for the app's life (reads never wait for an
+        import in progress: they see the store as of its last commit); it is
+        opened again after a failure, so the app recovers when the database
+        comes back.
+        """
         with self._lock:
-            with open_store(self._settings) as store:
+            try:
+                store = self._open()
                 revision = store.revision()
                 if self._current is None or self._current.revision != revision:
                     self._current = self._load(store, revision)
+            except StoreError:
+                self._close()
+                raise
             return self._current
+
+    def _open(self) -> Store:
+        if self._store is None:
+            self._store = open_store(self._settings)
+        return self._store
+
+    def _close(self) -> None:
+        if self._store is not None:
+            try:
+                self._store.close()
+            finally:
+                self._store = None
 
     def last_known(self) -> Records | None:
         """The records last read, without asking the store (None before the first read)."""

@@ -20,6 +20,8 @@ from geo.store import RECORD_TABLES, StoreError, open_store
 from geo.store.base import IMPORT_COLUMNS, QUARANTINE_COLUMNS
 from geo.store.postgis import redact_url
 
+_NOW = dt.datetime(2026, 11, 23, 8, 0, tzinfo=dt.timezone.utc)
+
 INCIDENT_COLUMNS = [c.name for c in RECORD_TABLES["incidents"]]
 STARTED = dt.datetime(2025, 8, 1, 2, 30, 0, tzinfo=dt.timezone.utc)
 FINISHED = dt.datetime(2025, 8, 1, 2, 31, 15, tzinfo=dt.timezone.utc)
@@ -434,3 +436,21 @@ def test_badly_encoded_password_is_not_echoed_in_the_error(tmp_path):
 ])
 def test_redact_url_hides_every_form_of_password(url, shown):
     assert redact_url(url) == shown
+
+
+def test_readers_do_not_wait_for_an_import_in_progress(store_settings):
+    """While one import holds its transaction open, the dashboard can still open and read."""
+    from geo.store import open_store
+
+    with open_store(store_settings) as writer:
+        before = writer.revision()
+        with writer.transaction() as tx:
+            tx.new_import({"kind": "incidents", "source": "s", "file_name": "f.csv",
+                           "checksum": "0" * 64, "started_at": _NOW, "finished_at": _NOW,
+                           "rows_read": 0, "accepted": 0, "duplicates": 0, "rejected": 0,
+                           "status": "running", "strict": False})
+            with open_store(store_settings) as reader:  # would block on a write lock
+                assert reader.revision() == before
+                assert reader.count("incidents") == 0
+        with open_store(store_settings) as reader:
+            assert reader.revision() == before + 1

@@ -119,6 +119,9 @@ class Store(ABC):
         workers): each migration re-reads the version inside its transaction,
         under the back-end's migration lock, so it is applied exactly once.
         """
+        latest = max(version for version, _ in MIGRATIONS)
+        if self.schema_version() >= latest:
+            return latest  # up to date: a plain read, no write lock (an import may hold it)
         current = self._ensure_version_table()
         for version, statements in MIGRATIONS:
             if version <= current:
