@@ -76,9 +76,10 @@ def _committed_import(store, rows: list[tuple] | None = None) -> int:
 
 
 def _integrity_errors() -> tuple[type[Exception], ...]:
-    import psycopg
+    """Both back-ends report a duplicate key the same way."""
+    from geo.store import StoreConflict
 
-    return (sqlite3.IntegrityError, psycopg.IntegrityError)
+    return (StoreConflict,)
 
 
 def _free_port() -> int:

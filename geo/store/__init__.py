@@ -10,10 +10,10 @@
 from __future__ import annotations
 
 from geo.config import Settings
-from geo.store.base import Store, StoreError, Transaction
+from geo.store.base import Store, StoreConflict, StoreError, Transaction
 from geo.store.schema import RECORD_TABLES
 
-__all__ = ["RECORD_TABLES", "Store", "StoreError", "Transaction", "open_store", "store_path"]
+__all__ = ["RECORD_TABLES", "Store", "StoreConflict", "StoreError", "Transaction", "open_store", "store_path"]
 
 
 def store_path(settings: Settings):

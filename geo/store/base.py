@@ -19,7 +19,8 @@ from geo.store.schema import _IMPORTS as IMPORTS_TABLE
 from geo.store.schema import _QUARANTINE as QUARANTINE_TABLE
 from geo.store.schema import MIGRATIONS, RECORD_TABLES, Column, render
 
-__all__ = ["IMPORT_COLUMNS", "QUARANTINE_COLUMNS", "Store", "StoreError", "Transaction"]
+__all__ = ["IMPORT_COLUMNS", "QUARANTINE_COLUMNS", "Store", "StoreConflict", "StoreError",
+           "Transaction", "conflict_message"]
 
 #: Columns of the ``imports`` table a caller fills (``id`` is given by the store).
 IMPORT_COLUMNS = ("kind", "source", "file_name", "checksum", "started_at", "finished_at",
@@ -34,6 +35,17 @@ _ID = Column("id", "int", False)
 
 class StoreError(RuntimeError):
     """The store cannot be reached or used; the message says what to check."""
+
+
+class StoreConflict(StoreError):
+    """Records with a key already stored were written (a concurrent import of the same file)."""
+
+
+def conflict_message(table: str, detail: str) -> str:
+    """The message of a :class:`StoreConflict`, the same on both back-ends."""
+    return (f"unique key conflict in {table} ({detail}): another import wrote some of the "
+            "same records at the same time, and nothing of this import was kept. Import the "
+            "file again: records already stored will be skipped as duplicates.")
 
 
 class Transaction(ABC):

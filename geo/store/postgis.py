@@ -12,7 +12,8 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 
-from geo.store.base import IMPORT_COLUMNS, Store, StoreError, Transaction, _check_kind
+from geo.store.base import (IMPORT_COLUMNS, Store, StoreConflict, StoreError, Transaction,
+                             _check_kind, conflict_message)
 
 __all__ = ["PostGISStore", "redact_url"]
 
@@ -57,10 +58,16 @@ class _PgTransaction(Transaction):
         self._con.execute(_pg(sql), list(params))
 
     def insert(self, table: str, columns: Sequence[str], rows: Iterable[tuple]) -> None:
-        with self._con.cursor() as cur:
-            with cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
+        import psycopg
+
+        try:
+            with self._con.cursor() as cur:
+                with cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+                    for row in rows:
+                        copy.write_row(row)
+        except psycopg.errors.UniqueViolation as err:
+            # The importer checks keys first: only a concurrent import gets here.
+            raise StoreConflict(conflict_message(table, str(err).strip())) from err
 
     def new_import(self, values: dict) -> int:
         cols = [c for c in IMPORT_COLUMNS if c in values]

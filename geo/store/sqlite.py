@@ -13,7 +13,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-from geo.store.base import IMPORT_COLUMNS, Store, StoreError, Transaction, _check_kind
+from geo.store.base import (IMPORT_COLUMNS, Store, StoreConflict, StoreError, Transaction,
+                             _check_kind, conflict_message)
 
 __all__ = ["SQLiteStore"]
 
@@ -45,9 +46,14 @@ class _SQLiteTransaction(Transaction):
 
     def insert(self, table: str, columns: Sequence[str], rows: Iterable[tuple]) -> None:
         marks = ", ".join("?" * len(columns))
-        self._con.executemany(
-            f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows
-        )
+        try:
+            self._con.executemany(
+                f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows
+            )
+        except sqlite3.IntegrityError as err:
+            if "UNIQUE" not in str(err):
+                raise
+            raise StoreConflict(conflict_message(table, str(err))) from err
 
     def new_import(self, values: dict) -> int:
         cols = [c for c in IMPORT_COLUMNS if c in values]
