@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import socket
-import sqlite3
 import threading
 from urllib.parse import urlsplit
 
