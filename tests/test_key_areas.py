@@ -1,0 +1,65 @@
+"""Key-area scores: each piece of evidence adds its points, with its reason."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from layers.key_areas import POINTS, key_area_layer, key_area_scores
+
+
+def _evidence() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "name": ["Mộc Bài", "Xa Mát", "Inland", "Quiet"],
+            "gi_class": ["hot_99", "hot_90", "not_significant", "cold_95"],
+            "category": ["intensifying_hot", "sporadic_hot", "no_pattern", "persistent_cold"],
+            "rate_eb": [30.0, 20.0, 5.0, 1.0],
+            "border_km": [1.0, 12.0, 40.0, 60.0],
+            "gate_km": [2.0, 9.0, 50.0, 70.0],
+            "gate_name": ["Mộc Bài", "Xa Mát", "Mộc Bài", "Xa Mát"],
+            "trend": [1, 0, 0, -1],
+            "count_now": [30, 8, 2, 0],
+            "count_before": [10, 7, 3, 4],
+            "count": [120, 40, 10, 1],
+        },
+        index=["25681", "25489", "27787", "28000"],
+    )
+
+
+def test_points_add_up_with_their_reasons():
+    scores = key_area_scores(_evidence())
+    moc_bai = scores.loc["25681"]
+    keys = [k for k, _ in moc_bai["reasons"]]
+    assert keys == ["gi.hot_99", "emerging.intensifying_hot", "rate.top_quarter",
+                    "border.within_5", "gate.within_15", "trend.rise"]
+    assert moc_bai["score"] == 3 + 2 + 2 + 2 + 1 + 1 == sum(POINTS[k] for k in keys)
+    xa_mat = scores.loc["25489"]
+    assert [k for k, _ in xa_mat["reasons"]] == ["gi.hot_90", "emerging.sporadic_hot",
+                                                 "rate.above_median", "border.within_15",
+                                                 "gate.within_15"]
+    assert scores.loc["28000", "score"] == 0 and scores.loc["28000", "reasons"] == []
+    assert scores.index.tolist() == ["25681", "25489", "27787", "28000"]
+    assert scores["rank"].tolist() == [1, 2, 3, 3]  # Inland and Quiet both score 0
+    assert dict(scores.loc["25681", "reasons"])["border.within_5"] == {"km": 1.0}
+
+
+def test_missing_evidence_contributes_nothing_and_top_keeps_positive_scores():
+    ev = _evidence()[["name", "border_km", "count"]]
+    scores = key_area_scores(ev, top=3)
+    assert scores.index.tolist() == ["25681", "25489"]  # only positive scores
+    assert scores["score"].tolist() == [2, 1]
+    ev.loc["25681", "border_km"] = np.nan
+    assert key_area_scores(ev).loc["25681", "score"] == 0
+
+
+def test_ties_share_a_rank_and_the_layer_keeps_every_commune():
+    ev = _evidence()
+    ev["gi_class"] = "hot_95"
+    ev[["category", "rate_eb", "border_km", "gate_km", "trend"]] = [None, np.nan, 99, 99, 0]
+    scores = key_area_scores(ev)
+    assert (scores["rank"] == 1).all() and (scores["score"] == 2).all()
+    assert scores.index.tolist() == ["25681", "25489", "27787", "28000"]  # then by count
+    layer = key_area_layer(_evidence(), unit_set="2025")
+    assert layer.frame.index.tolist() == _evidence().index.tolist()
+    assert layer.value == "score" and layer.frame.loc["25681", "score"] == 11
