@@ -1,0 +1,50 @@
+"""The reporting periods users pick: the quarter, six months, the year, the campaign window.
+
+Reports to the steering committee are quarterly, at six months and yearly;
+the peak campaign runs 01/7–30/9. Each preset is computed from the day the
+data ends (the latest record), so a fresh import shows its own latest period.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+__all__ = ["PRESETS", "preset_period"]
+
+#: Preset names, in the order the UI lists them.
+PRESETS = ("quarter", "half", "year", "campaign", "all")
+
+
+def _quarter_start(day: dt.date) -> dt.date:
+    return dt.date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
+
+
+def preset_period(name: str, last: dt.date, first: dt.date | None = None) -> tuple[dt.date, dt.date]:
+    """The period of preset ``name`` for data ending on ``last`` (and starting on ``first``).
+
+    - ``quarter``: the calendar quarter holding ``last``, up to ``last``;
+    - ``half``: the six calendar months ending with ``last``'s month;
+    - ``year``: 01/01 to ``last`` of ``last``'s year;
+    - ``campaign``: 01/7–30/9 of the latest year whose campaign has begun by ``last``;
+    - ``all``: ``first`` to ``last``.
+
+    >>> preset_period("quarter", dt.date(2025, 8, 14))
+    (datetime.date(2025, 7, 1), datetime.date(2025, 8, 14))
+    >>> preset_period("half", dt.date(2025, 8, 14))
+    (datetime.date(2025, 3, 1), datetime.date(2025, 8, 14))
+    >>> preset_period("campaign", dt.date(2025, 3, 2))
+    (datetime.date(2024, 7, 1), datetime.date(2024, 9, 30))
+    """
+    if name == "quarter":
+        return _quarter_start(last), last
+    if name == "half":
+        index = last.year * 12 + last.month - 1 - 5
+        return dt.date(index // 12, index % 12 + 1, 1), last
+    if name == "year":
+        return dt.date(last.year, 1, 1), last
+    if name == "campaign":
+        year = last.year if last >= dt.date(last.year, 7, 1) else last.year - 1
+        return dt.date(year, 7, 1), min(dt.date(year, 9, 30), last)
+    if name == "all":
+        return (first or dt.date(last.year, 1, 1)), last
+    raise ValueError(f"unknown period preset {name!r}; expected one of {PRESETS}")

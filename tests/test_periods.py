@@ -1,0 +1,29 @@
+"""Period presets from the day the data ends."""
+
+import datetime as dt
+
+import pytest
+
+from layers.periods import PRESETS, preset_period
+
+D = dt.date
+
+
+@pytest.mark.parametrize("name,last,expected", [
+    ("quarter", D(2025, 12, 31), (D(2025, 10, 1), D(2025, 12, 31))),
+    ("quarter", D(2025, 1, 1), (D(2025, 1, 1), D(2025, 1, 1))),
+    ("half", D(2025, 3, 31), (D(2024, 10, 1), D(2025, 3, 31))),
+    ("year", D(2024, 2, 29), (D(2024, 1, 1), D(2024, 2, 29))),
+    ("campaign", D(2025, 8, 14), (D(2025, 7, 1), D(2025, 8, 14))),
+    ("campaign", D(2025, 12, 31), (D(2025, 7, 1), D(2025, 9, 30))),
+    ("campaign", D(2025, 6, 30), (D(2024, 7, 1), D(2024, 9, 30))),
+])
+def test_presets(name, last, expected):
+    assert preset_period(name, last) == expected
+
+
+def test_all_and_unknown():
+    assert preset_period("all", D(2025, 12, 31), D(2022, 1, 1)) == (D(2022, 1, 1), D(2025, 12, 31))
+    assert set(PRESETS) == {"quarter", "half", "year", "campaign", "all"}
+    with pytest.raises(ValueError, match="unknown period preset"):
+        preset_period("fortnight", D(2025, 1, 1))
