@@ -22,6 +22,13 @@ __all__ = ["INCIDENT_COLUMNS", "RecordCache", "Records"]
 
 INCIDENT_COLUMNS = ["source", "record_id", "date", "type", "persons", "victims", "agency",
                     "status", "lat", "lon", "new_code", "old_code"]
+_OTHER_COLUMNS = {
+    "outreach": ["source", "record_id", "date", "agency", "format", "participants", "materials",
+                 "new_code", "old_code"],
+    "models": ["source", "record_id", "model_type", "model_class", "start_date", "end_date",
+               "agency", "new_code", "old_code"],
+    "population": ["new_code", "year", "population", "population_14_60"],
+}
 
 
 @dataclass(frozen=True)
@@ -30,6 +37,9 @@ class Records:
 
     revision: int
     incidents: pd.DataFrame
+    outreach: pd.DataFrame
+    models: pd.DataFrame
+    population: pd.DataFrame
     synthetic: bool  # the records are the synthetic demo
     sources: tuple[str, ...]
     counts: dict[str, int]
@@ -93,9 +103,13 @@ class RecordCache:
         incidents = store.read("incidents", INCIDENT_COLUMNS)
         counts = {kind: store.count(kind) for kind in ("incidents", "outreach", "models",
                                                         "population")}
+        other = {kind: _read_only(store.read(kind, cols)) for kind, cols in _OTHER_COLUMNS.items()}
         return Records(
             revision=revision,
             incidents=_read_only(incidents),
+            outreach=other["outreach"],
+            models=other["models"],
+            population=other["population"],
             synthetic=DEMO_SOURCE in sources,
             sources=tuple(sorted(sources)),
             counts=counts,
