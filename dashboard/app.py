@@ -11,14 +11,15 @@ from flask import Response
 from dashboard import ids
 from dashboard.context import AppContext, build_context
 from dashboard.i18n import LANGUAGES, translate
-from dashboard.pages import import_records, overview
+from dashboard.pages import commander, import_records, overview
 from dashboard.shell import page_frame
 from geo.config import Settings
 from geo.units import NEW, OLD
 
 __all__ = ["create_app"]
 
-_PAGES = {overview.PATH: overview, import_records.PATH: import_records}
+_PAGES = {overview.PATH: overview, commander.PATH: commander,
+          import_records.PATH: import_records}
 
 
 def _language(search: str | None, default: str) -> str:

@@ -27,8 +27,8 @@ __all__ = ["CAMPAIGN", "CHANGE_SCALE", "campaign_comparison", "compare_periods",
 CAMPAIGN = ((7, 1), (9, 30))
 #: Stepped diverging scale for −1 (significant fall), 0, +1 (significant rise):
 #: blue / light grey / red, distinct in grey print by lightness.
-CHANGE_SCALE = ((0.0, "#2166ac"), (0.333, "#2166ac"), (0.334, "#e8e8e8"), (0.666, "#e8e8e8"),
-                (0.667, "#b2182b"), (1.0, "#b2182b"))
+CHANGE_SCALE = ((0.0, "#2166ac"), (0.3333, "#2166ac"), (0.3334, "#e8e8e8"), (0.6666, "#e8e8e8"),
+                (0.6667, "#b2182b"), (1.0, "#b2182b"))
 
 
 def previous_period(start: dt.date, end: dt.date) -> tuple[dt.date, dt.date]:
@@ -165,6 +165,8 @@ def compare_periods(
             "total": total, "total_other": total_other,
             "total_p_value": poisson_rate_test(total, total_other, days, other_days),
             "test": "exact conditional binomial test of two Poisson rates (scipy binomtest)",
+            "classes": tuple({"code": c, "message_key": f"trend.{c}"} for c in (-1, 0, 1)),
+            "zmin": -1.5, "zmax": 1.5,
         },
         colorscale=CHANGE_SCALE,
         caveats=tuple(caveats),

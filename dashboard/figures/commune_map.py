@@ -16,7 +16,8 @@ import shapely
 from dashboard.i18n import format_number, translate
 from layers.layer import Layer
 
-__all__ = ["TRACE_BORDER", "TRACE_COMMUNES", "TRACE_GATES", "commune_map", "fit_zoom"]
+__all__ = ["TRACE_BORDER", "TRACE_COMMUNES", "TRACE_GATES", "commune_map", "fit_zoom",
+           "hover_values", "layer_classes", "z_range"]
 
 TRACE_COMMUNES, TRACE_BORDER, TRACE_GATES = 0, 1, 2
 _GATE_STYLE = {
@@ -37,12 +38,49 @@ def fit_zoom(bounds: tuple[float, float, float, float], height_px: int = 540) ->
     return round(math.log2(360 * height_px / (512 * span)), 2)
 
 
+def layer_classes(layer: Layer) -> list[tuple[float, str]]:
+    """(code, message key) of a class layer (hot-spot bins, emerging categories, trends), else []."""
+    params = layer.params
+    if "classes" in params:
+        return [(float(c["code"]), c["message_key"]) for c in params["classes"]]
+    if "categories" in params:
+        return [(float(code), f"emerging.{name}") for name, code in params["categories"].items()]
+    return []
+
+
+def _value_text(value, lang: str, labels: dict[float, str]) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    if labels:
+        return labels.get(float(value), str(value))
+    digits = 1 if isinstance(value, float) and not float(value).is_integer() else 0
+    return format_number(value, lang, digits=digits)
+
+
 def hover_values(layer: Layer, lang: str) -> np.ndarray:
-    """Per-commune hover text columns: name and the value formatted for ``lang``."""
+    """Per-commune hover text columns: name and the value (or its class) written for ``lang``."""
+    labels = {code: translate(key, lang) for code, key in layer_classes(layer)}
     values = layer.frame[layer.value]
-    return np.column_stack(
-        [layer.frame["name"].to_numpy(), [format_number(v, lang) for v in values]]
-    )
+    names = layer.frame["name"].fillna("").to_numpy() if "name" in layer.frame else \
+        np.array([""] * len(values), dtype=object)
+    return np.column_stack([names, [_value_text(v, lang, labels) for v in values]])
+
+
+def _colorbar(layer: Layer, lang: str) -> dict:
+    bar = {"title": {"text": translate(layer.legend_key, lang)}, "thickness": 14}
+    classes = layer_classes(layer)
+    if classes:
+        bar.update(tickvals=[c for c, _ in classes],
+                   ticktext=[translate(k, lang) for _, k in classes], len=0.9)
+    return bar
+
+
+def z_range(layer: Layer) -> tuple[float, float]:
+    """The colour range: the layer's own (class layers) or 0 … max."""
+    values = layer.frame[layer.value].astype(float)
+    top = float(np.nanmax(values)) if len(values) and values.notna().any() else 1.0
+    return (float(layer.params.get("zmin", 0.0)),
+            float(layer.params.get("zmax", max(top, 1.0))))
 
 
 def _border_xy(border: gpd.GeoDataFrame) -> tuple[list, list]:
@@ -102,21 +140,22 @@ def commune_map(
         lon/lat box to frame.
     """
     frame = layer.frame
-    values = frame[layer.value].to_numpy()
+    values = frame[layer.value].astype(float).to_numpy()
+    zmin, zmax = z_range(layer)
     communes = go.Choroplethmap(
         geojson=geojson,
         featureidkey="id",
         locations=frame.index.tolist(),
         z=values,
-        zmin=0,
-        zmax=max(float(values.max()) if len(values) else 1.0, 1.0),
+        zmin=zmin,
+        zmax=zmax,
         colorscale=[list(stop) for stop in layer.colorscale] or "Viridis",
         marker={"line": {"width": 0.6, "color": "#666666"}, "opacity": 0.85},
         customdata=hover_values(layer, lang),
         hovertemplate="<b>%{customdata[0]}</b><br>"
         + translate(layer.legend_key, lang)
         + ": %{customdata[1]}<extra></extra>",
-        colorbar={"title": {"text": translate(layer.legend_key, lang)}, "thickness": 14},
+        colorbar=_colorbar(layer, lang),
         name=translate("map.commune", lang),
         showlegend=False,
     )

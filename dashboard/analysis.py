@@ -1,0 +1,208 @@
+"""The commander's layers for one filter state, computed once per store revision.
+
+The page asks for a layer by name ("rates", "gi", "emerging", …) with the
+filters; this module calls the pure functions of ``layers/`` and keeps the
+last results, keyed by the store revision and the filters, so that a click
+back to a layer, or the side panel after the map, costs nothing. Geometry
+that does not depend on the filters (distances of communes to the border and
+gates, the density grid, the hexagons) is prepared once. No file is opened,
+nothing is reprojected per click beyond what a layer itself computes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import threading
+from collections import OrderedDict
+
+import geopandas as gpd
+import pandas as pd
+import shapely
+
+from dashboard.context import AppContext
+from geo.boundaries import load_outline
+from geo.units import NEW
+from layers.compare import compare_periods
+from layers.counts import incident_counts
+from layers.density import hexagon_counts, kernel_density
+from layers.emerging import emerging_layer
+from layers.hotspots import hotspot_layer
+from layers.key_areas import key_area_layer
+from layers.layer import Layer
+from layers.proximity import border_distance, gate_distances
+from layers.rates import commune_rates
+
+__all__ = ["COMMUNE_LAYERS", "GRID_LAYERS", "LAYERS", "Analyses"]
+
+COMMUNE_LAYERS = ("rates", "counts", "gi", "emerging", "change", "key_areas")
+GRID_LAYERS = ("density", "hexagons")
+LAYERS = ("rates", "gi", "emerging", "density", "hexagons", "change", "key_areas", "counts")
+#: Cell of the screen heatmap: 2 km keeps the grid light for the browser (~2,200 cells).
+DENSITY_CELL_KM = 2.0
+HEX_RESOLUTION = 7
+_CACHE_SIZE = 64
+
+
+def _cells_geojson(cells: gpd.GeoDataFrame) -> str:
+    """Grid polygons as GeoJSON text (id = cell id), coordinates rounded to ~1 m."""
+    features = [
+        {"type": "Feature", "id": str(i), "properties": {},
+         "geometry": shapely.geometry.mapping(shapely.set_precision(g, 1e-5))}
+        for i, g in zip(cells.index, cells.geometry.values, strict=True)
+    ]
+    return json.dumps({"type": "FeatureCollection", "features": features},
+                      separators=(",", ":"))
+
+
+class Analyses:
+    """Memoised commander layers over one app context (thread-safe)."""
+
+    def __init__(self, ctx: AppContext, *, permutations: int = 999,
+                 gi_permutations: int = 9999, seed: int = 20250701):
+        self.ctx = ctx
+        self.permutations = permutations
+        self.gi_permutations = gi_permutations
+        self.seed = seed
+        self._lock = threading.Lock()
+        self._cache: OrderedDict = OrderedDict()
+        self.outline = load_outline(ctx.settings)
+        self.distances = {
+            unit_set: pd.concat(
+                [gate_distances(polys, ctx.gates, measure_from="polygon"),
+                 border_distance(polys, ctx.border, measure_from="polygon").rename("border_km")],
+                axis=1,
+            )
+            for unit_set, polys in ctx.communes.items()
+        }
+        empty = pd.DataFrame({"date": pd.to_datetime([]), "type": [], "new_code": [],
+                              "old_code": [], "lat": [], "lon": []})
+        grid = kernel_density(empty, self.outline, cell_km=DENSITY_CELL_KM).cells
+        hexes = hexagon_counts(empty, self.outline, resolution=HEX_RESOLUTION)
+        self.geojson = {"density": _cells_geojson(grid), "hexagons": _cells_geojson(hexes)}
+
+    # -- memoising -----------------------------------------------------------------------
+
+    def _memo(self, key: tuple, build):
+        revision = self.ctx.records.current().revision
+        full = (revision, *key)
+        with self._lock:
+            if full in self._cache:
+                self._cache.move_to_end(full)
+                return self._cache[full]
+        value = build()
+        with self._lock:
+            self._cache[full] = value
+            while len(self._cache) > _CACHE_SIZE:
+                self._cache.popitem(last=False)
+        return value
+
+    # -- the layers ----------------------------------------------------------------------
+
+    def layer(self, name: str, *, unit_set: str, types: tuple[str, ...], start: dt.date,
+              end: dt.date, bandwidth_km: float = 5.0) -> Layer:
+        """The layer ``name`` for these filters (see :data:`LAYERS`)."""
+        if name not in LAYERS:
+            raise ValueError(f"unknown layer {name!r}")
+        if name == "rates" and unit_set != NEW:
+            name = "counts"  # population is known for the 2025 communes only
+        key = (name, unit_set, types, start, end, bandwidth_km if name == "density" else None)
+        return self._memo(key, lambda: self._build(name, unit_set, types, start, end,
+                                                   bandwidth_km))
+
+    def _records(self):
+        return self.ctx.records.current()
+
+    def _build(self, name, unit_set, types, start, end, bandwidth_km) -> Layer:
+        ctx, rec = self.ctx, self._records()
+        caveats = ctx.caveats
+        units = ctx.unit_table(unit_set)
+        polys = ctx.communes[unit_set]
+        if name == "counts":
+            return incident_counts(rec.incidents, units, unit_set=unit_set, types=types,
+                                   start=start, end=end, caveats=caveats)
+        if name == "rates":
+            return commune_rates(rec.incidents, units, rec.population, unit_set=unit_set,
+                                 types=types, start=start, end=end, caveats=caveats)
+        if name == "gi":
+            # Gi* on the counts, as ArcGIS's Hot Spot Analysis on incidents aggregated to
+            # polygons; 9,999 permutations so that the FDR correction can reach 99 %.
+            source = self.layer("counts", unit_set=unit_set, types=types, start=start, end=end)
+            return hotspot_layer(source, polys, permutations=self.gi_permutations,
+                                 seed=self.seed)
+        if name == "emerging":
+            return emerging_layer(rec.incidents, polys, unit_set=unit_set, freq="Q", types=types,
+                                  end=end, permutations=self.permutations, seed=self.seed,
+                                  caveats=caveats)
+        if name == "change":
+            return compare_periods(rec.incidents, units, unit_set=unit_set, start=start, end=end,
+                                   types=types, caveats=caveats)
+        if name == "key_areas":
+            return key_area_layer(self.evidence(unit_set=unit_set, types=types, start=start,
+                                                end=end), unit_set=unit_set, caveats=caveats)
+        selected = _selected(rec.incidents, types, start, end)
+        if name == "density":
+            surface = kernel_density(selected, self.outline, bandwidth_km=bandwidth_km,
+                                     cell_km=DENSITY_CELL_KM, communes=polys,
+                                     unit_set=unit_set)
+            layer = surface.layer(caveats=caveats)
+            return _with_name(layer, "")
+        hexes = hexagon_counts(selected, self.outline, resolution=HEX_RESOLUTION,
+                               communes=polys, unit_set=unit_set)
+        frame = pd.DataFrame({"name": "", "count": hexes["count"]}, index=hexes.index.astype(str))
+        return Layer(frame=frame, value="count", unit_set="hexagons",
+                     title_key="layer.hexagons.title", legend_key="layer.hexagons.legend",
+                     units_key="unit.records",
+                     params={"n_points": hexes.attrs.get("n_points"),
+                             "n_unlocated": hexes.attrs.get("n_unlocated"),
+                             "resolution": HEX_RESOLUTION},
+                     colorscale=_sequential(), caveats=caveats)
+
+    def evidence(self, *, unit_set: str, types, start, end) -> pd.DataFrame:
+        """Every commune's evidence for the key-area score (see :mod:`layers.key_areas`)."""
+        def build():
+            units = self.ctx.unit_table(unit_set)
+            ev = units[["name"]].copy()
+            counts = self.layer("counts", unit_set=unit_set, types=types, start=start, end=end)
+            ev["count"] = counts.frame["count"]
+            if unit_set == NEW:
+                ev["rate_eb"] = self.layer("rates", unit_set=unit_set, types=types, start=start,
+                                           end=end).frame["rate_eb"]
+            ev["gi_class"] = self.layer("gi", unit_set=unit_set, types=types, start=start,
+                                        end=end).frame["gi_class"]
+            ev["category"] = self.layer("emerging", unit_set=unit_set, types=types,
+                                        start=start, end=end).frame["category"]
+            change = self.layer("change", unit_set=unit_set, types=types, start=start,
+                                end=end).frame
+            ev["trend"] = change["trend"]
+            ev["count_now"] = change["count"]
+            ev["count_before"] = change["other"]
+            dist = self.distances[unit_set]
+            ev["border_km"] = dist["border_km"]
+            ev["gate_km"] = dist["gate_km"]
+            ev["gate_name"] = dist["gate_name"]
+            return ev
+        return self._memo(("evidence", unit_set, types, start, end), build)
+
+
+def _selected(incidents: pd.DataFrame, types, start, end) -> pd.DataFrame:
+    mask = incidents["type"].isin(types)
+    mask &= incidents["date"] >= pd.Timestamp(start)
+    mask &= incidents["date"] < pd.Timestamp(end) + pd.Timedelta(days=1)
+    return incidents.loc[mask]
+
+
+def _with_name(layer: Layer, name: str) -> Layer:
+    frame = layer.frame.drop(columns="geometry", errors="ignore").copy()
+    frame.index = frame.index.astype(str)
+    if "name" not in frame:
+        frame["name"] = name
+    from dataclasses import replace
+
+    return replace(layer, frame=frame)
+
+
+def _sequential():
+    from layers.counts import SEQUENTIAL_SCALE
+
+    return SEQUENTIAL_SCALE

@@ -1,0 +1,335 @@
+"""Commander's page (Điểm nóng): where are the hotspots, are they growing, how near the border.
+
+Layer switch (smoothed rates, Gi* classes, emerging categories, density,
+hexagons, change on the previous period, key-area score), filters (incident
+types, period presets, unit set), gates with 5/15/30 km rings, a ranked table
+of suggested key communes with their reasons, and a side panel for the
+clicked commune. Every number comes from :mod:`dashboard.analysis`, which
+asks ``layers/``; filter changes within a layer patch the values only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import plotly.graph_objects as go
+from dash import ALL, Dash, Input, Output, Patch, State, ctx as dash_ctx, dcc, html, no_update
+
+from dashboard import ids
+from dashboard.analysis import COMMUNE_LAYERS, LAYERS, Analyses
+from dashboard.context import AppContext
+from dashboard.figures.commune_map import TRACE_COMMUNES, commune_map, hover_values, z_range
+from dashboard.figures.rings import gate_rings
+from dashboard.i18n import format_date, format_number, translate
+from geo.ingest.kinds import KINDS
+from geo.units import NEW, OLD
+from layers.counts import INCIDENT_TYPES
+from layers.key_areas import key_area_scores
+from layers.layer import Layer
+from layers.periods import PRESETS, preset_period
+from layers.profile import commune_profile
+
+__all__ = ["PATH", "layout", "register_callbacks"]
+
+PATH = "/commander"
+TRACE_RINGS = 3
+_TOP = 15
+_MENU = ("rates", "gi", "emerging", "density", "hexagons", "change", "key_areas")
+
+
+def grid_url(name: str) -> str:
+    """Where the browser fetches the density grid or the hexagons (served once, cached)."""
+    return f"/geo/{name}.geojson"
+
+
+def _data_period(ctx: AppContext) -> tuple[dt.date, dt.date]:
+    dates = ctx.incidents["date"]
+    if dates.empty:
+        return dt.date(ctx.extracted.year, 1, 1), ctx.extracted
+    return dates.min().date(), dates.max().date()
+
+
+def _parse(value: str | None) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(value[:10]) if value else None
+    except ValueError:
+        return None
+
+
+def _period_text(start: dt.date, end: dt.date, lang: str) -> str:
+    return translate("period.range", lang, start=format_date(start, lang),
+                     end=format_date(end, lang))
+
+
+def _title(layer: Layer, start: dt.date, end: dt.date, lang: str) -> str:
+    params = {"period": _period_text(start, end, lang)}
+    if layer.title_key == "layer.density.title":
+        params["bandwidth"] = format_number(layer.params.get("bandwidth_km", 0), lang, 1)
+    if layer.title_key.startswith("layer.compare."):
+        params["other"] = _period_text(layer.params["other_start"], layer.params["other_end"],
+                                       lang)
+    return translate(layer.title_key, lang, **params)
+
+
+def _geojson_for(ctx: AppContext, name: str, unit_set: str) -> str:
+    from dashboard.pages.overview import geojson_url
+
+    return grid_url(name) if name in ("density", "hexagons") else geojson_url(unit_set)
+
+
+def _figure(ctx: AppContext, an: Analyses, layer: Layer, name: str, unit_set: str, lang: str,
+            title: str, rings: bool) -> go.Figure:
+    fig = commune_map(layer, _geojson_for(ctx, name, unit_set), ctx.gates, ctx.border,
+                      lang=lang, title=title, bounds=ctx.bounds)
+    if name not in COMMUNE_LAYERS:
+        fig.data[TRACE_COMMUNES].marker.line.width = 0
+    ring_trace = gate_rings(ctx.gates, lang)
+    ring_trace.visible = bool(rings)
+    fig.add_trace(ring_trace)
+    return fig
+
+
+def _note(layer: Layer, lang: str) -> str:
+    parts = []
+    n = layer.params.get("n_unlocated")
+    if n:
+        parts.append(translate("cmd.unlocated", lang, n=format_number(n, lang)))
+    if layer.params.get("few_features"):
+        parts.append(translate("cmd.few_features", lang))
+    return " ".join(parts)
+
+
+def _reason_text(key: str, params: dict, lang: str) -> str:
+    shown = {}
+    for k, v in params.items():
+        shown[k] = format_number(v, lang, 1) if isinstance(v, float) else v
+    return translate(f"reason.{key}", lang, **shown)
+
+
+def _ranked_table(evidence, lang: str) -> html.Table:
+    scores = key_area_scores(evidence, top=_TOP)
+    head = html.Tr([html.Th(translate(k, lang)) for k in
+                    ("cmd.rank", "map.commune", "cmd.score", "cmd.reasons")])
+    rows = [
+        html.Tr(
+            [html.Td(int(r["rank"])), html.Td(r["name"]), html.Td(int(r["score"])),
+             html.Td("; ".join(_reason_text(k, p, lang) for k, p in r["reasons"]))],
+            id={"type": ids.CMD_ROW, "code": code}, n_clicks=0, className="ranked-row",
+        )
+        for code, r in scores.iterrows()
+    ]
+    return html.Table([html.Thead(head), html.Tbody(rows)], className="ranked")
+
+
+def layout(ctx: AppContext, lang: str) -> list:
+    """The commander's page, opened on the smoothed rates of the latest quarter."""
+    first, last = _data_period(ctx)
+    start, end = preset_period("quarter", last, first)
+    t = lambda key, **kw: translate(key, lang, **kw)  # noqa: E731
+    side = html.Aside(
+        [
+            html.Label(t("cmd.layer"), htmlFor=ids.CMD_LAYER),
+            dcc.RadioItems(id=ids.CMD_LAYER, value="rates", className="radio",
+                           options=[{"label": t(f"cmd.layer.{k}"), "value": k} for k in _MENU]),
+            html.Label(t("filter.types"), htmlFor=ids.CMD_TYPES),
+            dcc.Checklist(id=ids.CMD_TYPES, value=list(INCIDENT_TYPES), className="checklist",
+                          options=[{"label": t(f"type.{k}"), "value": k}
+                                   for k in INCIDENT_TYPES]),
+            html.Label(t("cmd.preset"), htmlFor=ids.CMD_PRESET),
+            dcc.RadioItems(id=ids.CMD_PRESET, value="quarter", className="radio",
+                           options=[{"label": t(f"preset.{k}"), "value": k} for k in PRESETS]),
+            dcc.DatePickerRange(id=ids.CMD_PERIOD, start_date=start, end_date=end,
+                                min_date_allowed=dt.date(2000, 1, 1),
+                                max_date_allowed=max(last, ctx.extracted),
+                                display_format="DD/MM/YYYY", first_day_of_week=1),
+            html.Label(t("filter.units"), htmlFor=ids.CMD_UNITS),
+            dcc.RadioItems(id=ids.CMD_UNITS, value=ctx.settings.unit_set, className="radio",
+                           options=[{"label": t(f"units.{s}"), "value": s} for s in (NEW, OLD)]),
+            dcc.Checklist(id=ids.CMD_RINGS, value=[], className="checklist",
+                          options=[{"label": t("cmd.rings"), "value": "rings"}]),
+            html.Label(t("cmd.bandwidth"), htmlFor=ids.CMD_BANDWIDTH),
+            dcc.Slider(id=ids.CMD_BANDWIDTH, min=2, max=15, step=1, value=5,
+                       marks={k: str(k) for k in (2, 5, 10, 15)}),
+        ],
+        className="filters",
+    )
+    main = html.Section(
+        [
+            dcc.Loading(dcc.Graph(id=ids.CMD_MAP, config={"displaylogo": False,
+                                                          "scrollZoom": True},
+                                  className="map", figure=go.Figure()), delay_show=400),
+            html.Div(id=ids.CMD_NOTE, className="note-line"),
+            html.H3(t("cmd.ranked")),
+            dcc.Loading(html.Div(id=ids.CMD_TABLE), delay_show=400),
+        ],
+        className="main-panel",
+    )
+    panel = html.Aside([html.P(t("cmd.panel.hint"))], id=ids.CMD_PANEL, className="side-panel")
+    return [side, main, panel, dcc.Store(id=ids.CMD_SELECTED),
+            dcc.Store(id="page-lang", data=lang)]
+
+
+def _panel(ctx: AppContext, an: Analyses, code: str, unit_set: str, types, start, end,
+           lang: str) -> list:
+    t = lambda key, **kw: translate(key, lang, **kw)  # noqa: E731
+    units = ctx.unit_table(unit_set)
+    if code not in units.index:
+        return [html.P(t("cmd.panel.hint"))]
+    rec = ctx.records.current()
+    prof = commune_profile(code, units.at[code, "name"], rec.incidents, rec.models, rec.outreach,
+                           unit_set=unit_set, on=end)
+    table = prof.by_period.tail(12)
+    bars = go.Figure([go.Bar(x=[str(p) for p in table.index], y=table[k].tolist(),
+                             name=t(f"type.{k}")) for k in table.columns])
+    bars.update_layout(barmode="stack", height=220, margin={"l": 30, "r": 5, "t": 5, "b": 30},
+                       legend={"orientation": "h", "y": -0.35, "font": {"size": 10}},
+                       separators=",." if lang == "vi" else ".,")
+    ev = an.evidence(unit_set=unit_set, types=types, start=start, end=end).loc[code]
+    models = [html.Li(f"{_label('models', 'model_type', m.model_type, lang)} "
+                      f"({_label('models', 'class', m.model_class, lang)}), "
+                      f"{format_date(m.start_date.date(), lang)}")
+              for m in prof.models.itertuples()]
+    reach = prof.outreach
+    last = format_date(reach["last_date"], lang) if reach["last_date"] else "–"
+    facts = [
+        (t("cmd.panel.gi"), t(f"gi.{ev['gi_class']}") if isinstance(ev["gi_class"], str) else "–"),
+        (t("cmd.panel.emerging"), t(f"emerging.{ev['category']}")),
+        (t("cmd.panel.change"), f"{ev['count_before']} → {ev['count_now']} "
+                                f"({t('trend.' + str(int(ev['trend'])))})"),
+        (t("cmd.panel.border"), f"{format_number(ev['border_km'], lang, 1)} km"),
+        (t("cmd.panel.gate"), f"{format_number(ev['gate_km'], lang, 1)} km ({ev['gate_name']})"),
+    ]
+    return [
+        html.H3(prof.name, id="cmd-panel-name"),
+        html.Dl([item for k, v in facts for item in (html.Dt(k), html.Dd(v))]),
+        html.H4(t("cmd.panel.by_period")),
+        dcc.Graph(figure=bars, config={"displayModeBar": False}),
+        html.H4(t("cmd.panel.models")),
+        html.Ul(models) if models else html.P(t("cmd.panel.no_models")),
+        html.H4(t("cmd.panel.outreach")),
+        html.P(t("cmd.panel.outreach_text", events=format_number(reach["events"], lang),
+                 participants=format_number(reach["participants"], lang), last=last)),
+    ]
+
+
+def _label(kind: str, field: str, code, lang: str) -> str:
+    """A coded value as people read it: its Vietnamese label, or the code in English."""
+    if code is None or code != code:
+        return "–"
+    if lang != "vi":
+        return str(code).replace("_", " ")
+    choices = KINDS[kind].field(field).choices
+    return next((c.label_vi for c in choices if c.code == code), str(code))
+
+
+def register_callbacks(app: Dash, ctx: AppContext) -> None:
+    """Filters → layer values; preset → dates; click → side panel; rings on/off."""
+    an = Analyses(ctx)
+    for name in ("density", "hexagons"):
+        body = an.geojson[name]
+
+        def view(body=body):
+            from flask import Response
+
+            return Response(body, mimetype="application/geo+json",
+                            headers={"Cache-Control": "public, max-age=86400"})
+
+        app.server.add_url_rule(grid_url(name), endpoint=f"grid_{name}", view_func=view)
+
+    def filters(types, start_date, end_date, unit_set):
+        unit_set = unit_set if unit_set in (NEW, OLD) else NEW
+        types = tuple(t for t in INCIDENT_TYPES if t in (types or []))
+        first, last = _data_period(ctx)
+        start = _parse(start_date) or first
+        end = _parse(end_date) or last
+        if end < start:
+            start, end = end, start
+        return unit_set, types, start, end
+
+    @app.callback(Output(ids.CMD_PERIOD, "start_date"), Output(ids.CMD_PERIOD, "end_date"),
+                  Input(ids.CMD_PRESET, "value"), prevent_initial_call=True)
+    def preset(name):
+        if name not in PRESETS:
+            return no_update, no_update
+        first, last = _data_period(ctx)
+        start, end = preset_period(name, last, first)
+        return start.isoformat(), end.isoformat()
+
+    @app.callback(
+        Output(ids.CMD_MAP, "figure"),
+        Output(ids.CMD_NOTE, "children"),
+        Output(ids.CMD_TABLE, "children"),
+        Input(ids.CMD_LAYER, "value"),
+        Input(ids.CMD_TYPES, "value"),
+        Input(ids.CMD_PERIOD, "start_date"),
+        Input(ids.CMD_PERIOD, "end_date"),
+        Input(ids.CMD_UNITS, "value"),
+        Input(ids.CMD_BANDWIDTH, "value"),
+        State(ids.CMD_RINGS, "value"),
+        State("page-lang", "data"),
+    )
+    def update(name, types, start_date, end_date, unit_set, bandwidth, rings, lang):
+        lang = lang if lang in ("vi", "en") else "vi"
+        name = name if name in LAYERS else "rates"
+        unit_set, types, start, end = filters(types, start_date, end_date, unit_set)
+        try:
+            bandwidth = float(min(max(float(bandwidth or 5), 1.0), 30.0))
+        except (TypeError, ValueError):
+            bandwidth = 5.0
+        layer = an.layer(name, unit_set=unit_set, types=types, start=start, end=end,
+                         bandwidth_km=bandwidth)
+        title = _title(layer, start, end, lang)
+        table = _ranked_table(an.evidence(unit_set=unit_set, types=types, start=start, end=end),
+                              lang)
+        trigger = dash_ctx.triggered_id
+        if trigger in (None, ids.CMD_LAYER, ids.CMD_UNITS):
+            figure = _figure(ctx, an, layer, name, unit_set, lang, title, "rings" in (rings or []))
+        else:
+            figure = Patch()
+            trace = figure["data"][TRACE_COMMUNES]
+            zmin, zmax = z_range(layer)
+            trace["z"] = layer.frame[layer.value].astype(float).tolist()
+            trace["zmin"], trace["zmax"] = zmin, zmax
+            trace["customdata"] = hover_values(layer, lang).tolist()
+            figure["layout"]["title"]["text"] = title
+        return figure, _note(layer, lang), table
+
+    @app.callback(Output(ids.CMD_MAP, "figure", allow_duplicate=True),
+                  Input(ids.CMD_RINGS, "value"), prevent_initial_call=True)
+    def toggle_rings(rings):
+        figure = Patch()
+        figure["data"][TRACE_RINGS]["visible"] = "rings" in (rings or [])
+        return figure
+
+    @app.callback(
+        Output(ids.CMD_SELECTED, "data"),
+        Input(ids.CMD_MAP, "clickData"),
+        Input({"type": ids.CMD_ROW, "code": ALL}, "n_clicks"),
+        State(ids.CMD_LAYER, "value"),
+        prevent_initial_call=True,
+    )
+    def select(click, _rows, name):
+        trigger = dash_ctx.triggered_id
+        if isinstance(trigger, dict) and trigger.get("type") == ids.CMD_ROW:
+            if not any(_rows or []):
+                return no_update
+            return str(trigger["code"])
+        point = (click or {}).get("points", [{}])[0]
+        if point.get("curveNumber") == TRACE_COMMUNES and name in COMMUNE_LAYERS:
+            return str(point.get("location"))
+        return no_update
+
+    @app.callback(
+        Output(ids.CMD_PANEL, "children"),
+        Input(ids.CMD_SELECTED, "data"),
+        State(ids.CMD_TYPES, "value"),
+        State(ids.CMD_PERIOD, "start_date"),
+        State(ids.CMD_PERIOD, "end_date"),
+        State(ids.CMD_UNITS, "value"),
+        State("page-lang", "data"),
+        prevent_initial_call=True,
+    )
+    def panel(code, types, start_date, end_date, unit_set, lang):
+        lang = lang if lang in ("vi", "en") else "vi"
+        unit_set, types, start, end = filters(types, start_date, end_date, unit_set)
+        return _panel(ctx, an, str(code or ""), unit_set, types, start, end, lang)

@@ -1,0 +1,618 @@
+"""Emerging hot spots: how each commune's clustering of incidents changes over time.
+
+Emerging Hot Spot Analysis, with the category definitions of ArcGIS Pro's
+tool of that name (Space Time Pattern Mining): incidents are counted per
+commune and period, Getis-Ord Gi* (``esda.G_Local``, ``star=True``) marks
+each commune-period as a significant hot spot, cold spot or neither, the
+Mann–Kendall test measures the trend of each commune's Gi* z-scores, and the
+two together give one of 17 categories (điểm nóng mới, … điểm lạnh …, không
+phát hiện mẫu hình). The definitions, their order of evaluation and the
+choices made where ArcGIS is silent are in ``docs/emerging_hotspots.md``.
+
+Differences from ArcGIS, on purpose: the neighbourhood is spatial only (queen
+contiguity of the communes, no time window); Gi* p-values come from
+conditional permutations (esda) rather than the normal approximation, which
+in a sparse quarter makes a whole neighbourhood "hot" from one incident; and
+so no FDR correction by default (``permutations=0, fdr=True`` gives ArcGIS's
+inference).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import warnings
+from collections.abc import Iterable, Sequence
+from typing import NamedTuple
+
+import esda
+import numpy as np
+import pandas as pd
+from libpysal.graph import Graph
+from scipy.stats import false_discovery_control, norm
+
+from layers.counts import INCIDENT_TYPES
+from layers.layer import Caveat, Layer
+
+__all__ = [
+    "ALPHA",
+    "CATEGORIES",
+    "CATEGORY_CODES",
+    "CATEGORY_COLOURS",
+    "CATEGORY_SCALE",
+    "MannKendall",
+    "emerging_category",
+    "emerging_hotspots",
+    "emerging_layer",
+    "gi_star_series",
+    "mann_kendall",
+    "period_counts",
+    "significance_bins",
+]
+
+#: Significance level of the hot/cold bins and of the trend. ArcGIS counts a bin as a
+#: significant hot (cold) spot when it falls in one of its 90 / 95 / 99 % confidence
+#: classes (two-sided p < 0.10, after its FDR correction); we use the same level.
+ALPHA = 0.10
+
+_PATTERNS = ("new", "consecutive", "intensifying", "persistent", "diminishing",
+             "sporadic", "oscillating", "historical")
+#: Every category, in legend order: no pattern, the eight hot, the eight cold ones.
+CATEGORIES = ("no_pattern",) + tuple(f"{p}_hot" for p in _PATTERNS) + tuple(
+    f"{p}_cold" for p in _PATTERNS)
+#: Numeric code of each category (what the map colours by): 0 no pattern, 1–8 hot, 9–16 cold.
+CATEGORY_CODES = {name: code for code, name in enumerate(CATEGORIES)}
+
+# ColorBrewer Reds / Blues, 8 classes each: darker = more pressing now (intensifying,
+# new, consecutive …), lighter = in the past (historical). Red/blue with light grey is
+# distinguishable with the common colour-vision deficiencies.
+_REDS = ("#67000d", "#a50f15", "#cb181d", "#ef3b2c", "#fb6a4a", "#fc9272", "#fcbba1", "#fee0d2")
+_BLUES = ("#08306b", "#08519c", "#2171b5", "#4292c6", "#6baed6", "#9ecae1", "#c6dbef", "#deebf7")
+_URGENCY = ("intensifying", "new", "consecutive", "persistent", "diminishing", "oscillating",
+            "sporadic", "historical")
+#: Fill colour of each category.
+CATEGORY_COLOURS = {"no_pattern": "#d9d9d9"} | {
+    f"{p}_{kind}": shades[_URGENCY.index(p)]
+    for kind, shades in (("hot", _REDS), ("cold", _BLUES)) for p in _PATTERNS
+}
+_ZMIN, _ZMAX = -0.5, len(CATEGORIES) - 0.5
+#: Stepped Plotly scale for the codes, exact when drawn with zmin=-0.5, zmax=16.5
+#: (one flat step per code; given in the layer's params as ``zmin`` / ``zmax``).
+CATEGORY_SCALE = tuple(
+    stop
+    for code, name in enumerate(CATEGORIES)
+    for stop in ((round(code / len(CATEGORIES), 6), CATEGORY_COLOURS[name]),
+                 (round((code + 1) / len(CATEGORIES), 6), CATEGORY_COLOURS[name]))
+)
+
+_FREQS = ("Q", "M")
+
+
+# -- counting -------------------------------------------------------------------------------
+
+def period_counts(
+    incidents: pd.DataFrame,
+    communes: pd.DataFrame,
+    *,
+    unit_set: str = "2025",
+    freq: str = "Q",
+    types: Iterable[str] | None = None,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+) -> pd.DataFrame:
+    """Count incidents per commune and period (quarter or month), zero-filled.
+
+    Parameters
+    ----------
+    incidents : DataFrame
+        Joined records: ``date`` (datetime64), ``type``, ``new_code``, ``old_code``.
+    communes : DataFrame
+        The units of ``unit_set`` indexed by code; every one is a row of the result.
+    unit_set : {"2025", "legacy"}
+        Which code column to group by.
+    freq : {"Q", "M"}
+        Calendar quarters or months.
+    types : iterable of str, optional
+        Incident types to keep; all when ``None``.
+    start, end : date, optional
+        Inclusive dates; by default the first and last record kept. Every
+        period from the one holding ``start`` to the one holding ``end`` is a
+        column, empty or not. A ``start``/``end`` inside a period makes that
+        period partial (counted only from/until that day): prefer period bounds.
+
+    Returns
+    -------
+    DataFrame
+        Integer counts, indexed like ``communes``, columns a ``PeriodIndex``
+        named ``period``, oldest first. Records of codes outside ``communes``
+        are not counted.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> inc = pd.DataFrame({"date": pd.to_datetime(["2024-01-05", "2024-07-01", "2024-07-02"]),
+    ...                     "type": ["tip", "tip", "victim"], "new_code": ["25681"] * 3,
+    ...                     "old_code": ["25699"] * 3})
+    >>> com = pd.DataFrame({"name": ["Xã Bến Cầu", "Xã Tân Lập"]}, index=["25681", "25489"])
+    >>> period_counts(inc, com)
+    period  2024Q1  2024Q2  2024Q3
+    25681        1       0       2
+    25489        0       0       0
+    """
+    if freq not in _FREQS:
+        raise ValueError(f"freq must be one of {_FREQS}, not {freq!r}")
+    if unit_set not in ("2025", "legacy"):
+        raise ValueError(f"unknown unit set {unit_set!r}")
+    chosen = tuple(INCIDENT_TYPES if types is None else types)
+    unknown = set(chosen) - set(INCIDENT_TYPES)
+    if unknown:
+        raise ValueError(f"unknown incident types {sorted(unknown)}")
+    kept = _select(incidents, chosen, start, end)
+    periods = _period_range(kept["date"], freq, start, end)
+    column = "new_code" if unit_set == "2025" else "old_code"
+    if not len(kept):
+        return pd.DataFrame(0, index=communes.index, columns=periods, dtype=int)
+    table = (
+        kept.groupby([kept[column], kept["date"].dt.to_period(freq).rename("period")]).size()
+        .unstack(fill_value=0)
+    )
+    return table.reindex(index=communes.index, columns=periods, fill_value=0).astype(int)
+
+
+def _select(incidents: pd.DataFrame, types: tuple[str, ...], start, end) -> pd.DataFrame:
+    mask = incidents["type"].isin(types)
+    if start is not None:
+        mask &= incidents["date"] >= pd.Timestamp(start)
+    if end is not None:
+        mask &= incidents["date"] < pd.Timestamp(end) + pd.Timedelta(days=1)
+    return incidents.loc[mask]
+
+
+def _period_range(dates: pd.Series, freq: str, start, end) -> pd.PeriodIndex:
+    first = pd.Timestamp(start) if start is not None else dates.min()
+    last = pd.Timestamp(end) if end is not None else dates.max()
+    if pd.isna(first) or pd.isna(last):
+        raise ValueError("no period: give start and end, or records to count")
+    if last < first:
+        raise ValueError(f"end {last.date()} is before start {first.date()}")
+    return pd.period_range(first.to_period(freq), last.to_period(freq), freq=freq, name="period")
+
+
+# -- Gi* per period ---------------------------------------------------------------------------
+
+def gi_star_series(
+    counts: pd.DataFrame,
+    communes: pd.DataFrame,
+    *,
+    permutations: int = 999,
+    seed: int = 0,
+    n_jobs: int = 1,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Getis-Ord Gi* of every period, on the communes' queen contiguity.
+
+    One ``esda.G_Local(star=True, transform="B")`` per period (column) on the
+    same weights: binary queen contiguity built from the polygons, each commune
+    its own neighbour with weight 1 (Gi*). Row-standardising would not change
+    the z-scores or p-values of Gi*.
+
+    Parameters
+    ----------
+    counts : DataFrame
+        Communes × periods, as from :func:`period_counts`; the same codes as
+        ``communes`` (in any order).
+    communes : GeoDataFrame
+        Commune polygons indexed by code.
+    permutations : int
+        Conditional permutations per period; 0 uses the normal approximation.
+    seed : int
+        Seed of the permutations of the first period; period ``k`` uses
+        ``seed + k``. The same seed gives the same result.
+    n_jobs : int
+        Passed to esda (1 is fastest for a province's ~100 communes).
+
+    Returns
+    -------
+    z : DataFrame
+        Gi* z-scores (esda's ``Zs``), shaped like ``counts``.
+    p : DataFrame
+        Two-sided p-values, not corrected for multiple tests: from esda's
+        conditional permutations (``rGs``), twice the smaller tail with ties
+        counted in both tails (esda's own ``p_sim`` makes ties significant,
+        see ``_two_sided``), capped at 1; ``2 * p_norm`` without permutations.
+        Periods where every commune has the same count (all zero: nothing
+        recorded) carry no information: z = 0, p = 1 for every commune. So
+        does a commune whose neighbourhood is every commune (no variance).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from shapely.geometry import box
+    >>> import geopandas as gpd
+    >>> grid = gpd.GeoDataFrame(geometry=[box(x, y, x + 1, y + 1)
+    ...                                   for y in range(4) for x in range(4)],
+    ...                         index=[f"c{i:02d}" for i in range(16)])
+    >>> counts = pd.DataFrame({"2024Q1": [9, 9] + [0] * 14, "2024Q2": [0] * 16},
+    ...                       index=grid.index)
+    >>> z, p = gi_star_series(counts, grid, permutations=99, seed=1)
+    >>> bool(z.loc["c00", "2024Q1"] > 2)
+    True
+    >>> float(z.loc["c00", "2024Q2"]), float(p.loc["c00", "2024Q2"])  # nothing recorded
+    (0.0, 1.0)
+    """
+    counts = _aligned(counts, communes)
+    graph = Graph.build_contiguity(communes.loc[counts.index], rook=False)
+    z = pd.DataFrame(0.0, index=counts.index, columns=counts.columns)
+    p = pd.DataFrame(1.0, index=counts.index, columns=counts.columns)
+    for k, period in enumerate(counts.columns):
+        y = counts[period].to_numpy(dtype=float)
+        if np.ptp(y) == 0:
+            continue
+        z[period], p[period] = _gi_star(y, graph, permutations, seed + k, n_jobs)
+    return z, p
+
+
+def _aligned(counts: pd.DataFrame, communes: pd.DataFrame) -> pd.DataFrame:
+    missing = communes.index.difference(counts.index)
+    extra = counts.index.difference(communes.index)
+    if len(missing) or len(extra):
+        raise ValueError(f"counts and communes differ: missing {list(missing)[:5]}, "
+                         f"unknown {list(extra)[:5]}")
+    if counts.shape[1] == 0:
+        raise ValueError("counts has no period")
+    return counts.loc[communes.index]
+
+
+def _gi_star(y: np.ndarray, graph: Graph, permutations: int, seed: int, n_jobs: int):
+    with np.errstate(divide="ignore", invalid="ignore"), warnings.catch_warnings():
+        # esda warns that p_sim's alternative will change; p_sim is not used (_two_sided)
+        warnings.filterwarnings("ignore", "The alternative hypothesis", DeprecationWarning)
+        g = esda.G_Local(y, graph, transform="B", star=True, permutations=permutations,
+                         keep_simulations=bool(permutations), n_jobs=n_jobs, seed=seed)
+    if permutations:
+        p = _two_sided(g.Gs, g.rGs)
+    else:
+        p = np.minimum(2.0 * g.p_norm, 1.0)
+    untestable = ~np.isfinite(g.Zs)  # the neighbourhood is every commune: no variance
+    return np.where(untestable, 0.0, g.Zs), np.where(untestable, 1.0, p)
+
+
+def _two_sided(observed: np.ndarray, simulated: np.ndarray) -> np.ndarray:
+    """Two-sided permutation p-value, counting ties against significance.
+
+    esda's ``p_sim`` counts ties as "larger" and then folds, so a commune at the
+    low bound of its reference distribution (e.g. an all-zero neighbourhood in a
+    sparse quarter, where every permutation ties) gets p = 1/(permutations + 1):
+    a spurious cold spot. Here each tail counts its ties: p = 2 min(P(R >= g),
+    P(R <= g)), with the observed value counted among the permutations.
+    """
+    tol = 1e-9 * np.maximum(np.abs(observed), 1e-12)[:, None]
+    above = (simulated >= observed[:, None] - tol).sum(axis=1)
+    below = (simulated <= observed[:, None] + tol).sum(axis=1)
+    tail = (np.minimum(above, below) + 1) / (simulated.shape[1] + 1)
+    return np.minimum(2.0 * tail, 1.0)
+
+
+# -- trend ------------------------------------------------------------------------------------
+
+class MannKendall(NamedTuple):
+    """Result of the Mann–Kendall trend test (names as in the literature)."""
+
+    s: float  #: S = Σ_{i<j} sign(x_j − x_i)
+    var_s: float  #: variance of S under no trend, corrected for ties
+    tau: float  #: Kendall's tau-b of the series against time, S / √(n₀ (n₀ − T))
+    z: float  #: (S − sign S) / √var_s, with continuity correction; 0 when S = 0
+    p: float  #: two-sided p-value of z
+
+
+def mann_kendall(series: Sequence[float]) -> MannKendall:
+    """Mann–Kendall test for a monotonic trend of a series ordered in time.
+
+    ``S = Σ_{i<j} sign(x_j − x_i)``; under no trend S has mean 0 and variance
+    ``[n(n−1)(2n+5) − Σ t(t−1)(2t+5)] / 18`` (``t``: sizes of the groups of tied
+    values); ``z = (S − 1)/σ`` for S > 0, ``(S + 1)/σ`` for S < 0, 0 for S = 0;
+    p is two-sided from the normal distribution. ``tau`` equals
+    ``scipy.stats.kendalltau(range(n), series)`` (tau-b; time has no ties).
+
+    Parameters
+    ----------
+    series : sequence of float
+        Oldest first (here: a commune's Gi* z-scores, period by period).
+
+    Returns
+    -------
+    MannKendall
+        ``s``, ``var_s``, ``tau``, ``z``, ``p``. Fewer than 2 values, or all
+        equal: S = 0, z = 0, p = 1 (tau is NaN when undefined).
+
+    Examples
+    --------
+    >>> r = mann_kendall([1, 3, 2, 4, 4])
+    >>> r.s, round(r.var_s, 4), round(r.z, 4), round(r.p, 4)
+    (7.0, 15.6667, 1.5159, 0.1296)
+    """
+    x = np.asarray(series, dtype=float)
+    n = len(x)
+    upper = np.triu_indices(n, k=1)
+    s = float(np.sign(x[None, :] - x[:, None])[upper].sum())
+    _, ties = np.unique(x, return_counts=True)
+    var_s = float((n * (n - 1) * (2 * n + 5) - (ties * (ties - 1) * (2 * ties + 5)).sum()) / 18)
+    pairs = n * (n - 1) / 2
+    tied_pairs = float((ties * (ties - 1) / 2).sum())
+    denom = np.sqrt(pairs * (pairs - tied_pairs))
+    tau = s / denom if denom > 0 else float("nan")
+    if s == 0 or var_s <= 0:
+        return MannKendall(s, var_s, tau, 0.0, 1.0)
+    z = (s - np.sign(s)) / np.sqrt(var_s)
+    return MannKendall(s, var_s, float(tau), float(z), float(2 * norm.sf(abs(z))))
+
+
+# -- classification ---------------------------------------------------------------------------
+
+def significance_bins(
+    z: pd.DataFrame, p: pd.DataFrame, *, alpha: float = ALPHA, fdr: bool = False
+) -> pd.DataFrame:
+    """Hot (+1), cold (−1) or not significant (0) per commune and period.
+
+    Parameters
+    ----------
+    z, p : DataFrame
+        From :func:`gi_star_series`.
+    alpha : float
+        Significance level (default 0.10, ArcGIS's 90 % confidence and above).
+    fdr : bool
+        Benjamini–Hochberg correction within each period, as ArcGIS does on
+        its normal-theory p-values (use it with ``permutations=0``). Off by
+        default: permutation p-values cannot fall below 2/(permutations + 1),
+        above BH's first threshold alpha/n (0.10/96 ≈ 0.001), so with FDR a
+        cluster of a few communes is never significant (see
+        ``docs/emerging_hotspots.md``). It applies to the significance classes
+        only; ``z`` and ``p`` are not changed.
+
+    Returns
+    -------
+    DataFrame
+        Integers in {−1, 0, 1}, shaped like ``z``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> z = pd.DataFrame({"q1": [3.1, -2.0, 0.4]})
+    >>> p = pd.DataFrame({"q1": [0.002, 0.04, 0.7]})
+    >>> significance_bins(z, p)["q1"].tolist()
+    [1, -1, 0]
+    """
+    if fdr:
+        p = p.apply(lambda col: pd.Series(false_discovery_control(col.to_numpy()),
+                                          index=col.index))
+    significant = p < alpha
+    return (np.sign(z) * significant).astype(int)
+
+
+def emerging_category(
+    bins: Sequence[int], trend_z: float, trend_p: float, *, alpha: float = ALPHA
+) -> str:
+    """The ArcGIS emerging hot spot category of one location.
+
+    Evaluated in this order (first match wins; "hot" is +1, "cold" −1, "most"
+    is at least 90 % of the periods; the cold rules mirror the hot ones, with
+    the trend sign reversed):
+
+    1. no significant period: ``no_pattern``;
+    2. only the final period significant: ``new_hot`` / ``new_cold``;
+    3. hot in most periods: final hot → ``intensifying_hot`` (trend up,
+       p < alpha), ``diminishing_hot`` (trend down) or ``persistent_hot`` (no
+       significant trend); final not hot → ``historical_hot``; likewise cold;
+    4. final period hot: ``oscillating_hot`` if any period was cold; else
+       ``consecutive_hot`` if the hot periods are one uninterrupted run ending
+       at the final period; else ``sporadic_hot``; likewise for a cold final;
+    5. otherwise ``no_pattern``.
+
+    Parameters
+    ----------
+    bins : sequence of int
+        +1 / −1 / 0 per period, oldest first (from :func:`significance_bins`).
+    trend_z, trend_p : float
+        Mann–Kendall z and p of the location's Gi* z-scores.
+    alpha : float
+        Significance level of the trend.
+
+    Returns
+    -------
+    str
+        One of :data:`CATEGORIES`.
+
+    Examples
+    --------
+    >>> emerging_category([0, 0, 0, 0, 1], 1.2, 0.23)
+    'new_hot'
+    >>> emerging_category([0, 0, 0, 1, 1, 1], 2.2, 0.03)
+    'consecutive_hot'
+    >>> emerging_category([-1] * 10, -3.0, 0.003)
+    'intensifying_cold'
+    """
+    b = np.sign(np.asarray(bins, dtype=int))
+    if b.ndim != 1 or len(b) == 0:
+        raise ValueError("bins must be a non-empty 1-d sequence")
+    if not b.any():
+        return "no_pattern"
+    n = len(b)
+    final = b[-1]
+    if final and np.count_nonzero(b) == 1:
+        return _named("new", final)
+    up = trend_p < alpha and trend_z > 0
+    down = trend_p < alpha and trend_z < 0
+    for sign in (1, -1):
+        # "at least 90 percent of the time-step intervals", exactly, in integers
+        if 10 * np.count_nonzero(b == sign) >= 9 * n:
+            if final != sign:
+                return _named("historical", sign)
+            stronger, weaker = (up, down) if sign > 0 else (down, up)
+            return _named("intensifying" if stronger else "diminishing" if weaker
+                          else "persistent", sign)
+    if final:
+        if (b == -final).any():
+            return _named("oscillating", final)
+        same = np.flatnonzero(b == final)
+        if same[-1] - same[0] + 1 == len(same):  # one run, ending at the final period
+            return _named("consecutive", final)
+        return _named("sporadic", final)
+    return "no_pattern"
+
+
+def _named(pattern: str, sign: int) -> str:
+    return f"{pattern}_{'hot' if sign > 0 else 'cold'}"
+
+
+def emerging_hotspots(
+    counts: pd.DataFrame,
+    communes: pd.DataFrame,
+    *,
+    alpha: float = ALPHA,
+    fdr: bool = False,
+    permutations: int = 999,
+    seed: int = 0,
+    n_jobs: int = 1,
+) -> pd.DataFrame:
+    """Classify every commune by how its hot or cold spot status evolves.
+
+    Gi* per period (:func:`gi_star_series`), significance per period
+    (:func:`significance_bins`), Mann–Kendall trend of each commune's Gi*
+    z-scores (:func:`mann_kendall`), then :func:`emerging_category`.
+
+    Parameters
+    ----------
+    counts : DataFrame
+        Communes × periods, oldest first (:func:`period_counts`).
+    communes : GeoDataFrame
+        Commune polygons indexed by code (``name`` is carried if present).
+    alpha : float
+        Significance level of the bins and of the trend (ArcGIS: 0.10).
+    fdr : bool
+        False-discovery-rate correction of the bins within each period; see
+        :func:`significance_bins`. ``permutations=0, fdr=True`` is ArcGIS's
+        inference (normal approximation, FDR).
+    permutations, seed, n_jobs
+        As in :func:`gi_star_series`.
+
+    Returns
+    -------
+    DataFrame
+        Indexed by code (the order of ``communes``): ``name`` (if given),
+        ``category``, ``category_code``, ``trend_tau``, ``trend_z``,
+        ``trend_p``, ``n_hot``, ``n_cold`` (significant periods),
+        ``last_hot``, ``last_cold`` (the final period).
+
+    Examples
+    --------
+    >>> import pandas as pd, geopandas as gpd
+    >>> from shapely.geometry import box
+    >>> grid = gpd.GeoDataFrame(geometry=[box(x, y, x + 1, y + 1)
+    ...                                   for y in range(6) for x in range(6)],
+    ...                         index=[f"c{i:02d}" for i in range(36)])
+    >>> counts = pd.DataFrame(1, index=grid.index,
+    ...                       columns=pd.period_range("2023Q1", periods=4, freq="Q"))
+    >>> block = ["c00", "c01", "c02", "c06", "c07", "c08", "c12", "c13", "c14"]
+    >>> counts.loc[block, counts.columns[-1]] = 9  # a 3 x 3 block flares up in the last quarter
+    >>> result = emerging_hotspots(counts, grid, permutations=999, seed=7)
+    >>> result.loc["c07", "category"], result.loc["c35", "category"]
+    ('new_hot', 'no_pattern')
+    """
+    counts = _aligned(counts, communes)
+    z, p = gi_star_series(counts, communes, permutations=permutations, seed=seed,
+                          n_jobs=n_jobs)
+    bins = significance_bins(z, p, alpha=alpha, fdr=fdr)
+    trends = [mann_kendall(row) for row in z.to_numpy()]
+    categories = [emerging_category(b, t.z, t.p, alpha=alpha)
+                  for b, t in zip(bins.to_numpy(), trends, strict=True)]
+    result = pd.DataFrame(index=counts.index)
+    if "name" in communes.columns:
+        result["name"] = communes["name"]
+    result["category"] = categories
+    result["category_code"] = result["category"].map(CATEGORY_CODES).astype(int)
+    result["trend_tau"] = [t.tau for t in trends]
+    result["trend_z"] = [t.z for t in trends]
+    result["trend_p"] = [t.p for t in trends]
+    result["n_hot"] = (bins > 0).sum(axis=1).astype(int)
+    result["n_cold"] = (bins < 0).sum(axis=1).astype(int)
+    result["last_hot"] = bins.iloc[:, -1] > 0
+    result["last_cold"] = bins.iloc[:, -1] < 0
+    return result
+
+
+# -- the layer --------------------------------------------------------------------------------
+
+def emerging_layer(
+    incidents: pd.DataFrame,
+    communes: pd.DataFrame,
+    *,
+    unit_set: str = "2025",
+    freq: str = "Q",
+    types: Iterable[str] | None = None,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+    alpha: float = ALPHA,
+    fdr: bool = False,
+    permutations: int = 999,
+    seed: int = 0,
+    caveats: Iterable[Caveat] = (),
+) -> Layer:
+    """The emerging hot spot map: one category per commune, coloured by its code.
+
+    Parameters
+    ----------
+    incidents : DataFrame
+        Joined records (``date``, ``type``, ``new_code``, ``old_code``).
+    communes : GeoDataFrame
+        Polygons of ``unit_set`` indexed by code, with ``name``.
+    unit_set, freq, types, start, end
+        As in :func:`period_counts`.
+    alpha, fdr, permutations, seed
+        As in :func:`emerging_hotspots`.
+    caveats : iterable of Caveat
+        Carried to every rendering.
+
+    Returns
+    -------
+    Layer
+        ``frame`` is the table of :func:`emerging_hotspots`; ``value`` is
+        ``category_code``; ``params`` holds the category → code table
+        (``categories``), the colours, ``zmin``/``zmax`` of the stepped scale,
+        the periods and every analysis setting.
+
+    Examples
+    --------
+    >>> import pandas as pd, geopandas as gpd
+    >>> from shapely.geometry import box
+    >>> grid = gpd.GeoDataFrame({"name": [f"Xã {i}" for i in range(9)]},
+    ...                         geometry=[box(x, y, x + 1, y + 1)
+    ...                                   for y in range(3) for x in range(3)],
+    ...                         index=[f"c{i}" for i in range(9)])
+    >>> inc = pd.DataFrame({"date": pd.to_datetime(["2024-02-01"]), "type": ["tip"],
+    ...                     "new_code": ["c0"], "old_code": ["c0"]})
+    >>> layer = emerging_layer(inc, grid, start=pd.Timestamp("2024-01-01"),
+    ...                        end=pd.Timestamp("2024-12-31"), permutations=99)
+    >>> layer.value, layer.params["periods"], layer.params["categories"]["new_hot"]
+    ('category_code', ['2024Q1', '2024Q2', '2024Q3', '2024Q4'], 1)
+    """
+    chosen = tuple(INCIDENT_TYPES if types is None else types)
+    counts = period_counts(incidents, communes, unit_set=unit_set, freq=freq, types=chosen,
+                           start=start, end=end)
+    frame = emerging_hotspots(counts, communes, alpha=alpha, fdr=fdr,
+                              permutations=permutations, seed=seed)
+    return Layer(
+        frame=frame,
+        value="category_code",
+        unit_set=unit_set,
+        title_key="layer.emerging.title",
+        legend_key="layer.emerging.legend",
+        units_key="unit.category",
+        params={
+            "types": chosen, "start": start, "end": end, "freq": freq,
+            "periods": [str(p) for p in counts.columns],
+            "alpha": alpha, "fdr": fdr, "permutations": permutations, "seed": seed,
+            "inference": "permutation" if permutations else "normal",
+            "categories": dict(CATEGORY_CODES), "colours": dict(CATEGORY_COLOURS),
+            "zmin": _ZMIN, "zmax": _ZMAX,
+        },
+        colorscale=CATEGORY_SCALE,
+        caveats=tuple(caveats),
+    )

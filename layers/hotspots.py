@@ -1,0 +1,646 @@
+"""Hot spots per commune: Getis-Ord Gi* and Local Moran's I from esda, with classes and FDR.
+
+Điểm nóng / điểm lạnh (Gi*) và cụm cao–cao, thấp–thấp (Local Moran). The
+statistics and their conditional-permutation inference are esda's
+(:class:`esda.G_Local`, :class:`esda.Moran_Local`, :func:`esda.fdr`); this
+module builds the spatial weights from the commune polygons, keeps esda's
+result names (``Gs``, ``Zs``, ``p_sim``, ``p_norm``; ``Is``, ``q``) and adds
+ours: the p-value the classes are read from, the classes, and the False
+Discovery Rate flag.
+"""
+
+from __future__ import annotations
+
+import warnings
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+import esda
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from esda.significance import calculate_significance
+from libpysal import graph
+from libpysal import weights as pysal_weights
+
+from geo.approx_boundaries import METRIC_CRS  # UTM 48N: distances in metres
+from layers.layer import Layer
+
+__all__ = [
+    "DIVERGING_SCALE",
+    "GI_CLASSES",
+    "LISA_CLASSES",
+    "MIN_FEATURES",
+    "HotSpots",
+    "gi_star",
+    "hotspot_layer",
+    "local_moran",
+]
+
+#: Below this many communes the statistics are unreliable (the rule of thumb
+#: of ArcGIS's Hot Spot Analysis); layers then say so (``cmd.few_features``).
+MIN_FEATURES = 30
+
+#: Gi* classes as ArcGIS's ``Gi_Bin``: code, class (message key ``gi.<class>``),
+#: confidence level and the largest p-value of the level.
+GI_CLASSES = (
+    (3, "hot_99", 0.99, 0.01),
+    (2, "hot_95", 0.95, 0.05),
+    (1, "hot_90", 0.90, 0.10),
+    (0, "not_significant", None, None),
+    (-1, "cold_90", 0.90, 0.10),
+    (-2, "cold_95", 0.95, 0.05),
+    (-3, "cold_99", 0.99, 0.01),
+)
+
+#: Local Moran quadrants by esda's ``q`` (1 HH, 2 LH, 3 LL, 4 HL), and the label
+#: of a commune whose ``p_value`` does not pass.
+LISA_CLASSES = {1: "high-high", 2: "low-high", 3: "low-low", 4: "high-low", 0: "not_significant"}
+
+#: Stepped red–blue diverging scale over the class codes −3 … +3 (``zmin=-3,
+#: zmax=3``): ColorBrewer RdBu (colour-blind safe), hot in red, cold in blue,
+#: "not significant" a neutral light grey. Lightness falls from the grey to
+#: ±1, ±2 and ±3, so the confidence level reads in grey print (the direction,
+#: hot or cold, then needs the legend's words).
+DIVERGING_SCALE = tuple(
+    stop
+    for k, colour in enumerate(
+        ("#2166ac", "#4393c3", "#92c5de", "#f0f0f0", "#f4a582", "#d6604d", "#b2182b")
+    )
+    for stop in ((k / 7, colour), ((k + 1) / 7, colour))
+)
+
+_LEVELS = (0.10, 0.05, 0.01)  # 90, 95, 99 % confidence
+_WEIGHTS = ("queen", "distance")
+_ALTERNATIVES = ("two-sided", "directed")
+
+
+@dataclass(frozen=True)
+class HotSpots:
+    """The result of a local statistic: one row per commune and how it was obtained.
+
+    Attributes
+    ----------
+    frame : DataFrame
+        Indexed by commune code, in the order of the communes given. For Gi*:
+        ``Gs``, ``Zs``, ``p_sim``, ``p_norm`` (esda's), ``p_value``,
+        ``gi_bin`` (int, +3 … −3), ``gi_class`` and ``fdr_significant``. For
+        Local Moran: ``Is``, ``q``, ``p_sim``, ``z_sim`` (esda's), ``p_value``,
+        ``lisa_class`` and ``fdr_significant``.
+    statistic : {"gi_star", "local_moran"}
+    weights : {"queen", "distance"}
+    distance_km : float or None
+        The distance band used (``weights="distance"``).
+    permutations, seed : int
+        Of esda's conditional permutations.
+    alternative : {"two-sided", "directed"}
+        How ``p_value`` is read from ``p_sim``.
+    alpha_fdr : bool
+        Whether the classes are the FDR-corrected ones.
+    fdr_thresholds : dict
+        Significance level → FDR critical p-value (:func:`esda.fdr` of ``p_value``).
+    islands : tuple of str
+        Communes without a neighbour: never significant.
+    direction_conflicts : tuple of str
+        Gi* only: communes whose permutation test is significant in the
+        direction opposite to their z-score (see :func:`gi_star`); never
+        significant.
+    """
+
+    frame: pd.DataFrame
+    statistic: str
+    weights: str
+    distance_km: float | None
+    permutations: int
+    seed: int
+    alternative: str
+    alpha_fdr: bool
+    fdr_thresholds: dict = field(default_factory=dict)
+    islands: tuple[str, ...] = ()
+    direction_conflicts: tuple[str, ...] = ()
+
+    @property
+    def few_features(self) -> bool:
+        """Fewer than :data:`MIN_FEATURES` communes: the statistics are unreliable."""
+        return len(self.frame) < MIN_FEATURES
+
+    @property
+    def params(self) -> dict:
+        """How the result was obtained, as plain values (for a layer's ``params``)."""
+        return {
+            "statistic": self.statistic,
+            "weights": self.weights,
+            "distance_km": self.distance_km,
+            "permutations": self.permutations,
+            "seed": self.seed,
+            "alternative": self.alternative,
+            "alpha_fdr": self.alpha_fdr,
+            "fdr_thresholds": dict(self.fdr_thresholds),
+            "p_floor": 1 / (self.permutations + 1),
+            "islands": self.islands,
+            "direction_conflicts": self.direction_conflicts,
+            "n_features": len(self.frame),
+            "few_features": self.few_features,
+        }
+
+
+def gi_star(
+    values: pd.Series,
+    communes: gpd.GeoDataFrame,
+    *,
+    weights: str = "queen",
+    distance_km: float | None = None,
+    permutations: int = 999,
+    seed: int = 0,
+    alternative: str = "two-sided",
+    alpha_fdr: bool = True,
+) -> HotSpots:
+    """Getis-Ord Gi* per commune with hot/cold-spot classes, as ArcGIS's Hot Spot Analysis.
+
+    esda's :class:`esda.G_Local` (``star=True``, binary weights with a
+    self-weight of 1) with conditional permutation inference.
+
+    Parameters
+    ----------
+    values : Series
+        Non-negative numbers (counts, rates) indexed by exactly the codes of
+        ``communes``, in any order.
+    communes : GeoDataFrame
+        Commune polygons indexed by code, with a CRS.
+    weights : {"queen", "distance"}
+        Queen contiguity of the polygons (sharing a boundary point), or a
+        fixed distance band between polygon centroids, measured in
+        EPSG:32648 (UTM 48N).
+    distance_km : float, optional
+        The band for ``weights="distance"``; by default the smallest band that
+        gives every commune a neighbour (ArcGIS's default). A band that leaves
+        a commune alone is refused.
+    permutations : int
+        Conditional permutations (esda's); the smallest ``p_sim`` is
+        ``1 / (permutations + 1)``.
+    seed : int
+        Seed of the permutations: the same seed gives the same map.
+    alternative : {"two-sided", "directed"}
+        How ``p_value``, the p-value the classes are read from, is taken from
+        esda's simulations: ``"two-sided"`` (default) is twice the smaller
+        one-tailed p-value (capped at 1), the two-sided confidence that
+        ArcGIS's bins state; ``"directed"`` is the smaller one-tailed p-value
+        itself (as GeoDa's significance maps read ``p_sim``), half of it.
+    alpha_fdr : bool
+        Report the FDR-corrected classes (ArcGIS's "Apply False Discovery Rate
+        (FDR) Correction"); else the uncorrected ones.
+
+    Returns
+    -------
+    HotSpots
+        ``frame`` columns: esda's ``Gs``, ``Zs``, ``p_sim`` and ``p_norm``
+        (one-sided normal p of ``Zs``), then ``p_value``, ``gi_bin`` (+3 … −3),
+        ``gi_class`` (``hot_99`` … ``not_significant`` … ``cold_99``) and
+        ``fdr_significant``.
+
+    Raises
+    ------
+    ValueError
+        For an unknown ``weights`` or ``alternative``, no permutation, ``distance_km`` with
+        queen weights or below the smallest band, values not indexed by the
+        commune codes, missing, infinite or negative values, all values equal
+        (no incident at all: Gi* is 0/0), or fewer than 3 communes.
+
+    Notes
+    -----
+    ``p_value``: esda's one-tailed p-values ``(M + 1) / (permutations + 1)``
+    (:func:`esda.significance.calculate_significance`, ``"greater"`` and
+    ``"lesser"``) of ``Gs`` among esda's simulations, ``M`` counting the
+    simulations at least as extreme *including ties*. It differs from
+    ``p_sim``, which esda keeps as a "directed" p-value: half a two-sided one
+    (esda itself advises against it), and in the low tail counting only
+    simulations *strictly* below ``Gs``. With counts, where many communes and
+    their neighbours share the same values (zeros), ties are common and
+    ``p_sim`` then calls a commune of ordinary zeros among zeros a cold spot
+    at 99.9 %. Simulations equal to ``Gs`` up to rounding count as ties.
+
+    Classes, as ArcGIS's ``Gi_Bin``: a commune is at the 99, 95 or 90 %
+    level when ``p_value <= 0.01, 0.05, 0.10``; hot when ``Gs`` lies in the
+    upper tail of its simulations, cold when in the lower tail.
+
+    FDR rule (Benjamini–Hochberg, per level, as ArcGIS's FDR option lowers
+    "the critical p-values determining confidence levels"): for each level
+    α in (0.10, 0.05, 0.01), ``t_α = esda.fdr(p_value, α)``, the largest
+    ``k α / n`` with the k-th smallest p-value below it (``α / n`` when there
+    is none); ``n`` counts the communes with a neighbour. A commune keeps
+    level α only if ``p_value <= t_α``, so a 99 % hot spot whose p-value
+    passes ``t_0.05`` but not ``t_0.01`` is reported at 95 %.
+    ``fdr_significant`` is ``p_value <= t_0.10``: significant at some level
+    after the correction. It is reported whatever ``alpha_fdr``; ``alpha_fdr``
+    only chooses which classes ``gi_bin``/``gi_class`` show.
+
+    With few permutations FDR can leave no 99 % class at all: a level-α
+    class needs ``k`` communes with ``p_value <= k α / n``, and
+    ``p_value >= 2 / (permutations + 1)`` (two-sided). On 96 communes with
+    999 permutations a 99 % class after FDR needs at least 20 communes at the
+    smallest p-value; use 9,999 permutations for 99 % classes.
+
+    esda's conditional permutation holds the commune's own value fixed and
+    shuffles its neighbours, while ``Zs`` compares with the unconditional
+    mean. A commune with a very high value among unusually low neighbours
+    can have a positive ``Zs`` and a significant *lower* tail: a high
+    outlier, neither hot nor cold spot. Such communes are
+    ``not_significant`` and listed in ``direction_conflicts``. Communes with
+    no neighbour (islands) get the smallest ``p_sim`` from esda whatever
+    their value (their simulated statistic is 0); they are
+    ``not_significant``, have a NaN ``p_value``, take no part in the FDR
+    and are listed in ``islands``.
+
+    Examples
+    --------
+    >>> import geopandas as gpd, pandas as pd, shapely
+    >>> grid = gpd.GeoDataFrame(
+    ...     geometry=[shapely.box(x, y, x + 1, y + 1) for y in range(6) for x in range(6)],
+    ...     index=[f"{i:05d}" for i in range(36)], crs="EPSG:32648")
+    >>> values = pd.Series(1.0, index=grid.index)
+    >>> values[["00000", "00001", "00006", "00007"]] = 20.0
+    >>> spots = gi_star(values, grid, permutations=9999, seed=1)
+    >>> spots.frame.loc[["00000", "00001", "00007"], "gi_class"].tolist()
+    ['hot_95', 'hot_90', 'not_significant']
+    >>> raw = gi_star(values, grid, permutations=9999, seed=1, alpha_fdr=False)
+    >>> raw.frame.loc[["00000", "00001", "00007"], "gi_class"].tolist()
+    ['hot_99', 'hot_99', 'hot_95']
+    """
+    _check_choices(weights=weights, alternative=alternative, permutations=permutations)
+    y = _aligned_values(values, communes)
+    w, distance_km, islands = _weights(communes, weights, distance_km)
+    with _quiet_esda():
+        g = esda.G_Local(
+            y, w, transform="B", permutations=permutations, star=True,
+            keep_simulations=True, n_jobs=1, seed=seed,
+        )
+    p_value, direction = _permutation_p(g.Gs, g.rGs, alternative, communes.index.isin(islands))
+    conflict = (np.sign(g.Zs) != direction) & (p_value <= max(_LEVELS))
+    thresholds = {a: float(esda.fdr(p_value[~np.isnan(p_value)], a)) for a in _LEVELS}
+    raw = _levels(p_value, dict(zip(_LEVELS, _LEVELS)))
+    fdr = _levels(p_value, thresholds)
+    raw[conflict], fdr[conflict] = 0, 0
+    shown = (fdr if alpha_fdr else raw) * direction
+    labels = {code: label for code, label, _, _ in GI_CLASSES}
+    frame = pd.DataFrame(
+        {
+            "Gs": g.Gs,
+            "Zs": g.Zs,
+            "p_sim": g.p_sim,
+            "p_norm": g.p_norm,
+            "p_value": p_value,
+            "gi_bin": shown.astype(int),
+            "gi_class": [labels[b] for b in shown],
+            "fdr_significant": fdr > 0,
+        },
+        index=communes.index,
+    )
+    return HotSpots(
+        frame=frame, statistic="gi_star", weights=weights, distance_km=distance_km,
+        permutations=permutations, seed=seed, alternative=alternative, alpha_fdr=alpha_fdr,
+        fdr_thresholds=thresholds, islands=islands,
+        direction_conflicts=tuple(communes.index[conflict]),
+    )
+
+
+def local_moran(
+    values: pd.Series,
+    communes: gpd.GeoDataFrame,
+    *,
+    weights: str = "queen",
+    distance_km: float | None = None,
+    permutations: int = 999,
+    seed: int = 0,
+    alpha: float = 0.05,
+    alternative: str = "two-sided",
+    alpha_fdr: bool = True,
+) -> HotSpots:
+    """Local Moran's I per commune with cluster and outlier labels (LISA).
+
+    esda's :class:`esda.Moran_Local` with row-standardised weights and
+    conditional permutation inference.
+
+    Parameters
+    ----------
+    values : Series
+        Numbers indexed by exactly the codes of ``communes``, in any order.
+    communes : GeoDataFrame
+        Commune polygons indexed by code, with a CRS.
+    weights, distance_km, permutations, seed, alternative
+        As :func:`gi_star`.
+    alpha : float
+        Significance level of the labels.
+    alpha_fdr : bool
+        Label only communes passing the FDR threshold ``esda.fdr(p_value,
+        alpha)``; else those with ``p_value <= alpha``.
+
+    Returns
+    -------
+    HotSpots
+        ``frame`` columns: esda's ``Is``, ``q`` (1 high-high, 2 low-high,
+        3 low-low, 4 high-low), ``p_sim`` and ``z_sim``, then ``p_value``,
+        ``lisa_class`` (:data:`LISA_CLASSES`: ``high-high``, ``low-low``,
+        ``high-low``, ``low-high`` or ``not_significant``) and
+        ``fdr_significant`` (``p_value <= esda.fdr(p_value, alpha)``).
+
+    Raises
+    ------
+    ValueError
+        As :func:`gi_star` (negative values are allowed here).
+
+    Examples
+    --------
+    >>> import geopandas as gpd, pandas as pd, shapely
+    >>> grid = gpd.GeoDataFrame(
+    ...     geometry=[shapely.box(x, y, x + 1, y + 1) for y in range(6) for x in range(6)],
+    ...     index=[f"{i:05d}" for i in range(36)], crs="EPSG:32648")
+    >>> values = pd.Series(1.0, index=grid.index)
+    >>> values[["00000", "00001", "00006", "00007"]] = 20.0
+    >>> lisa = local_moran(values, grid, permutations=999, seed=1, alpha_fdr=False)
+    >>> lisa.frame.loc["00000", "lisa_class"]
+    'high-high'
+    """
+    _check_choices(weights=weights, alternative=alternative, permutations=permutations)
+    if not 0 < alpha < 1:
+        raise ValueError(f"alpha must lie between 0 and 1, got {alpha}")
+    y = _aligned_values(values, communes, negative=True)
+    w, distance_km, islands = _weights(communes, weights, distance_km)
+    with _quiet_esda():
+        lisa = esda.Moran_Local(
+            y, w, transformation="r", permutations=permutations, keep_simulations=True,
+            n_jobs=1, seed=seed,
+        )
+    p_value, _ = _permutation_p(lisa.Is, lisa.rlisas, alternative, communes.index.isin(islands))
+    threshold = float(esda.fdr(p_value[~np.isnan(p_value)], alpha))
+    fdr_significant = p_value <= threshold
+    significant = fdr_significant if alpha_fdr else p_value <= alpha
+    quadrant = np.where(significant, lisa.q, 0)
+    frame = pd.DataFrame(
+        {
+            "Is": lisa.Is,
+            "q": lisa.q,
+            "p_sim": lisa.p_sim,
+            "z_sim": lisa.z_sim,
+            "p_value": p_value,
+            "lisa_class": [LISA_CLASSES[q] for q in quadrant],
+            "fdr_significant": fdr_significant,
+        },
+        index=communes.index,
+    )
+    return HotSpots(
+        frame=frame, statistic="local_moran", weights=weights, distance_km=distance_km,
+        permutations=permutations, seed=seed, alternative=alternative, alpha_fdr=alpha_fdr,
+        fdr_thresholds={alpha: threshold}, islands=islands,
+    )
+
+
+def hotspot_layer(
+    source: Layer,
+    communes: gpd.GeoDataFrame,
+    *,
+    weights: str = "queen",
+    distance_km: float | None = None,
+    permutations: int = 999,
+    seed: int = 0,
+    alternative: str = "two-sided",
+    alpha_fdr: bool = True,
+) -> Layer:
+    """The Gi* hot-spot map of a layer's values (counts, smoothed rates …).
+
+    Parameters
+    ----------
+    source : Layer
+        The layer whose ``value`` column is analysed (e.g. from
+        :func:`layers.counts.incident_counts` or
+        :func:`layers.rates.commune_rates`).
+    communes : GeoDataFrame
+        The polygons of ``source.unit_set``, indexed by code.
+    weights, distance_km, permutations, seed, alternative, alpha_fdr
+        As :func:`gi_star`.
+
+    Returns
+    -------
+    Layer
+        ``frame``: ``name``, the source value column, then :func:`gi_star`'s
+        columns; the mapped ``value`` is ``gi_bin`` (float: +3 … −3, NaN for
+        a commune with no source value), coloured by :data:`DIVERGING_SCALE`
+        over ``zmin=-3, zmax=3``. ``params``: the source's (period, types),
+        ``source`` (the analysed column), :attr:`HotSpots.params`,
+        ``classes`` (the class table: code, class, message key, confidence,
+        colour), ``zmin``/``zmax``, ``excluded`` (communes with no source
+        value, e.g. no population: left out of the analysis, their
+        neighbours analysed without them) and ``constant_values``.
+
+    Notes
+    -----
+    When every analysed value is equal (no incident in the period), Gi* is
+    undefined: the layer then has every commune ``not_significant`` with NaN
+    statistics and ``params["constant_values"] = True``, rather than an error.
+    Fewer than :data:`MIN_FEATURES` communes set ``params["few_features"]``
+    (message ``cmd.few_features``).
+
+    Examples
+    --------
+    >>> import geopandas as gpd, pandas as pd, shapely
+    >>> from layers.counts import incident_counts
+    >>> grid = gpd.GeoDataFrame(
+    ...     {"name": [f"Xã {i}" for i in range(36)]},
+    ...     geometry=[shapely.box(x, y, x + 1, y + 1) for y in range(6) for x in range(6)],
+    ...     index=[f"{i:05d}" for i in range(36)], crs="EPSG:32648")
+    >>> codes = ["00000"] * 20 + ["00001"] * 20 + ["00006"] * 20 + ["00007"] * 20 + list(grid.index)
+    >>> inc = pd.DataFrame({"date": pd.Timestamp("2024-05-01"), "type": "tip",
+    ...                     "new_code": codes, "old_code": codes})
+    >>> layer = hotspot_layer(incident_counts(inc, grid, unit_set="2025"), grid, seed=1)
+    >>> layer.value, layer.frame.loc["00000", "gi_class"], layer.params["few_features"]
+    ('gi_bin', 'hot_90', False)
+    """
+    values = source.frame[source.value]
+    if set(values.index) != set(communes.index):
+        raise ValueError(
+            f"the {source.unit_set} layer and the polygons name different communes: "
+            f"{sorted(set(values.index) ^ set(communes.index))[:5]}"
+        )
+    analysed = values.notna()
+    excluded = tuple(values.index[~analysed])
+    frame = source.frame[["name", source.value]].copy()
+    kept = communes[communes.index.isin(values.index[analysed])]
+    constant = bool(values[analysed].nunique() <= 1)
+    if constant:
+        spots = None
+        frame = frame.assign(Gs=np.nan, Zs=np.nan, p_sim=np.nan, p_norm=np.nan, p_value=np.nan)
+        frame["gi_bin"] = np.where(analysed, 0.0, np.nan)
+        frame["gi_class"] = np.where(analysed, "not_significant", None)
+        frame["fdr_significant"] = False
+    else:
+        spots = gi_star(
+            values[analysed], kept, weights=weights, distance_km=distance_km,
+            permutations=permutations, seed=seed, alternative=alternative, alpha_fdr=alpha_fdr,
+        )
+        result = spots.frame.reindex(frame.index)
+        result["gi_bin"] = result["gi_bin"].astype(float)
+        result["fdr_significant"] = result["fdr_significant"].astype("boolean").fillna(False)
+        frame = frame.join(result)
+        frame["fdr_significant"] = frame["fdr_significant"].astype(bool)
+    colours = dict(zip(range(-3, 4), [c for _, c in DIVERGING_SCALE[::2]]))
+    params = {
+        **source.params,
+        "source": source.value,
+        **(spots.params if spots is not None else _plain_params(
+            weights, distance_km, permutations, seed, alternative, alpha_fdr, int(analysed.sum())
+        )),
+        "classes": tuple(
+            {"code": code, "class": label, "message_key": f"gi.{label}",
+             "confidence": confidence, "color": colours[code]}
+            for code, label, confidence, _ in GI_CLASSES
+        ),
+        "zmin": -3,
+        "zmax": 3,
+        "excluded": excluded,
+        "constant_values": constant,
+    }
+    return Layer(
+        frame=frame,
+        value="gi_bin",
+        unit_set=source.unit_set,
+        title_key="layer.hotspots.title",
+        legend_key="layer.hotspots.legend",
+        units_key="layer.hotspots.legend",
+        params=params,
+        colorscale=DIVERGING_SCALE,
+        caveats=source.caveats,
+    )
+
+
+def _plain_params(weights, distance_km, permutations, seed, alternative, alpha_fdr, n) -> dict:
+    """The parameters of a Gi* run that did not happen (constant values)."""
+    _check_choices(weights=weights, alternative=alternative, permutations=permutations)
+    return {
+        "statistic": "gi_star", "weights": weights, "distance_km": distance_km,
+        "permutations": permutations, "seed": seed, "alternative": alternative,
+        "alpha_fdr": alpha_fdr, "fdr_thresholds": {}, "p_floor": 1 / (permutations + 1),
+        "islands": (), "direction_conflicts": (), "n_features": n,
+        "few_features": n < MIN_FEATURES,
+    }
+
+
+def _check_choices(*, weights: str, alternative: str, permutations: int) -> None:
+    if weights not in _WEIGHTS:
+        raise ValueError(f"unknown weights {weights!r}: use one of {_WEIGHTS}")
+    if alternative not in _ALTERNATIVES:
+        raise ValueError(f"unknown alternative {alternative!r}: use one of {_ALTERNATIVES}")
+    if int(permutations) != permutations or permutations < 1:
+        raise ValueError(f"permutations must be a positive integer, got {permutations!r}")
+
+
+def _aligned_values(
+    values: pd.Series, communes: gpd.GeoDataFrame, *, negative: bool = False
+) -> np.ndarray:
+    """``values`` as floats in the order of ``communes``, after checking they fit."""
+    if not communes.index.is_unique:
+        raise ValueError("communes: the index (commune codes) has duplicates")
+    if not values.index.is_unique:
+        raise ValueError("values: the index (commune codes) has duplicates")
+    missing = communes.index.difference(values.index)
+    extra = values.index.difference(communes.index)
+    if len(missing) or len(extra):
+        raise ValueError(
+            "values must be indexed by the commune codes: "
+            f"{len(missing)} communes without a value {list(missing[:5])}, "
+            f"{len(extra)} values of unknown codes {list(extra[:5])}"
+        )
+    if len(communes) < 3:
+        raise ValueError(f"a local statistic needs at least 3 communes, got {len(communes)}")
+    try:
+        y = values.reindex(communes.index).to_numpy(dtype=float)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"values must be numbers: {err}") from None
+    bad = ~np.isfinite(y)
+    if bad.any():
+        raise ValueError(f"values missing or infinite for {list(communes.index[bad][:5])}")
+    if not negative and (y < 0).any():
+        negative_codes = list(communes.index[y < 0][:5])
+        raise ValueError(f"Gi* needs non-negative values; negative for {negative_codes}")
+    if np.ptp(y) == 0:
+        raise ValueError(
+            f"all values are equal ({y[0]:g}): the statistic is undefined (no incident at all?)"
+        )
+    return y
+
+
+def _weights(
+    communes: gpd.GeoDataFrame, kind: str, distance_km: float | None
+) -> tuple[graph.Graph, float | None, tuple[str, ...]]:
+    """Binary spatial weights of the communes, the band used, and the communes left alone."""
+    if kind == "queen":
+        if distance_km is not None:
+            raise ValueError("distance_km applies to weights='distance' only")
+        w = graph.Graph.build_contiguity(communes.geometry, rook=False, strict=True)
+    else:
+        if communes.crs is None:
+            raise ValueError("communes have no CRS: distances cannot be measured")
+        centroids = communes.geometry.to_crs(METRIC_CRS).centroid
+        coords = np.column_stack([centroids.x, centroids.y])
+        smallest_km = float(pysal_weights.min_threshold_distance(coords)) / 1000
+        if distance_km is None:
+            distance_km = smallest_km
+        elif distance_km < smallest_km:
+            raise ValueError(
+                f"distance_km={distance_km:g} leaves communes without a neighbour: the smallest "
+                f"band giving every commune one is {smallest_km:.3f} km"
+            )
+        # a hair above the band so that the farthest nearest neighbour stays in
+        w = graph.Graph.build_distance_band(centroids, distance_km * 1000 * (1 + 1e-9))
+    if list(w.unique_ids) != list(communes.index):
+        w = w.subgraph(communes.index)  # pragma: no cover - libpysal keeps the order
+    return w, distance_km, tuple(w.isolates)
+
+
+def _permutation_p(
+    observed: np.ndarray, simulated: np.ndarray, alternative: str, islands: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The p-value of each observed statistic against its simulations, and its tail (+1/−1).
+
+    esda's one-tailed p-values (:func:`esda.significance.calculate_significance`)
+    on simulations in which values equal to the observed one up to rounding
+    are made exactly equal, so that ties count as extreme in both tails.
+    NaN for islands.
+    """
+    observed = observed[:, None]
+    tied = np.isclose(simulated, observed, rtol=1e-9, atol=1e-12)
+    simulated = np.where(tied, observed, simulated)
+    greater = calculate_significance(observed, simulated, alternative="greater")
+    lesser = calculate_significance(observed, simulated, alternative="lesser")
+    p = np.minimum(greater, lesser).astype(float)
+    if alternative == "two-sided":
+        p = np.minimum(1.0, 2 * p)
+    p[islands] = np.nan
+    return p, np.sign(lesser - greater).astype(int)
+
+
+def _levels(p_value: np.ndarray, thresholds: dict[float, float]) -> np.ndarray:
+    """0 … 3: how many of the 90/95/99 % levels each p-value passes (NaN passes none)."""
+    level = np.zeros(len(p_value), dtype=int)
+    for k, alpha in enumerate(_LEVELS, start=1):
+        level[p_value <= thresholds[alpha]] = k
+    return level
+
+
+@contextmanager
+def _quiet_esda():
+    """Run esda without its known noise and without touching NumPy's global random state.
+
+    esda's permutation engine calls ``np.random.seed(seed)`` (without numba
+    this is NumPy's global generator); G_Local and Moran_Local warn that their
+    default alternative will change, an option neither of them exposes.
+    """
+    state = np.random.get_state()
+    try:
+        # islands divide by a zero variance in esda; they are handled (never significant)
+        with warnings.catch_warnings(), np.errstate(divide="ignore", invalid="ignore"):
+            warnings.filterwarnings(
+                "ignore", message="The alternative hypothesis for conditional randomization"
+            )
+            warnings.filterwarnings("ignore", message="`row_stack` alias is deprecated")
+            yield
+    finally:
+        np.random.set_state(state)

@@ -1,0 +1,222 @@
+"""Incidents per 10,000 residents of each commune: raw and empirical-Bayes smoothed rates."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+
+import numpy as np
+import pandas as pd
+from esda.smoothing import Empirical_Bayes
+
+from layers.counts import SEQUENTIAL_SCALE, incident_counts
+from layers.layer import Caveat, Layer
+
+__all__ = ["commune_rates"]
+
+#: The only unit set population is known for: the population table names the
+#: communes of 01/07/2025 (dân số theo xã mới).
+_POPULATION_UNIT_SET = "2025"
+
+
+def commune_rates(
+    incidents: pd.DataFrame,
+    communes: pd.DataFrame,
+    population: pd.DataFrame,
+    *,
+    unit_set: str = "2025",
+    types: Iterable[str] | None = None,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+    per: int = 10_000,
+    caveats: Iterable[Caveat] = (),
+) -> Layer:
+    """Incidents per ``per`` residents of each commune, raw and empirical-Bayes smoothed.
+
+    The raw rate of a commune with a few hundred residents jumps with every
+    single record; the smoothed rate (global empirical Bayes, Marshall 1991)
+    pulls each commune's rate toward the province rate, the more so the
+    smaller its population, so that tiny communes do not dominate the map.
+    The smoothing is esda's :class:`esda.smoothing.Empirical_Bayes`.
+
+    Parameters
+    ----------
+    incidents : DataFrame
+        Joined records: ``date`` (datetime64), ``type``, ``new_code``, ``old_code``.
+    communes : DataFrame
+        The 2025 communes indexed by code with ``name`` (every one appears in
+        the result).
+    population : DataFrame
+        ``new_code``, ``year``, ``population``: one row per commune and year.
+    unit_set : {"2025"}
+        Population is only known for the communes of 2025 (a new commune's
+        population cannot be split among the old units it merged), so
+        ``"legacy"`` raises ``ValueError``: map legacy units by counts.
+    types : iterable of str, optional
+        Incident types to count; all when ``None``.
+    start, end : date, optional
+        Inclusive period. Rates are for the whole period, not per year.
+    per : int
+        Residents the rate is expressed per: 10,000 ("per 10,000 residents",
+        units key ``unit.per_10k``); another value gets the units key
+        ``unit.per_<per>``, which the message catalogues must then hold.
+    caveats : iterable of Caveat
+        Carried to every rendering.
+
+    Returns
+    -------
+    Layer
+        ``frame`` has ``name``, ``count``, ``population`` (nullable integer),
+        ``rate`` (raw) and ``rate_eb`` (smoothed, the mapped value), per
+        ``per`` residents. ``params`` adds to the period and types:
+
+        - ``population_year``: the year asked for, the end year of the period
+          (``end``; else the year of the latest counted record; else the latest
+          population year);
+        - ``population_years_used``: the years actually used; each commune takes
+          its row of ``population_year``, else of the nearest year it has (the
+          later one on a tie);
+        - ``missing_population``: codes of communes with no population (or a
+          population of 0): their rates are NaN, never 0, and they take no part
+          in the province rate or the smoothing;
+        - ``province_rate``: total count / total population of the communes
+          with a population, per ``per``;
+        - ``per``.
+
+    Raises
+    ------
+    ValueError
+        For ``unit_set="legacy"``, unknown incident types, a negative ``per``,
+        or two population rows for one commune and year.
+
+    Notes
+    -----
+    Global empirical Bayes (Marshall 1991): with :math:`m = \\sum e_i / \\sum
+    n_i`, :math:`s^2 = \\sum n_i (r_i - m)^2 / \\sum n_i` and :math:`A = s^2 -
+    m / \\bar n`, the smoothed rate is :math:`m + C_i (r_i - m)` with
+    :math:`C_i = A / (A + m / n_i)`. esda leaves a negative :math:`A` (rates
+    no more spread out than Poisson noise alone would make them) as it is,
+    which gives weights outside [0, 1]; Marshall sets :math:`A = 0`, and so do
+    we: every commune then gets the province rate. With no record at all the
+    smoothed rate is 0 (esda would give 0/0).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> inc = pd.DataFrame({"date": pd.to_datetime(["2024-01-05"] * 3),
+    ...                     "type": ["tip"] * 3, "new_code": ["25681", "25681", "25489"],
+    ...                     "old_code": ["25699", "25699", "25489"]})
+    >>> com = pd.DataFrame({"name": ["Xã Bến Cầu", "Xã Tân Lập", "Xã Tân Đông"]},
+    ...                    index=["25681", "25489", "25522"])
+    >>> pop = pd.DataFrame({"new_code": ["25681", "25489"], "year": [2024, 2024],
+    ...                     "population": [20_000, 10_000]})
+    >>> layer = commune_rates(inc, com, pop)
+    >>> layer.frame["rate"].round(2).tolist()
+    [1.0, 1.0, nan]
+    >>> layer.params["missing_population"]
+    ('25522',)
+    """
+    if unit_set != _POPULATION_UNIT_SET:
+        raise ValueError(
+            f"rates need unit_set='{_POPULATION_UNIT_SET}': population is known only for the "
+            f"communes of 2025, not for the {unit_set!r} units (map those by counts)"
+        )
+    if per <= 0:
+        raise ValueError(f"per must be positive, got {per}")
+    counted = incident_counts(
+        incidents, communes, unit_set=unit_set, types=types, start=start, end=end,
+        caveats=caveats,
+    )
+    year = _population_year(incidents, counted.params, population, end)
+    people, years_used = _population_of(population, communes.index, year)
+    frame = counted.frame.copy()
+    frame["population"] = people
+    rate, rate_eb, province = _rates(frame["count"], people)
+    frame["rate"] = rate * per
+    frame["rate_eb"] = rate_eb * per
+    missing = tuple(frame.index[frame["rate"].isna()])
+    return Layer(
+        frame=frame,
+        value="rate_eb",
+        unit_set=unit_set,
+        title_key="layer.rates.title",
+        legend_key="layer.rates.legend",
+        units_key="unit.per_10k" if per == 10_000 else f"unit.per_{per}",
+        params={
+            **counted.params,
+            "per": per,
+            "population_year": year,
+            "population_years_used": years_used,
+            "missing_population": missing,
+            "province_rate": province * per,
+        },
+        colorscale=SEQUENTIAL_SCALE,
+        caveats=counted.caveats,
+    )
+
+
+def _population_year(
+    incidents: pd.DataFrame, params: dict, population: pd.DataFrame, end: dt.date | None
+) -> int | None:
+    """The year the period's population is read from: its end year, as best known."""
+    if end is not None:
+        return pd.Timestamp(end).year
+    mask = incidents["type"].isin(params["types"])
+    if params["start"] is not None:
+        mask &= incidents["date"] >= pd.Timestamp(params["start"])
+    if mask.any():
+        return int(incidents.loc[mask, "date"].max().year)
+    years = population["year"].dropna()
+    return int(years.max()) if len(years) else None
+
+
+def _population_of(
+    population: pd.DataFrame, codes: pd.Index, year: int | None
+) -> tuple[pd.Series, tuple[int, ...]]:
+    """Each commune's population in ``year``, else in its nearest year (the later on a tie)."""
+    rows = population.loc[
+        population["population"].notna() & population["year"].notna(),
+        ["new_code", "year", "population"],
+    ]
+    duplicated = rows.duplicated(["new_code", "year"])
+    if duplicated.any():
+        pairs = sorted(set(map(tuple, rows.loc[duplicated, ["new_code", "year"]].to_numpy())))
+        raise ValueError(f"several population rows for one commune and year: {pairs[:5]}")
+    if year is None or rows.empty:
+        return pd.Series(pd.NA, index=codes, dtype="Int64"), ()
+    distance = (rows["year"].astype(int) - year).abs()
+    chosen = (
+        rows.assign(distance=distance.to_numpy(), later=-rows["year"].astype(int).to_numpy())
+        .sort_values(["new_code", "distance", "later"])
+        .drop_duplicates("new_code")
+        .set_index("new_code")
+    )
+    chosen = chosen.loc[chosen.index.isin(codes)]
+    people = chosen["population"].reindex(codes).astype("Int64")
+    return people, tuple(sorted(int(y) for y in chosen["year"].unique()))
+
+
+def _rates(counts: pd.Series, people: pd.Series) -> tuple[pd.Series, pd.Series, float]:
+    """Raw and smoothed rates per resident, and the province rate (NaN where no population)."""
+    known = people.notna() & (people > 0)
+    known = known.fillna(False).astype(bool)
+    rate = pd.Series(np.nan, index=counts.index)
+    rate_eb = pd.Series(np.nan, index=counts.index)
+    if not known.any():
+        return rate, rate_eb, float("nan")
+    e = counts[known].to_numpy(dtype=float)
+    b = people[known].to_numpy(dtype=float)
+    province = e.sum() / b.sum()
+    rate[known] = e / b
+    if e.sum() == 0 or _between_variance(e, b) <= 0:
+        rate_eb[known] = province  # Marshall's A <= 0: every commune gets the province rate
+    else:
+        rate_eb[known] = Empirical_Bayes(e, b).r.ravel()
+    return rate, rate_eb, province
+
+
+def _between_variance(e: np.ndarray, b: np.ndarray) -> float:
+    """Marshall's (1991) moment estimate A of the between-commune rate variance (may be < 0)."""
+    m = e.sum() / b.sum()
+    s2 = (b * (e / b - m) ** 2).sum() / b.sum()
+    return float(s2 - m / b.mean())

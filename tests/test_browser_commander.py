@@ -1,0 +1,91 @@
+"""End to end: the commander switches layers and filters, and the map and table follow."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.browser import ARTIFACTS, chromium_page, running_server
+
+pytestmark = pytest.mark.browser
+
+_STATE = """() => {
+  const gd = document.querySelector('#cmd-map .js-plotly-plot');
+  const t = gd._fullData[0];
+  return {z: Array.from(t.z), n: t.locations.length, title: gd._fullLayout.title.text,
+          ticks: (t.colorbar && t.colorbar.ticktext) ? Array.from(t.colorbar.ticktext) : [],
+          geojson: typeof t.geojson === 'string' ? t.geojson : 'inline',
+          rings: gd._fullData[3].visible};
+}"""
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    data_dir = tmp_path_factory.mktemp("e2e-cmd") / "var"
+    with running_server(data_dir) as url:
+        yield url
+
+
+def _wait_title(page, text: str) -> dict:
+    page.wait_for_function(
+        "(t) => { const gd = document.querySelector('#cmd-map .js-plotly-plot');"
+        " return gd && gd._fullLayout && gd._fullLayout.title &&"
+        " gd._fullLayout.title.text.includes(t); }", arg=text, timeout=90_000)
+    page.wait_for_timeout(500)
+    return page.evaluate(_STATE)
+
+
+def test_layers_filters_rings_table_and_panel(server):
+    with chromium_page(1500, 1000) as page:
+        page.goto(server + "/commander")
+        page.wait_for_selector("canvas.maplibregl-canvas", timeout=90_000)
+        rates = _wait_title(page, "Tỷ lệ vụ việc trên 10.000 dân")
+        assert rates["n"] == 96 and rates["geojson"].endswith("communes_2025.geojson")
+        assert "01/10/2025 – 31/12/2025" in rates["title"]  # the latest quarter of the data
+
+        page.click("text=Điểm nóng thống kê (Gi*)")
+        gi = _wait_title(page, "Getis-Ord Gi*")
+        assert gi["ticks"][0] == "Điểm nóng 99%" and "Không có ý nghĩa thống kê" in gi["ticks"]
+        assert set(gi["z"]) <= {-3, -2, -1, 0, 1, 2, 3}
+
+        page.click("text=Toàn bộ")  # the whole period: more evidence, more hot spots
+        whole = _wait_title(page, "/01/2022 – 31/12/2025")
+        assert whole["z"] != gi["z"]
+        assert any(v > 0 for v in whole["z"]), "4 years of the demo's gate clusters show up"
+
+        page.click("text=Mật độ (bản đồ nhiệt)")
+        dens = _wait_title(page, "Mật độ vụ việc có tọa độ")
+        assert dens["geojson"].endswith("/geo/density.geojson") and dens["n"] > 2000
+        assert max(dens["z"]) > 0
+        assert "hồ sơ chỉ có xã" in page.inner_text("#cmd-note")
+
+        page.click("text=Vòng cách cửa khẩu 5, 15, 30 km")
+        page.wait_for_function("() => document.querySelector('#cmd-map .js-plotly-plot')"
+                               "._fullData[3].visible === true", timeout=30_000)
+
+        page.click("text=Đề xuất địa bàn trọng điểm")
+        _wait_title(page, "Điểm đề xuất địa bàn trọng điểm")
+        rows = page.query_selector_all("tr.ranked-row")
+        assert 1 <= len(rows) <= 15
+        first = rows[0].inner_text()
+        assert "Cách biên giới" in first or "Điểm nóng" in first
+        name = rows[0].query_selector_all("td")[1].inner_text()
+        rows[0].click()
+        page.wait_for_function("(n) => { const h = document.querySelector('#cmd-panel-name');"
+                               " return h && h.innerText === n; }", arg=name, timeout=30_000)
+        panel = page.inner_text("#cmd-panel")
+        assert "Số vụ việc theo quý" in panel and "Cách biên giới" in panel
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "commander.png"), full_page=True)
+
+
+def test_english_and_former_units(server):
+    with chromium_page() as page:
+        page.goto(server + "/commander?lang=en")
+        page.wait_for_selector("canvas.maplibregl-canvas", timeout=90_000)
+        _wait_title(page, "Incidents per 10,000 residents")
+        page.click("text=Communes before 01/07/2025 (280)")
+        page.wait_for_function("() => document.querySelector('#cmd-map .js-plotly-plot')"
+                               "._fullData[0].locations.length === 280", timeout=60_000)
+        legacy = page.evaluate(_STATE)
+        # counts, not rates: population is known for the 2025 communes only
+        assert legacy["title"].startswith("Incidents by commune")

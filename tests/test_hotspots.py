@@ -1,0 +1,392 @@
+"""Gi* and Local Moran on the 2025 communes: esda's numbers, planted clusters, noise, FDR, layer."""
+
+import esda
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+from libpysal import graph
+
+from geo.boundaries import load_communes
+from geo.config import Settings
+from layers.counts import incident_counts
+from layers.hotspots import (
+    DIVERGING_SCALE,
+    GI_CLASSES,
+    LISA_CLASSES,
+    gi_star,
+    hotspot_layer,
+    local_moran,
+)
+from layers.layer import Caveat, Layer
+
+pytestmark = pytest.mark.filterwarnings(
+    "ignore:The alternative hypothesis for conditional randomization:DeprecationWarning",
+    "ignore:`row_stack` alias is deprecated",
+)
+
+CENTRE = "25459"  # Phường Tân Ninh; the planted cluster grows from it
+
+
+@pytest.fixture(scope="module")
+def communes(tmp_path_factory) -> gpd.GeoDataFrame:
+    return load_communes(Settings(data_dir=tmp_path_factory.mktemp("var")), "2025")
+
+
+@pytest.fixture(scope="module")
+def queen(communes) -> graph.Graph:
+    return graph.Graph.build_contiguity(communes.geometry, rook=False, strict=True)
+
+
+def _poisson(communes, lam: float, seed: int) -> pd.Series:
+    rng = np.random.default_rng(seed)
+    return pd.Series(rng.poisson(lam, len(communes)), index=communes.index, dtype=float)
+
+
+def _planted(communes, queen, seed: int = 0) -> tuple[pd.Series, list[str], list[str]]:
+    """Poisson(5) everywhere, Poisson(30) on CENTRE, its neighbours and theirs.
+
+    Returns the values, the core (CENTRE and its neighbours, whose whole
+    neighbourhood is planted) and every planted commune.
+    """
+    core = [CENTRE, *queen[CENTRE].index]
+    planted = sorted(set(core) | {n for c in core for n in queen[c].index})
+    values = _poisson(communes, 5, seed)
+    values[planted] = np.random.default_rng(seed + 1).poisson(30, len(planted))
+    return values, core, planted
+
+
+def _grid(n: int) -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame(
+        {"name": [f"Ô {i}" for i in range(n * n)]},
+        geometry=[  # 1 km squares
+            shapely.box(x * 1000, y * 1000, (x + 1) * 1000, (y + 1) * 1000)
+            for y in range(n) for x in range(n)
+        ],
+        index=[f"{i:05d}" for i in range(n * n)],
+        crs="EPSG:32648",
+    )
+
+
+# --- esda's numbers, passed through -------------------------------------------------------
+
+
+def test_queen_weights_of_the_2025_communes(queen, communes):
+    assert list(queen.unique_ids) == list(communes.index)
+    assert queen.cardinalities.sum() == 464 and queen.cardinalities.min() == 2
+    assert len(queen.isolates) == 0
+
+
+def test_gi_star_equals_esda_on_the_same_input(communes, queen):
+    values = _poisson(communes, 4, seed=11)
+    shuffled = values.sample(frac=1, random_state=3)  # order must not matter
+    spots = gi_star(shuffled, communes, permutations=999, seed=42)
+    ref = esda.G_Local(values.to_numpy(), queen, transform="B", star=True,
+                       permutations=999, seed=42, n_jobs=1)
+    frame = spots.frame
+    assert list(frame.index) == list(communes.index)
+    np.testing.assert_allclose(frame["Gs"], ref.Gs, rtol=1e-12)
+    np.testing.assert_allclose(frame["Zs"], ref.Zs, rtol=1e-12)
+    np.testing.assert_array_equal(frame["p_sim"], ref.p_sim)
+    np.testing.assert_allclose(frame["p_norm"], ref.p_norm, rtol=1e-12)
+    # Gi* with binary weights and self-weight 1: (own + neighbours) / total
+    centre = values[[CENTRE, *queen[CENTRE].index]].sum() / values.sum()
+    assert frame.loc[CENTRE, "Gs"] == pytest.approx(centre)
+
+
+def test_distance_band_defaults_to_the_smallest_band_giving_everyone_a_neighbour(communes):
+    values = _poisson(communes, 4, seed=11)
+    spots = gi_star(values, communes, weights="distance", permutations=999, seed=42)
+    assert spots.distance_km == pytest.approx(15.8136, abs=1e-4)
+    centroids = communes.geometry.to_crs("EPSG:32648").centroid
+    band = graph.Graph.build_distance_band(centroids, 15_813.61)
+    assert band.cardinalities.min() == 1 and len(band.isolates) == 0
+    ref = esda.G_Local(values.to_numpy(), band, transform="B", star=True,
+                       permutations=999, seed=42, n_jobs=1)
+    np.testing.assert_allclose(spots.frame["Zs"], ref.Zs, rtol=1e-12)
+    np.testing.assert_array_equal(spots.frame["p_sim"], ref.p_sim)
+    wider = gi_star(values, communes, weights="distance", distance_km=25, seed=42)
+    assert wider.distance_km == 25
+
+
+def test_same_seed_same_result_and_numpys_global_generator_untouched(communes):
+    values = _poisson(communes, 4, seed=5)
+    np.random.seed(123)
+    expected = np.random.rand()
+    np.random.seed(123)
+    first = gi_star(values, communes, seed=9)
+    assert np.random.rand() == expected  # esda reseeds it; we restore it
+    pd.testing.assert_frame_equal(first.frame, gi_star(values, communes, seed=9).frame)
+    assert not first.frame["p_sim"].equals(gi_star(values, communes, seed=10).frame["p_sim"])
+
+
+# --- planted cluster and random patterns ---------------------------------------------------
+
+
+def test_planted_cluster_is_a_99_percent_hot_spot_after_fdr(communes, queen):
+    """9,999 permutations: with 999, no commune of 96 can reach 99 % after FDR (see gi_star)."""
+    values, core, planted = _planted(communes, queen)
+    spots = gi_star(values, communes, permutations=9_999, seed=0)
+    frame = spots.frame
+    assert len(core) == 6 and len(planted) == 15
+    assert (frame.loc[core, "gi_class"] == "hot_99").all()
+    assert frame.loc[core, "fdr_significant"].all()
+    assert (frame.loc[core, "p_value"] <= spots.fdr_thresholds[0.01]).all()
+    # every significant commune is hot and in or beside the cluster; no cold spot anywhere
+    beside = set(planted) | {n for c in planted for n in queen[c].index}
+    significant = frame.index[frame["fdr_significant"]]
+    assert set(significant) <= beside
+    assert (frame.loc[significant, "gi_bin"] > 0).all()
+    assert frame["gi_class"].value_counts().to_dict() == {
+        "not_significant": 85, "hot_99": 7, "hot_95": 3, "hot_90": 1
+    }
+
+
+def test_fdr_rule_is_benjamini_hochberg_per_confidence_level(communes, queen):
+    values, _, _ = _planted(communes, queen)
+    corrected = gi_star(values, communes, permutations=9_999, seed=0).frame
+    raw = gi_star(values, communes, permutations=9_999, seed=0, alpha_fdr=False).frame
+    p = corrected["p_value"].to_numpy()
+    thresholds = {a: esda.fdr(p, a) for a in (0.10, 0.05, 0.01)}
+    expected = np.select(
+        [p <= thresholds[0.01], p <= thresholds[0.05], p <= thresholds[0.10]], [3, 2, 1], 0
+    )
+    np.testing.assert_array_equal(corrected["gi_bin"].abs(), expected)
+    np.testing.assert_array_equal(corrected["fdr_significant"], p <= thresholds[0.10])
+    # uncorrected: the plain 0.01 / 0.05 / 0.10 levels, so never fewer significant communes
+    np.testing.assert_array_equal(
+        raw["gi_bin"].abs(), np.select([p <= 0.01, p <= 0.05, p <= 0.10], [3, 2, 1], 0)
+    )
+    assert (raw["gi_bin"] != 0).sum() == 21 > (corrected["gi_bin"] != 0).sum() == 11
+    pd.testing.assert_series_equal(raw["fdr_significant"], corrected["fdr_significant"])
+
+
+def test_random_patterns_give_almost_no_fdr_significant_spot(communes):
+    """iid Poisson(5), five seeds: at most 2 FDR-significant communes per map.
+
+    With no pattern, Benjamini–Hochberg at 10 % makes any discovery in at most
+    about 10 % of the maps, and Gi* neighbourhoods overlap, so a false
+    discovery comes with a neighbour or two. Over 200 such maps (seeds
+    1000–1199, 999 permutations) 198 had none and 2 had two.
+    """
+    for seed in range(5):
+        frame = gi_star(_poisson(communes, 5, 100 + seed), communes, seed=seed).frame
+        assert frame["fdr_significant"].sum() <= 2
+        assert (frame["gi_class"] != "not_significant").sum() <= 2
+        assert 5 <= (frame["p_value"] <= 0.10).sum() <= 16  # uncorrected: ~10 % of 96
+
+
+def test_a_zero_among_zeros_is_no_cold_spot(communes):
+    """esda's p_sim counts ties against the low tail: zeros next to zeros look 99.9 % cold."""
+    values = _poisson(communes, 0.5, seed=7)
+    spots = gi_star(values, communes, seed=7, alpha_fdr=False)
+    frame = spots.frame
+    zero_among_zeros = frame.index[frame["Gs"] == 0]
+    assert len(zero_among_zeros) == 5
+    np.testing.assert_allclose(frame.loc[zero_among_zeros, "p_sim"], 0.001)  # esda's directed p
+    assert (frame.loc[zero_among_zeros, "p_value"] > 0.25).all()  # ties counted: no evidence
+    assert ((frame["p_sim"] <= 0.05) & (frame["Zs"] < 0)).sum() == 8
+    assert frame["gi_class"].str.startswith("cold").sum() == 0
+
+
+def test_local_moran_labels_the_planted_cluster_high_high(communes, queen):
+    values, core, planted = _planted(communes, queen)
+    lisa = local_moran(values, communes, permutations=9_999, seed=0)
+    frame = lisa.frame
+    assert (frame.loc[core, "lisa_class"] == "high-high").all()
+    assert (frame.loc[core, "q"] == 1).all()
+    assert set(frame["lisa_class"]) <= set(LISA_CLASSES.values())
+    high_high = frame.index[frame["lisa_class"] == "high-high"]
+    assert set(high_high) <= set(planted) and len(high_high) == 10
+    assert (frame.loc[high_high, "p_value"] <= lisa.fdr_thresholds[0.05]).all()
+    ref = esda.Moran_Local(values.to_numpy(), queen, transformation="r",
+                           permutations=9_999, seed=0, n_jobs=1)
+    np.testing.assert_allclose(frame["Is"], ref.Is, rtol=1e-12)
+    np.testing.assert_array_equal(frame["p_sim"], ref.p_sim)
+
+
+def test_local_moran_without_fdr_uses_the_plain_level(communes, queen):
+    values, core, _ = _planted(communes, queen)
+    frame = local_moran(values, communes, seed=0, alpha=0.05, alpha_fdr=False).frame
+    significant = frame["lisa_class"] != "not_significant"
+    np.testing.assert_array_equal(significant, frame["p_value"] <= 0.05)
+    assert (frame.loc[core, "lisa_class"] == "high-high").all()
+
+
+# --- odd places: islands, outliers ---------------------------------------------------------
+
+
+def test_an_island_is_never_significant():
+    """esda gives a commune without neighbours the smallest p_sim, whatever its value."""
+    grid = _grid(6)
+    island = gpd.GeoDataFrame(
+        {"name": ["Cù lao"]}, geometry=[shapely.box(20_000, 20_000, 21_000, 21_000)],
+        index=["09999"],
+        crs="EPSG:32648",
+    )
+    communes = pd.concat([grid, island])
+    values = pd.Series(np.arange(37, dtype=float) % 5, index=communes.index)
+    values["09999"] = 50.0
+    spots = gi_star(values, communes, seed=1, alpha_fdr=False)
+    assert spots.islands == ("09999",)
+    row = spots.frame.loc["09999"]
+    assert row["p_sim"] == pytest.approx(0.001) and np.isnan(row["p_value"])
+    assert row["gi_class"] == "not_significant" and not row["fdr_significant"]
+    with pytest.raises(ValueError, match="smallest band giving every commune one is 21.213 km"):
+        gi_star(values, communes, weights="distance", distance_km=1.5)
+
+
+def test_a_high_outlier_among_low_neighbours_is_not_a_hot_spot(communes, queen):
+    values = _poisson(communes, 8, seed=3)
+    values[CENTRE] = 150.0
+    values[list(queen[CENTRE].index)] = 0.0
+    spots = gi_star(values, communes, seed=3, alpha_fdr=False)
+    row = spots.frame.loc[CENTRE]
+    assert row["Zs"] > 2.5  # ArcGIS's z-score would call it a 99 % hot spot …
+    assert row["p_value"] == 0.002  # … but its neighbours are lower than chance
+    assert spots.direction_conflicts == (CENTRE,)
+    assert row["gi_class"] == "not_significant"
+
+
+# --- bad inputs ----------------------------------------------------------------------------
+
+
+def test_bad_inputs_are_refused_clearly(communes):
+    values = _poisson(communes, 4, seed=1)
+    with pytest.raises(ValueError, match="unknown weights 'rook'"):
+        gi_star(values, communes, weights="rook")
+    with pytest.raises(ValueError, match="unknown alternative"):
+        gi_star(values, communes, alternative="greater")
+    with pytest.raises(ValueError, match="permutations must be a positive integer"):
+        gi_star(values, communes, permutations=0)
+    with pytest.raises(ValueError, match="alpha must lie between 0 and 1"):
+        local_moran(values, communes, alpha=5)
+    with pytest.raises(ValueError, match="distance_km applies to weights='distance' only"):
+        gi_star(values, communes, distance_km=10)
+    with pytest.raises(ValueError, match="smallest band giving every commune one is 15.814 km"):
+        gi_star(values, communes, weights="distance", distance_km=10)
+    with pytest.raises(ValueError, match=r"1 communes without a value \['25459'\]"):
+        gi_star(values.drop(CENTRE), communes)
+    with pytest.raises(ValueError, match=r"1 values of unknown codes \['99999'\]"):
+        gi_star(pd.concat([values, pd.Series({"99999": 1.0})]), communes)
+    with pytest.raises(ValueError, match="must be indexed by the commune codes"):
+        gi_star(values.reset_index(drop=True), communes)
+    with pytest.raises(ValueError, match=r"missing or infinite for \['25459'\]"):
+        gi_star(values.where(values.index != CENTRE), communes)
+    with pytest.raises(ValueError, match="non-negative"):
+        gi_star(values - 10, communes)
+    with pytest.raises(ValueError, match=r"all values are equal \(0\)"):
+        gi_star(values * 0, communes)
+    with pytest.raises(ValueError, match="all values are equal"):
+        local_moran(values * 0 + 3, communes)
+
+
+def test_inputs_are_not_changed(communes):
+    values = _poisson(communes, 4, seed=1).sample(frac=1, random_state=0)
+    kept_values, kept_communes = values.copy(), communes.copy()
+    gi_star(values, communes, weights="distance", seed=1)
+    local_moran(values, communes, seed=1)
+    pd.testing.assert_series_equal(values, kept_values)
+    pd.testing.assert_frame_equal(communes, kept_communes)
+    assert communes.crs == "EPSG:4326"
+
+
+# --- the layer -----------------------------------------------------------------------------
+
+
+def _counts_layer(communes, values: pd.Series) -> Layer:
+    codes = np.repeat(values.index.to_numpy(), values.astype(int).to_numpy())
+    incidents = pd.DataFrame(
+        {"date": pd.Timestamp("2024-05-01"), "type": "tip", "new_code": codes, "old_code": codes}
+    )
+    return incident_counts(incidents, communes, unit_set="2025", caveats=[Caveat.SYNTHETIC])
+
+
+def test_hotspot_layer_of_counts(communes, queen):
+    values, core, _ = _planted(communes, queen)
+    source = _counts_layer(communes, values)
+    layer = hotspot_layer(source, communes, permutations=9_999, seed=0)
+    frame = layer.frame
+    assert layer.value == "gi_bin" and frame["gi_bin"].dtype == float
+    assert (frame.loc[core, "gi_bin"] == 3.0).all()
+    assert set(frame["gi_bin"]) <= {-3.0, -2.0, -1.0, 0.0, 1.0, 2.0, 3.0}
+    assert list(frame.columns[:2]) == ["name", "count"]
+    assert frame["count"].sum() == values.sum()
+    assert (layer.title_key, layer.legend_key) == ("layer.hotspots.title", "layer.hotspots.legend")
+    assert layer.caveats == (Caveat.SYNTHETIC,)
+    params = layer.params
+    assert params["types"] == source.params["types"] and params["source"] == "count"
+    assert params["weights"] == "queen" and params["permutations"] == 9_999 and params["seed"] == 0
+    assert (params["zmin"], params["zmax"]) == (-3, 3)
+    assert [(c["code"], c["class"], c["message_key"]) for c in params["classes"]][:2] == [
+        (3, "hot_99", "gi.hot_99"), (2, "hot_95", "gi.hot_95")
+    ]
+    assert params["classes"][0]["color"] == "#b2182b" and params["classes"][3]["color"] == "#f0f0f0"
+    assert params["few_features"] is False and params["n_features"] == 96
+    assert params["constant_values"] is False and params["excluded"] == ()
+
+
+def test_hotspot_layer_skips_communes_without_a_value(communes, queen):
+    values, core, _ = _planted(communes, queen)
+    source = Layer(
+        frame=pd.DataFrame(
+            {"name": communes["name"], "rate_eb": values.where(values.index != "25486")}
+        ),
+        value="rate_eb", unit_set="2025", title_key="layer.rates.title",
+        legend_key="layer.rates.legend", units_key="unit.per_10k",
+    )
+    layer = hotspot_layer(source, communes, permutations=9_999, seed=0)
+    assert layer.params["excluded"] == ("25486",)
+    assert np.isnan(layer.frame.loc["25486", "gi_bin"])
+    assert not layer.frame.loc["25486", "fdr_significant"]
+    assert (layer.frame.loc[core, "gi_class"] == "hot_99").all()
+    assert layer.params["n_features"] == 95
+
+
+def test_hotspot_layer_of_no_incident_is_all_not_significant(communes):
+    layer = hotspot_layer(_counts_layer(communes, pd.Series(0, index=communes.index)), communes)
+    assert layer.params["constant_values"] is True
+    assert (layer.frame["gi_bin"] == 0).all() and layer.frame["Zs"].isna().all()
+    assert (layer.frame["gi_class"] == "not_significant").all()
+
+
+def test_hotspot_layer_warns_below_30_communes():
+    grid = _grid(5)
+    values = pd.Series(np.arange(25) % 4, index=grid.index, dtype=float)
+    layer = hotspot_layer(_counts_layer(grid, values), grid, seed=0)
+    assert layer.params["few_features"] is True and layer.params["n_features"] == 25
+
+
+def test_hotspot_layer_refuses_polygons_of_other_communes(communes):
+    source = _counts_layer(communes, pd.Series(1, index=communes.index))
+    with pytest.raises(ValueError, match="name different communes"):
+        hotspot_layer(source, communes.iloc[:-1])
+
+
+def _lightness(colour: str) -> float:
+    """CIE L* of an sRGB colour: what is left of it in grey print."""
+    rgb = np.array([int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5)])
+    linear = np.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
+    y = linear @ [0.2126, 0.7152, 0.0722]
+    return 116 * np.cbrt(y) - 16 if y > 216 / 24389 else 24389 / 27 * y
+
+
+def test_diverging_scale_is_stepped_and_reads_in_grey():
+    stops = [s for s, _ in DIVERGING_SCALE]
+    assert stops[0] == 0 and stops[-1] == 1 and stops == sorted(stops)
+    colours = [c for _, c in DIVERGING_SCALE[::2]]  # one per class, −3 … +3
+    assert len(set(colours)) == 7
+    # a class code v sits at (v + 3) / 6 on zmin=-3, zmax=3: inside its own step
+    for code, colour in zip(range(-3, 4), colours):
+        at = (code + 3) / 6
+        steps = zip(DIVERGING_SCALE[::2], DIVERGING_SCALE[1::2])
+        band = [c for (lo, c), (hi, _) in steps if lo <= at <= hi]
+        assert band[0] == colour
+    lightness = [_lightness(c) for c in colours]
+    for k in (1, 2, 3):  # lighter towards "not significant", at least 12 L* per step
+        assert lightness[3 - k] < lightness[4 - k] - 12
+        assert lightness[3 + k] < lightness[2 + k] - 12
+    assert [c[1] for c in GI_CLASSES] == [
+        "hot_99", "hot_95", "hot_90", "not_significant", "cold_90", "cold_95", "cold_99"
+    ]
