@@ -23,14 +23,14 @@ import shapely
 from dashboard.context import AppContext
 from geo.boundaries import load_outline
 from geo.units import NEW
-from layers.compare import compare_periods
+from layers.compare import campaign_comparison, compare_periods
 from layers.counts import incident_counts
 from layers.density import hexagon_counts, kernel_density
 from layers.emerging import emerging_layer
-from layers.hotspots import hotspot_layer
+from layers.hotspots import hotspot_layer, local_moran
 from layers.key_areas import key_area_layer
 from layers.layer import Layer
-from layers.proximity import border_distance, gate_distances
+from layers.proximity import band_shares, border_distance, gate_distances
 from layers.rates import commune_rates
 
 __all__ = ["COMMUNE_LAYERS", "GRID_LAYERS", "LAYERS", "Analyses"]
@@ -158,6 +158,32 @@ class Analyses:
                              "resolution": HEX_RESOLUTION},
                      colorscale=_sequential(), caveats=caveats)
 
+    def summary(self, *, unit_set: str, types, start, end) -> dict:
+        """Shares of incidents by distance to the border and by gate catchment, and the
+        campaign window of the period's last year against the rest of that year."""
+        def build():
+            rec = self._records()
+            selected = _selected(rec.incidents, types, start, end)
+            shares = band_shares(selected, self.ctx.communes[unit_set], self.ctx.gates,
+                                 self.ctx.border, to="border")
+            campaign = campaign_comparison(rec.incidents, end.year, types=types, today=end) \
+                if end >= dt.date(end.year, 7, 1) else None
+            return {"bands": shares.bands, "catchments": shares.catchments,
+                    "n_by_point": shares.n_by_point, "n_by_commune": shares.n_by_commune,
+                    "campaign": campaign}
+        return self._memo(("summary", unit_set, types, start, end), build)
+
+    def lisa(self, *, unit_set: str, types, start, end) -> pd.DataFrame:
+        """Local Moran's I of the counts (second opinion on Gi*): ``lisa_class`` per commune."""
+        def build():
+            counts = self.layer("counts", unit_set=unit_set, types=types, start=start, end=end)
+            values = counts.frame["count"]
+            if values.nunique() <= 1:
+                return pd.DataFrame({"lisa_class": "not_significant"}, index=values.index)
+            return local_moran(values, self.ctx.communes[unit_set],
+                               permutations=self.gi_permutations, seed=self.seed).frame
+        return self._memo(("lisa", unit_set, types, start, end), build)
+
     def evidence(self, *, unit_set: str, types, start, end) -> pd.DataFrame:
         """Every commune's evidence for the key-area score (see :mod:`layers.key_areas`)."""
         def build():
@@ -174,7 +200,12 @@ class Analyses:
                                         start=start, end=end).frame["category"]
             change = self.layer("change", unit_set=unit_set, types=types, start=start,
                                 end=end).frame
-            ev["trend"] = change["trend"]
+            first = self._records().incidents["date"].min()
+            covered = pd.notna(first) and pd.Timestamp(
+                self.layer("change", unit_set=unit_set, types=types, start=start,
+                           end=end).params["other_start"]) >= first.normalize()
+            # a "rise" on a period before the first record is no evidence: leave it out
+            ev["trend"] = change["trend"] if covered else 0
             ev["count_now"] = change["count"]
             ev["count_before"] = change["other"]
             dist = self.distances[unit_set]

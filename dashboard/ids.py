@@ -39,3 +39,4 @@ CMD_TABLE = "cmd-table"
 CMD_PANEL = "cmd-panel"
 CMD_SELECTED = "cmd-selected"
 CMD_ROW = "cmd-row"  # pattern-matching id type of a ranked-table row
+CMD_SUMMARY = "cmd-summary"

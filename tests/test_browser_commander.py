@@ -57,6 +57,9 @@ def test_layers_filters_rings_table_and_panel(server):
         assert dens["geojson"].endswith("/geo/density.geojson") and dens["n"] > 2000
         assert max(dens["z"]) > 0
         assert "hồ sơ chỉ có xã" in page.inner_text("#cmd-note")
+        summary = page.inner_text("#cmd-summary")
+        assert "Vụ việc theo khoảng cách đến biên giới" in summary and "0–5 km" in summary
+        assert "Mộc Bài" in summary and "Đợt cao điểm 2025" in summary
 
         page.click("text=Vòng cách cửa khẩu 5, 15, 30 km")
         page.wait_for_function("() => document.querySelector('#cmd-map .js-plotly-plot')"
@@ -74,6 +77,7 @@ def test_layers_filters_rings_table_and_panel(server):
                                " return h && h.innerText === n; }", arg=name, timeout=30_000)
         panel = page.inner_text("#cmd-panel")
         assert "Số vụ việc theo quý" in panel and "Cách biên giới" in panel
+        assert "Moran cục bộ" in panel
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "commander.png"), full_page=True)
 

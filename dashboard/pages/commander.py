@@ -121,6 +121,41 @@ def _ranked_table(evidence, lang: str) -> html.Table:
     return html.Table([html.Thead(head), html.Tbody(rows)], className="ranked")
 
 
+def _share_table(frame, first_header: str, label_col: str | None, lang: str) -> html.Table:
+    t = lambda key: translate(key, lang)  # noqa: E731
+    rows = [html.Tr([html.Td(row[label_col] if label_col else idx),
+                     html.Td(format_number(row["count"], lang)),
+                     html.Td(format_number(100 * row["share"], lang, 1) + " %")])
+            for idx, row in frame.iterrows()]
+    head = html.Tr([html.Th(first_header), html.Th(t("cmd.summary.count")),
+                    html.Th(t("cmd.summary.share"))])
+    return html.Table([html.Thead(head), html.Tbody(rows)], className="ranked compact")
+
+
+def _summary(summary: dict, lang: str) -> list:
+    """Shares by distance band and gate catchment, and the campaign window, in words."""
+    t = lambda key, **kw: translate(key, lang, **kw)  # noqa: E731
+    parts = [
+        html.Div([html.H4(t("cmd.summary.bands")),
+                  _share_table(summary["bands"], t("cmd.summary.band"), None, lang)]),
+        html.Div([html.H4(t("cmd.summary.catchments")),
+                  _share_table(summary["catchments"].sort_values("count", ascending=False),
+                               t("cmd.summary.gate"), "name", lang)]),
+    ]
+    text = [t("cmd.summary.basis", points=format_number(summary["n_by_point"], lang),
+              communes=format_number(summary["n_by_commune"], lang))]
+    camp = summary["campaign"]
+    if camp and camp["campaign_days"] and camp["rest_days"] and camp["rest"]:
+        p_value = camp["p_value"]
+        text.append(t("cmd.summary.campaign", year=camp["year"],
+                      a=format_number(camp["campaign_rate"], lang, 1),
+                      b=format_number(camp["rest_rate"], lang, 1),
+                      ratio=format_number(camp["ratio"], lang, 1),
+                      p="< 0,001" if p_value < 0.001 and lang == "vi" else
+                      "< 0.001" if p_value < 0.001 else format_number(p_value, lang, 3)))
+    return [html.Div(parts, className="summary-tables"), html.P(" ".join(text))]
+
+
 def layout(ctx: AppContext, lang: str) -> list:
     """The commander's page, opened on the smoothed rates of the latest quarter."""
     first, last = _data_period(ctx)
@@ -161,6 +196,7 @@ def layout(ctx: AppContext, lang: str) -> list:
             html.Div(id=ids.CMD_NOTE, className="note-line"),
             html.H3(t("cmd.ranked")),
             dcc.Loading(html.Div(id=ids.CMD_TABLE), delay_show=400),
+            html.Div(id=ids.CMD_SUMMARY, className="summary"),
         ],
         className="main-panel",
     )
@@ -185,6 +221,8 @@ def _panel(ctx: AppContext, an: Analyses, code: str, unit_set: str, types, start
                        legend={"orientation": "h", "y": -0.35, "font": {"size": 10}},
                        separators=",." if lang == "vi" else ".,")
     ev = an.evidence(unit_set=unit_set, types=types, start=start, end=end).loc[code]
+    lisa = an.lisa(unit_set=unit_set, types=types, start=start, end=end)["lisa_class"].get(
+        code, "not_significant")
     models = [html.Li(f"{_label('models', 'model_type', m.model_type, lang)} "
                       f"({_label('models', 'class', m.model_class, lang)}), "
                       f"{format_date(m.start_date.date(), lang)}")
@@ -193,6 +231,7 @@ def _panel(ctx: AppContext, an: Analyses, code: str, unit_set: str, types, start
     last = format_date(reach["last_date"], lang) if reach["last_date"] else "–"
     facts = [
         (t("cmd.panel.gi"), t(f"gi.{ev['gi_class']}") if isinstance(ev["gi_class"], str) else "–"),
+        (t("cmd.panel.lisa"), t(f"lisa.{lisa}")),
         (t("cmd.panel.emerging"), t(f"emerging.{ev['category']}")),
         (t("cmd.panel.change"), f"{ev['count_before']} → {ev['count_now']} "
                                 f"({t('trend.' + str(int(ev['trend'])))})"),
@@ -259,6 +298,7 @@ def register_callbacks(app: Dash, ctx: AppContext) -> None:
         Output(ids.CMD_MAP, "figure"),
         Output(ids.CMD_NOTE, "children"),
         Output(ids.CMD_TABLE, "children"),
+        Output(ids.CMD_SUMMARY, "children"),
         Input(ids.CMD_LAYER, "value"),
         Input(ids.CMD_TYPES, "value"),
         Input(ids.CMD_PERIOD, "start_date"),
@@ -292,7 +332,9 @@ def register_callbacks(app: Dash, ctx: AppContext) -> None:
             trace["zmin"], trace["zmax"] = zmin, zmax
             trace["customdata"] = hover_values(layer, lang).tolist()
             figure["layout"]["title"]["text"] = title
-        return figure, _note(layer, lang), table
+        summary = _summary(an.summary(unit_set=unit_set, types=types, start=start, end=end),
+                           lang)
+        return figure, _note(layer, lang), table, summary
 
     @app.callback(Output(ids.CMD_MAP, "figure", allow_duplicate=True),
                   Input(ids.CMD_RINGS, "value"), prevent_initial_call=True)
