@@ -1,0 +1,68 @@
+"""Gap classes (risk × coverage) and the priority list."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from layers.gaps import BIVARIATE_COLOURS, GAP_CLASSES, gap_classes, gap_layer, priority_list
+
+
+def _ev() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "name": ["Border A", "Border B", "Mid C", "Covered D", "Quiet E", "Unknown F"],
+            "score": [9, 6, 3, 7, 0, 5],
+            "models": [0, 1, 0, 3, 0, 0],
+            "intensive": [0, 0, 0, 1, 0, 0],
+            "reach": [2.0, 40.0, 5.0, 60.0, 0.0, np.nan],
+            "days_since": [400, 20, np.nan, 10, 900, np.nan],
+            "last_agency": ["Hội LHPN", "BĐBP", None, "Công an tỉnh", "UBND xã", None],
+            "risk_reasons": [[("gi.hot_99", {})], [("border.within_5", {"km": 1.0})], [], [], [],
+                             []],
+        },
+        index=["1", "2", "3", "4", "5", "6"],
+    )
+
+
+def test_classes_follow_the_written_thresholds():
+    # reach median over the known values [2, 40, 5, 60, 0] is 5
+    out = gap_classes(_ev()).set_index("name")
+    assert out.loc["Border A", ["risk", "coverage", "gap"]].tolist() == ["high", "low", 9]
+    assert out.loc["Border B", ["risk", "coverage", "gap"]].tolist() == ["high", "medium", 8]
+    assert out.loc["Mid C", ["risk", "coverage", "gap"]].tolist() == ["medium", "medium", 5]
+    assert out.loc["Covered D", ["risk", "coverage", "gap"]].tolist() == ["high", "high", 7]
+    assert out.loc["Quiet E", ["risk", "coverage", "gap"]].tolist() == ["low", "low", 3]
+    assert out.loc["Unknown F", ["risk", "coverage"]].tolist() == ["high", "low"]
+    assert GAP_CLASSES[9] == ("high", "low") and GAP_CLASSES[1] == ("low", "high")
+
+
+def test_the_darkest_cell_is_high_risk_low_coverage():
+    def lightness(hex_colour: str) -> float:
+        r, g, b = (int(hex_colour[i:i + 2], 16) for i in (1, 3, 5))
+        return 0.299 * r + 0.587 * g + 0.114 * b
+    assert min(BIVARIATE_COLOURS, key=lambda c: lightness(BIVARIATE_COLOURS[c])) == 9
+    assert max(BIVARIATE_COLOURS, key=lambda c: lightness(BIVARIATE_COLOURS[c])) == 1
+
+
+def test_priority_list_order_reasons_and_agency():
+    plist = priority_list(_ev())
+    assert plist["name"].tolist() == ["Border A", "Unknown F", "Border B", "Covered D", "Mid C"]
+    assert "Quiet E" not in plist["name"].tolist()  # low risk is not a priority
+    first = plist.iloc[0]
+    assert [k for k, _ in first["reasons"]] == ["gi.hot_99", "coverage.no_model",
+                                                "coverage.reach", "coverage.days_since"]
+    assert first["last_agency"] == "Hội LHPN" and first["rank"] == 1
+    unknown = plist.set_index("name").loc["Unknown F", "reasons"]
+    assert ("coverage.reach_unknown", {}) in unknown and ("coverage.never", {}) in unknown
+    assert len(priority_list(_ev(), top=2)) == 2
+
+
+def test_layer_and_bad_input():
+    layer = gap_layer(_ev(), unit_set="2025")
+    assert layer.value == "gap" and layer.params["zmin"] == 0.5
+    assert layer.frame.loc["1", "gap"] == 9
+    assert len(layer.params["classes"]) == 9
+    with pytest.raises(ValueError, match="reach"):
+        gap_classes(_ev().drop(columns="reach"))
