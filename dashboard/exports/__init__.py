@@ -1,0 +1,1 @@
+"""Exporters: one file per format, each rendering tables or layers that layers/ computed."""
