@@ -21,6 +21,7 @@ from dashboard.context import AppContext
 from dashboard.figures.commune_map import TRACE_COMMUNES, commune_map, hover_values, z_range
 from dashboard.figures.rings import gate_rings
 from dashboard.i18n import format_date, format_number, translate
+from dashboard.period_filter import chosen_period, data_period, period_text
 from geo.ingest.kinds import KINDS
 from geo.units import NEW, OLD
 from layers.counts import INCIDENT_TYPES
@@ -42,31 +43,12 @@ def grid_url(name: str) -> str:
     return f"/geo/{name}.geojson"
 
 
-def _data_period(ctx: AppContext) -> tuple[dt.date, dt.date]:
-    dates = ctx.incidents["date"]
-    if dates.empty:
-        return dt.date(ctx.extracted.year, 1, 1), ctx.extracted
-    return dates.min().date(), dates.max().date()
-
-
-def _parse(value: str | None) -> dt.date | None:
-    try:
-        return dt.date.fromisoformat(value[:10]) if value else None
-    except ValueError:
-        return None
-
-
-def _period_text(start: dt.date, end: dt.date, lang: str) -> str:
-    return translate("period.range", lang, start=format_date(start, lang),
-                     end=format_date(end, lang))
-
-
 def _title(layer: Layer, start: dt.date, end: dt.date, lang: str) -> str:
-    params = {"period": _period_text(start, end, lang)}
+    params = {"period": period_text(start, end, lang)}
     if layer.title_key == "layer.density.title":
         params["bandwidth"] = format_number(layer.params.get("bandwidth_km", 0), lang, 1)
     if layer.title_key.startswith("layer.compare."):
-        params["other"] = _period_text(layer.params["other_start"], layer.params["other_end"],
+        params["other"] = period_text(layer.params["other_start"], layer.params["other_end"],
                                        lang)
     return translate(layer.title_key, lang, **params)
 
@@ -158,7 +140,7 @@ def _summary(summary: dict, lang: str) -> list:
 
 def layout(ctx: AppContext, lang: str) -> list:
     """The commander's page, opened on the smoothed rates of the latest quarter."""
-    first, last = _data_period(ctx)
+    first, last = data_period(ctx)
     start, end = preset_period("quarter", last, first)
     t = lambda key, **kw: translate(key, lang, **kw)  # noqa: E731
     side = html.Aside(
@@ -278,11 +260,7 @@ def register_callbacks(app: Dash, ctx: AppContext) -> None:
     def filters(types, start_date, end_date, unit_set):
         unit_set = unit_set if unit_set in (NEW, OLD) else NEW
         types = tuple(t for t in INCIDENT_TYPES if t in (types or []))
-        first, last = _data_period(ctx)
-        start = _parse(start_date) or first
-        end = _parse(end_date) or last
-        if end < start:
-            start, end = end, start
+        start, end = chosen_period(ctx, start_date, end_date)
         return unit_set, types, start, end
 
     @app.callback(Output(ids.CMD_PERIOD, "start_date"), Output(ids.CMD_PERIOD, "end_date"),
@@ -290,7 +268,7 @@ def register_callbacks(app: Dash, ctx: AppContext) -> None:
     def preset(name):
         if name not in PRESETS:
             return no_update, no_update
-        first, last = _data_period(ctx)
+        first, last = data_period(ctx)
         start, end = preset_period(name, last, first)
         return start.isoformat(), end.isoformat()
 

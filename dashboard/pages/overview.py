@@ -15,6 +15,7 @@ from dashboard import ids
 from dashboard.context import AppContext
 from dashboard.figures.commune_map import TRACE_COMMUNES, commune_map, hover_values
 from dashboard.i18n import format_date, format_number, translate
+from dashboard.period_filter import chosen_period, data_period
 from geo.units import NEW, OLD
 from layers.counts import INCIDENT_TYPES, incident_counts
 from layers.layer import Layer
@@ -27,18 +28,6 @@ PATH = "/"
 def geojson_url(unit_set: str) -> str:
     """Where the browser fetches the commune polygons of a unit set (served once, cached)."""
     return f"/geo/communes_{unit_set}.geojson"
-
-
-def _period(ctx: AppContext) -> tuple[dt.date, dt.date]:
-    dates = ctx.incidents["date"]
-    if dates.empty:
-        today = ctx.extracted
-        return dt.date(today.year, 1, 1), today
-    return dates.min().date(), dates.max().date()
-
-
-def _parse_date(value: str | None) -> dt.date | None:
-    return dt.date.fromisoformat(value[:10]) if value else None
 
 
 def _layer(ctx: AppContext, unit_set: str, types, start, end) -> Layer:
@@ -92,7 +81,7 @@ def _kpi_card(label: str, value: str, id_: str) -> html.Div:
 
 def layout(ctx: AppContext, lang: str) -> list:
     """The page body for ``lang``, opened on every incident type over the whole period."""
-    start, end = _period(ctx)
+    start, end = data_period(ctx)
     unit_set = ctx.settings.unit_set
     layer = _layer(ctx, unit_set, INCIDENT_TYPES, start, end)
     total, communes, top = _kpis(layer, lang)
@@ -162,9 +151,7 @@ def register_callbacks(app: Dash, ctx: AppContext) -> None:
         unit_set = unit_set if unit_set in (NEW, OLD) else NEW
         lang = lang if lang in ("vi", "en") else "vi"
         types = [t for t in (types or []) if t in INCIDENT_TYPES]
-        default_start, default_end = _period(ctx)
-        start = _parse_date(start_date) or default_start
-        end = _parse_date(end_date) or default_end
+        start, end = chosen_period(ctx, start_date, end_date)
         layer = _layer(ctx, unit_set, types, start, end)
         title = _title(start, end, lang)
         if dash_ctx.triggered_id == ids.UNITS:

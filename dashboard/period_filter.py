@@ -1,0 +1,44 @@
+"""The period every page filters by: the data's own span, the dates a picker sends, the text.
+
+Shared by the pages so that they read a date picker the same way (ISO text,
+or nothing) and write a period the same way (dd/mm/yyyy – dd/mm/yyyy).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from dashboard.context import AppContext
+from dashboard.i18n import format_date, translate
+
+__all__ = ["chosen_period", "data_period", "parse_date", "period_text"]
+
+
+def data_period(ctx: AppContext) -> tuple[dt.date, dt.date]:
+    """First and last day of the stored incidents (this year so far when there are none)."""
+    dates = ctx.incidents["date"]
+    if dates.empty:
+        return dt.date(ctx.extracted.year, 1, 1), ctx.extracted
+    return dates.min().date(), dates.max().date()
+
+
+def parse_date(value: str | None) -> dt.date | None:
+    """A date picker's value ("2024-08-05" or "2024-08-05T00:00:00"), or None if unreadable."""
+    try:
+        return dt.date.fromisoformat(value[:10]) if value else None
+    except (TypeError, ValueError):
+        return None
+
+
+def chosen_period(ctx: AppContext, start_date, end_date) -> tuple[dt.date, dt.date]:
+    """The picker's period, the data's span where a side is missing, in order."""
+    first, last = data_period(ctx)
+    start = parse_date(start_date) or first
+    end = parse_date(end_date) or last
+    return (end, start) if end < start else (start, end)
+
+
+def period_text(start: dt.date, end: dt.date, lang: str) -> str:
+    """"01/07/2024 – 30/09/2024"."""
+    return translate("period.range", lang, start=format_date(start, lang),
+                     end=format_date(end, lang))
