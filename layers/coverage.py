@@ -142,8 +142,8 @@ def model_coverage(
         units_key="unit.models",
         params={
             "on": day, "start": first, "end": last, "model_types": chosen,
-            "total": int(len(placed)),
-            "n_communes": int(len(frame)),
+            "total": len(placed),
+            "n_communes": len(frame),
             "n_with_model": int(frame["has_model"].sum()),
             "n_without_model": len(without),
             "without_model": without,
@@ -251,7 +251,10 @@ def _chosen_types(model_types: Iterable[str] | None) -> tuple[str, ...]:
 def _as_date(value, name: str) -> dt.date | None:
     if value is None:
         return None
-    stamp = pd.Timestamp(value)
+    try:
+        stamp = pd.Timestamp(value)
+    except (TypeError, ValueError):
+        stamp = pd.NaT
     if pd.isna(stamp):
         raise ValueError(f"{name} is not a date: {value!r}")
     return stamp.date()

@@ -203,7 +203,10 @@ def _unit_column(unit_set: str) -> str:
 
 
 def _as_date(value, name: str) -> dt.date:
-    stamp = pd.Timestamp(value) if value is not None else pd.NaT
+    try:
+        stamp = pd.Timestamp(value) if value is not None else pd.NaT
+    except (TypeError, ValueError):
+        stamp = pd.NaT
     if pd.isna(stamp):
         raise ValueError(f"{name} must be a date, got {value!r}")
     return stamp.date()
@@ -306,11 +309,16 @@ def _last_events(events: pd.DataFrame, codes: pd.Index, column: str,
     """Per commune: the date and agency of the latest event on or before ``day``."""
     past = events[(events["date"] < pd.Timestamp(day) + pd.Timedelta(days=1))
                   & events[column].isin(codes)]
+    out = pd.DataFrame(index=codes)
+    if past.empty:
+        out["last_date"] = pd.Series(pd.NaT, index=codes, dtype="datetime64[us]")
+        out["days_since_last"] = np.nan
+        out["last_agency"] = pd.Series(None, index=codes, dtype=object)
+        return out
     last = past.groupby(column)["date"].max()
-    latest = past[past["date"] == past[column].map(last)]
+    latest = past[past["date"] == past.groupby(column)["date"].transform("max")]
     agency = latest.groupby(column)["agency"].agg(
         lambda names: "; ".join(sorted({str(n) for n in names.dropna()})) or None)
-    out = pd.DataFrame(index=codes)
     out["last_date"] = last.reindex(codes).astype("datetime64[us]")
     out["days_since_last"] = ((pd.Timestamp(day) - out["last_date"]).dt.days).astype(float)
     out["last_agency"] = agency.reindex(codes).astype(object)
