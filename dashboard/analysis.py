@@ -1,7 +1,8 @@
-"""The commander's layers for one filter state, computed once per store revision.
+"""The pages' layers for one filter state, computed once per store revision.
 
-The page asks for a layer by name ("rates", "gi", "emerging", …) with the
-filters; this module calls the pure functions of ``layers/`` and keeps the
+A page asks for a layer by name ("rates", "gi", "emerging", … for the
+commander; "coverage", "reach", "gaps" for the planner) with the filters;
+this module calls the pure functions of ``layers/`` and keeps the
 last results, keyed by the store revision and the filters, so that a click
 back to a layer, or the side panel after the map, costs nothing. Geometry
 that does not depend on the filters (distances of communes to the border and
@@ -24,24 +25,33 @@ from dashboard.context import AppContext
 from geo.boundaries import load_outline
 from geo.units import NEW
 from layers.compare import campaign_comparison, compare_periods
-from layers.counts import incident_counts
+from layers.counts import INCIDENT_TYPES, incident_counts
+from layers.coverage import model_coverage
+from layers.gaps import gap_layer
 from layers.density import hexagon_counts, kernel_density
 from layers.emerging import emerging_layer
 from layers.hotspots import hotspot_layer, local_moran
-from layers.key_areas import key_area_layer
+from layers.key_areas import key_area_layer, key_area_scores
 from layers.layer import Layer
 from layers.proximity import band_shares, border_distance, gate_distances
 from layers.rates import commune_rates
+from layers.reach import outreach_reach
 
-__all__ = ["COMMUNE_LAYERS", "GRID_LAYERS", "LAYERS", "Analyses"]
+__all__ = ["COMMUNE_LAYERS", "GRID_LAYERS", "LAYERS", "PLANNER_LAYERS", "Analyses", "grid_url"]
 
 COMMUNE_LAYERS = ("rates", "counts", "gi", "emerging", "change", "key_areas")
 GRID_LAYERS = ("density", "hexagons")
+PLANNER_LAYERS = ("gaps", "coverage", "reach")
 LAYERS = ("rates", "gi", "emerging", "density", "hexagons", "change", "key_areas", "counts")
 #: Cell of the screen heatmap: 2 km keeps the grid light for the browser (~2,200 cells).
 DENSITY_CELL_KM = 2.0
 HEX_RESOLUTION = 7
 _CACHE_SIZE = 64
+
+
+def grid_url(name: str) -> str:
+    """Where the browser fetches the density grid or the hexagons (served once, cached)."""
+    return f"/geo/{name}.geojson"
 
 
 def _cells_geojson(cells: gpd.GeoDataFrame) -> str:
@@ -183,6 +193,51 @@ class Analyses:
             return local_moran(values, self.ctx.communes[unit_set],
                                permutations=self.gi_permutations, seed=self.seed).frame
         return self._memo(("lisa", unit_set, types, start, end), build)
+
+    # -- the planner's layers -------------------------------------------------------------
+
+    def planner_layer(self, name: str, *, unit_set: str, start: dt.date, end: dt.date,
+                      agencies: tuple[str, ...] = (), model_types: tuple[str, ...] = ()) -> Layer:
+        """``coverage`` (models active on ``end``), ``reach`` (outreach in the period) or
+        ``gaps`` (risk × coverage)."""
+        if name not in PLANNER_LAYERS:
+            raise ValueError(f"unknown planner layer {name!r}")
+        key = ("planner", name, unit_set, start, end, agencies, model_types)
+        return self._memo(key, lambda: self._planner(name, unit_set, start, end, agencies,
+                                                      model_types))
+
+    def _planner(self, name, unit_set, start, end, agencies, model_types) -> Layer:
+        rec, units, caveats = self._records(), self.ctx.unit_table(unit_set), self.ctx.caveats
+        if name == "coverage":
+            return model_coverage(rec.models, units, unit_set=unit_set, on=end,
+                                  model_types=model_types or None, caveats=caveats)
+        if name == "reach":
+            return outreach_reach(rec.outreach, units, rec.population, unit_set=unit_set,
+                                  start=start, end=end, agencies=agencies or None,
+                                  caveats=caveats)
+        return gap_layer(self.gap_evidence(unit_set=unit_set, start=start, end=end,
+                                           agencies=agencies), unit_set=unit_set,
+                         caveats=caveats)
+
+    def gap_evidence(self, *, unit_set: str, start, end, agencies=()) -> pd.DataFrame:
+        """Risk (key-area score and reasons, all incident types) and coverage of every commune."""
+        def build():
+            scores = key_area_scores(self.evidence(unit_set=unit_set, types=INCIDENT_TYPES,
+                                                   start=start, end=end))
+            coverage = self.planner_layer("coverage", unit_set=unit_set, start=start, end=end)
+            reach = self.planner_layer("reach", unit_set=unit_set, start=start, end=end,
+                                       agencies=agencies)
+            units = self.ctx.unit_table(unit_set)
+            ev = units[["name"]].copy()
+            ev["score"] = scores["score"].reindex(ev.index).fillna(0).astype(int)
+            ev["risk_reasons"] = scores["reasons"].reindex(ev.index)
+            ev["models"] = coverage.frame["total"]
+            ev["intensive"] = coverage.frame["intensive"]
+            ev["reach"] = reach.frame["reach"]
+            ev["days_since"] = reach.frame["days_since_last"]
+            ev["last_agency"] = reach.frame["last_agency"]
+            return ev
+        return self._memo(("gap_evidence", unit_set, start, end, agencies), build)
 
     def evidence(self, *, unit_set: str, types, start, end) -> pd.DataFrame:
         """Every commune's evidence for the key-area score (see :mod:`layers.key_areas`)."""

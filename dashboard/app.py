@@ -11,15 +11,18 @@ from flask import Response
 from dashboard import ids
 from dashboard.context import AppContext, build_context
 from dashboard.i18n import LANGUAGES, translate
-from dashboard.pages import commander, import_records, overview
+from dashboard.analysis import Analyses, grid_url
+from dashboard.pages import commander, import_records, overview, planner
 from dashboard.shell import page_frame
 from geo.config import Settings
 from geo.units import NEW, OLD
 
 __all__ = ["create_app"]
 
-_PAGES = {overview.PATH: overview, commander.PATH: commander,
+_PAGES = {overview.PATH: overview, commander.PATH: commander, planner.PATH: planner,
           import_records.PATH: import_records}
+#: Pages whose layers come from the shared, memoised :class:`Analyses`.
+_ANALYSED = (commander, planner)
 
 
 def _language(search: str | None, default: str) -> str:
@@ -27,10 +30,12 @@ def _language(search: str | None, default: str) -> str:
     return lang if lang in LANGUAGES else default
 
 
-def _serve_geojson(app: Dash, ctx: AppContext) -> None:
-    """Commune polygons at a fixed URL, cached by the browser: geometry travels once."""
-    for unit_set in (NEW, OLD):
-        body = ctx.geojson[unit_set]
+def _serve_geojson(app: Dash, ctx: AppContext, an: Analyses) -> None:
+    """Commune polygons, the density grid and the hexagons at fixed URLs, cached by the
+    browser: geometry travels once."""
+    bodies = {overview.geojson_url(s): ctx.geojson[s] for s in (NEW, OLD)}
+    bodies.update({grid_url(name): body for name, body in an.geojson.items()})
+    for number, (url, body) in enumerate(bodies.items()):
 
         def view(body=body):
             return Response(
@@ -39,9 +44,7 @@ def _serve_geojson(app: Dash, ctx: AppContext) -> None:
                 headers={"Cache-Control": "public, max-age=86400"},
             )
 
-        app.server.add_url_rule(
-            overview.geojson_url(unit_set), endpoint=f"geojson_{unit_set}", view_func=view
-        )
+        app.server.add_url_rule(url, endpoint=f"geojson_{number}", view_func=view)
 
 
 def _serve_templates(app: Dash, ctx: AppContext) -> None:
@@ -86,7 +89,8 @@ def create_app(settings: Settings, ctx: AppContext | None = None) -> Dash:
         serve_locally=True,
     )
     app.layout = html.Div([dcc.Location(id=ids.URL), html.Div(id=ids.PAGE)])
-    _serve_geojson(app, ctx)
+    an = Analyses(ctx)
+    _serve_geojson(app, ctx, an)
     _serve_templates(app, ctx)
 
     @app.callback(Output(ids.PAGE, "children"), Input(ids.URL, "pathname"),
@@ -97,5 +101,8 @@ def create_app(settings: Settings, ctx: AppContext | None = None) -> Dash:
         return page_frame(ctx, lang, pathname or "/", page.layout(ctx, lang))
 
     for page in _PAGES.values():
-        page.register_callbacks(app, ctx)
+        if page in _ANALYSED:
+            page.register_callbacks(app, ctx, an)
+        else:
+            page.register_callbacks(app, ctx)
     return app

@@ -39,7 +39,8 @@ def _language_links(pathname: str, lang: str) -> html.Div:
     return html.Div(links, id=ids.LANG_LINKS, className="lang-links")
 
 
-_NAV = (("/", "nav.overview"), ("/commander", "nav.commander"), ("/import", "nav.import"))
+_NAV = (("/", "nav.overview"), ("/commander", "nav.commander"), ("/planner", "nav.planner"),
+        ("/import", "nav.import"))
 
 
 def _nav(pathname: str, lang: str) -> html.Nav:

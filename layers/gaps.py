@@ -42,7 +42,8 @@ BIVARIATE_COLOURS = {
 }
 BIVARIATE_SCALE = tuple(
     stop for code in range(1, 10)
-    for stop in (((code - 1) / 9, BIVARIATE_COLOURS[code]), (code / 9 - 1e-6, BIVARIATE_COLOURS[code]))
+    for stop in ((round((code - 1) / 9, 6), BIVARIATE_COLOURS[code]),
+                 (1.0 if code == 9 else round(code / 9 - 1e-6, 6), BIVARIATE_COLOURS[code]))
 )
 #: Code → (risk, coverage) of the nine classes.
 GAP_CLASSES = {3 * r + (2 - c) + 1: (_RISK[r], _COVERAGE[c]) for r in range(3) for c in range(3)}

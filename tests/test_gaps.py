@@ -38,6 +38,18 @@ def test_classes_follow_the_written_thresholds():
     assert GAP_CLASSES[9] == ("high", "low") and GAP_CLASSES[1] == ("low", "high")
 
 
+def test_the_scale_is_a_valid_stepped_plotly_scale():
+    from layers.gaps import BIVARIATE_SCALE
+
+    positions = [p for p, _ in BIVARIATE_SCALE]
+    assert positions[0] == 0.0 and positions[-1] == 1.0 and positions == sorted(positions)
+    # code k drawn with zmin 0.5, zmax 9.5 sits at (k - 0.5) / 9: inside its own step
+    for code, colour in BIVARIATE_COLOURS.items():
+        at = (code - 0.5) / 9
+        below = [c for p, c in BIVARIATE_SCALE if p <= at][-1]
+        assert below == colour
+
+
 def test_the_darkest_cell_is_high_risk_low_coverage():
     def lightness(hex_colour: str) -> float:
         r, g, b = (int(hex_colour[i:i + 2], 16) for i in (1, 3, 5))

@@ -16,7 +16,7 @@ import plotly.graph_objects as go
 from dash import ALL, Dash, Input, Output, Patch, State, ctx as dash_ctx, dcc, html, no_update
 
 from dashboard import ids
-from dashboard.analysis import COMMUNE_LAYERS, LAYERS, Analyses
+from dashboard.analysis import COMMUNE_LAYERS, LAYERS, Analyses, grid_url
 from dashboard.context import AppContext
 from dashboard.figures.commune_map import TRACE_COMMUNES, commune_map, hover_values, z_range
 from dashboard.figures.rings import gate_rings
@@ -36,11 +36,6 @@ PATH = "/commander"
 TRACE_RINGS = 3
 _TOP = 15
 _MENU = ("rates", "gi", "emerging", "density", "hexagons", "change", "key_areas")
-
-
-def grid_url(name: str) -> str:
-    """Where the browser fetches the density grid or the hexagons (served once, cached)."""
-    return f"/geo/{name}.geojson"
 
 
 def _title(layer: Layer, start: dt.date, end: dt.date, lang: str) -> str:
@@ -243,19 +238,8 @@ def _label(kind: str, field: str, code, lang: str) -> str:
     return next((c.label_vi for c in choices if c.code == code), str(code))
 
 
-def register_callbacks(app: Dash, ctx: AppContext) -> None:
+def register_callbacks(app: Dash, ctx: AppContext, an: Analyses) -> None:
     """Filters → layer values; preset → dates; click → side panel; rings on/off."""
-    an = Analyses(ctx)
-    for name in ("density", "hexagons"):
-        body = an.geojson[name]
-
-        def view(body=body):
-            from flask import Response
-
-            return Response(body, mimetype="application/geo+json",
-                            headers={"Cache-Control": "public, max-age=86400"})
-
-        app.server.add_url_rule(grid_url(name), endpoint=f"grid_{name}", view_func=view)
 
     def filters(types, start_date, end_date, unit_set):
         unit_set = unit_set if unit_set in (NEW, OLD) else NEW

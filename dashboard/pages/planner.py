@@ -1,0 +1,305 @@
+"""Planner's page (Bao phủ): where risk is high and prevention thin, and where to go next.
+
+Map switch (prevention models active at the period's end, outreach reach
+per 1,000 residents, the risk × coverage gap map), period and agency
+filters, the ranked priority list with its reasons and the agency that last
+worked there (exportable to XLSX), the plan's targets with their status, and
+a commune side panel (its models with their dates, its recent outreach, its
+risk and coverage classes). Numbers come from :mod:`dashboard.analysis`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import plotly.graph_objects as go
+from dash import ALL, Dash, Input, Output, Patch, State, ctx as dash_ctx, dcc, html, no_update
+
+from dashboard import ids
+from dashboard.analysis import PLANNER_LAYERS, Analyses
+from dashboard.context import AppContext
+from dashboard.exports.xlsx import Column, table_xlsx
+from dashboard.figures.commune_map import TRACE_COMMUNES, commune_map, hover_values, z_range
+from dashboard.i18n import format_date, format_number, translate
+from dashboard.pages.overview import geojson_url
+from dashboard.period_filter import chosen_period, data_period, period_text
+from geo.ingest.kinds import KINDS
+from geo.units import NEW, OLD
+from layers.coverage import MODEL_TYPES
+from layers.gaps import priority_list
+from layers.periods import PRESETS, preset_period
+from layers.profile import active_models
+
+__all__ = ["PATH", "layout", "register_callbacks"]
+
+PATH = "/planner"
+_TOP = 20
+
+
+def _label(field: str, code, lang: str) -> str:
+    if code is None or code != code:
+        return "–"
+    if lang != "vi":
+        return str(code).replace("_", " ")
+    kind = "outreach" if field == "format" else "models"
+    choices = KINDS[kind].field(field).choices
+    return next((c.label_vi for c in choices if c.code == code), str(code))
+
+
+def _agencies(ctx: AppContext) -> list[str]:
+    rec = ctx.records.current()
+    names = pd.concat([rec.outreach["agency"], rec.models["agency"]]).dropna()
+    return sorted(set(names.astype(str)))
+
+
+def _reason_text(key: str, params: dict, lang: str) -> str:
+    shown = {k: format_number(v, lang, 1) if isinstance(v, float) else v
+             for k, v in params.items()}
+    prefix = "" if key.startswith("coverage.") else "reason."
+    return translate(f"{prefix}{key}", lang, **shown)
+
+
+def _priority(an: Analyses, unit_set, start, end, agencies) -> pd.DataFrame:
+    return priority_list(an.gap_evidence(unit_set=unit_set, start=start, end=end,
+                                         agencies=agencies), top=_TOP)
+
+
+def _priority_table(plist: pd.DataFrame, lang: str) -> html.Table:
+    t = lambda key, **kw: translate(key, lang, **kw)  # noqa: E731
+    head = html.Tr([html.Th(t(k)) for k in ("cmd.rank", "map.commune", "plan.col.gap",
+                                           "plan.col.last_agency", "cmd.reasons")])
+    rows = [
+        html.Tr([html.Td(int(r["rank"])), html.Td(r["name"]),
+                 html.Td(t(f"gap.{r['risk']}.{r['coverage']}")),
+                 html.Td(r["last_agency"] or "–"),
+                 html.Td("; ".join(_reason_text(k, p, lang) for k, p in r["reasons"]))],
+                id={"type": ids.PLAN_ROW, "code": code}, n_clicks=0, className="ranked-row")
+        for code, r in plist.iterrows()
+    ]
+    return html.Table([html.Thead(head), html.Tbody(rows)], className="ranked")
+
+
+def _title(layer, start, end, lang: str) -> str:
+    return translate(layer.title_key, lang, period=period_text(start, end, lang))
+
+
+def _figure(ctx: AppContext, layer, unit_set: str, lang: str, title: str) -> go.Figure:
+    return commune_map(layer, geojson_url(unit_set), ctx.gates, ctx.border, lang=lang,
+                       title=title, bounds=ctx.bounds)
+
+
+def layout(ctx: AppContext, lang: str) -> list:
+    """The planner's page, opened on the gap map of the latest six months."""
+    t = lambda key, **kw: translate(key, lang, **kw)  # noqa: E731
+    first, last = data_period(ctx)
+    start, end = preset_period("half", last, first)
+    side = html.Aside(
+        [
+            html.Label(t("cmd.layer"), htmlFor=ids.PLAN_LAYER),
+            dcc.RadioItems(id=ids.PLAN_LAYER, value="gaps", className="radio",
+                           options=[{"label": t(f"plan.layer.{k}"), "value": k}
+                                    for k in PLANNER_LAYERS]),
+            html.Label(t("cmd.preset"), htmlFor=ids.PLAN_PRESET),
+            dcc.RadioItems(id=ids.PLAN_PRESET, value="half", className="radio",
+                           options=[{"label": t(f"preset.{k}"), "value": k} for k in PRESETS]),
+            dcc.DatePickerRange(id=ids.PLAN_PERIOD, start_date=start, end_date=end,
+                                min_date_allowed=dt.date(2000, 1, 1),
+                                max_date_allowed=max(last, ctx.extracted),
+                                display_format="DD/MM/YYYY", first_day_of_week=1),
+            html.Label(t("plan.agencies"), htmlFor=ids.PLAN_AGENCIES),
+            dcc.Dropdown(id=ids.PLAN_AGENCIES, multi=True, value=[],
+                         placeholder=t("plan.agencies.all"),
+                         options=[{"label": a, "value": a} for a in _agencies(ctx)]),
+            html.Label(t("plan.model_types"), htmlFor=ids.PLAN_TYPES),
+            dcc.Checklist(id=ids.PLAN_TYPES, value=list(MODEL_TYPES), className="checklist",
+                          options=[{"label": _label("model_type", k, lang), "value": k}
+                                   for k in MODEL_TYPES]),
+            html.Label(t("filter.units"), htmlFor=ids.PLAN_UNITS),
+            dcc.RadioItems(id=ids.PLAN_UNITS, value=ctx.settings.unit_set, className="radio",
+                           options=[{"label": t(f"units.{s}"), "value": s} for s in (NEW, OLD)]),
+        ],
+        className="filters",
+    )
+    main = html.Section(
+        [
+            dcc.Loading(dcc.Graph(id=ids.PLAN_MAP, className="map", figure=go.Figure(),
+                                  config={"displaylogo": False, "scrollZoom": True}),
+                        delay_show=400),
+            html.Div([html.H3(t("plan.priority")),
+                      html.Button(t("plan.export"), id=ids.PLAN_EXPORT, className="primary")],
+                     className="section-head"),
+            dcc.Download(id=ids.PLAN_DOWNLOAD),
+            dcc.Loading(html.Div(id=ids.PLAN_TABLE), delay_show=400),
+            html.H3(t("plan.kpis")),
+            html.Div(id=ids.PLAN_KPIS),
+        ],
+        className="main-panel",
+    )
+    panel = html.Aside([html.P(t("cmd.panel.hint"))], id=ids.PLAN_PANEL, className="side-panel")
+    return [side, main, panel, dcc.Store(id=ids.PLAN_SELECTED),
+            dcc.Store(id="page-lang", data=lang)]
+
+
+def _panel(ctx: AppContext, an: Analyses, code: str, unit_set: str, start, end, agencies,
+           lang: str) -> list:
+    t = lambda key, **kw: translate(key, lang, **kw)  # noqa: E731
+    units = ctx.unit_table(unit_set)
+    if code not in units.index:
+        return [html.P(t("cmd.panel.hint"))]
+    rec = ctx.records.current()
+    column = "new_code" if unit_set == NEW else "old_code"
+    models = rec.models[rec.models[column] == code].sort_values("start_date")
+    active = active_models(models, end) if len(models) else pd.Series(dtype=bool)
+    model_items = [
+        html.Li(f"{_label('model_type', m.model_type, lang)} ({_label('class', m.model_class, lang)})"
+                f": {format_date(m.start_date.date(), lang)} – "
+                + (format_date(m.end_date.date(), lang) if pd.notna(m.end_date)
+                   else t("plan.panel.active"))
+                + (f" · {m.agency}" if isinstance(m.agency, str) else ""),
+                className="active" if bool(active.get(i, False)) else "ended")
+        for i, m in zip(models.index, models.itertuples())
+    ]
+    events = rec.outreach[(rec.outreach[column] == code)
+                          & (rec.outreach["date"] <= pd.Timestamp(end))]
+    events = events.sort_values("date", ascending=False).head(8)
+    outreach_items = [
+        html.Li(f"{format_date(e.date.date(), lang)}: {_label('format', e.format, lang)}, "
+                f"{format_number(e.participants if pd.notna(e.participants) else 0, lang)} · "
+                f"{e.agency or '–'}")
+        for e in events.itertuples()
+    ]
+    ev = an.gap_evidence(unit_set=unit_set, start=start, end=end, agencies=agencies)
+    from layers.gaps import gap_classes
+
+    row = gap_classes(ev).loc[code]
+    return [
+        html.H3(units.at[code, "name"], id="plan-panel-name"),
+        html.Dl([html.Dt(t("plan.panel.risk")), html.Dd(t(f"risk.{row['risk']}")),
+                 html.Dt(t("plan.panel.coverage")), html.Dd(t(f"coverage.{row['coverage']}"))]),
+        html.H4(t("plan.panel.models")),
+        html.Ul(model_items) if model_items else html.P(t("cmd.panel.no_models")),
+        html.H4(t("plan.panel.outreach")),
+        html.Ul(outreach_items) if outreach_items else html.P(t("coverage.never")),
+    ]
+
+
+def register_callbacks(app: Dash, ctx: AppContext, an: Analyses) -> None:
+    """Filters → map and priority list; export; click → side panel."""
+
+    def filters(start_date, end_date, unit_set, agencies, types):
+        unit_set = unit_set if unit_set in (NEW, OLD) else NEW
+        start, end = chosen_period(ctx, start_date, end_date)
+        agencies = tuple(sorted(a for a in (agencies or []) if isinstance(a, str)))
+        types = tuple(k for k in MODEL_TYPES if k in (types or []))
+        return unit_set, start, end, agencies, types
+
+    @app.callback(Output(ids.PLAN_PERIOD, "start_date"), Output(ids.PLAN_PERIOD, "end_date"),
+                  Input(ids.PLAN_PRESET, "value"), prevent_initial_call=True)
+    def preset(name):
+        if name not in PRESETS:
+            return no_update, no_update
+        first, last = data_period(ctx)
+        start, end = preset_period(name, last, first)
+        return start.isoformat(), end.isoformat()
+
+    @app.callback(
+        Output(ids.PLAN_MAP, "figure"),
+        Output(ids.PLAN_TABLE, "children"),
+        Input(ids.PLAN_LAYER, "value"),
+        Input(ids.PLAN_PERIOD, "start_date"),
+        Input(ids.PLAN_PERIOD, "end_date"),
+        Input(ids.PLAN_UNITS, "value"),
+        Input(ids.PLAN_AGENCIES, "value"),
+        Input(ids.PLAN_TYPES, "value"),
+        State("page-lang", "data"),
+    )
+    def update(name, start_date, end_date, unit_set, agencies, types, lang):
+        lang = lang if lang in ("vi", "en") else "vi"
+        name = name if name in PLANNER_LAYERS else "gaps"
+        unit_set, start, end, agencies, types = filters(start_date, end_date, unit_set,
+                                                        agencies, types)
+        layer = an.planner_layer(name, unit_set=unit_set, start=start, end=end,
+                                 agencies=agencies if name != "coverage" else (),
+                                 model_types=types if name == "coverage" else ())
+        title = _title(layer, start, end, lang)
+        table = _priority_table(_priority(an, unit_set, start, end, agencies), lang)
+        if dash_ctx.triggered_id in (None, ids.PLAN_LAYER, ids.PLAN_UNITS):
+            return _figure(ctx, layer, unit_set, lang, title), table
+        figure = Patch()
+        trace = figure["data"][TRACE_COMMUNES]
+        zmin, zmax = z_range(layer)
+        trace["z"] = layer.frame[layer.value].astype(float).tolist()
+        trace["zmin"], trace["zmax"] = zmin, zmax
+        trace["customdata"] = hover_values(layer, lang).tolist()
+        figure["layout"]["title"]["text"] = title
+        return figure, table
+
+    @app.callback(
+        Output(ids.PLAN_DOWNLOAD, "data"),
+        Input(ids.PLAN_EXPORT, "n_clicks"),
+        State(ids.PLAN_PERIOD, "start_date"),
+        State(ids.PLAN_PERIOD, "end_date"),
+        State(ids.PLAN_UNITS, "value"),
+        State(ids.PLAN_AGENCIES, "value"),
+        State("page-lang", "data"),
+        prevent_initial_call=True,
+    )
+    def export(n_clicks, start_date, end_date, unit_set, agencies, lang):
+        if not n_clicks:
+            return no_update
+        lang = lang if lang in ("vi", "en") else "vi"
+        unit_set, start, end, agencies, _ = filters(start_date, end_date, unit_set, agencies, [])
+        plist = _priority(an, unit_set, start, end, agencies).copy()
+        t = lambda key, **kw: translate(key, lang, **kw)  # noqa: E731
+        plist["gap_text"] = [t(f"gap.{r}.{c}") for r, c in zip(plist["risk"], plist["coverage"],
+                                                                strict=True)]
+        plist["reason_text"] = ["; ".join(_reason_text(k, p, lang) for k, p in rs)
+                                for rs in plist["reasons"]]
+        plist["code"] = plist.index
+        columns = [
+            Column("rank", t("cmd.rank"), "0", 7), Column("code", t("plan.col.code"), "@", 9),
+            Column("name", t("map.commune"), "@", 22), Column("gap_text", t("plan.col.gap"), "@", 26),
+            Column("score", t("cmd.score"), "0", 8), Column("models", t("plan.col.models"), "0", 9),
+            Column("reach", t("plan.col.reach"), "#,##0.0", 11),
+            Column("days_since", t("plan.col.days_since"), "#,##0", 12),
+            Column("last_agency", t("plan.col.last_agency"), "@", 24),
+            Column("reason_text", t("cmd.reasons"), "@", 70),
+        ]
+        raw = table_xlsx(plist, columns, title=t("plan.export_title",
+                                                 period=period_text(start, end, lang)),
+                         notes=[t(f"caveat.{c.value}") for c in ctx.caveats],
+                         extracted=ctx.extracted,
+                         extracted_label="Ngày trích xuất" if lang == "vi" else "Extracted on")
+        name = f"uu_tien_{start:%Y%m%d}_{end:%Y%m%d}.xlsx"
+        return dcc.send_bytes(raw, name)
+
+    @app.callback(
+        Output(ids.PLAN_SELECTED, "data"),
+        Input(ids.PLAN_MAP, "clickData"),
+        Input({"type": ids.PLAN_ROW, "code": ALL}, "n_clicks"),
+        prevent_initial_call=True,
+    )
+    def select(click, rows):
+        trigger = dash_ctx.triggered_id
+        if isinstance(trigger, dict) and trigger.get("type") == ids.PLAN_ROW:
+            return str(trigger["code"]) if any(rows or []) else no_update
+        point = (click or {}).get("points", [{}])[0]
+        if point.get("curveNumber") == TRACE_COMMUNES:
+            return str(point.get("location"))
+        return no_update
+
+    @app.callback(
+        Output(ids.PLAN_PANEL, "children"),
+        Input(ids.PLAN_SELECTED, "data"),
+        State(ids.PLAN_PERIOD, "start_date"),
+        State(ids.PLAN_PERIOD, "end_date"),
+        State(ids.PLAN_UNITS, "value"),
+        State(ids.PLAN_AGENCIES, "value"),
+        State("page-lang", "data"),
+        prevent_initial_call=True,
+    )
+    def panel(code, start_date, end_date, unit_set, agencies, lang):
+        lang = lang if lang in ("vi", "en") else "vi"
+        unit_set, start, end, agencies, _ = filters(start_date, end_date, unit_set, agencies, [])
+        return _panel(ctx, an, str(code or ""), unit_set, start, end, agencies, lang)

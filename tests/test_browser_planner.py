@@ -1,0 +1,79 @@
+"""End to end: the planner filters, reads the priority list, opens a commune, exports XLSX."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from openpyxl import load_workbook
+
+from tests.browser import ARTIFACTS, chromium_page, running_server
+
+pytestmark = pytest.mark.browser
+
+_STATE = """() => {
+  const gd = document.querySelector('#plan-map .js-plotly-plot');
+  const t = gd._fullData[0];
+  return {z: Array.from(t.z), n: t.locations.length, title: gd._fullLayout.title.text,
+          ticks: (t.colorbar && t.colorbar.ticktext) ? Array.from(t.colorbar.ticktext) : []};
+}"""
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    data_dir = tmp_path_factory.mktemp("e2e-plan") / "var"
+    with running_server(data_dir) as url:
+        yield url
+
+
+def _wait_title(page, text: str) -> dict:
+    page.wait_for_function(
+        "(t) => { const gd = document.querySelector('#plan-map .js-plotly-plot');"
+        " return gd && gd._fullLayout && gd._fullLayout.title &&"
+        " gd._fullLayout.title.text.includes(t); }", arg=text, timeout=90_000)
+    page.wait_for_timeout(500)
+    return page.evaluate(_STATE)
+
+
+def test_filter_read_open_and_export(server, tmp_path):
+    with chromium_page(1500, 1000) as page:
+        page.goto(server + "/planner")
+        page.wait_for_selector("canvas.maplibregl-canvas", timeout=90_000)
+        gaps = _wait_title(page, "Rủi ro so với mức bao phủ phòng ngừa")
+        assert gaps["n"] == 96 and set(gaps["z"]) <= set(range(1, 10))
+        assert "Rủi ro cao, bao phủ thấp" in gaps["ticks"]
+        rows = page.query_selector_all("tr.ranked-row")
+        assert 1 <= len(rows) <= 20
+        first_row = rows[0].inner_text()
+        assert "Rủi ro cao" in first_row
+
+        page.click("text=Mức tiếp cận truyền thông")
+        reach = _wait_title(page, "Lượt người dự truyền thông trên 1.000 dân")
+        assert max(reach["z"]) > 0
+        page.click("text=Năm")  # the preset changes the period and the values
+        year = _wait_title(page, "01/01/2025 – 31/12/2025")
+        assert year["z"] != reach["z"]
+
+        name = rows[0].query_selector_all("td")[1].inner_text() if rows else ""
+        page.query_selector_all("tr.ranked-row")[0].click()
+        page.wait_for_selector("#plan-panel-name", timeout=30_000)
+        panel = page.inner_text("#plan-panel")
+        assert "Mức rủi ro" in panel and "Hoạt động truyền thông gần đây" in panel
+        assert page.inner_text("#plan-panel-name") != "" and name
+
+        with page.expect_download(timeout=60_000) as download:
+            page.click("#plan-export")
+        path = tmp_path / download.value.suggested_filename
+        download.value.save_as(path)
+        assert path.name.startswith("uu_tien_20250101_20251231")
+        ws = load_workbook(path).active
+        assert ws["A1"].value.startswith("Danh sách xã ưu tiên")
+        notes = [ws.cell(r, 1).value for r in range(2, 5)]
+        assert "Dữ liệu minh họa tổng hợp – không phải hồ sơ thật" in notes
+        header = next(r for r in range(1, 10) if ws.cell(r, 1).value == "Hạng")
+        shown = [r.inner_text().split("\t")[1] for r in page.query_selector_all("tr.ranked-row")]
+        in_sheet = [ws.cell(r, 3).value for r in range(header + 1, ws.max_row + 1)]
+        assert in_sheet == shown  # the XLSX holds the list on screen
+        assert isinstance(ws.cell(header + 1, 5).value, int)  # scores are numbers
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "planner.png"), full_page=True)
