@@ -35,6 +35,7 @@ from layers.key_areas import key_area_layer, key_area_scores
 from layers.layer import Layer
 from layers.proximity import band_shares, border_distance, gate_distances
 from layers.rates import commune_rates
+from layers.targets import PLANS_DIR, TrackingData, load_plans, track
 from layers.reach import outreach_reach
 
 __all__ = ["COMMUNE_LAYERS", "GRID_LAYERS", "LAYERS", "PLANNER_LAYERS", "Analyses", "grid_url"]
@@ -238,6 +239,42 @@ class Analyses:
             ev["last_agency"] = reach.frame["last_agency"]
             return ev
         return self._memo(("gap_evidence", unit_set, start, end, agencies), build)
+
+    def plans(self) -> list:
+        """The bundled plans, then the data folder's ``plans/*.yaml`` (same id: the user's wins).
+
+        Raises :class:`layers.targets.PlanError` naming the file, line and field
+        when a user's plan file is invalid.
+        """
+        plans = {plan.id: plan for plan in load_plans(PLANS_DIR)}
+        user = self.ctx.settings.data_dir / "plans"
+        if user.is_dir() and any(user.glob("*.yaml")):
+            plans.update({plan.id: plan for plan in load_plans(user)})
+        return list(plans.values())
+
+    def key_area_codes(self, *, start, end) -> tuple[str, ...]:
+        """2025 communes of high risk (key-area score ≥ 5, see :mod:`layers.gaps`)."""
+        scores = key_area_scores(self.evidence(unit_set=NEW, types=INCIDENT_TYPES, start=start,
+                                               end=end))
+        return tuple(sorted(scores.index[scores["score"] >= 5]))
+
+    def kpis(self, *, start: dt.date, end: dt.date) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """Every plan's indicators for the period, and over the four quarters up to its end."""
+        def build():
+            rec = self._records()
+            data = TrackingData(incidents=rec.incidents, outreach=rec.outreach,
+                                models=rec.models, population=rec.population,
+                                communes=self.ctx.communes[NEW].index)
+            keys = self.key_area_codes(start=start, end=end)
+            quarter = pd.Period(end, "Q")
+            quarters = [(q.start_time.date(), q.end_time.date())
+                        for q in pd.period_range(quarter - 3, quarter, freq="Q")]
+            now, trend = [], []
+            for plan in self.plans():
+                now.append(track(plan, data, [(start, end)], key_areas=keys))
+                trend.append(track(plan, data, quarters, key_areas=keys))
+            return pd.concat(now, ignore_index=True), pd.concat(trend, ignore_index=True)
+        return self._memo(("kpis", start, end), build)
 
     def evidence(self, *, unit_set: str, types, start, end) -> pd.DataFrame:
         """Every commune's evidence for the key-area score (see :mod:`layers.key_areas`)."""

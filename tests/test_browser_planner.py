@@ -75,5 +75,11 @@ def test_filter_read_open_and_export(server, tmp_path):
         in_sheet = [ws.cell(r, 3).value for r in range(header + 1, ws.max_row + 1)]
         assert in_sheet == shown  # the XLSX holds the list on screen
         assert isinstance(ws.cell(header + 1, 5).value, int)  # scores are numbers
+        kpis = page.inner_text("#plan-kpis")
+        assert "95" in kpis and ("Đạt" in kpis or "Chậm" in kpis)
+        # every status shown is one of the four, and "no data" says why
+        cells = [c.inner_text() for c in page.query_selector_all("#plan-kpis td[class^=status-]")]
+        assert cells and all(c.split(":")[0] in ("Đạt", "Đúng tiến độ", "Chậm", "Chưa có số liệu")
+                             for c in cells)
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "planner.png"), full_page=True)

@@ -30,6 +30,7 @@ from layers.coverage import MODEL_TYPES
 from layers.gaps import priority_list
 from layers.periods import PRESETS, preset_period
 from layers.profile import active_models
+from layers.targets import PlanError
 
 __all__ = ["PATH", "layout", "register_callbacks"]
 
@@ -78,6 +79,43 @@ def _priority_table(plist: pd.DataFrame, lang: str) -> html.Table:
         for code, r in plist.iterrows()
     ]
     return html.Table([html.Thead(head), html.Tbody(rows)], className="ranked")
+
+
+def _percent(value, lang: str) -> str:
+    return "–" if value is None or value != value else f"{format_number(value, lang, 1)} %"
+
+
+def _kpi_table(now: pd.DataFrame, trend: pd.DataFrame, lang: str) -> html.Table:
+    """One row per plan indicator: value, target, status (with why there is no data), trend."""
+    t = lambda key, **kw: translate(key, lang, **kw)  # noqa: E731
+    head = html.Tr([html.Th(t(k)) for k in ("plan.kpi.indicator", "plan.kpi.value",
+                                           "plan.kpi.target", "plan.kpi.status",
+                                           "plan.kpi.trend")])
+    rows = []
+    for r in now.itertuples():
+        series = trend[(trend["plan"] == r.plan) & (trend["indicator"] == r.indicator)]
+        spark = " → ".join(_percent(v, lang) for v in series["value"])
+        sign = "≥" if r.direction == "at_least" else "≤"
+        status = t(f"status.{r.status}")
+        if r.status == "no_data" and isinstance(r.reason, str) and r.reason:
+            status = f"{status}: {t(f'nodata.{r.reason}')}"
+        label = r.label_vi if lang == "vi" else r.label_en
+        rows.append(html.Tr(
+            [html.Td([label, html.Div(r.source, className="kpi-source")]),
+             html.Td(_percent(r.value, lang)),
+             html.Td(f"{sign} {format_number(r.target, lang, 1)} %" if r.target == r.target
+                     else "–"),
+             html.Td(status, className=f"status-{r.status}"), html.Td(spark)],
+            id={"type": "kpi-row", "indicator": f"{r.plan}:{r.indicator}"}))
+    return html.Table([html.Thead(head), html.Tbody(rows)], className="ranked kpis-table")
+
+
+def _kpis(an: Analyses, start, end, lang: str):
+    try:
+        now, trend = an.kpis(start=start, end=end)
+    except PlanError as err:
+        return html.Div(str(err), className="error", role="alert")
+    return _kpi_table(now, trend, lang)
 
 
 def _title(layer, start, end, lang: str) -> str:
@@ -206,6 +244,7 @@ def register_callbacks(app: Dash, ctx: AppContext, an: Analyses) -> None:
     @app.callback(
         Output(ids.PLAN_MAP, "figure"),
         Output(ids.PLAN_TABLE, "children"),
+        Output(ids.PLAN_KPIS, "children"),
         Input(ids.PLAN_LAYER, "value"),
         Input(ids.PLAN_PERIOD, "start_date"),
         Input(ids.PLAN_PERIOD, "end_date"),
@@ -224,8 +263,9 @@ def register_callbacks(app: Dash, ctx: AppContext, an: Analyses) -> None:
                                  model_types=types if name == "coverage" else ())
         title = _title(layer, start, end, lang)
         table = _priority_table(_priority(an, unit_set, start, end, agencies), lang)
+        kpis = _kpis(an, start, end, lang)
         if dash_ctx.triggered_id in (None, ids.PLAN_LAYER, ids.PLAN_UNITS):
-            return _figure(ctx, layer, unit_set, lang, title), table
+            return _figure(ctx, layer, unit_set, lang, title), table, kpis
         figure = Patch()
         trace = figure["data"][TRACE_COMMUNES]
         zmin, zmax = z_range(layer)
@@ -233,7 +273,7 @@ def register_callbacks(app: Dash, ctx: AppContext, an: Analyses) -> None:
         trace["zmin"], trace["zmax"] = zmin, zmax
         trace["customdata"] = hover_values(layer, lang).tolist()
         figure["layout"]["title"]["text"] = title
-        return figure, table
+        return figure, table, kpis
 
     @app.callback(
         Output(ids.PLAN_DOWNLOAD, "data"),

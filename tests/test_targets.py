@@ -1,0 +1,569 @@
+"""Plan targets: the file format and its errors, each measure by hand, the status rule."""
+
+from __future__ import annotations
+
+import datetime as dt
+import doctest
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from layers import targets
+from layers.targets import (
+    MEASURES,
+    PLANS_DIR,
+    Indicator,
+    PlanError,
+    TrackingData,
+    compute_indicator,
+    load_plan,
+    load_plans,
+    track,
+)
+
+D = dt.date
+SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
+COMMUNES = ["10001", "10002", "10003", "10004", "10005"]
+KEYS = ["10001", "10002", "10004"]
+H1 = ("01/01/2024", "30/06/2024")  # the first half of 2024 (both days included)
+Q2 = ("2024-04-01", "2024-06-30")
+PLAN_2024 = (D(2024, 1, 1), D(2024, 12, 31))
+
+
+def _incidents() -> pd.DataFrame:
+    rows = [  # date, type, status, commune
+        ("2024-01-10", "trafficking_case", "received", "10001"),
+        ("2024-02-01", "trafficking_case", "verified", "10001"),
+        ("2024-03-01", "trafficking_case", "prosecuted", "10002"),
+        ("2024-04-01", "trafficking_case", "tried", "10002"),
+        ("2024-05-01", "trafficking_case", "tried", "10003"),
+        ("2024-06-15", "trafficking_case", "prosecuted", "10003"),
+        ("2024-06-30", "trafficking_case", None, "10004"),  # last day: inside; no status
+        ("2023-12-31", "trafficking_case", "prosecuted", "10001"),  # before the period
+        ("2024-07-01", "trafficking_case", "tried", "10001"),  # after it
+        ("2024-02-02", "illegal_crossing", "verified", "10001"),  # not a case
+        ("2024-03-03", "victim", "verified", None),
+        ("2024-01-05", "tip", "received", "10001"),
+        ("2024-02-05", "tip", "verified", "10002"),
+        ("2024-03-05", "tip", "prosecuted", "10002"),
+        ("2024-04-05", "tip", None, "10005"),
+    ]
+    frame = pd.DataFrame(rows, columns=["date", "type", "status", "new_code"])
+    frame["date"] = pd.to_datetime(frame["date"])
+    return frame
+
+
+def _outreach() -> pd.DataFrame:
+    frame = pd.DataFrame({
+        "date": pd.to_datetime(["2024-01-15", "2024-02-15", "2024-03-15", "2024-05-15",
+                                "2024-08-01"]),
+        "format": ["meeting", "school_session", "leaflets", "meeting", "campaign"],
+        "participants": pd.array([100, 50, 30, 20, 1000], dtype="Int64"),
+        "materials": pd.array([0, 20, None, 5, 10], dtype="Int64"),
+        "new_code": ["10004", "10003", "10003", "10005", "10002"],
+    })
+    return frame
+
+
+def _models() -> pd.DataFrame:
+    rows = [  # type, class, start, end, commune
+        ("zalo_group", "intensive", "2023-01-01", None, "10001"),
+        ("hotline_keyring", "intensive", "2023-01-01", "2024-03-01", "10002"),  # ended in H1
+        ("security_camera", "integrated", "2024-06-30", None, "10003"),  # began on H1's last day
+        ("zalo_group", "integrated", "2024-07-01", None, "10004"),  # begins after H1
+        ("other", None, "2022-01-01", None, "10005"),  # no class
+        ("cultural_boarding_house", "integrated", "2020-01-01", "2024-06-30", "10001"),
+    ]
+    frame = pd.DataFrame(rows, columns=["model_type", "model_class", "start_date", "end_date",
+                                        "new_code"])
+    frame["start_date"] = pd.to_datetime(frame["start_date"])
+    frame["end_date"] = pd.to_datetime(frame["end_date"])
+    return frame
+
+
+def _population() -> pd.DataFrame:
+    rows = [  # commune, year, population, population_14_60
+        ("10001", 2023, 990, 590), ("10001", 2024, 1000, 600),
+        ("10002", 2024, 700, 400),
+        ("10003", 2024, 500, None),  # no 14-60 figure
+        ("10004", 2024, 450, 300),
+        ("10005", 2024, 150, 100),
+    ]
+    frame = pd.DataFrame(rows, columns=["new_code", "year", "population", "population_14_60"])
+    frame["population_14_60"] = frame["population_14_60"].astype("Int64")
+    return frame
+
+
+@pytest.fixture()
+def data() -> TrackingData:
+    return TrackingData(incidents=_incidents(), outreach=_outreach(), models=_models(),
+                        population=_population(), communes=pd.Index(COMMUNES))
+
+
+def _indicator(measure: str, **extra) -> Indicator:
+    spec = {"id": "x", "label_vi": "x", "label_en": "x", "measure": measure, "target": 50,
+            "direction": "at_least",
+            "source_ref": {"document": "test", "section": "test", "quote": "test"}}
+    return Indicator.model_validate({**spec, **extra})
+
+
+# -- every measure, by hand ------------------------------------------------------------
+
+# H1 holds 7 trafficking cases: received, verified, prosecuted, tried, tried, prosecuted and
+# one without status; 4 tips: received, verified, prosecuted, none. Key areas 10001, 10002,
+# 10004; 5 communes.
+@pytest.mark.parametrize("measure,period,numerator,denominator", [
+    # verified/prosecuted/tried: 2/1, 3/1, 4/1, 5/1, 6/15 -> 5 of 7
+    ("cases_cleared_rate", H1, 5, 7),
+    # tried (4/1, 5/1) of prosecuted + tried (3/1, 4/1, 5/1, 6/15)
+    ("prosecuted_tried_rate", H1, 2, 4),
+    # prosecuted + tried of all 7
+    ("prosecution_rate", H1, 4, 7),
+    # tips verified or further (2/5, 3/5) of 4
+    ("reports_handled_rate", H1, 2, 4),
+    # 10001 (model), 10002 (model active until 01/3), 10004 (outreach 15/1) -> 3 of 3
+    ("key_areas_covered", H1, 3, 3),
+    # in Q2: 10001 only (10002's model ended 01/3, 10004's begins 01/7, no Q2 outreach there)
+    ("key_areas_covered", Q2, 1, 3),
+    # intensive at 30/6: 10001 (10002's ended 01/3) -> 1 of 3 key communes
+    ("key_communes_intensive", H1, 1, 3),
+    # integrated at 30/6: 10003 (begins 30/6) and 10001 (ends 30/6) -> 2 of 5
+    ("communes_integrated", H1, 2, 5),
+    # materials > 0 in H1: 10003 (20 on 15/2), 10005 (5 on 15/5) -> 2 of 5
+    ("communes_with_materials", H1, 2, 5),
+    # participants where the 2024 14-60 population is known (10003 has none): 100 + 20,
+    # over 600 + 400 + 300 + 100
+    ("residents_reached", H1, 120, 1400),
+])
+def test_measure_by_hand(data, measure, period, numerator, denominator):
+    v = compute_indicator(_indicator(measure), data, period, key_areas=KEYS)
+    assert (v.numerator, v.denominator) == (numerator, denominator)
+    assert v.value == pytest.approx(100 * numerator / denominator)
+    assert v.reason is None
+
+
+def test_every_measure_is_tested():
+    tested = {"cases_cleared_rate", "prosecuted_tried_rate", "prosecution_rate",
+              "reports_handled_rate", "key_areas_covered", "key_communes_intensive",
+              "communes_integrated", "communes_with_materials", "residents_reached"}
+    assert set(MEASURES) == tested
+
+
+def test_notes_say_what_was_counted_how(data):
+    cleared = compute_indicator(_indicator("cases_cleared_rate"), data, H1)
+    assert "1 of 7 cases have no status (counted as not cleared)" in cleared.notes
+    reached = compute_indicator(_indicator("residents_reached"), data, H1)
+    assert "2 outreach events in communes without a population aged 14-60 left out" in reached.notes
+    assert "participants are attendances, not distinct persons" in reached.notes
+    materials = compute_indicator(_indicator("communes_with_materials"), data, H1)
+    assert materials.notes == ("1 outreach events without a materials figure counted as none",)
+
+
+def test_residents_capped_and_earlier_population_year(data):
+    # 2025: no population of 2025, so 2024's is used; H2 2024 holds 1000 participants in
+    # 10002, whose 14-60 population is 400 (the others are counted in the denominator).
+    v = compute_indicator(_indicator("residents_reached"), data, ("01/07/2024", "31/12/2024"))
+    assert (v.numerator, v.denominator, v.value) == (1000, 1400, pytest.approx(100 * 1000 / 1400))
+    small = data.population.assign(population_14_60=pd.array([1, 1, 1, None, 1, 1], "Int64"))
+    capped = compute_indicator(_indicator("residents_reached"),
+                               TrackingData(outreach=data.outreach, population=small),
+                               ("01/01/2025", "31/12/2025"))
+    assert capped.numerator == 0 and capped.value == 0.0  # no outreach in 2025: a true 0
+    assert "population aged 14-60 of 2024 used (none recorded for 2025)" in capped.notes
+    capped = compute_indicator(_indicator("residents_reached"),
+                               TrackingData(outreach=data.outreach, population=small), H1)
+    assert (capped.numerator, capped.denominator, capped.value) == (120, 4, 100.0)
+    assert "capped at 100 %" in capped.notes
+
+
+def test_cumulative_counts_from_the_plan_start(data):
+    ind = _indicator("communes_with_materials", cumulative=True)
+    alone = compute_indicator(ind, data, ("01/07/2024", "31/12/2024"))
+    assert (alone.numerator, alone.denominator) == (1, 5)  # 10002 on 01/8
+    since = compute_indicator(ind, data, ("01/07/2024", "31/12/2024"), plan_period=PLAN_2024)
+    assert (since.numerator, since.denominator) == (3, 5)  # + 10003, 10005 in H1
+    assert "counted from the plan start 01/01/2024" in since.notes
+
+
+def test_data_as_a_mapping_with_a_commune_frame(data):
+    frame = pd.DataFrame({"name": list("abcde")}, index=COMMUNES)
+    v = compute_indicator(_indicator("communes_integrated"),
+                          {"models": data.models, "communes": frame}, H1)
+    assert (v.numerator, v.denominator) == (2, 5)
+    with pytest.raises(ValueError, match="unknown tables"):
+        TrackingData.of({"incident": data.incidents})
+
+
+def test_unknown_key_area_is_refused(data):
+    with pytest.raises(ValueError, match=r"key areas \['99999'\] are not 2025 commune codes"):
+        compute_indicator(_indicator("key_areas_covered"), data, H1, key_areas=["99999"])
+
+
+# -- missing inputs are no_data, never 0 ---------------------------------------------------
+
+@pytest.mark.parametrize("measure,change,reason,detail", [
+    ("cases_cleared_rate", {"incidents": None}, "missing_table",
+     "the incidents table was not given"),
+    ("cases_cleared_rate", {"incidents": lambda d: d.incidents.drop(columns="status")},
+     "missing_column", "the incidents table has no column status"),
+    ("cases_cleared_rate", {"incidents": lambda d: d.incidents.assign(status=None)},
+     "no_status", "no status is recorded for any of the 7 trafficking cases of the period"),
+    ("prosecution_rate",
+     {"incidents": lambda d: d.incidents[d.incidents.type != "trafficking_case"]}, "empty",
+     "no trafficking cases dated in the period"),
+    ("prosecuted_tried_rate",
+     {"incidents": lambda d: d.incidents[~d.incidents.status.isin(["prosecuted", "tried"])]},
+     "empty", "no trafficking case of the period was prosecuted or tried"),
+    ("reports_handled_rate", {"incidents": lambda d: d.incidents.assign(status=None)},
+     "no_status", "no status is recorded for any of the 4 tips of the period"),
+    ("key_communes_intensive", {"models": lambda d: d.models.assign(model_class=None)},
+     "no_model_class", "no model has a model_class (intensive / integrated) recorded"),
+    ("communes_integrated", {"communes": None}, "missing_table",
+     "the list of communes was not given"),
+    ("communes_with_materials", {"outreach": lambda d: d.outreach.assign(materials=None)},
+     "no_materials", "none of the 4 outreach events of the period records its materials"),
+    ("residents_reached", {"population": lambda d: d.population.drop(columns="population_14_60")},
+     "missing_column", "the population table has no column population_14_60"),
+    ("residents_reached", {"population": lambda d: d.population.assign(population_14_60=None)},
+     "no_population_14_60", "no population aged 14-60 is recorded for 2024 or before"),
+    ("key_areas_covered", {"models": None, "outreach": None}, "missing_table",
+     "the models table was not given; the outreach table was not given"),
+])
+def test_missing_input_is_no_data(data, measure, change, reason, detail):
+    tables = {name: getattr(data, name) for name in
+              ("incidents", "outreach", "models", "population", "communes")}
+    for name, how in change.items():
+        tables[name] = how(data) if callable(how) else how
+    v = compute_indicator(_indicator(measure), TrackingData(**tables), H1, key_areas=KEYS)
+    assert (v.status, v.reason, v.detail) == ("no_data", reason, detail)
+    assert v.value is None and v.value != 0
+
+
+def test_no_key_areas_is_no_data(data):
+    v = compute_indicator(_indicator("key_areas_covered"), data, H1)
+    assert (v.status, v.reason, v.value) == ("no_data", "no_key_areas", None)
+    v = compute_indicator(_indicator("key_communes_intensive"), data, H1, key_areas=[])
+    assert (v.status, v.reason) == ("no_data", "empty")
+
+
+def test_one_table_alone_covers_key_areas_with_a_note(data):
+    v = compute_indicator(_indicator("key_areas_covered"), TrackingData(outreach=data.outreach),
+                          H1, key_areas=KEYS)
+    assert (v.numerator, v.denominator) == (1, 3)  # 10004's outreach only
+    assert v.notes == ("the models table was not given: outreach alone counted",)
+
+
+# -- status ----------------------------------------------------------------------------------
+
+def test_met_and_behind(data):
+    # cases cleared 5/7 = 71.4 %
+    assert compute_indicator(_indicator("cases_cleared_rate", target=70), data, H1).status == "met"
+    behind = compute_indicator(_indicator("cases_cleared_rate", target=90), data, H1,
+                               plan_period=PLAN_2024)
+    assert (behind.status, behind.expected) == ("behind", 90)  # rates are not prorated
+    assert compute_indicator(_indicator("cases_cleared_rate", target=80, direction="at_most"),
+                             data, H1).status == "met"
+
+
+def test_strict_target_more_than(data):
+    # prosecuted cases tried: 2/4 = 50 %; "trên 50 %" is not met by 50 %
+    assert compute_indicator(_indicator("prosecuted_tried_rate"), data, H1).status == "met"
+    assert compute_indicator(_indicator("prosecuted_tried_rate", strict=True),
+                             data, H1).status == "behind"
+
+
+def test_on_track_by_proration(data):
+    # integrated: 2/5 = 40 % at 30/6/2024; target 50 % by 31/12/2024, prorated from 0 on
+    # 01/01: 50 × 181 / 365 = 24.79 % expected on 30/6
+    ind = _indicator("communes_integrated")
+    v = compute_indicator(ind, data, H1, plan_period=PLAN_2024)
+    assert v.status == "on_track"
+    assert v.expected == pytest.approx(50 * 181 / 365)
+    # without the plan period, or once the plan is over, only met / behind
+    assert compute_indicator(ind, data, H1).status == "behind"
+    late = compute_indicator(ind, data, H1, plan_period=(D(2023, 1, 1), D(2024, 6, 30)))
+    assert (late.status, late.expected) == ("behind", 50)
+    early = compute_indicator(ind, data, H1, plan_period=(D(2025, 1, 1), D(2025, 12, 31)))
+    assert (early.status, early.expected) == ("behind", 50)
+    assert early.notes == ("the period lies outside the plan period 01/01/2025-31/12/2025",)
+    # from a baseline of 30 %: 30 + 20 × 181 / 365 = 39.92 % expected: still on track
+    ind = _indicator("communes_integrated", baseline={"year": 2023, "value": 30})
+    based = compute_indicator(ind, data, H1, plan_period=PLAN_2024)
+    assert based.expected == pytest.approx(30 + 20 * 181 / 365) and based.status == "on_track"
+
+
+def test_on_track_by_the_midterm_target(data):
+    # materials: 2/5 = 40 % in H1; 100 % due 31/12/2024, 40 % due at mid-term 30/6/2024
+    midterm = {"date": "30/06/2024", "target": 40}
+    for extra in ({"prorate": False}, {"cumulative": True}):
+        ind = _indicator("communes_with_materials", target=100, midterm=midterm, **extra)
+        v = compute_indicator(ind, data, H1, plan_period=PLAN_2024)
+        assert (v.status, v.expected) == ("on_track", 40)
+    # a 50 % mid-term target is not reached
+    ind = _indicator("communes_with_materials", target=100, prorate=False,
+                     midterm={"date": "30/06/2024", "target": 50})
+    assert compute_indicator(ind, data, H1, plan_period=PLAN_2024).status == "behind"
+    # after the mid-term date the full target applies when not prorated
+    v = compute_indicator(ind, data, ("01/01/2024", "31/07/2024"), plan_period=PLAN_2024)
+    assert (v.status, v.expected) == ("behind", 100)
+
+
+def test_annual_increase_from_a_baseline(data):
+    # prosecution rate 4/7 = 57.1 %; base 50 % in 2021, +2 a year -> 56 % due in 2024
+    ind = _indicator("prosecution_rate", target=None, annual_increase=2,
+                     baseline={"year": 2021, "value": 50})
+    v = compute_indicator(ind, data, H1)
+    assert (v.target, v.status) == (56, "met")
+    ind = _indicator("prosecution_rate", target=None, annual_increase=2,
+                     baseline={"year": 2021, "value": 52})
+    assert compute_indicator(ind, data, H1).target == 58
+    assert compute_indicator(ind, data, H1).status == "behind"
+
+
+def test_annual_increase_from_the_previous_period(data):
+    plan = load_plan(PLANS_DIR / "national_programme.yaml")
+    table = track(plan, data, [("01/01/2024", "31/03/2024"), ("01/04/2024", "30/06/2024")])
+    rows = table[table.indicator == "prosecution_rate_increase"]
+    first, second = rows.iloc[0], rows.iloc[1]
+    # Q1: cases 10/1 received, 1/2 verified, 1/3 prosecuted -> 1/3, no base: no_data
+    assert (first.numerator, first.denominator, first.status, first.reason) == (
+        1, 3, "no_data", "no_baseline")
+    assert first.value == pytest.approx(100 / 3)
+    # Q2: 4/1 tried, 5/1 tried, 15/6 prosecuted, 30/6 none -> 3/4; due 33.3 + 2 × 3/12
+    assert (second.numerator, second.denominator) == (3, 4)
+    assert second.target == pytest.approx(100 / 3 + 0.5)
+    assert second.status == "met" and second.trend == "better"
+    assert second.change == pytest.approx(75 - 100 / 3)
+
+
+# -- tracking a plan -----------------------------------------------------------------------
+
+def test_track_rows_trend_and_key_areas_from_the_caller(data):
+    plan = load_plan(PLANS_DIR / "tay_ninh_2024.yaml")
+    table = track(plan, data, [Q2, ("01/01/2024", "31/03/2024")], key_areas=KEYS)
+    assert len(table) == len(plan.indicators) * 2
+    assert list(table.columns[:7]) == ["plan", "indicator", "label_vi", "label_en", "measure",
+                                       "period_start", "period_end"]
+    covered = table[table.indicator == "key_areas_covered"]
+    assert covered.period_start.tolist() == [D(2024, 1, 1), D(2024, 4, 1)]  # sorted
+    # Q1: 10001, 10002 (models), 10004 (outreach 15/1) -> 3/3; Q2: 10001 only -> 1/3
+    assert covered.value.tolist() == pytest.approx([100.0, 100 / 3])
+    assert covered.status.tolist() == ["met", "behind"]
+    assert covered.trend.tolist()[1] == "worse"
+    assert covered.change.tolist()[1] == pytest.approx(100 / 3 - 100)
+    tried = table[table.indicator == "cases_tried"]
+    # Q1: prosecuted 1/3, nothing tried -> 0 of 1; Q2: tried 4/1, 5/1, prosecuted 15/6 -> 2/3
+    assert tried.numerator.tolist() == [0, 2] and tried.denominator.tolist() == [1, 3]
+    assert tried.source.iloc[0] == "470/KH-UBND, I. Mục đích, yêu cầu (đoạn 2)"
+
+
+def test_plan_key_areas_win_over_the_caller(data, tmp_path):
+    text = (PLANS_DIR / "tay_ninh_2024.yaml").read_text(encoding="utf-8")
+    text = text.replace("period:\n", 'key_areas: ["10002"]\nperiod:\n', 1)
+    path = tmp_path / "keyed.yaml"
+    path.write_text(text, encoding="utf-8")
+    plan = load_plan(path)
+    assert plan.key_areas == ("10002",)
+    table = track(plan, data, [Q2], key_areas=KEYS)
+    row = table[table.indicator == "key_areas_covered"].iloc[0]
+    assert (row.numerator, row.denominator, row.status) == (0, 1, "behind")
+
+
+# -- the shipped plans --------------------------------------------------------------------
+
+def _seed_text() -> str:
+    if not SEEDS.exists():
+        pytest.skip(f"source documents not found at {SEEDS}")
+    return " ".join(" ".join(p.read_text(encoding="utf-8").split()) for p in SEEDS.glob("*.txt"))
+
+
+def test_shipped_plans_load_with_their_targets():
+    plans = {p.id: p for p in load_plans()}
+    assert set(plans) == {"tay_ninh_2024", "national_programme_2016_2020"}
+    tn = plans["tay_ninh_2024"]
+    assert (tn.source.document, tn.source.date) == ("470/KH-UBND", D(2024, 2, 19))
+    assert (tn.period.start, tn.period.end) == (D(2024, 1, 1), D(2024, 12, 31))
+    assert tn.key_areas is None
+    assert [(i.measure, i.target, i.strict) for i in tn.indicators] == [
+        ("cases_cleared_rate", 90, True), ("prosecuted_tried_rate", 95, False),
+        ("reports_handled_rate", 100, False), ("key_areas_covered", 100, False)]
+    nat = plans["national_programme_2016_2020"]
+    assert (nat.period.start, nat.period.end) == (D(2016, 1, 1), D(2020, 12, 31))
+    by_measure = {i.measure: i for i in nat.indicators}
+    assert by_measure["key_communes_intensive"].target == 30
+    assert by_measure["communes_integrated"].target == 50
+    materials = by_measure["communes_with_materials"]
+    assert (materials.target, materials.midterm.target, materials.midterm.date) == (
+        100, 75, D(2017, 12, 31))
+    assert by_measure["residents_reached"].target == 75
+    assert by_measure["prosecution_rate"].annual_increase == 2
+    assert by_measure["prosecution_rate"].baseline is None
+
+
+def test_shipped_quotes_are_in_the_source_documents():
+    seeds = _seed_text()
+    for plan in load_plans():
+        for ind in plan.indicators:
+            for part in ind.source_ref.quote.split("(...)"):
+                assert " ".join(part.split()) in seeds, (plan.id, ind.id, part)
+
+
+def test_load_plans_refuses_duplicate_plan_ids(tmp_path):
+    shutil.copy(PLANS_DIR / "tay_ninh_2024.yaml", tmp_path / "a.yaml")
+    shutil.copy(PLANS_DIR / "tay_ninh_2024.yaml", tmp_path / "b.yaml")
+    with pytest.raises(PlanError, match=r"b\.yaml:1: id: plan id 'tay_ninh_2024' is already used"):
+        load_plans(tmp_path)
+
+
+def test_a_copy_for_a_new_year_works_without_code(tmp_path, data):
+    text = (PLANS_DIR / "tay_ninh_2024.yaml").read_text(encoding="utf-8")
+    for old, new in (("tay_ninh_2024", "tay_ninh_2025"), ("năm 2024", "năm 2025"),
+                     ("470/KH-UBND", "123/KH-UBND"), ("19/02/2024", "20/02/2025"),
+                     ("01/01/2024", "01/01/2025"), ("31/12/2024", "31/12/2025"),
+                     ("target: 95", "target: 96")):
+        text = text.replace(old, new)
+    shutil.copy(PLANS_DIR / "tay_ninh_2024.yaml", tmp_path / "tay_ninh_2024.yaml")
+    (tmp_path / "tay_ninh_2025.yaml").write_text(text, encoding="utf-8")
+    plans = {p.id: p for p in load_plans(tmp_path)}
+    new = plans["tay_ninh_2025"]
+    assert (new.period.start, new.period.end) == (D(2025, 1, 1), D(2025, 12, 31))
+    assert new.indicator("cases_tried").target == 96
+    moved = data.incidents.assign(date=data.incidents["date"] + pd.DateOffset(years=1))
+    table = track(new, {"incidents": moved}, [("01/01/2025", "30/06/2025")])
+    row = table[table.indicator == "cases_cleared"].iloc[0]
+    assert (row.numerator, row.denominator, row.target, row.status) == (5, 7, 90, "behind")
+
+
+# -- broken files -------------------------------------------------------------------------
+
+def _broken(tmp_path: Path, old: str, new: str) -> PlanError:
+    text = (PLANS_DIR / "tay_ninh_2024.yaml").read_text(encoding="utf-8")
+    assert old in text
+    path = tmp_path / "broken.yaml"
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    with pytest.raises(PlanError) as info:
+        load_plan(path)
+    return info.value
+
+
+def _line_of(text: str) -> int:
+    source = (PLANS_DIR / "tay_ninh_2024.yaml").read_text(encoding="utf-8").splitlines()
+    return next(i for i, line in enumerate(source, 1) if text in line)
+
+
+def test_unknown_measure_lists_the_valid_ones(tmp_path):
+    err = _broken(tmp_path, "measure: prosecuted_tried_rate", "measure: tried_rate")
+    (problem,) = err.problems
+    assert problem.field == "indicators[1] (cases_tried).measure"
+    assert problem.line == _line_of("measure: prosecuted_tried_rate")
+    assert problem.message == ("unknown measure 'tried_rate'; valid measures: "
+                               + ", ".join(MEASURES))
+    assert f"broken.yaml:{problem.line}: indicators[1] (cases_tried).measure: unknown" in str(err)
+
+
+def test_target_not_a_number(tmp_path):
+    err = _broken(tmp_path, "target: 95", "target: chín mươi lăm")
+    (problem,) = err.problems
+    assert problem.field == "indicators[1] (cases_tried).target"
+    assert problem.message == "expected a number (percent, 0-100), got 'chín mươi lăm'"
+    assert problem.line == _line_of("target: 95")
+
+
+def test_missing_id(tmp_path):
+    err = _broken(tmp_path, "  - id: cases_tried\n", "  -\n")
+    (problem,) = err.problems
+    assert (problem.field, problem.message) == ("indicators[1].id", "required field is missing")
+    assert problem.line == _line_of("- id: cases_tried") + 1  # the indicator's first line
+    err = _broken(tmp_path, "id: tay_ninh_2024\n", "")
+    assert [(p.field, p.message) for p in err.problems] == [("id", "required field is missing")]
+
+
+def test_duplicate_indicator_id(tmp_path):
+    err = _broken(tmp_path, "id: cases_tried", "id: cases_cleared")
+    (problem,) = err.problems
+    assert problem.field == "indicators[1] (cases_cleared).id"
+    assert problem.message == "duplicate indicator id 'cases_cleared' (first used by indicators[0])"
+    assert problem.line == _line_of("id: cases_tried")
+
+
+def test_bad_date(tmp_path):
+    err = _broken(tmp_path, "end: 31/12/2024", "end: 31/13/2024")
+    (problem,) = err.problems
+    assert problem.field == "period.end"
+    assert problem.message == "expected a date written dd/mm/yyyy (or yyyy-mm-dd), got '31/13/2024'"
+    assert problem.line == _line_of("end: 31/12/2024")
+    err = _broken(tmp_path, "end: 31/12/2024", "end: 31/12/2023")
+    assert [(p.field, p.message) for p in err.problems] == [
+        ("period.end", "the period ends (31/12/2023) before it starts (01/01/2024)")]
+
+
+def test_percent_above_100(tmp_path):
+    err = _broken(tmp_path, "target: 95", "target: 950")
+    (problem,) = err.problems
+    assert problem.field == "indicators[1] (cases_tried).target"
+    assert problem.message == "a percent must be between 0 and 100 (written 90 for 90 %), got 950"
+
+
+def test_several_problems_and_other_mistakes(tmp_path):
+    text = (PLANS_DIR / "tay_ninh_2024.yaml").read_text(encoding="utf-8")
+    text = (text.replace("direction: at_least\n    strict", "directon: at_least\n    strict", 1)
+                .replace("target: 100", "target: 100\n    annual_increase: 2", 1)
+                .replace("measure: prosecuted_tried_rate",
+                         "measure: prosecuted_tried_rate\n    cumulative: true"))
+    path = tmp_path / "many.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(PlanError) as info:
+        load_plan(path)
+    got = [(p.field, p.message) for p in info.value.problems]
+    assert ("indicators[0] (cases_cleared).direction", "required field is missing") in got
+    unknown = "unknown field 'directon' (check the spelling; see layers/targets.py for the format)"
+    assert ("indicators[0] (cases_cleared).directon", unknown) in got
+    assert ("indicators[2] (reports_received).annual_increase",
+            "give either a target or an annual_increase, not both") in got
+    cumulative = ("cumulative applies to event measures only (communes_with_materials, "
+                  "key_areas_covered, residents_reached), not prosecuted_tried_rate")
+    assert ("indicators[1] (cases_tried).cumulative", cumulative) in got
+    assert len(got) == 4
+    assert str(info.value).startswith(f"{path}: {len(got)} problem(s):")
+
+
+def test_yaml_mistakes(tmp_path):
+    err = _broken(tmp_path, "    direction: at_least\n    strict",
+                  "    direction: [at_least\n    strict")
+    assert err.problems[0].message.startswith("not valid YAML")
+    assert err.problems[0].line is not None
+    err = _broken(tmp_path, "  start: 01/01/2024\n", "  start: 01/01/2024\n  start: 02/01/2024\n")
+    assert [(p.field, p.message) for p in err.problems] == [
+        ("period.start", "this key is written twice")]
+    err = _broken(tmp_path, "source:\n", "key_areas: [\"1234\"]\nsource:\n")
+    assert [p.field for p in err.problems] == ["key_areas[0]"]
+    assert "5-digit commune code" in err.problems[0].message
+    empty = tmp_path / "empty.yaml"
+    empty.write_text("# nothing\n", encoding="utf-8")
+    with pytest.raises(PlanError, match="the file is empty"):
+        load_plan(empty)
+    listed = tmp_path / "list.yaml"
+    listed.write_text("- a\n- b\n", encoding="utf-8")
+    with pytest.raises(PlanError, match="expected a mapping of plan fields"):
+        load_plan(listed)
+
+
+def test_midterm_outside_the_plan(tmp_path):
+    path = tmp_path / "national.yaml"
+    text = (PLANS_DIR / "national_programme.yaml").read_text(encoding="utf-8")
+    path.write_text(text.replace("date: 31/12/2017", "date: 31/12/2021"), encoding="utf-8")
+    with pytest.raises(PlanError) as info:
+        load_plan(path)
+    (problem,) = info.value.problems
+    assert problem.field == "indicators[2] (communes_with_materials).midterm.date"
+    assert problem.message == ("the mid-term date 31/12/2021 is outside the plan period "
+                               "01/01/2016-31/12/2020")
+    assert problem.line == next(i for i, line in enumerate(text.splitlines(), 1)
+                                if "date: 31/12/2017" in line)
+
+
+def test_docstring_examples_run():
+    result = doctest.testmod(targets, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.failed == 0 and result.attempted >= 6
