@@ -16,11 +16,11 @@ import shapely
 from dashboard.i18n import format_number, translate
 from layers.layer import Layer
 
-__all__ = ["TRACE_BORDER", "TRACE_COMMUNES", "TRACE_GATES", "commune_map", "fit_zoom",
+__all__ = ["GATE_STYLE", "TRACE_BORDER", "TRACE_COMMUNES", "TRACE_GATES", "commune_map", "fit_zoom", "gate_hover",
            "hover_values", "layer_classes", "z_range"]
 
 TRACE_COMMUNES, TRACE_BORDER, TRACE_GATES = 0, 1, 2
-_GATE_STYLE = {
+GATE_STYLE = {
     "international": {"size": 16, "color": "#d7301f"},
     "main": {"size": 12, "color": "#fc8d59"},
     "secondary": {"size": 9, "color": "#fdbb84"},
@@ -95,7 +95,7 @@ def _border_xy(border: gpd.GeoDataFrame) -> tuple[list, list]:
     return xs, ys
 
 
-def _gate_hover(gates: gpd.GeoDataFrame, lang: str) -> list[str]:
+def gate_hover(gates: gpd.GeoDataFrame, lang: str) -> list[str]:
     rows = []
     for g in gates.itertuples():
         lines = [
@@ -170,14 +170,14 @@ def commune_map(
         lat=gate_xy[:, 1].round(5),
         mode="markers+text",
         marker={
-            "size": [_GATE_STYLE[c]["size"] for c in gates["gate_class"]],
-            "color": [_GATE_STYLE[c]["color"] for c in gates["gate_class"]],
+            "size": [GATE_STYLE[c]["size"] for c in gates["gate_class"]],
+            "color": [GATE_STYLE[c]["color"] for c in gates["gate_class"]],
         },
         text=gates["name"].tolist(),
         textposition="top right",
         textfont={"size": 12, "color": "#111111"},
         customdata=gates["gate_id"].tolist(),
-        hovertext=_gate_hover(gates, lang),
+        hovertext=gate_hover(gates, lang),
         hoverinfo="text",
         name=translate("map.gates", lang),
     )

@@ -1,0 +1,388 @@
+"""Standalone HTML map of a layer: one offline file for border posts (Bản đồ HTML độc lập).
+
+The page is made with folium, but instead of folium's CDN links (Leaflet,
+jQuery, Bootstrap …, which leave the map blank with no internet) it carries
+Leaflet itself, inlined from ``exports/vendor/`` (see its README for the
+package, version and licence). Without tiles the file makes no request at
+all: the communes are coloured exactly as on the live Plotly map, with the
+legend, the border, the gates, the title with its period and, written in the
+page itself, every caveat of the layer and the date of extraction.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import html
+import json
+import math
+import re
+from bisect import bisect_right
+from functools import lru_cache
+from pathlib import Path
+
+import folium
+import geopandas as gpd
+import numpy as np
+import shapely
+from branca.element import Element
+
+from dashboard.figures.commune_map import (
+    GATE_STYLE,
+    gate_hover,
+    hover_values,
+    layer_classes,
+    z_range,
+)
+from dashboard.i18n import format_date, format_number, translate
+from layers.layer import Caveat, Layer
+
+__all__ = ["SIMPLIFY_TOLERANCE", "standalone_map_html"]
+
+#: Polygon simplification in degrees (about 50 m): invisible at province zoom,
+#: as for the screen GeoJSON of the live map.
+SIMPLIFY_TOLERANCE = 0.0005
+_DIGITS = 5  # about 1 m
+
+_VENDOR = Path(__file__).resolve().parent / "vendor"
+_JS_SLOT = "/*borderwatch:vendor:leaflet.js*/"
+_CSS_SLOT = "/*borderwatch:vendor:leaflet.css*/"
+
+#: Not in the message catalogues yet (the XLSX exporter writes the same label).
+_EXTRACTED = {"vi": "Ngày trích xuất", "en": "Extracted"}
+
+#: As the live map: polygons at 0.85 opacity with a thin grey outline; the border in red.
+_COMMUNE_STYLE = {"color": "#666666", "weight": 0.6, "opacity": 0.85, "fillOpacity": 0.85}
+_BORDER_STYLE = {"color": "#b2182b", "weight": 3}
+
+_PAGE_CSS = """
+body { display: flex; flex-direction: column; font-family: system-ui, "Segoe UI", Roboto,
+       "Noto Sans", Arial, sans-serif; color: #111; }
+.bw-title { order: 0; flex: 0 0 auto; margin: 0; padding: 8px 14px; font-size: 20px;
+            font-weight: 600; border-bottom: 1px solid #ccc; }
+.folium-map { order: 1; flex: 1 1 0; min-height: 0; }
+.bw-plain.leaflet-container { background: #ffffff; }
+.bw-footer { order: 2; flex: 0 0 auto; display: flex; flex-wrap: wrap; gap: 10px 32px;
+             align-items: flex-start; padding: 8px 14px; border-top: 1px solid #ccc;
+             font-size: 13px; }
+.bw-legend-title { font-weight: 600; margin-bottom: 4px; }
+.bw-ramp { position: relative; width: 320px; height: 14px; border: 1px solid #888; }
+.bw-ticks { position: relative; width: 320px; height: 16px; }
+.bw-ticks span { position: absolute; transform: translateX(-50%); white-space: nowrap; }
+.bw-classes { list-style: none; margin: 0; padding: 0; }
+.bw-classes li { display: flex; align-items: center; gap: 6px; line-height: 18px; }
+.bw-swatch { display: inline-block; width: 22px; height: 14px; border: 1px solid #888; }
+.bw-notes { color: #9c5700; max-width: 720px; }
+.bw-notes ul { margin: 0 0 4px 0; padding-left: 18px; font-weight: 600; }
+.bw-notes p { margin: 0; color: #333; }
+.bw-gate-label { background: rgba(255,255,255,0.8); border: 0; box-shadow: none;
+                 padding: 0 3px; font-size: 12px; font-weight: 600; }
+.bw-gate-label::before { display: none; }
+"""
+
+
+def standalone_map_html(
+    layer: Layer,
+    communes: gpd.GeoDataFrame,
+    gates: gpd.GeoDataFrame,
+    border: gpd.GeoDataFrame,
+    *,
+    title: str,
+    lang: str = "vi",
+    extracted: dt.date | None = None,
+    tiles: bool = False,
+) -> str:
+    """One self-contained HTML page of ``layer`` that works with no internet.
+
+    Parameters
+    ----------
+    layer : Layer
+        Values per commune code (counts, rates, hot-spot classes …).
+    communes : GeoDataFrame
+        The polygons of ``layer.unit_set`` in WGS84, indexed by commune code
+        with ``name``. Simplified by :data:`SIMPLIFY_TOLERANCE` degrees and
+        rounded to 5 decimals for the file.
+    gates, border : GeoDataFrame
+        Map furniture in WGS84: the gates (as :func:`geo.gates.load_gates`)
+        and the border line. Either may be empty.
+    title : str
+        The title with its period (the caller writes it, as for the live map).
+    lang : {"vi", "en"}
+        Language of the tooltips, legend and notes; numbers in its format.
+    extracted : date, optional
+        Date of extraction written under the map (dd/mm/yyyy); today when
+        ``None``.
+    tiles : bool
+        Draw OpenStreetMap tiles under the communes (needs internet). By
+        default the background is plain white and the page makes no request.
+
+    Returns
+    -------
+    str
+        The HTML document (Leaflet inlined: about 170 kB plus the polygons).
+
+    Raises
+    ------
+    ValueError
+        When a frame is not in WGS84.
+    RuntimeError
+        When, without tiles, the page would still reference an external
+        resource (a folium upgrade adding a CDN link is caught here, not at a
+        border post).
+
+    Examples
+    --------
+    >>> import geopandas as gpd, pandas as pd, shapely
+    >>> frame = pd.DataFrame({"name": ["Xã A", "Xã B"], "count": [0, 1835]},
+    ...                      index=["00001", "00002"])
+    >>> shapes = gpd.GeoDataFrame(frame[["name"]], crs="EPSG:4326", geometry=[
+    ...     shapely.box(106.0, 11.0, 106.1, 11.1), shapely.box(106.1, 11.0, 106.2, 11.1)])
+    >>> layer = Layer(frame, "count", "2025", "layer.incident_counts.title",
+    ...               "layer.incident_counts.legend", "unit.records",
+    ...               colorscale=((0.0, "#f7f7f7"), (1.0, "#440154")))
+    >>> nothing = gpd.GeoDataFrame(geometry=[], crs="EPSG:4326")
+    >>> page = standalone_map_html(layer, shapes, nothing, nothing, title="Số vụ việc",
+    ...                            extracted=dt.date(2026, 11, 23))
+    >>> "#440154" in page, "1.835" in page, "23/11/2026" in page, "<script src=" in page
+    (True, True, True, False)
+    """
+    for label, frame in (("communes", communes), ("gates", gates), ("border", border)):
+        _check_wgs84(frame, label)
+    zmin, zmax = z_range(layer)
+    fmap = folium.Map(location=None, tiles="OpenStreetMap" if tiles else None,
+                      control_scale=True, zoom_snap=0.25)
+    fmap.default_js, fmap.default_css = [], []  # instance lists: folium's own stay untouched
+    root = fmap.get_root()
+    root.title = _text(title)  # branca writes it into <title> unescaped
+    root.header.add_child(_Raw(f"<style>{_CSS_SLOT}</style>"), name="bw_leaflet_css")
+    root.header.add_child(_Raw(f"<script>{_JS_SLOT}</script>"), name="bw_leaflet_js")
+    root.header.add_child(_Raw(f"<style>{_PAGE_CSS}</style>"), name="bw_page_css")
+    root.html.add_child(_Raw(f'<h1 class="bw-title">{_text(title)}</h1>'), name="bw_title")
+    root.html.add_child(_Raw(
+        '<footer class="bw-footer">'
+        + _legend_html(layer, lang, zmin, zmax)
+        + _notes_html(_caveats(layer, communes), extracted or dt.date.today(), lang)
+        + "</footer>"), name="bw_footer")
+
+    features = _commune_features(layer, communes, lang, zmin, zmax)
+    folium.GeoJson(
+        features, name=translate("map.commune", lang),
+        tooltip=folium.GeoJsonTooltip(
+            fields=["name", "label"],
+            aliases=[translate("map.commune", lang), translate(layer.legend_key, lang)]),
+    ).add_to(fmap)
+    _border_group(border, lang).add_to(fmap)
+    _gate_group(gates, lang).add_to(fmap)
+    folium.LayerControl(collapsed=False).add_to(fmap)
+    if len(communes):
+        minx, miny, maxx, maxy = communes.total_bounds
+        fmap.fit_bounds([[miny, minx], [maxy, maxx]], padding=(10, 10))
+    if not tiles:
+        root.script.add_child(_Raw(
+            f"document.getElementById({json.dumps(fmap.get_name())})"
+            ".classList.add('bw-plain');"), name="bw_plain")
+
+    page = root.render()
+    if not tiles:
+        found = _external_references(page)
+        if found:
+            raise RuntimeError(f"the offline page would load {found}")
+    css, js = _vendored_leaflet()
+    return page.replace(_CSS_SLOT, css, 1).replace(_JS_SLOT, js, 1)
+
+
+class _Raw(Element):
+    """Markup placed as is (a branca ``Element`` would read it as a Jinja template)."""
+
+    def __init__(self, markup: str):
+        super().__init__()
+        self._markup = markup
+
+    def render(self, **kwargs) -> str:
+        return self._markup
+
+
+def _check_wgs84(frame: gpd.GeoDataFrame, label: str) -> None:
+    if len(frame) and (frame.crs is None or frame.crs.to_epsg() != 4326):
+        raise ValueError(f"{label} must be in WGS84 (EPSG:4326), not {frame.crs}; "
+                         "is the data in WGS84?")
+
+
+def _text(value: str) -> str:
+    return html.escape(str(value), quote=False)
+
+
+def _plotly_colours(values: np.ndarray, colorscale, zmin: float, zmax: float) -> list:
+    """Hex colours of ``values`` as Plotly.js paints them (None for a missing value).
+
+    Plotly maps ``zmin … zmax`` onto the scale's positions and interpolates each
+    RGB channel linearly between the two stops around the value (a d3 linear
+    scale: the right-most stop wins at a repeated position), clamped, then
+    rounds half up (tinycolor): so a stepped scale stays stepped.
+    """
+    stops = [(float(p), _rgb(c)) for p, c in colorscale] or [(0.0, (0, 0, 0)), (1.0, (0, 0, 0))]
+    positions = [zmin + p * (zmax - zmin) for p, _ in stops]
+    out = []
+    for value in values:
+        if value is None or not math.isfinite(value):
+            out.append(None)
+            continue
+        v = min(max(float(value), positions[0]), positions[-1])
+        i = max(min(bisect_right(positions, v, 1, len(positions) - 1) - 1, len(stops) - 2), 0)
+        lo, hi = positions[i], positions[i + 1]
+        u = (v - lo) / (hi - lo) if hi > lo else 0.0
+        rgb = [math.floor(a + (b - a) * u + 0.5) for a, b in zip(stops[i][1], stops[i + 1][1])]
+        out.append("#{:02x}{:02x}{:02x}".format(*rgb))
+    return out
+
+
+def _rgb(colour: str) -> tuple[int, int, int]:
+    colour = colour.strip()
+    if colour.startswith("#"):
+        hexa = colour[1:]
+        if len(hexa) == 3:
+            hexa = "".join(c * 2 for c in hexa)
+        return tuple(int(hexa[k:k + 2], 16) for k in (0, 2, 4))
+    numbers = re.findall(r"[\d.]+", colour)  # "rgb(12, 34, 56)"
+    return tuple(round(float(n)) for n in numbers[:3])
+
+
+def _commune_features(layer: Layer, communes: gpd.GeoDataFrame, lang: str,
+                      zmin: float, zmax: float) -> dict:
+    """The FeatureCollection: id = code; name, value text and Leaflet style per commune."""
+    frame = layer.frame.reindex(communes.index)
+    values = frame[layer.value].astype(float).to_numpy()
+    colours = _plotly_colours(values, layer.colorscale, zmin, zmax)
+    texts = dict(zip(layer.frame.index, hover_values(layer, lang).tolist()))
+    geoms = shapely.simplify(communes.geometry.values, SIMPLIFY_TOLERANCE,
+                             preserve_topology=True)
+    geoms = shapely.transform(geoms, lambda xy: np.round(xy, _DIGITS))
+    features = []
+    for code, name, geom, colour in zip(communes.index, communes["name"], geoms, colours,
+                                        strict=True):
+        shown_name, label = texts.get(code, (name, "–"))
+        style = {**_COMMUNE_STYLE, "className": "bw-commune"}
+        style.update({"fillColor": colour} if colour else {"fillOpacity": 0.0})
+        features.append({
+            "type": "Feature", "id": str(code),
+            "properties": {"code": str(code), "name": shown_name or name, "label": label,
+                           "style": style},
+            "geometry": json.loads(shapely.to_geojson(geom)),
+        })
+    return {"type": "FeatureCollection", "features": features}
+
+
+def _nice_ticks(lo: float, hi: float, count: int = 5) -> list[float]:
+    if hi <= lo:
+        return [lo]
+    raw = (hi - lo) / count
+    power = 10 ** math.floor(math.log10(raw))
+    step = next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= raw)
+    first = math.ceil(lo / step) * step
+    return [first + k * step for k in range(int((hi - first) / step + 1e-9) + 1)]
+
+
+def _legend_html(layer: Layer, lang: str, zmin: float, zmax: float) -> str:
+    """Class layers: one swatch per class with its label; others: the colour ramp with ticks."""
+    head = f'<div class="bw-legend-title">{_text(translate(layer.legend_key, lang))}</div>'
+    classes = layer_classes(layer)
+    if classes:
+        colours = _plotly_colours(np.array([c for c, _ in classes]), layer.colorscale,
+                                  zmin, zmax)
+        rows = "".join(
+            f'<li><span class="bw-swatch" style="background:{colour}"></span>'
+            f"{_text(translate(key, lang))}</li>"
+            for (_, key), colour in zip(classes, colours))
+        return f'<section class="bw-legend">{head}<ul class="bw-classes">{rows}</ul></section>'
+    stops = ", ".join(f"{c} {100 * float(p):.3f}%" for p, c in layer.colorscale) or "#000, #000"
+    ticks = "".join(
+        f'<span style="left:{100 * (t - zmin) / (zmax - zmin):.2f}%">'
+        f"{_text(format_number(t, lang, digits=0 if float(t).is_integer() else 1))}</span>"
+        for t in _nice_ticks(zmin, zmax)) if zmax > zmin else ""
+    return (f'<section class="bw-legend">{head}'
+            f'<div class="bw-ramp" style="background:linear-gradient(to right, {stops})"></div>'
+            f'<div class="bw-ticks">{ticks}</div></section>')
+
+
+def _caveats(layer: Layer, communes: gpd.GeoDataFrame) -> list[Caveat]:
+    """The layer's caveats, plus approximate boundaries when the polygons drawn say so."""
+    found = set(layer.caveats)
+    if communes.attrs.get("approximate"):
+        found.add(Caveat.APPROXIMATE_BOUNDARIES)
+    return [c for c in Caveat if c in found]
+
+
+def _notes_html(caveats: list[Caveat], extracted: dt.date, lang: str) -> str:
+    items = "".join(f"<li>{_text(translate(f'caveat.{c.value}', lang))}</li>" for c in caveats)
+    return (f'<section class="bw-notes">{f"<ul>{items}</ul>" if items else ""}'
+            f'<p>{_EXTRACTED[lang]}: <time datetime="{extracted.isoformat()}">'
+            f"{format_date(extracted, lang)}</time></p></section>")
+
+
+def _lat_lon(geom) -> list[list[float]]:
+    coords = np.round(shapely.get_coordinates(geom), _DIGITS)
+    return coords[:, ::-1].tolist()
+
+
+def _border_group(border: gpd.GeoDataFrame, lang: str) -> folium.FeatureGroup:
+    name = translate("map.border", lang)
+    group = folium.FeatureGroup(name=name)
+    lines = shapely.simplify(border.geometry.values, SIMPLIFY_TOLERANCE)
+    for geom in lines:
+        for part in getattr(geom, "geoms", [geom]):
+            if not part.is_empty:
+                folium.PolyLine(_lat_lon(part), tooltip=name, **_BORDER_STYLE).add_to(group)
+    return group
+
+
+def _gate_group(gates: gpd.GeoDataFrame, lang: str) -> folium.FeatureGroup:
+    """Each gate: a dot in the live map's class colour and size, its details on hover,
+    and its name written beside it (a permanent label on an invisible twin)."""
+    group = folium.FeatureGroup(name=translate("map.gates", lang))
+    if not len(gates):
+        return group
+    for gate, details, (lon, lat) in zip(gates.itertuples(), gate_hover(gates, lang),
+                                         shapely.get_coordinates(gates.geometry.values)):
+        style = GATE_STYLE[gate.gate_class]
+        where = [round(float(lat), _DIGITS), round(float(lon), _DIGITS)]
+        folium.CircleMarker(
+            where, radius=style["size"] / 2, color="#333333", weight=1,
+            fill=True, fill_color=style["color"], fill_opacity=1.0,
+            tooltip=folium.Tooltip(details, sticky=False),
+        ).add_to(group)
+        folium.CircleMarker(
+            where, radius=0, opacity=0, fill=False, interactive=False,
+            tooltip=folium.Tooltip(_text(gate.name), sticky=False, permanent=True,
+                                   direction="right", offset=[style["size"] / 2 + 2, 0],
+                                   className="bw-gate-label"),
+        ).add_to(group)
+    return group
+
+
+_EXTERNAL = re.compile(
+    r"""(?:\b(?:src|href|srcset|action|poster)\s*=\s*["']?\s*(?:[a-z][a-z0-9+.-]*:)?//)"""
+    r"""|(?:url\(\s*["']?\s*(?:[a-z][a-z0-9+.-]*:)?//)|@import""",
+    re.IGNORECASE,
+)
+
+
+def _external_references(page: str) -> list[str]:
+    """Attributes and CSS that would fetch from another host (folium's own markup only)."""
+    return [page[m.start():m.end() + 60] for m in _EXTERNAL.finditer(page)]
+
+
+@lru_cache(maxsize=1)
+def _vendored_leaflet() -> tuple[str, str]:
+    """Leaflet's CSS (its images as data URIs) and JS, ready to sit inside the page."""
+    css = (_VENDOR / "leaflet.css").read_text(encoding="utf-8")
+
+    def data_uri(match: re.Match) -> str:
+        png = (_VENDOR / match.group(1)).read_bytes()
+        return f'url("data:image/png;base64,{base64.b64encode(png).decode("ascii")}")'
+
+    css = re.sub(r"url\(\s*[\"']?images/([\w.-]+\.png)[\"']?\s*\)", data_uri, css)
+    js = (_VENDOR / "leaflet.js").read_text(encoding="utf-8")
+    js = re.sub(r"\n//# sourceMappingURL=\S+\s*$", "\n", js)
+    if "</script" in js.lower() or "</style" in css.lower():
+        raise RuntimeError("vendored Leaflet cannot be inlined: it closes its own tag")
+    return css, js

@@ -1,0 +1,486 @@
+"""Static exports of a map (PNG, PDF, SVG) through kaleido and Debian's Chromium, and its committee version.
+
+Two steps, each a function of data:
+
+- :func:`presentation_figure` turns the live map of a layer into the version
+  shown to a committee on a projector or printed: large title with the period
+  and the unit set, the legend, a scale bar, a north arrow, every caveat of the
+  layer as a visible note, the data source and the date of extraction.
+- :func:`export_figure` / :func:`export_figures` render figures to bytes with
+  kaleido 1.5, which drives a headless Chromium over the DevTools protocol.
+  kaleido is given the browser's path explicitly (``Kaleido(path=...)``, passed
+  through to ``choreographer.Browser``), so it never looks for, nor downloads,
+  a browser of its own. The map is MapLibre on the blank "white-bg" style, so
+  it renders offline (software WebGL); MapLibre's request for label glyphs
+  fails offline and the labels still draw.
+
+Starting Chromium costs a couple of seconds per call: export several figures
+with one :func:`export_figures` call, which starts the browser once.
+
+Sizes (CSS pixels of the layout, ``png`` pixels with the default scale):
+
+========  ===========  ==========  ===============================================
+size      layout px    PNG px      PDF page
+========  ===========  ==========  ===============================================
+slide     1600 × 900   1600 × 900  1200 × 675 pt (16:9, the size of a slide)
+a4        1123 × 794   1754 × 1240 297 × 210 mm (A4 landscape); PNG ≈ 150 dpi
+========  ===========  ==========  ===============================================
+
+In a PDF the title, legend, colour bar and notes stay vector text; the map
+itself (MapLibre's WebGL canvas) is a raster at the layout's pixels, about
+96 dpi on A4: for a sharper printed map use the A4 PNG (150 dpi).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import math
+import os
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import plotly.graph_objects as go
+from pyproj import Geod
+
+from dashboard.i18n import format_date, translate
+from layers.layer import Caveat
+
+__all__ = [
+    "CHROMIUM",
+    "FORMATS",
+    "SIZES",
+    "ChromiumNotFound",
+    "ExportSize",
+    "export_figure",
+    "export_figures",
+    "presentation_figure",
+    "scale_bar_length",
+]
+
+#: Debian's Chromium (package ``chromium``), the browser kaleido drives.
+CHROMIUM = Path("/usr/bin/chromium")
+#: Formats a committee needs: a slide image, a printable page, an editable drawing.
+FORMATS = ("png", "pdf", "svg")
+
+
+@dataclass(frozen=True)
+class ExportSize:
+    """A page: its layout size in CSS pixels and the scale a PNG is drawn at.
+
+    Attributes
+    ----------
+    width, height : int
+        Layout size in CSS pixels (96 per inch): what the figure is laid out
+        for, and the page size of a PDF at scale 1.
+    png_scale : float
+        Default scale of a PNG (1600 px wide for a slide, about 150 dpi on A4).
+    """
+
+    width: int
+    height: int
+    png_scale: float = 1.0
+
+    def pixels(self, scale: float) -> tuple[int, int]:
+        """The image size in pixels at ``scale`` (what a PNG decodes to)."""
+        return int(self.width * scale), int(self.height * scale)  # plotly.js truncates
+
+
+#: slide: 16:9 at 1600 × 900; a4: A4 landscape, 297 × 210 mm at 96 CSS px per inch
+#: (1123 × 794), drawn as PNG at scale 1.5625 (1754 × 1240 px, about 150 dpi).
+SIZES = {
+    "slide": ExportSize(1600, 900, 1.0),
+    "a4": ExportSize(1123, 794, 1.5625),
+}
+
+_GEOD = Geod(ellps="WGS84")
+_ROUND_KM = (1, 2, 5, 10, 20, 50, 100, 200)
+_NORTH = {"vi": ("B", "Bắc"), "en": ("N", "North")}
+_NOTE_STYLE = {"bgcolor": "#fff3cd", "bordercolor": "#9c5700", "font_color": "#6b3d00"}
+_FONT = 18  # base font size in layout px: legible from the back of a meeting room
+_TITLE_FONT, _SUBTITLE_FONT, _NOTE_FONT, _SOURCE_FONT = 34, 22, 18, 16
+_LINE = 34  # px per line of the bottom band (caveats, source)
+
+
+class ChromiumNotFound(FileNotFoundError):
+    """The Chromium the static export drives is not installed where we look."""
+
+
+# --------------------------------------------------------------------------- export
+
+
+def export_figure(
+    fig: go.Figure | dict,
+    *,
+    fmt: str = "png",
+    size: str = "slide",
+    scale: float | None = None,
+    browser: str | os.PathLike | None = None,
+    timeout: float = 90.0,
+) -> bytes:
+    """The figure as PNG, PDF or SVG bytes, rendered by kaleido in headless Chromium.
+
+    Starts Chromium for this one figure (about 2 s before the render itself):
+    for several figures use :func:`export_figures`.
+
+    Parameters
+    ----------
+    fig : Figure or dict
+        A Plotly figure. Its commune polygons must be the GeoJSON itself (a
+        dict or GeoJSON text such as ``ctx.geojson["2025"]``), not the URL the
+        live page serves them at. The figure is not changed.
+    fmt : {"png", "pdf", "svg"}
+    size : {"slide", "a4"}
+        The page, see :data:`SIZES`.
+    scale : float, optional
+        Multiplies the pixels. Default: the size's ``png_scale`` for PNG, 1 for
+        PDF and SVG (a PDF page grows with the scale).
+    browser : path, optional
+        The Chromium executable; default :data:`CHROMIUM`.
+    timeout : float
+        Seconds allowed to render one figure.
+
+    Returns
+    -------
+    bytes
+
+    Raises
+    ------
+    ChromiumNotFound
+        When ``browser`` is not an executable file.
+    ValueError
+        For an unknown format or size, or a figure whose GeoJSON is a URL.
+
+    Examples
+    --------
+    >>> import plotly.graph_objects as go
+    >>> png = export_figure(go.Figure(go.Scatter(x=[0, 1], y=[1, 0])))  # doctest: +SKIP
+    >>> png[:4]  # doctest: +SKIP
+    b'\\x89PNG'
+    """
+    return export_figures([fig], fmt=fmt, size=size, scale=scale, browser=browser,
+                          timeout=timeout)[0]
+
+
+def export_figures(
+    figs: Iterable[go.Figure | dict],
+    *,
+    fmt: str = "png",
+    size: str = "slide",
+    scale: float | None = None,
+    browser: str | os.PathLike | None = None,
+    timeout: float = 90.0,
+) -> list[bytes]:
+    """Several figures rendered in one Chromium session, in order.
+
+    Same parameters as :func:`export_figure`; the browser starts once, then
+    each figure takes about a second or two (a map on software WebGL).
+
+    Returns
+    -------
+    list of bytes
+        One document per figure, in the order given.
+    """
+    if fmt not in FORMATS:
+        raise ValueError(f"unsupported format {fmt!r}; choose one of {FORMATS}")
+    page = _size(size)
+    scale = (page.png_scale if fmt == "png" else 1.0) if scale is None else float(scale)
+    if not scale > 0:
+        raise ValueError(f"scale must be positive, got {scale}")
+    specs = [_inline_geojson(_as_dict(f)) for f in figs]
+    path = _chromium(browser)
+    if not specs:
+        return []
+    opts = {"format": fmt, "width": page.width, "height": page.height, "scale": scale}
+    return _run_blocking(lambda: _render(specs, opts, path, timeout))
+
+
+def _size(size: str) -> ExportSize:
+    try:
+        return SIZES[size]
+    except KeyError:
+        raise ValueError(f"unknown size {size!r}; choose one of {tuple(SIZES)}") from None
+
+
+def _chromium(browser: str | os.PathLike | None) -> Path:
+    path = Path(browser) if browser is not None else CHROMIUM
+    if not (path.is_file() and os.access(path, os.X_OK)):
+        raise ChromiumNotFound(
+            f"static export needs Chromium at {path}, and none is there: install Debian's "
+            "package (apt-get install chromium) or pass browser=<path to chromium>. "
+            "Borderwatch never lets kaleido download a browser."
+        )
+    return path
+
+
+def _as_dict(fig: go.Figure | dict) -> dict:
+    """A deep copy as a plain dict (the caller's figure is never touched)."""
+    return go.Figure(fig).to_dict()
+
+
+def _inline_geojson(spec: dict) -> dict:
+    """GeoJSON text becomes a dict: kaleido's plotly.js takes a string for a URL to fetch."""
+    for trace in spec.get("data", []):
+        geojson = trace.get("geojson")
+        if not isinstance(geojson, str):
+            continue
+        if geojson.lstrip().startswith("{"):
+            trace["geojson"] = json.loads(geojson)
+        else:
+            raise ValueError(
+                f"a static export needs the GeoJSON itself, not the URL {geojson[:80]!r} the "
+                "live page serves: build the map with the GeoJSON text (ctx.geojson[unit_set])"
+            )
+    return spec
+
+
+async def _render(specs: list[dict], opts: dict, path: Path, timeout: float) -> list[bytes]:
+    import kaleido  # heavy import (choreographer, logistro): only when exporting
+
+    # mathjax=False: no request to the MathJax CDN (offline); plotly.js comes from plotly.py.
+    async with kaleido.Kaleido(path=str(path), n=1, timeout=timeout, mathjax=False) as k:
+        return [await k.calc_fig(spec, opts=dict(opts)) for spec in specs]
+
+
+def _run_blocking(make_coro):
+    """Run a coroutine to completion from sync code, also when an event loop is running."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(make_coro())
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(lambda: asyncio.run(make_coro())).result()
+
+
+# --------------------------------------------------------------------------- figure
+
+
+def presentation_figure(
+    layer_fig: go.Figure,
+    *,
+    title: str,
+    subtitle: str = "",
+    caveats: Sequence[Caveat | str] = (),
+    source: str,
+    extracted: dt.date,
+    lang: str = "vi",
+    size: str = "slide",
+    bounds: tuple[float, float, float, float] | None = None,
+) -> go.Figure:
+    """The committee version of a map: title, legend, scale bar, north arrow, caveats, source.
+
+    Parameters
+    ----------
+    layer_fig : Figure
+        The live map of a layer (:func:`dashboard.figures.commune_map.commune_map`);
+        not changed.
+    title : str
+        What the map shows and for which period, e.g. the layer's title.
+    subtitle : str
+        Usually the unit set (``translate("units.2025", lang)``).
+    caveats : sequence of Caveat
+        Each is written in full, in a band of its own under the map.
+    source : str
+        Who the data comes from, as the reader should see it.
+    extracted : date
+        Date of extraction, written dd/mm/yyyy.
+    lang : {"vi", "en"}
+    size : {"slide", "a4"}
+        The page the figure is laid out for (see :data:`SIZES`); the zoom is
+        fitted to its map area.
+    bounds : tuple, optional
+        lon/lat box to frame; default the extent of the commune polygons.
+
+    Returns
+    -------
+    Figure
+        A new figure; its scale bar is the trace whose ``meta["role"]`` is
+        ``"scale_bar"``, its notes are annotations named ``caveat.<value>``,
+        ``north_arrow`` and ``source``.
+
+    Examples
+    --------
+    >>> import plotly.graph_objects as go
+    >>> live = go.Figure(go.Scattermap(lon=[106.0], lat=[11.3]))
+    >>> fig = presentation_figure(live, title="Số vụ việc theo xã", source="Công an tỉnh",
+    ...                           extracted=dt.date(2026, 11, 23),
+    ...                           bounds=(105.5, 10.4, 106.7, 11.8))
+    >>> [a.text for a in fig.layout.annotations if a.name == "source"]
+    ['Nguồn dữ liệu: Công an tỉnh · Trích xuất: 23/11/2026']
+    >>> next(t.name for t in fig.data if t.meta and t.meta["role"] == "scale_bar")
+    '20 km'
+    """
+    page = _size(size)
+    fig = go.Figure(layer_fig)  # a deep copy: the live figure stays as it was
+    box = bounds or _geojson_bounds(fig)
+    if box is None:
+        raise ValueError("no commune polygons in the figure: pass bounds=(minx, miny, maxx, maxy)")
+    caveats = [Caveat(c) for c in caveats]
+    top = 130 if subtitle else 90
+    bottom = 16 + _LINE * (len(caveats) + 2)  # legend, caveats, source
+    margin = {"l": 16, "r": 16, "t": top, "b": bottom}
+
+    _enlarge_fonts(fig)
+    fig.add_trace(_scale_bar(box))
+    minx, miny, maxx, maxy = box
+    fig.update_layout(
+        width=page.width,
+        height=page.height,
+        font={"size": _FONT},
+        title={
+            "text": f"<b>{title}</b>",
+            "font": {"size": _TITLE_FONT},
+            "subtitle": {"text": subtitle, "font": {"size": _SUBTITLE_FONT, "color": "#444444"}},
+            "x": 0.01, "xanchor": "left", "y": 0.985, "yanchor": "top", "yref": "container",
+        },
+        margin=margin,
+        map={
+            "center": {"lon": (minx + maxx) / 2, "lat": (miny + maxy) / 2},
+            # the colour bar takes about 130 px on the right of the map area
+            "zoom": _zoom_to_fit(box, page.width - margin["l"] - margin["r"] - 260,
+                                 page.height - top - bottom),
+        },
+        # the legend in a row under the map, where it hides no commune
+        legend={"orientation": "h", "x": 0, "y": 0, "xanchor": "left", "yanchor": "top",
+                "font": {"size": _FONT}, "bgcolor": "rgba(255,255,255,0)"},
+    )
+    for note in (_north_arrow(lang), *_notes(caveats, lang),
+                 _source_line(source, extracted, lang, len(caveats))):
+        fig.add_annotation(note)
+    return fig
+
+
+def scale_bar_length(bounds: tuple[float, float, float, float], share: float = 0.25) -> int:
+    """A round distance in km (1, 2, 5, 10, 20, 50 …) near ``share`` of the box's width.
+
+    Examples
+    --------
+    >>> scale_bar_length((105.5, 10.4, 106.7, 11.8))
+    20
+    """
+    minx, miny, maxx, maxy = bounds
+    lat = (miny + maxy) / 2
+    width_km = _GEOD.inv(minx, lat, maxx, lat)[2] / 1000
+    target = share * width_km
+    fitting = [km for km in _ROUND_KM if km <= target]
+    return fitting[-1] if fitting else _ROUND_KM[0]
+
+
+def _scale_bar(bounds: tuple[float, float, float, float]) -> go.Scattermap:
+    """A line of a round length along a parallel, in the lower left of ``bounds``.
+
+    Its length in degrees of longitude is measured with the WGS84 geodesic at
+    the bar's own latitude, where the map's scale is that of the bar (Web
+    Mercator's scale changes by under 1 % across the province).
+    """
+    minx, miny, maxx, maxy = bounds
+    km = scale_bar_length(bounds)
+    lat = miny + 0.03 * (maxy - miny)
+    lon0 = minx + 0.03 * (maxx - minx)
+    metres_per_degree = _GEOD.inv(lon0, lat, lon0 + 0.1, lat)[2] / 0.1
+    lon1 = lon0 + km * 1000 / metres_per_degree
+    label = f"{km} km"
+    # "lines+markers+text": plotly.js's MapLibre layer fails ("Map error") on "lines+text"
+    # with the text off-centre; the end markers double as the bar's end ticks.
+    return go.Scattermap(
+        lon=[lon0, lon1], lat=[lat, lat], mode="lines+markers+text",
+        line={"width": 6, "color": "#111111"}, marker={"size": 12, "color": "#111111"},
+        text=["0", label], textposition="top center",
+        textfont={"size": _FONT, "color": "#111111"},
+        hoverinfo="skip", showlegend=False, name=label,
+        meta={"role": "scale_bar", "km": km},
+    )
+
+
+def _north_arrow(lang: str) -> dict:
+    letter, word = _NORTH[lang]
+    return {
+        "name": "north_arrow", "text": f"<b>{letter}</b><br><b>↑</b>",
+        "hovertext": word,
+        "xref": "paper", "yref": "paper", "x": 0.86, "y": 0.98,
+        "xanchor": "center", "yanchor": "top", "showarrow": False, "align": "center",
+        "font": {"size": 30, "color": "#111111"},
+        "bgcolor": "rgba(255,255,255,0.85)", "bordercolor": "#111111", "borderwidth": 1,
+        "borderpad": 4,
+    }
+
+
+def _notes(caveats: Sequence[Caveat], lang: str) -> list[dict]:
+    """One amber band per caveat under the map, in the order given."""
+    return [
+        {
+            "name": f"caveat.{c.value}", "text": f"<b>⚠ {translate(f'caveat.{c.value}', lang)}</b>",
+            "xref": "paper", "yref": "paper", "x": 0, "y": 0, "xanchor": "left",
+            "yanchor": "top", "yshift": -(6 + _LINE * (i + 1)), "showarrow": False, "align": "left",
+            "font": {"size": _NOTE_FONT, "color": _NOTE_STYLE["font_color"]},
+            "bgcolor": _NOTE_STYLE["bgcolor"], "bordercolor": _NOTE_STYLE["bordercolor"],
+            "borderwidth": 1, "borderpad": 3,
+        }
+        for i, c in enumerate(caveats)
+    ]
+
+
+def _source_line(source: str, extracted: dt.date, lang: str, below: int) -> dict:
+    text = translate("footer.source", lang, source=source,
+                     extracted=format_date(extracted, lang))
+    return {
+        "name": "source", "text": text,
+        "xref": "paper", "yref": "paper", "x": 0, "y": 0, "xanchor": "left",
+        "yanchor": "top", "yshift": -(10 + _LINE * (below + 1)), "showarrow": False,
+        "font": {"size": _SOURCE_FONT, "color": "#333333"},
+    }
+
+
+def _enlarge_fonts(fig: go.Figure) -> None:
+    """Projector sizes for the colour bar and the map labels of the (copied) figure."""
+    fig.update_traces(
+        selector={"type": "choroplethmap"},
+        colorbar={"thickness": 26, "len": 0.85, "title": {"font": {"size": _FONT + 2}},
+                  "tickfont": {"size": _FONT - 2}},
+    )
+    fig.for_each_trace(
+        lambda t: t.update(textfont={"size": _FONT - 2}),
+        selector=lambda t: t.type == "scattermap" and "text" in (t.mode or ""),
+    )
+
+
+def _geojson_bounds(fig: go.Figure) -> tuple[float, float, float, float] | None:
+    """The lon/lat extent of the choropleth polygons held in the figure, if any."""
+    xs: list[float] = []
+    ys: list[float] = []
+    for trace in fig.data:
+        geojson = getattr(trace, "geojson", None)
+        if isinstance(geojson, str):
+            if not geojson.lstrip().startswith("{"):
+                continue  # a URL: nothing to measure here
+            geojson = json.loads(geojson)
+        for feature in (geojson or {}).get("features", []):
+            for x, y in _coordinates(feature["geometry"]["coordinates"]):
+                xs.append(x)
+                ys.append(y)
+    return (min(xs), min(ys), max(xs), max(ys)) if xs else None
+
+
+def _coordinates(nested) -> Iterable[tuple[float, float]]:
+    if nested and isinstance(nested[0], (int, float)):
+        yield nested[0], nested[1]
+        return
+    for part in nested:
+        yield from _coordinates(part)
+
+
+def _zoom_to_fit(bounds: tuple[float, float, float, float], width_px: float,
+                 height_px: float) -> float:
+    """The MapLibre zoom at which ``bounds`` fit a ``width_px`` × ``height_px`` map area.
+
+    MapLibre's world is 512 px wide at zoom 0; latitude spans are stretched by
+    1/cos(latitude) in Web Mercator. A little less, so labels at the edge show.
+    """
+    minx, miny, maxx, maxy = bounds
+    lon_span = max(maxx - minx, 1e-6)
+    lat_span = max((maxy - miny) / math.cos(math.radians((miny + maxy) / 2)), 1e-6)
+    zoom = math.log2(min(360 * width_px / (512 * lon_span), 360 * height_px / (512 * lat_span)))
+    return round(zoom - 0.15, 2)

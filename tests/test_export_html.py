@@ -1,0 +1,270 @@
+"""The standalone HTML map: offline, coloured as the live map, carrying its caveats."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import io
+import json
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import numpy as np
+import plotly.colors
+import pytest
+import shapely
+
+from dashboard.cli import ensure_demo
+from dashboard.context import build_context
+from dashboard.exports.html_map import standalone_map_html
+from dashboard.i18n import translate
+from geo.config import Settings
+from layers.counts import incident_counts
+from layers.hotspots import hotspot_layer
+from tests.browser import ARTIFACTS, blank_fraction, chromium_page
+
+VENDOR = Path(__file__).resolve().parents[1] / "dashboard" / "exports" / "vendor"
+TITLE = "Số vụ việc theo xã, 01/01/2024 – 31/12/2025"
+EXTRACTED = dt.date(2026, 11, 23)
+
+
+@pytest.fixture(scope="module")
+def ctx(tmp_path_factory):
+    settings = Settings(data_dir=tmp_path_factory.mktemp("html-map") / "var")
+    ensure_demo(settings)
+    return build_context(settings)
+
+
+@pytest.fixture(scope="module")
+def counts(ctx):
+    return incident_counts(ctx.incidents, ctx.unit_table("2025"), unit_set="2025",
+                           caveats=ctx.caveats)
+
+
+@pytest.fixture(scope="module")
+def page(ctx, counts):
+    return standalone_map_html(counts, ctx.communes["2025"], ctx.gates, ctx.border,
+                               title=TITLE, extracted=EXTRACTED)
+
+
+@pytest.fixture(scope="module")
+def hot_page(ctx, counts):
+    hot = hotspot_layer(counts, ctx.communes["2025"], permutations=99)
+    return hot, standalone_map_html(hot, ctx.communes["2025"], ctx.gates, ctx.border,
+                                    title="Điểm nóng", extracted=EXTRACTED)
+
+
+def _features(page: str) -> list[dict]:
+    """The commune FeatureCollection folium embedded in the page's script."""
+    decoder = json.JSONDecoder()
+    for match in re.finditer(r"_add\((?=\{)", page):
+        data, _ = decoder.raw_decode(page, match.end())
+        if data.get("type") == "FeatureCollection":
+            return data["features"]
+    raise AssertionError("no FeatureCollection in the page")
+
+
+class _Attributes(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.links: list[tuple[str, str, str]] = []
+        self.tags: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append(tag)
+        self.links += [(tag, k, v or "") for k, v in attrs if k in ("src", "href", "srcset")]
+
+
+def _legend_text(page: str) -> str:
+    section = re.search(r'<section class="bw-legend">(.*?)</section>', page, re.DOTALL).group(1)
+    return re.sub(r"<[^>]+>", "\n", section)
+
+
+def _close(hex_a: str, rgb_b: tuple, tolerance: int) -> bool:
+    a = tuple(int(hex_a[k:k + 2], 16) for k in (1, 3, 5))
+    return all(abs(x - y) <= tolerance for x, y in zip(a, rgb_b))
+
+
+def test_offline_page_references_nothing_outside_itself(page):
+    parsed = _Attributes()
+    parsed.feed(page)
+    assert parsed.links == [], "no src/href at all: every script and style is inline"
+    assert "link" not in parsed.tags
+    # Leaflet is inlined verbatim (less its source-map comment), its images as data URIs.
+    leaflet_js = (VENDOR / "leaflet.js").read_text(encoding="utf-8")
+    leaflet_js = leaflet_js.split("\n//# sourceMappingURL")[0]
+    assert leaflet_js in page and "sourceMappingURL" not in page
+    css = re.search(r"<style>(/\* required styles \*/.*?)</style>", page, re.DOTALL).group(1)
+    assert "url(images/" not in css
+    assert set(re.findall(r"url\(\"?([a-z#]+)[:\"]", css)) <= {"data", "#default#VML"}
+    rest = page.replace(leaflet_js, "").replace(css, "")
+    assert not re.findall(r"https?:|//cdn|@import", rest, re.IGNORECASE), "no URL"
+    assert "tile.openstreetmap.org" not in page
+
+
+def test_tiles_option_adds_openstreetmap(ctx, counts):
+    online = standalone_map_html(counts, ctx.communes["2025"], ctx.gates, ctx.border,
+                                 title=TITLE, tiles=True)
+    assert "https://tile.openstreetmap.org/{z}/{x}/{y}.png" in online
+    assert "OpenStreetMap" in online  # its attribution travels with the tiles
+
+
+def test_page_carries_title_caveats_date_and_every_commune(ctx, page):
+    assert f"<title>{TITLE}</title>" in page and f'<h1 class="bw-title">{TITLE}</h1>' in page
+    assert len(ctx.caveats) == 2
+    for caveat in ctx.caveats:
+        assert f"<li>{translate(f'caveat.{caveat.value}', 'vi')}</li>" in page
+    assert "Ngày trích xuất: <time datetime=\"2026-11-23\">23/11/2026</time>" in page
+    names = [f["properties"]["name"] for f in _features(page)]
+    assert len(names) == 96
+    assert sorted(names) == sorted(ctx.communes["2025"]["name"])
+
+
+def test_polygons_are_simplified_and_rounded(ctx, page):
+    features = _features(page)
+    coords = [c for f in features for c in shapely.get_coordinates(
+        shapely.from_geojson(json.dumps(f["geometry"]))).ravel().tolist()]
+    assert all(round(c, 5) == c for c in coords)
+    before = shapely.get_num_coordinates(ctx.communes["2025"].geometry.values).sum()
+    assert len(coords) / 2 <= before
+    # the shapes stay where they were: each simplified commune covers its original's centroid area
+    first = ctx.communes["2025"].iloc[0]
+    drawn = shapely.from_geojson(json.dumps(features[0]["geometry"]))
+    assert features[0]["id"] == first.name
+    assert drawn.symmetric_difference(first.geometry).area < 0.02 * first.geometry.area
+
+
+def test_commune_colours_match_the_plotly_scale(counts, page):
+    styles = {f["id"]: f["properties"]["style"] for f in _features(page)}
+    values = counts.frame["count"]
+    top, zero = values.idxmax(), values.idxmin()
+    assert values[zero] == 0
+    assert styles[top]["fillColor"] == counts.colorscale[-1][1] == "#440154"
+    assert styles[zero]["fillColor"] == counts.colorscale[0][1] == "#f7f7f7"
+    scale = [list(stop) for stop in counts.colorscale]
+    zmax = float(values.max())
+    middle = values[(values > 0.2 * zmax) & (values < 0.8 * zmax)]
+    assert len(middle) >= 5
+    expected = plotly.colors.sample_colorscale(scale, (middle / zmax).tolist(), colortype="tuple")
+    for code, rgb in zip(middle.index, expected):
+        # Plotly.js rounds halves up, plotly.py to even: at most one unit apart on a channel.
+        assert _close(styles[code]["fillColor"], tuple(255 * np.array(rgb)), 1), code
+    assert {s["fillOpacity"] for s in styles.values()} == {0.85}
+
+
+def test_tooltip_values_use_the_language_number_format(ctx, counts):
+    frame = counts.frame.copy()
+    code = frame.index[0]
+    frame.loc[code, "count"] = 1835
+    layer = dataclasses.replace(counts, frame=frame)
+    for lang, text in (("vi", "1.835"), ("en", "1,835")):
+        html = standalone_map_html(layer, ctx.communes["2025"], ctx.gates, ctx.border,
+                                   title=TITLE, lang=lang, extracted=EXTRACTED)
+        props = {f["id"]: f["properties"] for f in _features(html)}
+        assert props[code]["label"] == text
+        assert props[code]["name"] == frame.loc[code, "name"]
+    assert "Extracted: <time" in html and "23/11/2026" in html
+    assert translate("caveat.synthetic", "en") in html
+
+
+def test_hotspot_legend_lists_every_class_in_its_colour(hot_page):
+    layer, html = hot_page
+    classes = layer.params["classes"]
+    legend = _legend_text(html)
+    labels = [translate(c["message_key"], "vi") for c in classes]
+    assert translate(layer.legend_key, "vi") in legend
+    positions = [legend.index(label) for label in labels]
+    assert positions == sorted(positions), "hot 99% first … cold 99% last"
+    swatches = re.findall(r'class="bw-swatch" style="background:(#[0-9a-f]{6})"', html)
+    assert swatches == [c["color"] for c in classes]
+    colour_of = {float(c["code"]): c["color"] for c in classes}
+    for feature in _features(html):
+        value = layer.frame.loc[feature["id"], layer.value]
+        assert feature["properties"]["style"]["fillColor"] == colour_of[value]
+        assert feature["properties"]["label"] == translate(
+            f"gi.{layer.frame.loc[feature['id'], 'gi_class']}", "vi")
+
+
+def test_sizes_of_the_96_and_280_commune_exports(ctx):
+    sizes = {}
+    for unit_set, n in (("2025", 96), ("legacy", 280)):
+        layer = incident_counts(ctx.incidents, ctx.unit_table(unit_set), unit_set=unit_set,
+                                caveats=ctx.caveats)
+        html = standalone_map_html(layer, ctx.communes[unit_set], ctx.gates, ctx.border,
+                                   title=TITLE, extracted=EXTRACTED)
+        assert len(_features(html)) == n
+        sizes[n] = len(html.encode("utf-8"))
+    print(f"\nstandalone HTML size: 96 communes {sizes[96]:,} B, 280 communes {sizes[280]:,} B")
+    assert 150_000 < sizes[96] < sizes[280] < 1_500_000
+
+
+def test_projected_communes_are_refused(ctx, counts):
+    with pytest.raises(ValueError, match="WGS84"):
+        standalone_map_html(counts, ctx.communes["2025"].to_crs(32648), ctx.gates, ctx.border,
+                            title=TITLE)
+
+
+@pytest.mark.browser
+def test_offline_chromium_draws_the_map(ctx, counts, page, tmp_path):
+    path = tmp_path / "export.html"
+    path.write_text(page, encoding="utf-8")
+    features = _features(page)
+    top = list(counts.frame.index).index(counts.frame["count"].idxmax())
+    blocked, errors = [], []
+    with chromium_page() as browser_page:
+        browser_page.on("pageerror", lambda err: errors.append(str(err)))
+        browser_page.on("console", lambda msg: msg.type == "error" and errors.append(msg.text))
+        browser_page.route("**/*", lambda route: route.continue_()
+                           if route.request.url.startswith("file:")
+                           else (blocked.append(route.request.url), route.abort()))
+        browser_page.goto(path.as_uri())
+        browser_page.wait_for_selector("path.bw-commune")
+        browser_page.wait_for_timeout(500)
+
+        assert browser_page.locator("path.leaflet-interactive").count() >= len(features) == 96
+        fills = browser_page.eval_on_selector_all(
+            "path.bw-commune", "els => els.map(e => e.getAttribute('fill'))")
+        assert fills == [f["properties"]["style"]["fillColor"] for f in features]
+        assert fills[top] == "#440154"
+
+        legend = browser_page.locator(".bw-legend")
+        assert legend.is_visible()
+        box = legend.bounding_box()
+        assert box["y"] + box["height"] <= 900 and box["width"] > 100
+        assert "Số vụ việc" in legend.inner_text()
+        notes = browser_page.locator(".bw-notes")
+        assert notes.is_visible() and "Dữ liệu minh họa tổng hợp" in notes.inner_text()
+        assert "23/11/2026" in notes.inner_text()
+        control = browser_page.inner_text(".leaflet-control-layers")
+        for key in ("map.commune", "map.border", "map.gates"):
+            assert translate(key, "vi") in control
+        labels = browser_page.eval_on_selector_all(
+            ".bw-gate-label", "els => els.map(e => e.innerText.trim())")
+        assert sorted(labels) == sorted(ctx.gates["name"])
+
+        commune = browser_page.locator("path.bw-commune").nth(top)
+        hit = commune.bounding_box()
+        commune.dispatch_event("mouseover", {"clientX": hit["x"] + hit["width"] / 2,
+                                             "clientY": hit["y"] + hit["height"] / 2})
+        tip = browser_page.wait_for_selector(".leaflet-tooltip.foliumtooltip").inner_text()
+        assert features[top]["properties"]["name"] in tip
+        assert features[top]["properties"]["label"] in tip and "Số vụ việc" in tip
+
+        ARTIFACTS.mkdir(exist_ok=True)
+        png = browser_page.screenshot(path=str(ARTIFACTS / "export-html.png"))
+    assert blocked == [] and errors == []
+    assert blank_fraction(png) < 0.9
+    from PIL import Image
+
+    pixels = np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).reshape(-1, 3).astype(int)
+    darkest = 0.85 * np.array([0x44, 0x01, 0x54]) + 0.15 * 255  # #440154 at 0.85 on white
+    assert (np.abs(pixels - darkest).max(axis=1) <= 3).sum() > 500, "the top commune is painted"
+
+
+def test_title_is_text_not_markup(ctx, counts):
+    title = "Số vụ {{ n }} <b>{% if x %}"
+    html = standalone_map_html(counts, ctx.communes["2025"], ctx.gates, ctx.border,
+                               title=title, extracted=EXTRACTED)
+    assert "<title>Số vụ {{ n }} &lt;b&gt;{% if x %}</title>" in html
+    assert '<h1 class="bw-title">Số vụ {{ n }} &lt;b&gt;{% if x %}</h1>' in html
