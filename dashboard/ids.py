@@ -55,3 +55,8 @@ PLAN_KPIS = "plan-kpis"
 PLAN_PANEL = "plan-panel"
 PLAN_SELECTED = "plan-selected"
 PLAN_ROW = "plan-row"
+
+CMD_EXPORT_HTML = "cmd-export-html"
+CMD_DOWNLOAD = "cmd-download"
+PLAN_EXPORT_HTML = "plan-export-html"
+PLAN_DOWNLOAD_HTML = "plan-download-html"

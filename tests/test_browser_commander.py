@@ -81,6 +81,19 @@ def test_layers_filters_rings_table_and_panel(server):
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "commander.png"), full_page=True)
 
+        # the same layer as a standalone HTML map that opens with no network
+        with page.expect_download(timeout=60_000) as download:
+            page.click("#cmd-export-html")
+        saved = ARTIFACTS / download.value.suggested_filename
+        download.value.save_as(saved)
+        text = saved.read_text(encoding="utf-8")
+        assert saved.name.startswith("ban_do_key_areas_")
+        assert "Điểm đề xuất địa bàn trọng điểm" in text and name in text
+        assert "Dữ liệu minh họa tổng hợp" in text
+        import re
+
+        assert not re.search(r"<script[^>]*\bsrc=|<link\b|<img[^>]*\bsrc=\"http", text)
+
 
 def test_english_and_former_units(server):
     with chromium_page() as page:

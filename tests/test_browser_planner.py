@@ -75,6 +75,13 @@ def test_filter_read_open_and_export(server, tmp_path):
         in_sheet = [ws.cell(r, 3).value for r in range(header + 1, ws.max_row + 1)]
         assert in_sheet == shown  # the XLSX holds the list on screen
         assert isinstance(ws.cell(header + 1, 5).value, int)  # scores are numbers
+        with page.expect_download(timeout=60_000) as html_download:
+            page.click("#plan-export-html")
+        html_path = tmp_path / html_download.value.suggested_filename
+        html_download.value.save_as(html_path)
+        html_text = html_path.read_text(encoding="utf-8")
+        assert html_path.name.startswith("ban_do_reach_") and "Lượt người dự truyền thông" in html_text
+
         kpis = page.inner_text("#plan-kpis")
         assert "95" in kpis and ("Đạt" in kpis or "Chậm" in kpis)
         # every status shown is one of the four, and "no data" says why

@@ -18,6 +18,7 @@ from dash import ALL, Dash, Input, Output, Patch, State, ctx as dash_ctx, dcc, h
 from dashboard import ids
 from dashboard.analysis import COMMUNE_LAYERS, LAYERS, Analyses, grid_url
 from dashboard.context import AppContext
+from dashboard.exports.html_map import standalone_map_html
 from dashboard.figures.commune_map import TRACE_COMMUNES, commune_map, hover_values, z_range
 from dashboard.figures.rings import gate_rings
 from dashboard.i18n import format_date, format_number, translate
@@ -170,7 +171,10 @@ def layout(ctx: AppContext, lang: str) -> list:
             dcc.Loading(dcc.Graph(id=ids.CMD_MAP, config={"displaylogo": False,
                                                           "scrollZoom": True},
                                   className="map", figure=go.Figure()), delay_show=400),
-            html.Div(id=ids.CMD_NOTE, className="note-line"),
+            html.Div([html.Div(id=ids.CMD_NOTE, className="note-line"),
+                      html.Button(t("export.html"), id=ids.CMD_EXPORT_HTML,
+                                  className="secondary")], className="section-head"),
+            dcc.Download(id=ids.CMD_DOWNLOAD),
             html.H3(t("cmd.ranked")),
             dcc.Loading(html.Div(id=ids.CMD_TABLE), delay_show=400),
             html.Div(id=ids.CMD_SUMMARY, className="summary"),
@@ -297,6 +301,31 @@ def register_callbacks(app: Dash, ctx: AppContext, an: Analyses) -> None:
         summary = _summary(an.summary(unit_set=unit_set, types=types, start=start, end=end),
                            lang)
         return figure, _note(layer, lang), table, summary
+
+    @app.callback(
+        Output(ids.CMD_DOWNLOAD, "data"),
+        Output(ids.CMD_NOTE, "children", allow_duplicate=True),
+        Input(ids.CMD_EXPORT_HTML, "n_clicks"),
+        State(ids.CMD_LAYER, "value"),
+        State(ids.CMD_TYPES, "value"),
+        State(ids.CMD_PERIOD, "start_date"),
+        State(ids.CMD_PERIOD, "end_date"),
+        State(ids.CMD_UNITS, "value"),
+        State("page-lang", "data"),
+        prevent_initial_call=True,
+    )
+    def export_html(n_clicks, name, types, start_date, end_date, unit_set, lang):
+        lang = lang if lang in ("vi", "en") else "vi"
+        if not n_clicks:
+            return no_update, no_update
+        if name not in COMMUNE_LAYERS:
+            return no_update, translate("export.grid_unavailable", lang)
+        unit_set, types, start, end = filters(types, start_date, end_date, unit_set)
+        layer = an.layer(name, unit_set=unit_set, types=types, start=start, end=end)
+        page = standalone_map_html(layer, ctx.communes[unit_set], ctx.gates, ctx.border,
+                                   title=_title(layer, start, end, lang), lang=lang,
+                                   extracted=ctx.extracted)
+        return dcc.send_string(page, f"ban_do_{name}_{start:%Y%m%d}_{end:%Y%m%d}.html"), no_update
 
     @app.callback(Output(ids.CMD_MAP, "figure", allow_duplicate=True),
                   Input(ids.CMD_RINGS, "value"), prevent_initial_call=True)

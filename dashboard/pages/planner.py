@@ -19,6 +19,7 @@ from dash import ALL, Dash, Input, Output, Patch, State, ctx as dash_ctx, dcc, h
 from dashboard import ids
 from dashboard.analysis import PLANNER_LAYERS, Analyses
 from dashboard.context import AppContext
+from dashboard.exports.html_map import standalone_map_html
 from dashboard.exports.xlsx import Column, table_xlsx
 from dashboard.figures.commune_map import TRACE_COMMUNES, commune_map, hover_values, z_range
 from dashboard.i18n import format_date, format_number, translate
@@ -164,6 +165,9 @@ def layout(ctx: AppContext, lang: str) -> list:
             dcc.Loading(dcc.Graph(id=ids.PLAN_MAP, className="map", figure=go.Figure(),
                                   config={"displaylogo": False, "scrollZoom": True}),
                         delay_show=400),
+            html.Div([html.Button(t("export.html"), id=ids.PLAN_EXPORT_HTML,
+                                  className="secondary")], className="section-head end"),
+            dcc.Download(id=ids.PLAN_DOWNLOAD_HTML),
             html.Div([html.H3(t("plan.priority")),
                       html.Button(t("plan.export"), id=ids.PLAN_EXPORT, className="primary")],
                      className="section-head"),
@@ -313,6 +317,33 @@ def register_callbacks(app: Dash, ctx: AppContext, an: Analyses) -> None:
                          extracted_label="Ngày trích xuất" if lang == "vi" else "Extracted on")
         name = f"uu_tien_{start:%Y%m%d}_{end:%Y%m%d}.xlsx"
         return dcc.send_bytes(raw, name)
+
+    @app.callback(
+        Output(ids.PLAN_DOWNLOAD_HTML, "data"),
+        Input(ids.PLAN_EXPORT_HTML, "n_clicks"),
+        State(ids.PLAN_LAYER, "value"),
+        State(ids.PLAN_PERIOD, "start_date"),
+        State(ids.PLAN_PERIOD, "end_date"),
+        State(ids.PLAN_UNITS, "value"),
+        State(ids.PLAN_AGENCIES, "value"),
+        State(ids.PLAN_TYPES, "value"),
+        State("page-lang", "data"),
+        prevent_initial_call=True,
+    )
+    def export_html(n_clicks, name, start_date, end_date, unit_set, agencies, types, lang):
+        if not n_clicks:
+            return no_update
+        lang = lang if lang in ("vi", "en") else "vi"
+        name = name if name in PLANNER_LAYERS else "gaps"
+        unit_set, start, end, agencies, types = filters(start_date, end_date, unit_set,
+                                                        agencies, types)
+        layer = an.planner_layer(name, unit_set=unit_set, start=start, end=end,
+                                 agencies=agencies if name != "coverage" else (),
+                                 model_types=types if name == "coverage" else ())
+        page = standalone_map_html(layer, ctx.communes[unit_set], ctx.gates, ctx.border,
+                                   title=_title(layer, start, end, lang), lang=lang,
+                                   extracted=ctx.extracted)
+        return dcc.send_string(page, f"ban_do_{name}_{start:%Y%m%d}_{end:%Y%m%d}.html")
 
     @app.callback(
         Output(ids.PLAN_SELECTED, "data"),
