@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import io
 import re
@@ -206,8 +207,13 @@ def test_pdf_a4_is_one_landscape_page(ctx, layer):
 
 
 @pytest.mark.browser
-def test_svg_carries_title_caveats_and_source(ctx, layer):
-    svg = export_figure(committee(ctx, layer), fmt="svg", browser=CHROMIUM).decode("utf-8")
+def test_svg_carries_title_caveats_and_source_also_from_inside_an_event_loop(ctx, layer):
+    fig = committee(ctx, layer)
+
+    async def from_a_coroutine() -> bytes:  # e.g. an async server: rendered in a worker thread
+        return export_figure(fig, fmt="svg", browser=CHROMIUM)
+
+    svg = asyncio.run(from_a_coroutine()).decode("utf-8")
     assert svg.lstrip().startswith("<svg")
     assert "Số vụ việc theo xã, toàn bộ thời gian" in svg
     for caveat in ctx.caveats:

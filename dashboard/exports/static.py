@@ -14,8 +14,9 @@ Two steps, each a function of data:
   it renders offline (software WebGL); MapLibre's request for label glyphs
   fails offline and the labels still draw.
 
-Starting Chromium costs a couple of seconds per call: export several figures
-with one :func:`export_figures` call, which starts the browser once.
+Starting Chromium costs 2–3.5 s per call, on top of 3.5–4.5 s per commune map
+(measured on two busy cores): export several figures with one
+:func:`export_figures` call, which starts the browser once.
 
 Sizes (CSS pixels of the layout, ``png`` pixels with the default scale):
 
@@ -176,8 +177,11 @@ def export_figures(
 ) -> list[bytes]:
     """Several figures rendered in one Chromium session, in order.
 
-    Same parameters as :func:`export_figure`; the browser starts once, then
-    each figure takes about a second or two (a map on software WebGL).
+    Same parameters as :func:`export_figure`; the browser starts once (about
+    2 s), then each commune map takes about 3.5–4.5 s on two cores (software
+    WebGL; some 1.5 s of it go to the map's text labels, whose glyph request
+    fails offline). Figures render one after another: a second tab does not
+    help on two cores.
 
     Returns
     -------
