@@ -94,6 +94,15 @@ def test_layers_filters_rings_table_and_panel(server):
 
         assert not re.search(r"<script[^>]*\bsrc=|<link\b|<img[^>]*\bsrc=\"http", text)
 
+        # and as an A4 PDF for the paper that follows the meeting
+        with page.expect_download(timeout=120_000) as pdf_download:
+            page.click("#cmd-export-pdf")
+        pdf = ARTIFACTS / pdf_download.value.suggested_filename
+        pdf_download.value.save_as(pdf)
+        raw = pdf.read_bytes()
+        assert pdf.suffix == ".pdf" and raw.startswith(b"%PDF-")
+        assert raw.count(b"/Type /Page") - raw.count(b"/Type /Pages") == 1
+
 
 def test_english_and_former_units(server):
     with chromium_page() as page:

@@ -19,6 +19,7 @@ from dashboard import ids
 from dashboard.analysis import COMMUNE_LAYERS, LAYERS, Analyses, grid_url
 from dashboard.context import AppContext
 from dashboard.exports.html_map import standalone_map_html
+from dashboard.exports.static import export_figure, presentation_figure
 from dashboard.figures.commune_map import TRACE_COMMUNES, commune_map, hover_values, z_range
 from dashboard.figures.rings import gate_rings
 from dashboard.i18n import format_date, format_number, translate
@@ -172,8 +173,13 @@ def layout(ctx: AppContext, lang: str) -> list:
                                                           "scrollZoom": True},
                                   className="map", figure=go.Figure()), delay_show=400),
             html.Div([html.Div(id=ids.CMD_NOTE, className="note-line"),
-                      html.Button(t("export.html"), id=ids.CMD_EXPORT_HTML,
-                                  className="secondary")], className="section-head"),
+                      html.Div([html.Button(t("export.png"), id=ids.CMD_EXPORT_PNG,
+                                            className="secondary"),
+                                html.Button(t("export.pdf"), id=ids.CMD_EXPORT_PDF,
+                                            className="secondary"),
+                                html.Button(t("export.html"), id=ids.CMD_EXPORT_HTML,
+                                            className="secondary")], className="actions")],
+                     className="section-head"),
             dcc.Download(id=ids.CMD_DOWNLOAD),
             html.H3(t("cmd.ranked")),
             dcc.Loading(html.Div(id=ids.CMD_TABLE), delay_show=400),
@@ -240,6 +246,10 @@ def _label(kind: str, field: str, code, lang: str) -> str:
         return str(code).replace("_", " ")
     choices = KINDS[kind].field(field).choices
     return next((c.label_vi for c in choices if c.code == code), str(code))
+
+
+def _source_text(ctx: AppContext, lang: str) -> str:
+    return translate("caveat.synthetic", lang) if ctx.source == "demo" else ctx.source
 
 
 def register_callbacks(app: Dash, ctx: AppContext, an: Analyses) -> None:
@@ -326,6 +336,42 @@ def register_callbacks(app: Dash, ctx: AppContext, an: Analyses) -> None:
                                    title=_title(layer, start, end, lang), lang=lang,
                                    extracted=ctx.extracted)
         return dcc.send_string(page, f"ban_do_{name}_{start:%Y%m%d}_{end:%Y%m%d}.html"), no_update
+
+    @app.callback(
+        Output(ids.CMD_DOWNLOAD, "data", allow_duplicate=True),
+        Input(ids.CMD_EXPORT_PNG, "n_clicks"),
+        Input(ids.CMD_EXPORT_PDF, "n_clicks"),
+        State(ids.CMD_LAYER, "value"),
+        State(ids.CMD_TYPES, "value"),
+        State(ids.CMD_PERIOD, "start_date"),
+        State(ids.CMD_PERIOD, "end_date"),
+        State(ids.CMD_UNITS, "value"),
+        State(ids.CMD_BANDWIDTH, "value"),
+        State("page-lang", "data"),
+        prevent_initial_call=True,
+    )
+    def export_image(png_clicks, pdf_clicks, name, types, start_date, end_date, unit_set,
+                     bandwidth, lang):
+        """The committee version of the current map, as a slide PNG or an A4 PDF."""
+        lang = lang if lang in ("vi", "en") else "vi"
+        fmt = "pdf" if dash_ctx.triggered_id == ids.CMD_EXPORT_PDF else "png"
+        if not (pdf_clicks if fmt == "pdf" else png_clicks):
+            return no_update
+        name = name if name in LAYERS else "rates"
+        unit_set, types, start, end = filters(types, start_date, end_date, unit_set)
+        layer = an.layer(name, unit_set=unit_set, types=types, start=start, end=end,
+                         bandwidth_km=float(bandwidth or 5))
+        geojson = (an.geojson[name] if name in ("density", "hexagons")
+                   else ctx.geojson[unit_set])
+        base = commune_map(layer, geojson, ctx.gates, ctx.border, lang=lang, bounds=ctx.bounds)
+        size = "a4" if fmt == "pdf" else "slide"
+        figure = presentation_figure(
+            base, title=_title(layer, start, end, lang),
+            subtitle=translate(f"units.{unit_set}", lang), caveats=ctx.caveats,
+            source=_source_text(ctx, lang),
+            extracted=ctx.extracted, lang=lang, size=size, bounds=ctx.bounds)
+        raw = export_figure(figure, fmt=fmt, size=size)
+        return dcc.send_bytes(raw, f"ban_do_{name}_{start:%Y%m%d}_{end:%Y%m%d}.{fmt}")
 
     @app.callback(Output(ids.CMD_MAP, "figure", allow_duplicate=True),
                   Input(ids.CMD_RINGS, "value"), prevent_initial_call=True)
