@@ -14,7 +14,7 @@ from pathlib import Path
 
 from babel.numbers import format_decimal
 
-__all__ = ["LANGUAGES", "format_date", "format_number", "translate"]
+__all__ = ["LANGUAGES", "choice_label", "format_date", "format_number", "translate"]
 
 LANGUAGES = ("vi", "en")
 _LOCALES = Path(__file__).resolve().parent / "locales"
@@ -45,3 +45,16 @@ def format_number(value: float, lang: str = "vi", digits: int = 0) -> str:
 def format_date(value: dt.date, lang: str = "vi") -> str:
     """A date as dd/mm/yyyy, the form both our audiences read (05/08/2024)."""
     return value.strftime("%d/%m/%Y")
+
+
+def choice_label(kind: str, field: str, code, lang: str = "vi") -> str:
+    """A coded value as people read it: its Vietnamese label (from the record kinds), or the
+    code in words in English ("security_camera" → "Camera giám sát ANTT" / "security camera")."""
+    from geo.ingest.kinds import KINDS
+
+    if code is None or code != code:
+        return "–"
+    if lang != "vi":
+        return str(code).replace("_", " ")
+    choices = KINDS[kind].field(field).choices
+    return next((c.label_vi for c in choices if c.code == code), str(code))

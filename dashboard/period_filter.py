@@ -11,7 +11,7 @@ import datetime as dt
 from dashboard.context import AppContext
 from dashboard.i18n import format_date, translate
 
-__all__ = ["chosen_period", "data_period", "parse_date", "period_text"]
+__all__ = ["chosen_period", "data_period", "parse_date", "period_text", "register_presets"]
 
 
 def data_period(ctx: AppContext) -> tuple[dt.date, dt.date]:
@@ -42,3 +42,19 @@ def period_text(start: dt.date, end: dt.date, lang: str) -> str:
     """"01/07/2024 – 30/09/2024"."""
     return translate("period.range", lang, start=format_date(start, lang),
                      end=format_date(end, lang))
+
+
+def register_presets(app, ctx: AppContext, preset_id: str, period_id: str) -> None:
+    """Choosing a preset (quarter, 6 months, year, campaign, all) sets the date picker."""
+    from dash import Input, Output, no_update
+
+    from layers.periods import PRESETS, preset_period
+
+    @app.callback(Output(period_id, "start_date"), Output(period_id, "end_date"),
+                  Input(preset_id, "value"), prevent_initial_call=True)
+    def preset(name):
+        if name not in PRESETS:
+            return no_update, no_update
+        first, last = data_period(ctx)
+        start, end = preset_period(name, last, first)
+        return start.isoformat(), end.isoformat()

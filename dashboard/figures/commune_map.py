@@ -16,7 +16,7 @@ import shapely
 from dashboard.i18n import format_number, translate
 from layers.layer import Layer
 
-__all__ = ["GATE_STYLE", "TRACE_BORDER", "TRACE_COMMUNES", "TRACE_GATES", "commune_map", "fit_zoom", "gate_hover",
+__all__ = ["values_patch", "GATE_STYLE", "TRACE_BORDER", "TRACE_COMMUNES", "TRACE_GATES", "commune_map", "fit_zoom", "gate_hover",
            "hover_values", "layer_classes", "z_range"]
 
 TRACE_COMMUNES, TRACE_BORDER, TRACE_GATES = 0, 1, 2
@@ -195,3 +195,20 @@ def commune_map(
         uirevision="keep-view",
     )
     return fig
+
+
+def values_patch(layer: Layer, lang: str, title: str):
+    """A ``dash.Patch`` that changes only the values, colour range, hover and title.
+
+    What a filter change sends to the browser: numbers, never the polygons.
+    """
+    from dash import Patch
+
+    figure = Patch()
+    trace = figure["data"][TRACE_COMMUNES]
+    zmin, zmax = z_range(layer)
+    trace["z"] = layer.frame[layer.value].astype(float).tolist()
+    trace["zmin"], trace["zmax"] = zmin, zmax
+    trace["customdata"] = hover_values(layer, lang).tolist()
+    figure["layout"]["title"]["text"] = title
+    return figure

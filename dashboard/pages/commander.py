@@ -20,11 +20,10 @@ from dashboard.analysis import COMMUNE_LAYERS, LAYERS, Analyses, grid_url
 from dashboard.context import AppContext
 from dashboard.exports.html_map import standalone_map_html
 from dashboard.exports.static import export_figure, presentation_figure
-from dashboard.figures.commune_map import TRACE_COMMUNES, commune_map, hover_values, z_range
+from dashboard.figures.commune_map import TRACE_COMMUNES, commune_map, values_patch
 from dashboard.figures.rings import gate_rings
-from dashboard.i18n import format_date, format_number, translate
-from dashboard.period_filter import chosen_period, data_period, period_text
-from geo.ingest.kinds import KINDS
+from dashboard.i18n import choice_label, format_date, format_number, translate
+from dashboard.period_filter import chosen_period, data_period, period_text, register_presets
 from geo.units import NEW, OLD
 from layers.counts import INCIDENT_TYPES
 from layers.key_areas import key_area_scores
@@ -210,8 +209,8 @@ def _panel(ctx: AppContext, an: Analyses, code: str, unit_set: str, types, start
     ev = an.evidence(unit_set=unit_set, types=types, start=start, end=end).loc[code]
     lisa = an.lisa(unit_set=unit_set, types=types, start=start, end=end)["lisa_class"].get(
         code, "not_significant")
-    models = [html.Li(f"{_label('models', 'model_type', m.model_type, lang)} "
-                      f"({_label('models', 'class', m.model_class, lang)}), "
+    models = [html.Li(f"{choice_label('models', 'model_type', m.model_type, lang)} "
+                      f"({choice_label('models', 'class', m.model_class, lang)}), "
                       f"{format_date(m.start_date.date(), lang)}")
               for m in prof.models.itertuples()]
     reach = prof.outreach
@@ -238,16 +237,6 @@ def _panel(ctx: AppContext, an: Analyses, code: str, unit_set: str, types, start
     ]
 
 
-def _label(kind: str, field: str, code, lang: str) -> str:
-    """A coded value as people read it: its Vietnamese label, or the code in English."""
-    if code is None or code != code:
-        return "–"
-    if lang != "vi":
-        return str(code).replace("_", " ")
-    choices = KINDS[kind].field(field).choices
-    return next((c.label_vi for c in choices if c.code == code), str(code))
-
-
 def _source_text(ctx: AppContext, lang: str) -> str:
     return translate("caveat.synthetic", lang) if ctx.source == "demo" else ctx.source
 
@@ -261,14 +250,7 @@ def register_callbacks(app: Dash, ctx: AppContext, an: Analyses) -> None:
         start, end = chosen_period(ctx, start_date, end_date)
         return unit_set, types, start, end
 
-    @app.callback(Output(ids.CMD_PERIOD, "start_date"), Output(ids.CMD_PERIOD, "end_date"),
-                  Input(ids.CMD_PRESET, "value"), prevent_initial_call=True)
-    def preset(name):
-        if name not in PRESETS:
-            return no_update, no_update
-        first, last = data_period(ctx)
-        start, end = preset_period(name, last, first)
-        return start.isoformat(), end.isoformat()
+    register_presets(app, ctx, ids.CMD_PRESET, ids.CMD_PERIOD)
 
     @app.callback(
         Output(ids.CMD_MAP, "figure"),
@@ -301,13 +283,7 @@ def register_callbacks(app: Dash, ctx: AppContext, an: Analyses) -> None:
         if trigger in (None, ids.CMD_LAYER, ids.CMD_UNITS):
             figure = _figure(ctx, an, layer, name, unit_set, lang, title, "rings" in (rings or []))
         else:
-            figure = Patch()
-            trace = figure["data"][TRACE_COMMUNES]
-            zmin, zmax = z_range(layer)
-            trace["z"] = layer.frame[layer.value].astype(float).tolist()
-            trace["zmin"], trace["zmax"] = zmin, zmax
-            trace["customdata"] = hover_values(layer, lang).tolist()
-            figure["layout"]["title"]["text"] = title
+            figure = values_patch(layer, lang, title)
         summary = _summary(an.summary(unit_set=unit_set, types=types, start=start, end=end),
                            lang)
         return figure, _note(layer, lang), table, summary

@@ -20,7 +20,7 @@ from dash import Dash, Input, Output, State, dcc, html, no_update
 
 from dashboard import ids
 from dashboard.context import AppContext
-from dashboard.i18n import format_date, format_number, translate
+from dashboard.i18n import choice_label, format_date, format_number, translate
 from geo.ingest import KINDS, FileRefused, Places, import_file
 from geo.ingest.readers import SUFFIXES
 from geo.store import StoreError, open_store
@@ -182,21 +182,13 @@ def _sample_table(ctx: AppContext, report, lang: str) -> list:
         "record_id": sample.get("record_id", pd.Series("", index=sample.index)),
         "date": sample[date_col].map(lambda d: format_date(d.date(), lang) if d == d else "")
         if date_col else "",
-        "kind": sample[kind_col].map(lambda c: _choice_label(report.kind, kind_col, c, lang))
+        "kind": sample[kind_col].map(lambda c: choice_label(report.kind, kind_col, c, lang))
         if kind_col else sample.get("year", ""),
         "commune": sample["new_code"].map(lambda c: f"{names.get(c, c)} ({c})"),
     })
     return [html.H3(t("import.sample_title")),
             _table(frame.head(10), [t("import.col.record_id"), t("import.col.date"),
                                     t("import.col.kind"), t("import.col.commune")], "sample")]
-
-
-def _choice_label(kind: str, field: str, code, lang: str) -> str:
-    """The Vietnamese label of a coded value (the code itself in English)."""
-    if lang != "vi":
-        return str(code)
-    choices = KINDS[kind].field(field).choices
-    return next((c.label_vi for c in choices if c.code == code), str(code))
 
 
 def _preview(ctx: AppContext, report, lang: str) -> list:

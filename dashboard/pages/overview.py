@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-from dash import Dash, Input, Output, Patch, State, ctx as dash_ctx, dcc, html
+from dash import Dash, Input, Output, State, ctx as dash_ctx, dcc, html
 
 from dashboard import ids
 from dashboard.context import AppContext
-from dashboard.figures.commune_map import TRACE_COMMUNES, commune_map, hover_values
+from dashboard.figures.commune_map import commune_map, values_patch
 from dashboard.i18n import format_date, format_number, translate
 from dashboard.period_filter import chosen_period, data_period
 from geo.units import NEW, OLD
@@ -157,13 +157,7 @@ def register_callbacks(app: Dash, ctx: AppContext) -> None:
         if dash_ctx.triggered_id == ids.UNITS:
             figure = _figure(ctx, layer, lang, title)
         else:
-            figure = Patch()
-            trace = figure["data"][TRACE_COMMUNES]
-            values = layer.frame[layer.value]
-            trace["z"] = values.tolist()
-            trace["zmax"] = max(float(values.max()), 1.0)
-            trace["customdata"] = hover_values(layer, lang).tolist()
-            figure["layout"]["title"]["text"] = title
+            figure = values_patch(layer, lang, title)
         return (figure, *_kpis(layer, lang))
 
 

@@ -14,18 +14,17 @@ import datetime as dt
 
 import pandas as pd
 import plotly.graph_objects as go
-from dash import ALL, Dash, Input, Output, Patch, State, ctx as dash_ctx, dcc, html, no_update
+from dash import ALL, Dash, Input, Output, State, ctx as dash_ctx, dcc, html, no_update
 
 from dashboard import ids
 from dashboard.analysis import PLANNER_LAYERS, Analyses
 from dashboard.context import AppContext
 from dashboard.exports.html_map import standalone_map_html
 from dashboard.exports.xlsx import Column, table_xlsx
-from dashboard.figures.commune_map import TRACE_COMMUNES, commune_map, hover_values, z_range
-from dashboard.i18n import format_date, format_number, translate
+from dashboard.figures.commune_map import TRACE_COMMUNES, commune_map, values_patch
+from dashboard.i18n import choice_label, format_date, format_number, translate
 from dashboard.pages.overview import geojson_url
-from dashboard.period_filter import chosen_period, data_period, period_text
-from geo.ingest.kinds import KINDS
+from dashboard.period_filter import chosen_period, data_period, period_text, register_presets
 from geo.units import NEW, OLD
 from layers.coverage import MODEL_TYPES
 from layers.gaps import priority_list
@@ -40,13 +39,7 @@ _TOP = 20
 
 
 def _label(field: str, code, lang: str) -> str:
-    if code is None or code != code:
-        return "–"
-    if lang != "vi":
-        return str(code).replace("_", " ")
-    kind = "outreach" if field == "format" else "models"
-    choices = KINDS[kind].field(field).choices
-    return next((c.label_vi for c in choices if c.code == code), str(code))
+    return choice_label("outreach" if field == "format" else "models", field, code, lang)
 
 
 def _agencies(ctx: AppContext) -> list[str]:
@@ -236,14 +229,7 @@ def register_callbacks(app: Dash, ctx: AppContext, an: Analyses) -> None:
         types = tuple(k for k in MODEL_TYPES if k in (types or []))
         return unit_set, start, end, agencies, types
 
-    @app.callback(Output(ids.PLAN_PERIOD, "start_date"), Output(ids.PLAN_PERIOD, "end_date"),
-                  Input(ids.PLAN_PRESET, "value"), prevent_initial_call=True)
-    def preset(name):
-        if name not in PRESETS:
-            return no_update, no_update
-        first, last = data_period(ctx)
-        start, end = preset_period(name, last, first)
-        return start.isoformat(), end.isoformat()
+    register_presets(app, ctx, ids.PLAN_PRESET, ids.PLAN_PERIOD)
 
     @app.callback(
         Output(ids.PLAN_MAP, "figure"),
@@ -270,13 +256,7 @@ def register_callbacks(app: Dash, ctx: AppContext, an: Analyses) -> None:
         kpis = _kpis(an, start, end, lang)
         if dash_ctx.triggered_id in (None, ids.PLAN_LAYER, ids.PLAN_UNITS):
             return _figure(ctx, layer, unit_set, lang, title), table, kpis
-        figure = Patch()
-        trace = figure["data"][TRACE_COMMUNES]
-        zmin, zmax = z_range(layer)
-        trace["z"] = layer.frame[layer.value].astype(float).tolist()
-        trace["zmin"], trace["zmax"] = zmin, zmax
-        trace["customdata"] = hover_values(layer, lang).tolist()
-        figure["layout"]["title"]["text"] = title
+        figure = values_patch(layer, lang, title)
         return figure, table, kpis
 
     @app.callback(
