@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 
 import pytest
 from openpyxl import load_workbook
@@ -81,6 +80,18 @@ def test_filter_read_open_and_export(server, tmp_path):
         html_download.value.save_as(html_path)
         html_text = html_path.read_text(encoding="utf-8")
         assert html_path.name.startswith("ban_do_reach_") and "Lượt người dự truyền thông" in html_text
+
+        with page.expect_download(timeout=120_000) as png_download:
+            page.click("#plan-export-png")
+        png_path = tmp_path / png_download.value.suggested_filename
+        png_download.value.save_as(png_path)
+        from PIL import Image
+
+        from tests.browser import blank_fraction
+
+        with Image.open(png_path) as image:
+            assert image.size == (1600, 900)
+        assert blank_fraction(png_path.read_bytes()) < 0.92  # the map was drawn
 
         kpis = page.inner_text("#plan-kpis")
         assert "95" in kpis and ("Đạt" in kpis or "Chậm" in kpis)

@@ -19,7 +19,7 @@ from dashboard import ids
 from dashboard.analysis import COMMUNE_LAYERS, LAYERS, Analyses, grid_url
 from dashboard.context import AppContext
 from dashboard.exports.html_map import standalone_map_html
-from dashboard.exports.static import export_figure, presentation_figure
+from dashboard.exports.committee import committee_image
 from dashboard.figures.commune_map import TRACE_COMMUNES, commune_map, values_patch
 from dashboard.figures.rings import gate_rings
 from dashboard.i18n import choice_label, format_date, format_number, translate
@@ -237,10 +237,6 @@ def _panel(ctx: AppContext, an: Analyses, code: str, unit_set: str, types, start
     ]
 
 
-def _source_text(ctx: AppContext, lang: str) -> str:
-    return translate("caveat.synthetic", lang) if ctx.source == "demo" else ctx.source
-
-
 def register_callbacks(app: Dash, ctx: AppContext, an: Analyses) -> None:
     """Filters → layer values; preset → dates; click → side panel; rings on/off."""
 
@@ -339,14 +335,8 @@ def register_callbacks(app: Dash, ctx: AppContext, an: Analyses) -> None:
                          bandwidth_km=float(bandwidth or 5))
         geojson = (an.geojson[name] if name in ("density", "hexagons")
                    else ctx.geojson[unit_set])
-        base = commune_map(layer, geojson, ctx.gates, ctx.border, lang=lang, bounds=ctx.bounds)
-        size = "a4" if fmt == "pdf" else "slide"
-        figure = presentation_figure(
-            base, title=_title(layer, start, end, lang),
-            subtitle=translate(f"units.{unit_set}", lang), caveats=ctx.caveats,
-            source=_source_text(ctx, lang),
-            extracted=ctx.extracted, lang=lang, size=size, bounds=ctx.bounds)
-        raw = export_figure(figure, fmt=fmt, size=size)
+        raw = committee_image(ctx, layer, geojson, title=_title(layer, start, end, lang),
+                              unit_set=unit_set, lang=lang, fmt=fmt)
         return dcc.send_bytes(raw, f"ban_do_{name}_{start:%Y%m%d}_{end:%Y%m%d}.{fmt}")
 
     @app.callback(Output(ids.CMD_MAP, "figure", allow_duplicate=True),

@@ -19,6 +19,7 @@ from dash import ALL, Dash, Input, Output, State, ctx as dash_ctx, dcc, html, no
 from dashboard import ids
 from dashboard.analysis import PLANNER_LAYERS, Analyses
 from dashboard.context import AppContext
+from dashboard.exports.committee import committee_image
 from dashboard.exports.html_map import standalone_map_html
 from dashboard.exports.xlsx import Column, table_xlsx
 from dashboard.figures.commune_map import TRACE_COMMUNES, commune_map, values_patch
@@ -158,8 +159,10 @@ def layout(ctx: AppContext, lang: str) -> list:
             dcc.Loading(dcc.Graph(id=ids.PLAN_MAP, className="map", figure=go.Figure(),
                                   config={"displaylogo": False, "scrollZoom": True}),
                         delay_show=400),
-            html.Div([html.Button(t("export.html"), id=ids.PLAN_EXPORT_HTML,
-                                  className="secondary")], className="section-head end"),
+            html.Div([html.Button(t("export.png"), id=ids.PLAN_EXPORT_PNG, className="secondary"),
+                      html.Button(t("export.pdf"), id=ids.PLAN_EXPORT_PDF, className="secondary"),
+                      html.Button(t("export.html"), id=ids.PLAN_EXPORT_HTML,
+                                  className="secondary")], className="section-head end actions"),
             dcc.Download(id=ids.PLAN_DOWNLOAD_HTML),
             html.Div([html.H3(t("plan.priority")),
                       html.Button(t("plan.export"), id=ids.PLAN_EXPORT, className="primary")],
@@ -324,6 +327,37 @@ def register_callbacks(app: Dash, ctx: AppContext, an: Analyses) -> None:
                                    title=_title(layer, start, end, lang), lang=lang,
                                    extracted=ctx.extracted)
         return dcc.send_string(page, f"ban_do_{name}_{start:%Y%m%d}_{end:%Y%m%d}.html")
+
+    @app.callback(
+        Output(ids.PLAN_DOWNLOAD_HTML, "data", allow_duplicate=True),
+        Input(ids.PLAN_EXPORT_PNG, "n_clicks"),
+        Input(ids.PLAN_EXPORT_PDF, "n_clicks"),
+        State(ids.PLAN_LAYER, "value"),
+        State(ids.PLAN_PERIOD, "start_date"),
+        State(ids.PLAN_PERIOD, "end_date"),
+        State(ids.PLAN_UNITS, "value"),
+        State(ids.PLAN_AGENCIES, "value"),
+        State(ids.PLAN_TYPES, "value"),
+        State("page-lang", "data"),
+        prevent_initial_call=True,
+    )
+    def export_image(png_clicks, pdf_clicks, name, start_date, end_date, unit_set, agencies,
+                     types, lang):
+        """The committee version of the current map, as a slide PNG or an A4 PDF."""
+        fmt = "pdf" if dash_ctx.triggered_id == ids.PLAN_EXPORT_PDF else "png"
+        if not (pdf_clicks if fmt == "pdf" else png_clicks):
+            return no_update
+        lang = lang if lang in ("vi", "en") else "vi"
+        name = name if name in PLANNER_LAYERS else "gaps"
+        unit_set, start, end, agencies, types = filters(start_date, end_date, unit_set,
+                                                        agencies, types)
+        layer = an.planner_layer(name, unit_set=unit_set, start=start, end=end,
+                                 agencies=agencies if name != "coverage" else (),
+                                 model_types=types if name == "coverage" else ())
+        raw = committee_image(ctx, layer, ctx.geojson[unit_set],
+                              title=_title(layer, start, end, lang), unit_set=unit_set,
+                              lang=lang, fmt=fmt)
+        return dcc.send_bytes(raw, f"ban_do_{name}_{start:%Y%m%d}_{end:%Y%m%d}.{fmt}")
 
     @app.callback(
         Output(ids.PLAN_SELECTED, "data"),
