@@ -94,6 +94,23 @@ def test_layers_filters_rings_table_and_panel(server):
 
         assert not re.search(r"<script[^>]*\bsrc=|<link\b|<img[^>]*\bsrc=\"http", text)
 
+        # the table behind the map holds the numbers on screen
+        with page.expect_download(timeout=60_000) as xlsx_download:
+            page.click("#cmd-export-xlsx")
+        table_path = ARTIFACTS / xlsx_download.value.suggested_filename
+        xlsx_download.value.save_as(table_path)
+        from openpyxl import load_workbook
+
+        ws = load_workbook(table_path).active
+        header = next(r for r in range(1, 10) if ws.cell(r, 1).value == "Mã")
+        headers = [c.value for c in ws[header]]
+        scores = {ws.cell(r, 2).value: ws.cell(r, headers.index("Điểm") + 1).value
+                  for r in range(header + 1, ws.max_row + 1)}
+        assert len(scores) == 96
+        shown = {r.query_selector_all("td")[1].inner_text(): int(r.query_selector_all("td")[2]
+                 .inner_text()) for r in page.query_selector_all("tr.ranked-row")}
+        assert all(scores[n] == v for n, v in shown.items())
+
         # and as an A4 PDF for the paper that follows the meeting
         with page.expect_download(timeout=120_000) as pdf_download:
             page.click("#cmd-export-pdf")

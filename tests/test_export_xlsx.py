@@ -27,3 +27,21 @@ def test_sheet_holds_title_caveats_and_real_numbers():
     assert ws["C6"].value == 12.345 and ws["C7"].value is None
     assert ws["D6"].value.date() == dt.date(2024, 8, 5) and ws["D7"].value is None
     assert ws.freeze_panes == "A6"
+
+
+def test_layer_table_writes_classes_as_words_and_numbers_as_numbers():
+    from dashboard.exports.xlsx import layer_xlsx
+    from layers.layer import Layer
+
+    frame = pd.DataFrame({"name": ["Xã Bến Cầu", "Xã Long Thuận"], "count": [12, 0],
+                          "p_value": [0.001, 0.8], "gi_class": ["hot_99", "not_significant"],
+                          "gi_bin": [3.0, 0.0], "geometry": [None, None]},
+                         index=["25681", "25702"])
+    layer = Layer(frame=frame, value="gi_bin", unit_set="2025", title_key="t", legend_key="l",
+                  units_key="u")
+    raw = layer_xlsx(layer, title="Gi*", lang="vi", notes=["Dữ liệu minh họa tổng hợp"])
+    ws = load_workbook(io.BytesIO(raw)).active
+    header = [c.value for c in ws[5]]
+    assert header == ["Mã", "Xã/phường", "Số vụ việc", "Giá trị p", "Điểm nóng (Gi*)"]
+    assert [c.value for c in ws[6]] == ["25681", "Xã Bến Cầu", 12, 0.001, "Điểm nóng 99%"]
+    assert ws["E7"].value == "Không có ý nghĩa thống kê"

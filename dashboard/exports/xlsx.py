@@ -18,7 +18,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
-__all__ = ["Column", "table_xlsx"]
+__all__ = ["Column", "LAYER_COLUMNS", "layer_xlsx", "table_xlsx"]
 
 _HEADER_FILL = PatternFill("solid", fgColor="DCE6F1")
 _NOTE_FONT = Font(bold=True, color="9C5700")
@@ -96,3 +96,43 @@ def _plain(value):
     if hasattr(value, "item"):  # numpy scalars
         return value.item()
     return value
+
+
+#: The columns of each kind of layer worth a table, after code and name (those present are kept).
+LAYER_COLUMNS = ("count", "population", "rate", "rate_eb", "Zs", "p_value", "gi_class",
+                 "category", "trend_z", "trend_p", "n_hot", "n_cold", "other", "change",
+                 "trend", "score", "total", "intensive", "integrated", "events",
+                 "participants", "materials", "reach", "days_since_last", "last_agency",
+                 "risk", "coverage", "gap", "density")
+_FORMATS = {"rate": "0.00", "rate_eb": "0.00", "Zs": "0.00", "p_value": "0.0000",
+            "trend_z": "0.00", "trend_p": "0.0000", "reach": "#,##0.0", "density": "0.000",
+            "population": "#,##0", "participants": "#,##0", "materials": "#,##0",
+            "count": "#,##0", "events": "#,##0"}
+_LABELLED = {"gi_class": "gi.{}", "category": "emerging.{}", "risk": "risk.{}",
+             "coverage": "coverage.{}", "trend": "trend.{}"}
+
+
+def layer_xlsx(layer, *, title: str, lang: str, notes: Sequence[str] = (),
+               extracted: dt.date | None = None) -> bytes:
+    """The table behind a map layer: code, name, and the layer's own columns, headers in ``lang``.
+
+    Class columns (hot-spot class, emerging category, risk, coverage, change)
+    are written as the words on the legend; numbers stay numbers.
+    """
+    from dashboard.i18n import translate
+
+    frame = layer.frame.copy()
+    frame.insert(0, "code", frame.index.astype(str))
+    if "name" not in frame:
+        frame["name"] = ""
+    for col, key in _LABELLED.items():
+        if col in frame:
+            frame[col] = [translate(key.format(int(v) if col == "trend" else v), lang)
+                          if v is not None and v == v else None for v in frame[col]]
+    wanted = ["code", "name"] + [c for c in LAYER_COLUMNS if c in frame]
+    columns = [Column(c, translate(f"col.{c}", lang), _FORMATS.get(c, "General"),
+                      24 if c in ("name", "last_agency", "category", "gi_class") else 13)
+               for c in wanted]
+    return table_xlsx(frame, columns, title=title, notes=notes, extracted=extracted,
+                      sheet="Bảng" if lang == "vi" else "Table",
+                      extracted_label="Ngày trích xuất" if lang == "vi" else "Extracted on")

@@ -20,6 +20,7 @@ from dashboard.analysis import COMMUNE_LAYERS, LAYERS, Analyses, grid_url
 from dashboard.context import AppContext
 from dashboard.exports.html_map import standalone_map_html
 from dashboard.exports.committee import committee_image
+from dashboard.exports.xlsx import layer_xlsx
 from dashboard.figures.commune_map import TRACE_COMMUNES, commune_map, values_patch
 from dashboard.figures.rings import gate_rings
 from dashboard.i18n import choice_label, format_date, format_number, translate
@@ -177,6 +178,8 @@ def layout(ctx: AppContext, lang: str) -> list:
                                 html.Button(t("export.pdf"), id=ids.CMD_EXPORT_PDF,
                                             className="secondary"),
                                 html.Button(t("export.html"), id=ids.CMD_EXPORT_HTML,
+                                            className="secondary"),
+                                html.Button(t("export.xlsx"), id=ids.CMD_EXPORT_XLSX,
                                             className="secondary")], className="actions")],
                      className="section-head"),
             dcc.Download(id=ids.CMD_DOWNLOAD),
@@ -338,6 +341,32 @@ def register_callbacks(app: Dash, ctx: AppContext, an: Analyses) -> None:
         raw = committee_image(ctx, layer, geojson, title=_title(layer, start, end, lang),
                               unit_set=unit_set, lang=lang, fmt=fmt)
         return dcc.send_bytes(raw, f"ban_do_{name}_{start:%Y%m%d}_{end:%Y%m%d}.{fmt}")
+
+    @app.callback(
+        Output(ids.CMD_DOWNLOAD, "data", allow_duplicate=True),
+        Input(ids.CMD_EXPORT_XLSX, "n_clicks"),
+        State(ids.CMD_LAYER, "value"),
+        State(ids.CMD_TYPES, "value"),
+        State(ids.CMD_PERIOD, "start_date"),
+        State(ids.CMD_PERIOD, "end_date"),
+        State(ids.CMD_UNITS, "value"),
+        State(ids.CMD_BANDWIDTH, "value"),
+        State("page-lang", "data"),
+        prevent_initial_call=True,
+    )
+    def export_table(n_clicks, name, types, start_date, end_date, unit_set, bandwidth, lang):
+        """The table behind the current map, per commune (per cell for the grids)."""
+        if not n_clicks:
+            return no_update
+        lang = lang if lang in ("vi", "en") else "vi"
+        name = name if name in LAYERS else "rates"
+        unit_set, types, start, end = filters(types, start_date, end_date, unit_set)
+        layer = an.layer(name, unit_set=unit_set, types=types, start=start, end=end,
+                         bandwidth_km=float(bandwidth or 5))
+        raw = layer_xlsx(layer, title=_title(layer, start, end, lang), lang=lang,
+                         notes=[translate(f"caveat.{c.value}", lang) for c in ctx.caveats],
+                         extracted=ctx.extracted)
+        return dcc.send_bytes(raw, f"bang_{name}_{start:%Y%m%d}_{end:%Y%m%d}.xlsx")
 
     @app.callback(Output(ids.CMD_MAP, "figure", allow_duplicate=True),
                   Input(ids.CMD_RINGS, "value"), prevent_initial_call=True)

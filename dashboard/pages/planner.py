@@ -21,7 +21,7 @@ from dashboard.analysis import PLANNER_LAYERS, Analyses
 from dashboard.context import AppContext
 from dashboard.exports.committee import committee_image
 from dashboard.exports.html_map import standalone_map_html
-from dashboard.exports.xlsx import Column, table_xlsx
+from dashboard.exports.xlsx import Column, layer_xlsx, table_xlsx
 from dashboard.figures.commune_map import TRACE_COMMUNES, commune_map, values_patch
 from dashboard.i18n import choice_label, format_date, format_number, translate
 from dashboard.pages.overview import geojson_url
@@ -162,6 +162,8 @@ def layout(ctx: AppContext, lang: str) -> list:
             html.Div([html.Button(t("export.png"), id=ids.PLAN_EXPORT_PNG, className="secondary"),
                       html.Button(t("export.pdf"), id=ids.PLAN_EXPORT_PDF, className="secondary"),
                       html.Button(t("export.html"), id=ids.PLAN_EXPORT_HTML,
+                                  className="secondary"),
+                      html.Button(t("export.xlsx"), id=ids.PLAN_EXPORT_XLSX,
                                   className="secondary")], className="section-head end actions"),
             dcc.Download(id=ids.PLAN_DOWNLOAD_HTML),
             html.Div([html.H3(t("plan.priority")),
@@ -358,6 +360,34 @@ def register_callbacks(app: Dash, ctx: AppContext, an: Analyses) -> None:
                               title=_title(layer, start, end, lang), unit_set=unit_set,
                               lang=lang, fmt=fmt)
         return dcc.send_bytes(raw, f"ban_do_{name}_{start:%Y%m%d}_{end:%Y%m%d}.{fmt}")
+
+    @app.callback(
+        Output(ids.PLAN_DOWNLOAD_HTML, "data", allow_duplicate=True),
+        Input(ids.PLAN_EXPORT_XLSX, "n_clicks"),
+        State(ids.PLAN_LAYER, "value"),
+        State(ids.PLAN_PERIOD, "start_date"),
+        State(ids.PLAN_PERIOD, "end_date"),
+        State(ids.PLAN_UNITS, "value"),
+        State(ids.PLAN_AGENCIES, "value"),
+        State(ids.PLAN_TYPES, "value"),
+        State("page-lang", "data"),
+        prevent_initial_call=True,
+    )
+    def export_table(n_clicks, name, start_date, end_date, unit_set, agencies, types, lang):
+        """The table behind the current map, per commune."""
+        if not n_clicks:
+            return no_update
+        lang = lang if lang in ("vi", "en") else "vi"
+        name = name if name in PLANNER_LAYERS else "gaps"
+        unit_set, start, end, agencies, types = filters(start_date, end_date, unit_set,
+                                                        agencies, types)
+        layer = an.planner_layer(name, unit_set=unit_set, start=start, end=end,
+                                 agencies=agencies if name != "coverage" else (),
+                                 model_types=types if name == "coverage" else ())
+        raw = layer_xlsx(layer, title=_title(layer, start, end, lang), lang=lang,
+                         notes=[translate(f"caveat.{c.value}", lang) for c in ctx.caveats],
+                         extracted=ctx.extracted)
+        return dcc.send_bytes(raw, f"bang_{name}_{start:%Y%m%d}_{end:%Y%m%d}.xlsx")
 
     @app.callback(
         Output(ids.PLAN_SELECTED, "data"),
