@@ -18,9 +18,7 @@ from dash import ALL, Dash, Input, Output, Patch, State, ctx as dash_ctx, dcc, h
 from dashboard import ids
 from dashboard.analysis import COMMUNE_LAYERS, LAYERS, Analyses, grid_url
 from dashboard.context import AppContext
-from dashboard.exports.html_map import standalone_map_html
-from dashboard.exports.committee import committee_image
-from dashboard.exports.xlsx import layer_xlsx
+from dashboard.exports.downloads import map_download
 from dashboard.figures.commune_map import TRACE_COMMUNES, commune_map, values_patch
 from dashboard.figures.rings import gate_rings
 from dashboard.i18n import choice_label, format_date, format_number, translate
@@ -287,35 +285,13 @@ def register_callbacks(app: Dash, ctx: AppContext, an: Analyses) -> None:
                            lang)
         return figure, _note(layer, lang), table, summary
 
+    buttons = {ids.CMD_EXPORT_HTML: "html", ids.CMD_EXPORT_PNG: "png",
+               ids.CMD_EXPORT_PDF: "pdf", ids.CMD_EXPORT_XLSX: "xlsx"}
+
     @app.callback(
         Output(ids.CMD_DOWNLOAD, "data"),
         Output(ids.CMD_NOTE, "children", allow_duplicate=True),
-        Input(ids.CMD_EXPORT_HTML, "n_clicks"),
-        State(ids.CMD_LAYER, "value"),
-        State(ids.CMD_TYPES, "value"),
-        State(ids.CMD_PERIOD, "start_date"),
-        State(ids.CMD_PERIOD, "end_date"),
-        State(ids.CMD_UNITS, "value"),
-        State("page-lang", "data"),
-        prevent_initial_call=True,
-    )
-    def export_html(n_clicks, name, types, start_date, end_date, unit_set, lang):
-        lang = lang if lang in ("vi", "en") else "vi"
-        if not n_clicks:
-            return no_update, no_update
-        if name not in COMMUNE_LAYERS:
-            return no_update, translate("export.grid_unavailable", lang)
-        unit_set, types, start, end = filters(types, start_date, end_date, unit_set)
-        layer = an.layer(name, unit_set=unit_set, types=types, start=start, end=end)
-        page = standalone_map_html(layer, ctx.communes[unit_set], ctx.gates, ctx.border,
-                                   title=_title(layer, start, end, lang), lang=lang,
-                                   extracted=ctx.extracted)
-        return dcc.send_string(page, f"ban_do_{name}_{start:%Y%m%d}_{end:%Y%m%d}.html"), no_update
-
-    @app.callback(
-        Output(ids.CMD_DOWNLOAD, "data", allow_duplicate=True),
-        Input(ids.CMD_EXPORT_PNG, "n_clicks"),
-        Input(ids.CMD_EXPORT_PDF, "n_clicks"),
+        *(Input(button, "n_clicks") for button in buttons),
         State(ids.CMD_LAYER, "value"),
         State(ids.CMD_TYPES, "value"),
         State(ids.CMD_PERIOD, "start_date"),
@@ -325,48 +301,27 @@ def register_callbacks(app: Dash, ctx: AppContext, an: Analyses) -> None:
         State("page-lang", "data"),
         prevent_initial_call=True,
     )
-    def export_image(png_clicks, pdf_clicks, name, types, start_date, end_date, unit_set,
-                     bandwidth, lang):
-        """The committee version of the current map, as a slide PNG or an A4 PDF."""
+    def export(*args):
+        """The current map as an offline HTML map, a slide PNG, an A4 PDF or its XLSX table."""
+        clicks = dict(zip(buttons, args[:len(buttons)]))
+        name, types, start_date, end_date, unit_set, bandwidth, lang = args[len(buttons):]
         lang = lang if lang in ("vi", "en") else "vi"
-        fmt = "pdf" if dash_ctx.triggered_id == ids.CMD_EXPORT_PDF else "png"
-        if not (pdf_clicks if fmt == "pdf" else png_clicks):
-            return no_update
+        button = dash_ctx.triggered_id
+        if button not in buttons or not clicks[button]:
+            return no_update, no_update
+        fmt = buttons[button]
         name = name if name in LAYERS else "rates"
+        if fmt == "html" and name not in COMMUNE_LAYERS:
+            return no_update, translate("export.grid_unavailable", lang)
         unit_set, types, start, end = filters(types, start_date, end_date, unit_set)
         layer = an.layer(name, unit_set=unit_set, types=types, start=start, end=end,
                          bandwidth_km=float(bandwidth or 5))
         geojson = (an.geojson[name] if name in ("density", "hexagons")
                    else ctx.geojson[unit_set])
-        raw = committee_image(ctx, layer, geojson, title=_title(layer, start, end, lang),
-                              unit_set=unit_set, lang=lang, fmt=fmt)
-        return dcc.send_bytes(raw, f"ban_do_{name}_{start:%Y%m%d}_{end:%Y%m%d}.{fmt}")
-
-    @app.callback(
-        Output(ids.CMD_DOWNLOAD, "data", allow_duplicate=True),
-        Input(ids.CMD_EXPORT_XLSX, "n_clicks"),
-        State(ids.CMD_LAYER, "value"),
-        State(ids.CMD_TYPES, "value"),
-        State(ids.CMD_PERIOD, "start_date"),
-        State(ids.CMD_PERIOD, "end_date"),
-        State(ids.CMD_UNITS, "value"),
-        State(ids.CMD_BANDWIDTH, "value"),
-        State("page-lang", "data"),
-        prevent_initial_call=True,
-    )
-    def export_table(n_clicks, name, types, start_date, end_date, unit_set, bandwidth, lang):
-        """The table behind the current map, per commune (per cell for the grids)."""
-        if not n_clicks:
-            return no_update
-        lang = lang if lang in ("vi", "en") else "vi"
-        name = name if name in LAYERS else "rates"
-        unit_set, types, start, end = filters(types, start_date, end_date, unit_set)
-        layer = an.layer(name, unit_set=unit_set, types=types, start=start, end=end,
-                         bandwidth_km=float(bandwidth or 5))
-        raw = layer_xlsx(layer, title=_title(layer, start, end, lang), lang=lang,
-                         notes=[translate(f"caveat.{c.value}", lang) for c in ctx.caveats],
-                         extracted=ctx.extracted)
-        return dcc.send_bytes(raw, f"bang_{name}_{start:%Y%m%d}_{end:%Y%m%d}.xlsx")
+        data = map_download(fmt, ctx, layer, geojson, title=_title(layer, start, end, lang),
+                            unit_set=unit_set, lang=lang,
+                            stem=f"{name}_{start:%Y%m%d}_{end:%Y%m%d}")
+        return data, no_update
 
     @app.callback(Output(ids.CMD_MAP, "figure", allow_duplicate=True),
                   Input(ids.CMD_RINGS, "value"), prevent_initial_call=True)

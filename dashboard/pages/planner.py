@@ -19,9 +19,8 @@ from dash import ALL, Dash, Input, Output, State, ctx as dash_ctx, dcc, html, no
 from dashboard import ids
 from dashboard.analysis import PLANNER_LAYERS, Analyses
 from dashboard.context import AppContext
-from dashboard.exports.committee import committee_image
-from dashboard.exports.html_map import standalone_map_html
-from dashboard.exports.xlsx import Column, layer_xlsx, table_xlsx
+from dashboard.exports.downloads import map_download
+from dashboard.exports.xlsx import Column, table_xlsx
 from dashboard.figures.commune_map import TRACE_COMMUNES, commune_map, values_patch
 from dashboard.i18n import choice_label, format_date, format_number, translate
 from dashboard.pages.overview import geojson_url
@@ -234,6 +233,12 @@ def register_callbacks(app: Dash, ctx: AppContext, an: Analyses) -> None:
         types = tuple(k for k in MODEL_TYPES if k in (types or []))
         return unit_set, start, end, agencies, types
 
+    def layer_of(name, unit_set, start, end, agencies, types):
+        """Agencies filter the outreach (reach, gaps); model types filter the coverage map."""
+        return an.planner_layer(name, unit_set=unit_set, start=start, end=end,
+                                agencies=agencies if name != "coverage" else (),
+                                model_types=types if name == "coverage" else ())
+
     register_presets(app, ctx, ids.PLAN_PRESET, ids.PLAN_PERIOD)
 
     @app.callback(
@@ -253,9 +258,7 @@ def register_callbacks(app: Dash, ctx: AppContext, an: Analyses) -> None:
         name = name if name in PLANNER_LAYERS else "gaps"
         unit_set, start, end, agencies, types = filters(start_date, end_date, unit_set,
                                                         agencies, types)
-        layer = an.planner_layer(name, unit_set=unit_set, start=start, end=end,
-                                 agencies=agencies if name != "coverage" else (),
-                                 model_types=types if name == "coverage" else ())
+        layer = layer_of(name, unit_set, start, end, agencies, types)
         title = _title(layer, start, end, lang)
         table = _priority_table(_priority(an, unit_set, start, end, agencies), lang)
         kpis = _kpis(an, start, end, lang)
@@ -303,9 +306,12 @@ def register_callbacks(app: Dash, ctx: AppContext, an: Analyses) -> None:
         name = f"uu_tien_{start:%Y%m%d}_{end:%Y%m%d}.xlsx"
         return dcc.send_bytes(raw, name)
 
+    buttons = {ids.PLAN_EXPORT_HTML: "html", ids.PLAN_EXPORT_PNG: "png",
+               ids.PLAN_EXPORT_PDF: "pdf", ids.PLAN_EXPORT_XLSX: "xlsx"}
+
     @app.callback(
         Output(ids.PLAN_DOWNLOAD_HTML, "data"),
-        Input(ids.PLAN_EXPORT_HTML, "n_clicks"),
+        *(Input(button, "n_clicks") for button in buttons),
         State(ids.PLAN_LAYER, "value"),
         State(ids.PLAN_PERIOD, "start_date"),
         State(ids.PLAN_PERIOD, "end_date"),
@@ -315,79 +321,21 @@ def register_callbacks(app: Dash, ctx: AppContext, an: Analyses) -> None:
         State("page-lang", "data"),
         prevent_initial_call=True,
     )
-    def export_html(n_clicks, name, start_date, end_date, unit_set, agencies, types, lang):
-        if not n_clicks:
+    def export_map(*args):
+        """The current map as an offline HTML map, a slide PNG, an A4 PDF or its XLSX table."""
+        clicks = dict(zip(buttons, args[:len(buttons)]))
+        name, start_date, end_date, unit_set, agencies, types, lang = args[len(buttons):]
+        button = dash_ctx.triggered_id
+        if button not in buttons or not clicks[button]:
             return no_update
         lang = lang if lang in ("vi", "en") else "vi"
         name = name if name in PLANNER_LAYERS else "gaps"
         unit_set, start, end, agencies, types = filters(start_date, end_date, unit_set,
                                                         agencies, types)
-        layer = an.planner_layer(name, unit_set=unit_set, start=start, end=end,
-                                 agencies=agencies if name != "coverage" else (),
-                                 model_types=types if name == "coverage" else ())
-        page = standalone_map_html(layer, ctx.communes[unit_set], ctx.gates, ctx.border,
-                                   title=_title(layer, start, end, lang), lang=lang,
-                                   extracted=ctx.extracted)
-        return dcc.send_string(page, f"ban_do_{name}_{start:%Y%m%d}_{end:%Y%m%d}.html")
-
-    @app.callback(
-        Output(ids.PLAN_DOWNLOAD_HTML, "data", allow_duplicate=True),
-        Input(ids.PLAN_EXPORT_PNG, "n_clicks"),
-        Input(ids.PLAN_EXPORT_PDF, "n_clicks"),
-        State(ids.PLAN_LAYER, "value"),
-        State(ids.PLAN_PERIOD, "start_date"),
-        State(ids.PLAN_PERIOD, "end_date"),
-        State(ids.PLAN_UNITS, "value"),
-        State(ids.PLAN_AGENCIES, "value"),
-        State(ids.PLAN_TYPES, "value"),
-        State("page-lang", "data"),
-        prevent_initial_call=True,
-    )
-    def export_image(png_clicks, pdf_clicks, name, start_date, end_date, unit_set, agencies,
-                     types, lang):
-        """The committee version of the current map, as a slide PNG or an A4 PDF."""
-        fmt = "pdf" if dash_ctx.triggered_id == ids.PLAN_EXPORT_PDF else "png"
-        if not (pdf_clicks if fmt == "pdf" else png_clicks):
-            return no_update
-        lang = lang if lang in ("vi", "en") else "vi"
-        name = name if name in PLANNER_LAYERS else "gaps"
-        unit_set, start, end, agencies, types = filters(start_date, end_date, unit_set,
-                                                        agencies, types)
-        layer = an.planner_layer(name, unit_set=unit_set, start=start, end=end,
-                                 agencies=agencies if name != "coverage" else (),
-                                 model_types=types if name == "coverage" else ())
-        raw = committee_image(ctx, layer, ctx.geojson[unit_set],
-                              title=_title(layer, start, end, lang), unit_set=unit_set,
-                              lang=lang, fmt=fmt)
-        return dcc.send_bytes(raw, f"ban_do_{name}_{start:%Y%m%d}_{end:%Y%m%d}.{fmt}")
-
-    @app.callback(
-        Output(ids.PLAN_DOWNLOAD_HTML, "data", allow_duplicate=True),
-        Input(ids.PLAN_EXPORT_XLSX, "n_clicks"),
-        State(ids.PLAN_LAYER, "value"),
-        State(ids.PLAN_PERIOD, "start_date"),
-        State(ids.PLAN_PERIOD, "end_date"),
-        State(ids.PLAN_UNITS, "value"),
-        State(ids.PLAN_AGENCIES, "value"),
-        State(ids.PLAN_TYPES, "value"),
-        State("page-lang", "data"),
-        prevent_initial_call=True,
-    )
-    def export_table(n_clicks, name, start_date, end_date, unit_set, agencies, types, lang):
-        """The table behind the current map, per commune."""
-        if not n_clicks:
-            return no_update
-        lang = lang if lang in ("vi", "en") else "vi"
-        name = name if name in PLANNER_LAYERS else "gaps"
-        unit_set, start, end, agencies, types = filters(start_date, end_date, unit_set,
-                                                        agencies, types)
-        layer = an.planner_layer(name, unit_set=unit_set, start=start, end=end,
-                                 agencies=agencies if name != "coverage" else (),
-                                 model_types=types if name == "coverage" else ())
-        raw = layer_xlsx(layer, title=_title(layer, start, end, lang), lang=lang,
-                         notes=[translate(f"caveat.{c.value}", lang) for c in ctx.caveats],
-                         extracted=ctx.extracted)
-        return dcc.send_bytes(raw, f"bang_{name}_{start:%Y%m%d}_{end:%Y%m%d}.xlsx")
+        layer = layer_of(name, unit_set, start, end, agencies, types)
+        return map_download(buttons[button], ctx, layer, ctx.geojson[unit_set],
+                            title=_title(layer, start, end, lang), unit_set=unit_set,
+                            lang=lang, stem=f"{name}_{start:%Y%m%d}_{end:%Y%m%d}")
 
     @app.callback(
         Output(ids.PLAN_SELECTED, "data"),
