@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import io
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlencode
 
-from dash import Dash, Input, Output, dcc, html
+from dash import ALL, Dash, Input, Output, State, dcc, html, no_update
 from flask import Response
 
 from dashboard import ids
@@ -13,7 +13,9 @@ from dashboard.context import AppContext, build_context
 from dashboard.i18n import LANGUAGES, translate
 from dashboard.analysis import Analyses, grid_url
 from dashboard.pages import commander, import_records, overview, planner
+from dashboard.presentation import register_presentation
 from dashboard.shell import page_frame
+from dashboard.url_state import frame_of
 from geo.config import Settings
 from geo.units import NEW, OLD
 
@@ -22,12 +24,7 @@ __all__ = ["create_app"]
 _PAGES = {overview.PATH: overview, commander.PATH: commander, planner.PATH: planner,
           import_records.PATH: import_records}
 #: Pages whose layers come from the shared, memoised :class:`Analyses`.
-_ANALYSED = (commander, planner)
-
-
-def _language(search: str | None, default: str) -> str:
-    lang = parse_qs((search or "").lstrip("?")).get("lang", [default])[0]
-    return lang if lang in LANGUAGES else default
+_ANALYSED = (overview, commander, planner)
 
 
 def _serve_geojson(app: Dash, ctx: AppContext, an: Analyses) -> None:
@@ -88,18 +85,45 @@ def create_app(settings: Settings, ctx: AppContext | None = None) -> Dash:
         update_title=None,
         serve_locally=True,
     )
-    app.layout = html.Div([dcc.Location(id=ids.URL), html.Div(id=ids.PAGE)])
+    app.layout = html.Div([dcc.Location(id=ids.URL), dcc.Store(id=ids.RENDERED),
+                           html.Div(id=ids.PAGE)])
     an = Analyses(ctx)
     _serve_geojson(app, ctx, an)
     _serve_templates(app, ctx)
 
-    @app.callback(Output(ids.PAGE, "children"), Input(ids.URL, "pathname"),
-                  Input(ids.URL, "search"))
-    def route(pathname, search):
-        lang = _language(search, settings.language)
+    @app.callback(Output(ids.PAGE, "children"), Output(ids.RENDERED, "data"),
+                  Input(ids.URL, "pathname"), Input(ids.URL, "search"),
+                  State(ids.RENDERED, "data"))
+    def route(pathname, search, rendered):
+        """Render a page when the path, the language or presentation mode change — not when
+        the page's own filters rewrite the query (they are already on screen)."""
+        frame = frame_of(search, settings.language, LANGUAGES)
+        key = [pathname or "/", frame["lang"], frame["present"]]
+        if key == rendered:
+            return no_update, no_update
         page = _PAGES.get(pathname or "/", overview)
-        return page_frame(ctx, lang, pathname or "/", page.layout(ctx, lang))
+        lang = frame["lang"]
+        if not hasattr(page, "URL_FIELDS"):
+            body = page.layout(ctx, lang)
+        elif frame["present"] and hasattr(page, "presentation"):
+            return page.presentation(ctx, an, lang, search), key
+        else:
+            body = page.layout(ctx, lang, search)
+        return page_frame(ctx, lang, pathname or "/", body), key
 
+    @app.callback(Output({"type": ids.LANG_LINK, "lang": ALL}, "href"),
+                  Input(ids.URL, "search"), State(ids.URL, "pathname"),
+                  State({"type": ids.LANG_LINK, "lang": ALL}, "id"))
+    def language_links(search, pathname, link_ids):
+        """The language switch keeps the view: same path, same filters, other language."""
+        query = parse_qs((search or "").lstrip("?"), keep_blank_values=True)
+        hrefs = []
+        for link in link_ids:
+            query["lang"] = [link["lang"]]
+            hrefs.append(f"{pathname or '/'}?{urlencode(query, doseq=True)}")
+        return hrefs
+
+    register_presentation(app)
     for page in _PAGES.values():
         if page in _ANALYSED:
             page.register_callbacks(app, ctx, an)

@@ -11,13 +11,16 @@ borderwatch gates                      # list the border gates and how each is p
 borderwatch import incidents vu_viec.xlsx --source "BĐBP" [--strict] [--json]
 borderwatch template incidents mau_vu_viec.xlsx
 borderwatch rejects [--import ID]      # rows kept in quarantine, with their reasons
+borderwatch report --quarter 2025Q3 --out bao_cao_quy.pdf   # the committee's quarterly PDF
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import sys
+import time
 from pathlib import Path
 
 from geo.config import Settings
@@ -198,6 +201,90 @@ def _cmd_rejects(args: argparse.Namespace) -> int:
     return 0
 
 
+def _report_date(text: str) -> dt.date:
+    """A date written YYYY-MM-DD or dd/mm/yyyy."""
+    for parse in (dt.date.fromisoformat, lambda t: dt.datetime.strptime(t, "%d/%m/%Y").date()):
+        try:
+            return parse(text.strip())
+        except ValueError:
+            continue
+    raise ValueError(text)
+
+
+def _report_period(args: argparse.Namespace, lang: str) -> tuple[dt.date, dt.date] | None:
+    """The period asked for (None: the latest complete quarter); ValueError with the message."""
+    from dashboard.exports.report import parse_quarter
+    from dashboard.i18n import translate
+
+    if args.quarter is not None:
+        try:
+            return parse_quarter(args.quarter)
+        except ValueError:
+            raise ValueError(translate("report.cli.bad_quarter", lang, value=args.quarter)) from None
+    if args.start is None and args.end is None:
+        return None
+    if args.start is None or args.end is None:
+        raise ValueError(translate("report.cli.both", lang))
+    dates = []
+    for text in (args.start, args.end):
+        try:
+            dates.append(_report_date(text))
+        except ValueError:
+            raise ValueError(translate("report.cli.bad_date", lang, value=text)) from None
+    start, end = dates
+    if end < start:
+        raise ValueError(translate("report.cli.order", lang, start=args.start, end=args.end))
+    return start, end
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from dashboard.analysis import Analyses
+    from dashboard.context import build_context
+    from dashboard.exports.report import (
+        latest_complete_quarter,
+        parse_quarter,
+        quarterly_report,
+        report_title,
+    )
+    from dashboard.exports.static import ChromiumNotFound
+    from dashboard.i18n import format_number, translate
+    from dashboard.period_filter import data_period
+    from geo.store import StoreError
+
+    args.units = {"new": NEW, "old": OLD}.get(args.units, args.units)
+    settings = _settings(args)
+    lang = settings.language
+    prefix = "lỗi" if lang == "vi" else "error"
+    try:
+        period = _report_period(args, lang)
+    except ValueError as err:
+        print(f"{prefix}: {err}", file=sys.stderr)
+        return 2
+    began = time.monotonic()
+    try:
+        ensure_demo(settings)
+        ctx = build_context(settings)
+        if period is None:
+            _, last = data_period(ctx)
+            period = parse_quarter(latest_complete_quarter(last, ctx.extracted))
+        start, end = period
+        pdf = quarterly_report(ctx, Analyses(ctx), start=start, end=end,
+                               unit_set=settings.unit_set, lang=lang)
+    except StoreError as err:
+        print(f"{prefix}: {err}", file=sys.stderr)
+        return 3
+    except ChromiumNotFound as err:
+        print(f"{prefix}: {err}", file=sys.stderr)
+        return 1
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(pdf)
+    print(translate("report.cli.written", lang, path=out, title=report_title(start, end, lang),
+                    size=format_number(len(pdf) / 1024, lang),
+                    seconds=format_number(time.monotonic() - began, lang, 1)))
+    return 0
+
+
 def _cmd_units(args: argparse.Namespace) -> int:
     from geo.units import load_registry
 
@@ -290,6 +377,17 @@ def build_parser() -> argparse.ArgumentParser:
     rej.add_argument("--import", dest="import_id", type=int, default=None)
     rej.add_argument("--json", action="store_true")
     rej.set_defaults(func=_cmd_rejects)
+
+    rep = sub.add_parser("report", help="the quarterly report for the steering committee (PDF)")
+    rep.add_argument("--quarter", default=None,
+                     help="e.g. 2025Q3 (default: the latest complete quarter of the data)")
+    rep.add_argument("--start", default=None, help="first day, YYYY-MM-DD (with --end)")
+    rep.add_argument("--end", default=None, help="last day, YYYY-MM-DD (with --start)")
+    rep.add_argument("--units", choices=[NEW, OLD, "new", "old"], default=None,
+                     help="communes of the maps and lists: 2025/new (default) or legacy/old")
+    rep.add_argument("--lang", choices=["vi", "en"], default=argparse.SUPPRESS)
+    rep.add_argument("--out", required=True, help="the PDF file to write")
+    rep.set_defaults(func=_cmd_report)
 
     gates = sub.add_parser("gates", help="list the border gates")
     gates.set_defaults(func=_cmd_gates)

@@ -11,7 +11,8 @@ import datetime as dt
 from dashboard.context import AppContext
 from dashboard.i18n import format_date, translate
 
-__all__ = ["chosen_period", "data_period", "parse_date", "period_text", "register_presets"]
+__all__ = ["chosen_period", "data_period", "matching_preset", "parse_date", "period_text",
+           "register_presets"]
 
 
 def data_period(ctx: AppContext) -> tuple[dt.date, dt.date]:
@@ -58,3 +59,17 @@ def register_presets(app, ctx: AppContext, preset_id: str, period_id: str) -> No
         first, last = data_period(ctx)
         start, end = preset_period(name, last, first)
         return start.isoformat(), end.isoformat()
+
+
+def matching_preset(ctx: AppContext, start, end) -> str | None:
+    """The preset whose period is exactly ``start``–``end`` (ISO text or dates), if any: so a
+    reopened link shows "Quý" ticked when its dates are the latest quarter."""
+    from layers.periods import PRESETS, preset_period
+
+    start = parse_date(str(start)) if start is not None else None
+    end = parse_date(str(end)) if end is not None else None
+    first, last = data_period(ctx)
+    for name in PRESETS:
+        if preset_period(name, last, first) == (start, end):
+            return name
+    return None

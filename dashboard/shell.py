@@ -35,7 +35,8 @@ def _language_links(pathname: str, lang: str) -> html.Div:
         if code == lang:
             links.append(html.Span(label, className="lang current"))
         else:
-            links.append(dcc.Link(label, href=f"{pathname}?lang={code}", className="lang"))
+            links.append(dcc.Link(label, href=f"{pathname}?lang={code}", className="lang",
+                                  id={"type": ids.LANG_LINK, "lang": code}))
     return html.Div(links, id=ids.LANG_LINKS, className="lang-links")
 
 

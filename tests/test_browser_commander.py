@@ -132,3 +132,93 @@ def test_english_and_former_units(server):
         legacy = page.evaluate(_STATE)
         # counts, not rates: population is known for the 2025 communes only
         assert legacy["title"].startswith("Incidents by commune")
+
+
+def _checked(page, group: str) -> str:
+    return page.evaluate(f"() => document.querySelector('#{group} input:checked').value")
+
+
+def test_url_reopens_the_view_and_back_button_steps_through_it(server):
+    link = "/commander?layer=gi&from=2024-07-01&to=2024-09-30&units=2025&rings=rings"
+    with chromium_page(1400, 900) as page:
+        page.goto(server + link)
+        page.wait_for_selector("canvas.maplibregl-canvas", timeout=90_000)
+        first = _wait_title(page, "Getis-Ord Gi*, 01/07/2024 – 30/09/2024")
+        assert _checked(page, "cmd-layer") == "gi" and first["rings"] is True
+
+        page.click("text=Mật độ (bản đồ nhiệt)")
+        _wait_title(page, "Mật độ vụ việc có tọa độ")
+        page.wait_for_function("() => location.search.includes('layer=density')")
+        page.click("#cmd-preset >> text=Năm")
+        _wait_title(page, "01/01/2025 – 31/12/2025")
+        page.wait_for_function("() => location.search.includes('from=2025-01-01')")
+        assert "rings=rings" in page.url and "lang=vi" in page.url
+
+        page.go_back()  # the density map of the link's quarter
+        assert "Mật độ vụ việc" in _wait_title(page, "km), 01/07/2024 – 30/09/2024")["title"]
+        assert _checked(page, "cmd-layer") == "density"
+        page.go_back()  # the link as opened
+        back = _wait_title(page, "Getis-Ord Gi*, 01/07/2024 – 30/09/2024")
+        assert _checked(page, "cmd-layer") == "gi" and back["z"] == first["z"]
+        page.go_forward()
+        assert "Mật độ vụ việc" in _wait_title(page, "km), 01/07/2024 – 30/09/2024")["title"]
+
+        # a hand-edited link can only choose what the page offers
+        page.goto(server + "/commander?layer=../../etc/passwd&from=2024-13-45&types=<script>")
+        page.wait_for_selector("canvas.maplibregl-canvas", timeout=90_000)
+        _wait_title(page, "Tỷ lệ vụ việc trên 10.000 dân")
+        assert _checked(page, "cmd-layer") == "rates"
+
+
+def test_language_switch_keeps_the_view(server):
+    with chromium_page(1400, 900) as page:
+        page.goto(server + "/commander?layer=emerging&from=2022-01-01&to=2025-12-31")
+        page.wait_for_selector("canvas.maplibregl-canvas", timeout=90_000)
+        _wait_title(page, "01/01/2022 – 31/12/2025")
+        page.click("#lang-links >> text=English")
+        page.wait_for_selector("text=Map layer", timeout=30_000)
+        english = _wait_title(page, "01/01/2022 – 31/12/2025")
+        assert "layer=emerging" in page.url and "lang=en" in page.url
+        assert _checked(page, "cmd-layer") == "emerging"
+        assert "Emerging" in english["title"] or "emerging" in english["title"]
+        assert "Hotspots" in page.inner_text("#nav")
+
+
+_PRESENTED = """() => {
+  const gd = document.querySelector('#present-map .js-plotly-plot');
+  const L = gd._fullLayout;
+  return {title: L.title.text, titleSize: L.title.font.size, subtitle: L.title.subtitle.text,
+          notes: L.annotations.map(a => a.text), width: L.width, height: L.height,
+          roles: gd._fullData.map(t => (t.meta && t.meta.role) || t.name || '')};
+}"""
+
+
+def test_presentation_mode(server):
+    with chromium_page(1600, 900) as page:
+        page.goto(server + "/commander?layer=gi&from=2022-01-01&to=2025-12-31")
+        page.wait_for_selector("canvas.maplibregl-canvas", timeout=90_000)
+        _wait_title(page, "Getis-Ord Gi*")
+        page.click("#cmd-present")
+        page.wait_for_selector("#present-map canvas.maplibregl-canvas", timeout=90_000)
+        page.wait_for_timeout(1500)
+        shown = page.evaluate(_PRESENTED)
+        assert "present=1" in page.url and "layer=gi" in page.url
+        assert "Getis-Ord Gi*" in shown["title"] and "01/01/2022 – 31/12/2025" in shown["title"]
+        assert shown["titleSize"] >= 30 and shown["subtitle"].startswith("Xã, phường")
+        notes = " ".join(shown["notes"])
+        assert "Dữ liệu minh họa tổng hợp" in notes and "Ranh giới xã gần đúng" in notes
+        assert "Nguồn dữ liệu" in notes and "B" in shown["notes"][0]
+        assert "scale_bar" in shown["roles"]
+        assert shown["width"] >= 1500 and shown["height"] >= 700  # the whole screen
+        assert page.query_selector("#cmd-layer") is None  # no filters in the room
+        assert page.query_selector_all(".present-below tr.ranked-row")
+        font = page.evaluate("() => getComputedStyle(document.querySelector("
+                             "'.present-below table')).fontSize")
+        assert float(font.rstrip("px")) >= 20
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "presentation.png"))
+
+        page.click("#present-exit")
+        page.wait_for_selector("#cmd-layer", timeout=60_000)
+        _wait_title(page, "Getis-Ord Gi*, 01/01/2022 – 31/12/2025")
+        assert "present" not in page.url

@@ -110,3 +110,49 @@ def test_english_is_one_click_away(server):
         )
         assert "Synthetic demo data" in page.inner_text("#synthetic-banner")
         assert page.get_by_label("Victim received").is_checked()
+
+
+def test_overview_map_downloads_as_a_slide_png(server):
+    import io
+
+    from PIL import Image
+
+    url, _ = server
+    with chromium_page() as page:
+        _open(page, url + "/")
+        with page.expect_download(timeout=120_000) as download:
+            page.click("#ov-export-png")
+        saved = ARTIFACTS / download.value.suggested_filename
+        ARTIFACTS.mkdir(exist_ok=True)
+        download.value.save_as(saved)
+        png = saved.read_bytes()
+        assert saved.name.startswith("ban_do_so_vu_viec_") and saved.suffix == ".png"
+        image = Image.open(io.BytesIO(png))
+        assert image.size == (1600, 900)  # the slide
+        assert blank_fraction(png) < 0.9, "communes, legend and notes are drawn"
+
+
+def test_quarterly_report_button_downloads_the_committee_pdf(server):
+    import unicodedata
+
+    from pypdf import PdfReader
+
+    url, _ = server
+    with chromium_page() as page:
+        _open(page, url + "/")
+        # the data's quarters, newest first, the latest complete one chosen
+        assert page.inner_text("#ov-quarter").strip() == "Quý IV/2025"
+        page.click("#ov-quarter")
+        page.get_by_text("Quý III/2025", exact=True).click()
+        with page.expect_download(timeout=180_000) as download:
+            page.click("#ov-report")
+        saved = ARTIFACTS / download.value.suggested_filename
+        ARTIFACTS.mkdir(exist_ok=True)
+        download.value.save_as(saved)
+    assert saved.name == "bao_cao_quy_2025Q3.pdf"
+    reader = PdfReader(saved)
+    first = " ".join(unicodedata.normalize("NFKC", reader.pages[0].extract_text()).split())
+    assert "Báo cáo quý III/2025" in first
+    assert "Kỳ báo cáo: 01/07/2025 – 30/09/2025" in first
+    assert "Dữ liệu minh họa tổng hợp – không phải hồ sơ thật" in first
+    assert f"Trang 1/{len(reader.pages)}" in first and len(reader.pages) == 6

@@ -101,3 +101,29 @@ def test_filter_read_open_and_export(server, tmp_path):
                              for c in cells)
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "planner.png"), full_page=True)
+
+
+def test_link_back_button_and_presentation(server):
+    with chromium_page(1500, 950) as page:
+        page.goto(server + "/planner?layer=reach&from=2025-01-01&to=2025-12-31&units=2025")
+        page.wait_for_selector("canvas.maplibregl-canvas", timeout=90_000)
+        reach = _wait_title(page, "Lượt người dự truyền thông trên 1.000 dân, 01/01/2025")
+        assert page.evaluate("() => document.querySelector('#plan-layer input:checked').value"
+                             ) == "reach"
+        page.click("#plan-layer >> text=Mô hình phòng ngừa")
+        _wait_title(page, "Số mô hình phòng ngừa đang hoạt động, 01/01/2025 – 31/12/2025")
+        page.wait_for_function("() => location.search.includes('layer=coverage')")
+        page.go_back()
+        assert _wait_title(page, "Lượt người dự truyền thông")["z"] == reach["z"]
+
+        page.click("#plan-present")
+        page.wait_for_selector("#present-map canvas.maplibregl-canvas", timeout=90_000)
+        title = page.evaluate("() => document.querySelector('#present-map .js-plotly-plot')"
+                              "._fullLayout.title.text")
+        assert "Lượt người dự truyền thông" in title and "31/12/2025" in title
+        below = page.inner_text(".present-below")
+        assert "Xã ưu tiên" in below or "ưu tiên" in below
+        assert page.query_selector_all(".present-below table.kpis-table tr")
+        page.go_back()  # the back button leaves presentation mode
+        page.wait_for_selector("#plan-layer", timeout=60_000)
+        _wait_title(page, "Lượt người dự truyền thông")

@@ -22,7 +22,10 @@ from dashboard.exports.downloads import map_download
 from dashboard.figures.commune_map import TRACE_COMMUNES, commune_map, values_patch
 from dashboard.figures.rings import gate_rings
 from dashboard.i18n import choice_label, format_date, format_number, translate
-from dashboard.period_filter import chosen_period, data_period, period_text, register_presets
+from dashboard.period_filter import (chosen_period, data_period, matching_preset, period_text,
+                                     register_presets)
+from dashboard.presentation import presentation_view
+from dashboard.url_state import Field, read_query, register_url_sync
 from geo.units import NEW, OLD
 from layers.counts import INCIDENT_TYPES
 from layers.key_areas import key_area_scores
@@ -30,12 +33,35 @@ from layers.layer import Layer
 from layers.periods import PRESETS, preset_period
 from layers.profile import commune_profile
 
-__all__ = ["PATH", "layout", "register_callbacks"]
+__all__ = ["PATH", "URL_FIELDS", "layout", "presentation", "register_callbacks"]
 
 PATH = "/commander"
 TRACE_RINGS = 3
 _TOP = 15
 _MENU = ("rates", "gi", "emerging", "density", "hexagons", "change", "key_areas")
+
+#: The view in the URL: ``?layer=gi&types=…&from=2025-07-01&to=2025-09-30&units=2025&rings=rings&bw=5``.
+URL_FIELDS = (
+    Field("layer", ids.CMD_LAYER, choices=_MENU),
+    Field("types", ids.CMD_TYPES, kind="list", choices=INCIDENT_TYPES),
+    Field("from", ids.CMD_PERIOD, "start_date", kind="date"),
+    Field("to", ids.CMD_PERIOD, "end_date", kind="date"),
+    Field("units", ids.CMD_UNITS, choices=(NEW, OLD)),
+    Field("rings", ids.CMD_RINGS, kind="list", choices=("rings",)),
+    Field("bw", ids.CMD_BANDWIDTH, kind="number", low=2, high=15),
+)
+
+
+def _defaults(ctx: AppContext) -> dict:
+    """The view of a bare ``/commander``: smoothed rates of the latest quarter."""
+    first, last = data_period(ctx)
+    start, end = preset_period("quarter", last, first)
+    return {"layer": "rates", "types": list(INCIDENT_TYPES), "from": start.isoformat(),
+            "to": end.isoformat(), "units": ctx.settings.unit_set, "rings": [], "bw": 5}
+
+
+def _view(ctx: AppContext, search: str | None) -> dict:
+    return {**_defaults(ctx), **read_query(search, URL_FIELDS)}
 
 
 def _title(layer: Layer, start: dt.date, end: dt.date, lang: str) -> str:
@@ -133,34 +159,35 @@ def _summary(summary: dict, lang: str) -> list:
     return [html.Div(parts, className="summary-tables"), html.P(" ".join(text))]
 
 
-def layout(ctx: AppContext, lang: str) -> list:
-    """The commander's page, opened on the smoothed rates of the latest quarter."""
-    first, last = data_period(ctx)
-    start, end = preset_period("quarter", last, first)
+def layout(ctx: AppContext, lang: str, search: str | None = None) -> list:
+    """The commander's page showing the view in ``search`` (the URL's query), by default the
+    smoothed rates of the latest quarter."""
+    view = _view(ctx, search)
     t = lambda key, **kw: translate(key, lang, **kw)  # noqa: E731
     side = html.Aside(
         [
             html.Label(t("cmd.layer"), htmlFor=ids.CMD_LAYER),
-            dcc.RadioItems(id=ids.CMD_LAYER, value="rates", className="radio",
+            dcc.RadioItems(id=ids.CMD_LAYER, value=view["layer"], className="radio",
                            options=[{"label": t(f"cmd.layer.{k}"), "value": k} for k in _MENU]),
             html.Label(t("filter.types"), htmlFor=ids.CMD_TYPES),
-            dcc.Checklist(id=ids.CMD_TYPES, value=list(INCIDENT_TYPES), className="checklist",
+            dcc.Checklist(id=ids.CMD_TYPES, value=view["types"], className="checklist",
                           options=[{"label": t(f"type.{k}"), "value": k}
                                    for k in INCIDENT_TYPES]),
             html.Label(t("cmd.preset"), htmlFor=ids.CMD_PRESET),
-            dcc.RadioItems(id=ids.CMD_PRESET, value="quarter", className="radio",
+            dcc.RadioItems(id=ids.CMD_PRESET,
+                           value=matching_preset(ctx, view["from"], view["to"]), className="radio",
                            options=[{"label": t(f"preset.{k}"), "value": k} for k in PRESETS]),
-            dcc.DatePickerRange(id=ids.CMD_PERIOD, start_date=start, end_date=end,
+            dcc.DatePickerRange(id=ids.CMD_PERIOD, start_date=view["from"], end_date=view["to"],
                                 min_date_allowed=dt.date(2000, 1, 1),
-                                max_date_allowed=max(last, ctx.extracted),
+                                max_date_allowed=max(data_period(ctx)[1], ctx.extracted),
                                 display_format="DD/MM/YYYY", first_day_of_week=1),
             html.Label(t("filter.units"), htmlFor=ids.CMD_UNITS),
-            dcc.RadioItems(id=ids.CMD_UNITS, value=ctx.settings.unit_set, className="radio",
+            dcc.RadioItems(id=ids.CMD_UNITS, value=view["units"], className="radio",
                            options=[{"label": t(f"units.{s}"), "value": s} for s in (NEW, OLD)]),
-            dcc.Checklist(id=ids.CMD_RINGS, value=[], className="checklist",
+            dcc.Checklist(id=ids.CMD_RINGS, value=view["rings"], className="checklist",
                           options=[{"label": t("cmd.rings"), "value": "rings"}]),
             html.Label(t("cmd.bandwidth"), htmlFor=ids.CMD_BANDWIDTH),
-            dcc.Slider(id=ids.CMD_BANDWIDTH, min=2, max=15, step=1, value=5,
+            dcc.Slider(id=ids.CMD_BANDWIDTH, min=2, max=15, step=1, value=view["bw"],
                        marks={k: str(k) for k in (2, 5, 10, 15)}),
         ],
         className="filters",
@@ -171,7 +198,9 @@ def layout(ctx: AppContext, lang: str) -> list:
                                                           "scrollZoom": True},
                                   className="map", figure=go.Figure()), delay_show=400),
             html.Div([html.Div(id=ids.CMD_NOTE, className="note-line"),
-                      html.Div([html.Button(t("export.png"), id=ids.CMD_EXPORT_PNG,
+                      html.Div([html.Button(t("present.button"), id=ids.CMD_PRESENT,
+                                            className="primary"),
+                                html.Button(t("export.png"), id=ids.CMD_EXPORT_PNG,
                                             className="secondary"),
                                 html.Button(t("export.pdf"), id=ids.CMD_EXPORT_PDF,
                                             className="secondary"),
@@ -189,7 +218,31 @@ def layout(ctx: AppContext, lang: str) -> list:
     )
     panel = html.Aside([html.P(t("cmd.panel.hint"))], id=ids.CMD_PANEL, className="side-panel")
     return [side, main, panel, dcc.Store(id=ids.CMD_SELECTED),
+            dcc.Location(id=ids.CMD_URL, refresh="callback-nav"),
             dcc.Store(id="page-lang", data=lang)]
+
+
+def _filters(ctx: AppContext, types, start_date, end_date, unit_set):
+    unit_set = unit_set if unit_set in (NEW, OLD) else NEW
+    types = tuple(t for t in INCIDENT_TYPES if t in (types or []))
+    start, end = chosen_period(ctx, start_date, end_date)
+    return unit_set, types, start, end
+
+
+def presentation(ctx: AppContext, an: Analyses, lang: str, search: str | None):
+    """The view in ``search`` full screen: its map for the room, the ranked communes below."""
+    view = _view(ctx, search)
+    unit_set, types, start, end = _filters(ctx, view["types"], view["from"], view["to"],
+                                           view["units"])
+    name = view["layer"]
+    layer = an.layer(name, unit_set=unit_set, types=types, start=start, end=end,
+                     bandwidth_km=float(view["bw"]))
+    title = _title(layer, start, end, lang)
+    live = _figure(ctx, an, layer, name, unit_set, lang, title, bool(view["rings"]))
+    table = _ranked_table(an.evidence(unit_set=unit_set, types=types, start=start, end=end),
+                          lang)
+    return presentation_view(ctx, live, title=title, unit_set=unit_set, lang=lang, path=PATH,
+                             search=search, below=[html.H2(translate("cmd.ranked", lang)), table])
 
 
 def _panel(ctx: AppContext, an: Analyses, code: str, unit_set: str, types, start, end,
@@ -242,12 +295,14 @@ def register_callbacks(app: Dash, ctx: AppContext, an: Analyses) -> None:
     """Filters → layer values; preset → dates; click → side panel; rings on/off."""
 
     def filters(types, start_date, end_date, unit_set):
-        unit_set = unit_set if unit_set in (NEW, OLD) else NEW
-        types = tuple(t for t in INCIDENT_TYPES if t in (types or []))
-        start, end = chosen_period(ctx, start_date, end_date)
-        return unit_set, types, start, end
+        return _filters(ctx, types, start_date, end_date, unit_set)
 
     register_presets(app, ctx, ids.CMD_PRESET, ids.CMD_PERIOD)
+    register_url_sync(app, url_id=ids.CMD_URL, path=PATH, fields=URL_FIELDS,
+                      defaults=lambda: _defaults(ctx), present_button=ids.CMD_PRESENT,
+                      derived=[(ids.CMD_PRESET, "value",
+                                lambda v: matching_preset(ctx, v["from"], v["to"]))],
+                      default_lang=ctx.settings.language)
 
     @app.callback(
         Output(ids.CMD_MAP, "figure"),

@@ -3,16 +3,33 @@
 Filters (incident type, period, unit set) change only the values on the map
 (a ``dash.Patch``); the polygons are fetched once from a cached URL. A change
 of unit set swaps the polygons, which is the one case that redraws them.
+
+Below the map, the same four downloads as the other pages (slide PNG, A4 PDF,
+offline HTML, XLSX table); beside it, the Steering Committee's quarterly
+report (:mod:`dashboard.exports.report`) for a chosen quarter, as one PDF.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import threading
 
-from dash import Dash, Input, Output, State, ctx as dash_ctx, dcc, html
+from dash import Dash, Input, Output, State, dcc, html, no_update
+from dash import ctx as dash_ctx
 
 from dashboard import ids
+from dashboard.analysis import Analyses
 from dashboard.context import AppContext
+from dashboard.exports.downloads import map_download
+from dashboard.exports.report import (
+    data_quarters,
+    latest_complete_quarter,
+    parse_quarter,
+    quarter_code,
+    quarter_label,
+    quarterly_report,
+)
+from dashboard.exports.static import ChromiumNotFound
 from dashboard.figures.commune_map import commune_map, values_patch
 from dashboard.i18n import format_date, format_number, translate
 from dashboard.period_filter import chosen_period, data_period
@@ -79,6 +96,35 @@ def _kpi_card(label: str, value: str, id_: str) -> html.Div:
                      className="kpi-value")], className="kpi")
 
 
+def _report_box(ctx: AppContext, lang: str) -> html.Div:
+    """The quarter to report on (the data's quarters, the latest complete one chosen) and
+    the button that downloads the committee's PDF."""
+    first, last = data_period(ctx)
+    quarters = data_quarters(first, last)
+    return html.Div(
+        [
+            html.Label(translate("report.quarter", lang), htmlFor=ids.OV_QUARTER),
+            dcc.Dropdown(id=ids.OV_QUARTER, clearable=False, searchable=False,
+                         value=latest_complete_quarter(last, ctx.extracted),
+                         options=[{"label": quarter_label(q, lang), "value": q}
+                                  for q in quarters]),
+            html.Div(html.Button(translate("report.button", lang), id=ids.OV_REPORT,
+                                 className="primary"), className="actions"),
+            dcc.Loading([dcc.Download(id=ids.OV_REPORT_DOWNLOAD),
+                         html.Div(id=ids.OV_REPORT_NOTE, className="note-line")],
+                        delay_show=300),
+        ],
+        className="report-box",
+    )
+
+
+def _export_buttons(lang: str) -> html.Div:
+    buttons = [html.Button(translate(f"export.{fmt}", lang), id=id_, className="secondary")
+               for fmt, id_ in (("png", ids.OV_EXPORT_PNG), ("pdf", ids.OV_EXPORT_PDF),
+                                ("html", ids.OV_EXPORT_HTML), ("xlsx", ids.OV_EXPORT_XLSX))]
+    return html.Div(buttons, className="section-head end actions")
+
+
 def layout(ctx: AppContext, lang: str) -> list:
     """The page body for ``lang``, opened on every incident type over the whole period."""
     start, end = data_period(ctx)
@@ -111,6 +157,7 @@ def layout(ctx: AppContext, lang: str) -> list:
                 value=unit_set,
                 className="radio",
             ),
+            _report_box(ctx, lang),
         ],
         className="filters",
     )
@@ -128,12 +175,25 @@ def layout(ctx: AppContext, lang: str) -> list:
         config={"displaylogo": False, "scrollZoom": True},
         className="map",
     )
-    return [filters, html.Section([kpis, graph], className="main-panel"),
+    downloads = [_export_buttons(lang), dcc.Download(id=ids.OV_DOWNLOAD)]
+    return [filters, html.Section([kpis, graph, *downloads], className="main-panel"),
             dcc.Store(id="page-lang", data=lang)]
 
 
-def register_callbacks(app: Dash, ctx: AppContext) -> None:
-    """Filters → new values on the map and in the KPI cards."""
+def register_callbacks(app: Dash, ctx: AppContext, an: Analyses | None = None) -> None:
+    """Filters → new values on the map and in the KPI cards; the map's downloads; the report.
+
+    ``an`` are the app's shared analyses (the report's layers); when not given they are
+    made on the first report asked for.
+    """
+    shared = {"an": an}
+    lock = threading.Lock()
+
+    def analyses() -> Analyses:
+        with lock:
+            if shared["an"] is None:
+                shared["an"] = Analyses(ctx)
+            return shared["an"]
 
     @app.callback(
         Output(ids.MAP, "figure"),
@@ -160,4 +220,57 @@ def register_callbacks(app: Dash, ctx: AppContext) -> None:
             figure = values_patch(layer, lang, title)
         return (figure, *_kpis(layer, lang))
 
+    buttons = {ids.OV_EXPORT_PNG: "png", ids.OV_EXPORT_PDF: "pdf", ids.OV_EXPORT_HTML: "html",
+               ids.OV_EXPORT_XLSX: "xlsx"}
 
+    @app.callback(
+        Output(ids.OV_DOWNLOAD, "data"),
+        *(Input(button, "n_clicks") for button in buttons),
+        State(ids.TYPES, "value"),
+        State(ids.PERIOD, "start_date"),
+        State(ids.PERIOD, "end_date"),
+        State(ids.UNITS, "value"),
+        State("page-lang", "data"),
+        prevent_initial_call=True,
+    )
+    def export_map(*args):
+        """The map on screen as a slide PNG, an A4 PDF, an offline HTML map or its XLSX table."""
+        clicks = dict(zip(buttons, args[:len(buttons)]))
+        types, start_date, end_date, unit_set, lang = args[len(buttons):]
+        button = dash_ctx.triggered_id
+        if button not in buttons or not clicks[button]:
+            return no_update
+        unit_set = unit_set if unit_set in (NEW, OLD) else NEW
+        lang = lang if lang in ("vi", "en") else "vi"
+        types = [t for t in (types or []) if t in INCIDENT_TYPES]
+        start, end = chosen_period(ctx, start_date, end_date)
+        layer = _layer(ctx, unit_set, types, start, end)
+        return map_download(buttons[button], ctx, layer, ctx.geojson[unit_set],
+                            title=_title(start, end, lang), unit_set=unit_set, lang=lang,
+                            stem=f"so_vu_viec_{start:%Y%m%d}_{end:%Y%m%d}")
+
+    @app.callback(
+        Output(ids.OV_REPORT_DOWNLOAD, "data"),
+        Output(ids.OV_REPORT_NOTE, "children"),
+        Input(ids.OV_REPORT, "n_clicks"),
+        State(ids.OV_QUARTER, "value"),
+        State(ids.UNITS, "value"),
+        State("page-lang", "data"),
+        prevent_initial_call=True,
+    )
+    def report(n_clicks, quarter, unit_set, lang):
+        """The committee's quarterly report of the chosen quarter, as a PDF download."""
+        if not n_clicks:
+            return no_update, no_update
+        lang = lang if lang in ("vi", "en") else "vi"
+        unit_set = unit_set if unit_set in (NEW, OLD) else NEW
+        try:
+            start, end = parse_quarter(quarter)
+        except ValueError:
+            start, end = parse_quarter(latest_complete_quarter(data_period(ctx)[1], ctx.extracted))
+        try:
+            pdf = quarterly_report(ctx, analyses(), start=start, end=end, unit_set=unit_set,
+                                   lang=lang)
+        except ChromiumNotFound as err:
+            return no_update, str(err)
+        return dcc.send_bytes(pdf, f"bao_cao_quy_{quarter_code(start, end)}.pdf"), ""

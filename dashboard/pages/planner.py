@@ -24,7 +24,10 @@ from dashboard.exports.xlsx import Column, table_xlsx
 from dashboard.figures.commune_map import TRACE_COMMUNES, commune_map, values_patch
 from dashboard.i18n import choice_label, format_date, format_number, translate
 from dashboard.pages.overview import geojson_url
-from dashboard.period_filter import chosen_period, data_period, period_text, register_presets
+from dashboard.period_filter import (chosen_period, data_period, matching_preset, period_text,
+                                     register_presets)
+from dashboard.presentation import presentation_view
+from dashboard.url_state import Field, read_query, register_url_sync
 from geo.units import NEW, OLD
 from layers.coverage import MODEL_TYPES
 from layers.gaps import priority_list
@@ -32,10 +35,32 @@ from layers.periods import PRESETS, preset_period
 from layers.profile import active_models
 from layers.targets import PlanError
 
-__all__ = ["PATH", "layout", "register_callbacks"]
+__all__ = ["PATH", "URL_FIELDS", "layout", "presentation", "register_callbacks"]
 
 PATH = "/planner"
 _TOP = 20
+
+#: The view in the URL: ``?layer=gaps&from=…&to=…&units=2025&agency=…&models=…``.
+URL_FIELDS = (
+    Field("layer", ids.PLAN_LAYER, choices=PLANNER_LAYERS),
+    Field("from", ids.PLAN_PERIOD, "start_date", kind="date"),
+    Field("to", ids.PLAN_PERIOD, "end_date", kind="date"),
+    Field("units", ids.PLAN_UNITS, choices=(NEW, OLD)),
+    Field("agency", ids.PLAN_AGENCIES, kind="list"),
+    Field("models", ids.PLAN_TYPES, kind="list", choices=MODEL_TYPES),
+)
+
+
+def _defaults(ctx: AppContext) -> dict:
+    """The view of a bare ``/planner``: the gap map of the latest six months."""
+    first, last = data_period(ctx)
+    start, end = preset_period("half", last, first)
+    return {"layer": "gaps", "from": start.isoformat(), "to": end.isoformat(),
+            "units": ctx.settings.unit_set, "agency": [], "models": list(MODEL_TYPES)}
+
+
+def _view(ctx: AppContext, search: str | None) -> dict:
+    return {**_defaults(ctx), **read_query(search, URL_FIELDS)}
 
 
 def _label(field: str, code, lang: str) -> str:
@@ -121,34 +146,35 @@ def _figure(ctx: AppContext, layer, unit_set: str, lang: str, title: str) -> go.
                        title=title, bounds=ctx.bounds)
 
 
-def layout(ctx: AppContext, lang: str) -> list:
-    """The planner's page, opened on the gap map of the latest six months."""
+def layout(ctx: AppContext, lang: str, search: str | None = None) -> list:
+    """The planner's page showing the view in ``search`` (the URL's query), by default the gap
+    map of the latest six months."""
+    view = _view(ctx, search)
     t = lambda key, **kw: translate(key, lang, **kw)  # noqa: E731
-    first, last = data_period(ctx)
-    start, end = preset_period("half", last, first)
     side = html.Aside(
         [
             html.Label(t("cmd.layer"), htmlFor=ids.PLAN_LAYER),
-            dcc.RadioItems(id=ids.PLAN_LAYER, value="gaps", className="radio",
+            dcc.RadioItems(id=ids.PLAN_LAYER, value=view["layer"], className="radio",
                            options=[{"label": t(f"plan.layer.{k}"), "value": k}
                                     for k in PLANNER_LAYERS]),
             html.Label(t("cmd.preset"), htmlFor=ids.PLAN_PRESET),
-            dcc.RadioItems(id=ids.PLAN_PRESET, value="half", className="radio",
+            dcc.RadioItems(id=ids.PLAN_PRESET,
+                           value=matching_preset(ctx, view["from"], view["to"]), className="radio",
                            options=[{"label": t(f"preset.{k}"), "value": k} for k in PRESETS]),
-            dcc.DatePickerRange(id=ids.PLAN_PERIOD, start_date=start, end_date=end,
+            dcc.DatePickerRange(id=ids.PLAN_PERIOD, start_date=view["from"], end_date=view["to"],
                                 min_date_allowed=dt.date(2000, 1, 1),
-                                max_date_allowed=max(last, ctx.extracted),
+                                max_date_allowed=max(data_period(ctx)[1], ctx.extracted),
                                 display_format="DD/MM/YYYY", first_day_of_week=1),
             html.Label(t("plan.agencies"), htmlFor=ids.PLAN_AGENCIES),
-            dcc.Dropdown(id=ids.PLAN_AGENCIES, multi=True, value=[],
+            dcc.Dropdown(id=ids.PLAN_AGENCIES, multi=True, value=view["agency"],
                          placeholder=t("plan.agencies.all"),
                          options=[{"label": a, "value": a} for a in _agencies(ctx)]),
             html.Label(t("plan.model_types"), htmlFor=ids.PLAN_TYPES),
-            dcc.Checklist(id=ids.PLAN_TYPES, value=list(MODEL_TYPES), className="checklist",
+            dcc.Checklist(id=ids.PLAN_TYPES, value=view["models"], className="checklist",
                           options=[{"label": _label("model_type", k, lang), "value": k}
                                    for k in MODEL_TYPES]),
             html.Label(t("filter.units"), htmlFor=ids.PLAN_UNITS),
-            dcc.RadioItems(id=ids.PLAN_UNITS, value=ctx.settings.unit_set, className="radio",
+            dcc.RadioItems(id=ids.PLAN_UNITS, value=view["units"], className="radio",
                            options=[{"label": t(f"units.{s}"), "value": s} for s in (NEW, OLD)]),
         ],
         className="filters",
@@ -158,7 +184,8 @@ def layout(ctx: AppContext, lang: str) -> list:
             dcc.Loading(dcc.Graph(id=ids.PLAN_MAP, className="map", figure=go.Figure(),
                                   config={"displaylogo": False, "scrollZoom": True}),
                         delay_show=400),
-            html.Div([html.Button(t("export.png"), id=ids.PLAN_EXPORT_PNG, className="secondary"),
+            html.Div([html.Button(t("present.button"), id=ids.PLAN_PRESENT, className="primary"),
+                      html.Button(t("export.png"), id=ids.PLAN_EXPORT_PNG, className="secondary"),
                       html.Button(t("export.pdf"), id=ids.PLAN_EXPORT_PDF, className="secondary"),
                       html.Button(t("export.html"), id=ids.PLAN_EXPORT_HTML,
                                   className="secondary"),
@@ -177,7 +204,40 @@ def layout(ctx: AppContext, lang: str) -> list:
     )
     panel = html.Aside([html.P(t("cmd.panel.hint"))], id=ids.PLAN_PANEL, className="side-panel")
     return [side, main, panel, dcc.Store(id=ids.PLAN_SELECTED),
+            dcc.Location(id=ids.PLAN_URL, refresh="callback-nav"),
             dcc.Store(id="page-lang", data=lang)]
+
+
+def _filters(ctx: AppContext, start_date, end_date, unit_set, agencies, types):
+    unit_set = unit_set if unit_set in (NEW, OLD) else NEW
+    start, end = chosen_period(ctx, start_date, end_date)
+    agencies = tuple(sorted(a for a in (agencies or []) if isinstance(a, str)))
+    types = tuple(k for k in MODEL_TYPES if k in (types or []))
+    return unit_set, start, end, agencies, types
+
+
+def _layer(an: Analyses, name, unit_set, start, end, agencies, types):
+    """Agencies filter the outreach (reach, gaps); model types filter the coverage map."""
+    return an.planner_layer(name, unit_set=unit_set, start=start, end=end,
+                            agencies=agencies if name != "coverage" else (),
+                            model_types=types if name == "coverage" else ())
+
+
+def presentation(ctx: AppContext, an: Analyses, lang: str, search: str | None):
+    """The view in ``search`` full screen: its map, then the priority communes and the plan's
+    targets in large type."""
+    view = _view(ctx, search)
+    unit_set, start, end, agencies, types = _filters(ctx, view["from"], view["to"],
+                                                     view["units"], view["agency"],
+                                                     view["models"])
+    layer = _layer(an, view["layer"], unit_set, start, end, agencies, types)
+    title = _title(layer, start, end, lang)
+    live = _figure(ctx, layer, unit_set, lang, title)
+    plist = _priority(an, unit_set, start, end, agencies).head(10)
+    below = [html.H2(translate("plan.priority", lang)), _priority_table(plist, lang),
+             html.H2(translate("plan.kpis", lang)), _kpis(an, start, end, lang)]
+    return presentation_view(ctx, live, title=title, unit_set=unit_set, lang=lang, path=PATH,
+                             search=search, below=below)
 
 
 def _panel(ctx: AppContext, an: Analyses, code: str, unit_set: str, start, end, agencies,
@@ -227,19 +287,17 @@ def register_callbacks(app: Dash, ctx: AppContext, an: Analyses) -> None:
     """Filters → map and priority list; export; click → side panel."""
 
     def filters(start_date, end_date, unit_set, agencies, types):
-        unit_set = unit_set if unit_set in (NEW, OLD) else NEW
-        start, end = chosen_period(ctx, start_date, end_date)
-        agencies = tuple(sorted(a for a in (agencies or []) if isinstance(a, str)))
-        types = tuple(k for k in MODEL_TYPES if k in (types or []))
-        return unit_set, start, end, agencies, types
+        return _filters(ctx, start_date, end_date, unit_set, agencies, types)
 
     def layer_of(name, unit_set, start, end, agencies, types):
-        """Agencies filter the outreach (reach, gaps); model types filter the coverage map."""
-        return an.planner_layer(name, unit_set=unit_set, start=start, end=end,
-                                agencies=agencies if name != "coverage" else (),
-                                model_types=types if name == "coverage" else ())
+        return _layer(an, name, unit_set, start, end, agencies, types)
 
     register_presets(app, ctx, ids.PLAN_PRESET, ids.PLAN_PERIOD)
+    register_url_sync(app, url_id=ids.PLAN_URL, path=PATH, fields=URL_FIELDS,
+                      defaults=lambda: _defaults(ctx), present_button=ids.PLAN_PRESENT,
+                      derived=[(ids.PLAN_PRESET, "value",
+                                lambda v: matching_preset(ctx, v["from"], v["to"]))],
+                      default_lang=ctx.settings.language)
 
     @app.callback(
         Output(ids.PLAN_MAP, "figure"),
