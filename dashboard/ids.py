@@ -85,3 +85,5 @@ OV_QUARTER = "ov-quarter"  # the quarter of the committee report (dashboard/expo
 OV_REPORT = "ov-report"
 OV_REPORT_DOWNLOAD = "ov-report-download"
 OV_REPORT_NOTE = "ov-report-note"
+OV_URL = "ov-url"
+OV_PRESENT = "ov-present"

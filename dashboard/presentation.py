@@ -80,3 +80,4 @@ def register_presentation(app) -> None:
         Input(ids.PRESENT_FULLSCREEN, "n_clicks"),
         prevent_initial_call=True,
     )
+

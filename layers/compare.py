@@ -25,9 +25,11 @@ __all__ = ["CAMPAIGN", "CHANGE_SCALE", "campaign_comparison", "compare_periods",
 
 #: The yearly peak-campaign window (đợt cao điểm) around the 30/7 national day: 01/7–30/9.
 CAMPAIGN = ((7, 1), (9, 30))
-#: Stepped diverging scale for −1 (significant fall), 0, +1 (significant rise):
-#: blue / light grey / red, distinct in grey print by lightness.
-CHANGE_SCALE = ((0.0, "#2166ac"), (0.3333, "#2166ac"), (0.3334, "#e8e8e8"), (0.6666, "#e8e8e8"),
+#: Stepped scale for −1 (significant fall), 0, +1 (significant rise): mid blue / near
+#: white / dark red. Red and blue stay apart for the common colour-vision deficiencies,
+#: and the three classes have three lightnesses (L* 77, 97, 38), so a grey print still
+#: tells a rise (dark) from a fall (mid grey) — a dark blue would print like the red.
+CHANGE_SCALE = ((0.0, "#92c5de"), (0.3333, "#92c5de"), (0.3334, "#f7f7f7"), (0.6666, "#f7f7f7"),
                 (0.6667, "#b2182b"), (1.0, "#b2182b"))
 
 

@@ -156,3 +156,32 @@ def test_quarterly_report_button_downloads_the_committee_pdf(server):
     assert "Kỳ báo cáo: 01/07/2025 – 30/09/2025" in first
     assert "Dữ liệu minh họa tổng hợp – không phải hồ sơ thật" in first
     assert f"Trang 1/{len(reader.pages)}" in first and len(reader.pages) == 6
+
+
+def test_link_reopens_the_view_and_back_restores_it(server):
+    url, data_dir = server
+    incidents = pd.read_csv(data_dir / "demo" / "incidents.csv", dtype=str)
+    victims = int((incidents["type"] == "victim").sum())
+    with chromium_page() as page:
+        _open(page, url + "/?types=victim&units=2025")
+        assert page.inner_text("#kpi-total") == f"{victims:,}".replace(",", ".")
+        assert not page.get_by_label("Vụ mua bán người").is_checked()
+        page.get_by_label("Vụ mua bán người").check()
+        page.wait_for_function("() => location.search.includes('types=trafficking_case')")
+        page.wait_for_function(
+            f"() => document.querySelector('#kpi-total').innerText !== "
+            f"'{victims:,}'.replace(/,/g, '.')", timeout=30_000)
+        page.go_back()
+        page.wait_for_function(
+            f"() => document.querySelector('#kpi-total').innerText === "
+            f"'{victims:,}'.replace(/,/g, '.')", timeout=30_000)
+        assert not page.get_by_label("Vụ mua bán người").is_checked()
+        assert sum(page.evaluate(_RENDERED)["z"]) == victims
+
+        page.click("#ov-present")
+        page.wait_for_selector("#present-map canvas.maplibregl-canvas", timeout=90_000)
+        assert "present=1" in page.url and "types=victim" in page.url
+        assert page.inner_text("#present-kpi-total") == f"{victims:,}".replace(",", ".")
+        notes = page.evaluate("() => document.querySelector('#present-map .js-plotly-plot')"
+                              "._fullLayout.annotations.map(a => a.text).join(' ')")
+        assert "Dữ liệu minh họa tổng hợp" in notes and "Trích xuất" in notes

@@ -17,7 +17,7 @@ from dashboard.i18n import format_number, translate
 from layers.layer import Layer
 
 __all__ = ["values_patch", "GATE_STYLE", "TRACE_BORDER", "TRACE_COMMUNES", "TRACE_GATES", "commune_map", "fit_zoom", "gate_hover",
-           "hover_values", "layer_classes", "z_range"]
+           "hover_values", "layer_classes", "z_range", "needs_redraw"]
 
 TRACE_COMMUNES, TRACE_BORDER, TRACE_GATES = 0, 1, 2
 GATE_STYLE = {
@@ -212,3 +212,13 @@ def values_patch(layer: Layer, lang: str, title: str):
     trace["customdata"] = hover_values(layer, lang).tolist()
     figure["layout"]["title"]["text"] = title
     return figure
+
+
+def needs_redraw(*shape_inputs: str) -> bool:
+    """Whether the running callback must send a whole new map rather than values only: on its
+    first call, or when one of ``shape_inputs`` (layer, unit set) is among the inputs that
+    changed — the back button can change a layer and the dates in one step."""
+    from dash import ctx as dash_ctx
+
+    changed = set(dash_ctx.triggered_prop_ids.values())
+    return not changed or bool(changed & set(shape_inputs))

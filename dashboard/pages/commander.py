@@ -19,7 +19,8 @@ from dashboard import ids
 from dashboard.analysis import COMMUNE_LAYERS, LAYERS, Analyses, grid_url
 from dashboard.context import AppContext
 from dashboard.exports.downloads import map_download
-from dashboard.figures.commune_map import TRACE_COMMUNES, commune_map, values_patch
+from dashboard.figures.commune_map import (TRACE_COMMUNES, commune_map, needs_redraw,
+                                           values_patch)
 from dashboard.figures.rings import gate_rings
 from dashboard.i18n import choice_label, format_date, format_number, translate
 from dashboard.period_filter import (chosen_period, data_period, matching_preset, period_text,
@@ -331,8 +332,7 @@ def register_callbacks(app: Dash, ctx: AppContext, an: Analyses) -> None:
         title = _title(layer, start, end, lang)
         table = _ranked_table(an.evidence(unit_set=unit_set, types=types, start=start, end=end),
                               lang)
-        trigger = dash_ctx.triggered_id
-        if trigger in (None, ids.CMD_LAYER, ids.CMD_UNITS):
+        if needs_redraw(ids.CMD_LAYER, ids.CMD_UNITS):
             figure = _figure(ctx, an, layer, name, unit_set, lang, title, "rings" in (rings or []))
         else:
             figure = values_patch(layer, lang, title)

@@ -30,16 +30,39 @@ from dashboard.exports.report import (
     quarterly_report,
 )
 from dashboard.exports.static import ChromiumNotFound
-from dashboard.figures.commune_map import commune_map, values_patch
+from dashboard.figures.commune_map import commune_map, needs_redraw, values_patch
 from dashboard.i18n import format_date, format_number, translate
 from dashboard.period_filter import chosen_period, data_period
+from dashboard.url_state import Field, read_query, register_url_sync
 from geo.units import NEW, OLD
 from layers.counts import INCIDENT_TYPES, incident_counts
 from layers.layer import Layer
 
-__all__ = ["PATH", "geojson_url", "layout", "register_callbacks"]
+__all__ = ["PATH", "URL_FIELDS", "geojson_url", "layout", "presentation", "register_callbacks"]
 
 PATH = "/"
+
+#: The view in the URL: ``/?types=…&from=2025-01-01&to=2025-12-31&units=2025``.
+URL_FIELDS = (
+    Field("types", ids.TYPES, kind="list", choices=INCIDENT_TYPES),
+    Field("from", ids.PERIOD, "start_date", kind="date"),
+    Field("to", ids.PERIOD, "end_date", kind="date"),
+    Field("units", ids.UNITS, choices=(NEW, OLD)),
+)
+
+
+def _defaults(ctx: AppContext) -> dict:
+    """The view of a bare ``/``: every incident type over the data's whole period."""
+    start, end = data_period(ctx)
+    return {"types": list(INCIDENT_TYPES), "from": start.isoformat(), "to": end.isoformat(),
+            "units": ctx.settings.unit_set}
+
+
+def _view(ctx: AppContext, search: str | None):
+    """The view's unit set, types and period, read from the URL's query (checked)."""
+    view = {**_defaults(ctx), **read_query(search, URL_FIELDS)}
+    start, end = chosen_period(ctx, view["from"], view["to"])
+    return view["units"], [t for t in INCIDENT_TYPES if t in view["types"]], start, end
 
 
 def geojson_url(unit_set: str) -> str:
@@ -119,17 +142,19 @@ def _report_box(ctx: AppContext, lang: str) -> html.Div:
 
 
 def _export_buttons(lang: str) -> html.Div:
-    buttons = [html.Button(translate(f"export.{fmt}", lang), id=id_, className="secondary")
-               for fmt, id_ in (("png", ids.OV_EXPORT_PNG), ("pdf", ids.OV_EXPORT_PDF),
-                                ("html", ids.OV_EXPORT_HTML), ("xlsx", ids.OV_EXPORT_XLSX))]
+    buttons = [html.Button(translate("present.button", lang), id=ids.OV_PRESENT,
+                           className="primary")]
+    buttons += [html.Button(translate(f"export.{fmt}", lang), id=id_, className="secondary")
+                for fmt, id_ in (("png", ids.OV_EXPORT_PNG), ("pdf", ids.OV_EXPORT_PDF),
+                                 ("html", ids.OV_EXPORT_HTML), ("xlsx", ids.OV_EXPORT_XLSX))]
     return html.Div(buttons, className="section-head end actions")
 
 
-def layout(ctx: AppContext, lang: str) -> list:
-    """The page body for ``lang``, opened on every incident type over the whole period."""
-    start, end = data_period(ctx)
-    unit_set = ctx.settings.unit_set
-    layer = _layer(ctx, unit_set, INCIDENT_TYPES, start, end)
+def layout(ctx: AppContext, lang: str, search: str | None = None) -> list:
+    """The page body for ``lang`` showing the view in ``search`` (the URL's query), by default
+    every incident type over the whole period."""
+    unit_set, types, start, end = _view(ctx, search)
+    layer = _layer(ctx, unit_set, types, start, end)
     total, communes, top = _kpis(layer, lang)
     filters = html.Aside(
         [
@@ -137,7 +162,7 @@ def layout(ctx: AppContext, lang: str) -> list:
             dcc.Checklist(
                 id=ids.TYPES,
                 options=[{"label": translate(f"type.{t}", lang), "value": t} for t in INCIDENT_TYPES],
-                value=list(INCIDENT_TYPES),
+                value=types,
                 className="checklist",
             ),
             html.Label(translate("filter.period", lang), htmlFor=ids.PERIOD),
@@ -146,7 +171,7 @@ def layout(ctx: AppContext, lang: str) -> list:
                 start_date=start,
                 end_date=end,
                 min_date_allowed=dt.date(2000, 1, 1),
-                max_date_allowed=max(end, ctx.extracted),
+                max_date_allowed=max(data_period(ctx)[1], ctx.extracted),
                 display_format="DD/MM/YYYY",
                 first_day_of_week=1,
             ),
@@ -177,7 +202,25 @@ def layout(ctx: AppContext, lang: str) -> list:
     )
     downloads = [_export_buttons(lang), dcc.Download(id=ids.OV_DOWNLOAD)]
     return [filters, html.Section([kpis, graph, *downloads], className="main-panel"),
-            dcc.Store(id="page-lang", data=lang)]
+            dcc.Store(id="page-lang", data=lang),
+            dcc.Location(id=ids.OV_URL, refresh="callback-nav")]
+
+
+def presentation(ctx: AppContext, an, lang: str, search: str | None):
+    """The view in ``search`` full screen, with its three key figures in large type."""
+    from dashboard.presentation import presentation_view
+
+    unit_set, types, start, end = _view(ctx, search)
+    layer = _layer(ctx, unit_set, types, start, end)
+    title = _title(start, end, lang)
+    total, communes, top = _kpis(layer, lang)
+    cards = html.Div([_kpi_card(translate("kpi.total", lang), total, "present-kpi-total"),
+                      _kpi_card(translate("kpi.communes", lang), communes, "present-kpi-communes"),
+                      _kpi_card(translate("kpi.top", lang), top, "present-kpi-top")],
+                     className="kpis")
+    return presentation_view(ctx, _figure(ctx, layer, lang, title), title=title,
+                             unit_set=unit_set, lang=lang, path=PATH, search=search,
+                             below=[cards])
 
 
 def register_callbacks(app: Dash, ctx: AppContext, an: Analyses | None = None) -> None:
@@ -194,6 +237,10 @@ def register_callbacks(app: Dash, ctx: AppContext, an: Analyses | None = None) -
             if shared["an"] is None:
                 shared["an"] = Analyses(ctx)
             return shared["an"]
+
+    register_url_sync(app, url_id=ids.OV_URL, path=PATH, fields=URL_FIELDS,
+                      defaults=lambda: _defaults(ctx), present_button=ids.OV_PRESENT,
+                      default_lang=ctx.settings.language)
 
     @app.callback(
         Output(ids.MAP, "figure"),
@@ -214,7 +261,7 @@ def register_callbacks(app: Dash, ctx: AppContext, an: Analyses | None = None) -
         start, end = chosen_period(ctx, start_date, end_date)
         layer = _layer(ctx, unit_set, types, start, end)
         title = _title(start, end, lang)
-        if dash_ctx.triggered_id == ids.UNITS:
+        if needs_redraw(ids.UNITS):
             figure = _figure(ctx, layer, lang, title)
         else:
             figure = values_patch(layer, lang, title)

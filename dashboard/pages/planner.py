@@ -21,7 +21,8 @@ from dashboard.analysis import PLANNER_LAYERS, Analyses
 from dashboard.context import AppContext
 from dashboard.exports.downloads import map_download
 from dashboard.exports.xlsx import Column, table_xlsx
-from dashboard.figures.commune_map import TRACE_COMMUNES, commune_map, values_patch
+from dashboard.figures.commune_map import (TRACE_COMMUNES, commune_map, needs_redraw,
+                                           values_patch)
 from dashboard.i18n import choice_label, format_date, format_number, translate
 from dashboard.pages.overview import geojson_url
 from dashboard.period_filter import (chosen_period, data_period, matching_preset, period_text,
@@ -320,7 +321,7 @@ def register_callbacks(app: Dash, ctx: AppContext, an: Analyses) -> None:
         title = _title(layer, start, end, lang)
         table = _priority_table(_priority(an, unit_set, start, end, agencies), lang)
         kpis = _kpis(an, start, end, lang)
-        if dash_ctx.triggered_id in (None, ids.PLAN_LAYER, ids.PLAN_UNITS):
+        if needs_redraw(ids.PLAN_LAYER, ids.PLAN_UNITS):
             return _figure(ctx, layer, unit_set, lang, title), table, kpis
         figure = values_patch(layer, lang, title)
         return figure, table, kpis
