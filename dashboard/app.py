@@ -12,6 +12,9 @@ from dashboard import ids
 from dashboard.context import AppContext, build_context
 from dashboard.i18n import LANGUAGES, translate
 from dashboard.analysis import Analyses, grid_url
+from dashboard.auth.accounts import Accounts
+from dashboard.auth.roles import may_open
+from dashboard.auth.web import current_session, install as install_auth
 from dashboard.pages import commander, import_records, overview, planner
 from dashboard.presentation import register_presentation
 from dashboard.shell import page_frame
@@ -67,7 +70,13 @@ def _serve_templates(app: Dash, ctx: AppContext) -> None:
     app.server.add_url_rule("/template/<kind>.xlsx", endpoint="template", view_func=view)
 
 
-def create_app(settings: Settings, ctx: AppContext | None = None) -> Dash:
+def accounts_of(settings: Settings) -> Accounts:
+    """The accounts file of the data folder (users, sessions, audit log)."""
+    return Accounts(settings.data_dir / "accounts.sqlite")
+
+
+def create_app(settings: Settings, ctx: AppContext | None = None,
+               accounts: Accounts | None = None) -> Dash:
     """A ready-to-run Dash app over the data ``settings`` points to.
 
     Parameters
@@ -88,6 +97,9 @@ def create_app(settings: Settings, ctx: AppContext | None = None) -> Dash:
     app.layout = html.Div([dcc.Location(id=ids.URL), dcc.Store(id=ids.RENDERED),
                            html.Div(id=ids.PAGE)])
     an = Analyses(ctx)
+    accounts = accounts or accounts_of(settings)
+    install_auth(app, accounts, default_lang=settings.language,
+                 secure_cookies=settings.secure_cookies, demo_open=lambda: ctx.source == "demo")
     _serve_geojson(app, ctx, an)
     _serve_templates(app, ctx)
 
@@ -103,13 +115,17 @@ def create_app(settings: Settings, ctx: AppContext | None = None) -> Dash:
             return no_update, no_update
         page = _PAGES.get(pathname or "/", overview)
         lang = frame["lang"]
-        if not hasattr(page, "URL_FIELDS"):
+        session = current_session()
+        if session is None or not may_open(session.role, page.PATH):
+            body = html.Div(translate("auth.forbidden", lang), className="error", role="alert",
+                            id=ids.FORBIDDEN)
+        elif not hasattr(page, "URL_FIELDS"):
             body = page.layout(ctx, lang)
         elif frame["present"] and hasattr(page, "presentation"):
             return page.presentation(ctx, an, lang, search), key
         else:
             body = page.layout(ctx, lang, search)
-        return page_frame(ctx, lang, pathname or "/", body), key
+        return page_frame(ctx, lang, pathname or "/", body, session), key
 
     @app.callback(Output({"type": ids.LANG_LINK, "lang": ALL}, "href"),
                   Input(ids.URL, "search"), State(ids.URL, "pathname"),

@@ -4,6 +4,7 @@ Examples
 --------
 borderwatch serve                      # the dashboard on http://127.0.0.1:8050
 borderwatch serve --host 0.0.0.0 --port 8080 --lang en
+borderwatch serve --workers 4          # production: gunicorn, 4 worker processes
 borderwatch demo                       # (re)generate the synthetic demo dataset
 borderwatch boundaries import xa.shp --crs VN2000-TM3-105.5
 borderwatch units --set legacy         # list the registry's units
@@ -72,15 +73,110 @@ def ensure_demo(settings: Settings, *, seed: int | None = None, force: bool = Fa
     return out
 
 
+def _serving_accounts(settings: Settings, demo: bool):
+    """The accounts of the data folder, with the local demo accounts when the data is the
+    synthetic demo and no real user exists; ``None`` (and how to fix it) when nobody could
+    sign in."""
+    from dashboard.app import accounts_of
+    from dashboard.auth.accounts import DEMO_PASSWORD
+
+    accounts = accounts_of(settings)
+    if not demo:  # real records: the announced demo password must open nothing
+        for user in accounts.users():
+            if user["demo"] and not user["disabled"]:
+                accounts.disable(user["username"])
+                print(f"Demo account {user['username']} closed: the store holds real records.",
+                      flush=True)
+    if demo:
+        made = accounts.ensure_demo_users()
+        if made or all(u["demo"] for u in accounts.users()):
+            print(f"Demo accounts (synthetic data only): {', '.join(u['username'] for u in accounts.users() if u['demo'])}"
+                  f" · password: {DEMO_PASSWORD}", flush=True)
+    if not any(not u["disabled"] and (demo or not u["demo"]) for u in accounts.users()):
+        print("No account can sign in. Create one first:\n"
+              "  borderwatch users add NAME --role admin", file=sys.stderr)
+        return None
+    return accounts
+
+
 def _cmd_serve(args: argparse.Namespace) -> int:
     from dashboard.app import create_app
+    from dashboard.context import build_context
 
     settings = _settings(args)
     if not args.no_demo:
         ensure_demo(settings)
-    app = create_app(settings)
+    if args.workers > 1:  # the production server: gunicorn, one app per worker process
+        from dashboard.wsgi import serve_workers
+
+        return serve_workers(settings, host=args.host, port=args.port, workers=args.workers,
+                             demo=not args.no_demo)
+    ctx = build_context(settings)
+    accounts = _serving_accounts(settings, demo=ctx.source == "demo")
+    if accounts is None:
+        return 2
+    app = create_app(settings, ctx, accounts)
     print(f"Borderwatch: http://{args.host}:{args.port}/  (Ctrl+C to stop)", flush=True)
-    app.run(host=args.host, port=args.port, debug=False)
+    app.run(host=args.host, port=args.port, debug=False, threaded=True)
+    return 0
+
+
+def _read_password(args: argparse.Namespace) -> str:
+    """From stdin with ``--password-stdin`` (scripts), else asked twice without echo."""
+    import getpass
+
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    first = getpass.getpass("Password: ")
+    if first != getpass.getpass("Again: "):
+        raise SystemExit("the two passwords differ")
+    return first
+
+
+def _cmd_users(args: argparse.Namespace) -> int:
+    """Accounts of the data folder: add, role, password, disable, enable, list."""
+    from dashboard.app import accounts_of
+    from dashboard.auth.accounts import AccountError
+
+    accounts = accounts_of(_settings(args))
+    try:
+        if args.action == "add":
+            accounts.create_user(args.name, _read_password(args), args.role)
+            accounts.audit("user_added", username="(cli)", target=args.name, detail=args.role)
+        elif args.action == "role":
+            accounts.set_role(args.name, args.role)
+            accounts.audit("role_set", username="(cli)", target=args.name, detail=args.role)
+        elif args.action == "password":
+            accounts.set_password(args.name, _read_password(args))
+            accounts.audit("password_set", username="(cli)", target=args.name)
+        elif args.action in ("disable", "enable"):
+            accounts.disable(args.name, args.action == "disable")
+            accounts.audit(f"user_{args.action}d", username="(cli)", target=args.name)
+        else:
+            for u in accounts.users():
+                flags = " ".join(f for f, on in (("demo", u["demo"]), ("disabled", u["disabled"]))
+                                 if on)
+                print(f"{u['username']}\t{u['role']}\t{u['created'][:10]}\t{flags}".rstrip())
+            return 0
+    except AccountError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    print("ok")
+    return 0
+
+
+def _cmd_audit(args: argparse.Namespace) -> int:
+    """The latest audit entries (who viewed, exported, imported, signed in, and when)."""
+    from dashboard.app import accounts_of
+
+    rows = accounts_of(_settings(args)).audit_log(limit=args.limit, username=args.user,
+                                                   action=args.action)
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False, indent=1))
+    else:
+        for r in rows:
+            print("\t".join(str(r[k] or "") for k in ("at", "username", "role", "action",
+                                                      "target", "detail", "address")))
     return 0
 
 
@@ -329,6 +425,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="unit set shown first (default 2025)")
     serve.add_argument("--no-demo", action="store_true",
                        help="do not generate the synthetic demo data when it is missing")
+    serve.add_argument("--workers", type=int, default=1, metavar="N",
+                       help="N > 1: run gunicorn with N worker processes (production); "
+                            "default 1: the development server")
     serve.set_defaults(func=_cmd_serve)
 
     demo = sub.add_parser("demo", help="(re)generate the synthetic demo dataset")
@@ -388,6 +487,30 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--lang", choices=["vi", "en"], default=argparse.SUPPRESS)
     rep.add_argument("--out", required=True, help="the PDF file to write")
     rep.set_defaults(func=_cmd_report)
+
+    users = sub.add_parser("users", help="accounts: add, role, password, disable, enable, list")
+    usub = users.add_subparsers(dest="action", required=True)
+    for action, help_ in (("add", "create a user"), ("role", "change a user's role"),
+                          ("password", "set a user's password"), ("disable", "stop a user"),
+                          ("enable", "allow a stopped user again"), ("list", "list users")):
+        cmd = usub.add_parser(action, help=help_)
+        if action != "list":
+            cmd.add_argument("name")
+        if action in ("add", "role"):
+            cmd.add_argument("--role", required=True,
+                             choices=["commander", "planner", "viewer", "admin"])
+        if action in ("add", "password"):
+            cmd.add_argument("--password-stdin", action="store_true",
+                             help="read the password from standard input (scripts)")
+    users.set_defaults(func=_cmd_users)
+
+    aud = sub.add_parser("audit", help="the audit log: who viewed, exported, imported what")
+    aud.add_argument("--limit", type=int, default=50)
+    aud.add_argument("--user", default=None)
+    aud.add_argument("--action", default=None,
+                     help="view, export, import, sign_in, sign_in_failed, refused, …")
+    aud.add_argument("--json", action="store_true")
+    aud.set_defaults(func=_cmd_audit)
 
     gates = sub.add_parser("gates", help="list the border gates")
     gates.set_defaults(func=_cmd_gates)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dash import dcc, html
 
 from dashboard import ids
+from dashboard.auth.roles import may_open
 from dashboard.context import AppContext
 from dashboard.i18n import LANGUAGES, format_date, translate
 from layers.layer import Caveat
@@ -44,23 +45,41 @@ _NAV = (("/", "nav.overview"), ("/commander", "nav.commander"), ("/planner", "na
         ("/import", "nav.import"))
 
 
-def _nav(pathname: str, lang: str) -> html.Nav:
+def _nav(pathname: str, lang: str, role: str | None) -> html.Nav:
+    """Links to the pages the role may open (the server refuses the others anyway)."""
     return html.Nav(
         [dcc.Link(translate(key, lang), href=f"{path}?lang={lang}",
                   className="nav-link current" if path == pathname else "nav-link")
-         for path, key in _NAV],
+         for path, key in _NAV if may_open(role, path)],
         id=ids.NAV, className="nav",
     )
 
 
-def page_frame(ctx: AppContext, lang: str, pathname: str, body) -> html.Div:
+def _user(session, lang: str) -> html.Div:
+    """Who is signed in, in which role, and the sign-out button (a form with the CSRF token)."""
+    if session is None:
+        return html.Div(id=ids.USER)
+    return html.Div(
+        [html.Span(translate("auth.signed_in", lang, user=session.username,
+                             role=translate(f"role.{session.role}", lang))),
+         html.Form([dcc.Input(type="hidden", name="csrf", value=session.csrf),
+                    dcc.Input(type="hidden", name="lang", value=lang),
+                    html.Button(translate("auth.logout", lang), type="submit",
+                                className="logout")],
+                   method="POST", action="/logout")],
+        id=ids.USER, className="user",
+    )
+
+
+def page_frame(ctx: AppContext, lang: str, pathname: str, body, session=None) -> html.Div:
     """Title bar, caveat banner, the page body, and the footer with source and date."""
     source = translate("caveat.synthetic", lang) if ctx.source == "demo" else ctx.source
     return html.Div(
         [
             html.Header(
-                [html.H1(translate("app.title", lang)), _nav(pathname, lang),
-                 _language_links(pathname, lang)],
+                [html.H1(translate("app.title", lang)),
+                 _nav(pathname, lang, session.role if session else None),
+                 _language_links(pathname, lang), _user(session, lang)],
                 className="topbar",
             ),
             caveat_banner(ctx.caveats, lang),

@@ -33,12 +33,20 @@ class Settings:
         Default UI language; Vietnamese unless told. ``BORDERWATCH_LANG``.
     unit_set : {"2025", "legacy"}
         Which units maps show by default. ``BORDERWATCH_UNITS``.
+    secure_cookies : bool
+        Mark the session cookies ``Secure`` (set it when served over HTTPS behind a
+        reverse proxy). ``BORDERWATCH_SECURE_COOKIES=1``.
+    small_count : int
+        Counts from 1 to ``small_count - 1`` are suppressed for roles below commander
+        (default 5: "< 5"). ``BORDERWATCH_SMALL_COUNT``.
     """
 
     data_dir: Path = field(default_factory=lambda: Path("var"))
     database_url: str | None = None
     language: str = "vi"
     unit_set: str = NEW
+    secure_cookies: bool = False
+    small_count: int = 5
 
     def __post_init__(self) -> None:
         if self.language not in _LANGUAGES:
@@ -46,6 +54,8 @@ class Settings:
         if self.unit_set not in (NEW, OLD):
             raise ValueError(f"unit set must be {NEW!r} or {OLD!r}, not {self.unit_set!r}")
         object.__setattr__(self, "data_dir", Path(self.data_dir))
+        if not 2 <= int(self.small_count) <= 100:
+            raise ValueError(f"small-count threshold must be 2–100, not {self.small_count!r}")
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides) -> Settings:
@@ -56,6 +66,8 @@ class Settings:
             "database_url": env.get("BORDERWATCH_DATABASE_URL") or None,
             "language": env.get("BORDERWATCH_LANG", "vi"),
             "unit_set": env.get("BORDERWATCH_UNITS", NEW),
+            "secure_cookies": env.get("BORDERWATCH_SECURE_COOKIES", "0") in ("1", "true", "yes"),
+            "small_count": int(env.get("BORDERWATCH_SMALL_COUNT", "5")),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)

@@ -147,7 +147,8 @@ def period_counts(
     if unknown:
         raise ValueError(f"unknown incident types {sorted(unknown)}")
     kept = _select(incidents, chosen, start, end)
-    periods = _period_range(kept["date"], freq, start, end)
+    # no record of the chosen types: the periods still span the records' own dates
+    periods = _period_range(kept["date"] if len(kept) else incidents["date"], freq, start, end)
     column = "new_code" if unit_set == "2025" else "old_code"
     if not len(kept):
         return pd.DataFrame(0, index=communes.index, columns=periods, dtype=int)

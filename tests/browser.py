@@ -17,6 +17,34 @@ CHROMIUM_ARGS = [
     "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
 ]
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
+#: The servers started by :func:`running_server` in this process, latest last.
+_SERVERS: list[str] = []
+DEMO_PASSWORD = "minhhoa-demo"
+
+
+def sign_in(url: str, username: str, password: str = DEMO_PASSWORD) -> dict[str, str]:
+    """Sign in through the real form (its CSRF cookie and field); the session cookies."""
+    import http.cookiejar
+    import re
+    import urllib.parse
+
+    jar = http.cookiejar.CookieJar()
+
+    class _NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args, **kwargs):
+            return None
+
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar), _NoRedirect)
+    form = opener.open(url + "/login", timeout=30).read().decode("utf-8")
+    token = re.search(r'name="csrf" value="([^"]+)"', form).group(1)
+    data = urllib.parse.urlencode({"csrf": token, "username": username, "password": password,
+                                   "next": "/"}).encode()
+    try:
+        opener.open(url + "/login", data=data, timeout=30)
+    except urllib.error.HTTPError as err:
+        if err.code != 302:
+            raise
+    return {c.name: c.value for c in jar if c.name in ("bw_session", "_csrf_token")}
 
 
 def free_port() -> int:
@@ -48,22 +76,32 @@ def running_server(data_dir: Path, *extra: str, timeout: float = 120.0):
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.5)
+        _SERVERS.append(url)
         yield url
     finally:
+        if url in _SERVERS:
+            _SERVERS.remove(url)
         proc.terminate()
         proc.wait(timeout=20)
         log.close()
 
 
 @contextmanager
-def chromium_page(width: int = 1400, height: int = 900):
-    """A Playwright page in Debian's Chromium (no browser download)."""
+def chromium_page(width: int = 1400, height: int = 900, *, role: str | None = "commander"):
+    """A Playwright page in Debian's Chromium (no browser download), signed in to the latest
+    :func:`running_server` as its demo account for ``role`` (``None``: not signed in)."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
-            page = browser.new_page(viewport={"width": width, "height": height})
+            context = browser.new_context(viewport={"width": width, "height": height},
+                                          accept_downloads=True)
+            if role and _SERVERS:
+                cookies = sign_in(_SERVERS[-1], f"demo-{role}")
+                context.add_cookies([{"name": k, "value": v, "url": _SERVERS[-1]}
+                                     for k, v in cookies.items()])
+            page = context.new_page()
             yield page
         finally:
             browser.close()

@@ -30,7 +30,7 @@ def test_upload_preview_confirm_and_the_map_follows(server, tmp_path):
     url, data_dir = server
     upload = tmp_path / "vu_viec_cong_an.csv"
     upload.write_text(FILE, encoding="utf-8-sig")
-    with chromium_page() as page:
+    with chromium_page(role="planner") as page:
         page.goto(url + "/import")
         page.wait_for_selector("#import-upload")
         assert "Nhập hồ sơ từ tệp" in page.inner_text("main")
@@ -86,7 +86,7 @@ def test_a_refused_file_says_why_and_writes_nothing(server, tmp_path):
     upload = tmp_path / "ds_nan_nhan.csv"
     upload.write_text("Mã hồ sơ,Ngày,Loại,Mã xã,Họ tên nạn nhân\nV1,01/02/2024,victim,25699,A\n",
                       encoding="utf-8")
-    with chromium_page() as page:
+    with chromium_page(role="planner") as page:
         page.goto(url + "/import?lang=en")
         page.wait_for_selector("#import-upload")
         page.set_input_files("#import-upload input[type=file]", str(upload))

@@ -1,0 +1,93 @@
+"""The four roles and what each may open, decided on the server.
+
+- **commander** (chỉ huy): every page and layer, incident points included;
+- **planner** (kế hoạch): the overview, coverage planning and imports; commune
+  aggregates only, small counts suppressed;
+- **viewer** (xem / ủy ban): the overview only; aggregates, small counts suppressed;
+- **admin** (quản trị): users and plan files (command line), imports, the overview
+  with small counts suppressed — an administrator manages the system, not cases.
+
+A Dash callback belongs to the page whose components it writes: its output
+ids carry the page's prefix (``cmd-`` commander, ``plan-`` planner, ``import-``
+import, ``ov-`` and the overview's map/filters/cards). :func:`may_update` refuses
+a callback request unless every output belongs to a page the role may open,
+so hiding a control is never the only barrier.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Iterable
+
+__all__ = ["PAGES", "ROLES", "SEES_POINTS", "output_ids", "may_open", "may_update",
+           "page_of_output", "suppressed_for"]
+
+ROLES = ("commander", "planner", "viewer", "admin")
+
+#: Path → the roles that may open it.
+PAGES = {
+    "/": frozenset(ROLES),
+    "/commander": frozenset({"commander"}),
+    "/planner": frozenset({"commander", "planner"}),
+    "/import": frozenset({"planner", "admin"}),
+}
+
+#: Roles that see incident points and unsuppressed counts.
+SEES_POINTS = frozenset({"commander"})
+
+_PREFIXES = (("cmd-", "/commander"), ("plan-", "/planner"), ("import-", "/import"),
+             ("ov-", "/"), ("commune-map", "/"), ("filter-", "/"), ("kpi-", "/"))
+#: Components of the frame every signed-in user has (page body, language links, presentation).
+_FRAME = ("page", "rendered-view", "lang-link", "present-")
+
+
+def may_open(role: str | None, path: str) -> bool:
+    """Whether ``role`` may open the page at ``path`` (unknown paths fall back to "/")."""
+    return role in PAGES.get(path, PAGES["/"])
+
+
+def suppressed_for(role: str | None) -> bool:
+    """Whether counts shown to ``role`` go through small-count suppression."""
+    return role not in SEES_POINTS
+
+
+def page_of_output(component_id: str) -> str | None:
+    """The page a component id belongs to; ``None`` for the frame's own components."""
+    if any(component_id.startswith(p) for p in _FRAME):
+        return None
+    for prefix, path in _PREFIXES:
+        if component_id.startswith(prefix):
+            return path
+    return "/commander"  # unknown components: the strictest page
+
+
+def output_ids(body: dict) -> list[str]:
+    """The component ids a Dash callback request writes (its ``outputs``, any shape)."""
+    outputs = body.get("outputs")
+    items = outputs if isinstance(outputs, list) else [outputs]
+    ids: list[str] = []
+    for item in items:
+        for one in (item if isinstance(item, list) else [item]):
+            if not isinstance(one, dict):
+                continue
+            cid = one.get("id")
+            if isinstance(cid, dict):  # pattern-matching id: its "type" names it
+                cid = cid.get("type", "")
+            elif isinstance(cid, str) and cid.startswith("{"):
+                try:
+                    cid = json.loads(cid).get("type", "")
+                except (ValueError, AttributeError):
+                    cid = ""
+            ids.append(str(cid or ""))
+    return ids
+
+
+def may_update(role: str | None, component_ids: Iterable[str]) -> bool:
+    """Whether ``role`` may run a callback writing ``component_ids``."""
+    if role not in ROLES:
+        return False
+    ids = list(component_ids)
+    if not ids:
+        return False
+    return all(page is None or may_open(role, page)
+               for page in (page_of_output(c) for c in ids))

@@ -1,0 +1,229 @@
+"""The server side of sign-in: session cookie, CSRF, role checks, audit — for every request.
+
+:func:`install` adds to the Dash app's Flask server:
+
+- ``/login`` (a plain HTML form, Vietnamese or English, with its own CSRF
+  token) and ``/logout`` (POST with the session's CSRF token);
+- a check before every request: static framework files are public; anything
+  else needs a live session (pages redirect to ``/login``, data answers 401);
+  every POST carries the session's CSRF token in ``X-CSRFToken`` (Dash's
+  renderer sends the ``_csrf_token`` cookie's value there by itself); every Dash
+  callback request is allowed only if the role may open the page of every
+  component it writes (:func:`dashboard.auth.roles.may_update`), else 403;
+- the audit log of page views, exports, imports and refusals, written from
+  the callback requests themselves, so that no page can forget it;
+- security headers on every answer.
+
+Callbacks read the signed-in role with :func:`current_role`.
+"""
+
+from __future__ import annotations
+
+import hmac
+import html
+import json
+import secrets
+from urllib.parse import quote, urlparse
+
+from flask import Response, g, redirect, request
+
+from dashboard.auth.accounts import DEMO_PASSWORD, AccountError, Accounts
+from dashboard.auth.roles import ROLES, may_open, may_update, output_ids
+from dashboard.i18n import LANGUAGES, translate
+
+__all__ = ["SESSION_COOKIE", "CSRF_COOKIE", "current_role", "current_session", "install"]
+
+SESSION_COOKIE = "bw_session"
+CSRF_COOKIE = "_csrf_token"  # the name Dash's renderer reads
+_LOGIN_CSRF = "bw_login_csrf"
+_PUBLIC_PREFIXES = ("/_dash-component-suites/", "/assets/", "/_favicon.ico", "/login")
+
+
+def current_session():
+    """The signed-in session of the running request, or ``None`` outside one."""
+    try:
+        return g.get("session")
+    except RuntimeError:  # no request (tests calling layouts directly)
+        return None
+
+
+def current_role() -> str | None:
+    """The role of the running request's user; ``None`` when there is no request."""
+    session = current_session()
+    return session.role if session else None
+
+
+def _lang() -> str:
+    lang = request.args.get("lang") or request.form.get("lang") or ""
+    return lang if lang in LANGUAGES else g.get("default_lang", "vi")
+
+
+def _safe_next(target: str | None) -> str:
+    """Only a path on this site (``/planner?…``), never ``//host`` or ``http://…``."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/"
+    parsed = urlparse(target)
+    return parsed.path + (f"?{parsed.query}" if parsed.query else "") if not parsed.netloc else "/"
+
+
+def _login_page(lang: str, *, message: str = "", status: int = 200, next_path: str = "/",
+                demo: bool = False) -> Response:
+    t = lambda key, **kw: translate(key, lang, **kw)  # noqa: E731
+    token = secrets.token_urlsafe(24)
+    demo_note = ""
+    if demo:
+        names = ", ".join(f"<code>demo-{r}</code>" for r in ROLES)
+        demo_note = (f'<div class="caveat" role="note">{html.escape(t("auth.demo_note"))}<br>'
+                     f'{names} · {html.escape(t("auth.password"))}: <code>{DEMO_PASSWORD}</code>'
+                     "</div>")
+    error = f'<p class="error" role="alert">{html.escape(message)}</p>' if message else ""
+    other = "en" if lang == "vi" else "vi"
+    body = f"""<!doctype html>
+<html lang="{lang}"><head><meta charset="utf-8"><title>{html.escape(t("auth.title"))}</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="stylesheet" href="/assets/style.css"></head>
+<body><header class="topbar"><h1>{html.escape(t("app.title"))}</h1>
+<div class="lang-links"><a href="/login?lang={other}&next={quote(next_path)}">{
+        "English" if other == "en" else "Tiếng Việt"}</a></div></header>
+<main class="login"><h2>{html.escape(t("auth.title"))}</h2>{demo_note}{error}
+<form method="post" action="/login" id="login-form">
+<input type="hidden" name="csrf" value="{token}">
+<input type="hidden" name="lang" value="{lang}">
+<input type="hidden" name="next" value="{html.escape(next_path)}">
+<label for="username">{html.escape(t("auth.username"))}</label>
+<input id="username" name="username" autocomplete="username" required maxlength="64">
+<label for="password">{html.escape(t("auth.password"))}</label>
+<input id="password" name="password" type="password" autocomplete="current-password" required>
+<button type="submit" class="primary">{html.escape(t("auth.submit"))}</button>
+</form></main></body></html>"""
+    response = Response(body, status=status, mimetype="text/html")
+    response.set_cookie(_LOGIN_CSRF, token, httponly=True, samesite="Strict",
+                        secure=g.get("secure_cookies", False), max_age=3600)
+    return response
+
+
+def _audit_callback(accounts: Accounts, session, body: dict, outputs: list[str]) -> None:
+    """Views, exports and imports, read from what a callback request writes."""
+    changed = ",".join(str(p) for p in body.get("changedPropIds") or [])[:300]
+    inputs = body.get("inputs") or []
+    if "page" in outputs:
+        where = {i.get("property"): i.get("value") for i in inputs if isinstance(i, dict)}
+        target = f"{where.get('pathname') or '/'}{where.get('search') or ''}"
+        action = "view"
+    elif any("download" in o for o in outputs):
+        target, action = ",".join(o for o in outputs if "download" in o), "export"
+    elif "import-result" in outputs:
+        target, action = "import-result", "import"
+    else:
+        return
+    accounts.audit(action, username=session.username, role=session.role, target=target,
+                   detail=changed, address=request.remote_addr or "")
+
+
+def install(app, accounts: Accounts, *, default_lang: str = "vi", secure_cookies: bool = False,
+            demo_open: callable = lambda: False) -> None:
+    """Put sign-in, CSRF, role checks, audit and security headers in front of ``app``.
+
+    Parameters
+    ----------
+    app : Dash
+    accounts : Accounts
+    demo_open : callable
+        Whether the sign-in page announces the demo accounts (while the store holds the
+        synthetic demo data). The accounts themselves are closed by ``serve`` when it
+        starts on real records (:func:`dashboard.cli._serving_accounts`).
+    """
+    server = app.server
+
+    @server.before_request
+    def check():
+        g.default_lang = default_lang
+        g.secure_cookies = secure_cookies
+        path = request.path
+        if any(path.startswith(p) for p in _PUBLIC_PREFIXES):
+            return None
+        session = accounts.session(request.cookies.get(SESSION_COOKIE))
+        if session is None:
+            if request.method == "GET" and path in ("/", "/commander", "/planner", "/import"):
+                return redirect(f"/login?next={quote(request.full_path.rstrip('?'))}")
+            return Response(json.dumps({"error": "sign-in required"}), status=401,
+                            mimetype="application/json")
+        g.session = session
+        if request.method not in ("GET", "HEAD", "OPTIONS"):
+            sent = request.headers.get("X-CSRFToken") or request.form.get("csrf", "")
+            if not sent or not hmac.compare_digest(sent, session.csrf):
+                accounts.audit("refused", username=session.username, role=session.role,
+                               target=path, detail="csrf", address=request.remote_addr or "")
+                return Response(json.dumps({"error": "CSRF token missing or wrong"}),
+                                status=403, mimetype="application/json")
+        if path.startswith("/template/") and not may_open(session.role, "/import"):
+            return Response("forbidden", status=403)
+        if path == "/_dash-update-component":
+            body = request.get_json(silent=True)
+            if not isinstance(body, dict):
+                return Response(json.dumps({"error": "bad request"}), status=400,
+                                mimetype="application/json")
+            outputs = output_ids(body)
+            if not may_update(session.role, outputs):
+                accounts.audit("refused", username=session.username, role=session.role,
+                               target=",".join(outputs)[:300], detail="role",
+                               address=request.remote_addr or "")
+                return Response(json.dumps({"error": "not allowed for this role"}),
+                                status=403, mimetype="application/json")
+            _audit_callback(accounts, session, body, outputs)
+        return None
+
+    @server.after_request
+    def headers(response):
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault("Content-Security-Policy", "frame-ancestors 'none'")
+        if request.path == "/_dash-update-component" or request.path.startswith("/login"):
+            response.headers["Cache-Control"] = "no-store"
+        return response
+
+    def login():
+        lang = _lang()
+        next_path = _safe_next(request.values.get("next"))
+        if request.method == "GET":
+            return _login_page(lang, next_path=next_path, demo=demo_open())
+        sent, kept = request.form.get("csrf", ""), request.cookies.get(_LOGIN_CSRF, "")
+        if not sent or not kept or not hmac.compare_digest(sent, kept):
+            return _login_page(lang, message=translate("auth.expired", lang), status=403,
+                               next_path=next_path, demo=demo_open())
+        username = request.form.get("username", "")
+        address = request.remote_addr or ""
+        try:
+            role = accounts.authenticate(username, request.form.get("password", ""), address)
+        except AccountError as err:
+            accounts.audit("sign_in_failed", username=username.strip()[:64], target=err.code,
+                           address=address)
+            status = 429 if err.code == "throttled" else 401
+            return _login_page(lang, message=translate(f"auth.error.{err.code}", lang),
+                               status=status, next_path=next_path, demo=demo_open())
+        token, csrf = accounts.start_session(username.strip())
+        accounts.audit("sign_in", username=username.strip(), role=role, address=address)
+        target = next_path if may_open(role, urlparse(next_path).path) else "/"
+        if "lang=" not in target:
+            target += ("&" if "?" in target else "?") + f"lang={lang}"
+        response = redirect(target)
+        response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="Lax",
+                            secure=secure_cookies, path="/")
+        response.set_cookie(CSRF_COOKIE, csrf, httponly=False, samesite="Strict",
+                            secure=secure_cookies, path="/")
+        response.delete_cookie(_LOGIN_CSRF)
+        return response
+
+    def logout():
+        session = g.get("session")
+        accounts.audit("sign_out", username=session.username, role=session.role,
+                       address=request.remote_addr or "")
+        accounts.end_session(request.cookies.get(SESSION_COOKIE))
+        response = redirect(f"/login?lang={_lang()}")
+        response.delete_cookie(SESSION_COOKIE, path="/")
+        response.delete_cookie(CSRF_COOKIE, path="/")
+        return response
+
+    server.add_url_rule("/login", endpoint="login", view_func=login, methods=["GET", "POST"])
+    server.add_url_rule("/logout", endpoint="logout", view_func=logout, methods=["POST"])

@@ -1,0 +1,331 @@
+"""Security suite: sign-in, sessions, CSRF, throttling, every role against every page,
+callback and export, and the audit log — through the real Flask server (test client)."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from dashboard.app import create_app
+from dashboard.auth.accounts import DEMO_PASSWORD, AccountError, Accounts
+from dashboard.auth.roles import ROLES, may_update, output_ids
+from dashboard.cli import ensure_demo
+from dashboard.context import build_context
+from geo.config import Settings
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    settings = Settings(data_dir=tmp_path_factory.mktemp("auth") / "var")
+    ensure_demo(settings)
+    ctx = build_context(settings)
+    accounts = Accounts(settings.data_dir / "accounts.sqlite")
+    accounts.ensure_demo_users()
+    app = create_app(settings, ctx, accounts)
+    return app, accounts
+
+
+def _form_token(client, lang: str = "vi") -> str:
+    page = client.get(f"/login?lang={lang}").get_data(as_text=True)
+    return re.search(r'name="csrf" value="([^"]+)"', page).group(1)
+
+
+def _sign_in(client, username: str, password: str = DEMO_PASSWORD):
+    return client.post("/login", data={"csrf": _form_token(client), "username": username,
+                                       "password": password, "next": "/commander"})
+
+
+def _signed_in(app, role: str):
+    client = app.server.test_client()
+    assert _sign_in(client, f"demo-{role}").status_code == 302
+    return client
+
+
+def _csrf(client) -> str:
+    return client.get_cookie("_csrf_token").value
+
+
+def _key(app, *needles: str) -> str:
+    return next(k for k in app.callback_map if all(n in k for n in needles))
+
+
+def _call(app, client, key: str, values: dict | None = None, *, csrf: str | None = "auto"):
+    """POST one callback as Dash's renderer does; ``values`` by "id.property"."""
+    spec = app.callback_map[key]
+    values = values or {}
+
+    def items(deps):
+        return [{"id": d["id"], "property": d["property"],
+                 "value": values.get(f"{d['id']}.{d['property']}")} for d in deps]
+
+    outputs = [{"id": o.split(".")[0].strip("."), "property": o.split(".")[1].split("@")[0]}
+               for o in key.strip(".").split("...")]
+    body = {"output": key, "outputs": outputs if key.startswith("..") else outputs[0],
+            "inputs": items(spec["inputs"]), "state": items(spec["state"]),
+            "changedPropIds": [f"{d['id']}.{d['property']}" for d in spec["inputs"][:1]]}
+    headers = {}
+    if csrf == "auto":
+        headers["X-CSRFToken"] = _csrf(client)
+    elif csrf:
+        headers["X-CSRFToken"] = csrf
+    return client.post("/_dash-update-component", json=body, headers=headers)
+
+
+def _route(app, client, path: str):
+    return _call(app, client, _key(app, "page.children", "rendered-view.data"),
+                 {"url.pathname": path, "url.search": ""})
+
+
+# --------------------------------------------------------------------- accounts
+
+
+def test_passwords_are_argon2id_hashes_and_rules_hold(tmp_path):
+    accounts = Accounts(tmp_path / "a.sqlite")
+    accounts.create_user("tuan", "mat-khau-dai-du", "planner")
+    stored = accounts._db().execute("SELECT password_hash FROM users").fetchone()[0]
+    assert stored.startswith("$argon2id$") and "mat-khau-dai-du" not in stored
+    assert accounts.authenticate("tuan", "mat-khau-dai-du") == "planner"
+    for bad in (("tuan", "mat-khau-dai-du", "planner", "exists"),
+                ("lan", "ngan", "viewer", "weak_password"),
+                ("lan", "mat-khau-dai-du", "superuser", "bad_role"),
+                ("a b", "mat-khau-dai-du", "viewer", "bad_name")):
+        with pytest.raises(AccountError) as err:
+            accounts.create_user(*bad[:3])
+        assert err.value.code == bad[3]
+    with pytest.raises(AccountError) as err:
+        accounts.authenticate("nobody", "mat-khau-dai-du")
+    assert err.value.code == "invalid"
+
+
+def test_throttling_refuses_even_the_right_password(tmp_path):
+    accounts = Accounts(tmp_path / "a.sqlite")
+    accounts.create_user("tuan", "mat-khau-dai-du", "viewer")
+    for _ in range(5):
+        with pytest.raises(AccountError):
+            accounts.authenticate("tuan", "sai-mat-khau-1", "10.0.0.1")
+    with pytest.raises(AccountError) as err:
+        accounts.authenticate("tuan", "mat-khau-dai-du", "10.0.0.2")
+    assert err.value.code == "throttled"
+    # one address guessing many names is stopped too
+    for n in range(20):
+        with pytest.raises(AccountError):
+            accounts.authenticate(f"user{n}", "x", "10.0.0.9")
+    accounts.create_user("lan", "mat-khau-dai-du", "viewer")
+    with pytest.raises(AccountError) as err:
+        accounts.authenticate("lan", "mat-khau-dai-du", "10.0.0.9")
+    assert err.value.code == "throttled"
+
+
+def test_sessions_end_on_sign_out_role_change_and_disable(tmp_path):
+    accounts = Accounts(tmp_path / "a.sqlite")
+    accounts.create_user("tuan", "mat-khau-dai-du", "commander")
+    token, csrf = accounts.start_session("tuan")
+    assert accounts.session(token).role == "commander" and accounts.session(token).csrf == csrf
+    assert accounts.session("forged-token") is None
+    accounts.set_role("tuan", "viewer")
+    assert accounts.session(token) is None
+    token, _ = accounts.start_session("tuan")
+    accounts.disable("tuan")
+    assert accounts.session(token) is None
+    with pytest.raises(AccountError):
+        accounts.authenticate("tuan", "mat-khau-dai-du")
+
+
+# --------------------------------------------------------------------- the web
+
+
+def test_nothing_without_signing_in(world):
+    app, _ = world
+    client = app.server.test_client()
+    assert client.get("/").status_code == 302
+    assert client.get("/commander?layer=gi").headers["Location"].startswith(
+        "/login?next=/commander")
+    assert client.get("/geo/communes_2025.geojson").status_code == 401
+    assert client.get("/_dash-layout").status_code == 401
+    assert client.get("/template/incidents.xlsx").status_code == 401
+    assert client.post("/_dash-update-component", json={}).status_code == 401
+    assert client.get("/assets/style.css").status_code == 200
+    page = client.get("/login").get_data(as_text=True)
+    assert "Đăng nhập" in page and "demo-commander" in page and DEMO_PASSWORD in page
+
+
+def test_wrong_password_and_form_without_token(world):
+    app, accounts = world
+    client = app.server.test_client()
+    answer = _sign_in(client, "demo-viewer", "wrong-password")
+    assert answer.status_code == 401 and "Sai tên đăng nhập" in answer.get_data(as_text=True)
+    _form_token(client)
+    forged = client.post("/login", data={"csrf": "forged", "username": "demo-viewer",
+                                         "password": DEMO_PASSWORD})
+    assert forged.status_code == 403 and client.get_cookie("bw_session") is None
+    assert accounts.audit_log(action="sign_in_failed", limit=1)[0]["username"] == "demo-viewer"
+
+
+def test_open_redirects_are_refused(world):
+    app, _ = world
+    client = app.server.test_client()
+    for target in ("//evil.example/x", "https://evil.example/", "/\\evil.example"):
+        answer = client.post("/login", data={"csrf": _form_token(client),
+                                              "username": "demo-viewer",
+                                              "password": DEMO_PASSWORD, "next": target})
+        assert answer.headers["Location"].startswith("/?") or \
+            answer.headers["Location"].startswith("/commander")
+        assert "evil" not in answer.headers["Location"]
+
+
+def test_session_fixation_is_impossible(world):
+    app, accounts = world
+    client = app.server.test_client()
+    client.set_cookie("bw_session", "attacker-chosen-token")
+    assert client.get("/").status_code == 302  # a made-up token is no session
+    _sign_in(client, "demo-planner")
+    issued = client.get_cookie("bw_session").value
+    assert issued != "attacker-chosen-token" and accounts.session(issued).role == "planner"
+    other = app.server.test_client()
+    _sign_in(other, "demo-planner")
+    assert other.get_cookie("bw_session").value != issued  # every sign-in: a new session
+    cookie = client.get_cookie("bw_session")
+    assert "HttpOnly" in str(client.get("/login").headers) or cookie is not None
+    out = client.post("/logout", data={"csrf": _csrf(client)})
+    assert out.status_code == 302 and accounts.session(issued) is None
+    replay = app.server.test_client()
+    replay.set_cookie("bw_session", issued)
+    assert replay.get("/").status_code == 302
+
+
+def test_cookie_flags(world):
+    app, _ = world
+    client = app.server.test_client()
+    answer = _sign_in(client, "demo-viewer")
+    cookies = answer.headers.getlist("Set-Cookie")
+    session = next(c for c in cookies if c.startswith("bw_session="))
+    csrf = next(c for c in cookies if c.startswith("_csrf_token="))
+    assert "HttpOnly" in session and "SameSite=Lax" in session
+    assert "HttpOnly" not in csrf and "SameSite=Strict" in csrf  # Dash's renderer reads it
+
+
+def test_csrf_is_required_on_every_callback(world):
+    app, accounts = world
+    client = _signed_in(app, "commander")
+    assert _route(app, client, "/commander").status_code == 200
+    key = _key(app, "page.children", "rendered-view.data")
+    assert _call(app, client, key, {"url.pathname": "/"}, csrf=None).status_code == 403
+    assert _call(app, client, key, {"url.pathname": "/"}, csrf="forged").status_code == 403
+    assert client.post("/logout").status_code == 403  # sign-out needs the token too
+    assert accounts.audit_log(action="refused", limit=1)[0]["detail"] == "csrf"
+
+
+_EXPECTED_PAGES = {
+    "commander": {"/": True, "/commander": True, "/planner": True, "/import": False},
+    "planner": {"/": True, "/commander": False, "/planner": True, "/import": True},
+    "viewer": {"/": True, "/commander": False, "/planner": False, "/import": False},
+    "admin": {"/": True, "/commander": False, "/planner": False, "/import": True},
+}
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_each_role_against_each_page(world, role):
+    app, _ = world
+    client = _signed_in(app, role)
+    for path, allowed in _EXPECTED_PAGES[role].items():
+        answer = _route(app, client, path)
+        assert answer.status_code == 200
+        body = json.dumps(answer.get_json(), ensure_ascii=False)
+        assert ('"forbidden"' not in body) is allowed, (role, path)
+        nav = re.findall(r'"href": ?"(/[a-z]*)\?lang=vi"', body)
+        assert set(nav) == {p for p, ok in _EXPECTED_PAGES[role].items() if ok}
+
+
+_PAGE_CALLBACKS = {  # one data callback and the exports of each page
+    "/commander": (("cmd-map.figure", "cmd-table.children"), ("cmd-download.data",)),
+    "/planner": (("plan-map.figure", "plan-table.children"), ("plan-download.data",),
+                 ("plan-download-html.data",)),
+    "/": (("commune-map.figure", "kpi-total.children"), ("ov-download.data",)),
+    "/import": (("import-preview.children",),),
+}
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_each_role_against_each_callback_and_export(world, role):
+    app, _ = world
+    client = _signed_in(app, role)
+    for path, callbacks in _PAGE_CALLBACKS.items():
+        for needles in callbacks:
+            key = _key(app, *needles)
+            answer = _call(app, client, key)
+            allowed = _EXPECTED_PAGES[role][path]
+            if allowed:
+                assert answer.status_code in (200, 204), (role, key, answer.status_code)
+            else:
+                assert answer.status_code == 403, (role, key)
+                assert "Traceback" not in answer.get_data(as_text=True)
+
+
+def test_import_templates_by_role(world):
+    app, _ = world
+    assert _signed_in(app, "viewer").get("/template/incidents.xlsx").status_code == 403
+    assert _signed_in(app, "commander").get("/template/incidents.xlsx").status_code == 403
+    answer = _signed_in(app, "planner").get("/template/incidents.xlsx")
+    assert answer.status_code == 200 and answer.data[:2] == b"PK"
+
+
+def test_audit_log_records_views_exports_and_refusals(world):
+    app, accounts = world
+    client = _signed_in(app, "commander")
+    _call(app, client, _key(app, "page.children", "rendered-view.data"),
+          {"url.pathname": "/commander", "url.search": "?layer=gi"})
+    view = accounts.audit_log(action="view", username="demo-commander", limit=1)[0]
+    assert view["target"] == "/commander?layer=gi" and view["role"] == "commander"
+    answer = _call(app, client, _key(app, "cmd-download.data"),
+                   {"cmd-export-xlsx.n_clicks": 1, "cmd-layer.value": "rates",
+                    "cmd-types.value": ["victim"], "cmd-units.value": "2025",
+                    "page-lang.data": "vi"})
+    assert answer.status_code == 200
+    export = accounts.audit_log(action="export", limit=1)[0]
+    assert export["username"] == "demo-commander" and "cmd-download" in export["target"]
+    viewer = _signed_in(app, "viewer")
+    _call(app, viewer, _key(app, "cmd-map.figure", "cmd-table.children"))
+    refused = accounts.audit_log(action="refused", limit=1)[0]
+    assert refused["username"] == "demo-viewer" and refused["detail"] == "role"
+    signed = {r["username"] for r in accounts.audit_log(action="sign_in", limit=50)}
+    assert {"demo-commander", "demo-viewer"} <= signed
+
+
+def test_role_rules_read_any_output_shape():
+    body = {"outputs": [{"id": "page", "property": "children"},
+                        {"id": {"type": "lang-link", "lang": "ALL"}, "property": "href"}]}
+    assert output_ids(body) == ["page", "lang-link"]
+    assert may_update("viewer", ["page", "lang-link"])
+    assert not may_update("viewer", ["cmd-map"]) and not may_update(None, ["page"])
+    assert not may_update("viewer", ["something-new"])  # unknown: strictest page
+    assert not may_update("commander", [])
+    pattern = {"outputs": {"id": '{"code":"1","type":"cmd-row"}', "property": "n_clicks"}}
+    assert output_ids(pattern) == ["cmd-row"]
+
+
+def test_demo_accounts_close_when_serving_real_records(tmp_path, capsys):
+    from dash import Dash, html
+
+    from dashboard.auth.web import install
+    from dashboard.cli import _serving_accounts
+
+    settings = Settings(data_dir=tmp_path / "var")
+    assert _serving_accounts(settings, demo=True) is not None  # demo data: demo accounts
+    assert "minhhoa-demo" in capsys.readouterr().out
+    assert _serving_accounts(settings, demo=False) is None  # real data, no real account
+    assert "users add" in capsys.readouterr().err
+    accounts = Accounts(settings.data_dir / "accounts.sqlite")
+    assert all(u["disabled"] for u in accounts.users() if u["demo"])
+    accounts.create_user("that", "mat-khau-dai-du", "viewer")
+    assert _serving_accounts(settings, demo=False) is not None
+    app = Dash(__name__)
+    app.layout = html.Div("x")
+    install(app, accounts, demo_open=lambda: False)
+    client = app.server.test_client()
+    assert _sign_in(client, "demo-commander").status_code == 401
+    assert DEMO_PASSWORD not in client.get("/login").get_data(as_text=True)
+    assert _sign_in(client, "that", "mat-khau-dai-du").status_code == 302
+    assert accounts.ensure_demo_users() == []  # real users exist: no new demo accounts
+    assert json.loads(client.get("/_dash-layout").get_data(as_text=True))
