@@ -70,6 +70,24 @@ def _serve_templates(app: Dash, ctx: AppContext) -> None:
     app.server.add_url_rule("/template/<kind>.xlsx", endpoint="template", view_func=view)
 
 
+def _callback_failed(err: Exception, lang: str) -> None:
+    """Any callback that fails: a clear message at the top of the page (never a trace), the
+    page left as it was, the details in the server log. The database being unreachable is
+    named as such; the next callback reconnects, and the message goes with the next page."""
+    import logging
+
+    from dash import set_props
+
+    from geo.store import StoreError
+
+    logging.getLogger("borderwatch").error("callback failed", exc_info=err)
+    if isinstance(err, StoreError):
+        text = translate("error.store", lang, detail=str(err))
+    else:
+        text = translate("error.callback", lang)
+    set_props(ids.ALERT, {"children": text, "className": "alert error"})
+
+
 def accounts_of(settings: Settings) -> Accounts:
     """The accounts file of the data folder (users, sessions, audit log)."""
     return Accounts(settings.data_dir / "accounts.sqlite")
@@ -93,9 +111,10 @@ def create_app(settings: Settings, ctx: AppContext | None = None,
         suppress_callback_exceptions=True,
         update_title=None,
         serve_locally=True,
+        on_error=lambda err: _callback_failed(err, settings.language),
     )
     app.layout = html.Div([dcc.Location(id=ids.URL), dcc.Store(id=ids.RENDERED),
-                           html.Div(id=ids.PAGE)])
+                           html.Div(id=ids.ALERT, role="alert"), html.Div(id=ids.PAGE)])
     an = Analyses(ctx)
     accounts = accounts or accounts_of(settings)
     install_auth(app, accounts, default_lang=settings.language,
@@ -104,9 +123,16 @@ def create_app(settings: Settings, ctx: AppContext | None = None,
     _serve_templates(app, ctx)
 
     @app.callback(Output(ids.PAGE, "children"), Output(ids.RENDERED, "data"),
+                  Output(ids.ALERT, "children"), Output(ids.ALERT, "className"),
                   Input(ids.URL, "pathname"), Input(ids.URL, "search"),
                   State(ids.RENDERED, "data"))
     def route(pathname, search, rendered):
+        page, key = _route(pathname, search, rendered)
+        if key is no_update:
+            return page, key, no_update, no_update
+        return page, key, None, "alert empty"  # a page that renders: the store answered
+
+    def _route(pathname, search, rendered):
         """Render a page when the path, the language or presentation mode change — not when
         the page's own filters rewrite the query (they are already on screen)."""
         frame = frame_of(search, settings.language, LANGUAGES)
