@@ -38,7 +38,7 @@ SEES_POINTS = frozenset({"commander"})
 _PREFIXES = (("cmd-", "/commander"), ("plan-", "/planner"), ("import-", "/import"),
              ("ov-", "/"), ("commune-map", "/"), ("filter-", "/"), ("kpi-", "/"))
 #: Components of the frame every signed-in user has (page body, language links, presentation).
-_FRAME = ("page", "rendered-view", "lang-link", "present-")
+_FRAME = ("page", "rendered-view", "lang-link", "present-", "app-alert")
 
 
 def may_open(role: str | None, path: str) -> bool:
