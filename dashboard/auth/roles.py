@@ -38,7 +38,8 @@ SEES_POINTS = frozenset({"commander"})
 _PREFIXES = (("cmd-", "/commander"), ("plan-", "/planner"), ("import-", "/import"),
              ("ov-", "/"), ("commune-map", "/"), ("filter-", "/"), ("kpi-", "/"))
 #: Components of the frame every signed-in user has (page body, language links, presentation).
-_FRAME = ("page", "rendered-view", "lang-link", "present-", "app-alert")
+_FRAME = frozenset({"page", "rendered-view", "app-alert", "lang-link", "present-map",
+                    "present-exit", "present-fullscreen"})
 
 
 def may_open(role: str | None, path: str) -> bool:
@@ -53,7 +54,7 @@ def suppressed_for(role: str | None) -> bool:
 
 def page_of_output(component_id: str) -> str | None:
     """The page a component id belongs to; ``None`` for the frame's own components."""
-    if any(component_id.startswith(p) for p in _FRAME):
+    if component_id in _FRAME:
         return None
     for prefix, path in _PREFIXES:
         if component_id.startswith(prefix):
