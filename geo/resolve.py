@@ -17,20 +17,32 @@ import pandas as pd
 import shapely
 
 from geo.names import match_units
-from geo.units import NEW, OLD, Registry, unit_set_on
+from geo.units import MERGER_DATE, NEW, OLD, Registry
 
 __all__ = ["resolve_communes"]
 
 
 def _by_code(records: pd.DataFrame, sets: pd.Series, registry: Registry) -> pd.Series:
     code = records.get("commune_code", pd.Series("", index=records.index)).fillna("")
-    code = code.astype(str).str.strip().str.replace(r"\.0$", "", regex=True)
-    code = code.where(code == "", code.str.zfill(5))
+    code = _canonical_codes(code.astype(str))
     found = pd.Series(pd.NA, index=records.index, dtype="string")
     for unit_set in (NEW, OLD):
         known = code.isin(registry.units(unit_set).index) & (sets == unit_set)
         found[known] = code[known]
     return found
+
+
+def _canonical_codes(code: pd.Series) -> pd.Series:
+    """Codes stripped, without a trailing ".0", zero-padded to 5 digits ("" stays "").
+
+    Each distinct code is worked out once: a file names a few thousand communes
+    over many rows.
+    """
+    codes, uniques = pd.factorize(code)
+    distinct = pd.Series(uniques, dtype=object).astype(str).str.strip() \
+        .str.replace(r"\.0$", "", regex=True)
+    distinct = distinct.where(distinct == "", distinct.str.zfill(5))
+    return pd.Series(distinct.to_numpy(dtype=object)[codes], index=code.index, dtype=object)
 
 
 def _by_name(
@@ -73,8 +85,15 @@ def _match_distinct(triples: pd.DataFrame, registry: Registry) -> pd.DataFrame:
 
 
 def _point_in(points: gpd.GeoSeries, polygons: gpd.GeoDataFrame) -> pd.Series:
-    tree = shapely.STRtree(polygons.geometry.values)
-    pairs = tree.query(points.values, predicate="within")
+    shapes = np.asarray(polygons.geometry.values)
+    tree = shapely.STRtree(shapes)
+    # Boxes first, then the exact test on the prepared polygons: the same pairs, in the
+    # same order, as ``query(predicate="within")``, several times faster for many points.
+    pairs = tree.query(points.values)
+    shapely.prepare(shapes)
+    xy = shapely.get_coordinates(points.values)
+    inside = shapely.contains_xy(shapes[pairs[1]], xy[pairs[0], 0], xy[pairs[0], 1])
+    pairs = pairs[:, inside]
     codes = pd.Series(pd.NA, index=points.index, dtype="string")
     # A point on a shared edge falls in two polygons: keep the first, deterministically.
     first = pd.DataFrame(pairs.T, columns=["p", "g"]).drop_duplicates("p")
@@ -107,11 +126,12 @@ def resolve_communes(
     unresolved : DataFrame
         The other rows with a ``reason``.
     """
-    dates = pd.to_datetime(records["date"]).dt.date if "date" in records else None
-    sets = pd.Series(
-        [unit_set_on(d) or NEW for d in dates] if dates is not None else NEW,
-        index=records.index,
-    )
+    if "date" in records:
+        # geo.units.unit_set_on, row by row: before the merger OLD, else (or no date) NEW
+        before = (pd.to_datetime(records["date"]) < pd.Timestamp(MERGER_DATE)).to_numpy()
+        sets = pd.Series(np.where(before, OLD, NEW).tolist(), index=records.index)
+    else:
+        sets = pd.Series(NEW, index=records.index)
     code = _by_code(records, sets, registry)
     how = pd.Series(np.where(code.notna(), "code", ""), index=records.index)
 

@@ -13,6 +13,11 @@ The rules (issue "Records in, safely"):
   addresses) is refused whole; victims' coordinates are used to find their
   commune and then dropped, never stored;
 - the file is read in chunks, so a million rows import in flat memory.
+
+Speed (issue 8): a file repeats a few values over many rows (dates, types,
+codes), so each distinct cell value of a column is parsed once per chunk and
+the result spread over its rows (:func:`_per_distinct`); records are written
+as whole columns of plain Python values.
 """
 
 from __future__ import annotations
@@ -338,17 +343,18 @@ def _prepare(chunk: Chunk, spec: Kind, columns: ColumnMap, places: Places,
         cells = raw[f.name] if f.name in raw else pd.Series([""] * n, index=raw.index,
                                                            dtype=object)
         if f.type == "date":
-            values[f.name] = parse_dates(cells, today, errs, allow_future=f.future)
+            values[f.name] = _per_distinct(
+                lambda v, e, f=f: parse_dates(v, today, e, allow_future=f.future), cells, errs)
         elif f.type in ("int", "year"):
-            values[f.name] = parse_ints(cells, f, errs)
+            values[f.name] = _per_distinct(lambda v, e, f=f: parse_ints(v, f, e), cells, errs)
         elif f.type == "float":
-            values[f.name] = parse_floats(cells, f, errs)
+            values[f.name] = parse_floats(cells, f, errs)  # coordinates: few repeats
         elif f.type == "choice":
-            values[f.name] = parse_choice(cells, f, errs)
+            values[f.name] = _per_distinct(lambda v, e, f=f: parse_choice(v, f, e), cells, errs)
         elif f.type == "code":
-            values[f.name] = parse_codes(cells)
+            values[f.name] = _per_distinct(lambda v, e: parse_codes(v), cells, errs)
         else:
-            values[f.name] = cells.map(lambda v: v if isinstance(v, str) else str(v)).str.strip()
+            values[f.name] = _per_distinct(lambda v, e: _stripped(v), cells, errs)
         if f.type == "year":
             late = (values[f.name] > today.year).fillna(False).to_numpy(bool)
             errs.add(late, "date.future", lambda i, c=cells: {
@@ -383,16 +389,30 @@ def _swapped(raw: pd.DataFrame, places: Places) -> CellErrors:
     on them) and a ``coords.swapped`` rejection with the fix is returned.
     """
     def number(col: str) -> np.ndarray:
-        text = raw[col].map(lambda v: v if isinstance(v, str) else str(v)).str.strip()
-        return pd.to_numeric(text.str.replace(",", ".", regex=False), errors="coerce") \
-            .to_numpy(float)
+        """The cells read as numbers after stripping, with a decimal comma accepted."""
+        cells = raw[col]
+        if _all_text(cells):
+            # A plain number parses as written; only the others are stripped and
+            # have their comma replaced (no text with a comma parses as written).
+            values = pd.to_numeric(pd.Series(_texts(cells)), errors="coerce") \
+                .to_numpy(float, copy=True)
+            again = np.flatnonzero(np.isnan(values))
+            if len(again):
+                text = pd.Series([v.strip().replace(",", ".") for v in _texts(cells)[again]],
+                                 dtype=object)
+                values[again] = pd.to_numeric(text, errors="coerce").to_numpy(float)
+            return values
+        text = cells.map(lambda v: v if isinstance(v, str) else str(v)).str.strip() \
+            .str.replace(",", ".", regex=False)
+        return pd.to_numeric(text, errors="coerce").to_numpy(float)
 
     lat, lon = number("lat"), number("lon")
     both = np.isfinite(lat) & np.isfinite(lon)
     inside = np.zeros(len(raw), bool)
     flipped = np.zeros(len(raw), bool)
     inside[both] = shapely.contains_xy(places.outline, lon[both], lat[both])
-    flipped[both] = shapely.contains_xy(places.outline, lat[both], lon[both])
+    away = both & ~inside  # only a point outside can be a swapped one
+    flipped[away] = shapely.contains_xy(places.outline, lat[away], lon[away])
     swapped = both & ~inside & flipped
     errs = CellErrors.empty()
     errs.add(swapped, "coords.swapped", lambda i: {"lat": lat[i], "lon": lon[i]})
@@ -407,14 +427,73 @@ def _names_in_code_column(values: pd.DataFrame) -> None:
         return
     code = values["commune_code"].fillna("")
     name = values["commune"] if "commune" in values else pd.Series("", index=values.index)
-    wordy = code.str.contains(r"[^\d\s]", regex=True) & name.fillna("").eq("")
+    # each distinct code is looked at once (a file names a few thousand communes)
+    codes, uniques = pd.factorize(code)
+    has_word = pd.Series(uniques, dtype=object).str.contains(r"[^\d\s]", regex=True) \
+        .to_numpy(dtype=bool)
+    wordy = pd.Series(has_word[codes], index=code.index) & name.fillna("").eq("")
     if wordy.any():
         values["commune"] = name.where(~wordy, code)
         values.loc[wordy, "commune_code"] = ""
 
 
+def _stripped(cells: pd.Series) -> pd.Series:
+    """Cells as stripped text (what a free-text field stores)."""
+    if _all_text(cells):
+        return pd.Series([v.strip() for v in _texts(cells)], index=cells.index,
+                         dtype=cells.dtype, name=cells.name)
+    return cells.map(lambda v: v if isinstance(v, str) else str(v)).str.strip()
+
+
 def _is_empty(cells: pd.Series) -> np.ndarray:
+    if _all_text(cells):  # "" or only white space
+        text = _texts(cells)
+        return np.fromiter(map(str.isspace, text), bool, len(text)) | \
+            (cells.to_numpy(dtype=object) == "")
     return cells.map(lambda v: v is None or (isinstance(v, str) and not v.strip())).to_numpy(bool)
+
+
+def _texts(cells: pd.Series) -> np.ndarray:
+    """The cells as an object array (of ``str`` for a text column), without pandas' per-item
+    iteration of string arrays."""
+    return cells.to_numpy(dtype=object)
+
+
+def _all_text(cells: pd.Series) -> bool:
+    """Every cell is a ``str`` (a CSV chunk: no empty cell is None or NaN)."""
+    return pd.api.types.infer_dtype(cells, skipna=False) in ("string", "empty")
+
+
+def _per_distinct(parse, cells: pd.Series, errors: CellErrors):
+    """``parse(cells, errors)``, computed once per distinct value and spread over the rows.
+
+    The parsers are elementwise (a cell's value, reason and suggestion depend on
+    that cell alone), so parsing the distinct values gives the same values and the
+    same rejections; a rejection of a value becomes one per row that holds it.
+    Only for all-text columns (CSV), and only when values repeat.
+    """
+    n = len(cells)
+    if n < 64 or not _all_text(cells):
+        return parse(cells, errors)
+    codes, uniques = pd.factorize(cells, use_na_sentinel=False)
+    if 2 * len(uniques) > n:
+        return parse(cells, errors)
+    distinct = pd.Series(uniques, index=pd.RangeIndex(len(uniques)), name=cells.name)
+    found = CellErrors.empty()
+    parsed = parse(distinct, found)
+    if found.positions:
+        order = np.argsort(codes, kind="stable")
+        bounds = np.searchsorted(codes[order], np.arange(len(uniques) + 1))
+        for pos, code, params, sug in zip(found.positions, found.codes, found.params,
+                                          found.suggestions, strict=True):
+            rows = order[bounds[pos]:bounds[pos + 1]].tolist()
+            errors.positions.extend(rows)
+            errors.codes.extend([code] * len(rows))
+            errors.params.extend(dict(params) for _ in rows)
+            errors.suggestions.extend([sug] * len(rows))
+    if isinstance(parsed, pd.Series):
+        return pd.Series(parsed.array.take(codes), index=cells.index, name=parsed.name)
+    return parsed.take(codes)
 
 
 def _cross_checks(values: pd.DataFrame, raw: pd.DataFrame, problems) -> None:
@@ -478,9 +557,7 @@ def _place(values: pd.DataFrame, raw: pd.DataFrame, spec: Kind,
     else:
         frame["date_for_units"] = pd.NaT  # population names the 2025 communes
     probe = frame.rename(columns={"date": "_date"}).rename(columns={"date_for_units": "date"})
-    probe["date"] = pd.to_datetime(probe["date"])
-    probe = probe.astype({"date": object})
-    probe["date"] = probe["date"].where(probe["date"].notna(), None)
+    probe["date"] = pd.to_datetime(probe["date"])  # NaT: no date (population)
     if len(probe) == 0:
         empty = frame.iloc[0:0].copy()
         for col in ("new_code", "old_code", "resolved_by"):
@@ -570,19 +647,29 @@ def _closest_name(name: str, units: pd.DataFrame) -> str:
 # -- duplicates and writing ----------------------------------------------------------------
 
 
+def _hash_text(col: pd.Series, is_date: bool) -> list[str]:
+    """A field's values as the text the content hash is made of ("" when empty)."""
+    def text(values: pd.Series) -> pd.Series:
+        if is_date:
+            return values.dt.strftime("%Y-%m-%d").fillna("")
+        return values.astype(object).where(values.notna(), "").astype(str)
+
+    typed = col.dtype != object or pd.api.types.infer_dtype(col, skipna=True) == "string"
+    if not typed or len(col) < 64:
+        return _texts(text(col)).tolist()
+    codes, uniques = pd.factorize(col)  # each distinct value written once (-1: empty)
+    if 2 * len(uniques) > len(col):
+        return _texts(text(col)).tolist()
+    written = np.array(_texts(text(pd.Series(uniques))).tolist() + [""], dtype=object)
+    return written[codes].tolist()
+
+
 def _content_hash(values: pd.DataFrame, spec: Kind) -> pd.Series:
-    parts = []
-    for f in spec.fields:
-        if f.name == "record_id" or f.name not in values:
-            continue
-        col = values[f.name]
-        if f.type == "date":
-            text = col.dt.strftime("%Y-%m-%d").fillna("")
-        else:
-            text = col.astype(object).where(col.notna(), "").astype(str)
-        parts.append(text)
-    joined = parts[0].str.cat(parts[1:], sep="\x1f") if parts else pd.Series("", index=values.index)
-    return joined.map(lambda s: hashlib.blake2b(s.encode(), digest_size=12).hexdigest())
+    parts = [_hash_text(values[f.name], f.type == "date") for f in spec.fields
+             if f.name != "record_id" and f.name in values]
+    joined = ["\x1f".join(row) for row in zip(*parts)] if parts else [""] * len(values)
+    return pd.Series([hashlib.blake2b(s.encode(), digest_size=12).hexdigest() for s in joined],
+                     index=values.index, dtype=object)
 
 
 def _dedupe(accepted: pd.DataFrame, rejects: pd.DataFrame, chunk: Chunk, spec: Kind,
@@ -601,13 +688,15 @@ def _dedupe(accepted: pd.DataFrame, rejects: pd.DataFrame, chunk: Chunk, spec: K
             accepted["year"].astype(str)
     accepted["content_hash"] = _content_hash(accepted, spec)
     ids = accepted["record_id"].astype(str).reset_index(drop=True)
+    id_list = _texts(ids).tolist()
     hashes = accepted["content_hash"].reset_index(drop=True)
     rows = accepted["__row"].to_numpy()
     stored = pd.Series(tx.existing(spec.name, source, list(ids.unique())), dtype=object)
     in_store = ids.isin(stored.index).to_numpy()
     store_hash = ids.map(stored).to_numpy()
-    met = ids.map(lambda k: seen.get(k, (None, None))[0]).to_numpy()
-    met_row = ids.map(lambda k: seen.get(k, (None, None))[1]).to_numpy()
+    earlier = [seen.get(k, (None, None)) for k in id_list]
+    met = np.array([h for h, _ in earlier], dtype=object)
+    met_row = np.array([r for _, r in earlier], dtype=object)
     met_before = ~in_store & (met != None)  # noqa: E711 - elementwise
     new = ~in_store & ~met_before
     # the first row of each new key in this chunk stands for it; later ones compare to it
@@ -624,7 +713,8 @@ def _dedupe(accepted: pd.DataFrame, rejects: pd.DataFrame, chunk: Chunk, spec: K
     conflict_store = in_store & (store_hash != hash_arr)
     conflict_file = (met_before | repeat) & (ref_hash != hash_arr)
     keep = new & ~repeat
-    for k, h, r in zip(ids[keep], hash_arr[keep], rows[keep], strict=True):
+    kept_ids = np.array(id_list, dtype=object)[keep].tolist()
+    for k, h, r in zip(kept_ids, hash_arr[keep].tolist(), rows[keep].tolist(), strict=True):
         seen[k] = (h, int(r))
     conflicts = [(i, "duplicate.conflict", {"value": ids.iat[i]})
                  for i in np.flatnonzero(conflict_store)]
@@ -660,18 +750,40 @@ def _insert_records(tx: Transaction, spec: Kind, accepted: pd.DataFrame, source:
     table = RECORD_TABLES[spec.name]
     frame = accepted.rename(columns={"class": "model_class"})
     names = [c.name for c in table]
+    n = len(frame)
     columns = []
     for c in table:
         if c.name == "source":
-            values = [source] * len(frame)
+            columns.append([_CONVERT[c.type](source)] * n)
         elif c.name == "import_id":
-            values = [import_id] * len(frame)
+            columns.append([_CONVERT[c.type](import_id)] * n)
         elif c.name in frame:
-            values = frame[c.name].tolist()
+            columns.append(_plain(frame[c.name], c.type))
         else:
-            values = [None] * len(frame)
-        columns.append(map(_CONVERT[c.type], values))
+            columns.append([None] * n)
     tx.insert(spec.name, names, zip(*columns, strict=True))
+
+
+def _plain(col: pd.Series, kind: str) -> list:
+    """A column as the list :data:`_CONVERT` makes of it, value by value, but whole."""
+    types = pd.api.types
+    if kind == "text" and types.infer_dtype(col, skipna=True) == "string":
+        values = _texts(col).tolist()
+        empty = (col.isna() | col.astype(object).eq("")).to_numpy()
+    elif kind == "int" and types.is_integer_dtype(col.dtype):
+        values = col.to_numpy(dtype="int64", na_value=0).tolist()
+        empty = col.isna().to_numpy()
+    elif kind == "float" and (types.is_float_dtype(col.dtype) or types.is_integer_dtype(col.dtype)):
+        values = col.to_numpy(dtype="float64", na_value=np.nan).tolist()
+        empty = col.isna().to_numpy()
+    elif kind == "date" and types.is_datetime64_dtype(col.dtype):
+        values = col.dt.date.astype(object).tolist()
+        empty = col.isna().to_numpy()
+    else:
+        return list(map(_CONVERT[kind], _texts(col).tolist()))
+    for i in np.flatnonzero(empty):
+        values[i] = None
+    return values
 
 
 def _insert_rejects(tx: Transaction, spec: Kind, rejects: pd.DataFrame, import_id: int) -> None:

@@ -1,0 +1,1 @@
+"""One module per measured area of issue 8: imports, statistics, and the running app."""

@@ -1,0 +1,214 @@
+"""Areas 2 and 3: a filter change → the new map values, timed on the server, and its bytes.
+
+The overview's ``update_map`` and the commander's ``update`` are called over
+HTTP as the page calls them (:class:`bench.servers.DashClient`), with a new
+filter state each time (types and periods drawn at random, never a state
+already asked, so no memoised answer is reused), and changed inputs that take
+the ``Patch`` path (values only). The baseline does the same counting the
+way a plain GIS script would: a geopandas ``sjoin`` of the selected points
+with the polygons on every click, instead of the commune codes joined once
+at import.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from bench.context import Run
+from bench.results import Spec
+from bench.servers import DashClient, peak_rss_mb
+from bench.timing import percentile, timed
+from layers.counts import INCIDENT_TYPES
+
+__all__ = ["COMMANDER", "OVERVIEW", "SPECS", "filter_states", "measure_callbacks",
+           "sjoin_counts"]
+
+OVERVIEW = Spec("overview_filter_p95", 2, "overview filter change → values (p95)", "ms",
+                target=50.0, baseline_title="geopandas sjoin per click, p95")
+COMMANDER = Spec("commander_filter_p95", 2, "commander filter change → values + table (p95)",
+                 "ms", target=50.0, baseline_title="overview callback p95")
+SPECS = [OVERVIEW, COMMANDER]
+
+
+def filter_states(n: int, first: dt.date, last: dt.date, *, seed: int = 8) -> list[dict]:
+    """``n`` distinct filter states: a non-empty set of types and a period.
+
+    Periods are the presets' shapes (a quarter, six months, a year, the
+    July–September campaign) at random places in the data's span, and now and
+    then any two days; the changed input alternates between types and period.
+    """
+    rng = np.random.default_rng(seed)
+    states, seen = [], set()
+    span = (last - first).days
+    while len(states) < n:
+        types = tuple(t for t in INCIDENT_TYPES if rng.random() < 0.6) or (INCIDENT_TYPES[0],)
+        shape = rng.choice(["quarter", "half", "year", "campaign", "any"])
+        year = int(rng.integers(first.year, last.year + 1))
+        if shape == "quarter":
+            q = int(rng.integers(0, 4))
+            start = dt.date(year, 3 * q + 1, 1)
+            end = (pd.Timestamp(start) + pd.offsets.QuarterEnd(0)).date()
+        elif shape == "half":
+            start = dt.date(year, int(rng.integers(1, 8)), 1)
+            end = (pd.Timestamp(start) + pd.DateOffset(months=6) - pd.Timedelta(days=1)).date()
+        elif shape == "year":
+            start, end = dt.date(year, 1, 1), dt.date(year, 12, 31)
+        elif shape == "campaign":
+            start, end = dt.date(year, 7, 1), dt.date(year, 9, 30)
+        else:
+            a, b = sorted(int(v) for v in rng.integers(0, span + 1, 2))
+            start, end = first + dt.timedelta(days=a), first + dt.timedelta(days=b)
+        start, end = max(start, first), min(end, last)
+        key = (types, start, end)
+        if key in seen or end < start:
+            continue
+        seen.add(key)
+        changed = "types" if len(states) % 2 == 0 else "period"
+        states.append({"types": list(types), "start": start.isoformat(),
+                       "end": end.isoformat(), "changed": changed})
+    return states
+
+
+def sjoin_counts(incidents: pd.DataFrame, communes: gpd.GeoDataFrame, state: dict) -> pd.Series:
+    """Counts per commune of the selected located incidents, by a spatial join (the baseline)."""
+    mask = incidents["type"].isin(state["types"])
+    mask &= incidents["date"] >= pd.Timestamp(state["start"])
+    mask &= incidents["date"] < pd.Timestamp(state["end"]) + pd.Timedelta(days=1)
+    mask &= incidents["lat"].notna()
+    chosen = incidents.loc[mask]
+    points = gpd.GeoDataFrame(geometry=gpd.points_from_xy(chosen["lon"], chosen["lat"]),
+                              crs="EPSG:4326")
+    joined = gpd.sjoin(points, communes[["geometry"]], predicate="within")
+    right = communes.index.name or "index_right"  # geopandas names the column after the index
+    return joined.groupby(right).size().reindex(communes.index, fill_value=0)
+
+
+def _overview_call(client: DashClient, dep: dict, state: dict) -> tuple[float, int, dict]:
+    inputs = {"filter-types.value": state["types"], "filter-period.start_date": state["start"],
+              "filter-period.end_date": state["end"], "filter-units.value": "2025"}
+    changed = ["filter-types.value" if state["changed"] == "types"
+               else "filter-period.start_date"]
+    return client.call(dep, inputs, {"page-lang.data": "vi"}, changed)
+
+
+def _commander_call(client: DashClient, dep: dict, state: dict,
+                    changed: list[str] | None = None) -> tuple[float, int, dict]:
+    inputs = {"cmd-layer.value": "rates", "cmd-types.value": state["types"],
+              "cmd-period.start_date": state["start"], "cmd-period.end_date": state["end"],
+              "cmd-units.value": "2025", "cmd-bandwidth.value": 5}
+    if changed is None:
+        changed = ["cmd-types.value" if state["changed"] == "types"
+                   else "cmd-period.start_date"]
+    return client.call(dep, inputs, {"cmd-rings.value": [], "page-lang.data": "vi"}, changed)
+
+
+def _patched(answer: dict, output: str) -> bool:
+    """Whether the answer's figure is a Patch (values only), not a whole figure."""
+    component, _, prop = output.rpartition(".")
+    value = answer.get("response", {}).get(component, {}).get(prop)
+    return isinstance(value, dict) and value.get("__dash_patch_update") is not None
+
+
+def measure_callbacks(run: Run, client: DashClient, pid: int | None = None) -> dict:
+    """Overview and commander filter changes on the national server; returns what area 3
+    needs (the answers' sizes) and, given the server's ``pid``, its peak memory after
+    each part."""
+    incidents = run.incidents
+    first, last = incidents["date"].min().date(), incidents["date"].max().date()
+    sizes = run.sizes
+    overview = client.callback("commune-map.figure")
+    states = filter_states(sizes.filter_changes + 1, first, last)
+    run.log(f"overview: {sizes.filter_changes} filter changes over HTTP")
+    _overview_call(client, overview, states[0])  # the page's first change (warms Flask)
+    times, nbytes, patched = [], [], 0
+    for state in states[1:]:
+        seconds, size, answer = _overview_call(client, overview, state)
+        times.append(1000 * seconds)
+        nbytes.append(size)
+        patched += _patched(answer, "commune-map.figure")
+    run.log(f"baseline: geopandas sjoin per click × {sizes.baseline_changes}")
+    communes = run.units.communes_new
+    base = [1000 * timed(lambda s=s: sjoin_counts(incidents, communes, s))[0]
+            for s in states[1:1 + sizes.baseline_changes]]
+    p95, base95 = percentile(times, 95), percentile(base, 95)
+    parts = _overview_parts(run, states[1:6])
+    run.add(OVERVIEW.make(
+        p95, baseline=base95, stat="p95", repetitions=len(times), samples=times,
+        detail={"p50": percentile(times, 50), "max": max(times), "baseline_p50":
+                percentile(base, 50), "baseline_samples": base, "patched": patched,
+                "incidents": len(incidents), "in_process_median_ms": parts},
+        note="round trip of /_dash-update-component on loopback (server time + < 1 ms); "
+             "counts by the commune codes joined at import, answer a Patch of the values"))
+    rss = {"after_overview_mb": peak_rss_mb(pid)[0]} if pid else {}
+    _commander(run, client, states, first, last)
+    if pid:
+        rss["after_commander_mb"] = peak_rss_mb(pid)[0]
+    return {"overview_bytes": nbytes, "overview_patched": patched,
+            "overview_states": len(times), "peak_rss": rss}
+
+
+def _overview_parts(run: Run, states: list[dict]) -> dict:
+    """Where the overview callback's time goes, measured in this process on the same
+    records: counting (layers.counts), the hover text of every commune, the Patch as JSON."""
+    import plotly
+
+    from dashboard.figures.commune_map import hover_values, values_patch
+    from layers.counts import incident_counts
+
+    units = pd.DataFrame(run.units.communes_new.drop(columns="geometry"))
+    parts: dict[str, list[float]] = {"counts": [], "hover_text": [], "patch_json": []}
+    for state in states:
+        start = dt.date.fromisoformat(state["start"])
+        end = dt.date.fromisoformat(state["end"])
+        seconds, layer = timed(lambda: incident_counts(run.incidents, units, unit_set="2025",
+                                                       types=state["types"], start=start,
+                                                       end=end))
+        parts["counts"].append(1000 * seconds)
+        parts["hover_text"].append(1000 * timed(lambda: hover_values(layer, "vi"))[0])
+        parts["patch_json"].append(1000 * timed(lambda: json.dumps(
+            values_patch(layer, "vi", "").to_plotly_json(),
+            cls=plotly.utils.PlotlyJSONEncoder))[0])
+    return {k: round(float(np.median(v)), 1) for k, v in parts.items()}
+
+
+def _commander(run: Run, client: DashClient, states: list[dict], first, last) -> None:
+    dep = client.callback("cmd-map.figure")
+    n = run.sizes.commander_changes
+    run.log(f"commander: page load + {n} filter changes over HTTP (each may run Gi* with "
+            "9,999 permutations and emerging hot spots on every commune)")
+    opening = {"types": list(INCIDENT_TYPES), "start": first.isoformat(),
+               "end": last.isoformat(), "changed": "types"}
+    load_s, load_bytes, _ = _commander_call(client, dep, opening, changed=[])
+    picks = filter_states(n, first, last, seed=11)
+    times, nbytes = [], []
+    for state in picks:
+        seconds, size, _ = _commander_call(client, dep, state)
+        times.append(1000 * seconds)
+        nbytes.append(size)
+    again = [1000 * _commander_call(client, dep, s)[0] for s in picks]  # memoised states
+    overview = next(f for f in run.figures if f.key == OVERVIEW.key)
+    run.add(COMMANDER.make(
+        percentile(times, 95), baseline=overview.value, stat="p95", repetitions=len(times),
+        samples=times,
+        detail={"p50": percentile(times, 50), "page_load_ms": 1000 * load_s,
+                "page_load_bytes": load_bytes, "bytes": nbytes, "revisited_ms": again},
+        note="the callback also rebuilds the ranked key-area table, which needs Gi* "
+             "(9,999 permutations), emerging hot spots (999 permutations × every quarter "
+             "to the period's end), rates and the change test for the new filter state; "
+             "a state already seen is answered from memory (revisited_ms)"))
+
+
+def figure_bytes(figure) -> int:
+    """Bytes of a figure as Dash sends it (plotly's JSON encoder)."""
+    import plotly.io as pio
+
+    return len(pio.to_json(figure, validate=False).encode())
+
+
+def answer_json_bytes(answer: dict) -> int:
+    return len(json.dumps(answer).encode())

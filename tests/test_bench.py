@@ -1,0 +1,151 @@
+"""Smoke tests of the benchmark suite at tiny sizes: the generator and the table/JSON writer.
+
+The suite itself (``python -m bench``) is not a test: these check that what it
+measures is what it says (records in their communes, the counts asked) and
+that every figure reaches the JSON with its target, baseline, ratio and verdict.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+
+from bench.measure.callbacks import filter_states
+from bench.national import (FIRST_DAY, LAST_DAY, incident_truth, national_population,
+                            national_records, national_registry, national_units, places,
+                            write_records)
+from bench.results import AREAS, Figure, Spec, format_table, read_results, write_results
+from geo.units import MERGER_DATE
+
+
+@pytest.fixture(scope="module")
+def units():
+    """Tây Ninh's units (96 + 280) drawn the way the suite draws the country's."""
+    return national_units(national_registry(("80",)), seed=3)
+
+
+@pytest.fixture(scope="module")
+def records(units):
+    return national_records(units, incidents=2_000, outreach=300, seed=5)
+
+
+def test_registry_of_one_province_matches_the_product_registry(registry):
+    reg = national_registry(("80",))
+    assert set(reg.communes.index) == set(registry.communes.index)
+    assert set(reg.legacy.index) == set(registry.legacy.index)
+    assert (reg.legacy["new_code"] == registry.legacy["new_code"].reindex(reg.legacy.index)).all()
+
+
+def test_every_unit_has_a_polygon_and_the_pieces_tile_the_communes(units):
+    new, old = units.communes_new, units.communes_old
+    assert len(new) == 96 and len(old) == 280
+    assert not new.geometry.is_empty.any() and new.geometry.is_valid.all()
+    assert not old.geometry.is_empty.any() and old.geometry.is_valid.all()
+    # the former communes cut the 2025 ones: the same total area, no overlap between communes
+    new_area = shapely.area(new.geometry.values).sum()
+    assert shapely.area(old.geometry.values).sum() == pytest.approx(new_area, rel=1e-9)
+    assert shapely.union_all(new.geometry.values).area == pytest.approx(new_area, rel=1e-9)
+
+
+def test_counts_are_as_asked(records):
+    incidents, outreach = records
+    assert len(incidents) == 2_000 and len(outreach) == 300
+    assert incidents["record_id"].is_unique and outreach["record_id"].is_unique
+    dates = pd.to_datetime(incidents["date"], format="%d/%m/%Y")
+    assert dates.min() >= pd.Timestamp(FIRST_DAY) and dates.max() <= pd.Timestamp(LAST_DAY)
+
+
+def test_incidents_fall_in_the_commune_their_code_names(units, records):
+    incidents, _ = records
+    dates = pd.to_datetime(incidents["date"], format="%d/%m/%Y")
+    old_set = (dates < pd.Timestamp(MERGER_DATE)).to_numpy()
+    codes = incidents["commune_code"].to_numpy()
+    assert set(codes[old_set]) <= set(units.communes_old.index)
+    assert set(codes[~old_set]) <= set(units.communes_new.index)
+    located = incidents["lat"].notna().to_numpy()
+    assert 0.4 < located.mean() < 0.7
+    shapes = np.where(old_set, units.communes_old.geometry.reindex(codes).to_numpy(),
+                      units.communes_new.geometry.reindex(codes).to_numpy())
+    inside = shapely.contains_xy(shapes[located], incidents["lon"].to_numpy()[located],
+                                 incidents["lat"].to_numpy()[located])
+    assert inside.all()
+    assert not incidents.loc[incidents["type"] == "victim", "lat"].notna().any()
+
+
+def test_generated_files_import_through_the_real_importer_into_their_communes(
+        units, records, tmp_path):
+    from geo.config import Settings
+    from geo.ingest import import_file
+    from geo.store import open_store
+
+    incidents, outreach = records
+    paths = write_records(tmp_path / "files", incidents=incidents, outreach=outreach,
+                          population=national_population(units))
+    with open_store(Settings(data_dir=tmp_path / "var")) as store:
+        for kind in ("incidents", "outreach", "population"):
+            report = import_file(paths[kind], kind, store, places(units))
+            assert report.rejected == 0 and report.accepted == report.rows_read
+        stored = store.read("incidents", ["record_id", "new_code"]).set_index("record_id")
+    truth = incident_truth(units, incidents).set_index(incidents["record_id"])
+    assert (stored["new_code"].reindex(truth.index) == truth["new_code"]).all()
+
+
+def test_filter_states_are_distinct_and_inside_the_span():
+    states = filter_states(40, dt.date(2021, 1, 1), dt.date(2025, 12, 31))
+    keys = {(tuple(s["types"]), s["start"], s["end"]) for s in states}
+    assert len(states) == len(keys) == 40
+    assert all(s["types"] and "2021-01-01" <= s["start"] <= s["end"] <= "2025-12-31"
+               for s in states)
+
+
+def _figures() -> list[Figure]:
+    return [
+        Spec("fast", 2, "a time under its target", "ms", target=50.0,
+             baseline_title="plain").make(20.0, baseline=80.0, samples=[18.0, 20.0, 25.0],
+                                          repetitions=3),
+        Spec("slow_rows", 1, "a rate under its target", "rows/s", better="higher",
+             target=100_000).make(60_000.0, baseline=120_000.0),
+        Spec("info", 5, "a figure without target", "s").make(2.5, baseline=2.0),
+        Spec("broken", 6, "a figure that could not run", "MB", target=1536).make(
+            None, note="not measured: no server"),
+    ]
+
+
+def test_figure_ratio_and_verdict():
+    fast, slow, info, broken = _figures()
+    assert fast.ratio == pytest.approx(4.0) and fast.met is True
+    assert slow.ratio == pytest.approx(0.5) and slow.met is False
+    assert slow.shortfall == pytest.approx(0.4)
+    assert info.met is None and info.ratio == pytest.approx(0.8)
+    assert broken.met is None and broken.ratio is None
+
+
+def test_json_has_every_figure_with_value_target_baseline_ratio_and_verdict(tmp_path):
+    path = write_results(tmp_path / "latest.json", _figures(), date="2026-11-23T00:00:00+00:00",
+                         machine={"cpu": "test", "cores": 2}, mode="quick")
+    data = read_results(path)
+    assert data["machine"]["cores"] == 2 and data["mode"] == "quick"
+    assert set(data["areas"]) == {str(k) for k in AREAS}
+    assert [f["key"] for f in data["figures"]] == ["fast", "slow_rows", "info", "broken"]
+    for fig in data["figures"]:
+        assert {"value", "target", "baseline", "ratio", "met", "status", "unit",
+                "samples"} <= set(fig)
+    status = {f["key"]: f["status"] for f in data["figures"]}
+    assert status == {"fast": "met", "slow_rows": "missed", "info": "no target",
+                      "broken": "no target"}
+    assert data["figures"][1]["ratio"] == pytest.approx(0.5)
+    assert data["figures"][3]["value"] is None
+
+
+def test_table_shows_values_targets_baselines_and_misses():
+    text = format_table(_figures())
+    assert "20.0 ms" in text and "≤ 50.0 ms" in text and "×4.00" in text
+    assert "60,000 rows/s" in text and "MISSED (−40 %)" in text
+    assert "not run" in text
+    markdown = format_table(_figures(), markdown=True)
+    assert markdown.splitlines()[0].startswith("| figure | value | target")
+    assert len(markdown.splitlines()) == 2 + 4
