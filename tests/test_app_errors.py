@@ -33,7 +33,7 @@ _FILTERS = {"cmd-layer.value": "rates", "page-lang.data": "vi", "cmd-types.value
 
 def test_database_unreachable_then_back(world, monkeypatch):
     app, ctx, client = world
-    key = _key(app, "cmd-map.figure", "cmd-table.children")
+    key = _key(app, "cmd-map.figure", "cmd-note.children")
     real = ctx.records.current
 
     def unreachable():
@@ -60,7 +60,7 @@ def test_unexpected_failure_says_so_without_details(world, monkeypatch):
         raise RuntimeError("secret internal detail /srv/borderwatch/var")
 
     monkeypatch.setattr(ctx.records, "current", broken)
-    answer = _call(app, client, _key(app, "cmd-map.figure", "cmd-table.children"), _FILTERS)
+    answer = _call(app, client, _key(app, "cmd-map.figure", "cmd-note.children"), _FILTERS)
     text = answer.get_data(as_text=True)
     assert answer.status_code == 200 and "secret internal detail" not in text
     assert "Đã có lỗi" in answer.get_json()["sideUpdate"]["app-alert"]["children"]

@@ -239,7 +239,8 @@ def test_each_role_against_each_page(world, role):
 
 
 _PAGE_CALLBACKS = {  # one data callback and the exports of each page
-    "/commander": (("cmd-map.figure", "cmd-table.children"), ("cmd-download.data",)),
+    "/commander": (("cmd-map.figure", "cmd-note.children"), ("cmd-table.children",),
+                   ("cmd-download.data",)),
     "/planner": (("plan-map.figure", "plan-table.children"), ("plan-download.data",),
                  ("plan-download-html.data",)),
     "/": (("commune-map.figure", "kpi-total.children"), ("ov-download.data",)),
@@ -286,7 +287,7 @@ def test_audit_log_records_views_exports_and_refusals(world):
     export = accounts.audit_log(action="export", limit=1)[0]
     assert export["username"] == "demo-commander" and "cmd-download" in export["target"]
     viewer = _signed_in(app, "viewer")
-    _call(app, viewer, _key(app, "cmd-map.figure", "cmd-table.children"))
+    _call(app, viewer, _key(app, "cmd-map.figure", "cmd-note.children"))
     refused = accounts.audit_log(action="refused", limit=1)[0]
     assert refused["username"] == "demo-viewer" and refused["detail"] == "role"
     signed = {r["username"] for r in accounts.audit_log(action="sign_in", limit=50)}

@@ -179,8 +179,7 @@ def _overview_parts(run: Run, states: list[dict]) -> dict:
 def _commander(run: Run, client: DashClient, states: list[dict], first, last) -> None:
     dep = client.callback("cmd-map.figure")
     n = run.sizes.commander_changes
-    run.log(f"commander: page load + {n} filter changes over HTTP (each may run Gi* with "
-            "9,999 permutations and emerging hot spots on every commune)")
+    run.log(f"commander: page load + {n} filter changes over HTTP (the map's callback)")
     opening = {"types": list(INCIDENT_TYPES), "start": first.isoformat(),
                "end": last.isoformat(), "changed": "types"}
     load_s, load_bytes, _ = _commander_call(client, dep, opening, changed=[])
@@ -197,10 +196,10 @@ def _commander(run: Run, client: DashClient, states: list[dict], first, last) ->
         samples=times,
         detail={"p50": percentile(times, 50), "page_load_ms": 1000 * load_s,
                 "page_load_bytes": load_bytes, "bytes": nbytes, "revisited_ms": again},
-        note="the callback also rebuilds the ranked key-area table, which needs Gi* "
-             "(9,999 permutations), emerging hot spots (999 permutations × every quarter "
-             "to the period's end), rates and the change test for the new filter state; "
-             "a state already seen is answered from memory (revisited_ms)"))
+        note="the map's callback only (the ranked key-area table, which needs every "
+             "statistic, is a callback of its own since this session); the smoothed-rates "
+             "layer for the new filter state; a state already seen is answered from memory "
+             "(revisited_ms)"))
 
 
 def figure_bytes(figure) -> int:

@@ -10,6 +10,7 @@ import math
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import plotly.graph_objects as go
 import shapely
 
@@ -17,7 +18,7 @@ from dashboard.i18n import format_number, translate
 from layers.layer import Layer
 
 __all__ = ["values_patch", "GATE_STYLE", "TRACE_BORDER", "TRACE_COMMUNES", "TRACE_GATES", "commune_map", "fit_zoom", "gate_hover",
-           "hover_values", "layer_classes", "z_range", "needs_redraw"]
+           "hover_values", "layer_classes", "value_texts", "z_range", "needs_redraw"]
 
 TRACE_COMMUNES, TRACE_BORDER, TRACE_GATES = 0, 1, 2
 GATE_STYLE = {
@@ -59,11 +60,25 @@ def _value_text(value, lang: str, labels: dict[float, str]) -> str:
 
 def hover_values(layer: Layer, lang: str) -> np.ndarray:
     """Per-commune hover text columns: name and the value (or its class) written for ``lang``."""
-    labels = {code: translate(key, lang) for code, key in layer_classes(layer)}
     values = layer.frame[layer.value]
     names = layer.frame["name"].fillna("").to_numpy() if "name" in layer.frame else \
         np.array([""] * len(values), dtype=object)
-    return np.column_stack([names, [_value_text(v, lang, labels) for v in values]])
+    return np.column_stack([names, value_texts(layer, lang)])
+
+
+def value_texts(layer: Layer, lang: str) -> list[str]:
+    """Each commune's value (or class) as the hover shows it; each distinct value is
+    formatted once (Babel per value is the slow part at thousands of communes)."""
+    labels = {code: translate(key, lang) for code, key in layer_classes(layer)}
+    values = layer.frame[layer.value].tolist()
+    shown: dict = {}
+    out = []
+    for v in values:
+        key = ("nan",) if v is None or (isinstance(v, float) and math.isnan(v)) else v
+        if key not in shown:
+            shown[key] = _value_text(v, lang, labels)
+        out.append(shown[key])
+    return out
 
 
 def _colorbar(layer: Layer, lang: str) -> dict:
@@ -151,10 +166,13 @@ def commune_map(
         zmax=zmax,
         colorscale=[list(stop) for stop in layer.colorscale] or "Viridis",
         marker={"line": {"width": 0.6, "color": "#666666"}, "opacity": 0.85},
-        customdata=hover_values(layer, lang),
-        hovertemplate="<b>%{customdata[0]}</b><br>"
+        # names go once with the shapes; a filter change resends only the values' text
+        text=(frame["name"].fillna("") if "name" in frame else pd.Series("", index=frame.index)
+              ).tolist(),
+        customdata=value_texts(layer, lang),
+        hovertemplate="<b>%{text}</b><br>"
         + translate(layer.legend_key, lang)
-        + ": %{customdata[1]}<extra></extra>",
+        + ": %{customdata}<extra></extra>",
         colorbar=_colorbar(layer, lang),
         name=translate("map.commune", lang),
         showlegend=False,
@@ -209,7 +227,7 @@ def values_patch(layer: Layer, lang: str, title: str):
     zmin, zmax = z_range(layer)
     trace["z"] = layer.frame[layer.value].astype(float).tolist()
     trace["zmin"], trace["zmax"] = zmin, zmax
-    trace["customdata"] = hover_values(layer, lang).tolist()
+    trace["customdata"] = value_texts(layer, lang)
     figure["layout"]["title"]["text"] = title
     return figure
 

@@ -308,8 +308,6 @@ def register_callbacks(app: Dash, ctx: AppContext, an: Analyses) -> None:
     @app.callback(
         Output(ids.CMD_MAP, "figure"),
         Output(ids.CMD_NOTE, "children"),
-        Output(ids.CMD_TABLE, "children"),
-        Output(ids.CMD_SUMMARY, "children"),
         Input(ids.CMD_LAYER, "value"),
         Input(ids.CMD_TYPES, "value"),
         Input(ids.CMD_PERIOD, "start_date"),
@@ -320,6 +318,7 @@ def register_callbacks(app: Dash, ctx: AppContext, an: Analyses) -> None:
         State("page-lang", "data"),
     )
     def update(name, types, start_date, end_date, unit_set, bandwidth, rings, lang):
+        """Filters → the map's values (a Patch) or, for a new layer or unit set, a new map."""
         lang = lang if lang in ("vi", "en") else "vi"
         name = name if name in LAYERS else "rates"
         unit_set, types, start, end = filters(types, start_date, end_date, unit_set)
@@ -330,15 +329,32 @@ def register_callbacks(app: Dash, ctx: AppContext, an: Analyses) -> None:
         layer = an.layer(name, unit_set=unit_set, types=types, start=start, end=end,
                          bandwidth_km=bandwidth)
         title = _title(layer, start, end, lang)
-        table = _ranked_table(an.evidence(unit_set=unit_set, types=types, start=start, end=end),
-                              lang)
         if needs_redraw(ids.CMD_LAYER, ids.CMD_UNITS):
             figure = _figure(ctx, an, layer, name, unit_set, lang, title, "rings" in (rings or []))
         else:
             figure = values_patch(layer, lang, title)
+        return figure, _note(layer, lang)
+
+    @app.callback(
+        Output(ids.CMD_TABLE, "children"),
+        Output(ids.CMD_SUMMARY, "children"),
+        Input(ids.CMD_TYPES, "value"),
+        Input(ids.CMD_PERIOD, "start_date"),
+        Input(ids.CMD_PERIOD, "end_date"),
+        Input(ids.CMD_UNITS, "value"),
+        State("page-lang", "data"),
+    )
+    def tables(types, start_date, end_date, unit_set, lang):
+        """The ranked key communes and the distance/catchment shares: they do not depend on
+        the layer shown, and they cost every statistic at once, so they come apart from the
+        map (which answers first) and a layer switch never recomputes them."""
+        lang = lang if lang in ("vi", "en") else "vi"
+        unit_set, types, start, end = filters(types, start_date, end_date, unit_set)
+        table = _ranked_table(an.evidence(unit_set=unit_set, types=types, start=start, end=end),
+                              lang)
         summary = _summary(an.summary(unit_set=unit_set, types=types, start=start, end=end),
                            lang)
-        return figure, _note(layer, lang), table, summary
+        return table, summary
 
     buttons = {ids.CMD_EXPORT_HTML: "html", ids.CMD_EXPORT_PNG: "png",
                ids.CMD_EXPORT_PDF: "pdf", ids.CMD_EXPORT_XLSX: "xlsx"}
