@@ -6,8 +6,9 @@ whatever it has: a Shapefile in VN-2000 / TM-3 105°30' (often without a
 it, settles the CRS (the file's, or the one the user names), refuses what is
 not commune polygons, moves it to WGS 84, checks that it lands on Tây Ninh,
 joins every feature to a registry code (by code, else by name), dissolves
-pieces of one commune, and writes one layer that
-:func:`geo.boundaries.load_communes` then prefers to the bundled
+pieces of one commune (pieces that lie apart: overlapping or adjacent pieces
+under one code refuse the file, as does a damaged polygon), and writes one
+layer that :func:`geo.boundaries.load_communes` then prefers to the bundled
 approximation. Every feature it cannot place, and every registry unit the file
 lacks, is listed in the :class:`BoundaryImportReport`; nothing is written
 unless the file covers the whole unit set (or ``allow_missing``).
@@ -16,6 +17,7 @@ unless the file covers the whole unit set (or ``allow_missing``).
 from __future__ import annotations
 
 import os
+import re
 import uuid
 import warnings
 from collections.abc import Mapping
@@ -66,6 +68,10 @@ _POLYGONAL = ("Polygon", "MultiPolygon")
 # Holes in the province outline smaller than this share of it are slivers, not enclaves.
 _SLIVER = 1e-6
 _KM_PER_DEGREE = 111.32
+# Two pieces with one code share a border when this much of one's edge (degrees, ~110 m)
+# runs within this distance (~1 m) of the other: neighbours, not parts of one commune.
+_SHARED_EDGE_TOLERANCE = 1e-5
+_SHARED_EDGE_MIN = 1e-3
 _GEOD = pyproj.Geod(ellps="WGS84")
 
 
@@ -242,7 +248,11 @@ def import_boundaries(
         Unreadable or empty file, no CRS, non-polygon geometry, unknown
         fields, features that do not land on the province (wrong CRS), or
         missing units without ``allow_missing`` (``err.report`` lists them).
-        Nothing is written then.
+        A damaged file is refused whole, even with ``allow_missing``: a
+        polygon whose coordinates are not numbers or not on the Earth, or
+        that has no area once repaired; one code given to pieces that
+        overlap (the commune twice) or share a border (a neighbour with a
+        wrong code). Nothing is written then.
 
     Examples
     --------
@@ -260,10 +270,14 @@ def import_boundaries(
 
     codes, reasons, matched_by = _match(raw, fields, registry, unit_set,
                                         code_given=code_field is not None)
+    lost, off_earth = _broken(raw.geometry.array, geoms)
+    _refuse_broken(lost, raw, fields, path)
     codes, reasons = _drop_empty(geoms, codes, reasons)
     codes, reasons, median_km = _check_location(
         geoms, raw.geometry.array, codes, reasons, units, source, path
     )
+    _refuse_broken(off_earth, raw, fields, path)  # after: all off the Earth is a wrong CRS
+    _refuse_overlapping_duplicates(geoms, codes, raw, fields, path)
     report = _report(
         path, layer_name, unit_set, source, origin, matched_by, fields, raw, codes, reasons,
         units, median_km,
@@ -295,16 +309,32 @@ def _read(path: Path, layer: str | None) -> tuple[gpd.GeoDataFrame, str]:
         layers = pyogrio.list_layers(path)
     except Exception as err:  # GDAL says why in many ways; all mean "not readable"
         raise BoundaryImportError(
-            f"{path.name}: cannot be read as a Shapefile, GeoPackage or GeoJSON ({err})"
+            f"{path.name}: cannot be read as a Shapefile, GeoPackage or GeoJSON "
+            f"({_detail(err, path)}); nothing was written"
         ) from err
     name = _choose_layer(path, layers, layer)
     try:
-        gdf = gpd.read_file(path, layer=name, engine="pyogrio")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # GDAL's notes, said again below
+            gdf = gpd.read_file(path, layer=name, engine="pyogrio")
     except Exception as err:
-        raise BoundaryImportError(f"{path.name}: layer {name!r} cannot be read ({err})") from err
+        raise BoundaryImportError(
+            f"{path.name}: layer {name!r} cannot be read ({_detail(err, path)}); a feature's "
+            "geometry may be damaged (a ring that does not close, too few points); nothing "
+            "was written"
+        ) from err
     if len(gdf) == 0:
         raise BoundaryImportError(f"{path.name}: layer {name!r} has no features")
     return gdf, name
+
+
+def _detail(err: Exception, path: Path) -> str:
+    """GDAL's or GEOS's complaint for a person: without the file's folder, without the class
+    name GEOS puts in front ("IllegalArgumentException: ..."), without GDAL's SQL."""
+    text = str(err).strip().replace(str(path.parent) + os.sep, "").replace(str(path), path.name)
+    text = re.sub(r"^(?:[A-Za-z_.]*(?:Error|Exception)\s*:\s*)+", "", text)
+    text = re.sub(r"sqlite3_\w+\(.*?\) failed: ", "", text)
+    return (text[:300] + " …" if len(text) > 300 else text) or "damaged file"
 
 
 def _choose_layer(path: Path, layers: np.ndarray, layer: str | None) -> str:
@@ -344,6 +374,12 @@ def _source_crs(
 
 
 def _check_polygons(gdf: gpd.GeoDataFrame, path: Path) -> None:
+    geoms = np.asarray(gdf.geometry.array)
+    if (shapely.is_missing(geoms) | shapely.is_empty(geoms)).all():
+        raise BoundaryImportError(
+            f"{path.name}: none of its {len(gdf)} features has a geometry (a damaged or "
+            "truncated file?); nothing was written"
+        )
     kinds = gdf.geometry.geom_type.dropna()
     wrong = kinds[~kinds.isin(_POLYGONAL)]
     if len(wrong):
@@ -386,6 +422,11 @@ def _choose_fields(columns: pd.Index, code_field: str | None, name_field: str | 
         if unit_set == OLD or district_field else None,
     }
     fields = {role: col for role, col in fields.items() if col is not None}
+    if not [c for c in columns if c != "geometry"]:
+        raise BoundaryImportError(
+            "the file has no attribute fields at all, so no feature can be matched to a "
+            "commune (a Shapefile without its .dbf?); nothing was written"
+        )
     if "code" not in fields and "name" not in fields:
         names = ", ".join(c for c in columns if c != "geometry")
         raise BoundaryImportError(
@@ -482,7 +523,89 @@ def _drop_empty(geoms: np.ndarray, codes: np.ndarray,
     return codes, reasons
 
 
+def _broken(geoms_raw, geoms_wgs84: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Features that have a geometry in the file but no usable polygon: (lost) coordinates
+    that are not numbers or a polygon with no area once repaired (all its points on a line),
+    and (off the Earth) coordinates beyond ±180° / ±90° in WGS 84. Unlike a feature with no
+    geometry at all, these mean a damaged file."""
+    raw = np.asarray(geoms_raw)
+    in_file = ~(shapely.is_missing(raw) | shapely.is_empty(raw))
+    lost = shapely.is_missing(geoms_wgs84) | shapely.is_empty(geoms_wgs84)
+    with np.errstate(invalid="ignore"):
+        bounds = shapely.bounds(geoms_wgs84)
+        off_earth = ~lost & ~((bounds[:, 0] >= -180) & (bounds[:, 2] <= 180)
+                              & (bounds[:, 1] >= -90) & (bounds[:, 3] <= 90))
+    return in_file & lost, in_file & off_earth
+
+
+def _feature_label(raw: gpd.GeoDataFrame, fields: dict[str, str], i: int) -> str:
+    values = ", ".join(f"{col}={_plain(raw.iloc[i][col])!r}" for col in fields.values())
+    return f"feature {i} ({values})"
+
+
+def _refuse_broken(broken: np.ndarray, raw: gpd.GeoDataFrame, fields: dict[str, str],
+                   path: Path) -> None:
+    """A damaged polygon refuses the whole file, even with ``allow_missing``: leaving that
+    commune out would hide the damage."""
+    if not broken.any():
+        return
+    rows = np.flatnonzero(broken)
+    shown = "; ".join(_feature_label(raw, fields, i) for i in rows[:10])
+    more = f" and {len(rows) - 10} more" if len(rows) > 10 else ""
+    raise BoundaryImportError(
+        f"{path.name}: {len(rows)} feature(s) have a damaged polygon (coordinates that are "
+        f"not numbers or not on the Earth, or no area once repaired): {shown}{more}. "
+        "Nothing was written; correct the file and import it again"
+    )
+
+
+def _refuse_overlapping_duplicates(geoms: np.ndarray, codes: np.ndarray,
+                                   raw: gpd.GeoDataFrame, fields: dict[str, str],
+                                   path: Path) -> None:
+    """Several features with one code are pieces of one commune (dissolved into one) only
+    when they are apart; pieces that overlap are the commune twice, pieces that share a
+    border are a neighbour with the wrong code. Either refuses the file."""
+    matched = [i for i, c in enumerate(codes) if c is not None]
+    by_code: dict[str, list[int]] = {}
+    for i in matched:
+        by_code.setdefault(codes[i], []).append(i)
+    clashes = []
+    for code, rows in sorted(by_code.items()):
+        for a, i in enumerate(rows):
+            for j in rows[a + 1:]:
+                gi, gj = geoms[i], geoms[j]
+                if not shapely.intersects(gi, gj):
+                    continue
+                smaller = min(shapely.area(gi), shapely.area(gj))
+                overlap = shapely.area(shapely.intersection(gi, gj)) > 0.01 * smaller
+                shared = shapely.length(shapely.intersection(
+                    shapely.boundary(gi), shapely.buffer(gj, _SHARED_EDGE_TOLERANCE)))
+                if overlap or shared > _SHARED_EDGE_MIN:
+                    how = "overlap" if overlap else "share a border"
+                    clashes.append(f"{_feature_label(raw, fields, i)} and "
+                                   f"{_feature_label(raw, fields, j)} both have code {code} "
+                                   f"and {how}")
+    if clashes:
+        more = f" and {len(clashes) - 5} more" if len(clashes) > 5 else ""
+        raise BoundaryImportError(
+            f"{path.name}: one code for two different areas: {'; '.join(clashes[:5])}{more}. "
+            "Pieces of one commune are merged only when they lie apart; overlapping pieces "
+            "are the same commune twice, and pieces that share a border are neighbours, one "
+            "with a wrong code. Nothing was written"
+        )
+
+
 # -- location check ------------------------------------------------------------
+
+
+def _centroid_xy(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """x and y of each geometry's centroid; NaN for a missing or empty one (GEOS refuses
+    the coordinates of an empty point)."""
+    centroids = shapely.centroid(geoms)
+    x, y = np.full(len(geoms), np.nan), np.full(len(geoms), np.nan)
+    some = ~(shapely.is_missing(centroids) | shapely.is_empty(centroids))
+    x[some], y[some] = shapely.get_x(centroids[some]), shapely.get_y(centroids[some])
+    return x, y
 
 
 def _province_box() -> tuple[float, float, float, float]:
@@ -520,8 +643,7 @@ def _check_location(geoms_wgs84: np.ndarray, geoms_raw, codes: np.ndarray, reaso
                     units: pd.DataFrame, source: pyproj.CRS,
                     path: Path) -> tuple[np.ndarray, np.ndarray, float]:
     """Refuse a file that does not land on the province; set aside far-off matches."""
-    centroids = shapely.centroid(geoms_wgs84)
-    x, y = shapely.get_x(centroids), shapely.get_y(centroids)
+    x, y = _centroid_xy(geoms_wgs84)
     box = _province_box()
     inside = _inside(x, y, box)
     matched = np.array([c is not None for c in codes])
@@ -555,8 +677,7 @@ def _check_location(geoms_wgs84: np.ndarray, geoms_raw, codes: np.ndarray, reaso
 def _suggest_crs(geoms_raw, codes: np.ndarray, units: pd.DataFrame,
                  source: pyproj.CRS) -> tuple[str, bool] | None:
     """The first usual CRS (and whether with swapped axes) that puts the features in place."""
-    centroids = shapely.centroid(np.asarray(geoms_raw))
-    raw_x, raw_y = shapely.get_x(centroids), shapely.get_y(centroids)
+    raw_x, raw_y = _centroid_xy(np.asarray(geoms_raw))
     for swapped in (False, True):
         xy = (raw_y, raw_x) if swapped else (raw_x, raw_y)
         for candidate in _CANDIDATE_CRS:

@@ -66,8 +66,7 @@ def map_columns(headers: list[str], kind: Kind) -> ColumnMap:
         if len(written) > 1:
             raise FileRefused("file.duplicate_columns", column=name, headers=", ".join(written))
     fields = {name: written[0] for name, written in found.items()}
-    missing = [f.name for f in kind.fields if f.required and f.name not in fields
-               and f.name not in kind.key_fields[1:]]
+    missing = [f.name for f in kind.fields if f.required and f.name not in fields]
     if kind.name == "population" and "commune_code" not in fields and "commune" not in fields:
         missing.append("commune_code")
     if missing:

@@ -44,6 +44,14 @@ MESSAGES: dict[str, dict[str, str]] = {
         "vi": "{column} = {value} ngoài khoảng cho phép ({minimum} – {maximum})",
         "en": "{column} = {value} is outside {minimum} – {maximum}",
     },
+    "number.too_large": {
+        "vi": "{column} = {value} quá lớn",
+        "en": "{column} = {value} is too large",
+    },
+    "date.implausible": {
+        "vi": "Ngày '{value}' có năm không hợp lý",
+        "en": "'{value}' has an implausible year",
+    },
     "number.negative": {
         "vi": "{column} không được âm ({value})",
         "en": "{column} cannot be negative ({value})",
@@ -105,6 +113,16 @@ MESSAGES: dict[str, dict[str, str]] = {
     "file.unreadable": {
         "vi": "Không đọc được tệp {file}: {error}",
         "en": "cannot read {file}: {error}",
+    },
+    "file.ragged": {
+        "vi": "Dòng {line} của tệp {file} có {found} ô nhưng dòng tiêu đề chỉ có {expected} cột; "
+              "kiểm tra dấu phân cách (dấu phẩy, chấm phẩy) và dấu ngoặc kép",
+        "en": "line {line} of {file} has {found} cells but the header row has {expected} "
+              "columns; check the delimiter (comma, semicolon) and the quotes",
+    },
+    "file.unclosed_quote": {
+        "vi": "Tệp {file}: dấu ngoặc kép mở ở dòng {row} không được đóng",
+        "en": "{file}: a quote opened in row {row} is never closed",
     },
     "file.format": {
         "vi": "Định dạng tệp '{suffix}' không được hỗ trợ; dùng CSV, XLSX hoặc GeoJSON",

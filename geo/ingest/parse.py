@@ -20,12 +20,16 @@ import pandas as pd
 from geo.ingest.kinds import Field
 from geo.names import fold
 
-__all__ = ["CellErrors", "EARLIEST", "parse_choice", "parse_dates", "parse_ints",
-           "parse_floats", "parse_codes"]
+__all__ = ["EARLIEST", "MAX_COUNT", "CellErrors", "parse_choice", "parse_codes", "parse_dates",
+           "parse_floats", "parse_ints"]
 
 #: Records before this day are refused (the programmes this product serves start later).
 EARLIEST = dt.date(2000, 1, 1)
 _EXCEL_EPOCH = pd.Timestamp("1899-12-30")
+#: The years a datetime64[ns] can hold (whole years only).
+_FIRST_YEAR, _LAST_YEAR = 1678, 2261
+#: Counts beyond this are not counts (and beyond 2**53 not even exact as float64).
+MAX_COUNT = 10**15
 
 
 @dataclass
@@ -64,38 +68,57 @@ def parse_dates(values: pd.Series, today: dt.date, errors: CellErrors, *,
     """datetime64 dates (NaT where empty or refused); refusals are added to ``errors``.
 
     ``allow_future`` admits dates after ``today`` (a model's planned end date).
+    Only ASCII digits are read (a date in Arabic-Indic or full-width digits is
+    unreadable, not a crash), and a year that datetime64 cannot hold (0000, 9999)
+    is refused as too old, in the future or implausible instead of overflowing.
     """
     n = len(values)
     out = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
-    is_date = values.map(lambda v: isinstance(v, (dt.date, dt.datetime))).to_numpy(bool)
-    if is_date.any():
-        out[is_date] = pd.to_datetime(values[is_date].map(
-            lambda v: v.date() if isinstance(v, dt.datetime) else v))
+    is_date = values.map(lambda v: isinstance(v, (dt.date, dt.datetime)) and not pd.isna(v)
+                         ).to_numpy(bool)
     text = _text(values.where(~is_date, ""))
     shown = text.copy()
-    shown[is_date] = out[is_date].dt.strftime("%d/%m/%Y")
-    dmy = text.str.extract(r"^(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4})(?:\s.*)?$")
-    ymd = text.str.extract(r"^(\d{4})[\-/.](\d{1,2})[\-/.](\d{1,2})(?:[T\s].*)?$")
-    serial = pd.to_numeric(text.where(text.str.fullmatch(r"\d{5}(\.\d+)?"), None),
+    if is_date.any():
+        shown[is_date] = values[is_date].map(lambda v: f"{v.day:02d}/{v.month:02d}/{v.year:04d}")
+    dmy = text.str.extract(r"^([0-9]{1,2})[/.\-]([0-9]{1,2})[/.\-]([0-9]{4})(?:\s.*)?$")
+    ymd = text.str.extract(r"^([0-9]{4})[\-/.]([0-9]{1,2})[\-/.]([0-9]{1,2})(?:[T\s].*)?$")
+    serial = pd.to_numeric(text.where(text.str.fullmatch(r"[0-9]{5}(\.[0-9]+)?"), None),
                            errors="coerce")
-    day = dmy[0].fillna(ymd[2])
-    month = dmy[1].fillna(ymd[1])
-    year = dmy[2].fillna(ymd[0])
+    day = pd.to_numeric(dmy[0].fillna(ymd[2]), errors="coerce")
+    month = pd.to_numeric(dmy[1].fillna(ymd[1]), errors="coerce")
+    year = pd.to_numeric(dmy[2].fillna(ymd[0]), errors="coerce")
     has_parts = day.notna().to_numpy()
+    if is_date.any():
+        cells = values[is_date]
+        day[is_date] = cells.map(lambda v: v.day)
+        month[is_date] = cells.map(lambda v: v.month)
+        year[is_date] = cells.map(lambda v: v.year)
+    parts = has_parts | is_date
+    no_day = parts & ~(month.between(1, 12) & day.between(1, 31)).to_numpy()  # 00/00/2024
+    # datetime64[ns] holds the years 1678-2261; outside them no date is built, the year says why
+    early = parts & ~no_day & (year < _FIRST_YEAR).to_numpy()
+    late = parts & ~no_day & (year > _LAST_YEAR).to_numpy()
+    buildable = parts & ~no_day & ~early & ~late
     built = pd.to_datetime(
-        pd.DataFrame({"year": pd.to_numeric(year), "month": pd.to_numeric(month),
-                      "day": pd.to_numeric(day)}),
+        pd.DataFrame({"year": year.where(buildable), "month": month.where(buildable),
+                      "day": day.where(buildable)}),
         errors="coerce",
     )
-    out[has_parts] = built[has_parts]
+    out[buildable] = built[buildable]
     from_serial = serial.notna().to_numpy() & ~has_parts
     if from_serial.any():
         out[from_serial] = _EXCEL_EPOCH + pd.to_timedelta(serial[from_serial].astype(int), "D")
     filled = text.ne("").to_numpy() | is_date
-    unreadable = filled & ~has_parts & ~from_serial & ~is_date
-    impossible = has_parts & out.isna().to_numpy()
+    unreadable = filled & ~parts & ~from_serial
+    impossible = no_day | (buildable & out.isna().to_numpy())
     errors.add(unreadable, "date.unreadable", lambda i: {"value": shown.iat[i]})
     errors.add(impossible, "date.impossible", lambda i: {"value": shown.iat[i]})
+    errors.add(early, "date.too_old", lambda i: {"value": shown.iat[i]})
+    if allow_future:
+        errors.add(late, "date.implausible", lambda i: {"value": shown.iat[i]})
+    else:
+        errors.add(late, "date.future",
+                   lambda i: {"value": shown.iat[i], "today": today.strftime("%d/%m/%Y")})
     ok = out.notna().to_numpy()
     future = ok & (out > pd.Timestamp(today)).to_numpy() & (not allow_future)
     too_old = ok & (out < pd.Timestamp(EARLIEST)).to_numpy()
@@ -109,15 +132,21 @@ def parse_dates(values: pd.Series, today: dt.date, errors: CellErrors, *,
 
 
 def parse_ints(values: pd.Series, field: Field, errors: CellErrors) -> pd.Series:
-    """Nullable integers; "1.835" and "1,835" read as thousands, "12.0" as 12."""
+    """Nullable integers; "1.835" and "1,835" read as thousands, "12.0" as 12.
+
+    Only ASCII digits; a number beyond :data:`MAX_COUNT` is refused as too large.
+    """
     text = _text(values)
-    cleaned = text.str.replace(r"(?<=\d)[.,\s](?=\d{3}(\D|$))", "", regex=True)
+    cleaned = text.str.replace(r"(?<=[0-9])[.,\s](?=[0-9]{3}([^0-9]|$))", "", regex=True)
     cleaned = cleaned.str.replace(r"\.0+$", "", regex=True)
-    number = pd.to_numeric(cleaned.where(cleaned.str.fullmatch(r"[+-]?\d+"), None),
+    number = pd.to_numeric(cleaned.where(cleaned.str.fullmatch(r"[+-]?[0-9]+"), None),
                            errors="coerce")
     filled = text.ne("").to_numpy()
     bad = filled & number.isna().to_numpy()
     errors.add(bad, "number.unreadable", lambda i: {"value": text.iat[i], "column": field.name})
+    huge = (number.notna() & (number.abs() > MAX_COUNT)).to_numpy()
+    errors.add(huge, "number.too_large", lambda i: {"value": text.iat[i], "column": field.name})
+    number = number.where(~huge).astype("float64")
     _range(number, field, errors, text)
     return pd.array(number.where(~_out_of_range(number, field)), dtype="Int64")
 
@@ -174,5 +203,5 @@ def parse_choice(values: pd.Series, field: Field, errors: CellErrors) -> pd.Seri
 def parse_codes(values: pd.Series) -> pd.Series:
     """Commune codes as 5-digit text ("25681", 25681, "25681.0" → "25681"); empty stays empty."""
     text = _text(values).str.replace(r"\.0+$", "", regex=True)
-    digits = text.str.fullmatch(r"\d{1,5}")
+    digits = text.str.fullmatch(r"[0-9]{1,5}")
     return text.where(~digits, text.str.zfill(5))

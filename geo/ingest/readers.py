@@ -14,6 +14,7 @@ import csv
 import datetime as dt
 import hashlib
 import math
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -87,38 +88,103 @@ def _delimiter(path: Path) -> str:
     return max(counts, key=counts.get) if any(counts.values()) else ","
 
 
+def _has_nul(path: Path) -> bool:
+    """Whether the file holds a NUL byte: UTF-16 text or a binary file, never a CSV UTF-8."""
+    with open(path, "rb") as handle:
+        return any(b"\0" in block for block in iter(lambda: handle.read(1 << 20), b""))
+
+
+def _unique_headers(headers: list) -> list[str]:
+    """Headers as text, stripped; blank ones named "Unnamed: i" (as pandas does) and repeated
+    ones numbered "X (2)", so that a repeated field still reads as that field (and is refused
+    as a duplicate column) and a repeated unknown header stays one column each."""
+    out: list[str] = []
+    seen: dict[str, int] = {}
+    for i, header in enumerate(headers):
+        text = "" if header is None else str(header).strip()
+        text = text or f"Unnamed: {i}"
+        seen[text] = seen.get(text, 0) + 1
+        out.append(text if seen[text] == 1 else f"{text} ({seen[text]})")
+    return out
+
+
+_CSV_UNREADABLE = "not UTF-8 text; save it as 'CSV UTF-8'"
+
+
+def _csv_refusal(err: Exception, path: Path) -> FileRefused:
+    """The parser's complaint as a refusal a person can act on (a row with too many cells,
+    a quote never closed), never the parser's own wording alone."""
+    text = str(err).strip()
+    ragged = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", text)
+    if ragged:
+        expected, line, found = ragged.groups()
+        return FileRefused("file.ragged", file=path.name, line=int(line), expected=int(expected),
+                           found=int(found))
+    quote = re.search(r"EOF inside string starting at row (\d+)", text)
+    if quote:
+        return FileRefused("file.unclosed_quote", file=path.name, row=int(quote.group(1)) + 1)
+    text = re.sub(r"^Error tokenizing data\. C error: ", "", text)
+    return FileRefused("file.unreadable", file=path.name, error=_detail(ValueError(text), path))
+
+
 def _csv_chunks(path: Path, chunk_rows: int) -> Iterator[Chunk]:
+    """The header is read as a row (``header=None``): pandas then refuses a row with more
+    cells than the header instead of silently taking the first column as the index (which
+    shifts every field of every row by one)."""
     try:
+        if _has_nul(path):
+            raise FileRefused("file.unreadable", file=path.name,
+                              error="it holds NUL bytes (UTF-16 text or not a text file); "
+                                    "save it as 'CSV UTF-8'")
         sep = _delimiter(path)
         reader = pd.read_csv(
-            path, sep=sep, dtype=str, keep_default_na=False, encoding="utf-8-sig",
-            chunksize=chunk_rows, skip_blank_lines=False, quoting=csv.QUOTE_MINIMAL,
+            path, sep=sep, header=None, dtype=str, keep_default_na=False,
+            encoding="utf-8-sig", chunksize=chunk_rows, skip_blank_lines=False,
+            quoting=csv.QUOTE_MINIMAL,
         )
     except UnicodeDecodeError:
-        raise FileRefused("file.unreadable", file=path.name,
-                          error="not UTF-8 text; save it as 'CSV UTF-8'") from None
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, OSError) as err:
-        raise FileRefused("file.unreadable", file=path.name, error=str(err).strip()) from None
+        raise FileRefused("file.unreadable", file=path.name, error=_CSV_UNREADABLE) from None
+    except pd.errors.EmptyDataError:
+        raise FileRefused("file.empty", file=path.name) from None
+    except (pd.errors.ParserError, OSError) as err:
+        raise _csv_refusal(err, path) from None
     return _csv_iter(path, reader)
 
 
 def _csv_iter(path: Path, reader) -> Iterator[Chunk]:
     start = 2
+    header: list[str] | None = None
     try:
         for frame in reader:
-            frame.columns = [str(c).strip() for c in frame.columns]
+            if header is None:
+                header = _unique_headers(frame.iloc[0].tolist())
+                frame = frame.iloc[1:]
+            frame.columns = header
+            frame = frame.reset_index(drop=True)
             rows = np.arange(start, start + len(frame))
             start += len(frame)
             blank = (frame == "").all(axis=1).to_numpy()
             yield Chunk(frame.loc[~blank].reset_index(drop=True), rows[~blank])
     except UnicodeDecodeError:
-        raise FileRefused("file.unreadable", file=path.name,
-                          error="not UTF-8 text; save it as 'CSV UTF-8'") from None
+        raise FileRefused("file.unreadable", file=path.name, error=_CSV_UNREADABLE) from None
     except pd.errors.ParserError as err:
-        raise FileRefused("file.unreadable", file=path.name, error=str(err).strip()) from None
+        raise _csv_refusal(err, path) from None
 
 
 # -- XLSX ---------------------------------------------------------------------------
+
+
+_SURROGATES = re.compile("[\ud800-\udfff]")
+
+
+def _text_cell(text: str) -> str:
+    """Cell text without what no store can hold: NUL characters (PostgreSQL refuses them)
+    and lone surrogates (not encodable as UTF-8), which an XLSX can smuggle in as _x0000_."""
+    if "\0" in text:
+        text = text.replace("\0", "")
+    if not text.isascii() and _SURROGATES.search(text):
+        text = _SURROGATES.sub("\ufffd", text)
+    return text.strip()
 
 
 def _cell(value):
@@ -126,25 +192,26 @@ def _cell(value):
     if value is None:
         return ""
     if isinstance(value, (dt.datetime, dt.date)):
-        return value
+        return "" if pd.isna(value) else value  # NaT is a datetime too
     if isinstance(value, float):
         if math.isfinite(value) and value.is_integer():
             return str(int(value))
         return repr(value)
-    return str(value).strip()
+    return _text_cell(str(value))
+
+
+def _unreadable_xlsx(path: Path, err: Exception) -> FileRefused:
+    return FileRefused("file.unreadable", file=path.name,
+                       error=f"not a valid XLSX workbook ({_detail(err, path)})")
 
 
 def _xlsx_chunks(path: Path, chunk_rows: int) -> Iterator[Chunk]:
-    import zipfile
-
     from openpyxl import load_workbook
-    from openpyxl.utils.exceptions import InvalidFileException
 
     try:
         book = load_workbook(path, read_only=True, data_only=True)
-    except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError) as err:
-        raise FileRefused("file.unreadable", file=path.name,
-                          error=f"not a valid XLSX workbook ({err})") from None
+    except Exception as err:  # noqa: BLE001 - a damaged workbook breaks zipfile, XML or openpyxl
+        raise _unreadable_xlsx(path, err) from None
     return _xlsx_iter(book, path, chunk_rows)
 
 
@@ -162,60 +229,100 @@ def _data_sheet(book):
 
 
 def _xlsx_iter(book, path: Path, chunk_rows: int) -> Iterator[Chunk]:
+    """Rows of the data sheet; a workbook damaged past its first bytes (openpyxl reads the
+    sheet lazily) is refused like one that does not open at all."""
     try:
-        rows_iter = _data_sheet(book).iter_rows(values_only=True)
-        header = None
-        header_row = 0
-        for number, values in enumerate(rows_iter, start=1):
-            if any(v not in (None, "") for v in values):
-                header, header_row = [_cell(v) for v in values], number
-                break
-        if header is None:
-            return
-        width = max((i + 1 for i, h in enumerate(header) if h != ""), default=0)
-        header = [str(h) for h in header[:width]]
-        batch: list[list] = []
-        numbers: list[int] = []
-        for number, values in enumerate(rows_iter, start=header_row + 1):
-            cells = [_cell(v) for v in values[:width]]
-            cells += [""] * (width - len(cells))
-            if all(c == "" for c in cells):
-                continue
-            batch.append(cells)
-            numbers.append(number)
-            if len(batch) >= chunk_rows:
-                yield Chunk(pd.DataFrame(batch, columns=header, dtype=object), np.array(numbers))
-                batch, numbers = [], []
-        if batch or not numbers:
-            yield Chunk(pd.DataFrame(batch, columns=header, dtype=object),
-                        np.array(numbers, dtype=int))
+        yield from _xlsx_rows(book, chunk_rows)
+    except FileRefused:
+        raise
+    except Exception as err:  # noqa: BLE001 - see _xlsx_chunks
+        raise _unreadable_xlsx(path, err) from None
     finally:
         book.close()
+
+
+def _xlsx_rows(book, chunk_rows: int) -> Iterator[Chunk]:
+    rows_iter = _data_sheet(book).iter_rows(values_only=True)
+    header = None
+    header_row = 0
+    for number, values in enumerate(rows_iter, start=1):
+        if any(v not in (None, "") for v in values):
+            header, header_row = [_cell(v) for v in values], number
+            break
+    if header is None:
+        return
+    width = max((i + 1 for i, h in enumerate(header) if h != ""), default=0)
+    header = _unique_headers([str(h) for h in header[:width]])
+    batch: list[list] = []
+    numbers: list[int] = []
+    for number, values in enumerate(rows_iter, start=header_row + 1):
+        cells = [_cell(v) for v in values[:width]]
+        cells += [""] * (width - len(cells))
+        if all(c == "" for c in cells):
+            continue
+        batch.append(cells)
+        numbers.append(number)
+        if len(batch) >= chunk_rows:
+            yield Chunk(pd.DataFrame(batch, columns=header, dtype=object), np.array(numbers))
+            batch, numbers = [], []
+    if batch or not numbers:
+        yield Chunk(pd.DataFrame(batch, columns=header, dtype=object),
+                    np.array(numbers, dtype=int))
 
 
 # -- GeoJSON ------------------------------------------------------------------------
 
 
+def _detail(err: Exception, path: Path) -> str:
+    """A library's complaint, for a person: without the folder of the file, without the class
+    name GEOS or GDAL put in front ("IllegalArgumentException: ..."), and not too long."""
+    text = str(err).strip().replace(str(path.parent) + "/", "").replace(str(path), path.name)
+    text = re.sub(r"^(?:[A-Za-z_.]*(?:Error|Exception)\s*:\s*)+", "", text)
+    return (text[:300] + " …" if len(text) > 300 else text) or "damaged file"
+
+
 def _geo_chunks(path: Path, chunk_rows: int) -> Iterator[Chunk]:
+    import warnings
+
     import pyogrio
 
     try:
-        frame = pyogrio.read_dataframe(path)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # GDAL's notes on odd properties: not for the user
+            frame = pyogrio.read_dataframe(path)
     except Exception as err:  # noqa: BLE001 - GDAL raises many kinds; all mean unreadable
-        raise FileRefused("file.unreadable", file=path.name, error=str(err).strip()) from None
-    return _geo_iter(frame, chunk_rows)
+        raise FileRefused("file.unreadable", file=path.name, error=_detail(err, path)) from None
+    try:
+        cells = _geo_cells(frame)
+    except Exception as err:  # noqa: BLE001 - a CRS PROJ cannot use, coordinates it cannot move
+        raise FileRefused("file.unreadable", file=path.name,
+                          error=f"its coordinates cannot be read ({_detail(err, path)})"
+                          ) from None
+    return _geo_iter(cells, chunk_rows)
 
 
-def _geo_iter(frame, chunk_rows: int) -> Iterator[Chunk]:
+def _geo_cells(frame) -> pd.DataFrame:
     """Points of a GeoJSON / GeoPackage / Shapefile as lat/lon cells, in WGS84.
 
     A VN-2000 CRS (the province's own files) gets the official 7-parameter
     shift (EPSG:6960, about 225 m here) before reprojection, as boundaries do.
+    A layer without geometry (a GeoPackage attribute table) is read as a table.
     """
+    import geopandas as gpd
     import shapely
 
     from geo.projections import bind_vn2000, is_vn2000
 
+    def text(frame) -> pd.DataFrame:
+        cells = pd.DataFrame(frame).astype(object)
+        cells.columns = _unique_headers(list(cells.columns))
+        return cells.map(lambda v: "" if v is None or v is pd.NA
+                         or (isinstance(v, float) and math.isnan(v)) else _cell(v))
+
+    column = getattr(frame, "_geometry_column_name", None) \
+        if isinstance(frame, gpd.GeoDataFrame) else None
+    if column is None or column not in frame:
+        return text(frame)
     if frame.crs is not None and is_vn2000(frame.crs):
         frame = frame.set_crs(bind_vn2000(frame.crs), allow_override=True)
     if frame.crs is not None and not frame.crs.equals("EPSG:4326"):
@@ -223,9 +330,7 @@ def _geo_iter(frame, chunk_rows: int) -> Iterator[Chunk]:
     geoms = frame.geometry.values
     kinds = shapely.get_type_id(geoms)
     is_point = kinds == 0
-    cells = pd.DataFrame(frame.drop(columns="geometry")).astype(object)
-    cells = cells.map(lambda v: "" if v is None or (isinstance(v, float) and math.isnan(v))
-                      else _cell(v))
+    cells = text(frame.drop(columns=column))
     xs = np.full(len(frame), np.nan)
     ys = np.full(len(frame), np.nan)
     if is_point.any():
@@ -233,14 +338,17 @@ def _geo_iter(frame, chunk_rows: int) -> Iterator[Chunk]:
         ys[is_point] = shapely.get_y(geoms[is_point])
     cells["lat"] = [repr(float(v)) if np.isfinite(v) else "" for v in ys]
     cells["lon"] = [repr(float(v)) if np.isfinite(v) else "" for v in xs]
-    names = np.array(shapely.get_type_id(geoms).astype(object))
     type_names = {-1: "empty", 0: "Point", 1: "LineString", 2: "LinearRing", 3: "Polygon",
                   4: "MultiPoint", 5: "MultiLineString", 6: "MultiPolygon",
                   7: "GeometryCollection"}
     cells["__geometry"] = [
         "" if ok or g is None else type_names.get(int(k), "geometry")
-        for ok, g, k in zip(is_point, geoms, names, strict=True)
+        for ok, g, k in zip(is_point, geoms, kinds, strict=True)
     ]
-    rows = np.arange(1, len(frame) + 1)
-    for i in range(0, max(len(frame), 1), chunk_rows):
+    return cells
+
+
+def _geo_iter(cells: pd.DataFrame, chunk_rows: int) -> Iterator[Chunk]:
+    rows = np.arange(1, len(cells) + 1)
+    for i in range(0, max(len(cells), 1), chunk_rows):
         yield Chunk(cells.iloc[i : i + chunk_rows].reset_index(drop=True), rows[i : i + chunk_rows])
