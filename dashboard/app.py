@@ -127,6 +127,8 @@ def create_app(settings: Settings, ctx: AppContext | None = None,
                   Input(ids.URL, "pathname"), Input(ids.URL, "search"),
                   State(ids.RENDERED, "data"))
     def route(pathname, search, rendered):
+        pathname = pathname if isinstance(pathname, str) else "/"
+        search = search if isinstance(search, str) else ""
         page, key = _route(pathname, search, rendered)
         if key is no_update:
             return page, key, no_update, no_update
@@ -158,10 +160,13 @@ def create_app(settings: Settings, ctx: AppContext | None = None,
                   State({"type": ids.LANG_LINK, "lang": ALL}, "id"))
     def language_links(search, pathname, link_ids):
         """The language switch keeps the view: same path, same filters, other language."""
-        query = parse_qs((search or "").lstrip("?"), keep_blank_values=True)
+        search = search if isinstance(search, str) else ""
+        pathname = pathname if isinstance(pathname, str) else "/"
+        query = parse_qs(search.lstrip("?"), keep_blank_values=True)
         hrefs = []
-        for link in link_ids:
-            query["lang"] = [link["lang"]]
+        for link in link_ids if isinstance(link_ids, list) else []:
+            lang = link.get("lang") if isinstance(link, dict) else None
+            query["lang"] = [lang if lang in LANGUAGES else settings.language]
             hrefs.append(f"{pathname or '/'}?{urlencode(query, doseq=True)}")
         return hrefs
 

@@ -26,16 +26,23 @@ def data_period(ctx: AppContext) -> tuple[dt.date, dt.date]:
 def parse_date(value: str | None) -> dt.date | None:
     """A date picker's value ("2024-08-05" or "2024-08-05T00:00:00"), or None if unreadable."""
     try:
-        return dt.date.fromisoformat(value[:10]) if value else None
+        return dt.date.fromisoformat(value[:10]) if isinstance(value, str) and value else None
     except (TypeError, ValueError):
         return None
 
 
+#: The earliest date a period may start (the importer refuses records before 2000).
+EARLIEST = dt.date(2000, 1, 1)
+
+
 def chosen_period(ctx: AppContext, start_date, end_date) -> tuple[dt.date, dt.date]:
-    """The picker's period, the data's span where a side is missing, in order."""
+    """The picker's period, the data's span where a side is missing, in order, and within
+    01/01/2000 … the later of the data's last day and the extraction date (a hand-made
+    request for year 1 or 9999 gets the nearest possible period, not a crash)."""
     first, last = data_period(ctx)
-    start = parse_date(start_date) or first
-    end = parse_date(end_date) or last
+    latest = max(last, ctx.extracted)
+    start = min(max(parse_date(start_date) or first, EARLIEST), latest)
+    end = min(max(parse_date(end_date) or last, EARLIEST), latest)
     return (end, start) if end < start else (start, end)
 
 

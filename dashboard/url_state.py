@@ -86,7 +86,8 @@ class Field:
         if value is None:
             return []
         if self.kind == "list":
-            items = [str(v) for v in (value or [])]
+            items = [str(v) for v in (value if isinstance(value, (list, tuple)) else [])
+                     if isinstance(v, (str, int, float))]
             return items or [""]
         if self.kind == "date":
             return [str(value)[:10]]
@@ -94,7 +95,8 @@ class Field:
 
 
 def _query(search: str | None) -> dict[str, list[str]]:
-    return parse_qs((search or "").lstrip("?"), keep_blank_values=True)
+    return parse_qs(search.lstrip("?") if isinstance(search, str) else "",
+                    keep_blank_values=True)
 
 
 def read_query(search: str | None, fields: Sequence[Field]) -> dict:

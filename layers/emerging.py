@@ -173,6 +173,8 @@ def _period_range(dates: pd.Series, freq: str, start, end) -> pd.PeriodIndex:
     last = pd.Timestamp(end) if end is not None else dates.max()
     if pd.isna(first) or pd.isna(last):
         raise ValueError("no period: give start and end, or records to count")
+    if start is None and last < first:
+        first = last  # a period that ends before the first record: its own last quarter
     if last < first:
         raise ValueError(f"end {last.date()} is before start {first.date()}")
     return pd.period_range(first.to_period(freq), last.to_period(freq), freq=freq, name="period")

@@ -221,12 +221,6 @@ def test_an_import_cut_off_midway_leaves_the_store_as_it_was(relayed, places, tm
 
 
 @pytest.mark.postgis
-@pytest.mark.xfail(strict=True, reason=(
-    "geo/store/postgis.py: inside a transaction (_PgTransaction.execute / insert / "
-    "new_import / existing, and the COMMIT of PostGISStore.transaction) a lost connection "
-    "raises psycopg.OperationalError, not StoreError, so `borderwatch import` (which catches "
-    "StoreError: exit code 3, a clear message) prints a traceback instead. Wrap psycopg.Error "
-    "there as StoreError with describe() (the URL without its password)"))
 def test_an_import_cut_off_midway_says_the_database_is_gone(relayed, places, tmp_path):
     settings, relay, password = relayed
     rows = "".join(f"M{i},05/08/2024,tip,25699\n" for i in range(30))

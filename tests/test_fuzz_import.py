@@ -727,15 +727,6 @@ def test_the_source_and_the_file_name_are_text_any_store_can_hold(importer, stor
     """The import page passes the upload's file name and the typed source as they come from
     the browser (a modified one sends anything): a NUL or a lone surrogate must be refused
     or cleaned, not crash the store's driver."""
-    value = next(iter(given.values()))
-    if "\ud800" in value or store_settings.database_url:
-        request.applymarker(pytest.mark.xfail(strict=True, reason=(
-            "geo/ingest/importer.py import_file writes `source` and `display_name` as given "
-            "into imports.source / imports.file_name / each record's source: PostgreSQL "
-            "refuses a NUL (psycopg.DataError: 'PostgreSQL text fields cannot contain NUL "
-            "(0x00) bytes') and no driver encodes a lone surrogate (UnicodeEncodeError); "
-            "neither is FileRefused. Clean both (drop NUL, replace surrogates) or refuse "
-            "them with a message at the start of import_file")))
     path = _csv(importer, "record_id,date,type,commune_code\nN1,05/08/2024,tip,25699\n")
     importer.check(path, "incidents", **given)
 
@@ -755,11 +746,6 @@ def test_formula_text_is_stored_as_text(importer):
     assert importer.store.read("outreach").at[0, "agency"] == _FORMULA
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "formula injection: dashboard/exports/xlsx.py table_xlsx writes every str cell with "
-    "ws.append([_plain(v) for v in values]) (line 79); openpyxl stores a str that starts "
-    "with '=' as a formula, so an agency named \"=cmd|' /C calc'!A0\" in an outreach import "
-    "becomes a live formula in the planner's and the map's XLSX export"))
 def test_formula_text_is_written_as_text_in_the_xlsx_export():
     """... so every spreadsheet export must write it as text, never as a formula."""
     from openpyxl import load_workbook
@@ -785,12 +771,6 @@ def test_formula_text_is_written_as_text_in_the_xlsx_export():
     assert all(c.data_type == "s" for c in cells), [(c.coordinate, c.data_type) for c in cells]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "CSV injection: geo/ingest/importer.py _write_rejects writes the rejected cells as "
-    "written (table[cols].to_csv, UTF-8 with BOM so that Excel opens it); a date cell "
-    "written \"=cmd|' /C calc'!A0\" is rejected and lands in the 'Giá trị (value)' column, "
-    "a live formula when the rejects file is opened in Excel. Neutralise (e.g. a leading "
-    "apostrophe, stripped again on import)"))
 def test_the_rejects_file_does_not_carry_live_formulas(importer):
     path = _csv(importer, "Mã hồ sơ;Ngày;Mã xã;Hình thức;Đơn vị\n"
                           f"O1;{_FORMULA};25681;hội nghị;Hội LHPN\n")

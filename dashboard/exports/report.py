@@ -109,7 +109,7 @@ def parse_quarter(text: str) -> tuple[dt.date, dt.date]:
     >>> parse_quarter("2024-q4")
     (datetime.date(2024, 10, 1), datetime.date(2024, 12, 31))
     """
-    match = _QUARTER.match(text or "")
+    match = _QUARTER.match(text if isinstance(text, str) else "")
     if not match or not 1 <= int(match.group(2)) <= 4:
         raise ValueError(f"not a quarter: {text!r} (write the year and the quarter 1-4, "
                          "e.g. 2025Q3)")

@@ -77,6 +77,7 @@ def table_xlsx(
         ws.column_dimensions[get_column_letter(i)].width = col.width
     for values in frame[[c.key for c in columns]].itertuples(index=False, name=None):
         ws.append([_plain(v) for v in values])
+        _as_text(ws[ws.max_row])
         for i, col in enumerate(columns, start=1):
             cell = ws.cell(ws.max_row, i)
             cell.number_format = col.number_format
@@ -85,6 +86,14 @@ def table_xlsx(
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
+
+
+def _as_text(row) -> None:
+    """Text stays text: openpyxl would store a string starting with "=" as a formula, and an
+    agency named "=cmd|…" in an imported file must not run when the sheet is opened."""
+    for cell in row:
+        if isinstance(cell.value, str) and cell.value.startswith("="):
+            cell.data_type = "s"
 
 
 def _plain(value):

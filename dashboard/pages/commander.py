@@ -16,6 +16,7 @@ import plotly.graph_objects as go
 from dash import ALL, Dash, Input, Output, Patch, State, ctx as dash_ctx, dcc, html, no_update
 
 from dashboard import ids
+from dashboard.inputs import choice, choices, clicked_location, number
 from dashboard.analysis import COMMUNE_LAYERS, LAYERS, Analyses, grid_url
 from dashboard.context import AppContext
 from dashboard.exports.downloads import map_download
@@ -224,8 +225,8 @@ def layout(ctx: AppContext, lang: str, search: str | None = None) -> list:
 
 
 def _filters(ctx: AppContext, types, start_date, end_date, unit_set):
-    unit_set = unit_set if unit_set in (NEW, OLD) else NEW
-    types = tuple(t for t in INCIDENT_TYPES if t in (types or []))
+    unit_set = choice(unit_set, (NEW, OLD), NEW)
+    types = choices(types, INCIDENT_TYPES)
     start, end = chosen_period(ctx, start_date, end_date)
     return unit_set, types, start, end
 
@@ -322,15 +323,12 @@ def register_callbacks(app: Dash, ctx: AppContext, an: Analyses) -> None:
         lang = lang if lang in ("vi", "en") else "vi"
         name = name if name in LAYERS else "rates"
         unit_set, types, start, end = filters(types, start_date, end_date, unit_set)
-        try:
-            bandwidth = float(min(max(float(bandwidth or 5), 1.0), 30.0))
-        except (TypeError, ValueError):
-            bandwidth = 5.0
+        bandwidth = number(bandwidth, 1.0, 30.0, 5.0)
         layer = an.layer(name, unit_set=unit_set, types=types, start=start, end=end,
                          bandwidth_km=bandwidth)
         title = _title(layer, start, end, lang)
         if needs_redraw(ids.CMD_LAYER, ids.CMD_UNITS):
-            figure = _figure(ctx, an, layer, name, unit_set, lang, title, "rings" in (rings or []))
+            figure = _figure(ctx, an, layer, name, unit_set, lang, title, "rings" in choices(rings, ("rings",)))
         else:
             figure = values_patch(layer, lang, title)
         return figure, _note(layer, lang)
@@ -386,7 +384,7 @@ def register_callbacks(app: Dash, ctx: AppContext, an: Analyses) -> None:
             return no_update, translate("export.grid_unavailable", lang)
         unit_set, types, start, end = filters(types, start_date, end_date, unit_set)
         layer = an.layer(name, unit_set=unit_set, types=types, start=start, end=end,
-                         bandwidth_km=float(bandwidth or 5))
+                         bandwidth_km=number(bandwidth, 1.0, 30.0, 5.0))
         geojson = (an.geojson[name] if name in ("density", "hexagons")
                    else ctx.geojson[unit_set])
         data = map_download(fmt, ctx, layer, geojson, title=_title(layer, start, end, lang),
@@ -398,7 +396,7 @@ def register_callbacks(app: Dash, ctx: AppContext, an: Analyses) -> None:
                   Input(ids.CMD_RINGS, "value"), prevent_initial_call=True)
     def toggle_rings(rings):
         figure = Patch()
-        figure["data"][TRACE_RINGS]["visible"] = "rings" in (rings or [])
+        figure["data"][TRACE_RINGS]["visible"] = "rings" in choices(rings, ("rings",))
         return figure
 
     @app.callback(
@@ -411,12 +409,12 @@ def register_callbacks(app: Dash, ctx: AppContext, an: Analyses) -> None:
     def select(click, _rows, name):
         trigger = dash_ctx.triggered_id
         if isinstance(trigger, dict) and trigger.get("type") == ids.CMD_ROW:
-            if not any(_rows or []):
+            if not any(r for r in (_rows if isinstance(_rows, list) else []) if r):
                 return no_update
             return str(trigger["code"])
-        point = (click or {}).get("points", [{}])[0]
-        if point.get("curveNumber") == TRACE_COMMUNES and name in COMMUNE_LAYERS:
-            return str(point.get("location"))
+        point = clicked_location(click)
+        if point and point[0] == TRACE_COMMUNES and name in COMMUNE_LAYERS:
+            return point[1]
         return no_update
 
     @app.callback(

@@ -19,6 +19,7 @@ import pandas as pd
 from dash import Dash, Input, Output, State, dcc, html, no_update
 
 from dashboard import ids
+from dashboard.inputs import choice, choices, text
 from dashboard.context import AppContext
 from dashboard.i18n import choice_label, format_date, format_number, translate
 from geo.ingest import KINDS, FileRefused, Places, import_file
@@ -120,7 +121,7 @@ def _save_upload(ctx: AppContext, contents: str, filename: str) -> Path:
 
 def _pending_path(ctx: AppContext, pending: dict | None) -> Path | None:
     """The waiting upload of ``pending``, only if it is one of ours (a token, not a path)."""
-    if not pending or not isinstance(pending.get("token"), str):
+    if not isinstance(pending, dict) or not isinstance(pending.get("token"), str):
         return None
     token = Path(pending["token"]).name
     path = ctx.settings.data_dir / "uploads" / token
@@ -226,7 +227,7 @@ def register_callbacks(app: Dash, ctx: AppContext) -> None:
     @app.callback(Output(ids.IMPORT_TEMPLATE, "href"), Input(ids.IMPORT_KIND, "value"),
                   State("page-lang", "data"))
     def template_link(kind, lang):
-        return template_url(kind if kind in KINDS else "incidents", _lang(lang))
+        return template_url(choice(kind, tuple(KINDS), "incidents"), _lang(lang))
 
     @app.callback(
         Output(ids.IMPORT_PREVIEW, "children"),
@@ -247,14 +248,15 @@ def register_callbacks(app: Dash, ctx: AppContext) -> None:
     def preview(contents, kind, source, strict, filename, pending, lang):
         lang = _lang(lang)
         none = translate("import.confirm", lang, n=0)
-        if not contents:
+        if not contents or not isinstance(contents, str):
             return [], None, True, none, True, no_update
         old = _pending_path(ctx, pending)
         if old is not None:
             old.unlink(missing_ok=True)
-        pending = {"kind": kind if kind in KINDS else "incidents",
-                   "source": (source or "default").strip()[:80] or "default",
-                   "strict": "strict" in (strict or []), "filename": str(filename or "")}
+        pending = {"kind": choice(kind, tuple(KINDS), "incidents"),
+                   "source": text(source, "default").strip()[:80] or "default",
+                   "strict": "strict" in choices(strict, ("strict",)),
+                   "filename": text(filename, "", length=255)}
         try:
             path = _save_upload(ctx, contents, pending["filename"])
             pending["token"] = path.name

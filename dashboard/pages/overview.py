@@ -18,6 +18,7 @@ from dash import Dash, Input, Output, State, dcc, html, no_update
 from dash import ctx as dash_ctx
 
 from dashboard import ids
+from dashboard.inputs import choice, choices
 from dashboard.analysis import Analyses
 from dashboard.context import AppContext
 from dashboard.exports.downloads import map_download
@@ -257,7 +258,7 @@ def register_callbacks(app: Dash, ctx: AppContext, an: Analyses | None = None) -
     def update_map(types, start_date, end_date, unit_set, lang):
         unit_set = unit_set if unit_set in (NEW, OLD) else NEW
         lang = lang if lang in ("vi", "en") else "vi"
-        types = [t for t in (types or []) if t in INCIDENT_TYPES]
+        types = list(choices(types, INCIDENT_TYPES))
         start, end = chosen_period(ctx, start_date, end_date)
         layer = _layer(ctx, unit_set, types, start, end)
         title = _title(start, end, lang)
@@ -289,7 +290,7 @@ def register_callbacks(app: Dash, ctx: AppContext, an: Analyses | None = None) -
             return no_update
         unit_set = unit_set if unit_set in (NEW, OLD) else NEW
         lang = lang if lang in ("vi", "en") else "vi"
-        types = [t for t in (types or []) if t in INCIDENT_TYPES]
+        types = list(choices(types, INCIDENT_TYPES))
         start, end = chosen_period(ctx, start_date, end_date)
         layer = _layer(ctx, unit_set, types, start, end)
         return map_download(buttons[button], ctx, layer, ctx.geojson[unit_set],

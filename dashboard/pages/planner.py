@@ -17,6 +17,7 @@ import plotly.graph_objects as go
 from dash import ALL, Dash, Input, Output, State, ctx as dash_ctx, dcc, html, no_update
 
 from dashboard import ids
+from dashboard.inputs import choice, choices, clicked_location, texts
 from dashboard.analysis import PLANNER_LAYERS, Analyses
 from dashboard.context import AppContext
 from dashboard.exports.downloads import map_download
@@ -212,8 +213,8 @@ def layout(ctx: AppContext, lang: str, search: str | None = None) -> list:
 def _filters(ctx: AppContext, start_date, end_date, unit_set, agencies, types):
     unit_set = unit_set if unit_set in (NEW, OLD) else NEW
     start, end = chosen_period(ctx, start_date, end_date)
-    agencies = tuple(sorted(a for a in (agencies or []) if isinstance(a, str)))
-    types = tuple(k for k in MODEL_TYPES if k in (types or []))
+    agencies = texts(agencies)
+    types = choices(types, MODEL_TYPES)
     return unit_set, start, end, agencies, types
 
 
@@ -405,10 +406,11 @@ def register_callbacks(app: Dash, ctx: AppContext, an: Analyses) -> None:
     def select(click, rows):
         trigger = dash_ctx.triggered_id
         if isinstance(trigger, dict) and trigger.get("type") == ids.PLAN_ROW:
-            return str(trigger["code"]) if any(rows or []) else no_update
-        point = (click or {}).get("points", [{}])[0]
-        if point.get("curveNumber") == TRACE_COMMUNES:
-            return str(point.get("location"))
+            clicked = any(r for r in (rows if isinstance(rows, list) else []) if r)
+            return str(trigger["code"]) if clicked else no_update
+        point = clicked_location(click)
+        if point and point[0] == TRACE_COMMUNES:
+            return point[1]
         return no_update
 
     @app.callback(

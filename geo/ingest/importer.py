@@ -224,8 +224,9 @@ def import_file(
     if spec is None:
         raise ValueError(f"unknown record kind {kind!r}; expected one of {', '.join(KINDS)}")
     path = Path(path)
-    source = (source or DEFAULT_SOURCE).strip()
+    source = _storable(source or DEFAULT_SOURCE).strip()[:200] or DEFAULT_SOURCE
     today = today or dt.date.today()
+    display_name = _storable(display_name)[:255] if display_name else None
     report = ImportReport(kind=spec.name, file_name=display_name or path.name, source=source,
                           checksum=checksum(path) if path.is_file() else "")
     chunks = read_chunks(path, chunk_rows=chunk_rows)
@@ -809,5 +810,20 @@ def _write_rejects(report: ImportReport, folder: Path) -> Path:
         "suggestion": "Gợi ý (suggestion)", "raw": "Dòng gốc (raw)"})
     cols = ["Dòng (row)", "Mã hồ sơ (record_id)", "Cột (column)", "Giá trị (value)",
             "Lý do (reason)", "Gợi ý (suggestion)", "Mã lý do (reason_code)", "Dòng gốc (raw)"]
-    table[cols].to_csv(path, index=False, encoding="utf-8-sig")
+    table[cols].map(_inert).to_csv(path, index=False, encoding="utf-8-sig")
     return path
+
+
+def _storable(text: str) -> str:
+    """Text every store can hold: no NUL (PostgreSQL refuses it), no lone surrogate (no driver
+    encodes it; a modified browser can send both in a file name or a source)."""
+    text = str(text).replace("\x00", "")
+    return text.encode("utf-8", "replace").decode("utf-8")
+
+
+def _inert(value):
+    """A cell a spreadsheet will show, never run: text that starts like a formula (= + - @,
+    tab, CR) gets a leading apostrophe (OWASP's advice against CSV injection)."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value

@@ -145,8 +145,17 @@ class PostGISStore(Store):
 
     @contextmanager
     def transaction(self) -> Iterator[Transaction]:
-        with self._con.transaction():
-            yield _PgTransaction(self._con)
+        """One transaction; a connection lost inside it (or at its commit) is a StoreError
+        naming the database without its password, and nothing of it is kept."""
+        lost = (self._psycopg.OperationalError, self._psycopg.InterfaceError)
+        try:
+            with self._con.transaction():
+                yield _PgTransaction(self._con)
+        except lost as err:
+            raise StoreError(
+                f"lost the connection to the database {redact_url(self.url)} during a write: "
+                f"{_redact_message(str(err).strip(), self.url)}. Nothing of this write was "
+                "kept; check that PostgreSQL is running and try again.") from err
 
     def close(self) -> None:
         self._con.close()
