@@ -108,6 +108,42 @@ class Analyses:
                 self._cache.popitem(last=False)
         return value
 
+    # -- what roles below commander may see -------------------------------------------
+
+    def release_plan(self, *, wait: float = 0.0):
+        """The small-count suppression of the current records (:mod:`layers.suppression`),
+        or ``None`` while it is being built.
+
+        Building it solves the whole table once (several seconds to a minute), so it runs in
+        a background thread, started on the first call for each store revision; callers
+        must then show no count at all (fail closed) until it is ready.
+        """
+        revision = self.ctx.records.current().revision
+        with self._lock:
+            state = getattr(self, "_plan_state", None)
+            if state is None or state["revision"] != revision:
+                state = {"revision": revision, "plan": None, "done": threading.Event(),
+                         "error": None}
+                self._plan_state = state
+                threading.Thread(target=self._build_plan, args=(state,), daemon=True,
+                                 name="release-plan").start()
+        state["done"].wait(wait)
+        return state["plan"]
+
+    def _build_plan(self, state: dict) -> None:
+        from layers.suppression import release_plan
+
+        try:
+            state["plan"] = release_plan(self.ctx.records.current().incidents, self.ctx.registry,
+                                         threshold=self.ctx.settings.small_count)
+        except Exception as err:  # noqa: BLE001 — kept for the log; callers stay closed
+            state["error"] = err
+            import logging
+
+            logging.getLogger("borderwatch").exception("release plan failed")
+        finally:
+            state["done"].set()
+
     # -- the layers ----------------------------------------------------------------------
 
     def layer(self, name: str, *, unit_set: str, types: tuple[str, ...], start: dt.date,

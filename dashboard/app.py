@@ -147,6 +147,8 @@ def create_app(settings: Settings, ctx: AppContext | None = None,
         if session is None or not may_open(session.role, page.PATH):
             body = html.Div(translate("auth.forbidden", lang), className="error", role="alert",
                             id=ids.FORBIDDEN)
+        elif page is overview and not frame["present"]:
+            body = overview.layout(ctx, lang, search, an=an)
         elif not hasattr(page, "URL_FIELDS"):
             body = page.layout(ctx, lang)
         elif frame["present"] and hasattr(page, "presentation"):

@@ -18,6 +18,10 @@ from layers.profile import commune_profile
 from layers.proximity import band_shares, border_distance, gate_distances, proximity_layer
 from layers.rates import commune_rates
 from layers.reach import outreach_reach
+from layers.suppression import (
+    PointDataRefused, ReleasePlan, ReleaseRefused, Role, for_role, release_plan, snap_period,
+    suppress,
+)
 from layers.targets import load_plan, load_plans, track
 
 __all__ = [
@@ -27,4 +31,6 @@ __all__ = [
     "kernel_density", "key_area_layer", "key_area_scores", "local_moran", "proximity_layer",
     "gap_classes", "gap_layer", "priority_list", "model_coverage", "uncovered_key_areas",
     "outreach_reach", "load_plan", "load_plans", "track",
+    "PointDataRefused", "ReleasePlan", "ReleaseRefused", "Role", "for_role", "release_plan",
+    "snap_period", "suppress",
 ]

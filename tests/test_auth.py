@@ -330,3 +330,70 @@ def test_demo_accounts_close_when_serving_real_records(tmp_path, capsys):
     assert _sign_in(client, "that", "mat-khau-dai-du").status_code == 302
     assert accounts.ensure_demo_users() == []  # real users exist: no new demo accounts
     assert json.loads(client.get("/_dash-layout").get_data(as_text=True))
+
+
+def _overview_figure(app, client, search: str, *, timeout: float = 240.0) -> tuple[dict, str]:
+    """The overview's map figure and page text as the route renders them for ``client``."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        answer = _route_search(app, client, "/", search)
+        text = json.dumps(answer.get_json(), ensure_ascii=False)
+        if "Đang chuẩn bị số liệu đã bảo mật" not in text or time.monotonic() > deadline:
+            break
+        time.sleep(3)  # the release plan is built in the background: nothing shown until then
+    page = answer.get_json()["response"]["page"]["children"]
+    found = []
+
+    def walk(node):
+        if isinstance(node, dict):
+            if node.get("props", {}).get("id") == "commune-map":
+                found.append(node["props"]["figure"])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(page)
+    figure = found[0]
+    z = figure["data"][0]["z"]
+    if isinstance(z, dict):  # plotly's typed array: base64 of float64
+        import base64
+
+        import numpy as np
+
+        z = np.frombuffer(base64.b64decode(z["bdata"]), dtype=z.get("dtype", "f8")).tolist()
+    figure["data"][0]["z"] = [None if v != v else v for v in z]
+    return figure, text
+
+
+def _route_search(app, client, path: str, search: str):
+    return _call(app, client, _key(app, "page.children", "rendered-view.data"),
+                 {"url.pathname": path, "url.search": search})
+
+
+def test_viewer_sees_small_counts_suppressed_commander_sees_them(world):
+    app, _ = world
+    search = "?types=victim&from=2025-01-01&to=2025-03-31&units=2025"
+    commander_fig, _ = _overview_figure(app, _signed_in(app, "commander"), search)
+    z = commander_fig["data"][0]["z"]
+    assert any(1 <= v < 5 for v in z if v is not None), "the demo has small victim counts"
+
+    viewer = _signed_in(app, "viewer")
+    viewer_fig, text = _overview_figure(app, viewer, search)
+    shown = viewer_fig["data"][0]
+    assert not any(v is not None and 1 <= v < 5 for v in shown["z"])
+    assert "< 5" in shown["customdata"]
+    assert "Số từ 1 đến 4 được ẩn" in text
+    hidden = [c for c, v in zip(shown["customdata"], shown["z"]) if v is None]
+    assert hidden and all(c in ("< 5", "x") for c in hidden)
+    # a period off the quarter grid is rounded to it: no differencing by a few days
+    nudged, note = _overview_figure(app, viewer, "?types=victim&from=2025-01-01&to=2025-02-15"
+                                                 "&units=2025")
+    assert nudged["data"][0]["z"] == shown["z"] and "làm tròn theo quý" in note
+    # two types out of four is not a published figure: all types are shown instead
+    _, note = _overview_figure(app, viewer, "?types=victim&types=tip&from=2025-01-01"
+                                            "&to=2025-03-31")
+    assert "Chỉ xem được từng loại vụ việc riêng" in note

@@ -71,9 +71,14 @@ def value_texts(layer: Layer, lang: str) -> list[str]:
     formatted once (Babel per value is the slow part at thousands of communes)."""
     labels = {code: translate(key, lang) for code, key in layer_classes(layer)}
     values = layer.frame[layer.value].tolist()
+    hidden = layer.frame.get(f"{layer.value}_label")  # "< 5" / "x" of suppressed counts
+    hidden = hidden.tolist() if hidden is not None else [None] * len(values)
     shown: dict = {}
     out = []
-    for v in values:
+    for v, label in zip(values, hidden, strict=True):
+        if isinstance(label, str):
+            out.append(label)
+            continue
         key = ("nan",) if v is None or (isinstance(v, float) and math.isnan(v)) else v
         if key not in shown:
             shown[key] = _value_text(v, lang, labels)

@@ -14,10 +14,14 @@ from __future__ import annotations
 import datetime as dt
 import threading
 
+import pandas as pd
+
 from dash import Dash, Input, Output, State, dcc, html, no_update
 from dash import ctx as dash_ctx
 
 from dashboard import ids
+from dashboard.auth.roles import suppressed_for
+from dashboard.auth.web import current_role
 from dashboard.inputs import choice, choices
 from dashboard.analysis import Analyses
 from dashboard.context import AppContext
@@ -83,6 +87,64 @@ def _layer(ctx: AppContext, unit_set: str, types, start, end) -> Layer:
     )
 
 
+def _shown(ctx: AppContext, an: Analyses | None, role: str | None, unit_set: str, types,
+           start: dt.date, end: dt.date, lang: str):
+    """The layer this role may see, the period it covers, the notes to show, and the
+    province total as text.
+
+    A commander sees the counts as they are. Every other role sees them through the
+    release plan of :mod:`layers.suppression` (small counts "< 5", complementary cells
+    "x", periods rounded to the quarter grid, one type or all); while the plan is being
+    built nothing is shown (fail closed).
+    """
+    layer = _layer(ctx, unit_set, types, start, end)
+    if not suppressed_for(role):
+        return layer, start, end, [], format_number(layer.frame[layer.value].sum(), lang)
+    from dataclasses import replace
+
+    from layers.layer import Caveat
+    from layers.suppression import ReleaseRefused, for_role
+
+    notes: list[str] = []
+    plan = an.release_plan(wait=2.0) if an is not None else None
+    if plan is None:
+        frame = layer.frame.copy()
+        frame[layer.value] = float("nan")
+        notes.append(translate("suppress.preparing", lang))
+        caveats = tuple(dict.fromkeys((*layer.caveats, Caveat.SMALL_COUNTS_SUPPRESSED)))
+        return replace(layer, frame=frame, caveats=caveats), start, end, notes, "…"
+    period = plan.snap(start, end)
+    if not period.exact:
+        notes.append(translate("suppress.rounded", lang,
+                               period=_period_text(period.start, period.end, lang)))
+    try:
+        type_key = plan.type_key(types)
+    except ReleaseRefused:  # a subset is no published figure: all types, else the first one
+        try:
+            types, type_key = list(INCIDENT_TYPES), plan.type_key(None)
+        except ReleaseRefused:
+            types = [next((t for t in INCIDENT_TYPES if t in types), INCIDENT_TYPES[0])]
+            type_key = plan.type_key(types)
+        notes.append(translate("suppress.types", lang,
+                               shown=", ".join(translate(f"type.{t}", lang) for t in types)))
+    layer = _layer(ctx, unit_set, types, period.start, period.end)
+    released = for_role(layer, role or "viewer", plan=plan)
+    notes.append(translate("caveat.suppressed_note", lang, below=plan.threshold - 1,
+                           threshold=plan.threshold))
+    try:
+        cell = plan.province(period.label, type_key)
+        total = (format_number(int(cell["count"]), lang) if cell["status"] == "published"
+                 else str(cell["label"]))
+    except (ReleaseRefused, KeyError, TypeError, ValueError):
+        total = "–"
+    return released, period.start, period.end, notes, total
+
+
+def _period_text(start: dt.date, end: dt.date, lang: str) -> str:
+    return translate("period.range", lang, start=format_date(start, lang),
+                     end=format_date(end, lang))
+
+
 def _title(start: dt.date, end: dt.date, lang: str) -> str:
     period = translate(
         "period.range", lang, start=format_date(start, lang), end=format_date(end, lang)
@@ -90,17 +152,18 @@ def _title(start: dt.date, end: dt.date, lang: str) -> str:
     return translate("layer.incident_counts.title", lang, period=period)
 
 
-def _kpis(layer: Layer, lang: str) -> tuple[str, str, str]:
-    counts = layer.frame[layer.value]
-    top = counts.idxmax() if counts.max() > 0 else None
+def _kpis(layer: Layer, lang: str, total: str) -> tuple[str, str, str]:
+    """Total (the province's, suppressed like any count), communes with incidents (a
+    suppressed count is at least 1), and the commune with the most published incidents."""
+    counts = pd.to_numeric(layer.frame[layer.value], errors="coerce")
+    labels = layer.frame.get(f"{layer.value}_label")
+    hidden = labels.notna() if labels is not None else pd.Series(False, index=counts.index)
+    top = counts.idxmax() if counts.notna().any() and counts.max() > 0 else None
     top_text = (
         f"{layer.frame.at[top, 'name']} ({format_number(counts[top], lang)})" if top else "–"
     )
-    return (
-        format_number(counts.sum(), lang),
-        format_number(int((counts > 0).sum()), lang),
-        top_text,
-    )
+    with_incidents = int(((counts > 0) | hidden).sum())
+    return total, format_number(with_incidents, lang), top_text
 
 
 def _figure(ctx: AppContext, layer: Layer, lang: str, title: str):
@@ -151,12 +214,14 @@ def _export_buttons(lang: str) -> html.Div:
     return html.Div(buttons, className="section-head end actions")
 
 
-def layout(ctx: AppContext, lang: str, search: str | None = None) -> list:
+def layout(ctx: AppContext, lang: str, search: str | None = None,
+           an: Analyses | None = None) -> list:
     """The page body for ``lang`` showing the view in ``search`` (the URL's query), by default
-    every incident type over the whole period."""
+    every incident type over the whole period, as the signed-in role may see it."""
     unit_set, types, start, end = _view(ctx, search)
-    layer = _layer(ctx, unit_set, types, start, end)
-    total, communes, top = _kpis(layer, lang)
+    layer, start, end, notes, total = _shown(ctx, an, current_role(), unit_set, types, start,
+                                            end, lang)
+    total, communes, top = _kpis(layer, lang, total)
     filters = html.Aside(
         [
             html.Label(translate("filter.types", lang), htmlFor=ids.TYPES),
@@ -202,7 +267,8 @@ def layout(ctx: AppContext, lang: str, search: str | None = None) -> list:
         className="map",
     )
     downloads = [_export_buttons(lang), dcc.Download(id=ids.OV_DOWNLOAD)]
-    return [filters, html.Section([kpis, graph, *downloads], className="main-panel"),
+    note = html.Div(" ".join(notes), id=ids.OV_NOTE, className="note-line")
+    return [filters, html.Section([kpis, note, graph, *downloads], className="main-panel"),
             dcc.Store(id="page-lang", data=lang),
             dcc.Location(id=ids.OV_URL, refresh="callback-nav")]
 
@@ -212,16 +278,17 @@ def presentation(ctx: AppContext, an, lang: str, search: str | None):
     from dashboard.presentation import presentation_view
 
     unit_set, types, start, end = _view(ctx, search)
-    layer = _layer(ctx, unit_set, types, start, end)
+    layer, start, end, notes, total = _shown(ctx, an, current_role(), unit_set, types, start,
+                                            end, lang)
     title = _title(start, end, lang)
-    total, communes, top = _kpis(layer, lang)
+    total, communes, top = _kpis(layer, lang, total)
     cards = html.Div([_kpi_card(translate("kpi.total", lang), total, "present-kpi-total"),
                       _kpi_card(translate("kpi.communes", lang), communes, "present-kpi-communes"),
                       _kpi_card(translate("kpi.top", lang), top, "present-kpi-top")],
                      className="kpis")
     return presentation_view(ctx, _figure(ctx, layer, lang, title), title=title,
                              unit_set=unit_set, lang=lang, path=PATH, search=search,
-                             below=[cards])
+                             below=[cards, html.P(" ".join(notes), className="note-line")])
 
 
 def register_callbacks(app: Dash, ctx: AppContext, an: Analyses | None = None) -> None:
@@ -248,6 +315,7 @@ def register_callbacks(app: Dash, ctx: AppContext, an: Analyses | None = None) -
         Output(ids.KPI_TOTAL, "children"),
         Output(ids.KPI_COMMUNES, "children"),
         Output(ids.KPI_TOP, "children"),
+        Output(ids.OV_NOTE, "children"),
         Input(ids.TYPES, "value"),
         Input(ids.PERIOD, "start_date"),
         Input(ids.PERIOD, "end_date"),
@@ -260,13 +328,14 @@ def register_callbacks(app: Dash, ctx: AppContext, an: Analyses | None = None) -
         lang = lang if lang in ("vi", "en") else "vi"
         types = list(choices(types, INCIDENT_TYPES))
         start, end = chosen_period(ctx, start_date, end_date)
-        layer = _layer(ctx, unit_set, types, start, end)
+        layer, start, end, notes, total = _shown(ctx, analyses(), current_role(), unit_set,
+                                                types, start, end, lang)
         title = _title(start, end, lang)
         if needs_redraw(ids.UNITS):
             figure = _figure(ctx, layer, lang, title)
         else:
             figure = values_patch(layer, lang, title)
-        return (figure, *_kpis(layer, lang))
+        return (figure, *_kpis(layer, lang, total), " ".join(notes))
 
     buttons = {ids.OV_EXPORT_PNG: "png", ids.OV_EXPORT_PDF: "pdf", ids.OV_EXPORT_HTML: "html",
                ids.OV_EXPORT_XLSX: "xlsx"}
@@ -292,7 +361,8 @@ def register_callbacks(app: Dash, ctx: AppContext, an: Analyses | None = None) -
         lang = lang if lang in ("vi", "en") else "vi"
         types = list(choices(types, INCIDENT_TYPES))
         start, end = chosen_period(ctx, start_date, end_date)
-        layer = _layer(ctx, unit_set, types, start, end)
+        layer, start, end, _, _ = _shown(ctx, analyses(), current_role(), unit_set, types,
+                                         start, end, lang)
         return map_download(buttons[button], ctx, layer, ctx.geojson[unit_set],
                             title=_title(start, end, lang), unit_set=unit_set, lang=lang,
                             stem=f"so_vu_viec_{start:%Y%m%d}_{end:%Y%m%d}")
@@ -311,6 +381,8 @@ def register_callbacks(app: Dash, ctx: AppContext, an: Analyses | None = None) -
         if not n_clicks:
             return no_update, no_update
         lang = lang if lang in ("vi", "en") else "vi"
+        if suppressed_for(current_role()):  # its tables are not suppressed yet: fail closed
+            return no_update, translate("suppress.report", lang)
         unit_set = unit_set if unit_set in (NEW, OLD) else NEW
         try:
             start, end = parse_quarter(quarter)
