@@ -123,6 +123,7 @@ from scipy.sparse.csgraph import connected_components
 from geo.units import NEW, OLD, PROVINCE_CODE, Registry
 from layers.counts import INCIDENT_TYPES
 from layers.layer import Caveat, Layer
+from layers.rates import _rates
 
 __all__ = [
     "COMPLEMENTARY_LABEL",
@@ -241,7 +242,7 @@ class Hierarchy:
             raise ValueError(f"{self.name}: children that are no member: {sorted(unknown)[:5]}")
         if self.hidden - set(self.members):
             raise ValueError(f"{self.name}: hidden members that are no member")
-        self.leaf_sets  # validates coverage and cycles
+        _ = self.leaf_sets  # validates coverage and cycles
 
     @classmethod
     def flat(cls, name: str, leaves: Iterable[str], total: str = "total") -> Hierarchy:
@@ -608,7 +609,7 @@ class _State:
                     heapq.heappush(heap, int(r2))
 
     def problem(self):
-        """The attacker's integer program over the unknown cells."""
+        """The attacker's program over the unknown cells: columns, relations, right side, bounds."""
         unknown = self.unknown
         cells = np.flatnonzero(unknown)
         sub = self.A[:, cells]
@@ -1316,8 +1317,9 @@ def for_role(item, role: str | Role, *, plan: ReleasePlan | None = None):
     Raises
     ------
     PointDataRefused
-        Record-level frames (ids, coordinates, point geometry), density
-        surfaces, hexagon counts and distance records for a lower role.
+        Record-level frames (ids, coordinates), any frame with geometry
+        (points, hexagon counts), density surfaces and distance records for a
+        lower role. Boundaries need no release: do not pass them here.
     ReleaseRefused
         Anything else with no release rule, a period off the grid, a subset of
         types, or a layer computed from other data than the plan.
@@ -1447,8 +1449,6 @@ def _release_counts(layer: Layer, plan: ReleasePlan) -> Layer:
 
 
 def _release_rates(layer: Layer, plan: ReleasePlan) -> Layer:
-    from layers.rates import _rates  # the same smoothing, fed the published communes only
-
     params = layer.params
     cells = _counted(layer, plan, params.get("start"), params.get("end"), "count")
     hide = (cells["status"] != PUBLISHED).to_numpy()
@@ -1459,6 +1459,7 @@ def _release_rates(layer: Layer, plan: ReleasePlan) -> Layer:
     frame["rate"] = src["rate"].mask(hide)
     per = params.get("per", 10_000)
     shown = ~hide
+    # the same smoothing as the commander's layer, fed the published communes only
     _, smoothed, _ = _rates(src["count"][shown], src["population"][shown])
     frame["rate_eb"] = (smoothed * per).reindex(frame.index)
     frame["count_label"] = cells["label"].to_numpy()

@@ -13,8 +13,8 @@ import shapely
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import layers.suppression as suppression
 from geo.units import NEW, OLD
+from layers import suppression
 from layers.compare import compare_periods
 from layers.counts import incident_counts
 from layers.hotspots import hotspot_layer
@@ -437,7 +437,6 @@ def test_released_rates_mask_small_communes_and_smooth_over_the_published(record
 
 
 def test_released_comparisons_mask_what_a_hidden_count_would_give_back(records, communes, plan):
-    _, codes = records
     layer = compare_periods(records[0], communes, unit_set=NEW, types=["victim"],
                             start=dt.date(2024, 7, 1), end=dt.date(2024, 9, 30))
     shown = for_role(layer, "viewer", plan=plan)
