@@ -1279,8 +1279,10 @@ def release_plan(
 
     Parameters are those of :func:`incident_table` and :func:`suppress`.
     On the demo data (3,844 records, four years, both unit sets, four types)
-    it takes about 30 seconds on two cores: build it once per data version,
-    after an import, outside any callback, and keep it with the records.
+    it takes about 10 seconds on an idle core (a smaller threshold or
+    ``type_total=True`` take far longer: see ``docs/confidentiality.md``):
+    build it once per data version, after an import, outside any callback,
+    and keep it with the records.
     """
     table = incident_table(incidents, registry, unit_sets=unit_sets, types=types,
                            type_total=type_total, first_year=first_year, last_year=last_year)
