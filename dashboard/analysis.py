@@ -114,28 +114,38 @@ class Analyses:
         """The small-count suppression of the current records (:mod:`layers.suppression`),
         or ``None`` while it is being built.
 
-        Building it solves the whole table once (several seconds to a minute), so it runs in
-        a background thread, started on the first call for each store revision; callers
-        must then show no count at all (fail closed) until it is ready.
+        Building it solves the whole table once (seconds to a minute), so it runs in a
+        background thread, started at the app's start and on the first call after each
+        import; the built plan is kept on disk (:mod:`dashboard.plan_cache`) for the other
+        workers and the next start. Callers show no count at all (fail closed) until it is
+        ready.
         """
-        revision = self.ctx.records.current().revision
+        records = self.ctx.records.current()
         with self._lock:
             state = getattr(self, "_plan_state", None)
-            if state is None or state["revision"] != revision:
-                state = {"revision": revision, "plan": None, "done": threading.Event(),
-                         "error": None}
+            if state is None or state["revision"] != records.revision:
+                state = {"revision": records.revision, "plan": None,
+                         "done": threading.Event(), "error": None}
                 self._plan_state = state
-                threading.Thread(target=self._build_plan, args=(state,), daemon=True,
+                threading.Thread(target=self._build_plan, args=(state, records), daemon=True,
                                  name="release-plan").start()
         state["done"].wait(wait)
         return state["plan"]
 
-    def _build_plan(self, state: dict) -> None:
+    def _build_plan(self, state: dict, records) -> None:
+        from dashboard.plan_cache import cached, plan_key
         from layers.suppression import release_plan
 
+        threshold = self.ctx.settings.small_count
+        incidents = records.incidents
+        # no record yet (a new installation): every count is 0, over the extraction year
+        years = {} if len(incidents) else {"first_year": self.ctx.extracted.year,
+                                           "last_year": self.ctx.extracted.year}
         try:
-            state["plan"] = release_plan(self.ctx.records.current().incidents, self.ctx.registry,
-                                         threshold=self.ctx.settings.small_count)
+            key = plan_key(incidents, self.ctx.registry.composition, threshold)
+            state["plan"] = cached(
+                self.ctx.settings.cache_dir, key,
+                lambda: release_plan(incidents, self.ctx.registry, threshold=threshold, **years))
         except Exception as err:  # noqa: BLE001 — kept for the log; callers stay closed
             state["error"] = err
             import logging

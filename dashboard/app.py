@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import logging
 from urllib.parse import parse_qs, urlencode
 
 from dash import ALL, Dash, Input, Output, State, dcc, html, no_update
@@ -93,8 +94,16 @@ def accounts_of(settings: Settings) -> Accounts:
     return Accounts(settings.data_dir / "accounts.sqlite")
 
 
+def _start_release_plan(an: Analyses) -> None:
+    """Start the release plan's build; a store that cannot be read now is told on first use."""
+    try:
+        an.release_plan()  # returns at once; the plan builds in the background
+    except Exception:  # noqa: BLE001 — the pages report the store's error themselves
+        logging.getLogger("borderwatch").warning("release plan not started: store unreadable")
+
+
 def create_app(settings: Settings, ctx: AppContext | None = None,
-               accounts: Accounts | None = None) -> Dash:
+               accounts: Accounts | None = None, *, precompute: bool = True) -> Dash:
     """A ready-to-run Dash app over the data ``settings`` points to.
 
     Parameters
@@ -103,6 +112,10 @@ def create_app(settings: Settings, ctx: AppContext | None = None,
     ctx : AppContext, optional
         Pre-built data (tests build it once and share it); built from
         ``settings`` when omitted.
+    precompute : bool
+        Start building the small-count release plan at once (in the background), so that
+        roles below commander see counts from their first page; off in tests that never
+        open a page as such a role.
     """
     ctx = ctx or build_context(settings)
     app = Dash(
@@ -116,6 +129,8 @@ def create_app(settings: Settings, ctx: AppContext | None = None,
     app.layout = html.Div([dcc.Location(id=ids.URL), dcc.Store(id=ids.RENDERED),
                            html.Div(id=ids.ALERT, role="alert"), html.Div(id=ids.PAGE)])
     an = Analyses(ctx)
+    if precompute:
+        _start_release_plan(an)
     accounts = accounts or accounts_of(settings)
     install_auth(app, accounts, default_lang=settings.language,
                  secure_cookies=settings.secure_cookies, demo_open=lambda: ctx.source == "demo")
@@ -176,6 +191,8 @@ def create_app(settings: Settings, ctx: AppContext | None = None,
     for page in _PAGES.values():
         if page in _ANALYSED:
             page.register_callbacks(app, ctx, an)
+        elif page is import_records:
+            page.register_callbacks(app, ctx, on_import=lambda: _start_release_plan(an))
         else:
             page.register_callbacks(app, ctx)
     return app

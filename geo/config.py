@@ -39,6 +39,10 @@ class Settings:
     small_count : int
         Counts from 1 to ``small_count - 1`` are suppressed for roles below commander
         (default 5: "< 5"). ``BORDERWATCH_SMALL_COUNT``.
+    cache_dir : Path or None
+        Where work that outlives a process is kept (the small-count release plan of each
+        version of the records): ``data_dir / "cache"`` unless set. As confidential as
+        the store. ``BORDERWATCH_CACHE_DIR``.
     """
 
     data_dir: Path = field(default_factory=lambda: Path("var"))
@@ -47,6 +51,7 @@ class Settings:
     unit_set: str = NEW
     secure_cookies: bool = False
     small_count: int = 5
+    cache_dir: Path | None = None
 
     def __post_init__(self) -> None:
         if self.language not in _LANGUAGES:
@@ -54,6 +59,8 @@ class Settings:
         if self.unit_set not in (NEW, OLD):
             raise ValueError(f"unit set must be {NEW!r} or {OLD!r}, not {self.unit_set!r}")
         object.__setattr__(self, "data_dir", Path(self.data_dir))
+        object.__setattr__(self, "cache_dir",
+                           Path(self.cache_dir) if self.cache_dir else self.data_dir / "cache")
         if not 2 <= int(self.small_count) <= 100:
             raise ValueError(f"small-count threshold must be 2–100, not {self.small_count!r}")
 
@@ -68,6 +75,7 @@ class Settings:
             "unit_set": env.get("BORDERWATCH_UNITS", NEW),
             "secure_cookies": env.get("BORDERWATCH_SECURE_COOKIES", "0") in ("1", "true", "yes"),
             "small_count": int(env.get("BORDERWATCH_SMALL_COUNT", "5")),
+            "cache_dir": env.get("BORDERWATCH_CACHE_DIR") or None,
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)

@@ -473,6 +473,8 @@ def suppress(
     *,
     threshold: int = DEFAULT_THRESHOLD,
     protection: int = 1,
+    published: Iterable | None = None,
+    withheld: Iterable | None = None,
 ) -> Suppression:
     """Primary and complementary suppression of a count table, checked by attack.
 
@@ -486,6 +488,15 @@ def suppress(
     protection : int
         The narrowest interval a reader may be able to confine a small count
         to, in counts: 1 means it cannot be pinned to a single value.
+    published, withheld : iterable of cell keys, optional
+        Cells whose status another release decides (keys of
+        ``table.cells.index``), so that two releases sharing them agree.
+        A ``published`` cell is never chosen as a complement: its count is
+        public elsewhere. A ``withheld`` cell starts suppressed (primary when
+        small, else complementary: labelled "< 5" or "x" by its count as
+        usual), and is protected like a small count: no attack on this
+        table may pin it, so what the other release hides stays hidden.
+        Neither changes anything when not given.
 
     Returns
     -------
@@ -494,8 +505,12 @@ def suppress(
     Raises
     ------
     RuntimeError
-        If a small count cannot be protected (no cell is left to hide); never
-        seen, but the release must fail rather than leak.
+        If a small count cannot be protected (no cell is left to hide, for
+        instance because the cells beside it are fixed ``published``): the
+        release must fail rather than leak.
+    ValueError
+        A key that is no cell, a cell both published and withheld, or a cell
+        fixed published that cannot be (a small count, a hidden part).
 
     Examples
     --------
@@ -509,6 +524,12 @@ def suppress(
     >>> s = suppress(t)
     >>> s.labels[s.suppressed].sort_index().to_dict()
     {('a', 'crossing'): 'x', ('a', 'tip'): '< 5', ('b', 'crossing'): 'x', ('b', 'tip'): 'x'}
+
+    When another release publishes b's tips, c's 9 tips are hidden instead:
+
+    >>> s = suppress(t, published=[("b", "tip")])
+    >>> sorted(k for k in s.status.index[s.suppressed] if k[1] == "tip")
+    [('a', 'tip'), ('c', 'tip')]
     """
     threshold, protection = int(threshold), int(protection)
     if protection < 1:
@@ -519,6 +540,7 @@ def suppress(
             f"{protection + 1} possible values, so the label itself discloses the count"
         )
     state = _State(table, threshold, protection)
+    state.fix(*_fixed_cells(table, published, withheld))
     state.close()
     rounds = 0
     pinned = state.audit()
@@ -541,6 +563,28 @@ def suppress(
     )
 
 
+def _fixed_cells(table: CountTable, published: Iterable | None,
+                 withheld: Iterable | None) -> tuple[np.ndarray, np.ndarray]:
+    """Boolean masks over the cells: fixed published, fixed withheld (checked)."""
+    index = table.cells.index
+    masks = []
+    for name, keys in (("published", published), ("withheld", withheld)):
+        mask = np.zeros(len(index), dtype=bool)
+        keys = list(keys) if keys is not None else []
+        if keys:
+            where = index.get_indexer(pd.Index(keys) if index.nlevels == 1
+                                      else pd.MultiIndex.from_tuples(keys))
+            if (where < 0).any():
+                bad = [k for k, w in zip(keys, where, strict=True) if w < 0]
+                raise ValueError(f"{name}: keys that are no cell of the table: {bad[:3]}")
+            mask[where] = True
+        masks.append(mask)
+    shown, kept = masks
+    if (shown & kept).any():
+        raise ValueError(f"cells both published and withheld: {list(index[shown & kept])[:3]}")
+    return shown, kept
+
+
 class _State:
     """The working state of :func:`suppress`: masks over the cells and the relation matrix."""
 
@@ -554,11 +598,28 @@ class _State:
         self.sensitive = small  # published small cells and small hidden parts: the targets
         self.suppressed = self.primary.copy()
         self.complementary = np.zeros_like(self.primary)
+        self.fixed = np.zeros_like(self.primary)  # published elsewhere: never a complement
         self.A = table.relations.tocsr()
         self.A_csc = self.A.tocsc()
         self.absA = abs(self.A).tocsr()
         # a finite box for the attacker (restricting the attacker is the safe direction)
         self.big = float(4 * max(int(self.count.max(initial=0)), threshold) + 10)
+
+    def fix(self, published: np.ndarray, withheld: np.ndarray) -> None:
+        """Cells another release decides: never complements, or suppressed from the start.
+
+        A withheld cell becomes a target of the protection check (``sensitive``),
+        as a small count is: it must not be pinned by this table either.
+        """
+        wrong = published & (self.hidden | self.primary)
+        if wrong.any():
+            raise ValueError(f"{int(wrong.sum())} cells fixed published are small counts or "
+                             "hidden parts: they cannot be published")
+        self.fixed = published.copy()
+        new = withheld & ~self.suppressed & ~self.hidden
+        self.suppressed |= new
+        self.complementary |= new
+        self.sensitive = self.sensitive | (withheld & ~self.hidden)
 
     @property
     def unknown(self) -> np.ndarray:
@@ -578,7 +639,7 @@ class _State:
         would spread "< 5" over every empty commune and quarter.
         """
         candidates = np.unique(candidates)
-        ok = candidates[~self.unknown[candidates]]
+        ok = candidates[~self.unknown[candidates] & ~self.fixed[candidates]]
         if not len(ok):
             return None
         best = ok[np.lexsort((ok, self.count[ok], self.count[ok] == 0))[0]]

@@ -100,6 +100,7 @@ __all__ = [
     "compute_indicator",
     "load_plan",
     "load_plans",
+    "status_stage",
     "track",
 ]
 
@@ -622,6 +623,40 @@ def _codes(values: pd.Series) -> pd.Series:
     return values.astype("string").str.strip()
 
 
+def _normalised(status: pd.Series) -> pd.Series:
+    """Statuses stripped and lower-cased, an empty text missing."""
+    return status.astype("string").str.strip().str.lower().replace("", pd.NA)
+
+
+#: The stages of :func:`status_stage`, from first to last.
+STAGES = ("open", "verified", "prosecuted", "tried")
+
+
+def status_stage(status: pd.Series) -> pd.Series:
+    """The furthest stage each record's status has reached, as the measures count it.
+
+    ``"tried"``; ``"prosecuted"`` (in ``_PROSECUTED`` but not tried);
+    ``"verified"`` (in ``_CLEARED`` but not prosecuted); ``"open"`` for every
+    other status: ``received``, missing, empty or unknown, which the measures
+    count as not cleared. So a measure's numerator and denominator are sums
+    of stages (cleared = verified + prosecuted + tried, and so on):
+    :mod:`layers.indicator_release` suppresses those sums.
+
+    >>> status_stage(pd.Series(["Tried ", "prosecuted", "verified", "received", None, "x"])
+    ...              ).tolist()
+    ['tried', 'prosecuted', 'verified', 'open', 'open', 'open']
+    """
+    s = _normalised(status)
+    tried = (s == "tried").fillna(False).to_numpy(dtype=bool)
+    prosecuted = s.isin(_PROSECUTED).to_numpy(dtype=bool)
+    cleared = s.isin(_CLEARED).to_numpy(dtype=bool)
+    stage = pd.Series("open", index=status.index, dtype=object, name="stage")
+    stage[cleared] = "verified"
+    stage[prosecuted] = "prosecuted"
+    stage[tried] = "tried"
+    return stage
+
+
 def _statuses(incidents: pd.DataFrame, kind: str, start: dt.date, end: dt.date
               ) -> tuple[pd.Series, _NoData | None]:
     """Lower-case statuses of the records of ``kind`` dated in the window (missing kept)."""
@@ -629,7 +664,7 @@ def _statuses(incidents: pd.DataFrame, kind: str, start: dt.date, end: dt.date
     if gap:
         return pd.Series(dtype="string"), gap
     rows = incidents[(incidents["type"] == kind) & _within(incidents["date"], start, end)]
-    status = rows["status"].astype("string").str.strip().str.lower().replace("", pd.NA)
+    status = _normalised(rows["status"])
     noun = {"trafficking_case": "trafficking cases", "tip": "tips"}[kind]
     if len(status) == 0:
         return status, _NoData("empty", f"no {noun} dated in the period")

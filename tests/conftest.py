@@ -17,6 +17,7 @@ from geo.config import Settings
 from geo.store import Store, open_store
 from geo.units import load_registry
 from tests import pg
+from tests.cache import PLAN_CACHE  # noqa: F401 — sets BORDERWATCH_CACHE_DIR for the run
 
 ROOT = Path(__file__).resolve().parents[1]
 #: Real public boundary data for tests only (never copied into the project): read in place,

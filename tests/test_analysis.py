@@ -10,13 +10,14 @@ from dashboard.analysis import Analyses
 from dashboard.cli import ensure_demo
 from dashboard.context import build_context
 from layers.targets import PLANS_DIR, PlanError
+from tests.cache import PLAN_CACHE
 
 
 @pytest.fixture(scope="module")
 def analyses(tmp_path_factory):
     from geo.config import Settings
 
-    settings = Settings(data_dir=tmp_path_factory.mktemp("an") / "var")
+    settings = Settings(data_dir=tmp_path_factory.mktemp("an") / "var", cache_dir=PLAN_CACHE)
     ensure_demo(settings)
     return Analyses(build_context(settings))
 
@@ -45,3 +46,45 @@ def test_kpis_and_key_areas_are_computed_once_per_revision(analyses):
     assert len(trend) == 4 * len(now)  # four quarters per indicator
     again, _ = analyses.kpis(start=start, end=end)
     assert again is now  # served from memory while the store has not changed
+
+
+def test_release_plan_of_an_empty_store_publishes_zeros(tmp_path):
+    """A new installation (no record yet) still gets a plan: every count 0, nothing hidden,
+    so the overview of roles below commander is not stuck on "being prepared"."""
+    from geo.config import Settings
+
+    settings = Settings(data_dir=tmp_path / "var")
+    an = Analyses(build_context(settings))
+    plan = an.release_plan(wait=120)
+    assert plan is not None
+    year = an.ctx.extracted.year
+    assert (plan.first_year, plan.last_year) == (year, year)
+    assert int(plan.suppression.table.cells["count"].sum()) == 0
+    assert not plan.suppression.suppressed.any()
+    assert list(settings.cache_dir.glob("release-plan-*.pickle"))
+
+
+def test_app_start_builds_the_plan_once_for_every_worker(tmp_path, monkeypatch):
+    """create_app starts the plan in the background; a second process (another worker, the
+    next start) reads the same plan from the cache instead of solving the table again."""
+    from dashboard.app import create_app
+    from geo.config import Settings
+    import layers.suppression
+
+    settings = Settings(data_dir=tmp_path / "var", cache_dir=tmp_path / "cache")
+    ensure_demo(settings)
+    ctx = build_context(settings)
+    create_app(settings, ctx)  # precompute=True: the build starts now
+    first = Analyses(ctx).release_plan(wait=300)  # waits on the cache's lock, then reads it
+    assert first is not None
+    files = list((tmp_path / "cache").glob("release-plan-*.pickle"))
+    assert len(files) == 1
+
+    def no_solving(*args, **kwargs):
+        raise AssertionError("the plan was solved again")
+
+    monkeypatch.setattr(layers.suppression, "release_plan", no_solving)
+    again = Analyses(ctx).release_plan(wait=60)
+    assert again is not None
+    assert again.suppression.status.equals(first.suppression.status)
+    assert int(first.suppression.suppressed.sum()) > 0  # the demo has small counts to hide

@@ -11,11 +11,12 @@ from dashboard.context import build_context
 from geo.config import Settings
 from geo.store import StoreError
 from tests.test_auth import _call, _key, _sign_in
+from tests.cache import PLAN_CACHE
 
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
-    settings = Settings(data_dir=tmp_path_factory.mktemp("errors") / "var")
+    settings = Settings(data_dir=tmp_path_factory.mktemp("errors") / "var", cache_dir=PLAN_CACHE)
     ensure_demo(settings)
     ctx = build_context(settings)
     accounts = Accounts(settings.data_dir / "accounts.sqlite")

@@ -14,11 +14,12 @@ from dashboard.auth.roles import ROLES, may_update, output_ids
 from dashboard.cli import ensure_demo
 from dashboard.context import build_context
 from geo.config import Settings
+from tests.cache import PLAN_CACHE
 
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
-    settings = Settings(data_dir=tmp_path_factory.mktemp("auth") / "var")
+    settings = Settings(data_dir=tmp_path_factory.mktemp("auth") / "var", cache_dir=PLAN_CACHE)
     ensure_demo(settings)
     ctx = build_context(settings)
     accounts = Accounts(settings.data_dir / "accounts.sqlite")

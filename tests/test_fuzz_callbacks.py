@@ -37,6 +37,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from geo.config import Settings
+from tests.cache import PLAN_CACHE
 
 _CI = bool(os.environ.get("CI")) or os.environ.get("BORDERWATCH_REQUIRE_POSTGIS") == "1"
 _SCALE = float(os.environ.get("BORDERWATCH_FUZZ_SCALE", "1"))
@@ -74,7 +75,7 @@ def _callbacks() -> list[tuple[str, str]]:
 
     folder = tempfile.mkdtemp(prefix="bw-fuzz-callbacks-")
     atexit.register(shutil.rmtree, folder, ignore_errors=True)
-    app = create_app(Settings(data_dir=Path(folder) / "var"))
+    app = create_app(Settings(data_dir=Path(folder) / "var", cache_dir=PLAN_CACHE))
     return sorted((k, _signature(k, cb)) for k, cb in app.callback_map.items()
                   if "callback" in cb)
 
@@ -115,7 +116,7 @@ def _short(key: str) -> str:
 def data(tmp_path_factory) -> Settings:
     from dashboard.cli import ensure_demo
 
-    settings_ = Settings(data_dir=tmp_path_factory.mktemp("fuzz-callbacks") / "var")
+    settings_ = Settings(data_dir=tmp_path_factory.mktemp("fuzz-callbacks") / "var", cache_dir=PLAN_CACHE)
     ensure_demo(settings_)
     return settings_
 

@@ -27,6 +27,7 @@ from dashboard.i18n import format_date, translate
 from layers.counts import INCIDENT_TYPES
 from layers.gaps import priority_list
 from tests.browser import blank_fraction
+from tests.cache import PLAN_CACHE
 
 START, END = dt.date(2025, 7, 1), dt.date(2025, 9, 30)
 DOCUMENT_DATE = dt.date(2026, 1, 15)
@@ -37,7 +38,7 @@ PAGES = 6  # cover + one page per section on the demo
 def ctx(tmp_path_factory):
     from geo.config import Settings
 
-    settings = Settings(data_dir=tmp_path_factory.mktemp("report") / "var")
+    settings = Settings(data_dir=tmp_path_factory.mktemp("report") / "var", cache_dir=PLAN_CACHE)
     ensure_demo(settings)
     return build_context(settings)
 

@@ -7,6 +7,7 @@ import pytest
 from dashboard import ids
 from dashboard.pages import commander, planner
 from dashboard.url_state import Field, frame_of, query_string, read_query
+from tests.cache import PLAN_CACHE
 
 FIELDS = (
     Field("layer", "l", choices=("rates", "gi")),
@@ -55,7 +56,7 @@ def ctx(tmp_path_factory):
     from dashboard.context import build_context
     from geo.config import Settings
 
-    settings = Settings(data_dir=tmp_path_factory.mktemp("url") / "var")
+    settings = Settings(data_dir=tmp_path_factory.mktemp("url") / "var", cache_dir=PLAN_CACHE)
     ensure_demo(settings)
     return build_context(settings)
 

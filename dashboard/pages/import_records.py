@@ -221,8 +221,12 @@ def _run(ctx: AppContext, path: Path, pending: dict, *, preview: bool):
         )
 
 
-def register_callbacks(app: Dash, ctx: AppContext) -> None:
-    """Upload → preview; confirm → import; cancel → forget the upload."""
+def register_callbacks(app: Dash, ctx: AppContext, on_import=None) -> None:
+    """Upload → preview; confirm → import; cancel → forget the upload.
+
+    ``on_import`` is called after every committed import (the app starts the new
+    records' small-count release plan there, so the overview is ready sooner).
+    """
 
     @app.callback(Output(ids.IMPORT_TEMPLATE, "href"), Input(ids.IMPORT_KIND, "value"),
                   State("page-lang", "data"))
@@ -293,6 +297,8 @@ def register_callbacks(app: Dash, ctx: AppContext) -> None:
             return _error(str(err), lang), None, True, True, no_update
         finally:
             path.unlink(missing_ok=True)
+        if report.status == "committed" and on_import is not None:
+            on_import()
         if report.status == "refused":
             text = translate("import.refused_strict", lang, rejected=report.rejected)
         else:

@@ -1,0 +1,104 @@
+"""The release plan of each version of the records, kept on disk across restarts and workers.
+
+Building the small-count suppression (:func:`layers.suppression.release_plan`)
+solves the whole incident table: seconds to a minute. Roles below commander
+see no count until it is ready (fail closed), so it must not be rebuilt by
+every gunicorn worker, nor after every restart. This module keys a built plan
+by what it depends on — the incident columns it reads, the unit registry, the
+threshold and the source of the suppression code itself — and keeps it in
+``<data_dir>/cache/``. A file lock makes a second worker wait for the first
+one's plan instead of solving the same table again.
+
+The cache folder lives beside the record store and holds counts of the same
+records: it is as confidential as the store, and only the server reads it.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import logging
+import os
+import pickle
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+import pandas as pd
+
+__all__ = ["KEEP", "cached", "plan_key"]
+
+#: Plans kept on disk (the newest ones): older versions of the records are pruned.
+KEEP = 4
+_LOG = logging.getLogger("borderwatch")
+_COLUMNS = ("date", "type", "status", "new_code", "old_code")
+T = TypeVar("T")
+
+
+def _code_digest(modules: tuple[str, ...]) -> bytes:
+    import importlib
+
+    out = hashlib.sha256()
+    for name in modules:
+        out.update(Path(importlib.import_module(name).__file__).read_bytes())
+    return out.digest()
+
+
+def plan_key(incidents: pd.DataFrame, registry_composition: pd.DataFrame, threshold: int,
+             *, modules: tuple[str, ...] = ("layers.suppression",)) -> str:
+    """A short hex key of everything a release plan depends on.
+
+    Two record sets with the same dates, types, statuses and communes get the
+    same key whatever their ids or import history; a changed suppression
+    module (``modules``' source) changes every key, so a plan made by older
+    code is never reused.
+    """
+    digest = hashlib.sha256()
+    digest.update(str(int(threshold)).encode())
+    digest.update(_code_digest(modules))
+    present = [c for c in _COLUMNS if c in incidents.columns]
+    digest.update(",".join(present).encode())
+    if len(incidents):
+        rows = pd.util.hash_pandas_object(incidents[present].astype("string"), index=False)
+        digest.update(rows.sort_values().to_numpy().tobytes())  # order of rows does not matter
+    digest.update(pd.util.hash_pandas_object(registry_composition.astype("string"),
+                                             index=False).to_numpy().tobytes())
+    return digest.hexdigest()[:24]
+
+
+def cached(folder: Path, key: str, build: Callable[[], T]) -> T:
+    """The object stored under ``key`` in ``folder``, built (once, across processes) if missing.
+
+    A damaged or unreadable file is rebuilt and replaced, never trusted; the
+    new file is written beside and renamed into place, so a reader never sees
+    half a file. The oldest files beyond :data:`KEEP` are removed.
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"release-plan-{key}.pickle"
+    with open(folder / f"release-plan-{key}.lock", "a+") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # a second worker waits here for the first one's plan
+        try:
+            if path.exists():
+                try:
+                    with open(path, "rb") as fh:
+                        return pickle.load(fh)
+                except Exception:  # noqa: BLE001 — a damaged cache file is rebuilt
+                    _LOG.warning("release plan cache %s unreadable: rebuilding", path.name)
+            value = build()
+            tmp = path.with_suffix(f".tmp{os.getpid()}")
+            with open(tmp, "wb") as fh:
+                pickle.dump(value, fh, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(tmp, path)
+            _prune(folder, keep=path)
+            return value
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _prune(folder: Path, *, keep: Path) -> None:
+    plans = sorted(folder.glob("release-plan-*.pickle"), key=lambda p: p.stat().st_mtime,
+                   reverse=True)
+    for old in [p for p in plans if p != keep][KEEP - 1:]:
+        for stale in (old, old.with_suffix(".lock")):
+            stale.unlink(missing_ok=True)

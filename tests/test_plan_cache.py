@@ -1,0 +1,108 @@
+"""The release plan's disk cache: keyed by what the plan depends on, built once across
+processes, never trusting a damaged file."""
+
+from __future__ import annotations
+
+import multiprocessing
+import pickle
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from dashboard.plan_cache import KEEP, cached, plan_key
+
+
+def _incidents(n: int = 6) -> pd.DataFrame:
+    return pd.DataFrame({
+        "date": pd.to_datetime(["2025-01-05"] * n),
+        "type": ["victim"] * n,
+        "status": ["received"] * n,
+        "new_code": [f"2{i:04d}" for i in range(n)],
+        "old_code": [f"1{i:04d}" for i in range(n)],
+        "record_id": range(n),
+    })
+
+
+_COMPOSITION = pd.DataFrame({"old_code": ["10000"], "new_code": ["20000"], "split": [False]})
+
+
+def test_key_follows_content_not_row_order_or_ids():
+    a = _incidents()
+    shuffled = a.iloc[::-1].reset_index(drop=True).assign(record_id=range(100, 106))
+    assert plan_key(a, _COMPOSITION, 5) == plan_key(shuffled, _COMPOSITION, 5)
+    moved = a.copy()
+    moved.loc[0, "date"] = pd.Timestamp("2025-04-05")  # one record into the next quarter
+    assert plan_key(moved, _COMPOSITION, 5) != plan_key(a, _COMPOSITION, 5)
+    assert plan_key(a, _COMPOSITION, 10) != plan_key(a, _COMPOSITION, 5)
+    assert plan_key(a.iloc[:5], _COMPOSITION, 5) != plan_key(a, _COMPOSITION, 5)
+    other = _COMPOSITION.assign(split=[True])
+    assert plan_key(a, other, 5) != plan_key(a, _COMPOSITION, 5)
+    assert plan_key(a.iloc[:0], _COMPOSITION, 5) != plan_key(a, _COMPOSITION, 5)
+
+
+def test_key_changes_with_the_suppression_code():
+    a = _incidents()
+    assert (plan_key(a, _COMPOSITION, 5, modules=("layers.suppression",))
+            != plan_key(a, _COMPOSITION, 5, modules=("layers.suppression", "layers.counts")))
+
+
+def test_built_once_then_read(tmp_path: Path):
+    calls = []
+
+    def build():
+        calls.append(1)
+        return {"plan": len(calls)}
+
+    assert cached(tmp_path, "k1", build) == {"plan": 1}
+    assert cached(tmp_path, "k1", build) == {"plan": 1}
+    assert len(calls) == 1
+    assert cached(tmp_path, "k2", build) == {"plan": 2}
+
+
+def test_damaged_file_is_rebuilt(tmp_path: Path):
+    cached(tmp_path, "k", lambda: "good")
+    (tmp_path / "release-plan-k.pickle").write_bytes(b"\x80\x05not a pickle")
+    assert cached(tmp_path, "k", lambda: "rebuilt") == "rebuilt"
+    assert pickle.loads((tmp_path / "release-plan-k.pickle").read_bytes()) == "rebuilt"
+
+
+def test_a_failed_build_leaves_nothing(tmp_path: Path):
+    def fail():
+        raise RuntimeError("cannot protect")
+
+    with pytest.raises(RuntimeError):
+        cached(tmp_path, "k", fail)
+    assert not list(tmp_path.glob("*.pickle")) and not list(tmp_path.glob("*.tmp*"))
+
+
+def test_old_versions_are_pruned(tmp_path: Path):
+    for i in range(KEEP + 3):
+        cached(tmp_path, f"k{i}", lambda i=i: i)
+        time.sleep(0.01)
+    kept = sorted(p.stem for p in tmp_path.glob("*.pickle"))
+    assert len(kept) == KEEP
+    assert f"release-plan-k{KEEP + 2}" in kept and "release-plan-k0" not in kept
+
+
+def _slow_build(folder: str, marks: str) -> None:
+    def build():
+        with open(marks, "a") as fh:
+            fh.write("built\n")
+        time.sleep(1.0)
+        return "plan"
+    assert cached(Path(folder), "shared", build) == "plan"
+
+
+def test_two_processes_build_it_once(tmp_path: Path):
+    marks = tmp_path / "marks.txt"
+    spawn = multiprocessing.get_context("spawn")
+    workers = [spawn.Process(target=_slow_build, args=(str(tmp_path / "cache"), str(marks)))
+               for _ in range(2)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join(60)
+    assert [w.exitcode for w in workers] == [0, 0]
+    assert marks.read_text().count("built") == 1
