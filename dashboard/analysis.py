@@ -120,20 +120,29 @@ class Analyses:
         workers and the next start. Callers show no count at all (fail closed) until it is
         ready.
         """
+        return self._released(wait)["plan"]
+
+    def indicator_release(self, *, wait: float = 0.0):
+        """The plan indicators' small-count release (:mod:`layers.indicator_release`) of the
+        current records, built with :meth:`release_plan`; ``None`` until then."""
+        return self._released(wait)["indicators"]
+
+    def _released(self, wait: float) -> dict:
         records = self.ctx.records.current()
         with self._lock:
             state = getattr(self, "_plan_state", None)
             if state is None or state["revision"] != records.revision:
-                state = {"revision": records.revision, "plan": None,
+                state = {"revision": records.revision, "plan": None, "indicators": None,
                          "done": threading.Event(), "error": None}
                 self._plan_state = state
                 threading.Thread(target=self._build_plan, args=(state, records), daemon=True,
                                  name="release-plan").start()
         state["done"].wait(wait)
-        return state["plan"]
+        return state
 
     def _build_plan(self, state: dict, records) -> None:
         from dashboard.plan_cache import cached, plan_key
+        from layers.indicator_release import indicator_release
         from layers.suppression import release_plan
 
         threshold = self.ctx.settings.small_count
@@ -141,11 +150,17 @@ class Analyses:
         # no record yet (a new installation): every count is 0, over the extraction year
         years = {} if len(incidents) else {"first_year": self.ctx.extracted.year,
                                            "last_year": self.ctx.extracted.year}
+
+        def build() -> dict:
+            plan = release_plan(incidents, self.ctx.registry, threshold=threshold, **years)
+            return {"plan": plan, "indicators": indicator_release(incidents, plan)}
+
         try:
-            key = plan_key(incidents, self.ctx.registry.composition, threshold)
-            state["plan"] = cached(
-                self.ctx.settings.cache_dir, key,
-                lambda: release_plan(incidents, self.ctx.registry, threshold=threshold, **years))
+            key = plan_key(incidents, self.ctx.registry.composition, threshold,
+                           modules=("layers.suppression", "layers.indicator_release",
+                                    "layers.targets"))
+            built = cached(self.ctx.settings.cache_dir, key, build)
+            state["plan"], state["indicators"] = built["plan"], built["indicators"]
         except Exception as err:  # noqa: BLE001 — kept for the log; callers stay closed
             state["error"] = err
             import logging

@@ -36,6 +36,23 @@ def translate(key: str, lang: str = "vi", **params) -> str:
     return _catalogue(lang)[key].format(**params)
 
 
+def reason_text(key: str, params: dict, lang: str = "vi") -> str:
+    """A key-area or priority reason in words ("Cách biên giới 3,2 km").
+
+    Keys of :mod:`layers.key_areas` take the prefix ``reason.``, those of
+    :mod:`layers.gaps` (``coverage.*``) none. A reason released to a role below
+    commander comes without the numbers drawn from counts (rates, counts of a
+    rise): it is then said without them (the ``.plain`` message).
+    """
+    shown = {k: format_number(v, lang, 1) if isinstance(v, float) else v
+             for k, v in dict(params or {}).items()}
+    prefix = "" if key.startswith("coverage.") else "reason."
+    try:
+        return translate(f"{prefix}{key}", lang, **shown)
+    except KeyError:
+        return translate(f"{prefix}{key}.plain", lang, **shown)
+
+
 def format_number(value: float, lang: str = "vi", digits: int = 0) -> str:
     """A number with the locale's separators: 1835 → "1.835" (vi), "1,835" (en)."""
     pattern = "#,##0" + ("." + "0" * digits if digits else "")

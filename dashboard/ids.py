@@ -76,6 +76,8 @@ PRESENT_EXIT = "present-exit"
 PRESENT_FULLSCREEN = "present-fullscreen"
 CMD_URL = "cmd-url"  # the page's own view of the address bar (see dashboard/url_state.py)
 PLAN_URL = "plan-url"
+#: Notes on what a role below commander sees (period rounded, small counts hidden).
+PLAN_NOTE = "plan-note"
 OV_EXPORT_PNG = "ov-export-png"
 OV_EXPORT_PDF = "ov-export-pdf"
 OV_EXPORT_HTML = "ov-export-html"

@@ -85,6 +85,7 @@ from data import BUNDLED_DIR
 __all__ = [
     "MEASURES",
     "PLANS_DIR",
+    "STAGES",
     "STATUSES",
     "Baseline",
     "Indicator",

@@ -133,12 +133,14 @@ def test_overview_map_downloads_as_a_slide_png(server):
 
 
 def test_quarterly_report_button_downloads_the_committee_pdf(server):
+    """The committee's own account (viewer) downloads the report: its figures are the
+    released ones (small counts hidden, no all-types total), and it says so."""
     import unicodedata
 
     from pypdf import PdfReader
 
     url, _ = server
-    with chromium_page() as page:
+    with chromium_page(role="viewer") as page:
         _open(page, url + "/")
         # the data's quarters, newest first, the latest complete one chosen
         assert page.inner_text("#ov-quarter").strip() == "Quý IV/2025"
@@ -156,6 +158,11 @@ def test_quarterly_report_button_downloads_the_committee_pdf(server):
     assert "Kỳ báo cáo: 01/07/2025 – 30/09/2025" in first
     assert "Dữ liệu minh họa tổng hợp – không phải hồ sơ thật" in first
     assert f"Trang 1/{len(reader.pages)}" in first and len(reader.pages) == 6
+    assert "Số từ 1 đến 4 được ẩn" in first  # the cover says what is hidden
+    text = " ".join(unicodedata.normalize("NFKC", p.extract_text()).split()
+                    for p in reader.pages)
+    assert "Tổng cộng" not in text  # no all-types total below commander
+    assert "Xã, phường tăng nhiều nhất" not in text
 
 
 def test_link_reopens_the_view_and_back_restores_it(server):

@@ -52,7 +52,8 @@ from dashboard.exports.static import (
     presentation_figure,
 )
 from dashboard.figures.commune_map import commune_map
-from dashboard.i18n import LANGUAGES, format_date, format_number, translate
+from dashboard.released import Released
+from dashboard.i18n import LANGUAGES, format_date, format_number, translate, reason_text
 from geo.units import NEW, OLD
 from layers.counts import INCIDENT_TYPES
 from layers.gaps import priority_list
@@ -405,8 +406,31 @@ def _signed(value: int, lang: str) -> str:
     return ("+" if value > 0 else "") + _n(value, lang)
 
 
-def _percent(value, lang: str) -> str:
+def _percent(value, lang: str, label=None) -> str:
+    """A percentage, or the label of a withheld one ("< 5", "x")."""
+    if isinstance(label, str) and label:
+        return label
     return "–" if value is None or pd.isna(value) else f"{_n(value, lang, 1)} %"
+
+
+def _released(an) -> bool:
+    """Whether the report is made for a role below commander (small counts hidden)."""
+    return isinstance(an, Released)
+
+
+def _total_plain(params: dict, lang: str, *, other: bool = False) -> str:
+    """A change layer's province total, or its label where the release hides it (text)."""
+    value = params["total_other" if other else "total"]
+    if value is not None:
+        return format_number(value, lang)
+    info = params.get("suppression", {})
+    info = info.get("other", {}) if other else info
+    return str(info.get("province_label") or "x")
+
+
+def _total_text(params: dict, lang: str, *, other: bool = False) -> str:
+    """:func:`_total_plain`, HTML-escaped ("&lt; 5")."""
+    return _e(_total_plain(params, lang, other=other))
 
 
 def _period(start: dt.date, end: dt.date, lang: str) -> str:
@@ -419,11 +443,7 @@ def _names(names: Sequence[str]) -> str:
 
 
 def _reason_text(key: str, params: dict, lang: str) -> str:
-    """A priority or key-area reason in words (same keys as the pages' ranked tables)."""
-    shown = {k: format_number(v, lang, 1) if isinstance(v, float) else v
-             for k, v in params.items()}
-    prefix = "" if key.startswith("coverage.") else "reason."
-    return translate(f"{prefix}{key}", lang, **shown)
+    return reason_text(key, params, lang)
 
 
 def _table(headers: Sequence[str], rows: Sequence[Sequence[str]], *, numeric: Sequence[int] = (),
@@ -456,6 +476,10 @@ def _cover(ctx: AppContext, an: Analyses, title: str, start, end, unit_set: str,
     period = _period(start, end, lang)
     caveats = "".join(f'<p class="caveat">⚠ {_t(f"caveat.{c.value}", lang)}</p>'
                       for c in ctx.caveats)
+    if _released(an):
+        caveats += (f'<p class="caveat">⚠ ' + _t("caveat.suppressed_note", lang,
+                                                below=an.threshold - 1, threshold=an.threshold)
+                    + "</p>")
     source = _t("footer.source", lang, source=source_text(ctx, lang),
                 extracted=format_date(ctx.extracted, lang))
     facts = "".join(f"<li>{item}</li>"
@@ -500,14 +524,7 @@ def _before_data(ctx: AppContext, params: dict) -> dt.date | None:
 def _summary(ctx: AppContext, an: Analyses, unit_set: str, start, end,
              lang: str) -> list[str]:
     """The cover's five facts, one per section."""
-    change = _change(an, unit_set, start, end).params
-    now, before = change["total"], change["total_other"]
-    if _before_data(ctx, change):
-        incidents = _t("report.summary.incidents_no_base", lang, now=_n(now, lang))
-    else:
-        incidents = _t("report.summary.incidents", lang, now=_n(now, lang),
-                       before=_n(before, lang), diff=_signed(now - before, lang),
-                       trend=_total_trend(change, lang).lower())
+    incidents = _incidents_fact(ctx, an, unit_set, start, end, lang)
     gi = _hotspots(an, unit_set, start, end).frame["gi_class"].fillna("")
     gaps = _gaps(an, unit_set, start, end).frame
     coverage = an.planner_layer("coverage", unit_set=unit_set, start=start, end=end).params
@@ -528,6 +545,23 @@ def _summary(ctx: AppContext, an: Analyses, unit_set: str, start, end,
     top = _priority(an, unit_set, start, end).head(3)
     items.append(_t("report.summary.priority", lang, names=_names(list(top["name"]))))
     return items
+
+
+def _incidents_fact(ctx: AppContext, an, unit_set: str, start, end, lang: str) -> str:
+    """The cover's first fact: incidents now and before (each type on its own, small counts
+    hidden, for a role below commander: the all-types total is not published to it)."""
+    if _released(an):
+        items = "; ".join(
+            f"{translate(f'type.{t}', lang).lower()} "
+            f"{_total_plain(_change(an, unit_set, start, end, (t,)).params, lang)}"
+            for t in INCIDENT_TYPES)
+        return _t("report.summary.incidents_released", lang, items=items)
+    change = _change(an, unit_set, start, end).params
+    now, before = change["total"], change["total_other"]
+    if _before_data(ctx, change):
+        return _t("report.summary.incidents_no_base", lang, now=_n(now, lang))
+    return _t("report.summary.incidents", lang, now=_n(now, lang), before=_n(before, lang),
+              diff=_signed(now - before, lang), trend=_total_trend(change, lang).lower())
 
 
 def _total_trend(params: dict, lang: str) -> str:
@@ -568,7 +602,9 @@ def _section_hotspots(an: Analyses, unit_set: str, start, end, lang: str, png: b
                              cold=_n(int(classes.str.startswith("cold").sum()), lang),
                              cold_detail=_gi_levels(classes, "cold", lang),
                              ns=_n(int((classes == "not_significant").sum()), lang)))
-        order = frame.sort_values("Zs", ascending=False)  # the strongest hot spot first
+        # the strongest hot spot first (a role below commander has the classes, not z)
+        order = frame.sort_values("Zs" if "Zs" in frame else "gi_bin", ascending=False,
+                                  kind="stable")
         paragraphs.append(_t("report.hot.list", lang, names=_names(
             list(order.loc[order["gi_class"].fillna("").str.startswith("hot"), "name"]))))
         paragraphs.append(_t("report.cold.list", lang, names=_names(
@@ -640,30 +676,37 @@ def _section_kpis(an: Analyses, start, end, lang: str) -> str:
         blocks.append(f'<h3 class="plan">{_e(name)}</h3>')
         blocks.append(_table(headers, [_kpi_row(r, trend, lang) for r in rows.itertuples()],
                              numeric=(1, 2), css="kpis", widths=(42, 10, 12, 15, 21)))
-    note = _t("report.kpi.note", lang, period=_period(start, end, lang))
-    return _section(3, lang, "", [note], "".join(blocks))
+    notes = [_t("report.kpi.note", lang, period=_period(start, end, lang))]
+    if _released(an):
+        notes.append(_t("suppress.kpi_note", lang, threshold=an.threshold))
+    return _section(3, lang, "", notes, "".join(blocks))
 
 
 def _kpi_row(r, trend: pd.DataFrame, lang: str) -> list[str]:
     series = trend[(trend["plan"] == r.plan) & (trend["indicator"] == r.indicator)]
+    label = getattr(r, "value_label", None)
     status = translate(f"status.{r.status}", lang)
     if r.status == "no_data" and isinstance(r.reason, str) and r.reason:
         status = f"{status}: {translate(f'nodata.{r.reason}', lang)}"
     sign = "≥" if r.direction == "at_least" else "≤"
     target = f"{sign} {_n(r.target, lang, 1)} %" if r.target == r.target else "–"
-    label = r.label_vi if lang == "vi" else r.label_en
+    name = r.label_vi if lang == "vi" else r.label_en
     return [
-        f'{_e(label)}<div class="kpi-source">{_e(r.source)}</div>',
-        _e(_percent(r.value, lang)),
+        f'{_e(name)}<div class="kpi-source">{_e(r.source)}</div>',
+        _e(_percent(r.value, lang, label)),
         _e(target),
         f'<span class="status-{_e(r.status)}">{_e(status)}</span>',
-        f'<span class="quarters">{_e(_quarters(series["value"], lang))}</span>',
+        f'<span class="quarters">{_e(_quarters(series, lang))}</span>',
     ]
 
 
-def _quarters(values: pd.Series, lang: str) -> str:
-    """"21,4 → 21,4 → 28,6 → 28,6 %": the last four quarters, oldest first."""
-    shown = ["–" if pd.isna(v) else _n(v, lang, 1) for v in values]
+def _quarters(series: pd.DataFrame, lang: str) -> str:
+    """"21,4 → 21,4 → 28,6 → 28,6 %": the last four quarters, oldest first ("< 5" or "x"
+    where a role below commander may not see the value)."""
+    values = series["value"]
+    labels = series["value_label"] if "value_label" in series else [None] * len(series)
+    shown = [lab if isinstance(lab, str) and lab else ("–" if pd.isna(v) else _n(v, lang, 1))
+             for v, lab in zip(values, labels)]
     return " → ".join(shown) + (" %" if values.notna().any() else "")
 
 
@@ -697,7 +740,8 @@ def _section_priority(an: Analyses, unit_set: str, start, end, lang: str) -> str
 
 def _section_changes(ctx: AppContext, an: Analyses, unit_set: str, start, end,
                      lang: str) -> str:
-    total = _change(an, unit_set, start, end)
+    released = _released(an)
+    total = _change(an, unit_set, start, end, (INCIDENT_TYPES[0],) if released else INCIDENT_TYPES)
     params = total.params
     other = _period(params["other_start"], params["other_end"], lang)
     paragraphs = [_t("report.change.intro", lang, period=_period(start, end, lang), other=other)]
@@ -706,11 +750,16 @@ def _section_changes(ctx: AppContext, an: Analyses, unit_set: str, start, end,
         paragraphs.append(_t("report.change.before_data", lang, first=format_date(first, lang)))
     by_type = [_type_row(translate(f"type.{t}", lang), _change(an, unit_set, start, end, (t,)),
                          lang) for t in INCIDENT_TYPES]
-    by_type.append([f"<b>{v}</b>" for v in _type_row(translate("report.change.total", lang),
-                                                     total, lang)])
+    if not released:  # the all-types total is not published below commander
+        by_type.append([f"<b>{v}</b>" for v in _type_row(translate("report.change.total",
+                                                                   lang), total, lang)])
     headers = [_t(k, lang) for k in ("filter.types", "report.change.col.now",
                                      "report.change.col.before", "report.change.col.diff",
                                      "report.change.col.assessment")]
+    if released:
+        extra = (_table(headers, by_type, numeric=(1, 2, 3), css="changes")
+                 + f"<p>{_t('report.change.released', lang)}</p>")
+        return _section(5, lang, "", paragraphs, extra)
     frame = total.frame
     counts = _t("report.change.counts", lang, up=_n(int((frame["trend"] == 1).sum()), lang),
                 down=_n(int((frame["trend"] == -1).sum()), lang))
@@ -731,10 +780,15 @@ def _section_changes(ctx: AppContext, an: Analyses, unit_set: str, start, end,
 
 
 def _type_row(label: str, layer: Layer, lang: str) -> list[str]:
+    """One type's totals now and before, the difference and its assessment; where the
+    release hides a total, its label and no difference."""
     p = layer.params
+    now, before = _total_text(p, lang), _total_text(p, lang, other=True)
+    if p["total"] is None or p["total_other"] is None or p.get("total_p_value") is None:
+        return [_e(label), now, before, "–", "–"]
     trend = _layer_trend(p)
-    return [_e(label), _n(p["total"], lang), _n(p["total_other"], lang),
-            _signed(p["total"] - p["total_other"], lang), _t(f"trend.{trend}", lang)]
+    return [_e(label), now, before, _signed(p["total"] - p["total_other"], lang),
+            _t(f"trend.{trend}", lang)]
 
 
 # --------------------------------------------------------------------------- footer, style

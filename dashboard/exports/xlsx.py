@@ -134,6 +134,10 @@ def layer_xlsx(layer, *, title: str, lang: str, notes: Sequence[str] = (),
     frame.insert(0, "code", frame.index.astype(str))
     if "name" not in frame:
         frame["name"] = ""
+    for col in [c for c in frame.columns if f"{c}_label" in frame.columns]:
+        # a withheld count reads "< 5" or "x", as on the map, never an empty cell
+        frame[col] = [label if isinstance(label, str) and (v is None or v != v or v is pd.NA)
+                      else v for v, label in zip(frame[col], frame[f"{col}_label"], strict=True)]
     for col, key in _LABELLED.items():
         if col in frame:
             frame[col] = [translate(key.format(int(v) if col == "trend" else v), lang)

@@ -23,7 +23,7 @@ from dashboard.exports.downloads import map_download
 from dashboard.figures.commune_map import (TRACE_COMMUNES, commune_map, needs_redraw,
                                            values_patch)
 from dashboard.figures.rings import gate_rings
-from dashboard.i18n import choice_label, format_date, format_number, translate
+from dashboard.i18n import choice_label, format_date, format_number, translate, reason_text
 from dashboard.period_filter import (chosen_period, data_period, matching_preset, period_text,
                                      register_presets)
 from dashboard.presentation import presentation_view
@@ -105,10 +105,7 @@ def _note(layer: Layer, lang: str) -> str:
 
 
 def _reason_text(key: str, params: dict, lang: str) -> str:
-    shown = {}
-    for k, v in params.items():
-        shown[k] = format_number(v, lang, 1) if isinstance(v, float) else v
-    return translate(f"reason.{key}", lang, **shown)
+    return reason_text(key, params, lang)
 
 
 def _ranked_table(evidence, lang: str) -> html.Table:

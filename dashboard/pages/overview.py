@@ -21,6 +21,7 @@ from dash import ctx as dash_ctx
 
 from dashboard import ids
 from dashboard.auth.roles import suppressed_for
+from dashboard.released import NotReady, analyses_for
 from dashboard.auth.web import current_role
 from dashboard.inputs import choice, choices
 from dashboard.analysis import Analyses
@@ -381,15 +382,17 @@ def register_callbacks(app: Dash, ctx: AppContext, an: Analyses | None = None) -
         if not n_clicks:
             return no_update, no_update
         lang = lang if lang in ("vi", "en") else "vi"
-        if suppressed_for(current_role()):  # its tables are not suppressed yet: fail closed
-            return no_update, translate("suppress.report", lang)
+        try:  # a role below commander gets the report of its released figures
+            view = analyses_for(analyses(), current_role())
+        except NotReady:
+            return no_update, translate("suppress.preparing", lang)
         unit_set = unit_set if unit_set in (NEW, OLD) else NEW
         try:
             start, end = parse_quarter(quarter)
         except ValueError:
             start, end = parse_quarter(latest_complete_quarter(data_period(ctx)[1], ctx.extracted))
         try:
-            pdf = quarterly_report(ctx, analyses(), start=start, end=end, unit_set=unit_set,
+            pdf = quarterly_report(ctx, view, start=start, end=end, unit_set=unit_set,
                                    lang=lang)
         except ChromiumNotFound as err:
             return no_update, str(err)

@@ -5,18 +5,24 @@ per 1,000 residents, the risk × coverage gap map), period and agency
 filters, the ranked priority list with its reasons and the agency that last
 worked there (exportable to XLSX), the plan's targets with their status, and
 a commune side panel (its models with their dates, its recent outreach, its
-risk and coverage classes). Numbers come from :mod:`dashboard.analysis`.
+risk and coverage classes). Numbers come from :mod:`dashboard.analysis`, through
+:func:`dashboard.released.analyses_for` for the signed-in role: a planner sees the
+gap map, the priority reasons and the case-based targets over the period rounded
+to the quarter grid, with small counts hidden; while that release is being
+prepared, only coverage and reach (which hold no victim) are shown.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass, replace
 
 import pandas as pd
 import plotly.graph_objects as go
 from dash import ALL, Dash, Input, Output, State, ctx as dash_ctx, dcc, html, no_update
 
 from dashboard import ids
+from dashboard.auth.web import current_role
 from dashboard.inputs import choice, choices, clicked_location, texts
 from dashboard.analysis import PLANNER_LAYERS, Analyses
 from dashboard.context import AppContext
@@ -24,15 +30,16 @@ from dashboard.exports.downloads import map_download
 from dashboard.exports.xlsx import Column, table_xlsx
 from dashboard.figures.commune_map import (TRACE_COMMUNES, commune_map, needs_redraw,
                                            values_patch)
-from dashboard.i18n import choice_label, format_date, format_number, translate
+from dashboard.i18n import choice_label, format_date, format_number, translate, reason_text
 from dashboard.pages.overview import geojson_url
 from dashboard.period_filter import (chosen_period, data_period, matching_preset, period_text,
                                      register_presets)
 from dashboard.presentation import presentation_view
+from dashboard.released import NotReady, analyses_for, period_note
 from dashboard.url_state import Field, read_query, register_url_sync
 from geo.units import NEW, OLD
 from layers.coverage import MODEL_TYPES
-from layers.gaps import priority_list
+from layers.gaps import gap_classes, priority_list
 from layers.periods import PRESETS, preset_period
 from layers.profile import active_models
 from layers.targets import PlanError
@@ -76,13 +83,10 @@ def _agencies(ctx: AppContext) -> list[str]:
 
 
 def _reason_text(key: str, params: dict, lang: str) -> str:
-    shown = {k: format_number(v, lang, 1) if isinstance(v, float) else v
-             for k, v in params.items()}
-    prefix = "" if key.startswith("coverage.") else "reason."
-    return translate(f"{prefix}{key}", lang, **shown)
+    return reason_text(key, params, lang)
 
 
-def _priority(an: Analyses, unit_set, start, end, agencies) -> pd.DataFrame:
+def _priority(an, unit_set, start, end, agencies) -> pd.DataFrame:
     return priority_list(an.gap_evidence(unit_set=unit_set, start=start, end=end,
                                          agencies=agencies), top=_TOP)
 
@@ -102,8 +106,18 @@ def _priority_table(plist: pd.DataFrame, lang: str) -> html.Table:
     return html.Table([html.Thead(head), html.Tbody(rows)], className="ranked")
 
 
-def _percent(value, lang: str) -> str:
+def _percent(value, lang: str, label=None) -> str:
+    """A percentage, or the label of a withheld one ("< 5", "x")."""
+    if isinstance(label, str) and label:
+        return label
     return "–" if value is None or value != value else f"{format_number(value, lang, 1)} %"
+
+
+def _labels(frame: pd.DataFrame) -> pd.Series:
+    """The ``value_label`` of released indicator rows (None everywhere for a commander)."""
+    if "value_label" in frame:
+        return frame["value_label"]
+    return pd.Series(None, index=frame.index, dtype=object)
 
 
 def _kpi_table(now: pd.DataFrame, trend: pd.DataFrame, lang: str) -> html.Table:
@@ -113,9 +127,12 @@ def _kpi_table(now: pd.DataFrame, trend: pd.DataFrame, lang: str) -> html.Table:
                                            "plan.kpi.target", "plan.kpi.status",
                                            "plan.kpi.trend")])
     rows = []
+    now = now.assign(value_label=_labels(now))
+    trend = trend.assign(value_label=_labels(trend))
     for r in now.itertuples():
         series = trend[(trend["plan"] == r.plan) & (trend["indicator"] == r.indicator)]
-        spark = " → ".join(_percent(v, lang) for v in series["value"])
+        spark = " → ".join(_percent(v, lang, label)
+                           for v, label in zip(series["value"], series["value_label"]))
         sign = "≥" if r.direction == "at_least" else "≤"
         status = t(f"status.{r.status}")
         if r.status == "no_data" and isinstance(r.reason, str) and r.reason:
@@ -123,7 +140,7 @@ def _kpi_table(now: pd.DataFrame, trend: pd.DataFrame, lang: str) -> html.Table:
         label = r.label_vi if lang == "vi" else r.label_en
         rows.append(html.Tr(
             [html.Td([label, html.Div(r.source, className="kpi-source")]),
-             html.Td(_percent(r.value, lang)),
+             html.Td(_percent(r.value, lang, r.value_label)),
              html.Td(f"{sign} {format_number(r.target, lang, 1)} %" if r.target == r.target
                      else "–"),
              html.Td(status, className=f"status-{r.status}"), html.Td(spark)],
@@ -131,12 +148,18 @@ def _kpi_table(now: pd.DataFrame, trend: pd.DataFrame, lang: str) -> html.Table:
     return html.Table([html.Thead(head), html.Tbody(rows)], className="ranked kpis-table")
 
 
-def _kpis(an: Analyses, start, end, lang: str):
+def _kpis(an, start, end, lang: str):
     try:
         now, trend = an.kpis(start=start, end=end)
     except PlanError as err:
         return html.Div(str(err), className="error", role="alert")
-    return _kpi_table(now, trend, lang)
+    table = _kpi_table(now, trend, lang)
+    withheld = [f["value_label"].notna().any() for f in (now, trend) if "value_label" in f]
+    if any(withheld):
+        return html.Div([table, html.P(translate("suppress.kpi_note", lang,
+                                                 threshold=an.threshold),
+                                       className="note-line")])
+    return table
 
 
 def _title(layer, start, end, lang: str) -> str:
@@ -186,6 +209,7 @@ def layout(ctx: AppContext, lang: str, search: str | None = None) -> list:
             dcc.Loading(dcc.Graph(id=ids.PLAN_MAP, className="map", figure=go.Figure(),
                                   config={"displaylogo": False, "scrollZoom": True}),
                         delay_show=400),
+            html.Div(id=ids.PLAN_NOTE, className="note-line"),
             html.Div([html.Button(t("present.button"), id=ids.PLAN_PRESENT, className="primary"),
                       html.Button(t("export.png"), id=ids.PLAN_EXPORT_PNG, className="secondary"),
                       html.Button(t("export.pdf"), id=ids.PLAN_EXPORT_PDF, className="secondary"),
@@ -218,11 +242,59 @@ def _filters(ctx: AppContext, start_date, end_date, unit_set, agencies, types):
     return unit_set, start, end, agencies, types
 
 
-def _layer(an: Analyses, name, unit_set, start, end, agencies, types):
+def _layer(an, name, unit_set, start, end, agencies, types):
     """Agencies filter the outreach (reach, gaps); model types filter the coverage map."""
     return an.planner_layer(name, unit_set=unit_set, start=start, end=end,
                             agencies=agencies if name != "coverage" else (),
                             model_types=types if name == "coverage" else ())
+
+
+@dataclass(frozen=True)
+class _Shown:
+    """What the signed-in role sees of one planner view: map layer and title, the note on
+    the rounded period and hidden counts, the priority list (None while the release is
+    prepared) and the KPI table."""
+
+    layer: object
+    title: str
+    note: str
+    priority: pd.DataFrame | None
+    kpis: object
+    lang: str
+
+    def table_of(self, top: int | None = None):
+        if self.priority is None:
+            return html.P(translate("suppress.preparing", self.lang), className="note-line")
+        return _priority_table(self.priority if top is None else self.priority.head(top),
+                               self.lang)
+
+
+def _shown(ctx: AppContext, an: Analyses, name, unit_set, start, end, agencies, types,
+           lang: str) -> _Shown:
+    """The view for the signed-in role (see :mod:`dashboard.released`)."""
+    name = name if name in PLANNER_LAYERS else "gaps"
+    try:
+        view = analyses_for(an, current_role())
+    except NotReady:  # fail closed: coverage and reach hold no victim, the rest waits
+        layer = _layer(an, name, unit_set, start, end, agencies, types)
+        if name == "gaps":
+            layer = replace(layer, frame=layer.frame[["name"]].assign(gap=float("nan")))
+        waiting = translate("suppress.preparing", lang)
+        return _Shown(layer, _title(layer, start, end, lang), waiting, None,
+                      html.P(waiting, className="note-line"), lang)
+    layer = _layer(view, name, unit_set, start, end, agencies, types)
+    notes, risk_period = [], (start, end)
+    snapped = period_note(view, start, end)
+    if snapped is not None:
+        risk_period = (snapped.start, snapped.end)
+        notes.append(translate("suppress.rounded_plan", lang,
+                               period=period_text(snapped.start, snapped.end, lang)))
+    if view is not an:
+        notes.append(translate("caveat.suppressed_note", lang, below=view.threshold - 1,
+                               threshold=view.threshold))
+    title = _title(layer, *(risk_period if name == "gaps" else (start, end)), lang)
+    return _Shown(layer, title, " ".join(notes), _priority(view, unit_set, start, end, agencies),
+                  _kpis(view, start, end, lang), lang)
 
 
 def presentation(ctx: AppContext, an: Analyses, lang: str, search: str | None):
@@ -232,18 +304,20 @@ def presentation(ctx: AppContext, an: Analyses, lang: str, search: str | None):
     unit_set, start, end, agencies, types = _filters(ctx, view["from"], view["to"],
                                                      view["units"], view["agency"],
                                                      view["models"])
-    layer = _layer(an, view["layer"], unit_set, start, end, agencies, types)
-    title = _title(layer, start, end, lang)
-    live = _figure(ctx, layer, unit_set, lang, title)
-    plist = _priority(an, unit_set, start, end, agencies).head(10)
-    below = [html.H2(translate("plan.priority", lang)), _priority_table(plist, lang),
-             html.H2(translate("plan.kpis", lang)), _kpis(an, start, end, lang)]
+    shown = _shown(ctx, an, view["layer"], unit_set, start, end, agencies, types, lang)
+    live = _figure(ctx, shown.layer, unit_set, lang, shown.title)
+    below = [html.P(shown.note, className="note-line"),
+             html.H2(translate("plan.priority", lang)), shown.table_of(10),
+             html.H2(translate("plan.kpis", lang)), shown.kpis]
+    title = shown.title
     return presentation_view(ctx, live, title=title, unit_set=unit_set, lang=lang, path=PATH,
                              search=search, below=below)
 
 
-def _panel(ctx: AppContext, an: Analyses, code: str, unit_set: str, start, end, agencies,
+def _panel(ctx: AppContext, an, code: str, unit_set: str, start, end, agencies,
            lang: str) -> list:
+    """A commune's models, recent outreach, and its risk and coverage classes (``an`` is the
+    role's view of the analyses; None while the release is prepared: no risk shown)."""
     t = lambda key, **kw: translate(key, lang, **kw)  # noqa: E731
     units = ctx.unit_table(unit_set)
     if code not in units.index:
@@ -270,14 +344,16 @@ def _panel(ctx: AppContext, an: Analyses, code: str, unit_set: str, start, end, 
                 f"{e.agency or '–'}")
         for e in events.itertuples()
     ]
-    ev = an.gap_evidence(unit_set=unit_set, start=start, end=end, agencies=agencies)
-    from layers.gaps import gap_classes
-
-    row = gap_classes(ev).loc[code]
+    if an is None:
+        risk = coverage = "…"
+    else:
+        ev = an.gap_evidence(unit_set=unit_set, start=start, end=end, agencies=agencies)
+        row = gap_classes(ev).loc[code]
+        risk, coverage = t(f"risk.{row['risk']}"), t(f"coverage.{row['coverage']}")
     return [
         html.H3(units.at[code, "name"], id="plan-panel-name"),
-        html.Dl([html.Dt(t("plan.panel.risk")), html.Dd(t(f"risk.{row['risk']}")),
-                 html.Dt(t("plan.panel.coverage")), html.Dd(t(f"coverage.{row['coverage']}"))]),
+        html.Dl([html.Dt(t("plan.panel.risk")), html.Dd(risk),
+                 html.Dt(t("plan.panel.coverage")), html.Dd(coverage)]),
         html.H4(t("plan.panel.models")),
         html.Ul(model_items) if model_items else html.P(t("cmd.panel.no_models")),
         html.H4(t("plan.panel.outreach")),
@@ -291,8 +367,12 @@ def register_callbacks(app: Dash, ctx: AppContext, an: Analyses) -> None:
     def filters(start_date, end_date, unit_set, agencies, types):
         return _filters(ctx, start_date, end_date, unit_set, agencies, types)
 
-    def layer_of(name, unit_set, start, end, agencies, types):
-        return _layer(an, name, unit_set, start, end, agencies, types)
+    def role_view():
+        """The analyses as the signed-in role may see them; None while being prepared."""
+        try:
+            return analyses_for(an, current_role())
+        except NotReady:
+            return None
 
     register_presets(app, ctx, ids.PLAN_PRESET, ids.PLAN_PERIOD)
     register_url_sync(app, url_id=ids.PLAN_URL, path=PATH, fields=URL_FIELDS,
@@ -305,6 +385,7 @@ def register_callbacks(app: Dash, ctx: AppContext, an: Analyses) -> None:
         Output(ids.PLAN_MAP, "figure"),
         Output(ids.PLAN_TABLE, "children"),
         Output(ids.PLAN_KPIS, "children"),
+        Output(ids.PLAN_NOTE, "children"),
         Input(ids.PLAN_LAYER, "value"),
         Input(ids.PLAN_PERIOD, "start_date"),
         Input(ids.PLAN_PERIOD, "end_date"),
@@ -318,14 +399,12 @@ def register_callbacks(app: Dash, ctx: AppContext, an: Analyses) -> None:
         name = name if name in PLANNER_LAYERS else "gaps"
         unit_set, start, end, agencies, types = filters(start_date, end_date, unit_set,
                                                         agencies, types)
-        layer = layer_of(name, unit_set, start, end, agencies, types)
-        title = _title(layer, start, end, lang)
-        table = _priority_table(_priority(an, unit_set, start, end, agencies), lang)
-        kpis = _kpis(an, start, end, lang)
+        shown = _shown(ctx, an, name, unit_set, start, end, agencies, types, lang)
         if needs_redraw(ids.PLAN_LAYER, ids.PLAN_UNITS):
-            return _figure(ctx, layer, unit_set, lang, title), table, kpis
-        figure = values_patch(layer, lang, title)
-        return figure, table, kpis
+            figure = _figure(ctx, shown.layer, unit_set, lang, shown.title)
+        else:
+            figure = values_patch(shown.layer, lang, shown.title)
+        return figure, shown.table_of(), shown.kpis, shown.note
 
     @app.callback(
         Output(ids.PLAN_DOWNLOAD, "data"),
@@ -342,7 +421,10 @@ def register_callbacks(app: Dash, ctx: AppContext, an: Analyses) -> None:
             return no_update
         lang = lang if lang in ("vi", "en") else "vi"
         unit_set, start, end, agencies, _ = filters(start_date, end_date, unit_set, agencies, [])
-        plist = _priority(an, unit_set, start, end, agencies).copy()
+        view = role_view()
+        if view is None:  # fail closed while the release is prepared
+            return no_update
+        plist = _priority(view, unit_set, start, end, agencies).copy()
         t = lambda key, **kw: translate(key, lang, **kw)  # noqa: E731
         plist["gap_text"] = [t(f"gap.{r}.{c}") for r, c in zip(plist["risk"], plist["coverage"],
                                                                 strict=True)]
@@ -392,9 +474,11 @@ def register_callbacks(app: Dash, ctx: AppContext, an: Analyses) -> None:
         name = name if name in PLANNER_LAYERS else "gaps"
         unit_set, start, end, agencies, types = filters(start_date, end_date, unit_set,
                                                         agencies, types)
-        layer = layer_of(name, unit_set, start, end, agencies, types)
-        return map_download(buttons[button], ctx, layer, ctx.geojson[unit_set],
-                            title=_title(layer, start, end, lang), unit_set=unit_set,
+        shown = _shown(ctx, an, name, unit_set, start, end, agencies, types, lang)
+        if shown.priority is None and name == "gaps":  # not prepared: nothing to export
+            return no_update
+        return map_download(buttons[button], ctx, shown.layer, ctx.geojson[unit_set],
+                            title=shown.title, unit_set=unit_set,
                             lang=lang, stem=f"{name}_{start:%Y%m%d}_{end:%Y%m%d}")
 
     @app.callback(
@@ -426,4 +510,4 @@ def register_callbacks(app: Dash, ctx: AppContext, an: Analyses) -> None:
     def panel(code, start_date, end_date, unit_set, agencies, lang):
         lang = lang if lang in ("vi", "en") else "vi"
         unit_set, start, end, agencies, _ = filters(start_date, end_date, unit_set, agencies, [])
-        return _panel(ctx, an, str(code or ""), unit_set, start, end, agencies, lang)
+        return _panel(ctx, role_view(), str(code or ""), unit_set, start, end, agencies, lang)

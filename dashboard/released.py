@@ -1,0 +1,116 @@
+"""What a role may see of the analyses: the same questions, answered for that role.
+
+Pages and the quarterly report ask an :class:`~dashboard.analysis.Analyses` for
+layers, the planner's gap evidence and the plan indicators. A commander gets the
+answers as computed. Every other role gets a :class:`Released` view: it asks the
+same ``Analyses`` over the period rounded to the release grid (quarters,
+half-years, years; see :func:`layers.suppression.snap_period`) and passes every
+answer through :func:`layers.suppression.for_role` (small counts "< 5",
+complementary "x", reasons without numbers, no point data) or
+:meth:`layers.indicator_release.IndicatorRelease.release` (plan indicators
+computed from cases and tips). :func:`analyses_for` is the one door: a page takes
+what it returns for the signed-in role and cannot forget to release.
+
+Outreach and prevention models hold no victim: their layers pass unchanged, over
+the period asked for.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+
+from dashboard.analysis import Analyses
+from dashboard.auth.roles import suppressed_for
+from layers.layer import Layer
+from layers.suppression import ReleasePlan, SnappedPeriod, for_role
+
+__all__ = ["NotReady", "Released", "analyses_for", "period_note"]
+
+
+class NotReady(RuntimeError):
+    """The release plan of the current records is still being built: show no figure drawn
+    from incidents yet (fail closed)."""
+
+
+def analyses_for(an: Analyses, role: str | None, *, wait: float = 2.0) -> Analyses | Released:
+    """The analyses as ``role`` may see them.
+
+    Raises
+    ------
+    NotReady
+        For a role below commander while the release plan is being built.
+    """
+    if not suppressed_for(role):
+        return an
+    plan = an.release_plan(wait=wait)
+    indicators = an.indicator_release(wait=wait) if plan is not None else None
+    if plan is None or indicators is None:
+        raise NotReady("the small-count release of the current records is being prepared")
+    return Released(an, role or "viewer", plan, indicators)
+
+
+def period_note(view: Analyses | Released, start: dt.date, end: dt.date) -> SnappedPeriod | None:
+    """The grid period shown instead of ``start``–``end`` when they differ, else None."""
+    if not isinstance(view, Released):
+        return None
+    snapped = view.snap(start, end)
+    return None if snapped.exact else snapped
+
+
+class Released:
+    """The analyses for a role below commander (see the module docstring).
+
+    Its methods take the arguments of :class:`Analyses`' methods of the same name
+    and answer for the grid period that holds the one asked for.
+    """
+
+    def __init__(self, an: Analyses, role: str, plan: ReleasePlan, indicators):
+        self.an, self.role, self.plan, self.indicators = an, role, plan, indicators
+        self.ctx = an.ctx
+
+    @property
+    def threshold(self) -> int:
+        return self.plan.threshold
+
+    def snap(self, start, end) -> SnappedPeriod:
+        """The grid period that holds ``start``–``end``."""
+        return self.plan.snap(start, end)
+
+    def _period(self, start, end) -> tuple[dt.date, dt.date]:
+        snapped = self.snap(start, end)
+        return snapped.start, snapped.end
+
+    def layer(self, name: str, *, unit_set: str, types: tuple[str, ...], start: dt.date,
+              end: dt.date, bandwidth_km: float = 5.0) -> Layer:
+        """A commander layer, released (density and hexagons are refused: point data)."""
+        start, end = self._period(start, end)
+        layer = self.an.layer(name, unit_set=unit_set, types=types, start=start, end=end,
+                              bandwidth_km=bandwidth_km)
+        return for_role(layer, self.role, plan=self.plan)
+
+    def planner_layer(self, name: str, *, unit_set: str, start: dt.date, end: dt.date,
+                      agencies: tuple[str, ...] = (), model_types: tuple[str, ...] = ()) -> Layer:
+        """Coverage and reach as asked; the gap map over the grid period, released."""
+        if name != "gaps":
+            return self.an.planner_layer(name, unit_set=unit_set, start=start, end=end,
+                                         agencies=agencies, model_types=model_types)
+        start, end = self._period(start, end)
+        layer = self.an.planner_layer("gaps", unit_set=unit_set, start=start, end=end,
+                                      agencies=agencies, model_types=model_types)
+        return for_role(layer, self.role, plan=self.plan)
+
+    def gap_evidence(self, *, unit_set: str, start, end, agencies=()) -> pd.DataFrame:
+        """The released gap layer's frame: classes, coverage facts, reasons without numbers."""
+        return self.planner_layer("gaps", unit_set=unit_set, start=start, end=end,
+                                  agencies=tuple(agencies)).frame
+
+    def kpis(self, *, start: dt.date, end: dt.date) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """The plan indicators over the grid period and its four quarters, released."""
+        start, end = self._period(start, end)
+        now, trend = self.an.kpis(start=start, end=end)
+        return self.indicators.release(now), self.indicators.release(trend)
+
+    def plans(self) -> list:
+        return self.an.plans()

@@ -1,0 +1,171 @@
+"""What each role gets from the analyses (dashboard/released.py): the commander the figures
+as computed; the planner and the committee the released ones, on the pages and in the
+quarterly report, with nothing small left to read or to subtract."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+
+import pandas as pd
+import pytest
+
+from dashboard.analysis import Analyses
+from dashboard.cli import ensure_demo
+from dashboard.context import build_context
+from dashboard.released import NotReady, Released, analyses_for, period_note
+from geo.config import Settings
+from geo.units import NEW
+from layers.counts import INCIDENT_TYPES
+from tests.cache import PLAN_CACHE
+
+Q3 = (dt.date(2025, 7, 1), dt.date(2025, 9, 30))
+_INCIDENT_MEASURES = {"cases_cleared_rate", "prosecuted_tried_rate", "prosecution_rate",
+                      "reports_handled_rate"}
+
+
+@pytest.fixture(scope="module")
+def an(tmp_path_factory) -> Analyses:
+    settings = Settings(data_dir=tmp_path_factory.mktemp("released") / "var",
+                        cache_dir=PLAN_CACHE)
+    ensure_demo(settings)
+    analyses = Analyses(build_context(settings))
+    assert analyses.release_plan(wait=600) is not None
+    return analyses
+
+
+@pytest.fixture(scope="module")
+def planner(an) -> Released:
+    return analyses_for(an, "planner")
+
+
+def test_commander_gets_the_analyses_themselves_others_a_released_view(an):
+    assert analyses_for(an, "commander") is an
+    for role in ("planner", "viewer", "admin", None):
+        view = analyses_for(an, role)
+        assert isinstance(view, Released) and view.threshold == 5
+
+
+def test_not_ready_while_the_plan_is_built(an, monkeypatch):
+    monkeypatch.setattr(an, "release_plan", lambda wait=0.0: None)
+    with pytest.raises(NotReady):
+        analyses_for(an, "planner")
+    assert analyses_for(an, "commander") is an  # the commander never waits for it
+
+
+def test_periods_are_rounded_to_the_grid(planner):
+    assert period_note(planner, *Q3) is None
+    snapped = period_note(planner, dt.date(2025, 7, 1), dt.date(2025, 8, 15))
+    assert (snapped.start, snapped.end) == Q3
+    nudged = planner.gap_evidence(unit_set=NEW, start=dt.date(2025, 7, 2), end=Q3[1])
+    exact = planner.gap_evidence(unit_set=NEW, start=Q3[0], end=Q3[1])
+    pd.testing.assert_frame_equal(nudged.drop(columns="risk_reasons"),
+                                  exact.drop(columns="risk_reasons"))
+
+
+def test_gap_evidence_keeps_classes_and_drops_the_numbers_drawn_from_counts(an, planner):
+    full = an.gap_evidence(unit_set=NEW, start=Q3[0], end=Q3[1])
+    shown = planner.gap_evidence(unit_set=NEW, start=Q3[0], end=Q3[1])
+    numeric = lambda reasons: [k for r in reasons.dropna() for k, p in r  # noqa: E731
+                               if k.startswith(("rate.", "trend.")) and p]
+    assert numeric(full["risk_reasons"]), "the commander's reasons carry rates and counts"
+    assert not numeric(shown["risk_reasons"])
+    assert not {"count", "rate_eb", "count_now", "count_before"} & set(shown.columns)
+    classes = ["score", "risk", "coverage", "gap"]
+    from layers.gaps import gap_classes
+
+    pd.testing.assert_frame_equal(gap_classes(full)[classes], shown[classes])
+
+
+def test_case_based_targets_never_show_a_small_count(an, planner):
+    now, trend = planner.kpis(start=Q3[0], end=Q3[1])
+    full_now, full_trend = an.kpis(start=Q3[0], end=Q3[1])
+    both = pd.concat([now, trend], ignore_index=True)
+    cases = both[both["measure"].isin(_INCIDENT_MEASURES)]
+    assert len(cases) and cases["value_label"].notna().any(), "some are withheld on the demo"
+    for row in cases.itertuples():
+        if pd.isna(row.value_label):
+            if row.status == "no_data":
+                continue
+            assert row.denominator >= 5 and not 1 <= row.numerator < 5, row
+        else:
+            assert pd.isna(row.value) and row.status == "withheld"
+            assert row.value_label in ("< 5", "x")
+        assert not (isinstance(row.detail, str) and row.detail)
+    others = now[~now["measure"].isin(_INCIDENT_MEASURES)].reset_index(drop=True)
+    same = full_now[~full_now["measure"].isin(_INCIDENT_MEASURES)].reset_index(drop=True)
+    pd.testing.assert_series_equal(others["value"], same["value"])  # models, outreach: as is
+
+
+def test_commander_layers_and_point_data(planner):
+    from layers.suppression import PointDataRefused
+
+    gi = planner.layer("gi", unit_set=NEW, types=INCIDENT_TYPES, start=Q3[0], end=Q3[1])
+    assert "Zs" not in gi.frame and "gi_class" in gi.frame
+    with pytest.raises(PointDataRefused):
+        planner.layer("density", unit_set=NEW, types=("victim",), start=Q3[0], end=Q3[1])
+
+
+def _report_text(an_or_view, ctx) -> str:
+    from dashboard.exports.report import report_html
+
+    page = report_html(ctx, an_or_view, start=Q3[0], end=Q3[1], unit_set=NEW, lang="vi",
+                       document_date=dt.date(2026, 1, 5))
+    page = re.sub(r"<style.*?</style>", "", page, flags=re.S)
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page)).replace("&lt;", "<")
+
+
+def test_committee_report_shows_released_figures_only(an):
+    viewer = analyses_for(an, "viewer")
+    text = _report_text(viewer, an.ctx)
+    assert "Số từ 1 đến 4 được ẩn" in text
+    assert "Tổng cộng" not in text and "Kỳ này" in text
+    # each type's province total: the commander's number where the plan publishes it,
+    # its label where it does not
+    period = viewer.plan.period_label(*Q3)
+    for incident_type in INCIDENT_TYPES:
+        cell = viewer.plan.province(period, incident_type)
+        expected = (f"{int(cell['count']):,}".replace(",", ".") if cell["status"] == "published"
+                    else cell["label"])
+        label = __import__("dashboard.i18n", fromlist=["translate"]).translate(
+            f"type.{incident_type}", "vi")
+        assert re.search(re.escape(label) + r" " + re.escape(expected) + r" ", text), \
+            (incident_type, expected)
+    # reasons come without rates or counts; the case-based targets are withheld or large
+    assert "/10.000 dân" not in text
+    commander = _report_text(an, an.ctx)
+    assert "Tổng cộng" in commander and "/10.000 dân" in commander
+
+
+def test_planner_page_through_the_server(tmp_path_factory, an):
+    """The planner's map callback, signed in as a planner: no rate or count in the reasons,
+    case-based targets withheld where small; the same callback for the commander has them."""
+    from dashboard.app import create_app
+    from dashboard.auth.accounts import Accounts
+    from tests.test_auth import _call, _key, _signed_in
+
+    settings = an.ctx.settings
+    accounts = Accounts(tmp_path_factory.mktemp("released-accounts") / "accounts.sqlite")
+    accounts.ensure_demo_users()
+    app = create_app(settings, an.ctx, accounts)
+    key = _key(app, "plan-map.figure", "plan-table.children")
+    values = {"plan-layer.value": "gaps", "plan-period.start_date": "2025-07-01",
+              "plan-period.end_date": "2025-08-20", "plan-units.value": NEW,
+              "plan-model-types.value": ["intensive"], "page-lang.data": "vi"}
+
+    def answer(role: str) -> str:
+        for _ in range(60):
+            reply = _call(app, _signed_in(app, role), key, values)
+            assert reply.status_code == 200
+            text = json.dumps(reply.get_json(), ensure_ascii=False)
+            if "Đang chuẩn bị" not in text:
+                return text
+            __import__("time").sleep(3)
+        raise AssertionError("the release was never ready")
+
+    planner_text, commander_text = answer("planner"), answer("commander")
+    assert "/10.000 dân" in commander_text and "/10.000 dân" not in planner_text
+    assert "làm tròn theo quý" in planner_text  # 01/07–20/08 became the third quarter
+    assert "01/07/2025 – 30/09/2025" in planner_text
+    assert "Không công bố (số nhỏ)" in planner_text and "Không công bố" not in commander_text
