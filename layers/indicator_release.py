@@ -281,7 +281,12 @@ class IndicatorRelease:
         ReleaseRefused
             When a row's numerator or denominator differs from the table's
             cell (the records of the tracker are not those of the release).
+        ValueError
+            When the table's index repeats a label (concatenate with
+            ``ignore_index=True``).
         """
+        if not table.index.is_unique:
+            raise ValueError("the table's index repeats labels: concatenate with ignore_index=True")
         out = table.copy()
         for column in ("value", "expected", "change", "target"):
             out[column] = out[column].astype("float64")

@@ -159,7 +159,7 @@ def test_quarterly_report_button_downloads_the_committee_pdf(server):
     assert "Dữ liệu minh họa tổng hợp – không phải hồ sơ thật" in first
     assert f"Trang 1/{len(reader.pages)}" in first and len(reader.pages) == 6
     assert "Số từ 1 đến 4 được ẩn" in first  # the cover says what is hidden
-    text = " ".join(unicodedata.normalize("NFKC", p.extract_text()).split()
+    text = " ".join(" ".join(unicodedata.normalize("NFKC", p.extract_text()).split())
                     for p in reader.pages)
     assert "Tổng cộng" not in text  # no all-types total below commander
     assert "Xã, phường tăng nhiều nhất" not in text

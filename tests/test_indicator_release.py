@@ -8,8 +8,9 @@ import doctest
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import sparse
 
-from geo.units import NEW
+from geo.units import NEW, PROVINCE_CODE
 from layers import indicator_release as module
 from layers.indicator_release import (
     INCIDENT_MEASURES,
@@ -17,7 +18,6 @@ from layers.indicator_release import (
     indicator_release,
     indicator_table,
 )
-from geo.units import PROVINCE_CODE
 from layers.suppression import (
     COMPLEMENTARY,
     PRIMARY,
@@ -31,7 +31,6 @@ from layers.suppression import (
     suppress,
     unit_key,
 )
-from scipy import sparse
 from layers.targets import PLANS_DIR, compute_indicator, load_plan, status_stage, track
 
 D = dt.date
@@ -256,6 +255,9 @@ def test_a_period_off_the_grid_is_withheld(records, release, tay_ninh):
     assert row["status"] == WITHHELD and row["reason"] == "off_grid"
     assert pd.isna(row["value"]) and row["value_label"] == "x"
     assert _row(shown, "cases_tried", H1)["value"] == 100.0  # 12 of 12, on the grid
+    table = track(tay_ninh, {"incidents": records}, [H1])
+    with pytest.raises(ValueError, match="ignore_index"):
+        release.release(pd.concat([table, table]))
 
 
 def test_a_zero_denominator_is_shown(records, release, tay_ninh):
