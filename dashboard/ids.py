@@ -78,6 +78,9 @@ CMD_URL = "cmd-url"  # the page's own view of the address bar (see dashboard/url
 PLAN_URL = "plan-url"
 #: Notes on what a role below commander sees (period rounded, small counts hidden).
 PLAN_NOTE = "plan-note"
+#: Re-asks the page's figures every few seconds while the small-count release is prepared.
+PLAN_RETRY = "plan-retry"
+OV_RETRY = "ov-retry"
 OV_EXPORT_PNG = "ov-export-png"
 OV_EXPORT_PDF = "ov-export-pdf"
 OV_EXPORT_HTML = "ov-export-html"

@@ -127,3 +127,22 @@ def test_link_back_button_and_presentation(server):
         page.go_back()  # the back button leaves presentation mode
         page.wait_for_selector("#plan-layer", timeout=60_000)
         _wait_title(page, "Lượt người dự truyền thông")
+
+
+def test_a_planner_sees_the_released_figures(server):
+    """Signed in as a planner: the period is rounded to the quarter, the priority reasons
+    carry no rate or count, and the case-based targets resting on small counts are withheld
+    — on the screen, where a person reads them."""
+    with chromium_page(1500, 1000, role="planner") as page:
+        page.goto(server + "/planner?from=2025-07-01&to=2025-08-20")
+        page.wait_for_selector("tr.ranked-row", timeout=180_000)  # after the release is ready
+        _wait_title(page, "01/07/2025 – 30/09/2025")
+        note = page.inner_text("#plan-note")
+        assert "làm tròn theo quý" in note and "Số từ 1 đến 4 được ẩn" in note
+        table = page.inner_text("#plan-table")
+        assert "Cách biên giới" in table  # distances stay: they hold no victim
+        assert "/10.000 dân" not in table and "→" not in table
+        kpis = page.inner_text("#plan-kpis")
+        assert "Không công bố (số nhỏ)" in kpis
+        assert "< 5" in kpis or "x" in kpis.split()
+        assert "Chỉ tiêu tính từ số vụ án, tin báo có dưới 5 hồ sơ" in kpis

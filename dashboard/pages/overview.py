@@ -141,6 +141,15 @@ def _shown(ctx: AppContext, an: Analyses | None, role: str | None, unit_set: str
     return released, period.start, period.end, notes, total
 
 
+#: How often a page waiting for the small-count release asks again (milliseconds).
+_RETRY_MS = 5000
+
+
+def _waiting(an: Analyses | None, role: str | None) -> bool:
+    """Whether ``role`` is shown nothing yet because the release plan is still being built."""
+    return suppressed_for(role) and (an is None or an.release_plan() is None)
+
+
 def _period_text(start: dt.date, end: dt.date, lang: str) -> str:
     return translate("period.range", lang, start=format_date(start, lang),
                      end=format_date(end, lang))
@@ -270,6 +279,8 @@ def layout(ctx: AppContext, lang: str, search: str | None = None,
     downloads = [_export_buttons(lang), dcc.Download(id=ids.OV_DOWNLOAD)]
     note = html.Div(" ".join(notes), id=ids.OV_NOTE, className="note-line")
     return [filters, html.Section([kpis, note, graph, *downloads], className="main-panel"),
+            dcc.Interval(id=ids.OV_RETRY, interval=_RETRY_MS,
+                         disabled=not _waiting(an, current_role())),
             dcc.Store(id="page-lang", data=lang),
             dcc.Location(id=ids.OV_URL, refresh="callback-nav")]
 
@@ -317,14 +328,16 @@ def register_callbacks(app: Dash, ctx: AppContext, an: Analyses | None = None) -
         Output(ids.KPI_COMMUNES, "children"),
         Output(ids.KPI_TOP, "children"),
         Output(ids.OV_NOTE, "children"),
+        Output(ids.OV_RETRY, "disabled"),
         Input(ids.TYPES, "value"),
         Input(ids.PERIOD, "start_date"),
         Input(ids.PERIOD, "end_date"),
         Input(ids.UNITS, "value"),
+        Input(ids.OV_RETRY, "n_intervals"),
         State("page-lang", "data"),
         prevent_initial_call=True,
     )
-    def update_map(types, start_date, end_date, unit_set, lang):
+    def update_map(types, start_date, end_date, unit_set, _retry, lang):
         unit_set = unit_set if unit_set in (NEW, OLD) else NEW
         lang = lang if lang in ("vi", "en") else "vi"
         types = list(choices(types, INCIDENT_TYPES))
@@ -336,7 +349,8 @@ def register_callbacks(app: Dash, ctx: AppContext, an: Analyses | None = None) -
             figure = _figure(ctx, layer, lang, title)
         else:
             figure = values_patch(layer, lang, title)
-        return (figure, *_kpis(layer, lang, total), " ".join(notes))
+        return (figure, *_kpis(layer, lang, total), " ".join(notes),
+                not _waiting(analyses(), current_role()))
 
     buttons = {ids.OV_EXPORT_PNG: "png", ids.OV_EXPORT_PDF: "pdf", ids.OV_EXPORT_HTML: "html",
                ids.OV_EXPORT_XLSX: "xlsx"}
@@ -382,8 +396,9 @@ def register_callbacks(app: Dash, ctx: AppContext, an: Analyses | None = None) -
         if not n_clicks:
             return no_update, no_update
         lang = lang if lang in ("vi", "en") else "vi"
-        try:  # a role below commander gets the report of its released figures
-            view = analyses_for(analyses(), current_role())
+        try:  # a role below commander gets the report of its released figures; the PDF
+            # takes seconds anyway, so wait up to a minute for a release still being built
+            view = analyses_for(analyses(), current_role(), wait=60.0)
         except NotReady:
             return no_update, translate("suppress.preparing", lang)
         unit_set = unit_set if unit_set in (NEW, OLD) else NEW

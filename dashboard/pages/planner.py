@@ -230,6 +230,7 @@ def layout(ctx: AppContext, lang: str, search: str | None = None) -> list:
     )
     panel = html.Aside([html.P(t("cmd.panel.hint"))], id=ids.PLAN_PANEL, className="side-panel")
     return [side, main, panel, dcc.Store(id=ids.PLAN_SELECTED),
+            dcc.Interval(id=ids.PLAN_RETRY, interval=5000, disabled=True),
             dcc.Location(id=ids.PLAN_URL, refresh="callback-nav"),
             dcc.Store(id="page-lang", data=lang)]
 
@@ -386,15 +387,19 @@ def register_callbacks(app: Dash, ctx: AppContext, an: Analyses) -> None:
         Output(ids.PLAN_TABLE, "children"),
         Output(ids.PLAN_KPIS, "children"),
         Output(ids.PLAN_NOTE, "children"),
+        Output(ids.PLAN_RETRY, "disabled"),
         Input(ids.PLAN_LAYER, "value"),
         Input(ids.PLAN_PERIOD, "start_date"),
         Input(ids.PLAN_PERIOD, "end_date"),
         Input(ids.PLAN_UNITS, "value"),
         Input(ids.PLAN_AGENCIES, "value"),
         Input(ids.PLAN_TYPES, "value"),
+        Input(ids.PLAN_RETRY, "n_intervals"),
         State("page-lang", "data"),
     )
-    def update(name, start_date, end_date, unit_set, agencies, types, lang):
+    def update(name, start_date, end_date, unit_set, agencies, types, _retry, lang):
+        """The map, priority list, targets and notes; while the release is prepared the
+        interval asks again every 5 s, and stops once the figures are there."""
         lang = lang if lang in ("vi", "en") else "vi"
         name = name if name in PLANNER_LAYERS else "gaps"
         unit_set, start, end, agencies, types = filters(start_date, end_date, unit_set,
@@ -404,7 +409,7 @@ def register_callbacks(app: Dash, ctx: AppContext, an: Analyses) -> None:
             figure = _figure(ctx, shown.layer, unit_set, lang, shown.title)
         else:
             figure = values_patch(shown.layer, lang, shown.title)
-        return figure, shown.table_of(), shown.kpis, shown.note
+        return figure, shown.table_of(), shown.kpis, shown.note, shown.priority is not None
 
     @app.callback(
         Output(ids.PLAN_DOWNLOAD, "data"),
