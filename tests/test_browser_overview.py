@@ -81,7 +81,13 @@ def test_filter_changes_values_not_shapes(server):
             f"'{victims:,}'.replace(/,/g, '.')",
             timeout=30_000,
         )
-        seen = page.evaluate(_RENDERED)
+        # the KPI answers with the figure, but the map repaints after it: while it does,
+        # old and new colours of a commune can both be on the canvas — read the settled map
+        for _ in range(30):
+            seen = page.evaluate(_RENDERED)
+            if seen["fills"] == 96:
+                break
+            page.wait_for_timeout(500)
         assert sum(seen["z"]) == victims
         assert seen["fills"] == 96
 
