@@ -127,6 +127,14 @@ class Analyses:
         current records, built with :meth:`release_plan`; ``None`` until then."""
         return self._released(wait)["indicators"]
 
+    def release_failed(self) -> str | None:
+        """Why the release of the current records could not be built (its error, one line),
+        or None while it builds or once it is built. Roles below commander then see no
+        count at all, and a message saying so instead of "being prepared"."""
+        state = self._released(0.0)
+        error = state["error"] if state["done"].is_set() else None
+        return None if error is None else f"{type(error).__name__}: {error}"[:300]
+
     def _released(self, wait: float) -> dict:
         records = self.ctx.records.current()
         with self._lock:

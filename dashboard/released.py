@@ -26,12 +26,35 @@ from dashboard.auth.roles import suppressed_for
 from layers.layer import Layer
 from layers.suppression import ReleasePlan, SnappedPeriod, for_role
 
-__all__ = ["NotReady", "Released", "analyses_for", "period_note"]
+__all__ = ["NotReady", "Released", "analyses_for", "period_note", "unavailable_text",
+           "waiting"]
 
 
 class NotReady(RuntimeError):
-    """The release plan of the current records is still being built: show no figure drawn
-    from incidents yet (fail closed)."""
+    """The release plan of the current records is still being built (or could not be:
+    ``failed``): show no figure drawn from incidents (fail closed)."""
+
+    def __init__(self, message: str, *, failed: str | None = None):
+        super().__init__(message)
+        self.failed = failed
+
+
+def unavailable_text(an: Analyses, lang: str) -> str:
+    """What a role below commander reads instead of the figures: "being prepared", or why
+    the release could not be built (then nobody below commander sees a count until an
+    administrator fixes the cause; the commander is not affected)."""
+    from dashboard.i18n import translate
+
+    failed = an.release_failed()
+    if failed:
+        return translate("suppress.failed", lang, error=failed)
+    return translate("suppress.preparing", lang)
+
+
+def waiting(an: Analyses, role: str | None) -> bool:
+    """Whether ``role`` waits for a release still being built (pages then ask again)."""
+    return (suppressed_for(role) and an.release_plan() is None
+            and an.release_failed() is None)
 
 
 def analyses_for(an: Analyses, role: str | None, *, wait: float = 2.0) -> Analyses | Released:
@@ -47,7 +70,9 @@ def analyses_for(an: Analyses, role: str | None, *, wait: float = 2.0) -> Analys
     plan = an.release_plan(wait=wait)
     indicators = an.indicator_release(wait=wait) if plan is not None else None
     if plan is None or indicators is None:
-        raise NotReady("the small-count release of the current records is being prepared")
+        failed = an.release_failed()
+        raise NotReady("the small-count release of the current records is "
+                       + ("unavailable" if failed else "being prepared"), failed=failed)
     return Released(an, role or "viewer", plan, indicators)
 
 

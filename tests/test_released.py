@@ -169,3 +169,28 @@ def test_planner_page_through_the_server(tmp_path_factory, an):
     assert "làm tròn theo quý" in planner_text  # 01/07–20/08 became the third quarter
     assert "01/07/2025 – 30/09/2025" in planner_text
     assert "Không công bố (số nhỏ)" in planner_text and "Không công bố" not in commander_text
+
+
+def test_a_release_that_cannot_be_built_is_said_not_awaited(an, tmp_path, monkeypatch):
+    """If the plan cannot be built (here: the solver fails), roles below commander see no
+    count and a message naming the cause, and the pages stop asking again; the commander
+    is not affected."""
+    import dataclasses
+
+    import layers.suppression
+    from dashboard.released import unavailable_text, waiting
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("cannot protect 3 small counts: nothing left to hide")
+
+    monkeypatch.setattr(layers.suppression, "release_plan", broken)
+    settings = dataclasses.replace(an.ctx.settings, cache_dir=tmp_path / "cache")
+    other = Analyses(dataclasses.replace(an.ctx, settings=settings))
+    assert other.release_plan(wait=60) is None
+    with pytest.raises(NotReady) as raised:
+        analyses_for(other, "viewer")
+    assert "nothing left to hide" in raised.value.failed
+    assert "Không lập được số liệu đã bảo mật" in unavailable_text(other, "vi")
+    assert not waiting(other, "viewer") and not waiting(other, "commander")
+    assert analyses_for(other, "commander") is other
+    assert not list((tmp_path / "cache").glob("*.pickle"))  # nothing half-built is kept

@@ -21,7 +21,7 @@ from dash import ctx as dash_ctx
 
 from dashboard import ids
 from dashboard.auth.roles import suppressed_for
-from dashboard.released import NotReady, analyses_for
+from dashboard.released import NotReady, analyses_for, unavailable_text, waiting
 from dashboard.auth.web import current_role
 from dashboard.inputs import choice, choices
 from dashboard.analysis import Analyses
@@ -111,7 +111,8 @@ def _shown(ctx: AppContext, an: Analyses | None, role: str | None, unit_set: str
     if plan is None:
         frame = layer.frame.copy()
         frame[layer.value] = float("nan")
-        notes.append(translate("suppress.preparing", lang))
+        notes.append(unavailable_text(an, lang) if an is not None
+                     else translate("suppress.preparing", lang))
         caveats = tuple(dict.fromkeys((*layer.caveats, Caveat.SMALL_COUNTS_SUPPRESSED)))
         return replace(layer, frame=frame, caveats=caveats), start, end, notes, "…"
     period = plan.snap(start, end)
@@ -147,7 +148,7 @@ _RETRY_MS = 5000
 
 def _waiting(an: Analyses | None, role: str | None) -> bool:
     """Whether ``role`` is shown nothing yet because the release plan is still being built."""
-    return suppressed_for(role) and (an is None or an.release_plan() is None)
+    return an is not None and waiting(an, role)
 
 
 def _period_text(start: dt.date, end: dt.date, lang: str) -> str:
@@ -400,7 +401,7 @@ def register_callbacks(app: Dash, ctx: AppContext, an: Analyses | None = None) -
             # takes seconds anyway, so wait up to a minute for a release still being built
             view = analyses_for(analyses(), current_role(), wait=60.0)
         except NotReady:
-            return no_update, translate("suppress.preparing", lang)
+            return no_update, unavailable_text(analyses(), lang)
         unit_set = unit_set if unit_set in (NEW, OLD) else NEW
         try:
             start, end = parse_quarter(quarter)

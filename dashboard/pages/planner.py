@@ -35,7 +35,7 @@ from dashboard.pages.overview import geojson_url
 from dashboard.period_filter import (chosen_period, data_period, matching_preset, period_text,
                                      register_presets)
 from dashboard.presentation import presentation_view
-from dashboard.released import NotReady, analyses_for, period_note
+from dashboard.released import NotReady, analyses_for, period_note, unavailable_text
 from dashboard.url_state import Field, read_query, register_url_sync
 from geo.units import NEW, OLD
 from layers.coverage import MODEL_TYPES
@@ -262,10 +262,11 @@ class _Shown:
     priority: pd.DataFrame | None
     kpis: object
     lang: str
+    retry: bool = False  # ask again in a few seconds (the release is being built)
 
     def table_of(self, top: int | None = None):
         if self.priority is None:
-            return html.P(translate("suppress.preparing", self.lang), className="note-line")
+            return html.P(self.note, className="note-line")
         return _priority_table(self.priority if top is None else self.priority.head(top),
                                self.lang)
 
@@ -276,13 +277,13 @@ def _shown(ctx: AppContext, an: Analyses, name, unit_set, start, end, agencies, 
     name = name if name in PLANNER_LAYERS else "gaps"
     try:
         view = analyses_for(an, current_role())
-    except NotReady:  # fail closed: coverage and reach hold no victim, the rest waits
+    except NotReady as why:  # fail closed: coverage and reach hold no victim, the rest waits
         layer = _layer(an, name, unit_set, start, end, agencies, types)
         if name == "gaps":
             layer = replace(layer, frame=layer.frame[["name"]].assign(gap=float("nan")))
-        waiting = translate("suppress.preparing", lang)
-        return _Shown(layer, _title(layer, start, end, lang), waiting, None,
-                      html.P(waiting, className="note-line"), lang)
+        text = unavailable_text(an, lang)
+        return _Shown(layer, _title(layer, start, end, lang), text, None,
+                      html.P(text, className="note-line"), lang, retry=why.failed is None)
     layer = _layer(view, name, unit_set, start, end, agencies, types)
     notes, risk_period = [], (start, end)
     snapped = period_note(view, start, end)
@@ -409,7 +410,7 @@ def register_callbacks(app: Dash, ctx: AppContext, an: Analyses) -> None:
             figure = _figure(ctx, shown.layer, unit_set, lang, shown.title)
         else:
             figure = values_patch(shown.layer, lang, shown.title)
-        return figure, shown.table_of(), shown.kpis, shown.note, shown.priority is not None
+        return figure, shown.table_of(), shown.kpis, shown.note, not shown.retry
 
     @app.callback(
         Output(ids.PLAN_DOWNLOAD, "data"),
