@@ -30,7 +30,7 @@ __all__ = ["COMMANDER", "OVERVIEW", "SPECS", "filter_states", "measure_callbacks
 
 OVERVIEW = Spec("overview_filter_p95", 2, "overview filter change → values (p95)", "ms",
                 target=50.0, baseline_title="geopandas sjoin per click, p95")
-COMMANDER = Spec("commander_filter_p95", 2, "commander filter change → values + table (p95)",
+COMMANDER = Spec("commander_filter_p95", 2, "commander filter change → map values (p95)",
                  "ms", target=50.0, baseline_title="overview callback p95")
 SPECS = [OVERVIEW, COMMANDER]
 
