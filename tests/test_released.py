@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+import time
 
 import pandas as pd
 import pytest
@@ -14,6 +15,7 @@ import pytest
 from dashboard.analysis import Analyses
 from dashboard.cli import ensure_demo
 from dashboard.context import build_context
+from dashboard.i18n import translate
 from dashboard.released import NotReady, Released, analyses_for, period_note
 from geo.config import Settings
 from geo.units import NEW
@@ -128,8 +130,7 @@ def test_committee_report_shows_released_figures_only(an):
         cell = viewer.plan.province(period, incident_type)
         expected = (f"{int(cell['count']):,}".replace(",", ".") if cell["status"] == "published"
                     else cell["label"])
-        label = __import__("dashboard.i18n", fromlist=["translate"]).translate(
-            f"type.{incident_type}", "vi")
+        label = translate(f"type.{incident_type}", "vi")
         assert re.search(re.escape(label) + r" " + re.escape(expected) + r" ", text), \
             (incident_type, expected)
     # reasons come without rates or counts; the case-based targets are withheld or large
@@ -161,7 +162,7 @@ def test_planner_page_through_the_server(tmp_path_factory, an):
             text = json.dumps(reply.get_json(), ensure_ascii=False)
             if "Đang chuẩn bị" not in text:
                 return text
-            __import__("time").sleep(3)
+            time.sleep(3)
         raise AssertionError("the release was never ready")
 
     planner_text, commander_text = answer("planner"), answer("commander")

@@ -442,10 +442,6 @@ def _names(names: Sequence[str]) -> str:
     return ", ".join(names) if len(names) else "–"
 
 
-def _reason_text(key: str, params: dict, lang: str) -> str:
-    return reason_text(key, params, lang)
-
-
 def _table(headers: Sequence[str], rows: Sequence[Sequence[str]], *, numeric: Sequence[int] = (),
            css: str = "", widths: Sequence[int] = ()) -> str:
     """An HTML table; cells are already HTML; ``numeric`` columns are right-aligned;
@@ -477,9 +473,9 @@ def _cover(ctx: AppContext, an: Analyses, title: str, start, end, unit_set: str,
     caveats = "".join(f'<p class="caveat">⚠ {_t(f"caveat.{c.value}", lang)}</p>'
                       for c in ctx.caveats)
     if _released(an):
-        caveats += (f'<p class="caveat">⚠ ' + _t("caveat.suppressed_note", lang,
-                                                below=an.threshold - 1, threshold=an.threshold)
-                    + "</p>")
+        note = _t("caveat.suppressed_note", lang, below=an.threshold - 1,
+                  threshold=an.threshold)
+        caveats += f'<p class="caveat">⚠ {note}</p>'
     source = _t("footer.source", lang, source=source_text(ctx, lang),
                 extracted=format_date(ctx.extracted, lang))
     facts = "".join(f"<li>{item}</li>"
@@ -727,7 +723,7 @@ def _section_priority(an: Analyses, unit_set: str, start, end, lang: str) -> str
     rows = [
         [_n(int(r["rank"]), lang), _e(r["name"]),
          _t(f"gap.{r['risk']}.{r['coverage']}", lang), _e(r["last_agency"] or "–"),
-         _e("; ".join(_reason_text(k, p, lang) for k, p in r["reasons"]))]
+         _e("; ".join(reason_text(k, p, lang) for k, p in r["reasons"]))]
         for _, r in shown.iterrows()
     ]
     intro = _t("report.priority.intro", lang, n=_n(len(full), lang), shown=_n(len(shown), lang))

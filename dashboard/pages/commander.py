@@ -104,10 +104,6 @@ def _note(layer: Layer, lang: str) -> str:
     return " ".join(parts)
 
 
-def _reason_text(key: str, params: dict, lang: str) -> str:
-    return reason_text(key, params, lang)
-
-
 def _ranked_table(evidence, lang: str) -> html.Table:
     scores = key_area_scores(evidence, top=_TOP)
     head = html.Tr([html.Th(translate(k, lang)) for k in
@@ -115,7 +111,7 @@ def _ranked_table(evidence, lang: str) -> html.Table:
     rows = [
         html.Tr(
             [html.Td(int(r["rank"])), html.Td(r["name"]), html.Td(int(r["score"])),
-             html.Td("; ".join(_reason_text(k, p, lang) for k, p in r["reasons"]))],
+             html.Td("; ".join(reason_text(k, p, lang) for k, p in r["reasons"]))],
             id={"type": ids.CMD_ROW, "code": code}, n_clicks=0, className="ranked-row",
         )
         for code, r in scores.iterrows()

@@ -23,7 +23,7 @@ from dash import ALL, Dash, Input, Output, State, ctx as dash_ctx, dcc, html, no
 
 from dashboard import ids
 from dashboard.auth.web import current_role
-from dashboard.inputs import choice, choices, clicked_location, texts
+from dashboard.inputs import choices, clicked_location, texts
 from dashboard.analysis import PLANNER_LAYERS, Analyses
 from dashboard.context import AppContext
 from dashboard.exports.downloads import map_download
@@ -82,10 +82,6 @@ def _agencies(ctx: AppContext) -> list[str]:
     return sorted(set(names.astype(str)))
 
 
-def _reason_text(key: str, params: dict, lang: str) -> str:
-    return reason_text(key, params, lang)
-
-
 def _priority(an, unit_set, start, end, agencies) -> pd.DataFrame:
     return priority_list(an.gap_evidence(unit_set=unit_set, start=start, end=end,
                                          agencies=agencies), top=_TOP)
@@ -99,7 +95,7 @@ def _priority_table(plist: pd.DataFrame, lang: str) -> html.Table:
         html.Tr([html.Td(int(r["rank"])), html.Td(r["name"]),
                  html.Td(t(f"gap.{r['risk']}.{r['coverage']}")),
                  html.Td(r["last_agency"] or "–"),
-                 html.Td("; ".join(_reason_text(k, p, lang) for k, p in r["reasons"]))],
+                 html.Td("; ".join(reason_text(k, p, lang) for k, p in r["reasons"]))],
                 id={"type": ids.PLAN_ROW, "code": code}, n_clicks=0, className="ranked-row")
         for code, r in plist.iterrows()
     ]
@@ -154,8 +150,7 @@ def _kpis(an, start, end, lang: str):
     except PlanError as err:
         return html.Div(str(err), className="error", role="alert")
     table = _kpi_table(now, trend, lang)
-    withheld = [f["value_label"].notna().any() for f in (now, trend) if "value_label" in f]
-    if any(withheld):
+    if any(_labels(f).notna().any() for f in (now, trend)):
         return html.Div([table, html.P(translate("suppress.kpi_note", lang,
                                                  threshold=an.threshold),
                                        className="note-line")])
@@ -434,7 +429,7 @@ def register_callbacks(app: Dash, ctx: AppContext, an: Analyses) -> None:
         t = lambda key, **kw: translate(key, lang, **kw)  # noqa: E731
         plist["gap_text"] = [t(f"gap.{r}.{c}") for r, c in zip(plist["risk"], plist["coverage"],
                                                                 strict=True)]
-        plist["reason_text"] = ["; ".join(_reason_text(k, p, lang) for k, p in rs)
+        plist["reason_text"] = ["; ".join(reason_text(k, p, lang) for k, p in rs)
                                 for rs in plist["reasons"]]
         plist["code"] = plist.index
         columns = [
