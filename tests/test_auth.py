@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import json
 import re
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 from dashboard.app import create_app
-from dashboard.auth.accounts import DEMO_PASSWORD, AccountError, Accounts
+from dashboard.auth.accounts import (DEMO_PASSWORD, MAX_PAIR_FAILURES, AccountError,
+                                     Accounts)
 from dashboard.auth.roles import ROLES, may_update, output_ids
 from dashboard.cli import ensure_demo
 from dashboard.context import build_context
@@ -100,23 +104,96 @@ def test_passwords_are_argon2id_hashes_and_rules_hold(tmp_path):
     assert err.value.code == "invalid"
 
 
-def test_throttling_refuses_even_the_right_password(tmp_path):
+class _CountingHasher:
+    """argon2id with cheap parameters whose checks are counted and last ``seconds`` each, as
+    a real check does (64 MiB, tens of milliseconds): parallel guesses overlap."""
+
+    def __init__(self, seconds: float = 0.05):
+        from argon2 import PasswordHasher
+
+        self._hasher = PasswordHasher(time_cost=1, memory_cost=256, parallelism=1)
+        self.seconds, self.checks = seconds, 0
+        self._lock = threading.Lock()
+
+    def hash(self, password: str) -> str:
+        return self._hasher.hash(password)
+
+    def verify(self, password_hash: str, password: str) -> bool:
+        with self._lock:
+            self.checks += 1
+        time.sleep(self.seconds)
+        return self._hasher.verify(password_hash, password)
+
+
+def _counted(tmp_path) -> tuple[Accounts, _CountingHasher]:
     accounts = Accounts(tmp_path / "a.sqlite")
+    accounts._hasher = hasher = _CountingHasher()
     accounts.create_user("tuan", "mat-khau-dai-du", "viewer")
-    for _ in range(5):
-        with pytest.raises(AccountError):
-            accounts.authenticate("tuan", "sai-mat-khau-1", "10.0.0.1")
-    with pytest.raises(AccountError) as err:
-        accounts.authenticate("tuan", "mat-khau-dai-du", "10.0.0.2")
-    assert err.value.code == "throttled"
-    # one address guessing many names is stopped too
+    return accounts, hasher
+
+
+def _refusal(accounts: Accounts, username: str, password: str, address: str) -> str | None:
+    try:
+        accounts.authenticate(username, password, address)
+    except AccountError as err:
+        return err.code
+    return None
+
+
+def test_parallel_guesses_get_no_more_checks_than_the_limit(tmp_path):
+    """40 guesses at once from one address: the count and the reservation are one step, so
+    at most MAX_PAIR_FAILURES passwords are checked (the old count-then-check let 17 through
+    in production, 40 here)."""
+    accounts, hasher = _counted(tmp_path)
+    start = threading.Barrier(40)
+
+    def guess(n: int) -> str | None:
+        accounts._db()  # each thread its own connection, opened before the race
+        start.wait()
+        return _refusal(accounts, "tuan", f"doan-sai-{n:04d}", "10.0.0.1")
+
+    with ThreadPoolExecutor(40) as pool:
+        codes = list(pool.map(guess, range(40)))
+    assert hasher.checks == MAX_PAIR_FAILURES == 5
+    assert codes.count("invalid") == 5 and codes.count("throttled") == 35
+    # the attacker's address stays refused, even with the right password
+    assert _refusal(accounts, "tuan", "mat-khau-dai-du", "10.0.0.1") == "throttled"
+    assert hasher.checks == 5
+
+
+def test_an_attacker_cannot_lock_a_user_out(tmp_path):
+    accounts, hasher = _counted(tmp_path)
+    hasher.seconds = 0
+    codes = [_refusal(accounts, "tuan", f"doan-sai-{n}", "10.0.0.66") for n in range(50)]
+    assert codes.count("invalid") == 5 and codes.count("throttled") == 45
+    # the user, from their own machine, signs in with the right password
+    assert accounts.authenticate("tuan", "mat-khau-dai-du", "10.0.0.2") == "viewer"
+    # many addresses guessing one name: once it has 10 failures in all, each address that
+    # has failed once is refused; the user's own address (no failure) still signs in
+    for n in range(8):
+        assert _refusal(accounts, "tuan", "doan-sai", f"10.1.0.{n}") == "invalid"
+    assert hasher.checks == 14
+    for n in range(8):
+        assert _refusal(accounts, "tuan", "doan-sai", f"10.1.0.{n}") == "throttled"
+    assert hasher.checks == 14
+    assert accounts.authenticate("tuan", "mat-khau-dai-du", "10.0.0.2") == "viewer"
+    # one address guessing many names is stopped, whatever the names
     for n in range(20):
-        with pytest.raises(AccountError):
-            accounts.authenticate(f"user{n}", "x", "10.0.0.9")
+        assert _refusal(accounts, f"user{n}", "doan-sai-mat-khau", "10.0.0.9") == "invalid"
     accounts.create_user("lan", "mat-khau-dai-du", "viewer")
-    with pytest.raises(AccountError) as err:
-        accounts.authenticate("lan", "mat-khau-dai-du", "10.0.0.9")
-    assert err.value.code == "throttled"
+    assert _refusal(accounts, "lan", "mat-khau-dai-du", "10.0.0.9") == "throttled"
+    assert accounts.authenticate("lan", "mat-khau-dai-du", "10.0.0.10") == "viewer"
+
+
+def test_a_right_password_clears_the_failures_of_its_address(tmp_path):
+    accounts, hasher = _counted(tmp_path)
+    hasher.seconds = 0
+    for _ in range(4):
+        assert _refusal(accounts, "tuan", "go-nham-mat-khau", "10.0.0.2") == "invalid"
+    assert accounts.authenticate("tuan", "mat-khau-dai-du", "10.0.0.2") == "viewer"
+    for _ in range(4):  # a typo after signing in is not the fifth failure
+        assert _refusal(accounts, "tuan", "go-nham-mat-khau", "10.0.0.2") == "invalid"
+    assert accounts.authenticate("tuan", "mat-khau-dai-du", "10.0.0.2") == "viewer"
 
 
 def test_sessions_end_on_sign_out_role_change_and_disable(tmp_path):

@@ -7,18 +7,63 @@ CSRF tokens are random (``secrets``) and only the SHA-256 of a session token is
 stored, so a copy of the file opens no session. A new sign-in always makes a
 new session (no fixation); sessions end after 8 hours idle or 24 hours.
 
-Sign-in throttling: after 5 failures for one user name, or 20 from one address,
-in 15 minutes, further attempts are refused without checking the password
-until the window has passed.
+Sign-in throttling (chặn đoán mật khẩu)
+---------------------------------------
+Every password check is first *reserved*: a row (user name, address, time) is
+written into ``sign_in_attempts`` inside one ``BEGIN IMMEDIATE`` transaction
+that also counts the rows already there. SQLite lets one writer at a time into
+that transaction, whatever the thread or worker process, so the count and the
+reservation are one step: 40 parallel guesses cannot all see "0 failures so
+far". A reservation counts as a failure until the check succeeds, which deletes
+it together with the earlier failures of the same (user name, address); a
+worker that dies in the middle of a check leaves a failure, never a free guess.
+
+Within 15 minutes (:data:`WINDOW`) an attempt is refused, before any password
+check, when
+
+- the same user name from the same address already has
+  :data:`MAX_PAIR_FAILURES` (5) failures — the guesses of one attacker at one
+  account;
+- the same address has :data:`MAX_ADDRESS_FAILURES` (20) failures, whatever the
+  names — one attacker trying many accounts;
+- the user name has :data:`MAX_USER_FAILURES` (10) failures from all addresses
+  together *and* this address has failed for this user name at least once —
+  many addresses guessing one account: each further address gets one guess.
+
+No rule refuses the right password from an address that has not failed for
+that user name and is not itself over its limit, so nobody can lock another
+user out by failing on purpose: a user under attack still signs in from their
+own machine. The price: an attacker with many addresses gets one guess per
+address after the tenth failure (argon2id makes each slow), and users behind
+one shared address (a NAT) share its 20 failures.
+
+Audit log (nhật ký)
+-------------------
+:meth:`Accounts.audit` writes one row per event; its ``detail`` is plain text
+or JSON (a mapping or list is written as compact JSON, long values shortened).
+An audit row is never lost to a database hiccup: when the insert fails
+(locked, disk I/O error, read-only file) the row is appended as a JSON line to
+``<name>-audit-pending.jsonl`` beside the accounts file (``fsync``, under a file
+lock), and the next audit write that succeeds, in any worker, first moves the
+pending rows into the table with their original times (at least once: a crash
+between the commit and the emptying of the journal repeats them). When the
+journal cannot be written either, the row goes to the server's error output
+and the error is raised, so that the request is refused rather than served
+unaudited.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
 import hashlib
+import json
+import os
 import secrets
 import sqlite3
+import sys
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,8 +80,15 @@ DEMO_PASSWORD = "minhhoa-demo"
 IDLE = dt.timedelta(hours=8)
 LIFETIME = dt.timedelta(hours=24)
 WINDOW = dt.timedelta(minutes=15)
-MAX_USER_FAILURES = 5
+#: Failures of one user name from one address, per :data:`WINDOW`.
+MAX_PAIR_FAILURES = 5
+#: Failures from one address, whatever the user names, per :data:`WINDOW`.
 MAX_ADDRESS_FAILURES = 20
+#: Failures of one user name from all addresses, after which only addresses that have not
+#: failed for it are still checked.
+MAX_USER_FAILURES = 10
+#: Longest audit ``detail`` kept (characters); longer JSON is shortened value by value.
+AUDIT_DETAIL_LIMIT = 4000
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS users (
@@ -45,11 +97,14 @@ CREATE TABLE IF NOT EXISTS users (
 CREATE TABLE IF NOT EXISTS sessions (
     token_hash TEXT PRIMARY KEY, username TEXT NOT NULL, csrf TEXT NOT NULL,
     created TEXT NOT NULL, last_seen TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS failures (username TEXT, address TEXT, at TEXT NOT NULL);
+DROP TABLE IF EXISTS failures;
+CREATE TABLE IF NOT EXISTS sign_in_attempts (
+    username TEXT NOT NULL, address TEXT NOT NULL, at TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS sign_in_attempts_user ON sign_in_attempts (username, at);
+CREATE INDEX IF NOT EXISTS sign_in_attempts_address ON sign_in_attempts (address, at);
 CREATE TABLE IF NOT EXISTS audit (
     id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, username TEXT, role TEXT,
     action TEXT NOT NULL, target TEXT, detail TEXT, address TEXT);
-CREATE INDEX IF NOT EXISTS failures_at ON failures (at);
 """
 
 
@@ -74,6 +129,70 @@ class Session:
 
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
+
+
+_AUDIT_KEYS = ("at", "username", "role", "action", "target", "detail", "address")
+_INSERT_AUDIT = ("INSERT INTO audit (at, username, role, action, target, detail, address) "
+                 "VALUES (?, ?, ?, ?, ?, ?, ?)")
+
+
+def _journal_rows(text: str) -> list[tuple]:
+    """The rows of the audit journal's lines (a line cut short by a crash is skipped)."""
+    rows = []
+    for line in text.splitlines():
+        try:
+            record = json.loads(line)
+            rows.append(tuple(record.get(k) for k in _AUDIT_KEYS))
+        except (ValueError, AttributeError):
+            print(f"audit journal: unreadable line skipped: {line[:200]!r}", file=sys.stderr)
+    return rows
+
+
+def _detail_text(detail, limit: int = AUDIT_DETAIL_LIMIT) -> str:
+    """``detail`` as text of at most ``limit`` characters: JSON stays JSON (long strings and
+    lists inside are shortened), other text is cut with "…"."""
+    if isinstance(detail, str):
+        if len(detail) <= limit:
+            return detail
+        try:
+            detail = json.loads(detail)
+        except ValueError:
+            return detail[:limit - 1] + "…"
+        if isinstance(detail, str):
+            return json.dumps(detail[:limit // 2], ensure_ascii=False)
+    for longest, most, depth in ((200, 50, 8), (60, 12, 5), (20, 4, 3)):
+        text = json.dumps(_shortened(detail, longest, most, depth), ensure_ascii=False,
+                          separators=(",", ":"), default=str)
+        if len(text) <= limit:
+            return text
+    return json.dumps({"cut": text[:limit // 2]}, ensure_ascii=False)
+
+
+def _shortened(value, longest: int, most: int, depth: int):
+    """A copy of a JSON value with strings cut to ``longest`` characters, lists and mappings
+    to ``most`` items and nesting to ``depth`` levels (each cut says how much it left out)."""
+    if isinstance(value, str):
+        return value if len(value) <= longest else f"{value[:longest]}…[{len(value)} chars]"
+    if isinstance(value, (list, tuple)):
+        if depth <= 0:
+            return f"[{len(value)} items]"
+        items = [_shortened(v, longest, most, depth - 1) for v in value[:most]]
+        return items + ([f"…[{len(value)} items]"] if len(value) > most else [])
+    if isinstance(value, Mapping):
+        if depth <= 0:
+            return f"{{{len(value)} keys}}"
+        items = list(value.items())
+        out = {str(k)[:longest]: _shortened(v, longest, most, depth - 1)
+               for k, v in items[:most]}
+        if len(items) > most:
+            out["…"] = f"{len(items)} keys"
+        return out
+    return value
+
+
+def _stamp(moment: dt.datetime) -> str:
+    """A UTC time as sortable text (always with microseconds, so text order is time order)."""
+    return moment.isoformat(timespec="microseconds")
 
 
 def _hash_token(token: str) -> str:
@@ -179,37 +298,63 @@ class Accounts:
 
     def authenticate(self, username: str, password: str, address: str = "") -> str:
         """The role of ``username`` if ``password`` is right; :class:`AccountError` otherwise
-        ("throttled" before any check when too many recent failures, else "invalid")."""
+        ("throttled" before any check, see the module's rules; else "invalid")."""
         username = (username or "").strip()[:64]
-        since = (_now() - WINDOW).isoformat()
-        db = self._db()
-        by_user = db.execute("SELECT COUNT(*) FROM failures WHERE username = ? AND at > ?",
-                             (username, since)).fetchone()[0]
-        by_address = db.execute("SELECT COUNT(*) FROM failures WHERE address = ? AND at > ?",
-                                (address, since)).fetchone()[0]
-        if by_user >= MAX_USER_FAILURES or by_address >= MAX_ADDRESS_FAILURES:
-            raise AccountError("throttled", "too many failed sign-ins; wait 15 minutes")
-        row = db.execute("SELECT password_hash, role, disabled FROM users WHERE username = ?",
-                         (username,)).fetchone()
+        address = (address or "")[:64]
+        self._reserve_attempt(username, address)
         ok = False
-        if row is not None and not row[2]:
-            try:
-                ok = self._hasher.verify(row[0], password or "")
-            except (VerifyMismatchError, VerificationError, InvalidHashError):
-                ok = False
-        else:  # same work for unknown names: no timing hint that a name exists
-            try:
-                self._hasher.verify(self._dummy_hash(), password or "")
-            except (VerifyMismatchError, VerificationError, InvalidHashError):
-                pass
+        try:
+            row = self._db().execute(
+                "SELECT password_hash, role, disabled FROM users WHERE username = ?",
+                (username,)).fetchone()
+            if row is not None and not row[2]:
+                ok = self._verify(row[0], password)
+            else:  # same work for unknown names: no timing hint that a name exists
+                self._verify(self._dummy_hash(), password)
+        finally:
+            if ok:
+                self._release_attempts(username, address)
         if not ok:
-            with db:
-                db.execute("INSERT INTO failures VALUES (?, ?, ?)",
-                           (username, address, _now().isoformat()))
-                db.execute("DELETE FROM failures WHERE at < ?",
-                           ((_now() - 4 * WINDOW).isoformat(),))
             raise AccountError("invalid", "wrong user name or password")
         return row[1]
+
+    def _verify(self, password_hash: str, password: str) -> bool:
+        try:
+            return self._hasher.verify(password_hash, password or "")
+        except (VerifyMismatchError, VerificationError, InvalidHashError):
+            return False
+
+    def _reserve_attempt(self, username: str, address: str) -> None:
+        """Count the recent failures and reserve this attempt, in one write transaction;
+        :class:`AccountError` "throttled" (nothing reserved) when a limit is reached."""
+        now = _now()
+        since = _stamp(now - WINDOW)
+        db = self._db()
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            pair, by_address, by_user = db.execute(
+                "SELECT COALESCE(SUM(username = ?1 AND address = ?2), 0), "
+                "COALESCE(SUM(address = ?2), 0), COALESCE(SUM(username = ?1), 0) "
+                "FROM sign_in_attempts WHERE at > ?3 AND (username = ?1 OR address = ?2)",
+                (username, address, since)).fetchone()
+            if (pair >= MAX_PAIR_FAILURES or by_address >= MAX_ADDRESS_FAILURES
+                    or (by_user >= MAX_USER_FAILURES and pair > 0)):
+                db.execute("ROLLBACK")
+                raise AccountError("throttled", "too many failed sign-ins; wait 15 minutes")
+            db.execute("INSERT INTO sign_in_attempts VALUES (?, ?, ?)",
+                       (username, address, _stamp(now)))
+            db.execute("DELETE FROM sign_in_attempts WHERE at < ?", (_stamp(now - 4 * WINDOW),))
+            db.execute("COMMIT")
+        except BaseException:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise
+
+    def _release_attempts(self, username: str, address: str) -> None:
+        """A right password: this attempt and the earlier failures of the pair are forgotten."""
+        with self._db() as db:
+            db.execute("DELETE FROM sign_in_attempts WHERE username = ? AND address = ?",
+                       (username, address))
 
     def _dummy_hash(self) -> str:
         if not hasattr(self, "_dummy"):
@@ -260,17 +405,98 @@ class Accounts:
     # ------------------------------------------------------------------ audit
 
     def audit(self, action: str, *, username: str | None = None, role: str | None = None,
-              target: str = "", detail: str = "", address: str = "") -> None:
-        """Record who did what (viewed a page, exported, imported, signed in …) and when."""
-        with self._db() as db:
-            db.execute("INSERT INTO audit (at, username, role, action, target, detail, address) "
-                       "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                       (_now().isoformat(timespec="seconds"), username, role, action,
-                        target[:300], detail[:2000], address[:64]))
+              target: str = "", detail: str | Mapping | list = "", address: str = "") -> None:
+        """Record who did what (viewed a page, exported, imported, signed in …) and when.
+
+        ``detail`` is text, JSON text, or a mapping / list (written as compact JSON, long
+        values shortened to fit :data:`AUDIT_DETAIL_LIMIT`). When the database refuses the
+        row it waits in the journal beside the file (see the module's docstring)."""
+        row = (_now().isoformat(timespec="seconds"), username, role, action, str(target or "")[:300],
+               _detail_text(detail), str(address or "")[:64])
+        try:
+            self._insert_audit(row)
+        except sqlite3.Error as err:
+            self._forget_connection()
+            self._journal_audit(row, err)
+
+    @property
+    def audit_journal(self) -> Path:
+        """The file where audit rows wait while the database refuses them."""
+        return self.path.with_name(f"{self.path.stem}-audit-pending.jsonl")
+
+    def _insert_audit(self, row: tuple | None) -> None:
+        """Insert ``row`` (``None``: none), after the rows waiting in the journal if any, in
+        one transaction; the journal is emptied once they are committed."""
+        db = self._db()
+        if not self._journal_waiting():
+            if row is not None:
+                db.execute(_INSERT_AUDIT, row)
+            return
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            with open(self.audit_journal, "a+", encoding="utf-8") as journal:
+                fcntl.flock(journal, fcntl.LOCK_EX)
+                journal.seek(0)
+                pending = _journal_rows(journal.read())
+                db.executemany(_INSERT_AUDIT, pending)
+                if row is not None:
+                    db.execute(_INSERT_AUDIT, row)
+                db.execute("COMMIT")
+                journal.truncate(0)
+                journal.flush()
+                os.fsync(journal.fileno())
+        except BaseException:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise
+
+    def _journal_waiting(self) -> bool:
+        try:
+            return self.audit_journal.stat().st_size > 0
+        except FileNotFoundError:
+            return False
+
+    def _journal_audit(self, row: tuple, err: Exception) -> None:
+        line = json.dumps(dict(zip(_AUDIT_KEYS, row)), ensure_ascii=False,
+                          separators=(",", ":")) + "\n"
+        try:
+            with open(self.audit_journal, "a", encoding="utf-8") as journal:
+                fcntl.flock(journal, fcntl.LOCK_EX)
+                journal.write(line)
+                journal.flush()
+                os.fsync(journal.fileno())
+        except OSError:
+            print(f"audit row not recorded ({err}): {line}", end="", file=sys.stderr, flush=True)
+            raise
+
+    def replay_audit_journal(self) -> int:
+        """Move the audit rows waiting in the journal into the table; how many there were
+        (0 when the database still refuses them)."""
+        if not self._journal_waiting():
+            return 0
+        waiting = len(_journal_rows(self.audit_journal.read_text(encoding="utf-8")))
+        try:
+            self._insert_audit(None)
+        except sqlite3.Error:
+            self._forget_connection()
+            return 0
+        return waiting
+
+    def _forget_connection(self) -> None:
+        """Close this thread's connection after an error: the next use opens a fresh one."""
+        db = getattr(self._local, "db", None)
+        self._local.db = None
+        if db is not None:
+            try:
+                db.close()
+            except sqlite3.Error:
+                pass
 
     def audit_log(self, *, limit: int = 100, username: str | None = None,
                   action: str | None = None) -> list[dict]:
-        """The latest audit entries, newest first."""
+        """The latest audit entries, newest first (the journal's waiting rows moved in first,
+        when the database takes them)."""
+        self.replay_audit_journal()
         sql = "SELECT at, username, role, action, target, detail, address FROM audit"
         where, params = [], []
         if username:
@@ -282,5 +508,5 @@ class Accounts:
         if where:
             sql += " WHERE " + " AND ".join(where)
         sql += " ORDER BY id DESC LIMIT ?"
-        keys = ("at", "username", "role", "action", "target", "detail", "address")
-        return [dict(zip(keys, row)) for row in self._db().execute(sql, (*params, int(limit)))]
+        return [dict(zip(_AUDIT_KEYS, row))
+                for row in self._db().execute(sql, (*params, int(limit)))]
