@@ -7,6 +7,29 @@ gets the new unit that holds it, and a record of the new set the old unit
 that holds its point or, lacking a point, the old unit named for its centroid
 — so every record can be shown on either map. What cannot be resolved is
 returned with its reason, never dropped.
+
+The former commune always lies in the 2025 commune (Registry.composition):
+every resolved record's (``old_code``, ``new_code``) is one of the registry's
+pieces, so the two maps count the same records. For a record of the new set
+the code wins, then the name, and the point only chooses the former commune
+inside it:
+
+- the point lies in a former commune of that 2025 commune (or of a part of
+  it, when the former commune was split): that former commune;
+- the point lies within :func:`point_tolerance_m` of the 2025 commune (the
+  boundaries are not exact: 2 km for the bundled approximation, 250 m for
+  imported official ones): the former commune of that 2025 commune nearest
+  to the point;
+- the point lies farther away, in a former commune of another 2025 commune:
+  the code (or name) and the point contradict each other and the record is
+  refused, with both communes in its reason (and in the columns
+  ``named_code``, ``point_old_code``, ``point_new_code`` of the unresolved rows);
+- no point, or a point outside every former commune: the former commune of
+  that 2025 commune that carries its code (else its first one).
+
+A record of the old set takes the 2025 commune that holds its former commune
+(the main one, when it was split); its point is used only when neither code
+nor name place it.
 """
 
 from __future__ import annotations
@@ -19,7 +42,15 @@ import shapely
 from geo.names import match_units
 from geo.units import MERGER_DATE, NEW, OLD, Registry
 
-__all__ = ["resolve_communes"]
+__all__ = ["POINT_TOLERANCE_M", "point_tolerance_m", "resolve_communes"]
+
+#: How far (metres) a point may lie outside the 2025 commune its code or name gives and
+#: still place the record there, by the kind of boundaries: the bundled approximation is off
+#: by about a kilometre at the edges (docs/boundary_accuracy.md), official ones by the
+#: precision of a GPS reading or of a point set on a map.
+POINT_TOLERANCE_M = {"approximate": 2_000.0, "official": 250.0}
+#: Metric CRS for distances (UTM zone 48N: the province lies at 105.5–106.6° E).
+_METRIC_CRS = "EPSG:32648"
 
 
 def _by_code(records: pd.DataFrame, sets: pd.Series, registry: Registry) -> pd.Series:
@@ -101,6 +132,71 @@ def _point_in(points: gpd.GeoSeries, polygons: gpd.GeoDataFrame) -> pd.Series:
     return codes
 
 
+def point_tolerance_m(communes_new: gpd.GeoDataFrame) -> float:
+    """How far outside its coded 2025 commune a point may lie (see :data:`POINT_TOLERANCE_M`).
+
+    >>> import geopandas as gpd
+    >>> point_tolerance_m(gpd.GeoDataFrame(geometry=[]))
+    250.0
+    """
+    kind = "approximate" if communes_new.attrs.get("approximate") else "official"
+    return POINT_TOLERANCE_M[kind]
+
+
+def _default_old(registry: Registry) -> pd.Series:
+    """The former commune a 2025 commune stands for when nothing else says: the one whose
+    code it carries, else its first former commune (by code)."""
+    comp = registry.composition.sort_values(["new_code", "old_code"])
+    own = comp[comp["old_code"] == comp["new_code"]].set_index("new_code")["old_code"]
+    first = comp.drop_duplicates("new_code").set_index("new_code")["old_code"]
+    return own.combine_first(first)
+
+
+def _old_in_new(
+    new_code: pd.Series,
+    old_point: pd.Series,
+    points: gpd.GeoSeries,
+    registry: Registry,
+    communes_new: gpd.GeoDataFrame,
+    communes_old: gpd.GeoDataFrame,
+) -> tuple[pd.Series, pd.Series]:
+    """The former commune of each new-set record inside its 2025 commune, and which records
+    their point puts too far from it (see the module docstring).
+
+    Returns ``old_code`` (NA where ``far``) and the boolean Series ``far``.
+    """
+    comp = registry.composition
+    pieces = pd.MultiIndex.from_frame(comp[["old_code", "new_code"]])
+    old = old_point.astype("string")
+    meets = pd.MultiIndex.from_arrays([old.fillna(""), new_code]).isin(pieces)
+    old[~meets] = pd.NA
+    far = pd.Series(False, index=new_code.index)
+    # only records whose point lies in a former commune of another 2025 commune are measured
+    todo = new_code.index[~meets & old_point.notna().to_numpy()]
+    todo = todo[new_code[todo].isin(communes_new.index).to_numpy()]
+    if len(todo):
+        metric = points.loc[todo].to_crs(_METRIC_CRS).to_numpy()
+        shapes_new = communes_new.geometry.to_crs(_METRIC_CRS)
+        shapes_old = communes_old.geometry.to_crs(_METRIC_CRS)
+        distance = shapely.distance(shapes_new.loc[new_code[todo]].to_numpy(), metric)
+        too_far = distance > point_tolerance_m(communes_new)
+        far[todo[too_far]] = True
+        near = np.flatnonzero(~too_far)
+        near_codes = new_code[todo].to_numpy()[near]
+        for n in np.unique(near_codes):
+            rows = near[near_codes == n]
+            own = [o for o in comp.loc[comp["new_code"] == n, "old_code"]
+                   if o in shapes_old.index]
+            if not own:
+                continue  # no polygon to measure against: the default below
+            # the nearest former commune of n (ties: the smaller code, ``own`` is sorted)
+            gaps = shapely.distance(shapes_old.loc[own].to_numpy()[:, None], metric[rows][None, :])
+            old[todo[rows]] = np.asarray(own, dtype=object)[gaps.argmin(axis=0)]
+    fill = old.isna() & ~far
+    old[fill] = new_code[fill].map(_default_old(registry))
+    return old, far
+
+
 def resolve_communes(
     records: pd.DataFrame,
     registry: Registry,
@@ -124,7 +220,10 @@ def resolve_communes(
         The input rows that resolved, with ``new_code``, ``old_code`` and
         ``resolved_by`` ("code", "name" or "point") added.
     unresolved : DataFrame
-        The other rows with a ``reason``.
+        The other rows with a ``reason``. A record refused because its point contradicts
+        its code or name also has ``named_code`` (the 2025 commune they name),
+        ``point_old_code`` and ``point_new_code`` (the former commune holding the point,
+        and the 2025 commune that former commune is part of); NA elsewhere.
     """
     if "date" in records:
         # geo.units.unit_set_on, row by row: before the merger OLD, else (or no date) NEW
@@ -143,11 +242,13 @@ def resolve_communes(
     lon = pd.to_numeric(records.get("lon"), errors="coerce") if "lon" in records else None
     point_code = pd.Series(pd.NA, index=records.index, dtype="string")
     old_point = pd.Series(pd.NA, index=records.index, dtype="string")
+    pts = gpd.GeoSeries([], crs="EPSG:4326")
     if lat is not None and lon is not None:
         has_point = lat.notna() & lon.notna()
         if has_point.any():
             pts = gpd.GeoSeries(
-                gpd.points_from_xy(lon[has_point], lat[has_point]), index=lat.index[has_point]
+                gpd.points_from_xy(lon[has_point], lat[has_point]), index=lat.index[has_point],
+                crs="EPSG:4326",
             )
             point_code[has_point] = _point_in(pts, communes_new)
             old_point[has_point] = _point_in(pts, communes_old)
@@ -161,7 +262,24 @@ def resolve_communes(
             outside = code.isna() & has_point & point_code.isna()
             reason[outside] = "point lies outside the province"
 
-    ok = code.notna()
+    # New-set records: the former commune inside their 2025 commune (the module docstring)
+    new_set = code.notna() & (sets == NEW)
+    old_of_new, far = _old_in_new(code[new_set].astype(str), old_point[new_set], pts,
+                                  registry, communes_new, communes_old)
+    conflict = pd.Series(False, index=records.index)
+    conflict[far.index[far.to_numpy()]] = True
+    point_new = pd.Series(pd.NA, index=records.index, dtype="string")
+    for i in conflict.index[conflict.to_numpy()]:
+        # the 2025 commune of the point's former commune: for a split one, the part the
+        # point lies in when that is one of its parts, else its main part
+        parts = registry.composition.loc[registry.composition["old_code"] == old_point[i],
+                                         "new_code"]
+        point_new[i] = (point_code[i] if point_code[i] in set(parts)
+                        else registry.new_code_of(old_point[i]))
+        reason[i] = (f"point lies in former commune {old_point[i]} (now in {point_new[i]}), "
+                     f"not in or near 2025 commune {code[i]} named by the record")
+
+    ok = code.notna() & ~conflict
     reason[~ok] = reason[~ok].fillna("no commune code, name or point to place the record")
     resolved = records[ok].copy()
     resolved["resolved_by"] = how[ok]
@@ -171,10 +289,12 @@ def resolve_communes(
     resolved["new_code"] = np.where(
         is_old, res_code.map(legacy_new).astype("string"), res_code
     )
-    # New-set records: the old unit holding their point, else the new unit's own code
-    # (new units reuse the code of one of their old units).
-    fallback_old = res_code.where(res_code.isin(registry.legacy.index))
-    resolved["old_code"] = np.where(is_old, res_code, old_point[ok].fillna(fallback_old))
+    resolved["old_code"] = np.where(
+        is_old, res_code, old_of_new.reindex(res_code.index).astype("string")
+    )
     unresolved = records[~ok].copy()
     unresolved["reason"] = reason[~ok]
+    unresolved["named_code"] = code[~ok].where(conflict[~ok])
+    unresolved["point_old_code"] = old_point[~ok].where(conflict[~ok])
+    unresolved["point_new_code"] = point_new[~ok].where(conflict[~ok])
     return resolved, unresolved

@@ -441,3 +441,34 @@ def test_geopackage_in_vn2000_gets_the_datum_shift(tmp_path, store, places, insi
     # back within centimetres: the 7-parameter shift was applied both ways
     assert stored.loc["V1", "lat"] == pytest.approx(lat, abs=1e-6)
     assert stored.loc["V1", "lon"] == pytest.approx(lon, abs=1e-6)
+
+
+def test_a_2025_code_with_a_point_in_another_commune_is_refused(tmp_path, store, places, inside):
+    """Issue 14: the code names Xã Tân Lập (25489), the point lies in the former commune
+    Lợi Thuận (25699), part of Xã Bến Cầu (25681), tens of km away: the two cannot both
+    hold, so the row is refused naming both; the same point under Bến Cầu's own code or
+    alone is accepted, its former commune inside its 2025 commune."""
+    lat, lon = inside["legacy:25699"]
+    path = _csv(tmp_path / "tin_bao.csv", (
+        "record_id,date,type,commune_code,commune,lat,lon\n"
+        f"T1,01/10/2025,tip,25489,,{lat},{lon}\n"
+        f"T2,01/10/2025,tip,,Xã Tân Lập,{lat},{lon}\n"
+        f"T3,01/10/2025,tip,25681,,{lat},{lon}\n"
+        f"T4,01/10/2025,tip,,,{lat},{lon}\n"))
+    report = _run(path, "incidents", store, places)
+    assert (report.accepted, report.rejected) == (2, 2)
+    assert _reasons(report) == {2: ["commune.point_elsewhere"], 3: ["commune.point_elsewhere"]}
+    table = report.reject_table("en").set_index("row_number")
+    assert (table.loc[2, "column_name"], table.loc[2, "value"]) == ("commune_code", "25489")
+    assert (table.loc[3, "column_name"], table.loc[3, "value"]) == ("commune", "Xã Tân Lập")
+    text = table.loc[2, "reason_text"]
+    assert text.startswith("the record names Xã Tân Lập (25489) but its point")
+    assert "Xã Lợi Thuận (25699)" in text and "Xã Bến Cầu (25681)" in text
+    vi = report.reject_table("vi").set_index("row_number").loc[2, "reason_text"]
+    assert vi.startswith("Hồ sơ ghi Xã Tân Lập (25489)") and "Xã Bến Cầu (25681)" in vi
+    assert "25681" in table.loc[2, "suggestion"]
+    stored = store.read("incidents").set_index("record_id")
+    assert sorted(stored.index) == ["T3", "T4"]
+    assert stored[["old_code", "new_code"]].values.tolist() == [["25699", "25681"]] * 2
+    strict = _run(path, "incidents", store, places, strict=True)
+    assert strict.status == "refused"

@@ -119,3 +119,68 @@ def test_many_rows_with_few_names_resolve_as_each_row_alone(registry, polygons):
         else:
             cols = ["new_code", "old_code", "resolved_by"]
             assert resolved.loc[i, cols].tolist() == one_ok[cols].iloc[0].tolist()
+
+
+def test_a_2025_record_whose_point_lies_in_another_commune_is_refused(registry):
+    """Issue 14: the code (or name) wins, the point only picks the former commune inside it;
+    a point within the boundary tolerance is placed in the nearest one, a point farther away
+    in a former commune of another 2025 commune refuses the record, naming both."""
+    # Xã Bến Cầu (25681) and, east of it, Xã Tân Lập (25489) with its former commune 25489
+    new = gpd.GeoDataFrame(
+        {"name": ["Xã Bến Cầu", "Xã Tân Lập"]},
+        geometry=[box(106.0, 11.0, 106.2, 11.2), box(106.2, 11.0, 106.4, 11.2)],
+        index=pd.Index(["25681", "25489"], name="code"), crs="EPSG:4326",
+    )
+    old = gpd.GeoDataFrame(
+        {"name": ["Xã Lợi Thuận", "Thị trấn Bến Cầu", "Xã Tân Lập"]},
+        geometry=[box(106.0, 11.0, 106.1, 11.2), box(106.1, 11.0, 106.2, 11.2),
+                  box(106.2, 11.0, 106.4, 11.2)],
+        index=pd.Index(["25699", "25681", "25489"], name="code"), crs="EPSG:4326",
+    )
+    records = _records(
+        date=["2025-10-01"] * 5 + ["2024-10-01"],
+        commune_code=["25489", "", "25489", "25681", "", "25699"],
+        commune=["", "Xã Tân Lập", "", "", "", ""],
+        # 9 km, 9 km, 110 m west of Tân Lập; in Lợi Thuận; point alone; an old record
+        lat=[11.1] * 6, lon=[106.12, 106.12, 106.199, 106.05, 106.05, 106.25],
+    )
+    resolved, unresolved = resolve_communes(records, registry, new, old)
+    assert unresolved["record_id"].tolist() == ["R0", "R1"]
+    assert unresolved["named_code"].tolist() == ["25489", "25489"]
+    assert unresolved["point_old_code"].tolist() == ["25681", "25681"]
+    assert unresolved["point_new_code"].tolist() == ["25681", "25681"]
+    assert unresolved["reason"].iloc[0] == (
+        "point lies in former commune 25681 (now in 25681), not in or near 2025 commune "
+        "25489 named by the record")
+    placed = resolved.set_index("record_id")[["new_code", "old_code", "resolved_by"]]
+    assert placed.loc["R2"].tolist() == ["25489", "25489", "code"]  # within 250 m: kept
+    assert placed.loc["R3"].tolist() == ["25681", "25699", "code"]
+    assert placed.loc["R4"].tolist() == ["25681", "25699", "point"]
+    assert placed.loc["R5"].tolist() == ["25681", "25699", "code"]  # old set: code, not point
+    pieces = set(zip(registry.composition["old_code"], registry.composition["new_code"]))
+    assert set(zip(resolved["old_code"], resolved["new_code"])) <= pieces
+
+
+def test_every_resolved_record_meets_the_registry_with_the_bundled_boundaries(registry, tmp_path):
+    """Points all over the province under random 2025 codes: each record is either refused
+    or gets a former commune that is one of its 2025 commune's (never a pair that the
+    release plan would have to reject)."""
+    from geo.boundaries import load_communes
+    from geo.config import Settings
+    from geo.units import NEW, OLD
+
+    settings = Settings(data_dir=tmp_path)
+    new, old = load_communes(settings, NEW), load_communes(settings, OLD)
+    rng = np.random.default_rng(3)
+    spots = old.geometry.representative_point()
+    picks = rng.integers(0, len(spots), 400)
+    records = _records(
+        date=["2025-10-01"] * 400,
+        commune_code=rng.choice(registry.communes.index.to_numpy(), 400).tolist(),
+        lat=spots.y.to_numpy()[picks].tolist(), lon=spots.x.to_numpy()[picks].tolist(),
+    )
+    resolved, unresolved = resolve_communes(records, registry, new, old)
+    assert len(resolved) + len(unresolved) == 400 and len(resolved) > 0 and len(unresolved) > 0
+    pieces = set(zip(registry.composition["old_code"], registry.composition["new_code"]))
+    assert set(zip(resolved["old_code"], resolved["new_code"])) <= pieces
+    assert set(unresolved["reason"].str.slice(0, 28)) == {"point lies in former commune"}

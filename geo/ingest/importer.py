@@ -598,7 +598,10 @@ def _unplaced_rejects(unplaced: pd.DataFrame, raw: pd.DataFrame, rows: np.ndarra
         code = str(rec.get("commune_code") or "")
         name = str(rec.get("commune") or "")
         column, value, sug, params = "commune", name, "", {}
-        if reason.startswith("ambiguous"):
+        if reason.startswith("point lies in former commune"):
+            rcode, params, sug = _point_elsewhere(rec, code, name, reg)
+            column, value = ("commune_code", code) if code else ("commune", name)
+        elif reason.startswith("ambiguous"):
             rcode = "commune.ambiguous"
             params = {"value": name, "candidates": reason.split("candidates: ", 1)[-1]}
             sug = "thêm cột Huyện / add the district" if unit_set == OLD else ""
@@ -633,6 +636,22 @@ def _unplaced_rejects(unplaced: pd.DataFrame, raw: pd.DataFrame, rows: np.ndarra
             "suggestion": sug or None, "raw": _raw_json(raw, pos),
         })
     return pd.DataFrame(records, columns=list(_REJECT_COLUMNS))
+
+
+def _point_elsewhere(rec: pd.Series, code: str, name: str,
+                     reg: Registry) -> tuple[str, dict, str]:
+    """The reject of a 2025 record whose point lies in a former commune of another 2025
+    commune than its code or name (see :mod:`geo.resolve`): both communes, and the fix."""
+    named, old, other = (str(rec[c]) for c in ("named_code", "point_old_code", "point_new_code"))
+    params = {
+        "value": code or name, "commune": reg.communes.at[named, "name"], "named_code": named,
+        "lat": round(float(rec["lat"]), 6), "lon": round(float(rec["lon"]), 6),
+        "point_commune": reg.legacy.at[old, "name"], "point_code": old,
+        "point_new": reg.communes.at[other, "name"], "point_new_code": other,
+    }
+    sug = (f"{params['point_new']} ({other}) theo tọa độ / by the point; "
+           "hoặc sửa tọa độ / or correct the point")
+    return "commune.point_elsewhere", params, sug
 
 
 def _closest_name(name: str, units: pd.DataFrame) -> str:

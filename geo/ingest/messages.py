@@ -96,6 +96,14 @@ MESSAGES: dict[str, dict[str, str]] = {
         "vi": "Không tìm thấy xã '{value}' trong {unit_set}",
         "en": "commune '{value}' is not one of the {unit_set}",
     },
+    "commune.point_elsewhere": {
+        "vi": "Hồ sơ ghi {commune} ({named_code}) nhưng điểm ({lat}, {lon}) nằm ở {point_commune} "
+              "({point_code}), xã cũ nay thuộc {point_new} ({point_new_code}), không thuộc "
+              "{commune}; sửa mã/tên xã hoặc tọa độ",
+        "en": "the record names {commune} ({named_code}) but its point ({lat}, {lon}) lies in "
+              "{point_commune} ({point_code}), a former commune now part of {point_new} "
+              "({point_new_code}), not of {commune}; correct the commune or the point",
+    },
     "commune.ambiguous": {
         "vi": "Tên xã '{value}' trùng nhiều đơn vị: {candidates}",
         "en": "commune name '{value}' fits several units: {candidates}",
