@@ -73,28 +73,41 @@ def ensure_demo(settings: Settings, *, seed: int | None = None, force: bool = Fa
     return out
 
 
+def _add_admin_command(settings: Settings) -> str:
+    """The one command that makes a first real account for the data folder of ``settings``
+    (the accounts file lives there, whatever the store)."""
+    import shlex
+
+    script = Path(sys.executable).with_name("borderwatch")  # the one installed beside Python
+    program = (shlex.quote(str(script)) if script.is_file()
+               else f"{shlex.quote(sys.executable)} -m dashboard.cli")
+    folder = shlex.quote(str(Path(settings.data_dir).resolve()))
+    return f"{program} --data-dir {folder} users add NAME --role admin"
+
+
 def _serving_accounts(settings: Settings, demo: bool):
     """The accounts of the data folder, with the local demo accounts when the data is the
-    synthetic demo and no real user exists; ``None`` (and how to fix it) when nobody could
-    sign in."""
+    synthetic demo and no real user exists; ``None`` (and the one command to run) when
+    nobody could sign in."""
     from dashboard.app import accounts_of
     from dashboard.auth.accounts import DEMO_PASSWORD
 
     accounts = accounts_of(settings)
     if not demo:  # real records: the announced demo password must open nothing
-        for user in accounts.users():
-            if user["demo"] and not user["disabled"]:
-                accounts.disable(user["username"])
-                print(f"Demo account {user['username']} closed: the store holds real records.",
-                      flush=True)
+        for name in accounts.close_demo_accounts():
+            print(f"Demo account {name} closed: the store holds real records.", flush=True)
     if demo:
         made = accounts.ensure_demo_users()
         if made or all(u["demo"] for u in accounts.users()):
-            print(f"Demo accounts (synthetic data only): {', '.join(u['username'] for u in accounts.users() if u['demo'])}"
-                  f" · password: {DEMO_PASSWORD}", flush=True)
+            names = ", ".join(u["username"] for u in accounts.users() if u["demo"])
+            print(f"Demo accounts (synthetic data only): {names} · password: {DEMO_PASSWORD}",
+                  flush=True)
     if not any(not u["disabled"] and (demo or not u["demo"]) for u in accounts.users()):
-        print("No account can sign in. Create one first:\n"
-              "  borderwatch users add NAME --role admin", file=sys.stderr)
+        why = ("the data is not the synthetic demo, so the demo accounts are closed"
+               if any(u["demo"] for u in accounts.users()) else "there is no account yet")
+        print(f"No account can sign in: {why}. Create an administrator's account (the command "
+              "asks for its password twice), then start again:\n"
+              f"  {_add_admin_command(settings)}", file=sys.stderr)
         return None
     return accounts
 
@@ -218,8 +231,21 @@ def _progress(rows: int) -> None:
     print(f"... {rows:,} rows read".replace(",", "."), file=sys.stderr, flush=True)
 
 
+def _close_demo_accounts(settings: Settings):
+    """Before a real import commits: the demo accounts close (their password is published)."""
+    from dashboard.app import accounts_of
+
+    def before_commit(report) -> None:
+        if report.status == "committed":
+            for name in accounts_of(settings).close_demo_accounts():
+                print(f"Demo account {name} closed: the store holds real records.",
+                      file=sys.stderr, flush=True)
+
+    return before_commit
+
+
 def _cmd_import(args: argparse.Namespace) -> int:
-    from geo.ingest import FileRefused, Places, import_file, kind_named
+    from geo.ingest import DEMO_SOURCE, FileRefused, Places, import_file, kind_named
     from geo.store import StoreError, open_store
 
     settings = _settings(args)
@@ -229,12 +255,25 @@ def _cmd_import(args: argparse.Namespace) -> int:
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    if args.source.strip().casefold() == DEMO_SOURCE:  # only data/demo.py writes the demo
+        message = ("nguồn 'demo' dành riêng cho dữ liệu minh họa tổng hợp (borderwatch demo); "
+                   "hãy ghi tên đơn vị đã cấp mã hồ sơ với --source" if lang == "vi" else
+                   "the source 'demo' is reserved for the synthetic demo (borderwatch demo); "
+                   "name the agency that issued the record ids with --source")
+        if args.json:
+            print(json.dumps({"status": "refused", "file": str(args.file),
+                              "reason": "source.reserved", "message": message},
+                             ensure_ascii=False, indent=2))
+        else:
+            print(f"{'lỗi' if lang == 'vi' else 'error'}: {message}", file=sys.stderr)
+        return 2
     try:
         with open_store(settings) as store:
             report = import_file(
                 Path(args.file), kind, store, Places.load(settings), source=args.source,
                 strict=args.strict, rejects_dir=settings.data_dir / "rejects",
                 progress=None if args.quiet else _progress,
+                before_commit=_close_demo_accounts(settings),
             )
     except FileRefused as err:
         if args.json:

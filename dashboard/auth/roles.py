@@ -1,11 +1,18 @@
 """The four roles and what each may open, decided on the server.
 
-- **commander** (chỉ huy): every page and layer, incident points included;
-- **planner** (kế hoạch): the overview, coverage planning and imports; commune
-  aggregates only, small counts suppressed;
+- **commander** (chỉ huy): every page and layer, incident points included; imports
+  every kind of record, incidents included;
+- **planner** (kế hoạch): the overview, coverage planning and imports of outreach,
+  models and population; commune aggregates only, small counts suppressed;
 - **viewer** (xem / ủy ban): the overview only; aggregates, small counts suppressed;
-- **admin** (quản trị): users and plan files (command line), imports, the overview
-  with small counts suppressed — an administrator manages the system, not cases.
+- **admin** (quản trị): users and plan files (command line), imports of outreach,
+  models and population, the overview with small counts suppressed — an
+  administrator manages the system, not cases.
+
+Incident records are imported only by the roles that may read them
+(:data:`SEES_POINTS`): a role that sees suppressed counts could otherwise plant
+records in a commune and read the true small count as the difference
+(:func:`may_import`).
 
 A Dash callback belongs to the page whose components it writes: its output
 ids carry the page's prefix (``cmd-`` commander, ``plan-`` planner, ``import-``
@@ -19,8 +26,8 @@ from __future__ import annotations
 import json
 from typing import Iterable
 
-__all__ = ["PAGES", "ROLES", "SEES_POINTS", "output_ids", "may_open", "may_update",
-           "page_of_output", "suppressed_for"]
+__all__ = ["PAGES", "POINT_KINDS", "ROLES", "SEES_POINTS", "importable_kinds", "may_import",
+           "may_open", "may_update", "output_ids", "page_of_output", "suppressed_for"]
 
 ROLES = ("commander", "planner", "viewer", "admin")
 
@@ -29,11 +36,14 @@ PAGES = {
     "/": frozenset(ROLES),
     "/commander": frozenset({"commander"}),
     "/planner": frozenset({"commander", "planner"}),
-    "/import": frozenset({"planner", "admin"}),
+    "/import": frozenset({"commander", "planner", "admin"}),
 }
 
 #: Roles that see incident points and unsuppressed counts.
 SEES_POINTS = frozenset({"commander"})
+
+#: Record kinds only the roles of :data:`SEES_POINTS` may import (they read them anyway).
+POINT_KINDS = frozenset({"incidents"})
 
 _PREFIXES = (("cmd-", "/commander"), ("plan-", "/planner"), ("import-", "/import"),
              ("ov-", "/"), ("commune-map", "/"), ("filter-", "/"), ("kpi-", "/"))
@@ -45,6 +55,16 @@ _FRAME = frozenset({"page", "rendered-view", "app-alert", "lang-link", "present-
 def may_open(role: str | None, path: str) -> bool:
     """Whether ``role`` may open the page at ``path`` (unknown paths fall back to "/")."""
     return role in PAGES.get(path, PAGES["/"])
+
+
+def may_import(role: str | None, kind: str) -> bool:
+    """Whether ``role`` may import records of ``kind`` (incidents: only roles that read them)."""
+    return may_open(role, "/import") and (kind not in POINT_KINDS or role in SEES_POINTS)
+
+
+def importable_kinds(role: str | None, kinds: Iterable[str]) -> tuple[str, ...]:
+    """The kinds among ``kinds`` that ``role`` may import, in their order."""
+    return tuple(k for k in kinds if may_import(role, k))
 
 
 def suppressed_for(role: str | None) -> bool:

@@ -4,14 +4,32 @@ For a planner with a spreadsheet from an agency: the file is checked by the
 real importer in preview mode (nothing written), the page lists the rows
 that would be refused with the reason in the reader's language and a
 suggestion, and a button commits the import (all or nothing). The uploaded
-file waits in the data folder's ``uploads`` until confirmed or cancelled.
+file waits in the data folder's ``uploads`` while its preview awaits
+confirmation; a refused one is deleted at once.
+
+An import teaches nothing its account may not read, checked on the server in
+each callback (the page's choices are only a convenience):
+
+- a role imports only the kinds it may read (:func:`dashboard.auth.roles.may_import`:
+  incidents only for the commander);
+- an account imports only under sources it owns (:mod:`dashboard.auth.sources`),
+  so the duplicate check compares its rows only with records it wrote itself;
+- the note that real records replace the demo carries no count.
+
+The first real import replaces the synthetic demo only after an explicit
+confirmation (a box saying what will happen), and closes the demo accounts
+before its transaction commits. Every preview, import and refusal is written
+to the audit log with the file's name, SHA-256, kind, source and counts.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import json
 import secrets
+import sqlite3
 import time
 from pathlib import Path
 
@@ -19,10 +37,13 @@ import pandas as pd
 from dash import Dash, Input, Output, State, dcc, html, no_update
 
 from dashboard import ids
+from dashboard.auth.roles import importable_kinds, may_import
+from dashboard.auth.sources import SourceOwners, SourceRefused
+from dashboard.auth.web import current_session
 from dashboard.inputs import choice, choices, text
 from dashboard.context import AppContext
 from dashboard.i18n import choice_label, format_date, format_number, translate
-from geo.ingest import KINDS, FileRefused, Places, import_file
+from geo.ingest import DEMO_SOURCE, KINDS, FileRefused, Places, import_file
 from geo.ingest.readers import SUFFIXES
 from geo.store import StoreError, open_store
 
@@ -34,6 +55,9 @@ PATH = "/import"
 MAX_UPLOAD_MB = 50
 _PREVIEW_ROWS = 200
 _STALE_SECONDS = 24 * 3600
+#: The box that says what replacing the synthetic demo does, and its "I understand".
+DEMO_BOX = "import-demo-box"
+REPLACE_DEMO = "import-replace-demo"
 
 
 def template_url(kind: str, lang: str) -> str:
@@ -41,26 +65,51 @@ def template_url(kind: str, lang: str) -> str:
     return f"/template/{kind}.xlsx?lang={lang}"
 
 
+def _accounts(ctx: AppContext):
+    """The accounts file of the data folder (users, audit log, owners of sources)."""
+    from dashboard.app import accounts_of  # the app imports this page
+
+    return accounts_of(ctx.settings)
+
+
+def _default_source(owners: SourceOwners, session) -> str:
+    """A source the account owns, else its user name (claimed at its first import)."""
+    if session is None:
+        return "default"
+    owned = owners.owned_by(session.username)
+    return owned[0] if owned else session.username
+
+
 def layout(ctx: AppContext, lang: str) -> list:
-    """The page body: choices on the left, the upload and its preview on the right."""
+    """The page body: choices on the left, the upload and its preview on the right.
+
+    Only the kinds the signed-in role may import are offered, and the source
+    field starts with one the account owns.
+    """
     t = lambda key, **kw: translate(key, lang, **kw)  # noqa: E731
+    session = current_session()
+    kinds = importable_kinds(session.role if session else None, KINDS) or tuple(KINDS)
+    owners = SourceOwners(_accounts(ctx))
+    owned = owners.owned_by(session.username) if session else []
     side = html.Aside(
         [
             html.Label(t("import.kind"), htmlFor=ids.IMPORT_KIND),
             dcc.RadioItems(
                 id=ids.IMPORT_KIND,
-                options=[{"label": t(f"import.kind.{k}"), "value": k} for k in KINDS],
-                value="incidents",
+                options=[{"label": t(f"import.kind.{k}"), "value": k} for k in kinds],
+                value=kinds[0],
                 className="radio",
             ),
             html.Label(t("import.source"), htmlFor=ids.IMPORT_SOURCE),
-            dcc.Input(id=ids.IMPORT_SOURCE, type="text", value="default", debounce=True,
-                      maxLength=80),
+            dcc.Input(id=ids.IMPORT_SOURCE, type="text", value=_default_source(owners, session),
+                      debounce=True, maxLength=80),
+            html.P(t("import.source_hint", sources=", ".join(owned)), className="hint")
+            if owned else None,
             dcc.Checklist(id=ids.IMPORT_STRICT,
                           options=[{"label": t("import.strict"), "value": "strict"}], value=[],
                           className="checklist"),
             html.A(t("import.template"), id=ids.IMPORT_TEMPLATE,
-                   href=template_url("incidents", lang), className="button-link"),
+                   href=template_url(kinds[0], lang), className="button-link"),
         ],
         className="filters",
     )
@@ -77,6 +126,17 @@ def layout(ctx: AppContext, lang: str) -> list:
                 className="upload",
             ),
             dcc.Loading(html.Div(id=ids.IMPORT_PREVIEW)),
+            html.Div(
+                [
+                    html.P(t("import.demo_replace.title")),
+                    html.Ul([html.Li(t(f"import.demo_replace.{k}"))
+                             for k in ("delete", "close", "accounts")]),
+                    dcc.Checklist(id=REPLACE_DEMO, value=[], className="checklist",
+                                  options=[{"label": t("import.demo_replace.agree"),
+                                            "value": "replace"}]),
+                ],
+                id=DEMO_BOX, hidden=True, className="note", role="note",
+            ),
             html.Div(
                 [
                     html.Button(t("import.confirm", n=0), id=ids.IMPORT_CONFIRM, disabled=True,
@@ -105,16 +165,21 @@ def _uploads(ctx: AppContext) -> Path:
     return folder
 
 
-def _save_upload(ctx: AppContext, contents: str, filename: str) -> Path:
-    """Decode the browser's data URL into a file named by a random token (not the user's name)."""
+def _decode_upload(contents: str, filename: str) -> bytes:
+    """The bytes of the browser's data URL; :class:`FileRefused` for a suffix we do not read
+    or a damaged upload."""
     suffix = Path(filename or "").suffix.lower()
     if suffix not in SUFFIXES:
         raise FileRefused("file.format", suffix=suffix or str(filename))
     try:
-        data = base64.b64decode(contents.split(",", 1)[1], validate=True)
+        return base64.b64decode(contents.split(",", 1)[1], validate=True)
     except (IndexError, binascii.Error, ValueError):
         raise FileRefused("file.unreadable", file=filename, error="upload damaged") from None
-    path = _uploads(ctx) / f"{secrets.token_hex(12)}{suffix}"
+
+
+def _save_upload(ctx: AppContext, data: bytes, filename: str) -> Path:
+    """Write an upload to a file named by a random token (not the user's name)."""
+    path = _uploads(ctx) / f"{secrets.token_hex(12)}{Path(filename).suffix.lower()}"
     path.write_bytes(data)
     return path
 
@@ -126,6 +191,80 @@ def _pending_path(ctx: AppContext, pending: dict | None) -> Path | None:
     token = Path(pending["token"]).name
     path = ctx.settings.data_dir / "uploads" / token
     return path if path.is_file() and token == pending["token"] else None
+
+
+def _checksum(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+# -- who may import what -----------------------------------------------------------------------
+
+
+class _Refused(Exception):
+    """An import this account may not make: ``message`` for the page, ``reason`` for the
+    audit log."""
+
+    def __init__(self, reason: str, message: str):
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
+
+
+def _check_rights(owners: SourceOwners, session, kind: str, source: str, stored,
+                  lang: str) -> None:
+    """:class:`_Refused` unless the account may import ``kind`` under ``source``."""
+    t = lambda key, **kw: translate(key, lang, **kw)  # noqa: E731
+    if session is None or kind not in KINDS or not may_import(session.role, kind):
+        name = t(f"import.kind.{kind}") if kind in KINDS else kind
+        raise _Refused("kind", t("import.kind_refused", kind=name))
+    try:
+        owners.check(source, session.username, stored=stored)
+    except SourceRefused as err:
+        raise _Refused(f"source_{err.code}", _source_message(owners, session, err, lang)) \
+            from None
+
+
+def _source_message(owners: SourceOwners, session, err: SourceRefused, lang: str) -> str:
+    if err.code == "reserved":
+        return translate("import.source_reserved", lang, source=err.source)
+    return translate("import.source_taken", lang, source=err.source,
+                     own=_default_source(owners, session))
+
+
+def _pending_of(kind, source, strict, filename) -> dict:
+    """What a preview or confirm asks for, read as the server accepts it."""
+    return {"kind": choice(kind, tuple(KINDS), ""),
+            "source": text(source, "default").strip()[:80] or "default",
+            "strict": "strict" in choices(strict, ("strict",)) if isinstance(strict, list)
+            else strict is True,
+            "filename": text(filename, "", length=255)}
+
+
+# -- the audit log ------------------------------------------------------------------------------
+
+
+def _audit(accounts, action: str, session, pending: dict, *, sha256: str = "",
+           report=None, status: str = "", reason: str = "") -> None:
+    """One audit row per preview, import and refusal, with what was asked and what came out."""
+    from flask import request
+
+    detail = {"kind": pending.get("kind"), "source": pending.get("source"),
+              "sha256": report.checksum if report is not None else sha256,
+              "rows_read": report.rows_read if report is not None else 0,
+              "accepted": report.accepted if report is not None else 0,
+              "duplicates": report.duplicates if report is not None else 0,
+              "rejected": report.rejected if report is not None else 0,
+              "status": status or (report.status if report is not None else "")}
+    if reason:
+        detail["reason"] = reason
+    try:
+        address = request.remote_addr or ""
+    except RuntimeError:
+        address = ""
+    accounts.audit(
+        action, username=session.username if session else None,
+        role=session.role if session else None, target=pending.get("filename") or "",
+        detail=json.dumps(detail, ensure_ascii=False), address=address)
 
 
 # -- what the page shows ---------------------------------------------------------------------
@@ -192,13 +331,25 @@ def _sample_table(ctx: AppContext, report, lang: str) -> list:
                                     t("import.col.kind"), t("import.col.commune")], "sample")]
 
 
+def _replaces_demo(report) -> bool:
+    return any(n.get("code") == "demo_replaced" for n in report.notes)
+
+
+def _notes(report, lang: str) -> list:
+    """The importer's notes; the demo's replacement said without the number of its records
+    (a count of incidents is not for every role that imports)."""
+    return [html.P(translate("import.demo_replace.note", lang)
+                   if n.get("code") == "demo_replaced" else n.get(lang, n["en"]),
+                   className="note") for n in report.notes]
+
+
 def _preview(ctx: AppContext, report, lang: str) -> list:
     t = lambda key, **kw: translate(key, lang, **kw)  # noqa: E731
     parts = [html.H3(t("import.preview", file=report.file_name)), _counts(report, lang)]
     if report.unknown_columns:
         parts.append(html.P(t("import.unknown_columns", columns=", ".join(report.unknown_columns)),
                             className="note"))
-    parts += [html.P(n.get(lang, n["en"]), className="note") for n in report.notes]
+    parts += _notes(report, lang)
     return parts + _rejects_table(report, lang) + _sample_table(ctx, report, lang)
 
 
@@ -211,14 +362,28 @@ def _lang(value) -> str:
     return value if value in ("vi", "en") else "vi"
 
 
-def _run(ctx: AppContext, path: Path, pending: dict, *, preview: bool):
-    with open_store(ctx.settings) as store:
-        return import_file(
-            path, pending["kind"], store, Places.load(ctx.settings),
-            source=pending["source"], strict=pending["strict"], preview=preview,
-            rejects_dir=None if preview else ctx.settings.data_dir / "rejects",
-            display_name=pending["filename"],
-        )
+def _run(ctx: AppContext, store, path: Path, pending: dict, *, preview: bool,
+         before_commit=None):
+    return import_file(
+        path, pending["kind"], store, Places.load(ctx.settings),
+        source=pending["source"], strict=pending["strict"], preview=preview,
+        rejects_dir=None if preview else ctx.settings.data_dir / "rejects",
+        display_name=pending["filename"], before_commit=before_commit,
+    )
+
+
+def _before_commit(accounts, owners: SourceOwners, session, source: str, stored):
+    """What a confirmed import does just before its transaction commits: the account claims
+    its source, and real records close the demo accounts (if either fails, nothing is
+    written)."""
+
+    def before_commit(report) -> None:
+        if report.status != "committed":
+            return
+        owners.claim(source, session.username, stored=stored)
+        accounts.close_demo_accounts()
+
+    return before_commit
 
 
 def register_callbacks(app: Dash, ctx: AppContext, on_import=None) -> None:
@@ -227,11 +392,13 @@ def register_callbacks(app: Dash, ctx: AppContext, on_import=None) -> None:
     ``on_import`` is called after every committed import (the app starts the new
     records' small-count release plan there, so the overview is ready sooner).
     """
+    accounts = _accounts(ctx)
+    owners = SourceOwners(accounts)
 
     @app.callback(Output(ids.IMPORT_TEMPLATE, "href"), Input(ids.IMPORT_KIND, "value"),
                   State("page-lang", "data"))
     def template_link(kind, lang):
-        return template_url(choice(kind, tuple(KINDS), "incidents"), _lang(lang))
+        return template_url(choice(kind, tuple(KINDS), "outreach"), _lang(lang))
 
     @app.callback(
         Output(ids.IMPORT_PREVIEW, "children"),
@@ -240,6 +407,8 @@ def register_callbacks(app: Dash, ctx: AppContext, on_import=None) -> None:
         Output(ids.IMPORT_CONFIRM, "children"),
         Output(ids.IMPORT_CANCEL, "disabled"),
         Output(ids.IMPORT_RESULT, "children", allow_duplicate=True),
+        Output(DEMO_BOX, "hidden"),
+        Output(REPLACE_DEMO, "value"),
         Input(ids.IMPORT_UPLOAD, "contents"),
         Input(ids.IMPORT_KIND, "value"),
         Input(ids.IMPORT_SOURCE, "value"),
@@ -252,26 +421,45 @@ def register_callbacks(app: Dash, ctx: AppContext, on_import=None) -> None:
     def preview(contents, kind, source, strict, filename, pending, lang):
         lang = _lang(lang)
         none = translate("import.confirm", lang, n=0)
-        if not contents or not isinstance(contents, str):
-            return [], None, True, none, True, no_update
         old = _pending_path(ctx, pending)
         if old is not None:
             old.unlink(missing_ok=True)
-        pending = {"kind": choice(kind, tuple(KINDS), "incidents"),
-                   "source": text(source, "default").strip()[:80] or "default",
-                   "strict": "strict" in choices(strict, ("strict",)),
-                   "filename": text(filename, "", length=255)}
+        if not contents or not isinstance(contents, str):
+            return [], None, True, none, True, no_update, True, []
+        session = current_session()
+        pending = _pending_of(kind, source, strict, filename)
+        path, sha256 = None, ""
+
+        def refused(message: str, reason: str):
+            if path is not None:
+                path.unlink(missing_ok=True)  # a refused upload does not stay on disk
+            _audit(accounts, "import_refused", session, pending, sha256=sha256, status="refused",
+                   reason=reason)
+            return [_error(message, lang)], None, True, none, True, "", True, []
+
         try:
-            path = _save_upload(ctx, contents, pending["filename"])
-            pending["token"] = path.name
-            report = _run(ctx, path, pending, preview=True)
+            data = _decode_upload(contents, pending["filename"])
+            sha256 = hashlib.sha256(data).hexdigest()
+            with open_store(ctx.settings) as store:
+                _check_rights(owners, session, pending["kind"], pending["source"],
+                              store.sources(), lang)
+                path = _save_upload(ctx, data, pending["filename"])
+                pending["token"] = path.name
+                report = _run(ctx, store, path, pending, preview=True)
+        except _Refused as err:
+            return refused(err.message, err.reason)
         except FileRefused as err:
-            return [_error(err.describe(lang), lang)], None, True, none, True, ""
+            return refused(err.describe(lang), err.code)
         except (StoreError, ValueError) as err:
-            return [_error(str(err), lang)], None, True, none, True, ""
+            return refused(str(err), "error")
+        _audit(accounts, "import_preview", session, pending, report=report)
         can = report.accepted > 0 and not (pending["strict"] and report.rejected)
+        if not can:  # nothing awaits confirmation: the upload goes now
+            path.unlink(missing_ok=True)
+            pending = None
         label = translate("import.confirm", lang, n=format_number(report.accepted, lang))
-        return _preview(ctx, report, lang), pending, not can, label, False, ""
+        return (_preview(ctx, report, lang), pending, not can, label, pending is None, "",
+                not (can and _replaces_demo(report)), [])
 
     @app.callback(
         Output(ids.IMPORT_RESULT, "children", allow_duplicate=True),
@@ -279,36 +467,66 @@ def register_callbacks(app: Dash, ctx: AppContext, on_import=None) -> None:
         Output(ids.IMPORT_CONFIRM, "disabled", allow_duplicate=True),
         Output(ids.IMPORT_CANCEL, "disabled", allow_duplicate=True),
         Output(ids.IMPORT_PREVIEW, "children", allow_duplicate=True),
+        Output(DEMO_BOX, "hidden", allow_duplicate=True),
         Input(ids.IMPORT_CONFIRM, "n_clicks"),
         State(ids.IMPORT_PENDING, "data"),
+        State(REPLACE_DEMO, "value"),
         State("page-lang", "data"),
         prevent_initial_call=True,
     )
-    def confirm(n_clicks, pending, lang):
+    def confirm(n_clicks, pending, replace, lang):
         lang = _lang(lang)
         path = _pending_path(ctx, pending)
         if not n_clicks or path is None:
-            return no_update, no_update, True, True, no_update
-        try:
-            report = _run(ctx, path, pending, preview=False)
-        except FileRefused as err:
-            return _error(err.describe(lang), lang), None, True, True, no_update
-        except (StoreError, ValueError) as err:
-            return _error(str(err), lang), None, True, True, no_update
-        finally:
+            return no_update, no_update, True, True, no_update, no_update
+        session = current_session()
+        # the pending request comes back from the browser: every right is checked again
+        asked = _pending_of(pending.get("kind"), pending.get("source"), pending.get("strict"),
+                            pending.get("filename"))
+        sha256 = _checksum(path)
+
+        def refused(message: str, reason: str, *, keep: bool = False):
+            _audit(accounts, "import_refused", session, asked, sha256=sha256, status="refused",
+                   reason=reason)
+            if keep:  # the same preview still awaits confirmation
+                return _error(message, lang), no_update, False, False, no_update, False
             path.unlink(missing_ok=True)
+            return _error(message, lang), None, True, True, no_update, True
+
+        try:
+            with open_store(ctx.settings) as store:
+                stored = store.sources()
+                _check_rights(owners, session, asked["kind"], asked["source"], stored, lang)
+                if DEMO_SOURCE in stored and "replace" not in choices(replace, ("replace",)):
+                    return refused(translate("import.demo_replace.unconfirmed", lang),
+                                   "demo_unconfirmed", keep=True)
+                report = _run(ctx, store, path, asked, preview=False,
+                              before_commit=_before_commit(accounts, owners, session,
+                                                           asked["source"], stored))
+        except _Refused as err:
+            return refused(err.message, err.reason)
+        except FileRefused as err:
+            return refused(err.describe(lang), err.code)
+        except SourceRefused as err:  # another account claimed the source meanwhile
+            return refused(_source_message(owners, session, err, lang), f"source_{err.code}")
+        except (StoreError, ValueError, sqlite3.Error) as err:
+            return refused(str(err), "error")
+        path.unlink(missing_ok=True)
+        _audit(accounts, "import_confirm", session, asked, report=report)
         if report.status == "committed" and on_import is not None:
             on_import()
         if report.status == "refused":
-            text = translate("import.refused_strict", lang, rejected=report.rejected)
+            text_ = translate("import.refused_strict", lang, rejected=report.rejected)
         else:
-            text = translate("import.done", lang, accepted=format_number(report.accepted, lang),
-                             file=report.file_name, id=report.import_id,
-                             rejected=format_number(report.rejected, lang))
-        result = html.Div([html.P(text), dcc.Link(translate("import.see_map", lang),
-                                                  href=f"/?lang={lang}")],
-                          className="success" if report.status == "committed" else "error")
-        return result, None, True, True, _preview(ctx, report, lang)
+            text_ = translate("import.done", lang, accepted=format_number(report.accepted, lang),
+                              file=report.file_name, id=report.import_id,
+                              rejected=format_number(report.rejected, lang))
+        parts = [html.P(text_)]
+        if report.status == "committed" and _replaces_demo(report):
+            parts.append(html.P(translate("import.demo_replace.done", lang)))
+        parts.append(dcc.Link(translate("import.see_map", lang), href=f"/?lang={lang}"))
+        result = html.Div(parts, className="success" if report.status == "committed" else "error")
+        return result, None, True, True, _preview(ctx, report, lang), True
 
     @app.callback(
         Output(ids.IMPORT_RESULT, "children", allow_duplicate=True),
@@ -316,6 +534,7 @@ def register_callbacks(app: Dash, ctx: AppContext, on_import=None) -> None:
         Output(ids.IMPORT_CONFIRM, "disabled", allow_duplicate=True),
         Output(ids.IMPORT_CANCEL, "disabled", allow_duplicate=True),
         Output(ids.IMPORT_PREVIEW, "children", allow_duplicate=True),
+        Output(DEMO_BOX, "hidden", allow_duplicate=True),
         Input(ids.IMPORT_CANCEL, "n_clicks"),
         State(ids.IMPORT_PENDING, "data"),
         State("page-lang", "data"),
@@ -325,4 +544,4 @@ def register_callbacks(app: Dash, ctx: AppContext, on_import=None) -> None:
         path = _pending_path(ctx, pending)
         if path is not None:
             path.unlink(missing_ok=True)
-        return translate("import.cancelled", _lang(lang)), None, True, True, []
+        return translate("import.cancelled", _lang(lang)), None, True, True, [], True

@@ -183,6 +183,7 @@ def import_file(
     progress: Callable[[int], None] | None = None,
     chunk_rows: int = CHUNK_ROWS,
     display_name: str | None = None,
+    before_commit: Callable[[ImportReport], None] | None = None,
 ) -> ImportReport:
     """Import the records of ``path`` into ``store``, all or nothing.
 
@@ -209,6 +210,10 @@ def import_file(
         Called with the number of rows read after each chunk.
     display_name : str, optional
         The file's name as the user knows it (an upload's original name).
+    before_commit : callable, optional
+        Called with the report inside the transaction, just before it commits
+        (never in preview): the dashboard claims the source and closes the demo
+        accounts there. If it raises, nothing is written and the error goes on.
 
     Returns
     -------
@@ -238,6 +243,7 @@ def import_file(
                 for table in RECORD_TABLES:
                     tx.execute(f"DELETE FROM {table} WHERE source = ?", [DEMO_SOURCE])
                 report.notes.append({
+                    "code": "demo_replaced",
                     "vi": f"Dữ liệu thật thay thế {demo_rows} hồ sơ mô phỏng: dữ liệu thật và "
                           "dữ liệu mô phỏng không bao giờ trộn lẫn",
                     "en": f"real records replace the {demo_rows} synthetic demo records: real "
@@ -265,6 +271,8 @@ def import_file(
             })
             if preview:
                 raise _Rollback
+            if before_commit is not None:
+                before_commit(report)
     except _Rollback:
         report.status = "preview"
         report.import_id = None
