@@ -40,14 +40,18 @@ class NotReady(RuntimeError):
 
 
 def unavailable_text(an: Analyses, lang: str) -> str:
-    """What a role below commander reads instead of the figures: "being prepared", or why
+    """What a role below commander reads instead of the figures: "being prepared", or that
     the release could not be built (then nobody below commander sees a count until an
-    administrator fixes the cause; the commander is not affected)."""
+    administrator fixes the cause; the commander is not affected).
+
+    The second is one fixed sentence: the error itself (its text may name codes, counts or
+    the store) goes to the server log, where :meth:`Analyses._build_plan` writes it with
+    its traceback, never to a reader.
+    """
     from dashboard.i18n import translate
 
-    failed = an.release_failed()
-    if failed:
-        return translate("suppress.failed", lang, error=failed)
+    if an.release_failed():
+        return translate("suppress.failed", lang)
     return translate("suppress.preparing", lang)
 
 

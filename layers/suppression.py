@@ -39,7 +39,12 @@ One table for everything a viewer can see
     suppressed commune. The parts of a former commune split between two new
     communes are cells too, never published ("hidden"): a small count in
     such a part is protected like a published one, or new-minus-old would
-    reveal it.
+    reveal it. A record whose former and 2025 communes do not meet in the
+    registry (the importer refuses these, but a store may hold some from
+    before, or written into PostGIS by hand) does not stop the plan: it is
+    counted in both its communes, through one more hidden part shared by
+    the two (:func:`stray_pieces`), protected like the others; a code that
+    is no unit counts in the province only, on that side.
 
 Complementary suppression
     Every relation that holds a suppressed cell (or a small hidden part)
@@ -108,6 +113,7 @@ from __future__ import annotations
 
 import datetime as dt
 import heapq
+import logging
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -146,6 +152,7 @@ __all__ = [
     "release_layer",
     "release_plan",
     "snap_period",
+    "stray_pieces",
     "suppress",
     "suppressed_label",
     "type_hierarchy",
@@ -984,6 +991,8 @@ def disclosure_bounds(suppression: Suppression, *, integer: bool = False,
 # -- the dimensions of incident counts -----------------------------------------------------
 
 _PROVINCE = f"province:{PROVINCE_CODE}"
+#: The hidden part of the province that holds records of no unit (one unit set alone).
+_UNPLACED = "part:?"
 _ALL_PERIODS = "all"
 _ALL_TYPES = "all"
 
@@ -1003,7 +1012,8 @@ def _piece_key(old: str, new: str) -> str:
     return f"part:{old}>{new}"
 
 
-def unit_hierarchy(registry: Registry, unit_sets: Sequence[str] = (NEW, OLD)) -> Hierarchy:
+def unit_hierarchy(registry: Registry, unit_sets: Sequence[str] = (NEW, OLD),
+                   stray: Iterable[tuple[str, str]] = ()) -> Hierarchy:
     """Communes of the published unit sets and the province, as one hierarchy.
 
     With both sets, the leaves are the former communes and the parts of the
@@ -1011,33 +1021,87 @@ def unit_hierarchy(registry: Registry, unit_sets: Sequence[str] = (NEW, OLD)) ->
     parts that formed it, a split former commune the sum of its parts, and
     the province the sum of either set.
 
+    ``stray`` are the (former, 2025) pairs of records whose communes do not
+    meet in the registry (:func:`stray_pieces`; ``"?"`` for a code that is no
+    unit). Each becomes one more hidden part, counted in both communes: a
+    former commune with a stray part becomes the sum of its parts, like a split
+    one, and a part whose code on one side is no unit is counted in the
+    province on that side. In one unit set alone, records of no unit of that
+    set are one hidden part of the province.
+
     >>> from geo.units import load_registry
     >>> h = unit_hierarchy(load_registry())
     >>> sum(m.startswith("2025:") for m in h.members), sum(m.startswith("legacy:") for m in h.members)
     (96, 280)
+    >>> h = unit_hierarchy(load_registry(), stray=[("25699", "25489")])
+    >>> sorted(m for m in h.leaf_sets["2025:25489"] if m.startswith("part:"))
+    ['part:25699>25489']
+    >>> sorted(h.leaf_sets["legacy:25699"])
+    ['part:25699>25489', 'part:25699>25681']
     """
     unit_sets = tuple(dict.fromkeys(unit_sets))
+    stray = tuple(sorted(set(stray)))
     if not unit_sets or set(unit_sets) - {NEW, OLD}:
         raise ValueError(f"unit_sets must name {NEW!r} and/or {OLD!r}, not {unit_sets}")
-    if unit_sets == (NEW,):
-        leaves = tuple(unit_key(NEW, c) for c in registry.communes.index)
-        return Hierarchy("unit", leaves, ((_PROVINCE, leaves),))
-    if unit_sets == (OLD,):
-        leaves = tuple(unit_key(OLD, c) for c in registry.legacy.index)
-        return Hierarchy("unit", leaves, ((_PROVINCE, leaves),))
-    comp = registry.composition
-    split = set(comp.loc[comp["split"], "old_code"])
-    leaf_of = {(o, n): (_piece_key(o, n) if o in split else unit_key(OLD, o))
-               for o, n in zip(comp["old_code"], comp["new_code"], strict=True)}
+    if len(unit_sets) == 1:
+        leaves = tuple(unit_key(unit_sets[0], c) for c in registry.units(unit_sets[0]).index)
+        unplaced = (_UNPLACED,) if stray else ()
+        return Hierarchy("unit", leaves + unplaced, ((_PROVINCE, leaves + unplaced),),
+                         frozenset(unplaced))
+    leaf_of = _unit_leaves(registry, stray)
+    by_new: dict[str, list[str]] = {}
+    by_old: dict[str, list[str]] = {}
+    for (old, new), leaf in leaf_of.items():
+        by_new.setdefault(new, []).append(leaf)
+        by_old.setdefault(old, []).append(leaf)
     leaves = tuple(dict.fromkeys(leaf_of.values()))
-    groups = [(unit_key(NEW, new), tuple(leaf_of[(o, new)] for o in rows["old_code"]))
-              for new, rows in comp.groupby("new_code", sort=True)]
-    groups += [(unit_key(OLD, old), tuple(leaf_of[(old, n)] for n in rows["new_code"]))
-               for old, rows in comp[comp["old_code"].isin(split)].groupby("old_code", sort=True)]
-    groups.append((_PROVINCE, tuple(unit_key(NEW, c) for c in registry.communes.index)))
-    groups.append((_PROVINCE, tuple(unit_key(OLD, c) for c in registry.legacy.index)))
+    groups = [(unit_key(NEW, new), tuple(by_new[new])) for new in sorted(by_new) if new != "?"]
+    groups += [(unit_key(OLD, old), tuple(children)) for old, children in sorted(by_old.items())
+               if old != "?" and children != [unit_key(OLD, old)]]
+    groups.append((_PROVINCE, tuple(unit_key(NEW, c) for c in registry.communes.index)
+                   + tuple(by_new.get("?", ()))))
+    groups.append((_PROVINCE, tuple(unit_key(OLD, c) for c in registry.legacy.index)
+                   + tuple(by_old.get("?", ()))))
     hidden = frozenset(v for v in leaves if v.startswith("part:"))
     return Hierarchy("unit", leaves, tuple(groups), hidden)
+
+
+def _unit_leaves(registry: Registry, stray: tuple[tuple[str, str], ...]) -> dict:
+    """The unit leaf of every (former, 2025) pair of the registry and of ``stray``: the
+    former commune itself, or a hidden part when the former commune has several."""
+    comp = registry.composition
+    pairs = list(zip(comp["old_code"], comp["new_code"], strict=True)) + list(stray)
+    several = set(comp.loc[comp["split"], "old_code"]) | {o for o, _ in stray}
+    return {(o, n): (_piece_key(o, n) if o in several else unit_key(OLD, o)) for o, n in pairs}
+
+
+def stray_pieces(incidents: pd.DataFrame, registry: Registry) -> tuple[tuple[str, str], ...]:
+    """The (former, 2025) pairs of records whose communes do not meet in the registry.
+
+    The importer refuses such records (:mod:`geo.resolve`), but a store may
+    hold some (imported before that check, or written by hand into PostGIS).
+    A code that is no unit of its set reads ``"?"``.
+
+    >>> from geo.units import load_registry
+    >>> records = pd.DataFrame({"old_code": ["25699", "25699", None],
+    ...                         "new_code": ["25681", "25489", "25681"]})
+    >>> stray_pieces(records, load_registry())
+    (('25699', '25489'), ('?', '25681'))
+    """
+    old, new = _known_codes(incidents, registry)
+    comp = registry.composition
+    pieces = set(zip(comp["old_code"], comp["new_code"], strict=True))
+    return tuple(sorted({p for p in zip(old, new, strict=True) if p not in pieces},
+                        key=lambda p: (p[1], p[0])))
+
+
+def _known_codes(records: pd.DataFrame, registry: Registry) -> tuple[np.ndarray, np.ndarray]:
+    """The records' former and 2025 codes, ``"?"`` where a code is no unit of its set."""
+    old = records["old_code"].astype(object).where(records["old_code"].notna(), "").astype(str)
+    new = records["new_code"].astype(object).where(records["new_code"].notna(), "").astype(str)
+    old = np.where(old.isin(registry.legacy.index), old, "?")
+    new = np.where(new.isin(registry.communes.index), new, "?")
+    return old, new
 
 
 def _quarter(year: int, q: int) -> str:
@@ -1213,8 +1277,10 @@ def incident_table(
         last_year = int(dates.max().year) if last_year is None else last_year
     inside = (dates.dt.year >= first_year) & (dates.dt.year <= last_year)
     chosen, dates = chosen[inside], dates[inside]
-    units = unit_hierarchy(registry, unit_sets)
-    leaf = _unit_leaf_of(chosen, registry, tuple(dict.fromkeys(unit_sets)))
+    unit_sets = tuple(dict.fromkeys(unit_sets))
+    stray = _strays(chosen, registry, unit_sets)
+    units = unit_hierarchy(registry, unit_sets, stray)
+    leaf = _unit_leaf_of(chosen, registry, unit_sets, stray)
     quarter = dates.dt.year.astype(str) + "Q" + dates.dt.quarter.astype(str)
     atoms = (pd.DataFrame({"unit": leaf.to_numpy(), "period": quarter.to_numpy(),
                            "type": chosen["type"].to_numpy()})
@@ -1223,21 +1289,29 @@ def incident_table(
     return hierarchy_table(atoms, dims)
 
 
-def _unit_leaf_of(records: pd.DataFrame, registry: Registry, unit_sets: tuple[str, ...]) -> pd.Series:
+def _strays(records: pd.DataFrame, registry: Registry,
+            unit_sets: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    """What :func:`unit_hierarchy` needs as ``stray`` for these records and unit sets."""
+    if len(unit_sets) == 1:
+        column = "new_code" if unit_sets[0] == NEW else "old_code"
+        codes = records[column].astype(object).where(records[column].notna(), "").astype(str)
+        return (("?", "?"),) if (~codes.isin(registry.units(unit_sets[0]).index)).any() else ()
+    return stray_pieces(records, registry)
+
+
+def _unit_leaf_of(records: pd.DataFrame, registry: Registry, unit_sets: tuple[str, ...],
+                  stray: tuple[tuple[str, str], ...]) -> pd.Series:
     """The unit leaf of every record (its 2025 commune, former commune, or part)."""
-    if unit_sets == (NEW,):
-        return NEW + ":" + records["new_code"].astype(str)
-    if unit_sets == (OLD,):
-        return OLD + ":" + records["old_code"].astype(str)
-    comp = registry.composition
-    split = set(comp.loc[comp["split"], "old_code"])
-    pairs = set(zip(comp["old_code"], comp["new_code"], strict=True))
-    old, new = records["old_code"].astype(str), records["new_code"].astype(str)
-    bad = [(o, n) for o, n in set(zip(old, new)) if (o, n) not in pairs]
-    if bad:
-        raise ValueError(f"records whose former and 2025 communes do not meet: {sorted(bad)[:5]}")
-    return pd.Series([_piece_key(o, n) if o in split else unit_key(OLD, o)
-                      for o, n in zip(old, new, strict=True)], index=records.index)
+    if len(unit_sets) == 1:
+        unit_set = unit_sets[0]
+        codes = records["new_code" if unit_set == NEW else "old_code"]
+        codes = codes.astype(object).where(codes.notna(), "").astype(str)
+        known = codes.isin(registry.units(unit_set).index)
+        return pd.Series(np.where(known, unit_set + ":" + codes, _UNPLACED), index=records.index)
+    leaf_of = _unit_leaves(registry, stray)
+    old, new = _known_codes(records, registry)
+    return pd.Series([leaf_of[p] for p in zip(old, new, strict=True)], index=records.index,
+                     dtype=object)
 
 
 # -- the release plan ---------------------------------------------------------------------
@@ -1347,6 +1421,12 @@ def release_plan(
     """
     table = incident_table(incidents, registry, unit_sets=unit_sets, types=types,
                            type_total=type_total, first_year=first_year, last_year=last_year)
+    if {"old_code", "new_code"} <= set(incidents.columns):
+        stray = stray_pieces(incidents, registry)
+        if stray:
+            logging.getLogger("borderwatch").warning(
+                "release plan: records whose former and 2025 communes do not meet, counted "
+                "in both through hidden parts (correct them): %s", stray[:20])
     periods = table.dims[1].leaves
     return ReleasePlan(
         suppression=suppress(table, threshold=threshold, protection=protection),

@@ -195,3 +195,77 @@ def test_a_release_that_cannot_be_built_is_said_not_awaited(an, tmp_path, monkey
     assert not waiting(other, "viewer") and not waiting(other, "commander")
     assert analyses_for(other, "commander") is other
     assert not list((tmp_path / "cache").glob("*.pickle"))  # nothing half-built is kept
+
+
+def test_a_failed_release_shows_readers_a_fixed_sentence_and_logs_the_error(an, tmp_path,
+                                                                           monkeypatch, caplog):
+    """Issue 14: the reader's text says the release failed, in their language, and nothing
+    of the error (it names communes and counts); the error goes to the server log."""
+    import dataclasses
+    import logging
+
+    import layers.suppression
+    from dashboard.released import unavailable_text
+
+    error = "records whose former and 2025 communes do not meet: [('25699', '25489')]"
+
+    def broken(*args, **kwargs):
+        raise ValueError(error)
+
+    monkeypatch.setattr(layers.suppression, "release_plan", broken)
+    settings = dataclasses.replace(an.ctx.settings, cache_dir=tmp_path / "cache")
+    other = Analyses(dataclasses.replace(an.ctx, settings=settings))
+    with caplog.at_level(logging.ERROR, logger="borderwatch"):
+        assert other.release_plan(wait=60) is None
+    assert other.release_failed()
+    for lang in ("vi", "en"):
+        text = unavailable_text(other, lang)
+        assert text == translate("suppress.failed", lang)
+        for leak in ("25699", "25489", "ValueError", "do not meet", "{", "Detail", "Chi tiết"):
+            assert leak not in text
+    assert unavailable_text(other, "vi").startswith("Không lập được số liệu đã bảo mật")
+    assert "server log" in unavailable_text(other, "en")
+    assert any(error in (r.exc_text or "") or error in r.getMessage() or
+               (r.exc_info and error in str(r.exc_info[1])) for r in caplog.records)
+
+
+def test_a_store_holding_records_whose_communes_do_not_meet_still_gets_a_plan(tmp_path):
+    """Issue 14: a record stored before the importer's check (or written by hand) whose
+    former commune (Lợi Thuận, part of Bến Cầu) is not part of its 2025 commune (Tân Lập)
+    no longer switches off every figure below commander: the plan is built, and both maps
+    are released to a viewer."""
+    from geo.ingest import Places, import_file
+    from geo.store import open_store
+    from geo.units import OLD
+
+    settings = Settings(data_dir=tmp_path / "var", cache_dir=tmp_path / "cache")
+    rows = ["record_id,date,type,commune_code"]
+    rows += [f"V{i},{d}/0{m}/2025,victim,{c}" for i, (d, m, c) in enumerate(
+        [(10, 3, "25699")] * 6 + [(12, 8, "25681")] * 7 + [(15, 8, "25489")] * 2
+        + [(20, 8, "25489")])]
+    path = tmp_path / "nan_nhan.csv"
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    store = open_store(settings)
+    places = Places.load(settings)
+    report = import_file(path, "incidents", store, places, source="Công an tỉnh",
+                         today=dt.date(2026, 11, 23))
+    assert report.accepted == 16
+    with store.transaction() as tx:  # as an import before the check would have stored it
+        tx.execute("UPDATE incidents SET old_code = ? WHERE record_id = ?", ["25699", "V15"])
+    stored = store.read("incidents").set_index("record_id")
+    assert stored.loc["V15", ["old_code", "new_code"]].tolist() == ["25699", "25489"]
+    store.close()
+
+    other = Analyses(build_context(settings))
+    assert other.release_plan(wait=300) is not None, other.release_failed()
+    view = analyses_for(other, "viewer")
+    for unit_set in (NEW, OLD):
+        layer = view.layer("counts", unit_set=unit_set, types=("victim",), start=Q3[0],
+                           end=Q3[1])
+        full = other.layer("counts", unit_set=unit_set, types=("victim",), start=Q3[0],
+                           end=Q3[1]).frame["count"]
+        shown = layer.frame["count"]
+        assert (shown.dropna() == full[shown.notna()]).all()
+        assert (layer.frame.loc[shown.isna(), "count_label"].notna()).all()
+    # the stray record is counted in both its communes, and both are small: "< 5"
+    assert pd.isna(layer.frame.loc["25699", "count"])  # OLD: 1 (the stray) in Q3

@@ -497,3 +497,51 @@ def test_demo_victims_are_protected_on_both_maps(registry):
 def test_doctests():
     result = doctest.testmod(suppression, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.failed == 0
+
+
+def test_records_whose_communes_do_not_meet_still_get_a_plan(registry):
+    """Issue 14: a store holding a record whose former commune (25699 Lợi Thuận, part of Bến
+    Cầu) is not part of its 2025 commune (25489 Tân Lập), and one whose former commune is
+    no unit, still gets a release plan: each is counted in both its communes through a
+    hidden part, which the attack cannot pin, and both maps are released."""
+    rng = np.random.default_rng(11)
+    comp = registry.composition
+    picks = comp.iloc[rng.integers(0, len(comp), 40)]
+    frame = pd.DataFrame({
+        "date": pd.to_datetime("2024-01-01") + pd.to_timedelta(rng.integers(0, 366, 40), "D"),
+        "type": "victim", "new_code": picks["new_code"].to_numpy(),
+        "old_code": picks["old_code"].to_numpy()})
+    strays = pd.DataFrame({"date": pd.to_datetime(["2024-05-02", "2024-08-09"]),
+                           "type": "victim", "new_code": ["25489", "25681"],
+                           "old_code": ["25699", None]})
+    frame = pd.concat([frame, strays], ignore_index=True)
+    assert suppression.stray_pieces(frame, registry) == (("25699", "25489"), ("?", "25681"))
+    plan = release_plan(frame, registry, types=("victim",), type_total=False)
+    s = plan.suppression
+    cells = s.table.cells
+    for part, count in (("part:25699>25489", 1), ("part:?>25681", 1)):
+        assert cells.loc[(part, "2024", "victim"), "count"] == count
+        assert s.status[(part, "2024", "victim")] == "hidden"
+    # both communes of the stray record count it; the province counts each record once
+    year = cells.xs(("2024", "victim"), level=("period", "type"))["count"]
+    assert year["province:80"] == 42
+    assert year["2025:25489"] == (frame["new_code"] == "25489").sum()
+    assert year["legacy:25699"] == (frame["old_code"] == "25699").sum()
+    bounds = disclosure_bounds(s, small_only=True)
+    small = (cells["count"] >= 1) & (cells["count"] < 5)
+    assert len(bounds) == small.sum() and ((bounds["high"] - bounds["low"]) >= 1).all()
+    for unit_set, units in ((NEW, registry.communes), (OLD, registry.legacy)):
+        for start, end in ((dt.date(2024, 1, 1), dt.date(2024, 12, 31)),
+                           (dt.date(2024, 4, 1), dt.date(2024, 6, 30))):
+            layer = incident_counts(frame, units[["name"]], unit_set=unit_set,
+                                    types=["victim"], start=start, end=end)
+            shown = for_role(layer, "viewer", plan=plan).frame
+            published = shown["count"].notna()
+            assert (shown.loc[published, "count"] == layer.frame.loc[published, "count"]).all()
+            assert shown["count_label"].notna().sum() == (~published).sum()
+    assert layer.frame.loc["25699", "count"] == 1 and shown.loc["25699", "count_label"] == "< 5"
+    # one unit set alone: a code that is no unit is a hidden part of the province
+    odd = frame.assign(new_code=frame["new_code"].where(frame.index != 0, "99999"))
+    plan = release_plan(odd, registry, unit_sets=(NEW,), types=("victim",))
+    assert plan.suppression.table.cells.loc[("part:?", "2024", "victim"), "count"] == 1
+    assert plan.province("2024", "victim")["count"] == 42
