@@ -21,6 +21,14 @@ audit log see the client's address. Off by default: without a proxy, trusting
 the header would let any client choose the address it is throttled and
 audited under.
 
+Every answer says ``Server: Borderwatch`` (:data:`dashboard.auth.web.SERVER_NAME`),
+not the software behind it. gunicorn has no setting for its own ``Server``
+header (its maintainers' answer, benoitc/gunicorn#825 and #2189: set it in the
+application), and its HTTP/1 responses always send ``Server: gunicorn`` before
+the application's headers; so each worker sets the name gunicorn's responses
+read (``gunicorn.http.wsgi.SERVER``) to ours, and drops the application's own
+copy so that the header is sent once.
+
 ``application`` is built on first access (``getattr``, which gunicorn and
 waitress use), so that ``borderwatch serve --workers N`` and the tests can
 import the helpers here without building an app. A server that reads the
@@ -135,10 +143,38 @@ def build_application(settings: Settings | None = None,
         from werkzeug.middleware.proxy_fix import ProxyFix
 
         server.wsgi_app = ProxyFix(server.wsgi_app, x_for=hops, x_proto=hops)
+    _name_gunicorn_server()
+    server.wsgi_app = _one_server_header(server.wsgi_app)
     print(f"Borderwatch worker {os.getpid()}: app ready in {time.perf_counter() - began:.1f} s"
           f" ({'PostGIS' if settings.database_url else 'embedded store'}"
           f"{f', trusting {hops} proxy' if hops else ''})", file=sys.stderr, flush=True)
     return server
+
+
+def _name_gunicorn_server() -> None:
+    """In a gunicorn worker, its responses say ``Server: Borderwatch``."""
+    wsgi = sys.modules.get("gunicorn.http.wsgi")  # loaded by every gunicorn worker
+    if wsgi is not None:
+        from dashboard.auth.web import SERVER_NAME
+
+        wsgi.SERVER = SERVER_NAME  # the name each new gunicorn Response sends
+
+
+def _one_server_header(wsgi_app):
+    """``wsgi_app`` that leaves the ``Server`` header to gunicorn when gunicorn serves it
+    (gunicorn sends its own whatever the application says)."""
+
+    def app(environ, start_response):
+        if not environ.get("SERVER_SOFTWARE", "").startswith("gunicorn"):
+            return wsgi_app(environ, start_response)
+
+        def start(status, headers, exc_info=None):
+            return start_response(status, [(k, v) for k, v in headers
+                                           if k.lower() != "server"], exc_info)
+
+        return wsgi_app(environ, start)
+
+    return app
 
 
 def __getattr__(name: str):

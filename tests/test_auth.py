@@ -229,6 +229,68 @@ def test_nothing_without_signing_in(world):
     assert "Đăng nhập" in page and "demo-commander" in page and DEMO_PASSWORD in page
 
 
+def test_public_paths_are_exact_not_prefixes(world):
+    """/loginx, /assetsX … are not the sign-in page or a static folder: no Dash shell."""
+    app, _ = world
+    client = app.server.test_client()
+    for path in ("/loginx", "/loginANYTHING", "/login/x", "/assetsX", "/assets",
+                 "/_favicon.icox", "/_dash-component-suitesX/dash/x.js"):
+        answer = client.get(path)
+        assert answer.status_code in (302, 401), path
+        if answer.status_code == 302:
+            assert answer.headers["Location"].startswith("/login?"), path
+        body = answer.get_data(as_text=True)
+        assert "react-entry-point" not in body and "_dash-config" not in body, path
+    assert client.get("/login").status_code == 200
+    assert client.get("/_favicon.ico").status_code == 200
+    assert client.get("/assets/style.css").status_code == 200
+
+
+def test_server_header_names_no_software(tmp_path):
+    """A real request to the development server (``borderwatch serve``) and to gunicorn
+    (``serve --workers N``): one ``Server: Borderwatch`` header, no Werkzeug, no Python,
+    no gunicorn."""
+    import os
+    import subprocess
+    import urllib.request
+
+    from dashboard.wsgi import gunicorn_command, settings_env
+    from tests.browser import free_port, running_server
+
+    settings = Settings(data_dir=tmp_path / "var")
+    Accounts(settings.data_dir / "accounts.sqlite").create_user("tuan", "mat-khau-dai-du",
+                                                                "viewer")
+
+    def server_headers(url: str) -> list[str]:
+        seen = []
+        for path in ("/login", "/assets/style.css", "/_dash-layout"):
+            try:
+                with urllib.request.urlopen(url + path, timeout=30) as answer:
+                    seen.append(answer.headers.get_all("Server"))
+            except urllib.error.HTTPError as err:  # /_dash-layout: 401 without a session
+                seen.append(err.headers.get_all("Server"))
+        return seen
+
+    with running_server(settings.data_dir, "--no-demo") as url:
+        assert server_headers(url) == [["Borderwatch"]] * 3
+
+    port = free_port()
+    log = tmp_path / "gunicorn.log"
+    with open(log, "w") as handle:
+        proc = subprocess.Popen(gunicorn_command(port=port, workers=1, threads=2),
+                                stdout=handle, stderr=subprocess.STDOUT,
+                                env={**os.environ, **settings_env(settings, demo=False)})
+    try:
+        deadline = time.monotonic() + 120
+        while "app ready" not in log.read_text():
+            assert proc.poll() is None and time.monotonic() < deadline, log.read_text()
+            time.sleep(0.5)
+        assert server_headers(f"http://127.0.0.1:{port}") == [["Borderwatch"]] * 3
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
 def test_wrong_password_and_form_without_token(world):
     app, accounts = world
     client = app.server.test_client()

@@ -4,15 +4,26 @@
 
 - ``/login`` (a plain HTML form, Vietnamese or English, with its own CSRF
   token) and ``/logout`` (POST with the session's CSRF token);
-- a check before every request: static framework files are public; anything
-  else needs a live session (pages redirect to ``/login``, data answers 401);
+- a check before every request: the sign-in page, the favicon and the
+  framework's static files (``/assets/…``, ``/_dash-component-suites/…``: exact
+  paths, and folders with their slash) are public; anything else needs a live
+  session (pages redirect to ``/login``, data answers 401);
   every POST carries the session's CSRF token in ``X-CSRFToken`` (Dash's
   renderer sends the ``_csrf_token`` cookie's value there by itself); every Dash
   callback request is allowed only if the role may open the page of every
   component it writes (:func:`dashboard.auth.roles.may_update`), else 403;
-- the audit log of page views, exports, imports and refusals, written from
-  the callback requests themselves, so that no page can forget it;
-- security headers on every answer.
+- the audit log, written here for every request so that no page can forget
+  it: one row for each Dash callback request (``view``, ``export``,
+  ``import`` or ``query``, with the outputs asked and the values of its inputs
+  and states as compact JSON), one ``read`` row for each other data request
+  (import templates, boundary files), and one ``refused`` row with its reason
+  for each refusal (``no_session``, ``csrf``, ``role``, ``bad_body``), failed
+  sign-ins (``sign_in_failed``: ``invalid``, ``throttled``, ``csrf`` …)
+  included. The page shell, the layout and the framework files hold no data and
+  are not recorded;
+- security headers on every answer, and a neutral ``Server: Borderwatch``
+  (the development server of :meth:`Flask.run` is told not to name itself,
+  see :class:`NeutralRequestHandler`; gunicorn: :mod:`dashboard.wsgi`).
 
 Callbacks read the signed-in role with :func:`current_role`.
 """
@@ -26,17 +37,45 @@ import secrets
 from urllib.parse import quote, urlparse
 
 from flask import Response, g, redirect, request
+from werkzeug.serving import WSGIRequestHandler
 
 from dashboard.auth.accounts import DEMO_PASSWORD, AccountError, Accounts
 from dashboard.auth.roles import ROLES, may_open, may_update, output_ids
 from dashboard.i18n import LANGUAGES, translate
 
-__all__ = ["SESSION_COOKIE", "CSRF_COOKIE", "current_role", "current_session", "install"]
+__all__ = ["CSRF_COOKIE", "SERVER_NAME", "SESSION_COOKIE", "NeutralRequestHandler",
+           "current_role", "current_session", "install"]
 
 SESSION_COOKIE = "bw_session"
 CSRF_COOKIE = "_csrf_token"  # the name Dash's renderer reads
 _LOGIN_CSRF = "bw_login_csrf"
-_PUBLIC_PREFIXES = ("/_dash-component-suites/", "/assets/", "/_favicon.ico", "/login")
+#: Paths anyone may ask for: these exact paths, and everything under these folders.
+_PUBLIC_PATHS = frozenset({"/login", "/_favicon.ico"})
+_PUBLIC_FOLDERS = ("/_dash-component-suites/", "/assets/")
+#: Endpoints that hold no data (the page shell, the layout, the callback list): not audited.
+_SHELL_ENDPOINTS = frozenset({"/", "/<path:path>", "/_dash-layout", "/_dash-dependencies",
+                              "/_reload-hash", "static", "logout"})
+_PAGES = ("/", "/commander", "/planner", "/import")
+#: What the answers say the server is (not the software and version behind it).
+SERVER_NAME = "Borderwatch"
+
+
+class NeutralRequestHandler(WSGIRequestHandler):
+    """Werkzeug's development server, without its own ``Server: Werkzeug/… Python/…``
+    header: the app's ``Server`` header is the only one (the base handler always adds its
+    own, before the app's headers)."""
+
+    def version_string(self) -> str:
+        return SERVER_NAME
+
+    def send_response(self, code, message=None):
+        self.log_request(code)
+        self.send_response_only(code, message)
+        self.send_header("Date", self.date_time_string())
+
+
+def _public(path: str) -> bool:
+    return path in _PUBLIC_PATHS or path.startswith(_PUBLIC_FOLDERS)
 
 
 def current_session():
@@ -102,12 +141,43 @@ def _login_page(lang: str, *, message: str = "", status: int = 200, next_path: s
     return response
 
 
+def _dependency(item: dict) -> str:
+    """``id.property`` of one output, input or state (pattern ids as compact JSON)."""
+    ident = item.get("id")
+    if isinstance(ident, dict):
+        ident = json.dumps(ident, sort_keys=True, separators=(",", ":"))
+    return f"{ident}.{item.get('property')}"
+
+
+def _items(spec) -> list[dict]:
+    """The dependency dicts of a request's ``outputs``/``inputs``/``state`` (a single dict, a
+    list, or lists of them for pattern-matching wildcards)."""
+    if isinstance(spec, dict):
+        return [spec]
+    if isinstance(spec, list):
+        return [d for item in spec for d in _items(item)]
+    return []
+
+
+def _callback_detail(body: dict) -> dict:
+    """What a callback request asked: its outputs and the values of its inputs and states."""
+    detail = {"outputs": [_dependency(o) for o in _items(body.get("outputs"))],
+              "inputs": {_dependency(i): i.get("value") for i in _items(body.get("inputs"))}}
+    state = {_dependency(i): i.get("value") for i in _items(body.get("state"))}
+    if state:
+        detail["state"] = state
+    changed = body.get("changedPropIds")
+    if changed:
+        detail["changed"] = changed
+    return detail
+
+
 def _audit_callback(accounts: Accounts, session, body: dict, outputs: list[str]) -> None:
-    """Views, exports and imports, read from what a callback request writes."""
-    changed = ",".join(str(p) for p in body.get("changedPropIds") or [])[:300]
-    inputs = body.get("inputs") or []
+    """One row for each callback request: views, exports and imports by name, any other
+    callback (filters, tables, maps …) as ``query``; the detail says what it asked."""
+    inputs = _items(body.get("inputs"))
     if "page" in outputs:
-        where = {i.get("property"): i.get("value") for i in inputs if isinstance(i, dict)}
+        where = {i.get("property"): i.get("value") for i in inputs}
         target = f"{where.get('pathname') or '/'}{where.get('search') or ''}"
         action = "view"
     elif any("download" in o for o in outputs):
@@ -115,9 +185,24 @@ def _audit_callback(accounts: Accounts, session, body: dict, outputs: list[str])
     elif "import-result" in outputs:
         target, action = "import-result", "import"
     else:
-        return
+        target, action = ",".join(outputs), "query"
     accounts.audit(action, username=session.username, role=session.role, target=target,
-                   detail=changed, address=request.remote_addr or "")
+                   detail=_callback_detail(body), address=request.remote_addr or "")
+
+
+def _audit_refusal(accounts: Accounts, session, reason: str, target: str | None = None) -> None:
+    """One ``refused`` row: who (if signed in), what was asked, why it was refused."""
+    accounts.audit("refused", username=session.username if session else None,
+                   role=session.role if session else None,
+                   target=target if target is not None else request.full_path.rstrip("?"),
+                   detail=reason, address=request.remote_addr or "")
+
+
+def _refused(accounts: Accounts, session, reason: str, status: int, message: str, *,
+             target: str | None = None) -> Response:
+    """A refusal, audited with its reason: a JSON answer with ``status``."""
+    _audit_refusal(accounts, session, reason, target)
+    return Response(json.dumps({"error": message}), status=status, mimetype="application/json")
 
 
 def install(app, accounts: Accounts, *, default_lang: str = "vi", secure_cookies: bool = False,
@@ -140,48 +225,49 @@ def install(app, accounts: Accounts, *, default_lang: str = "vi", secure_cookies
         g.default_lang = default_lang
         g.secure_cookies = secure_cookies
         path = request.path
-        if any(path.startswith(p) for p in _PUBLIC_PREFIXES):
+        if _public(path):
             return None
         session = accounts.session(request.cookies.get(SESSION_COOKIE))
         if session is None:
-            if request.method == "GET" and path in ("/", "/commander", "/planner", "/import"):
+            if request.method == "GET" and path in _PAGES:
+                _audit_refusal(accounts, None, "no_session")
                 return redirect(f"/login?next={quote(request.full_path.rstrip('?'))}")
-            return Response(json.dumps({"error": "sign-in required"}), status=401,
-                            mimetype="application/json")
+            return _refused(accounts, None, "no_session", 401, "sign-in required")
         g.session = session
         if request.method not in ("GET", "HEAD", "OPTIONS"):
             sent = request.headers.get("X-CSRFToken") or request.form.get("csrf", "")
             if not sent or not hmac.compare_digest(sent, session.csrf):
-                accounts.audit("refused", username=session.username, role=session.role,
-                               target=path, detail="csrf", address=request.remote_addr or "")
-                return Response(json.dumps({"error": "CSRF token missing or wrong"}),
-                                status=403, mimetype="application/json")
+                return _refused(accounts, session, "csrf", 403, "CSRF token missing or wrong",
+                                target=path)
         if path.startswith("/template/") and not may_open(session.role, "/import"):
-            return Response("forbidden", status=403)
+            return _refused(accounts, session, "role", 403, "forbidden")
         if path == "/_dash-update-component":
             body = request.get_json(silent=True)
             if not isinstance(body, dict):
-                return Response(json.dumps({"error": "bad request"}), status=400,
-                                mimetype="application/json")
+                return _refused(accounts, session, "bad_body", 400, "bad request", target=path)
             outputs = output_ids(body)
             if not may_update(session.role, outputs):
-                accounts.audit("refused", username=session.username, role=session.role,
-                               target=",".join(outputs)[:300], detail="role",
-                               address=request.remote_addr or "")
-                return Response(json.dumps({"error": "not allowed for this role"}),
-                                status=403, mimetype="application/json")
+                return _refused(accounts, session, "role", 403, "not allowed for this role",
+                                target=",".join(outputs)[:300])
             _audit_callback(accounts, session, body, outputs)
+        elif request.method != "OPTIONS" and request.endpoint not in _SHELL_ENDPOINTS | {None}:
+            accounts.audit("read", username=session.username, role=session.role,
+                           target=request.full_path.rstrip("?"),
+                           address=request.remote_addr or "")
         return None
 
     @server.after_request
     def headers(response):
+        response.headers["Server"] = SERVER_NAME
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "same-origin")
         response.headers.setdefault("Content-Security-Policy", "frame-ancestors 'none'")
-        if request.path == "/_dash-update-component" or request.path.startswith("/login"):
+        if request.path == "/_dash-update-component" or request.path == "/login":
             response.headers["Cache-Control"] = "no-store"
         return response
+
+    _serve_neutrally(server)
 
     def login():
         lang = _lang()
@@ -190,6 +276,8 @@ def install(app, accounts: Accounts, *, default_lang: str = "vi", secure_cookies
             return _login_page(lang, next_path=next_path, demo=demo_open())
         sent, kept = request.form.get("csrf", ""), request.cookies.get(_LOGIN_CSRF, "")
         if not sent or not kept or not hmac.compare_digest(sent, kept):
+            accounts.audit("sign_in_failed", username=request.form.get("username", "")
+                           .strip()[:64], target="csrf", address=request.remote_addr or "")
             return _login_page(lang, message=translate("auth.expired", lang), status=403,
                                next_path=next_path, demo=demo_open())
         username = request.form.get("username", "")
@@ -227,3 +315,15 @@ def install(app, accounts: Accounts, *, default_lang: str = "vi", secure_cookies
 
     server.add_url_rule("/login", endpoint="login", view_func=login, methods=["GET", "POST"])
     server.add_url_rule("/logout", endpoint="logout", view_func=logout, methods=["POST"])
+
+
+def _serve_neutrally(server) -> None:
+    """Make ``server.run`` (Werkzeug's development server, ``borderwatch serve``) use
+    :class:`NeutralRequestHandler` unless told another handler."""
+    run = server.run
+
+    def run_neutrally(*args, **options):
+        options.setdefault("request_handler", NeutralRequestHandler)
+        return run(*args, **options)
+
+    server.run = run_neutrally
