@@ -715,7 +715,7 @@ def test_geojson_dates_missing_in_some_features(importer):
 
 def test_an_unreadable_file_names_no_server_folder(importer, tmp_path):
     err = importer.check(importer.file(".geojson", b"\x00\x01 not json"), "incidents")
-    assert err.code == "file.unreadable" and str(tmp_path) not in err.describe("en")
+    assert err.code == "file.mismatch" and str(tmp_path) not in err.describe("en")
 
 
 @pytest.mark.parametrize("given", [

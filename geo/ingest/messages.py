@@ -163,6 +163,34 @@ MESSAGES: dict[str, dict[str, str]] = {
         "vi": "Chế độ nghiêm ngặt: {rejected} dòng bị loại nên không nhập dòng nào",
         "en": "strict mode: {rejected} rows were rejected, so nothing was imported",
     },
+    "file.mismatch": {
+        "vi": "Tệp {file} không phải tệp {expected} như phần mở rộng '{suffix}' cho biết "
+              "({detail}); tệp bị từ chối và không được đọc",
+        "en": "{file} is not the {expected} file its suffix '{suffix}' says ({detail}); "
+              "it was refused without being read",
+    },
+    "file.unsafe": {
+        "vi": "Tệp {file} bị từ chối vì lý do an toàn: {detail}",
+        "en": "{file} was refused for safety: {detail}",
+    },
+    "file.too_large": {
+        "vi": "Tệp {file} quá lớn ({size} MB; tối đa {limit} MB). Tệp lớn hơn nhập bằng dòng "
+              "lệnh borderwatch import trên máy chủ",
+        "en": "{file} is too large ({size} MB; at most {limit} MB). Import larger files with "
+              "borderwatch import on the server",
+    },
+    "file.too_many_rows": {
+        "vi": "Tệp {file} có hơn {limit} dòng; chia tệp hoặc nhập bằng dòng lệnh "
+              "borderwatch import trên máy chủ",
+        "en": "{file} has more than {limit} rows; split it, or import it with borderwatch "
+              "import on the server",
+    },
+    "file.bomb": {
+        "vi": "Tệp {file} giải nén ra quá lớn ({size} MB từ {packed} MB, tối đa {limit} MB "
+              "hoặc gấp {ratio} lần); tệp bị từ chối",
+        "en": "{file} unpacks to too much ({size} MB from {packed} MB; at most {limit} MB or "
+              "{ratio} times); it was refused",
+    },
     "file.not_points": {
         "vi": "Tệp GeoJSON phải chứa điểm",
         "en": "a GeoJSON file of records must hold points",

@@ -22,7 +22,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-__all__ = ["CHUNK_ROWS", "Chunk", "FileRefused", "checksum", "read_chunks", "SUFFIXES"]
+__all__ = ["CHUNK_ROWS", "Chunk", "FileRefused", "checksum", "error_detail", "geo_cells",
+           "read_chunks", "SUFFIXES"]
 
 #: Rows per chunk: large enough for vectorised work, small enough for a flat memory profile.
 CHUNK_ROWS = 50_000
@@ -62,19 +63,44 @@ def checksum(path: Path) -> str:
     return digest.hexdigest()
 
 
-def read_chunks(path: Path, *, chunk_rows: int = CHUNK_ROWS) -> Iterator[Chunk]:
-    """Chunks of the file's rows, by its type. Raises :class:`FileRefused`."""
+def read_chunks(path: Path, *, chunk_rows: int = CHUNK_ROWS, limits=None) -> Iterator[Chunk]:
+    """Chunks of the file's rows, by its type. Raises :class:`FileRefused`.
+
+    The file is first checked to be what its suffix says, within ``limits``
+    (:func:`geo.ingest.file_checks.check_file`; default: the command line's
+    :data:`~geo.ingest.file_checks.COMMAND_LIMITS`); more rows than
+    ``limits.max_rows`` refuse it while it is read.
+    """
+    from geo.gdal_policy import UnsafePath, check_path
+    from geo.ingest.file_checks import COMMAND_LIMITS, check_file
+
+    limits = limits or COMMAND_LIMITS
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in SUFFIXES:
         raise FileRefused("file.format", suffix=suffix or path.name)
-    if not path.is_file():
-        raise FileRefused("file.unreadable", file=path.name, error="no such file")
+    try:
+        check_path(path)
+    except UnsafePath:
+        raise FileRefused("file.unreadable", file=path.name, error="no such file") from None
+    check_file(path, limits)
     if suffix in (".csv", ".txt"):
-        return _csv_chunks(path, chunk_rows)
-    if suffix in (".xlsx", ".xlsm"):
-        return _xlsx_chunks(path, chunk_rows)
-    return _geo_chunks(path, chunk_rows)
+        chunks = _csv_chunks(path, chunk_rows)
+    elif suffix in (".xlsx", ".xlsm"):
+        chunks = _xlsx_chunks(path, chunk_rows, limits.max_rows)
+    else:
+        chunks = _geo_chunks(path, chunk_rows, limits)
+    return _at_most(chunks, limits.max_rows, path)
+
+
+def _at_most(chunks: Iterator[Chunk], max_rows: int, path: Path) -> Iterator[Chunk]:
+    """The chunks, refusing the file once more than ``max_rows`` data rows were read."""
+    read = 0
+    for chunk in chunks:
+        read += len(chunk.rows)
+        if read > max_rows:
+            raise FileRefused("file.too_many_rows", file=path.name, limit=max_rows)
+        yield chunk
 
 
 # -- CSV ----------------------------------------------------------------------------
@@ -86,12 +112,6 @@ def _delimiter(path: Path) -> str:
         first = handle.readline()
     counts = {d: first.count(d) for d in (",", ";", "\t")}
     return max(counts, key=counts.get) if any(counts.values()) else ","
-
-
-def _has_nul(path: Path) -> bool:
-    """Whether the file holds a NUL byte: UTF-16 text or a binary file, never a CSV UTF-8."""
-    with open(path, "rb") as handle:
-        return any(b"\0" in block for block in iter(lambda: handle.read(1 << 20), b""))
 
 
 def _unique_headers(headers: list) -> list[str]:
@@ -124,7 +144,7 @@ def _csv_refusal(err: Exception, path: Path) -> FileRefused:
     if quote:
         return FileRefused("file.unclosed_quote", file=path.name, row=int(quote.group(1)) + 1)
     text = re.sub(r"^Error tokenizing data\. C error: ", "", text)
-    return FileRefused("file.unreadable", file=path.name, error=_detail(ValueError(text), path))
+    return FileRefused("file.unreadable", file=path.name, error=error_detail(ValueError(text), path))
 
 
 def _csv_chunks(path: Path, chunk_rows: int) -> Iterator[Chunk]:
@@ -132,10 +152,6 @@ def _csv_chunks(path: Path, chunk_rows: int) -> Iterator[Chunk]:
     cells than the header instead of silently taking the first column as the index (which
     shifts every field of every row by one)."""
     try:
-        if _has_nul(path):
-            raise FileRefused("file.unreadable", file=path.name,
-                              error="it holds NUL bytes (UTF-16 text or not a text file); "
-                                    "save it as 'CSV UTF-8'")
         sep = _delimiter(path)
         reader = pd.read_csv(
             path, sep=sep, header=None, dtype=str, keep_default_na=False,
@@ -202,17 +218,17 @@ def _cell(value):
 
 def _unreadable_xlsx(path: Path, err: Exception) -> FileRefused:
     return FileRefused("file.unreadable", file=path.name,
-                       error=f"not a valid XLSX workbook ({_detail(err, path)})")
+                       error=f"not a valid XLSX workbook ({error_detail(err, path)})")
 
 
-def _xlsx_chunks(path: Path, chunk_rows: int) -> Iterator[Chunk]:
+def _xlsx_chunks(path: Path, chunk_rows: int, max_rows: int) -> Iterator[Chunk]:
     from openpyxl import load_workbook
 
     try:
         book = load_workbook(path, read_only=True, data_only=True)
     except Exception as err:  # noqa: BLE001 - a damaged workbook breaks zipfile, XML or openpyxl
         raise _unreadable_xlsx(path, err) from None
-    return _xlsx_iter(book, path, chunk_rows)
+    return _xlsx_iter(book, path, chunk_rows, max_rows)
 
 
 def _data_sheet(book):
@@ -228,11 +244,11 @@ def _data_sheet(book):
     return book.worksheets[0]
 
 
-def _xlsx_iter(book, path: Path, chunk_rows: int) -> Iterator[Chunk]:
+def _xlsx_iter(book, path: Path, chunk_rows: int, max_rows: int) -> Iterator[Chunk]:
     """Rows of the data sheet; a workbook damaged past its first bytes (openpyxl reads the
     sheet lazily) is refused like one that does not open at all."""
     try:
-        yield from _xlsx_rows(book, chunk_rows)
+        yield from _xlsx_rows(book, min(chunk_rows, max_rows + 1))
     except FileRefused:
         raise
     except Exception as err:  # noqa: BLE001 - see _xlsx_chunks
@@ -273,7 +289,7 @@ def _xlsx_rows(book, chunk_rows: int) -> Iterator[Chunk]:
 # -- GeoJSON ------------------------------------------------------------------------
 
 
-def _detail(err: Exception, path: Path) -> str:
+def error_detail(err: Exception, path: Path) -> str:
     """A library's complaint, for a person: without the folder of the file, without the class
     name GEOS or GDAL put in front ("IllegalArgumentException: ..."), and not too long."""
     text = str(err).strip().replace(str(path.parent) + "/", "").replace(str(path), path.name)
@@ -281,27 +297,15 @@ def _detail(err: Exception, path: Path) -> str:
     return (text[:300] + " …" if len(text) > 300 else text) or "damaged file"
 
 
-def _geo_chunks(path: Path, chunk_rows: int) -> Iterator[Chunk]:
-    import warnings
+def _geo_chunks(path: Path, chunk_rows: int, limits) -> Iterator[Chunk]:
+    """Points of a checked GeoJSON / GeoPackage / Shapefile, read by a child process that has
+    the one GDAL driver the suffix names (:mod:`geo.ingest.sandbox`)."""
+    from geo.ingest.sandbox import read_geo_cells
 
-    import pyogrio
-
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # GDAL's notes on odd properties: not for the user
-            frame = pyogrio.read_dataframe(path)
-    except Exception as err:  # noqa: BLE001 - GDAL raises many kinds; all mean unreadable
-        raise FileRefused("file.unreadable", file=path.name, error=_detail(err, path)) from None
-    try:
-        cells = _geo_cells(frame)
-    except Exception as err:  # noqa: BLE001 - a CRS PROJ cannot use, coordinates it cannot move
-        raise FileRefused("file.unreadable", file=path.name,
-                          error=f"its coordinates cannot be read ({_detail(err, path)})"
-                          ) from None
-    return _geo_iter(cells, chunk_rows)
+    return _geo_iter(read_geo_cells(path, limits), chunk_rows)
 
 
-def _geo_cells(frame) -> pd.DataFrame:
+def geo_cells(frame) -> pd.DataFrame:
     """Points of a GeoJSON / GeoPackage / Shapefile as lat/lon cells, in WGS84.
 
     A VN-2000 CRS (the province's own files) gets the official 7-parameter
