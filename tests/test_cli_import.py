@@ -150,3 +150,56 @@ def test_template_writes_a_workbook(tmp_path, capsys):
 
     book = load_workbook(out)
     assert book.worksheets[0].max_column >= 12
+
+
+def test_import_refuses_the_demo_source(tmp_path, store_settings, capsys):
+    """Only the demo generator writes under "demo": a real file there would pass as synthetic
+    (and could plant records among the demo's)."""
+    path = _file(tmp_path, GOOD_AND_BAD)
+    for source in ("demo", " Demo"):
+        code = main([*_cli_args(store_settings), "import", "incidents", str(path), "--quiet",
+                     "--source", source])
+        assert code == 2
+        assert "the source 'demo' is reserved for the synthetic demo" in capsys.readouterr().err
+    with open_store(store_settings) as store:
+        assert store.sources() == {}
+
+
+def test_a_real_import_closes_the_demo_accounts(tmp_path, store_settings):
+    from dashboard.auth.accounts import Accounts
+
+    accounts = Accounts(store_settings.data_dir / "accounts.sqlite")
+    accounts.ensure_demo_users()
+    token, _ = accounts.start_session("demo-viewer")
+    path = _file(tmp_path, GOOD_AND_BAD)
+    strict = main([*_cli_args(store_settings), "import", "incidents", str(path), "--quiet",
+                   "--strict"])
+    assert strict == 1 and accounts.session(token) is not None  # nothing imported: still open
+    assert main([*_cli_args(store_settings), "import", "incidents", str(path), "--quiet"]) == 0
+    assert accounts.session(token) is None
+    assert all(u["disabled"] for u in accounts.users() if u["demo"])
+
+
+def test_a_server_with_no_account_names_the_one_command_to_run(tmp_path, capsys, monkeypatch):
+    """Real records, demo accounts closed, nobody else: the server says the exact command, and
+    that command (with the password from stdin) is what makes it start."""
+    import io
+    import shlex
+
+    from dashboard.cli import _serving_accounts
+    from geo.config import Settings
+
+    settings = Settings(data_dir=tmp_path / "var")
+    assert _serving_accounts(settings, demo=True) is not None
+    capsys.readouterr()
+    assert _serving_accounts(settings, demo=False) is None
+    err = capsys.readouterr().err
+    assert "No account can sign in: the data is not the synthetic demo" in err
+    command = err.strip().splitlines()[-1].strip()
+    argv = shlex.split(command)
+    assert argv[0] == str(Path(sys.executable).with_name("borderwatch"))
+    assert argv[1:] == ["--data-dir", str(settings.data_dir.resolve()), "users", "add", "NAME",
+                        "--role", "admin"]
+    monkeypatch.setattr(sys, "stdin", io.StringIO("mat-khau-dai-du\n"))
+    assert main([*argv[1:], "--password-stdin"]) == 0
+    assert _serving_accounts(settings, demo=False) is not None

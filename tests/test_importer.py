@@ -396,6 +396,32 @@ def test_real_records_replace_the_synthetic_demo(tmp_path, store, places):
     assert any("synthetic demo records" in n["en"] for n in report.notes)
 
 
+def test_before_commit_runs_inside_the_transaction_and_can_undo_it(tmp_path, store, places):
+    """The dashboard claims the source and closes the demo accounts there: never in a
+    preview, and an error in it leaves the store as it was (the demo included)."""
+    demo = _csv(tmp_path / "demo.csv", "record_id,date,type,commune_code\nD1,01/02/2024,tip,25699\n")
+    _run(demo, "incidents", store, places, source=DEMO_SOURCE)
+    real = _csv(tmp_path / "real.csv", "record_id,date,type,commune_code\nR1,01/02/2024,tip,25699\n")
+    seen = []
+    report = _run(real, "incidents", store, places, source="BĐBP", preview=True,
+                  before_commit=seen.append)
+    assert seen == [] and report.status == "preview"
+    assert any(n.get("code") == "demo_replaced" for n in report.notes)
+
+    def fail(report):
+        seen.append((report.status, report.accepted))
+        raise RuntimeError("accounts file locked")
+
+    with pytest.raises(RuntimeError, match="accounts file locked"):
+        _run(real, "incidents", store, places, source="BĐBP", before_commit=fail)
+    assert seen == [("committed", 1)]
+    assert store.sources() == {DEMO_SOURCE: 1}  # nothing written, the demo still there
+    assert store.imports()["source"].tolist() == [DEMO_SOURCE]
+    report = _run(real, "incidents", store, places, source="BĐBP", before_commit=seen.append)
+    assert seen[-1] is report and report.status == "committed"
+    assert store.sources() == {"BĐBP": 1}
+
+
 def test_messages_exist_in_both_languages():
     from geo.ingest.messages import MESSAGES
 
