@@ -38,6 +38,9 @@ def imported_path(settings: Settings, layer: str) -> Path:
 
 
 def _load(settings: Settings, layer: str) -> gpd.GeoDataFrame:
+    from geo.gdal_policy import restrict
+
+    restrict()  # the first GDAL read of a server or command narrows GDAL for the process
     imported = imported_path(settings, layer)
     if imported.exists():
         gdf = gpd.read_file(imported)

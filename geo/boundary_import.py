@@ -303,8 +303,25 @@ def import_boundaries(
 
 
 def _read(path: Path, layer: str | None) -> tuple[gpd.GeoDataFrame, str]:
+    """The layer's features, once the file is known to be what its suffix says and GDAL is
+    narrowed to the drivers the product needs (:mod:`geo.gdal_policy`)."""
+    from geo.gdal_policy import DRIVER_OF_SUFFIX, UnsafePath, check_path, restrict
+    from geo.ingest.file_checks import check_file
+    from geo.ingest.readers import FileRefused
+
     if not path.exists():
         raise BoundaryImportError(f"{path}: no such file")
+    if path.suffix.lower() not in DRIVER_OF_SUFFIX:
+        raise BoundaryImportError(f"{path.name}: not a Shapefile (.shp), GeoPackage (.gpkg) or "
+                                  "GeoJSON (.geojson, .json); nothing was written")
+    try:
+        check_path(path)
+        check_file(path)
+    except UnsafePath as err:
+        raise BoundaryImportError(f"{err}; nothing was written") from None
+    except FileRefused as err:
+        raise BoundaryImportError(f"{err}; nothing was written") from None
+    restrict()
     try:
         layers = pyogrio.list_layers(path)
     except Exception as err:  # GDAL says why in many ways; all mean "not readable"

@@ -261,7 +261,7 @@ def test_an_invalid_polygon_is_made_valid(reference, tmp_path, settings):
 def test_a_corrupt_file_is_refused(tmp_path, settings):
     junk = tmp_path / "xa.geojson"
     junk.write_bytes(np.random.default_rng(7).bytes(4096))
-    with pytest.raises(BoundaryImportError, match="cannot be read"):
+    with pytest.raises(BoundaryImportError, match="not the GeoJSON file"):
         import_boundaries(junk, settings)
     assert _nothing_written(settings)
 
