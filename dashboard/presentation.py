@@ -21,6 +21,7 @@ from dashboard import ids
 from dashboard.context import AppContext
 from dashboard.exports.committee import source_text
 from dashboard.exports.static import presentation_figure
+from dashboard.figures.graph_config import graph_config
 from dashboard.i18n import translate
 
 __all__ = ["presentation_view", "register_presentation"]
@@ -61,7 +62,8 @@ def presentation_view(ctx: AppContext, live: go.Figure, *, title: str, unit_set:
         [bar,
          dcc.Graph(id=ids.PRESENT_MAP, figure=figure, className="present-map",
                    style={"height": "calc(100vh - 48px)", "minHeight": "560px"},
-                   config={"displayModeBar": False, "scrollZoom": True, "responsive": True}),
+                   config=graph_config(displayModeBar=False, scrollZoom=True,
+                                       responsive=True)),
          html.Div(list(below), className="present-below")],
         className="presentation", lang=lang,
     )

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-import html
 import json
 import math
 import re
@@ -34,6 +33,7 @@ from dashboard.figures.commune_map import (
     layer_classes,
     z_range,
 )
+from dashboard.figures.text import plain_text
 from dashboard.i18n import format_date, format_number, translate
 from layers.layer import Caveat, Layer
 
@@ -153,11 +153,11 @@ def standalone_map_html(
                       control_scale=True, zoom_snap=0.25)
     fmap.default_js, fmap.default_css = [], []  # instance lists: folium's own stay untouched
     root = fmap.get_root()
-    root.title = _text(title)  # branca writes it into <title> unescaped
+    root.title = plain_text(title)  # branca writes it into <title> unescaped
     root.header.add_child(_Raw(f"<style>{_CSS_SLOT}</style>"), name="bw_leaflet_css")
     root.header.add_child(_Raw(f"<script>{_JS_SLOT}</script>"), name="bw_leaflet_js")
     root.header.add_child(_Raw(f"<style>{_PAGE_CSS}</style>"), name="bw_page_css")
-    root.html.add_child(_Raw(f'<h1 class="bw-title">{_text(title)}</h1>'), name="bw_title")
+    root.html.add_child(_Raw(f'<h1 class="bw-title">{plain_text(title)}</h1>'), name="bw_title")
     root.html.add_child(_Raw(
         '<footer class="bw-footer">'
         + _legend_html(layer, lang, zmin, zmax)
@@ -206,10 +206,6 @@ def _check_wgs84(frame: gpd.GeoDataFrame, label: str) -> None:
     if len(frame) and (frame.crs is None or frame.crs.to_epsg() != 4326):
         raise ValueError(f"{label} must be in WGS84 (EPSG:4326), not {frame.crs}; "
                          "is the data in WGS84?")
-
-
-def _text(value: str) -> str:
-    return html.escape(str(value), quote=False)
 
 
 def _plotly_colours(values: np.ndarray, colorscale, zmin: float, zmax: float) -> list:
@@ -265,8 +261,9 @@ def _commune_features(layer: Layer, communes: gpd.GeoDataFrame, lang: str,
         style.update({"fillColor": colour} if colour else {"fillOpacity": 0.0})
         features.append({
             "type": "Feature", "id": str(code),
-            "properties": {"code": str(code), "name": shown_name or name, "label": label,
-                           "style": style},
+            # folium's tooltip writes properties as HTML: names from imports are escaped
+            "properties": {"code": plain_text(code), "name": plain_text(shown_name or name),
+                           "label": plain_text(label), "style": style},
             "geometry": json.loads(shapely.to_geojson(geom)),
         })
     return {"type": "FeatureCollection", "features": features}
@@ -284,20 +281,21 @@ def _nice_ticks(lo: float, hi: float, count: int = 5) -> list[float]:
 
 def _legend_html(layer: Layer, lang: str, zmin: float, zmax: float) -> str:
     """Class layers: one swatch per class with its label; others: the colour ramp with ticks."""
-    head = f'<div class="bw-legend-title">{_text(translate(layer.legend_key, lang))}</div>'
+    legend = plain_text(translate(layer.legend_key, lang))
+    head = f'<div class="bw-legend-title">{legend}</div>'
     classes = layer_classes(layer)
     if classes:
         colours = _plotly_colours(np.array([c for c, _ in classes]), layer.colorscale,
                                   zmin, zmax)
         rows = "".join(
             f'<li><span class="bw-swatch" style="background:{colour}"></span>'
-            f"{_text(translate(key, lang))}</li>"
+            f"{plain_text(translate(key, lang))}</li>"
             for (_, key), colour in zip(classes, colours))
         return f'<section class="bw-legend">{head}<ul class="bw-classes">{rows}</ul></section>'
     stops = ", ".join(f"{c} {100 * float(p):.3f}%" for p, c in layer.colorscale) or "#000, #000"
     ticks = "".join(
         f'<span style="left:{100 * (t - zmin) / (zmax - zmin):.2f}%">'
-        f"{_text(format_number(t, lang, digits=0 if float(t).is_integer() else 1))}</span>"
+        f"{plain_text(format_number(t, lang, digits=0 if float(t).is_integer() else 1))}</span>"
         for t in _nice_ticks(zmin, zmax)) if zmax > zmin else ""
     return (f'<section class="bw-legend">{head}'
             f'<div class="bw-ramp" style="background:linear-gradient(to right, {stops})"></div>'
@@ -313,7 +311,8 @@ def _caveats(layer: Layer, communes: gpd.GeoDataFrame) -> list[Caveat]:
 
 
 def _notes_html(caveats: list[Caveat], extracted: dt.date, lang: str) -> str:
-    items = "".join(f"<li>{_text(translate(f'caveat.{c.value}', lang))}</li>" for c in caveats)
+    items = "".join(f"<li>{plain_text(translate(f'caveat.{c.value}', lang))}</li>"
+                    for c in caveats)
     return (f'<section class="bw-notes">{f"<ul>{items}</ul>" if items else ""}'
             f'<p>{_EXTRACTED[lang]}: <time datetime="{extracted.isoformat()}">'
             f"{format_date(extracted, lang)}</time></p></section>")
@@ -352,7 +351,7 @@ def _gate_group(gates: gpd.GeoDataFrame, lang: str) -> folium.FeatureGroup:
         ).add_to(group)
         folium.CircleMarker(
             where, radius=0, opacity=0, fill=False, interactive=False,
-            tooltip=folium.Tooltip(_text(gate.name), sticky=False, permanent=True,
+            tooltip=folium.Tooltip(plain_text(gate.name), sticky=False, permanent=True,
                                    direction="right", offset=[style["size"] / 2 + 2, 0],
                                    className="bw-gate-label"),
         ).add_to(group)

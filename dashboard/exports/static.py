@@ -11,8 +11,11 @@ Two steps, each a function of data:
   kaleido is given the browser's path explicitly (``Kaleido(path=...)``, passed
   through to ``choreographer.Browser``), so it never looks for, nor downloads,
   a browser of its own. The map is MapLibre on the blank "white-bg" style, so
-  it renders offline (software WebGL); MapLibre's request for label glyphs
-  fails offline and the labels still draw.
+  it renders offline (software WebGL). MapLibre draws no text (its labels ask
+  a font server on the internet for glyphs): the names a map trace carries in
+  ``text`` with ``meta["labels"]`` (the gates, the scale bar's ends) are
+  written by Plotly as annotations pinned beside their points, so the export
+  makes no request at all.
 
 Starting Chromium costs 2–3.5 s per call, on top of 3.5–4.5 s per commune map
 (measured on two busy cores): export several figures with one
@@ -39,14 +42,17 @@ import datetime as dt
 import json
 import math
 import os
+import re
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import plotly.graph_objects as go
 from pyproj import Geod
 
+from dashboard.figures.text import plain_text
 from dashboard.i18n import format_date, translate
 from layers.layer import Caveat
 
@@ -104,6 +110,11 @@ _NOTE_STYLE = {"bgcolor": "#fff3cd", "bordercolor": "#9c5700", "font_color": "#6
 _FONT = 18  # base font size in layout px: legible from the back of a meeting room
 _TITLE_FONT, _SUBTITLE_FONT, _NOTE_FONT, _SOURCE_FONT = 34, 22, 18, 16
 _LINE = 34  # px per line of the bottom band (caveats, source)
+
+
+#: The proxy kaleido's Chromium is given: a closed loopback port, so that whatever Chromium
+#: tries to fetch on its own (account checks, updates, hints) never leaves the machine.
+_NO_NETWORK = "http://127.0.0.1:9"
 
 
 class ChromiumNotFound(FileNotFoundError):
@@ -178,10 +189,9 @@ def export_figures(
     """Several figures rendered in one Chromium session, in order.
 
     Same parameters as :func:`export_figure`; the browser starts once (about
-    2 s), then each commune map takes about 3.5–4.5 s on two cores (software
-    WebGL; some 1.5 s of it go to the map's text labels, whose glyph request
-    fails offline). Figures render one after another: a second tab does not
-    help on two cores.
+    2 s), then each commune map takes a few seconds on two cores (software
+    WebGL). Figures render one after another: a second tab does not help on
+    two cores.
 
     Returns
     -------
@@ -194,7 +204,8 @@ def export_figures(
     scale = (page.png_scale if fmt == "png" else 1.0) if scale is None else float(scale)
     if not scale > 0:
         raise ValueError(f"scale must be positive, got {scale}")
-    specs = [_inline_geojson(_as_dict(f)) for f in figs]
+    # go.Figure(f) is a deep copy: the caller's figure is never touched
+    specs = [_inline_geojson(_pinned_labels(go.Figure(f)).to_dict()) for f in figs]
     path = _chromium(browser)
     if not specs:
         return []
@@ -220,11 +231,6 @@ def _chromium(browser: str | os.PathLike | None) -> Path:
     return path
 
 
-def _as_dict(fig: go.Figure | dict) -> dict:
-    """A deep copy as a plain dict (the caller's figure is never touched)."""
-    return go.Figure(fig).to_dict()
-
-
 def _inline_geojson(spec: dict) -> dict:
     """GeoJSON text becomes a dict: kaleido's plotly.js takes a string for a URL to fetch."""
     for trace in spec.get("data", []):
@@ -241,11 +247,90 @@ def _inline_geojson(spec: dict) -> dict:
     return spec
 
 
+def _pinned_labels(fig: go.Figure) -> go.Figure:
+    """The map labels (``text`` of traces with ``meta["labels"]``) as annotations beside
+    their points, and no trace left that asks MapLibre for text; ``fig`` is a copy.
+
+    An annotation sits at the centre of the map's domain, shifted by the pixels that
+    separate its point from the map's centre in Web Mercator at the map's zoom (MapLibre's
+    world is 512 px wide at zoom 0): exact whatever the margins the colour bar and legend
+    take, as long as nobody pans the map (a static export).
+    """
+    view = fig.layout.map
+    if view.zoom is None or view.center.lon is None or view.center.lat is None:
+        return fig
+    world = 512 * 2 ** float(view.zoom)
+    x0, x1 = view.domain.x or (0, 1)
+    y0, y1 = view.domain.y or (0, 1)
+    cx, cy = _mercator(float(view.center.lon), float(view.center.lat), world)
+    centre = ((x0 + x1) / 2, (y0 + y1) / 2)
+    found = []
+    for trace in fig.data:
+        if trace.type != "scattermap":
+            continue
+        if trace.mode and "text" in trace.mode:  # nothing may reach MapLibre as text
+            trace.mode = "+".join(m for m in trace.mode.split("+") if m != "text") or "markers"
+        labels = trace.meta.get("labels") if isinstance(trace.meta, dict) else None
+        if not labels or trace.visible not in (None, True) or trace.text is None:
+            continue
+        texts = [trace.text] * len(trace.lon) if isinstance(trace.text, str) else trace.text
+        sizes = trace.marker.size if trace.marker.size is not None else 6
+        for i, (lon, lat, text) in enumerate(zip(trace.lon, trace.lat, texts)):
+            if lon is None or lat is None or not text:
+                continue
+            size = float(sizes if np.isscalar(sizes) else sizes[i])
+            x, y = _mercator(float(lon), float(lat), world)
+            found.append((size, *_map_label(str(text), x - cx, y - cy, size, labels, centre)))
+    # as MapLibre would: the labels of the larger markers first, none over another
+    placed: list[tuple[float, float, float, float]] = []
+    for _, note, box in sorted(found, key=lambda item: -item[0]):
+        if any(box[0] < b[2] and b[0] < box[2] and box[1] < b[3] and b[1] < box[3]
+               for b in placed):
+            continue
+        placed.append(box)
+        fig.add_annotation(note)
+    return fig
+
+
+def _mercator(lon: float, lat: float, world: float) -> tuple[float, float]:
+    """Web Mercator pixels (x right, y down) of a point in a world ``world`` px wide."""
+    lat = max(min(lat, 85.0511), -85.0511)
+    y = math.log(math.tan(math.pi / 4 + math.radians(lat) / 2))
+    return world * (lon + 180) / 360, world * (1 - y / math.pi) / 2
+
+
+def _map_label(text: str, dx: float, dy: float, marker: float, style: dict,
+               centre: tuple[float, float]) -> tuple[dict, tuple[float, float, float, float]]:
+    """An annotation for a label ``dx, dy`` px from the map's centre (y down), and the box it
+    takes about (left, top, right, bottom in px from the centre; for the overlap check)."""
+    gap = marker / 2 + 2
+    right = style.get("position", "top right") == "top right"
+    size = float(style.get("size", 12))
+    width = 0.6 * size * len(_PLAIN.sub("x", text))  # entities count as one character
+    left = dx + gap if right else dx - width / 2
+    bottom = dy - gap
+    note = {
+        "name": "map_label", "text": text, "showarrow": False, "captureevents": False,
+        "xref": "paper", "yref": "paper", "x": centre[0], "y": centre[1],
+        "xanchor": "left" if right else "center", "yanchor": "bottom",
+        "xshift": dx + (gap if right else 0), "yshift": gap - dy,
+        "font": {"size": size, "color": style.get("color", "#111111")},
+        "bgcolor": "rgba(255,255,255,0.6)", "borderpad": 0,
+    }
+    return note, (left, bottom - 1.25 * size, left + width, bottom)
+
+
+_PLAIN = re.compile(r"&(?:#\d+|#x[\da-fA-F]+|[a-z]+);")
+
+
 async def _render(specs: list[dict], opts: dict, path: Path, timeout: float) -> list[bytes]:
     import kaleido  # heavy import (choreographer, logistro): only when exporting
 
     # mathjax=False: no request to the MathJax CDN (offline); plotly.js comes from plotly.py.
-    async with kaleido.Kaleido(path=str(path), n=1, timeout=timeout, mathjax=False) as k:
+    # Chromium's own background traffic (Google accounts, updates …) goes to a closed
+    # loopback proxy: choreographer has no other way to pass --disable-background-networking.
+    async with kaleido.Kaleido(path=str(path), n=1, timeout=timeout, mathjax=False,
+                               proxy_server=_NO_NETWORK) as k:
         return [await k.calc_fig(spec, opts=dict(opts)) for spec in specs]
 
 
@@ -335,9 +420,9 @@ def presentation_figure(
         height=page.height,
         font={"size": _FONT},
         title={
-            "text": f"<b>{title}</b>",
+            "text": f"<b>{plain_text(title)}</b>",
             "font": {"size": _TITLE_FONT},
-            "subtitle": {"text": subtitle, "font": {"size": _SUBTITLE_FONT, "color": "#444444"}},
+            "subtitle": {"text": plain_text(subtitle), "font": {"size": _SUBTITLE_FONT, "color": "#444444"}},
             "x": 0.01, "xanchor": "left", "y": 0.985, "yanchor": "top", "yref": "container",
         },
         margin=margin,
@@ -387,15 +472,15 @@ def _scale_bar(bounds: tuple[float, float, float, float]) -> go.Scattermap:
     metres_per_degree = _GEOD.inv(lon0, lat, lon0 + 0.1, lat)[2] / 0.1
     lon1 = lon0 + km * 1000 / metres_per_degree
     label = f"{km} km"
-    # "lines+markers+text": plotly.js's MapLibre layer fails ("Map error") on "lines+text"
-    # with the text off-centre; the end markers double as the bar's end ticks.
+    # the end markers double as the bar's end ticks; "0" and the length are written above
+    # them as HTML (browser) or annotations (export), never as MapLibre text
     return go.Scattermap(
-        lon=[lon0, lon1], lat=[lat, lat], mode="lines+markers+text",
+        lon=[lon0, lon1], lat=[lat, lat], mode="lines+markers",
         line={"width": 6, "color": "#111111"}, marker={"size": 12, "color": "#111111"},
-        text=["0", label], textposition="top center",
-        textfont={"size": _FONT, "color": "#111111"},
+        text=["0", label],
         hoverinfo="skip", showlegend=False, name=label,
-        meta={"role": "scale_bar", "km": km},
+        meta={"role": "scale_bar", "km": km,
+              "labels": {"position": "top center", "size": _FONT, "color": "#111111"}},
     )
 
 
@@ -428,7 +513,7 @@ def _notes(caveats: Sequence[Caveat], lang: str) -> list[dict]:
 
 
 def _source_line(source: str, extracted: dt.date, lang: str, below: int) -> dict:
-    text = translate("footer.source", lang, source=source,
+    text = translate("footer.source", lang, source=plain_text(source),
                      extracted=format_date(extracted, lang))
     return {
         "name": "source", "text": text,
@@ -446,8 +531,9 @@ def _enlarge_fonts(fig: go.Figure) -> None:
                   "tickfont": {"size": _FONT - 2}},
     )
     fig.for_each_trace(
-        lambda t: t.update(textfont={"size": _FONT - 2}),
-        selector=lambda t: t.type == "scattermap" and "text" in (t.mode or ""),
+        lambda t: t.update(meta={**t.meta, "labels": {**t.meta["labels"], "size": _FONT - 2}}),
+        selector=lambda t: t.type == "scattermap" and isinstance(t.meta, dict)
+        and "labels" in t.meta,
     )
 
 

@@ -2,6 +2,12 @@
 
 Built on MapLibre (``go.Choroplethmap``) with the blank "white-bg" style, so
 it draws with no internet: the border posts this serves often have none.
+MapLibre draws no text: a text layer would make it ask fonts.openmaptiles.org
+for glyphs. The gates' names travel in the trace's ``text`` with
+``meta["labels"]`` saying how to write them; the browser writes them as HTML
+over the map (``assets/map_labels.js``), the static export as annotations
+(:func:`dashboard.exports.static.export_figures`). Every user string (commune
+and gate names, titles) goes through :func:`dashboard.figures.text.plain_text`.
 """
 
 from __future__ import annotations
@@ -14,11 +20,13 @@ import pandas as pd
 import plotly.graph_objects as go
 import shapely
 
+from dashboard.figures.text import plain_text
 from dashboard.i18n import format_number, translate
 from layers.layer import Layer
 
-__all__ = ["values_patch", "GATE_STYLE", "TRACE_BORDER", "TRACE_COMMUNES", "TRACE_GATES", "commune_map", "fit_zoom", "gate_hover",
-           "hover_values", "layer_classes", "value_texts", "z_range", "needs_redraw"]
+__all__ = ["values_patch", "GATE_STYLE", "GATE_LABELS", "TRACE_BORDER", "TRACE_COMMUNES",
+           "TRACE_GATES", "commune_map", "fit_zoom", "gate_hover", "hover_values",
+           "layer_classes", "value_texts", "z_range", "needs_redraw"]
 
 TRACE_COMMUNES, TRACE_BORDER, TRACE_GATES = 0, 1, 2
 GATE_STYLE = {
@@ -26,6 +34,9 @@ GATE_STYLE = {
     "main": {"size": 12, "color": "#fc8d59"},
     "secondary": {"size": 9, "color": "#fdbb84"},
 }
+#: How the gates' names are written beside their markers (``meta["labels"]`` of a trace whose
+#: ``text`` holds the names): never by MapLibre, whose text needs a glyph server.
+GATE_LABELS = {"position": "top right", "size": 12, "color": "#111111"}
 
 
 def fit_zoom(bounds: tuple[float, float, float, float], height_px: int = 540) -> float:
@@ -116,16 +127,18 @@ def _border_xy(border: gpd.GeoDataFrame) -> tuple[list, list]:
 
 
 def gate_hover(gates: gpd.GeoDataFrame, lang: str) -> list[str]:
+    """Each gate's details as Plotly (and HTML) markup, its names escaped."""
     rows = []
     for g in gates.itertuples():
         lines = [
-            f"<b>{g.name}</b>",
+            f"<b>{plain_text(g.name)}</b>",
             translate(f"gate.{g.gate_class}", lang),
-            f"{translate('map.commune', lang)}: {g.commune}",
+            f"{translate('map.commune', lang)}: {plain_text(g.commune)}",
             translate(f"gate.position.{g.position}", lang),
         ]
         if g.counterpart:
-            lines.append(f"{translate('gate.counterpart', lang)}: {g.counterpart} ({g.counterpart_province})")
+            lines.append(f"{translate('gate.counterpart', lang)}: {plain_text(g.counterpart)} "
+                         f"({plain_text(g.counterpart_province)})")
         if g.blo:
             lines.append(translate("gate.blo", lang))
         rows.append("<br>".join(lines))
@@ -172,8 +185,8 @@ def commune_map(
         colorscale=[list(stop) for stop in layer.colorscale] or "Viridis",
         marker={"line": {"width": 0.6, "color": "#666666"}, "opacity": 0.85},
         # names go once with the shapes; a filter change resends only the values' text
-        text=(frame["name"].fillna("") if "name" in frame else pd.Series("", index=frame.index)
-              ).tolist(),
+        text=[plain_text(n) for n in (frame["name"].fillna("") if "name" in frame
+                                       else pd.Series("", index=frame.index))],
         customdata=value_texts(layer, lang),
         hovertemplate="<b>%{text}</b><br>"
         + translate(layer.legend_key, lang)
@@ -191,14 +204,13 @@ def commune_map(
     gate_trace = go.Scattermap(
         lon=gate_xy[:, 0].round(5),
         lat=gate_xy[:, 1].round(5),
-        mode="markers+text",
+        mode="markers",  # no "text": MapLibre would fetch glyphs from the internet
         marker={
             "size": [GATE_STYLE[c]["size"] for c in gates["gate_class"]],
             "color": [GATE_STYLE[c]["color"] for c in gates["gate_class"]],
         },
-        text=gates["name"].tolist(),
-        textposition="top right",
-        textfont={"size": 12, "color": "#111111"},
+        text=[plain_text(n) for n in gates["name"]],
+        meta={"role": "gates", "labels": dict(GATE_LABELS)},
         customdata=gates["gate_id"].tolist(),
         hovertext=gate_hover(gates, lang),
         hoverinfo="text",
@@ -207,7 +219,7 @@ def commune_map(
     minx, miny, maxx, maxy = bounds
     fig = go.Figure([communes, border_trace, gate_trace])
     fig.update_layout(
-        title={"text": title, "x": 0.01, "font": {"size": 18}},
+        title={"text": plain_text(title), "x": 0.01, "font": {"size": 18}},
         map={
             "style": "white-bg",
             "center": {"lon": (minx + maxx) / 2, "lat": (miny + maxy) / 2},
@@ -233,7 +245,7 @@ def values_patch(layer: Layer, lang: str, title: str):
     trace["z"] = layer.frame[layer.value].astype(float).tolist()
     trace["zmin"], trace["zmax"] = zmin, zmax
     trace["customdata"] = value_texts(layer, lang)
-    figure["layout"]["title"]["text"] = title
+    figure["layout"]["title"]["text"] = plain_text(title)
     return figure
 
 

@@ -11,6 +11,7 @@ import numpy as np
 import plotly.graph_objects as go
 import pyproj
 
+from dashboard.figures.text import plain_text
 from dashboard.i18n import translate
 
 __all__ = ["RING_KM", "gate_rings", "ring_coordinates"]
@@ -43,7 +44,7 @@ def gate_rings(gates: gpd.GeoDataFrame, lang: str, *, classes=("international",)
     for gate in chosen.itertuples():
         for km in radii_km:
             xs, ys = ring_coordinates(gate.geometry.x, gate.geometry.y, km)
-            label = translate("ring.label", lang, km=km, gate=gate.name)
+            label = translate("ring.label", lang, km=km, gate=plain_text(gate.name))
             lons.extend(np.round(xs, 5).tolist() + [None])
             lats.extend(np.round(ys, 5).tolist() + [None])
             text.extend([label] * len(xs) + [None])

@@ -22,6 +22,7 @@ from dashboard.context import AppContext
 from dashboard.exports.downloads import map_download
 from dashboard.figures.commune_map import (TRACE_COMMUNES, commune_map, needs_redraw,
                                            values_patch)
+from dashboard.figures.graph_config import graph_config
 from dashboard.figures.rings import gate_rings
 from dashboard.i18n import choice_label, format_date, format_number, translate, reason_text
 from dashboard.period_filter import (chosen_period, data_period, matching_preset, period_text,
@@ -189,8 +190,7 @@ def layout(ctx: AppContext, lang: str, search: str | None = None) -> list:
     )
     main = html.Section(
         [
-            dcc.Loading(dcc.Graph(id=ids.CMD_MAP, config={"displaylogo": False,
-                                                          "scrollZoom": True},
+            dcc.Loading(dcc.Graph(id=ids.CMD_MAP, config=graph_config(scrollZoom=True),
                                   className="map", figure=go.Figure()), delay_show=400),
             html.Div([html.Div(id=ids.CMD_NOTE, className="note-line"),
                       html.Div([html.Button(t("present.button"), id=ids.CMD_PRESENT,
@@ -277,7 +277,7 @@ def _panel(ctx: AppContext, an: Analyses, code: str, unit_set: str, types, start
         html.H3(prof.name, id="cmd-panel-name"),
         html.Dl([item for k, v in facts for item in (html.Dt(k), html.Dd(v))]),
         html.H4(t("cmd.panel.by_period")),
-        dcc.Graph(figure=bars, config={"displayModeBar": False}),
+        dcc.Graph(figure=bars, config=graph_config(displayModeBar=False)),
         html.H4(t("cmd.panel.models")),
         html.Ul(models) if models else html.P(t("cmd.panel.no_models")),
         html.H4(t("cmd.panel.outreach")),

@@ -37,6 +37,7 @@ from dashboard.exports.report import (
 )
 from dashboard.exports.static import ChromiumNotFound
 from dashboard.figures.commune_map import commune_map, needs_redraw, values_patch
+from dashboard.figures.graph_config import graph_config
 from dashboard.i18n import format_date, format_number, translate
 from dashboard.period_filter import chosen_period, data_period
 from dashboard.url_state import Field, read_query, register_url_sync
@@ -274,7 +275,7 @@ def layout(ctx: AppContext, lang: str, search: str | None = None,
     graph = dcc.Graph(
         id=ids.MAP,
         figure=_figure(ctx, layer, lang, _title(start, end, lang)),
-        config={"displaylogo": False, "scrollZoom": True},
+        config=graph_config(scrollZoom=True),
         className="map",
     )
     downloads = [_export_buttons(lang), dcc.Download(id=ids.OV_DOWNLOAD)]

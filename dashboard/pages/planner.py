@@ -30,6 +30,7 @@ from dashboard.exports.downloads import map_download
 from dashboard.exports.xlsx import Column, table_xlsx
 from dashboard.figures.commune_map import (TRACE_COMMUNES, commune_map, needs_redraw,
                                            values_patch)
+from dashboard.figures.graph_config import graph_config
 from dashboard.i18n import choice_label, format_date, format_number, translate, reason_text
 from dashboard.pages.overview import geojson_url
 from dashboard.period_filter import (chosen_period, data_period, matching_preset, period_text,
@@ -202,7 +203,7 @@ def layout(ctx: AppContext, lang: str, search: str | None = None) -> list:
     main = html.Section(
         [
             dcc.Loading(dcc.Graph(id=ids.PLAN_MAP, className="map", figure=go.Figure(),
-                                  config={"displaylogo": False, "scrollZoom": True}),
+                                  config=graph_config(scrollZoom=True)),
                         delay_show=400),
             html.Div(id=ids.PLAN_NOTE, className="note-line"),
             html.Div([html.Button(t("present.button"), id=ids.PLAN_PRESENT, className="primary"),
