@@ -102,6 +102,14 @@ def _start_release_plan(an: Analyses) -> None:
         logging.getLogger("borderwatch").warning("release plan not started: store unreadable")
 
 
+def max_request_bytes() -> int:
+    """The largest request the server reads: an upload at its limit as a base64 data URL
+    (4/3 of its size) in a callback's JSON, with room for the rest of the callback."""
+    from geo.ingest.file_checks import UPLOAD_LIMITS
+
+    return UPLOAD_LIMITS.max_bytes * 4 // 3 + 1024 * 1024
+
+
 def create_app(settings: Settings, ctx: AppContext | None = None,
                accounts: Accounts | None = None, *, precompute: bool = True) -> Dash:
     """A ready-to-run Dash app over the data ``settings`` points to.
@@ -126,6 +134,9 @@ def create_app(settings: Settings, ctx: AppContext | None = None,
         serve_locally=True,
         on_error=lambda err: _callback_failed(err, settings.language),
     )
+    # The server refuses (413) a request larger than an upload may be, base64 and JSON
+    # included, before reading it: the browser's limit is not a limit.
+    app.server.config["MAX_CONTENT_LENGTH"] = max_request_bytes()
     app.layout = html.Div([dcc.Location(id=ids.URL), dcc.Store(id=ids.RENDERED),
                            html.Div(id=ids.ALERT, role="alert"), html.Div(id=ids.PAGE)])
     an = Analyses(ctx)

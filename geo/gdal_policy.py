@@ -73,7 +73,7 @@ def check_path(path: str | Path) -> Path:
     """
     text = str(path)
     lowered = text.lower()
-    if "/vsi" in lowered or "\\vsi" in lowered or "://" in text or "\0" in text:
+    if lowered.startswith(("/vsi", "\\vsi")) or "://" in text or "\0" in text:
         raise UnsafePath(f"{Path(text).name}: not a plain local file")
     head = text.split("/", 1)[0]
     if ":" in head and not (len(head) == 2 and head[1] == ":"):  # "GPKG:x", not "C:"

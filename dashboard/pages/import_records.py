@@ -44,6 +44,7 @@ from dashboard.inputs import choice, choices, text
 from dashboard.context import AppContext
 from dashboard.i18n import choice_label, format_date, format_number, translate
 from geo.ingest import DEMO_SOURCE, KINDS, FileRefused, Places, import_file
+from geo.ingest.file_checks import UPLOAD_LIMITS
 from geo.ingest.readers import SUFFIXES
 from geo.store import StoreError, open_store
 
@@ -52,7 +53,7 @@ __all__ = ["MAX_UPLOAD_MB", "PATH", "layout", "register_callbacks", "template_ur
 PATH = "/import"
 #: Larger files go through ``borderwatch import`` on the server (the browser holds uploads
 #: in memory as base64).
-MAX_UPLOAD_MB = 50
+MAX_UPLOAD_MB = UPLOAD_LIMITS.max_bytes // (1024 * 1024)
 _PREVIEW_ROWS = 200
 _STALE_SECONDS = 24 * 3600
 #: The box that says what replacing the synthetic demo does, and its "I understand".
@@ -368,7 +369,7 @@ def _run(ctx: AppContext, store, path: Path, pending: dict, *, preview: bool,
         path, pending["kind"], store, Places.load(ctx.settings),
         source=pending["source"], strict=pending["strict"], preview=preview,
         rejects_dir=None if preview else ctx.settings.data_dir / "rejects",
-        display_name=pending["filename"], before_commit=before_commit,
+        display_name=pending["filename"], before_commit=before_commit, limits=UPLOAD_LIMITS,
     )
 
 

@@ -80,6 +80,9 @@ _EXPECTED = {".csv": "CSV", ".txt": "CSV", ".xlsx": "XLSX", ".xlsm": "XLSX",
              ".geojson": "GeoJSON", ".json": "GeoJSON", ".gpkg": "GeoPackage",
              ".shp": "Shapefile"}
 _GPKG_IDS = {b"GPKG", b"GP10", b"GP11"}
+#: Shape types of the Shapefile specification (null, point, polyline, polygon, multipoint,
+#: and their Z and M forms, multipatch).
+_SHAPE_TYPES = {0, 1, 3, 5, 8, 11, 13, 15, 18, 21, 23, 25, 28, 31}
 #: Triggers GeoPackage (spatial index, tile matrix checks) and GDAL (feature counts) write.
 _STANDARD_TRIGGER = re.compile(
     r"^(rtree_.+_(insert|update\d*|delete)|gpkg_.+|trigger_(insert|delete)_feature_count_.+"
@@ -264,8 +267,11 @@ def _check_shp(path: Path, limits: Limits) -> None:
             continue
         head = _head(part, 100)
         if len(head) < 100 or struct.unpack(">i", head[:4])[0] != 9994 \
-                or struct.unpack("<i", head[28:32])[0] != 1000:
+                or struct.unpack("<i", head[28:32])[0] != 1000 \
+                or struct.unpack("<i", head[32:36])[0] not in _SHAPE_TYPES:
             raise _mismatch(path, f"{part.name} has no Shapefile header")
+        if struct.unpack(">i", head[24:28])[0] * 2 != part.stat().st_size:
+            raise _mismatch(path, f"{part.name} is not as long as its header says")
         if part.stat().st_size > limits.max_bytes:
             raise _refuse("file.too_large", part, size=_mb(part.stat().st_size),
                           limit=_mb(limits.max_bytes))

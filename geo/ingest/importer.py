@@ -184,6 +184,7 @@ def import_file(
     chunk_rows: int = CHUNK_ROWS,
     display_name: str | None = None,
     before_commit: Callable[[ImportReport], None] | None = None,
+    limits=None,
 ) -> ImportReport:
     """Import the records of ``path`` into ``store``, all or nothing.
 
@@ -210,6 +211,9 @@ def import_file(
         Called with the number of rows read after each chunk.
     display_name : str, optional
         The file's name as the user knows it (an upload's original name).
+    limits : geo.ingest.file_checks.Limits, optional
+        Size, row and unpacking limits of the file (default: the command line's;
+        the web page passes :data:`~geo.ingest.file_checks.UPLOAD_LIMITS`).
     before_commit : callable, optional
         Called with the report inside the transaction, just before it commits
         (never in preview): the dashboard claims the source and closes the demo
@@ -234,7 +238,7 @@ def import_file(
     display_name = _storable(display_name)[:255] if display_name else None
     report = ImportReport(kind=spec.name, file_name=display_name or path.name, source=source,
                           checksum=checksum(path) if path.is_file() else "")
-    chunks = read_chunks(path, chunk_rows=chunk_rows)
+    chunks = read_chunks(path, chunk_rows=chunk_rows, limits=limits)
     started = dt.datetime.now(dt.timezone.utc)
     demo_rows = store.sources().get(DEMO_SOURCE, 0) if source != DEMO_SOURCE else 0
     try:
