@@ -165,7 +165,8 @@ def test_long_details_are_shortened_and_json_stays_json(tmp_path):
 # --------------------------------------------------------------------- never lost
 
 
-def test_rows_wait_in_the_journal_while_the_database_is_read_only(tmp_path, monkeypatch):
+def test_rows_wait_in_the_journal_while_the_database_is_read_only(tmp_path, monkeypatch,
+                                                                   capsys):
     accounts = Accounts(tmp_path / "accounts.sqlite")
     accounts.audit("sign_in", username="lan", address="10.0.0.2")
     _read_only(monkeypatch, accounts)
@@ -178,17 +179,21 @@ def test_rows_wait_in_the_journal_while_the_database_is_read_only(tmp_path, monk
         ("query", f"q{n}", f'{{"n":{n}}}') for n in range(3)]
     assert accounts.replay_audit_journal() == 0  # still read-only: they stay
     assert journal.stat().st_size > 0
+    with open(journal, "a") as handle:  # lines a crash cut short are skipped, not fatal
+        handle.write('not json\n{"x": 1}\n{"at": "2026-12-01T0')
+    accounts.audit("query", username="lan", target="q3")  # after the cut line, on its own
 
     _writable(monkeypatch, accounts)
     accounts.audit("export", username="lan", target="ov-download")
+    assert "unreadable line skipped" in capsys.readouterr().err
     rows = accounts.audit_log(limit=10)[::-1]
     assert [(r["action"], r["target"]) for r in rows] == [
-        ("sign_in", ""), ("query", "q0"), ("query", "q1"), ("query", "q2"),
+        ("sign_in", ""), ("query", "q0"), ("query", "q1"), ("query", "q2"), ("query", "q3"),
         ("export", "ov-download")]
     assert rows[1]["at"] == lines[0]["at"]  # the time of the event, not of the replay
     assert journal.stat().st_size == 0
     accounts.audit("view", username="lan")
-    assert len(accounts.audit_log(limit=10)) == 6  # nothing replayed twice
+    assert len(accounts.audit_log(limit=10)) == 7  # nothing replayed twice
 
 
 def test_rows_wait_while_another_process_holds_the_database(tmp_path):

@@ -105,7 +105,6 @@ CREATE INDEX IF NOT EXISTS sign_in_attempts_address ON sign_in_attempts (address
 CREATE TABLE IF NOT EXISTS audit (
     id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, username TEXT, role TEXT,
     action TEXT NOT NULL, target TEXT, detail TEXT, address TEXT);
-CREATE TABLE IF NOT EXISTS real_records (since TEXT NOT NULL);
 """
 
 
@@ -143,9 +142,12 @@ def _journal_rows(text: str) -> list[tuple]:
     for line in text.splitlines():
         try:
             record = json.loads(line)
-            rows.append(tuple(record.get(k) for k in _AUDIT_KEYS))
-        except (ValueError, AttributeError):
+        except ValueError:
+            record = None
+        if not isinstance(record, dict) or not record.get("at") or not record.get("action"):
             print(f"audit journal: unreadable line skipped: {line[:200]!r}", file=sys.stderr)
+            continue
+        rows.append(tuple(record.get(k) for k in _AUDIT_KEYS))
     return rows
 
 
@@ -278,35 +280,6 @@ class Accounts:
                 made.append(name)
         return made
 
-    def close_demo_accounts(self) -> list[str]:
-        """Close the demo accounts for good: the store now holds real records.
-
-        They are disabled, their sessions end, and from now on :meth:`session`
-        and :meth:`authenticate` refuse them even if one is enabled again (the
-        published demo password must open no real record). Returns the names
-        closed now.
-        """
-        db = self._db()
-        db.execute("BEGIN IMMEDIATE")
-        with db:
-            if db.execute("SELECT 1 FROM real_records").fetchone() is None:
-                db.execute("INSERT INTO real_records VALUES (?)", (_now().isoformat(),))
-            names = [n for (n,) in db.execute(
-                "SELECT username FROM users WHERE demo = 1 AND disabled = 0 ORDER BY username")]
-            db.execute("UPDATE users SET disabled = 1 WHERE demo = 1")
-            db.execute("DELETE FROM sessions WHERE username IN "
-                       "(SELECT username FROM users WHERE demo = 1)")
-        return names
-
-    def holds_real_records(self) -> bool:
-        """Whether real records were imported (:meth:`close_demo_accounts` was called)."""
-        return self._db().execute("SELECT 1 FROM real_records").fetchone() is not None
-
-    def _closed_demo(self, username: str) -> bool:
-        row = self._db().execute("SELECT demo FROM users WHERE username = ?",
-                                 (username,)).fetchone()
-        return bool(row and row[0]) and self.holds_real_records()
-
     def _update(self, username: str, assignment: str, value) -> None:
         with self._db() as db:
             cur = db.execute(f"UPDATE users SET {assignment} WHERE username = ?", (value, username))
@@ -334,9 +307,6 @@ class Accounts:
         self._reserve_attempt(username, address)
         ok = False
         try:
-            if self._closed_demo(username):
-                raise AccountError("demo_closed",
-                                   "demo accounts are closed: real records are stored")
             row = self._db().execute(
                 "SELECT password_hash, role, disabled FROM users WHERE username = ?",
                 (username,)).fetchone()
@@ -416,8 +386,7 @@ class Accounts:
             return None
         username, role, csrf, created, last_seen, disabled, demo = row
         now = _now()
-        if (disabled or (demo and self.holds_real_records())
-                or now - dt.datetime.fromisoformat(last_seen) > IDLE
+        if (disabled or now - dt.datetime.fromisoformat(last_seen) > IDLE
                 or now - dt.datetime.fromisoformat(created) > LIFETIME):
             self.end_session(token)
             return None
@@ -445,8 +414,8 @@ class Accounts:
         ``detail`` is text, JSON text, or a mapping / list (written as compact JSON, long
         values shortened to fit :data:`AUDIT_DETAIL_LIMIT`). When the database refuses the
         row it waits in the journal beside the file (see the module's docstring)."""
-        row = (_now().isoformat(timespec="seconds"), username, role, action, str(target or "")[:300],
-               _detail_text(detail), str(address or "")[:64])
+        row = (_now().isoformat(timespec="seconds"), username, role, action,
+               str(target or "")[:300], _detail_text(detail), str(address or "")[:64])
         try:
             self._insert_audit(row)
         except sqlite3.Error as err:
@@ -468,7 +437,7 @@ class Accounts:
             return
         db.execute("BEGIN IMMEDIATE")
         try:
-            with open(self.audit_journal, "a+", encoding="utf-8") as journal:
+            with open(self.audit_journal, "a+", encoding="utf-8", errors="replace") as journal:
                 fcntl.flock(journal, fcntl.LOCK_EX)
                 journal.seek(0)
                 pending = _journal_rows(journal.read())
@@ -494,9 +463,13 @@ class Accounts:
         line = json.dumps(dict(zip(_AUDIT_KEYS, row)), ensure_ascii=False,
                           separators=(",", ":")) + "\n"
         try:
-            with open(self.audit_journal, "a", encoding="utf-8") as journal:
+            with open(self.audit_journal, "ab+") as journal:
                 fcntl.flock(journal, fcntl.LOCK_EX)
-                journal.write(line)
+                if journal.seek(0, os.SEEK_END) > 0:
+                    journal.seek(-1, os.SEEK_END)
+                    if journal.read(1) != b"\n":  # a line a crash cut short stays alone
+                        line = "\n" + line
+                journal.write(line.encode("utf-8"))
                 journal.flush()
                 os.fsync(journal.fileno())
         except OSError:
@@ -508,7 +481,8 @@ class Accounts:
         (0 when the database still refuses them)."""
         if not self._journal_waiting():
             return 0
-        waiting = len(_journal_rows(self.audit_journal.read_text(encoding="utf-8")))
+        waiting = len(_journal_rows(self.audit_journal.read_text(encoding="utf-8",
+                                                                 errors="replace")))
         try:
             self._insert_audit(None)
         except sqlite3.Error:
