@@ -105,6 +105,7 @@ CREATE INDEX IF NOT EXISTS sign_in_attempts_address ON sign_in_attempts (address
 CREATE TABLE IF NOT EXISTS audit (
     id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, username TEXT, role TEXT,
     action TEXT NOT NULL, target TEXT, detail TEXT, address TEXT);
+CREATE TABLE IF NOT EXISTS real_records (since TEXT NOT NULL);
 """
 
 
@@ -280,6 +281,35 @@ class Accounts:
                 made.append(name)
         return made
 
+    def close_demo_accounts(self) -> list[str]:
+        """Close the demo accounts for good: the store now holds real records.
+
+        They are disabled, their sessions end, and from now on :meth:`session`
+        and :meth:`authenticate` refuse them even if one is enabled again (the
+        published demo password must open no real record). Returns the names
+        closed now.
+        """
+        db = self._db()
+        db.execute("BEGIN IMMEDIATE")
+        with db:
+            if db.execute("SELECT 1 FROM real_records").fetchone() is None:
+                db.execute("INSERT INTO real_records VALUES (?)", (_now().isoformat(),))
+            names = [n for (n,) in db.execute(
+                "SELECT username FROM users WHERE demo = 1 AND disabled = 0 ORDER BY username")]
+            db.execute("UPDATE users SET disabled = 1 WHERE demo = 1")
+            db.execute("DELETE FROM sessions WHERE username IN "
+                       "(SELECT username FROM users WHERE demo = 1)")
+        return names
+
+    def holds_real_records(self) -> bool:
+        """Whether real records were imported (:meth:`close_demo_accounts` was called)."""
+        return self._db().execute("SELECT 1 FROM real_records").fetchone() is not None
+
+    def _closed_demo(self, username: str) -> bool:
+        row = self._db().execute("SELECT demo FROM users WHERE username = ?",
+                                 (username,)).fetchone()
+        return bool(row and row[0]) and self.holds_real_records()
+
     def _update(self, username: str, assignment: str, value) -> None:
         with self._db() as db:
             cur = db.execute(f"UPDATE users SET {assignment} WHERE username = ?", (value, username))
@@ -307,6 +337,9 @@ class Accounts:
         self._reserve_attempt(username, address)
         ok = False
         try:
+            if self._closed_demo(username):
+                raise AccountError("demo_closed",
+                                   "demo accounts are closed: real records are stored")
             row = self._db().execute(
                 "SELECT password_hash, role, disabled FROM users WHERE username = ?",
                 (username,)).fetchone()
@@ -386,7 +419,8 @@ class Accounts:
             return None
         username, role, csrf, created, last_seen, disabled, demo = row
         now = _now()
-        if (disabled or now - dt.datetime.fromisoformat(last_seen) > IDLE
+        if (disabled or (demo and self.holds_real_records())
+                or now - dt.datetime.fromisoformat(last_seen) > IDLE
                 or now - dt.datetime.fromisoformat(created) > LIFETIME):
             self.end_session(token)
             return None
