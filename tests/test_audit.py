@@ -74,6 +74,19 @@ def test_a_filter_query_is_audited_with_its_outputs_and_input_values(world):
     assert ",\"" in row["detail"] and ": " not in row["detail"]  # compact JSON
 
 
+def test_hostile_values_are_audited_as_sent(world):
+    """A lone surrogate (no UTF-8 for it) or markup in a forged request: the request is
+    answered as before and its row says exactly what was sent."""
+    app, accounts = world
+    client = _signed_in(app, "commander")
+    hostile = ["\ud800", "<script>alert(1)</script>", "../../etc/passwd"]
+    answer = _call(app, client, _key(app, "commune-map.figure", "kpi-total.children"),
+                   {**OVERVIEW_FILTERS, "filter-types.value": hostile})
+    assert answer.status_code == 200
+    row = _latest(accounts, action="query", username="demo-commander")
+    assert json.loads(row["detail"])["inputs"]["filter-types.value"] == hostile
+
+
 def test_every_callback_request_leaves_one_row(world):
     app, accounts = world
     client = _signed_in(app, "commander")

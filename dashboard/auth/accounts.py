@@ -152,6 +152,18 @@ def _journal_rows(text: str) -> list[tuple]:
     return rows
 
 
+def _storable(text):
+    """``text`` that UTF-8 can hold: a lone surrogate (a hostile request can send one)
+    becomes its escape ``\\udXXX``, which JSON text reads back as the same character."""
+    if not isinstance(text, str):
+        return text
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text
+
+
 def _detail_text(detail, limit: int = AUDIT_DETAIL_LIMIT) -> str:
     """``detail`` as text of at most ``limit`` characters: JSON stays JSON (long strings and
     lists inside are shortened), other text is cut with "…"."""
@@ -448,8 +460,9 @@ class Accounts:
         ``detail`` is text, JSON text, or a mapping / list (written as compact JSON, long
         values shortened to fit :data:`AUDIT_DETAIL_LIMIT`). When the database refuses the
         row it waits in the journal beside the file (see the module's docstring)."""
-        row = (_now().isoformat(timespec="seconds"), username, role, action,
-               str(target or "")[:300], _detail_text(detail), str(address or "")[:64])
+        row = tuple(_storable(v) for v in (
+            _now().isoformat(timespec="seconds"), username, role, action,
+            str(target or "")[:300], _detail_text(detail), str(address or "")[:64]))
         try:
             self._insert_audit(row)
         except sqlite3.Error as err:
