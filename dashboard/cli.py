@@ -236,7 +236,7 @@ def _close_demo_accounts(settings: Settings):
     from dashboard.app import accounts_of
 
     def before_commit(report) -> None:
-        if report.status == "committed":
+        if report.status == "committed" and report.accepted:  # real records are written
             for name in accounts_of(settings).close_demo_accounts():
                 print(f"Demo account {name} closed: the store holds real records.",
                       file=sys.stderr, flush=True)

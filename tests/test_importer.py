@@ -422,6 +422,20 @@ def test_before_commit_runs_inside_the_transaction_and_can_undo_it(tmp_path, sto
     assert store.sources() == {"BĐBP": 1}
 
 
+def test_the_demo_stays_when_a_real_import_is_refused_or_brings_nothing(tmp_path, store, places):
+    demo = _csv(tmp_path / "demo.csv", "record_id,date,type,commune_code\nD1,01/02/2024,tip,25699\n")
+    _run(demo, "incidents", store, places, source=DEMO_SOURCE)
+    bad = _csv(tmp_path / "bad.csv", "record_id,date,type,commune_code\n"
+                                     "R1,01/02/2024,tip,25699\nR2,31/02/2024,tip,25699\n")
+    report = _run(bad, "incidents", store, places, source="BĐBP", strict=True)
+    assert report.status == "refused" and store.sources() == {DEMO_SOURCE: 1}
+    assert not any(n.get("code") == "demo_replaced" for n in report.notes)
+    none = _csv(tmp_path / "none.csv", "record_id,date,type,commune_code\nR2,31/02/2024,tip,25699\n")
+    report = _run(none, "incidents", store, places, source="BĐBP")
+    assert (report.status, report.accepted) == ("committed", 0)
+    assert store.sources() == {DEMO_SOURCE: 1}
+
+
 def test_messages_exist_in_both_languages():
     from geo.ingest.messages import MESSAGES
 

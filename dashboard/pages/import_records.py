@@ -104,8 +104,8 @@ def layout(ctx: AppContext, lang: str) -> list:
             html.Label(t("import.source"), htmlFor=ids.IMPORT_SOURCE),
             dcc.Input(id=ids.IMPORT_SOURCE, type="text", value=_default_source(owners, session),
                       debounce=True, maxLength=80),
-            html.P(t("import.source_hint", sources=", ".join(owned)), className="hint")
-            if owned else None,
+            *([html.P(t("import.source_hint", sources=", ".join(owned)), className="hint")]
+              if owned else []),
             dcc.Checklist(id=ids.IMPORT_STRICT,
                           options=[{"label": t("import.strict"), "value": "strict"}], value=[],
                           className="checklist"),
@@ -379,7 +379,7 @@ def _before_commit(accounts, owners: SourceOwners, session, source: str, stored)
     written)."""
 
     def before_commit(report) -> None:
-        if report.status != "committed":
+        if report.status != "committed" or not report.accepted:  # nothing written
             return
         owners.claim(source, session.username, stored=stored)
         accounts.close_demo_accounts()

@@ -243,16 +243,6 @@ def import_file(
     demo_rows = store.sources().get(DEMO_SOURCE, 0) if source != DEMO_SOURCE else 0
     try:
         with store.transaction() as tx:
-            if demo_rows:
-                for table in RECORD_TABLES:
-                    tx.execute(f"DELETE FROM {table} WHERE source = ?", [DEMO_SOURCE])
-                report.notes.append({
-                    "code": "demo_replaced",
-                    "vi": f"Dữ liệu thật thay thế {demo_rows} hồ sơ mô phỏng: dữ liệu thật và "
-                          "dữ liệu mô phỏng không bao giờ trộn lẫn",
-                    "en": f"real records replace the {demo_rows} synthetic demo records: real "
-                          "and synthetic records are never mixed",
-                })
             report.import_id = tx.new_import({
                 "kind": spec.name, "source": source, "file_name": report.file_name,
                 "checksum": report.checksum, "started_at": started, "finished_at": started,
@@ -266,6 +256,8 @@ def import_file(
             if strict and report.rejected:
                 tx.discard_records(spec.name, report.import_id)
                 report.status = "refused"
+            elif demo_rows and report.accepted:  # real records come: the demo goes
+                _replace_demo(tx, report, demo_rows)
             tx.finish_import(report.import_id, {
                 "finished_at": dt.datetime.now(dt.timezone.utc),
                 "rows_read": report.rows_read,
@@ -286,6 +278,20 @@ def import_file(
     if rejects_dir is not None and report.status != "preview" and report.rejected:
         report.rejects_file = _write_rejects(report, Path(rejects_dir))
     return report
+
+
+def _replace_demo(tx: Transaction, report: ImportReport, demo_rows: int) -> None:
+    """Delete the synthetic demo in the transaction that brings the first real records (only
+    then: a refused or empty import leaves the demo as it was)."""
+    for table in RECORD_TABLES:
+        tx.execute(f"DELETE FROM {table} WHERE source = ?", [DEMO_SOURCE])
+    report.notes.append({
+        "code": "demo_replaced",
+        "vi": f"Dữ liệu thật thay thế {demo_rows} hồ sơ mô phỏng: dữ liệu thật và "
+              "dữ liệu mô phỏng không bao giờ trộn lẫn",
+        "en": f"real records replace the {demo_rows} synthetic demo records: real "
+              "and synthetic records are never mixed",
+    })
 
 
 # -- the pipeline ----------------------------------------------------------------------
@@ -707,6 +713,11 @@ def _content_hash(values: pd.DataFrame, spec: Kind) -> pd.Series:
 def _dedupe(accepted: pd.DataFrame, rejects: pd.DataFrame, chunk: Chunk, spec: Kind,
             columns: ColumnMap, tx: Transaction, source: str, seen: dict):
     """Drop rows already stored or already met in this file; conflicts become rejections.
+
+    Only the records of this import's own ``source`` are looked at (a record is
+    keyed by source + id): what a preview says about duplicates and conflicts
+    is about records under that source and nothing else. The dashboard lets an
+    account import only under sources it owns (:mod:`dashboard.auth.sources`).
 
     Same key and same content hash: a duplicate, skipped and counted. Same
     key, other content: rejected (``duplicate.conflict`` against the store,
