@@ -142,6 +142,7 @@ def test_the_commander_replaces_the_demo_after_confirming_and_the_map_follows(se
         result = page.inner_text("#import-result")
         assert "Đã nhập 2 dòng từ vu_viec_cong_an.csv" in result
         assert "khóa các tài khoản minh họa" in result
+        page.screenshot(path=str(ARTIFACTS / "import-done.png"), full_page=True)
         assert page.locator("#import-confirm").is_disabled()
         assert _uploads(data_dir) == []
 
