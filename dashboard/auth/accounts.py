@@ -391,7 +391,7 @@ class Accounts:
                 raise AccountError("throttled", "too many failed sign-ins; wait 15 minutes")
             db.execute("INSERT INTO sign_in_attempts VALUES (?, ?, ?)",
                        (username, address, _stamp(now)))
-            db.execute("DELETE FROM sign_in_attempts WHERE at < ?", (_stamp(now - 4 * WINDOW),))
+            db.execute("DELETE FROM sign_in_attempts WHERE at <= ?", (since,))  # counted no more
             db.execute("COMMIT")
         except BaseException:
             if db.in_transaction:
