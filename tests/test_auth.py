@@ -161,6 +161,36 @@ def test_parallel_guesses_get_no_more_checks_than_the_limit(tmp_path):
     assert hasher.checks == 5
 
 
+def _guesses_in_one_worker(path, start, results) -> None:
+    """One server worker process: its own accounts object, 10 parallel wrong guesses."""
+    accounts = Accounts(path)
+    accounts._hasher = hasher = _CountingHasher()
+    accounts._db()
+    start.wait()
+    with ThreadPoolExecutor(10) as pool:
+        codes = list(pool.map(lambda n: _refusal(accounts, "tuan", f"sai-{n:04d}", "10.0.0.1"),
+                              range(10)))
+    results.put((hasher.checks, codes.count("invalid")))
+
+
+def test_parallel_guesses_across_worker_processes(tmp_path):
+    """gunicorn's workers share the accounts file: 4 processes × 10 guesses, 5 checks."""
+    import multiprocessing
+
+    accounts, _ = _counted(tmp_path)
+    context = multiprocessing.get_context("fork")
+    start, results = context.Barrier(4), context.Queue()
+    workers = [context.Process(target=_guesses_in_one_worker,
+                               args=(accounts.path, start, results)) for _ in range(4)]
+    for worker in workers:
+        worker.start()
+    counts = [results.get(timeout=60) for _ in workers]
+    for worker in workers:
+        worker.join(timeout=30)
+    assert sum(checks for checks, _ in counts) == MAX_PAIR_FAILURES
+    assert sum(invalid for _, invalid in counts) == MAX_PAIR_FAILURES
+
+
 def test_an_attacker_cannot_lock_a_user_out(tmp_path):
     accounts, hasher = _counted(tmp_path)
     hasher.seconds = 0
