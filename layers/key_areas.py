@@ -15,12 +15,20 @@ intensifying hot spot
 emerging: persistent,          1
 sporadic, oscillating hot
 EB rate in the top quarter /   2 / 1
-above the median
+in the top half (see below)
 ≤ 5 km / ≤ 15 km from border   2 / 1
 ≤ 15 km from a gate            1
 significant rise on the        1
 previous period
 =============================  ======
+
+Rate points, precisely: among the ``n`` communes with a known smoothed rate,
+a commune's rate earns 2 points when at most ``n / 4`` communes (itself
+included) have a rate at least as high, 1 point when at most ``n / 2`` do,
+and nothing when its rate is 0. Ties are broken against: communes tied
+across a cut-off all miss it, so when the Empirical Bayes rate falls back to
+the province rate and every commune ties, none earns a rate point. With 96
+communes and no ties: the 24 highest rates earn 2 points, the next 24 earn 1.
 """
 
 from __future__ import annotations
@@ -49,7 +57,17 @@ KEY_AREA_SCALE = ((0.0, "#f0f0f0"), (0.001, "#fee5d9"), (0.35, "#fcae91"), (0.6,
                   (0.8, "#de2d26"), (1.0, "#a50f15"))
 
 
-def _evidence(row: pd.Series, rate_q50: float, rate_q75: float) -> list[tuple[str, dict]]:
+def _rate_points(rates: pd.Series) -> pd.Series:
+    """2, 1 or 0 rate points per commune (the rule in the module docstring); NaN rate: 0."""
+    known = rates.dropna().astype(float)
+    at_least_as_high = known.rank(method="max", ascending=False)  # ties take the worst rank
+    n = len(known)
+    points = np.select([at_least_as_high <= n / 4, at_least_as_high <= n / 2], [2, 1], 0)
+    points = pd.Series(points, index=known.index).where(known > 0, 0)
+    return points.reindex(rates.index, fill_value=0).astype(int)
+
+
+def _evidence(row: pd.Series, rate_points: int) -> list[tuple[str, dict]]:
     out: list[tuple[str, dict]] = []
     gi = row.get("gi_class")
     if isinstance(gi, str) and f"gi.{gi}" in POINTS:
@@ -57,12 +75,9 @@ def _evidence(row: pd.Series, rate_q50: float, rate_q75: float) -> list[tuple[st
     cat = row.get("category")
     if isinstance(cat, str) and f"emerging.{cat}" in POINTS:
         out.append((f"emerging.{cat}", {}))
-    rate = row.get("rate_eb")
-    if rate is not None and not pd.isna(rate) and rate > 0:
-        if rate >= rate_q75:
-            out.append(("rate.top_quarter", {"rate": float(rate)}))
-        elif rate > rate_q50:
-            out.append(("rate.above_median", {"rate": float(rate)}))
+    if rate_points:
+        key = "rate.top_quarter" if rate_points == 2 else "rate.above_median"
+        out.append((key, {"rate": float(row["rate_eb"])}))
     border = row.get("border_km")
     if border is not None and not pd.isna(border):
         if border <= 5:
@@ -85,7 +100,8 @@ def key_area_scores(evidence: pd.DataFrame, *, top: int | None = None) -> pd.Dat
     evidence : DataFrame
         Indexed by commune code, with ``name`` and any of: ``gi_class``
         (hot_99 … from :mod:`layers.hotspots`), ``category`` (from
-        :mod:`layers.emerging`), ``rate_eb`` (from :mod:`layers.rates`),
+        :mod:`layers.emerging`), ``rate_eb`` (from :mod:`layers.rates`;
+        its points by rank, ties against: see the module docstring),
         ``border_km``, ``gate_km``, ``gate_name`` (from
         :mod:`layers.proximity`), ``trend`` (+1/0/−1), ``count_now``,
         ``count_before`` (from :mod:`layers.compare`), ``count``.
@@ -106,10 +122,10 @@ def key_area_scores(evidence: pd.DataFrame, *, top: int | None = None) -> pd.Dat
     >>> key_area_scores(ev)[["score", "rank"]].values.tolist()
     [[5, 1], [0, 2]]
     """
-    rates = evidence["rate_eb"].dropna() if "rate_eb" in evidence else pd.Series(dtype=float)
-    q50 = float(rates.quantile(0.5)) if len(rates) else np.inf
-    q75 = float(rates.quantile(0.75)) if len(rates) else np.inf
-    reasons = [_evidence(row, q50, q75) for _, row in evidence.iterrows()]
+    rate_points = (_rate_points(evidence["rate_eb"]) if "rate_eb" in evidence
+                   else pd.Series(0, index=evidence.index))
+    reasons = [_evidence(row, points)
+               for (_, row), points in zip(evidence.iterrows(), rate_points, strict=True)]
     out = evidence[["name"]].copy()
     out["score"] = [sum(POINTS[key] for key, _ in r) for r in reasons]
     out["reasons"] = reasons

@@ -63,3 +63,27 @@ def test_ties_share_a_rank_and_the_layer_keeps_every_commune():
     layer = key_area_layer(_evidence(), unit_set="2025")
     assert layer.frame.index.tolist() == _evidence().index.tolist()
     assert layer.value == "score" and layer.frame.loc["25681", "score"] == 11
+
+
+def test_tied_rates_earn_no_rate_points():
+    """EB falling back to the province rate: every commune ties, none is above the rest."""
+    scores = key_area_scores(pd.DataFrame({"name": list("ABCD"), "rate_eb": [0.5] * 4}))
+    assert scores["score"].tolist() == [0, 0, 0, 0]
+    assert all(reasons == [] for reasons in scores["reasons"])
+
+
+def test_rate_points_go_to_at_most_a_quarter_and_a_half_of_the_communes():
+    """Two points when at most a quarter of the communes have a rate at least as high,
+    one when at most half do: communes tied across a cut-off all miss it."""
+    ev = pd.DataFrame({"name": list("ABCDEFGH"), "rate_eb": [9, 8, 8, 8, 1, 1, 1, np.nan]},
+                      index=list("abcdefgh"))
+    scores = key_area_scores(ev).sort_index()
+    # 7 known rates: a quarter is 1.75, a half 3.5 communes
+    assert scores["score"].tolist() == [2, 0, 0, 0, 0, 0, 0, 0]
+    assert scores.loc["a", "reasons"] == [("rate.top_quarter", {"rate": 9.0})]
+    ev.loc["h", "rate_eb"] = 0.5  # 8 known: the three tied at 8 are 4 of 8, the top half
+    scores = key_area_scores(ev).sort_index()
+    assert scores["score"].tolist() == [2, 1, 1, 1, 0, 0, 0, 0]
+    five = pd.DataFrame({"name": list("ABCDE"), "rate_eb": [5.0, 4.0, 3.0, 2.0, 1.0]})
+    # 5 communes: 1 in the top quarter (1.25), 2 in the top half (2.5)
+    assert key_area_scores(five).sort_index()["score"].tolist() == [2, 1, 0, 0, 0]
