@@ -10,9 +10,20 @@ the data):
 risk       low: score ≤ 1 · medium: 2–4 · high: ≥ 5
 coverage   high: an active intensive model, or ≥ 2 active models
            and reach at or above the province median;
-           low: no active model and reach below the median (or no
-           outreach at all); medium: everything else
+           low: no active model and low reach;
+           medium: everything else
+reach      low: no outreach in the period (reach 0), or below the
+           province median; at or above the median: any other
+           known reach; unknown (no population): neither
 =========  =====================================================
+
+The median is taken over the communes whose reach is known. When most
+communes had no outreach in the period the median is 0; a commune with
+none is still low reach (it is not "at the median"). Unknown reach is not
+taken for 0: it counts neither for nor against, so such a commune's coverage
+comes from its models alone (high with an intensive model, medium otherwise,
+never low); the layer lists these communes in ``params["reach_unknown"]``
+and the priority list says "reach unknown".
 
 The nine combinations are coded ``3 * risk + (2 - coverage) + 1`` (1 … 9):
 9 is high risk with low coverage, the cell that must stand out on the map.
@@ -53,12 +64,18 @@ def _risk(score: pd.Series) -> pd.Series:
     return pd.Series(np.select([score >= 5, score >= 2], [2, 1], 0), index=score.index)
 
 
+def _reach_levels(reach: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """(low, at or above the median) per commune; both False where reach is unknown."""
+    known = reach.notna()
+    median = reach.median()  # over the known reaches; NaN when none is known
+    low = known & ((reach <= 0) | (reach < median))
+    return low, known & ~low
+
+
 def _coverage(models: pd.Series, intensive: pd.Series, reach: pd.Series) -> pd.Series:
-    median = float(reach.median()) if reach.notna().any() else np.nan
-    reach_ok = reach.fillna(0) >= median if not np.isnan(median) else pd.Series(False,
-                                                                                index=reach.index)
+    reach_low, reach_ok = _reach_levels(reach)
     high = (intensive > 0) | ((models >= 2) & reach_ok)
-    low = (models == 0) & ~reach_ok
+    low = (models == 0) & reach_low
     return pd.Series(np.select([high, low], [2, 0], 1), index=models.index)
 
 
@@ -71,7 +88,8 @@ def gap_classes(evidence: pd.DataFrame) -> pd.DataFrame:
         Indexed by commune code: ``name``, ``score`` (key-area score),
         ``models`` (active prevention models), ``intensive`` (of which
         intensive), ``reach`` (outreach participants per 1,000 residents,
-        NaN where unknown).
+        0 where there was no outreach, NaN where unknown: see the module
+        docstring for how each enters the coverage class).
 
     Returns
     -------
@@ -114,6 +132,8 @@ def gap_layer(evidence: pd.DataFrame, *, unit_set: str, caveats: Iterable[Caveat
                              for code, (r, c) in sorted(GAP_CLASSES.items())),
             "zmin": 0.5, "zmax": 9.5,
             "counts": frame["gap"].value_counts().sort_index().to_dict(),
+            # coverage read from the models alone (see the module docstring)
+            "reach_unknown": tuple(frame.index[frame["reach"].isna()]),
         },
         colorscale=BIVARIATE_SCALE,
         caveats=tuple(caveats),

@@ -34,7 +34,8 @@ def test_classes_follow_the_written_thresholds():
     assert out.loc["Mid C", ["risk", "coverage", "gap"]].tolist() == ["medium", "medium", 5]
     assert out.loc["Covered D", ["risk", "coverage", "gap"]].tolist() == ["high", "high", 7]
     assert out.loc["Quiet E", ["risk", "coverage", "gap"]].tolist() == ["low", "low", 3]
-    assert out.loc["Unknown F", ["risk", "coverage"]].tolist() == ["high", "low"]
+    # reach unknown, no model: not low (unknown is not 0), from the models alone medium
+    assert out.loc["Unknown F", ["risk", "coverage", "gap"]].tolist() == ["high", "medium", 8]
     assert GAP_CLASSES[9] == ("high", "low") and GAP_CLASSES[1] == ("low", "high")
 
 
@@ -60,7 +61,7 @@ def test_the_darkest_cell_is_high_risk_low_coverage():
 
 def test_priority_list_order_reasons_and_agency():
     plist = priority_list(_ev())
-    assert plist["name"].tolist() == ["Border A", "Unknown F", "Border B", "Covered D", "Mid C"]
+    assert plist["name"].tolist() == ["Border A", "Border B", "Unknown F", "Covered D", "Mid C"]
     assert "Quiet E" not in plist["name"].tolist()  # low risk is not a priority
     first = plist.iloc[0]
     assert [k for k, _ in first["reasons"]] == ["gi.hot_99", "coverage.no_model",
@@ -78,3 +79,34 @@ def test_layer_and_bad_input():
     assert len(layer.params["classes"]) == 9
     with pytest.raises(ValueError, match="reach"):
         gap_classes(_ev().drop(columns="reach"))
+
+
+def test_no_outreach_is_low_reach_even_when_the_median_is_zero():
+    """A quarter where most communes had no outreach (59 of 96 in the demo's 2025Q4)."""
+    ev = pd.DataFrame(
+        {"name": list("ABCDEF"), "score": [6, 6, 6, 0, 6, 6], "models": [0, 1, 2, 0, 0, 2],
+         "intensive": [0, 0, 0, 0, 0, 0], "reach": [0.0, 0.0, 0.0, 0.0, 3.0, 8.0]},
+        index=list("abcdef"),
+    )
+    out = gap_classes(ev)
+    assert out["coverage"].tolist() == ["low", "medium", "medium", "low", "medium", "high"]
+    assert out.loc["a", "gap"] == 9  # high risk, no model, no outreach: the darkest cell
+    assert out.loc["d", "gap"] == 3
+
+
+def test_unknown_reach_is_unknown_not_zero():
+    """Reach unknown (no population): coverage from the models alone, never low or
+    'reach at or above the median'."""
+    ev = pd.DataFrame(
+        {"name": list("ABCDE"), "score": [6, 6, 6, 6, 6], "models": [0, 2, 1, 0, 0],
+         "intensive": [0, 0, 1, 0, 0], "reach": [np.nan, np.nan, np.nan, 10.0, 20.0]},
+        index=list("abcde"),
+    )
+    out = gap_classes(ev)
+    # known reaches 10 and 20: median 15
+    assert out["coverage"].tolist() == ["medium", "medium", "high", "low", "medium"]
+    assert gap_layer(ev, unit_set="2025").params["reach_unknown"] == ("a", "b", "c")
+    # once known to be 0 (no outreach), it is low, and the median of 0, 10, 20 is 10
+    ev.loc["a", "reach"] = 0.0
+    assert gap_classes(ev).loc[["a", "d", "e"], "coverage"].tolist() == ["low", "medium",
+                                                                         "medium"]
