@@ -14,13 +14,14 @@ contiguity of the communes, no time window); Gi* p-values come from
 conditional permutations (esda) rather than the normal approximation, which
 in a sparse quarter makes a whole neighbourhood "hot" from one incident; and
 so no FDR correction by default (``permutations=0, fdr=True`` gives ArcGIS's
-inference).
+inference). Contiguity, islands, the permutation p-value and the
+Benjamini–Hochberg threshold are :mod:`layers.inference`'s, the same as the
+Gi* map's (:mod:`layers.hotspots`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import warnings
 from collections.abc import Iterable, Sequence
 from typing import NamedTuple
 
@@ -28,9 +29,16 @@ import esda
 import numpy as np
 import pandas as pd
 from libpysal.graph import Graph
-from scipy.stats import false_discovery_control, norm
+from scipy.stats import norm
 
 from layers.counts import INCIDENT_TYPES
+from layers.inference import (
+    fdr_threshold,
+    island_mask,
+    permutation_p,
+    queen_contiguity,
+    quiet_esda,
+)
 from layers.layer import Caveat, Layer
 
 __all__ = [
@@ -193,7 +201,8 @@ def gi_star_series(
     """Getis-Ord Gi* of every period, on the communes' queen contiguity.
 
     One ``esda.G_Local(star=True, transform="B")`` per period (column) on the
-    same weights: binary queen contiguity built from the polygons, each commune
+    same weights: binary queen contiguity of the polygons
+    (:func:`layers.inference.queen_contiguity`, the Gi* map's), each commune
     its own neighbour with weight 1 (Gi*). Row-standardising would not change
     the z-scores or p-values of Gi*.
 
@@ -219,11 +228,15 @@ def gi_star_series(
     p : DataFrame
         Two-sided p-values, not corrected for multiple tests: from esda's
         conditional permutations (``rGs``), twice the smaller tail with ties
-        counted in both tails (esda's own ``p_sim`` makes ties significant,
-        see ``_two_sided``), capped at 1; ``2 * p_norm`` without permutations.
-        Periods where every commune has the same count (all zero: nothing
-        recorded) carry no information: z = 0, p = 1 for every commune. So
-        does a commune whose neighbourhood is every commune (no variance).
+        counted in both tails (:func:`layers.inference.permutation_p`, as the
+        Gi* map's ``p_value``; esda's own ``p_sim`` makes ties significant),
+        capped at 1; ``2 * p_norm`` without permutations. Periods where every
+        commune has the same count (all zero: nothing recorded) carry no
+        information: z = 0, p = 1 for every commune. So does a commune whose
+        neighbourhood is every commune (no variance). A commune without a
+        neighbour (an island) has p = NaN in every period: esda gives it
+        simulated statistics of 0, so any incident there would look
+        significant; it is never a hot or cold spot.
 
     Examples
     --------
@@ -242,14 +255,16 @@ def gi_star_series(
     (0.0, 1.0)
     """
     counts = _aligned(counts, communes)
-    graph = Graph.build_contiguity(communes.loc[counts.index], rook=False)
+    graph = queen_contiguity(communes.loc[counts.index])
+    islands = island_mask(graph, counts.index)
     z = pd.DataFrame(0.0, index=counts.index, columns=counts.columns)
-    p = pd.DataFrame(1.0, index=counts.index, columns=counts.columns)
+    p = pd.DataFrame(np.where(islands, np.nan, 1.0)[:, None].repeat(counts.shape[1], axis=1),
+                     index=counts.index, columns=counts.columns)
     for k, period in enumerate(counts.columns):
         y = counts[period].to_numpy(dtype=float)
         if np.ptp(y) == 0:
             continue
-        z[period], p[period] = _gi_star(y, graph, permutations, seed + k, n_jobs)
+        z[period], p[period] = _gi_star(y, graph, islands, permutations, seed + k, n_jobs)
     return z, p
 
 
@@ -264,34 +279,17 @@ def _aligned(counts: pd.DataFrame, communes: pd.DataFrame) -> pd.DataFrame:
     return counts.loc[communes.index]
 
 
-def _gi_star(y: np.ndarray, graph: Graph, permutations: int, seed: int, n_jobs: int):
-    with np.errstate(divide="ignore", invalid="ignore"), warnings.catch_warnings():
-        # esda warns that p_sim's alternative will change; p_sim is not used (_two_sided)
-        warnings.filterwarnings("ignore", "The alternative hypothesis", DeprecationWarning)
+def _gi_star(y: np.ndarray, graph: Graph, islands: np.ndarray, permutations: int, seed: int,
+             n_jobs: int):
+    with quiet_esda():
         g = esda.G_Local(y, graph, transform="B", star=True, permutations=permutations,
                          keep_simulations=bool(permutations), n_jobs=n_jobs, seed=seed)
     if permutations:
-        p = _two_sided(g.Gs, g.rGs)
+        p, _ = permutation_p(g.Gs, g.rGs, islands=islands)
     else:
-        p = np.minimum(2.0 * g.p_norm, 1.0)
+        p = np.where(islands, np.nan, np.minimum(2.0 * g.p_norm, 1.0))
     untestable = ~np.isfinite(g.Zs)  # the neighbourhood is every commune: no variance
-    return np.where(untestable, 0.0, g.Zs), np.where(untestable, 1.0, p)
-
-
-def _two_sided(observed: np.ndarray, simulated: np.ndarray) -> np.ndarray:
-    """Two-sided permutation p-value, counting ties against significance.
-
-    esda's ``p_sim`` counts ties as "larger" and then folds, so a commune at the
-    low bound of its reference distribution (e.g. an all-zero neighbourhood in a
-    sparse quarter, where every permutation ties) gets p = 1/(permutations + 1):
-    a spurious cold spot. Here each tail counts its ties: p = 2 min(P(R >= g),
-    P(R <= g)), with the observed value counted among the permutations.
-    """
-    tol = 1e-9 * np.maximum(np.abs(observed), 1e-12)[:, None]
-    above = (simulated >= observed[:, None] - tol).sum(axis=1)
-    below = (simulated <= observed[:, None] + tol).sum(axis=1)
-    tail = (np.minimum(above, below) + 1) / (simulated.shape[1] + 1)
-    return np.minimum(2.0 * tail, 1.0)
+    return np.where(untestable, 0.0, g.Zs), np.where(untestable & ~islands, 1.0, p)
 
 
 # -- trend ------------------------------------------------------------------------------------
@@ -363,17 +361,24 @@ def significance_bins(
         Significance level (default 0.10, ArcGIS's 90 % confidence and above).
     fdr : bool
         Benjamini–Hochberg correction within each period, as ArcGIS does on
-        its normal-theory p-values (use it with ``permutations=0``). Off by
-        default: permutation p-values cannot fall below 2/(permutations + 1),
-        above BH's first threshold alpha/n (0.10/96 ≈ 0.001), so with FDR a
-        cluster of a few communes is never significant (see
+        its normal-theory p-values (use it with ``permutations=0``): a
+        commune-period is significant when ``p <= fdr_threshold(p, alpha)``
+        (:func:`layers.inference.fdr_threshold`, the largest ``k alpha / n``
+        reached by the k-th smallest p-value, ``n`` the communes with a
+        neighbour). Off by default: permutation p-values cannot fall below
+        2/(permutations + 1) = 0.002, twice BH's first threshold alpha/n
+        (0.10/96 ≈ 0.001), so with FDR at least two communes of 96 must reach
+        that floor before any is significant (see
         ``docs/emerging_hotspots.md``). It applies to the significance classes
         only; ``z`` and ``p`` are not changed.
 
     Returns
     -------
     DataFrame
-        Integers in {−1, 0, 1}, shaped like ``z``.
+        Integers in {−1, 0, 1}, shaped like ``z``: the sign of ``z`` where
+        ``p <= alpha`` (or the FDR threshold), as the Gi* map's classes
+        (:mod:`layers.hotspots`: 90 % where p ≤ 0.10); 0 elsewhere and where
+        p is NaN (islands).
 
     Examples
     --------
@@ -384,9 +389,11 @@ def significance_bins(
     [1, -1, 0]
     """
     if fdr:
-        p = p.apply(lambda col: pd.Series(false_discovery_control(col.to_numpy()),
-                                          index=col.index))
-    significant = p < alpha
+        thresholds = pd.Series({period: fdr_threshold(p[period].to_numpy(dtype=float), alpha)
+                                for period in p.columns}, dtype=float)
+    else:
+        thresholds = pd.Series(alpha, index=p.columns, dtype=float)
+    significant = p.le(thresholds, axis="columns")  # NaN (an island) is never significant
     return (np.sign(z) * significant).astype(int)
 
 
@@ -579,7 +586,8 @@ def emerging_layer(
         ``frame`` is the table of :func:`emerging_hotspots`; ``value`` is
         ``category_code``; ``params`` holds the category → code table
         (``categories``), the colours, ``zmin``/``zmax`` of the stepped scale,
-        the periods and every analysis setting.
+        the periods, every analysis setting and ``islands`` (communes without
+        a neighbour: never significant, so always ``no_pattern``).
 
     Examples
     --------
@@ -613,6 +621,7 @@ def emerging_layer(
             "periods": [str(p) for p in counts.columns],
             "alpha": alpha, "fdr": fdr, "permutations": permutations, "seed": seed,
             "inference": "permutation" if permutations else "normal",
+            "islands": tuple(queen_contiguity(communes).isolates),
             "categories": dict(CATEGORY_CODES), "colours": dict(CATEGORY_COLOURS),
             "zmin": _ZMIN, "zmax": _ZMAX,
         },

@@ -1,29 +1,36 @@
 """Hot spots per commune: Getis-Ord Gi* and Local Moran's I from esda, with classes and FDR.
 
 Điểm nóng / điểm lạnh (Gi*) và cụm cao–cao, thấp–thấp (Local Moran). The
-statistics and their conditional-permutation inference are esda's
-(:class:`esda.G_Local`, :class:`esda.Moran_Local`, :func:`esda.fdr`); this
-module builds the spatial weights from the commune polygons, keeps esda's
-result names (``Gs``, ``Zs``, ``p_sim``, ``p_norm``; ``Is``, ``q``) and adds
-ours: the p-value the classes are read from, the classes, and the False
-Discovery Rate flag.
+statistics and their conditional permutations are esda's
+(:class:`esda.G_Local`, :class:`esda.Moran_Local`); this module builds the
+spatial weights from the commune polygons, keeps esda's result names
+(``Gs``, ``Zs``, ``p_sim``, ``p_norm``; ``Is``, ``q``) and adds ours: the
+p-value the classes are read from, the classes, and the False Discovery Rate
+flag. Queen contiguity, islands, the permutation p-value and the
+Benjamini–Hochberg threshold are :mod:`layers.inference`'s, shared with the
+emerging hot spots.
 """
 
 from __future__ import annotations
 
-import warnings
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import esda
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-from esda.significance import calculate_significance
 from libpysal import graph
 from libpysal import weights as pysal_weights
 
 from geo.approx_boundaries import METRIC_CRS  # UTM 48N: distances in metres
+from layers.inference import (
+    ALTERNATIVES,
+    fdr_threshold,
+    island_mask,
+    permutation_p,
+    queen_contiguity,
+    quiet_esda,
+)
 from layers.layer import Layer
 
 __all__ = [
@@ -72,7 +79,7 @@ DIVERGING_SCALE = tuple(
 
 _LEVELS = (0.10, 0.05, 0.01)  # 90, 95, 99 % confidence
 _WEIGHTS = ("queen", "distance")
-_ALTERNATIVES = ("two-sided", "directed")
+_ALTERNATIVES = ALTERNATIVES
 
 
 @dataclass(frozen=True)
@@ -98,7 +105,8 @@ class HotSpots:
     alpha_fdr : bool
         Whether the classes are the FDR-corrected ones.
     fdr_thresholds : dict
-        Significance level → FDR critical p-value (:func:`esda.fdr` of ``p_value``).
+        Significance level → FDR critical p-value
+        (:func:`layers.inference.fdr_threshold` of ``p_value``).
     islands : tuple of str
         Communes without a neighbour: never significant.
     direction_conflicts : tuple of str
@@ -208,7 +216,8 @@ def gi_star(
 
     Notes
     -----
-    ``p_value``: esda's one-tailed p-values ``(M + 1) / (permutations + 1)``
+    ``p_value`` (:func:`layers.inference.permutation_p`): esda's one-tailed
+    p-values ``(M + 1) / (permutations + 1)``
     (:func:`esda.significance.calculate_significance`, ``"greater"`` and
     ``"lesser"``) of ``Gs`` among esda's simulations, ``M`` counting the
     simulations at least as extreme *including ties*. It differs from
@@ -225,9 +234,12 @@ def gi_star(
 
     FDR rule (Benjamini–Hochberg, per level, as ArcGIS's FDR option lowers
     "the critical p-values determining confidence levels"): for each level
-    α in (0.10, 0.05, 0.01), ``t_α = esda.fdr(p_value, α)``, the largest
-    ``k α / n`` with the k-th smallest p-value below it (``α / n`` when there
-    is none); ``n`` counts the communes with a neighbour. A commune keeps
+    α in (0.10, 0.05, 0.01), ``t_α = fdr_threshold(p_value, α)``
+    (:func:`layers.inference.fdr_threshold`), the largest ``k α / n`` with
+    the k-th smallest p-value at or below it (``α / n`` when there is none),
+    as ``statsmodels``' ``fdr_bh``; ``n`` counts the communes with a
+    neighbour. (``esda.fdr`` compares with ``<``: where the k-th p-value
+    equals ``k α / n`` it keeps fewer communes than Benjamini–Hochberg.) A commune keeps
     level α only if ``p_value <= t_α``, so a 99 % hot spot whose p-value
     passes ``t_0.05`` but not ``t_0.01`` is reported at 95 %.
     ``fdr_significant`` is ``p_value <= t_0.10``: significant at some level
@@ -269,14 +281,15 @@ def gi_star(
     _check_choices(weights=weights, alternative=alternative, permutations=permutations)
     y = _aligned_values(values, communes)
     w, distance_km, islands = _weights(communes, weights, distance_km)
-    with _quiet_esda():
+    with quiet_esda():
         g = esda.G_Local(
             y, w, transform="B", permutations=permutations, star=True,
             keep_simulations=True, n_jobs=1, seed=seed,
         )
-    p_value, direction = _permutation_p(g.Gs, g.rGs, alternative, communes.index.isin(islands))
+    p_value, direction = permutation_p(g.Gs, g.rGs, alternative=alternative,
+                                       islands=island_mask(w, communes.index))
     conflict = (np.sign(g.Zs) != direction) & (p_value <= max(_LEVELS))
-    thresholds = {a: float(esda.fdr(p_value[~np.isnan(p_value)], a)) for a in _LEVELS}
+    thresholds = {a: fdr_threshold(p_value, a) for a in _LEVELS}
     raw = _levels(p_value, dict(zip(_LEVELS, _LEVELS)))
     fdr = _levels(p_value, thresholds)
     raw[conflict], fdr[conflict] = 0, 0
@@ -331,8 +344,9 @@ def local_moran(
     alpha : float
         Significance level of the labels.
     alpha_fdr : bool
-        Label only communes passing the FDR threshold ``esda.fdr(p_value,
-        alpha)``; else those with ``p_value <= alpha``.
+        Label only communes passing the FDR threshold ``fdr_threshold(p_value,
+        alpha)`` (:func:`layers.inference.fdr_threshold`); else those with
+        ``p_value <= alpha``.
 
     Returns
     -------
@@ -341,7 +355,7 @@ def local_moran(
         3 low-low, 4 high-low), ``p_sim`` and ``z_sim``, then ``p_value``,
         ``lisa_class`` (:data:`LISA_CLASSES`: ``high-high``, ``low-low``,
         ``high-low``, ``low-high`` or ``not_significant``) and
-        ``fdr_significant`` (``p_value <= esda.fdr(p_value, alpha)``).
+        ``fdr_significant`` (``p_value <= fdr_threshold(p_value, alpha)``).
 
     Raises
     ------
@@ -365,13 +379,14 @@ def local_moran(
         raise ValueError(f"alpha must lie between 0 and 1, got {alpha}")
     y = _aligned_values(values, communes, negative=True)
     w, distance_km, islands = _weights(communes, weights, distance_km)
-    with _quiet_esda():
+    with quiet_esda():
         lisa = esda.Moran_Local(
             y, w, transformation="r", permutations=permutations, keep_simulations=True,
             n_jobs=1, seed=seed,
         )
-    p_value, _ = _permutation_p(lisa.Is, lisa.rlisas, alternative, communes.index.isin(islands))
-    threshold = float(esda.fdr(p_value[~np.isnan(p_value)], alpha))
+    p_value, _ = permutation_p(lisa.Is, lisa.rlisas, alternative=alternative,
+                               islands=island_mask(w, communes.index))
+    threshold = fdr_threshold(p_value, alpha)
     fdr_significant = p_value <= threshold
     significant = fdr_significant if alpha_fdr else p_value <= alpha
     quadrant = np.where(significant, lisa.q, 0)
@@ -574,7 +589,7 @@ def _weights(
     if kind == "queen":
         if distance_km is not None:
             raise ValueError("distance_km applies to weights='distance' only")
-        w = graph.Graph.build_contiguity(communes.geometry, rook=False, strict=True)
+        w = queen_contiguity(communes)
     else:
         if communes.crs is None:
             raise ValueError("communes have no CRS: distances cannot be measured")
@@ -595,52 +610,9 @@ def _weights(
     return w, distance_km, tuple(w.isolates)
 
 
-def _permutation_p(
-    observed: np.ndarray, simulated: np.ndarray, alternative: str, islands: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """The p-value of each observed statistic against its simulations, and its tail (+1/−1).
-
-    esda's one-tailed p-values (:func:`esda.significance.calculate_significance`)
-    on simulations in which values equal to the observed one up to rounding
-    are made exactly equal, so that ties count as extreme in both tails.
-    NaN for islands.
-    """
-    observed = observed[:, None]
-    tied = np.isclose(simulated, observed, rtol=1e-9, atol=1e-12)
-    simulated = np.where(tied, observed, simulated)
-    greater = calculate_significance(observed, simulated, alternative="greater")
-    lesser = calculate_significance(observed, simulated, alternative="lesser")
-    p = np.minimum(greater, lesser).astype(float)
-    if alternative == "two-sided":
-        p = np.minimum(1.0, 2 * p)
-    p[islands] = np.nan
-    return p, np.sign(lesser - greater).astype(int)
-
-
 def _levels(p_value: np.ndarray, thresholds: dict[float, float]) -> np.ndarray:
     """0 … 3: how many of the 90/95/99 % levels each p-value passes (NaN passes none)."""
     level = np.zeros(len(p_value), dtype=int)
     for k, alpha in enumerate(_LEVELS, start=1):
         level[p_value <= thresholds[alpha]] = k
     return level
-
-
-@contextmanager
-def _quiet_esda():
-    """Run esda without its known noise and without touching NumPy's global random state.
-
-    esda's permutation engine calls ``np.random.seed(seed)`` (without numba
-    this is NumPy's global generator); G_Local and Moran_Local warn that their
-    default alternative will change, an option neither of them exposes.
-    """
-    state = np.random.get_state()
-    try:
-        # islands divide by a zero variance in esda; they are handled (never significant)
-        with warnings.catch_warnings(), np.errstate(divide="ignore", invalid="ignore"):
-            warnings.filterwarnings(
-                "ignore", message="The alternative hypothesis for conditional randomization"
-            )
-            warnings.filterwarnings("ignore", message="`row_stack` alias is deprecated")
-            yield
-    finally:
-        np.random.set_state(state)

@@ -7,11 +7,13 @@ import doctest
 import itertools
 import math
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
 from libpysal.graph import Graph
 from scipy.stats import kendalltau
+from shapely.geometry import box
 
 from geo.boundaries import load_communes
 from geo.config import Settings
@@ -344,3 +346,79 @@ def test_stepped_scale_gives_each_code_its_colour():
 def test_docstring_examples_run():
     result = doctest.testmod(emerging, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.attempted >= 20 and result.failed == 0
+
+
+# -- islands, shared neighbours and p-values, Benjamini–Hochberg (issue 16) --------------------
+
+def _grid_with(extra: dict[str, object], n: int = 6) -> gpd.GeoDataFrame:
+    cells = {f"c{i:02d}": box(x * 1000, y * 1000, (x + 1) * 1000, (y + 1) * 1000)
+             for i, (y, x) in enumerate(itertools.product(range(n), range(n)))}
+    cells |= extra
+    return gpd.GeoDataFrame({"name": list(cells)}, geometry=list(cells.values()),
+                            index=list(cells), crs="EPSG:32648")
+
+
+def test_an_island_is_never_an_emerging_hot_spot():
+    """esda gives a commune without neighbours simulated statistics of 0: p = 0.002 whatever."""
+    communes = _grid_with({"island": box(20_000, 20_000, 21_000, 21_000)})
+    rng = np.random.default_rng(2)
+    quarters = pd.period_range("2022Q1", periods=10, freq="Q")
+    counts = pd.DataFrame(rng.poisson(1.0, (len(communes), len(quarters))),
+                          index=communes.index, columns=quarters)
+    counts.loc["island"] = 5
+    z, p = gi_star_series(counts, communes, permutations=999, seed=0)
+    assert p.loc["island"].isna().all()
+    assert p.drop(index="island").notna().all().all()
+    result = emerging_hotspots(counts, communes, permutations=999, seed=0)
+    assert result.loc["island", "category"] == "no_pattern"
+    assert result.loc["island", ["n_hot", "n_cold"]].tolist() == [0, 0]
+    normal = emerging_hotspots(counts, communes, permutations=0, fdr=True)
+    assert normal.loc["island", "category"] == "no_pattern"
+    layer = emerging_layer(_incidents_of(counts), communes, start=dt.date(2022, 1, 1),
+                           end=dt.date(2024, 6, 30), permutations=99)
+    assert layer.params["islands"] == ("island",)
+
+
+def _incidents_of(counts: pd.DataFrame) -> pd.DataFrame:
+    rows = [(period.start_time, "tip", code, code)
+            for code, row in counts.iterrows() for period, n in row.items() for _ in range(n)]
+    return pd.DataFrame(rows, columns=["date", "type", "new_code", "old_code"])
+
+
+def test_emerging_and_hotspots_share_neighbours_and_p_values():
+    """A commune whose corners lie on its neighbours' edges (no shared vertex) is no island,
+    and a period's Gi* is the Gi* map's: the same z-scores, the same p-values."""
+    from layers.hotspots import gi_star
+
+    communes = _grid_with({"shifted": box(500, 6000, 1500, 7000)})
+    counts = pd.DataFrame({"2024Q1": np.random.default_rng(3).poisson(2.0, len(communes))},
+                          index=communes.index)
+    counts.loc[["shifted", "c00", "c01", "c30", "c31"], "2024Q1"] = [9, 8, 7, 6, 8]
+    z, p = gi_star_series(counts, communes, permutations=999, seed=5)
+    spots = gi_star(counts["2024Q1"], communes, permutations=999, seed=5, alpha_fdr=False)
+    assert spots.islands == ()
+    np.testing.assert_allclose(z["2024Q1"], spots.frame["Zs"], rtol=1e-12)
+    np.testing.assert_array_equal(p["2024Q1"], spots.frame["p_value"])
+
+
+def test_fdr_bins_keep_what_benjamini_hochberg_keeps():
+    """14 p-values of 0.005 among 280 at alpha 0.10: the critical p is 14 × 0.10 / 280."""
+    from statsmodels.stats.multitest import multipletests
+
+    p = pd.DataFrame({"q": np.r_[np.full(14, 0.005), np.linspace(0.2, 1.0, 266)]})
+    z = pd.DataFrame({"q": np.r_[np.full(14, 2.8), np.zeros(266)] + 0.1})
+    bins = significance_bins(z, p, alpha=0.10, fdr=True)["q"]
+    assert (bins == 1).sum() == 14
+    np.testing.assert_array_equal(bins != 0, multipletests(p["q"], 0.10, method="fdr_bh")[0])
+    p.loc[20, "q"] = np.nan  # an island takes no part (n = 279: 14 × 0.10 / 279 > 0.005)
+    assert (significance_bins(z, p, alpha=0.10, fdr=True)["q"] == 1).sum() == 14
+
+
+def test_a_p_value_at_alpha_is_significant_with_or_without_fdr():
+    """p <= alpha, as the Gi* map's 90 % class (p <= 0.10) and as Benjamini–Hochberg, whose
+    threshold for k = n is alpha itself: FDR never keeps more than no correction."""
+    z = pd.DataFrame({"q": [2.0, -2.0, 1.0]})
+    p = pd.DataFrame({"q": [0.10, 0.10, 0.10]})
+    assert significance_bins(z, p)["q"].tolist() == [1, -1, 1]
+    assert significance_bins(z, p, fdr=True)["q"].tolist() == [1, -1, 1]
+    assert significance_bins(z, p + 1e-6)["q"].tolist() == [0, 0, 0]

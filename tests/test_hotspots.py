@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 import shapely
 from libpysal import graph
+from statsmodels.stats.multitest import multipletests
 
 from geo.boundaries import load_communes
 from geo.config import Settings
@@ -148,12 +149,10 @@ def test_fdr_rule_is_benjamini_hochberg_per_confidence_level(communes, queen):
     corrected = gi_star(values, communes, permutations=9_999, seed=0).frame
     raw = gi_star(values, communes, permutations=9_999, seed=0, alpha_fdr=False).frame
     p = corrected["p_value"].to_numpy()
-    thresholds = {a: esda.fdr(p, a) for a in (0.10, 0.05, 0.01)}
-    expected = np.select(
-        [p <= thresholds[0.01], p <= thresholds[0.05], p <= thresholds[0.10]], [3, 2, 1], 0
-    )
+    kept = {a: multipletests(p, alpha=a, method="fdr_bh")[0] for a in (0.10, 0.05, 0.01)}
+    expected = np.select([kept[0.01], kept[0.05], kept[0.10]], [3, 2, 1], 0)
     np.testing.assert_array_equal(corrected["gi_bin"].abs(), expected)
-    np.testing.assert_array_equal(corrected["fdr_significant"], p <= thresholds[0.10])
+    np.testing.assert_array_equal(corrected["fdr_significant"], kept[0.10])
     # uncorrected: the plain 0.01 / 0.05 / 0.10 levels, so never fewer significant communes
     np.testing.assert_array_equal(
         raw["gi_bin"].abs(), np.select([p <= 0.01, p <= 0.05, p <= 0.10], [3, 2, 1], 0)
@@ -212,6 +211,34 @@ def test_local_moran_without_fdr_uses_the_plain_level(communes, queen):
     significant = frame["lisa_class"] != "not_significant"
     np.testing.assert_array_equal(significant, frame["p_value"] <= 0.05)
     assert (frame.loc[core, "lisa_class"] == "high-high").all()
+
+
+def test_fdr_keeps_the_communes_at_the_critical_p_value(monkeypatch):
+    """14 p-values of 0.005 among 280 at 10 %: 14 × 0.10 / 280 = 0.005, so BH keeps all 14
+    (esda.fdr compares with "<" and kept none)."""
+    import layers.hotspots
+
+    grid = gpd.GeoDataFrame(
+        {"name": [f"Ô {i}" for i in range(280)]},
+        geometry=[shapely.box(x * 1000, y * 1000, (x + 1) * 1000, (y + 1) * 1000)
+                  for y in range(14) for x in range(20)],
+        index=[f"{i:05d}" for i in range(280)], crs="EPSG:32648",
+    )
+    p = np.r_[np.full(14, 0.005), np.linspace(0.2, 1.0, 266)]
+
+    def planted(observed, simulated, alternative, islands):
+        return p.copy(), np.ones(len(p), dtype=int)
+
+    monkeypatch.setattr(layers.hotspots, "permutation_p", planted)
+    values = pd.Series(np.arange(280) % 3, index=grid.index, dtype=float)
+    values.iloc[:14] = 10.0  # the 14 given p = 0.005: high, among high neighbours (Zs > 0)
+    spots = gi_star(values, grid, permutations=99, seed=0)
+    assert (spots.frame["Zs"].iloc[:14] > 0).all()
+    assert spots.frame["fdr_significant"].sum() == 14
+    assert spots.fdr_thresholds[0.10] == pytest.approx(0.005, rel=1e-12)
+    assert (spots.frame["gi_class"] == "hot_90").sum() == 14  # 0.005 > 0.05 × 14 / 280
+    np.testing.assert_array_equal(spots.frame["fdr_significant"],
+                                  multipletests(p, alpha=0.10, method="fdr_bh")[0])
 
 
 # --- odd places: islands, outliers ---------------------------------------------------------
