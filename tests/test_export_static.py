@@ -19,12 +19,13 @@ from dashboard.context import build_context
 from dashboard.exports.static import (
     SIZES,
     ChromiumNotFound,
+    _pinned_labels,
     export_figure,
     export_figures,
     presentation_figure,
     scale_bar_length,
 )
-from dashboard.figures.commune_map import TRACE_COMMUNES, commune_map, z_range
+from dashboard.figures.commune_map import TRACE_COMMUNES, TRACE_GATES, commune_map, z_range
 from dashboard.i18n import translate
 from layers.counts import incident_counts
 from layers.layer import Caveat
@@ -159,6 +160,43 @@ def test_export_refuses_a_geojson_url_and_a_missing_browser(ctx, layer, tmp_path
         export_figure(go.Figure(), size="a3")
 
 
+def test_no_map_text_reaches_maplibre(ctx, layer):
+    """MapLibre's text asks fonts.openmaptiles.org for glyphs: the gates and the scale bar
+    carry their labels in ``text`` and ``meta["labels"]``, drawn by the browser or the
+    export, and no map trace has a "text" mode."""
+    fig = committee(ctx, layer)
+    modes = {t.mode for t in fig.data if t.type == "scattermap"}
+    assert not [m for m in modes if m and "text" in m], modes
+    assert fig.layout.map.style == "white-bg"  # no text layer: its glyph URL is never used
+    gates = fig.data[TRACE_GATES]
+    assert "Mộc Bài" in gates.text and gates.meta["labels"]["size"] >= 16  # projector size
+    assert scale_bar(fig).meta["labels"]["position"] == "top center"
+
+
+def test_export_writes_map_labels_as_annotations_beside_their_points():
+    style = {"position": "top right", "size": 12, "color": "#111111"}
+    fig = go.Figure([
+        go.Scattermap(lon=[106.0, 106.1, 106.0], lat=[11.0, 11.0, 11.0], text=["A", "B", "C"],
+                      mode="markers+text", marker={"size": [10, 10, 6]},
+                      meta={"labels": style}),
+        go.Scattermap(lon=[106.05], lat=[11.0], text=["hidden"], visible="legendonly",
+                      meta={"labels": style}),
+    ], layout={"map": {"center": {"lon": 106.0, "lat": 11.0}, "zoom": 10}})
+    pinned = _pinned_labels(go.Figure(fig))
+    assert fig.data[0].mode == "markers+text"  # the caller's figure is not changed
+    assert pinned.data[0].mode == "markers"
+    notes = {a.text: a for a in pinned.layout.annotations}
+    # A sits at the map's centre; C, on the same point with a smaller marker, is not drawn
+    # over it (as MapLibre would hide it); the hidden trace's label is not drawn either
+    assert set(notes) == {"A", "B"}
+    a, b = notes["A"], notes["B"]
+    assert (a.x, a.y, a.xref, a.yref) == (0.5, 0.5, "paper", "paper")
+    assert (a.xshift, a.yshift) == (pytest.approx(7), pytest.approx(7))  # 10 / 2 + 2
+    # 0.1° of longitude at zoom 10: 512 · 2¹⁰ · 0.1 / 360 px to the right
+    assert b.xshift == pytest.approx(512 * 2 ** 10 * 0.1 / 360 + 7)
+    assert b.yshift == pytest.approx(7)
+
+
 # --------------------------------------------------------------------------- rendering
 
 
@@ -219,6 +257,8 @@ def test_svg_carries_title_caveats_and_source_also_from_inside_an_event_loop(ctx
     for caveat in ctx.caveats:
         assert translate(f"caveat.{caveat.value}", "vi") in svg
     assert "Trích xuất: 23/11/2026" in svg
+    # the gates' names and the scale bar's length are vector text, not MapLibre's glyphs
+    assert "Mộc Bài" in svg and "Tân Nam" in svg and "20 km" in svg
 
 
 @pytest.mark.browser
