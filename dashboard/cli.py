@@ -27,7 +27,7 @@ from pathlib import Path
 from geo.config import Settings
 from geo.units import NEW, OLD
 
-__all__ = ["build_parser", "main"]
+__all__ = ["add_admin_command", "build_parser", "main"]
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -73,7 +73,7 @@ def ensure_demo(settings: Settings, *, seed: int | None = None, force: bool = Fa
     return out
 
 
-def _add_admin_command(settings: Settings) -> str:
+def add_admin_command(settings: Settings) -> str:
     """The one command that makes a first real account for the data folder of ``settings``
     (the accounts file lives there, whatever the store)."""
     import shlex
@@ -107,7 +107,7 @@ def _serving_accounts(settings: Settings, demo: bool):
                if any(u["demo"] for u in accounts.users()) else "there is no account yet")
         print(f"No account can sign in: {why}. Create an administrator's account (the command "
               "asks for its password twice), then start again:\n"
-              f"  {_add_admin_command(settings)}", file=sys.stderr)
+              f"  {add_admin_command(settings)}", file=sys.stderr)
         return None
     return accounts
 

@@ -73,8 +73,6 @@ THREADS = 8
 #: together on 2 cores.
 TIMEOUT = 120
 
-_NO_ACCOUNT = ("No account can sign in. Create one first:\n"
-               "  borderwatch users add NAME --role admin")
 
 
 class NoAccount(RuntimeError):
@@ -123,7 +121,7 @@ def build_application(settings: Settings | None = None,
         When no account could sign in (no user, or only demo users over real data).
     """
     from dashboard.app import create_app
-    from dashboard.cli import _serving_accounts, ensure_demo
+    from dashboard.cli import _serving_accounts, add_admin_command, ensure_demo
     from dashboard.context import build_context
 
     began = time.perf_counter()
@@ -137,7 +135,8 @@ def build_application(settings: Settings | None = None,
     with _start_lock(settings.data_dir):
         accounts = _serving_accounts(settings, demo=ctx.source == "demo")
     if accounts is None:
-        raise NoAccount(_NO_ACCOUNT)
+        raise NoAccount("No account can sign in. Create one first:\n  "
+                        + add_admin_command(settings))
     server = create_app(settings, ctx, accounts).server
     if hops:
         from werkzeug.middleware.proxy_fix import ProxyFix

@@ -87,6 +87,32 @@ def test_hostile_values_are_audited_as_sent(world):
     assert json.loads(row["detail"])["inputs"]["filter-types.value"] == hostile
 
 
+def test_an_uploaded_file_is_audited_by_size_and_checksum_never_by_content(world):
+    """The audit log must not become a copy of the records it audits: an upload's data URL
+    is kept as its length and SHA-256 only."""
+    import base64
+    import hashlib
+
+    from dashboard import ids
+
+    app, accounts = world
+    client = _signed_in(app, "commander")
+    secret = "Mã hồ sơ,Ngày,Loại,Mã xã\nBI-MAT-AUDIT-42,05/08/2024,victim,25699\n"
+    payload = base64.b64encode(secret.encode()).decode()
+    answer = _call(app, client, _key(app, f"{ids.IMPORT_PREVIEW}.children"),
+                   {f"{ids.IMPORT_UPLOAD}.contents": f"data:text/csv;base64,{payload}",
+                    f"{ids.IMPORT_UPLOAD}.filename": "vu_viec.csv",
+                    f"{ids.IMPORT_KIND}.value": "incidents"})
+    assert answer.status_code == 200
+    rows = accounts.audit_log(limit=5, username="demo-commander")
+    everything = json.dumps(rows, ensure_ascii=False)
+    assert payload[:40] not in everything and "BI-MAT-AUDIT-42" not in everything
+    request_row = next(r for r in rows if r["action"] == "import")
+    kept = json.loads(request_row["detail"])["inputs"][f"{ids.IMPORT_UPLOAD}.contents"]
+    assert kept == {"upload_base64_chars": len(payload),
+                    "sha256_of_base64": hashlib.sha256(payload.encode()).hexdigest()}
+
+
 def test_every_callback_request_leaves_one_row(world):
     app, accounts = world
     client = _signed_in(app, "commander")

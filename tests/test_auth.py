@@ -264,7 +264,8 @@ def test_public_paths_are_exact_not_prefixes(world):
     app, _ = world
     client = app.server.test_client()
     for path in ("/loginx", "/loginANYTHING", "/login/x", "/assetsX", "/assets",
-                 "/_favicon.icox", "/_dash-component-suitesX/dash/x.js"):
+                 "/_favicon.icox", "/_dash-component-suitesX/dash/x.js",
+                 "/_dash-component-suites/x", "/_dash-component-suites/x/", "/assets/"):
         answer = client.get(path)
         assert answer.status_code in (302, 401), path
         if answer.status_code == 302:

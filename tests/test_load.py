@@ -69,7 +69,7 @@ def test_forwarded_address_is_trusted_only_when_told(one_user):
 
 def test_refuses_to_start_when_nobody_can_sign_in(tmp_path, capsys):
     settings = Settings(data_dir=tmp_path / "var")
-    with pytest.raises(NoAccount, match="borderwatch users add NAME --role admin"):
+    with pytest.raises(NoAccount, match="--data-dir .* users add NAME --role admin"):
         build_application(settings, {"BORDERWATCH_DEMO": "0"})
 
 
@@ -78,7 +78,8 @@ def test_serve_with_workers_refuses_before_starting_gunicorn(tmp_path, capsys):
 
     assert main(["--data-dir", str(tmp_path / "var"), "serve", "--workers", "2",
                  "--no-demo"]) == 2
-    assert "borderwatch users add NAME --role admin" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert f"--data-dir {(tmp_path / 'var').resolve()} users add NAME --role admin" in err
 
 
 def test_workers_get_the_settings_of_the_command_line(tmp_path):

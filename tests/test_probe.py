@@ -26,14 +26,9 @@ from tests.browser import DEMO_PASSWORD, running_server
 from tests.cache import PLAN_CACHE  # noqa: F401 — the server inherits the run's plan cache
 
 ROOT = Path(__file__).resolve().parents[1]
-#: Holes the probe finds on today's main, each reported (issue 14), not fixed here: the test
-#: of each fails strictly once it is fixed, so that it moves to the attacks that must pass.
-KNOWN_HOLES = {
-    "near-public paths without a session":
-        "/_dash-component-suites/x (one path segment under a public folder) reaches Dash's "
-        "catch-all page route and serves the Dash shell without a session, its _dash-config "
-        "naming the Python version",
-}
+#: Holes the probe finds on today's main, each reported (issue 14): the test of each fails
+#: strictly once it is fixed, so that it moves to the attacks that must pass. None now.
+KNOWN_HOLES: dict[str, str] = {}
 #: The attacks the probe must make against a commander and a planner, none skipped.
 ATTACKS = (
     "sign in as demo-commander through the form",
@@ -92,7 +87,6 @@ def test_every_attack_fails_against_the_server(probed):
     assert not failed, table([Row(**r) for r in failed])
 
 
-@pytest.mark.xfail(strict=True, reason="; ".join(KNOWN_HOLES.values()))
 def test_the_probe_exits_0(probed):
     code, rows, _ = probed
     assert [r["attack"] for r in rows if r["verdict"] != "PASS"] == []

@@ -30,6 +30,7 @@ Callbacks read the signed-in role with :func:`current_role`.
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import html
 import json
@@ -75,7 +76,16 @@ class NeutralRequestHandler(WSGIRequestHandler):
 
 
 def _public(path: str) -> bool:
-    return path in _PUBLIC_PATHS or path.startswith(_PUBLIC_FOLDERS)
+    """Whether ``path`` needs no session: the sign-in page, the favicon, and files the
+    framework serves from its folders — only when the request was routed to the folder's
+    own file route (``/_dash-component-suites/x`` falls through to the page route, which
+    serves the Dash shell: that is not public)."""
+    if path in _PUBLIC_PATHS:
+        return True
+    if not path.startswith(_PUBLIC_FOLDERS):
+        return False
+    rule = request.url_rule.rule if request.url_rule is not None else ""
+    return rule.startswith(_PUBLIC_FOLDERS)
 
 
 def current_session():
@@ -159,11 +169,22 @@ def _items(spec) -> list[dict]:
     return []
 
 
+def _value(value):
+    """A value as the audit keeps it: an uploaded file (a ``data:`` URL) by its size and
+    SHA-256 only — the log must never hold a copy of the records it audits."""
+    if isinstance(value, str) and value.startswith("data:") and ";base64," in value[:200]:
+        payload = value.split(",", 1)[1]
+        digest = hashlib.sha256(payload.encode("ascii", "replace")).hexdigest()
+        return {"upload_base64_chars": len(payload), "sha256_of_base64": digest}
+    return value
+
+
 def _callback_detail(body: dict) -> dict:
     """What a callback request asked: its outputs and the values of its inputs and states."""
     detail = {"outputs": [_dependency(o) for o in _items(body.get("outputs"))],
-              "inputs": {_dependency(i): i.get("value") for i in _items(body.get("inputs"))}}
-    state = {_dependency(i): i.get("value") for i in _items(body.get("state"))}
+              "inputs": {_dependency(i): _value(i.get("value"))
+                         for i in _items(body.get("inputs"))}}
+    state = {_dependency(i): _value(i.get("value")) for i in _items(body.get("state"))}
     if state:
         detail["state"] = state
     changed = body.get("changedPropIds")

@@ -238,40 +238,43 @@ def import_file(
     display_name = _storable(display_name)[:255] if display_name else None
     report = ImportReport(kind=spec.name, file_name=display_name or path.name, source=source,
                           checksum=checksum(path) if path.is_file() else "")
-    chunks = read_chunks(path, chunk_rows=chunk_rows, limits=limits)
-    started = dt.datetime.now(dt.timezone.utc)
-    demo_rows = store.sources().get(DEMO_SOURCE, 0) if source != DEMO_SOURCE else 0
     try:
-        with store.transaction() as tx:
-            report.import_id = tx.new_import({
-                "kind": spec.name, "source": source, "file_name": report.file_name,
-                "checksum": report.checksum, "started_at": started, "finished_at": started,
-                "rows_read": 0, "accepted": 0, "duplicates": 0, "rejected": 0,
-                "status": "running", "strict": bool(strict),
-            })
-            _run(chunks, spec, tx, places, report, source, today, progress)
-            if report.rows_read == 0:
-                raise FileRefused("file.empty", file=report.file_name)
-            report.status = "committed"
-            if strict and report.rejected:
-                tx.discard_records(spec.name, report.import_id)
-                report.status = "refused"
-            elif demo_rows and report.accepted:  # real records come: the demo goes
-                _replace_demo(tx, report, demo_rows)
-            tx.finish_import(report.import_id, {
-                "finished_at": dt.datetime.now(dt.timezone.utc),
-                "rows_read": report.rows_read,
-                "accepted": report.accepted if report.status == "committed" else 0,
-                "duplicates": report.duplicates, "rejected": report.rejected,
-                "status": report.status,
-            })
-            if preview:
-                raise _Rollback
-            if before_commit is not None:
-                before_commit(report)
-    except _Rollback:
-        report.status = "preview"
-        report.import_id = None
+        chunks = read_chunks(path, chunk_rows=chunk_rows, limits=limits)
+        started = dt.datetime.now(dt.timezone.utc)
+        demo_rows = store.sources().get(DEMO_SOURCE, 0) if source != DEMO_SOURCE else 0
+        try:
+            with store.transaction() as tx:
+                report.import_id = tx.new_import({
+                    "kind": spec.name, "source": source, "file_name": report.file_name,
+                    "checksum": report.checksum, "started_at": started, "finished_at": started,
+                    "rows_read": 0, "accepted": 0, "duplicates": 0, "rejected": 0,
+                    "status": "running", "strict": bool(strict),
+                })
+                _run(chunks, spec, tx, places, report, source, today, progress)
+                if report.rows_read == 0:
+                    raise FileRefused("file.empty", file=report.file_name)
+                report.status = "committed"
+                if strict and report.rejected:
+                    tx.discard_records(spec.name, report.import_id)
+                    report.status = "refused"
+                elif demo_rows and report.accepted:  # real records come: the demo goes
+                    _replace_demo(tx, report, demo_rows)
+                tx.finish_import(report.import_id, {
+                    "finished_at": dt.datetime.now(dt.timezone.utc),
+                    "rows_read": report.rows_read,
+                    "accepted": report.accepted if report.status == "committed" else 0,
+                    "duplicates": report.duplicates, "rejected": report.rejected,
+                    "status": report.status,
+                })
+                if preview:
+                    raise _Rollback
+                if before_commit is not None:
+                    before_commit(report)
+        except _Rollback:
+            report.status = "preview"
+            report.import_id = None
+    except FileRefused as err:  # named as the user knows the file, not as it was saved
+        raise err.named(report.file_name) from None
     if report.status == "refused":
         report.notes.append({"vi": describe("file.strict", "vi", rejected=report.rejected),
                              "en": describe("file.strict", "en", rejected=report.rejected)})

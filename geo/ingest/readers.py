@@ -45,6 +45,13 @@ class FileRefused(ValueError):
 
         return describe(self.code, lang, **self.params)
 
+    def named(self, file_name: str) -> FileRefused:
+        """The same refusal naming the file ``file_name`` (an upload's own name, not the
+        random one it was saved under)."""
+        if "file" not in self.params:
+            return self
+        return FileRefused(self.code, **{**self.params, "file": file_name})
+
 
 @dataclass(frozen=True)
 class Chunk:
