@@ -80,7 +80,7 @@ def test_no_request_leaves_the_server(server, browser, cookies, role, path, quer
                 " const m = gd && gd._fullLayout && gd._fullLayout.map"
                 "   && gd._fullLayout.map._subplot && gd._fullLayout.map._subplot.map;"
                 " return m && m.loaded() && gd._fullData.length > 1; }", timeout=90_000)
-            page.wait_for_timeout(1500)
+            page.wait_for_timeout(1000)
             graph = page.query_selector(".js-plotly-plot")
             graph.hover()  # the modebar shows on hover
             page.wait_for_timeout(200)
