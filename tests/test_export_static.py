@@ -197,6 +197,33 @@ def test_export_writes_map_labels_as_annotations_beside_their_points():
     assert b.yshift == pytest.approx(7)
 
 
+def test_kaleido_chromium_reaches_no_host(monkeypatch):
+    """Chromium's own traffic (account checks, updates) goes to a closed loopback proxy;
+    choreographer takes no other flag. Measured with strace: no DNS query, no connection
+    but to 127.0.0.1:9 (before: fonts.openmaptiles.org, accounts.google.com …)."""
+    import kaleido
+
+    seen = {}
+
+    class Recorder:
+        def __init__(self, **kwargs):
+            seen.update(kwargs)
+
+        async def __aenter__(self):
+            return self
+
+        async def __aexit__(self, *exc):
+            return False
+
+        async def calc_fig(self, spec, opts):
+            seen["spec"] = spec
+            return b"png"
+
+    monkeypatch.setattr(kaleido, "Kaleido", Recorder)
+    assert export_figure(go.Figure(), browser=CHROMIUM) == b"png"
+    assert seen["proxy_server"].startswith("http://127.0.0.1:") and seen["mathjax"] is False
+
+
 # --------------------------------------------------------------------------- rendering
 
 

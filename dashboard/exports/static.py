@@ -110,7 +110,7 @@ _NOTE_STYLE = {"bgcolor": "#fff3cd", "bordercolor": "#9c5700", "font_color": "#6
 _FONT = 18  # base font size in layout px: legible from the back of a meeting room
 _TITLE_FONT, _SUBTITLE_FONT, _NOTE_FONT, _SOURCE_FONT = 34, 22, 18, 16
 _LINE = 34  # px per line of the bottom band (caveats, source)
-
+_PLAIN = re.compile(r"&(?:#\d+|#x[\da-fA-F]+|[a-z]+);")  # an entity Plotly shows as one glyph
 
 #: The proxy kaleido's Chromium is given: a closed loopback port, so that whatever Chromium
 #: tries to fetch on its own (account checks, updates, hints) never leaves the machine.
@@ -318,9 +318,6 @@ def _map_label(text: str, dx: float, dy: float, marker: float, style: dict,
         "bgcolor": "rgba(255,255,255,0.6)", "borderpad": 0,
     }
     return note, (left, bottom - 1.25 * size, left + width, bottom)
-
-
-_PLAIN = re.compile(r"&(?:#\d+|#x[\da-fA-F]+|[a-z]+);")
 
 
 async def _render(specs: list[dict], opts: dict, path: Path, timeout: float) -> list[bytes]:
