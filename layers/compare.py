@@ -1,11 +1,28 @@
-"""Period comparison: this period against the previous one, a year before, and the campaign window.
+"""Period comparison: this period against the same period a year before (or the previous one),
+and the campaign window.
 
-A commander asks "is it growing here?". Counts are compared with a test fit
-for counts: given the two counts ``a`` (this period) and ``b`` (the other),
-under "same daily rate" ``a`` follows Binomial(a + b, t_a / (t_a + t_b)),
-where ``t`` are the periods' lengths in days (the conditional test for two
-Poisson rates, exact, from :func:`scipy.stats.binomtest`). Small counts
-therefore need large changes to be called significant, which is the point.
+A commander asks "is it growing here?". Incidents are seasonal (the peak
+campaign of July–September, đợt cao điểm, doubles a quarter's count), so a
+period is compared by default with the same period a year before (so với
+cùng kỳ năm trước): the season is then the same on both sides, and a rise
+is a rise. The period just before stays available (``against="previous"``);
+its change includes the season, and the layer says so.
+
+Counts are compared with a test fit for counts: given the two counts ``a``
+(this period) and ``b`` (the other), under "same daily rate" ``a`` follows
+Binomial(a + b, t_a / (t_a + t_b)), where ``t`` are the periods' lengths in
+days (the conditional test for two Poisson rates, exact, from
+:func:`scipy.stats.binomtest`; statsmodels' ``test_poisson_2indep(method=
+"exact-cond")``). Small counts therefore need large changes to be called
+significant, which is the point. One test per commune means many tests: the
+classes are corrected across communes with the Benjamini–Hochberg False
+Discovery Rate (:func:`layers.inference.fdr_threshold`, the one home of that
+rule), so a map of 96 communes does not show a handful of "rises" by chance.
+
+A period whose comparison period is not covered by the records (it starts
+before the first month with a record: the first year of records compared
+with a year before) has nothing to be compared with: every commune is in the
+class "no comparison" (:data:`NO_COMPARISON`), never "no significant change".
 """
 
 from __future__ import annotations
@@ -18,10 +35,18 @@ import pandas as pd
 from scipy.stats import binomtest
 
 from layers.counts import INCIDENT_TYPES
+from layers.inference import fdr_threshold
 from layers.layer import Caveat, Layer
 
-__all__ = ["CAMPAIGN", "CHANGE_SCALE", "campaign_comparison", "compare_periods",
+__all__ = ["AGAINST", "CAMPAIGN", "CHANGE_CLASS_SCALE", "CHANGE_SCALE", "NO_COMPARISON",
+           "NO_COMPARISON_COLOUR", "campaign_comparison", "compare_periods", "data_start",
            "poisson_rate_test", "previous_period", "year_before"]
+
+#: What a period can be compared with: the same dates a year before (the default), or the
+#: period of the same length just before (its change includes the season).
+AGAINST = ("year_before", "previous")
+#: The class of a commune whose comparison period the records do not cover.
+NO_COMPARISON = 2
 
 #: The yearly peak-campaign window (đợt cao điểm) around the 30/7 national day: 01/7–30/9.
 CAMPAIGN = ((7, 1), (9, 30))
@@ -31,6 +56,15 @@ CAMPAIGN = ((7, 1), (9, 30))
 #: tells a rise (dark) from a fall (mid grey) — a dark blue would print like the red.
 CHANGE_SCALE = ((0.0, "#92c5de"), (0.3333, "#92c5de"), (0.3334, "#f7f7f7"), (0.6666, "#f7f7f7"),
                 (0.6667, "#b2182b"), (1.0, "#b2182b"))
+#: "No comparison" (no records in the comparison period): a mid grey, L* 58, between the
+#: fall (77) and the rise (38) in a grey print, and apart from the three for colour-blind eyes.
+NO_COMPARISON_COLOUR = "#8c8c8c"
+#: The layer's scale over codes −1, 0, +1 and :data:`NO_COMPARISON` (range −1.5 … 2.5): the
+#: three colours of :data:`CHANGE_SCALE`, then the grey. Always the four classes, so that a
+#: filter change (values only) never needs another scale.
+CHANGE_CLASS_SCALE = ((0.0, "#92c5de"), (0.25, "#92c5de"), (0.2501, "#f7f7f7"), (0.5, "#f7f7f7"),
+                      (0.5001, "#b2182b"), (0.75, "#b2182b"), (0.7501, NO_COMPARISON_COLOUR),
+                      (1.0, NO_COMPARISON_COLOUR))
 
 
 def previous_period(start: dt.date, end: dt.date) -> tuple[dt.date, dt.date]:
@@ -76,11 +110,45 @@ def poisson_rate_test(a: int, b: int, days_a: float, days_b: float) -> float:
     return float(binomtest(int(a), n, days_a / (days_a + days_b)).pvalue)
 
 
+def data_start(incidents: pd.DataFrame) -> dt.date | None:
+    """The first day the records cover: the first day of the month of the earliest record.
+
+    Records are extracted by month, so a first record on 2 January means the
+    records cover January (a quarter starting 1 January is covered); None when
+    there is no record.
+
+    >>> data_start(pd.DataFrame({"date": pd.to_datetime(["2022-01-02", "2023-05-01"])}))
+    datetime.date(2022, 1, 1)
+    """
+    first = incidents["date"].min() if len(incidents) else pd.NaT
+    return None if pd.isna(first) else first.date().replace(day=1)
+
+
 def _counts(incidents: pd.DataFrame, column: str, types, start: dt.date, end: dt.date):
     mask = incidents["type"].isin(types)
     mask &= incidents["date"] >= pd.Timestamp(start)
     mask &= incidents["date"] < pd.Timestamp(end) + pd.Timedelta(days=1)
     return incidents.loc[mask].groupby(column).size()
+
+
+def _classes(count: pd.Series, other: pd.Series, days: int, other_days: int,
+             alpha: float) -> tuple[pd.DataFrame, float, int]:
+    """p-values, the Benjamini–Hochberg threshold over the tested communes, the classes.
+
+    A commune with no record in either period is not a test (its p-value is 1
+    whatever happens): it keeps p = 1 and is left out of the ``n`` of the
+    correction, which is legitimate because the conditional test holds the
+    total ``a + b`` fixed.
+    """
+    out = pd.DataFrame(index=count.index)
+    out["p_value"] = [poisson_rate_test(a, b, days, other_days)
+                      for a, b in zip(count, other, strict=True)]
+    tested = (count + other) > 0
+    threshold = fdr_threshold(out.loc[tested, "p_value"].to_numpy(), alpha)
+    significant = tested & (out["p_value"] <= threshold)
+    rate_up = count / days > other / other_days
+    out["trend"] = np.where(significant, np.where(rate_up, 1, -1), 0).astype(int)
+    return out, threshold, int(tested.sum())
 
 
 def compare_periods(
@@ -90,9 +158,10 @@ def compare_periods(
     unit_set: str,
     start: dt.date,
     end: dt.date,
-    against: str = "previous",
+    against: str = "year_before",
     types: Iterable[str] | None = None,
     alpha: float = 0.05,
+    records_start: dt.date | None = None,
     caveats: Iterable[Caveat] = (),
 ) -> Layer:
     """Counts per commune in ``start``–``end`` against another period, with a test per commune.
@@ -100,44 +169,62 @@ def compare_periods(
     Parameters
     ----------
     incidents : DataFrame
-        Joined records: ``date``, ``type``, ``new_code``, ``old_code``.
+        Joined records of every type: ``date``, ``type``, ``new_code``, ``old_code``.
     communes : DataFrame
         Units of ``unit_set`` indexed by code, with ``name``.
     unit_set : {"2025", "legacy"}
     start, end : date
         This period, inclusive.
-    against : {"previous", "year_before"}
-        The period of the same length just before, or the same dates a year earlier.
+    against : {"year_before", "previous"}
+        The same dates a year earlier (default: the season is the same on both
+        sides), or the period of the same length just before (its change
+        includes the season: the layer's legend and explanation say so).
     types : iterable of str, optional
     alpha : float
-        Significance level of the per-commune test.
+        False Discovery Rate of the per-commune tests (Benjamini–Hochberg
+        over the communes with a record in either period).
+    records_start : date, optional
+        The first day the records cover; default :func:`data_start` of
+        ``incidents`` (all types). A comparison period starting earlier has
+        no data to compare with: every commune is :data:`NO_COMPARISON`.
     caveats : iterable of Caveat
 
     Returns
     -------
     Layer
-        ``frame``: ``name``, ``count``, ``other``, ``change`` (count − other),
-        ``ratio`` (NaN where other is 0), ``p_value``, ``trend`` (+1 significant
-        rise, −1 significant fall, 0 otherwise); value = ``trend``. ``params``
-        hold both periods and the province totals with their own test.
+        ``frame``: ``name``, ``count``, ``other`` (the records of the other
+        period), ``change`` (count − other), ``ratio`` (NaN where other is
+        0), ``p_value`` (uncorrected), ``fdr_threshold`` (the
+        Benjamini–Hochberg critical p-value: a commune is significant when
+        ``p_value <= fdr_threshold``), ``trend`` (+1 significant rise, −1
+        significant fall, 0 no significant change, :data:`NO_COMPARISON`
+        when the other period is not covered: then ``change``, ``ratio``,
+        ``p_value`` and ``fdr_threshold`` are NaN); value = ``trend``.
+        ``params`` hold both periods, ``comparable``, ``seasonal`` (the
+        change includes the season: ``against="previous"``), the threshold,
+        the number of tests and the province totals with their own test.
 
     Examples
     --------
-    >>> inc = pd.DataFrame({"date": pd.to_datetime(["2024-08-01"] * 12 + ["2024-05-01"]),
+    >>> inc = pd.DataFrame({"date": pd.to_datetime(["2024-08-01"] * 12 + ["2023-07-05"]),
     ...                     "type": "tip", "new_code": "25681", "old_code": "25699"})
     >>> com = pd.DataFrame({"name": ["Xã Bến Cầu"]}, index=["25681"])
     >>> layer = compare_periods(inc, com, unit_set="2025", start=dt.date(2024, 7, 1),
     ...                         end=dt.date(2024, 9, 30))
     >>> layer.frame[["count", "other", "trend"]].values.tolist()
     [[12, 1, 1]]
+    >>> layer.params["other_start"], layer.params["seasonal"]
+    (datetime.date(2023, 7, 1), False)
     """
     if end < start:
         raise ValueError(f"end {end} is before start {start}")
-    if against not in ("previous", "year_before"):
-        raise ValueError(f"against must be 'previous' or 'year_before', not {against!r}")
+    if against not in AGAINST:
+        raise ValueError(f"against must be one of {AGAINST}, not {against!r}")
     chosen = tuple(INCIDENT_TYPES if types is None else types)
     column = "new_code" if unit_set == "2025" else "old_code"
     other_start, other_end = (previous_period if against == "previous" else year_before)(start, end)
+    covered_from = records_start if records_start is not None else data_start(incidents)
+    comparable = covered_from is not None and other_start >= covered_from
     days = (end - start).days + 1
     other_days = (other_end - other_start).days + 1
     frame = communes[["name"]].copy()
@@ -145,32 +232,46 @@ def compare_periods(
         .reindex(frame.index, fill_value=0).astype(int)
     frame["other"] = _counts(incidents, column, chosen, other_start, other_end) \
         .reindex(frame.index, fill_value=0).astype(int)
-    frame["change"] = frame["count"] - frame["other"]
-    frame["ratio"] = np.where(frame["other"] > 0, frame["count"] / frame["other"].where(
-        frame["other"] > 0, 1), np.nan)
-    frame["p_value"] = [poisson_rate_test(a, b, days, other_days)
-                        for a, b in zip(frame["count"], frame["other"], strict=True)]
-    rate_up = frame["count"] / days > frame["other"] / other_days
-    significant = frame["p_value"] < alpha
-    frame["trend"] = np.where(significant, np.where(rate_up, 1, -1), 0).astype(int)
     total, total_other = int(frame["count"].sum()), int(frame["other"].sum())
+    if comparable:
+        frame["change"] = (frame["count"] - frame["other"]).astype(float)
+        frame["ratio"] = np.where(frame["other"] > 0, frame["count"] / frame["other"].where(
+            frame["other"] > 0, 1), np.nan)
+        tests, threshold, n_tests = _classes(frame["count"], frame["other"], days, other_days,
+                                             alpha)
+        frame["p_value"] = tests["p_value"]
+        frame["fdr_threshold"] = threshold
+        frame["trend"] = tests["trend"]
+        total_p = poisson_rate_test(total, total_other, days, other_days)
+    else:
+        for name in ("change", "ratio", "p_value", "fdr_threshold"):
+            frame[name] = np.nan
+        frame["trend"] = NO_COMPARISON
+        threshold, n_tests, total_p = float("nan"), 0, float("nan")
+    frame["trend"] = frame["trend"].astype(int)
+    seasonal = against == "previous"
     return Layer(
         frame=frame,
         value="trend",
         unit_set=unit_set,
         title_key=f"layer.compare.{against}.title",
-        legend_key="layer.compare.legend",
+        legend_key="layer.compare.legend.seasonal" if seasonal else "layer.compare.legend",
         units_key="unit.records",
         params={
             "types": chosen, "start": start, "end": end, "against": against,
             "other_start": other_start, "other_end": other_end, "alpha": alpha,
-            "total": total, "total_other": total_other,
-            "total_p_value": poisson_rate_test(total, total_other, days, other_days),
-            "test": "exact conditional binomial test of two Poisson rates (scipy binomtest)",
-            "classes": tuple({"code": c, "message_key": f"trend.{c}"} for c in (-1, 0, 1)),
-            "zmin": -1.5, "zmax": 1.5,
+            "comparable": comparable, "records_start": covered_from, "seasonal": seasonal,
+            "correction": "fdr_bh", "fdr_threshold": threshold, "n_tests": n_tests,
+            "total": total, "total_other": total_other, "total_p_value": total_p,
+            "test": "exact conditional binomial test of two Poisson rates (scipy binomtest), "
+                    "Benjamini-Hochberg FDR across the communes",
+            "explain_key": ("layer.compare.explain.none" if not comparable
+                            else f"layer.compare.explain.{against}"),
+            "classes": tuple({"code": c, "message_key": f"trend.{c}"}
+                             for c in (-1, 0, 1, NO_COMPARISON)),
+            "zmin": -1.5, "zmax": NO_COMPARISON + 0.5,
         },
-        colorscale=CHANGE_SCALE,
+        colorscale=CHANGE_CLASS_SCALE,
         caveats=tuple(caveats),
     )
 
