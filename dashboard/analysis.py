@@ -35,7 +35,7 @@ from layers.key_areas import key_area_layer, key_area_scores
 from layers.layer import Layer
 from layers.proximity import band_shares, border_distance, gate_distances
 from layers.rates import commune_rates
-from layers.targets import PLANS_DIR, TrackingData, load_plans, track
+from layers.targets import PLANS_DIR, TrackingData, attach_key_areas, load_plans, track
 from layers.reach import outreach_reach
 
 __all__ = ["COMMUNE_LAYERS", "GRID_LAYERS", "LAYERS", "PLANNER_LAYERS", "Analyses", "grid_url"]
@@ -310,7 +310,8 @@ class Analyses:
         return self._memo(("gap_evidence", unit_set, start, end, agencies), build)
 
     def plans(self) -> list:
-        """The bundled plans, then the data folder's ``plans/*.yaml`` (same id: the user's wins).
+        """The bundled plans, then the data folder's ``plans/*.yaml`` (same id: the user's wins),
+        each with its official key areas (:func:`layers.targets.attach_key_areas`).
 
         Raises :class:`layers.targets.PlanError` naming the file, line and field
         when a user's plan file is invalid.
@@ -319,10 +320,12 @@ class Analyses:
         user = self.ctx.settings.data_dir / "plans"
         if user.is_dir() and any(user.glob("*.yaml")):
             plans.update({plan.id: plan for plan in load_plans(user)})
-        return list(plans.values())
+        # the official key areas: the plan's own, or the province's key_areas_<id>.csv
+        return attach_key_areas(list(plans.values()), self.ctx.registry, user)
 
     def key_area_codes(self, *, start, end) -> tuple[str, ...]:
-        """2025 communes of high risk (key-area score ≥ 5, see :mod:`layers.gaps`)."""
+        """2025 communes of high risk (key-area score ≥ 5, see :mod:`layers.gaps`): a
+        suggestion, used by the targets only for a plan without an official list."""
         scores = key_area_scores(self.evidence(unit_set=NEW, types=INCIDENT_TYPES, start=start,
                                                end=end))
         return tuple(sorted(scores.index[scores["score"] >= 5]))

@@ -1,8 +1,9 @@
 """Plan indicators from incident records, as roles below commander may see them.
 
 Four indicators of the plans (:mod:`layers.targets`) are ratios of province
-counts of incident records by status: cases cleared, prosecuted cases tried,
-cases prosecuted, tips handled. A percentage of 3 cases, or of 40 cases of
+counts of incident records by status: cases cleared (a lower bound: tried)
+and cases tried out of those with proceedings opened, cases prosecuted, tips
+handled. A percentage of 3 cases, or of 40 cases of
 which 2 are still open, gives the small count back; and, the KPI table being
 shown for quarters, half-years and years, a half-year minus its other
 quarter gives back a quarter that was hidden. So these values are released
@@ -19,10 +20,15 @@ under the rule of the maps (``docs/confidentiality.md``, "Plan indicators"):
   province cell of that period and type: a province total the map
   publishes is never hidden here as a complement, and one it hides stays
   hidden (it is protected in this table as a small count is);
-- a row of :func:`layers.targets.track` is shown only when its period is
-  exactly a grid period and its numerator and denominator cells are both
-  published (:meth:`IndicatorRelease.release`); otherwise its value, counts,
-  change and status are withheld and ``value_label`` says "< 5" or "x".
+- a row of :func:`layers.targets.track` is shown only when the period it
+  counts (its cohort, for a lagged case measure) is exactly a grid period
+  and its numerator and denominator cells are both published
+  (:meth:`IndicatorRelease.release`); otherwise its value, counts, interval,
+  change and status are withheld and ``value_label`` says "< 5" or "x" (an
+  interval gives its counts back as surely as the value does);
+- a target drawn from the records (a yearly increase from a baseline year
+  whose value the plan does not write) is shown only when the baseline
+  year's cells are published, as a value would be.
 
 Usage, once per data version (after the release plan) and per request::
 
@@ -70,7 +76,7 @@ KINDS: dict[str, str] = {"trafficking_case": "case", "tip": "tip"}
 
 #: Each indicator measure drawn from incident records: its (numerator, denominator) cells.
 INCIDENT_MEASURES: dict[str, tuple[str, str]] = {
-    "cases_cleared_rate": ("case:cleared", "case:all"),
+    "cases_cleared_rate": ("case:tried", "case:prosecuted+"),
     "prosecuted_tried_rate": ("case:tried", "case:prosecuted+"),
     "prosecution_rate": ("case:prosecuted+", "case:all"),
     "reports_handled_rate": ("tip:cleared", "tip:all"),
@@ -83,7 +89,8 @@ WITHHELD = "withheld"
 #: Reasons of a withheld row (the ``reason`` column).
 _SUPPRESSED, _OFF_GRID, _TARGET = "suppressed", "off_grid", "target_withheld"
 #: The columns that carry the value or what it is computed from.
-_VALUE_COLUMNS = ("value", "numerator", "denominator", "expected", "change")
+_VALUE_COLUMNS = ("value", "numerator", "denominator", "expected", "change", "ci_low",
+                  "ci_high")
 
 
 def quantity_hierarchy() -> Hierarchy:
@@ -242,12 +249,14 @@ class IndicatorRelease:
 
         Rows of the four incident measures (:data:`INCIDENT_MEASURES`):
 
-        - shown when the period is exactly a grid period (quarter, half-year,
-          year, the span: :meth:`ReleasePlan.period_label`) and both the
-          numerator and the denominator cell are published. A denominator of
-          0 (no_data "empty") is shown: a zero is no small count;
+        - shown when the period counted (``cohort_start``–``cohort_end`` when
+          given, else ``period_start``–``period_end``) is exactly a grid period
+          (quarter, half-year, year, the span: :meth:`ReleasePlan.period_label`)
+          and both the numerator and the denominator cell are published. A
+          denominator of 0 (no_data "empty") is shown: a zero is no small count;
         - otherwise withheld: ``value``, ``numerator``, ``denominator``,
-          ``expected``, ``change`` missing, ``trend`` None, ``status``
+          ``expected``, ``change``, ``ci_low``, ``ci_high`` missing, ``trend``
+          None, ``status``
           ``"withheld"``, ``reason`` ``"suppressed"`` (a cell is hidden) or
           ``"off_grid"``, and ``value_label`` ``"< 5"`` (a small numerator or
           denominator, or a zero hidden as a complement) or ``"x"``;
@@ -256,10 +265,11 @@ class IndicatorRelease:
         - ``change`` and ``trend`` are missing when the previous row of the
           indicator is withheld (or not in the table): they would give its
           value back;
-        - a target drawn from the previous value (a yearly increase without a
-          baseline: its first row has no target) is withheld, with ``expected``
-          and ``status`` (reason ``"target_withheld"``), once an earlier row of
-          the indicator is withheld.
+        - a target drawn from the records (``baseline_start``–``baseline_end``
+          given: a yearly increase from a baseline year whose value the plan
+          does not write) is withheld, with ``expected`` (and ``status``,
+          reason ``"target_withheld"``, on a row otherwise shown), unless that
+          year is a grid period whose two cells are published.
 
         Other rows (models, outreach: no incident in them) are unchanged, and
         ``value_label`` is None on every row shown.
@@ -296,12 +306,18 @@ class IndicatorRelease:
         labels = {i: self._verdict(out.loc[i]) for i in out.index[incident]}
         labels = {i: label for i, label in labels.items() if label is not None}
         withheld = out.index.isin(list(labels))
-        out.loc[withheld, list(_VALUE_COLUMNS)] = np.nan
+        out.loc[withheld, [c for c in _VALUE_COLUMNS if c in out]] = np.nan
         out.loc[withheld, "trend"] = None
         out.loc[withheld, "status"] = WITHHELD
         out.loc[withheld, "reason"] = [labels[i][1] for i in out.index[withheld]]
         out.loc[incident, "detail"] = None
         out.loc[incident, "notes"] = ""
+        for i in out.index[incident]:
+            if self._baseline_hidden(out.loc[i]):
+                out.loc[i, ["target", "expected"]] = math.nan
+                if i not in labels:
+                    out.loc[i, "status"] = WITHHELD
+                    out.loc[i, "reason"] = _TARGET
         withheld = pd.Series(withheld, index=out.index)
         for rows in _groups(out[incident]):
             self._chain(out, rows, withheld)
@@ -310,17 +326,36 @@ class IndicatorRelease:
         out.insert(out.columns.get_loc("value") + 1, "value_label", value_label)
         return out
 
+    def _cells(self, start, end, measure: str) -> tuple[str, list[pd.Series]]:
+        """The grid period of ``start``–``end`` and the two cells of ``measure`` there.
+
+        Raises ReleaseRefused when the span is not a grid period."""
+        period = self.plan.period_label(start, end)
+        if period.startswith("outside:"):  # no record there: every cell is 0 and published
+            return period, [pd.Series({"count": 0, "status": PUBLISHED, "label": None})] * 2
+        return period, [self.cell(period, m) for m in INCIDENT_MEASURES[measure]]
+
+    def _baseline_hidden(self, row: pd.Series) -> bool:
+        """Whether the row's target is drawn from a baseline year a reader may not see."""
+        start = row.get("baseline_start")
+        if start is None or pd.isna(start):
+            return False
+        try:
+            _, cells = self._cells(start, row["baseline_end"], row["measure"])
+        except ReleaseRefused:
+            return True
+        return not all(cell["status"] == PUBLISHED for cell in cells)
+
     def _verdict(self, row: pd.Series) -> tuple[str, str] | None:
         """(value label, withholding reason) of one incident row; None when it is shown."""
+        start, end = row["period_start"], row["period_end"]
+        if row.get("cohort_start") is not None and not pd.isna(row.get("cohort_start")):
+            start, end = row["cohort_start"], row["cohort_end"]
+        members = INCIDENT_MEASURES[row["measure"]]
         try:
-            period = self.plan.period_label(row["period_start"], row["period_end"])
+            period, cells = self._cells(start, end, row["measure"])
         except ReleaseRefused:
             return COMPLEMENTARY_LABEL, _OFF_GRID
-        members = INCIDENT_MEASURES[row["measure"]]
-        if period.startswith("outside:"):  # no record there: every cell is 0 and published
-            cells = [pd.Series({"count": 0, "status": PUBLISHED, "label": None})] * 2
-        else:
-            cells = [self.cell(period, m) for m in members]
         for cell, column in zip(cells, ("numerator", "denominator"), strict=True):
             given = row[column]
             if not pd.isna(given) and int(given) != int(cell["count"]):
@@ -336,24 +371,13 @@ class IndicatorRelease:
 
     @staticmethod
     def _chain(out: pd.DataFrame, rows: Sequence, withheld: pd.Series) -> None:
-        """Change, trend and data-drawn targets of one indicator's rows, in period order."""
-        first = rows[0]
-        from_data = pd.isna(out.at[first, "target"])  # track's yearly increase without baseline
-        before = False  # an earlier row is withheld
-        if not pd.isna(out.at[first, "change"]):
-            before = True  # the row it was compared with is not in the table
-        previous_hidden = before
+        """Change and trend of one indicator's rows, in period order: missing after a
+        withheld row (or a first row compared with a row not in the table)."""
+        previous_hidden = not pd.isna(out.at[rows[0], "change"])
         for i in rows:
             if previous_hidden:
                 out.loc[i, ["change", "trend"]] = [math.nan, None]
-            if from_data and before and not withheld[i]:
-                out.loc[i, ["target", "expected"]] = math.nan
-                out.loc[i, "status"] = WITHHELD
-                out.loc[i, "reason"] = _TARGET
-            elif from_data and before:
-                out.loc[i, "target"] = math.nan
             previous_hidden = bool(withheld[i])
-            before = before or previous_hidden
 
 
 def _groups(rows: pd.DataFrame) -> list[list]:

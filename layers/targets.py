@@ -15,7 +15,8 @@ File format (every key is checked; unknown keys are refused)::
     title: Kế hoạch ...                 # Vietnamese title
     source: {document: 470/KH-UBND, date: 19/02/2024, issuer: UBND tỉnh Tây Ninh}
     period: {start: 01/01/2024, end: 31/12/2024}   # dd/mm/yyyy or yyyy-mm-dd
-    key_areas: ["27787", ...]           # optional: 5-digit 2025 commune codes
+    key_areas: ["27787", ...]           # optional: the official list, 5-digit 2025 codes
+    key_areas_source: Quyết định ...    # optional: where that list is decided
     indicators:
       - id: cases_cleared
         label_vi: ...
@@ -24,9 +25,14 @@ File format (every key is checked; unknown keys are refused)::
         target: 90                      # percent, 0-100
         direction: at_least             # or at_most
         strict: true                    # optional: "trên 90 %" (more than, not at least)
+        definition_vi: ...              # optional: what is divided by what, in the plan's words
+        definition_en: ...
+        cohort_lag_months: 12           # optional: measure the cases of the period N months
+                                        # earlier (cases still in process; see below)
         midterm: {date: 31/12/2017, target: 75}         # optional
-        baseline: {year: 2015, value: 40}               # optional
-        annual_increase: 2              # optional, points a year (instead of target)
+        baseline: {year: 2015, value: 40}               # optional; value: measured if absent
+        annual_increase: 2              # optional, points a year (instead of target); needs
+                                        # a baseline year
         cumulative: true                # optional: count events from the plan start
         prorate: true                   # optional: override the default (see below)
         source_ref:                     # where the target is written
@@ -36,9 +42,11 @@ File format (every key is checked; unknown keys are refused)::
 Status of a value (``STATUSES``), in this order:
 
 - ``no_data``: the value cannot be computed (denominator 0, a table or a
-  column missing, no status recorded) or the target cannot (a yearly
-  increase with neither a baseline nor a previous period); ``reason`` says
-  which, never a 0 in disguise;
+  column missing, no status recorded), or the target cannot (a yearly
+  increase whose baseline year has no value), or the value is only a lower
+  bound that falls short of the target (``lower_bound``: cases cleared,
+  whose "solved" step the records do not carry); ``reason`` says which,
+  never a 0 in disguise;
 - ``met``: the value meets the period's target (≥, or > when ``strict``;
   ≤ / < for ``at_most``);
 - ``on_track``: not met, but the value meets the *expected* level for the
@@ -54,6 +62,29 @@ covered each year) are not prorated: the plans ask for them every year
 ("hàng năm"), so a period is met or behind. Build-up measures (communes with
 a model at the period end) and ``cumulative`` event measures are prorated;
 ``at_most`` targets never are. ``prorate:`` in the file overrides the default.
+
+Three rules read the targets as the plans mean them:
+
+- **Definitions.** Each measure divides what the plan divides (the
+  ``_measure_*`` docstrings quote it): cases cleared by investigation out of
+  the cases with proceedings opened (*án khởi tố*: status prosecuted or
+  tried), not every case; each indicator's ``definition_vi`` /
+  ``definition_en`` says it next to the figure.
+- **Cases still in process** (right-censoring). A case detected late in the
+  period has not had time to be prosecuted or tried, so the three measures
+  of case progress (cleared, tried, prosecuted) count the *cohort* of the
+  cases dated in the same span ``cohort_lag_months`` earlier (12 by
+  default: for 2025, the cases of 2024, with their status today); the row
+  says which cohort (``cohort_start``, ``cohort_end``).
+- **A yearly increase counts from the plan's baseline year** ("hàng năm,
+  tăng ít nhất 02 %"): the target for the cases of year Y (the cohort's
+  year for a lagged measure, else the period's) is the baseline value +
+  increase × (Y − baseline year), the baseline value written in the plan
+  or else measured on the cases of the baseline year; never chained on the
+  previous period's value (one noisy quarter would move every later target).
+
+Every value comes with its numerator, denominator and 95 % Wilson interval
+(``ci_low``, ``ci_high``; statsmodels' ``proportion_confint``).
 """
 
 from __future__ import annotations
@@ -79,10 +110,13 @@ from pydantic import (
     model_validator,
 )
 from pydantic_core import PydanticCustomError
+from statsmodels.stats.proportion import proportion_confint
 
 from data import BUNDLED_DIR
 
 __all__ = [
+    "CENSORED",
+    "DEFAULT_COHORT_LAG_MONTHS",
     "MEASURES",
     "PLANS_DIR",
     "STAGES",
@@ -98,11 +132,13 @@ __all__ = [
     "Problem",
     "SourceRef",
     "TrackingData",
+    "attach_key_areas",
     "compute_indicator",
     "load_plan",
     "load_plans",
     "status_stage",
     "track",
+    "wilson_interval",
 ]
 
 #: The shipped plans (``data/plans/*.yaml``).
@@ -111,12 +147,13 @@ PLANS_DIR = BUNDLED_DIR / "plans"
 #: The computable measures, each with what it divides by what (the docstrings
 #: of the ``_measure_*`` functions below say it exactly).
 MEASURES: dict[str, str] = {
-    "cases_cleared_rate": "trafficking cases of the period with status verified, prosecuted or "
-                          "tried / trafficking cases of the period",
-    "prosecuted_tried_rate": "trafficking cases of the period with status tried / those with "
+    "cases_cleared_rate": "trafficking cases of the cohort with status tried (a lower bound of "
+                          "those solved) / those with proceedings opened (status prosecuted "
+                          "or tried)",
+    "prosecuted_tried_rate": "trafficking cases of the cohort with status tried / those with "
                              "status prosecuted or tried",
-    "prosecution_rate": "trafficking cases of the period with status prosecuted or tried / "
-                        "trafficking cases of the period",
+    "prosecution_rate": "trafficking cases of the cohort with status prosecuted or tried / "
+                        "trafficking cases of the cohort",
     "reports_handled_rate": "tips of the period with status verified, prosecuted or tried / "
                             "tips of the period",
     "key_areas_covered": "key-area communes with a model active in the period or an outreach "
@@ -141,6 +178,12 @@ _PROSECUTED = frozenset({"prosecuted", "tried"})
 _STATE = frozenset({"key_communes_intensive", "communes_integrated"})
 #: Measures counting events (outreach) inside a window, which ``cumulative`` widens.
 _EVENTS = frozenset({"key_areas_covered", "communes_with_materials", "residents_reached"})
+#: Measures of case progress, whose latest cases are still in process (right-censored).
+CENSORED = frozenset({"cases_cleared_rate", "prosecuted_tried_rate", "prosecution_rate"})
+#: Months between a period and the cohort of cases measured for it, unless a plan says.
+DEFAULT_COHORT_LAG_MONTHS = 12
+#: Measures over the key-area communes.
+_KEYED = frozenset({"key_areas_covered", "key_communes_intensive"})
 _ID = re.compile(r"^[a-z][a-z0-9_]*$")
 _CODE = re.compile(r"^\d{5}$")
 
@@ -227,10 +270,14 @@ class Midterm(_Strict):
 
 
 class Baseline(_Strict):
-    """Where the indicator stood in a year (the base of a yearly increase, or of proration)."""
+    """Where the indicator stood in a year (the base of a yearly increase, or of proration).
+
+    Without ``value``, the value is measured on the records of the year (a
+    yearly increase only; proration needs the value written).
+    """
 
     year: Annotated[int, Field(strict=True, ge=1990, le=2100)]
-    value: Percent
+    value: Percent | None = None
 
 
 class SourceRef(_Strict):
@@ -245,7 +292,7 @@ class Indicator(_Strict):
     """One target of a plan: a computable measure, its target and where it is written.
 
     Either ``target`` (percent, 0–100) or ``annual_increase`` (points a year,
-    from ``baseline`` or else from the previous tracked period) is given.
+    from the ``baseline`` year) is given.
     """
 
     id: Identifier
@@ -255,6 +302,9 @@ class Indicator(_Strict):
     target: Percent | None = None
     direction: Literal["at_least", "at_most"]
     strict: bool = False
+    definition_vi: Text | None = None
+    definition_en: Text | None = None
+    cohort_lag_months: Annotated[int, Field(strict=True, ge=0, le=60)] | None = None
     midterm: Midterm | None = None
     baseline: Baseline | None = None
     annual_increase: Annotated[float, Field(strict=True, ge=-100, le=100)] | None = None
@@ -274,10 +324,30 @@ class Indicator(_Strict):
         if self.annual_increase is not None and self.midterm is not None:
             raise _rule("a mid-term target needs a final target, not an annual_increase",
                         "midterm")
+        if self.annual_increase is not None and self.baseline is None:
+            raise _rule("an annual_increase counts from the plan's baseline year: give "
+                        "baseline: {year: ...} (the year before the plan starts, e.g. 2015 "
+                        "for 2016-2020), with its value if the plan writes one",
+                        "annual_increase")
+        if self.baseline is not None and self.baseline.value is None and (
+                self.annual_increase is None):
+            raise _rule("a baseline without a value is measured for a yearly increase only; "
+                        "write the value the plan gives", "baseline", "value")
+        if self.cohort_lag_months is not None and self.measure not in CENSORED:
+            raise _rule("cohort_lag_months applies to the case measures only ({censored}), "
+                        "not {measure}", "cohort_lag_months",
+                        censored=", ".join(sorted(CENSORED)), measure=self.measure)
         if self.cumulative and self.measure not in _EVENTS:
             raise _rule("cumulative applies to event measures only ({events}), not {measure}",
                         "cumulative", events=", ".join(sorted(_EVENTS)), measure=self.measure)
         return self
+
+    @property
+    def lag_months(self) -> int:
+        """Months between a period and the cohort measured for it (0: the period itself)."""
+        if self.cohort_lag_months is not None:
+            return self.cohort_lag_months
+        return DEFAULT_COHORT_LAG_MONTHS if self.measure in CENSORED else 0
 
     @property
     def prorated(self) -> bool:
@@ -297,6 +367,7 @@ class Plan(_Strict):
     source: PlanSource
     period: PlanPeriod
     key_areas: tuple[Code, ...] | None = None
+    key_areas_source: Text | None = None
     indicators: Annotated[tuple[Indicator, ...], Field(min_length=1)]
 
     @field_validator("key_areas")
@@ -603,6 +674,7 @@ class _Ratio:
     denominator: int
     notes: tuple[str, ...] = ()
     cap: bool = False
+    lower_bound: bool = False  # the numerator counts only part of what the plan counts
 
 
 def _missing(table: pd.DataFrame | None, name: str, columns: Iterable[str]) -> _NoData | None:
@@ -688,33 +760,47 @@ def _status_notes(status: pd.Series, noun: str, counted_as: str) -> tuple[str, .
 
 
 def _measure_cases_cleared_rate(data, start, end, key_areas):
-    """Trafficking cases cleared (điều tra khám phá) among the trafficking cases of the period.
+    """Cases cleared by investigation (điều tra khám phá) among those with proceedings opened.
 
-    Numerator: incidents of type ``trafficking_case`` dated in the period
-    whose status has reached ``verified``, ``prosecuted`` or ``tried``.
-    Denominator: all incidents of type ``trafficking_case`` dated in the
-    period; a case with no status counts as not cleared (noted).
-    Mapping: the plans' "tỷ lệ điều tra khám phá ... trên tổng số án khởi
-    tố" is the share of cases with proceedings opened that were solved; our
-    status ladder (received → verified → prosecuted → tried) has no "solved"
-    step, so "cleared" is read as "went past reception" (verified or
-    later), and the denominator is every recorded case, not only those
-    prosecuted. No data when no case has a status.
+    470/KH-UBND: "tỷ lệ điều tra khám phá các vụ án mua bán người đạt tỷ lệ
+    trên 90% tổng số án khởi tố". Denominator: the plan's "tổng số án khởi
+    tố", trafficking cases dated in the window whose status is
+    ``prosecuted`` (khởi tố) or ``tried`` (xét xử); a case received or
+    verified has no proceedings opened and is outside both. Numerator: those
+    solved. The status ladder (received → verified → prosecuted → tried) has
+    no "solved" step between khởi tố and xét xử; a case tried was solved, a
+    case prosecuted may or may not be. So the numerator is the cases
+    ``tried`` and the value is a **lower bound** (``lower_bound``): it meets
+    the target when the bound does, and is not called behind when it does
+    not. Verified cases, counted as cleared before, are not: verification
+    precedes the opening of proceedings. No data when no case of the window
+    had proceedings opened.
     """
     status, gap = _statuses(data.incidents, "trafficking_case", start, end)
     if gap:
         return gap
-    return _Ratio(int(status.isin(_CLEARED).sum()), len(status),
-                  _status_notes(status, "cases", "not cleared"))
+    denominator = int(status.isin(_PROSECUTED).sum())
+    if denominator == 0:
+        return _NoData("empty", "no trafficking case of the period had proceedings opened "
+                                "(prosecuted or tried)")
+    tried = int((status == "tried").sum())
+    return _Ratio(tried, denominator,
+                  (f"lower bound: {denominator - tried} of {denominator} cases with proceedings "
+                   "opened are not yet tried, and the records do not say whether they are "
+                   "solved",), lower_bound=True)
 
 
 def _measure_prosecuted_tried_rate(data, start, end, key_areas):
-    """Prosecuted cases that were tried (xét xử) among the prosecuted cases of the period.
+    """Cases tried (xét xử) among the cases with proceedings opened.
 
-    Numerator: trafficking cases dated in the period with status ``tried``.
-    Denominator: trafficking cases dated in the period with status
-    ``prosecuted`` or ``tried`` (cases without a status are outside both).
-    No data when no case of the period was prosecuted or tried.
+    470/KH-UBND: "95% số vụ án mua bán người được giải quyết và truy tố, xét
+    xử"; 5116/KH-UBND: "95% số vụ mua bán người được giải quyết và xét xử
+    trên tổng số vụ án do Tòa án thụ lý". The records carry no "accepted by
+    the court" (Tòa án thụ lý) step: the denominator is the cases with
+    proceedings opened. Numerator: trafficking cases dated in the window
+    with status ``tried``. Denominator: those with status ``prosecuted`` or
+    ``tried`` (cases without a status are outside both). No data when no
+    case of the window was prosecuted or tried.
     """
     status, gap = _statuses(data.incidents, "trafficking_case", start, end)
     if gap:
@@ -726,12 +812,13 @@ def _measure_prosecuted_tried_rate(data, start, end, key_areas):
 
 
 def _measure_prosecution_rate(data, start, end, key_areas):
-    """Trafficking cases prosecuted (khởi tố) among all trafficking cases of the period.
+    """Trafficking cases prosecuted (khởi tố) among all trafficking cases detected.
 
-    Numerator: trafficking cases dated in the period with status
-    ``prosecuted`` or ``tried``. Denominator: all trafficking cases dated in
-    the period ("tổng số các vụ việc được phát hiện"); a case with no status
-    counts as not prosecuted (noted).
+    5116/KH-UBND: "tỷ lệ khởi tố điều tra các vụ án mua bán người trên tổng
+    số các vụ việc được phát hiện". Numerator: trafficking cases dated in
+    the window with status ``prosecuted`` or ``tried``. Denominator: all
+    trafficking cases dated in the window ("tổng số các vụ việc được phát
+    hiện"); a case with no status counts as not prosecuted (noted).
     """
     status, gap = _statuses(data.incidents, "trafficking_case", start, end)
     if gap:
@@ -960,7 +1047,7 @@ class IndicatorValue:
     ----------
     indicator, measure : str
     period : tuple of date
-        First and last day measured (both included).
+        First and last day asked for (both included).
     value : float or None
         Percent, 0–100 (``None`` when no_data because the value cannot be computed).
     numerator, denominator : int or None
@@ -977,11 +1064,23 @@ class IndicatorValue:
         When no_data, a key: ``missing_table``, ``missing_column``, ``empty``
         (denominator 0), ``no_status``, ``no_key_areas``, ``no_model_class``,
         ``no_materials``, ``no_participants``, ``no_population_14_60``,
-        ``no_baseline``.
+        ``no_baseline``, ``lower_bound``.
     detail : str or None
         The reason in a sentence, with its numbers.
     notes : tuple of str
         Caveats on the value (records without a status, population year used …).
+    ci_low, ci_high : float or None
+        The 95 % Wilson interval of the value, percent (None without a
+        value, or when the numerator is not a count of the denominator's
+        members, e.g. attendances above the population).
+    cohort : tuple of date or None
+        The cases measured when they are not the period's own (a case
+        measure with a lag: the same span ``lag_months`` earlier).
+    baseline_period : tuple of date or None
+        The cases measured for a baseline value that the plan does not write
+        (a yearly increase); the target is drawn from them.
+    lower_bound : bool
+        The value counts only part of what the plan counts (cases cleared).
     """
 
     indicator: str
@@ -996,6 +1095,11 @@ class IndicatorValue:
     reason: str | None = None
     detail: str | None = None
     notes: tuple[str, ...] = field(default_factory=tuple)
+    ci_low: float | None = None
+    ci_high: float | None = None
+    cohort: tuple[dt.date, dt.date] | None = None
+    baseline_period: tuple[dt.date, dt.date] | None = None
+    lower_bound: bool = False
 
 
 def _as_date(value: Any) -> dt.date:
@@ -1051,23 +1155,84 @@ def _expected(ind: Indicator, target: float, end: dt.date,
     return target
 
 
-def _months(a: dt.date, b: dt.date) -> int:
-    return (b.year * 12 + b.month) - (a.year * 12 + a.month)
+def _cohort(start: dt.date, end: dt.date, months: int) -> tuple[dt.date, dt.date]:
+    """The same span ``months`` earlier (whole months: a quarter stays a quarter).
+
+    >>> _cohort(dt.date(2025, 1, 1), dt.date(2025, 12, 31), 12)
+    (datetime.date(2024, 1, 1), datetime.date(2024, 12, 31))
+    """
+    if months == 0:
+        return start, end
+    shift = pd.DateOffset(months=months)
+    first = (pd.Timestamp(start) - shift).date()
+    last = (pd.Timestamp(end) + pd.Timedelta(days=1) - shift - pd.Timedelta(days=1)).date()
+    return first, last
 
 
-def _period_target(ind: Indicator, end: dt.date, previous: IndicatorValue | None
-                   ) -> tuple[float | None, _NoData | None]:
+def wilson_interval(numerator: int, denominator: int, *, alpha: float = 0.05
+                    ) -> tuple[float | None, float | None]:
+    """The Wilson interval of a proportion, in percent (None, None when it has no meaning).
+
+    Parameters
+    ----------
+    numerator, denominator : int
+        Counts, ``0 <= numerator <= denominator``; otherwise (attendances above
+        a population, denominator 0) no interval.
+    alpha : float
+        1 − the confidence level (0.05: 95 %).
+
+    Examples
+    --------
+    >>> [round(x, 1) for x in wilson_interval(13, 35)]
+    [23.2, 53.7]
+    """
+    if denominator <= 0 or not 0 <= numerator <= denominator:
+        return None, None
+    low, high = proportion_confint(numerator, denominator, alpha=alpha, method="wilson")
+    return 100.0 * float(low), 100.0 * float(high)
+
+
+def _measure(indicator: Indicator, data: TrackingData, start: dt.date, end: dt.date,
+             key_areas, plan_span, *, lagged: bool = True
+             ) -> tuple[_Ratio | _NoData, tuple[dt.date, dt.date] | None, list[str]]:
+    """The measure over its window: the cumulative or lagged window of ``start``–``end``."""
+    notes: list[str] = []
+    window_start, window_end = start, end
+    cohort = None
+    if indicator.cumulative and plan_span is not None and plan_span[0] < start:
+        window_start = plan_span[0]
+        notes.append(f"counted from the plan start {window_start:%d/%m/%Y}")
+    if indicator.lag_months and lagged:
+        cohort = window_start, window_end = _cohort(start, end, indicator.lag_months)
+        notes.append(f"cohort: cases dated {window_start:%d/%m/%Y}-{window_end:%d/%m/%Y} "
+                     f"({indicator.lag_months} months earlier; later cases are still in process)")
+    result = _MEASURES[indicator.measure](data, window_start, window_end, key_areas)
+    return result, cohort, notes
+
+
+def _period_target(ind: Indicator, year: int, data: TrackingData, key_areas, plan_span
+                   ) -> tuple[float | None, _NoData | None, tuple[dt.date, dt.date] | None]:
+    """The target of ``year``; for a yearly increase, from the baseline year.
+
+    The baseline value is the plan's, or else the measure over the cases of
+    the baseline year itself (long past: no lag). ``year`` is the year of the
+    cases measured (the cohort's last day, else the period's). Returns the
+    target, why it cannot be given, and the cases measured for the baseline.
+    """
     if ind.annual_increase is None:
-        return ind.target, None
-    if ind.baseline is not None:
-        level = ind.baseline.value + ind.annual_increase * (end.year - ind.baseline.year)
-        return min(max(level, 0.0), 100.0), None
-    if previous is None or previous.value is None:
-        return None, _NoData("no_baseline", f"+{ind.annual_increase:g} points a year needs a "
-                                            "baseline or a previous period with a value")
-    years = _months(previous.period[1], end) / 12
-    level = previous.value + ind.annual_increase * years
-    return min(max(level, 0.0), 100.0), None
+        return ind.target, None, None
+    base, measured = ind.baseline, None
+    value = base.value
+    if value is None:
+        measured = (dt.date(base.year, 1, 1), dt.date(base.year, 12, 31))
+        result, _, _ = _measure(ind, data, *measured, key_areas, plan_span, lagged=False)
+        if isinstance(result, _NoData) or result.denominator == 0:
+            why = result.detail if isinstance(result, _NoData) else "nothing to divide by"
+            return None, _NoData("no_baseline", f"the baseline year {base.year} has no value "
+                                                f"({why}) and the plan writes none"), measured
+        value = 100.0 * result.numerator / result.denominator
+    level = value + ind.annual_increase * (year - base.year)
+    return min(max(level, 0.0), 100.0), None, measured
 
 
 def compute_indicator(
@@ -1077,7 +1242,6 @@ def compute_indicator(
     *,
     key_areas: Iterable[str] | None = None,
     plan_period: tuple[Any, Any] | PlanPeriod | None = None,
-    previous: IndicatorValue | None = None,
 ) -> IndicatorValue:
     """Measure one indicator over one period and say whether it meets its target.
 
@@ -1089,16 +1253,12 @@ def compute_indicator(
         the measures that need it no_data.
     period : (start, end)
         First and last day (both included): dates, ``dd/mm/yyyy`` or ISO strings.
+        A case measure counts the cohort ``indicator.lag_months`` earlier.
     key_areas : iterable of str, optional
         The key-area communes (2025 codes) for the key-area measures.
     plan_period : (start, end) or PlanPeriod, optional
         The plan's period: needed for ``on_track`` while the plan runs and
         for ``cumulative`` windows (which start at the plan start).
-    previous : IndicatorValue, optional
-        The latest earlier period's value (:func:`track` passes it): the base
-        of an ``annual_increase`` target when the indicator has no ``baseline``
-        (target = previous value + increase × months between the two period
-        ends / 12).
 
     Returns
     -------
@@ -1110,30 +1270,28 @@ def compute_indicator(
     ...     "id": "tried", "label_vi": "Xét xử", "label_en": "Tried",
     ...     "measure": "prosecuted_tried_rate", "target": 95, "direction": "at_least",
     ...     "source_ref": {"document": "470/KH-UBND", "section": "I", "quote": "95%"}})
-    >>> cases = pd.DataFrame({"date": pd.to_datetime(["2024-03-01"] * 4),
+    >>> cases = pd.DataFrame({"date": pd.to_datetime(["2023-03-01"] * 4),
     ...                       "type": "trafficking_case", "new_code": "27787",
     ...                       "status": ["tried", "tried", "prosecuted", "received"]})
     >>> v = compute_indicator(ind, {"incidents": cases}, ("01/01/2024", "31/12/2024"))
-    >>> round(v.value, 1), v.numerator, v.denominator, v.status
-    (66.7, 2, 3, 'behind')
+    >>> v.cohort, round(v.value, 1), v.numerator, v.denominator, v.status
+    ((datetime.date(2023, 1, 1), datetime.date(2023, 12, 31)), 66.7, 2, 3, 'behind')
+    >>> round(v.ci_low, 1), round(v.ci_high, 1)
+    (20.8, 93.9)
     >>> compute_indicator(ind, {}, ("01/01/2024", "31/12/2024")).reason
     'missing_table'
     """
     data = TrackingData.of(data)
     start, end = _as_period(period)
     plan_span = _as_period(plan_period) if plan_period is not None else None
-    window_start = start
-    notes: list[str] = []
-    if indicator.cumulative and plan_span is not None and plan_span[0] < start:
-        window_start = plan_span[0]
-        notes.append(f"counted from the plan start {window_start:%d/%m/%Y}")
+    result, cohort, notes = _measure(indicator, data, start, end, key_areas, plan_span)
     if plan_span is not None and (end < plan_span[0] or start > plan_span[1]):
         notes.append(f"the period lies outside the plan period "
                      f"{plan_span[0]:%d/%m/%Y}-{plan_span[1]:%d/%m/%Y}")
-    result = _MEASURES[indicator.measure](data, window_start, end, key_areas)
-    target, target_gap = _period_target(indicator, end, previous)
+    year = (cohort or (start, end))[1].year
+    target, target_gap, measured = _period_target(indicator, year, data, key_areas, plan_span)
     base = {"indicator": indicator.id, "measure": indicator.measure, "period": (start, end),
-            "target": target}
+            "target": target, "cohort": cohort, "baseline_period": measured}
     if isinstance(result, _NoData):
         return IndicatorValue(**base, value=None, numerator=None, denominator=None,
                               expected=None, status="no_data", reason=result.reason,
@@ -1148,26 +1306,34 @@ def compute_indicator(
         value = 100.0
         notes.append("capped at 100 %")
     notes += result.notes
+    counts = {"value": value, "numerator": result.numerator, "denominator": result.denominator,
+              "lower_bound": result.lower_bound}
+    counts["ci_low"], counts["ci_high"] = wilson_interval(result.numerator, result.denominator)
     if target_gap:
-        return IndicatorValue(**base, value=value, numerator=result.numerator,
-                              denominator=result.denominator, expected=None, status="no_data",
+        return IndicatorValue(**base, **counts, expected=None, status="no_data",
                               reason=target_gap.reason, detail=target_gap.detail,
                               notes=tuple(notes))
     expected = _expected(indicator, target, end, plan_span)
+    reason = detail = None
     if _meets(value, target, indicator.direction, indicator.strict):
         status = "met"
+    elif result.lower_bound:
+        status, reason = "no_data", "lower_bound"
+        detail = (f"at least {value:.1f} %: only the cases tried are known to be solved, and "
+                  f"the target is {'more than ' if indicator.strict else ''}{target:g} %")
     elif expected != target and _meets(value, expected, indicator.direction, indicator.strict):
         status = "on_track"
     else:
         status = "behind"
-    return IndicatorValue(**base, value=value, numerator=result.numerator,
-                          denominator=result.denominator, expected=expected, status=status,
-                          notes=tuple(notes))
+    return IndicatorValue(**base, **counts, expected=expected, status=status, reason=reason,
+                          detail=detail, notes=tuple(notes))
 
 
 _COLUMNS = ["plan", "indicator", "label_vi", "label_en", "measure", "period_start", "period_end",
             "value", "numerator", "denominator", "target", "expected", "direction", "status",
-            "reason", "detail", "notes", "change", "trend", "source"]
+            "reason", "detail", "notes", "change", "trend", "source", "ci_low", "ci_high",
+            "lower_bound", "cohort_start", "cohort_end", "baseline_start", "baseline_end",
+            "definition_vi", "definition_en", "key_areas", "key_areas_source"]
 
 
 def track(
@@ -1185,9 +1351,12 @@ def track(
     data : TrackingData or mapping
     periods : iterable of (start, end)
         Sorted by start date before computing; each is measured on its own
-        (``cumulative`` indicators count from the plan start).
+        (``cumulative`` indicators count from the plan start, case measures
+        count their lagged cohort).
     key_areas : iterable of str, optional
-        Used when the plan lists no ``key_areas`` of its own (the plan's list wins).
+        A *suggested* list (the key-area score), used only when the plan has
+        no official list (``plan.key_areas``, from its file or imported with
+        :func:`attach_key_areas`); the rows say which was used.
 
     Returns
     -------
@@ -1198,33 +1367,41 @@ def track(
         ``denominator``, ``target``, ``expected``, ``direction``, ``status``,
         ``reason``, ``detail``, ``notes`` (text, "; "-joined), ``change``
         (points since the previous period, when both have a value),
-        ``trend`` ("better" / "worse" / "same" for the target's direction)
-        and ``source`` (document, section).
+        ``trend`` ("better" / "worse" / "same" for the target's direction),
+        ``source`` (document, section), ``ci_low``, ``ci_high`` (95 % Wilson
+        interval, percent), ``lower_bound``, ``cohort_start``, ``cohort_end``
+        (the cases measured, when not the period's own), ``baseline_start``,
+        ``baseline_end`` (the cases a yearly-increase target is drawn from),
+        ``definition_vi``, ``definition_en`` (what is divided by what, as
+        the plan means it), ``key_areas`` ("official" or "suggested" on the
+        key-area rows, else None) and ``key_areas_source``.
 
     Examples
     --------
     >>> plan = load_plan(PLANS_DIR / "tay_ninh_2024.yaml")
-    >>> cases = pd.DataFrame({"date": pd.to_datetime(["2024-02-01", "2024-05-01", "2024-06-01"]),
+    >>> cases = pd.DataFrame({"date": pd.to_datetime(["2023-02-01", "2023-05-01", "2023-06-01"]),
     ...                       "type": "trafficking_case", "new_code": "27787",
     ...                       "status": ["tried", "received", "prosecuted"]})
     >>> table = track(plan, {"incidents": cases},
     ...               [("01/01/2024", "31/03/2024"), ("01/04/2024", "30/06/2024")])
-    >>> cleared = table[table.indicator == "cases_cleared"]
-    >>> cleared[["value", "status"]].values.tolist(), cleared["trend"].tolist()[1]
-    ([[100.0, 'met'], [50.0, 'behind']], 'worse')
+    >>> tried = table[table.indicator == "cases_tried"]
+    >>> tried[["value", "status"]].values.tolist(), tried["trend"].tolist()[1]
+    ([[100.0, 'met'], [0.0, 'behind']], 'worse')
+    >>> tried["cohort_start"].tolist()
+    [datetime.date(2023, 1, 1), datetime.date(2023, 4, 1)]
     """
     data = TrackingData.of(data)
     spans = sorted(_as_period(p) for p in periods)
-    keys = plan.key_areas if plan.key_areas is not None else key_areas
+    official = plan.key_areas is not None
+    keys = plan.key_areas if official else key_areas
     keys = tuple(keys) if keys is not None else None
     plan_span = (plan.period.start, plan.period.end)
     rows = []
     for ind in plan.indicators:
         previous: IndicatorValue | None = None
-        base: IndicatorValue | None = None  # the latest period with a value
+        keyed = ind.measure in _KEYED and keys is not None
         for span in spans:
-            v = compute_indicator(ind, data, span, key_areas=keys, plan_period=plan_span,
-                                  previous=base)
+            v = compute_indicator(ind, data, span, key_areas=keys, plan_period=plan_span)
             change = trend = None
             if previous is not None and previous.value is not None and v.value is not None:
                 change = v.value - previous.value
@@ -1232,6 +1409,8 @@ def track(
                 if ind.direction == "at_most":
                     sign = -sign
                 trend = {1: "better", -1: "worse", 0: "same"}[sign]
+            cohort = v.cohort or (None, None)
+            baseline = v.baseline_period or (None, None)
             rows.append({
                 "plan": plan.id, "indicator": ind.id, "label_vi": ind.label_vi,
                 "label_en": ind.label_en, "measure": ind.measure,
@@ -1241,12 +1420,74 @@ def track(
                 "reason": v.reason, "detail": v.detail, "notes": "; ".join(v.notes),
                 "change": change, "trend": trend,
                 "source": f"{ind.source_ref.document}, {ind.source_ref.section}",
+                "ci_low": v.ci_low, "ci_high": v.ci_high, "lower_bound": v.lower_bound,
+                "cohort_start": cohort[0], "cohort_end": cohort[1],
+                "baseline_start": baseline[0], "baseline_end": baseline[1],
+                "definition_vi": ind.definition_vi, "definition_en": ind.definition_en,
+                "key_areas": ("official" if official else "suggested") if keyed else None,
+                "key_areas_source": plan.key_areas_source if keyed and official else None,
             })
             previous = v
-            base = v if v.value is not None else base
     table = pd.DataFrame(rows, columns=_COLUMNS)
-    for column in ("value", "target", "expected", "change"):
+    for column in ("value", "target", "expected", "change", "ci_low", "ci_high"):
         table[column] = table[column].astype("float64")
     for column in ("numerator", "denominator"):
         table[column] = table[column].astype("Int64")
+    table["lower_bound"] = table["lower_bound"].astype(bool)
     return table
+
+
+def attach_key_areas(plans: Sequence[Plan], registry, folder: str | Path | None = None
+                     ) -> list[Plan]:
+    """The plans with their official key areas: checked against the registry, or imported.
+
+    A plan's list is the ``key_areas:`` of its file, or the province's
+    ``key_areas_<plan id>.csv`` in ``folder`` (the data folder's ``plans/``,
+    read by :func:`geo.key_area_list.read_key_area_list`), which replaces it.
+    Without either, :func:`track` falls back on the caller's suggested list
+    and says so.
+
+    Parameters
+    ----------
+    plans : sequence of Plan
+    registry : geo.units.Registry
+    folder : str or Path, optional
+
+    Returns
+    -------
+    list of Plan
+        In the same order; ``key_areas_source`` is the file name for an
+        imported list.
+
+    Raises
+    ------
+    PlanError
+        A key-area file that cannot be used (file, line, field, what is
+        wrong), one named after no plan, or a plan file listing a code that
+        is not a 2025 commune.
+    """
+    from geo.key_area_list import KeyAreaListError, key_area_lists
+
+    try:
+        lists = key_area_lists(folder, registry) if folder is not None else {}
+    except KeyAreaListError as err:
+        raise PlanError(err.file, [Problem(f, m, line) for f, m, line in err.problems]) from None
+    ids = {plan.id for plan in plans}
+    for plan_id, found in lists.items():
+        if plan_id not in ids:
+            raise PlanError(Path(folder) / found.source, [Problem(
+                "", f"no plan has the id {plan_id!r} (the file is named key_areas_<plan id>.csv; "
+                    f"plans: {', '.join(sorted(ids))})")])
+    out = []
+    for plan in plans:
+        if plan.id in lists:
+            found = lists[plan.id]
+            plan = plan.model_copy(update={"key_areas": found.codes,
+                                           "key_areas_source": found.source})
+        elif plan.key_areas is not None:
+            unknown = [c for c in plan.key_areas if c not in registry.communes.index]
+            if unknown:
+                raise PlanError(plan.id, [Problem("key_areas", f"{', '.join(unknown)}: not 2025 "
+                                                               "commune codes of the registry")])
+        out.append(plan)
+    return out
