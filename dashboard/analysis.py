@@ -31,7 +31,7 @@ from layers.gaps import gap_layer
 from layers.density import hexagon_counts, kernel_density
 from layers.emerging import emerging_layer
 from layers.hotspots import hotspot_layer, local_moran
-from layers.key_areas import key_area_layer, key_area_scores
+from layers.key_areas import change_evidence, key_area_layer, key_area_scores
 from layers.layer import Layer
 from layers.proximity import band_shares, border_distance, gate_distances
 from layers.rates import commune_rates
@@ -362,16 +362,11 @@ class Analyses:
                                         end=end).frame["gi_class"]
             ev["category"] = self.layer("emerging", unit_set=unit_set, types=types,
                                         start=start, end=end).frame["category"]
-            change = self.layer("change", unit_set=unit_set, types=types, start=start,
-                                end=end).frame
-            first = self._records().incidents["date"].min()
-            covered = pd.notna(first) and pd.Timestamp(
-                self.layer("change", unit_set=unit_set, types=types, start=start,
-                           end=end).params["other_start"]) >= first.normalize()
-            # a "rise" on a period before the first record is no evidence: leave it out
-            ev["trend"] = change["trend"] if covered else 0
-            ev["count_now"] = change["count"]
-            ev["count_before"] = change["other"]
+            # trend, count_now, count_before and rise (a corrected rise on a year before,
+            # the only one that earns the point; none when there is no comparison period)
+            change = change_evidence(self.layer("change", unit_set=unit_set, types=types,
+                                                start=start, end=end))
+            ev[list(change.columns)] = change
             dist = self.distances[unit_set]
             ev["border_km"] = dist["border_km"]
             ev["gate_km"] = dist["gate_km"]

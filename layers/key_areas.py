@@ -4,7 +4,8 @@ A commander must defend the list in committee, so the score is a sum of
 plain points, each with its reason written out, from layers already on the
 map: the Gi* hot-spot class, the emerging-hot-spot category, the smoothed
 rate, the distance to the border and to a gate, and a significant rise on
-the previous period. No weights are fitted; the table below is the rule.
+the same period a year before. No weights are fitted; the table below is the
+rule.
 
 =============================  ======
 evidence                       points
@@ -18,8 +19,8 @@ EB rate in the top quarter /   2 / 1
 in the top half (see below)
 ≤ 5 km / ≤ 15 km from border   2 / 1
 ≤ 15 km from a gate            1
-significant rise on the        1
-previous period
+significant rise on the same   1
+period a year before (FDR)
 =============================  ======
 
 Rate points, precisely: among the ``n`` communes with a known smoothed rate,
@@ -29,6 +30,14 @@ and nothing when its rate is 0. Ties are broken against: communes tied
 across a cut-off all miss it, so when the Empirical Bayes rate falls back to
 the province rate and every commune ties, none earns a rate point. With 96
 communes and no ties: the 24 highest rates earn 2 points, the next 24 earn 1.
+
+Rise point, precisely (:func:`change_evidence`): a commune whose count rose
+significantly against the same period a year before, Benjamini–Hochberg
+corrected across the communes (the classes of
+:func:`layers.compare.compare_periods` with its default ``against``). A rise
+on the period just before is mostly the season (the July–September campaign
+against the spring: 6 of the demo's 96 communes in 2025Q3, 1 after the
+correction) and earns nothing; nor does a period with no comparison period.
 """
 
 from __future__ import annotations
@@ -40,7 +49,7 @@ import pandas as pd
 
 from layers.layer import Caveat, Layer
 
-__all__ = ["KEY_AREA_SCALE", "POINTS", "key_area_layer", "key_area_scores"]
+__all__ = ["KEY_AREA_SCALE", "POINTS", "change_evidence", "key_area_layer", "key_area_scores"]
 
 #: Points per piece of evidence (the rule above, as data: the UI prints it).
 POINTS = {
@@ -50,11 +59,51 @@ POINTS = {
     "rate.top_quarter": 2, "rate.above_median": 1,
     "border.within_5": 2, "border.within_15": 1,
     "gate.within_15": 1,
-    "trend.rise": 1,
+    "trend.rise_yoy": 1,
 }
 #: Sequential scale for the score (0 = light grey).
 KEY_AREA_SCALE = ((0.0, "#f0f0f0"), (0.001, "#fee5d9"), (0.35, "#fcae91"), (0.6, "#fb6a4a"),
                   (0.8, "#de2d26"), (1.0, "#a50f15"))
+
+
+def change_evidence(change: Layer) -> pd.DataFrame:
+    """The evidence a change layer gives the score: ``trend``, ``count_now``, ``count_before``
+    and ``rise`` (the rise point's condition, the rule in the module docstring).
+
+    Parameters
+    ----------
+    change : Layer
+        From :func:`layers.compare.compare_periods`.
+
+    Returns
+    -------
+    DataFrame
+        Indexed as ``change.frame``; ``rise`` is True only for a significant
+        rise (``trend`` +1, Benjamini–Hochberg corrected) against the same
+        period a year before.
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> from layers.compare import compare_periods
+    >>> inc = pd.DataFrame({"date": pd.to_datetime(["2024-08-01"] * 12 + ["2023-05-02"] * 2),
+    ...                     "type": "tip", "new_code": "1", "old_code": "1"})
+    >>> com = pd.DataFrame({"name": ["A"]}, index=["1"])
+    >>> q3 = dict(unit_set="2025", start=dt.date(2024, 7, 1), end=dt.date(2024, 9, 30))
+    >>> change_evidence(compare_periods(inc, com, **q3))["rise"].tolist()
+    [True]
+    >>> inc["date"] = pd.to_datetime(["2024-08-01"] * 12 + ["2024-05-02"] * 2)
+    >>> change_evidence(compare_periods(inc, com, against="previous", **q3))["rise"].tolist()
+    [False]
+    """
+    frame, params = change.frame, change.params
+    counted = (params.get("against") == "year_before" and params.get("correction") == "fdr_bh"
+               and bool(params.get("comparable")))
+    trend = frame["trend"]
+    return pd.DataFrame({"trend": trend, "count_now": frame["count"],
+                         "count_before": frame["other"],
+                         "rise": (trend == 1).fillna(False).astype(bool) & counted},
+                        index=frame.index)
 
 
 def _rate_points(rates: pd.Series) -> pd.Series:
@@ -87,8 +136,10 @@ def _evidence(row: pd.Series, rate_points: int) -> list[tuple[str, dict]]:
     gate = row.get("gate_km")
     if gate is not None and not pd.isna(gate) and gate <= 15:
         out.append(("gate.within_15", {"km": float(gate), "gate": row.get("gate_name", "")}))
-    if row.get("trend") == 1:
-        out.append(("trend.rise", {"count": row.get("count_now"), "other": row.get("count_before")}))
+    rise = row.get("rise")
+    if isinstance(rise, (bool, np.bool_)) and rise:
+        out.append(("trend.rise_yoy", {"count": row.get("count_now"),
+                                       "other": row.get("count_before")}))
     return out
 
 
@@ -103,8 +154,9 @@ def key_area_scores(evidence: pd.DataFrame, *, top: int | None = None) -> pd.Dat
         :mod:`layers.emerging`), ``rate_eb`` (from :mod:`layers.rates`;
         its points by rank, ties against: see the module docstring),
         ``border_km``, ``gate_km``, ``gate_name`` (from
-        :mod:`layers.proximity`), ``trend`` (+1/0/−1), ``count_now``,
-        ``count_before`` (from :mod:`layers.compare`), ``count``.
+        :mod:`layers.proximity`), ``trend``, ``count_now``,
+        ``count_before``, ``rise`` (from :func:`change_evidence`: only
+        ``rise`` earns the point), ``count``.
     top : int, optional
         Keep only the ``top`` best-ranked communes with a positive score.
 

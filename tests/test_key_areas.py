@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import numpy as np
 import pandas as pd
 
@@ -19,6 +21,7 @@ def _evidence() -> pd.DataFrame:
             "gate_km": [2.0, 9.0, 50.0, 70.0],
             "gate_name": ["Mộc Bài", "Xa Mát", "Mộc Bài", "Xa Mát"],
             "trend": [1, 0, 0, -1],
+            "rise": [True, False, False, False],
             "count_now": [30, 8, 2, 0],
             "count_before": [10, 7, 3, 4],
             "count": [120, 40, 10, 1],
@@ -32,7 +35,7 @@ def test_points_add_up_with_their_reasons():
     moc_bai = scores.loc["25681"]
     keys = [k for k, _ in moc_bai["reasons"]]
     assert keys == ["gi.hot_99", "emerging.intensifying_hot", "rate.top_quarter",
-                    "border.within_5", "gate.within_15", "trend.rise"]
+                    "border.within_5", "gate.within_15", "trend.rise_yoy"]
     assert moc_bai["score"] == 3 + 2 + 2 + 2 + 1 + 1 == sum(POINTS[k] for k in keys)
     xa_mat = scores.loc["25489"]
     assert [k for k, _ in xa_mat["reasons"]] == ["gi.hot_90", "emerging.sporadic_hot",
@@ -57,6 +60,7 @@ def test_ties_share_a_rank_and_the_layer_keeps_every_commune():
     ev = _evidence()
     ev["gi_class"] = "hot_95"
     ev[["category", "rate_eb", "border_km", "gate_km", "trend"]] = [None, np.nan, 99, 99, 0]
+    ev["rise"] = False
     scores = key_area_scores(ev)
     assert (scores["rank"] == 1).all() and (scores["score"] == 2).all()
     assert scores.index.tolist() == ["25681", "25489", "27787", "28000"]  # then by count
@@ -87,3 +91,48 @@ def test_rate_points_go_to_at_most_a_quarter_and_a_half_of_the_communes():
     five = pd.DataFrame({"name": list("ABCDE"), "rate_eb": [5.0, 4.0, 3.0, 2.0, 1.0]})
     # 5 communes: 1 in the top quarter (1.25), 2 in the top half (2.5)
     assert key_area_scores(five).sort_index()["score"].tolist() == [2, 1, 0, 0, 0]
+
+
+# -- issue 16: the rise point is a year-over-year rise, corrected across communes -------------
+
+def _tips(spec: dict[tuple[str, str], int]) -> pd.DataFrame:
+    rows = [(pd.Timestamp(day), "tip", code, code) for (code, day), n in spec.items()
+            for _ in range(n)]
+    return pd.DataFrame(rows, columns=["date", "type", "new_code", "old_code"])
+
+
+def test_a_significant_trend_alone_earns_no_point():
+    """A +1 trend is not enough: it may be the season (the quarter before) or uncorrected."""
+    ev = pd.DataFrame({"name": ["A"], "trend": [1], "count_now": [27], "count_before": [2]},
+                      index=["1"])
+    assert key_area_scores(ev).loc["1", "score"] == 0
+
+
+def test_rise_point_only_for_corrected_year_over_year_rises():
+    from layers.compare import compare_periods
+    from layers.key_areas import change_evidence
+
+    codes = [f"{i:02d}" for i in range(20)]
+    communes = pd.DataFrame({"name": codes}, index=codes)
+    spec = {(c, "2024-01-05"): 1 for c in codes}  # the records begin in January 2024
+    spec |= {(c, "2024-05-01"): 5 for c in codes} | {(c, "2025-05-01"): 5 for c in codes}
+    spec |= {(c, "2024-08-01"): 20 for c in codes} | {(c, "2025-08-01"): 20 for c in codes}
+    spec[("00", "2025-08-01")] = 60  # 60 against 20 a year before: a rise that survives BH
+    spec[("01", "2025-08-01")] = 25  # 25 against 20: p = 0.55, a chance wobble
+    spec[("02", "2025-08-01")] = 39  # 39 against 20: p = 0.018 alone, not after BH over 20
+    q3 = dict(unit_set="2025", start=dt.date(2025, 7, 1), end=dt.date(2025, 9, 30))
+    yoy = compare_periods(_tips(spec), communes, **q3)
+    assert yoy.params["fdr_threshold"] < yoy.frame.loc["02", "p_value"] < 0.05
+    assert yoy.frame.loc[["00", "01", "02"], "trend"].tolist() == [1, 0, 0]
+    scores = key_area_scores(communes.join(change_evidence(yoy)))
+    assert scores.loc["00", "reasons"] == [("trend.rise_yoy", {"count": 60, "other": 20})]
+    assert (scores.drop(index="00")["score"] == 0).all()
+    # the quarter before: every commune "rose" (the season, 20 against 5); none earns the point
+    previous = compare_periods(_tips(spec), communes, against="previous", **q3)
+    assert (previous.frame["trend"] == 1).all()
+    assert (key_area_scores(communes.join(change_evidence(previous)))["score"] == 0).all()
+    # the first year of records: no comparison, no point
+    first = compare_periods(_tips(spec), communes, unit_set="2025", start=dt.date(2024, 7, 1),
+                            end=dt.date(2024, 9, 30))
+    assert (first.frame["trend"] == 2).all()
+    assert not change_evidence(first)["rise"].any()
