@@ -31,7 +31,16 @@ from layers.suppression import (
     suppress,
     unit_key,
 )
-from layers.targets import PLANS_DIR, compute_indicator, load_plan, status_stage, track
+from layers.targets import (
+    CENSORED,
+    PLANS_DIR,
+    Indicator,
+    compute_indicator,
+    load_plan,
+    status_stage,
+    track,
+    wilson_interval,
+)
 
 D = dt.date
 Q1, Q2, Q3, Q4 = ((D(2024, 1, 1), D(2024, 3, 31)), (D(2024, 4, 1), D(2024, 6, 30)),
@@ -93,14 +102,32 @@ def release(records, plan):
     return indicator_release(records, plan)
 
 
+def _lagged(plan, months: int):
+    """The plan with every case measure counting the cases ``months`` before the period."""
+    return plan.model_copy(update={"indicators": tuple(
+        i.model_copy(update={"cohort_lag_months": months}) if i.measure in CENSORED else i
+        for i in plan.indicators)})
+
+
+#: Cases prosecuted (prosecuted or tried / all cases): the measure whose cells are a
+#: share of every case, so its small open remainder is what the release must protect.
+PROSECUTED = Indicator.model_validate({
+    "id": "cases_prosecuted", "label_vi": "Khởi tố", "label_en": "Prosecuted",
+    "measure": "prosecution_rate", "target": 90, "direction": "at_least", "cohort_lag_months": 0,
+    "source_ref": {"document": "test", "section": "test", "quote": "test"}})
+
+
 @pytest.fixture(scope="module")
 def tay_ninh():
-    return load_plan(PLANS_DIR / "tay_ninh_2024.yaml")
+    """470/KH-UBND with the case measures on the period's own cases (lag 0), and the cases
+    prosecuted out of all cases (:data:`PROSECUTED`)."""
+    plan = _lagged(load_plan(PLANS_DIR / "tay_ninh_2024.yaml"), 0)
+    return plan.model_copy(update={"indicators": plan.indicators + (PROSECUTED,)})
 
 
 @pytest.fixture(scope="module")
 def national():
-    return load_plan(PLANS_DIR / "national_programme.yaml")
+    return _lagged(load_plan(PLANS_DIR / "national_programme.yaml"), 0)
 
 
 def _row(table: pd.DataFrame, indicator: str, period) -> pd.Series:
@@ -127,7 +154,7 @@ def test_the_stages_are_the_measures_own_counts():
     cells = indicator_table(records, first_year=2024, last_year=2024).cells["count"]
     ind = load_plan(PLANS_DIR / "tay_ninh_2024.yaml").indicators[0]
     for measure, (numerator, denominator) in INCIDENT_MEASURES.items():
-        indicator = ind.model_copy(update={"measure": measure})
+        indicator = ind.model_copy(update={"measure": measure, "cohort_lag_months": 0})
         for label, period in (("2024Q1", Q1), ("2024H2", (Q3[0], Q4[1])), ("2024", (Q1[0], Q4[1]))):
             v = compute_indicator(indicator, {"incidents": records}, period)
             assert (v.numerator, v.denominator) == (cells[label, numerator],
@@ -151,8 +178,8 @@ def test_indicator_table_by_hand(records):
 
 def test_a_quarter_of_three_cases_is_withheld_as_a_small_count(records, release, tay_ninh):
     table = track(tay_ninh, {"incidents": records}, [Q1, Q2, Q3, Q4])
-    assert _row(table, "cases_cleared", Q1)["value"] == pytest.approx(200 / 3)
-    row = _row(release.release(table), "cases_cleared", Q1)
+    assert _row(table, "cases_prosecuted", Q1)["value"] == 0.0  # 0 of 3
+    row = _row(release.release(table), "cases_prosecuted", Q1)
     assert pd.isna(row["value"]) and pd.isna(row["numerator"]) and pd.isna(row["denominator"])
     assert row["value_label"] == "< 5" and row["status"] == WITHHELD
     assert row["reason"] == "suppressed" and pd.isna(row["expected"])
@@ -160,9 +187,9 @@ def test_a_quarter_of_three_cases_is_withheld_as_a_small_count(records, release,
 
 
 def test_a_rate_near_100_percent_hides_its_few_open_cases(records, release, tay_ninh):
-    # 2024Q3: 38 of 40 cleared; 40 is published on the map, so 38 would give the 2 open back
+    # 2024Q3: 38 of 40 prosecuted; 40 is published on the map, so 38 would give the 2 open back
     table = release.release(track(tay_ninh, {"incidents": records}, [Q3]))
-    row = _row(table, "cases_cleared", Q3)
+    row = _row(table, "cases_prosecuted", Q3)
     assert pd.isna(row["value"]) and row["value_label"] == "x"
     assert release.cell("2024Q3", "case:all")["status"] == "published"
     assert release.cell("2024Q3", "case:open")["status"] == "primary"
@@ -172,11 +199,11 @@ def test_the_half_year_minus_its_large_quarter_does_not_give_the_small_one(recor
                                                                            tay_ninh):
     table = track(tay_ninh, {"incidents": records}, [Q1, Q2, H1])
     shown = release.release(table)
-    half = _row(shown, "cases_cleared", H1)
-    assert (half["numerator"], half["denominator"]) == (24, 33)  # shown: 33 cases is no small count
+    half = _row(shown, "cases_prosecuted", H1)
+    assert (half["numerator"], half["denominator"]) == (12, 33)  # shown: 33 cases is no small count
     # the large quarter is withheld too, as the map withholds its province count
-    assert pd.isna(_row(shown, "cases_cleared", Q2)["denominator"])
-    assert _row(shown, "cases_cleared", Q2)["value_label"] == "x"
+    assert pd.isna(_row(shown, "cases_prosecuted", Q2)["denominator"])
+    assert _row(shown, "cases_prosecuted", Q2)["value_label"] == "x"
     # the attack, linear and integer: the small quarter keeps at least two possible values
     for integer in (False, True):
         bounds = disclosure_bounds(release.suppression, integer=integer)
@@ -284,46 +311,108 @@ def test_other_indicators_are_released_unchanged(records, release, tay_ninh, reg
 
 def test_detail_and_notes_of_incident_rows_are_dropped(records, release, tay_ninh):
     table = track(tay_ninh, {"incidents": records}, [Q5, Q6])
-    assert _row(table, "cases_cleared", Q5)["notes"].endswith(
-        "6 of 22 cases have no status (counted as not cleared)")
+    assert _row(table, "cases_prosecuted", Q5)["notes"].endswith(
+        "6 of 22 cases have no status (counted as not prosecuted)")
     shown = release.release(table)
     incident = shown["measure"].isin(tuple(INCIDENT_MEASURES))
     assert (shown.loc[incident, "notes"] == "").all()
     assert shown.loc[incident, "detail"].isna().all()
-    row = _row(shown, "cases_cleared", Q5)
+    row = _row(shown, "cases_prosecuted", Q5)
     assert (row["numerator"], row["denominator"]) == (16, 22)  # published, with its value
     assert row["value"] == pytest.approx(100 * 16 / 22) and row["status"] == "behind"
 
 
 def test_the_change_from_a_withheld_row_is_withheld(records, release, tay_ninh):
-    # 2024Q4's 16 cleared cases are hidden: with 2024Q3's 38 (hidden, small open) they
+    # 2024Q4's 16 prosecuted cases are hidden: with 2024Q3's 38 (hidden, small open) they
     # make the published 54 of the half-year
     table = track(tay_ninh, {"incidents": records}, [Q4, Q5, Q6])
-    assert _row(table, "cases_cleared", Q5)["change"] == 0.0
+    assert _row(table, "cases_prosecuted", Q5)["change"] == 0.0
     shown = release.release(table)
-    assert _row(shown, "cases_cleared", Q4)["value_label"] == "x"
-    row = _row(shown, "cases_cleared", Q5)
+    assert _row(shown, "cases_prosecuted", Q4)["value_label"] == "x"
+    row = _row(shown, "cases_prosecuted", Q5)
     assert pd.isna(row["change"]) and pd.isna(row["trend"]) and pd.notna(row["value"])
     # two shown periods in a row keep their change
-    again = _row(shown, "cases_cleared", Q6)
+    again = _row(shown, "cases_prosecuted", Q6)
     assert again["change"] == 0.0 and again["trend"] == "same"
     tips = _row(shown, "reports_received", Q5)
     assert tips["change"] == 0.0 and tips["trend"] == "same"
 
 
-def test_a_target_drawn_from_a_withheld_value_is_withheld(records, release, national):
-    # "+2 points a year" without a baseline: each target is the previous rate + 0.5
-    table = track(national, {"incidents": records}, [Q1, Q2, Q3, Q4, Q5])
-    assert _row(table, "prosecution_rate_increase", Q5)["target"] == pytest.approx(
-        100 * 16 / 22 + 0.5)
+def test_an_interval_is_withheld_with_its_value(records, release, tay_ninh):
+    """A 95 % interval gives its counts back as the value does: withheld with it."""
+    table = track(tay_ninh, {"incidents": records}, [Q1, Q2, Q3, Q4, Q5, Q6, H1])
     shown = release.release(table)
-    assert _row(shown, "prosecution_rate_increase", Q4)["value_label"] == "x"
-    row = _row(shown, "prosecution_rate_increase", Q5)
-    assert row["value"] == pytest.approx(100 * 16 / 22)  # its own cells are published
-    assert pd.isna(row["target"]) and pd.isna(row["expected"])
-    assert row["status"] == WITHHELD and row["reason"] == "target_withheld"
-    first = _row(shown, "prosecution_rate_increase", Q1)
-    assert first["status"] == WITHHELD and first["value_label"] == "< 5"
+    incident = shown["measure"].isin(tuple(INCIDENT_MEASURES))
+    hidden = incident & (shown["status"] == WITHHELD) & shown["value_label"].notna()
+    assert hidden.any() and (incident & ~hidden & shown["value"].notna()).any()
+    assert shown.loc[hidden, ["ci_low", "ci_high", "numerator", "denominator"]].isna().all().all()
+    assert table.loc[hidden, "ci_low"].notna().any()  # the tracker had them
+    for _, row in shown[incident & ~hidden & shown["value"].notna()].iterrows():
+        low, high = wilson_interval(int(row["numerator"]), int(row["denominator"]))
+        assert (row["ci_low"], row["ci_high"]) == pytest.approx((low, high))
+
+
+def test_a_lagged_row_is_released_as_its_cohort(records, release, tay_ninh):
+    """A row of 2025 counting the cases of 2024 is shown or withheld as the 2024 row is."""
+    lagged = _lagged(tay_ninh, 12)
+    cohorts = [Q1, Q2, Q3, Q4, H1]
+    periods = [(D(a.year + 1, a.month, a.day), D(b.year + 1, b.month, b.day)) for a, b in cohorts]
+    late = release.release(track(lagged, {"incidents": records}, periods))
+    own = release.release(track(tay_ninh, {"incidents": records}, cohorts))
+    columns = ["value", "value_label", "numerator", "denominator", "ci_low", "ci_high"]
+    for indicator in ("cases_cleared", "cases_tried", "cases_prosecuted"):
+        for period, cohort in zip(periods, cohorts, strict=True):
+            row, same = _row(late, indicator, period), _row(own, indicator, cohort)
+            assert (row["cohort_start"], row["cohort_end"]) == cohort
+            for column in columns:
+                assert (pd.isna(row[column]) and pd.isna(same[column])) or (
+                    row[column] == same[column]), (indicator, period, column)
+    assert late["value_label"].notna().any() and late["value"].notna().any()
+
+
+def _with_baseline(plan, year: int):
+    """The plan with its yearly increase counted from ``year``, measured on the records."""
+    return plan.model_copy(update={"indicators": tuple(
+        i.model_copy(update={"baseline": i.baseline.model_copy(update={"year": year})})
+        if i.annual_increase is not None else i for i in plan.indicators)})
+
+
+@pytest.fixture(scope="module")
+def three_years(registry):
+    """2022: 40 of 42 cases prosecuted (2 open: the year's prosecuted count is hidden);
+    2023 and 2024: 60 of 120 a year, 15 and 15 a quarter."""
+    codes = registry.communes.index[:3]
+    rows = ([("2022-03-01", "prosecuted", codes[0])] * 40
+            + [("2022-03-01", "received", codes[0])] * 2
+            + [(f"{y}-{m:02d}-01", status, code) for y in (2023, 2024) for m in (2, 5, 8, 11)
+               for status, code in (("prosecuted", codes[1]), ("received", codes[2]))
+               for _ in range(15)])
+    frame = pd.DataFrame(rows, columns=["date", "status", "new_code"]).assign(
+        type="trafficking_case")
+    frame["old_code"] = [registry.old_codes_of(c)[0] for c in frame["new_code"]]
+    frame["date"] = pd.to_datetime(frame["date"])
+    return frame, indicator_release(frame, release_plan(frame, registry, unit_sets=(NEW,)))
+
+
+def test_a_target_drawn_from_a_hidden_baseline_year_is_withheld(three_years, national):
+    """5116/KH-UBND: "Hàng năm, tăng ít nhất 02% tỷ lệ khởi tố điều tra các vụ án mua bán người
+    trên tổng số các vụ việc được phát hiện", counted from the baseline year. A target measured
+    on a year whose cells are hidden gives that year's rate back: it is withheld."""
+    records, release = three_years
+    year = (D(2024, 1, 1), D(2024, 12, 31))
+    table = track(_with_baseline(national, 2022), {"incidents": records}, [year])
+    row = _row(table, "prosecution_rate_increase", year)
+    assert row["target"] == pytest.approx(4000 / 42 + 4)  # 40 of 42 in 2022, + 2 × 2 points
+    assert (row["baseline_start"], row["baseline_end"]) == (D(2022, 1, 1), D(2022, 12, 31))
+    assert release.cell("2022", "case:prosecuted+")["status"] != "published"
+    shown = _row(release.release(table), "prosecution_rate_increase", year)
+    assert shown["value"] == 50.0  # 60 of 120: its own cells are published
+    assert pd.isna(shown["target"]) and pd.isna(shown["expected"])
+    assert shown["status"] == WITHHELD and shown["reason"] == "target_withheld"
+    # from a published year the target is shown
+    table = track(_with_baseline(national, 2024), {"incidents": records}, [year])
+    shown = _row(release.release(table), "prosecution_rate_increase", year)
+    assert shown["target"] == 50.0 and shown["status"] == "met"
 
 
 def test_records_other_than_the_plans_are_refused(records, release, plan, tay_ninh):
@@ -332,7 +421,7 @@ def test_records_other_than_the_plans_are_refused(records, release, plan, tay_ni
     with pytest.raises(ReleaseRefused, match="other data"):
         indicator_release(other, plan)
     with pytest.raises(ReleaseRefused, match="other records"):
-        release.release(track(tay_ninh, {"incidents": other}, [Q1]))
+        release.release(track(tay_ninh, {"incidents": other}, [Q1]))  # 0 of 2, not of 3
 
 
 # -- suppress with cells fixed by another release ------------------------------------------------
