@@ -10,13 +10,14 @@ phát hiện mẫu hình). The definitions, their order of evaluation and the
 choices made where ArcGIS is silent are in ``docs/emerging_hotspots.md``.
 
 Differences from ArcGIS, on purpose: the neighbourhood is spatial only (queen
-contiguity of the communes, no time window); Gi* p-values come from
-conditional permutations (esda) rather than the normal approximation, which
-in a sparse quarter makes a whole neighbourhood "hot" from one incident; and
-so no FDR correction by default (``permutations=0, fdr=True`` gives ArcGIS's
-inference). Contiguity, islands, the permutation p-value and the
-Benjamini–Hochberg threshold are :mod:`layers.inference`'s, the same as the
-Gi* map's (:mod:`layers.hotspots`).
+contiguity of the communes, no time window); Gi* p-values come from the
+conditional permutation distribution, enumerated exactly for counts (no
+seed; esda's random permutations only where the enumeration would cost too
+much), rather than the normal approximation, which in a sparse quarter makes
+a whole neighbourhood "hot" from one incident; and no FDR correction by
+default (``permutations=0, fdr=True`` gives ArcGIS's inference). Contiguity,
+islands, the p-values and the Benjamini–Hochberg threshold are
+:mod:`layers.inference`'s, the same as the Gi* map's (:mod:`layers.hotspots`).
 """
 
 from __future__ import annotations
@@ -33,9 +34,10 @@ from scipy.stats import norm
 
 from layers.counts import INCIDENT_TYPES
 from layers.inference import (
+    INFERENCES,
     fdr_threshold,
+    gi_star_test,
     island_mask,
-    permutation_p,
     queen_contiguity,
     quiet_esda,
 )
@@ -197,14 +199,16 @@ def gi_star_series(
     permutations: int = 999,
     seed: int = 0,
     n_jobs: int = 1,
+    inference: str = "auto",
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Getis-Ord Gi* of every period, on the communes' queen contiguity.
 
     One ``esda.G_Local(star=True, transform="B")`` per period (column) on the
     same weights: binary queen contiguity of the polygons
     (:func:`layers.inference.queen_contiguity`, the Gi* map's), each commune
-    its own neighbour with weight 1 (Gi*). Row-standardising would not change
-    the z-scores or p-values of Gi*.
+    its own neighbour with weight 1 (Gi*), its p-values from
+    :func:`layers.inference.gi_star_test` (the Gi* map's). Row-standardising
+    would not change the z-scores or p-values of Gi*.
 
     Parameters
     ----------
@@ -214,23 +218,32 @@ def gi_star_series(
     communes : GeoDataFrame
         Commune polygons indexed by code.
     permutations : int
-        Conditional permutations per period; 0 uses the normal approximation.
+        Conditional permutations per period where they are used (see
+        ``inference``); 0 uses the normal approximation instead.
     seed : int
         Seed of the permutations of the first period; period ``k`` uses
-        ``seed + k``. The same seed gives the same result.
+        ``seed + k``. The same seed gives the same result. Exact periods use none.
     n_jobs : int
         Passed to esda (1 is fastest for a province's ~100 communes).
+    inference : {"auto", "exact", "permutation"}
+        As :func:`layers.inference.gi_star_test`: ``"auto"`` enumerates each
+        period's conditional distribution exactly (counts), with esda's
+        permutations only for a period where that would cost more than
+        :data:`layers.inference.EXACT_MAX_CELLS`. Ignored when ``permutations=0``.
 
     Returns
     -------
     z : DataFrame
         Gi* z-scores (esda's ``Zs``), shaped like ``counts``.
     p : DataFrame
-        Two-sided p-values, not corrected for multiple tests: from esda's
-        conditional permutations (``rGs``), twice the smaller tail with ties
-        counted in both tails (:func:`layers.inference.permutation_p`, as the
+        Two-sided p-values, not corrected for multiple tests: from the
+        conditional permutation distribution, twice the smaller tail with
+        ties counted in both tails (:func:`layers.inference.exact_gi_star_p`,
+        or :func:`layers.inference.permutation_p` on esda's ``rGs``; as the
         Gi* map's ``p_value``; esda's own ``p_sim`` makes ties significant),
-        capped at 1; ``2 * p_norm`` without permutations. Periods where every
+        capped at 1; ``2 * p_norm`` without permutations. ``p.attrs["inference"]``
+        maps each period to ``"exact"``, ``"permutation"``, ``"normal"`` or
+        None (nothing recorded: no test). Periods where every
         commune has the same count (all zero: nothing recorded) carry no
         information: z = 0, p = 1 for every commune. So does a commune whose
         neighbourhood is every commune (no variance). A commune without a
@@ -248,23 +261,29 @@ def gi_star_series(
     ...                         index=[f"c{i:02d}" for i in range(16)])
     >>> counts = pd.DataFrame({"2024Q1": [9, 9] + [0] * 14, "2024Q2": [0] * 16},
     ...                       index=grid.index)
-    >>> z, p = gi_star_series(counts, grid, permutations=99, seed=1)
-    >>> bool(z.loc["c00", "2024Q1"] > 2)
-    True
+    >>> z, p = gi_star_series(counts, grid)
+    >>> bool(z.loc["c00", "2024Q1"] > 2), p.attrs["inference"]
+    (True, {'2024Q1': 'exact', '2024Q2': None})
     >>> float(z.loc["c00", "2024Q2"]), float(p.loc["c00", "2024Q2"])  # nothing recorded
     (0.0, 1.0)
     """
     counts = _aligned(counts, communes)
+    if inference not in INFERENCES:
+        raise ValueError(f"unknown inference {inference!r}: use one of {INFERENCES}")
     graph = queen_contiguity(communes.loc[counts.index])
     islands = island_mask(graph, counts.index)
     z = pd.DataFrame(0.0, index=counts.index, columns=counts.columns)
     p = pd.DataFrame(np.where(islands, np.nan, 1.0)[:, None].repeat(counts.shape[1], axis=1),
                      index=counts.index, columns=counts.columns)
+    used = {}
     for k, period in enumerate(counts.columns):
         y = counts[period].to_numpy(dtype=float)
         if np.ptp(y) == 0:
+            used[str(period)] = None
             continue
-        z[period], p[period] = _gi_star(y, graph, islands, permutations, seed + k, n_jobs)
+        z[period], p[period], used[str(period)] = _gi_star(
+            y, graph, islands, permutations, seed + k, n_jobs, inference)
+    p.attrs["inference"] = used
     return z, p
 
 
@@ -280,16 +299,18 @@ def _aligned(counts: pd.DataFrame, communes: pd.DataFrame) -> pd.DataFrame:
 
 
 def _gi_star(y: np.ndarray, graph: Graph, islands: np.ndarray, permutations: int, seed: int,
-             n_jobs: int):
-    with quiet_esda():
-        g = esda.G_Local(y, graph, transform="B", star=True, permutations=permutations,
-                         keep_simulations=bool(permutations), n_jobs=n_jobs, seed=seed)
+             n_jobs: int, inference: str):
+    """z, p and how p was obtained, for one period."""
     if permutations:
-        p, _ = permutation_p(g.Gs, g.rGs, islands=islands)
+        g = gi_star_test(y, graph, inference=inference, permutations=permutations, seed=seed,
+                         islands=islands, n_jobs=n_jobs)
+        zs, p, used = g.Zs, g.p_value, g.inference
     else:
-        p = np.where(islands, np.nan, np.minimum(2.0 * g.p_norm, 1.0))
-    untestable = ~np.isfinite(g.Zs)  # the neighbourhood is every commune: no variance
-    return np.where(untestable, 0.0, g.Zs), np.where(untestable & ~islands, 1.0, p)
+        with quiet_esda():
+            g = esda.G_Local(y, graph, transform="B", star=True, permutations=0, n_jobs=n_jobs)
+        zs, p, used = g.Zs, np.where(islands, np.nan, np.minimum(2.0 * g.p_norm, 1.0)), "normal"
+    untestable = ~np.isfinite(zs)  # the neighbourhood is every commune: no variance
+    return np.where(untestable, 0.0, zs), np.where(untestable & ~islands, 1.0, p), used
 
 
 # -- trend ------------------------------------------------------------------------------------
@@ -481,6 +502,7 @@ def emerging_hotspots(
     permutations: int = 999,
     seed: int = 0,
     n_jobs: int = 1,
+    inference: str = "auto",
 ) -> pd.DataFrame:
     """Classify every commune by how its hot or cold spot status evolves.
 
@@ -500,7 +522,7 @@ def emerging_hotspots(
         False-discovery-rate correction of the bins within each period; see
         :func:`significance_bins`. ``permutations=0, fdr=True`` is ArcGIS's
         inference (normal approximation, FDR).
-    permutations, seed, n_jobs
+    permutations, seed, n_jobs, inference
         As in :func:`gi_star_series`.
 
     Returns
@@ -522,13 +544,19 @@ def emerging_hotspots(
     ...                       columns=pd.period_range("2023Q1", periods=4, freq="Q"))
     >>> block = ["c00", "c01", "c02", "c06", "c07", "c08", "c12", "c13", "c14"]
     >>> counts.loc[block, counts.columns[-1]] = 9  # a 3 x 3 block flares up in the last quarter
-    >>> result = emerging_hotspots(counts, grid, permutations=999, seed=7)
+    >>> result = emerging_hotspots(counts, grid)
     >>> result.loc["c07", "category"], result.loc["c35", "category"]
     ('new_hot', 'no_pattern')
     """
+    return _classified(counts, communes, alpha=alpha, fdr=fdr, permutations=permutations,
+                       seed=seed, n_jobs=n_jobs, inference=inference)[0]
+
+
+def _classified(counts, communes, *, alpha, fdr, permutations, seed, n_jobs, inference):
+    """:func:`emerging_hotspots`'s table and how each period's p-values were obtained."""
     counts = _aligned(counts, communes)
     z, p = gi_star_series(counts, communes, permutations=permutations, seed=seed,
-                          n_jobs=n_jobs)
+                          n_jobs=n_jobs, inference=inference)
     bins = significance_bins(z, p, alpha=alpha, fdr=fdr)
     trends = [mann_kendall(row) for row in z.to_numpy()]
     categories = [emerging_category(b, t.z, t.p, alpha=alpha)
@@ -545,7 +573,7 @@ def emerging_hotspots(
     result["n_cold"] = (bins < 0).sum(axis=1).astype(int)
     result["last_hot"] = bins.iloc[:, -1] > 0
     result["last_cold"] = bins.iloc[:, -1] < 0
-    return result
+    return result, p.attrs["inference"]
 
 
 # -- the layer --------------------------------------------------------------------------------
@@ -564,6 +592,7 @@ def emerging_layer(
     permutations: int = 999,
     seed: int = 0,
     caveats: Iterable[Caveat] = (),
+    inference: str = "auto",
 ) -> Layer:
     """The emerging hot spot map: one category per commune, coloured by its code.
 
@@ -575,10 +604,12 @@ def emerging_layer(
         Polygons of ``unit_set`` indexed by code, with ``name``.
     unit_set, freq, types, start, end
         As in :func:`period_counts`.
-    alpha, fdr, permutations, seed
+    alpha, fdr, permutations, seed, inference
         As in :func:`emerging_hotspots`.
     caveats : iterable of Caveat
-        Carried to every rendering.
+        Carried to every rendering; with
+        :attr:`~layers.layer.Caveat.PERMUTATION_INFERENCE` added when a
+        period's p-values came from random permutations.
 
     Returns
     -------
@@ -586,8 +617,13 @@ def emerging_layer(
         ``frame`` is the table of :func:`emerging_hotspots`; ``value`` is
         ``category_code``; ``params`` holds the category → code table
         (``categories``), the colours, ``zmin``/``zmax`` of the stepped scale,
-        the periods, every analysis setting and ``islands`` (communes without
-        a neighbour: never significant, so always ``no_pattern``).
+        the periods, every analysis setting, ``inference`` (``"exact"`` when
+        every tested period was enumerated exactly, ``"permutation"`` when
+        any used random permutations, ``"normal"`` with ``permutations=0``,
+        None when no period had a record), ``inference_by_period`` (period →
+        the same, None for a period without a record) and ``islands``
+        (communes without a neighbour: never significant, so always
+        ``no_pattern``).
 
     Examples
     --------
@@ -600,15 +636,24 @@ def emerging_layer(
     >>> inc = pd.DataFrame({"date": pd.to_datetime(["2024-02-01"]), "type": ["tip"],
     ...                     "new_code": ["c0"], "old_code": ["c0"]})
     >>> layer = emerging_layer(inc, grid, start=pd.Timestamp("2024-01-01"),
-    ...                        end=pd.Timestamp("2024-12-31"), permutations=99)
+    ...                        end=pd.Timestamp("2024-12-31"))
     >>> layer.value, layer.params["periods"], layer.params["categories"]["new_hot"]
     ('category_code', ['2024Q1', '2024Q2', '2024Q3', '2024Q4'], 1)
+    >>> layer.params["inference"], layer.caveats
+    ('exact', ())
     """
     chosen = tuple(INCIDENT_TYPES if types is None else types)
     counts = period_counts(incidents, communes, unit_set=unit_set, freq=freq, types=chosen,
                            start=start, end=end)
-    frame = emerging_hotspots(counts, communes, alpha=alpha, fdr=fdr,
-                              permutations=permutations, seed=seed)
+    frame, used = _classified(counts, communes, alpha=alpha, fdr=fdr,
+                              permutations=permutations, seed=seed, n_jobs=1,
+                              inference=inference)
+    tested = {u for u in used.values() if u is not None}
+    overall = ("permutation" if "permutation" in tested else "normal" if "normal" in tested
+               else "exact" if tested else None)
+    caveats = tuple(caveats)
+    if overall == "permutation" and Caveat.PERMUTATION_INFERENCE not in caveats:
+        caveats += (Caveat.PERMUTATION_INFERENCE,)
     return Layer(
         frame=frame,
         value="category_code",
@@ -620,11 +665,11 @@ def emerging_layer(
             "types": chosen, "start": start, "end": end, "freq": freq,
             "periods": [str(p) for p in counts.columns],
             "alpha": alpha, "fdr": fdr, "permutations": permutations, "seed": seed,
-            "inference": "permutation" if permutations else "normal",
+            "inference": overall, "inference_by_period": used,
             "islands": tuple(queen_contiguity(communes).isolates),
             "categories": dict(CATEGORY_CODES), "colours": dict(CATEGORY_COLOURS),
             "zmin": _ZMIN, "zmax": _ZMAX,
         },
         colorscale=CATEGORY_SCALE,
-        caveats=tuple(caveats),
+        caveats=caveats,
     )

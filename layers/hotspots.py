@@ -1,19 +1,25 @@
 """Hot spots per commune: Getis-Ord Gi* and Local Moran's I from esda, with classes and FDR.
 
 Điểm nóng / điểm lạnh (Gi*) và cụm cao–cao, thấp–thấp (Local Moran). The
-statistics and their conditional permutations are esda's
-(:class:`esda.G_Local`, :class:`esda.Moran_Local`); this module builds the
-spatial weights from the commune polygons, keeps esda's result names
-(``Gs``, ``Zs``, ``p_sim``, ``p_norm``; ``Is``, ``q``) and adds ours: the
-p-value the classes are read from, the classes, and the False Discovery Rate
-flag. Queen contiguity, islands, the permutation p-value and the
+statistics are esda's (:class:`esda.G_Local`, :class:`esda.Moran_Local`);
+this module builds the spatial weights from the commune polygons, keeps
+esda's result names (``Gs``, ``Zs``, ``p_sim``, ``p_norm``; ``Is``, ``q``)
+and adds ours: the p-value the classes are read from, the classes, and the
+False Discovery Rate flag. Gi* of counts takes its p-values from the exact
+conditional permutation distribution (no seed); of rates, from esda's
+permutations. Queen contiguity, islands, both p-values and the
 Benjamini–Hochberg threshold are :mod:`layers.inference`'s, shared with the
 emerging hot spots.
+
+Two Gi* maps answer two questions: :func:`hotspot_layer` of the counts
+(where incidents cluster: large, populous communes weigh most) and
+:func:`rate_hotspot_layer` of the smoothed rate per resident (where the
+risk per person clusters).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import esda
 import geopandas as gpd
@@ -25,13 +31,15 @@ from libpysal import weights as pysal_weights
 from geo.approx_boundaries import METRIC_CRS  # UTM 48N: distances in metres
 from layers.inference import (
     ALTERNATIVES,
+    INFERENCES,
     fdr_threshold,
+    gi_star_test,
     island_mask,
     permutation_p,
     queen_contiguity,
     quiet_esda,
 )
-from layers.layer import Layer
+from layers.layer import Caveat, Layer
 
 __all__ = [
     "DIVERGING_SCALE",
@@ -42,6 +50,7 @@ __all__ = [
     "gi_star",
     "hotspot_layer",
     "local_moran",
+    "rate_hotspot_layer",
 ]
 
 #: Below this many communes the statistics are unreliable (the rule of thumb
@@ -99,9 +108,10 @@ class HotSpots:
     distance_km : float or None
         The distance band used (``weights="distance"``).
     permutations, seed : int
-        Of esda's conditional permutations.
+        Of esda's conditional permutations (used only when ``inference`` is
+        ``"permutation"``).
     alternative : {"two-sided", "directed"}
-        How ``p_value`` is read from ``p_sim``.
+        How ``p_value`` is read from the conditional distribution.
     alpha_fdr : bool
         Whether the classes are the FDR-corrected ones.
     fdr_thresholds : dict
@@ -113,6 +123,9 @@ class HotSpots:
         Gi* only: communes whose permutation test is significant in the
         direction opposite to their z-score (see :func:`gi_star`); never
         significant.
+    inference : {"exact", "permutation"}
+        How ``p_value`` was obtained: the exact conditional permutation
+        distribution (Gi* of counts; no seed) or esda's random permutations.
     """
 
     frame: pd.DataFrame
@@ -126,6 +139,7 @@ class HotSpots:
     fdr_thresholds: dict = field(default_factory=dict)
     islands: tuple[str, ...] = ()
     direction_conflicts: tuple[str, ...] = ()
+    inference: str = "permutation"
 
     @property
     def few_features(self) -> bool:
@@ -143,8 +157,10 @@ class HotSpots:
             "seed": self.seed,
             "alternative": self.alternative,
             "alpha_fdr": self.alpha_fdr,
+            "inference": self.inference,
             "fdr_thresholds": dict(self.fdr_thresholds),
-            "p_floor": 1 / (self.permutations + 1),
+            # the smallest p-value permutations can give; none for the exact distribution
+            "p_floor": 1 / (self.permutations + 1) if self.inference == "permutation" else None,
             "islands": self.islands,
             "direction_conflicts": self.direction_conflicts,
             "n_features": len(self.frame),
@@ -162,11 +178,14 @@ def gi_star(
     seed: int = 0,
     alternative: str = "two-sided",
     alpha_fdr: bool = True,
+    inference: str = "auto",
 ) -> HotSpots:
     """Getis-Ord Gi* per commune with hot/cold-spot classes, as ArcGIS's Hot Spot Analysis.
 
     esda's :class:`esda.G_Local` (``star=True``, binary weights with a
-    self-weight of 1) with conditional permutation inference.
+    self-weight of 1) with conditional permutation inference: exact for
+    counts (every draw of the neighbours enumerated, the classes do not
+    depend on a seed), esda's random permutations for other values.
 
     Parameters
     ----------
@@ -184,24 +203,31 @@ def gi_star(
         gives every commune a neighbour (ArcGIS's default). A band that leaves
         a commune alone is refused.
     permutations : int
-        Conditional permutations (esda's); the smallest ``p_sim`` is
-        ``1 / (permutations + 1)``.
+        Conditional permutations (esda's), when they are used (see
+        ``inference``); the smallest ``p_sim`` is then ``1 / (permutations + 1)``.
     seed : int
-        Seed of the permutations: the same seed gives the same map.
+        Seed of the permutations: the same seed gives the same map. The exact
+        inference uses none.
     alternative : {"two-sided", "directed"}
         How ``p_value``, the p-value the classes are read from, is taken from
-        esda's simulations: ``"two-sided"`` (default) is twice the smaller
-        one-tailed p-value (capped at 1), the two-sided confidence that
+        the conditional distribution: ``"two-sided"`` (default) is twice the
+        smaller one-tailed p-value (capped at 1), the two-sided confidence that
         ArcGIS's bins state; ``"directed"`` is the smaller one-tailed p-value
         itself (as GeoDa's significance maps read ``p_sim``), half of it.
     alpha_fdr : bool
         Report the FDR-corrected classes (ArcGIS's "Apply False Discovery Rate
         (FDR) Correction"); else the uncorrected ones.
+    inference : {"auto", "exact", "permutation"}
+        :func:`layers.inference.gi_star_test`'s: ``"auto"`` (default) is exact
+        for counts (whole numbers) within
+        :data:`layers.inference.EXACT_MAX_CELLS`, permutations otherwise;
+        the result's ``inference`` says which.
 
     Returns
     -------
     HotSpots
-        ``frame`` columns: esda's ``Gs``, ``Zs``, ``p_sim`` and ``p_norm``
+        ``frame`` columns: esda's ``Gs``, ``Zs``, ``p_sim`` (NaN with the
+        exact inference: no permutation was drawn) and ``p_norm``
         (one-sided normal p of ``Zs``), then ``p_value``, ``gi_bin`` (+3 … −3),
         ``gi_class`` (``hot_99`` … ``not_significant`` … ``cold_99``) and
         ``fdr_significant``.
@@ -216,6 +242,12 @@ def gi_star(
 
     Notes
     -----
+    ``p_value``, exact (:func:`layers.inference.exact_gi_star_p`): over all
+    ``C(n − 1, k)`` equally likely draws of a commune's ``k`` neighbours
+    from the other communes' counts (its own count kept), the share whose
+    neighbour sum is at least (upper tail) or at most (lower tail) the
+    observed one, *ties in both tails*; two-sided is twice the smaller,
+    capped at 1. The same rule on a sample of draws is the permutation
     ``p_value`` (:func:`layers.inference.permutation_p`): esda's one-tailed
     p-values ``(M + 1) / (permutations + 1)``
     (:func:`esda.significance.calculate_significance`, ``"greater"`` and
@@ -246,11 +278,12 @@ def gi_star(
     after the correction. It is reported whatever ``alpha_fdr``; ``alpha_fdr``
     only chooses which classes ``gi_bin``/``gi_class`` show.
 
-    With few permutations FDR can leave no 99 % class at all: a level-α
+    With permutations, FDR can leave no 99 % class at all: a level-α
     class needs ``k`` communes with ``p_value <= k α / n``, and
     ``p_value >= 2 / (permutations + 1)`` (two-sided). On 96 communes with
     999 permutations a 99 % class after FDR needs at least 20 communes at the
-    smallest p-value; use 9,999 permutations for 99 % classes.
+    smallest p-value; use 9,999 permutations for 99 % classes. The exact
+    p-values have no such floor (down to ``2 / C(n − 1, k)``).
 
     esda's conditional permutation holds the commune's own value fixed and
     shuffles its neighbours, while ``Zs`` compares with the unconditional
@@ -271,23 +304,21 @@ def gi_star(
     ...     index=[f"{i:05d}" for i in range(36)], crs="EPSG:32648")
     >>> values = pd.Series(1.0, index=grid.index)
     >>> values[["00000", "00001", "00006", "00007"]] = 20.0
-    >>> spots = gi_star(values, grid, permutations=9999, seed=1)
-    >>> spots.frame.loc[["00000", "00001", "00007"], "gi_class"].tolist()
-    ['hot_95', 'hot_90', 'not_significant']
-    >>> raw = gi_star(values, grid, permutations=9999, seed=1, alpha_fdr=False)
+    >>> spots = gi_star(values, grid)
+    >>> spots.inference, spots.frame.loc[["00000", "00001", "00007"], "gi_class"].tolist()
+    ('exact', ['hot_95', 'hot_95', 'not_significant'])
+    >>> raw = gi_star(values, grid, alpha_fdr=False)
     >>> raw.frame.loc[["00000", "00001", "00007"], "gi_class"].tolist()
     ['hot_99', 'hot_99', 'hot_95']
     """
     _check_choices(weights=weights, alternative=alternative, permutations=permutations)
+    if inference not in INFERENCES:
+        raise ValueError(f"unknown inference {inference!r}: use one of {INFERENCES}")
     y = _aligned_values(values, communes)
     w, distance_km, islands = _weights(communes, weights, distance_km)
-    with quiet_esda():
-        g = esda.G_Local(
-            y, w, transform="B", permutations=permutations, star=True,
-            keep_simulations=True, n_jobs=1, seed=seed,
-        )
-    p_value, direction = permutation_p(g.Gs, g.rGs, alternative=alternative,
-                                       islands=island_mask(w, communes.index))
+    g = gi_star_test(y, w, inference=inference, permutations=permutations, seed=seed,
+                     alternative=alternative, islands=island_mask(w, communes.index))
+    p_value, direction = g.p_value, g.direction
     conflict = (np.sign(g.Zs) != direction) & (p_value <= max(_LEVELS))
     thresholds = {a: fdr_threshold(p_value, a) for a in _LEVELS}
     raw = _levels(p_value, dict(zip(_LEVELS, _LEVELS)))
@@ -312,7 +343,7 @@ def gi_star(
         frame=frame, statistic="gi_star", weights=weights, distance_km=distance_km,
         permutations=permutations, seed=seed, alternative=alternative, alpha_fdr=alpha_fdr,
         fdr_thresholds=thresholds, islands=islands,
-        direction_conflicts=tuple(communes.index[conflict]),
+        direction_conflicts=tuple(communes.index[conflict]), inference=g.inference,
     )
 
 
@@ -419,6 +450,7 @@ def hotspot_layer(
     seed: int = 0,
     alternative: str = "two-sided",
     alpha_fdr: bool = True,
+    inference: str = "auto",
 ) -> Layer:
     """The Gi* hot-spot map of a layer's values (counts, smoothed rates …).
 
@@ -427,11 +459,12 @@ def hotspot_layer(
     source : Layer
         The layer whose ``value`` column is analysed (e.g. from
         :func:`layers.counts.incident_counts` or
-        :func:`layers.rates.commune_rates`).
+        :func:`layers.rates.commune_rates`; for the rates prefer
+        :func:`rate_hotspot_layer`, which says what it maps).
     communes : GeoDataFrame
         The polygons of ``source.unit_set``, indexed by code.
-    weights, distance_km, permutations, seed, alternative, alpha_fdr
-        As :func:`gi_star`.
+    weights, distance_km, permutations, seed, alternative, alpha_fdr, inference
+        As :func:`gi_star`. Counts get the exact inference (no seed).
 
     Returns
     -------
@@ -440,11 +473,18 @@ def hotspot_layer(
         columns; the mapped ``value`` is ``gi_bin`` (float: +3 … −3, NaN for
         a commune with no source value), coloured by :data:`DIVERGING_SCALE`
         over ``zmin=-3, zmax=3``. ``params``: the source's (period, types),
-        ``source`` (the analysed column), :attr:`HotSpots.params`,
-        ``classes`` (the class table: code, class, message key, confidence,
-        colour), ``zmin``/``zmax``, ``excluded`` (communes with no source
-        value, e.g. no population: left out of the analysis, their
-        neighbours analysed without them) and ``constant_values``.
+        ``source`` (the analysed column), :attr:`HotSpots.params` (with
+        ``inference``: ``"exact"`` or ``"permutation"``; None when nothing
+        was tested), ``classes`` (the class table: code, class, message key,
+        confidence, colour), ``zmin``/``zmax``, ``excluded`` (communes with no
+        source value, e.g. no population: left out of the analysis, their
+        neighbours analysed without them), ``constant_values`` and
+        ``about_key`` (the message that says what the map shows:
+        ``layer.hotspots.about_counts`` for counts, else None).
+        ``caveats``: the source's, and
+        :attr:`~layers.layer.Caveat.PERMUTATION_INFERENCE` when the
+        p-values come from random permutations (a class near its cut-off
+        may change with the seed).
 
     Notes
     -----
@@ -465,10 +505,119 @@ def hotspot_layer(
     >>> codes = ["00000"] * 20 + ["00001"] * 20 + ["00006"] * 20 + ["00007"] * 20 + list(grid.index)
     >>> inc = pd.DataFrame({"date": pd.Timestamp("2024-05-01"), "type": "tip",
     ...                     "new_code": codes, "old_code": codes})
-    >>> layer = hotspot_layer(incident_counts(inc, grid, unit_set="2025"), grid, seed=1)
-    >>> layer.value, layer.frame.loc["00000", "gi_class"], layer.params["few_features"]
-    ('gi_bin', 'hot_90', False)
+    >>> layer = hotspot_layer(incident_counts(inc, grid, unit_set="2025"), grid)
+    >>> layer.value, layer.frame.loc["00000", "gi_class"], layer.params["inference"]
+    ('gi_bin', 'hot_95', 'exact')
     """
+    about = "layer.hotspots.about_counts" if source.value == "count" else None
+    return _gi_layer(source, communes, weights=weights, distance_km=distance_km,
+                     permutations=permutations, seed=seed, alternative=alternative,
+                     alpha_fdr=alpha_fdr, inference=inference,
+                     title_key="layer.hotspots.title", about_key=about)
+
+
+def rate_hotspot_layer(
+    rates: Layer,
+    communes: gpd.GeoDataFrame,
+    *,
+    seed: int,
+    permutations: int = 9999,
+    weights: str = "queen",
+    distance_km: float | None = None,
+    alternative: str = "two-sided",
+    alpha_fdr: bool = True,
+) -> Layer:
+    """The Gi* hot-spot map of the smoothed rate per resident: where *risk* clusters.
+
+    Điểm nóng theo tỷ lệ trên dân số. Gi* on counts (:func:`hotspot_layer`)
+    answers "where do incidents cluster?": counts grow with a commune's size
+    and population (on the demo, Spearman 0.82 with area), so its hot spots
+    are mostly large communes and its FDR cold spots small ones. Gi* on the
+    empirical-Bayes rate (``rate_eb`` of :func:`layers.rates.commune_rates`:
+    incidents per 10,000 residents, pulled toward the province rate the more
+    the smaller the commune's population) answers "where is the risk per
+    resident high, together with its neighbours'?". The two maps differ
+    where a populous commune has many incidents at an ordinary rate (hot by
+    counts only) or a small one few incidents at a high rate (hot by rate only).
+
+    Inference: esda's conditional permutations (``permutations`` random
+    draws of the neighbours among the other communes' rates, with ``seed``),
+    two-sided with ties in both tails (:func:`layers.inference.permutation_p`),
+    then FDR, exactly as the counts map. Not the exact enumeration: it needs
+    whole numbers, and the rates are continuous. Not the normal
+    approximation: a commune has 2 to 9 neighbours and the rates are skewed
+    (many near the province rate, a few far above), so the sum of a few
+    neighbours' rates is far from normal and ArcGIS-style z-scores would
+    overstate the tails; the permutation null holds the commune's own rate
+    and draws its neighbours from the rates actually observed. The classes
+    may change with the seed for a commune near a cut-off: the layer carries
+    :attr:`~layers.layer.Caveat.PERMUTATION_INFERENCE` and the seed.
+
+    Parameters
+    ----------
+    rates : Layer
+        From :func:`layers.rates.commune_rates` (``rate_eb`` column; a
+        commune without population has NaN and is left out, its neighbours
+        analysed without it).
+    communes : GeoDataFrame
+        The 2025 commune polygons, indexed by code.
+    seed : int
+        Seed of the permutations, required: the same seed gives the same map.
+    permutations : int
+        esda's conditional permutations (9,999 so that FDR can reach 99 %).
+    weights, distance_km, alternative, alpha_fdr
+        As :func:`gi_star`.
+
+    Returns
+    -------
+    Layer
+        As :func:`hotspot_layer` (value ``gi_bin``, the classes, FDR), with
+        ``title_key`` ``layer.hotspots_rate.title`` (the variable mapped, in
+        the title), ``params["source"] == "rate_eb"``, ``params["per"]``,
+        ``params["about_key"] == "layer.hotspots_rate.about"`` (what the map
+        shows and why it differs from the counts map) and
+        ``params["inference"] == "permutation"``.
+
+    Raises
+    ------
+    ValueError
+        When ``rates`` has no ``rate_eb`` column, or as :func:`gi_star`.
+
+    Examples
+    --------
+    >>> import geopandas as gpd, pandas as pd, shapely
+    >>> from layers.rates import commune_rates
+    >>> grid = gpd.GeoDataFrame(
+    ...     {"name": [f"Xã {i}" for i in range(36)]},
+    ...     geometry=[shapely.box(x, y, x + 1, y + 1) for y in range(6) for x in range(6)],
+    ...     index=[f"{i:05d}" for i in range(36)], crs="EPSG:32648")
+    >>> codes = ["00000"] * 20 + ["00001"] * 20 + ["00006"] * 20 + ["00007"] * 20 + list(grid.index)
+    >>> inc = pd.DataFrame({"date": pd.Timestamp("2024-05-01"), "type": "tip",
+    ...                     "new_code": codes, "old_code": codes})
+    >>> pop = pd.DataFrame({"new_code": grid.index, "year": 2024, "population": 10_000})
+    >>> layer = rate_hotspot_layer(commune_rates(inc, grid, pop), grid, seed=1)
+    >>> layer.title_key, layer.params["source"], layer.params["inference"]
+    ('layer.hotspots_rate.title', 'rate_eb', 'permutation')
+    >>> layer.frame.loc["00000", "gi_class"], [c.value for c in layer.caveats]
+    ('hot_95', ['permutation_inference'])
+    """
+    if "rate_eb" not in rates.frame.columns:
+        raise ValueError("rate_hotspot_layer needs the smoothed rate (rate_eb) of "
+                         "layers.rates.commune_rates")
+    source = replace(rates, value="rate_eb")
+    return _gi_layer(source, communes, weights=weights, distance_km=distance_km,
+                     permutations=permutations, seed=seed, alternative=alternative,
+                     alpha_fdr=alpha_fdr, inference="permutation",
+                     title_key="layer.hotspots_rate.title",
+                     about_key="layer.hotspots_rate.about")
+
+
+def _gi_layer(source: Layer, communes: gpd.GeoDataFrame, *, weights, distance_km,
+              permutations, seed, alternative, alpha_fdr, inference, title_key,
+              about_key) -> Layer:
+    """The Gi* layer of ``source.value``: checks, Gi*, then the description."""
+    if inference not in INFERENCES:
+        raise ValueError(f"unknown inference {inference!r}: use one of {INFERENCES}")
     values = source.frame[source.value]
     if set(values.index) != set(communes.index):
         raise ValueError(
@@ -490,6 +639,7 @@ def hotspot_layer(
         spots = gi_star(
             values[analysed], kept, weights=weights, distance_km=distance_km,
             permutations=permutations, seed=seed, alternative=alternative, alpha_fdr=alpha_fdr,
+            inference=inference,
         )
         result = spots.frame.reindex(frame.index)
         result["gi_bin"] = result["gi_bin"].astype(float)
@@ -512,17 +662,21 @@ def hotspot_layer(
         "zmax": 3,
         "excluded": excluded,
         "constant_values": constant,
+        "about_key": about_key,
     }
+    caveats = tuple(source.caveats)
+    if params["inference"] == "permutation" and Caveat.PERMUTATION_INFERENCE not in caveats:
+        caveats += (Caveat.PERMUTATION_INFERENCE,)
     return Layer(
         frame=frame,
         value="gi_bin",
         unit_set=source.unit_set,
-        title_key="layer.hotspots.title",
+        title_key=title_key,
         legend_key="layer.hotspots.legend",
         units_key="layer.hotspots.legend",
         params=params,
         colorscale=DIVERGING_SCALE,
-        caveats=source.caveats,
+        caveats=caveats,
     )
 
 
@@ -532,7 +686,7 @@ def _plain_params(weights, distance_km, permutations, seed, alternative, alpha_f
     return {
         "statistic": "gi_star", "weights": weights, "distance_km": distance_km,
         "permutations": permutations, "seed": seed, "alternative": alternative,
-        "alpha_fdr": alpha_fdr, "fdr_thresholds": {}, "p_floor": 1 / (permutations + 1),
+        "alpha_fdr": alpha_fdr, "inference": None, "fdr_thresholds": {}, "p_floor": None,
         "islands": (), "direction_conflicts": (), "n_features": n,
         "few_features": n < MIN_FEATURES,
     }

@@ -16,6 +16,9 @@ class Caveat(str, Enum):
     SYNTHETIC = "synthetic"  #: built from the synthetic demo dataset
     APPROXIMATE_BOUNDARIES = "approximate_boundaries"  #: bundled, not official, polygons
     SMALL_COUNTS_SUPPRESSED = "small_counts_suppressed"
+    #: significance from random permutations (not the exact enumeration): a class near
+    #: its cut-off may change with the seed
+    PERMUTATION_INFERENCE = "permutation_inference"
 
 
 @dataclass(frozen=True)

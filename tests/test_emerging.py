@@ -241,14 +241,26 @@ def test_normal_approximation_without_permutations(communes):
 def test_one_incident_is_not_a_hot_or_cold_spot_pattern(communes):
     # A quarter with a single incident: esda's p_sim (ties counted as "larger") would
     # call most communes significant; counting ties in both tails, the commune itself
-    # has p = 1 and at most one commune with few neighbours falls below 0.10.
+    # has p = 1, and a neighbour with k neighbours draws the incident in k of 95 cases:
+    # p = 2 k / 95 exactly, below 0.10 only for the two with at most 4 neighbours.
     counts = pd.DataFrame({"q": 0}, index=communes.index)
     counts.loc["28132", "q"] = 1
-    z, p = gi_star_series(counts, communes, permutations=999, seed=0)
+    z, p = gi_star_series(counts, communes)
+    assert p.attrs["inference"] == {"q": "exact"}
     bins = significance_bins(z, p)["q"]
     assert p.loc["28132", "q"] == 1.0
+    graph = Graph.build_contiguity(communes, rook=False, strict=True)
+    beside = list(graph["28132"].index)
+    k = graph.cardinalities[beside]
+    np.testing.assert_allclose(p.loc[beside, "q"], np.minimum(1, 2 * k / 95), rtol=1e-12)
+    assert (p.drop(index=[*beside, "28132"])["q"] == 1).all()
     assert (bins < 0).sum() == 0
-    assert (bins > 0).sum() <= 1
+    assert set(bins.index[bins > 0]) == set(k.index[k <= 4]) and (k <= 4).sum() == 2
+    # 999 permutations estimate the same p-values: at most one draw in ten off
+    _, sampled = gi_star_series(counts, communes, permutations=999, seed=0,
+                                inference="permutation")
+    assert sampled.attrs["inference"] == {"q": "permutation"}
+    assert (sampled["q"] - p["q"]).abs().max() < 0.05
 
 
 def test_counts_and_communes_must_match(communes):

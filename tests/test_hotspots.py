@@ -1,5 +1,7 @@
 """Gi* and Local Moran on the 2025 communes: esda's numbers, planted clusters, noise, FDR, layer."""
 
+import math
+
 import esda
 import geopandas as gpd
 import numpy as np
@@ -82,15 +84,22 @@ def test_queen_weights_of_the_2025_communes(queen, communes):
 def test_gi_star_equals_esda_on_the_same_input(communes, queen):
     values = _poisson(communes, 4, seed=11)
     shuffled = values.sample(frac=1, random_state=3)  # order must not matter
-    spots = gi_star(shuffled, communes, permutations=999, seed=42)
+    spots = gi_star(shuffled, communes, permutations=999, seed=42, inference="permutation")
     ref = esda.G_Local(values.to_numpy(), queen, transform="B", star=True,
                        permutations=999, seed=42, n_jobs=1)
     frame = spots.frame
     assert list(frame.index) == list(communes.index)
+    assert spots.inference == "permutation" and spots.params["p_floor"] == 0.001
     np.testing.assert_allclose(frame["Gs"], ref.Gs, rtol=1e-12)
     np.testing.assert_allclose(frame["Zs"], ref.Zs, rtol=1e-12)
     np.testing.assert_array_equal(frame["p_sim"], ref.p_sim)
     np.testing.assert_allclose(frame["p_norm"], ref.p_norm, rtol=1e-12)
+    # counts: exact by default, the same statistics, no permutation drawn (no p_sim)
+    exact = gi_star(shuffled, communes)
+    assert exact.inference == "exact" and exact.params["inference"] == "exact"
+    assert exact.params["p_floor"] is None
+    np.testing.assert_allclose(exact.frame["Zs"], ref.Zs, rtol=1e-12)
+    assert exact.frame["p_sim"].isna().all()
     # Gi* with binary weights and self-weight 1: (own + neighbours) / total
     centre = values[[CENTRE, *queen[CENTRE].index]].sum() / values.sum()
     assert frame.loc[CENTRE, "Gs"] == pytest.approx(centre)
@@ -106,7 +115,9 @@ def test_distance_band_defaults_to_the_smallest_band_giving_everyone_a_neighbour
     ref = esda.G_Local(values.to_numpy(), band, transform="B", star=True,
                        permutations=999, seed=42, n_jobs=1)
     np.testing.assert_allclose(spots.frame["Zs"], ref.Zs, rtol=1e-12)
-    np.testing.assert_array_equal(spots.frame["p_sim"], ref.p_sim)
+    sampled = gi_star(values, communes, weights="distance", permutations=999, seed=42,
+                      inference="permutation")
+    np.testing.assert_array_equal(sampled.frame["p_sim"], ref.p_sim)
     wider = gi_star(values, communes, weights="distance", distance_km=25, seed=42)
     assert wider.distance_km == 25
 
@@ -116,38 +127,49 @@ def test_same_seed_same_result_and_numpys_global_generator_untouched(communes):
     np.random.seed(123)
     expected = np.random.rand()
     np.random.seed(123)
-    first = gi_star(values, communes, seed=9)
+    first = gi_star(values, communes, seed=9, inference="permutation")
     assert np.random.rand() == expected  # esda reseeds it; we restore it
-    pd.testing.assert_frame_equal(first.frame, gi_star(values, communes, seed=9).frame)
-    assert not first.frame["p_sim"].equals(gi_star(values, communes, seed=10).frame["p_sim"])
+    pd.testing.assert_frame_equal(
+        first.frame, gi_star(values, communes, seed=9, inference="permutation").frame)
+    other = gi_star(values, communes, seed=10, inference="permutation")
+    assert not first.frame["p_sim"].equals(other.frame["p_sim"])
+    # exact inference: no seed at all
+    pd.testing.assert_frame_equal(gi_star(values, communes, seed=9).frame,
+                                  gi_star(values, communes, seed=10).frame)
 
 
 # --- planted cluster and random patterns ---------------------------------------------------
 
 
 def test_planted_cluster_is_a_99_percent_hot_spot_after_fdr(communes, queen):
-    """9,999 permutations: with 999, no commune of 96 can reach 99 % after FDR (see gi_star)."""
+    """Exact p-values reach far below 1 / (permutations + 1): 99 % after FDR."""
     values, core, planted = _planted(communes, queen)
-    spots = gi_star(values, communes, permutations=9_999, seed=0)
+    spots = gi_star(values, communes)
     frame = spots.frame
+    assert spots.inference == "exact"
     assert len(core) == 6 and len(planted) == 15
     assert (frame.loc[core, "gi_class"] == "hot_99").all()
     assert frame.loc[core, "fdr_significant"].all()
     assert (frame.loc[core, "p_value"] <= spots.fdr_thresholds[0.01]).all()
-    # every significant commune is hot and in or beside the cluster; no cold spot anywhere
+    assert frame.loc[core, "p_value"].max() < 2e-4  # below 2 / 10,000: no permutation floor
+    # every hot commune is in or beside the cluster
     beside = set(planted) | {n for c in planted for n in queen[c].index}
-    significant = frame.index[frame["fdr_significant"]]
-    assert set(significant) <= beside
-    assert (frame.loc[significant, "gi_bin"] > 0).all()
+    hot = frame.index[frame["fdr_significant"] & (frame["gi_bin"] > 0)]
+    assert set(hot) <= beside
+    # one cold spot away from it: neighbours 3, 6, 2, 4, 3, 3, lower than six draws from a
+    # province that holds the cluster's counts of about 30 (exact p = 0.0113 <= 0.0146)
+    cold = frame.index[frame["fdr_significant"] & (frame["gi_bin"] < 0)]
+    assert list(cold) == ["27877"] and "27877" not in beside
+    assert values[list(queen["27877"].index)].tolist() == [3, 6, 2, 4, 3, 3]
     assert frame["gi_class"].value_counts().to_dict() == {
-        "not_significant": 85, "hot_99": 7, "hot_95": 3, "hot_90": 1
+        "not_significant": 82, "hot_99": 7, "hot_95": 3, "hot_90": 3, "cold_90": 1
     }
 
 
 def test_fdr_rule_is_benjamini_hochberg_per_confidence_level(communes, queen):
     values, _, _ = _planted(communes, queen)
-    corrected = gi_star(values, communes, permutations=9_999, seed=0).frame
-    raw = gi_star(values, communes, permutations=9_999, seed=0, alpha_fdr=False).frame
+    corrected = gi_star(values, communes).frame
+    raw = gi_star(values, communes, alpha_fdr=False).frame
     p = corrected["p_value"].to_numpy()
     kept = {a: multipletests(p, alpha=a, method="fdr_bh")[0] for a in (0.10, 0.05, 0.01)}
     expected = np.select([kept[0.01], kept[0.05], kept[0.10]], [3, 2, 1], 0)
@@ -157,7 +179,7 @@ def test_fdr_rule_is_benjamini_hochberg_per_confidence_level(communes, queen):
     np.testing.assert_array_equal(
         raw["gi_bin"].abs(), np.select([p <= 0.01, p <= 0.05, p <= 0.10], [3, 2, 1], 0)
     )
-    assert (raw["gi_bin"] != 0).sum() == 21 > (corrected["gi_bin"] != 0).sum() == 11
+    assert (raw["gi_bin"] != 0).sum() == 21 > (corrected["gi_bin"] != 0).sum() == 14
     pd.testing.assert_series_equal(raw["fdr_significant"], corrected["fdr_significant"])
 
 
@@ -179,7 +201,7 @@ def test_random_patterns_give_almost_no_fdr_significant_spot(communes):
 def test_a_zero_among_zeros_is_no_cold_spot(communes):
     """esda's p_sim counts ties against the low tail: zeros next to zeros look 99.9 % cold."""
     values = _poisson(communes, 0.5, seed=7)
-    spots = gi_star(values, communes, seed=7, alpha_fdr=False)
+    spots = gi_star(values, communes, seed=7, alpha_fdr=False, inference="permutation")
     frame = spots.frame
     zero_among_zeros = frame.index[frame["Gs"] == 0]
     assert len(zero_among_zeros) == 5
@@ -187,6 +209,9 @@ def test_a_zero_among_zeros_is_no_cold_spot(communes):
     assert (frame.loc[zero_among_zeros, "p_value"] > 0.25).all()  # ties counted: no evidence
     assert ((frame["p_sim"] <= 0.05) & (frame["Zs"] < 0)).sum() == 8
     assert frame["gi_class"].str.startswith("cold").sum() == 0
+    exact = gi_star(values, communes, alpha_fdr=False).frame  # the same tie rule, exact
+    assert (exact.loc[zero_among_zeros, "p_value"] > 0.2).all()
+    assert exact["gi_class"].str.startswith("cold").sum() == 0
 
 
 def test_local_moran_labels_the_planted_cluster_high_high(communes, queen):
@@ -225,14 +250,16 @@ def test_fdr_keeps_the_communes_at_the_critical_p_value(monkeypatch):
         index=[f"{i:05d}" for i in range(280)], crs="EPSG:32648",
     )
     p = np.r_[np.full(14, 0.005), np.linspace(0.2, 1.0, 266)]
+    real_test = layers.hotspots.gi_star_test
 
-    def planted(observed, simulated, alternative, islands):
-        return p.copy(), np.ones(len(p), dtype=int)
+    def planted(values, graph, **kwargs):
+        return real_test(values, graph, **kwargs)._replace(
+            p_value=p.copy(), direction=np.ones(len(p), dtype=int))
 
-    monkeypatch.setattr(layers.hotspots, "permutation_p", planted)
+    monkeypatch.setattr(layers.hotspots, "gi_star_test", planted)
     values = pd.Series(np.arange(280) % 3, index=grid.index, dtype=float)
     values.iloc[:14] = 10.0  # the 14 given p = 0.005: high, among high neighbours (Zs > 0)
-    spots = gi_star(values, grid, permutations=99, seed=0)
+    spots = gi_star(values, grid)
     assert (spots.frame["Zs"].iloc[:14] > 0).all()
     assert spots.frame["fdr_significant"].sum() == 14
     assert spots.fdr_thresholds[0.10] == pytest.approx(0.005, rel=1e-12)
@@ -255,11 +282,15 @@ def test_an_island_is_never_significant():
     communes = pd.concat([grid, island])
     values = pd.Series(np.arange(37, dtype=float) % 5, index=communes.index)
     values["09999"] = 50.0
-    spots = gi_star(values, communes, seed=1, alpha_fdr=False)
+    spots = gi_star(values, communes, seed=1, alpha_fdr=False, inference="permutation")
     assert spots.islands == ("09999",)
     row = spots.frame.loc["09999"]
     assert row["p_sim"] == pytest.approx(0.001) and np.isnan(row["p_value"])
     assert row["gi_class"] == "not_significant" and not row["fdr_significant"]
+    exact = gi_star(values, communes, alpha_fdr=False)
+    assert exact.inference == "exact" and exact.islands == ("09999",)
+    row = exact.frame.loc["09999"]
+    assert np.isnan(row["p_value"]) and row["gi_class"] == "not_significant"
     with pytest.raises(ValueError, match="smallest band giving every commune one is 21.213 km"):
         gi_star(values, communes, weights="distance", distance_km=1.5)
 
@@ -271,7 +302,10 @@ def test_a_high_outlier_among_low_neighbours_is_not_a_hot_spot(communes, queen):
     spots = gi_star(values, communes, seed=3, alpha_fdr=False)
     row = spots.frame.loc[CENTRE]
     assert row["Zs"] > 2.5  # ArcGIS's z-score would call it a 99 % hot spot …
-    assert row["p_value"] == 0.002  # … but its neighbours are lower than chance
+    # … but its neighbours are lower than chance: 5 zeros drawn from 95 counts of which
+    # only 5 (its neighbours, here) are zeros: one draw in C(95, 5)
+    assert (values.drop(CENTRE) == 0).sum() == 5 == len(queen[CENTRE])
+    assert row["p_value"] == pytest.approx(2 / math.comb(95, 5), rel=1e-9)
     assert spots.direction_conflicts == (CENTRE,)
     assert row["gi_class"] == "not_significant"
 
