@@ -1,19 +1,32 @@
 """Inference shared by Gi*, Local Moran and the emerging hot spots (layers/inference.py):
-contiguity, islands, the two-sided permutation p-value and the Benjamini–Hochberg threshold,
-against esda and statsmodels on fixed data."""
+contiguity, islands, the two-sided permutation p-value, the exact p-value of Gi* on counts
+and the Benjamini–Hochberg threshold, against esda, statsmodels and brute force on fixed
+data."""
 
 from __future__ import annotations
+
+import itertools
+import math
 
 import esda
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pytest
 import shapely
 from esda.significance import calculate_significance
 from libpysal.graph import Graph
 from statsmodels.stats.multitest import multipletests
 
-from layers.inference import fdr_threshold, island_mask, permutation_p, queen_contiguity
+from layers.inference import (
+    exact_gi_star_cost,
+    exact_gi_star_p,
+    fdr_threshold,
+    gi_star_test,
+    island_mask,
+    permutation_p,
+    queen_contiguity,
+)
 
 
 def _t_junction() -> gpd.GeoDataFrame:
@@ -129,3 +142,149 @@ def test_fdr_threshold_on_what_can_pass_and_what_cannot():
     assert fdr_threshold(np.array([np.nan]), 0.05) == 0.0
     with pytest.raises(ValueError, match="alpha"):
         fdr_threshold(p, 1.5)
+
+
+# -- Gi* of counts: the exact conditional permutation distribution (issue 16) -----------------
+
+def _row_of(n: int) -> gpd.GeoDataFrame:
+    """``n`` unit squares in two rows (queen: up to 5 neighbours each)."""
+    half = (n + 1) // 2
+    return gpd.GeoDataFrame(
+        geometry=[shapely.box(i % half, i // half, i % half + 1, i // half + 1)
+                  for i in range(n)],
+        index=[f"u{i}" for i in range(n)], crs="EPSG:32648",
+    )
+
+
+def _brute_force(y: np.ndarray, w: Graph) -> tuple[np.ndarray, np.ndarray]:
+    """One-tailed p-values over *all* (n − 1)! orders of the other values: esda's conditional
+    randomisation gives unit i's k neighbours the first k values of a random order of the
+    others; the observed neighbourhood is one of the orders."""
+    n = len(y)
+    a = w.sparse.toarray() != 0
+    greater, lesser = np.empty(n), np.empty(n)
+    for i in range(n):
+        k, observed = a[i].sum(), y[a[i]].sum()
+        sums = np.array([sum(order[:k]) for order in itertools.permutations(np.delete(y, i))])
+        greater[i], lesser[i] = (sums >= observed).mean(), (sums <= observed).mean()
+    return greater, lesser
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_exact_p_values_are_all_permutations_counted(seed):
+    """8 units, (8 − 1)! = 5,040 orders of the others for each: the exact p-values equal the
+    shares counted by brute force, two-sided and directed, with the same tail."""
+    communes = _row_of(8)
+    w = queen_contiguity(communes)
+    rng = np.random.default_rng(seed)
+    y = rng.poisson([0.4, 1.5, 4.0, 12.0, 1.0, 0.7][seed], 8)
+    if seed == 0:
+        y[:] = [0, 0, 0, 1, 0, 0, 0, 0]  # ties everywhere
+    greater, lesser = _brute_force(y, w)
+    p, direction = exact_gi_star_p(y, w)
+    np.testing.assert_allclose(p, np.minimum(1, 2 * np.minimum(greater, lesser)), rtol=1e-12)
+    np.testing.assert_array_equal(direction, np.sign(lesser - greater))
+    directed, _ = exact_gi_star_p(y, w, alternative="directed")
+    np.testing.assert_allclose(directed, np.minimum(greater, lesser), rtol=1e-12)
+    # the same numbers through gi_star_test, which also gives esda's Gs and Zs
+    test = gi_star_test(y.astype(float), w)
+    assert test.inference == "exact" and np.isnan(test.p_sim).all()
+    np.testing.assert_allclose(test.p_value, p, rtol=1e-15)
+
+
+def _exact_by_integers(y: np.ndarray, w: Graph) -> np.ndarray:
+    """Two-sided exact p-values in Python integers (no rounding), one subset-sum DP per unit."""
+    a = w.sparse.toarray() != 0
+    out = []
+    for i in range(len(y)):
+        k, observed = int(a[i].sum()), int(y[a[i]].sum())
+        ways = [dict() for _ in range(k + 1)]
+        ways[0][0] = 1
+        for v in np.delete(y, i).tolist():
+            for c in range(k, 0, -1):
+                for s, m in ways[c - 1].items():
+                    ways[c][s + v] = ways[c].get(s + v, 0) + m
+        total = math.comb(len(y) - 1, k)
+        greater = sum(m for s, m in ways[k].items() if s >= observed)
+        lesser = sum(m for s, m in ways[k].items() if s <= observed)
+        out.append(min(1.0, 2 * min(greater, lesser) / total))
+    return np.array(out)
+
+
+def test_exact_p_values_keep_their_digits_down_to_tiny_tails():
+    """280 units (the former communes' number), a planted cluster: p-values down to ~1e-10
+    agree with exact integer arithmetic to 1e-9 relative (the floating-point tables
+    subtract one shifted entry at a time, see _without_one)."""
+    communes = _row_of(280)
+    w = queen_contiguity(communes)
+    rng = np.random.default_rng(5)
+    y = rng.poisson(2.0, 280)
+    y[[0, 1, 2, 140, 141, 142]] = [25, 30, 22, 28, 31, 26]
+    p, _ = exact_gi_star_p(y, w)
+    expected = _exact_by_integers(y, w)
+    assert expected.min() < 1e-9
+    np.testing.assert_allclose(p, expected, rtol=1e-9)
+
+
+def test_exact_p_values_are_what_many_permutations_estimate():
+    """Demo-like counts on a 96-unit grid (Poisson 2.5 and a cluster), esda with 99,999
+    permutations: every permutation p-value lies within Monte-Carlo error of the exact one
+    (4 standard errors of the two-sided estimate, plus esda's + 1)."""
+    communes = _row_of(96)
+    w = queen_contiguity(communes)
+    rng = np.random.default_rng(16)
+    y = rng.poisson(2.5, 96).astype(float)
+    y[[10, 11, 58, 59]] = [14, 15, 13, 12]
+    permutations = 99_999
+    exact = gi_star_test(y, w, inference="exact")
+    sampled = gi_star_test(y, w, inference="permutation", permutations=permutations, seed=7)
+    assert (exact.inference, sampled.inference) == ("exact", "permutation")
+    np.testing.assert_allclose(sampled.Zs, exact.Zs, rtol=1e-12)
+    one_tailed = np.minimum(exact.p_value / 2, 0.5)
+    error = 4 * 2 * np.sqrt(one_tailed * (1 - one_tailed) / permutations) + 2 / (permutations + 1)
+    assert (np.abs(sampled.p_value - exact.p_value) <= error).all()
+    assert exact.p_value.min() < 2e-4  # below 9,999 permutations' floor
+    decided = exact.p_value <= 0.05
+    np.testing.assert_array_equal(sampled.direction[decided], exact.direction[decided])
+
+
+def test_gi_star_test_says_which_inference_and_falls_back_to_permutations():
+    communes = _row_of(20)
+    w = queen_contiguity(communes)
+    counts = np.arange(20) % 4
+    assert exact_gi_star_cost(counts, w) > 0
+    assert gi_star_test(counts.astype(float), w).inference == "exact"
+    # rates are not counts: permutations, from esda, with the seed
+    rates = counts / 7
+    assert exact_gi_star_cost(rates, w) is None
+    test = gi_star_test(rates, w, permutations=99, seed=1)
+    assert test.inference == "permutation" and test.p_sim.min() >= 0.01
+    np.testing.assert_array_equal(test.p_value,
+                                  gi_star_test(rates, w, permutations=99, seed=1).p_value)
+    # over the work bound: permutations too
+    assert gi_star_test(counts, w, max_cells=10).inference == "permutation"
+    assert gi_star_test(counts, w, max_cells=10, inference="exact").inference == "exact"
+    with pytest.raises(ValueError, match="need counts"):
+        gi_star_test(rates, w, inference="exact")
+    with pytest.raises(ValueError, match="need counts"):
+        exact_gi_star_p(rates, w)
+    with pytest.raises(ValueError, match="unknown inference"):
+        gi_star_test(counts, w, inference="normal")
+    with pytest.raises(ValueError, match="permutations must be a positive integer"):
+        gi_star_test(rates, w, permutations=0)
+
+
+def test_exact_p_values_of_islands_and_of_a_neighbourhood_of_everyone():
+    communes = pd.concat([_row_of(6), gpd.GeoDataFrame(
+        geometry=[shapely.box(50, 50, 51, 51)], index=["far"], crs="EPSG:32648")])
+    w = queen_contiguity(communes)
+    y = np.array([3, 0, 1, 0, 2, 0, 9])
+    p, direction = exact_gi_star_p(y, w, islands=island_mask(w, communes.index))
+    assert np.isnan(p[-1]) and direction[-1] == 0
+    assert np.isfinite(p[:-1]).all()
+    # a unit whose neighbours are all the others: one possible draw, p = 1
+    star = gpd.GeoDataFrame(geometry=[shapely.box(0, 0, 3, 1), shapely.box(0, 1, 1, 2),
+                                      shapely.box(1, 1, 2, 2), shapely.box(2, 1, 3, 2)],
+                            index=list("abcd"), crs="EPSG:32648")
+    p, _ = exact_gi_star_p(np.array([7, 0, 1, 5]), queen_contiguity(star))
+    assert p[0] == 1.0
