@@ -1064,7 +1064,7 @@ class IndicatorValue:
         When no_data, a key: ``missing_table``, ``missing_column``, ``empty``
         (denominator 0), ``no_status``, ``no_key_areas``, ``no_model_class``,
         ``no_materials``, ``no_participants``, ``no_population_14_60``,
-        ``no_baseline``, ``lower_bound``.
+        ``no_baseline_year``, ``lower_bound``.
     detail : str or None
         The reason in a sentence, with its numbers.
     notes : tuple of str
@@ -1228,7 +1228,7 @@ def _period_target(ind: Indicator, year: int, data: TrackingData, key_areas, pla
         result, _, _ = _measure(ind, data, *measured, key_areas, plan_span, lagged=False)
         if isinstance(result, _NoData) or result.denominator == 0:
             why = result.detail if isinstance(result, _NoData) else "nothing to divide by"
-            return None, _NoData("no_baseline", f"the baseline year {base.year} has no value "
+            return None, _NoData("no_baseline_year", f"the baseline year {base.year} has no value "
                                                 f"({why}) and the plan writes none"), measured
         value = 100.0 * result.numerator / result.denominator
     level = value + ind.annual_increase * (year - base.year)

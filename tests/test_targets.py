@@ -578,3 +578,304 @@ def test_midterm_outside_the_plan(tmp_path):
 def test_docstring_examples_run():
     result = doctest.testmod(targets, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.failed == 0 and result.attempted >= 6
+
+
+# -- the plans' own definitions (issue 16) ---------------------------------------------------
+
+def test_cases_cleared_divides_by_the_cases_with_proceedings_opened(data):
+    """470/KH-UBND (seeds/000), I: "tỷ lệ điều tra khám phá các vụ án mua bán người đạt tỷ lệ
+    trên 90% tổng số án khởi tố".
+
+    The denominator is the cases with proceedings opened (khởi tố: status prosecuted or
+    tried), not every case; a verified case has none opened and is not cleared. The records
+    have no "solved" step: the cases tried are a lower bound, met when it is above 90 %, and
+    never called behind when it is not.
+    """
+    assert "trên 90% tổng số án khởi tố" in _seed_text()
+    ind = _indicator("cases_cleared_rate", target=90, strict=True)
+    # H1: 7 cases; opened: prosecuted 3/1, 6/15, tried 4/1, 5/1 -> tried 2 of 4 (verified
+    # 2/1, received 1/10 and the case without status are outside)
+    v = compute_indicator(ind, data, H1)
+    assert (v.numerator, v.denominator, v.value) == (2, 4, 50.0)
+    assert v.lower_bound and (v.status, v.reason) == ("no_data", "lower_bound")
+    assert v.detail.startswith("at least 50.0 %")
+    assert ("lower bound: 2 of 4 cases with proceedings opened are not yet tried, and the "
+            "records do not say whether they are solved") in v.notes
+    # every case with proceedings opened tried: the bound is above 90 %, met
+    tried = data.incidents.assign(status=data.incidents["status"].replace("prosecuted", "tried"))
+    v = compute_indicator(ind, TrackingData(incidents=tried), H1)
+    assert (v.numerator, v.denominator, v.status) == (4, 4, "met")
+    assert "verified" not in MEASURES["cases_cleared_rate"]
+
+
+def test_cases_tried_divides_by_the_cases_with_proceedings_opened(data):
+    """470/KH-UBND (seeds/000): "95% số vụ án mua bán người được giải quyết và truy tố, xét
+    xử"; 5116/KH-UBND (seeds/002): "Hàng năm, đạt 95% số vụ mua bán người được giải quyết và
+    xét xử trên tổng số vụ án do Tòa án thụ lý".
+
+    The records carry no "accepted by the court" step: the cases tried out of those with
+    proceedings opened, and the figure's definition says so.
+    """
+    seeds = _seed_text()
+    assert "95% số vụ án mua bán người được giải quyết và truy tố, xét xử" in seeds
+    assert "được giải quyết và xét xử trên tổng số vụ án do Tòa án thụ lý" in seeds
+    v = compute_indicator(_indicator("prosecuted_tried_rate", target=95), data, H1)
+    assert (v.numerator, v.denominator, v.status) == (2, 4, "behind")
+
+
+def test_shipped_definitions_say_what_the_plan_divides():
+    """Each shipped indicator carries its definition, in Vietnamese and English, shown next
+    to the figure; the case targets divide by "tổng số án khởi tố" (seeds/000) and the
+    prosecution rate by "tổng số các vụ việc được phát hiện" (seeds/002)."""
+    plans = {p.id: p for p in load_plans()}
+    for plan in plans.values():
+        for ind in plan.indicators:
+            assert ind.definition_vi and ind.definition_en, (plan.id, ind.id)
+    tn = plans["tay_ninh_2024"]
+    cleared, tried = tn.indicator("cases_cleared"), tn.indicator("cases_tried")
+    assert "tổng số án khởi tố" in cleared.definition_vi and "cận dưới" in cleared.definition_vi
+    assert "lower bound" in cleared.definition_en
+    assert "xét xử trên tổng số án khởi tố" in tried.definition_vi
+    nat = plans["national_programme_2016_2020"].indicator("prosecution_rate_increase")
+    assert "vụ việc mua bán người được phát" in " ".join(nat.definition_vi.split())
+    table = track(tn, {}, [H1])
+    assert table.set_index("indicator").at["cases_cleared", "definition_vi"] == \
+        cleared.definition_vi
+
+
+# -- cases still in process: a cohort that has had time --------------------------------------
+
+def test_case_measures_count_a_cohort_that_has_had_time(data):
+    """A case of the period's last months has not had time to be tried (right-censored): the
+    case measures count the cases of the same span 12 months earlier, and say which."""
+    h1_2025 = ("01/01/2025", "30/06/2025")
+    for measure, counts in (("cases_cleared_rate", (2, 4)), ("prosecuted_tried_rate", (2, 4)),
+                            ("prosecution_rate", (4, 7))):
+        ind = _indicator(measure, cohort_lag_months=None)  # the default lag
+        assert ind.lag_months == 12
+        v = compute_indicator(ind, data, h1_2025)
+        assert (v.numerator, v.denominator) == counts, measure
+        assert v.cohort == (D(2024, 1, 1), D(2024, 6, 30)) and v.period == (D(2025, 1, 1),
+                                                                            D(2025, 6, 30))
+        assert ("cohort: cases dated 01/01/2024-30/06/2024 (12 months earlier; later cases are "
+                "still in process)") in v.notes
+        # the period's own cases: none in 2025
+        assert compute_indicator(ind.model_copy(update={"cohort_lag_months": 0}), data,
+                                 h1_2025).reason == "empty"
+    # a quarter stays a quarter, a leap day is kept
+    v = compute_indicator(_indicator("prosecution_rate", cohort_lag_months=12), data,
+                          ("01/01/2025", "28/02/2025"))
+    assert v.cohort == (D(2024, 1, 1), D(2024, 2, 29))
+    # models and outreach are no cohort
+    assert _indicator("communes_integrated").lag_months == 0
+    assert compute_indicator(_indicator("communes_integrated"), data, H1).cohort is None
+    table = track(load_plan(PLANS_DIR / "tay_ninh_2024.yaml"), data, [h1_2025])
+    row = table.set_index("indicator").loc["cases_tried"]
+    assert (row.cohort_start, row.cohort_end, row.numerator, row.denominator) == (
+        D(2024, 1, 1), D(2024, 6, 30), 2, 4)
+    assert pd.isna(table.set_index("indicator").at["reports_received", "cohort_start"])
+
+
+def test_a_cohort_lag_is_for_case_measures_only(tmp_path):
+    err = _broken(tmp_path, "    measure: reports_handled_rate\n",
+                  "    measure: reports_handled_rate\n    cohort_lag_months: 6\n")
+    (problem,) = err.problems
+    assert problem.field == "indicators[2] (reports_received).cohort_lag_months"
+    assert problem.message.startswith("cohort_lag_months applies to the case measures only")
+    assert problem.line == _line_of("measure: reports_handled_rate") + 1
+
+
+# -- a yearly increase from the plan's baseline year ----------------------------------------
+
+def _cases(*years_quarters) -> pd.DataFrame:
+    """Trafficking cases: (date, prosecuted, all) groups."""
+    rows = []
+    for day, prosecuted, total in years_quarters:
+        rows += [(day, "prosecuted")] * prosecuted + [(day, "received")] * (total - prosecuted)
+    frame = pd.DataFrame(rows, columns=["date", "status"]).assign(type="trafficking_case",
+                                                                  new_code="10001")
+    frame["date"] = pd.to_datetime(frame["date"])
+    return frame
+
+
+def test_a_yearly_increase_counts_from_the_baseline_year():
+    """5116/KH-UBND (seeds/002): "Hàng năm, tăng ít nhất 02% tỷ lệ khởi tố điều tra các vụ án
+    mua bán người trên tổng số các vụ việc được phát hiện".
+
+    Each year, 2 points above the year before: from the plan's baseline year, not from the
+    previous period's noisy value. Chained on quarters, 0 of 4 then 1 of 4 is "met" (25 %
+    against 0 + 0.5) and the next 1 of 4 "behind" (against 25.5); from a 2023 baseline of
+    50 %, every quarter of 2024 is due 52 %.
+    """
+    assert "Hàng năm, tăng ít nhất 02% tỷ lệ khởi tố điều tra" in _seed_text()
+    cases = _cases(("2023-05-01", 5, 10), ("2024-02-01", 0, 4), ("2024-05-01", 1, 4),
+                   ("2024-08-01", 1, 4), ("2025-02-01", 3, 4))
+    ind = _indicator("prosecution_rate", target=None, annual_increase=2,
+                     baseline={"year": 2023})
+    quarters = [("01/01/2024", "31/03/2024"), ("01/04/2024", "30/06/2024"),
+                ("01/07/2024", "30/09/2024"), ("01/01/2025", "31/03/2025")]
+    got = [compute_indicator(ind, {"incidents": cases}, q) for q in quarters]
+    assert [v.target for v in got] == [52, 52, 52, 54]
+    assert [v.value for v in got] == [0, 25, 25, 75]
+    assert [v.status for v in got] == ["behind", "behind", "behind", "met"]
+    assert got[0].baseline_period == (D(2023, 1, 1), D(2023, 12, 31))
+    # the same through track: no period moves another's target
+    plan = load_plan(PLANS_DIR / "national_programme.yaml")
+    plan = plan.model_copy(update={"indicators": (ind.model_copy(update={"id": "p"}),)})
+    assert track(plan, {"incidents": cases}, quarters[1:3])["target"].tolist() == [52, 52]
+    # a written baseline value is used as written (no measure)
+    written = ind.model_copy(update={"baseline": targets.Baseline(year=2023, value=40)})
+    v = compute_indicator(written, {"incidents": cases}, quarters[0])
+    assert (v.target, v.baseline_period) == (42, None)
+    # the lagged cohort of 2025Q1 is 2024Q1 (0 of 4), due as 2024: 52 %
+    lagged = ind.model_copy(update={"cohort_lag_months": 12})
+    v = compute_indicator(lagged, {"incidents": cases}, quarters[3])
+    assert (v.value, v.target, v.status) == (0, 52, "behind")
+
+
+def test_a_baseline_year_without_records_is_no_data():
+    ind = _indicator("prosecution_rate", target=None, annual_increase=2,
+                     baseline={"year": 2015})
+    v = compute_indicator(ind, {"incidents": _cases(("2024-02-01", 1, 4))},
+                          ("01/01/2024", "31/03/2024"))
+    assert (v.value, v.status, v.reason, v.target) == (25, "no_data", "no_baseline_year", None)
+    assert v.detail == ("the baseline year 2015 has no value (no trafficking cases dated in the "
+                        "period) and the plan writes none")
+
+
+def test_a_yearly_increase_needs_the_baseline_year(tmp_path):
+    path = tmp_path / "national.yaml"
+    text = (PLANS_DIR / "national_programme.yaml").read_text(encoding="utf-8")
+    path.write_text(text.replace("    baseline:\n      year: 2015\n", ""), encoding="utf-8")
+    with pytest.raises(PlanError) as info:
+        load_plan(path)
+    (problem,) = info.value.problems
+    assert problem.field == "indicators[4] (prosecution_rate_increase).annual_increase"
+    assert problem.message.startswith("an annual_increase counts from the plan's baseline year: "
+                                      "give baseline: {year: ...}")
+    assert problem.line == next(i for i, line in enumerate(text.splitlines(), 1)
+                                if "annual_increase: 2" in line)
+
+
+# -- every rate with its interval --------------------------------------------------------------
+
+@pytest.mark.parametrize("measure", sorted(MEASURES))
+def test_every_rate_has_its_wilson_interval(data, measure):
+    """The 95 % interval is statsmodels' Wilson interval of numerator / denominator."""
+    v = compute_indicator(_indicator(measure), data, H1, key_areas=KEYS)
+    low, high = proportion_confint(v.numerator, v.denominator, alpha=0.05, method="wilson")
+    assert (v.ci_low, v.ci_high) == pytest.approx((100 * low, 100 * high), abs=1e-9)
+    assert v.ci_low <= v.value <= v.ci_high
+
+
+def test_an_interval_in_the_table_and_none_without_a_proportion(data):
+    # prosecution rate, H1: 4 of 7
+    table = track(_unlagged(load_plan(PLANS_DIR / "national_programme.yaml")), data, [H1],
+                  key_areas=KEYS)
+    row = table.set_index("indicator").loc["prosecution_rate_increase"]
+    low, high = proportion_confint(4, 7, method="wilson")
+    assert (row.numerator, row.denominator) == (4, 7)
+    assert (row.ci_low, row.ci_high) == pytest.approx((100 * low, 100 * high))
+    # 1000 attendances over 400 residents is no proportion: capped, without interval
+    small = data.population.assign(population_14_60=pd.array([1, 1, 1, None, 1, 1], "Int64"))
+    capped = compute_indicator(_indicator("residents_reached"),
+                               TrackingData(outreach=data.outreach, population=small), H1)
+    assert capped.value == 100.0 and (capped.ci_low, capped.ci_high) == (None, None)
+    assert compute_indicator(_indicator("cases_cleared_rate"), {}, H1).ci_low is None
+
+
+# -- the official key-area list ----------------------------------------------------------------
+
+def _key_data(registry) -> TrackingData:
+    """Intensive models in the first four 2025 communes of the registry."""
+    codes = list(registry.communes.index[:4])
+    models = pd.DataFrame({"model_type": "zalo_group", "model_class": "intensive",
+                           "start_date": pd.Timestamp("2023-01-01"), "end_date": pd.NaT,
+                           "new_code": codes})
+    return TrackingData(models=models, communes=registry.communes.index)
+
+
+def _key_file(folder: Path, text: str, plan: str = "national_programme_2016_2020") -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"key_areas_{plan}.csv"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_the_official_key_area_list_is_imported(registry, tmp_path):
+    """The key areas of a plan are an official list the province imports (key_areas_<plan
+    id>.csv, codes or names resolved through the registry); the score is only a suggestion
+    and the rows say which was used. Divided by the official list, the value no longer moves
+    with the suggested list of the period filter."""
+    first, second = registry.communes.index[:2]
+    name = registry.communes.at[second, "name"]
+    _key_file(tmp_path, f"Mã xã,Xã/Phường,Ghi chú\n{first},,cửa khẩu\n,{name},\n"
+                        f"25681,Xã Bến Cầu,Mộc Bài\n")
+    plans = attach_key_areas(load_plans(), registry, tmp_path)
+    nat = {p.id: p for p in plans}["national_programme_2016_2020"]
+    assert nat.key_areas == (first, second, "25681")
+    assert nat.key_areas_source == "key_areas_national_programme_2016_2020.csv"
+    assert {p.id: p for p in plans}["tay_ninh_2024"].key_areas is None
+    data = _key_data(registry)
+    suggested = [list(registry.communes.index[:4]), list(registry.communes.index[3:9])]
+    rows = [track(nat, data, [(start, "31/12/2025")], key_areas=keys)
+            .set_index("indicator").loc["key_communes_intensive"]
+            for start, keys in zip(("01/10/2025", "01/01/2025"), suggested, strict=True)]
+    for row in rows:  # 25681 has no model: 2 of 3, whatever the suggestion
+        assert (row.numerator, row.denominator) == (2, 3)
+        assert (row.key_areas, row.key_areas_source) == (
+            "official", "key_areas_national_programme_2016_2020.csv")
+    # without the file, the suggestion moves with the period, and says it is one
+    plain = {p.id: p for p in load_plans()}["national_programme_2016_2020"]
+    rows = [track(plain, data, [(start, "31/12/2025")], key_areas=keys)
+            .set_index("indicator").loc["key_communes_intensive"]
+            for start, keys in zip(("01/10/2025", "01/01/2025"), suggested, strict=True)]
+    assert [(r.numerator, r.denominator) for r in rows] == [(4, 4), (1, 6)]
+    assert {r.key_areas for r in rows} == {"suggested"} and rows[0].key_areas_source is None
+
+
+def test_a_bad_key_area_file_is_refused_naming_file_line_and_field(registry, tmp_path):
+    path = _key_file(tmp_path, "code,name\n"
+                               "25681,Xã Bến Cầu\n"
+                               "12345,\n"                      # not a code of the registry
+                               ",Xã Không Có\n"                # no such commune
+                               "25681,\n"                      # listed twice
+                               "25681,Phường Trảng Bàng\n"     # code and name disagree
+                               "2568,\n"                       # not 5 digits
+                               ",\n"                           # blank line: skipped
+                               "25708,Phường Trảng Bàng,x\n")  # a value too many
+    with pytest.raises(PlanError) as info:
+        attach_key_areas(load_plans(), registry, tmp_path)
+    err = info.value
+    assert err.file == str(path)
+    got = [(p.line, p.field, p.message) for p in err.problems]
+    assert got == [
+        (3, "code", "12345 is not a 2025 commune code of the registry"),
+        (4, "name", "no 2025 commune of the registry is called 'Xã Không Có'"),
+        (5, "code", "commune 25681 is already listed on line 2"),
+        (6, "", "the code 25681 and the name 'Phường Trảng Bàng' (25708) are different "
+                "communes"),
+        (7, "code", "expected a 5-digit 2025 commune code, got '2568'"),
+        (9, "", "3 values on a line of 2 columns"),
+    ]
+    assert str(err).splitlines()[1] == (f"  {path}:3: code: 12345 is not a 2025 commune code "
+                                        "of the registry")
+    _key_file(tmp_path, "Mã xã,Huyện\n25681,Bến Cầu\n")
+    with pytest.raises(PlanError, match=r"key_areas_national_programme_2016_2020\.csv:1: "
+                                        r"Huyện: unknown column"):
+        attach_key_areas(load_plans(), registry, tmp_path)
+    _key_file(tmp_path, "code\n")
+    with pytest.raises(PlanError, match="the list names no commune"):
+        attach_key_areas(load_plans(), registry, tmp_path)
+
+
+def test_a_key_area_file_for_no_plan_and_unknown_plan_codes_are_refused(registry, tmp_path):
+    _key_file(tmp_path, "code\n25681\n", plan="tay_ninh_2030")
+    with pytest.raises(PlanError, match="no plan has the id 'tay_ninh_2030'"):
+        attach_key_areas(load_plans(), registry, tmp_path)
+    plan = load_plan(PLANS_DIR / "tay_ninh_2024.yaml").model_copy(
+        update={"key_areas": ("25681", "99999")})
+    with pytest.raises(PlanError, match="key_areas: 99999: not 2025 commune codes"):
+        attach_key_areas([plan], registry)
+    assert attach_key_areas([plan.model_copy(update={"key_areas": ("25681",)})],
+                            registry)[0].key_areas == ("25681",)

@@ -54,6 +54,7 @@ from dashboard.exports.static import (
 from dashboard.figures.commune_map import commune_map
 from dashboard.released import Released
 from dashboard.i18n import LANGUAGES, format_date, format_number, translate, reason_text
+from dashboard.kpi_text import kpi_details, kpi_value
 from geo.units import NEW, OLD
 from layers.counts import INCIDENT_TYPES
 from layers.gaps import priority_list
@@ -671,7 +672,7 @@ def _section_kpis(an: Analyses, start, end, lang: str) -> str:
         name = f"{plan.source.document}: {plan.title}" if plan else plan_id
         blocks.append(f'<h3 class="plan">{_e(name)}</h3>')
         blocks.append(_table(headers, [_kpi_row(r, trend, lang) for r in rows.itertuples()],
-                             numeric=(1, 2), css="kpis", widths=(42, 10, 12, 15, 21)))
+                             numeric=(1, 2), css="kpis", widths=(38, 15, 10, 16, 21)))
     notes = [_t("report.kpi.note", lang, period=_period(start, end, lang))]
     if _released(an):
         notes.append(_t("suppress.kpi_note", lang, threshold=an.threshold))
@@ -680,16 +681,18 @@ def _section_kpis(an: Analyses, start, end, lang: str) -> str:
 
 def _kpi_row(r, trend: pd.DataFrame, lang: str) -> list[str]:
     series = trend[(trend["plan"] == r.plan) & (trend["indicator"] == r.indicator)]
-    label = getattr(r, "value_label", None)
     status = translate(f"status.{r.status}", lang)
     if r.status == "no_data" and isinstance(r.reason, str) and r.reason:
         status = f"{status}: {translate(f'nodata.{r.reason}', lang)}"
     sign = "≥" if r.direction == "at_least" else "≤"
     target = f"{sign} {_n(r.target, lang, 1)} %" if r.target == r.target else "–"
     name = r.label_vi if lang == "vi" else r.label_en
+    details, counts = kpi_details(r, lang)  # definition, cohort, key areas; counts and interval
+    details = "".join(f'<div class="kpi-source">{_e(line)}</div>' for line in details)
+    counts = f'<div class="kpi-source">{_e(counts)}</div>' if counts else ""
     return [
-        f'{_e(name)}<div class="kpi-source">{_e(r.source)}</div>',
-        _e(_percent(r.value, lang, label)),
+        f'{_e(name)}{details}<div class="kpi-source">{_e(r.source)}</div>',
+        _e(kpi_value(r, lang)) + counts,
         _e(target),
         f'<span class="status-{_e(r.status)}">{_e(status)}</span>',
         f'<span class="quarters">{_e(_quarters(series, lang))}</span>',

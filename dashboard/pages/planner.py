@@ -24,6 +24,7 @@ from dash import ALL, Dash, Input, Output, State, ctx as dash_ctx, dcc, html, no
 from dashboard import ids
 from dashboard.auth.web import current_role
 from dashboard.inputs import choices, clicked_location, texts
+from dashboard.kpi_text import kpi_details, kpi_value
 from dashboard.analysis import PLANNER_LAYERS, Analyses
 from dashboard.context import AppContext
 from dashboard.exports.downloads import map_download
@@ -118,7 +119,9 @@ def _labels(frame: pd.DataFrame) -> pd.Series:
 
 
 def _kpi_table(now: pd.DataFrame, trend: pd.DataFrame, lang: str) -> html.Table:
-    """One row per plan indicator: value, target, status (with why there is no data), trend."""
+    """One row per plan indicator: value (with its counts and 95 % interval), target, status
+    (with why there is no data), trend; under the name, what the plan divides by what, the
+    cases counted and the key areas used (:func:`dashboard.kpi_text.kpi_details`)."""
     t = lambda key, **kw: translate(key, lang, **kw)  # noqa: E731
     head = html.Tr([html.Th(t(k)) for k in ("plan.kpi.indicator", "plan.kpi.value",
                                            "plan.kpi.target", "plan.kpi.status",
@@ -135,9 +138,13 @@ def _kpi_table(now: pd.DataFrame, trend: pd.DataFrame, lang: str) -> html.Table:
         if r.status == "no_data" and isinstance(r.reason, str) and r.reason:
             status = f"{status}: {t(f'nodata.{r.reason}')}"
         label = r.label_vi if lang == "vi" else r.label_en
+        details, counts = kpi_details(r, lang)
         rows.append(html.Tr(
-            [html.Td([label, html.Div(r.source, className="kpi-source")]),
-             html.Td(_percent(r.value, lang, r.value_label)),
+            [html.Td([label, *[html.Div(line, className="kpi-source kpi-definition")
+                               for line in details],
+                      html.Div(r.source, className="kpi-source")]),
+             html.Td([kpi_value(r, lang),
+                      *([html.Div(counts, className="kpi-source kpi-counts")] if counts else [])]),
              html.Td(f"{sign} {format_number(r.target, lang, 1)} %" if r.target == r.target
                      else "–"),
              html.Td(status, className=f"status-{r.status}"), html.Td(spark)],
