@@ -339,7 +339,33 @@ def test_layer_carries_categories_codes_and_scale(growing_cluster, communes, cla
     assert layer.params["periods"][0] == "2022Q1" and layer.params["periods"][-1] == "2024Q4"
     assert (layer.params["zmin"], layer.params["zmax"]) == (-0.5, 16.5)
     assert layer.params["seed"] == 11 and layer.params["permutations"] == 999
+    # counts: every quarter enumerated exactly, so no permutation caveat
+    assert layer.params["inference"] == "exact"
+    assert layer.params["inference_by_period"] == {str(q): "exact" for q in QUARTERS}
     assert layer.caveats == (Caveat.SYNTHETIC,)
+
+
+def test_layer_says_when_permutations_or_the_normal_approximation_were_used(growing_cluster,
+                                                                             communes):
+    span = dict(start=dt.date(2022, 1, 1), end=dt.date(2022, 12, 31), caveats=[Caveat.SYNTHETIC])
+    sampled = emerging_layer(growing_cluster, communes, permutations=99, seed=1,
+                             inference="permutation", **span)
+    assert sampled.params["inference"] == "permutation"
+    assert sampled.caveats == (Caveat.SYNTHETIC, Caveat.PERMUTATION_INFERENCE)
+    normal = emerging_layer(growing_cluster, communes, permutations=0, fdr=True, **span)
+    assert normal.params["inference"] == "normal" and normal.caveats == (Caveat.SYNTHETIC,)
+    with pytest.raises(ValueError, match="unknown inference"):
+        emerging_layer(growing_cluster, communes, inference="normal", **span)
+
+
+def test_emerging_classes_do_not_depend_on_the_seed(growing_cluster, communes):
+    counts = period_counts(growing_cluster, communes, start=dt.date(2022, 1, 1),
+                           end=dt.date(2024, 12, 31))
+    first = emerging_hotspots(counts, communes, fdr=True, seed=0)
+    assert first.loc[PLANTED, "n_hot"].min() >= 1  # something to lose to a seed
+    for seed in range(1, 10):
+        pd.testing.assert_frame_equal(emerging_hotspots(counts, communes, fdr=True, seed=seed),
+                                      first)
 
 
 def test_stepped_scale_gives_each_code_its_colour():

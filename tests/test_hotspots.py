@@ -13,6 +13,7 @@ from statsmodels.stats.multitest import multipletests
 
 from geo.boundaries import load_communes
 from geo.config import Settings
+from dashboard.i18n import translate
 from layers.counts import incident_counts
 from layers.hotspots import (
     DIVERGING_SCALE,
@@ -21,7 +22,9 @@ from layers.hotspots import (
     gi_star,
     hotspot_layer,
     local_moran,
+    rate_hotspot_layer,
 )
+from layers.rates import commune_rates
 from layers.layer import Caveat, Layer
 
 pytestmark = pytest.mark.filterwarnings(
@@ -386,6 +389,28 @@ def test_hotspot_layer_of_counts(communes, queen):
     assert params["classes"][0]["color"] == "#b2182b" and params["classes"][3]["color"] == "#f0f0f0"
     assert params["few_features"] is False and params["n_features"] == 96
     assert params["constant_values"] is False and params["excluded"] == ()
+    # counts: exact inference, said in the params, no permutation caveat
+    assert params["inference"] == "exact" and params["p_floor"] is None
+    assert params["about_key"] == "layer.hotspots.about_counts"
+    sampled = hotspot_layer(source, communes, permutations=999, seed=0, inference="permutation")
+    assert sampled.params["inference"] == "permutation" and sampled.params["p_floor"] == 0.001
+    assert sampled.caveats == (Caveat.SYNTHETIC, Caveat.PERMUTATION_INFERENCE)
+    assert translate("caveat.permutation_inference", "vi").startswith("Độ tin cậy được ước lượng")
+    assert "random permutations" in translate("caveat.permutation_inference", "en")
+
+
+def test_fdr_classes_do_not_depend_on_the_seed(communes, queen):
+    """The same counts, 10 seeds: the exact classes are identical; 999 permutations move
+    some communes across a cut-off."""
+    values, _, _ = _planted(communes, queen)
+    exact = pd.DataFrame({seed: gi_star(values, communes, seed=seed).frame["gi_class"]
+                          for seed in range(10)})
+    assert (exact.nunique(axis=1) == 1).all()
+    sampled = pd.DataFrame({
+        seed: gi_star(values, communes, seed=seed, inference="permutation").frame["gi_class"]
+        for seed in range(10)
+    })
+    assert (sampled.nunique(axis=1) > 1).sum() >= 2
 
 
 def test_hotspot_layer_skips_communes_without_a_value(communes, queen):
@@ -451,3 +476,64 @@ def test_diverging_scale_is_stepped_and_reads_in_grey():
     assert [c[1] for c in GI_CLASSES] == [
         "hot_99", "hot_95", "hot_90", "not_significant", "cold_90", "cold_95", "cold_99"
     ]
+
+
+# --- Gi* of the smoothed rate: risk, not size ------------------------------------------------
+
+
+def _risk_and_size(communes, queen):
+    """Small communes at a high rate around CENTRE; populous communes with many incidents at
+    the ordinary rate around BIG; every other commune 20,000 residents, Poisson(10)."""
+    big = "27787"
+    small = [CENTRE, *queen[CENTRE].index]
+    large = [big, *queen[big].index]
+    assert not set(small) & set(large)
+    rng = np.random.default_rng(8)
+    people = pd.Series(20_000, index=communes.index)
+    counts = pd.Series(rng.poisson(10, len(communes)), index=communes.index)
+    people[small], counts[small] = 2_000, rng.poisson(8, len(small))  # ~40 per 10,000
+    people[large], counts[large] = 200_000, rng.poisson(100, len(large))  # ~5 per 10,000
+    codes = np.repeat(counts.index.to_numpy(), counts.to_numpy())
+    incidents = pd.DataFrame({"date": pd.Timestamp("2024-05-01"), "type": "tip",
+                              "new_code": codes, "old_code": codes})
+    population = pd.DataFrame({"new_code": people.index, "year": 2024,
+                               "population": people.to_numpy()})
+    return incidents, population, small, large
+
+
+def test_rate_hot_spots_map_risk_where_count_hot_spots_map_size(communes, queen):
+    incidents, population, small, large = _risk_and_size(communes, queen)
+    rates = commune_rates(incidents, communes, population, caveats=[Caveat.SYNTHETIC])
+    by_rate = rate_hotspot_layer(rates, communes, seed=3)
+    by_count = hotspot_layer(incident_counts(incidents, communes, unit_set="2025"), communes)
+    hot_rate = set(by_rate.frame.index[by_rate.frame["gi_bin"] > 0])
+    hot_count = set(by_count.frame.index[by_count.frame["gi_bin"] > 0])
+    assert CENTRE in hot_rate and CENTRE not in hot_count
+    assert large[0] in hot_count and not hot_rate & set(large)
+    assert hot_rate <= set(small) | {n for c in small for n in queen[c].index}
+    # what the layer says it maps, and how it was tested
+    assert by_rate.title_key == "layer.hotspots_rate.title"
+    assert by_rate.params["source"] == "rate_eb" and by_rate.params["per"] == 10_000
+    assert by_rate.params["about_key"] == "layer.hotspots_rate.about"
+    assert by_rate.params["inference"] == "permutation" and by_rate.params["seed"] == 3
+    assert by_rate.params["permutations"] == 9_999
+    assert by_rate.caveats == (Caveat.SYNTHETIC, Caveat.PERMUTATION_INFERENCE)
+    assert list(by_rate.frame.columns[:2]) == ["name", "rate_eb"]
+    assert by_count.params["inference"] == "exact"
+    for lang in ("vi", "en"):
+        assert "{period}" not in translate("layer.hotspots_rate.title", lang, period="Q3")
+        assert translate("layer.hotspots_rate.about", lang) != translate(
+            "layer.hotspots.about_counts", lang)
+    assert "tỷ lệ vụ việc trên dân số" in translate("layer.hotspots_rate.title", "vi", period="")
+    # the same seed, the same map
+    pd.testing.assert_frame_equal(by_rate.frame,
+                                  rate_hotspot_layer(rates, communes, seed=3).frame)
+
+
+def test_rate_hot_spots_need_the_smoothed_rate_and_an_explicit_seed(communes):
+    counts = _counts_layer(communes, _poisson(communes, 4, seed=1))
+    with pytest.raises(ValueError, match="rate_eb"):
+        rate_hotspot_layer(counts, communes, seed=0)
+    with pytest.raises(TypeError, match="seed"):
+        rate_hotspot_layer(counts, communes)
+
