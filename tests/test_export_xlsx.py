@@ -45,3 +45,34 @@ def test_layer_table_writes_classes_as_words_and_numbers_as_numbers():
     assert header == ["Mã", "Xã/phường", "Số vụ việc", "Giá trị p", "Điểm nóng (Gi*)"]
     assert [c.value for c in ws[6]] == ["25681", "Xã Bến Cầu", 12, 0.001, "Điểm nóng 99%"]
     assert ws["E7"].value == "Không có ý nghĩa thống kê"
+
+
+def test_change_table_explains_each_class_by_its_corrected_threshold():
+    """A p-value under 0.05 beside "no significant change" comes with the column that explains
+    it (the Benjamini–Hochberg threshold); "no comparison" is written as such (issue 16)."""
+    from dashboard.exports.xlsx import layer_xlsx
+    from layers.compare import compare_periods
+
+    codes = [f"{i:02d}" for i in range(20)]
+    rows = [(pd.Timestamp(day), "tip", c, c) for c in codes
+            for day, n in (("2024-07-01", 20), ("2025-08-01", 20)) for _ in range(n)]
+    rows += [(pd.Timestamp("2025-08-02"), "tip", "00", "00")] * 40  # 60 against 20
+    rows += [(pd.Timestamp("2025-08-02"), "tip", "01", "01")] * 19  # 39 against 20
+    inc = pd.DataFrame(rows, columns=["date", "type", "new_code", "old_code"])
+    communes = pd.DataFrame({"name": codes}, index=codes)
+    layer = compare_periods(inc, communes, unit_set="2025", start=dt.date(2025, 7, 1),
+                            end=dt.date(2025, 9, 30))
+    raw = layer_xlsx(layer, title="Thay đổi", lang="vi", notes=["x"])
+    ws = load_workbook(io.BytesIO(raw)).active
+    header = [c.value for c in ws[5]]
+    assert header[:8] == ["Mã", "Xã/phường", "Số vụ việc", "Giá trị p",
+                          "Ngưỡng p đã hiệu chỉnh FDR", "Kỳ so sánh", "Chênh lệch", "Thay đổi"]
+    rise, wobble = ws[6], ws[7]
+    assert rise[7].value == "Tăng có ý nghĩa" and rise[3].value <= rise[4].value
+    assert wobble[3].value < 0.05 and wobble[3].value > wobble[4].value  # p = 0.018 > 0.0025
+    assert wobble[7].value == "Không đổi đáng kể" and wobble[4].number_format == "0.0000"
+    before = compare_periods(inc, communes, unit_set="2025", start=dt.date(2024, 7, 1),
+                             end=dt.date(2024, 9, 30))  # the records begin in 2024
+    raw = layer_xlsx(before, title="Thay đổi", lang="vi", notes=["x"])
+    ws = load_workbook(io.BytesIO(raw)).active
+    assert {ws.cell(row, 8).value for row in range(6, 26)} == {"Không có kỳ để so sánh"}

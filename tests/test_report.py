@@ -23,7 +23,7 @@ from dashboard.exports.report import (
     report_html,
     report_title,
 )
-from dashboard.i18n import format_date, translate
+from dashboard.i18n import format_date, format_number, translate
 from layers.counts import INCIDENT_TYPES
 from layers.gaps import priority_list
 from tests.browser import blank_fraction
@@ -32,6 +32,9 @@ from tests.cache import PLAN_CACHE
 START, END = dt.date(2025, 7, 1), dt.date(2025, 9, 30)
 DOCUMENT_DATE = dt.date(2026, 1, 15)
 PAGES = 6  # cover + one page per section on the demo
+#: Section titles: the changes are on the same period a year before (cùng kỳ năm trước).
+SECTION_KEYS = {1: "report.s1", 2: "report.s2", 3: "report.s3", 4: "report.s4",
+                5: "report.s5_yoy"}
 
 
 @pytest.fixture(scope="module")
@@ -101,16 +104,17 @@ def test_cover_names_period_units_date_source_and_summary(ctx, an, pages):
             f"Trích xuất: {format_date(ctx.extracted)}") in cover
     change = an.layer("change", unit_set="2025", types=INCIDENT_TYPES, start=START, end=END)
     total, before = change.params["total"], change.params["total_other"]
-    assert total > before > 0  # the demo's campaign quarter against the quarter before
-    assert (f"Tổng số vụ việc trong kỳ: {total} (kỳ trước: {before}; chênh lệch "
+    assert total > before > 0  # the demo's campaign quarter against the one a year before
+    assert (f"Tổng số vụ việc trong kỳ: {total} (cùng kỳ năm trước: {before}; chênh lệch "
             f"+{total - before}, tăng có ý nghĩa)") in cover
     for number in range(1, 6):
-        assert translate(f"report.s{number}") in cover  # the contents
+        assert translate(SECTION_KEYS[number]) in cover  # the contents
 
 
 def test_each_section_opens_its_own_page(pages):
     for number in range(1, 6):
-        assert pages[number].startswith(translate(f"report.s{number}"))
+        assert pages[number].startswith(translate(SECTION_KEYS[number]))
+    assert any(p.startswith("5. Thay đổi so với cùng kỳ năm trước") for p in pages)
 
 
 def test_hotspot_page_counts_classes_as_the_gi_layer_does(an, pages):
@@ -174,8 +178,9 @@ def test_priority_page_follows_the_priority_list(an, pages):
 
 
 def test_changes_page_counts_types_and_names_the_largest_rises(an, pages):
-    page = pages[5]
-    assert "01/04/2025 – 30/06/2025" in page  # the quarter before
+    page = next(p for p in pages if p.startswith(translate(SECTION_KEYS[5])))
+    assert "với cùng kỳ năm trước (01/07/2024 – 30/09/2024)" in page  # Q3 of the year before
+    assert "01/04/2025 – 30/06/2025" not in page  # not the quarter before (the season)
     for kind in INCIDENT_TYPES:
         layer = an.layer("change", unit_set="2025", types=(kind,), start=START, end=END)
         now, before = layer.params["total"], layer.params["total_other"]
@@ -183,8 +188,14 @@ def test_changes_page_counts_types_and_names_the_largest_rises(an, pages):
         assert f"{translate(f'type.{kind}')} {now} {before} {diff}" in page
     change = an.layer("change", unit_set="2025", types=INCIDENT_TYPES, start=START, end=END)
     top = change.frame.sort_values(["change", "count"], ascending=False, kind="stable").iloc[0]
-    assert (f"{top['name']} {top['count']} {top['other']} +{top['change']} "
-            f"{translate('trend.1')}") in page
+    assert (f"{top['name']} {top['count']} {top['other']} +{int(top['change'])} "
+            f"{translate(f'trend.{int(top.trend)}')}") in page
+    # the communes' classes are corrected across communes, and the page says how
+    frame, p = change.frame, change.params
+    assert _squash(translate("report.change.counts_fdr", alpha="5", tests=str(p["n_tests"]),
+                             threshold=format_number(p["fdr_threshold"], "vi", 4),
+                             up=str(int((frame["trend"] == 1).sum())),
+                             down=str(int((frame["trend"] == -1).sum())))) in page
 
 
 # --------------------------------------------------------------------------- the HTML (no browser)
@@ -196,9 +207,11 @@ def test_former_communes_and_a_free_period(ctx, an):
                        document_date=DOCUMENT_DATE)
     assert "<h1>Report for 02/01/2022 – 14/02/2022</h1>" in page
     assert translate("units.legacy", "en") in page
-    # the previous 44 days lie before the first record: the comparison says so
-    assert "the previous period starts before the first record (02/01/2022)" in page
+    # the same days of 2021 lie before the records: no comparison, never "no change"
+    assert ("No records for the same period a year before (02/01/2021 – 14/02/2021): the "
+            "records begin on 01/01/2022") in page
     assert "Incidents in the period: " in page and "no comparison" in page
+    assert translate("trend.2", "en") in page and translate("trend.0", "en") not in page
     after = report_html(ctx, an, start=dt.date(2026, 1, 1), end=dt.date(2026, 3, 31),
                         document_date=DOCUMENT_DATE)
     assert "hồ sơ mới nhất trong dữ liệu là ngày 31/12/2025" in after
@@ -222,7 +235,7 @@ def test_cli_writes_the_english_report(cli_run, capsys):
     assert "Quarterly report, Q3 2025" in pages[0]
     assert "Period: 01/07/2025 – 30/09/2025" in pages[0]
     for number in range(1, 6):
-        assert pages[number].startswith(translate(f"report.s{number}", "en"))
+        assert pages[number].startswith(translate(SECTION_KEYS[number], "en"))
     assert pages[1].startswith("1. Hot spots of incidents")
     assert pages[3].count("Trafficking cases cleared by investigation") == 1
     for number, text in enumerate(pages, start=1):

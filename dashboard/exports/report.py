@@ -11,8 +11,12 @@ then five sections, each on its own A4 page:
    the period;
 3. the targets of the plans: value, target, status, the last four quarters;
 4. the priority communes with their reasons;
-5. the changes since the previous period of the same length: counts by type
-   now and before, the communes with the largest rises.
+5. the changes on the same period a year before (so với cùng kỳ năm trước,
+   so that the July–September campaign is not read as a rise): counts by
+   type now and a year before, the communes' rises and falls after the
+   Benjamini–Hochberg correction, the communes with the largest rises; or,
+   when the records do not reach a year back, that there is nothing to
+   compare with.
 
 Every number comes from the layers (:class:`dashboard.analysis.Analyses`),
 every sentence from the message catalogues. The page footer carries the page
@@ -56,6 +60,7 @@ from dashboard.released import Released
 from dashboard.i18n import LANGUAGES, format_date, format_number, translate, reason_text
 from dashboard.kpi_text import kpi_details, kpi_value
 from geo.units import NEW, OLD
+from layers.compare import NO_COMPARISON
 from layers.counts import INCIDENT_TYPES
 from layers.gaps import priority_list
 from layers.layer import Layer
@@ -87,6 +92,8 @@ PRIORITY_TOP = 10
 RISES_TOP = 10
 #: Page margins (mm): the footer lives in the bottom one.
 _MARGIN = {"top": "14mm", "right": "15mm", "bottom": "26mm", "left": "15mm"}
+#: Section titles other than ``report.s<n>``: the changes are on the same period a year before.
+_SECTION_KEYS = {5: "report.s5_yoy"}
 _QUARTER = re.compile(r"^\s*(\d{4})\s*-?\s*[Qq]([0-9]+)\s*$")
 _ROMAN = ("I", "II", "III", "IV")
 _UNIT_ALIASES = {"new": NEW, "old": OLD, NEW: NEW, OLD: OLD}
@@ -226,8 +233,7 @@ def quarterly_report(
     start, end : date
         The period, both days included; usually a calendar quarter
         (:func:`parse_quarter`), any span is accepted. The changes compare it
-        with the period of the same length just before
-        (:func:`layers.compare.previous_period`).
+        with the same period a year before (:func:`layers.compare.year_before`).
     unit_set : {"2025", "legacy"}
         The communes of the maps and lists ("new"/"old" are accepted too).
         The plan targets are always measured on the 2025 communes.
@@ -500,7 +506,7 @@ def _cover(ctx: AppContext, an: Analyses, title: str, start, end, unit_set: str,
   <h2 class="summary">{_t("report.summary", lang)}</h2>
   <ul class="summary">{facts}</ul>
   <h3>{_t("report.contents", lang)}</h3>
-  <ul class="contents">{"".join(f"<li>{_t(f'report.s{i}', lang)}</li>" for i in range(1, 6))}</ul>
+  <ul class="contents">{"".join(f"<li>{_t(_section_key(i), lang)}</li>" for i in range(1, 6))}</ul>
 </section>"""
 
 
@@ -512,10 +518,9 @@ def _record_span(ctx: AppContext) -> tuple[dt.date | None, dt.date | None]:
     return dates.min().date(), dates.max().date()
 
 
-def _before_data(ctx: AppContext, params: dict) -> dt.date | None:
-    """The first record's day when the compared period starts before it, else None."""
-    first = _record_span(ctx)[0]
-    return first if first is not None and params["other_start"] < first else None
+def _section_key(number: int) -> str:
+    """The message key of section ``number``'s title."""
+    return _SECTION_KEYS.get(number, f"report.s{number}")
 
 
 def _summary(ctx: AppContext, an: Analyses, unit_set: str, start, end,
@@ -555,9 +560,9 @@ def _incidents_fact(ctx: AppContext, an, unit_set: str, start, end, lang: str) -
         return _t("report.summary.incidents_released", lang, items=items)
     change = _change(an, unit_set, start, end).params
     now, before = change["total"], change["total_other"]
-    if _before_data(ctx, change):
-        return _t("report.summary.incidents_no_base", lang, now=_n(now, lang))
-    return _t("report.summary.incidents", lang, now=_n(now, lang), before=_n(before, lang),
+    if not change["comparable"]:  # the records do not reach the same period a year before
+        return _t("report.summary.incidents_no_base_yoy", lang, now=_n(now, lang))
+    return _t("report.summary.incidents_yoy", lang, now=_n(now, lang), before=_n(before, lang),
               diff=_signed(now - before, lang), trend=_total_trend(change, lang).lower())
 
 
@@ -567,7 +572,10 @@ def _total_trend(params: dict, lang: str) -> str:
 
 
 def _layer_trend(params: dict) -> int:
-    """+1 / −1 / 0: the province total of a change layer against its other period."""
+    """+1 / −1 / 0: the province total of a change layer against its other period
+    (:data:`layers.compare.NO_COMPARISON` when the records do not cover that period)."""
+    if not params["comparable"]:
+        return NO_COMPARISON
     days = (params["end"] - params["start"]).days + 1
     other_days = (params["other_end"] - params["other_start"]).days + 1
     return _trend(params["total"], params["total_other"], days, other_days,
@@ -623,7 +631,7 @@ def _gi_levels(classes: pd.Series, kind: str, lang: str) -> str:
 def _section(number: int, lang: str, figure: str, paragraphs: Sequence[str],
              extra: str = "") -> str:
     text = "".join(f"<p>{p}</p>" for p in paragraphs)
-    return (f'<section id="s{number}"><h2>{_t(f"report.s{number}", lang)}</h2>'
+    return (f'<section id="s{number}"><h2>{_t(_section_key(number), lang)}</h2>'
             f"{figure}{text}{extra}</section>")
 
 
@@ -743,29 +751,36 @@ def _section_changes(ctx: AppContext, an: Analyses, unit_set: str, start, end,
     total = _change(an, unit_set, start, end, (INCIDENT_TYPES[0],) if released else INCIDENT_TYPES)
     params = total.params
     other = _period(params["other_start"], params["other_end"], lang)
-    paragraphs = [_t("report.change.intro", lang, period=_period(start, end, lang), other=other)]
-    first = _before_data(ctx, params)
-    if first:
-        paragraphs.append(_t("report.change.before_data", lang, first=format_date(first, lang)))
+    paragraphs = [_t("report.change.intro_yoy", lang, period=_period(start, end, lang),
+                     other=other)]
+    if not params["comparable"]:
+        first = params["records_start"]
+        paragraphs.append(_t("report.change.no_base", lang, other=other,
+                             first=format_date(first, lang) if first else "–"))
     by_type = [_type_row(translate(f"type.{t}", lang), _change(an, unit_set, start, end, (t,)),
                          lang) for t in INCIDENT_TYPES]
     if not released:  # the all-types total is not published below commander
         by_type.append([f"<b>{v}</b>" for v in _type_row(translate("report.change.total",
                                                                    lang), total, lang)])
     headers = [_t(k, lang) for k in ("filter.types", "report.change.col.now",
-                                     "report.change.col.before", "report.change.col.diff",
+                                     "report.change.col.before_yoy", "report.change.col.diff",
                                      "report.change.col.assessment")]
     if released:
         extra = (_table(headers, by_type, numeric=(1, 2, 3), css="changes")
                  + f"<p>{_t('report.change.released', lang)}</p>")
         return _section(5, lang, "", paragraphs, extra)
+    if not params["comparable"]:  # no commune list: there is nothing to compare with
+        return _section(5, lang, "", paragraphs,
+                        _table(headers, by_type, numeric=(1, 2, 3), css="changes"))
     frame = total.frame
-    counts = _t("report.change.counts", lang, up=_n(int((frame["trend"] == 1).sum()), lang),
-                down=_n(int((frame["trend"] == -1).sum()), lang))
+    counts = _t("report.change.counts_fdr", lang, up=_n(int((frame["trend"] == 1).sum()), lang),
+                down=_n(int((frame["trend"] == -1).sum()), lang),
+                alpha=_n(100 * params["alpha"], lang), tests=_n(params["n_tests"], lang),
+                threshold=_n(params["fdr_threshold"], lang, 4))
     rises = frame[frame["change"] > 0].sort_values(["change", "count"], ascending=False,
                                                    kind="stable").head(RISES_TOP)
     if rises.empty:
-        rise_table = f"<p>{_t('report.change.no_rise', lang)}</p>"
+        rise_table = f"<p>{_t('report.change.no_rise_yoy', lang)}</p>"
     else:
         rise_table = _table(
             [_t("map.commune", lang)] + headers[1:],
@@ -783,6 +798,8 @@ def _type_row(label: str, layer: Layer, lang: str) -> list[str]:
     release hides a total, its label and no difference."""
     p = layer.params
     now, before = _total_text(p, lang), _total_text(p, lang, other=True)
+    if not p["comparable"]:  # "0 → 324" is no comparison: the earlier count is not shown
+        return [_e(label), now, "–", "–", _t(f"trend.{NO_COMPARISON}", lang)]
     if p["total"] is None or p["total_other"] is None or p.get("total_p_value") is None:
         return [_e(label), now, before, "–", "–"]
     trend = _layer_trend(p)

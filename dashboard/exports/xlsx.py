@@ -108,12 +108,14 @@ def _plain(value):
 
 
 #: The columns of each kind of layer worth a table, after code and name (those present are kept).
-LAYER_COLUMNS = ("count", "population", "rate", "rate_eb", "Zs", "p_value", "gi_class",
+LAYER_COLUMNS = ("count", "population", "rate", "rate_eb", "Zs", "p_value", "fdr_threshold",
+                 "gi_class",
                  "category", "trend_z", "trend_p", "n_hot", "n_cold", "other", "change",
                  "trend", "score", "total", "intensive", "integrated", "events",
                  "participants", "materials", "reach", "days_since_last", "last_agency",
                  "risk", "coverage", "gap", "density")
 _FORMATS = {"rate": "0.00", "rate_eb": "0.00", "Zs": "0.00", "p_value": "0.0000",
+            "fdr_threshold": "0.0000",
             "trend_z": "0.00", "trend_p": "0.0000", "reach": "#,##0.0", "density": "0.000",
             "population": "#,##0", "participants": "#,##0", "materials": "#,##0",
             "count": "#,##0", "events": "#,##0"}

@@ -1,7 +1,7 @@
 """Commander's page (Điểm nóng): where are the hotspots, are they growing, how near the border.
 
 Layer switch (smoothed rates, Gi* classes, emerging categories, density,
-hexagons, change on the previous period, key-area score), filters (incident
+hexagons, change on the same period a year before, key-area score), filters (incident
 types, period presets, unit set), gates with 5/15/30 km rings, a ranked table
 of suggested key communes with their reasons, and a side panel for the
 clicked commune. Every number comes from :mod:`dashboard.analysis`, which
@@ -30,6 +30,7 @@ from dashboard.period_filter import (chosen_period, data_period, matching_preset
 from dashboard.presentation import presentation_view
 from dashboard.url_state import Field, read_query, register_url_sync
 from geo.units import NEW, OLD
+from layers.compare import NO_COMPARISON
 from layers.counts import INCIDENT_TYPES
 from layers.key_areas import key_area_scores
 from layers.layer import Layer
@@ -42,6 +43,8 @@ PATH = "/commander"
 TRACE_RINGS = 3
 _TOP = 15
 _MENU = ("rates", "gi", "emerging", "density", "hexagons", "change", "key_areas")
+#: Menu labels other than ``cmd.layer.<name>``: the change layer compares with a year before.
+_MENU_KEYS = {"change": "cmd.layer.change_yoy"}
 
 #: The view in the URL: ``?layer=gi&types=…&from=2025-07-01&to=2025-09-30&units=2025&rings=rings&bw=5``.
 URL_FIELDS = (
@@ -95,8 +98,23 @@ def _figure(ctx: AppContext, an: Analyses, layer: Layer, name: str, unit_set: st
     return fig
 
 
+def _change_text(layer: Layer, lang: str) -> str:
+    """What the change map shows: the comparison used (the season included or not), the
+    False Discovery Rate correction and its threshold, or why there is no comparison."""
+    p = layer.params
+    first, compared = p.get("records_start"), p.get("comparable")
+    return translate(p["explain_key"], lang,
+                     other=period_text(p["other_start"], p["other_end"], lang),
+                     alpha=format_number(100 * p["alpha"], lang),
+                     tests=format_number(p["n_tests"], lang) if compared else "0",
+                     threshold=format_number(p["fdr_threshold"], lang, 4) if compared else "–",
+                     first=format_date(first, lang) if first else "–")
+
+
 def _note(layer: Layer, lang: str) -> str:
     parts = []
+    if layer.title_key.startswith("layer.compare.") and "explain_key" in layer.params:
+        parts.append(_change_text(layer, lang))
     n = layer.params.get("n_unlocated")
     if n:
         parts.append(translate("cmd.unlocated", lang, n=format_number(n, lang)))
@@ -164,7 +182,8 @@ def layout(ctx: AppContext, lang: str, search: str | None = None) -> list:
         [
             html.Label(t("cmd.layer"), htmlFor=ids.CMD_LAYER),
             dcc.RadioItems(id=ids.CMD_LAYER, value=view["layer"], className="radio",
-                           options=[{"label": t(f"cmd.layer.{k}"), "value": k} for k in _MENU]),
+                           options=[{"label": t(_MENU_KEYS.get(k, f"cmd.layer.{k}")), "value": k}
+                                    for k in _MENU]),
             html.Label(t("filter.types"), htmlFor=ids.CMD_TYPES),
             dcc.Checklist(id=ids.CMD_TYPES, value=view["types"], className="checklist",
                           options=[{"label": t(f"type.{k}"), "value": k}
@@ -268,8 +287,9 @@ def _panel(ctx: AppContext, an: Analyses, code: str, unit_set: str, types, start
         (t("cmd.panel.gi"), t(f"gi.{ev['gi_class']}") if isinstance(ev["gi_class"], str) else "–"),
         (t("cmd.panel.lisa"), t(f"lisa.{lisa}")),
         (t("cmd.panel.emerging"), t(f"emerging.{ev['category']}")),
-        (t("cmd.panel.change"), f"{ev['count_before']} → {ev['count_now']} "
-                                f"({t('trend.' + str(int(ev['trend'])))})"),
+        (t("cmd.panel.change_yoy"), t(f"trend.{NO_COMPARISON}")
+         if int(ev["trend"]) == NO_COMPARISON else
+         f"{ev['count_before']} → {ev['count_now']} ({t('trend.' + str(int(ev['trend'])))})"),
         (t("cmd.panel.border"), f"{format_number(ev['border_km'], lang, 1)} km"),
         (t("cmd.panel.gate"), f"{format_number(ev['gate_km'], lang, 1)} km ({ev['gate_name']})"),
     ]
