@@ -42,6 +42,15 @@ def test_layers_filters_rings_table_and_panel(server):
         assert rates["n"] == 96 and rates["geojson"].endswith("communes_2025.geojson")
         assert "01/10/2025 – 31/12/2025" in rates["title"]  # the latest quarter of the data
 
+        # the change layer: the same quarter a year before, classes corrected (issue 16)
+        page.click("text=Thay đổi so với cùng kỳ năm trước")
+        change = _wait_title(page, "so với cùng kỳ năm trước (01/10/2024 – 31/12/2024)")
+        assert change["ticks"] == ["Giảm có ý nghĩa", "Không đổi đáng kể", "Tăng có ý nghĩa",
+                                   "Không có kỳ để so sánh"]
+        assert set(change["z"]) <= {-1, 0, 1}
+        note = page.inner_text("#cmd-note")
+        assert "với cùng kỳ năm trước" in note and "Benjamini–Hochberg" in note
+
         page.click("text=Điểm nóng thống kê (Gi*)")
         gi = _wait_title(page, "Getis-Ord Gi*")
         assert gi["ticks"][0] == "Điểm nóng 99%" and "Không có ý nghĩa thống kê" in gi["ticks"]
