@@ -621,6 +621,9 @@ def test_cases_tried_divides_by_the_cases_with_proceedings_opened(data):
     assert "được giải quyết và xét xử trên tổng số vụ án do Tòa án thụ lý" in seeds
     v = compute_indicator(_indicator("prosecuted_tried_rate", target=95), data, H1)
     assert (v.numerator, v.denominator, v.status) == (2, 4, "behind")
+    tried = load_plan(PLANS_DIR / "tay_ninh_2024.yaml").indicator("cases_tried")
+    assert "Vụ đã xét xử / tổng số án khởi tố" in tried.definition_vi
+    assert "Cases tried / cases with proceedings opened" in tried.definition_en
 
 
 def test_shipped_definitions_say_what_the_plan_divides():
@@ -635,9 +638,9 @@ def test_shipped_definitions_say_what_the_plan_divides():
     cleared, tried = tn.indicator("cases_cleared"), tn.indicator("cases_tried")
     assert "tổng số án khởi tố" in cleared.definition_vi and "cận dưới" in cleared.definition_vi
     assert "lower bound" in cleared.definition_en
-    assert "xét xử trên tổng số án khởi tố" in tried.definition_vi
+    assert "xét xử / tổng số án khởi tố" in tried.definition_vi
     nat = plans["national_programme_2016_2020"].indicator("prosecution_rate_increase")
-    assert "vụ việc mua bán người được phát" in " ".join(nat.definition_vi.split())
+    assert "tổng số vụ việc mua bán người được phát hiện" in nat.definition_vi
     table = track(tn, {}, [H1])
     assert table.set_index("indicator").at["cases_cleared", "definition_vi"] == \
         cleared.definition_vi

@@ -675,13 +675,18 @@ def _section_kpis(an: Analyses, start, end, lang: str) -> str:
     headers = [_t(k, lang) for k in ("plan.kpi.indicator", "plan.kpi.value", "plan.kpi.target",
                                      "plan.kpi.status", "plan.kpi.trend")]
     blocks = []
+    said = {}  # the cohorts counted and the key areas used, said once below the tables
     for plan_id, rows in now.groupby("plan", sort=False):
         plan = plans.get(plan_id)
         name = f"{plan.source.document}: {plan.title}" if plan else plan_id
         blocks.append(f'<h3 class="plan">{_e(name)}</h3>')
         blocks.append(_table(headers, [_kpi_row(r, trend, lang) for r in rows.itertuples()],
-                             numeric=(1, 2), css="kpis", widths=(38, 15, 10, 16, 21)))
-    notes = [_t("report.kpi.note", lang, period=_period(start, end, lang))]
+                             numeric=(1, 2), css="kpis", widths=(50, 12, 9, 12, 17)))
+        for r in rows.itertuples():
+            text = kpi_details(r, lang)
+            said.update(dict.fromkeys(x for x in (text.cohort, text.key_areas) if x))
+    notes = [" ".join([_t("report.kpi.note", lang, period=_period(start, end, lang)),
+                       _t("plan.kpi.ci_note", lang), *(f"{x}." for x in said)])]
     if _released(an):
         notes.append(_t("suppress.kpi_note", lang, threshold=an.threshold))
     return _section(3, lang, "", notes, "".join(blocks))
@@ -695,11 +700,13 @@ def _kpi_row(r, trend: pd.DataFrame, lang: str) -> list[str]:
     sign = "≥" if r.direction == "at_least" else "≤"
     target = f"{sign} {_n(r.target, lang, 1)} %" if r.target == r.target else "–"
     name = r.label_vi if lang == "vi" else r.label_en
-    details, counts = kpi_details(r, lang)  # definition, cohort, key areas; counts and interval
-    details = "".join(f'<div class="kpi-source">{_e(line)}</div>' for line in details)
-    counts = f'<div class="kpi-source">{_e(counts)}</div>' if counts else ""
+    text = kpi_details(r, lang)  # the definition here; cohort and key areas below the tables
+    definition = f'{_e(text.definition)} ' if text.definition else ""
+    counts = "".join(f'<div class="kpi-source">{_e(x)}</div>'
+                     for x in (text.counts, text.interval) if x)
     return [
-        f'{_e(name)}{details}<div class="kpi-source">{_e(r.source)}</div>',
+        f'{_e(name)}<div class="kpi-def">{definition}<span class="kpi-source">'
+        f'{_e(r.source)}</span></div>',
         _e(kpi_value(r, lang)) + counts,
         _e(target),
         f'<span class="status-{_e(r.status)}">{_e(status)}</span>',
@@ -862,8 +869,11 @@ th { background: #eeeeee; }
 td.num { text-align: right; white-space: nowrap; }
 tr { break-inside: avoid; }
 .kpi-source { font-size: 7pt; color: #555; line-height: 1.25; }
+.kpi-def { font-size: 6.5pt; color: #333; line-height: 1.15; }
+.kpi-def .kpi-source { font-size: 6.5pt; }
+table.kpis td { padding: 0.8mm 1.5mm; }
 .quarters { font-size: 8.5pt; }
-table.kpis { table-layout: fixed; font-size: 9pt; }
+table.kpis { table-layout: fixed; font-size: 8.5pt; }
 table.priority { table-layout: fixed; font-size: 8.8pt; }
 table.priority td, table.priority th { padding: 1mm 1.5mm; }
 .status-met { color: #1a7f37; font-weight: bold; }

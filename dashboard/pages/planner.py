@@ -138,13 +138,14 @@ def _kpi_table(now: pd.DataFrame, trend: pd.DataFrame, lang: str) -> html.Table:
         if r.status == "no_data" and isinstance(r.reason, str) and r.reason:
             status = f"{status}: {t(f'nodata.{r.reason}')}"
         label = r.label_vi if lang == "vi" else r.label_en
-        details, counts = kpi_details(r, lang)
+        said = kpi_details(r, lang)
         rows.append(html.Tr(
             [html.Td([label, *[html.Div(line, className="kpi-source kpi-definition")
-                               for line in details],
+                               for line in said.lines],
                       html.Div(r.source, className="kpi-source")]),
              html.Td([kpi_value(r, lang),
-                      *([html.Div(counts, className="kpi-source kpi-counts")] if counts else [])]),
+                      *[html.Div(x, className="kpi-source", title=t("plan.kpi.ci_note"))
+                        for x in (said.counts, said.interval) if x]]),
              html.Td(f"{sign} {format_number(r.target, lang, 1)} %" if r.target == r.target
                      else "–"),
              html.Td(status, className=f"status-{r.status}"), html.Td(spark)],
