@@ -882,3 +882,10 @@ def test_a_key_area_file_for_no_plan_and_unknown_plan_codes_are_refused(registry
         attach_key_areas([plan], registry)
     assert attach_key_areas([plan.model_copy(update={"key_areas": ("25681",)})],
                             registry)[0].key_areas == ("25681",)
+
+
+def test_key_area_list_docstring_examples_run():
+    from geo import key_area_list
+
+    result = doctest.testmod(key_area_list, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.failed == 0 and result.attempted >= 5
