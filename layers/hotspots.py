@@ -32,6 +32,7 @@ from geo.approx_boundaries import METRIC_CRS  # UTM 48N: distances in metres
 from layers.inference import (
     ALTERNATIVES,
     INFERENCES,
+    TIE_RTOL,
     fdr_threshold,
     gi_star_test,
     island_mask,
@@ -765,8 +766,12 @@ def _weights(
 
 
 def _levels(p_value: np.ndarray, thresholds: dict[float, float]) -> np.ndarray:
-    """0 … 3: how many of the 90/95/99 % levels each p-value passes (NaN passes none)."""
+    """0 … 3: how many of the 90/95/99 % levels each p-value passes (NaN passes none).
+
+    A p-value equal to the level up to rounding (:data:`layers.inference.TIE_RTOL`)
+    passes: an exact p-value of 0.10 may be computed a few ulps above it.
+    """
     level = np.zeros(len(p_value), dtype=int)
     for k, alpha in enumerate(_LEVELS, start=1):
-        level[p_value <= thresholds[alpha]] = k
+        level[p_value <= thresholds[alpha] * (1 + TIE_RTOL)] = k
     return level

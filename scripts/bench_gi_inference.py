@@ -14,8 +14,9 @@ commander's page shows:
   9,999 permutations and with the exact inference;
 - ``chance``: emerging patterns under no clustering, by re-simulation:
   independent Poisson counts, and the demo's own quarterly histories
-  shuffled across the 96 communes; and a planted growing cluster, with and
-  without FDR.
+  shuffled across the 96 communes, with and without FDR;
+- ``planted``: the categories of a planted growing cluster (the one of
+  ``tests/test_emerging.py``), with and without FDR.
 
     .venv/bin/python -m scripts.bench_gi_inference                  # everything
     .venv/bin/python -m scripts.bench_gi_inference speed seeds
@@ -38,11 +39,19 @@ import pandas as pd
 from bench.timing import median, repeat, timed
 from geo.units import NEW, OLD
 from layers.counts import incident_counts
-from layers.emerging import emerging_hotspots, emerging_layer, period_counts
+from layers.emerging import (
+    emerging_category,
+    emerging_hotspots,
+    emerging_layer,
+    gi_star_series,
+    mann_kendall,
+    period_counts,
+    significance_bins,
+)
 from layers.hotspots import gi_star
 from layers.inference import exact_gi_star_cost, queen_contiguity
 
-SECTIONS = ("speed", "seeds", "chance")
+SECTIONS = ("speed", "seeds", "chance", "planted")
 PERMUTATIONS = 9_999  # what dashboard.analysis ran the Gi* map with
 EMERGING_PERMUTATIONS = 999  # and the emerging hot spots
 SEED = 20250701  # dashboard.analysis's
@@ -130,7 +139,8 @@ def seeds(ctx, n_seeds: int, unit_sets: tuple[str, ...]) -> None:
         quarters = period_counts(ctx.incidents, polys, unit_set=unit_set)
         periods = [(label, counts) for label, *span in _periods(ctx.incidents)
                    for counts in [_counts(ctx, unit_set, *span)]]
-        periods += [(str(q), quarters[q].astype(float)) for q in quarters.columns]
+        periods += [(str(q), quarters[q].astype(float)) for q in quarters.columns
+                    if not periods[0][0].startswith(str(q))]  # the default quarter is listed
         for label, counts in periods:
             if counts.nunique() <= 1:
                 continue
@@ -154,9 +164,16 @@ def seeds(ctx, n_seeds: int, unit_sets: tuple[str, ...]) -> None:
 
 # -- chance patterns -----------------------------------------------------------------------
 
-def _patterns(counts: pd.DataFrame, polys, fdr: bool) -> int:
-    result = emerging_hotspots(counts, polys, fdr=fdr)
-    return int((result["category"] != "no_pattern").sum())
+def _patterns(counts: pd.DataFrame, polys) -> tuple[int, int]:
+    """Communes with an emerging pattern, without and with FDR (one Gi* series for both)."""
+    z, p = gi_star_series(counts, polys)
+    trends = [mann_kendall(row) for row in z.to_numpy()]
+    found = []
+    for fdr in (False, True):
+        bins = significance_bins(z, p, fdr=fdr).to_numpy()
+        found.append(sum(emerging_category(b, t.z, t.p) != "no_pattern"
+                         for b, t in zip(bins, trends, strict=True)))
+    return found[0], found[1]
 
 
 def _summary(values: list[int]) -> str:
@@ -182,21 +199,22 @@ def chance(ctx, runs: int) -> None:
         for _ in range(runs):
             counts = pd.DataFrame(rng.poisson(lam, (len(polys), n)), index=polys.index,
                                   columns=columns)
-            plain.append(_patterns(counts, polys, False))
-            corrected.append(_patterns(counts, polys, True))
+            without, with_fdr = _patterns(counts, polys)
+            plain.append(without)
+            corrected.append(with_fdr)
         print(f"  {label:<48} {_summary(plain)} | {_summary(corrected)}")
     plain, corrected = [], []
-    observed = _patterns(demo, polys, False)
     for _ in range(runs):
         shuffled = pd.DataFrame(demo.to_numpy()[rng.permutation(len(polys))],
                                 index=polys.index, columns=demo.columns)
-        plain.append(_patterns(shuffled, polys, False))
-        corrected.append(_patterns(shuffled, polys, True))
+        without, with_fdr = _patterns(shuffled, polys)
+        plain.append(without)
+        corrected.append(with_fdr)
     print(f"  {'demo histories shuffled across communes':<48} {_summary(plain)} | "
           f"{_summary(corrected)}")
-    print(f"  (the demo itself, unshuffled: {observed} communes with a pattern, "
-          f"{_patterns(demo, polys, True)} with FDR)")
-    _planted(polys, runs=min(runs, 10), rng=rng)
+    observed = _patterns(demo, polys)
+    print(f"  (the demo itself, unshuffled: {observed[0]} communes with a pattern, "
+          f"{observed[1]} with FDR)")
 
 
 def _planted(polys, *, runs: int, rng) -> None:
@@ -209,16 +227,17 @@ def _planted(polys, *, runs: int, rng) -> None:
     print(f"\nPlanted growing cluster (3 communes, 3 → 14 a quarter over Poisson 0.3), "
           f"{runs} runs, exact inference")
     for fdr in (False, True):
-        found, away = 0, []
+        found, away = pd.Series(dtype=int), []
         for _ in range(runs):
             counts = pd.DataFrame(rng.poisson(0.3, (len(polys), 12)), index=polys.index,
                                   columns=columns)
             counts.loc[planted] = np.arange(3, 15)
             result = emerging_hotspots(counts, polys, fdr=fdr)
-            found += int((result.loc[planted, "category"] == "intensifying_hot").sum())
+            found = found.add(result.loc[planted, "category"].value_counts(), fill_value=0)
             away.append(int((result.drop(index=list(near))["category"] != "no_pattern").sum()))
-        print(f"  {'FDR' if fdr else 'no FDR':<7} {found} of {3 * runs} planted communes "
-              f"intensifying hot; away from the cluster {_summary(away)}")
+        found = ", ".join(f"{int(n)} {name}" for name, n in found.sort_values().items())
+        print(f"  {'FDR' if fdr else 'no FDR':<7} planted ({3 * runs}): {found}; "
+              f"away from the cluster {_summary(away)}")
 
 
 def main() -> None:
@@ -246,6 +265,8 @@ def main() -> None:
             seeds(ctx, args.seeds, (NEW, OLD) if args.legacy_seeds else (NEW,))
         if "chance" in sections:
             chance(ctx, args.runs)
+        if "planted" in sections:
+            _planted(ctx.communes[NEW], runs=10, rng=np.random.default_rng(11))
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
