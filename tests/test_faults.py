@@ -410,7 +410,7 @@ def test_a_truncated_shapefile_is_refused(reference, imported, tmp_path):
     reference[["code", "geometry"]].to_file(tmp_path / "xa.shp")
     shp = tmp_path / "xa.shp"
     shp.write_bytes(shp.read_bytes()[:2000])
-    _refused(shp, imported, r"none of its \d+ features has a geometry")
+    _refused(shp, imported, r"none of its \d+ features has a geometry|not as long as its header says")
 
 
 @pytest.mark.parametrize("broken", [
