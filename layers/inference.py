@@ -301,7 +301,7 @@ def exact_gi_star_p(
     ``C(n − 1, k)``, as esda's ``+ 1`` stands for it), two-sided ``min(1, 2
     min(greater, lesser))``. A permutation p-value of ``P`` draws estimates
     it, ``(M + 1) / (P + 1)``, with ``P → ∞``; the smallest exact p-value is
-    ``2 / C(n − 1, k)`` (two-sided), about 1e-14 for 8 neighbours among 96
+    ``2 / C(n − 1, k)`` (two-sided), about 1.6e-11 for 8 neighbours among 96
     communes, against ``2 / (P + 1)`` = 2e-4 for 9,999 permutations.
 
     Parameters
