@@ -102,6 +102,16 @@ def _start_release_plan(an: Analyses) -> None:
         logging.getLogger("borderwatch").warning("release plan not started: store unreadable")
 
 
+class _Borderwatch(Dash):
+    """Dash, whose page configuration does not name the server's Python version (the
+    renderer never uses it outside the development tools, which are off)."""
+
+    def _config(self):
+        config = super()._config()
+        config.pop("python_version", None)
+        return config
+
+
 def max_request_bytes() -> int:
     """The largest request the server reads: an upload at its limit as a base64 data URL
     (4/3 of its size) in a callback's JSON, with room for the rest of the callback."""
@@ -126,7 +136,7 @@ def create_app(settings: Settings, ctx: AppContext | None = None,
         open a page as such a role.
     """
     ctx = ctx or build_context(settings)
-    app = Dash(
+    app = _Borderwatch(
         __name__,
         title=translate("app.title", settings.language),
         suppress_callback_exceptions=True,

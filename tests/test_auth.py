@@ -277,6 +277,17 @@ def test_public_paths_are_exact_not_prefixes(world):
     assert client.get("/assets/style.css").status_code == 200
 
 
+def test_the_page_shell_names_no_python_version(world):
+    """Dash puts ``sys.version`` in every page's configuration; ours leaves it out."""
+    import sys
+
+    app, _ = world
+    client = _signed_in(app, "commander")
+    body = client.get("/").get_data(as_text=True)
+    assert "_dash-config" in body
+    assert "python_version" not in body and sys.version.split()[0] not in body
+
+
 def test_server_header_names_no_software(tmp_path):
     """A real request to the development server (``borderwatch serve``) and to gunicorn
     (``serve --workers N``): one ``Server: Borderwatch`` header, no Werkzeug, no Python,
