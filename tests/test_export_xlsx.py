@@ -76,3 +76,24 @@ def test_change_table_explains_each_class_by_its_corrected_threshold():
     raw = layer_xlsx(before, title="Thay đổi", lang="vi", notes=["x"])
     ws = load_workbook(io.BytesIO(raw)).active
     assert {ws.cell(row, 8).value for row in range(6, 26)} == {"Không có kỳ để so sánh"}
+
+
+def test_a_released_table_with_pandas_missing_values_writes_labels_and_empty_cells():
+    """The table a viewer downloads holds ``pd.NA`` (nullable integers of the release plan):
+    a withheld count reads its label ("< 5", "x"), a missing class is an empty cell."""
+    from dashboard.exports.xlsx import layer_xlsx
+    from layers.layer import Layer
+
+    frame = pd.DataFrame({"name": ["Xã Bến Cầu", "Xã Long Thuận", "Xã Long Chữ"],
+                          "count": pd.array([12, pd.NA, pd.NA], dtype="Int64"),
+                          "count_label": [None, "< 5", "x"],
+                          "risk": pd.array(["high", pd.NA, "low"], dtype="string")},
+                         index=["25681", "25702", "25703"])
+    layer = Layer(frame=frame, value="count", unit_set="2025", title_key="t", legend_key="l",
+                  units_key="u")
+    ws = load_workbook(io.BytesIO(layer_xlsx(layer, title="T", lang="vi"))).active
+    header = next(r for r in range(1, 10) if ws.cell(r, 1).value == "Mã")
+    assert [[c.value for c in ws[r]][:3] for r in range(header + 1, header + 4)] == [
+        ["25681", "Xã Bến Cầu", 12], ["25702", "Xã Long Thuận", "< 5"],
+        ["25703", "Xã Long Chữ", "x"]]
+    assert ws.cell(header + 2, 4).value is None

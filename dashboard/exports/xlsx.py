@@ -96,9 +96,21 @@ def _as_text(row) -> None:
             cell.data_type = "s"
 
 
+def _missing(value) -> bool:
+    """Whether a cell value is missing: None, NaN, ``pd.NA`` or ``NaT`` (never asks
+    ``value != value``, which ``pd.NA`` answers with NA, whose truth is ambiguous).
+
+    >>> [_missing(v) for v in (None, float("nan"), pd.NA, pd.NaT, 0, "x < 5")]
+    [True, True, True, True, False, False]
+    """
+    return value is None or value is pd.NA or (pd.api.types.is_scalar(value)
+                                               and not isinstance(value, str)
+                                               and bool(pd.isna(value)))
+
+
 def _plain(value):
     """Cells Excel understands: numbers stay numbers, missing is empty, dates are dates."""
-    if value is None or (isinstance(value, float) and value != value) or value is pd.NA:
+    if _missing(value):
         return None
     if isinstance(value, pd.Timestamp):
         return value.date()
@@ -138,12 +150,12 @@ def layer_xlsx(layer, *, title: str, lang: str, notes: Sequence[str] = (),
         frame["name"] = ""
     for col in [c for c in frame.columns if f"{c}_label" in frame.columns]:
         # a withheld count reads "< 5" or "x", as on the map, never an empty cell
-        frame[col] = [label if isinstance(label, str) and (v is None or v != v or v is pd.NA)
+        frame[col] = [label if isinstance(label, str) and _missing(v)
                       else v for v, label in zip(frame[col], frame[f"{col}_label"], strict=True)]
     for col, key in _LABELLED.items():
         if col in frame:
             frame[col] = [translate(key.format(int(v) if col == "trend" else v), lang)
-                          if v is not None and v == v else None for v in frame[col]]
+                          if not _missing(v) else None for v in frame[col]]
     wanted = ["code", "name"] + [c for c in LAYER_COLUMNS if c in frame]
     columns = [Column(c, translate(f"col.{c}", lang), _FORMATS.get(c, "General"),
                       24 if c in ("name", "last_agency", "category", "gi_class") else 13)
