@@ -369,8 +369,8 @@ def exact_gi_star_p(
             low = np.cumsum(others, axis=2)  # P(S <= s) · total
             high = np.cumsum(others[:, :, ::-1], axis=2)[:, :, ::-1]  # P(S >= s) · total
             total = low[:, :, -1]
-            units = tested[(own_row >= first) & (own_row < first + per_chunk)]
-            r = own_row[np.isin(tested, units)] - first
+            in_chunk = (own_row >= first) & (own_row < first + per_chunk)
+            units, r = tested[in_chunk], own_row[in_chunk] - first
             k, s = cardinalities[units], observed[units]
             lesser[units] = low[r, k, s] / total[r, k]
             greater[units] = high[r, k, s] / total[r, k]

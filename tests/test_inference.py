@@ -288,3 +288,16 @@ def test_exact_p_values_of_islands_and_of_a_neighbourhood_of_everyone():
                             index=list("abcd"), crs="EPSG:32648")
     p, _ = exact_gi_star_p(np.array([7, 0, 1, 5]), queen_contiguity(star))
     assert p[0] == 1.0
+
+
+def test_exact_p_values_do_not_depend_on_how_the_tables_are_chunked(monkeypatch):
+    import layers.inference
+
+    communes = _row_of(60)
+    w = queen_contiguity(communes)
+    y = np.random.default_rng(9).poisson(3.0, 60)
+    whole = exact_gi_star_p(y, w)
+    monkeypatch.setattr(layers.inference, "_CHUNK_CELLS", 1)  # one own value at a time
+    chunked = exact_gi_star_p(y, w)
+    np.testing.assert_array_equal(whole[0], chunked[0])
+    np.testing.assert_array_equal(whole[1], chunked[1])
