@@ -16,11 +16,13 @@ import json
 import sqlite3
 import struct
 import sys
+import threading
 import zipfile
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-__all__ = ["Case", "SUFFIXES", "build", "vrt_document"]
+__all__ = ["Case", "Listener", "SUFFIXES", "build", "vrt_document"]
 
 #: Every suffix an upload may have.
 SUFFIXES = (".csv", ".txt", ".xlsx", ".xlsm", ".geojson", ".json", ".gpkg", ".shp")
@@ -33,6 +35,34 @@ class Case:
     name: str
     data: bytes
     what: str
+
+
+class Listener:
+    """An HTTP server on 127.0.0.1 that records every request (none may arrive)."""
+
+    def __init__(self) -> None:
+        heard = self.heard = []
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802 - http.server's name
+                heard.append(self.path)
+                self.send_response(200)
+                self.end_headers()
+                self.wfile.write(b'GEOGCS["x"]')
+
+            do_HEAD = do_POST = do_GET  # noqa: N815
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
 
 
 def vrt_document(source: str, sql: str | None = None) -> bytes:

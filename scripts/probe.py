@@ -57,10 +57,9 @@ import time
 import urllib.parse
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from scripts.hostile_uploads import SUFFIXES, Case, build, vrt_document
+from scripts.hostile_uploads import SUFFIXES, Case, Listener, build, vrt_document
 
 __all__ = ["Answer", "Row", "Target", "main", "probe"]
 
@@ -444,37 +443,6 @@ def cancel(account: Account, pending: dict | None) -> None:
 
 def leaks(text: str) -> list[str]:
     return [label for label, pattern in LEAKS.items() if pattern.search(text)]
-
-
-# -- the listener ---------------------------------------------------------------------------
-
-
-class Listener:
-    """An HTTP server on 127.0.0.1 that records every request (none may arrive)."""
-
-    def __init__(self) -> None:
-        heard = self.heard = []
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self):  # noqa: N802 - http.server's name
-                heard.append(self.path)
-                self.send_response(200)
-                self.end_headers()
-                self.wfile.write(b'GEOGCS["x"]')
-
-            do_HEAD = do_POST = do_GET  # noqa: N815
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self._thread.start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 # -- the attacks ----------------------------------------------------------------------------

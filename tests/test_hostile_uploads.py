@@ -17,8 +17,6 @@ import json
 import sqlite3
 import subprocess
 import sys
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -27,42 +25,16 @@ from geo.config import Settings
 from geo.ingest import FileRefused, Places, import_file
 from geo.ingest.file_checks import UPLOAD_LIMITS, Limits, check_file
 from geo.store import open_store
-from scripts.hostile_uploads import SUFFIXES, build, vrt_document, xlsx_zip_bomb
+from scripts.hostile_uploads import SUFFIXES, Listener, build, vrt_document, xlsx_zip_bomb
 
 VICTIM_MARK = "NAN-NHAN-BI-MAT-7f3a"
 HASH_MARK = "$argon2id$v=19$SECRET-HASH-91c2"
 PASSWD_MARK = "root:x:0:0"
 
 
-class _Listener:
-    """A local HTTP server that counts every request it gets (none must arrive)."""
-
-    def __init__(self) -> None:
-        heard = self.heard = []
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self):  # noqa: N802 - http.server's name
-                heard.append(self.path)
-                self.send_response(200)
-                self.end_headers()
-                self.wfile.write(b'GEOGCS["x"]')
-
-            do_HEAD = do_GET  # noqa: N815
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-
-
 @pytest.fixture(scope="module")
 def listener():
-    heard = _Listener()
+    heard = Listener()
     yield heard
     heard.close()
 
