@@ -229,3 +229,25 @@ def test_gdal_is_given_only_plain_local_files(given):
 
     with pytest.raises(UnsafePath):
         check_path(given)
+
+
+def test_a_reader_out_of_memory_refuses_the_file_not_the_server(places, tmp_path):
+    """The child that reads a GeoJSON has a memory limit: past it, the file is refused with
+    a reason a person reads, and the server goes on."""
+    import json as _json
+
+    path = tmp_path / "diem.geojson"
+    features = [{"type": "Feature", "properties": {"record_id": f"A{i}", "date": "01/02/2024",
+                                                   "type": "tip"},
+                 "geometry": {"type": "Point", "coordinates": [106.1, 11.3]}} for i in range(50)]
+    path.write_text(_json.dumps({"type": "FeatureCollection", "features": features}))
+    starved = Limits(max_bytes=10**7, max_rows=10**6, max_unpacked_bytes=10**7,
+                     memory_bytes=64 * 1024 * 1024)
+    with open_store(Settings(data_dir=tmp_path / "var")) as store, \
+            pytest.raises(FileRefused) as err:
+        import_file(path, "incidents", store, places, preview=True, limits=starved)
+    assert err.value.code == "file.too_costly"
+    message = err.value.describe("en")
+    assert "diem.geojson" in message and "more memory or time" in message
+    assert "bộ nhớ" in err.value.describe("vi")
+    assert "/" not in message.replace("diem.geojson", "")  # no server path

@@ -185,6 +185,12 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "{file} has more than {limit} rows; split it, or import it with borderwatch "
               "import on the server",
     },
+    "file.too_costly": {
+        "vi": "Đọc tệp {file} cần nhiều bộ nhớ hoặc thời gian hơn mức cho phép của một lần nhập; "
+              "chia nhỏ tệp hoặc nhập bằng dòng lệnh borderwatch import trên máy chủ",
+        "en": "reading {file} needs more memory or time than an import may use; split it, or "
+              "import it with borderwatch import on the server",
+    },
     "file.bomb": {
         "vi": "Tệp {file} giải nén ra quá lớn ({size} MB từ {packed} MB, tối đa {limit} MB "
               "hoặc gấp {ratio} lần); tệp bị từ chối",

@@ -297,9 +297,11 @@ def _xlsx_rows(book, chunk_rows: int) -> Iterator[Chunk]:
 
 
 def error_detail(err: Exception, path: Path) -> str:
-    """A library's complaint, for a person: without the folder of the file, without the class
-    name GEOS or GDAL put in front ("IllegalArgumentException: ..."), and not too long."""
+    """A library's complaint, for a person: without the folder of the file or of any other
+    path on the server, without the class name GEOS or GDAL put in front
+    ("IllegalArgumentException: ..."), and not too long."""
     text = str(err).strip().replace(str(path.parent) + "/", "").replace(str(path), path.name)
+    text = re.sub(r"(?:/[^/\s'\"]+)+/", "", text)  # /srv/app/.venv/lib/x.so → x.so
     text = re.sub(r"^(?:[A-Za-z_.]*(?:Error|Exception)\s*:\s*)+", "", text)
     return (text[:300] + " …" if len(text) > 300 else text) or "damaged file"
 

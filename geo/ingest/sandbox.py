@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -34,19 +33,18 @@ from geo.gdal_policy import DRIVER_OF_SUFFIX
 __all__ = ["read_geo_cells"]
 
 _ROOT = Path(__file__).resolve().parents[2]
+_TOO_COSTLY = "file.too_costly"
 
 
-def _limit(cpu_seconds: int, memory_bytes: int):
-    def apply() -> None:
-        import resource
+def _limit(cpu_seconds: int, memory_bytes: int) -> None:
+    """Limit this (child) process before it opens the file. Set by the child itself, not by
+    a ``preexec_fn`` (unsafe in a threaded server: the child could deadlock before exec)."""
+    import resource
 
-        resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds + 5))
-        resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
-        resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))
-        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-        os.setsid()  # its own session: a timeout kills it and anything it started
-
-    return apply
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds + 5))
+    resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
+    resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
 
 def _decode(value):
@@ -77,20 +75,22 @@ def read_geo_cells(path: Path, limits) -> pd.DataFrame:
         env["HOME"] = env["TMPDIR"] = cwd
         try:
             done = subprocess.run(
-                [sys.executable, "-m", "geo.ingest.sandbox", driver, str(path.resolve())],
+                [sys.executable, "-m", "geo.ingest.sandbox", driver, str(path.resolve()),
+                 str(limits.cpu_seconds), str(limits.memory_bytes)],
                 cwd=cwd, env=env, capture_output=True, timeout=limits.cpu_seconds * 2 + 30,
-                preexec_fn=_limit(limits.cpu_seconds, limits.memory_bytes), check=False,
+                start_new_session=True, check=False,  # its own session: a timeout kills it all
             )
         except subprocess.TimeoutExpired:
-            raise FileRefused("file.unreadable", file=path.name,
-                              error="reading it took longer than an import may") from None
+            raise FileRefused(_TOO_COSTLY, file=path.name) from None
     try:
         answer = json.loads(done.stdout.decode("utf-8"), object_hook=None)
     except (UnicodeDecodeError, ValueError):
         answer = None
     if not isinstance(answer, dict) or done.returncode != 0:
-        reason = "reading it needed more memory or time than an import may" \
-            if done.returncode < 0 or done.returncode in (137, 152) else "damaged file"
+        killed = done.returncode < 0 or done.returncode in (137, 152)  # a limit's signal
+        if killed or (isinstance(answer, dict) and answer.get("code") == _TOO_COSTLY):
+            raise FileRefused(_TOO_COSTLY, file=path.name)
+        reason = "damaged file"
         if isinstance(answer, dict) and isinstance(answer.get("error"), str):
             reason = answer["error"]
         raise FileRefused("file.unreadable", file=path.name, error=reason[:400])
@@ -115,7 +115,8 @@ def _encode(value):
     return str(value)
 
 
-def _child(driver: str, path: str) -> int:
+def _child(driver: str, path: str, cpu_seconds: str, memory_bytes: str) -> int:
+    _limit(int(cpu_seconds), int(memory_bytes))
     import warnings
 
     from geo.gdal_policy import check_path, restrict
@@ -139,6 +140,9 @@ def _child(driver: str, path: str) -> int:
     except FileRefused as err:
         json.dump({"error": str(err)}, out)
         return 3
+    except (MemoryError, ImportError):  # a library that cannot even load within the limit
+        json.dump({"code": _TOO_COSTLY}, out)
+        return 3
     except Exception as err:  # noqa: BLE001 - GDAL and PROJ raise many kinds; all mean unreadable
         from geo.ingest.readers import error_detail
 
@@ -151,4 +155,4 @@ def _child(driver: str, path: str) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(_child(*sys.argv[1:3]))
+    sys.exit(_child(*sys.argv[1:5]))
