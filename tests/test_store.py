@@ -18,6 +18,7 @@ from geo.config import Settings
 from geo.store import RECORD_TABLES, StoreError, open_store
 from geo.store.base import IMPORT_COLUMNS, QUARANTINE_COLUMNS
 from geo.store.postgis import redact_url
+from geo.store.schema import LATEST, MIGRATIONS
 
 _NOW = dt.datetime(2026, 11, 23, 8, 0, tzinfo=dt.timezone.utc)
 
@@ -90,9 +91,9 @@ def _free_port() -> int:
 # -- migrations ------------------------------------------------------------------------------
 
 
-def test_new_store_is_migrated_to_version_1_and_empty(store, store_settings):
+def test_new_store_is_migrated_to_the_latest_version_and_empty(store, store_settings):
     assert store.dialect == ("postgis" if store_settings.database_url else "sqlite")
-    assert store.schema_version() == 1
+    assert store.schema_version() == LATEST == 2
     assert {kind: store.count(kind) for kind in RECORD_TABLES} == dict.fromkeys(RECORD_TABLES, 0)
     assert store.revision() == 0
     assert list(store.imports().columns) == ["id", *IMPORT_COLUMNS]
@@ -102,14 +103,14 @@ def test_new_store_is_migrated_to_version_1_and_empty(store, store_settings):
 
 def test_migrate_is_idempotent(store, store_settings):
     import_id = _committed_import(store)
-    assert store.migrate() == 1
-    assert store.migrate() == 1
+    assert store.migrate() == LATEST
+    assert store.migrate() == LATEST
     with open_store(store_settings) as again:  # a second process opening the same store
-        assert again.schema_version() == 1
+        assert again.schema_version() == LATEST
         assert again.count("incidents") == 2
         assert again.revision() == import_id
     _, rows = store._query("SELECT version FROM schema_version")
-    assert rows == [(1,)]
+    assert rows == [(v,) for v, _ in MIGRATIONS]
 
 
 def test_stores_opened_at_once_migrate_once(store_settings):
@@ -132,7 +133,7 @@ def test_stores_opened_at_once_migrate_once(store_settings):
     assert errors == []
     with open_store(store_settings) as store:
         _, rows = store._query("SELECT version FROM schema_version")
-        assert rows == [(1,)]
+        assert rows == [(v,) for v, _ in MIGRATIONS]
 
 
 # -- one import, one transaction -------------------------------------------------------------
@@ -378,7 +379,7 @@ def test_postgis_store_creates_the_extension_in_a_bare_database(postgres_server,
     url = postgres_server.create_database(postgis=False)
     try:
         with open_store(Settings(data_dir=tmp_path, database_url=url)) as store:
-            assert store.schema_version() == 1
+            assert store.schema_version() == LATEST == 2
             _committed_import(store)
         with psycopg.connect(url) as con:
             assert con.execute("SELECT extname FROM pg_extension WHERE extname = 'postgis'") \

@@ -7,6 +7,63 @@ the Vietnamese header the templates use, the other headers real spreadsheets
 carry, its type, and for coded fields the allowed values with their
 Vietnamese labels. Headers and values match after folding (no diacritics, no
 case, punctuation as spaces: :func:`geo.names.fold`).
+
+Outcomes (kết quả xử lý) of incidents
+-------------------------------------
+How an incident was handled is its ``status`` (header "Tình trạng"; "Kết quả
+xử lý" is read as the same column): one column, whose allowed codes depend on
+the record's ``type`` (:data:`OUTCOMES`). Trafficking cases and tips keep the
+procedural ladder the targets count (:mod:`layers.targets`), so no stored
+status changes meaning. A code that does not fit the type is refused
+(reason ``status.not_for_type``); an empty status is allowed (not recorded).
+
+===================  ========================================================
+``type``             allowed ``status`` codes (Vietnamese label)
+===================  ========================================================
+``illegal_crossing`` ``administrative_sanction`` (Xử lý hành chính),
+                     ``warning_education`` (Cảnh cáo, giáo dục),
+                     ``deportation`` (Trục xuất), ``prosecuted`` (Khởi tố),
+                     ``verified`` (Xác minh: still being verified, "đang /
+                     tiếp tục xác minh", nothing decided yet)
+``trafficking_case`` ``received`` (Tiếp nhận), ``verified`` (Xác minh),
+                     ``prosecuted`` (Khởi tố), ``tried`` (Xét xử)
+``tip``              ``received``, ``verified``, ``prosecuted``, ``tried``
+``victim``           ``received`` (Tiếp nhận), ``verified`` (Xác minh),
+                     ``supported`` (Hỗ trợ), ``returned_home`` (Hồi hương,
+                     trở về)
+===================  ========================================================
+
+The persons of a record (số đối tượng) are its ``persons`` (people crossing,
+suspects); victims are ``victims``. Seed 004's "xử lý hành chính 27 vụ, 68
+đối tượng" is: records of type ``illegal_crossing`` with status
+``administrative_sanction`` (27), the sum of their ``persons`` (68).
+
+Outreach figures (truyền thông)
+-------------------------------
+One row is one activity, or several of one format in one commune; its
+figures are plain counts, each in its own column named by its unit:
+
+================  =====================================  ======================
+field             header                                 unit
+================  =====================================  ======================
+``sessions``      Số cuộc, buổi, lớp                     sessions, meetings,
+                                                         classes, contests,
+                                                         news items (empty: 1)
+``participants``  Số người tham dự                       participants, trainees,
+                                                         job-counselling
+                                                         contacts (lượt người)
+``sites``         Số điểm (điểm cầu, tủ sách)            conference sites, law
+                                                         bookcases
+``materials``     Số tài liệu                            copies (tờ, quyển)
+``groups``        Số nhóm (Zalo, Facebook)               social-media groups
+``members``       Số thành viên nòng cốt                 core members
+================  =====================================  ======================
+
+Formats (``format``): ``meeting``, ``school_session``, ``broadcast``,
+``leaflets``, ``social_media``, ``training``, ``campaign``, ``law_books``
+(Sách, tủ sách pháp luật), ``job_counselling`` (Tư vấn, giới thiệu việc làm),
+``contest`` (Hội thi). :data:`OUTREACH_FIGURES` says which figures each
+format reports, as seed 004 counts them.
 """
 
 from __future__ import annotations
@@ -15,7 +72,8 @@ from dataclasses import dataclass, field
 
 from geo.names import fold
 
-__all__ = ["KINDS", "Choice", "Field", "Kind", "kind_named"]
+__all__ = ["INCIDENT_TYPES", "KINDS", "OUTCOMES", "OUTREACH_FIGURES", "OUTREACH_FORMATS",
+           "STATUSES", "Choice", "Field", "Kind", "kind_named", "outcomes_of"]
 
 
 @dataclass(frozen=True)
@@ -100,12 +158,52 @@ INCIDENT_TYPES = (
            ("nan nhan", "nan nhan duoc giai cuu", "nan nhan duoc tiep nhan ho tro",
             "tiep nhan nan nhan", "victim received")),
 )
+#: Every status (outcome) code; which ones a record may take depends on its type (OUTCOMES).
 STATUSES = (
-    Choice("received", "Tiếp nhận", ("moi tiep nhan", "da tiep nhan")),
-    Choice("verified", "Xác minh", ("dang xac minh", "da xac minh")),
-    Choice("prosecuted", "Khởi tố", ("da khoi to", "khoi to vu an")),
-    Choice("tried", "Xét xử", ("da xet xu", "dua ra xet xu")),
+    Choice("received", "Tiếp nhận", ("moi tiep nhan", "da tiep nhan", "received")),
+    Choice("verified", "Xác minh",
+           ("dang xac minh", "da xac minh", "tiep tuc xac minh", "xac minh lam ro",
+            "dang xac minh lam ro", "xac minh xac dinh nan nhan", "verified", "verifying",
+            "being verified")),
+    Choice("prosecuted", "Khởi tố",
+           ("da khoi to", "khoi to vu an", "khoi to bi can", "khoi to hinh su", "prosecuted",
+            "prosecution")),
+    Choice("tried", "Xét xử", ("da xet xu", "dua ra xet xu", "tried", "trial")),
+    Choice("administrative_sanction", "Xử lý hành chính",
+           ("xu ly hanh chinh", "xu phat hanh chinh", "phat hanh chinh",
+            "xu phat vi pham hanh chinh", "xlhc", "administrative sanction",
+            "administrative fine", "fined")),
+    Choice("warning_education", "Cảnh cáo, giáo dục",
+           ("canh cao", "giao duc", "canh cao giao duc", "nhac nho giao duc",
+            "warning education", "warning and education", "warning", "warned")),
+    Choice("deportation", "Trục xuất",
+           ("truc xuat", "da truc xuat", "buoc truc xuat", "deportation", "deported")),
+    Choice("supported", "Hỗ trợ",
+           ("da ho tro", "duoc ho tro", "ho tro nan nhan", "supported", "support")),
+    Choice("returned_home", "Hồi hương, trở về",
+           ("hoi huong", "tro ve", "da tro ve", "tro ve dia phuong", "ve dia phuong",
+            "da hoi huong", "returned home", "returned", "repatriated")),
 )
+#: The status codes (outcomes) each incident type may take, in the order the reports list them.
+OUTCOMES: dict[str, tuple[str, ...]] = {
+    "illegal_crossing": ("administrative_sanction", "warning_education", "deportation",
+                         "prosecuted", "verified"),
+    "trafficking_case": ("received", "verified", "prosecuted", "tried"),
+    "tip": ("received", "verified", "prosecuted", "tried"),
+    "victim": ("received", "verified", "supported", "returned_home"),
+}
+
+
+def outcomes_of(incident_type: str) -> tuple[Choice, ...]:
+    """The status choices an incident of ``incident_type`` may take (KeyError if unknown).
+
+    >>> [c.code for c in outcomes_of("victim")]
+    ['received', 'verified', 'supported', 'returned_home']
+    """
+    by_code = {c.code: c for c in STATUSES}
+    return tuple(by_code[code] for code in OUTCOMES[incident_type])
+
+
 OUTREACH_FORMATS = (
     Choice("meeting", "Hội nghị, nói chuyện chuyên đề",
            ("hoi nghi", "hop", "noi chuyen", "tuyen truyen truc tiep", "hop dan", "toa dam")),
@@ -120,7 +218,28 @@ OUTREACH_FORMATS = (
     Choice("training", "Tập huấn, bồi dưỡng", ("tap huan", "boi duong", "training")),
     Choice("campaign", "Chiến dịch, đợt cao điểm",
            ("chien dich", "dot cao diem", "ra quan", "mit tinh", "campaign")),
+    Choice("law_books", "Sách, tủ sách pháp luật",
+           ("sach phap luat", "tu sach phap luat", "tu sach", "phat hanh sach phap luat",
+            "law books", "law bookcase", "law bookcases")),
+    Choice("job_counselling", "Tư vấn, giới thiệu việc làm",
+           ("tu van viec lam", "gioi thieu viec lam", "tu van gioi thieu viec lam",
+            "tu van lao dong viec lam", "job counselling", "job counseling")),
+    Choice("contest", "Hội thi",
+           ("hoi thi", "cuoc thi", "thi tim hieu", "thi tim hieu phap luat", "contest")),
 )
+#: The figures each outreach format reports, as seed 004 counts them (the others may be empty).
+OUTREACH_FIGURES: dict[str, tuple[str, ...]] = {
+    "meeting": ("sessions", "sites", "participants", "materials"),
+    "school_session": ("sessions", "participants", "materials"),
+    "broadcast": ("sessions",),
+    "leaflets": ("materials",),
+    "social_media": ("groups", "members", "participants"),
+    "training": ("sessions", "participants", "materials"),
+    "campaign": ("sessions", "participants", "materials"),
+    "law_books": ("materials", "sites"),
+    "job_counselling": ("participants",),
+    "contest": ("sessions", "participants"),
+}
 MODEL_TYPES = (
     Choice("zalo_group", "Zalo phòng, chống tội phạm",
            ("zalo", "nhom zalo", "zalo phong chong toi pham", "zalo group")),
@@ -164,7 +283,8 @@ KINDS: dict[str, Kind] = {
             Field("victims", "Số nạn nhân", "int", minimum=0, aliases=("nan nhan so luong",)),
             _AGENCY,
             Field("status", "Tình trạng", "choice", choices=STATUSES,
-                  aliases=("trang thai", "ket qua xu ly", "tien do")),
+                  aliases=("trang thai", "ket qua xu ly", "tien do", "hinh thuc xu ly",
+                           "tinh trang xu ly", "ket qua", "outcome")),
         ),
         date_field="date",
     ),
@@ -177,10 +297,26 @@ KINDS: dict[str, Kind] = {
             _AGENCY,
             Field("format", "Hình thức", "choice", required=True, choices=OUTREACH_FORMATS,
                   aliases=("hinh thuc tuyen truyen", "loai hoat dong")),
+            Field("sessions", "Số cuộc, buổi, lớp", "int", minimum=0,
+                  aliases=("so cuoc", "so buoi", "so lop", "so lop tap huan", "so tin bai",
+                           "so luot tin bai", "so hoi thi", "so cuoc thi", "so buoi tuyen truyen",
+                           "so luot phat song", "sessions")),
             Field("participants", "Số người tham dự", "int", minimum=0,
-                  aliases=("so nguoi tham du", "so luot nguoi", "nguoi tham gia", "so luong")),
+                  aliases=("so nguoi tham du", "so luot nguoi", "nguoi tham gia", "so luong",
+                           "so dai bieu", "so hoc vien", "so luot nguoi duoc tu van",
+                           "so luot tu van", "so luot tiep can", "participants", "contacts")),
+            Field("sites", "Số điểm (điểm cầu, tủ sách)", "int", minimum=0,
+                  aliases=("so diem cau", "diem cau", "so diem", "so tu sach",
+                           "so tu sach phap luat", "sites")),
             Field("materials", "Số tài liệu", "int", minimum=0,
-                  aliases=("so to roi", "tai lieu phat ra", "so tai lieu phat")),
+                  aliases=("so to roi", "tai lieu phat ra", "so tai lieu phat", "so ban",
+                           "so quyen", "so quyen sach", "so to", "copies", "materials")),
+            Field("groups", "Số nhóm (Zalo, Facebook)", "int", minimum=0,
+                  aliases=("so nhom", "so nhom zalo", "so nhom zalo facebook", "groups")),
+            Field("members", "Số thành viên nòng cốt", "int", minimum=0,
+                  aliases=("thanh vien nong cot", "so thanh vien", "so tuyen truyen vien",
+                           "tuyen truyen vien nong cot", "can bo tuyen truyen vien nong cot",
+                           "members", "core members")),
         ),
         date_field="date",
     ),

@@ -8,14 +8,24 @@ its content (a re-import of the same content is a no-op, other content under
 the same key is a conflict) and the import that brought it.
 
 Migrations are numbered; each is a list of abstract statements rendered per
-dialect, so the two back-ends cannot drift apart.
+dialect, so the two back-ends cannot drift apart. A store opened by a newer
+version gets the later migrations on open (:meth:`geo.store.base.Store.migrate`),
+its records kept: migration 1 creates the tables as they first were
+(:data:`_V1_TABLES`), later ones add columns (``ALTER TABLE … ADD COLUMN``,
+nullable, so existing rows read them as empty).
+
+- 1: imports, quarantine, the four record tables.
+- 2: outreach figures as the plans count them: ``sessions`` (cuộc, buổi,
+  lớp, tin bài), ``sites`` (điểm cầu, tủ sách), ``groups`` (nhóm Zalo,
+  Facebook), ``members`` (thành viên nòng cốt). Incident outcomes need no
+  column: they are the ``status`` (codes per type in :mod:`geo.ingest.kinds`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["MIGRATIONS", "RECORD_TABLES", "Column", "render"]
+__all__ = ["LATEST", "MIGRATIONS", "RECORD_TABLES", "Column", "render"]
 
 
 @dataclass(frozen=True)
@@ -58,8 +68,12 @@ RECORD_TABLES: dict[str, tuple[Column, ...]] = {
         Column("date", "date", False),
         Column("agency", "text"),
         Column("format", "text", False),
+        Column("sessions", "int"),
         Column("participants", "int"),
+        Column("sites", "int"),
         Column("materials", "int"),
+        Column("groups", "int"),
+        Column("members", "int"),
         *_SPINE_TAIL,
     ),
     "models": (
@@ -78,6 +92,17 @@ RECORD_TABLES: dict[str, tuple[Column, ...]] = {
         Column("population_14_60", "int"),
         *_SPINE_TAIL,
     ),
+}
+
+#: Columns each migration after the first adds to a record table, by version.
+_ADDED: dict[int, dict[str, tuple[str, ...]]] = {
+    2: {"outreach": ("sessions", "sites", "groups", "members")},
+}
+#: The record tables as migration 1 created them (the later columns taken out).
+_V1_TABLES: dict[str, tuple[Column, ...]] = {
+    table: tuple(c for c in columns
+                 if not any(c.name in added.get(table, ()) for added in _ADDED.values()))
+    for table, columns in RECORD_TABLES.items()
 }
 
 _IMPORTS = (
@@ -137,7 +162,7 @@ def _migration_1(dialect: str) -> list[str]:
         _create("quarantine", _QUARANTINE, dialect, key=None, serial=True),
         "CREATE INDEX quarantine_import ON quarantine (import_id)",
     ]
-    for table, columns in RECORD_TABLES.items():
+    for table, columns in _V1_TABLES.items():
         sql.append(_create(table, columns, dialect, key="source, record_id"))
         sql.append(f"CREATE INDEX {table}_new_code ON {table} (new_code)")
         sql.append(f"CREATE INDEX {table}_old_code ON {table} (old_code)")
@@ -155,8 +180,28 @@ def _migration_1(dialect: str) -> list[str]:
     return sql
 
 
+def _added_columns(version: int):
+    """The migration that adds the columns :data:`_ADDED` lists for ``version``."""
+    def statements(dialect: str) -> list[str]:
+        sql = []
+        for table, names in _ADDED[version].items():
+            columns = {c.name: c for c in RECORD_TABLES[table]}
+            for name in names:
+                (definition,) = _columns_sql((columns[name],), dialect)
+                sql.append(f"ALTER TABLE {table} ADD COLUMN {definition}")
+        return sql
+
+    statements.__doc__ = f"Columns added by migration {version}: {_ADDED[version]}."
+    return statements
+
+
 #: Numbered migrations; a store applies those above its recorded version, in one transaction each.
-MIGRATIONS: tuple[tuple[int, object], ...] = ((1, _migration_1),)
+MIGRATIONS: tuple[tuple[int, object], ...] = (
+    (1, _migration_1),
+    (2, _added_columns(2)),
+)
+#: The version a migrated store is at.
+LATEST = max(version for version, _ in MIGRATIONS)
 
 
 def render(version_sql, dialect: str) -> list[str]:
