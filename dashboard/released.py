@@ -23,11 +23,16 @@ import pandas as pd
 
 from dashboard.analysis import Analyses
 from dashboard.auth.roles import suppressed_for
+from layers.counts import INCIDENT_TYPES
 from layers.layer import Layer
 from layers.suppression import ReleasePlan, SnappedPeriod, for_role
 
-__all__ = ["NotReady", "Released", "analyses_for", "period_note", "unavailable_text",
-           "waiting"]
+__all__ = ["ALL_TYPES", "NotReady", "Released", "analyses_for", "period_note", "shown_types",
+           "type_choices", "unavailable_text", "waiting"]
+
+#: The choice "all incident types" of a type control, offered below commander only where the
+#: release plan publishes the total of the types.
+ALL_TYPES = "all"
 
 
 class NotReady(RuntimeError):
@@ -78,6 +83,36 @@ def analyses_for(an: Analyses, role: str | None, *, wait: float = 2.0) -> Analys
         raise NotReady("the small-count release of the current records is "
                        + ("unavailable" if failed else "being prepared"), failed=failed)
     return Released(an, role or "viewer", plan, indicators)
+
+
+def type_choices(plan: ReleasePlan | None, types: tuple[str, ...] = INCIDENT_TYPES
+                 ) -> tuple[str, ...]:
+    """What a role below commander may choose of ``types``: each type on its own, and
+    :data:`ALL_TYPES` where ``plan`` publishes the total (``type_total``; off by default, see
+    ``docs/confidentiality.md``). Any other subset is no published figure.
+
+    While the plan is being built (``None``) the total is not offered.
+    """
+    types = tuple(t for t in types if plan is None or t in plan.types)
+    return types + ((ALL_TYPES,) if plan is not None and plan.type_total else ())
+
+
+def shown_types(chosen, plan: ReleasePlan | None, types: tuple[str, ...] = INCIDENT_TYPES
+                ) -> list[str]:
+    """The types a role below commander is shown for the selection ``chosen``.
+
+    One type is shown as chosen; every type (or :data:`ALL_TYPES`) as the total where it is
+    published; anything else as the first chosen type in the order of ``types`` (the first
+    type when none is), which the type control then shows as chosen.
+    """
+    choices = type_choices(plan, types)
+    chosen = [chosen] if isinstance(chosen, str) else list(chosen or ())
+    chosen = list(types) if ALL_TYPES in chosen else [t for t in types if t in chosen]
+    if len(chosen) == 1 and chosen[0] in choices:
+        return chosen
+    if set(chosen) == set(types) and ALL_TYPES in choices:
+        return list(types)
+    return [next((t for t in chosen if t in choices), choices[0])]
 
 
 def period_note(view: Analyses | Released, start: dt.date, end: dt.date) -> SnappedPeriod | None:

@@ -405,8 +405,15 @@ def presentation_figure(
     if box is None:
         raise ValueError("no commune polygons in the figure: pass bounds=(minx, miny, maxx, maxy)")
     caveats = [Caveat(c) for c in caveats]
+    hidden = _hidden_meaning(fig)  # what "< 5" and "x" mean, when the map draws either
+    # the legend is one row under the map: the hidden cells' entries join it, their group's
+    # title gives way to the line that says what they mean
+    fig.for_each_trace(lambda t: t.update(legendgroup="", legendgrouptitle_text=""),
+                       selector=lambda t: isinstance(t.meta, dict)
+                       and t.meta.get("role") == "hidden")
+    lines = len(caveats) + bool(hidden)
     top = 130 if subtitle else 90
-    bottom = 16 + _LINE * (len(caveats) + 2)  # legend, caveats, source
+    bottom = 16 + _LINE * (lines + 2)  # legend, caveats, the hidden cells' meaning, source
     margin = {"l": 16, "r": 16, "t": top, "b": bottom}
 
     _enlarge_fonts(fig)
@@ -433,10 +440,34 @@ def presentation_figure(
         legend={"orientation": "h", "x": 0, "y": 0, "xanchor": "left", "yanchor": "top",
                 "font": {"size": _FONT}, "bgcolor": "rgba(255,255,255,0)"},
     )
-    for note in (_north_arrow(lang), *_notes(caveats, lang),
-                 _source_line(source, extracted, lang, len(caveats))):
+    notes = [_north_arrow(lang), *_notes(caveats, lang)]
+    if hidden:
+        notes.append(_hidden_line(hidden, len(caveats)))
+    for note in (*notes, _source_line(source, extracted, lang, lines)):
         fig.add_annotation(note)
     return fig
+
+
+def _hidden_meaning(fig: go.Figure) -> str:
+    """The line saying what the hidden communes' labels mean, when the map draws any
+    (traces whose ``meta["role"]`` is ``"hidden"``, see :mod:`dashboard.figures.commune_map`)."""
+    for trace in fig.data:
+        meta = trace.meta if isinstance(trace.meta, dict) else {}
+        if meta.get("role") == "hidden" and trace.locations is not None \
+                and len(trace.locations) and meta.get("note"):
+            return str(meta["note"])
+    return ""
+
+
+def _hidden_line(text: str, below: int) -> dict:
+    """The hidden cells' meaning, one line under the caveats, in the grey of their fill."""
+    return {
+        "name": "hidden_note", "text": plain_text(text),
+        "xref": "paper", "yref": "paper", "x": 0, "y": 0, "xanchor": "left",
+        "yanchor": "top", "yshift": -(6 + _LINE * (below + 1)), "showarrow": False,
+        "align": "left", "font": {"size": _NOTE_FONT, "color": "#262626"},
+        "bgcolor": "#eeeeee", "bordercolor": "#7a7a7a", "borderwidth": 1, "borderpad": 3,
+    }
 
 
 def scale_bar_length(bounds: tuple[float, float, float, float], share: float = 0.25) -> int:

@@ -23,9 +23,11 @@ import shapely
 from dashboard.figures.text import plain_text
 from dashboard.i18n import format_number, translate
 from layers.layer import Layer
+from layers.suppression import COMPLEMENTARY_LABEL, DEFAULT_THRESHOLD, suppressed_label
 
-__all__ = ["values_patch", "GATE_STYLE", "GATE_LABELS", "TRACE_BORDER", "TRACE_COMMUNES",
-           "TRACE_GATES", "commune_map", "fit_zoom", "gate_hover", "hover_values",
+__all__ = ["values_patch", "GATE_STYLE", "GATE_LABELS", "HIDDEN_STYLE", "TRACE_BORDER",
+           "TRACE_COMMUNES", "TRACE_GATES", "TRACE_HIDDEN", "commune_map", "fit_zoom",
+           "gate_hover", "hidden_cells", "hidden_legend", "hidden_note", "hover_values",
            "layer_classes", "value_texts", "z_range", "needs_redraw"]
 
 TRACE_COMMUNES, TRACE_BORDER, TRACE_GATES = 0, 1, 2
@@ -37,6 +39,17 @@ GATE_STYLE = {
 #: How the gates' names are written beside their markers (``meta["labels"]`` of a trace whose
 #: ``text`` holds the names): never by MapLibre, whose text needs a glyph server.
 GATE_LABELS = {"position": "top right", "size": 12, "color": "#111111"}
+#: How a hidden count is drawn below commander: a neutral grey of its own (no colour of the
+#: scale, and darker than its near-white zero), darker for "x" than for "< 5", so that a
+#: hidden commune is never a hole in the map nor read as a zero, also in grey print.
+HIDDEN_STYLE = {
+    "small": {"color": "#c4c4c4", "line": "#4d4d4d"},
+    "complementary": {"color": "#7a7a7a", "line": "#262626"},
+}
+#: The first of the two traces of hidden communes ("< 5", then "x"), after the gates; only on
+#: a map drawn with ``hidden=True`` (a released layer: never the commander's, whose rings
+#: take the place after the gates).
+TRACE_HIDDEN = 3
 
 
 def fit_zoom(bounds: tuple[float, float, float, float], height_px: int = 540) -> float:
@@ -97,6 +110,80 @@ def value_texts(layer: Layer, lang: str) -> list[str]:
     return out
 
 
+def hidden_cells(layer: Layer) -> pd.Series:
+    """Each commune's label where a release below commander hides its value ("< 5", "x"),
+    else None (a commander's layer has no label: nothing is hidden)."""
+    for column in (f"{layer.value}_label", "count_label"):
+        if column in layer.frame:
+            labels = layer.frame[column]
+            return labels.where(labels.map(lambda v: isinstance(v, str) and v != ""), None)
+    return pd.Series(None, index=layer.frame.index, dtype=object)
+
+
+def _threshold(layer: Layer) -> int:
+    info = layer.params.get("suppression") or {}
+    return int(info.get("threshold", DEFAULT_THRESHOLD))
+
+
+def hidden_legend(layer: Layer, lang: str) -> list[dict]:
+    """The two kinds of hidden communes of ``layer``, "< 5" then "x": ``kind``, ``label``,
+    the legend's ``text``, the fill ``color`` and outline ``line``, and the ``codes``."""
+    labels = hidden_cells(layer)
+    threshold = _threshold(layer)
+    small = suppressed_label(threshold)
+    complementary = (labels == COMPLEMENTARY_LABEL).to_numpy()
+    hidden = labels.notna().to_numpy()
+    return [
+        {"kind": "small", "label": small, "codes": labels.index[hidden & ~complementary].tolist(),
+         "text": translate("map.hidden.small", lang, label=small, threshold=threshold),
+         **HIDDEN_STYLE["small"]},
+        {"kind": "complementary", "label": COMPLEMENTARY_LABEL,
+         "codes": labels.index[complementary].tolist(),
+         "text": translate("map.hidden.complementary", lang), **HIDDEN_STYLE["complementary"]},
+    ]
+
+
+def hidden_note(layer: Layer, lang: str) -> str:
+    """The one line under a map with hidden communes: what "< 5" and "x" mean."""
+    threshold = _threshold(layer)
+    return translate("map.hidden.note", lang, label=suppressed_label(threshold),
+                     threshold=threshold)
+
+
+def _hidden_values(layer: Layer, entry: dict, lang: str) -> dict:
+    """What changes with the filters in a trace of hidden communes (a ``Patch`` sends it)."""
+    codes = entry["codes"]
+    names = layer.frame["name"].reindex(codes).fillna("") if "name" in layer.frame \
+        else pd.Series("", index=codes)
+    return {"locations": codes, "z": [1] * len(codes),
+            "text": [plain_text(n) for n in names],
+            "customdata": [plain_text(entry["label"])] * len(codes),
+            "showlegend": bool(codes)}
+
+
+def _hidden_traces(layer: Layer, geojson, lang: str) -> list[go.Choroplethmap]:
+    """One trace per kind of hidden commune, in its own grey and in the legend under its
+    label (only when it has communes), the legend's group titled with what hiding is for."""
+    legend = translate(layer.legend_key, lang)
+    note = hidden_note(layer, lang)
+    traces = []
+    for entry in hidden_legend(layer, lang):
+        colour = entry["color"]
+        traces.append(go.Choroplethmap(
+            geojson=geojson, featureidkey="id", zmin=0, zmax=1,
+            colorscale=[[0, colour], [1, colour]], showscale=False,
+            marker={"line": {"width": 1.2, "color": entry["line"]}, "opacity": 0.9},
+            hovertemplate="<b>%{text}</b><br>" + plain_text(legend)
+            + ": %{customdata}<extra></extra>",
+            name=plain_text(entry["text"]), legendgroup="hidden",
+            legendgrouptitle={"text": plain_text(translate("map.hidden.title", lang))},
+            meta={"role": "hidden", "kind": entry["kind"], "label": entry["label"],
+                  "note": note},
+            **_hidden_values(layer, entry, lang),
+        ))
+    return traces
+
+
 def _colorbar(layer: Layer, lang: str) -> dict:
     bar = {"title": {"text": translate(layer.legend_key, lang)}, "thickness": 14}
     classes = layer_classes(layer)
@@ -154,6 +241,7 @@ def commune_map(
     lang: str = "vi",
     title: str = "",
     bounds: tuple[float, float, float, float] = (105.5, 10.3, 106.8, 11.8),
+    hidden: bool | None = None,
 ) -> go.Figure:
     """A figure of ``layer`` over the commune polygons, with the border and the gates.
 
@@ -171,6 +259,11 @@ def commune_map(
         Figure title (the page shows it; exports keep it).
     bounds : tuple
         lon/lat box to frame.
+    hidden : bool, optional
+        Draw the communes whose value a release hides ("< 5", "x") in their own grey,
+        with legend entries (traces :data:`TRACE_HIDDEN` and the next). Default: when
+        the layer carries hidden-value labels (a layer released below commander). A page
+        whose later values may hide communes passes ``True``.
     """
     frame = layer.frame
     values = frame[layer.value].astype(float).to_numpy()
@@ -218,6 +311,8 @@ def commune_map(
     )
     minx, miny, maxx, maxy = bounds
     fig = go.Figure([communes, border_trace, gate_trace])
+    if hidden or (hidden is None and hidden_cells(layer).notna().any()):
+        fig.add_traces(_hidden_traces(layer, geojson, lang))
     fig.update_layout(
         title={"text": plain_text(title), "x": 0.01, "font": {"size": 18}},
         map={
@@ -232,10 +327,11 @@ def commune_map(
     return fig
 
 
-def values_patch(layer: Layer, lang: str, title: str):
+def values_patch(layer: Layer, lang: str, title: str, *, hidden: bool = False):
     """A ``dash.Patch`` that changes only the values, colour range, hover and title.
 
-    What a filter change sends to the browser: numbers, never the polygons.
+    What a filter change sends to the browser: numbers, never the polygons. ``hidden``:
+    the map was drawn with the traces of hidden communes, which get their codes anew.
     """
     from dash import Patch
 
@@ -246,6 +342,10 @@ def values_patch(layer: Layer, lang: str, title: str):
     trace["zmin"], trace["zmax"] = zmin, zmax
     trace["customdata"] = value_texts(layer, lang)
     figure["layout"]["title"]["text"] = plain_text(title)
+    if hidden:
+        for i, entry in enumerate(hidden_legend(layer, lang)):
+            for key, value in _hidden_values(layer, entry, lang).items():
+                figure["data"][TRACE_HIDDEN + i][key] = value
     return figure
 
 
