@@ -29,6 +29,9 @@ from branca.element import Element
 from dashboard.figures.commune_map import (
     GATE_STYLE,
     gate_hover,
+    hidden_cells,
+    hidden_legend,
+    hidden_note,
     hover_values,
     layer_classes,
     z_range,
@@ -72,6 +75,8 @@ body { display: flex; flex-direction: column; font-family: system-ui, "Segoe UI"
 .bw-classes { list-style: none; margin: 0; padding: 0; }
 .bw-classes li { display: flex; align-items: center; gap: 6px; line-height: 18px; }
 .bw-swatch { display: inline-block; width: 22px; height: 14px; border: 1px solid #888; }
+.bw-hidden { margin-top: 6px; }
+.bw-hidden-note { margin: 2px 0 0 0; max-width: 520px; color: #333; }
 .bw-notes { color: #9c5700; max-width: 720px; }
 .bw-notes ul { margin: 0 0 4px 0; padding-left: 18px; font-weight: 600; }
 .bw-notes p { margin: 0; color: #333; }
@@ -249,6 +254,8 @@ def _commune_features(layer: Layer, communes: gpd.GeoDataFrame, lang: str,
     frame = layer.frame.reindex(communes.index)
     values = frame[layer.value].astype(float).to_numpy()
     colours = _plotly_colours(values, layer.colorscale, zmin, zmax)
+    # a commune whose value the release hides is drawn in its own grey, as on the live map
+    hidden = {code: entry for entry in hidden_legend(layer, lang) for code in entry["codes"]}
     texts = dict(zip(layer.frame.index, hover_values(layer, lang).tolist()))
     geoms = shapely.simplify(communes.geometry.values, SIMPLIFY_TOLERANCE,
                              preserve_topology=True)
@@ -258,6 +265,11 @@ def _commune_features(layer: Layer, communes: gpd.GeoDataFrame, lang: str,
                                         strict=True):
         shown_name, label = texts.get(code, (name, "–"))
         style = {**_COMMUNE_STYLE, "className": "bw-commune"}
+        if code in hidden:
+            entry = hidden[code]
+            colour = entry["color"]
+            style.update({"color": entry["line"], "weight": 1.2,
+                          "className": f"bw-commune bw-hidden-{entry['kind']}"})
         style.update({"fillColor": colour} if colour else {"fillOpacity": 0.0})
         features.append({
             "type": "Feature", "id": str(code),
@@ -279,8 +291,25 @@ def _nice_ticks(lo: float, hi: float, count: int = 5) -> list[float]:
     return [first + k * step for k in range(int((hi - first) / step + 1e-9) + 1)]
 
 
+def _hidden_legend_html(layer: Layer, lang: str) -> str:
+    """The hidden communes' entries ("< 5", "x", those the map draws) in their greys, and the
+    line saying what they mean; nothing when no commune is hidden."""
+    if not hidden_cells(layer).notna().any():
+        return ""
+    rows = "".join(
+        f'<li class="bw-hidden-{entry["kind"]}"><span class="bw-swatch" style="background:'
+        f'{entry["color"]}; border-color:{entry["line"]}"></span>'
+        f"{plain_text(entry['text'])}</li>"
+        for entry in hidden_legend(layer, lang) if entry["codes"])
+    return (f'<div class="bw-hidden"><div class="bw-legend-title">'
+            f'{plain_text(translate("map.hidden.title", lang))}</div>'
+            f'<ul class="bw-classes">{rows}</ul>'
+            f'<p class="bw-hidden-note">{plain_text(hidden_note(layer, lang))}</p></div>')
+
+
 def _legend_html(layer: Layer, lang: str, zmin: float, zmax: float) -> str:
-    """Class layers: one swatch per class with its label; others: the colour ramp with ticks."""
+    """Class layers: one swatch per class with its label; others: the colour ramp with ticks;
+    then the hidden communes' entries, if any."""
     legend = plain_text(translate(layer.legend_key, lang))
     head = f'<div class="bw-legend-title">{legend}</div>'
     classes = layer_classes(layer)
@@ -291,7 +320,8 @@ def _legend_html(layer: Layer, lang: str, zmin: float, zmax: float) -> str:
             f'<li><span class="bw-swatch" style="background:{colour}"></span>'
             f"{plain_text(translate(key, lang))}</li>"
             for (_, key), colour in zip(classes, colours))
-        return f'<section class="bw-legend">{head}<ul class="bw-classes">{rows}</ul></section>'
+        return (f'<section class="bw-legend">{head}<ul class="bw-classes">{rows}</ul>'
+                f"{_hidden_legend_html(layer, lang)}</section>")
     stops = ", ".join(f"{c} {100 * float(p):.3f}%" for p, c in layer.colorscale) or "#000, #000"
     ticks = "".join(
         f'<span style="left:{100 * (t - zmin) / (zmax - zmin):.2f}%">'
@@ -299,7 +329,7 @@ def _legend_html(layer: Layer, lang: str, zmin: float, zmax: float) -> str:
         for t in _nice_ticks(zmin, zmax)) if zmax > zmin else ""
     return (f'<section class="bw-legend">{head}'
             f'<div class="bw-ramp" style="background:linear-gradient(to right, {stops})"></div>'
-            f'<div class="bw-ticks">{ticks}</div></section>')
+            f'<div class="bw-ticks">{ticks}</div>{_hidden_legend_html(layer, lang)}</section>')
 
 
 def _caveats(layer: Layer, communes: gpd.GeoDataFrame) -> list[Caveat]:
