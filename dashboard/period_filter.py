@@ -12,7 +12,7 @@ from dashboard.context import AppContext
 from dashboard.i18n import format_date, translate
 
 __all__ = ["chosen_period", "data_period", "matching_preset", "parse_date", "period_text",
-           "register_presets"]
+           "register_period"]
 
 
 def data_period(ctx: AppContext) -> tuple[dt.date, dt.date]:
@@ -52,20 +52,44 @@ def period_text(start: dt.date, end: dt.date, lang: str) -> str:
                      end=format_date(end, lang))
 
 
-def register_presets(app, ctx: AppContext, preset_id: str, period_id: str) -> None:
-    """Choosing a preset (quarter, 6 months, year, campaign, all) sets the date picker."""
-    from dash import Input, Output, no_update
+def register_period(app, ctx: AppContext, period_id: str, preset_id: str | None = None) -> None:
+    """Keep a page's date picker and its presets in step, in one callback.
+
+    - choosing a preset (quarter, 6 months, year, campaign, all) sets the dates;
+    - dates typed or clicked in the wrong order are put in order, so the picker shows the
+      period the map shows and the link holds (never ``from`` after ``to``);
+    - new dates tick the preset they are exactly (the latest quarter ticks "Quý"), and a
+      custom range ticks none, so that any preset, the last one chosen included, can be
+      chosen again.
+    """
+    from dash import Input, Output, ctx as dash_ctx, no_update
 
     from layers.periods import PRESETS, preset_period
 
-    @app.callback(Output(period_id, "start_date"), Output(period_id, "end_date"),
-                  Input(preset_id, "value"), prevent_initial_call=True)
-    def preset(name):
-        if name not in PRESETS:
-            return no_update, no_update
-        first, last = data_period(ctx)
-        start, end = preset_period(name, last, first)
-        return start.isoformat(), end.isoformat()
+    outputs = [Output(period_id, "start_date"), Output(period_id, "end_date")]
+    inputs = [Input(period_id, "start_date"), Input(period_id, "end_date")]
+    if preset_id:
+        outputs.append(Output(preset_id, "value"))
+        inputs.append(Input(preset_id, "value"))
+
+    @app.callback(*outputs, *inputs, prevent_initial_call=True)
+    def period(start_date, end_date, name=None):
+        changed = {key.rsplit(".", 1)[-1] for key in dash_ctx.triggered_prop_ids}
+        if preset_id and changed == {"value"}:
+            if name not in PRESETS:
+                return no_update, no_update, no_update
+            first, last = data_period(ctx)
+            start, end = preset_period(name, last, first)
+            return start.isoformat(), end.isoformat(), no_update
+        start, end = parse_date(start_date), parse_date(end_date)
+        dates = [no_update, no_update]
+        if start and end and end < start:
+            start, end = end, start
+            dates = [start.isoformat(), end.isoformat()]
+        if not preset_id:
+            return tuple(dates)
+        matching = matching_preset(ctx, start, end) if start and end else None
+        return (*dates, matching if matching != name else no_update)
 
 
 def matching_preset(ctx: AppContext, start, end) -> str | None:

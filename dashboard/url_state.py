@@ -19,11 +19,13 @@ from dataclasses import dataclass
 from typing import Callable, Sequence
 from urllib.parse import parse_qs, urlencode
 
-__all__ = ["FRAME_KEYS", "Field", "frame_of", "query_string", "read_query",
+__all__ = ["FRAME_KEYS", "PERIOD_KEYS", "Field", "frame_of", "query_string", "read_query",
            "register_url_sync"]
 
 #: Parameters that belong to the frame (language, presentation mode), not to a page.
 FRAME_KEYS = ("lang", "present")
+#: The parameters of a view's period: a view never starts after it ends.
+PERIOD_KEYS = ("from", "to")
 
 
 @dataclass(frozen=True)
@@ -99,14 +101,32 @@ def _query(search: str | None) -> dict[str, list[str]]:
                     keep_blank_values=True)
 
 
+def _in_order(values: dict) -> bool:
+    """Whether the view's period (if it has one) does not start after it ends."""
+    start, end = (values.get(k) for k in PERIOD_KEYS)
+    return not (isinstance(start, str) and isinstance(end, str) and start[:10] > end[:10])
+
+
+def _ordered(values: dict) -> dict:
+    """``values`` with its period's two dates in order (a hand-made link may swap them)."""
+    if _in_order(values):
+        return values
+    start, end = (values[k] for k in PERIOD_KEYS)
+    return {**values, PERIOD_KEYS[0]: end, PERIOD_KEYS[1]: start}
+
+
 def read_query(search: str | None, fields: Sequence[Field]) -> dict:
-    """The values a query string sets, checked; absent or unusable parameters are left out.
+    """The values a query string sets, checked; absent or unusable parameters are left out;
+    a period's dates are put in order.
 
     >>> f = [Field("layer", "l", choices=("rates", "gi")), Field("types", "t", kind="list")]
     >>> read_query("?layer=gi&types=tip&types=&types=crossing", f)
     {'layer': 'gi', 'types': ['tip', 'crossing']}
     >>> read_query("?layer=../../etc&from=2025-13-45", f)
     {}
+    >>> read_query("?from=2025-10-01&to=2025-08-20", [Field("from", "p", "start_date", kind="date"),
+    ...            Field("to", "p", "end_date", kind="date")])
+    {'from': '2025-08-20', 'to': '2025-10-01'}
     """
     query = _query(search)
     values = {}
@@ -116,7 +136,7 @@ def read_query(search: str | None, fields: Sequence[Field]) -> dict:
         value = field.parse(query[field.param])
         if value is not None:
             values[field.param] = value
-    return values
+    return _ordered(values)
 
 
 def query_string(values: dict, fields: Sequence[Field], frame: dict | None = None) -> str:
@@ -189,13 +209,15 @@ def register_url_sync(
         trigger = dash_ctx.triggered_id
         values = {f.param: v for f, v in zip(fields, current, strict=True)}
         if trigger == url_id:
-            wanted = {**defaults(), **read_query(search, fields)}
+            wanted = _ordered({**defaults(), **read_query(search, fields)})
             if read_query(query_string(wanted, fields), fields) == \
                     read_query(query_string(values, fields), fields):
                 return [no_update, *untouched]  # the page already shows it (first load)
             shown = [wanted.get(f.param) if wanted.get(f.param) != values.get(f.param)
                      else no_update for f in fields]
             return [no_update, *shown, *(fn(wanted) for _, _, fn in derived)]
+        if not _in_order(values):
+            return [no_update, *untouched]  # the period callback puts the dates in order first
         if present_button and trigger == present_button:
             if not clicks:
                 return [no_update, *untouched]

@@ -26,7 +26,7 @@ from dashboard.figures.graph_config import graph_config
 from dashboard.figures.rings import gate_rings
 from dashboard.i18n import choice_label, format_date, format_number, translate, reason_text
 from dashboard.period_filter import (chosen_period, data_period, matching_preset, period_text,
-                                     register_presets)
+                                     register_period)
 from dashboard.presentation import presentation_view
 from dashboard.url_state import Field, read_query, register_url_sync
 from geo.units import NEW, OLD
@@ -312,7 +312,7 @@ def register_callbacks(app: Dash, ctx: AppContext, an: Analyses) -> None:
     def filters(types, start_date, end_date, unit_set):
         return _filters(ctx, types, start_date, end_date, unit_set)
 
-    register_presets(app, ctx, ids.CMD_PRESET, ids.CMD_PERIOD)
+    register_period(app, ctx, ids.CMD_PERIOD, ids.CMD_PRESET)
     register_url_sync(app, url_id=ids.CMD_URL, path=PATH, fields=URL_FIELDS,
                       defaults=lambda: _defaults(ctx), present_button=ids.CMD_PRESENT,
                       derived=[(ids.CMD_PRESET, "value",

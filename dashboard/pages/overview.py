@@ -39,7 +39,7 @@ from dashboard.exports.static import ChromiumNotFound
 from dashboard.figures.commune_map import commune_map, needs_redraw, values_patch
 from dashboard.figures.graph_config import graph_config
 from dashboard.i18n import format_date, format_number, translate
-from dashboard.period_filter import chosen_period, data_period
+from dashboard.period_filter import chosen_period, data_period, register_period
 from dashboard.url_state import Field, read_query, register_url_sync
 from geo.units import NEW, OLD
 from layers.counts import INCIDENT_TYPES, incident_counts
@@ -320,6 +320,7 @@ def register_callbacks(app: Dash, ctx: AppContext, an: Analyses | None = None) -
                 shared["an"] = Analyses(ctx)
             return shared["an"]
 
+    register_period(app, ctx, ids.PERIOD)
     register_url_sync(app, url_id=ids.OV_URL, path=PATH, fields=URL_FIELDS,
                       defaults=lambda: _defaults(ctx), present_button=ids.OV_PRESENT,
                       default_lang=ctx.settings.language)

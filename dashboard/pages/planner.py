@@ -35,7 +35,7 @@ from dashboard.figures.graph_config import graph_config
 from dashboard.i18n import choice_label, format_date, format_number, translate, reason_text
 from dashboard.pages.overview import geojson_url
 from dashboard.period_filter import (chosen_period, data_period, matching_preset, period_text,
-                                     register_presets)
+                                     register_period)
 from dashboard.presentation import presentation_view
 from dashboard.released import NotReady, analyses_for, period_note, unavailable_text
 from dashboard.url_state import Field, read_query, register_url_sync
@@ -380,7 +380,7 @@ def register_callbacks(app: Dash, ctx: AppContext, an: Analyses) -> None:
         except NotReady:
             return None
 
-    register_presets(app, ctx, ids.PLAN_PRESET, ids.PLAN_PERIOD)
+    register_period(app, ctx, ids.PLAN_PERIOD, ids.PLAN_PRESET)
     register_url_sync(app, url_id=ids.PLAN_URL, path=PATH, fields=URL_FIELDS,
                       defaults=lambda: _defaults(ctx), present_button=ids.PLAN_PRESENT,
                       derived=[(ids.PLAN_PRESET, "value",
