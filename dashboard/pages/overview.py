@@ -12,6 +12,7 @@ report (:mod:`dashboard.exports.report`) for a chosen quarter, as one PDF.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import threading
 
 import pandas as pd
@@ -21,7 +22,8 @@ from dash import ctx as dash_ctx
 
 from dashboard import ids
 from dashboard.auth.roles import suppressed_for
-from dashboard.released import NotReady, analyses_for, unavailable_text, waiting
+from dashboard.released import (ALL_TYPES, NotReady, analyses_for, shown_types, type_choices,
+                                unavailable_text, waiting)
 from dashboard.auth.web import current_role
 from dashboard.inputs import choice, choices
 from dashboard.analysis import Analyses
@@ -36,7 +38,7 @@ from dashboard.exports.report import (
     quarterly_report,
 )
 from dashboard.exports.static import ChromiumNotFound
-from dashboard.figures.commune_map import commune_map, needs_redraw, values_patch
+from dashboard.figures.commune_map import commune_map, hidden_note, needs_redraw, values_patch
 from dashboard.figures.graph_config import graph_config
 from dashboard.i18n import format_date, format_number, translate
 from dashboard.period_filter import chosen_period, data_period, register_period
@@ -58,16 +60,22 @@ URL_FIELDS = (
 )
 
 
-def _defaults(ctx: AppContext) -> dict:
-    """The view of a bare ``/``: every incident type over the data's whole period."""
+def _defaults(ctx: AppContext, role: str | None = "commander", an: Analyses | None = None
+              ) -> dict:
+    """The view of a bare ``/``: every incident type over the data's whole period (below
+    commander: the one type, or the published total, that the type control offers first)."""
     start, end = data_period(ctx)
-    return {"types": list(INCIDENT_TYPES), "from": start.isoformat(), "to": end.isoformat(),
+    types = list(INCIDENT_TYPES)
+    if suppressed_for(role):
+        types = shown_types(types, an.release_plan() if an is not None else None)
+    return {"types": types, "from": start.isoformat(), "to": end.isoformat(),
             "units": ctx.settings.unit_set}
 
 
-def _view(ctx: AppContext, search: str | None):
+def _view(ctx: AppContext, search: str | None, role: str | None = "commander",
+          an: Analyses | None = None):
     """The view's unit set, types and period, read from the URL's query (checked)."""
-    view = {**_defaults(ctx), **read_query(search, URL_FIELDS)}
+    view = {**_defaults(ctx, role, an), **read_query(search, URL_FIELDS)}
     start, end = chosen_period(ctx, view["from"], view["to"])
     return view["units"], [t for t in INCIDENT_TYPES if t in view["types"]], start, end
 
@@ -120,20 +128,13 @@ def _shown(ctx: AppContext, an: Analyses | None, role: str | None, unit_set: str
     if not period.exact:
         notes.append(translate("suppress.rounded", lang,
                                period=_period_text(period.start, period.end, lang)))
-    try:
-        type_key = plan.type_key(types)
-    except ReleaseRefused:  # a subset is no published figure: all types, else the first one
-        try:
-            types, type_key = list(INCIDENT_TYPES), plan.type_key(None)
-        except ReleaseRefused:
-            types = [next((t for t in INCIDENT_TYPES if t in types), INCIDENT_TYPES[0])]
-            type_key = plan.type_key(types)
-        notes.append(translate("suppress.types", lang,
-                               shown=", ".join(translate(f"type.{t}", lang) for t in types)))
+    shown = shown_types(types, plan)  # a subset is no published figure: the type control
+    if list(shown) != [t for t in INCIDENT_TYPES if t in types]:  # shows what is shown
+        notes.append(translate("suppress.types", lang, shown=_types_text(shown, lang)))
+    types, type_key = shown, plan.type_key(shown)
     layer = _layer(ctx, unit_set, types, period.start, period.end)
     released = for_role(layer, role or "viewer", plan=plan)
-    notes.append(translate("caveat.suppressed_note", lang, below=plan.threshold - 1,
-                           threshold=plan.threshold))
+    notes.append(hidden_note(released, lang))
     try:
         cell = plan.province(period.label, type_key)
         total = (format_number(int(cell["count"]), lang) if cell["status"] == "published"
@@ -157,11 +158,30 @@ def _period_text(start: dt.date, end: dt.date, lang: str) -> str:
                      end=format_date(end, lang))
 
 
-def _title(start: dt.date, end: dt.date, lang: str) -> str:
+def _title(start: dt.date, end: dt.date, lang: str, types=None) -> str:
+    """The map's title with its period, and the incident types it counts when given."""
     period = translate(
         "period.range", lang, start=format_date(start, lang), end=format_date(end, lang)
     )
-    return translate("layer.incident_counts.title", lang, period=period)
+    title = translate("layer.incident_counts.title", lang, period=period)
+    return f"{title} ({_types_text(types, lang)})" if types else title
+
+
+def _types_text(types, lang: str) -> str:
+    """The incident types counted, as a reader names them ("Vụ mua bán người")."""
+    types = [t for t in INCIDENT_TYPES if t in (types or ())]
+    if set(types) == set(INCIDENT_TYPES):
+        return translate("kpi.types_all", lang)
+    return ", ".join(translate(f"type.{t}", lang) for t in types)
+
+
+def _kpi_what(layer: Layer, start: dt.date, end: dt.date, lang: str) -> str:
+    """What the key figures count: the incident types and the period ("Vụ mua bán người ·
+    Quý III/2025")."""
+    code = quarter_code(start, end)
+    period = quarter_label(code, lang) if code else _period_text(start, end, lang)
+    return translate("kpi.what", lang, types=_types_text(layer.params.get("types"), lang),
+                     period=period)
 
 
 def _kpis(layer: Layer, lang: str, total: str) -> tuple[str, str, str]:
@@ -187,12 +207,51 @@ def _figure(ctx: AppContext, layer: Layer, lang: str, title: str):
         lang=lang,
         title=title,
         bounds=ctx.bounds,
+        hidden=suppressed_for(current_role()),  # values a later filter hides get their style
     )
 
 
-def _kpi_card(label: str, value: str, id_: str) -> html.Div:
-    return html.Div([html.Div(label, className="kpi-label"), html.Div(value, id=id_,
-                     className="kpi-value")], className="kpi")
+#: The line under each key figure saying what it counts (types and period).
+KPI_WHAT = ("kpi-what-total", "kpi-what-communes", "kpi-what-top")
+#: Below commander: the one-choice type control and the line saying why it is one choice.
+TYPE_ONE, TYPE_WHY = "filter-type-one", "filter-type-why"
+
+
+def _kpi_card(label: str, value: str, id_: str, what: str = "",
+              what_id: str | None = None) -> html.Div:
+    parts = [html.Div(label, className="kpi-label"), html.Div(value, id=id_,
+                                                              className="kpi-value")]
+    if what_id:
+        parts.append(html.Div(what, id=what_id, className="kpi-what",
+                              style={"fontSize": "0.85em", "color": "#444444"}))
+    return html.Div(parts, className="kpi")
+
+
+def _type_control(types: list[str], role: str | None, an: Analyses | None,
+                  lang: str) -> list:
+    """The incident-type control: a checklist for the commander; below commander one choice
+    (each type, or the total where it is published) with a line saying why, over a hidden
+    checklist that keeps the URL's ``types`` (both stay in step in the browser)."""
+    options = [{"label": translate(f"type.{t}", lang), "value": t} for t in INCIDENT_TYPES]
+    if not suppressed_for(role):
+        return [html.Label(translate("filter.types", lang), htmlFor=ids.TYPES),
+                dcc.Checklist(id=ids.TYPES, options=options, value=types,
+                              className="checklist"),
+                dcc.RadioItems(id=TYPE_ONE, options=[], value=None,
+                               style={"display": "none"})]
+    plan = an.release_plan() if an is not None else None
+    choices = type_choices(plan)
+    shown = shown_types(types, plan)
+    one = ALL_TYPES if len(shown) > 1 else shown[0]
+    labels = {**{t: translate(f"type.{t}", lang) for t in INCIDENT_TYPES},
+              ALL_TYPES: translate("filter.types.all", lang)}
+    why = "filter.types.one_or_all" if ALL_TYPES in choices else "filter.types.one"
+    return [html.Label(translate("filter.types", lang), htmlFor=TYPE_ONE),
+            dcc.RadioItems(id=TYPE_ONE, value=one, className="radio",
+                           options=[{"label": labels[c], "value": c} for c in choices]),
+            html.Div(translate(why, lang), id=TYPE_WHY, className="note-line"),
+            dcc.Checklist(id=ids.TYPES, options=options, value=shown,
+                          style={"display": "none"})]
 
 
 def _report_box(ctx: AppContext, lang: str) -> html.Div:
@@ -230,19 +289,15 @@ def layout(ctx: AppContext, lang: str, search: str | None = None,
            an: Analyses | None = None) -> list:
     """The page body for ``lang`` showing the view in ``search`` (the URL's query), by default
     every incident type over the whole period, as the signed-in role may see it."""
-    unit_set, types, start, end = _view(ctx, search)
-    layer, start, end, notes, total = _shown(ctx, an, current_role(), unit_set, types, start,
+    role = current_role()
+    unit_set, types, start, end = _view(ctx, search, role, an)
+    layer, start, end, notes, total = _shown(ctx, an, role, unit_set, types, start,
                                             end, lang)
     total, communes, top = _kpis(layer, lang, total)
+    what = _kpi_what(layer, start, end, lang)
     filters = html.Aside(
         [
-            html.Label(translate("filter.types", lang), htmlFor=ids.TYPES),
-            dcc.Checklist(
-                id=ids.TYPES,
-                options=[{"label": translate(f"type.{t}", lang), "value": t} for t in INCIDENT_TYPES],
-                value=types,
-                className="checklist",
-            ),
+            *_type_control(types, role, an, lang),
             html.Label(translate("filter.period", lang), htmlFor=ids.PERIOD),
             dcc.DatePickerRange(
                 id=ids.PERIOD,
@@ -266,15 +321,17 @@ def layout(ctx: AppContext, lang: str, search: str | None = None,
     )
     kpis = html.Div(
         [
-            _kpi_card(translate("kpi.total", lang), total, ids.KPI_TOTAL),
-            _kpi_card(translate("kpi.communes", lang), communes, ids.KPI_COMMUNES),
-            _kpi_card(translate("kpi.top", lang), top, ids.KPI_TOP),
+            _kpi_card(translate("kpi.total", lang), total, ids.KPI_TOTAL, what, KPI_WHAT[0]),
+            _kpi_card(translate("kpi.communes", lang), communes, ids.KPI_COMMUNES, what,
+                      KPI_WHAT[1]),
+            _kpi_card(translate("kpi.top", lang), top, ids.KPI_TOP, what, KPI_WHAT[2]),
         ],
         className="kpis",
     )
     graph = dcc.Graph(
         id=ids.MAP,
-        figure=_figure(ctx, layer, lang, _title(start, end, lang)),
+        figure=_figure(ctx, layer, lang, _title(start, end, lang,
+                                                layer.params.get("types"))),
         config=graph_config(scrollZoom=True),
         className="map",
     )
@@ -291,14 +348,19 @@ def presentation(ctx: AppContext, an, lang: str, search: str | None):
     """The view in ``search`` full screen, with its three key figures in large type."""
     from dashboard.presentation import presentation_view
 
-    unit_set, types, start, end = _view(ctx, search)
-    layer, start, end, notes, total = _shown(ctx, an, current_role(), unit_set, types, start,
+    role = current_role()
+    unit_set, types, start, end = _view(ctx, search, role, an)
+    layer, start, end, notes, total = _shown(ctx, an, role, unit_set, types, start,
                                             end, lang)
-    title = _title(start, end, lang)
+    title = _title(start, end, lang, layer.params.get("types"))
     total, communes, top = _kpis(layer, lang, total)
-    cards = html.Div([_kpi_card(translate("kpi.total", lang), total, "present-kpi-total"),
-                      _kpi_card(translate("kpi.communes", lang), communes, "present-kpi-communes"),
-                      _kpi_card(translate("kpi.top", lang), top, "present-kpi-top")],
+    what = _kpi_what(layer, start, end, lang)
+    cards = html.Div([_kpi_card(translate("kpi.total", lang), total, "present-kpi-total", what,
+                                "present-kpi-what-total"),
+                      _kpi_card(translate("kpi.communes", lang), communes, "present-kpi-communes",
+                                what, "present-kpi-what-communes"),
+                      _kpi_card(translate("kpi.top", lang), top, "present-kpi-top", what,
+                                "present-kpi-what-top")],
                      className="kpis")
     return presentation_view(ctx, _figure(ctx, layer, lang, title), title=title,
                              unit_set=unit_set, lang=lang, path=PATH, search=search,
@@ -322,14 +384,45 @@ def register_callbacks(app: Dash, ctx: AppContext, an: Analyses | None = None) -
 
     register_period(app, ctx, ids.PERIOD)
     register_url_sync(app, url_id=ids.OV_URL, path=PATH, fields=URL_FIELDS,
-                      defaults=lambda: _defaults(ctx), present_button=ids.OV_PRESENT,
+                      defaults=lambda: _defaults(ctx, current_role(), analyses()),
+                      present_button=ids.OV_PRESENT,
                       default_lang=ctx.settings.language)
+
+    # below commander the one-choice control and the (hidden) checklist of the URL's types
+    # stay in step: a choice ticks its type (or, for the published total, every type); a
+    # link or the back button sets the choice the map then shows
+    app.clientside_callback(
+        """function (one, many, options) {
+            const types = %s, all = %s;
+            const ctx = window.dash_clientside.callback_context;
+            const trigger = ctx.triggered_id || (ctx.triggered[0] || {}).prop_id || "";
+            const none = window.dash_clientside.no_update;
+            const offered = (options || []).map(function (o) { return o.value; });
+            if (!offered.length) { return [none, none]; }
+            if (String(trigger).indexOf(%s) === 0) {
+                return [one === all ? types.slice() : [one], none];
+            }
+            const chosen = types.filter(function (t) { return (many || []).indexOf(t) >= 0; });
+            let pick = chosen.length === 1 && offered.indexOf(chosen[0]) >= 0 ? chosen[0] : null;
+            if (!pick && chosen.length === types.length && offered.indexOf(all) >= 0) { pick = all; }
+            if (!pick) { pick = chosen.find(function (t) { return offered.indexOf(t) >= 0; })
+                                || offered[0]; }
+            return [none, pick === one ? none : pick];
+        }""" % (json.dumps(list(INCIDENT_TYPES)), json.dumps(ALL_TYPES), json.dumps(TYPE_ONE)),
+        Output(ids.TYPES, "value", allow_duplicate=True),
+        Output(TYPE_ONE, "value", allow_duplicate=True),
+        Input(TYPE_ONE, "value"),
+        Input(ids.TYPES, "value"),
+        State(TYPE_ONE, "options"),
+        prevent_initial_call=True,
+    )
 
     @app.callback(
         Output(ids.MAP, "figure"),
         Output(ids.KPI_TOTAL, "children"),
         Output(ids.KPI_COMMUNES, "children"),
         Output(ids.KPI_TOP, "children"),
+        *(Output(what, "children") for what in KPI_WHAT),
         Output(ids.OV_NOTE, "children"),
         Output(ids.OV_RETRY, "disabled"),
         Input(ids.TYPES, "value"),
@@ -347,12 +440,13 @@ def register_callbacks(app: Dash, ctx: AppContext, an: Analyses | None = None) -
         start, end = chosen_period(ctx, start_date, end_date)
         layer, start, end, notes, total = _shown(ctx, analyses(), current_role(), unit_set,
                                                 types, start, end, lang)
-        title = _title(start, end, lang)
+        title = _title(start, end, lang, layer.params.get("types"))
         if needs_redraw(ids.UNITS):
             figure = _figure(ctx, layer, lang, title)
         else:
-            figure = values_patch(layer, lang, title)
-        return (figure, *_kpis(layer, lang, total), " ".join(notes),
+            figure = values_patch(layer, lang, title, hidden=suppressed_for(current_role()))
+        what = _kpi_what(layer, start, end, lang)
+        return (figure, *_kpis(layer, lang, total), *[what] * len(KPI_WHAT), " ".join(notes),
                 not _waiting(analyses(), current_role()))
 
     buttons = {ids.OV_EXPORT_PNG: "png", ids.OV_EXPORT_PDF: "pdf", ids.OV_EXPORT_HTML: "html",
@@ -382,7 +476,8 @@ def register_callbacks(app: Dash, ctx: AppContext, an: Analyses | None = None) -
         layer, start, end, _, _ = _shown(ctx, analyses(), current_role(), unit_set, types,
                                          start, end, lang)
         return map_download(buttons[button], ctx, layer, ctx.geojson[unit_set],
-                            title=_title(start, end, lang), unit_set=unit_set, lang=lang,
+                            title=_title(start, end, lang, layer.params.get("types")),
+                            unit_set=unit_set, lang=lang,
                             stem=f"so_vu_viec_{start:%Y%m%d}_{end:%Y%m%d}")
 
     @app.callback(
