@@ -1,0 +1,734 @@
+"""The Standing Office's report as a Word document (DOCX), laid out as Decree 30/2020 asks.
+
+The committee PDF (:mod:`dashboard.exports.report`) is made for the screen;
+this is the document the Standing Office of Steering Committee 138 sends and
+edits in Word: A4, Times New Roman 14 pt, margins 20 mm (top, bottom), 30 mm
+(left), 15 mm (right); the header block as a two-column borderless table
+(the issuing body at the left, the national motto at the right, then "Số:
+…/BC-…" with its number left blank to fill, and the place and date in
+italics); the title "BÁO CÁO / Kết quả công tác phòng, chống mua bán người
+<kỳ>"; then
+
+I.  the results in the seeds' words (:mod:`dashboard.exports.report_text`):
+    trafficking cases and their stages, illegal crossings and how they were
+    handled, tips, victims received and supported, outreach per agency with
+    its figures, prevention models by type, the plan's targets (each with its
+    definition, :mod:`dashboard.kpi_text`);
+II. the maps and tables of the committee PDF (the same layers and the same
+    map images: :func:`dashboard.exports.report.report_maps`): hot spots,
+    risk × coverage, the priority communes, the changes on a year before.
+
+Numbers are the layers' own: the cases of each type are the change layer's
+totals (as on the PDF's cover and in its section 5), outreach the reach
+layer's, models the coverage layer's. The persons, victims and outcomes of
+the cases (no layer carries them) are counted from the same records (the
+period's records placed in the communes of the unit set), for the commander
+only. Below commander the document is made from a
+:class:`dashboard.released.Released` view: case counts are the released
+ones ("< 5", "x"), over the release grid's period (said when it differs),
+no all-types total; persons, victims and outcomes are not in the release
+table, so the document says they are left out rather than print them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+from docx import Document
+from docx.enum.section import WD_ORIENT
+from docx.enum.table import WD_TABLE_ALIGNMENT
+from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_BREAK
+from docx.oxml import OxmlElement
+from docx.oxml.ns import qn
+from docx.shared import Mm, Pt
+
+from dashboard.context import AppContext
+from dashboard.exports import report as pdf_report
+from dashboard.exports.report_text import (
+    ReportPeriod,
+    crossings_sentence,
+    date_line,
+    models_sentence,
+    num,
+    outreach_clause,
+    outreach_sentence,
+    tips_sentence,
+    trafficking_sentence,
+    victims_sentence,
+)
+from dashboard.i18n import choice_label, format_date, format_number, reason_text, translate
+from dashboard.kpi_text import kpi_details, kpi_value
+from geo.ingest.kinds import KINDS
+from geo.units import NEW, OLD
+from layers.counts import INCIDENT_TYPES
+from layers.targets import PlanError, status_stage
+
+__all__ = ["FONT", "MARGINS_MM", "Letterhead", "report_docx", "results_paragraphs"]
+
+#: Decree 30/2020/NĐ-CP, appendix I: Times New Roman; body 13–14 pt.
+FONT = "Times New Roman"
+_BODY_PT = 14
+_SMALL_PT = 12
+#: Margins (mm): top and bottom 20–25, left 30–35, right 15–20.
+MARGINS_MM = {"top": 20, "bottom": 20, "left": 30, "right": 15}
+_TEXT_WIDTH_MM = 210 - MARGINS_MM["left"] - MARGINS_MM["right"]
+_LANG = "vi"
+_OUTREACH_EXTRAS = ("sessions", "sites", "groups", "members")
+
+
+@dataclass(frozen=True)
+class Letterhead:
+    """Who issues the report and how its header and closing read (all editable).
+
+    ``issuer`` are the lines of the issuing body, the governing body first
+    (regular) and the issuer itself last (bold); ``symbol`` follows the blank
+    number ("Số: …/BC-BCĐ138"); ``name`` the issuer in a sentence; ``signer`` the
+    signature block's lines.
+    """
+
+    issuer: tuple[str, ...] = ("BAN CHỈ ĐẠO 138 TỈNH TÂY NINH", "CƠ QUAN THƯỜNG TRỰC")
+    symbol: str = "BC-BCĐ138"
+    place: str = "Tây Ninh"
+    name: str = "Cơ quan Thường trực Ban Chỉ đạo 138 tỉnh Tây Ninh"
+    signer: tuple[str, ...] = ("TM. CƠ QUAN THƯỜNG TRỰC",)
+    recipients: tuple[str, ...] = (
+        "Ban Chỉ đạo 138/CP (để báo cáo);",
+        "Thường trực Tỉnh ủy, UBND tỉnh (để báo cáo);",
+        "Các thành viên Ban Chỉ đạo 138 tỉnh;",
+        "Lưu: VT.",
+    )
+
+
+# --------------------------------------------------------------------------- the document
+
+
+def report_docx(
+    ctx: AppContext,
+    an,
+    *,
+    period: ReportPeriod,
+    unit_set: str = NEW,
+    document_date: dt.date | None = None,
+    letterhead: Letterhead = Letterhead(),
+    maps: Sequence[bytes] | None = None,
+    browser: str | Path | None = None,
+) -> bytes:
+    """The report of ``period`` as DOCX bytes.
+
+    Parameters
+    ----------
+    ctx : AppContext
+    an : Analyses or Released
+        The commander's analyses, or the view of a role below commander
+        (:func:`dashboard.released.analyses_for`).
+    period : ReportPeriod
+        The period and how it is named (:func:`dashboard.exports.report_text.report_period`).
+    unit_set : {"2025", "legacy"}
+    document_date : date, optional
+        The date of the header; default today.
+    letterhead : Letterhead
+    maps : sequence of bytes, optional
+        The PNGs of :func:`dashboard.exports.report.report_maps` (hot spots,
+        risk × coverage); drawn here when None, left out when empty.
+    browser : path, optional
+        The Chromium that draws the maps (kaleido).
+
+    Examples
+    --------
+    >>> raw = report_docx(ctx, an, period=report_period(year=2024))  # doctest: +SKIP
+    >>> raw[:2]  # doctest: +SKIP
+    b'PK'
+    """
+    unit_set = {"new": NEW, "old": OLD}.get(unit_set, unit_set)
+    if unit_set not in (NEW, OLD):
+        raise ValueError(f"unknown unit set {unit_set!r}; choose {NEW!r} or {OLD!r}")
+    start, end = period.start, period.end
+    document_date = document_date or dt.date.today()
+    if maps is None:
+        from dashboard.exports.static import export_figures
+
+        figures = pdf_report.report_maps(ctx, an, start=start, end=end, unit_set=unit_set,
+                                         lang=_LANG)
+        maps = export_figures(figures, fmt="png", size="a4",
+                              browser=pdf_report._browser(browser))
+    images = list(maps) + [b""] * (2 - len(maps))
+
+    doc = Document()
+    _page_setup(doc)
+    _styles(doc)
+    _footer(doc, ctx, an, period)
+    _header_block(doc, letterhead, document_date)
+    _title(doc, period)
+    _caveats(doc, ctx, an)
+    _para(doc, _opening(letterhead, period), indent=True)
+
+    _heading(doc, "I. KẾT QUẢ THỰC HIỆN")
+    for heading, paragraphs in results_paragraphs(ctx, an, period, unit_set).items():
+        _heading(doc, heading, level=2)
+        for text in paragraphs:
+            _para(doc, text, indent=True)
+    _heading(doc, "5. Kết quả thực hiện các chỉ tiêu kế hoạch", level=2)
+    _kpi_section(doc, an, start, end)
+
+    _heading(doc, "II. BẢN ĐỒ VÀ SỐ LIỆU PHÂN TÍCH", page_break=True)
+    _maps_section(doc, an, unit_set, start, end, images)
+    _priority_section(doc, an, unit_set, start, end)
+    _changes_section(doc, an, unit_set, start, end)
+    _closing(doc, letterhead)
+
+    out = io.BytesIO()
+    doc.save(out)
+    return out.getvalue()
+
+
+# --------------------------------------------------------------------------- I. results
+
+
+def results_paragraphs(ctx: AppContext, an, period: ReportPeriod,
+                       unit_set: str = NEW) -> dict[str, list[str]]:
+    """Section I's paragraphs under their headings (1–4): the figures of the period in the
+    seeds' phrasing, as the role of ``an`` may read them."""
+    start, end = period.start, period.end
+    incidents = _incident_figures(ctx, an, unit_set, start, end)
+    return {
+        "1. Công tác đấu tranh phòng, chống tội phạm mua bán người và xuất, nhập cảnh "
+        "trái phép": _crime_paragraphs(incidents, an, period),
+        "2. Công tác tiếp nhận, xác minh, bảo vệ và hỗ trợ nạn nhân": _victim_paragraphs(
+            incidents),
+        "3. Công tác truyền thông phòng, chống mua bán người": _outreach_paragraphs(
+            ctx, an, unit_set, start, end),
+        "4. Xây dựng, nhân rộng mô hình phòng ngừa": [_models_paragraph(an, unit_set, start,
+                                                                        end)],
+    }
+
+
+def _released(an) -> bool:
+    return pdf_report._released(an)
+
+
+def _incident_figures(ctx: AppContext, an, unit_set: str, start: dt.date,
+                      end: dt.date) -> dict:
+    """Per type: ``cases`` (the change layer's total, or its released label), and for the
+    commander ``persons``, ``victims``, ``statuses`` ({status: (cases, persons, victims)});
+    ``period`` the days the counts cover (the release grid's below commander)."""
+    out: dict = {}
+    for t in INCIDENT_TYPES:
+        params = pdf_report._change(an, unit_set, start, end, (t,)).params
+        total = params["total"]
+        out[t] = {"cases": int(total) if total is not None
+                  else pdf_report._total_plain(params, _LANG)}
+        out["period"] = (params["start"], params["end"])
+    if _released(an):
+        return out
+    records = ctx.records.current().incidents
+    column = "new_code" if unit_set == NEW else "old_code"
+    dates = records["date"]
+    chosen = records[(dates >= pd.Timestamp(start))
+                     & (dates < pd.Timestamp(end) + pd.Timedelta(days=1))
+                     & records[column].isin(ctx.unit_table(unit_set).index)]
+    for t in INCIDENT_TYPES:
+        rows = chosen[chosen["type"] == t]
+        status = rows["status"].astype("string").str.strip().str.lower().fillna("")
+        persons = pd.to_numeric(rows["persons"], errors="coerce").fillna(0).astype(int)
+        victims = pd.to_numeric(rows["victims"], errors="coerce").fillna(0).astype(int)
+        table = pd.DataFrame({"status": status, "persons": persons, "victims": victims})
+        grouped = table.groupby("status").agg(cases=("status", "size"),
+                                              persons=("persons", "sum"),
+                                              victims=("victims", "sum"))
+        out[t].update(
+            persons=int(persons.sum()), victims=int(victims.sum()),
+            statuses={s: (int(r.cases), int(r.persons), int(r.victims))
+                      for s, r in grouped.iterrows()},
+            stages=status_stage(rows["status"]).value_counts().to_dict(),
+        )
+    return out
+
+
+def _outcomes(statuses: dict, allowed: Sequence[str], which: int) -> dict:
+    """``{code: (cases, persons|victims)}`` of ``statuses``, codes outside ``allowed`` as ""
+    (no outcome recorded) so that the parts add up to the whole."""
+    out: dict[str, tuple[int, int]] = {}
+    for code, figures in statuses.items():
+        key = code if code in allowed else ""
+        cases, count = out.get(key, (0, 0))
+        out[key] = (cases + figures[0], count + figures[which])
+    return out
+
+
+def _crime_paragraphs(incidents: dict, an, period: ReportPeriod) -> list[str]:
+    from geo.ingest.kinds import OUTCOMES
+
+    released = _released(an)
+    traffic, crossing, tips = (incidents[t] for t in ("trafficking_case", "illegal_crossing",
+                                                      "tip"))
+    lead = f"Trong {_period_words(period)}, trên địa bàn tỉnh, lực lượng chức năng "
+    paragraphs = []
+    if released:
+        paragraphs.append(lead + _lower_first(trafficking_sentence(traffic["cases"])))
+        paragraphs.append(_continued(crossings_sentence(crossing["cases"])))
+        paragraphs.append(tips_sentence(tips["cases"]))
+        first, last = incidents["period"]
+        if (first, last) != (period.start, period.end):
+            paragraphs.append(
+                f"Số vụ việc tính cho kỳ {format_date(first)} – {format_date(last)} (kỳ công "
+                "bố gần nhất chứa kỳ báo cáo).")
+        paragraphs.append(
+            "Số đối tượng, số nạn nhân và kết quả xử lý từng vụ việc không nêu trong báo cáo "
+            "này (chỉ có trong báo cáo của chỉ huy): số nhỏ được ẩn (“< 5”, “x”) để bảo vệ "
+            "bí mật thông tin nạn nhân; không công bố tổng số của các loại vụ việc.")
+        return paragraphs
+    paragraphs.append(lead + _lower_first(trafficking_sentence(
+        traffic["cases"], traffic["persons"], traffic["victims"],
+        stages=_stages(traffic["stages"]))))
+    paragraphs.append(_continued(crossings_sentence(
+        crossing["cases"], crossing["persons"],
+        outcomes=_outcomes(crossing["statuses"], OUTCOMES["illegal_crossing"], 1))))
+    paragraphs.append(tips_sentence(tips["cases"], stages=_stages(tips["stages"])))
+    return paragraphs
+
+
+def _continued(sentence: str) -> str:
+    """"Phát hiện, xử lý …" after the trafficking cases: "Đồng thời, lực lượng chức năng đã
+    phát hiện, xử lý …" (seed 004's "Tuy nhiên, đã phát hiện, xử lý …")."""
+    if sentence.startswith("Phát hiện"):
+        return "Đồng thời, lực lượng chức năng đã " + _lower_first(sentence)
+    return sentence
+
+
+def _stages(counts: dict) -> dict:
+    return {k: int(v) for k, v in counts.items() if v}
+
+
+def _victim_paragraphs(incidents: dict) -> list[str]:
+    from geo.ingest.kinds import OUTCOMES
+
+    victim = incidents["victim"]
+    if "statuses" not in victim:
+        return [victims_sentence(victim["cases"])]
+    return [victims_sentence(victim["cases"], victim["victims"],
+                             outcomes=_outcomes(victim["statuses"], OUTCOMES["victim"], 2))]
+
+
+def _outreach_paragraphs(ctx: AppContext, an, unit_set: str, start: dt.date,
+                         end: dt.date) -> list[str]:
+    reach = an.planner_layer("reach", unit_set=unit_set, start=start, end=end)
+    province = reach.params["province"]
+    if not province["events"]:
+        return ["Trong kỳ chưa ghi nhận hoạt động truyền thông nào."]
+    extras = _outreach_extras(ctx, unit_set, start, end)
+    paragraphs = [
+        f"Các sở, ngành, đoàn thể và địa phương tổ chức {num(province['events'])} hoạt động "
+        f"truyền thông tại {num(province['communes_reached'])} xã, phường, với "
+        f"{num(province['participants'])} lượt người tham dự và {num(province['materials'])} "
+        "tài liệu được phát. Cụ thể:"]
+    labels = {c.code: c.label_vi for c in KINDS["outreach"].field("format").choices}
+    for row in reach.params["by_agency"]:
+        agency = row["agency"]
+        if agency is None:
+            continue
+        by_format = an.planner_layer("reach", unit_set=unit_set, start=start, end=end,
+                                     agencies=(agency,)).params["by_format"]
+        clauses = []
+        for f in by_format:
+            more = extras.get((agency, f["format"]), {})
+            clauses.append(outreach_clause(
+                f["format"], sessions=more.get("sessions", f["events"]),
+                participants=f["participants"], materials=f["materials"],
+                sites=more.get("sites", 0), groups=more.get("groups", 0),
+                members=more.get("members", 0), label=labels.get(f["format"])))
+        paragraphs.append(outreach_sentence(agency, clauses))
+    unnamed = next((r for r in reach.params["by_agency"] if r["agency"] is None), None)
+    if unnamed:
+        paragraphs.append(f"Ngoài ra, {num(unnamed['events'])} hoạt động chưa ghi đơn vị "
+                          f"thực hiện, với {num(unnamed['participants'])} lượt người tham dự.")
+    return paragraphs
+
+
+def _outreach_extras(ctx: AppContext, unit_set: str, start: dt.date, end: dt.date) -> dict:
+    """Sessions, sites, groups and members per (agency, format) where the records carry them
+    (the reach layer counts events, participants and materials; a record without a number
+    of sessions is one session)."""
+    records = ctx.records.current().outreach
+    present = [c for c in _OUTREACH_EXTRAS if c in records.columns]
+    if not present:
+        return {}
+    column = "new_code" if unit_set == NEW else "old_code"
+    dates = records["date"]
+    rows = records[(dates >= pd.Timestamp(start))
+                   & (dates < pd.Timestamp(end) + pd.Timedelta(days=1))
+                   & records[column].isin(ctx.unit_table(unit_set).index)].copy()
+    for c in present:
+        rows[c] = pd.to_numeric(rows[c], errors="coerce")
+    if "sessions" in present:
+        rows["sessions"] = rows["sessions"].fillna(1)
+    sums = rows.groupby(["agency", "format"])[present].sum(min_count=1)
+    return {key: {c: int(v) for c, v in row.items() if pd.notna(v)}
+            for key, row in sums.iterrows()}
+
+
+def _models_paragraph(an, unit_set: str, start: dt.date, end: dt.date) -> str:
+    coverage = an.planner_layer("coverage", unit_set=unit_set, start=start, end=end).params
+    by_type = sorted(((choice_label("models", "model_type", code, _LANG), n)
+                      for code, n in coverage["by_type"].items() if n),
+                     key=lambda pair: -pair[1])
+    return models_sentence(end, total=coverage["total"], communes_with=coverage["n_with_model"],
+                           communes=coverage["n_communes"], by_type=by_type,
+                           intensive=coverage["by_class"].get("intensive", 0),
+                           integrated=coverage["by_class"].get("integrated", 0))
+
+
+def _kpi_section(doc, an, start: dt.date, end: dt.date) -> None:
+    try:
+        now, _ = an.kpis(start=start, end=end)
+        plans = {plan.id: plan for plan in an.plans()}
+    except PlanError as err:
+        _para(doc, translate("report.kpi.error", _LANG, error=str(err)), indent=True)
+        return
+    said: dict[str, None] = {}
+    for plan_id, rows in now.groupby("plan", sort=False):
+        plan = plans.get(plan_id)
+        name = f"{plan.source.document}: {plan.title}" if plan else plan_id
+        _para(doc, name, bold=True, italic=True)
+        body = []
+        for r in rows.itertuples():
+            text = kpi_details(r, _LANG)
+            said.update(dict.fromkeys(x for x in (text.cohort, text.key_areas) if x))
+            status = translate(f"status.{r.status}", _LANG)
+            if r.status == "no_data" and isinstance(r.reason, str) and r.reason:
+                status = f"{status}: {translate(f'nodata.{r.reason}', _LANG)}"
+            sign = "≥" if r.direction == "at_least" else "≤"
+            target = f"{sign} {_pct(r.target)} %" if r.target == r.target else "–"
+            value = kpi_value(r, _LANG)
+            if text.counts:
+                value += f" ({text.counts})"
+            body.append([(r.label_vi, text.definition or ""), value, target, status])
+        _table(doc, ["Chỉ tiêu", "Kết quả", "Kế hoạch", "Đánh giá"], body,
+               widths=(85, 28, 22, 30), numeric=(1, 2))
+    note = " ".join([translate("report.kpi.note", _LANG, period=_span(start, end)),
+                     translate("plan.kpi.ci_note", _LANG), *(f"{x}." for x in said)])
+    note = note.replace("cột \"Theo quý\" là bốn quý đến hết kỳ", "").replace("; .", ".")
+    _para(doc, note, size=_SMALL_PT, italic=True)
+    if _released(an):
+        _para(doc, translate("suppress.kpi_note", _LANG, threshold=an.threshold),
+              size=_SMALL_PT, italic=True)
+
+
+def _pct(value: float) -> str:
+    return format_number(value, _LANG, 1)
+
+
+# --------------------------------------------------------------------------- II. maps, tables
+
+
+def _maps_section(doc, an, unit_set: str, start, end, images: Sequence[bytes]) -> None:
+    gi = pdf_report._hotspots(an, unit_set, start, end)
+    classes = gi.frame["gi_class"].fillna("")
+    _heading(doc, "1. Điểm nóng vụ việc (Getis-Ord Gi*)", level=2)
+    _picture(doc, images[0])
+    if gi.params.get("constant_values"):
+        _para(doc, translate("report.hot.constant", _LANG), indent=True)
+    else:
+        _para(doc, translate(
+            "report.hot.counts", _LANG, hot=num(int(classes.str.startswith("hot").sum())),
+            hot_detail=html.unescape(pdf_report._gi_levels(classes, "hot", _LANG)),
+            cold=num(int(classes.str.startswith("cold").sum())),
+            cold_detail=html.unescape(pdf_report._gi_levels(classes, "cold", _LANG)),
+            ns=num(int((classes == "not_significant").sum()))), indent=True)
+    gaps = pdf_report._gaps(an, unit_set, start, end).frame
+    high = gaps[gaps["risk"] == "high"]["coverage"].value_counts()
+    _heading(doc, "2. Mức rủi ro và độ bao phủ phòng ngừa", level=2)
+    _picture(doc, images[1])
+    _para(doc, translate("report.cov.method", _LANG), indent=True)
+    _para(doc, translate("report.cov.gaps", _LANG, high=num(int(high.sum())),
+                         low=num(int(high.get("low", 0))), medium=num(int(high.get("medium", 0))),
+                         high_cov=num(int(high.get("high", 0))),
+                         medium_risk=num(int((gaps["risk"] == "medium").sum()))), indent=True)
+
+
+def _priority_section(doc, an, unit_set: str, start, end) -> None:
+    _heading(doc, "3. Xã, phường ưu tiên", level=2)
+    full = pdf_report._priority(an, unit_set, start, end)
+    if full.empty:
+        _para(doc, translate("report.priority.none", _LANG), indent=True)
+        return
+    shown = full.head(pdf_report.PRIORITY_TOP)
+    _para(doc, translate("report.priority.intro", _LANG, n=num(len(full)), shown=num(len(shown))),
+          indent=True)
+    rows = [[num(int(r["rank"])), r["name"], translate(f"gap.{r['risk']}.{r['coverage']}", _LANG),
+             r["last_agency"] or "–",
+             "; ".join(reason_text(k, p, _LANG) for k, p in r["reasons"])]
+            for _, r in shown.iterrows()]
+    _table(doc, ["TT", "Xã, phường", "Khoảng trống", "Đơn vị gần nhất", "Lý do"], rows,
+           widths=(10, 30, 35, 30, 60), numeric=(0,), size=11)
+
+
+def _changes_section(doc, an, unit_set: str, start, end) -> None:
+    _heading(doc, "4. So sánh với cùng kỳ năm trước", level=2)
+    released = _released(an)
+    total = pdf_report._change(an, unit_set, start, end,
+                               (INCIDENT_TYPES[0],) if released else INCIDENT_TYPES)
+    params = total.params
+    other = _span(params["other_start"], params["other_end"])
+    _para(doc, translate("report.change.intro_yoy", _LANG, period=_span(start, end), other=other),
+          indent=True)
+    if not params["comparable"]:
+        first = params["records_start"]
+        _para(doc, translate("report.change.no_base", _LANG, other=other,
+                             first=format_date(first) if first else "–"), indent=True)
+    rows = [_unescaped(pdf_report._type_row(translate(f"type.{t}", _LANG),
+                                            pdf_report._change(an, unit_set, start, end, (t,)),
+                                            _LANG)) for t in INCIDENT_TYPES]
+    if not released:  # the all-types total is not published below commander
+        rows.append(_unescaped(pdf_report._type_row(translate("report.change.total", _LANG),
+                                                    total, _LANG)))
+    _table(doc, ["Loại vụ việc", "Kỳ này", "Cùng kỳ năm trước", "Chênh lệch", "Đánh giá"], rows,
+           widths=(50, 25, 30, 25, 35), numeric=(1, 2, 3), bold_last=not released)
+    if released:
+        _para(doc, translate("report.change.released", _LANG), size=_SMALL_PT, italic=True)
+
+
+def _unescaped(cells: Sequence[str]) -> list[str]:
+    return [html.unescape(c) for c in cells]
+
+
+# --------------------------------------------------------------------------- words
+
+
+def _period_words(period: ReportPeriod) -> str:
+    """"quý III năm 2025 (từ ngày 01/07/2025 đến ngày 30/09/2025)"; a bare span as it is."""
+    if period.kind in ("range", "campaign"):
+        return period.phrase if period.kind == "campaign" else period.span
+    return f"{period.phrase} ({period.span})"
+
+
+def _opening(letterhead: Letterhead, period: ReportPeriod) -> str:
+    return (f"{letterhead.name} báo cáo kết quả công tác phòng, chống mua bán người "
+            f"{_period_words(period)} như sau:")
+
+
+def _lower_first(text: str) -> str:
+    return text[:1].lower() + text[1:]
+
+
+def _span(start: dt.date, end: dt.date) -> str:
+    return f"{format_date(start)} – {format_date(end)}"
+
+
+# --------------------------------------------------------------------------- layout
+
+
+def _page_setup(doc) -> None:
+    section = doc.sections[0]
+    section.orientation = WD_ORIENT.PORTRAIT
+    section.page_width, section.page_height = Mm(210), Mm(297)
+    section.top_margin, section.bottom_margin = Mm(MARGINS_MM["top"]), Mm(MARGINS_MM["bottom"])
+    section.left_margin, section.right_margin = Mm(MARGINS_MM["left"]), Mm(MARGINS_MM["right"])
+    section.header_distance, section.footer_distance = Mm(10), Mm(8)
+    section.different_first_page_header_footer = True
+
+
+def _styles(doc) -> None:
+    for name in ("Normal", "Table Grid"):
+        style = doc.styles[name]
+        style.font.name = FONT
+        rfonts = style.element.get_or_add_rPr().get_or_add_rFonts()
+        for attr in ("w:ascii", "w:hAnsi", "w:eastAsia", "w:cs"):
+            rfonts.set(qn(attr), FONT)
+    normal = doc.styles["Normal"]
+    normal.font.size = Pt(_BODY_PT)
+    normal.paragraph_format.space_after = Pt(6)
+    normal.paragraph_format.space_before = Pt(0)
+    normal.paragraph_format.line_spacing = 1.15
+    lang = normal.element.get_or_add_rPr()
+    tag = OxmlElement("w:lang")
+    tag.set(qn("w:val"), "vi-VN")
+    lang.append(tag)
+
+
+def _run(paragraph, text: str, *, bold=False, italic=False, size: float | None = None,
+         underline=False):
+    run = paragraph.add_run(text)
+    run.bold, run.italic, run.underline = bold, italic, underline
+    run.font.name = FONT
+    if size:
+        run.font.size = Pt(size)
+    return run
+
+
+def _para(doc_or_cell, text: str = "", *, bold=False, italic=False, size: float | None = None,
+          align=None, indent=False, space_after: float | None = None):
+    paragraph = doc_or_cell.add_paragraph()
+    if text:
+        _run(paragraph, text, bold=bold, italic=italic, size=size)
+    fmt = paragraph.paragraph_format
+    fmt.alignment = align if align is not None else WD_ALIGN_PARAGRAPH.JUSTIFY
+    if indent:
+        fmt.first_line_indent = Mm(10)
+    if space_after is not None:
+        fmt.space_after = Pt(space_after)
+    return paragraph
+
+
+def _heading(doc, text: str, *, level: int = 1, page_break: bool = False) -> None:
+    paragraph = _para(doc, "", indent=level > 1)
+    if page_break:
+        paragraph.add_run().add_break(WD_BREAK.PAGE)
+    _run(paragraph, text, bold=True)
+    paragraph.paragraph_format.space_before = Pt(6)
+    paragraph.paragraph_format.keep_with_next = True
+
+
+def _cell_text(cell, lines: Sequence[tuple[str, dict]], align) -> None:
+    """Lines of (text, run options) in a table cell, each its own paragraph."""
+    cell.paragraphs[0].text = ""
+    for i, (text, options) in enumerate(lines):
+        paragraph = cell.paragraphs[0] if i == 0 else cell.add_paragraph()
+        paragraph.paragraph_format.alignment = align
+        paragraph.paragraph_format.space_after = Pt(0)
+        paragraph.paragraph_format.line_spacing = 1.0
+        _run(paragraph, text, **options)
+
+
+def _borderless(table) -> None:
+    borders = OxmlElement("w:tblBorders")
+    for edge in ("top", "left", "bottom", "right", "insideH", "insideV"):
+        element = OxmlElement(f"w:{edge}")
+        element.set(qn("w:val"), "nil")
+        borders.append(element)
+    table._tbl.tblPr.append(borders)
+
+
+def _widths(table, widths_mm: Sequence[float]) -> None:
+    """Fixed column widths (the grid for LibreOffice, each cell for Word)."""
+    table.autofit = False
+    layout = OxmlElement("w:tblLayout")
+    layout.set(qn("w:type"), "fixed")
+    table._tbl.tblPr.append(layout)
+    for column, width in zip(table.columns, widths_mm):
+        column.width = Mm(width)
+    for row in table.rows:
+        for cell, width in zip(row.cells, widths_mm):
+            cell.width = Mm(width)
+
+
+def _header_block(doc, letterhead: Letterhead, day: dt.date) -> None:
+    """Decree 30's header: issuing body | national motto; number | place and date."""
+    table = doc.add_table(rows=2, cols=2)
+    _borderless(table)
+    _widths(table, (72, _TEXT_WIDTH_MM - 72))
+    centre = WD_ALIGN_PARAGRAPH.CENTER
+    body = [(line, {"size": 12, "bold": i == len(letterhead.issuer) - 1})
+            for i, line in enumerate(letterhead.issuer)]
+    _cell_text(table.cell(0, 0), body + [("───────", {"size": 10})], centre)
+    _cell_text(table.cell(0, 1), [
+        ("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", {"size": 12, "bold": True}),
+        ("Độc lập - Tự do - Hạnh phúc", {"size": 14, "bold": True}),
+        ("──────────────", {"size": 10}),
+    ], centre)
+    _cell_text(table.cell(1, 0), [(f"Số: …/{letterhead.symbol}", {"size": 13})], centre)
+    _cell_text(table.cell(1, 1), [(date_line(letterhead.place, day),
+                                   {"size": 14, "italic": True})], centre)
+    for cell in table.rows[1].cells:
+        cell.paragraphs[0].paragraph_format.space_before = Pt(6)
+
+
+def _title(doc, period: ReportPeriod) -> None:
+    centre = WD_ALIGN_PARAGRAPH.CENTER
+    first = _para(doc, "BÁO CÁO", bold=True, size=_BODY_PT, align=centre, space_after=0)
+    first.paragraph_format.space_before = Pt(18)
+    _para(doc, f"Kết quả công tác phòng, chống mua bán người {period.phrase}", bold=True,
+          size=_BODY_PT, align=centre, space_after=0)
+    _para(doc, "──────────", size=10, align=centre, space_after=6)
+
+
+def _caveats(doc, ctx: AppContext, an) -> None:
+    notes = [translate(f"caveat.{c.value}", _LANG) for c in ctx.caveats]
+    if _released(an):
+        notes.append(translate("caveat.suppressed_note", _LANG, below=an.threshold - 1,
+                               threshold=an.threshold))
+    for note in notes:
+        _para(doc, f"⚠ {note}", italic=True, size=_SMALL_PT, align=WD_ALIGN_PARAGRAPH.CENTER,
+              space_after=0)
+    if notes:
+        doc.paragraphs[-1].paragraph_format.space_after = Pt(12)
+
+
+def _field(paragraph, code: str) -> None:
+    """A Word field (PAGE, NUMPAGES) in ``paragraph``."""
+    run = _run(paragraph, "", size=_SMALL_PT)
+    for kind, text in (("begin", None), (None, code), ("separate", None), ("end", None)):
+        if kind:
+            element = OxmlElement("w:fldChar")
+            element.set(qn("w:fldCharType"), kind)
+        else:
+            element = OxmlElement("w:instrText")
+            element.set(qn("xml:space"), "preserve")
+            element.text = f" {text} "
+        run._r.append(element)
+
+
+def _footer(doc, ctx: AppContext, an, period: ReportPeriod) -> None:
+    """Page numbers at the top centre from page 2 (Decree 30); the caveats in every footer."""
+    section = doc.sections[0]
+    number = section.header.paragraphs[0]
+    number.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    _field(number, "PAGE")
+    notes = [translate(f"caveat.{c.value}", _LANG) for c in ctx.caveats]
+    if _released(an):
+        notes.append(translate("caveat.small_counts_suppressed", _LANG))
+    text = (f"Báo cáo kết quả công tác phòng, chống mua bán người {period.phrase}"
+            + "".join(f" · ⚠ {n}" for n in notes))
+    for footer in (section.footer, section.first_page_footer):
+        paragraph = footer.paragraphs[0]
+        paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
+        _run(paragraph, text, italic=True, size=9)
+
+
+def _table(doc, headers: Sequence[str], rows: Sequence[Sequence], *, widths: Sequence[float],
+           numeric: Sequence[int] = (), size: float = 12, bold_last: bool = False) -> None:
+    """A bordered table; a cell given as (text, note) has its note in small type below."""
+    table = doc.add_table(rows=1 + len(rows), cols=len(headers))
+    table.style = doc.styles["Table Grid"]
+    table.alignment = WD_TABLE_ALIGNMENT.CENTER
+    scale = _TEXT_WIDTH_MM / sum(widths)
+    _widths(table, [w * scale for w in widths])
+    centre, right = WD_ALIGN_PARAGRAPH.CENTER, WD_ALIGN_PARAGRAPH.RIGHT
+    for i, header in enumerate(headers):
+        _cell_text(table.cell(0, i), [(header, {"bold": True, "size": size})], centre)
+    for r, row in enumerate(rows, start=1):
+        bold = bold_last and r == len(rows)
+        for i, value in enumerate(row):
+            text, note = value if isinstance(value, tuple) else (value, "")
+            lines = [(str(text), {"size": size, "bold": bold})]
+            if note:
+                lines.append((note, {"size": 9, "italic": True}))
+            _cell_text(table.cell(r, i), lines,
+                       right if i in numeric else WD_ALIGN_PARAGRAPH.LEFT)
+    _para(doc, "", space_after=0)
+
+
+def _picture(doc, png: bytes) -> None:
+    if not png:
+        return
+    paragraph = _para(doc, "", align=WD_ALIGN_PARAGRAPH.CENTER, space_after=3)
+    paragraph.add_run().add_picture(io.BytesIO(png), width=Mm(_TEXT_WIDTH_MM))
+
+
+def _closing(doc, letterhead: Letterhead) -> None:
+    """"Nơi nhận" at the left, the signature block at the right (borderless)."""
+    _para(doc, "", space_after=0)
+    table = doc.add_table(rows=1, cols=2)
+    _borderless(table)
+    _widths(table, (80, _TEXT_WIDTH_MM - 80))
+    left = WD_ALIGN_PARAGRAPH.LEFT
+    _cell_text(table.cell(0, 0), [("Nơi nhận:", {"size": 12, "bold": True, "italic": True})]
+               + [(f"- {r}", {"size": 11}) for r in letterhead.recipients], left)
+    _cell_text(table.cell(0, 1), [(line, {"size": 13, "bold": True})
+                                  for line in letterhead.signer]
+               + [("", {}), ("", {}), ("", {})], WD_ALIGN_PARAGRAPH.CENTER)
