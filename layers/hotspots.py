@@ -532,7 +532,7 @@ def rate_hotspot_layer(
 
     Điểm nóng theo tỷ lệ trên dân số. Gi* on counts (:func:`hotspot_layer`)
     answers "where do incidents cluster?": counts grow with a commune's size
-    and population (on the demo, Spearman 0.82 with area), so its hot spots
+    and population (on the demo's four years, Spearman 0.82 with area), so its hot spots
     are mostly large communes and its FDR cold spots small ones. Gi* on the
     empirical-Bayes rate (``rate_eb`` of :func:`layers.rates.commune_rates`:
     incidents per 10,000 residents, pulled toward the province rate the more

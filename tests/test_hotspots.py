@@ -537,3 +537,12 @@ def test_rate_hot_spots_need_the_smoothed_rate_and_an_explicit_seed(communes):
     with pytest.raises(TypeError, match="seed"):
         rate_hotspot_layer(counts, communes)
 
+
+
+def test_docstring_examples_run():
+    import doctest
+
+    import layers.hotspots
+
+    result = doctest.testmod(layers.hotspots, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted >= 25 and result.failed == 0
