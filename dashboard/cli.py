@@ -13,6 +13,7 @@ borderwatch import incidents vu_viec.xlsx --source "BĐBP" [--strict] [--json]
 borderwatch template incidents mau_vu_viec.xlsx
 borderwatch rejects [--import ID]      # rows kept in quarantine, with their reasons
 borderwatch report --quarter 2025Q3 --out bao_cao_quy.pdf   # the committee's quarterly PDF
+borderwatch report --format docx --year 2024 --out bao_cao_2024.docx  # the Word report
 """
 
 from __future__ import annotations
@@ -351,11 +352,21 @@ def _report_period(args: argparse.Namespace, lang: str) -> tuple[dt.date, dt.dat
     from dashboard.exports.report import parse_quarter
     from dashboard.i18n import translate
 
+    given = [f"--{k}" for k in ("quarter", "half", "year", "campaign", "start")
+             if getattr(args, k, None) is not None]
+    if len(given) > 1:
+        raise ValueError("choose one period: " + ", ".join(given))
     if args.quarter is not None:
         try:
             return parse_quarter(args.quarter)
         except ValueError:
             raise ValueError(translate("report.cli.bad_quarter", lang, value=args.quarter)) from None
+    named = {k: getattr(args, k, None) for k in ("half", "year", "campaign")}
+    if any(v is not None for v in named.values()):  # 6 months, a year, the 01/7-30/9 campaign
+        from dashboard.exports.report_text import report_period
+
+        period = report_period(**named)
+        return period.start, period.end
     if args.start is None and args.end is None:
         return None
     if args.start is None or args.end is None:
@@ -403,8 +414,18 @@ def _cmd_report(args: argparse.Namespace) -> int:
             _, last = data_period(ctx)
             period = parse_quarter(latest_complete_quarter(last, ctx.extracted))
         start, end = period
-        pdf = quarterly_report(ctx, Analyses(ctx), start=start, end=end,
-                               unit_set=settings.unit_set, lang=lang)
+        if getattr(args, "format", "pdf") == "docx":  # the Standing Office's Word report
+            from dashboard.exports.report_docx import report_docx
+            from dashboard.exports.report_text import report_period
+
+            named = {k: getattr(args, k, None) for k in ("quarter", "half", "year", "campaign")}
+            named = named if any(v is not None for v in named.values()) else {
+                "start": start, "end": end}
+            pdf = report_docx(ctx, Analyses(ctx), period=report_period(**named),
+                              unit_set=settings.unit_set)
+        else:
+            pdf = quarterly_report(ctx, Analyses(ctx), start=start, end=end,
+                                   unit_set=settings.unit_set, lang=lang)
     except StoreError as err:
         print(f"{prefix}: {err}", file=sys.stderr)
         return 3
@@ -519,12 +540,20 @@ def build_parser() -> argparse.ArgumentParser:
     rep = sub.add_parser("report", help="the quarterly report for the steering committee (PDF)")
     rep.add_argument("--quarter", default=None,
                      help="e.g. 2025Q3 (default: the latest complete quarter of the data)")
+    rep.add_argument("--half", default=None,
+                     help="6 months: 2025H1 (6 tháng đầu năm) or 2025H2")
+    rep.add_argument("--year", default=None, help="a calendar year, e.g. 2024")
+    rep.add_argument("--campaign", default=None,
+                     help="the peak campaign of a year, 01/7-30/9, e.g. 2024")
+    rep.add_argument("--format", choices=["pdf", "docx"], default="pdf",
+                     help="pdf: the committee's report; docx: the Standing Office's report "
+                          "in Word (Vietnamese, Decree 30 layout)")
     rep.add_argument("--start", default=None, help="first day, YYYY-MM-DD (with --end)")
     rep.add_argument("--end", default=None, help="last day, YYYY-MM-DD (with --start)")
     rep.add_argument("--units", choices=[NEW, OLD, "new", "old"], default=None,
                      help="communes of the maps and lists: 2025/new (default) or legacy/old")
     rep.add_argument("--lang", choices=["vi", "en"], default=argparse.SUPPRESS)
-    rep.add_argument("--out", required=True, help="the PDF file to write")
+    rep.add_argument("--out", required=True, help="the PDF (or DOCX) file to write")
     rep.set_defaults(func=_cmd_report)
 
     users = sub.add_parser("users", help="accounts: add, role, password, disable, enable, list")
