@@ -5,8 +5,17 @@ value is participants per 1,000 residents aged 14–60 where that population
 is known, else per 1,000 residents of all ages (each commune says which).
 Participants are attendances (lượt người), as the reports count them: one
 person at two meetings counts twice, so reach is an upper bound on the share
-of people reached and may pass 1,000. Where a commune's population is not
-known the reach is NaN, never 0.
+of people reached and may pass 1,000. Job-counselling contacts (tư vấn, giới
+thiệu việc làm: lượt người) are participants too, and count in the reach.
+Where a commune's population is not known the reach is NaN, never 0.
+
+The other figures the plans count (:data:`geo.ingest.kinds.OUTREACH_FIGURES`)
+are summed province-wide and per agency and format, not mapped:
+``sessions`` (meetings, school sessions, classes, contests, news items; an
+empty ``sessions`` counts one for the formats that count sessions, none for
+the others), ``sites`` (conference sites, law bookcases), ``groups``
+(social-media groups) and ``members`` (their core members). Outreach without
+these columns (a store before migration 2) counts them as empty.
 """
 
 from __future__ import annotations
@@ -17,14 +26,15 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
-from geo.ingest.kinds import KINDS
+from geo.ingest.kinds import KINDS, OUTREACH_FIGURES
 from layers.counts import SEQUENTIAL_SCALE
 from layers.layer import Caveat, Layer
 
-__all__ = ["OUTREACH_FORMATS", "PER", "outreach_reach"]
+__all__ = ["FIGURES", "OUTREACH_FORMATS", "PER", "outreach_reach"]
 
 #: Outreach formats of the interchange format, in its order (hội nghị, trường học, tin bài
-#: phát thanh, tờ rơi, mạng xã hội, tập huấn, chiến dịch).
+#: phát thanh, tờ rơi, mạng xã hội, tập huấn, chiến dịch, sách pháp luật, tư vấn việc làm,
+#: hội thi).
 OUTREACH_FORMATS = tuple(
     choice.code for f in KINDS["outreach"].fields if f.name == "format" for choice in f.choices
 )
@@ -36,6 +46,10 @@ _UNIT_COLUMNS = {"2025": "new_code", "legacy": "old_code"}
 _POPULATION_UNIT_SET = "2025"
 _OUTREACH_COLUMNS = ("date", "agency", "format", "participants", "materials", "new_code",
                      "old_code")
+#: Figures summed per agency and format and province-wide (optional columns; empty counts 0).
+FIGURES = ("sessions", "sites", "groups", "members")
+#: Formats whose rows count sessions: an empty ``sessions`` there is one session.
+_SESSION_FORMATS = tuple(f for f, figures in OUTREACH_FIGURES.items() if "sessions" in figures)
 _POPULATION_COLUMNS = ("new_code", "year", "population")
 _UNITS_KEYS = {"14_60": "unit.per_1000_aged_14_60", "all": "unit.per_1000_residents",
                "mixed": "unit.per_1000_mixed"}
@@ -61,7 +75,8 @@ def outreach_reach(
     outreach : DataFrame
         Joined outreach events: ``date`` (datetime64), ``agency``, ``format``,
         ``participants``, ``materials`` (nullable integers; missing counts as
-        0), ``new_code``, ``old_code``.
+        0), ``new_code``, ``old_code``; optionally the figures of
+        :data:`FIGURES` (``sessions``, ``sites``, ``groups``, ``members``).
     communes : DataFrame
         The units of ``unit_set`` indexed by code with ``name`` (every one
         appears in the result, with 0 events where there were none).
@@ -108,9 +123,11 @@ def outreach_reach(
         (codes with reach NaN); ``province``: ``events``, ``participants``,
         ``materials``, ``communes_reached``, ``reach_14_60`` (participants in
         communes whose 14–60 population is known, per 1,000 of it) and
-        ``reach_all`` (the same over all residents); ``by_agency`` and
+        ``reach_all`` (the same over all residents), and the sums of
+        ``sessions``, ``sites``, ``groups``, ``members``; ``by_agency`` and
         ``by_format``: tuples of rows (``agency``/``format``, ``events``,
-        ``participants``, ``materials``, ``communes``), most events first;
+        ``participants``, ``materials``, ``sessions``, ``sites``,
+        ``groups``, ``members``, ``communes``), most events first;
         ``unplaced`` (events of the period whose code is not one of
         ``communes``; in no total).
 
@@ -155,6 +172,7 @@ def outreach_reach(
                        & (events["date"] < pd.Timestamp(last) + pd.Timedelta(days=1))]
     placed = in_period[in_period[column].isin(communes.index)]
     frame = _counts(placed, communes, column)
+    figures = {name: int(placed[name].sum()) for name in FIGURES}
     year = last.year
     if unit_set == _POPULATION_UNIT_SET:
         people, years_used = _population_of(population, communes.index, year)
@@ -183,7 +201,7 @@ def outreach_reach(
             "bases": {b: int((frame["per_base"] == b).sum()) for b in ("14_60", "all")}
             | {"unknown": int(frame["per_base"].isna().sum())},
             "missing_population": tuple(frame.index[~known]),
-            "province": _province(frame),
+            "province": _province(frame) | figures,
             "by_agency": _breakdown(placed, "agency", column),
             "by_format": _breakdown(placed, "format", column),
             "unplaced": int(len(in_period) - len(placed)),
@@ -237,8 +255,16 @@ def _events(outreach: pd.DataFrame, agencies, formats) -> pd.DataFrame:
     events = outreach.loc[mask, ["date", "agency", *_UNIT_COLUMNS.values()]].copy()
     events["date"] = pd.to_datetime(events["date"]).dt.normalize()
     events["format"] = outreach.loc[mask, "format"]
-    for col in ("participants", "materials"):
-        events[col] = pd.to_numeric(outreach.loc[mask, col], errors="coerce").fillna(0)
+    for col in ("participants", "materials", *FIGURES):
+        if col in outreach:
+            events[col] = pd.to_numeric(outreach.loc[mask, col], errors="coerce")
+        else:
+            events[col] = np.nan
+    counts_sessions = events["format"].isin(_SESSION_FORMATS)
+    events["sessions"] = events["sessions"].where(events["sessions"].notna() | ~counts_sessions,
+                                                  1)
+    for col in ("participants", "materials", *FIGURES):
+        events[col] = events[col].fillna(0)
     return events
 
 
@@ -353,13 +379,13 @@ def _breakdown(placed: pd.DataFrame, by: str, column: str) -> tuple[dict, ...]:
     """Province totals per agency or format, most events first (ties by name)."""
     if placed.empty:
         return ()
+    sums = ("participants", "materials", *FIGURES)
     table = placed.groupby(by, dropna=False).agg(
-        events=("date", "size"), participants=("participants", "sum"),
-        materials=("materials", "sum"), communes=(column, "nunique"))
+        events=("date", "size"), **{col: (col, "sum") for col in sums},
+        communes=(column, "nunique"))
     table = table.reset_index().sort_values(["events", by], ascending=[False, True])
     return tuple(
         {by: None if pd.isna(row[by]) else str(row[by]), "events": int(row["events"]),
-         "participants": int(row["participants"]), "materials": int(row["materials"]),
-         "communes": int(row["communes"])}
+         **{col: int(row[col]) for col in sums}, "communes": int(row["communes"])}
         for _, row in table.iterrows()
     )

@@ -163,15 +163,20 @@ def test_agency_and_format_filters():
 
 def test_breakdowns_by_agency_and_format_are_province_totals():
     layer = outreach_reach(EVENTS, _communes(), PEOPLE, **Q1)
+    # Without figure columns, a meeting, school session or campaign is one session.
+    none = {"sites": 0, "groups": 0, "members": 0}
     assert layer.params["by_agency"] == (
-        {"agency": POLICE, "events": 3, "participants": 430, "materials": 340, "communes": 3},
-        {"agency": WOMEN, "events": 1, "participants": 0, "materials": 500, "communes": 1},
-        {"agency": YOUTH, "events": 1, "participants": 450, "materials": 100, "communes": 1},
+        {"agency": POLICE, "events": 3, "participants": 430, "materials": 340, "sessions": 3,
+         **none, "communes": 3},
+        {"agency": WOMEN, "events": 1, "participants": 0, "materials": 500, "sessions": 0,
+         **none, "communes": 1},
+        {"agency": YOUTH, "events": 1, "participants": 450, "materials": 100, "sessions": 1,
+         **none, "communes": 1},
     )
     by_format = {row["format"]: row for row in layer.params["by_format"]}
     assert list(by_format) == ["meeting", "campaign", "leaflets", "school_session"]
     assert by_format["meeting"] == {"format": "meeting", "events": 2, "participants": 230,
-                                    "materials": 40, "communes": 2}
+                                    "materials": 40, "sessions": 2, **none, "communes": 2}
     assert sum(r["events"] for r in layer.params["by_format"]) == layer.frame["events"].sum()
 
 
@@ -285,7 +290,65 @@ def test_inputs_are_not_changed():
 
 def test_format_codes_come_from_the_interchange_format():
     assert OUTREACH_FORMATS == ("meeting", "school_session", "broadcast", "leaflets",
-                                "social_media", "training", "campaign")
+                                "social_media", "training", "campaign", "law_books",
+                                "job_counselling", "contest")
+
+
+#: Seed 004's outreach, one row per agency's figure, in one commune and one quarter.
+SEED_004 = pd.DataFrame({
+    "date": pd.to_datetime(["2025-02-01"] * 9),
+    "agency": ["Sở Thông tin và Truyền thông", "Sở Tư pháp", "Sở Tư pháp",
+               "Sở Giáo dục và Đào tạo", "Sở Lao động - Thương binh và Xã hội",
+               "Sở Lao động - Thương binh và Xã hội", "Sở Lao động - Thương binh và Xã hội",
+               "Hội Liên hiệp Phụ nữ tỉnh", "Đoàn Thanh niên tỉnh"],
+    "format": ["broadcast", "meeting", "law_books", "school_session", "leaflets", "training",
+               "job_counselling", "social_media", "contest"],
+    "sessions": pd.array([602, 1, None, 195, None, 12, None, None, None], dtype="Int64"),
+    "participants": pd.array([None, 1835, None, 70815, None, 350, 53080, None, 400],
+                             dtype="Int64"),
+    "sites": pd.array([None, 158, 20, None, None, None, None, None, None], dtype="Int64"),
+    "materials": pd.array([None, None, 4000, None, 28000, None, None, None, None],
+                          dtype="Int64"),
+    "groups": pd.array([None, None, None, None, None, None, None, 359, None], dtype="Int64"),
+    "members": pd.array([None, None, None, None, None, None, None, 7800, None], dtype="Int64"),
+    "new_code": "25459", "old_code": "25456",
+})
+
+
+def test_the_plans_figures_are_summed_per_format_and_province_wide():
+    layer = outreach_reach(SEED_004, _communes(), PEOPLE, **Q1)
+    by_format = {row["format"]: row for row in layer.params["by_format"]}
+    assert set(by_format) == {"broadcast", "meeting", "law_books", "school_session", "leaflets",
+                              "training", "job_counselling", "social_media", "contest"}
+    assert by_format["broadcast"]["sessions"] == 602  # lượt tin, bài
+    assert (by_format["meeting"]["sessions"], by_format["meeting"]["sites"],
+            by_format["meeting"]["participants"]) == (1, 158, 1835)  # 1 hội nghị, 158 điểm cầu
+    assert (by_format["law_books"]["materials"], by_format["law_books"]["sites"]) == (4000, 20)
+    assert (by_format["school_session"]["sessions"],
+            by_format["school_session"]["participants"]) == (195, 70815)
+    assert by_format["leaflets"]["materials"] == 28000 and by_format["leaflets"]["sessions"] == 0
+    assert (by_format["training"]["sessions"], by_format["training"]["participants"]) == (12, 350)
+    assert by_format["job_counselling"]["participants"] == 53080  # lượt người
+    assert (by_format["social_media"]["groups"], by_format["social_media"]["members"]) == (359,
+                                                                                           7800)
+    assert by_format["contest"]["sessions"] == 1  # an empty count of a contest is one
+    province = layer.params["province"]
+    assert (province["sessions"], province["sites"], province["groups"],
+            province["members"]) == (602 + 1 + 195 + 12 + 1, 158 + 20, 359, 7800)
+    # Reach counts participants, job-counselling contacts among them.
+    assert province["participants"] == 1835 + 70815 + 350 + 53080 + 400
+    assert layer.frame.loc["25459", "participants"] == province["participants"]
+    labour = {row["agency"]: row for row in layer.params["by_agency"]}[
+        "Sở Lao động - Thương binh và Xã hội"]
+    assert (labour["materials"], labour["sessions"], labour["participants"]) == (
+        28000, 12, 350 + 53080)
+
+
+def test_outreach_without_the_figure_columns_counts_them_empty():
+    old = SEED_004.drop(columns=["sessions", "sites", "groups", "members"])
+    province = outreach_reach(old, _communes(), PEOPLE, **Q1).params["province"]
+    assert (province["sessions"], province["sites"], province["groups"],
+            province["members"]) == (5, 0, 0, 0)  # one per broadcast, meeting, school …
 
 
 # -- the demo -------------------------------------------------------------------
@@ -322,3 +385,14 @@ def test_demo_reach_in_2025(demo, registry):
                             **year)
     assert len(legacy.frame) == 280 and legacy.frame["reach"].isna().all()
     assert legacy.frame["events"].sum() == len(in_2025)
+    # The demo's added formats and figures reach the layer's totals.
+    province = layer.params["province"]
+    by_format = {row["format"]: row for row in layer.params["by_format"]}
+    assert {"law_books", "job_counselling", "contest"} <= set(by_format)
+    assert province["groups"] == in_2025["groups"].fillna(0).sum() > 0
+    assert province["members"] == in_2025["members"].fillna(0).sum() > 0
+    assert province["sites"] == in_2025["sites"].fillna(0).sum() > 0
+    assert by_format["broadcast"]["sessions"] == in_2025.loc[
+        in_2025["format"] == "broadcast", "sessions"].sum()
+    assert by_format["job_counselling"]["participants"] == in_2025.loc[
+        in_2025["format"] == "job_counselling", "participants"].sum() > 0

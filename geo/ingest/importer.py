@@ -37,8 +37,8 @@ import shapely
 from geo.ingest.columns import ColumnMap, map_columns, personal_columns
 from geo.ingest.kinds import KINDS, Kind
 from geo.ingest.messages import describe
-from geo.ingest.parse import (CellErrors, parse_choice, parse_codes, parse_dates, parse_floats,
-                              parse_ints)
+from geo.ingest.parse import (CellErrors, check_outcomes, parse_choice, parse_codes, parse_dates,
+                              parse_floats, parse_ints)
 from geo.ingest.readers import CHUNK_ROWS, Chunk, FileRefused, checksum, read_chunks
 from geo.resolve import resolve_communes
 from geo.store.base import QUARANTINE_COLUMNS, Store, Transaction
@@ -532,6 +532,11 @@ def _cross_checks(values: pd.DataFrame, raw: pd.DataFrame, problems) -> None:
         errs.add(before, "date.end_before_start", lambda i: {
             "value": ends.iat[i].strftime("%d/%m/%Y"), "start": starts.iat[i].strftime("%d/%m/%Y")})
         problems.append(("end_date", errs))
+        errs = CellErrors.empty()
+    if "status" in values and "type" in values:  # an incident's outcome fits its type
+        check_outcomes(values["type"], values["status"], errs,
+                       raw["status"] if "status" in raw else None)
+        problems.append(("status", errs))
         errs = CellErrors.empty()
     if "population_14_60" in values:
         sub, total = values["population_14_60"], values["population"]

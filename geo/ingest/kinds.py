@@ -43,27 +43,26 @@ Outreach figures (truyền thông)
 One row is one activity, or several of one format in one commune; its
 figures are plain counts, each in its own column named by its unit:
 
-================  =====================================  ======================
-field             header                                 unit
-================  =====================================  ======================
-``sessions``      Số cuộc, buổi, lớp                     sessions, meetings,
-                                                         classes, contests,
-                                                         news items (empty: 1)
-``participants``  Số người tham dự                       participants, trainees,
-                                                         job-counselling
-                                                         contacts (lượt người)
-``sites``         Số điểm (điểm cầu, tủ sách)            conference sites, law
-                                                         bookcases
-``materials``     Số tài liệu                            copies (tờ, quyển)
-``groups``        Số nhóm (Zalo, Facebook)               social-media groups
-``members``       Số thành viên nòng cốt                 core members
-================  =====================================  ======================
+================  ==========================  ===============================
+field             header                      unit
+================  ==========================  ===============================
+``sessions``      Số cuộc/buổi/lớp            sessions, meetings, classes,
+                                              contests, news items (empty: 1)
+``participants``  Số người tham dự            participants, trainees,
+                                              job-counselling contacts
+                                              (lượt người)
+``sites``         Số điểm (điểm cầu/tủ sách)  conference sites, law bookcases
+``materials``     Số tài liệu                 copies (tờ, quyển)
+``groups``        Số nhóm (Zalo/Facebook)     social-media groups
+``members``       Số thành viên nòng cốt      core members
+================  ==========================  ===============================
 
 Formats (``format``): ``meeting``, ``school_session``, ``broadcast``,
 ``leaflets``, ``social_media``, ``training``, ``campaign``, ``law_books``
 (Sách, tủ sách pháp luật), ``job_counselling`` (Tư vấn, giới thiệu việc làm),
 ``contest`` (Hội thi). :data:`OUTREACH_FIGURES` says which figures each
-format reports, as seed 004 counts them.
+format reports, as seed 004 counts them. An empty ``sessions`` counts one
+for the formats that count sessions (:mod:`layers.reach`).
 """
 
 from __future__ import annotations
@@ -297,7 +296,7 @@ KINDS: dict[str, Kind] = {
             _AGENCY,
             Field("format", "Hình thức", "choice", required=True, choices=OUTREACH_FORMATS,
                   aliases=("hinh thuc tuyen truyen", "loai hoat dong")),
-            Field("sessions", "Số cuộc, buổi, lớp", "int", minimum=0,
+            Field("sessions", "Số cuộc/buổi/lớp", "int", minimum=0,
                   aliases=("so cuoc", "so buoi", "so lop", "so lop tap huan", "so tin bai",
                            "so luot tin bai", "so hoi thi", "so cuoc thi", "so buoi tuyen truyen",
                            "so luot phat song", "sessions")),
@@ -305,13 +304,13 @@ KINDS: dict[str, Kind] = {
                   aliases=("so nguoi tham du", "so luot nguoi", "nguoi tham gia", "so luong",
                            "so dai bieu", "so hoc vien", "so luot nguoi duoc tu van",
                            "so luot tu van", "so luot tiep can", "participants", "contacts")),
-            Field("sites", "Số điểm (điểm cầu, tủ sách)", "int", minimum=0,
+            Field("sites", "Số điểm (điểm cầu/tủ sách)", "int", minimum=0,
                   aliases=("so diem cau", "diem cau", "so diem", "so tu sach",
                            "so tu sach phap luat", "sites")),
             Field("materials", "Số tài liệu", "int", minimum=0,
                   aliases=("so to roi", "tai lieu phat ra", "so tai lieu phat", "so ban",
                            "so quyen", "so quyen sach", "so to", "copies", "materials")),
-            Field("groups", "Số nhóm (Zalo, Facebook)", "int", minimum=0,
+            Field("groups", "Số nhóm (Zalo/Facebook)", "int", minimum=0,
                   aliases=("so nhom", "so nhom zalo", "so nhom zalo facebook", "groups")),
             Field("members", "Số thành viên nòng cốt", "int", minimum=0,
                   aliases=("thanh vien nong cot", "so thanh vien", "so tuyen truyen vien",

@@ -64,6 +64,12 @@ MESSAGES: dict[str, dict[str, str]] = {
         "vi": "'{value}' không phải giá trị hợp lệ của {column}; cho phép: {allowed}",
         "en": "'{value}' is not a valid {column}; allowed: {allowed}",
     },
+    "status.not_for_type": {
+        "vi": "Tình trạng/kết quả xử lý '{value}' không dùng cho loại '{type_label}'; "
+              "loại này chỉ nhận: {allowed}",
+        "en": "status (outcome) '{value}' does not apply to a {type} record; a {type} takes: "
+              "{allowed}",
+    },
     "coords.partial": {
         "vi": "Vĩ độ và kinh độ phải có cùng nhau",
         "en": "lat and lon must be given together",

@@ -5,7 +5,9 @@ Dates are read the Vietnamese way first: dd/mm/yyyy and d/m/yyyy (also with
 numbers; an impossible date (31/02), a date in the future or before 2000 is
 refused with its reason. Coded values (incident type, outreach format, model
 type …) accept the code, the Vietnamese label and common spellings; an
-unknown value gets the closest allowed one as a suggestion.
+unknown value gets the closest allowed one as a suggestion. An incident's
+status (its outcome, kết quả xử lý) must be one its type allows
+(:data:`geo.ingest.kinds.OUTCOMES`): :func:`check_outcomes`.
 """
 
 from __future__ import annotations
@@ -17,11 +19,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from geo.ingest.kinds import Field
+from geo.ingest.kinds import INCIDENT_TYPES, OUTCOMES, STATUSES, Field
 from geo.names import fold
 
-__all__ = ["EARLIEST", "MAX_COUNT", "CellErrors", "parse_choice", "parse_codes", "parse_dates",
-           "parse_floats", "parse_ints"]
+__all__ = ["EARLIEST", "MAX_COUNT", "CellErrors", "check_outcomes", "parse_choice", "parse_codes",
+           "parse_dates", "parse_floats", "parse_ints"]
 
 #: Records before this day are refused (the programmes this product serves start later).
 EARLIEST = dt.date(2000, 1, 1)
@@ -198,6 +200,67 @@ def parse_choice(values: pd.Series, field: Field, errors: CellErrors) -> pd.Seri
         errors.params.append({"value": text.iat[i], "column": field.name, "allowed": allowed})
         errors.suggestions.append(suggestion)
     return codes.astype(object).where(codes.notna(), None)
+
+
+#: For a status another type uses, the one of this type that says the most alike, if any:
+#: (type, status) -> status.
+_NEAREST_OUTCOME = {
+    ("illegal_crossing", "received"): "verified",
+    ("illegal_crossing", "tried"): "prosecuted",
+    ("victim", "prosecuted"): "verified",
+    ("victim", "tried"): "verified",
+    ("trafficking_case", "administrative_sanction"): "verified",
+    ("trafficking_case", "warning_education"): "verified",
+    ("trafficking_case", "deportation"): "verified",
+    ("trafficking_case", "supported"): "verified",
+    ("trafficking_case", "returned_home"): "verified",
+    ("tip", "administrative_sanction"): "verified",
+    ("tip", "warning_education"): "verified",
+    ("tip", "deportation"): "verified",
+    ("tip", "supported"): "verified",
+    ("tip", "returned_home"): "verified",
+    ("victim", "administrative_sanction"): "verified",
+}
+
+
+def check_outcomes(types: pd.Series, statuses: pd.Series, errors: CellErrors,
+                   written: pd.Series | None = None) -> np.ndarray:
+    """Refuse each status (outcome) its record's type does not allow; returns the mask.
+
+    ``types`` and ``statuses`` are parsed codes (None where empty or refused:
+    those are not looked at again); ``written`` the status cells as written,
+    shown in the message. The refusal (``status.not_for_type``) names the
+    type and lists what it allows; the suggestion is the allowed status
+    closest in meaning, when there is one.
+
+    >>> errs = CellErrors.empty()
+    >>> check_outcomes(pd.Series(["victim", "illegal_crossing", "tip"]),
+    ...                pd.Series(["supported", "tried", None]), errs).tolist()
+    [False, True, False]
+    >>> errs.codes, errs.suggestions
+    (['status.not_for_type'], ['prosecuted (Khởi tố)'])
+    """
+    labels = {c.code: c.label_vi for c in STATUSES}
+    type_labels = {c.code: c.label_vi for c in INCIDENT_TYPES}
+    type_arr = types.astype(object).to_numpy()
+    status_arr = statuses.astype(object).to_numpy()
+    given = np.array([isinstance(v, str) and v != "" for v in status_arr], dtype=bool)
+    bad = np.zeros(len(type_arr), bool)
+    for kind, allowed in OUTCOMES.items():
+        bad |= (type_arr == kind) & given & ~np.isin(status_arr.astype(str), allowed)
+    shown = statuses if written is None else written
+    for i in np.flatnonzero(bad):
+        kind, code = type_arr[i], status_arr[i]
+        nearest = _NEAREST_OUTCOME.get((kind, code))
+        errors.positions.append(int(i))
+        errors.codes.append("status.not_for_type")
+        errors.params.append({
+            "value": str(shown.iat[i]), "status": code, "type": kind,
+            "type_label": type_labels.get(kind, kind),
+            "allowed": ", ".join(f"{c} ({labels[c]})" for c in OUTCOMES[kind]),
+        })
+        errors.suggestions.append(f"{nearest} ({labels[nearest]})" if nearest else "")
+    return bad
 
 
 def parse_codes(values: pd.Series) -> pd.Series:

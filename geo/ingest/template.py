@@ -30,7 +30,7 @@ from openpyxl.utils import get_column_letter, quote_sheetname
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
-from geo.ingest.kinds import Field, Kind, kind_named
+from geo.ingest.kinds import INCIDENT_TYPES, OUTCOMES, Field, Kind, kind_named, outcomes_of
 from geo.ingest.parse import EARLIEST
 from geo.names import fold
 from geo.units import MERGER_DATE, Registry
@@ -316,8 +316,21 @@ def _rules(spec: Kind, lang: str) -> list[str]:
         rules += [t["place_population"]]
     if any(f.type == "date" for f in spec.fields):
         rules += [t["dates"].format(earliest=_EARLIEST), t["dates_tip"]]
-    rules += [t["lists"], *t["notes"].get(spec.name, ()), t["personal"], t["sheets"]]
+    notes = [n.format(outcomes=_outcomes_text(lang)) for n in t["notes"].get(spec.name, ())]
+    rules += [t["lists"], *notes, t["personal"], t["sheets"]]
     return rules
+
+
+def _outcomes_text(lang: str) -> str:
+    """Which status (outcome) each incident type takes, in ``lang``."""
+    types = {c.code: c.label_vi for c in INCIDENT_TYPES}
+    parts = []
+    for kind, allowed in OUTCOMES.items():
+        labels = [c.label_vi if lang == "vi" else f"{c.label_vi} ({c.code})"
+                  for c in outcomes_of(kind)]
+        name = types[kind] if lang == "vi" else f"{kind} ({types[kind]})"
+        parts.append(f"{name}: {', '.join(labels)}")
+    return "; ".join(parts)
 
 
 def _commune_table(sheet: Worksheet, registry: Registry, lang: str, row: int) -> int:
@@ -391,13 +404,36 @@ _FIELD_HELP: dict[tuple[str | None, str], tuple[str, str]] = {
     (None, "victims"): ("Số nạn nhân.", "Number of victims."),
     (None, "agency"): ("Đơn vị thực hiện hoặc thụ lý (ví dụ Công an xã).",
                        "Agency that acted or handles the case (e.g. commune police)."),
-    (None, "status"): ("Tình trạng xử lý: chọn trong danh sách.",
-                       "Where the case stands: pick from the list."),
+    (None, "status"): (
+        "Tình trạng, kết quả xử lý: chọn trong danh sách, theo loại vụ việc (xem trang Hướng "
+        "dẫn). Xuất, nhập cảnh trái phép: xử lý hành chính, cảnh cáo, giáo dục, trục xuất, "
+        "khởi tố, hoặc xác minh (đang xác minh). Vụ mua bán người, tin báo: tiếp nhận, xác "
+        "minh, khởi tố, xét xử. Nạn nhân: tiếp nhận, xác minh, hỗ trợ, hồi hương, trở về.",
+        "Where the case stands, how it was handled: pick from the list, by the kind of case "
+        "(see the instructions). Illegal crossing: administrative sanction, warning and "
+        "education, deportation, prosecuted, or verified (still being verified). Trafficking "
+        "case, tip: received, verified, prosecuted, tried. Victim: received, verified, "
+        "supported, returned home."),
     (None, "format"): ("Hình thức tuyên truyền: chọn trong danh sách.",
                        "Form of the activity: pick from the list."),
-    (None, "participants"): ("Số người tham dự.", "Number of participants."),
-    (None, "materials"): ("Số tài liệu (tờ rơi, tờ gấp …) phát ra.",
-                          "Number of materials (leaflets, folders …) handed out."),
+    (None, "sessions"): (
+        "Số cuộc, buổi, lớp, hội thi, hoặc số tin, bài (phát thanh, truyền hình) mà dòng này "
+        "ghi; để trống nếu là một cuộc.",
+        "Number of meetings, sessions, classes, contests, or news items (broadcasts) the row "
+        "stands for; empty for one."),
+    (None, "participants"): (
+        "Số người tham dự, học viên, đại biểu, hoặc số lượt người được tư vấn, giới thiệu "
+        "việc làm, lượt người tiếp cận.",
+        "Number of participants, trainees, delegates, or job-counselling contacts, people "
+        "reached (attendances)."),
+    (None, "sites"): ("Số điểm cầu (hội nghị trực tuyến) hoặc số tủ sách pháp luật.",
+                      "Number of sites (online conference) or of law bookcases."),
+    (None, "materials"): ("Số tài liệu phát ra: tờ rơi, tờ gấp (tờ), sách pháp luật (quyển).",
+                          "Copies handed out: leaflets, folders (sheets), law books (copies)."),
+    (None, "groups"): ("Số nhóm Zalo, Facebook dùng để tuyên truyền.",
+                       "Number of Zalo or Facebook groups used."),
+    (None, "members"): ("Số thành viên, tuyên truyền viên nòng cốt.",
+                        "Number of core members, communicators."),
     (None, "model_type"): ("Loại mô hình phòng ngừa: chọn trong danh sách.",
                            "Kind of prevention model: pick from the list."),
     (None, "class"): ("Mô hình chuyên sâu hay lồng ghép.", "Intensive or integrated model."),
@@ -433,7 +469,16 @@ _TEXT: dict[str, dict] = {
         "lists": "Cột có danh sách thả xuống: chọn một giá trị trong danh sách, không gõ "
                  "giá trị khác.",
         "notes": {
-            "incidents": ("Với nạn nhân, tọa độ chỉ dùng để xác định xã và không được lưu.",),
+            "incidents": ("Với nạn nhân, tọa độ chỉ dùng để xác định xã và không được lưu.",
+                          "Tình trạng (kết quả xử lý) phải hợp với loại vụ việc: {outcomes}. "
+                          "Giá trị không hợp bị loại, kèm lý do.",
+                          "Số đối tượng: số người vi phạm của vụ việc (báo cáo đếm \"vụ, "
+                          "đối tượng\" theo kết quả xử lý)."),
+            "outreach": ("Mỗi dòng ghi các con số của hình thức đó: tin, bài (số tin bài); "
+                         "hội nghị (số cuộc, số điểm cầu, số đại biểu); trường học, tập huấn, "
+                         "hội thi (số buổi, lớp, số người); tờ rơi, sách pháp luật (số tài "
+                         "liệu, số tủ sách); tư vấn việc làm (số lượt người, ghi ở cột số "
+                         "người tham dự); mạng xã hội (số nhóm, số thành viên nòng cốt).",),
             "models": ("Ngày kết thúc không được trước ngày bắt đầu.",),
             "population": ("Mỗi xã một dòng cho mỗi năm; dân số 14–60 tuổi không lớn hơn "
                            "tổng dân số.",),
@@ -476,7 +521,16 @@ _TEXT: dict[str, dict] = {
         "lists": "Columns with a drop-down list: pick one of its values, type nothing else.",
         "notes": {
             "incidents": ("For victims, coordinates only find the commune and are not "
-                          "stored.",),
+                          "stored.",
+                          "The status (outcome) must fit the kind of case: {outcomes}. A "
+                          "value that does not fit is rejected with its reason.",
+                          "Persons: the offenders of the case (reports count \"cases, "
+                          "persons\" per outcome)."),
+            "outreach": ("Each row gives the figures of its format: broadcasts (news items); "
+                         "meetings (sessions, sites, participants); school sessions, "
+                         "trainings, contests (sessions, participants); leaflets, law books "
+                         "(copies, bookcases); job counselling (contacts, in the participants "
+                         "column); social media (groups, core members).",),
             "models": ("The end date cannot be before the start date.",),
             "population": ("One row per commune and year; the population aged 14–60 cannot "
                            "exceed the total.",),
