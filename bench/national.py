@@ -37,6 +37,7 @@ import pandas as pd
 import shapely
 
 from geo.ingest import Places
+from geo.ingest.kinds import OUTCOMES
 from geo.units import MERGER_DATE, NEW, OLD, Registry
 
 __all__ = ["NationalUnits", "incident_truth", "national_population", "national_records",
@@ -54,6 +55,9 @@ _TYPE_SHARES = (0.10, 0.45, 0.35, 0.10)
 _TYPE_LABELS = {"trafficking_case": "Vụ mua bán người", "illegal_crossing": "Xuất, nhập cảnh trái phép",
                 "tip": "Tin báo, tố giác", "victim": "Nạn nhân được tiếp nhận"}
 _STATUSES = ("received", "verified", "prosecuted", "tried")
+#: The status a type takes for each of the four draws (an outcome must fit its type).
+_STATUS_OF = {kind: tuple(OUTCOMES[kind][i % len(OUTCOMES[kind])] for i in range(4))
+              for kind in _INCIDENT_TYPES}
 _FORMATS = ("meeting", "school_session", "broadcast", "leaflets", "social_media", "training",
             "campaign")
 _AGENCIES = ("Công an tỉnh", "BĐBP tỉnh", "Hội LHPN", "Sở LĐTBXH", "Đoàn TN")
@@ -418,7 +422,8 @@ def _incident_rows(units: NationalUnits, n: int, weights: np.ndarray, rng) -> pd
         "lat": xy[:, 1].round(6),
         "lon": xy[:, 0].round(6),
         "persons": rng.integers(0, 5, n),
-        "status": np.asarray(_STATUSES, dtype=object)[rng.integers(0, len(_STATUSES), n)],
+        "status": [_STATUS_OF[t][k] for t, k in
+                   zip(types, rng.integers(0, len(_STATUSES), n), strict=True)],
     })
 
 

@@ -15,13 +15,26 @@ follows the province's plans, not any real record:
   "X. …", upper case), later ones the 2025 communes; some crossings and tips
   carry only a point, at least 150 m inside their commune;
 - victims never carry a location, and no table holds a person's name;
+- every crossing, case and victim has exactly one outcome (its ``status``,
+  :data:`geo.ingest.kinds.OUTCOMES`), as far as it has gone by the end of the
+  period: a crossing is still being verified (``verified``) until it is
+  handled, then sanctioned (about two thirds), warned and educated,
+  deported or prosecuted, about seed 004's mix (27, 6 and 8 of 41 cases);
+  a victim is received, verified, supported, then returned home; cases and
+  tips climb the targets' ladder (received, verified, prosecuted, tried);
 - outreach (truyền thông) follows risk and the agencies' seats, and doubles
-  in the campaign windows; prevention models (mô hình) cover the key communes
-  first, intensive models in about 30 % of them;
+  in the campaign windows; each row carries the figures its format counts
+  (:data:`geo.ingest.kinds.OUTREACH_FIGURES`: news items, conference sites,
+  groups and core members …), and law books, job counselling and contests
+  are added as seed 004's agencies report them; prevention models (mô hình)
+  cover the key communes first, intensive models in about 30 % of them;
 - population per 2025 commune is drawn from the registry's official area and
   the unit's kind (wards denser), about 2.9 million in all.
 
-The same seed gives byte-identical files; the manifest says the data is
+Outcomes, outreach figures and the added formats are drawn from a second
+generator seeded from the same seed (``[seed, 1]``), so the records the
+first one draws are those of the earlier demo. The same seed gives
+byte-identical files; the manifest says the data is
 synthetic, and the generator checks that every record resolves to the
 commune it was drawn for before returning.
 """
@@ -88,6 +101,7 @@ _BORDER_GUARD = "Bộ đội Biên phòng tỉnh"
 _WOMEN = "Hội Liên hiệp Phụ nữ tỉnh"
 _YOUTH = "Đoàn Thanh niên tỉnh"
 _COMMUNE_PC = "UBND xã"
+_JUSTICE = "Sở Tư pháp"
 
 
 @dataclass(frozen=True)
@@ -109,6 +123,12 @@ _KINDS = {
     "trafficking_case": _Kind(2.6, 0.8, 0.0, ((_POLICE, 0.75), (_BORDER_GUARD, 0.25))),
     "victim": _Kind(2.2, 0.6, 0.0, ((_LABOUR, 0.4), (_BORDER_GUARD, 0.3), (_WOMEN, 0.3))),
 }
+#: How a handled illegal crossing was handled (seed 004: of 41 cases, 27 sanctioned, 6
+#: prosecuted, the rest warned, deported or still being verified).
+_CROSSING_OUTCOMES = {"administrative_sanction": 0.66, "warning_education": 0.13,
+                      "deportation": 0.06, "prosecuted": 0.15}
+#: Mean days from a victim's verification to support, and from support to the return home.
+_VICTIM_SUPPORT_DAYS, _VICTIM_RETURN_DAYS = 30.0, 60.0
 #: How a record names its commune: a point alone, else the code, else the name.
 _POINT_ONLY_SHARE = 0.25
 _CODE_SHARE = 0.67
@@ -122,6 +142,14 @@ _FORMATS = {
     "social_media": (0.13, 0.12, 0, 0, (_POLICE, _YOUTH)),
     "training": (0.10, 0.06, 35, 40, (_POLICE, _LABOUR)),
     "campaign": (0.05, 0.28, 250, 300, (_WOMEN, _YOUTH, _BORDER_GUARD)),
+}
+#: Formats added to the first seven (law books, job counselling, contests), drawn by the
+#: second generator: format: (events a month province-wide, mean participants, mean
+#: materials, agencies).
+_MORE_FORMATS = {
+    "law_books": (1.0, 0, 300, (_JUSTICE, _COMMUNE_PC)),
+    "job_counselling": (4.0, 350, 0, (_LABOUR,)),
+    "contest": (0.6, 150, 0, (_YOUTH, _WOMEN)),
 }
 _OUTREACH_MONTHLY = 32.0  # province-wide events a month outside campaigns
 _OUTREACH_CAMPAIGN_FACTOR = 2.2
@@ -221,14 +249,15 @@ def generate_demo(
     if end < start:
         raise ValueError(f"end {end} is before start {start}")
     rng = np.random.default_rng(seed)
+    extra = np.random.default_rng([seed, 1])  # outcomes, outreach figures, added formats
     risk = {
         NEW: commune_risk(communes_new, gates, border),
         OLD: commune_risk(communes_old, gates, border),
     }
     polygons = {NEW: communes_new, OLD: communes_old}
-    incidents = _incidents(rng, registry, polygons, risk, border, start, end)
+    incidents = _incidents(rng, extra, registry, polygons, risk, border, start, end)
     incidents = _checked_incidents(incidents, registry, communes_new, communes_old)
-    outreach = _outreach(rng, registry, risk, start, end)
+    outreach = _outreach(rng, extra, registry, risk, start, end)
     models = _models(rng, registry, risk[NEW], start, end)
     for frame in (outreach, models):
         _check_codes(frame, registry, communes_new, communes_old)
@@ -440,7 +469,7 @@ def _text_dates(days: np.ndarray) -> np.ndarray:
 # -- incidents ---------------------------------------------------------------------
 
 
-def _incidents(rng, registry, polygons, risk, border, start, end) -> pd.DataFrame:
+def _incidents(rng, extra, registry, polygons, risk, border, start, end) -> pd.DataFrame:
     """The incident table with two private columns, ``_set`` and ``_unit`` (the unit drawn)."""
     frame = _incident_draws(rng, risk, start, end)
     lon, lat = _points(rng, frame, polygons, border)
@@ -458,7 +487,7 @@ def _incidents(rng, registry, polygons, risk, border, start, end) -> pd.DataFram
             "persons": persons,
             "victims": victims,
             "agency": _incident_agencies(rng, kinds, frame["day"].to_numpy()),
-            "status": _status(rng, kinds, frame["day"].to_numpy(), end),
+            "status": _status(rng, extra, kinds, frame["day"].to_numpy(), end),
             "_set": frame["unit_set"].to_numpy(),
             "_unit": frame["unit"].to_numpy(),
         }
@@ -658,13 +687,18 @@ def _renamed_departments(agencies: np.ndarray, days: np.ndarray) -> np.ndarray:
     return np.where(later, _HOME_AFFAIRS, agencies)
 
 
-def _status(rng, kinds: np.ndarray, days: np.ndarray, end: dt.date) -> np.ndarray:
-    """How far each record has gone by ``end``.
+def _status(rng, extra, kinds: np.ndarray, days: np.ndarray, end: dt.date) -> np.ndarray:
+    """How far each record has gone by ``end``: its one outcome (kết quả xử lý).
 
     A trafficking case is verified after about a month, prosecuted about
     three months later (one in twelve never is) and tried about eight months
     after that, so older cases have gone further. Other records are
-    verified after a few weeks, except one in ten that never is.
+    verified after a few weeks, except one in ten that never is: a tip then
+    stays verified; a crossing is handled (:data:`_CROSSING_OUTCOMES`,
+    drawn by ``extra``), one not yet handled is still being verified
+    (``verified``); a victim not yet verified is received, and a verified
+    one is supported about a month later and returned home about two months
+    after that.
     """
     n = len(kinds)
     age = (np.datetime64(end, "D") - days).astype("timedelta64[D]").astype(int)
@@ -677,6 +711,17 @@ def _status(rng, kinds: np.ndarray, days: np.ndarray, end: dt.date) -> np.ndarra
     other = kinds != "trafficking_case"
     checked = (verified <= age / 2) & (rng.random(n) >= 0.1)
     out[other] = np.where(checked[other], "verified", "received")
+    crossing = kinds == "illegal_crossing"
+    names = np.array(list(_CROSSING_OUTCOMES), dtype=object)
+    p = np.array(list(_CROSSING_OUTCOMES.values()))
+    handled = names[extra.choice(len(names), n, p=p / p.sum())]
+    out[crossing] = np.where(checked[crossing], handled[crossing], "verified")
+    victim = kinds == "victim"
+    supported = verified + extra.exponential(_VICTIM_SUPPORT_DAYS, n)
+    returned = supported + extra.exponential(_VICTIM_RETURN_DAYS, n)
+    later = np.where(returned <= age, "returned_home", np.where(supported <= age, "supported",
+                                                               "verified"))
+    out[victim] = np.where(checked[victim], later[victim], "received")
     return out
 
 
@@ -735,8 +780,28 @@ def _check_codes(frame, registry, communes_new, communes_old) -> None:
 # -- outreach ----------------------------------------------------------------------
 
 
-def _outreach(rng, registry, risk, start, end) -> pd.DataFrame:
-    """Outreach events: more in risky communes, at the agencies' seats and in campaign months."""
+def _outreach(rng, extra, registry, risk, start, end) -> pd.DataFrame:
+    """Outreach events: more in risky communes, at the agencies' seats and in campaign months.
+
+    The first seven formats are drawn by ``rng``; ``extra`` draws their
+    figures (:func:`_figures`) and the events of the added formats
+    (:data:`_MORE_FORMATS`), which follow after them with the next ids.
+    """
+    frame = _outreach_places(rng, registry, risk, start, end, _OUTREACH_MONTHLY)
+    first = _describe_outreach(rng, registry, frame)
+    rate = sum(spec[0] for spec in _MORE_FORMATS.values())
+    more = _describe_more_outreach(
+        extra, registry, _outreach_places(extra, registry, risk, start, end, rate))
+    table = pd.concat([first, more], ignore_index=True)
+    table["record_id"] = [f"DEMO-OUT-{i:06d}" for i in range(1, len(table) + 1)]
+    figures = _figures(extra, table["format"].to_numpy(), table["participants"].to_numpy())
+    columns = ["record_id", "date", "commune_code", "commune", "district", "agency", "format",
+               "sessions", "participants", "sites", "materials", "groups", "members"]
+    return table.assign(**figures)[columns]
+
+
+def _outreach_places(rng, registry, risk, start, end, monthly: float) -> pd.DataFrame:
+    """When and where ``monthly`` events a month happen: month, unit set, unit, day."""
     months = _month_starts(start, end)
     factor = _month_factor(months, start, _OUTREACH_CAMPAIGN_FACTOR)
     sets = _unit_set_of(months)
@@ -747,7 +812,7 @@ def _outreach(rng, registry, risk, start, end) -> pd.DataFrame:
         weight = table["risk"].to_numpy() * np.where(kind == "xa", 1.0, _SEAT_FACTOR)
         weight = weight / weight.sum()
         chosen = np.flatnonzero(sets == unit_set)
-        counts = rng.poisson(_OUTREACH_MONTHLY * factor[chosen, None] * weight[None, :])
+        counts = rng.poisson(monthly * factor[chosen, None] * weight[None, :])
         month_idx, unit_idx = np.nonzero(counts)
         reps = counts[month_idx, unit_idx]
         parts.append(
@@ -763,8 +828,63 @@ def _outreach(rng, registry, risk, start, end) -> pd.DataFrame:
     days = _days_in(rng, months, frame["month"].to_numpy())
     frame["day"] = days
     frame = frame[(days >= np.datetime64(start)) & (days <= np.datetime64(end))]
-    frame = frame.sort_values(["day", "unit"], kind="stable", ignore_index=True)
-    return _describe_outreach(rng, registry, frame)
+    return frame.sort_values(["day", "unit"], kind="stable", ignore_index=True)
+
+
+def _describe_more_outreach(extra, registry, frame) -> pd.DataFrame:
+    """The added formats' events at the drawn places: law books, job counselling, contests."""
+    n = len(frame)
+    days = frame["day"].to_numpy()
+    formats = np.array(list(_MORE_FORMATS), dtype=object)
+    p = np.array([spec[0] for spec in _MORE_FORMATS.values()])
+    fmt = formats[extra.choice(len(formats), n, p=p / p.sum())]
+    people = np.array([_MORE_FORMATS[f][1] for f in fmt], dtype=float)
+    material = np.array([_MORE_FORMATS[f][2] for f in fmt], dtype=float)
+    pick = extra.random(n)
+    agency = np.array([_MORE_FORMATS[f][3][int(u * len(_MORE_FORMATS[f][3]))]
+                       for f, u in zip(fmt, pick, strict=True)], dtype=object)
+    code, name, district = _unit_names(registry, frame["unit_set"], frame["unit"])
+    return pd.DataFrame({
+        "date": _text_dates(days),
+        "commune_code": code,
+        "commune": name,
+        "district": district,
+        "agency": _renamed_departments(agency, days),
+        "format": fmt,
+        "participants": extra.poisson(people * extra.gamma(3.0, 1 / 3.0, n)),
+        "materials": extra.poisson(material * extra.gamma(3.0, 1 / 3.0, n)),
+    })
+
+
+def _figures(extra, formats: np.ndarray, participants: np.ndarray) -> dict[str, pd.array]:
+    """The figures each row's format counts (:data:`geo.ingest.kinds.OUTREACH_FIGURES`).
+
+    ``sessions``: one meeting, class, contest or campaign day; one to three
+    school sessions; about ten news items a broadcast row. ``sites``: one
+    meeting in eight is an online conference at 10–60 sites (điểm cầu); law
+    books go to one to three bookcases. ``groups`` and ``members``: a social
+    media row is one to five Zalo/Facebook groups of about twenty core
+    members each. ``participants`` and ``materials`` are drawn with the
+    events; the figures a format does not count stay empty (or 0 as drawn).
+    """
+    n = len(formats)
+    empty = np.full(n, np.nan)
+
+    def where(fmt, values) -> np.ndarray:
+        return np.where(np.isin(formats, fmt), values, np.nan)
+
+    sessions = where(("meeting", "training", "campaign", "contest"), 1)
+    sessions = np.where(formats == "school_session", 1 + extra.poisson(0.5, n), sessions)
+    sessions = np.where(formats == "broadcast", 1 + extra.poisson(9.0, n), sessions)
+    online = (formats == "meeting") & (extra.random(n) < 0.125)
+    sites = np.where(online, extra.integers(10, 61, n), empty)
+    sites = np.where(formats == "law_books", extra.integers(1, 4, n), sites)
+    groups = where(("social_media",), 1 + extra.poisson(1.5, n))
+    members = np.where(np.isfinite(groups), np.nan_to_num(groups) * (10 + extra.poisson(10.0, n)),
+                       np.nan)
+    return {name: pd.array(np.where(np.isfinite(v), v, np.nan), dtype="Float64")
+            .astype("Int64") for name, v in
+            (("sessions", sessions), ("sites", sites), ("groups", groups), ("members", members))}
 
 
 def _describe_outreach(rng, registry, frame) -> pd.DataFrame:
@@ -790,7 +910,6 @@ def _describe_outreach(rng, registry, frame) -> pd.DataFrame:
     code, name, district = _unit_names(registry, frame["unit_set"], frame["unit"])
     return pd.DataFrame(
         {
-            "record_id": [f"DEMO-OUT-{i:06d}" for i in range(1, n + 1)],
             "date": _text_dates(days),
             "commune_code": code,
             "commune": name,
@@ -946,6 +1065,13 @@ def _manifest(seed, start, end, incidents, outreach, models, population) -> dict
         },
         "incidents_by_type": {
             str(k): int(v) for k, v in incidents["type"].value_counts().sort_index().items()
+        },
+        "outcomes_by_type": {  # each incident's one outcome (its status), per type
+            str(t): {str(k): int(v) for k, v in group.value_counts().sort_index().items()}
+            for t, group in incidents.groupby("type", sort=True)["status"]
+        },
+        "outreach_by_format": {
+            str(k): int(v) for k, v in outreach["format"].value_counts().sort_index().items()
         },
     }
 

@@ -16,6 +16,7 @@ from data.demo import DEFAULT_SEED, commune_risk, generate_demo, write_demo
 from geo.boundaries import load_border, load_communes
 from geo.config import Settings
 from geo.gates import load_gates
+from geo.ingest.kinds import OUTCOMES, OUTREACH_FIGURES
 from geo.records import join_records, read_records
 from geo.units import MERGER_DATE
 
@@ -127,7 +128,8 @@ def test_interchange_columns(written):
         "incidents": ["record_id", "date", "type", "commune_code", "commune", "district",
                       "lat", "lon", "persons", "victims", "agency", "status"],
         "outreach": ["record_id", "date", "commune_code", "commune", "district", "agency",
-                     "format", "participants", "materials"],
+                     "format", "sessions", "participants", "sites", "materials", "groups",
+                     "members"],
         "models": ["record_id", "commune_code", "commune", "district", "model_type", "class",
                    "start_date", "end_date", "agency"],
         "population": ["commune_code", "year", "population", "population_14_60"],
@@ -250,7 +252,7 @@ def test_crossings_outnumber_tips_outnumber_cases_and_victims(raw):
     assert counts["tip"] > 4 * max(counts["trafficking_case"], counts["victim"])
     assert 200 < counts["trafficking_case"] + counts["victim"] < 600
     assert 2000 < len(raw) < 6000
-    assert set(raw["status"]) == {"received", "verified", "prosecuted", "tried"}
+    assert set(raw["status"]) == {code for codes in OUTCOMES.values() for code in codes}
     cases = raw[raw["type"] == "trafficking_case"]
     assert (cases["persons"].astype(int) >= 1).all() and (cases["victims"].astype(int) >= 1).all()
     # Older cases have gone through the courts (the plan's 95 % target); recent ones not yet.
@@ -302,7 +304,7 @@ def test_outreach_follows_risk_and_campaigns(written, inputs, risk):
     outreach = join_records(read_records(written / "outreach.csv"), registry, new, old)
     assert set(outreach["format"]) == {
         "meeting", "school_session", "broadcast", "leaflets", "social_media", "training",
-        "campaign",
+        "campaign", "law_books", "job_counselling", "contest",
     }
     assert (outreach["participants"] >= 0).all() and (outreach["materials"] >= 0).all()
     schools = outreach[outreach["format"] == "school_session"]
@@ -314,6 +316,85 @@ def test_outreach_follows_risk_and_campaigns(written, inputs, risk):
     per_month = outreach.groupby([outreach["date"].dt.year, outreach["date"].dt.month]).size()
     campaign = per_month.index.get_level_values(1).isin(CAMPAIGN)
     assert per_month[campaign].mean() > 1.5 * per_month[~campaign].mean()
+
+
+def test_outreach_rows_carry_the_figures_their_format_counts(written):
+    outreach = pd.read_csv(written / "outreach.csv", dtype={"commune_code": str})
+    figures = ["sessions", "participants", "sites", "materials", "groups", "members"]
+    for fmt, rows in outreach.groupby("format"):
+        counted = set(OUTREACH_FIGURES[fmt])
+        for col in ("sessions", "sites", "groups", "members"):
+            if col not in counted:  # a figure the format does not count stays empty
+                assert rows[col].isna().all(), (fmt, col)
+        assert (rows[figures].fillna(0) >= 0).all().all()
+    by = {fmt: rows for fmt, rows in outreach.groupby("format")}
+    assert (by["broadcast"]["sessions"] >= 1).all() and by["broadcast"]["sessions"].mean() > 5
+    online = by["meeting"]["sites"].notna()
+    assert 0.05 < online.mean() < 0.25 and by["meeting"].loc[online, "sites"].min() >= 10
+    assert by["law_books"]["sites"].between(1, 3).all() and by["law_books"]["materials"].sum()
+    assert by["job_counselling"]["participants"].mean() > 200  # lượt người
+    assert (by["social_media"]["members"] >= 10 * by["social_media"]["groups"]).all()
+    assert by["job_counselling"]["agency"].isin(
+        ["Sở Lao động - Thương binh và Xã hội", "Sở Nội vụ"]).all()
+    manifest = json.loads((written / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["outreach_by_format"] == outreach["format"].value_counts().sort_index() \
+        .to_dict()
+
+
+# -- outcomes ------------------------------------------------------------------------
+
+
+def test_every_crossing_case_and_victim_has_exactly_one_outcome_its_type_allows(raw, written):
+    for kind, allowed in OUTCOMES.items():
+        status = raw.loc[raw["type"] == kind, "status"]
+        assert (status != "").all(), kind  # one outcome each (tips as well)
+        assert status.isin(allowed).all(), (kind, sorted(set(status) - set(allowed)))
+    manifest = json.loads((written / "manifest.json").read_text(encoding="utf-8"))
+    by_type = manifest["outcomes_by_type"]
+    assert {t: sum(c.values()) for t, c in by_type.items()} == manifest["incidents_by_type"]
+    for kind, counts in by_type.items():
+        assert counts == raw.loc[raw["type"] == kind, "status"].value_counts().to_dict()
+
+
+def test_outcome_mix_per_type_is_plausible(raw):
+    dates = pd.to_datetime(raw["date"], format="%d/%m/%Y")
+    crossing = raw[raw["type"] == "illegal_crossing"]
+    share = crossing["status"].value_counts(normalize=True)
+    # as seed 004: sanctions first, then prosecutions and warnings, few deportations
+    assert list(share.index[:1]) == ["administrative_sanction"] and 0.45 < share.iloc[0] < 0.7
+    assert 0.02 < share["deportation"] < share["warning_education"] < 0.2
+    assert 0.05 < share["prosecuted"] < 0.25 and 0.05 < share["verified"] < 0.3
+    # the last weeks are still being verified more than the first years
+    late = dates[crossing.index] >= pd.Timestamp(2025, 12, 1)
+    assert (crossing.loc[late, "status"] == "verified").mean() > 0.5
+    assert (crossing.loc[~late, "status"] == "verified").mean() < 0.2
+    victims = raw[raw["type"] == "victim"]
+    assert set(victims["status"]) == {"received", "verified", "supported", "returned_home"}
+    old_victims = victims[dates[victims.index] < pd.Timestamp(2025, 1, 1)]
+    assert (old_victims["status"] == "returned_home").mean() > 0.7
+    # persons per outcome are what the sentence sums ("27 vụ, 68 đối tượng")
+    persons = crossing.assign(persons=crossing["persons"].astype(int)) \
+        .groupby("status")["persons"].sum()
+    assert persons.sum() == crossing["persons"].astype(int).sum()
+    assert (persons > 0).all()
+
+
+def test_the_demo_imports_strictly_and_the_store_keeps_every_outcome(written, tmp_path, raw):
+    from data.demo import import_demo
+    from geo.store import open_store
+
+    settings = Settings(data_dir=tmp_path / "var")
+    with open_store(settings) as store:
+        accepted = import_demo(written, store, settings)  # strict: one rejected row raises
+        incidents = store.read("incidents")
+        outreach = store.read("outreach")
+    assert accepted["incidents"] == len(raw) == len(incidents)
+    assert incidents["status"].notna().all()
+    stored = incidents.groupby(["type", "status"]).size().to_dict()
+    assert stored == raw.groupby(["type", "status"]).size().to_dict()
+    written_outreach = pd.read_csv(written / "outreach.csv")
+    for col in ("sessions", "sites", "groups", "members", "participants", "materials"):
+        assert outreach[col].sum() == written_outreach[col].sum(), col
 
 
 # -- models and population -----------------------------------------------------------
