@@ -112,7 +112,7 @@ def value_texts(layer: Layer, lang: str) -> list[str]:
 
 def hidden_cells(layer: Layer) -> pd.Series:
     """Each commune's label where a release below commander hides its value ("< 5", "x"),
-    else None (a commander's layer has no label: nothing is hidden)."""
+    else missing (a commander's layer has no label: nothing is hidden)."""
     for column in (f"{layer.value}_label", "count_label"):
         if column in layer.frame:
             labels = layer.frame[column]
@@ -357,3 +357,39 @@ def needs_redraw(*shape_inputs: str) -> bool:
 
     changed = set(dash_ctx.triggered_prop_ids.values())
     return not changed or bool(changed & set(shape_inputs))
+
+
+def clicked_commune(click, gates: gpd.GeoDataFrame, unit_set: str) -> str | None:
+    """The commune code a click on the map opens, or ``None``.
+
+    A commune's polygon (any choropleth trace: the values, or the hidden cells below
+    commander) opens that commune; a gate's marker opens the commune the gate stands in
+    (its marker sits over the commune's centre, so a click there means the commune); lines
+    (border, rings) open nothing. The click is browser input: anything else is ``None``.
+
+    >>> gates = pd.DataFrame({"gate_id": ["moc_bai"], "new_code": ["25681"],
+    ...                       "old_code": ["25700"]})
+    >>> clicked_commune({"points": [{"curveNumber": 0, "location": "25702"}]}, gates, "2025")
+    '25702'
+    >>> clicked_commune({"points": [{"curveNumber": 2, "customdata": "moc_bai"}]}, gates, "2025")
+    '25681'
+    >>> clicked_commune({"points": [{"curveNumber": 3, "lon": 106.1}]}, gates, "2025") is None
+    True
+    """
+    from dashboard.inputs import mapping
+
+    points = mapping(click).get("points")
+    point = points[0] if isinstance(points, list) and points else None
+    if not isinstance(point, dict):
+        return None
+    location, curve = point.get("location"), point.get("curveNumber")
+    if isinstance(location, (str, int)) and not isinstance(location, bool):
+        return str(location)
+    gate_id = point.get("customdata")
+    if curve != TRACE_GATES or not isinstance(gate_id, (str, int)) or "gate_id" not in gates:
+        return None
+    from geo.units import NEW
+
+    column = "new_code" if unit_set == NEW else "old_code"
+    codes = gates.loc[gates["gate_id"].astype(str) == str(gate_id), column].dropna()
+    return str(codes.iloc[0]) if len(codes) else None
