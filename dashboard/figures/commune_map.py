@@ -289,9 +289,9 @@ def commune_map(
         showlegend=False,
     )
     bx, by = _border_xy(border)
-    border_trace = go.Scattermap(
+    border_trace = go.Scattermap(  # named in the legend; no hover, so it takes no click
         lon=bx, lat=by, mode="lines", line={"width": 3, "color": "#b2182b"},
-        name=translate("map.border", lang), hoverinfo="name",
+        name=translate("map.border", lang), hoverinfo="skip",
     )
     gate_xy = shapely.get_coordinates(gates.geometry.values)
     gate_trace = go.Scattermap(

@@ -36,7 +36,18 @@ def ring_coordinates(lon: float, lat: float, km: float, points: int = 72) -> tup
 
 def gate_rings(gates: gpd.GeoDataFrame, lang: str, *, classes=("international",),
                radii_km=RING_KM) -> go.Scattermap:
-    """One dotted line trace with the rings of the gates of ``classes`` (hidden by default)."""
+    """One dotted line trace with the rings of the gates of ``classes`` (hidden by default).
+
+    The rings are context, not a target: they take no hover and no click (``hoverinfo``
+    "skip"), so a click inside a ring still opens the commune under the pointer.
+
+    >>> import shapely
+    >>> gates = gpd.GeoDataFrame({"name": ["Mộc Bài"], "gate_class": ["international"]},
+    ...                          geometry=[shapely.Point(106.16, 11.07)], crs="EPSG:4326")
+    >>> trace = gate_rings(gates, "vi")
+    >>> trace.hoverinfo, trace.meta["role"], trace.visible
+    ('skip', 'rings', False)
+    """
     lons: list = []
     lats: list = []
     text: list = []
@@ -49,7 +60,7 @@ def gate_rings(gates: gpd.GeoDataFrame, lang: str, *, classes=("international",)
             lats.extend(np.round(ys, 5).tolist() + [None])
             text.extend([label] * len(xs) + [None])
     return go.Scattermap(
-        lon=lons, lat=lats, mode="lines", text=text, hoverinfo="text",
+        lon=lons, lat=lats, mode="lines", text=text, hoverinfo="skip",
         line={"width": 1.5, "color": "#444444"}, opacity=0.7,
-        name=translate("cmd.rings", lang), visible=False,
+        name=translate("cmd.rings", lang), visible=False, meta={"role": "rings"},
     )

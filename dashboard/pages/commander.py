@@ -16,12 +16,12 @@ import plotly.graph_objects as go
 from dash import ALL, Dash, Input, Output, Patch, State, ctx as dash_ctx, dcc, html, no_update
 
 from dashboard import ids
-from dashboard.inputs import choice, choices, clicked_location, number
+from dashboard.inputs import choice, choices, number
 from dashboard.analysis import COMMUNE_LAYERS, LAYERS, Analyses, grid_url
 from dashboard.context import AppContext
 from dashboard.exports.downloads import map_download
-from dashboard.figures.commune_map import (TRACE_COMMUNES, commune_map, needs_redraw,
-                                           values_patch)
+from dashboard.figures.commune_map import (TRACE_COMMUNES, clicked_commune, commune_map,
+                                           needs_redraw, values_patch)
 from dashboard.figures.graph_config import graph_config
 from dashboard.figures.rings import gate_rings
 from dashboard.i18n import choice_label, format_date, format_number, translate, reason_text
@@ -417,17 +417,20 @@ def register_callbacks(app: Dash, ctx: AppContext, an: Analyses) -> None:
         Input(ids.CMD_MAP, "clickData"),
         Input({"type": ids.CMD_ROW, "code": ALL}, "n_clicks"),
         State(ids.CMD_LAYER, "value"),
+        State(ids.CMD_UNITS, "value"),
         prevent_initial_call=True,
     )
-    def select(click, _rows, name):
+    def select(click, _rows, name, unit_set):
+        """A ranked row, a commune, or a gate's marker (its commune) → the side panel; the
+        rings take no click."""
         trigger = dash_ctx.triggered_id
         if isinstance(trigger, dict) and trigger.get("type") == ids.CMD_ROW:
             if not any(r for r in (_rows if isinstance(_rows, list) else []) if r):
                 return no_update
             return str(trigger["code"])
-        point = clicked_location(click)
-        if point and point[0] == TRACE_COMMUNES and name in COMMUNE_LAYERS:
-            return point[1]
+        code = clicked_commune(click, ctx.gates, choice(unit_set, (NEW, OLD), NEW))
+        if code and name in COMMUNE_LAYERS:
+            return code
         return no_update
 
     @app.callback(

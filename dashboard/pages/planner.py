@@ -23,13 +23,13 @@ from dash import ALL, Dash, Input, Output, State, ctx as dash_ctx, dcc, html, no
 
 from dashboard import ids
 from dashboard.auth.web import current_role
-from dashboard.inputs import choices, clicked_location, texts
+from dashboard.inputs import choices, texts
 from dashboard.kpi_text import kpi_details, kpi_value
 from dashboard.analysis import PLANNER_LAYERS, Analyses
 from dashboard.context import AppContext
 from dashboard.exports.downloads import map_download
 from dashboard.exports.xlsx import Column, table_xlsx
-from dashboard.figures.commune_map import (TRACE_COMMUNES, commune_map, needs_redraw,
+from dashboard.figures.commune_map import (clicked_commune, commune_map, needs_redraw,
                                            values_patch)
 from dashboard.figures.graph_config import graph_config
 from dashboard.i18n import choice_label, format_date, format_number, translate, reason_text
@@ -495,17 +495,17 @@ def register_callbacks(app: Dash, ctx: AppContext, an: Analyses) -> None:
         Output(ids.PLAN_SELECTED, "data"),
         Input(ids.PLAN_MAP, "clickData"),
         Input({"type": ids.PLAN_ROW, "code": ALL}, "n_clicks"),
+        State(ids.PLAN_UNITS, "value"),
         prevent_initial_call=True,
     )
-    def select(click, rows):
+    def select(click, rows, unit_set):
+        """A ranked row, a commune (hidden cells too) or a gate's marker (its commune)."""
         trigger = dash_ctx.triggered_id
         if isinstance(trigger, dict) and trigger.get("type") == ids.PLAN_ROW:
             clicked = any(r for r in (rows if isinstance(rows, list) else []) if r)
             return str(trigger["code"]) if clicked else no_update
-        point = clicked_location(click)
-        if point and point[0] == TRACE_COMMUNES:
-            return point[1]
-        return no_update
+        code = clicked_commune(click, ctx.gates, unit_set if unit_set in (NEW, OLD) else NEW)
+        return code or no_update
 
     @app.callback(
         Output(ids.PLAN_PANEL, "children"),
