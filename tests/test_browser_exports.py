@@ -105,3 +105,50 @@ def test_overview_downloads_for_each_role(server, browser, role):
         assert "Đã có lỗi" not in page.inner_text("body")
     finally:
         context.close()
+
+
+def test_report_keeps_its_quarter_after_presentation_and_says_it_is_being_built(server, browser):
+    """Chose Q3, went to presentation mode and back: the report is still Q3's; while it is
+    built the button is disabled and a line says so (one click, one PDF)."""
+    context = browser.new_context(viewport={"width": 1440, "height": 900},
+                                  accept_downloads=True)
+    context.add_cookies([{"name": k, "value": v, "url": server}
+                         for k, v in sign_in(server, "demo-viewer").items()])
+    got = []
+
+    def arrived(download):
+        got.append(download)
+
+    try:
+        page = context.new_page()
+        page.on("download", arrived)
+        page.goto(server + "/")
+        page.wait_for_selector("canvas.maplibregl-canvas", timeout=90_000)
+        assert page.inner_text("#ov-quarter").strip() == "Quý IV/2025"
+        page.click("#ov-quarter")
+        page.get_by_text("Quý III/2025", exact=True).click()
+        page.wait_for_function("() => document.querySelector('#ov-quarter').innerText"
+                               ".includes('Quý III/2025')")
+
+        page.click("#ov-present")
+        page.wait_for_selector("#present-map canvas.maplibregl-canvas", timeout=90_000)
+        page.click("#present-exit")
+        page.wait_for_selector("#ov-report", timeout=60_000)
+        page.wait_for_timeout(1000)
+        assert page.inner_text("#ov-quarter").strip() == "Quý III/2025"
+        assert not page.is_visible("#ov-report-progress")
+
+        page.click("#ov-report")
+        page.wait_for_function("() => document.querySelector('#ov-report').disabled",
+                               timeout=10_000)
+        assert page.is_visible("#ov-report-progress")
+        assert "Đang lập báo cáo" in page.inner_text("#ov-report-progress")
+        page.locator("#ov-report").click(force=True, no_wait_after=True)  # a second click
+        page.wait_for_function("() => !document.querySelector('#ov-report').disabled",
+                               timeout=180_000)
+        page.wait_for_timeout(2000)
+        assert [d.suggested_filename for d in got] == ["bao_cao_quy_2025Q3.pdf"]
+        assert not page.is_visible("#ov-report-progress")
+        assert "Đã có lỗi" not in page.inner_text("body")
+    finally:
+        context.close()

@@ -254,6 +254,10 @@ def _type_control(types: list[str], role: str | None, an: Analyses | None,
                           style={"display": "none"})]
 
 
+#: The line saying the report is being built (shown while it is, with the button disabled).
+REPORT_PROGRESS = "ov-report-progress"
+
+
 def _report_box(ctx: AppContext, lang: str) -> html.Div:
     """The quarter to report on (the data's quarters, the latest complete one chosen) and
     the button that downloads the committee's PDF."""
@@ -262,12 +266,17 @@ def _report_box(ctx: AppContext, lang: str) -> html.Div:
     return html.Div(
         [
             html.Label(translate("report.quarter", lang), htmlFor=ids.OV_QUARTER),
+            # the quarter chosen stays chosen for the session (presentation mode and the
+            # language links render the page again)
             dcc.Dropdown(id=ids.OV_QUARTER, clearable=False, searchable=False,
+                         persistence=True, persistence_type="session",
                          value=latest_complete_quarter(last, ctx.extracted),
                          options=[{"label": quarter_label(q, lang), "value": q}
                                   for q in quarters]),
             html.Div(html.Button(translate("report.button", lang), id=ids.OV_REPORT,
                                  className="primary"), className="actions"),
+            html.Div(translate("report.building", lang), id=REPORT_PROGRESS,
+                     className="note-line", role="status", style={"display": "none"}),
             dcc.Loading([dcc.Download(id=ids.OV_REPORT_DOWNLOAD),
                          html.Div(id=ids.OV_REPORT_NOTE, className="note-line")],
                         delay_show=300),
@@ -487,6 +496,8 @@ def register_callbacks(app: Dash, ctx: AppContext, an: Analyses | None = None) -
         State(ids.OV_QUARTER, "value"),
         State(ids.UNITS, "value"),
         State("page-lang", "data"),
+        running=[(Output(ids.OV_REPORT, "disabled"), True, False),
+                 (Output(REPORT_PROGRESS, "style"), {"display": "block"}, {"display": "none"})],
         prevent_initial_call=True,
     )
     def report(n_clicks, quarter, unit_set, lang):
