@@ -246,6 +246,7 @@ def _plausible() -> dict[str, object]:
         "format": choice("format", "outreach"), "model_type": choice("model_type", "models"),
         "class": choice("class", "models"),
         "persons": count, "victims": count, "participants": count, "materials": count,
+        "sessions": count, "sites": count, "groups": count, "members": count,
         "agency": st.sampled_from(["Công an tỉnh", "BĐBP", "Hội LHPN", "Đoàn TN"]),
         "year": st.integers(2019, 2026).map(str),
         "population": st.integers(1000, 90_000).map(str),
