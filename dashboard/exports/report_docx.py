@@ -20,7 +20,8 @@ II. the maps and tables of the committee PDF (the same layers and the same
 
 Numbers are the layers' own: the cases of each type are the change layer's
 totals (as on the PDF's cover and in its section 5), outreach the reach
-layer's, models the coverage layer's. The persons, victims and outcomes of
+layer's (with its sums of sessions, sites, groups and members per agency and format),
+models the coverage layer's. The persons, victims and outcomes of
 the cases (no layer carries them) are counted from the same records (the
 period's records placed in the communes of the unit set), for the commander
 only. Below commander the document is made from a
@@ -79,7 +80,6 @@ _SMALL_PT = 12
 MARGINS_MM = {"top": 20, "bottom": 20, "left": 30, "right": 15}
 _TEXT_WIDTH_MM = 210 - MARGINS_MM["left"] - MARGINS_MM["right"]
 _LANG = "vi"
-_OUTREACH_EXTRAS = ("sessions", "sites", "groups", "members")
 
 
 @dataclass(frozen=True)
@@ -202,7 +202,7 @@ def results_paragraphs(ctx: AppContext, an, period: ReportPeriod,
         "2. Công tác tiếp nhận, xác minh, bảo vệ và hỗ trợ nạn nhân": _victim_paragraphs(
             incidents),
         "3. Công tác truyền thông phòng, chống mua bán người": _outreach_paragraphs(
-            ctx, an, unit_set, start, end),
+            an, unit_set, start, end),
         "4. Xây dựng, nhân rộng mô hình phòng ngừa": [_models_paragraph(an, unit_set, start,
                                                                         end)],
     }
@@ -315,13 +315,12 @@ def _victim_paragraphs(incidents: dict) -> list[str]:
                              outcomes=_outcomes(victim["statuses"], OUTCOMES["victim"], 2))]
 
 
-def _outreach_paragraphs(ctx: AppContext, an, unit_set: str, start: dt.date,
+def _outreach_paragraphs(an, unit_set: str, start: dt.date,
                          end: dt.date) -> list[str]:
     reach = an.planner_layer("reach", unit_set=unit_set, start=start, end=end)
     province = reach.params["province"]
     if not province["events"]:
         return ["Trong kỳ chưa ghi nhận hoạt động truyền thông nào."]
-    extras = _outreach_extras(ctx, unit_set, start, end)
     paragraphs = [
         f"Các sở, ngành, đoàn thể và địa phương tổ chức {num(province['events'])} hoạt động "
         f"truyền thông tại {num(province['communes_reached'])} xã, phường, với "
@@ -335,41 +334,18 @@ def _outreach_paragraphs(ctx: AppContext, an, unit_set: str, start: dt.date,
         by_format = an.planner_layer("reach", unit_set=unit_set, start=start, end=end,
                                      agencies=(agency,)).params["by_format"]
         clauses = []
-        for f in by_format:
-            more = extras.get((agency, f["format"]), {})
+        for f in by_format:  # sessions, sites, groups, members: the reach layer's sums
             clauses.append(outreach_clause(
-                f["format"], sessions=more.get("sessions", f["events"]),
+                f["format"], sessions=f.get("sessions") or f["events"],
                 participants=f["participants"], materials=f["materials"],
-                sites=more.get("sites", 0), groups=more.get("groups", 0),
-                members=more.get("members", 0), label=labels.get(f["format"])))
+                sites=f.get("sites", 0), groups=f.get("groups", 0),
+                members=f.get("members", 0), label=labels.get(f["format"])))
         paragraphs.append(outreach_sentence(agency, clauses))
     unnamed = next((r for r in reach.params["by_agency"] if r["agency"] is None), None)
     if unnamed:
         paragraphs.append(f"Ngoài ra, {num(unnamed['events'])} hoạt động chưa ghi đơn vị "
                           f"thực hiện, với {num(unnamed['participants'])} lượt người tham dự.")
     return paragraphs
-
-
-def _outreach_extras(ctx: AppContext, unit_set: str, start: dt.date, end: dt.date) -> dict:
-    """Sessions, sites, groups and members per (agency, format) where the records carry them
-    (the reach layer counts events, participants and materials; a record without a number
-    of sessions is one session)."""
-    records = ctx.records.current().outreach
-    present = [c for c in _OUTREACH_EXTRAS if c in records.columns]
-    if not present:
-        return {}
-    column = "new_code" if unit_set == NEW else "old_code"
-    dates = records["date"]
-    rows = records[(dates >= pd.Timestamp(start))
-                   & (dates < pd.Timestamp(end) + pd.Timedelta(days=1))
-                   & records[column].isin(ctx.unit_table(unit_set).index)].copy()
-    for c in present:
-        rows[c] = pd.to_numeric(rows[c], errors="coerce")
-    if "sessions" in present:
-        rows["sessions"] = rows["sessions"].fillna(1)
-    sums = rows.groupby(["agency", "format"])[present].sum(min_count=1)
-    return {key: {c: int(v) for c, v in row.items() if pd.notna(v)}
-            for key, row in sums.iterrows()}
 
 
 def _models_paragraph(an, unit_set: str, start: dt.date, end: dt.date) -> str:
@@ -586,7 +562,6 @@ def _heading(doc, text: str, *, level: int = 1, page_break: bool = False) -> Non
 
 def _cell_text(cell, lines: Sequence[tuple[str, dict]], align) -> None:
     """Lines of (text, run options) in a table cell, each its own paragraph."""
-    cell.paragraphs[0].text = ""
     for i, (text, options) in enumerate(lines):
         paragraph = cell.paragraphs[0] if i == 0 else cell.add_paragraph()
         paragraph.paragraph_format.alignment = align
