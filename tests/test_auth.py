@@ -259,6 +259,23 @@ def test_nothing_without_signing_in(world):
     assert "Đăng nhập" in page and "demo-commander" in page and DEMO_PASSWORD in page
 
 
+def test_pages_are_never_kept_and_a_lost_session_signs_in_in_its_language(world):
+    """Back after signing out must ask the server again (issue 17): the page shell, its
+    layout and the sign-in page are ``no-store``; the redirect keeps the page's language."""
+    app, _ = world
+    client = _signed_in(app, "planner")
+    for path in ("/", "/planner?lang=en", "/_dash-layout", "/_dash-dependencies", "/login"):
+        assert client.get(path).headers.get("Cache-Control") == "no-store", path
+    assert client.get("/assets/style.css").headers.get("Cache-Control") != "no-store"
+    gone = app.server.test_client()
+    redirect = gone.get("/planner?lang=en&layer=gaps")
+    assert redirect.status_code == 302 and redirect.headers["Cache-Control"] == "no-store"
+    assert redirect.headers["Location"] == "/login?next=/planner%3Flang%3Den%26layer%3Dgaps&lang=en"
+    login = gone.get(redirect.headers["Location"]).get_data(as_text=True)
+    assert '<html lang="en">' in login and "Sign in" in login
+    assert gone.get("/planner").headers["Location"] == "/login?next=/planner"
+
+
 def test_public_paths_are_exact_not_prefixes(world):
     """/loginx, /assetsX … are not the sign-in page or a static folder: no Dash shell."""
     app, _ = world

@@ -57,6 +57,9 @@ _PUBLIC_FOLDERS = ("/_dash-component-suites/", "/assets/")
 _SHELL_ENDPOINTS = frozenset({"/", "/<path:path>", "/_dash-layout", "/_dash-dependencies",
                               "/_reload-hash", "static", "logout"})
 _PAGES = ("/", "/commander", "/planner", "/import")
+#: Answers no cache keeps (beside every HTML page): they hold a session's data.
+_NOT_KEPT = frozenset({"/_dash-update-component", "/_dash-layout", "/_dash-dependencies",
+                       "/login"})
 #: What the answers say the server is (not the software and version behind it).
 SERVER_NAME = "Borderwatch"
 
@@ -284,8 +287,17 @@ def install(app, accounts: Accounts, *, default_lang: str = "vi", secure_cookies
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "same-origin")
         response.headers.setdefault("Content-Security-Policy", "frame-ancestors 'none'")
-        if request.path == "/_dash-update-component" or request.path == "/login":
+        if request.path in _NOT_KEPT or response.mimetype == "text/html":
+            # a page shell, its layout and every answer belong to a session: never kept, so
+            # Back after signing out asks the server again, which sends the sign-in page
+            # (a kept shell would ask for its layout without a session: "Error loading layout")
             response.headers["Cache-Control"] = "no-store"
+        location = response.headers.get("Location", "")
+        lang = request.args.get("lang")
+        if (response.status_code in (302, 303) and location.startswith("/login?next=")
+                and "&lang=" not in location and lang in LANGUAGES):
+            # a page of a lost session sends to the sign-in page in the language it was in
+            response.headers["Location"] = f"{location}&lang={lang}"
         return response
 
     _serve_neutrally(server)

@@ -1,0 +1,38 @@
+"""End to end: after signing out, the Back button shows the sign-in page in the session's
+language, never the cached page shell and "Error loading layout" (issue 17)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.browser import ARTIFACTS, chromium_page, running_server
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    data_dir = tmp_path_factory.mktemp("e2e-signout") / "var"
+    with running_server(data_dir) as url:
+        yield url
+
+
+@pytest.mark.parametrize("lang, title", [("en", "Sign in"), ("vi", "Đăng nhập")])
+def test_back_after_signing_out_lands_on_the_sign_in_page(server, lang, title):
+    with chromium_page(1440, 900, role="planner") as page:
+        page.goto(f"{server}/planner?lang={lang}")
+        page.wait_for_selector("canvas.maplibregl-canvas", timeout=90_000)
+        page.wait_for_timeout(1000)
+        page.click("button.logout")
+        page.wait_for_url("**/login**", timeout=30_000)
+        assert page.inner_text("main.login h2") == title
+
+        page.go_back()
+        page.wait_for_timeout(3000)  # what the renderer would show once the layout failed
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / f"signout_back_{lang}.png"))
+        body = page.inner_text("body")
+        assert "Error loading" not in body
+        assert "/login?next=/planner" in page.url and page.url.endswith(f"&lang={lang}")
+        assert page.inner_text("main.login h2") == title
+        assert page.evaluate("() => document.documentElement.lang") == lang
