@@ -136,6 +136,70 @@ def test_stores_opened_at_once_migrate_once(store_settings):
         assert rows == [(v,) for v, _ in MIGRATIONS]
 
 
+def _version_1_store(settings: Settings):
+    """A store as the first schema left it: migration 1 only, no outreach figures."""
+    from geo.store import store_path
+    from geo.store.base import _now
+    from geo.store.schema import render
+
+    if settings.database_url:
+        from geo.store.postgis import PostGISStore
+
+        store = PostGISStore(settings.database_url)
+    else:
+        from geo.store.sqlite import SQLiteStore
+
+        store = SQLiteStore(store_path(settings))
+    store._ensure_version_table()
+    with store.transaction() as tx:
+        for sql in render(MIGRATIONS[0][1], store.dialect):
+            tx.execute(sql)
+        tx.execute("INSERT INTO schema_version (version, applied_at) VALUES (?, ?)", [1, _now()])
+    return store
+
+
+def test_a_version_1_store_gets_the_outreach_figures_on_open_and_keeps_its_records(
+        store_settings):
+    old = _version_1_store(store_settings)
+    try:
+        assert old.schema_version() == 1
+        cols, _ = old._query("SELECT * FROM outreach WHERE 1 = 0")
+        assert "sites" not in cols and "participants" in cols
+        import_id = _committed_import(old)
+        columns = ["source", "record_id", "date", "agency", "format", "participants",
+                   "materials", "commune_code", "commune", "district", "new_code", "old_code",
+                   "resolved_by", "content_hash", "import_id"]
+        with old.transaction() as tx:
+            tx.insert("outreach", columns, [
+                ("hlhpn", "TT-1", dt.date(2024, 7, 30), "Hội LHPN", "meeting", 120, 300, None,
+                 "Xã Bến Cầu", None, "25681", "25699", "name", "h1", import_id)])
+    finally:
+        old.close()
+    with open_store(store_settings) as store:  # a newer version opens the old store
+        assert store.schema_version() == LATEST == 2
+        _, rows = store._query("SELECT version FROM schema_version ORDER BY version")
+        assert rows == [(1,), (2,)]
+        assert store.count("incidents") == 2 and store.revision() == import_id
+        outreach = store.read("outreach")
+        assert list(outreach.columns) == [c.name for c in RECORD_TABLES["outreach"]]
+        row = outreach.iloc[0]
+        assert (row["record_id"], row["participants"], row["materials"]) == ("TT-1", 120, 300)
+        assert all(pd.isna(row[c]) for c in ("sessions", "sites", "groups", "members"))
+        assert str(outreach["sites"].dtype) == "Int64"
+        # and the new columns take the plans' figures
+        names = [c.name for c in RECORD_TABLES["outreach"]]
+        values = dict(zip(columns, ("hlhpn", "TT-2", dt.date(2025, 7, 30), "Sở Tư pháp",
+                                    "meeting", 1835, None, None, None, None, "25681", None,
+                                    "code", "h2", import_id), strict=True))
+        values |= {"sessions": 1, "sites": 158, "groups": None, "members": None}
+        with store.transaction() as tx:
+            tx.insert("outreach", names, [tuple(values[n] for n in names)])
+        again = store.read("outreach").set_index("record_id")
+        assert again.loc["TT-2", ["sessions", "sites", "participants"]].tolist() == [1, 158, 1835]
+    with open_store(store_settings) as store:  # opened again: nothing more to do
+        assert store.migrate() == LATEST and store.count("outreach") == 2
+
+
 # -- one import, one transaction -------------------------------------------------------------
 
 
