@@ -258,6 +258,11 @@ def _type_control(types: list[str], role: str | None, an: Analyses | None,
 REPORT_PROGRESS = "ov-report-progress"
 
 
+#: The Word report's button, its download and the note it writes (issue 20).
+REPORT_DOCX = "ov-report-docx"
+REPORT_DOCX_DOWNLOAD = "ov-report-docx-download"
+
+
 def _report_box(ctx: AppContext, lang: str) -> html.Div:
     """The quarter to report on (the data's quarters, the latest complete one chosen) and
     the button that downloads the committee's PDF."""
@@ -273,11 +278,14 @@ def _report_box(ctx: AppContext, lang: str) -> html.Div:
                          value=latest_complete_quarter(last, ctx.extracted),
                          options=[{"label": quarter_label(q, lang), "value": q}
                                   for q in quarters]),
-            html.Div(html.Button(translate("report.button", lang), id=ids.OV_REPORT,
-                                 className="primary"), className="actions"),
+            html.Div([html.Button(translate("report.button", lang), id=ids.OV_REPORT,
+                                  className="primary"),
+                      html.Button(translate("report.button_docx", lang), id=REPORT_DOCX,
+                                  className="secondary")], className="actions"),
             html.Div(translate("report.building", lang), id=REPORT_PROGRESS,
                      className="note-line", role="status", style={"display": "none"}),
             dcc.Loading([dcc.Download(id=ids.OV_REPORT_DOWNLOAD),
+                         dcc.Download(id=REPORT_DOCX_DOWNLOAD),
                          html.Div(id=ids.OV_REPORT_NOTE, className="note-line")],
                         delay_show=300),
         ],
@@ -521,3 +529,43 @@ def register_callbacks(app: Dash, ctx: AppContext, an: Analyses | None = None) -
         except ChromiumNotFound as err:
             return no_update, str(err)
         return dcc.send_bytes(pdf, f"bao_cao_quy_{quarter_code(start, end)}.pdf"), ""
+
+    _register_report_docx(app, ctx, analyses)
+
+
+def _register_report_docx(app: Dash, ctx: AppContext, analyses) -> None:
+    """The Word button: the Standing Office's report of the chosen quarter as DOCX
+    (:mod:`dashboard.exports.report_docx`), for the signed-in role as the PDF is."""
+
+    @app.callback(
+        Output(REPORT_DOCX_DOWNLOAD, "data"),
+        Output(ids.OV_REPORT_NOTE, "children", allow_duplicate=True),
+        Input(REPORT_DOCX, "n_clicks"),
+        State(ids.OV_QUARTER, "value"),
+        State(ids.UNITS, "value"),
+        State("page-lang", "data"),
+        running=[(Output(REPORT_DOCX, "disabled"), True, False)],
+        prevent_initial_call=True,
+    )
+    def report_docx_download(n_clicks, quarter, unit_set, lang):
+        from dashboard.exports.report_docx import report_docx
+        from dashboard.exports.report_text import report_period
+
+        if not n_clicks:
+            return no_update, no_update
+        lang = lang if lang in ("vi", "en") else "vi"
+        try:  # below commander: the released figures (waits for a release being built)
+            view = analyses_for(analyses(), current_role(), wait=60.0)
+        except NotReady:
+            return no_update, unavailable_text(analyses(), lang)
+        try:
+            period = report_period(quarter=quarter)
+        except ValueError:
+            period = report_period(quarter=latest_complete_quarter(data_period(ctx)[1],
+                                                                   ctx.extracted))
+        try:
+            raw = report_docx(ctx, view, period=period,
+                              unit_set=unit_set if unit_set in (NEW, OLD) else NEW)
+        except ChromiumNotFound as err:
+            return no_update, str(err)
+        return dcc.send_bytes(raw, f"bao_cao_{period.code}.docx"), ""

@@ -1,0 +1,317 @@
+"""The Standing Office's report as a Word document: layout, header, title, the results in the
+seeds' words adding up to the records, LibreOffice, the viewer's release, the overview button."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import re
+import shutil
+import subprocess
+
+import pandas as pd
+import pytest
+from docx import Document
+from docx.shared import Mm
+
+from dashboard.analysis import Analyses
+from dashboard.cli import ensure_demo, main
+from dashboard.context import build_context
+from dashboard.exports.report_docx import FONT, MARGINS_MM, report_docx
+from dashboard.exports.report_text import report_period
+from dashboard.released import analyses_for
+from geo.config import Settings
+from geo.ingest.kinds import OUTCOMES
+from geo.store import open_store
+from tests.cache import PLAN_CACHE
+
+DOCUMENT_DATE = dt.date(2025, 1, 10)
+YEAR = report_period(year=2024)
+_COUNT = r"\d{1,3}(?:\.\d{3})+|\d+"
+
+
+@pytest.fixture(scope="module")
+def ctx(tmp_path_factory):
+    settings = Settings(data_dir=tmp_path_factory.mktemp("docx") / "var", cache_dir=PLAN_CACHE)
+    ensure_demo(settings)
+    return build_context(settings)
+
+
+@pytest.fixture(scope="module")
+def an(ctx):
+    return Analyses(ctx)
+
+
+@pytest.fixture(scope="module")
+def raw(ctx, an) -> bytes:
+    """The commander's report of 2024, with its two maps (drawn once for the module)."""
+    return report_docx(ctx, an, period=YEAR, document_date=DOCUMENT_DATE)
+
+
+@pytest.fixture(scope="module")
+def doc(raw):
+    return Document(io.BytesIO(raw))
+
+
+@pytest.fixture(scope="module")
+def records(ctx) -> pd.DataFrame:
+    """The incidents of 2024 counted straight from the store (not through any layer)."""
+    with open_store(ctx.settings) as store:
+        rows = store.read("incidents", ["date", "type", "persons", "victims", "status"])
+    return rows[(rows["date"] >= "2024-01-01") & (rows["date"] <= "2024-12-31")]
+
+
+def _paragraphs(doc) -> list[str]:
+    return [p.text for p in doc.paragraphs if p.text.strip()]
+
+
+def _all_text(doc) -> str:
+    cells = [c.text for t in doc.tables for row in t.rows for c in row.cells]
+    return "\n".join(_paragraphs(doc) + cells)
+
+
+def _vi(n) -> str:
+    """1753 → "1.753"."""
+    return f"{int(n):,}".replace(",", ".")
+
+
+def _counts(text: str) -> list[int]:
+    return [int(n.replace(".", "")) for n in re.findall(_COUNT, text)]
+
+
+def _results(doc) -> list[str]:
+    """Section I's sentences on incidents (not the headings)."""
+    return [p for p in _paragraphs(doc)
+            if not re.match(r"\d\. ", p)
+            and any(w in p for w in ("vụ mua bán người", "xuất, nhập cảnh trái phép",
+                                     "tin báo, tố giác", "nạn nhân bị mua bán"))]
+
+
+def _assert_no_small_count(texts) -> None:
+    """Every count is 0 or at least 5 ("< 5" and "x" are labels; dates are not counts)."""
+    for text in texts:
+        text = re.sub(r"\d{2}/\d{2}/\d{4}", "", text.replace("< 5", ""))
+        for n in _counts(text):
+            assert n == 0 or n >= 5, text
+
+
+def _paragraph(doc, words: str) -> str:
+    found = [p for p in _paragraphs(doc) if words in p]
+    assert len(found) == 1, f"{words!r}: {found}"
+    return found[0]
+
+
+# --------------------------------------------------------------------------- layout
+
+
+def test_a4_portrait_with_decree_30_margins_and_times_new_roman(doc):
+    section = doc.sections[0]
+    assert (round(section.page_width.mm), round(section.page_height.mm)) == (210, 297)
+    for side, mm in MARGINS_MM.items():
+        assert round(getattr(section, f"{side}_margin").mm) == mm
+    assert 20 <= MARGINS_MM["top"] <= 25 and 20 <= MARGINS_MM["bottom"] <= 25
+    assert 30 <= MARGINS_MM["left"] <= 35 and 15 <= MARGINS_MM["right"] <= 20
+    normal = doc.styles["Normal"]
+    assert normal.font.name == FONT == "Times New Roman" and normal.font.size.pt == 14
+    body = [r for p in doc.paragraphs for r in p.runs if r.text.strip()]
+    assert all((r.font.name or FONT) == FONT for r in body)
+    text = [r for r in body if not r.italic and set(r.text) != {"─"}]  # not notes, not rules
+    assert len(text) > 20
+    assert all(r.font.size is None or 13 <= r.font.size.pt <= 14 for r in text)
+
+
+def test_header_block_two_borderless_columns(doc):
+    header = doc.tables[0]
+    assert len(header.columns) == 2
+    left = [c.text for c in header.columns[0].cells]
+    right = [c.text for c in header.columns[1].cells]
+    assert left[0].startswith("BAN CHỈ ĐẠO 138 TỈNH TÂY NINH\nCƠ QUAN THƯỜNG TRỰC")
+    assert right[0].startswith("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM\nĐộc lập - Tự do - Hạnh phúc")
+    assert left[1] == "Số: …/BC-BCĐ138"  # the number is left blank to fill
+    assert right[1] == "Tây Ninh, ngày 10 tháng 01 năm 2025"
+    assert all(r.italic for r in header.cell(1, 1).paragraphs[0].runs)
+    issuer = header.cell(0, 0).paragraphs
+    assert issuer[1].runs[0].bold and not issuer[0].runs[0].bold  # the issuer itself in bold
+    borders = header._tbl.tblPr.find(
+        "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}tblBorders")
+    assert borders is not None and all(
+        e.get("{http://schemas.openxmlformats.org/wordprocessingml/2006/main}val") == "nil"
+        for e in borders)
+    assert round(sum(c.width for c in header.columns) / Mm(1)) == 210 - 30 - 15
+
+
+def test_title_names_the_period(doc, ctx, an):
+    text = _paragraphs(doc)
+    i = text.index("BÁO CÁO")
+    assert text[i + 1] == "Kết quả công tác phòng, chống mua bán người năm 2024"
+    assert all(r.bold for r in doc.paragraphs[[p.text for p in doc.paragraphs].index(
+        "BÁO CÁO")].runs)
+    assert "năm 2024 (từ ngày 01/01/2024 đến ngày 31/12/2024) như sau:" in _all_text(doc)
+    assert any("Dữ liệu minh họa tổng hợp" in t for t in text)  # synthetic, said up front
+
+
+# --------------------------------------------------------------------------- the results
+
+
+def test_crossings_sentence_adds_up_to_the_records_of_the_period(doc, records):
+    crossings = records[records["type"] == "illegal_crossing"]
+    cases, persons = len(crossings), int(crossings["persons"].fillna(0).sum())
+    text = _paragraph(doc, "có hành vi xuất, nhập cảnh trái phép")
+    assert f"phát hiện, xử lý {_vi(cases)} vụ, {_vi(persons)} đối tượng" in text
+    status = crossings["status"].fillna("")
+    decided = [c for c in OUTCOMES["illegal_crossing"] if c != "verified"]
+    parts = _counts(text.split("trái phép.", 1)[1])  # (cases, persons) of each part
+    assert sum(parts[0::2]) == cases and sum(parts[1::2]) == persons
+    if status.isin(decided).any():  # the records carry outcomes: seed 004's sentence
+        assert "Qua đó, " in text
+        for code, label in (("administrative_sanction", "xử lý hành chính"),
+                            ("warning_education", "cảnh cáo, giáo dục"),
+                            ("deportation", "trục xuất"), ("prosecuted", "khởi tố")):
+            rows = crossings[status == code]
+            if len(rows):
+                figures = f"{_vi(len(rows))} vụ, {_vi(rows['persons'].fillna(0).sum())} đối tượng"
+                assert f"{label} {figures}" in text
+    else:  # no outcome recorded: the sentence says so, and invents none
+        assert "Qua đó" not in text and "chưa ghi hình thức xử lý" in text
+
+
+def test_trafficking_tips_and_victims_are_the_records(doc, records):
+    for words, kind in (("vụ mua bán người", "trafficking_case"),
+                        ("tin báo, tố giác", "tip"), ("nạn nhân bị mua bán trở về", "victim")):
+        rows = records[records["type"] == kind]
+        text = _paragraph(doc, words)
+        assert _vi(len(rows)) in text
+    trafficking = records[records["type"] == "trafficking_case"]
+    text = _paragraph(doc, "vụ mua bán người")
+    assert (f"{len(trafficking)} vụ mua bán người, {int(trafficking['persons'].sum())} đối "
+            f"tượng, {int(trafficking['victims'].sum())} nạn nhân") in text
+    stages = _counts(text.split("trong đó", 1)[1])
+    assert sum(stages) == len(trafficking)
+    victims = records[records["type"] == "victim"]
+    text = _paragraph(doc, "nạn nhân bị mua bán trở về")
+    assert f"{len(victims)} trường hợp với {int(victims['victims'].sum())} nạn nhân" in text
+
+
+def test_outreach_per_agency_and_models_are_the_layers(doc, an):
+    reach = an.planner_layer("reach", unit_set="2025", start=YEAR.start, end=YEAR.end).params
+    for row in reach["by_agency"]:
+        text = _paragraph(doc, row["agency"] + " ")
+        assert text.endswith(".")
+    province = reach["province"]
+    assert f"{_vi(province['participants'])} lượt người tham dự" in _all_text(doc)
+    coverage = an.planner_layer("coverage", unit_set="2025", start=YEAR.start,
+                                end=YEAR.end).params
+    text = _paragraph(doc, "toàn tỉnh có")
+    assert text.startswith(f"Đến ngày 31/12/2024, toàn tỉnh có {coverage['total']} mô hình")
+    assert f"tại {coverage['n_with_model']}/96 xã, phường" in text
+
+
+def test_targets_maps_and_tables_of_the_committee_report(doc, an):
+    now, _ = an.kpis(start=YEAR.start, end=YEAR.end)
+    text = _all_text(doc)
+    for label in now["label_vi"]:
+        assert label in text
+    assert len(doc.inline_shapes) == 2  # the hot-spot and the risk × coverage maps
+    assert all(s.width > Mm(150) for s in doc.inline_shapes)
+    assert "Cùng kỳ năm trước" in text and "Tổng cộng" in text  # the changes table
+
+
+def test_numbers_and_dates_the_vietnamese_way(doc, records):
+    text = _all_text(doc)
+    persons = int(records.loc[records["type"] == "illegal_crossing", "persons"].sum())
+    assert persons >= 1000 and _vi(persons) in text
+    assert f"{persons:,}" not in text  # never 1,753
+    dates = re.findall(r"\b\d{1,2}/\d{1,2}/\d{4}\b", text)
+    assert dates and all(re.fullmatch(r"\d{2}/\d{2}/\d{4}", d) for d in dates)
+
+
+@pytest.mark.skipif(shutil.which("soffice") is None,
+                    reason="LibreOffice is not installed (.ci/run installs "
+                           "libreoffice-writer-nogui)")
+def test_libreoffice_converts_it_to_pdf(raw, tmp_path):
+    from pypdf import PdfReader
+
+    source = tmp_path / "bao_cao_2024.docx"
+    source.write_bytes(raw)
+    subprocess.run(["soffice", "--headless", f"-env:UserInstallation=file://{tmp_path}/lo",
+                    "--convert-to", "pdf", "--outdir", str(tmp_path), str(source)],
+                   check=True, capture_output=True, timeout=180)
+    pdf = PdfReader(tmp_path / "bao_cao_2024.pdf")
+    # pypdf scatters Vietnamese stacked diacritics: compare the unaccented words
+    first = pdf.pages[0].extract_text()
+    assert len(pdf.pages) >= 4
+    for word in ("138", "NINH", "2024", "BC-BC"):
+        assert word in first
+    assert round(float(pdf.pages[0].mediabox.width) / 72 * 25.4) == 210
+
+
+# --------------------------------------------------------------------------- below commander
+
+
+def test_viewer_document_holds_no_count_below_five(ctx, an):
+    view = analyses_for(an, "viewer", wait=600)
+    period = report_period(quarter="2024Q3")
+    doc = Document(io.BytesIO(report_docx(ctx, view, period=period, maps=[])))
+    results = _results(doc)
+    assert len(results) >= 4
+    changes = next(t for t in doc.tables if t.cell(0, 0).text == "Loại vụ việc")
+    cells = [c.text for row in changes.rows[1:] for c in row.cells[1:3]]
+    _assert_no_small_count(results + cells)
+    text = _all_text(doc)
+    assert "đối tượng" not in " ".join(results[:3])  # persons and outcomes are not released
+    assert "Tổng cộng" not in [row.cells[0].text for row in changes.rows]  # no all-types total
+    assert "chỉ có trong báo cáo của chỉ huy" in text
+    assert "Số từ 1 đến 4 được ẩn" in text
+
+
+def test_cli_writes_the_campaign_report(ctx, tmp_path, capsys):
+    out = tmp_path / "bao_cao_cao_diem_2024.docx"
+    code = main(["--data-dir", str(ctx.settings.data_dir), "report", "--format", "docx",
+                 "--campaign", "2024", "--out", str(out)])
+    assert code == 0, capsys.readouterr().err
+    doc = Document(str(out))
+    assert ("Kết quả công tác phòng, chống mua bán người đợt cao điểm tấn công, trấn áp tội "
+            "phạm mua bán người (từ ngày 01/07/2024 đến ngày 30/09/2024)") in _paragraphs(doc)
+    assert main(["--data-dir", str(ctx.settings.data_dir), "report", "--format", "docx",
+                 "--year", "2024", "--half", "2024H1", "--out", str(out)]) == 2
+    assert "choose one period" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------- the overview
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    from tests.browser import running_server
+
+    with running_server(tmp_path_factory.mktemp("docx-e2e") / "var") as url:
+        yield url
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("role", ["commander", "viewer"])
+def test_overview_downloads_the_word_report(server, role):
+    from tests.browser import ARTIFACTS, chromium_page
+
+    with chromium_page(role=role) as page:
+        page.goto(server + "/")
+        page.wait_for_selector("#ov-report-docx", timeout=90_000)
+        assert page.inner_text("#ov-report-docx") == "Báo cáo Word (DOCX)"
+        with page.expect_download(timeout=240_000) as info:
+            page.click("#ov-report-docx")
+        download = info.value
+        assert re.fullmatch(r"bao_cao_\d{4}Q[1-4]\.docx", download.suggested_filename)
+        ARTIFACTS.mkdir(exist_ok=True)
+        saved = ARTIFACTS / f"{role}_{download.suggested_filename}"
+        download.save_as(saved)
+    doc = Document(str(saved))
+    paragraphs = _paragraphs(doc)
+    title = paragraphs[paragraphs.index("BÁO CÁO") + 1]
+    assert re.fullmatch(r"Kết quả công tác phòng, chống mua bán người quý [IV]+ năm \d{4}", title)
+    results = _results(doc)
+    crossings = next(p for p in results if "xuất, nhập cảnh trái phép" in p)
+    if role == "viewer":
+        assert "đối tượng" not in crossings
+        _assert_no_small_count(results)
+    else:
+        assert "đối tượng có hành vi xuất, nhập cảnh trái phép" in crossings
