@@ -114,6 +114,41 @@ def test_choice_lists_hold_every_label_and_the_importer_reads_each(templates, ki
         assert errors.positions == []
 
 
+def test_outcome_and_format_drop_downs_hold_the_plans_values(templates):
+    assert _choices(templates["incidents"], "incidents", "status") == [
+        "Tiếp nhận", "Xác minh", "Khởi tố", "Xét xử", "Xử lý hành chính", "Cảnh cáo, giáo dục",
+        "Trục xuất", "Hỗ trợ", "Hồi hương, trở về"]
+    assert _choices(templates["outreach"], "outreach", "format")[-3:] == [
+        "Sách, tủ sách pháp luật", "Tư vấn, giới thiệu việc làm", "Hội thi"]
+    book = load_workbook(templates["outreach"])
+    data = book.worksheets[0]
+    headers = _headers(data)
+    figures = {"Số cuộc/buổi/lớp": "sessions", "Số người tham dự": "participants",
+               "Số điểm (điểm cầu/tủ sách)": "sites", "Số tài liệu": "materials",
+               "Số nhóm (Zalo/Facebook)": "groups", "Số thành viên nòng cốt": "members"}
+    assert headers[headers.index("Hình thức") + 1:headers.index("Hình thức") + 7] == list(figures)
+    for header, name in figures.items():
+        col = headers.index(header) + 1
+        rule = _validation(data, col)
+        assert (rule.type, rule.operator, rule.formula1) == ("whole", "greaterThanOrEqual", "0")
+        assert name in data.cell(1, col).comment.text
+
+
+def test_instructions_say_which_outcome_fits_which_type_and_which_figures_a_format_has(
+        templates, tmp_path, registry):
+    vi, en = _instruction_text(templates["incidents"], "Hướng dẫn").split(
+        "How to fill in this template")
+    assert ("Xuất, nhập cảnh trái phép: Xử lý hành chính, Cảnh cáo, giáo dục, Trục xuất, "
+            "Khởi tố, Xác minh") in vi
+    assert "Nạn nhân được tiếp nhận: Tiếp nhận, Xác minh, Hỗ trợ, Hồi hương, trở về" in vi
+    assert ("illegal_crossing (Xuất, nhập cảnh trái phép): Xử lý hành chính "
+            "(administrative_sanction), Cảnh cáo, giáo dục (warning_education)") in en
+    assert "victim (Nạn nhân được tiếp nhận): Tiếp nhận (received)" in en
+    text = _instruction_text(templates["outreach"], "Hướng dẫn")
+    assert "tư vấn việc làm (số lượt người" in text and "số điểm cầu" in text
+    assert "job counselling (contacts, in the participants column)" in text
+
+
 @pytest.mark.parametrize("kind", sorted(KINDS))
 def test_dates_counts_and_codes_are_formatted_and_checked(templates, registry, kind):
     spec = KINDS[kind]
@@ -310,6 +345,60 @@ def test_outreach_round_trip(templates, registry, places, store, tmp_path):
                                         _code_of(registry, communes[-1])]
     assert got["participants"].tolist()[:2] == [120, 45]
     assert got.at["TT-3", "materials"] == 0
+
+
+def test_outcomes_from_the_drop_down_round_trip_and_a_misfit_is_refused(
+        templates, places, store, tmp_path):
+    tpl = templates["incidents"]
+    types = dict(zip([c.code for c in KINDS["incidents"].field("type").choices],
+                     _choices(tpl, "incidents", "type"), strict=True))
+    statuses = dict(zip([c.code for c in KINDS["incidents"].field("status").choices],
+                        _choices(tpl, "incidents", "status"), strict=True))
+    rows = [
+        {"Mã hồ sơ": "XC-1", "Ngày": dt.date(2024, 5, 20), "Loại": types["illegal_crossing"],
+         "Mã xã": 25699, "Số đối tượng": 4, "Tình trạng": statuses["deportation"]},
+        {"Mã hồ sơ": "XC-2", "Ngày": dt.date(2024, 5, 21), "Loại": types["illegal_crossing"],
+         "Mã xã": 25699, "Số đối tượng": 2, "Tình trạng": statuses["warning_education"]},
+        {"Mã hồ sơ": "NN-1", "Ngày": dt.date(2025, 8, 30), "Loại": types["victim"],
+         "Mã xã": 25486, "Số nạn nhân": 1, "Tình trạng": statuses["returned_home"]},
+        {"Mã hồ sơ": "XC-3", "Ngày": dt.date(2024, 5, 22), "Loại": types["illegal_crossing"],
+         "Mã xã": 25699, "Số đối tượng": 1, "Tình trạng": statuses["supported"]},
+    ]
+    report = import_file(_fill(tpl, rows, tmp_path / "ket_qua.xlsx"), "incidents", store,
+                         places, today=TODAY)
+    _assert_report(report, 3, "status.not_for_type", row=5)
+    got = _stored(store, "incidents")
+    assert got["status"].to_dict() == {"NN-1": "returned_home", "XC-1": "deportation",
+                                       "XC-2": "warning_education"}
+
+
+def test_outreach_figures_round_trip(templates, registry, places, store, tmp_path):
+    tpl = templates["outreach"]
+    formats = dict(zip([c.code for c in KINDS["outreach"].field("format").choices],
+                       _choices(tpl, "outreach", "format"), strict=True))
+    rows = [
+        {"Mã hồ sơ": "TT-1", "Ngày": dt.date(2025, 7, 30), "Mã xã": 25489, "Đơn vị": "Sở Tư pháp",
+         "Hình thức": formats["meeting"], "Số cuộc/buổi/lớp": 1, "Số người tham dự": 1835,
+         "Số điểm (điểm cầu/tủ sách)": 158},
+        {"Mã hồ sơ": "TT-2", "Ngày": dt.date(2025, 8, 1), "Mã xã": 25489,
+         "Hình thức": formats["law_books"], "Số điểm (điểm cầu/tủ sách)": 3, "Số tài liệu": 400},
+        {"Mã hồ sơ": "TT-3", "Ngày": dt.date(2025, 8, 2), "Mã xã": 25489,
+         "Hình thức": formats["job_counselling"], "Số người tham dự": 530},
+        {"Mã hồ sơ": "TT-4", "Ngày": dt.date(2025, 8, 3), "Mã xã": 25489,
+         "Hình thức": formats["social_media"], "Số nhóm (Zalo/Facebook)": 12,
+         "Số thành viên nòng cốt": 240},
+        {"Mã hồ sơ": "TT-5", "Ngày": dt.date(2025, 8, 4), "Mã xã": 25489,
+         "Hình thức": formats["contest"], "Số cuộc/buổi/lớp": -1},
+    ]
+    report = import_file(_fill(tpl, rows, tmp_path / "so_lieu.xlsx"), "outreach", store,
+                         places, today=TODAY)
+    _assert_report(report, 4, "number.negative", row=6)
+    got = _stored(store, "outreach")
+    assert got["format"].tolist() == ["meeting", "law_books", "job_counselling", "social_media"]
+    assert got.loc["TT-1", ["sessions", "participants", "sites"]].tolist() == [1, 1835, 158]
+    assert got.loc["TT-2", ["sites", "materials"]].tolist() == [3, 400]
+    assert got.at["TT-3", "participants"] == 530
+    assert got.loc["TT-4", ["groups", "members"]].tolist() == [12, 240]
 
 
 def test_models_round_trip(templates, registry, places, store, tmp_path):
