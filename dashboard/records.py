@@ -24,7 +24,7 @@ INCIDENT_COLUMNS = ["source", "record_id", "date", "type", "persons", "victims",
                     "status", "lat", "lon", "new_code", "old_code"]
 _OTHER_COLUMNS = {
     "outreach": ["source", "record_id", "date", "agency", "format", "participants", "materials",
-                 "new_code", "old_code"],
+                 "sessions", "sites", "groups", "members", "new_code", "old_code"],
     "models": ["source", "record_id", "model_type", "model_class", "start_date", "end_date",
                "agency", "new_code", "old_code"],
     "population": ["new_code", "year", "population", "population_14_60"],

@@ -264,3 +264,21 @@ def test_an_unknown_format_is_refused_with_the_closest_new_one(store, places, tm
     reasons = report.rejects.set_index("record_id")
     assert reasons.at["TT-1", "reason"] == "choice.unknown"
     assert reasons.at["TT-1", "suggestion"] == "job_counselling (Tư vấn, giới thiệu việc làm)"
+
+
+def test_the_dashboard_reads_the_outreach_figures(store_settings, places, tmp_path):
+    """The records the dashboard works from (``dashboard.records``) carry every figure the
+    importer stores, so reach and reports see them (not 0)."""
+    from dashboard.records import RecordCache
+    from geo.store import open_store
+
+    path = _csv(tmp_path / "tt.csv", [
+        OUTREACH_HEADER,
+        "TT-2;11/03/2022;25699;Sở Tư pháp;hội nghị;1;1.835;158;;;",
+        "TT-8;17/03/2022;25699;Hội LHPN tỉnh;Zalo;;;;;359;7.800",
+    ])
+    with open_store(store_settings) as opened:
+        _run(path, "outreach", opened, places, strict=True)
+    outreach = RecordCache(store_settings).current().outreach.set_index("record_id")
+    assert outreach.loc["TT-2", ["sessions", "participants", "sites"]].tolist() == [1, 1835, 158]
+    assert outreach.loc["TT-8", ["groups", "members"]].tolist() == [359, 7800]
