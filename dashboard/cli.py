@@ -421,11 +421,13 @@ def _cmd_report(args: argparse.Namespace) -> int:
             named = {k: getattr(args, k, None) for k in ("quarter", "half", "year", "campaign")}
             named = named if any(v is not None for v in named.values()) else {
                 "start": start, "end": end}
-            pdf = report_docx(ctx, Analyses(ctx), period=report_period(**named),
-                              unit_set=settings.unit_set)
+            asked = report_period(**named)
+            pdf = report_docx(ctx, Analyses(ctx), period=asked, unit_set=settings.unit_set)
+            title = f"Báo cáo kết quả công tác phòng, chống mua bán người {asked.phrase}"
         else:
             pdf = quarterly_report(ctx, Analyses(ctx), start=start, end=end,
                                    unit_set=settings.unit_set, lang=lang)
+            title = report_title(start, end, lang)
     except StoreError as err:
         print(f"{prefix}: {err}", file=sys.stderr)
         return 3
@@ -435,7 +437,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_bytes(pdf)
-    print(translate("report.cli.written", lang, path=out, title=report_title(start, end, lang),
+    print(translate("report.cli.written", lang, path=out, title=title,
                     size=format_number(len(pdf) / 1024, lang),
                     seconds=format_number(time.monotonic() - began, lang, 1)))
     return 0

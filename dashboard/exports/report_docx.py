@@ -383,7 +383,8 @@ def _kpi_section(doc, an, start: dt.date, end: dt.date) -> None:
             value = kpi_value(r, _LANG)
             if text.counts:
                 value += f" ({text.counts})"
-            body.append([(r.label_vi, text.definition or ""), value, target, status])
+            body.append([(r.label_vi, text.definition or ""), (value, text.interval or ""),
+                         target, status])
         _table(doc, ["Chỉ tiêu", "Kết quả", "Kế hoạch", "Đánh giá"], body,
                widths=(85, 28, 22, 30), numeric=(1, 2))
     note = " ".join([translate("report.kpi.note", _LANG, period=_span(start, end)),
