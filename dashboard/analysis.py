@@ -206,7 +206,8 @@ class Analyses:
                                  types=types, start=start, end=end, caveats=caveats)
         if name == "gi":
             # Gi* on the counts, as ArcGIS's Hot Spot Analysis on incidents aggregated to
-            # polygons; 9,999 permutations so that the FDR correction can reach 99 %.
+            # polygons; counts get exact p-values (layers/inference.py), and the 9,999
+            # permutations serve only where exact enumeration is too costly.
             source = self.layer("counts", unit_set=unit_set, types=types, start=start, end=end)
             return hotspot_layer(source, polys, permutations=self.gi_permutations,
                                  seed=self.seed)

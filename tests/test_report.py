@@ -126,7 +126,8 @@ def test_hotspot_page_counts_classes_as_the_gi_layer_does(an, pages):
     assert hot + cold + ns == 96 and cold > 0
     assert f"Kết quả: {hot} điểm nóng" in pages[1]
     assert f"{cold} điểm lạnh" in pages[1] and f"{ns} xã, phường không có ý nghĩa" in pages[1]
-    assert "9.999 hoán vị" in pages[1]
+    assert gi.params["inference"] == "exact"  # counts: exact p-values, no permutation count
+    assert "chính xác" in pages[1] and "9.999 hoán vị" not in pages[1]
     for name in gi.frame.loc[classes.str.startswith("cold"), "name"]:
         assert name in pages[1]
 

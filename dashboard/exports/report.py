@@ -596,8 +596,9 @@ def _section_hotspots(an: Analyses, unit_set: str, start, end, lang: str, png: b
     layer = _hotspots(an, unit_set, start, end)
     frame, params = layer.frame, layer.params
     classes = frame["gi_class"].fillna("")
-    paragraphs = [_t("report.hot.method", lang,
-                     permutations=_n(params.get("permutations", 0), lang))]
+    method = ("report.hot.method_exact" if params.get("inference") == "exact"
+              else "report.hot.method")
+    paragraphs = [_t(method, lang, permutations=_n(params.get("permutations", 0), lang))]
     if params.get("constant_values"):
         paragraphs.append(_t("report.hot.constant", lang))
     else:
