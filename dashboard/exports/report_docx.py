@@ -65,7 +65,7 @@ from dashboard.exports.report_text import (
 )
 from dashboard.i18n import choice_label, format_date, format_number, reason_text, translate
 from dashboard.kpi_text import kpi_details, kpi_value
-from geo.ingest.kinds import KINDS
+from geo.ingest.kinds import KINDS, OUTCOMES
 from geo.units import NEW, OLD
 from layers.counts import INCIDENT_TYPES
 from layers.targets import PlanError, status_stage
@@ -262,8 +262,6 @@ def _outcomes(statuses: dict, allowed: Sequence[str], which: int) -> dict:
 
 
 def _crime_paragraphs(incidents: dict, an, period: ReportPeriod) -> list[str]:
-    from geo.ingest.kinds import OUTCOMES
-
     released = _released(an)
     traffic, crossing, tips = (incidents[t] for t in ("trafficking_case", "illegal_crossing",
                                                       "tip"))
@@ -306,8 +304,6 @@ def _stages(counts: dict) -> dict:
 
 
 def _victim_paragraphs(incidents: dict) -> list[str]:
-    from geo.ingest.kinds import OUTCOMES
-
     victim = incidents["victim"]
     if "statuses" not in victim:
         return [victims_sentence(victim["cases"])]
