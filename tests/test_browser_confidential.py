@@ -87,6 +87,8 @@ def test_viewer_sees_hidden_communes_drawn_and_named_in_the_legend(server):
         communes = seen["traces"][0]
         assert communes["z"] + small["n"] + comp["n"] == 96 == communes["n"]
         assert communes["drawn"] == communes["z"]
+        hatch = [t for t in seen["traces"] if t["role"] == "hatch"]
+        assert len(hatch) == 1 and hatch[0]["n"] == 55 and hatch[0]["drawn"] > 0
         assert not any("text" in (t["mode"] or "") for t in seen["traces"])
         assert "< 5: dưới 5" in seen["legend"]
         assert "x: ẩn thêm để không suy ra được số nhỏ" in seen["legend"]
@@ -120,6 +122,7 @@ def test_viewer_sees_hidden_communes_drawn_and_named_in_the_legend(server):
         seen = page.evaluate(_SEEN)
         small, comp = _hidden(seen)
         assert small["n"] > 0 and small["drawn"] == small["n"] and comp["n"] == 0
+        assert [t["n"] for t in seen["traces"] if t["role"] == "hatch"] == [small["n"]]
         assert "< 5: dưới 5" in seen["legend"]
         assert not any(t.startswith("x:") for t in seen["legend"]), "no 'x': no entry"
         assert seen["traces"][0]["z"] + small["n"] == 96
@@ -175,7 +178,7 @@ def test_viewer_presentation_keeps_the_legend_the_line_and_the_named_figures(ser
             ".map(e => e.textContent)")
         assert "< 5: dưới 5" in legend and "x: ẩn thêm để không suy ra được số nhỏ" in legend
         text = page.inner_text("#present-map")
-        assert "Xã, phường tô xám: số liệu được ẩn để bảo vệ nạn nhân" in text
+        assert "Xã, phường tô xám, gạch chéo: số liệu được ẩn để bảo vệ nạn nhân" in text
         assert page.inner_text("#present-kpi-what-total") == \
             "Xuất, nhập cảnh trái phép · Quý III/2025"
         page.screenshot(path=str(ARTIFACTS / "confidential_presentation_viewer.png"))

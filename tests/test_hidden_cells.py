@@ -21,10 +21,12 @@ from dashboard.exports.html_map import standalone_map_html
 from dashboard.exports.report import report_maps
 from dashboard.exports.static import export_figure, presentation_figure
 from dashboard.figures.commune_map import (
+    HATCH,
     HIDDEN_STYLE,
     TRACE_COMMUNES,
     TRACE_HIDDEN,
     commune_map,
+    hatch_geojson,
     hidden_cells,
     values_patch,
 )
@@ -108,6 +110,30 @@ def test_hidden_communes_are_drawn_in_their_own_greys_with_legend_entries(ctx, c
     assert set(small.customdata) == {"&lt; 5"} and set(comp.customdata) == {"x"}
 
 
+def test_hidden_communes_are_hatched_for_grey_print(ctx, crossings):
+    fig = _map(ctx, crossings)
+    hatch = fig.data[TRACE_HIDDEN + 2]
+    assert hatch.meta == {"role": "hatch"} and hatch.hoverinfo == "skip"
+    assert not hatch.showlegend and hatch.marker.line.width == 0
+    assert hatch.marker.opacity == HATCH["opacity"]
+    labels = hidden_cells(crossings)
+    assert sorted(hatch.locations) == sorted(labels.dropna().index)
+    stripes = {f["id"]: f for f in hatch.geojson["features"]}
+    assert set(stripes) == set(crossings.frame.index)  # every commune can be hatched
+    # stripes are inside their commune and cover a part of it, not all of it
+    import shapely
+    communes = ctx.communes["2025"]
+    for code in list(labels.dropna().index)[:10]:
+        cut = shapely.from_geojson(json.dumps(stripes[code]["geometry"]))
+        whole = communes.geometry[code]
+        assert 0.1 < cut.area / whole.area < 0.5
+    # the live page sends the polygons by URL: the stripes are cut from the text given
+    live = commune_map(crossings, "/geo/communes_2025.geojson", ctx.gates, ctx.border,
+                       bounds=ctx.bounds, hidden=True, shapes=ctx.geojson["2025"])
+    assert live.data[TRACE_HIDDEN + 2].geojson == hatch.geojson
+    assert hatch_geojson(ctx.geojson["2025"]) is hatch_geojson(ctx.geojson["2025"])  # cut once
+
+
 def test_english_legend_one_click_away(ctx, crossings):
     fig = _map(ctx, crossings, lang="en")
     assert fig.data[TRACE_HIDDEN].name == "&lt; 5: fewer than 5"
@@ -138,6 +164,8 @@ def test_a_filter_change_moves_the_hidden_communes_and_sends_no_shape(ctx, an, c
         sorted(labels.index[labels == "< 5"])
     assert sent[("data", TRACE_HIDDEN + 1, "locations")] == []
     assert sent[("data", TRACE_HIDDEN + 1, "showlegend")] is False  # no "x": no entry
+    assert sorted(sent[("data", TRACE_HIDDEN + 2, "locations")]) == \
+        sorted(labels.dropna().index)
     assert not any("geojson" in op["location"] for op in ops)
     # a page that hides nothing (the commander's) patches no hidden trace
     plain = values_patch(_counts(ctx, None), "vi", "t").to_plotly_json()["operations"]
@@ -149,7 +177,7 @@ def test_a_released_map_drawn_while_nothing_is_hidden_still_has_the_traces(ctx, 
     frame["count_label"] = None
     frame["count"] = 0
     fig = _map(ctx, dataclasses.replace(crossings, frame=frame), hidden=True)
-    assert len(fig.data) == 5
+    assert len(fig.data) == 6
     assert list(fig.data[TRACE_HIDDEN].locations) == [] and not fig.data[TRACE_HIDDEN].showlegend
 
 
@@ -167,7 +195,7 @@ def test_committee_figure_lists_the_labels_and_says_what_they_mean(ctx, crossing
     fig = _committee(ctx, crossings)
     note = [a for a in fig.layout.annotations if a.name == "hidden_note"]
     assert len(note) == 1
-    assert note[0].text.startswith("Xã, phường tô xám: số liệu được ẩn để bảo vệ nạn nhân")
+    assert note[0].text.startswith("Xã, phường tô xám, gạch chéo")
     assert "“&lt; 5” là dưới 5" in note[0].text and "“x” là số được ẩn thêm" in note[0].text
     hidden = [t for t in fig.data if isinstance(t.meta, dict) and t.meta.get("role") == "hidden"]
     assert [t.name for t in hidden] == ["&lt; 5: dưới 5",
@@ -179,7 +207,7 @@ def test_committee_figure_lists_the_labels_and_says_what_they_mean(ctx, crossing
     assert source.yshift < note[0].yshift < min(
         a.yshift for a in fig.layout.annotations if a.name.startswith("caveat."))
     english = _committee(ctx, crossings, "en")
-    assert any(a.name == "hidden_note" and a.text.startswith("Grey communes")
+    assert any(a.name == "hidden_note" and a.text.startswith("Grey hatched communes")
                for a in english.layout.annotations)
 
 
@@ -241,12 +269,30 @@ def test_html_map_fills_hidden_communes_and_lists_their_labels(ctx, crossings):
     assert "Số liệu được ẩn để bảo vệ nạn nhân" in legend
     assert "&lt; 5: dưới 5" in legend and "x: ẩn thêm để không suy ra được số nhỏ" in legend
     assert "“&lt; 5” là dưới 5 (có thể là 0)" in legend
+    assert "repeating-linear-gradient" in legend  # the swatches are hatched like the map
+    # the stripes over the hidden communes, which take no click
+    stripes = [f for f in _all_collections(page) if f and f[0]["properties"].get("style", {})
+               .get("className") == "bw-hatch"]
+    assert len(stripes) == 1
+    assert {f["id"] for f in stripes[0]} == set(labels.dropna().index)
+    assert ".bw-hatch { pointer-events: none; }" in page
+
+
+def _all_collections(page: str) -> list[list[dict]]:
+    decoder = json.JSONDecoder()
+    found = []
+    for match in re.finditer(r"_add\((?=\{)", page):
+        data, _ = decoder.raw_decode(page, match.end())
+        if data.get("type") == "FeatureCollection":
+            found.append(data["features"])
+    return found
 
 
 def test_html_map_of_the_commander_has_no_hidden_legend(ctx):
     page = standalone_map_html(_counts(ctx, None), ctx.communes["2025"], ctx.gates, ctx.border,
                                title="Số vụ việc", extracted=EXTRACTED)
     assert 'class="bw-hidden"' not in page and "bw-hidden-small" not in page
+    assert '"className": "bw-hatch"' not in page
 
 
 # --------------------------------------------------------------------------- report maps

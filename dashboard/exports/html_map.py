@@ -28,7 +28,9 @@ from branca.element import Element
 
 from dashboard.figures.commune_map import (
     GATE_STYLE,
+    HATCH,
     gate_hover,
+    hatch_geojson,
     hidden_cells,
     hidden_legend,
     hidden_note,
@@ -76,6 +78,7 @@ body { display: flex; flex-direction: column; font-family: system-ui, "Segoe UI"
 .bw-classes li { display: flex; align-items: center; gap: 6px; line-height: 18px; }
 .bw-swatch { display: inline-block; width: 22px; height: 14px; border: 1px solid #888; }
 .bw-hidden { margin-top: 6px; }
+.bw-hatch { pointer-events: none; }
 .bw-hidden-note { margin: 2px 0 0 0; max-width: 520px; color: #333; }
 .bw-notes { color: #9c5700; max-width: 720px; }
 .bw-notes ul { margin: 0 0 4px 0; padding-left: 18px; font-weight: 600; }
@@ -176,6 +179,7 @@ def standalone_map_html(
             fields=["name", "label"],
             aliases=[translate("map.commune", lang), translate(layer.legend_key, lang)]),
     ).add_to(fmap)
+    _hatch_layer(layer, features).add_to(fmap)
     _border_group(border, lang).add_to(fmap)
     _gate_group(gates, lang).add_to(fmap)
     folium.LayerControl(collapsed=False).add_to(fmap)
@@ -281,6 +285,24 @@ def _commune_features(layer: Layer, communes: gpd.GeoDataFrame, lang: str,
     return {"type": "FeatureCollection", "features": features}
 
 
+def _hatch_layer(layer: Layer, features: dict) -> folium.FeatureGroup:
+    """The stripes over the hidden communes, as on the live map (they take no click, so the
+    commune's tooltip still shows under them)."""
+    hidden = set(hidden_cells(layer).dropna().index.astype(str))
+    group = folium.FeatureGroup(name=translate("map.hidden.title", "vi"), control=False)
+    shapes = [{"type": "Feature", "id": f["id"], "geometry": f["geometry"]}
+              for f in features["features"] if f["id"] in hidden]
+    if not shapes:
+        return group
+    stripes = hatch_geojson({"type": "FeatureCollection", "features": shapes})
+    style = {"stroke": False, "fillColor": HATCH["color"], "fillOpacity": HATCH["opacity"],
+             "className": "bw-hatch"}
+    folium.GeoJson({"type": "FeatureCollection",  # the cut stripes are shared: not changed
+                    "features": [{**f, "properties": {"style": style}}
+                                 for f in stripes["features"]]}, name="hatch").add_to(group)
+    return group
+
+
 def _nice_ticks(lo: float, hi: float, count: int = 5) -> list[float]:
     if hi <= lo:
         return [lo]
@@ -298,6 +320,7 @@ def _hidden_legend_html(layer: Layer, lang: str) -> str:
         return ""
     rows = "".join(
         f'<li class="bw-hidden-{entry["kind"]}"><span class="bw-swatch" style="background:'
+        f"repeating-linear-gradient(135deg, {HATCH['color']} 0 1.5px, transparent 1.5px 5px) "
         f'{entry["color"]}; border-color:{entry["line"]}"></span>'
         f"{plain_text(entry['text'])}</li>"
         for entry in hidden_legend(layer, lang) if entry["codes"])

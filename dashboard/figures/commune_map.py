@@ -12,7 +12,9 @@ and gate names, titles) goes through :func:`dashboard.figures.text.plain_text`.
 
 from __future__ import annotations
 
+import json
 import math
+from functools import lru_cache
 
 import geopandas as gpd
 import numpy as np
@@ -27,7 +29,8 @@ from layers.suppression import COMPLEMENTARY_LABEL, DEFAULT_THRESHOLD, suppresse
 
 __all__ = ["values_patch", "GATE_STYLE", "GATE_LABELS", "HIDDEN_STYLE", "TRACE_BORDER",
            "TRACE_COMMUNES", "TRACE_GATES", "TRACE_HIDDEN", "commune_map", "fit_zoom",
-           "gate_hover", "hidden_cells", "hidden_legend", "hidden_note", "hover_values",
+           "gate_hover", "hatch_geojson", "hidden_cells", "hidden_legend", "hidden_note",
+           "hover_values",
            "layer_classes", "value_texts", "z_range", "needs_redraw"]
 
 TRACE_COMMUNES, TRACE_BORDER, TRACE_GATES = 0, 1, 2
@@ -46,9 +49,12 @@ HIDDEN_STYLE = {
     "small": {"color": "#c4c4c4", "line": "#4d4d4d"},
     "complementary": {"color": "#7a7a7a", "line": "#262626"},
 }
-#: The first of the two traces of hidden communes ("< 5", then "x"), after the gates; only on
-#: a map drawn with ``hidden=True`` (a released layer: never the commander's, whose rings
-#: take the place after the gates).
+#: Diagonal stripes over every hidden commune (in degrees; about 2 km apart): what tells a
+#: hidden commune from a count in grey print, where a grey and a colour can look alike.
+HATCH = {"spacing": 0.02, "width": 0.006, "color": "#262626", "opacity": 0.5}
+#: The first of the three traces of hidden communes ("< 5", then "x", then their hatching),
+#: after the gates; only on a map drawn with ``hidden=True`` (a released layer: never the
+#: commander's, whose rings take the place after the gates).
 TRACE_HIDDEN = 3
 
 
@@ -184,6 +190,50 @@ def _hidden_traces(layer: Layer, geojson, lang: str) -> list[go.Choroplethmap]:
     return traces
 
 
+def hatch_geojson(geojson: str | dict) -> dict:
+    """The hatching of each commune of ``geojson`` (feature ``id`` = code): its polygon cut
+    into diagonal stripes (:data:`HATCH`), as a FeatureCollection with the same ids, rounded
+    to 1e-4 degree. Cut once per set of polygons (about 2 s for 96 communes) and kept."""
+    return _hatch(geojson if isinstance(geojson, str) else json.dumps(geojson))
+
+
+@lru_cache(maxsize=4)
+def _hatch(text: str) -> dict:
+    features = json.loads(text).get("features", [])
+    if not features:
+        return {"type": "FeatureCollection", "features": []}
+    geoms = shapely.from_geojson([json.dumps(f["geometry"]) for f in features])
+    minx, miny, maxx, maxy = shapely.total_bounds(geoms)
+    height, spacing, width = maxy - miny, HATCH["spacing"], HATCH["width"]
+    starts = np.arange(minx - height, maxx + spacing, spacing)
+    bands = shapely.union_all([shapely.Polygon([(x, miny), (x + width, miny),
+                                                (x + width + height, maxy), (x + height, maxy)])
+                               for x in starts])
+    stripes = shapely.set_precision(shapely.intersection(geoms, bands), 1e-4)
+    return {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "id": str(f["id"]), "properties": {},
+         "geometry": json.loads(shapely.to_geojson(g))}
+        for f, g in zip(features, stripes) if not shapely.is_empty(g)]}
+
+
+def _hatch_values(layer: Layer) -> dict:
+    codes = hidden_cells(layer).dropna().index.tolist()
+    return {"locations": codes, "z": [1] * len(codes)}
+
+
+def _hatch_trace(layer: Layer, shapes) -> go.Choroplethmap:
+    """Stripes over every hidden commune, above their greys; no hover, no legend."""
+    polygons = shapes if isinstance(shapes, dict) or (
+        isinstance(shapes, str) and shapes.lstrip().startswith("{")) else None
+    colour = HATCH["color"]
+    return go.Choroplethmap(
+        geojson=hatch_geojson(polygons) if polygons is not None
+        else {"type": "FeatureCollection", "features": []},
+        featureidkey="id", zmin=0, zmax=1, colorscale=[[0, colour], [1, colour]],
+        showscale=False, marker={"line": {"width": 0}, "opacity": HATCH["opacity"]},
+        hoverinfo="skip", showlegend=False, meta={"role": "hatch"}, **_hatch_values(layer))
+
+
 def _colorbar(layer: Layer, lang: str) -> dict:
     bar = {"title": {"text": translate(layer.legend_key, lang)}, "thickness": 14}
     classes = layer_classes(layer)
@@ -242,6 +292,7 @@ def commune_map(
     title: str = "",
     bounds: tuple[float, float, float, float] = (105.5, 10.3, 106.8, 11.8),
     hidden: bool | None = None,
+    shapes: str | dict | None = None,
 ) -> go.Figure:
     """A figure of ``layer`` over the commune polygons, with the border and the gates.
 
@@ -264,6 +315,9 @@ def commune_map(
         with legend entries (traces :data:`TRACE_HIDDEN` and the next). Default: when
         the layer carries hidden-value labels (a layer released below commander). A page
         whose later values may hide communes passes ``True``.
+    shapes : str or dict, optional
+        The polygons themselves when ``geojson`` is their URL: the hatching of hidden
+        communes is cut from them (sent with the figure, once).
     """
     frame = layer.frame
     values = frame[layer.value].astype(float).to_numpy()
@@ -312,7 +366,8 @@ def commune_map(
     minx, miny, maxx, maxy = bounds
     fig = go.Figure([communes, border_trace, gate_trace])
     if hidden or (hidden is None and hidden_cells(layer).notna().any()):
-        fig.add_traces(_hidden_traces(layer, geojson, lang))
+        fig.add_traces([*_hidden_traces(layer, geojson, lang),
+                        _hatch_trace(layer, geojson if shapes is None else shapes)])
     fig.update_layout(
         title={"text": plain_text(title), "x": 0.01, "font": {"size": 18}},
         map={
@@ -346,6 +401,8 @@ def values_patch(layer: Layer, lang: str, title: str, *, hidden: bool = False):
         for i, entry in enumerate(hidden_legend(layer, lang)):
             for key, value in _hidden_values(layer, entry, lang).items():
                 figure["data"][TRACE_HIDDEN + i][key] = value
+        for key, value in _hatch_values(layer).items():
+            figure["data"][TRACE_HIDDEN + 2][key] = value
     return figure
 
 

@@ -208,6 +208,7 @@ def _figure(ctx: AppContext, layer: Layer, lang: str, title: str):
         title=title,
         bounds=ctx.bounds,
         hidden=suppressed_for(current_role()),  # values a later filter hides get their style
+        shapes=ctx.geojson[layer.unit_set],  # the hidden communes' hatching is cut from them
     )
 
 
