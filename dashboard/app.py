@@ -208,7 +208,7 @@ def create_app(settings: Settings, ctx: AppContext | None = None,
             hrefs.append(f"{pathname or '/'}?{urlencode(query, doseq=True)}")
         return hrefs
 
-    register_presentation(app)
+    register_presentation(app, an)
     for page in _PAGES.values():
         if page in _ANALYSED:
             page.register_callbacks(app, ctx, an)

@@ -74,6 +74,9 @@ PLAN_PRESENT = "plan-present"
 PRESENT_MAP = "present-map"
 PRESENT_EXIT = "present-exit"
 PRESENT_FULLSCREEN = "present-fullscreen"
+#: While the small-count release is prepared, presentation mode asks again, then reloads.
+PRESENT_WAIT = "present-wait"
+PRESENT_RELOAD = "present-reload"
 CMD_URL = "cmd-url"  # the page's own view of the address bar (see dashboard/url_state.py)
 PLAN_URL = "plan-url"
 #: Notes on what a role below commander sees (period rounded, small counts hidden).

@@ -15,7 +15,7 @@ from __future__ import annotations
 from urllib.parse import parse_qs, urlencode
 
 import plotly.graph_objects as go
-from dash import Input, Output, dcc, html
+from dash import Input, Output, State, dcc, html, no_update
 
 from dashboard import ids
 from dashboard.context import AppContext
@@ -33,8 +33,13 @@ def _exit_href(path: str, search: str | None) -> str:
     return f"{path}?{urlencode(query, doseq=True)}" if query else path
 
 
+#: How often a waiting presentation asks whether the release is ready (milliseconds).
+_ASK_AGAIN_MS = 5000
+
+
 def presentation_view(ctx: AppContext, live: go.Figure, *, title: str, unit_set: str,
-                      lang: str, path: str, search: str | None, below=()) -> html.Div:
+                      lang: str, path: str, search: str | None, below=(),
+                      waiting: bool = False) -> html.Div:
     """The full-screen layout around ``live`` (the page's map as the page would draw it).
 
     Parameters
@@ -45,6 +50,10 @@ def presentation_view(ctx: AppContext, live: go.Figure, *, title: str, unit_set:
         The layer's title with its period.
     below : sequence of components
         What follows the map (the page's key table), shown in large type.
+    waiting : bool
+        The role's figures wait for the small-count release: the view asks again every
+        few seconds and reloads itself once they are ready (a committee's screen left
+        open on a new server fills in by itself).
     """
     figure = presentation_figure(
         live, title=title, subtitle=translate(f"units.{unit_set}", lang), caveats=ctx.caveats,
@@ -64,13 +73,29 @@ def presentation_view(ctx: AppContext, live: go.Figure, *, title: str, unit_set:
                    style={"height": "calc(100vh - 48px)", "minHeight": "560px"},
                    config=graph_config(displayModeBar=False, scrollZoom=True,
                                        responsive=True)),
-         html.Div(list(below), className="present-below")],
+         html.Div(list(below), className="present-below"),
+         *([dcc.Interval(id=ids.PRESENT_WAIT, interval=_ASK_AGAIN_MS),
+            dcc.Location(id=ids.PRESENT_RELOAD, refresh=True)] if waiting else [])],
         className="presentation", lang=lang,
     )
 
 
-def register_presentation(app) -> None:
-    """The "full screen" button asks the browser for full screen (Esc leaves it)."""
+def register_presentation(app, an=None) -> None:
+    """The "full screen" button asks the browser for full screen (Esc leaves it); a view
+    waiting for the small-count release reloads itself once the release of ``an`` (the
+    app's analyses) is ready for the signed-in role."""
+    from dashboard.auth.web import current_role
+    from dashboard.released import waiting
+
+    @app.callback(Output(ids.PRESENT_RELOAD, "href"), Input(ids.PRESENT_WAIT, "n_intervals"),
+                  State(ids.URL, "pathname"), State(ids.URL, "search"),
+                  prevent_initial_call=True)
+    def reload_when_ready(_, pathname, search):
+        if an is None or waiting(an, current_role()):
+            return no_update
+        path = pathname if isinstance(pathname, str) and pathname.startswith("/") else "/"
+        return path + (search if isinstance(search, str) and search.startswith("?") else "")
+
     app.clientside_callback(
         """function (n) {
             if (n && document.documentElement.requestFullscreen) {

@@ -585,7 +585,7 @@ def test_viewer_sees_small_counts_suppressed_commander_sees_them(world):
     shown = viewer_fig["data"][0]
     assert not any(v is not None and 1 <= v < 5 for v in shown["z"])
     assert "< 5" in shown["customdata"]
-    assert "Số từ 1 đến 4 được ẩn" in text
+    assert "được ẩn để bảo vệ nạn nhân" in text and "dưới 5" in text
     hidden = [c for c, v in zip(shown["customdata"], shown["z"]) if v is None]
     assert hidden and all(c in ("< 5", "x") for c in hidden)
     # a period off the quarter grid is rounded to it: no differencing by a few days

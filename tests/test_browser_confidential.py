@@ -172,7 +172,10 @@ def test_viewer_presentation_keeps_the_legend_the_line_and_the_named_figures(ser
     with chromium_page(1440, 900, role="viewer") as page:
         page.goto(url + Q3_CROSSINGS + "&present=1")
         page.wait_for_selector("#present-map canvas.maplibregl-canvas", timeout=120_000)
-        page.wait_for_timeout(4000)
+        # the release plan may still be in the making on a fresh server: the page asks again
+        page.wait_for_function(
+            "() => Array.from(document.querySelectorAll('#present-map .legendtext'))"
+            ".some(e => e.textContent.startsWith('< 5'))", timeout=180_000)
         legend = page.evaluate(
             "() => Array.from(document.querySelectorAll('#present-map .legendtext'))"
             ".map(e => e.textContent)")

@@ -133,10 +133,20 @@ def app(data):
 
 def _no_chromium(patch: pytest.MonkeyPatch) -> None:
     """Every Chromium render (kaleido figures, HTML to PDF) returns a stub document."""
+    import io
+
+    from PIL import Image
+
     stub = b"%PDF-1.4\n% stub: no Chromium in the callback fuzz\n"
+    picture = io.BytesIO()
+    Image.new("RGB", (4, 4), "white").save(picture, format="PNG")
+
+    def figures(figs, *a, **k):  # a PNG where one is asked for (the Word report embeds it)
+        return [picture.getvalue() if k.get("fmt") == "png" else stub] * len(list(figs))
+
     renderers = {
-        "export_figure": lambda *a, **k: stub,
-        "export_figures": lambda figs, *a, **k: [stub] * len(list(figs)),
+        "export_figure": lambda *a, **k: picture.getvalue() if k.get("fmt") == "png" else stub,
+        "export_figures": figures,
         "html_to_pdf": lambda *a, **k: stub,
     }
     for name, module in list(sys.modules.items()):

@@ -49,7 +49,7 @@ _PREFIXES = (("cmd-", "/commander"), ("plan-", "/planner"), ("import-", "/import
              ("ov-", "/"), ("commune-map", "/"), ("filter-", "/"), ("kpi-", "/"))
 #: Components of the frame every signed-in user has (page body, language links, presentation).
 _FRAME = frozenset({"page", "rendered-view", "app-alert", "lang-link", "present-map",
-                    "present-exit", "present-fullscreen"})
+                    "present-exit", "present-fullscreen", "present-wait", "present-reload"})
 
 
 def may_open(role: str | None, path: str) -> bool:

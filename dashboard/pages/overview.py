@@ -382,7 +382,8 @@ def presentation(ctx: AppContext, an, lang: str, search: str | None):
                      className="kpis")
     return presentation_view(ctx, _figure(ctx, layer, lang, title), title=title,
                              unit_set=unit_set, lang=lang, path=PATH, search=search,
-                             below=[cards, html.P(" ".join(notes), className="note-line")])
+                             below=[cards, html.P(" ".join(notes), className="note-line")],
+                             waiting=_waiting(an, role))
 
 
 def register_callbacks(app: Dash, ctx: AppContext, an: Analyses | None = None) -> None:
@@ -559,9 +560,11 @@ def _register_report_docx(app: Dash, ctx: AppContext, analyses) -> None:
             view = analyses_for(analyses(), current_role(), wait=60.0)
         except NotReady:
             return no_update, unavailable_text(analyses(), lang)
-        try:
-            period = report_period(quarter=quarter)
+        try:  # a quarter the page did not offer (a forged or empty value): the latest one
+            period = report_period(quarter=quarter) if isinstance(quarter, str) else None
         except ValueError:
+            period = None
+        if period is None:
             period = report_period(quarter=latest_complete_quarter(data_period(ctx)[1],
                                                                    ctx.extracted))
         try:

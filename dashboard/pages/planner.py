@@ -37,7 +37,8 @@ from dashboard.pages.overview import geojson_url
 from dashboard.period_filter import (chosen_period, data_period, matching_preset, period_text,
                                      register_period)
 from dashboard.presentation import presentation_view
-from dashboard.released import NotReady, analyses_for, period_note, unavailable_text
+from dashboard.released import (NotReady, analyses_for, period_note, unavailable_text,
+                                waiting)
 from dashboard.url_state import Field, read_query, register_url_sync
 from geo.units import NEW, OLD
 from layers.coverage import MODEL_TYPES
@@ -317,7 +318,8 @@ def presentation(ctx: AppContext, an: Analyses, lang: str, search: str | None):
              html.H2(translate("plan.kpis", lang)), shown.kpis]
     title = shown.title
     return presentation_view(ctx, live, title=title, unit_set=unit_set, lang=lang, path=PATH,
-                             search=search, below=below)
+                             search=search, below=below,
+                             waiting=an is not None and waiting(an, current_role()))
 
 
 def _panel(ctx: AppContext, an, code: str, unit_set: str, start, end, agencies,
