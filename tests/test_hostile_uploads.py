@@ -183,16 +183,27 @@ def test_the_gdal_of_the_process_keeps_three_drivers_and_no_network():
     assert proxy == "127.0.0.1:9"
 
 
-def test_a_vrt_is_refused_through_the_command_line(tmp_path, secrets_dir):
-    """``borderwatch import`` refuses a VRT named .geojson (exit 2), says why, leaks nothing."""
-    path = tmp_path / "vu_viec.geojson"
-    path.write_bytes(vrt_document(secrets_dir["store"], "SELECT * FROM incidents"))
+#: One file of each kind of attack, through the command line (each run starts Python: a sample
+#: of the corpus, which runs whole through the importer above and through the page in
+#: tests/test_probe.py).
+_THROUGH_THE_CLI = {"vrt-store.geojson": "GeoJSON", "vrt-accounts.gpkg": "GeoPackage",
+                    "vrt-passwd.shp": "Shapefile", "vrt-vsicurl.xlsx": "XLSX",
+                    "view.gpkg": "view", "zip-bomb.xlsx": "MB", "linked-crs.geojson": "CRS"}
+
+
+@pytest.mark.parametrize("name", sorted(_THROUGH_THE_CLI))
+def test_hostile_files_are_refused_through_the_command_line(corpus, tmp_path, listener, name):
+    """``borderwatch import`` refuses each (exit 2), says why, leaks nothing, fetches nothing."""
+    case = next(c for c in corpus if c.name == name)
+    path = tmp_path / case.name
+    path.write_bytes(case.data)
     done = subprocess.run(
         [sys.executable, "-m", "dashboard.cli", "--data-dir", str(tmp_path / "var"), "import",
          "incidents", str(path)], capture_output=True, text=True, timeout=300)
     assert done.returncode == 2, (done.stdout, done.stderr)
     _clean(done.stdout + done.stderr)
-    assert "GeoJSON" in done.stdout + done.stderr
+    assert _THROUGH_THE_CLI[name] in done.stdout + done.stderr
+    assert listener.heard == []
 
 
 @pytest.mark.parametrize("suffix", SUFFIXES)
