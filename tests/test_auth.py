@@ -290,6 +290,7 @@ def test_public_paths_are_exact_not_prefixes(world):
         body = answer.get_data(as_text=True)
         assert "react-entry-point" not in body and "_dash-config" not in body, path
     assert client.get("/login").status_code == 200
+    assert client.head("/login").status_code == 200  # not a failed sign-in
     assert client.get("/_favicon.ico").status_code == 200
     assert client.get("/assets/style.css").status_code == 200
 
@@ -596,3 +597,30 @@ def test_viewer_sees_small_counts_suppressed_commander_sees_them(world):
     _, note = _overview_figure(app, viewer, "?types=victim&types=tip&from=2025-01-01"
                                             "&to=2025-03-31")
     assert "Chỉ xem được từng loại vụ việc riêng" in note
+
+
+def test_a_callback_is_judged_by_what_it_runs_not_by_the_outputs_it_claims(world):
+    """A planner sending the commander's callback key with the planner's own ids in
+    ``outputs`` is refused by the key's outputs (403, audited as a role refusal), not left
+    to fail inside Dash (500); an unknown key, or outputs that are not the key's, is a bad
+    request (400)."""
+    app, accounts = world
+    client = _signed_in(app, "planner")
+    commander_key = _key(app, "cmd-map.figure", "cmd-note.children")
+    planner_outputs = [{"id": "plan-note", "property": "children"}]
+    body = {"output": commander_key, "outputs": planner_outputs, "inputs": [], "state": [],
+            "changedPropIds": []}
+    headers = {"X-CSRFToken": _csrf(client)}
+    answer = client.post("/_dash-update-component", json=body, headers=headers)
+    assert answer.status_code == 403
+    row = accounts.audit_log(limit=1, username="demo-planner")[0]
+    assert (row["action"], row["detail"]) == ("refused", "role")
+    assert row["target"].startswith("cmd-map")
+    unknown = dict(body, output="made-up.children")
+    assert client.post("/_dash-update-component", json=unknown, headers=headers
+                       ).status_code == 400
+    overview_key = _key(app, "commune-map.figure", "kpi-total.children")
+    claims_less = dict(body, output=overview_key, outputs=[{"id": "commune-map",
+                                                            "property": "figure"}])
+    assert client.post("/_dash-update-component", json=claims_less, headers=headers
+                       ).status_code == 400

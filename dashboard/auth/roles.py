@@ -26,7 +26,8 @@ from __future__ import annotations
 import json
 from typing import Iterable
 
-__all__ = ["PAGES", "POINT_KINDS", "ROLES", "SEES_POINTS", "importable_kinds", "may_import",
+__all__ = ["PAGES", "POINT_KINDS", "ROLES", "SEES_POINTS", "declared_output_ids",
+           "importable_kinds", "may_import",
            "may_open", "may_update", "output_ids", "page_of_output", "suppressed_for"]
 
 ROLES = ("commander", "planner", "viewer", "admin")
@@ -100,6 +101,23 @@ def output_ids(body: dict) -> list[str]:
                 except (ValueError, AttributeError):
                     cid = ""
             ids.append(str(cid or ""))
+    return ids
+
+
+def declared_output_ids(key: str) -> list[str]:
+    """The component ids a callback writes, read from its key in Dash's callback map
+    (``"id.prop"``, ``"..id1.prop1...id2.prop2.."``, ``"id.prop@hash"``; a pattern id as
+    its ``type``): what the server runs, whatever a request's ``outputs`` claim."""
+    parts = key[2:-2].split("...") if key.startswith("..") else [key]
+    ids: list[str] = []
+    for part in parts:
+        ident = part.rsplit(".", 1)[0]
+        if ident.startswith("{"):
+            try:
+                ident = json.loads(ident).get("type", "")
+            except (ValueError, AttributeError):
+                ident = ""
+        ids.append(str(ident))
     return ids
 
 

@@ -41,7 +41,7 @@ from flask import Response, g, redirect, request
 from werkzeug.serving import WSGIRequestHandler
 
 from dashboard.auth.accounts import DEMO_PASSWORD, AccountError, Accounts
-from dashboard.auth.roles import ROLES, may_open, may_update, output_ids
+from dashboard.auth.roles import ROLES, declared_output_ids, may_open, may_update, output_ids
 from dashboard.i18n import LANGUAGES, translate
 
 __all__ = ["CSRF_COOKIE", "SERVER_NAME", "SESSION_COOKIE", "NeutralRequestHandler",
@@ -269,10 +269,16 @@ def install(app, accounts: Accounts, *, default_lang: str = "vi", secure_cookies
             body = request.get_json(silent=True)
             if not isinstance(body, dict):
                 return _refused(accounts, session, "bad_body", 400, "bad request", target=path)
-            outputs = output_ids(body)
-            if not may_update(session.role, outputs):
+            key = body.get("output")
+            if not isinstance(key, str) or key not in app.callback_map:
+                return _refused(accounts, session, "bad_body", 400, "bad request", target=path)
+            outputs, declared = output_ids(body), declared_output_ids(key)
+            if not may_update(session.role, declared) or not may_update(session.role, outputs):
                 return _refused(accounts, session, "role", 403, "not allowed for this role",
-                                target=",".join(outputs)[:300])
+                                target=",".join(declared)[:300])
+            if sorted(set(outputs)) != sorted(set(declared)):  # claims other outputs than it runs
+                return _refused(accounts, session, "bad_body", 400, "bad request",
+                                target=",".join(declared)[:300])
             _audit_callback(accounts, session, body, outputs)
         elif request.method != "OPTIONS" and request.endpoint not in _SHELL_ENDPOINTS | {None}:
             accounts.audit("read", username=session.username, role=session.role,
@@ -305,7 +311,7 @@ def install(app, accounts: Accounts, *, default_lang: str = "vi", secure_cookies
     def login():
         lang = _lang()
         next_path = _safe_next(request.values.get("next"))
-        if request.method == "GET":
+        if request.method in ("GET", "HEAD"):  # HEAD: the page's headers, not a sign-in
             return _login_page(lang, next_path=next_path, demo=demo_open())
         sent, kept = request.form.get("csrf", ""), request.cookies.get(_LOGIN_CSRF, "")
         if not sent or not kept or not hmac.compare_digest(sent, kept):
