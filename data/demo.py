@@ -843,17 +843,7 @@ def _describe_more_outreach(extra, registry, frame) -> pd.DataFrame:
     pick = extra.random(n)
     agency = np.array([_MORE_FORMATS[f][3][int(u * len(_MORE_FORMATS[f][3]))]
                        for f, u in zip(fmt, pick, strict=True)], dtype=object)
-    code, name, district = _unit_names(registry, frame["unit_set"], frame["unit"])
-    return pd.DataFrame({
-        "date": _text_dates(days),
-        "commune_code": code,
-        "commune": name,
-        "district": district,
-        "agency": _renamed_departments(agency, days),
-        "format": fmt,
-        "participants": extra.poisson(people * extra.gamma(3.0, 1 / 3.0, n)),
-        "materials": extra.poisson(material * extra.gamma(3.0, 1 / 3.0, n)),
-    })
+    return _outreach_rows(extra, registry, frame, days, fmt, agency, people, material)
 
 
 def _figures(extra, formats: np.ndarray, participants: np.ndarray) -> dict[str, pd.array]:
@@ -907,19 +897,25 @@ def _describe_outreach(rng, registry, frame) -> pd.DataFrame:
         [_FORMATS[f][4][int(u * len(_FORMATS[f][4]))] for f, u in zip(fmt, pick, strict=True)],
         dtype=object,
     )
+    return _outreach_rows(rng, registry, frame, days, fmt, agency, people, material)
+
+
+def _outreach_rows(rng, registry, frame, days, fmt, agency, people, material) -> pd.DataFrame:
+    """Outreach rows as an agency's file writes them: the date, the commune (code, name,
+    district in the set of its date), the agency, the format, and participants and materials
+    drawn around each format's typical figures (the draws in this order, for a fixed seed)."""
+    n = len(fmt)
     code, name, district = _unit_names(registry, frame["unit_set"], frame["unit"])
-    return pd.DataFrame(
-        {
-            "date": _text_dates(days),
-            "commune_code": code,
-            "commune": name,
-            "district": district,
-            "agency": _renamed_departments(agency, days),
-            "format": fmt,
-            "participants": rng.poisson(people * rng.gamma(3.0, 1 / 3.0, n)),
-            "materials": rng.poisson(material * rng.gamma(3.0, 1 / 3.0, n)),
-        }
-    )
+    return pd.DataFrame({
+        "date": _text_dates(days),
+        "commune_code": code,
+        "commune": name,
+        "district": district,
+        "agency": _renamed_departments(agency, days),
+        "format": fmt,
+        "participants": rng.poisson(people * rng.gamma(3.0, 1 / 3.0, n)),
+        "materials": rng.poisson(material * rng.gamma(3.0, 1 / 3.0, n)),
+    })
 
 
 def _unit_names(registry, unit_sets, units) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
