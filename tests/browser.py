@@ -87,24 +87,30 @@ def running_server(data_dir: Path, *extra: str, timeout: float = 120.0):
 
 
 @contextmanager
-def chromium_page(width: int = 1400, height: int = 900, *, role: str | None = "commander"):
-    """A Playwright page in Debian's Chromium (no browser download), signed in to the latest
-    :func:`running_server` as its demo account for ``role`` (``None``: not signed in)."""
+def chromium():
+    """Debian's headless Chromium under Playwright (no browser download), closed after."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
-            context = browser.new_context(viewport={"width": width, "height": height},
-                                          accept_downloads=True)
-            if role and _SERVERS:
-                cookies = sign_in(_SERVERS[-1], f"demo-{role}")
-                context.add_cookies([{"name": k, "value": v, "url": _SERVERS[-1]}
-                                     for k, v in cookies.items()])
-            page = context.new_page()
-            yield page
+            yield browser
         finally:
             browser.close()
+
+
+@contextmanager
+def chromium_page(width: int = 1400, height: int = 900, *, role: str | None = "commander"):
+    """A Playwright page in Debian's Chromium (no browser download), signed in to the latest
+    :func:`running_server` as its demo account for ``role`` (``None``: not signed in)."""
+    with chromium() as browser:
+        context = browser.new_context(viewport={"width": width, "height": height},
+                                      accept_downloads=True)
+        if role and _SERVERS:
+            cookies = sign_in(_SERVERS[-1], f"demo-{role}")
+            context.add_cookies([{"name": k, "value": v, "url": _SERVERS[-1]}
+                                 for k, v in cookies.items()])
+        yield context.new_page()
 
 
 def blank_fraction(png: bytes) -> float:

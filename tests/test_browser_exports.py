@@ -10,7 +10,7 @@ import io
 
 import pytest
 
-from tests.browser import (ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, running_server, sign_in)
+from tests.browser import ARTIFACTS, chromium, running_server, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -26,12 +26,8 @@ def server(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
+    with chromium() as launched:
+        yield launched
 
 
 def _download(page, button: str, timeout: float = 150.0):

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from dashboard.auth.roles import PAGES
-from tests.browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, running_server, sign_in
+from tests.browser import ARTIFACTS, chromium, running_server, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -38,14 +38,8 @@ def server(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    with chromium() as launched:
+        yield launched
 
 
 @pytest.fixture(scope="module")
