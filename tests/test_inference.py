@@ -301,12 +301,3 @@ def test_exact_p_values_do_not_depend_on_how_the_tables_are_chunked(monkeypatch)
     chunked = exact_gi_star_p(y, w)
     np.testing.assert_array_equal(whole[0], chunked[0])
     np.testing.assert_array_equal(whole[1], chunked[1])
-
-
-def test_docstring_examples_run():
-    import doctest
-
-    import layers.inference
-
-    result = doctest.testmod(layers.inference, optionflags=doctest.NORMALIZE_WHITESPACE)
-    assert result.attempted >= 15 and result.failed == 0

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import doctest
 import re
 
 import pytest
@@ -28,10 +27,6 @@ from geo.ingest.kinds import OUTCOMES, OUTREACH_FIGURES, OUTREACH_FORMATS
 def _numbers(text: str) -> list[int]:
     """The counts of a sentence, read the Vietnamese way (1.753 is one thousand …)."""
     return [int(n.replace(".", "")) for n in re.findall(r"\d{1,3}(?:\.\d{3})+|\d+", text)]
-
-
-def test_doctests():
-    assert doctest.testmod(report_text).failed == 0
 
 
 def test_seed_004_sentence_is_written_back_word_for_word():

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import doctest
 
 import geopandas as gpd
 import numpy as np
@@ -494,9 +493,6 @@ def test_demo_victims_are_protected_on_both_maps(registry):
         (released.frame["count_label"].notna()).sum())
 
 
-def test_doctests():
-    result = doctest.testmod(suppression, optionflags=doctest.NORMALIZE_WHITESPACE)
-    assert result.failed == 0
 
 
 def test_records_whose_communes_do_not_meet_still_get_a_plan(registry):

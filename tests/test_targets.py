@@ -5,7 +5,6 @@ Wilson intervals and the official key-area list."""
 from __future__ import annotations
 
 import datetime as dt
-import doctest
 import shutil
 from pathlib import Path
 
@@ -575,11 +574,6 @@ def test_midterm_outside_the_plan(tmp_path):
                                 if "date: 31/12/2017" in line)
 
 
-def test_docstring_examples_run():
-    result = doctest.testmod(targets, optionflags=doctest.NORMALIZE_WHITESPACE)
-    assert result.failed == 0 and result.attempted >= 6
-
-
 # -- the plans' own definitions (issue 16) ---------------------------------------------------
 
 def test_cases_cleared_divides_by_the_cases_with_proceedings_opened(data):
@@ -882,10 +876,3 @@ def test_a_key_area_file_for_no_plan_and_unknown_plan_codes_are_refused(registry
         attach_key_areas([plan], registry)
     assert attach_key_areas([plan.model_copy(update={"key_areas": ("25681",)})],
                             registry)[0].key_areas == ("25681",)
-
-
-def test_key_area_list_docstring_examples_run():
-    from geo import key_area_list
-
-    result = doctest.testmod(key_area_list, optionflags=doctest.NORMALIZE_WHITESPACE)
-    assert result.failed == 0 and result.attempted >= 5

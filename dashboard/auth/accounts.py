@@ -276,9 +276,6 @@ class Accounts:
         return [{"username": u, "role": r, "demo": bool(d), "disabled": bool(x), "created": c}
                 for u, r, d, x, c in rows]
 
-    def has_users(self) -> bool:
-        return self._db().execute("SELECT 1 FROM users LIMIT 1").fetchone() is not None
-
     def ensure_demo_users(self) -> list[str]:
         """The local demo accounts ``demo-<role>`` for each role, made once (none if real
         users exist). Returns the names made."""
