@@ -55,7 +55,16 @@ def free_port() -> int:
 
 @contextmanager
 def running_server(data_dir: Path, *extra: str, timeout: float = 120.0):
-    """Run ``borderwatch serve`` (the README's command) on a free loopback port."""
+    """Run ``borderwatch serve`` (the README's command) on a free loopback port.
+
+    A new data folder starts with the run's copy of the demo store (``tests.cache``),
+    which ``serve`` finds and keeps, as it keeps any store that holds records.
+    """
+    if "--no-demo" not in extra and not (Path(data_dir) / "borderwatch.sqlite").exists():
+        from geo.config import Settings
+        from tests.cache import demo_data
+
+        demo_data(Settings(data_dir=data_dir))
     port = free_port()
     log = open(data_dir.parent / f"server-{port}.log", "w")
     proc = subprocess.Popen(

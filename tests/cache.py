@@ -1,4 +1,4 @@
-"""One release-plan cache for a whole test run.
+"""One release-plan cache and one demo store for a whole test run.
 
 The demo records are the same in every test module, so their small-count release
 plan (tens of seconds to build) is built once per run: the xdist workers share
@@ -15,3 +15,38 @@ from pathlib import Path
 PLAN_CACHE = Path(tempfile.gettempdir()) / (
     "borderwatch-test-plans-" + os.environ.get("PYTEST_XDIST_TESTRUNUID", str(os.getpid())))
 os.environ.setdefault("BORDERWATCH_CACHE_DIR", str(PLAN_CACHE))
+
+
+#: The synthetic demo store, built once for the run by the first test that needs it; every
+#: other test (and every server the browser tests start) gets a copy of its files.
+DEMO_TEMPLATE = PLAN_CACHE.with_name(PLAN_CACHE.name.replace("-plans-", "-demo-"))
+
+
+def demo_data(settings) -> None:
+    """Give ``settings``' data folder the synthetic demo store, as ``borderwatch serve``
+    makes it (:func:`dashboard.cli.ensure_demo`) — from a copy of one build per run.
+
+    The demo is deterministic, so a copy is the same store a fresh build writes; it
+    saves the generation and import (several seconds each time) in the dozens of test
+    modules and servers that start from the demo. A PostGIS store is built as usual.
+    """
+    import fcntl
+    import shutil
+
+    from dashboard.cli import ensure_demo
+    from geo.config import Settings
+
+    if settings.database_url:
+        ensure_demo(settings)
+        return
+    DEMO_TEMPLATE.parent.mkdir(parents=True, exist_ok=True)
+    with open(f"{DEMO_TEMPLATE}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)    # the xdist workers: the second one waits, then copies
+        if not (DEMO_TEMPLATE / "borderwatch.sqlite").exists():
+            building = DEMO_TEMPLATE.with_name(DEMO_TEMPLATE.name + f".{os.getpid()}")
+            shutil.rmtree(building, ignore_errors=True)
+            ensure_demo(Settings(data_dir=building, cache_dir=settings.cache_dir))
+            shutil.rmtree(building / "cache", ignore_errors=True)
+            shutil.rmtree(DEMO_TEMPLATE, ignore_errors=True)    # a build cut short
+            building.rename(DEMO_TEMPLATE)
+    shutil.copytree(DEMO_TEMPLATE, settings.data_dir, dirs_exist_ok=True)

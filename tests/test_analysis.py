@@ -7,10 +7,9 @@ import datetime as dt
 import pytest
 
 from dashboard.analysis import Analyses
-from dashboard.cli import ensure_demo
 from dashboard.context import build_context
 from layers.targets import PLANS_DIR, PlanError
-from tests.cache import PLAN_CACHE
+from tests.cache import PLAN_CACHE, demo_data
 
 
 @pytest.fixture(scope="module")
@@ -18,7 +17,7 @@ def analyses(tmp_path_factory):
     from geo.config import Settings
 
     settings = Settings(data_dir=tmp_path_factory.mktemp("an") / "var", cache_dir=PLAN_CACHE)
-    ensure_demo(settings)
+    demo_data(settings)
     return Analyses(build_context(settings))
 
 
@@ -72,7 +71,7 @@ def test_app_start_builds_the_plan_once_for_every_worker(tmp_path, monkeypatch):
     import layers.suppression
 
     settings = Settings(data_dir=tmp_path / "var", cache_dir=tmp_path / "cache")
-    ensure_demo(settings)
+    demo_data(settings)
     ctx = build_context(settings)
     create_app(settings, ctx)  # precompute=True: the build starts now
     first = Analyses(ctx).release_plan(wait=300)  # waits on the cache's lock, then reads it

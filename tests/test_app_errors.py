@@ -6,18 +6,17 @@ import pytest
 
 from dashboard.app import create_app
 from dashboard.auth.accounts import Accounts
-from dashboard.cli import ensure_demo
 from dashboard.context import build_context
 from geo.config import Settings
 from geo.store import StoreError
 from tests.test_auth import _call, _key, _sign_in
-from tests.cache import PLAN_CACHE
+from tests.cache import PLAN_CACHE, demo_data
 
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
     settings = Settings(data_dir=tmp_path_factory.mktemp("errors") / "var", cache_dir=PLAN_CACHE)
-    ensure_demo(settings)
+    demo_data(settings)
     ctx = build_context(settings)
     accounts = Accounts(settings.data_dir / "accounts.sqlite")
     accounts.ensure_demo_users()

@@ -10,11 +10,11 @@ import pytest
 
 from dashboard.app import create_app
 from dashboard.auth.accounts import AUDIT_DETAIL_LIMIT, Accounts
-from dashboard.cli import ensure_demo
 from dashboard.context import build_context
 from geo.config import Settings
 from tests.cache import PLAN_CACHE
 from tests.test_auth import _call, _csrf, _form_token, _key, _signed_in
+from tests.cache import demo_data
 
 OVERVIEW_FILTERS = {"filter-types.value": ["victim"], "filter-period.start_date": "2025-01-01",
                     "filter-period.end_date": "2025-03-31", "filter-units.value": "2025",
@@ -24,7 +24,7 @@ OVERVIEW_FILTERS = {"filter-types.value": ["victim"], "filter-period.start_date"
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
     settings = Settings(data_dir=tmp_path_factory.mktemp("audit") / "var", cache_dir=PLAN_CACHE)
-    ensure_demo(settings)
+    demo_data(settings)
     accounts = Accounts(settings.data_dir / "accounts.sqlite")
     accounts.ensure_demo_users()
     app = create_app(settings, build_context(settings), accounts, precompute=False)

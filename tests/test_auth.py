@@ -15,16 +15,15 @@ from dashboard.app import create_app
 from dashboard.auth.accounts import (DEMO_PASSWORD, MAX_PAIR_FAILURES, AccountError,
                                      Accounts)
 from dashboard.auth.roles import ROLES, may_update, output_ids
-from dashboard.cli import ensure_demo
 from dashboard.context import build_context
 from geo.config import Settings
-from tests.cache import PLAN_CACHE
+from tests.cache import PLAN_CACHE, demo_data
 
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
     settings = Settings(data_dir=tmp_path_factory.mktemp("auth") / "var", cache_dir=PLAN_CACHE)
-    ensure_demo(settings)
+    demo_data(settings)
     ctx = build_context(settings)
     accounts = Accounts(settings.data_dir / "accounts.sqlite")
     accounts.ensure_demo_users()

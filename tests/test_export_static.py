@@ -14,7 +14,6 @@ from PIL import Image
 from plotly.colors import hex_to_rgb
 from pyproj import Geod
 
-from dashboard.cli import ensure_demo
 from dashboard.context import build_context
 from dashboard.exports.static import (
     SIZES,
@@ -30,6 +29,7 @@ from dashboard.i18n import translate
 from layers.counts import incident_counts
 from layers.layer import Caveat
 from tests.browser import CHROMIUM, blank_fraction
+from tests.cache import demo_data
 
 EXTRACTED = dt.date(2026, 11, 23)
 SOURCE = "Công an tỉnh Tây Ninh"
@@ -40,7 +40,7 @@ def ctx(tmp_path_factory):
     from geo.config import Settings
 
     settings = Settings(data_dir=tmp_path_factory.mktemp("static") / "var")
-    ensure_demo(settings)
+    demo_data(settings)
     return build_context(settings)
 
 

@@ -19,7 +19,6 @@ import plotly.graph_objects as go
 import pytest
 
 from dashboard import ids
-from dashboard.cli import ensure_demo
 from dashboard.context import build_context
 from dashboard.exports.html_map import standalone_map_html
 from dashboard.exports.static import presentation_figure
@@ -29,6 +28,7 @@ from dashboard.figures.text import plain_text
 from dashboard.presentation import presentation_view
 from geo.config import Settings
 from layers.counts import incident_counts
+from tests.cache import demo_data
 
 EVIL = '<a href="http://evil">x</a>'
 SHOWN = "&lt;a href=&#34;http://evil&#34;&gt;x&lt;/a&gt;"
@@ -38,7 +38,7 @@ EXTRACTED = dt.date(2026, 11, 23)
 @pytest.fixture(scope="module")
 def ctx(tmp_path_factory):
     settings = Settings(data_dir=tmp_path_factory.mktemp("figure-text") / "var")
-    ensure_demo(settings)
+    demo_data(settings)
     return build_context(settings)
 
 

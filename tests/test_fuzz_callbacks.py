@@ -37,7 +37,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from geo.config import Settings
-from tests.cache import PLAN_CACHE
+from tests.cache import PLAN_CACHE, demo_data
 
 _CI = bool(os.environ.get("CI")) or os.environ.get("BORDERWATCH_REQUIRE_POSTGIS") == "1"
 _SCALE = float(os.environ.get("BORDERWATCH_FUZZ_SCALE", "1"))
@@ -114,10 +114,8 @@ def _short(key: str) -> str:
 
 @pytest.fixture(scope="module")
 def data(tmp_path_factory) -> Settings:
-    from dashboard.cli import ensure_demo
-
     settings_ = Settings(data_dir=tmp_path_factory.mktemp("fuzz-callbacks") / "var", cache_dir=PLAN_CACHE)
-    ensure_demo(settings_)
+    demo_data(settings_)
     return settings_
 
 

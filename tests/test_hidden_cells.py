@@ -15,7 +15,6 @@ import pytest
 from PIL import Image
 
 from dashboard.analysis import Analyses
-from dashboard.cli import ensure_demo
 from dashboard.context import build_context
 from dashboard.exports.html_map import standalone_map_html
 from dashboard.exports.report import report_maps
@@ -35,7 +34,7 @@ from geo.config import Settings
 from layers.counts import INCIDENT_TYPES, SEQUENTIAL_SCALE, incident_counts
 from layers.suppression import for_role
 from tests.browser import ARTIFACTS
-from tests.cache import PLAN_CACHE
+from tests.cache import PLAN_CACHE, demo_data
 
 Q3 = (dt.date(2025, 7, 1), dt.date(2025, 9, 30))
 EXTRACTED = dt.date(2026, 11, 23)
@@ -44,7 +43,7 @@ EXTRACTED = dt.date(2026, 11, 23)
 @pytest.fixture(scope="module")
 def an(tmp_path_factory) -> Analyses:
     settings = Settings(data_dir=tmp_path_factory.mktemp("hidden") / "var", cache_dir=PLAN_CACHE)
-    ensure_demo(settings)
+    demo_data(settings)
     analyses = Analyses(build_context(settings))
     assert analyses.release_plan(wait=900) is not None
     return analyses

@@ -9,7 +9,6 @@ import pyproj
 import pytest
 import shapely
 
-from dashboard.cli import ensure_demo
 from geo.boundaries import load_border, load_communes
 from geo.config import Settings
 from geo.gates import load_gates
@@ -26,6 +25,7 @@ from layers.proximity import (
     incident_points,
     proximity_layer,
 )
+from tests.cache import demo_data
 
 # UTM 48N scale over the province is 0.9996–1.0005: distances within 0.05 % of the
 # geodesic; the tests allow 0.1 %.
@@ -38,7 +38,7 @@ MOC_BAI_COMMUNE = "25681"  # Xã Bến Cầu (2025), which holds the Mộc Bài 
 def place(tmp_path_factory):
     """Demo incidents, 2025 communes, gates and border line (bundled geometry)."""
     settings = Settings(data_dir=tmp_path_factory.mktemp("proximity") / "var")
-    ensure_demo(settings)
+    demo_data(settings)
     with open_store(settings) as store:
         incidents = store.read("incidents")
     return incidents, load_communes(settings), load_gates(settings), load_border(settings)

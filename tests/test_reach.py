@@ -6,11 +6,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dashboard.cli import ensure_demo
 from geo.config import Settings
 from geo.store import open_store
 from layers.layer import Caveat
 from layers.reach import OUTREACH_FORMATS, outreach_reach
+from tests.cache import demo_data
 
 CODES = ["25459", "25480", "25486", "25489"]
 OLD = {"25459": "25456", "25480": "25480", "25486": "25486", "25489": "25489"}
@@ -357,7 +357,7 @@ def test_outreach_without_the_figure_columns_counts_them_empty():
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
     settings = Settings(data_dir=tmp_path_factory.mktemp("reach") / "var")
-    ensure_demo(settings)
+    demo_data(settings)
     with open_store(settings) as store:
         return store.read("outreach"), store.read("population")
 

@@ -13,14 +13,13 @@ import pandas as pd
 import pytest
 
 from dashboard.analysis import Analyses
-from dashboard.cli import ensure_demo
 from dashboard.context import build_context
 from dashboard.i18n import translate
 from dashboard.released import NotReady, Released, analyses_for, period_note
 from geo.config import Settings
 from geo.units import NEW
 from layers.counts import INCIDENT_TYPES
-from tests.cache import PLAN_CACHE
+from tests.cache import PLAN_CACHE, demo_data
 
 Q3 = (dt.date(2025, 7, 1), dt.date(2025, 9, 30))
 _INCIDENT_MEASURES = {"cases_cleared_rate", "prosecuted_tried_rate", "prosecution_rate",
@@ -31,7 +30,7 @@ _INCIDENT_MEASURES = {"cases_cleared_rate", "prosecuted_tried_rate", "prosecutio
 def an(tmp_path_factory) -> Analyses:
     settings = Settings(data_dir=tmp_path_factory.mktemp("released") / "var",
                         cache_dir=PLAN_CACHE)
-    ensure_demo(settings)
+    demo_data(settings)
     analyses = Analyses(build_context(settings))
     assert analyses.release_plan(wait=600) is not None
     return analyses

@@ -10,7 +10,7 @@ import pytest
 from pypdf import PdfReader
 
 from dashboard.analysis import Analyses
-from dashboard.cli import ensure_demo, main
+from dashboard.cli import main
 from dashboard.context import build_context
 from dashboard.exports.report import (
     PRIORITY_TOP,
@@ -27,7 +27,7 @@ from dashboard.i18n import format_date, format_number, translate
 from layers.counts import INCIDENT_TYPES
 from layers.gaps import priority_list
 from tests.browser import blank_fraction
-from tests.cache import PLAN_CACHE
+from tests.cache import PLAN_CACHE, demo_data
 
 START, END = dt.date(2025, 7, 1), dt.date(2025, 9, 30)
 DOCUMENT_DATE = dt.date(2026, 1, 15)
@@ -42,7 +42,7 @@ def ctx(tmp_path_factory):
     from geo.config import Settings
 
     settings = Settings(data_dir=tmp_path_factory.mktemp("report") / "var", cache_dir=PLAN_CACHE)
-    ensure_demo(settings)
+    demo_data(settings)
     return build_context(settings)
 
 

@@ -15,7 +15,7 @@ from docx import Document
 from docx.shared import Mm
 
 from dashboard.analysis import Analyses
-from dashboard.cli import ensure_demo, main
+from dashboard.cli import main
 from dashboard.context import build_context
 from dashboard.exports.report_docx import FONT, MARGINS_MM, report_docx
 from dashboard.exports.report_text import report_period
@@ -23,7 +23,7 @@ from dashboard.released import analyses_for
 from geo.config import Settings
 from geo.ingest.kinds import OUTCOMES
 from geo.store import open_store
-from tests.cache import PLAN_CACHE
+from tests.cache import PLAN_CACHE, demo_data
 
 DOCUMENT_DATE = dt.date(2025, 1, 10)
 YEAR = report_period(year=2024)
@@ -33,7 +33,7 @@ _COUNT = r"\d{1,3}(?:\.\d{3})+|\d+"
 @pytest.fixture(scope="module")
 def ctx(tmp_path_factory):
     settings = Settings(data_dir=tmp_path_factory.mktemp("docx") / "var", cache_dir=PLAN_CACHE)
-    ensure_demo(settings)
+    demo_data(settings)
     return build_context(settings)
 
 

@@ -7,7 +7,7 @@ import pytest
 from dashboard import ids
 from dashboard.pages import commander, planner
 from dashboard.url_state import Field, frame_of, query_string, read_query
-from tests.cache import PLAN_CACHE
+from tests.cache import PLAN_CACHE, demo_data
 
 FIELDS = (
     Field("layer", "l", choices=("rates", "gi")),
@@ -52,12 +52,11 @@ def test_pages_declare_their_components():
 
 @pytest.fixture(scope="module")
 def ctx(tmp_path_factory):
-    from dashboard.cli import ensure_demo
     from dashboard.context import build_context
     from geo.config import Settings
 
     settings = Settings(data_dir=tmp_path_factory.mktemp("url") / "var", cache_dir=PLAN_CACHE)
-    ensure_demo(settings)
+    demo_data(settings)
     return build_context(settings)
 
 
