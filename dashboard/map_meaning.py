@@ -16,6 +16,7 @@ nothing is recomputed here.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import dataclass
 
 from dashboard.i18n import format_date, format_number, translate
@@ -33,7 +34,10 @@ def is_gi(layer: Layer) -> bool:
 
 
 def _p(value: float, lang: str) -> str:
-    return format_number(value, lang, 4 if value < 0.01 else 3 if value < 0.1 else 2)
+    """A p threshold to three significant digits (0,00625; 0,000104): rounded to fewer, a
+    p-value printed beside it could seem to pass when it does not."""
+    digits = max(2, 2 - math.floor(math.log10(value))) if value > 0 else 2
+    return format_number(value, lang, digits)
 
 
 def _fdr_text(layer: Layer, lang: str) -> str:

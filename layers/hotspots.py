@@ -722,7 +722,7 @@ def _plain_params(weights, distance_km, permutations, seed, alternative, alpha_f
         "permutations": permutations, "seed": seed, "alternative": alternative,
         "alpha_fdr": alpha_fdr, "inference": None, "fdr_thresholds": {}, "p_floor": None,
         "islands": (), "direction_conflicts": (), "n_features": n,
-        "few_features": n < MIN_FEATURES,
+        "few_features": n < MIN_FEATURES, "significant": {},
     }
 
 
