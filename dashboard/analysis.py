@@ -30,7 +30,7 @@ from layers.coverage import model_coverage
 from layers.gaps import gap_layer
 from layers.density import hexagon_counts, kernel_density
 from layers.emerging import emerging_layer
-from layers.hotspots import hotspot_layer, local_moran
+from layers.hotspots import hotspot_layer, local_moran, rate_hotspot_layer
 from layers.key_areas import change_evidence, key_area_layer, key_area_scores
 from layers.layer import Layer
 from layers.proximity import band_shares, border_distance, gate_distances
@@ -38,12 +38,17 @@ from layers.rates import commune_rates
 from layers.targets import PLANS_DIR, TrackingData, attach_key_areas, load_plans, track
 from layers.reach import outreach_reach
 
-__all__ = ["COMMUNE_LAYERS", "GRID_LAYERS", "LAYERS", "PLANNER_LAYERS", "Analyses", "grid_url"]
+__all__ = ["COMMUNE_LAYERS", "GI_LAYERS", "GRID_LAYERS", "LAYERS", "PLANNER_LAYERS", "Analyses",
+           "grid_url"]
 
-COMMUNE_LAYERS = ("rates", "counts", "gi", "emerging", "change", "key_areas")
+COMMUNE_LAYERS = ("rates", "counts", "gi", "gi_rate", "emerging", "change", "key_areas")
 GRID_LAYERS = ("density", "hexagons")
 PLANNER_LAYERS = ("gaps", "coverage", "reach")
-LAYERS = ("rates", "gi", "emerging", "density", "hexagons", "change", "key_areas", "counts")
+LAYERS = ("rates", "gi", "gi_rate", "emerging", "density", "hexagons", "change", "key_areas",
+          "counts")
+#: The Gi* layers: of the counts (where incidents cluster) and of the smoothed rate per
+#: resident (where the risk per person clusters); both may be asked without FDR.
+GI_LAYERS = ("gi", "gi_rate")
 #: Cell of the screen heatmap: 2 km keeps the grid light for the browser (~2,200 cells).
 DENSITY_CELL_KM = 2.0
 HEX_RESOLUTION = 7
@@ -180,20 +185,27 @@ class Analyses:
     # -- the layers ----------------------------------------------------------------------
 
     def layer(self, name: str, *, unit_set: str, types: tuple[str, ...], start: dt.date,
-              end: dt.date, bandwidth_km: float = 5.0) -> Layer:
-        """The layer ``name`` for these filters (see :data:`LAYERS`)."""
+              end: dt.date, bandwidth_km: float = 5.0, fdr: bool = True) -> Layer:
+        """The layer ``name`` for these filters (see :data:`LAYERS`).
+
+        ``fdr=False`` asks a Gi* layer (:data:`GI_LAYERS`) for its classes without the
+        False Discovery Rate correction (titled as such); other layers ignore it.
+        """
         if name not in LAYERS:
             raise ValueError(f"unknown layer {name!r}")
-        if name == "rates" and unit_set != NEW:
-            name = "counts"  # population is known for the 2025 communes only
-        key = (name, unit_set, types, start, end, bandwidth_km if name == "density" else None)
+        if name in ("rates", "gi_rate") and unit_set != NEW:
+            # population is known for the 2025 communes only
+            name = {"rates": "counts", "gi_rate": "gi"}[name]
+        fdr = bool(fdr) if name in GI_LAYERS else None
+        key = (name, unit_set, types, start, end, bandwidth_km if name == "density" else None,
+               fdr)
         return self._memo(key, lambda: self._build(name, unit_set, types, start, end,
-                                                   bandwidth_km))
+                                                   bandwidth_km, fdr))
 
     def _records(self):
         return self.ctx.records.current()
 
-    def _build(self, name, unit_set, types, start, end, bandwidth_km) -> Layer:
+    def _build(self, name, unit_set, types, start, end, bandwidth_km, fdr=None) -> Layer:
         ctx, rec = self.ctx, self._records()
         caveats = ctx.caveats
         units = ctx.unit_table(unit_set)
@@ -210,7 +222,12 @@ class Analyses:
             # permutations serve only where exact enumeration is too costly.
             source = self.layer("counts", unit_set=unit_set, types=types, start=start, end=end)
             return hotspot_layer(source, polys, permutations=self.gi_permutations,
-                                 seed=self.seed)
+                                 seed=self.seed, alpha_fdr=fdr is not False)
+        if name == "gi_rate":
+            # Gi* on the smoothed rate per resident: where the risk clusters, not the size
+            source = self.layer("rates", unit_set=unit_set, types=types, start=start, end=end)
+            return rate_hotspot_layer(source, polys, permutations=self.gi_permutations,
+                                      seed=self.seed, alpha_fdr=fdr is not False)
         if name == "emerging":
             return emerging_layer(rec.incidents, polys, unit_set=unit_set, freq="Q", types=types,
                                   end=end, permutations=self.permutations, seed=self.seed,
@@ -359,6 +376,9 @@ class Analyses:
             if unit_set == NEW:
                 ev["rate_eb"] = self.layer("rates", unit_set=unit_set, types=types, start=start,
                                            end=end).frame["rate_eb"]
+                # the Gi* points of the score: where the risk per resident is high
+                ev["gi_rate_class"] = self.layer("gi_rate", unit_set=unit_set, types=types,
+                                                 start=start, end=end).frame["gi_class"]
             ev["gi_class"] = self.layer("gi", unit_set=unit_set, types=types, start=start,
                                         end=end).frame["gi_class"]
             ev["category"] = self.layer("emerging", unit_set=unit_set, types=types,

@@ -42,6 +42,12 @@ CMD_PANEL = "cmd-panel"
 CMD_SELECTED = "cmd-selected"
 CMD_ROW = "cmd-row"  # pattern-matching id type of a ranked-table row
 CMD_SUMMARY = "cmd-summary"
+#: What the map shows (its "about" text), and the choices offered when a Gi* map is all grey.
+CMD_ABOUT = "cmd-about"
+CMD_GI_OPTIONS = "cmd-gi-options"
+CMD_GI_ADVICE = "cmd-gi-advice"
+CMD_GI_UNCORRECTED = "cmd-gi-uncorrected"
+CMD_GI_LONGER = "cmd-gi-longer"
 
 PLAN_LAYER = "plan-layer"
 PLAN_PRESET = "plan-preset"

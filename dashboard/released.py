@@ -147,11 +147,12 @@ class Released:
         return snapped.start, snapped.end
 
     def layer(self, name: str, *, unit_set: str, types: tuple[str, ...], start: dt.date,
-              end: dt.date, bandwidth_km: float = 5.0) -> Layer:
-        """A commander layer, released (density and hexagons are refused: point data)."""
+              end: dt.date, bandwidth_km: float = 5.0, fdr: bool = True) -> Layer:
+        """A commander layer, released (density and hexagons are refused: point data; so are
+        the Gi* classes without the FDR correction, ``fdr=False``: no release rule)."""
         start, end = self._period(start, end)
         layer = self.an.layer(name, unit_set=unit_set, types=types, start=start, end=end,
-                              bandwidth_km=bandwidth_km)
+                              bandwidth_km=bandwidth_km, fdr=fdr)
         return for_role(layer, self.role, plan=self.plan)
 
     def planner_layer(self, name: str, *, unit_set: str, start: dt.date, end: dt.date,

@@ -630,7 +630,8 @@ def emerging_layer(
         None when no period had a record), ``inference_by_period`` (period →
         the same, None for a period without a record) and ``islands``
         (communes without a neighbour: never significant, so always
-        ``no_pattern``).
+        ``no_pattern``), ``about_key`` (what the map shows, with or without
+        FDR: ``layer.emerging.about`` or ``layer.emerging.about_fdr``).
 
     Examples
     --------
@@ -676,6 +677,7 @@ def emerging_layer(
             "islands": tuple(queen_contiguity(communes).isolates),
             "categories": dict(CATEGORY_CODES), "colours": dict(CATEGORY_COLOURS),
             "zmin": _ZMIN, "zmax": _ZMAX,
+            "about_key": "layer.emerging.about_fdr" if fdr else "layer.emerging.about",
         },
         colorscale=CATEGORY_SCALE,
         caveats=caveats,

@@ -47,6 +47,7 @@ __all__ = [
     "GI_CLASSES",
     "LISA_CLASSES",
     "MIN_FEATURES",
+    "THRESHOLD_COLUMNS",
     "HotSpots",
     "gi_star",
     "hotspot_layer",
@@ -88,6 +89,10 @@ DIVERGING_SCALE = tuple(
 )
 
 _LEVELS = (0.10, 0.05, 0.01)  # 90, 95, 99 % confidence
+#: Columns of a Gi* layer holding, per confidence level, the largest p-value that reaches it
+#: on that map: FDR-adjusted (Benjamini–Hochberg) on the corrected map, the level itself
+#: (0.10, 0.05, 0.01) on the uncorrected one; NaN where nothing was tested.
+THRESHOLD_COLUMNS = {"p_threshold_90": 0.10, "p_threshold_95": 0.05, "p_threshold_99": 0.01}
 _WEIGHTS = ("queen", "distance")
 _ALTERNATIVES = ALTERNATIVES
 
@@ -127,6 +132,11 @@ class HotSpots:
     inference : {"exact", "permutation"}
         How ``p_value`` was obtained: the exact conditional permutation
         distribution (Gi* of counts; no seed) or esda's random permutations.
+    significant : dict
+        Gi* only: how many communes are hot and cold spots at some level,
+        ``{"fdr": {"hot": h, "cold": c}, "uncorrected": {"hot": h, "cold": c}}``,
+        with and without the FDR correction, whichever ``alpha_fdr`` shows
+        (what a page says when the corrected map is all grey).
     """
 
     frame: pd.DataFrame
@@ -141,6 +151,7 @@ class HotSpots:
     islands: tuple[str, ...] = ()
     direction_conflicts: tuple[str, ...] = ()
     inference: str = "permutation"
+    significant: dict = field(default_factory=dict)
 
     @property
     def few_features(self) -> bool:
@@ -166,6 +177,7 @@ class HotSpots:
             "direction_conflicts": self.direction_conflicts,
             "n_features": len(self.frame),
             "few_features": self.few_features,
+            "significant": {k: dict(v) for k, v in self.significant.items()},
         }
 
 
@@ -326,6 +338,9 @@ def gi_star(
     fdr = _levels(p_value, thresholds)
     raw[conflict], fdr[conflict] = 0, 0
     shown = (fdr if alpha_fdr else raw) * direction
+    significant = {name: {"hot": int(((levels > 0) & (direction > 0)).sum()),
+                          "cold": int(((levels > 0) & (direction < 0)).sum())}
+                   for name, levels in (("fdr", fdr), ("uncorrected", raw))}
     labels = {code: label for code, label, _, _ in GI_CLASSES}
     frame = pd.DataFrame(
         {
@@ -345,6 +360,7 @@ def gi_star(
         permutations=permutations, seed=seed, alternative=alternative, alpha_fdr=alpha_fdr,
         fdr_thresholds=thresholds, islands=islands,
         direction_conflicts=tuple(communes.index[conflict]), inference=g.inference,
+        significant=significant,
     )
 
 
@@ -465,13 +481,18 @@ def hotspot_layer(
     communes : GeoDataFrame
         The polygons of ``source.unit_set``, indexed by code.
     weights, distance_km, permutations, seed, alternative, alpha_fdr, inference
-        As :func:`gi_star`. Counts get the exact inference (no seed).
+        As :func:`gi_star`. Counts get the exact inference (no seed). The
+        uncorrected classes (``alpha_fdr=False``) are titled as such
+        (``layer.hotspots_uncorrected.title``) and have no release rule below
+        commander.
 
     Returns
     -------
     Layer
         ``frame``: ``name``, the source value column, then :func:`gi_star`'s
-        columns; the mapped ``value`` is ``gi_bin`` (float: +3 … −3, NaN for
+        columns and :data:`THRESHOLD_COLUMNS` (the p-value each confidence
+        level asks on this map: what explains a small ``p_value`` beside "not
+        significant"); the mapped ``value`` is ``gi_bin`` (float: +3 … −3, NaN for
         a commune with no source value), coloured by :data:`DIVERGING_SCALE`
         over ``zmin=-3, zmax=3``. ``params``: the source's (period, types),
         ``source`` (the analysed column), :attr:`HotSpots.params` (with
@@ -479,7 +500,9 @@ def hotspot_layer(
         was tested), ``classes`` (the class table: code, class, message key,
         confidence, colour), ``zmin``/``zmax``, ``excluded`` (communes with no
         source value, e.g. no population: left out of the analysis, their
-        neighbours analysed without them), ``constant_values`` and
+        neighbours analysed without them), ``constant_values``,
+        ``significant`` (:attr:`HotSpots.significant`: hot and cold spots with
+        and without FDR; empty when nothing was tested) and
         ``about_key`` (the message that says what the map shows:
         ``layer.hotspots.about_counts`` for counts, else None).
         ``caveats``: the source's, and
@@ -514,7 +537,8 @@ def hotspot_layer(
     return _gi_layer(source, communes, weights=weights, distance_km=distance_km,
                      permutations=permutations, seed=seed, alternative=alternative,
                      alpha_fdr=alpha_fdr, inference=inference,
-                     title_key="layer.hotspots.title", about_key=about)
+                     title_key="layer.hotspots.title" if alpha_fdr
+                     else "layer.hotspots_uncorrected.title", about_key=about)
 
 
 def rate_hotspot_layer(
@@ -574,7 +598,8 @@ def rate_hotspot_layer(
     Layer
         As :func:`hotspot_layer` (value ``gi_bin``, the classes, FDR), with
         ``title_key`` ``layer.hotspots_rate.title`` (the variable mapped, in
-        the title), ``params["source"] == "rate_eb"``, ``params["per"]``,
+        the title; ``layer.hotspots_rate_uncorrected.title`` for
+        ``alpha_fdr=False``), ``params["source"] == "rate_eb"``, ``params["per"]``,
         ``params["about_key"] == "layer.hotspots_rate.about"`` (what the map
         shows and why it differs from the counts map) and
         ``params["inference"] == "permutation"``.
@@ -609,7 +634,8 @@ def rate_hotspot_layer(
     return _gi_layer(source, communes, weights=weights, distance_km=distance_km,
                      permutations=permutations, seed=seed, alternative=alternative,
                      alpha_fdr=alpha_fdr, inference="permutation",
-                     title_key="layer.hotspots_rate.title",
+                     title_key="layer.hotspots_rate.title" if alpha_fdr
+                     else "layer.hotspots_rate_uncorrected.title",
                      about_key="layer.hotspots_rate.about")
 
 
@@ -647,6 +673,13 @@ def _gi_layer(source: Layer, communes: gpd.GeoDataFrame, *, weights, distance_km
         result["fdr_significant"] = result["fdr_significant"].astype("boolean").fillna(False)
         frame = frame.join(result)
         frame["fdr_significant"] = frame["fdr_significant"].astype(bool)
+    # the p-value each level asks of a commune on this map: the column that explains a
+    # "not significant" beside a small p-value (FDR-adjusted, or the level itself)
+    applied = spots.fdr_thresholds if spots is not None and alpha_fdr else {}
+    tested = (analysed & ~frame.index.isin(spots.islands) if spots is not None
+              else pd.Series(False, index=frame.index))
+    for column, alpha in THRESHOLD_COLUMNS.items():
+        frame[column] = np.where(tested, applied.get(alpha, alpha), np.nan)
     colours = dict(zip(range(-3, 4), [c for _, c in DIVERGING_SCALE[::2]]))
     params = {
         **source.params,
@@ -689,7 +722,7 @@ def _plain_params(weights, distance_km, permutations, seed, alternative, alpha_f
         "permutations": permutations, "seed": seed, "alternative": alternative,
         "alpha_fdr": alpha_fdr, "inference": None, "fdr_thresholds": {}, "p_floor": None,
         "islands": (), "direction_conflicts": (), "n_features": n,
-        "few_features": n < MIN_FEATURES,
+        "few_features": n < MIN_FEATURES, "significant": {},
     }
 
 

@@ -11,6 +11,8 @@ rule.
 evidence                       points
 =============================  ======
 Gi* hot spot 99 / 95 / 90 %    3 / 2 / 1
+(of the rate per resident;
+of the counts without it)
 emerging: new, consecutive,    2
 intensifying hot spot
 emerging: persistent,          1
@@ -22,6 +24,13 @@ in the top half (see below)
 significant rise on the same   1
 period a year before (FDR)
 =============================  ======
+
+Gi* points, precisely: the score asks "where is the risk high?", so they
+come from the Gi* map of the smoothed rate per resident (``gi_rate_class``,
+:func:`layers.hotspots.rate_hotspot_layer`), FDR-corrected; the Gi* map of
+the counts (``gi_class``) answers "where do incidents cluster?", which
+follows the communes' size, and is used only for a commune with no rate
+(no population: every pre-2025 commune). The two never add up.
 
 Rate points, precisely: among the ``n`` communes with a known smoothed rate,
 a commune's rate earns 2 points when at most ``n / 4`` communes (itself
@@ -54,6 +63,7 @@ __all__ = ["KEY_AREA_SCALE", "POINTS", "change_evidence", "key_area_layer", "key
 #: Points per piece of evidence (the rule above, as data: the UI prints it).
 POINTS = {
     "gi.hot_99": 3, "gi.hot_95": 2, "gi.hot_90": 1,
+    "gi_rate.hot_99": 3, "gi_rate.hot_95": 2, "gi_rate.hot_90": 1,
     "emerging.new_hot": 2, "emerging.consecutive_hot": 2, "emerging.intensifying_hot": 2,
     "emerging.persistent_hot": 1, "emerging.sporadic_hot": 1, "emerging.oscillating_hot": 1,
     "rate.top_quarter": 2, "rate.above_median": 1,
@@ -118,9 +128,12 @@ def _rate_points(rates: pd.Series) -> pd.Series:
 
 def _evidence(row: pd.Series, rate_points: int) -> list[tuple[str, dict]]:
     out: list[tuple[str, dict]] = []
-    gi = row.get("gi_class")
-    if isinstance(gi, str) and f"gi.{gi}" in POINTS:
-        out.append((f"gi.{gi}", {}))
+    # the Gi* of the rate where the commune has one (risk), else of the counts (the rule above)
+    prefix, gi = "gi_rate", row.get("gi_rate_class")
+    if not isinstance(gi, str):
+        prefix, gi = "gi", row.get("gi_class")
+    if isinstance(gi, str) and f"{prefix}.{gi}" in POINTS:
+        out.append((f"{prefix}.{gi}", {}))
     cat = row.get("category")
     if isinstance(cat, str) and f"emerging.{cat}" in POINTS:
         out.append((f"emerging.{cat}", {}))
@@ -149,8 +162,10 @@ def key_area_scores(evidence: pd.DataFrame, *, top: int | None = None) -> pd.Dat
     Parameters
     ----------
     evidence : DataFrame
-        Indexed by commune code, with ``name`` and any of: ``gi_class``
-        (hot_99 … from :mod:`layers.hotspots`), ``category`` (from
+        Indexed by commune code, with ``name`` and any of: ``gi_rate_class``
+        (hot_99 … of :func:`layers.hotspots.rate_hotspot_layer`) or else
+        ``gi_class`` (of the counts, :func:`layers.hotspots.hotspot_layer`),
+        ``category`` (from
         :mod:`layers.emerging`), ``rate_eb`` (from :mod:`layers.rates`;
         its points by rank, ties against: see the module docstring),
         ``border_km``, ``gate_km``, ``gate_name`` (from
@@ -191,7 +206,13 @@ def key_area_scores(evidence: pd.DataFrame, *, top: int | None = None) -> pd.Dat
 
 def key_area_layer(evidence: pd.DataFrame, *, unit_set: str,
                    caveats: Iterable[Caveat] = ()) -> Layer:
-    """The score of every commune as a map layer (reasons kept in the frame)."""
+    """The score of every commune as a map layer (reasons kept in the frame).
+
+    ``params["about_key"]`` names what the map shows (a suggestion scored by the rule of
+    the module docstring, not the plan's official list): ``layer.key_areas.about`` when
+    the Gi* points are the rate's, ``layer.key_areas.about_counts`` when they are the
+    counts' (no population known).
+    """
     scores = key_area_scores(evidence).reindex(evidence.index)
     return Layer(
         frame=scores,
@@ -200,7 +221,9 @@ def key_area_layer(evidence: pd.DataFrame, *, unit_set: str,
         title_key="layer.key_areas.title",
         legend_key="layer.key_areas.legend",
         units_key="unit.points",
-        params={"points": dict(POINTS), "columns": sorted(set(evidence.columns) - {"name"})},
+        params={"points": dict(POINTS), "columns": sorted(set(evidence.columns) - {"name"}),
+                "about_key": "layer.key_areas.about" if "gi_rate_class" in evidence
+                else "layer.key_areas.about_counts"},
         colorscale=KEY_AREA_SCALE,
         caveats=tuple(caveats),
     )

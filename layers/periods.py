@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-__all__ = ["PRESETS", "preset_period"]
+__all__ = ["PRESETS", "four_quarters", "preset_period"]
 
 #: Preset names, in the order the UI lists them.
 PRESETS = ("quarter", "half", "year", "campaign", "all")
@@ -48,3 +48,19 @@ def preset_period(name: str, last: dt.date, first: dt.date | None = None) -> tup
     if name == "all":
         return (first or dt.date(last.year, 1, 1)), last
     raise ValueError(f"unknown period preset {name!r}; expected one of {PRESETS}")
+
+
+def four_quarters(end: dt.date) -> tuple[dt.date, dt.date]:
+    """The four calendar quarters up to ``end``: the longer period a map may need when one
+    quarter holds too few incidents for any commune to be significant.
+
+    From the first day of the quarter three quarters before ``end``'s, to ``end``.
+
+    >>> four_quarters(dt.date(2025, 12, 31))
+    (datetime.date(2025, 1, 1), datetime.date(2025, 12, 31))
+    >>> four_quarters(dt.date(2025, 6, 30))
+    (datetime.date(2024, 7, 1), datetime.date(2025, 6, 30))
+    """
+    first = _quarter_start(end)
+    index = first.year * 12 + first.month - 1 - 9
+    return dt.date(index // 12, index % 12 + 1, 1), end

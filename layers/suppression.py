@@ -1505,8 +1505,11 @@ def release_layer(layer: Layer, plan: ReleasePlan) -> Layer:
                           re-smoothed over the published communes only;
                           ``province_rate`` only when it follows from published cells
     period comparison     ``count``/``other`` masked by their own cells; ``change``,
-                          ``ratio``, ``p_value``, ``trend`` masked where either is
-    Gi* hot spots         classes only (``gi_bin``, ``gi_class``, ``fdr_significant``)
+                          ``ratio``, ``p_value``, ``fdr_threshold``, ``trend`` masked
+                          where either is
+    Gi* hot spots         classes only (``gi_bin``, ``gi_class``, ``fdr_significant``),
+                          of the counts and of the smoothed rate alike; the classes
+                          without FDR have no rule (refused)
     emerging hot spots    categories and the numbers of hot/cold periods only
     key areas, gaps       scores and classes; counts, rates and trends dropped,
                           reasons without their numbers
@@ -1633,8 +1636,10 @@ def _release_compare(layer: Layer, plan: ReleasePlan) -> Layer:
     frame = src[["name"]].copy()
     frame["count"] = _masked(src["count"], hide_now)
     frame["other"] = _masked(src["other"], hide_before)
-    for column in ("change", "ratio", "p_value", "trend"):
-        frame[column] = _masked(src[column], either)
+    # the FDR threshold goes with each p-value it explains (never a bare p beside "no change")
+    for column in ("change", "ratio", "p_value", "fdr_threshold", "trend"):
+        if column in src:
+            frame[column] = _masked(src[column], either)
     frame["count_label"] = now["label"].to_numpy()
     frame["other_label"] = before["label"].to_numpy()
     type_key = plan.type_key(params.get("types"))
@@ -1696,6 +1701,8 @@ _RELEASES = {
     "layer.compare.previous.title": _release_compare,
     "layer.compare.year_before.title": _release_compare,
     "layer.hotspots.title": _keep(("name", "gi_bin", "gi_class", "fdr_significant")),
+    # Gi* of the smoothed rate: the same rule as of the counts (classes only)
+    "layer.hotspots_rate.title": _keep(("name", "gi_bin", "gi_class", "fdr_significant")),
     "layer.emerging.title": _keep(("name", "category", "category_code", "n_hot", "n_cold",
                                    "last_hot", "last_cold")),
     "layer.key_areas.title": _release_scores(("name", "score", "rank", "reasons")),

@@ -87,3 +87,36 @@ def test_app_start_builds_the_plan_once_for_every_worker(tmp_path, monkeypatch):
     assert again is not None
     assert again.suppression.status.equals(first.suppression.status)
     assert int(first.suppression.suppressed.sum()) > 0  # the demo has small counts to hide
+
+
+def test_gi_of_the_rate_beside_gi_of_the_counts_and_in_the_key_area_score(analyses):
+    """Issue 16: the commander may ask Gi* of the smoothed rate as of the counts, each with or
+    without FDR; the key-area score takes its Gi* points from the rate's map."""
+    from layers.counts import INCIDENT_TYPES
+    from layers.key_areas import key_area_scores
+
+    period = dict(unit_set="2025", types=tuple(INCIDENT_TYPES), start=dt.date(2025, 1, 1),
+                  end=dt.date(2025, 12, 31))
+    counts = analyses.layer("gi", **period)
+    rate = analyses.layer("gi_rate", **period)
+    assert counts.title_key == "layer.hotspots.title" and counts.params["source"] == "count"
+    assert rate.title_key == "layer.hotspots_rate.title" and rate.params["source"] == "rate_eb"
+    assert analyses.layer("gi_rate", **period) is rate  # memoised
+    uncorrected = analyses.layer("gi_rate", **period, fdr=False)
+    assert uncorrected.title_key == "layer.hotspots_rate_uncorrected.title"
+    assert uncorrected.frame["Zs"].equals(rate.frame["Zs"])
+    assert analyses.layer("rates", **period, fdr=False) is analyses.layer("rates", **period)
+    evidence = analyses.evidence(**period)
+    assert evidence["gi_rate_class"].equals(rate.frame["gi_class"])
+    scores = key_area_scores(evidence)
+    keys = {key for reasons in scores["reasons"] for key, _ in reasons}
+    # the counts' hot spots (large communes) earned points before; they do not any more:
+    # every 2025 commune has a rate
+    assert (counts.frame["gi_bin"] > 0).any()
+    assert not any(key.startswith("gi.") for key in keys)
+    rate_hot = set(rate.frame.index[rate.frame["gi_bin"] > 0])
+    assert {c for c, r in scores["reasons"].items()
+            if any(k.startswith("gi_rate.") for k, _ in r)} == rate_hot
+    # the former communes have no population: their "rate" Gi* is the counts'
+    old = analyses.layer("gi_rate", **{**period, "unit_set": "legacy"})
+    assert old.params["source"] == "count" and old.unit_set == "legacy"

@@ -460,3 +460,23 @@ def test_a_p_value_at_alpha_is_significant_with_or_without_fdr():
     assert significance_bins(z, p)["q"].tolist() == [1, -1, 1]
     assert significance_bins(z, p, fdr=True)["q"].tolist() == [1, -1, 1]
     assert significance_bins(z, p + 1e-6)["q"].tolist() == [0, 0, 0]
+
+
+def test_layer_names_what_it_shows_with_or_without_fdr():
+    """``about_key``: the message shown with the map (issue 16), which says whether the
+    quarters were corrected for the false discovery rate."""
+    from dashboard.i18n import translate
+
+    grid = gpd.GeoDataFrame({"name": [f"Xã {i}" for i in range(9)]},
+                            geometry=[box(x, y, x + 1, y + 1) for y in range(3) for x in range(3)],
+                            index=[f"c{i}" for i in range(9)])
+    inc = pd.DataFrame({"date": pd.to_datetime(["2024-02-01"]), "type": ["tip"],
+                        "new_code": ["c0"], "old_code": ["c0"]})
+    period = dict(start=pd.Timestamp("2024-01-01"), end=pd.Timestamp("2024-12-31"))
+    plain = emerging.emerging_layer(inc, grid, **period)
+    corrected = emerging.emerging_layer(inc, grid, fdr=True, **period)
+    assert plain.params["about_key"] == "layer.emerging.about"
+    assert corrected.params["about_key"] == "layer.emerging.about_fdr"
+    assert "chưa được hiệu chỉnh" in translate(plain.params["about_key"], "vi")
+    assert "2–7 trong 96" in translate(plain.params["about_key"], "vi")
+    assert "Benjamini–Hochberg" in translate(corrected.params["about_key"], "vi")

@@ -42,9 +42,11 @@ def test_layer_table_writes_classes_as_words_and_numbers_as_numbers():
     raw = layer_xlsx(layer, title="Gi*", lang="vi", notes=["Dữ liệu minh họa tổng hợp"])
     ws = load_workbook(io.BytesIO(raw)).active
     header = [c.value for c in ws[5]]
-    assert header == ["Mã", "Xã/phường", "Số vụ việc", "Giá trị p", "Điểm nóng (Gi*)"]
-    assert [c.value for c in ws[6]] == ["25681", "Xã Bến Cầu", 12, 0.001, "Điểm nóng 99%"]
-    assert ws["E7"].value == "Không có ý nghĩa thống kê"
+    # no threshold in the frame: its p-value is not written (nothing would say why 0.001 is
+    # "hot" and another small p "not significant"; issue 16)
+    assert header == ["Mã", "Xã/phường", "Số vụ việc", "Điểm nóng (Gi*)"]
+    assert [c.value for c in ws[6]] == ["25681", "Xã Bến Cầu", 12, "Điểm nóng 99%"]
+    assert ws["D7"].value == "Không có ý nghĩa thống kê"
 
 
 def test_change_table_explains_each_class_by_its_corrected_threshold():
@@ -97,3 +99,63 @@ def test_a_released_table_with_pandas_missing_values_writes_labels_and_empty_cel
         ["25681", "Xã Bến Cầu", 12], ["25702", "Xã Long Thuận", "< 5"],
         ["25703", "Xã Long Chữ", "x"]]
     assert ws.cell(header + 2, 4).value is None
+
+
+def _gi_sheet(alpha_fdr: bool):
+    """The XLSX of a Gi* map of counts on a 6 × 6 grid: four high communes in a corner, and
+    one other commune (code 00035, far corner) whose exact p is small but not enough."""
+    import geopandas as gpd
+    import shapely
+
+    from dashboard.exports.xlsx import layer_xlsx
+    from layers.counts import incident_counts
+    from layers.hotspots import hotspot_layer
+
+    grid = gpd.GeoDataFrame(
+        {"name": [f"Xã {i}" for i in range(36)]},
+        geometry=[shapely.box(x, y, x + 1, y + 1) for y in range(6) for x in range(6)],
+        index=[f"{i:05d}" for i in range(36)], crs="EPSG:32648")
+    codes = ["00000"] * 20 + ["00001"] * 20 + ["00006"] * 20 + ["00007"] * 20 + list(grid.index)
+    inc = pd.DataFrame({"date": pd.Timestamp("2024-05-01"), "type": "tip",
+                        "new_code": codes, "old_code": codes})
+    layer = hotspot_layer(incident_counts(inc, grid, unit_set="2025"), grid, alpha_fdr=alpha_fdr)
+    ws = load_workbook(io.BytesIO(layer_xlsx(layer, title="Gi*", lang="vi"))).active
+    top = next(r for r in range(1, 10) if ws.cell(r, 1).value == "Mã")
+    header = [c.value for c in ws[top]]
+    rows = {ws.cell(r, 1).value: {h: ws.cell(r, i + 1).value for i, h in enumerate(header)}
+            for r in range(top + 1, top + 1 + 36)}
+    return layer, header, rows
+
+
+def test_gi_table_explains_each_class_by_the_p_thresholds_of_its_levels():
+    """z and p beside "not significant" come with the p each confidence level asks on this map,
+    FDR-adjusted (Benjamini–Hochberg), so a reader sees why p = 0.03 is not a hot spot."""
+    layer, header, rows = _gi_sheet(alpha_fdr=True)
+    names = ["Ngưỡng p đã hiệu chỉnh FDR, độ tin cậy 90 %",
+             "Ngưỡng p đã hiệu chỉnh FDR, độ tin cậy 95 %",
+             "Ngưỡng p đã hiệu chỉnh FDR, độ tin cậy 99 %"]
+    assert header[header.index("Giá trị p") + 1:header.index("Giá trị p") + 4] == names
+    thresholds = layer.params["fdr_thresholds"]
+    for row in rows.values():
+        assert [row[n] for n in names] == [thresholds[0.10], thresholds[0.05], thresholds[0.01]]
+        level = sum(row["Giá trị p"] <= row[n] * (1 + 1e-9) for n in names)
+        if row["Điểm nóng (Gi*)"] == "Không có ý nghĩa thống kê":
+            assert level == 0
+        else:
+            assert row["Điểm nóng (Gi*)"].endswith(("90%", "95%", "99%")[level - 1])
+    # the case of the issue: a p below 0.10 read as "not significant", explained beside it
+    unexplained = [r for r in rows.values() if r["Giá trị p"] < 0.10
+                   and r["Điểm nóng (Gi*)"] == "Không có ý nghĩa thống kê"]
+    assert unexplained and all(r["Giá trị p"] > r[names[0]] for r in unexplained)
+
+
+def test_uncorrected_gi_table_says_its_thresholds_are_not_adjusted():
+    layer, header, rows = _gi_sheet(alpha_fdr=False)
+    assert layer.title_key == "layer.hotspots_uncorrected.title"
+    names = ["Ngưỡng p (chưa hiệu chỉnh), độ tin cậy 90 %",
+             "Ngưỡng p (chưa hiệu chỉnh), độ tin cậy 95 %",
+             "Ngưỡng p (chưa hiệu chỉnh), độ tin cậy 99 %"]
+    assert all(n in header for n in names)
+    assert not any("FDR" in h for h in header)
+    assert {tuple(r[n] for n in names) for r in rows.values()} == {(0.10, 0.05, 0.01)}
+    assert rows["00000"]["Điểm nóng (Gi*)"] == "Điểm nóng 99%"  # 95 % with FDR

@@ -546,3 +546,70 @@ def test_docstring_examples_run():
 
     result = doctest.testmod(layers.hotspots, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.attempted >= 25 and result.failed == 0
+
+
+# --- issue 16: what a map means -------------------------------------------------------------
+
+def test_layer_counts_its_hot_and_cold_spots_with_and_without_fdr(communes, queen):
+    """``params["significant"]``: what a page says when the corrected map is all grey."""
+    values, _, _ = _planted(communes, queen)
+    corrected = hotspot_layer(_counts_layer(communes, values), communes)
+    uncorrected = hotspot_layer(_counts_layer(communes, values), communes, alpha_fdr=False)
+    for layer, shown in ((corrected, "fdr"), (uncorrected, "uncorrected")):
+        bins = layer.frame["gi_bin"]
+        assert layer.params["significant"][shown] == {"hot": int((bins > 0).sum()),
+                                                      "cold": int((bins < 0).sum())}
+    assert corrected.params["significant"] == uncorrected.params["significant"]
+    assert corrected.params["significant"]["fdr"]["hot"] >= 7  # the planted core at least
+    raw = corrected.params["significant"]["uncorrected"]
+    assert raw["hot"] + raw["cold"] > sum(corrected.params["significant"]["fdr"].values())
+    # the uncorrected classes say so in their title, the corrected keep theirs
+    assert corrected.title_key == "layer.hotspots.title"
+    assert uncorrected.title_key == "layer.hotspots_uncorrected.title"
+    assert "chưa hiệu chỉnh FDR" in translate(uncorrected.title_key, "vi", period="")
+    assert "without FDR" in translate(uncorrected.title_key, "en", period="")
+
+
+def test_layer_holds_the_p_threshold_of_each_level_beside_each_p_value(communes, queen):
+    """The column that explains a small p beside "not significant": the p each level asks,
+    FDR-adjusted on the corrected map, the level itself on the uncorrected one; none where
+    nothing was tested (an island, a commune without a value, no incident at all)."""
+    values = _poisson(communes, 3, seed=5)
+    layer = hotspot_layer(_counts_layer(communes, values), communes)
+    thresholds = layer.params["fdr_thresholds"]
+    frame = layer.frame
+    for column, alpha in (("p_threshold_90", 0.10), ("p_threshold_95", 0.05),
+                          ("p_threshold_99", 0.01)):
+        assert (frame[column] == thresholds[alpha]).all()
+        assert thresholds[alpha] <= alpha
+    level = ((frame["p_value"] <= frame["p_threshold_90"] * (1 + 1e-9)).astype(int)
+             + (frame["p_value"] <= frame["p_threshold_95"] * (1 + 1e-9))
+             + (frame["p_value"] <= frame["p_threshold_99"] * (1 + 1e-9)))
+    assert (level == frame["gi_bin"].abs()).all()
+    raw = hotspot_layer(_counts_layer(communes, values), communes, alpha_fdr=False).frame
+    assert set(zip(raw["p_threshold_90"], raw["p_threshold_95"], raw["p_threshold_99"])) == {
+        (0.10, 0.05, 0.01)}
+    none = hotspot_layer(_counts_layer(communes, pd.Series(0, index=communes.index)), communes)
+    assert none.frame[["p_threshold_90", "p_threshold_95", "p_threshold_99"]].isna().all().all()
+    assert none.params["significant"] == {}
+
+
+def test_an_island_gets_no_threshold():
+    grid = _grid(6)
+    island = gpd.GeoDataFrame({"name": ["Cù lao"]},
+                              geometry=[shapely.box(20_000, 20_000, 21_000, 21_000)],
+                              index=["09999"], crs="EPSG:32648")
+    communes = pd.concat([grid, island])
+    values = pd.Series(np.arange(37) % 5, index=communes.index)
+    frame = hotspot_layer(_counts_layer(communes, values), communes).frame
+    assert np.isnan(frame.loc["09999", "p_threshold_90"])
+    assert frame.drop(index="09999")["p_threshold_90"].notna().all()
+
+
+def test_rate_hot_spots_without_fdr_are_titled_as_such(communes, queen):
+    incidents, population, _, _ = _risk_and_size(communes, queen)
+    rates = commune_rates(incidents, communes, population)
+    layer = rate_hotspot_layer(rates, communes, seed=3, permutations=999, alpha_fdr=False)
+    assert layer.title_key == "layer.hotspots_rate_uncorrected.title"
+    assert layer.params["about_key"] == "layer.hotspots_rate.about"
+    assert (layer.frame["p_threshold_90"] == 0.10).all()

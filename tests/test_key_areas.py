@@ -136,3 +136,52 @@ def test_rise_point_only_for_corrected_year_over_year_rises():
                             end=dt.date(2024, 9, 30))
     assert (first.frame["trend"] == 2).all()
     assert not change_evidence(first)["rise"].any()
+
+
+# -- issue 16: the Gi* points answer "where is the risk high" --------------------------------
+
+def test_gi_points_come_from_the_rate_map_where_a_commune_has_a_rate():
+    """The rate's Gi* class earns the points; the counts' only for a commune without a rate
+    (no population); the two never add up."""
+    ev = pd.DataFrame({"name": ["Large", "Small", "No population"],
+                       "gi_class": ["hot_99", "not_significant", "hot_95"],
+                       "gi_rate_class": ["not_significant", "hot_95", None]},
+                      index=["1", "2", "3"])
+    scores = key_area_scores(ev)
+    assert scores.loc["1", "score"] == 0 and scores.loc["1", "reasons"] == []
+    assert scores.loc["2", "reasons"] == [("gi_rate.hot_95", {})]
+    assert scores.loc["3", "reasons"] == [("gi.hot_95", {})]
+    assert scores.sort_index()["score"].tolist() == [0, 2, 2]
+    assert POINTS["gi_rate.hot_99"] == POINTS["gi.hot_99"] == 3
+    assert key_area_layer(ev, unit_set="2025").params["about_key"] == "layer.key_areas.about"
+    assert key_area_layer(ev.drop(columns="gi_rate_class"), unit_set="2022"
+                          ).params["about_key"] == "layer.key_areas.about_counts"
+
+
+def test_tied_rates_earn_no_point_from_the_rate_map_either():
+    """Every commune at the province rate (EB's fallback): no rate point, and the Gi* of the
+    rate has nothing to test (all equal), so no Gi* point either."""
+    import geopandas as gpd
+    import shapely
+
+    from layers.hotspots import rate_hotspot_layer
+    from layers.layer import Layer
+
+    grid = gpd.GeoDataFrame(
+        {"name": [f"Xã {i}" for i in range(36)]},
+        geometry=[shapely.box(x, y, x + 1, y + 1) for y in range(6) for x in range(6)],
+        index=[f"{i:05d}" for i in range(36)], crs="EPSG:32648")
+    rates = Layer(frame=pd.DataFrame({"name": grid["name"], "rate_eb": 0.5}, index=grid.index),
+                  value="rate_eb", unit_set="2025", title_key="layer.rates.title",
+                  legend_key="layer.rates.legend", units_key="unit.per_10k")
+    by_rate = rate_hotspot_layer(rates, grid, seed=1, permutations=99)
+    ev = rates.frame.assign(gi_rate_class=by_rate.frame["gi_class"], gi_class="hot_99")
+    scores = key_area_scores(ev)
+    assert (scores["score"] == 0).all() and all(r == [] for r in scores["reasons"])
+
+
+def test_reasons_of_the_rate_map_read_in_words():
+    from dashboard.i18n import reason_text
+
+    assert reason_text("gi_rate.hot_99", {}, "vi") == "Điểm nóng Gi* theo tỷ lệ trên dân số 99%"
+    assert reason_text("gi_rate.hot_90", {}, "en") == "Gi* hot spot of the rate per resident 90%"

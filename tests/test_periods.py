@@ -27,3 +27,16 @@ def test_all_and_unknown():
     assert set(PRESETS) == {"quarter", "half", "year", "campaign", "all"}
     with pytest.raises(ValueError, match="unknown period preset"):
         preset_period("fortnight", D(2025, 1, 1))
+
+
+@pytest.mark.parametrize("end, expected", [
+    (dt.date(2025, 12, 31), (dt.date(2025, 1, 1), dt.date(2025, 12, 31))),
+    (dt.date(2025, 6, 30), (dt.date(2024, 7, 1), dt.date(2025, 6, 30))),
+    (dt.date(2025, 8, 14), (dt.date(2024, 10, 1), dt.date(2025, 8, 14))),
+    (dt.date(2024, 2, 29), (dt.date(2023, 4, 1), dt.date(2024, 2, 29))),
+])
+def test_four_quarters_up_to_the_end(end, expected):
+    """The longer period offered under an all-grey map: four calendar quarters up to the end."""
+    from layers.periods import four_quarters
+
+    assert four_quarters(end) == expected

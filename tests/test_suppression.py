@@ -441,12 +441,34 @@ def test_released_comparisons_mask_what_a_hidden_count_would_give_back(records, 
     shown = for_role(layer, "viewer", plan=plan)
     frame = shown.frame
     hide = frame["count"].isna() | frame["other"].isna()
-    assert frame.loc[hide, ["change", "ratio", "p_value", "trend"]].isna().all().all()
+    assert frame.loc[hide, ["change", "ratio", "p_value", "fdr_threshold", "trend"]
+                     ].isna().all().all()
     shown_other = frame["other"].notna()
     assert shown_other.any()
     assert (frame.loc[shown_other, "other"] == layer.frame.loc[shown_other, "other"]).all()
     assert frame.loc[~frame["count"].isna(), "count"].eq(
         layer.frame.loc[~frame["count"].isna(), "count"]).all()
+
+
+def test_released_comparisons_keep_the_threshold_beside_each_published_p(registry, communes):
+    """Each published p-value keeps the FDR threshold that explains its class (issue 16)."""
+    codes = list(registry.communes.index[:6])
+    rows = [{"date": day, "type": "victim", "new_code": code}
+            for code, now in zip(codes, [1, 2, 9, 30, 0, 7], strict=True)
+            for day, n in (("2024-08-01", now), ("2024-05-01", 6)) for _ in range(n)]
+    rows += [{"date": "2024-04-01", "type": "tip", "new_code": codes[0]}]  # records from Q2
+    records = pd.DataFrame(rows)
+    records["date"] = pd.to_datetime(records["date"])
+    records["old_code"] = [registry.old_codes_of(c)[0] for c in records["new_code"]]
+    plan = release_plan(records, registry, unit_sets=(NEW,), type_total=False)
+    previous = compare_periods(records, communes, unit_set=NEW, types=["victim"],
+                               against="previous", start=dt.date(2024, 7, 1),
+                               end=dt.date(2024, 9, 30))
+    frame = for_role(previous, "viewer", plan=plan).frame
+    tested = frame["p_value"].notna()
+    assert tested.any() and previous.params["fdr_threshold"] > 0
+    assert (frame.loc[tested, "fdr_threshold"] == previous.params["fdr_threshold"]).all()
+    assert frame.loc[frame["count"].isna() | frame["other"].isna(), "fdr_threshold"].isna().all()
 
 
 def test_released_hot_spots_keep_classes_only(records, registry, plan):
@@ -459,6 +481,34 @@ def test_released_hot_spots_keep_classes_only(records, registry, plan):
                              start=dt.date(2024, 7, 1), end=dt.date(2024, 9, 30))
     shown = for_role(hotspot_layer(source, grid, permutations=99, seed=1), "viewer", plan=plan)
     assert list(shown.frame.columns) == ["name", "gi_bin", "gi_class", "fdr_significant"]
+
+
+def test_rate_hot_spots_follow_the_counts_rule_and_uncorrected_classes_are_refused(
+        records, registry, plan):
+    """Gi* of the smoothed rate is released as Gi* of the counts is (classes only); the
+    classes without FDR have no release rule below commander (issue 16)."""
+    from layers.hotspots import rate_hotspot_layer
+    from layers.suppression import ReleaseRefused
+
+    grid = gpd.GeoDataFrame(
+        {"name": [f"Xã {i}" for i in range(len(registry.communes))]},
+        geometry=[shapely.box(i % 10, i // 10, i % 10 + 1, i // 10 + 1)
+                  for i in range(len(registry.communes))],
+        index=registry.communes.index, crs="EPSG:32648")
+    period = dict(types=["victim"], start=dt.date(2024, 7, 1), end=dt.date(2024, 9, 30))
+    population = pd.DataFrame({"new_code": grid.index, "year": 2024, "population": 20_000})
+    by_rate = rate_hotspot_layer(commune_rates(records[0], grid, population, **period), grid,
+                                 seed=1, permutations=99)
+    shown = for_role(by_rate, "viewer", plan=plan)
+    assert list(shown.frame.columns) == ["name", "gi_bin", "gi_class", "fdr_significant"]
+    assert shown.frame["gi_class"].tolist() == by_rate.frame["gi_class"].tolist()
+    assert for_role(by_rate, "commander") is by_rate
+    source = incident_counts(records[0], grid, unit_set=NEW, **period)
+    for uncorrected in (hotspot_layer(source, grid, alpha_fdr=False),
+                        rate_hotspot_layer(commune_rates(records[0], grid, population, **period),
+                                           grid, seed=1, permutations=99, alpha_fdr=False)):
+        with pytest.raises(ReleaseRefused, match="no release rule"):
+            for_role(uncorrected, "planner", plan=plan)
 
 
 def test_demo_victims_are_protected_on_both_maps(registry):

@@ -121,16 +121,21 @@ def _plain(value):
 
 #: The columns of each kind of layer worth a table, after code and name (those present are kept).
 LAYER_COLUMNS = ("count", "population", "rate", "rate_eb", "Zs", "p_value", "fdr_threshold",
-                 "gi_class",
+                 "p_threshold_90", "p_threshold_95", "p_threshold_99", "gi_class",
                  "category", "trend_z", "trend_p", "n_hot", "n_cold", "other", "change",
                  "trend", "score", "total", "intensive", "integrated", "events",
                  "participants", "materials", "reach", "days_since_last", "last_agency",
                  "risk", "coverage", "gap", "density")
 _FORMATS = {"rate": "0.00", "rate_eb": "0.00", "Zs": "0.00", "p_value": "0.0000",
-            "fdr_threshold": "0.0000",
+            "fdr_threshold": "0.0000", "p_threshold_90": "0.0000", "p_threshold_95": "0.0000",
+            "p_threshold_99": "0.0000",
             "trend_z": "0.00", "trend_p": "0.0000", "reach": "#,##0.0", "density": "0.000",
             "population": "#,##0", "participants": "#,##0", "materials": "#,##0",
             "count": "#,##0", "events": "#,##0"}
+#: A test's z and p are written only beside the threshold a class was read against (the change
+#: map's FDR threshold, the Gi* map's per-level thresholds): never a small p beside "not
+#: significant" with nothing that says why.
+_EXPLAINED = {"p_value": ("fdr_threshold", "p_threshold_90"), "Zs": ("p_threshold_90",)}
 _LABELLED = {"gi_class": "gi.{}", "category": "emerging.{}", "risk": "risk.{}",
              "coverage": "coverage.{}", "trend": "trend.{}"}
 
@@ -140,7 +145,10 @@ def layer_xlsx(layer, *, title: str, lang: str, notes: Sequence[str] = (),
     """The table behind a map layer: code, name, and the layer's own columns, headers in ``lang``.
 
     Class columns (hot-spot class, emerging category, risk, coverage, change)
-    are written as the words on the legend; numbers stay numbers.
+    are written as the words on the legend; numbers stay numbers. A p-value or z-score
+    goes out only with the threshold its class was read against (:data:`_EXPLAINED`):
+    the Gi* map's p thresholds per confidence level (FDR-adjusted, or marked uncorrected
+    when the map is), the change map's FDR threshold.
     """
     from dashboard.i18n import translate
 
@@ -156,9 +164,19 @@ def layer_xlsx(layer, *, title: str, lang: str, notes: Sequence[str] = (),
         if col in frame:
             frame[col] = [translate(key.format(int(v) if col == "trend" else v), lang)
                           if not _missing(v) else None for v in frame[col]]
-    wanted = ["code", "name"] + [c for c in LAYER_COLUMNS if c in frame]
-    columns = [Column(c, translate(f"col.{c}", lang), _FORMATS.get(c, "General"),
-                      24 if c in ("name", "last_agency", "category", "gi_class") else 13)
+    present = [c for c in LAYER_COLUMNS if c in frame]
+    wanted = ["code", "name"] + [c for c in present
+                                 if not set(_EXPLAINED.get(c, present)).isdisjoint(present)]
+    uncorrected = layer.params.get("alpha_fdr") is False
+
+    def header(c: str) -> str:
+        if uncorrected and c.startswith("p_threshold_"):
+            return translate(f"col.{c}.uncorrected", lang)
+        return translate(f"col.{c}", lang)
+
+    columns = [Column(c, header(c), _FORMATS.get(c, "General"),
+                      24 if c in ("name", "last_agency", "category", "gi_class")
+                      or c.startswith("p_threshold_") else 13)
                for c in wanted]
     return table_xlsx(frame, columns, title=title, notes=notes, extracted=extracted,
                       sheet="Bảng" if lang == "vi" else "Table",

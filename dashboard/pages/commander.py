@@ -1,11 +1,14 @@
 """Commander's page (Điểm nóng): where are the hotspots, are they growing, how near the border.
 
-Layer switch (smoothed rates, Gi* classes, emerging categories, density,
-hexagons, change on the same period a year before, key-area score), filters (incident
-types, period presets, unit set), gates with 5/15/30 km rings, a ranked table
-of suggested key communes with their reasons, and a side panel for the
-clicked commune. Every number comes from :mod:`dashboard.analysis`, which
-asks ``layers/``; filter changes within a layer patch the values only.
+Layer switch (smoothed rates, Gi* classes of the counts or of the rate per
+resident, emerging categories, density, hexagons, change on the same period a
+year before, key-area score), filters (incident types, period presets, unit
+set), gates with 5/15/30 km rings, a ranked table of suggested key communes
+with their reasons, and a side panel for the clicked commune. Under the map,
+what it shows (:mod:`dashboard.map_meaning`) and, under a Gi* map with no hot
+spot after FDR, its uncorrected 90 % classes or four quarters as choices.
+Every number comes from :mod:`dashboard.analysis`, which asks ``layers/``;
+filter changes within a layer patch the values only.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from dash import ALL, Dash, Input, Output, Patch, State, ctx as dash_ctx, dcc, h
 
 from dashboard import ids
 from dashboard.inputs import choice, choices, number
-from dashboard.analysis import COMMUNE_LAYERS, LAYERS, Analyses, grid_url
+from dashboard.analysis import COMMUNE_LAYERS, GI_LAYERS, LAYERS, Analyses, grid_url
 from dashboard.context import AppContext
 from dashboard.exports.downloads import map_download
 from dashboard.figures.commune_map import (TRACE_COMMUNES, clicked_commune, commune_map,
@@ -25,6 +28,7 @@ from dashboard.figures.commune_map import (TRACE_COMMUNES, clicked_commune, comm
 from dashboard.figures.graph_config import graph_config
 from dashboard.figures.rings import gate_rings
 from dashboard.i18n import choice_label, format_date, format_number, translate, reason_text
+from dashboard.map_meaning import about_text, gi_advice
 from dashboard.period_filter import (chosen_period, data_period, matching_preset, period_text,
                                      register_period)
 from dashboard.presentation import presentation_view
@@ -34,7 +38,7 @@ from layers.compare import NO_COMPARISON
 from layers.counts import INCIDENT_TYPES
 from layers.key_areas import key_area_scores
 from layers.layer import Layer
-from layers.periods import PRESETS, preset_period
+from layers.periods import PRESETS, four_quarters, preset_period
 from layers.profile import commune_profile
 
 __all__ = ["PATH", "URL_FIELDS", "layout", "presentation", "register_callbacks"]
@@ -42,7 +46,9 @@ __all__ = ["PATH", "URL_FIELDS", "layout", "presentation", "register_callbacks"]
 PATH = "/commander"
 TRACE_RINGS = 3
 _TOP = 15
-_MENU = ("rates", "gi", "emerging", "density", "hexagons", "change", "key_areas")
+_MENU = ("rates", "gi", "gi_rate", "emerging", "density", "hexagons", "change", "key_areas")
+#: The choice offered under a Gi* map with no hot spot after FDR: its uncorrected classes.
+_UNCORRECTED = "uncorrected"
 #: Menu labels other than ``cmd.layer.<name>``: the change layer compares with a year before.
 _MENU_KEYS = {"change": "cmd.layer.change_yoy"}
 
@@ -55,6 +61,7 @@ URL_FIELDS = (
     Field("units", ids.CMD_UNITS, choices=(NEW, OLD)),
     Field("rings", ids.CMD_RINGS, kind="list", choices=("rings",)),
     Field("bw", ids.CMD_BANDWIDTH, kind="number", low=2, high=15),
+    Field("classes", ids.CMD_GI_UNCORRECTED, kind="list", choices=(_UNCORRECTED,)),
 )
 
 
@@ -63,7 +70,8 @@ def _defaults(ctx: AppContext) -> dict:
     first, last = data_period(ctx)
     start, end = preset_period("quarter", last, first)
     return {"layer": "rates", "types": list(INCIDENT_TYPES), "from": start.isoformat(),
-            "to": end.isoformat(), "units": ctx.settings.unit_set, "rings": [], "bw": 5}
+            "to": end.isoformat(), "units": ctx.settings.unit_set, "rings": [], "bw": 5,
+            "classes": []}
 
 
 def _view(ctx: AppContext, search: str | None) -> dict:
@@ -111,10 +119,13 @@ def _change_text(layer: Layer, lang: str) -> str:
                      first=format_date(first, lang) if first else "–")
 
 
-def _note(layer: Layer, lang: str) -> str:
+def _note(layer: Layer, lang: str, requested: str | None = None) -> str:
     parts = []
     if layer.title_key.startswith("layer.compare.") and "explain_key" in layer.params:
         parts.append(_change_text(layer, lang))
+    if layer.params.get("statistic") == "gi_star" and layer.params.get("source") == "count" \
+            and requested == "gi_rate":
+        parts.append(translate("cmd.gi_rate_old_units", lang))
     n = layer.params.get("n_unlocated")
     if n:
         parts.append(translate("cmd.unlocated", lang, n=format_number(n, lang)))
@@ -173,6 +184,44 @@ def _summary(summary: dict, lang: str) -> list:
     return [html.Div(parts, className="summary-tables"), html.P(" ".join(text))]
 
 
+def _meaning(view: dict, lang: str) -> list:
+    """Below the map: what it shows, and the choices offered under an all-grey Gi* map (its
+    uncorrected 90 % classes, four quarters), hidden until a Gi* map needs them."""
+    return [
+        html.Div(id=ids.CMD_ABOUT, className="hint"),
+        html.Div([html.P(id=ids.CMD_GI_ADVICE),
+                  dcc.Checklist(id=ids.CMD_GI_UNCORRECTED, value=view["classes"],
+                                className="checklist",
+                                options=[{"label": translate("cmd.gi.uncorrected", lang),
+                                          "value": _UNCORRECTED}]),
+                  html.Button(id=ids.CMD_GI_LONGER, className="secondary",
+                              style={"display": "none"})],
+                 id=ids.CMD_GI_OPTIONS, className="note", style={"display": "none"}),
+    ]
+
+
+def _meaning_outputs(layer: Layer, corrected: Layer, name: str, start: dt.date, end: dt.date,
+                     uncorrected: bool, lang: str) -> tuple:
+    """The about text of ``layer`` (the map shown), the options' visibility, the advice,
+    and the longer-period button (its label and visibility).
+
+    The options show under a Gi* map whose ``corrected`` (FDR) classes have no hot spot,
+    and stay while the uncorrected classes are shown (so they can be switched off).
+    """
+    hidden, shown = {"display": "none"}, {}
+    about = about_text(layer, lang)
+    if name not in GI_LAYERS:
+        return about, hidden, "", "", hidden
+    advice = gi_advice(corrected, start, end, lang)
+    if advice is None and not uncorrected:
+        return about, hidden, "", "", hidden
+    text = advice.text if advice else ""
+    longer = advice.longer if advice else None
+    label = translate("cmd.gi.longer", lang, start=format_date(longer[0], lang),
+                      end=format_date(longer[1], lang)) if longer else ""
+    return about, shown, text, label, shown if longer else hidden
+
+
 def layout(ctx: AppContext, lang: str, search: str | None = None) -> list:
     """The commander's page showing the view in ``search`` (the URL's query), by default the
     smoothed rates of the latest quarter."""
@@ -223,6 +272,7 @@ def layout(ctx: AppContext, lang: str, search: str | None = None) -> list:
                                 html.Button(t("export.xlsx"), id=ids.CMD_EXPORT_XLSX,
                                             className="secondary")], className="actions")],
                      className="section-head"),
+            *_meaning(view, lang),
             dcc.Download(id=ids.CMD_DOWNLOAD),
             html.H3(t("cmd.ranked")),
             dcc.Loading(html.Div(id=ids.CMD_TABLE), delay_show=400),
@@ -250,7 +300,7 @@ def presentation(ctx: AppContext, an: Analyses, lang: str, search: str | None):
                                            view["units"])
     name = view["layer"]
     layer = an.layer(name, unit_set=unit_set, types=types, start=start, end=end,
-                     bandwidth_km=float(view["bw"]))
+                     bandwidth_km=float(view["bw"]), fdr=_UNCORRECTED not in view["classes"])
     title = _title(layer, start, end, lang)
     live = _figure(ctx, an, layer, name, unit_set, lang, title, bool(view["rings"]))
     table = _ranked_table(an.evidence(unit_set=unit_set, types=types, start=start, end=end),
@@ -285,6 +335,8 @@ def _panel(ctx: AppContext, an: Analyses, code: str, unit_set: str, types, start
     last = format_date(reach["last_date"], lang) if reach["last_date"] else "–"
     facts = [
         (t("cmd.panel.gi"), t(f"gi.{ev['gi_class']}") if isinstance(ev["gi_class"], str) else "–"),
+        *([(t("cmd.panel.gi_rate"), t(f"gi.{ev['gi_rate_class']}")
+            if isinstance(ev["gi_rate_class"], str) else "–")] if "gi_rate_class" in ev else []),
         (t("cmd.panel.lisa"), t(f"lisa.{lisa}")),
         (t("cmd.panel.emerging"), t(f"emerging.{ev['category']}")),
         (t("cmd.panel.change_yoy"), t(f"trend.{NO_COMPARISON}")
@@ -322,29 +374,57 @@ def register_callbacks(app: Dash, ctx: AppContext, an: Analyses) -> None:
     @app.callback(
         Output(ids.CMD_MAP, "figure"),
         Output(ids.CMD_NOTE, "children"),
+        Output(ids.CMD_ABOUT, "children"),
+        Output(ids.CMD_GI_OPTIONS, "style"),
+        Output(ids.CMD_GI_ADVICE, "children"),
+        Output(ids.CMD_GI_LONGER, "children"),
+        Output(ids.CMD_GI_LONGER, "style"),
         Input(ids.CMD_LAYER, "value"),
         Input(ids.CMD_TYPES, "value"),
         Input(ids.CMD_PERIOD, "start_date"),
         Input(ids.CMD_PERIOD, "end_date"),
         Input(ids.CMD_UNITS, "value"),
         Input(ids.CMD_BANDWIDTH, "value"),
+        Input(ids.CMD_GI_UNCORRECTED, "value"),
         State(ids.CMD_RINGS, "value"),
         State("page-lang", "data"),
     )
-    def update(name, types, start_date, end_date, unit_set, bandwidth, rings, lang):
-        """Filters → the map's values (a Patch) or, for a new layer or unit set, a new map."""
+    def update(name, types, start_date, end_date, unit_set, bandwidth, classes, rings, lang):
+        """Filters → the map's values (a Patch) or, for a new layer or unit set, a new map;
+        what it shows, and the choices under a Gi* map with no hot spot after FDR."""
         lang = lang if lang in ("vi", "en") else "vi"
         name = name if name in LAYERS else "rates"
         unit_set, types, start, end = filters(types, start_date, end_date, unit_set)
         bandwidth = number(bandwidth, 1.0, 30.0, 5.0)
+        uncorrected = _UNCORRECTED in choices(classes, (_UNCORRECTED,))
         layer = an.layer(name, unit_set=unit_set, types=types, start=start, end=end,
-                         bandwidth_km=bandwidth)
+                         bandwidth_km=bandwidth, fdr=not uncorrected)
         title = _title(layer, start, end, lang)
         if needs_redraw(ids.CMD_LAYER, ids.CMD_UNITS):
             figure = _figure(ctx, an, layer, name, unit_set, lang, title, "rings" in choices(rings, ("rings",)))
         else:
             figure = values_patch(layer, lang, title)
-        return figure, _note(layer, lang)
+        corrected = an.layer(name, unit_set=unit_set, types=types, start=start, end=end,
+                             bandwidth_km=bandwidth) if uncorrected else layer
+        return (figure, _note(layer, lang, name),
+                *_meaning_outputs(layer, corrected, name, start, end, uncorrected, lang))
+
+    @app.callback(
+        Output(ids.CMD_PERIOD, "start_date", allow_duplicate=True),
+        Output(ids.CMD_PERIOD, "end_date", allow_duplicate=True),
+        Input(ids.CMD_GI_LONGER, "n_clicks"),
+        State(ids.CMD_PERIOD, "start_date"),
+        State(ids.CMD_PERIOD, "end_date"),
+        prevent_initial_call=True,
+    )
+    def longer(clicks, start_date, end_date):
+        """The longer period offered under an all-grey Gi* map: the four quarters up to the
+        period's end."""
+        if not clicks:
+            return no_update, no_update
+        _, end = chosen_period(ctx, start_date, end_date)
+        start, end = four_quarters(end)
+        return start.isoformat(), end.isoformat()
 
     @app.callback(
         Output(ids.CMD_TABLE, "children"),
@@ -381,12 +461,14 @@ def register_callbacks(app: Dash, ctx: AppContext, an: Analyses) -> None:
         State(ids.CMD_UNITS, "value"),
         State(ids.CMD_BANDWIDTH, "value"),
         State("page-lang", "data"),
+        State(ids.CMD_GI_UNCORRECTED, "value"),
         prevent_initial_call=True,
     )
     def export(*args):
         """The current map as an offline HTML map, a slide PNG, an A4 PDF or its XLSX table."""
         clicks = dict(zip(buttons, args[:len(buttons)]))
-        name, types, start_date, end_date, unit_set, bandwidth, lang = args[len(buttons):]
+        name, types, start_date, end_date, unit_set, bandwidth, lang, classes = \
+            args[len(buttons):]
         lang = lang if lang in ("vi", "en") else "vi"
         button = dash_ctx.triggered_id
         if button not in buttons or not clicks[button]:
@@ -397,7 +479,8 @@ def register_callbacks(app: Dash, ctx: AppContext, an: Analyses) -> None:
             return no_update, translate("export.grid_unavailable", lang)
         unit_set, types, start, end = filters(types, start_date, end_date, unit_set)
         layer = an.layer(name, unit_set=unit_set, types=types, start=start, end=end,
-                         bandwidth_km=number(bandwidth, 1.0, 30.0, 5.0))
+                         bandwidth_km=number(bandwidth, 1.0, 30.0, 5.0),
+                         fdr=_UNCORRECTED not in choices(classes, (_UNCORRECTED,)))
         geojson = (an.geojson[name] if name in ("density", "hexagons")
                    else ctx.geojson[unit_set])
         data = map_download(fmt, ctx, layer, geojson, title=_title(layer, start, end, lang),
