@@ -24,7 +24,6 @@ FLOOR = {"data": 0, "geo": 1, "layers": 2, "dashboard": 3}
 KNOWN: set[tuple[str, str, str]] = {
     ('cycle', 'dashboard.app', 'dashboard.pages.import_records'),
     ('cycle', 'dashboard.cli', 'dashboard.wsgi'),
-    ('cycle', 'geo.ingest.file_checks', 'geo.ingest.readers geo.ingest.sandbox'),
     ('private', 'dashboard.exports.report_docx', 'dashboard.exports.report._browser'),
     ('private', 'dashboard.exports.report_docx', 'dashboard.exports.report._change'),
     ('private', 'dashboard.exports.report_docx', 'dashboard.exports.report._gaps'),

@@ -19,7 +19,7 @@ GDAL sees a file, :func:`check_file` makes sure that
 - a ``.shp`` has a Shapefile header (and its ``.shx`` / ``.dbf``, where
   present, theirs).
 
-A file that fails is refused with :class:`~geo.ingest.readers.FileRefused`
+A file that fails is refused with :class:`~geo.ingest.refusal.FileRefused`
 (``file.mismatch``, ``file.unsafe``, ``file.too_large``, ``file.bomb``);
 the caller audits the refusal and deletes the upload.
 """
@@ -34,6 +34,8 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
+
+from geo.ingest.refusal import FileRefused
 
 __all__ = ["COMMAND_LIMITS", "Limits", "UPLOAD_LIMITS", "check_file", "check_gpkg_schema"]
 
@@ -90,8 +92,6 @@ _STANDARD_TRIGGER = re.compile(
 
 
 def _refuse(code: str, path: Path, **params):
-    from geo.ingest.readers import FileRefused
-
     return FileRefused(code, file=path.name, **params)
 
 
@@ -143,8 +143,6 @@ def _check_text(path: Path, limits: Limits) -> None:
         raise _mismatch(path, "it is an SQLite database")
     with open(path, "rb") as handle:
         if any(b"\0" in block for block in iter(lambda: handle.read(_MB), b"")):
-            from geo.ingest.readers import FileRefused
-
             raise FileRefused("file.unreadable", file=path.name,
                               error="it holds NUL bytes (UTF-16 text or not a text file); "
                                     "save it as 'CSV UTF-8'")

@@ -11,9 +11,7 @@ pointed at. Nothing is interpreted here; :mod:`geo.ingest.parse` does that.
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import hashlib
-import math
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -22,35 +20,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-__all__ = ["CHUNK_ROWS", "Chunk", "FileRefused", "checksum", "error_detail", "geo_cells",
-           "read_chunks", "SUFFIXES"]
+from geo.ingest.cells import cell, text_cell, unique_headers
+from geo.ingest.refusal import FileRefused, error_detail
+
+__all__ = ["CHUNK_ROWS", "Chunk", "FileRefused", "checksum", "error_detail", "read_chunks",
+           "SUFFIXES"]
 
 #: Rows per chunk: large enough for vectorised work, small enough for a flat memory profile.
 CHUNK_ROWS = 50_000
 SUFFIXES = (".csv", ".txt", ".xlsx", ".xlsm", ".geojson", ".json", ".gpkg", ".shp")
-
-
-class FileRefused(ValueError):
-    """The whole file is refused; ``code`` and ``params`` say why (see messages)."""
-
-    def __init__(self, code: str, **params) -> None:
-        from geo.ingest.messages import describe
-
-        super().__init__(describe(code, "en", **params))
-        self.code = code
-        self.params = params
-
-    def describe(self, lang: str) -> str:
-        from geo.ingest.messages import describe
-
-        return describe(self.code, lang, **self.params)
-
-    def named(self, file_name: str) -> FileRefused:
-        """The same refusal naming the file ``file_name`` (an upload's own name, not the
-        random one it was saved under)."""
-        if "file" not in self.params:
-            return self
-        return FileRefused(self.code, **{**self.params, "file": file_name})
 
 
 @dataclass(frozen=True)
@@ -121,20 +99,6 @@ def _delimiter(path: Path) -> str:
     return max(counts, key=counts.get) if any(counts.values()) else ","
 
 
-def _unique_headers(headers: list) -> list[str]:
-    """Headers as text, stripped; blank ones named "Unnamed: i" (as pandas does) and repeated
-    ones numbered "X (2)", so that a repeated field still reads as that field (and is refused
-    as a duplicate column) and a repeated unknown header stays one column each."""
-    out: list[str] = []
-    seen: dict[str, int] = {}
-    for i, header in enumerate(headers):
-        text = "" if header is None else str(header).strip()
-        text = text or f"Unnamed: {i}"
-        seen[text] = seen.get(text, 0) + 1
-        out.append(text if seen[text] == 1 else f"{text} ({seen[text]})")
-    return out
-
-
 _CSV_UNREADABLE = "not UTF-8 text; save it as 'CSV UTF-8'"
 
 
@@ -180,7 +144,7 @@ def _csv_iter(path: Path, reader) -> Iterator[Chunk]:
     try:
         for frame in reader:
             if header is None:
-                header = _unique_headers(frame.iloc[0].tolist())
+                header = unique_headers(frame.iloc[0].tolist())
                 frame = frame.iloc[1:]
             frame.columns = header
             frame = frame.reset_index(drop=True)
@@ -195,32 +159,6 @@ def _csv_iter(path: Path, reader) -> Iterator[Chunk]:
 
 
 # -- XLSX ---------------------------------------------------------------------------
-
-
-_SURROGATES = re.compile("[\ud800-\udfff]")
-
-
-def _text_cell(text: str) -> str:
-    """Cell text without what no store can hold: NUL characters (PostgreSQL refuses them)
-    and lone surrogates (not encodable as UTF-8), which an XLSX can smuggle in as _x0000_."""
-    if "\0" in text:
-        text = text.replace("\0", "")
-    if not text.isascii() and _SURROGATES.search(text):
-        text = _SURROGATES.sub("\ufffd", text)
-    return text.strip()
-
-
-def _cell(value):
-    """Excel cells as text, except dates (kept as dates for the date parser)."""
-    if value is None:
-        return ""
-    if isinstance(value, (dt.datetime, dt.date)):
-        return "" if pd.isna(value) else value  # NaT is a datetime too
-    if isinstance(value, float):
-        if math.isfinite(value) and value.is_integer():
-            return str(int(value))
-        return repr(value)
-    return _text_cell(str(value))
 
 
 def _unreadable_xlsx(path: Path, err: Exception) -> FileRefused:
@@ -270,16 +208,16 @@ def _xlsx_rows(book, chunk_rows: int) -> Iterator[Chunk]:
     header_row = 0
     for number, values in enumerate(rows_iter, start=1):
         if any(v not in (None, "") for v in values):
-            header, header_row = [_cell(v) for v in values], number
+            header, header_row = [cell(v) for v in values], number
             break
     if header is None:
         return
     width = max((i + 1 for i, h in enumerate(header) if h != ""), default=0)
-    header = _unique_headers([str(h) for h in header[:width]])
+    header = unique_headers([str(h) for h in header[:width]])
     batch: list[list] = []
     numbers: list[int] = []
     for number, values in enumerate(rows_iter, start=header_row + 1):
-        cells = [_cell(v) for v in values[:width]]
+        cells = [cell(v) for v in values[:width]]
         cells += [""] * (width - len(cells))
         if all(c == "" for c in cells):
             continue
@@ -296,69 +234,12 @@ def _xlsx_rows(book, chunk_rows: int) -> Iterator[Chunk]:
 # -- GeoJSON ------------------------------------------------------------------------
 
 
-def error_detail(err: Exception, path: Path) -> str:
-    """A library's complaint, for a person: without the folder of the file or of any other
-    path on the server, without the class name GEOS or GDAL put in front
-    ("IllegalArgumentException: ..."), and not too long."""
-    text = str(err).strip().replace(str(path.parent) + "/", "").replace(str(path), path.name)
-    text = re.sub(r"(?:/[^/\s'\"]+)+/", "", text)  # /srv/app/.venv/lib/x.so → x.so
-    text = re.sub(r"^(?:[A-Za-z_.]*(?:Error|Exception)\s*:\s*)+", "", text)
-    return (text[:300] + " …" if len(text) > 300 else text) or "damaged file"
-
-
 def _geo_chunks(path: Path, chunk_rows: int, limits) -> Iterator[Chunk]:
     """Points of a checked GeoJSON / GeoPackage / Shapefile, read by a child process that has
     the one GDAL driver the suffix names (:mod:`geo.ingest.sandbox`)."""
     from geo.ingest.sandbox import read_geo_cells
 
     return _geo_iter(read_geo_cells(path, limits), chunk_rows)
-
-
-def geo_cells(frame) -> pd.DataFrame:
-    """Points of a GeoJSON / GeoPackage / Shapefile as lat/lon cells, in WGS84.
-
-    A VN-2000 CRS (the province's own files) gets the official 7-parameter
-    shift (EPSG:6960, about 225 m here) before reprojection, as boundaries do.
-    A layer without geometry (a GeoPackage attribute table) is read as a table.
-    """
-    import geopandas as gpd
-    import shapely
-
-    from geo.projections import bind_vn2000, is_vn2000
-
-    def text(frame) -> pd.DataFrame:
-        cells = pd.DataFrame(frame).astype(object)
-        cells.columns = _unique_headers(list(cells.columns))
-        return cells.map(lambda v: "" if v is None or v is pd.NA
-                         or (isinstance(v, float) and math.isnan(v)) else _cell(v))
-
-    column = getattr(frame, "_geometry_column_name", None) \
-        if isinstance(frame, gpd.GeoDataFrame) else None
-    if column is None or column not in frame:
-        return text(frame)
-    if frame.crs is not None and is_vn2000(frame.crs):
-        frame = frame.set_crs(bind_vn2000(frame.crs), allow_override=True)
-    if frame.crs is not None and not frame.crs.equals("EPSG:4326"):
-        frame = frame.to_crs("EPSG:4326")
-    geoms = frame.geometry.values
-    kinds = shapely.get_type_id(geoms)
-    is_point = kinds == 0
-    cells = text(frame.drop(columns=column))
-    xs = np.full(len(frame), np.nan)
-    ys = np.full(len(frame), np.nan)
-    if is_point.any():
-        xs[is_point] = shapely.get_x(geoms[is_point])
-        ys[is_point] = shapely.get_y(geoms[is_point])
-    cells["lat"] = [repr(float(v)) if np.isfinite(v) else "" for v in ys]
-    cells["lon"] = [repr(float(v)) if np.isfinite(v) else "" for v in xs]
-    type_names = {-1: "empty", 0: "Point", 1: "LineString", 2: "LinearRing", 3: "Polygon",
-                  4: "MultiPoint", 5: "MultiLineString", 6: "MultiPolygon",
-                  7: "GeometryCollection"}
-    cells["__geometry"] = [
-        "" if ok or g is None else type_names.get(int(k), "geometry")
-        for ok, g, k in zip(is_point, geoms, kinds, strict=True)
-    ]
-    return cells
 
 
 def _geo_iter(cells: pd.DataFrame, chunk_rows: int) -> Iterator[Chunk]:

@@ -10,7 +10,7 @@ read. So the points of a file are read by a child process
   environment of the server (no database URL, no secrets), an empty working
   folder, and limits on memory, CPU time and open files (``resource``);
 - answers with JSON only: the rows' cells as text (dates as dates), the
-  points already in WGS84 (:func:`geo.ingest.readers.geo_cells`) — never a
+  points already in WGS84 (:func:`geo.ingest.cells.geo_cells`) — never a
   pickle, so a child that went wrong cannot run code in the server.
 
 A child that fails, runs out of time or memory, or answers anything but
@@ -29,6 +29,7 @@ from pathlib import Path
 import pandas as pd
 
 from geo.gdal_policy import DRIVER_OF_SUFFIX
+from geo.ingest.refusal import FileRefused, error_detail
 
 __all__ = ["read_geo_cells"]
 
@@ -64,8 +65,6 @@ def read_geo_cells(path: Path, limits) -> pd.DataFrame:
     FileRefused
         ``file.unreadable`` with GDAL's or PROJ's complaint, or the limit that was hit.
     """
-    from geo.ingest.readers import FileRefused
-
     path = Path(path)
     driver = DRIVER_OF_SUFFIX[path.suffix.lower()]
     env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "PYTHONPATH": str(_ROOT),
@@ -121,7 +120,7 @@ def _child(driver: str, path: str, cpu_seconds: str, memory_bytes: str) -> int:
 
     from geo.gdal_policy import check_path, restrict
     from geo.ingest.file_checks import check_gpkg_schema
-    from geo.ingest.readers import FileRefused, geo_cells
+    from geo.ingest.cells import geo_cells
 
     out = sys.stdout
     try:
@@ -144,8 +143,6 @@ def _child(driver: str, path: str, cpu_seconds: str, memory_bytes: str) -> int:
         json.dump({"code": _TOO_COSTLY}, out)
         return 3
     except Exception as err:  # noqa: BLE001 - GDAL and PROJ raise many kinds; all mean unreadable
-        from geo.ingest.readers import error_detail
-
         json.dump({"error": error_detail(err, Path(path))}, out)
         return 3
     json.dump({"columns": list(map(str, cells.columns)),
