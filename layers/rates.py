@@ -12,7 +12,7 @@ from esda.smoothing import Empirical_Bayes
 from layers.counts import SEQUENTIAL_SCALE, incident_counts
 from layers.layer import Caveat, Layer
 
-__all__ = ["commune_rates"]
+__all__ = ["commune_rates", "smoothed_rates"]
 
 #: The only unit set population is known for: the population table names the
 #: communes of 01/07/2025 (dân số theo xã mới).
@@ -131,7 +131,7 @@ def commune_rates(
     people, years_used = _population_of(population, communes.index, year)
     frame = counted.frame.copy()
     frame["population"] = people
-    rate, rate_eb, province = _rates(frame["count"], people)
+    rate, rate_eb, province = smoothed_rates(frame["count"], people)
     frame["rate"] = rate * per
     frame["rate_eb"] = rate_eb * per
     missing = tuple(frame.index[frame["rate"].isna()])
@@ -196,8 +196,18 @@ def _population_of(
     return people, tuple(sorted(int(y) for y in chosen["year"].unique()))
 
 
-def _rates(counts: pd.Series, people: pd.Series) -> tuple[pd.Series, pd.Series, float]:
-    """Raw and smoothed rates per resident, and the province rate (NaN where no population)."""
+def smoothed_rates(counts: pd.Series,
+                   people: pd.Series) -> tuple[pd.Series, pd.Series, float]:
+    """Raw and smoothed rates per resident, and the province rate (NaN where no population).
+
+    The one home of the empirical-Bayes smoothing: :func:`commune_rates` builds its layer
+    on it, and the release below commander (:mod:`layers.suppression`) re-smooths the
+    published counts with it.
+
+    >>> raw, eb, province = smoothed_rates(pd.Series([0, 10]), pd.Series([1000, 1000]))
+    >>> round(province, 3), list(raw.round(3))
+    (0.005, [0.0, 0.01])
+    """
     known = people.notna() & (people > 0)
     known = known.fillna(False).astype(bool)
     rate = pd.Series(np.nan, index=counts.index)
@@ -206,7 +216,7 @@ def _rates(counts: pd.Series, people: pd.Series) -> tuple[pd.Series, pd.Series, 
         return rate, rate_eb, float("nan")
     e = counts[known].to_numpy(dtype=float)
     b = people[known].to_numpy(dtype=float)
-    province = e.sum() / b.sum()
+    province = float(e.sum() / b.sum())
     rate[known] = e / b
     if e.sum() == 0 or _between_variance(e, b) <= 0:
         rate_eb[known] = province  # Marshall's A <= 0: every commune gets the province rate

@@ -129,7 +129,7 @@ from scipy.sparse.csgraph import connected_components
 from geo.units import NEW, OLD, PROVINCE_CODE, Registry
 from layers.counts import INCIDENT_TYPES
 from layers.layer import Caveat, Layer
-from layers.rates import _rates
+from layers.rates import smoothed_rates
 
 __all__ = [
     "COMPLEMENTARY_LABEL",
@@ -1606,7 +1606,7 @@ def _release_rates(layer: Layer, plan: ReleasePlan) -> Layer:
     per = params.get("per", 10_000)
     shown = ~hide
     # the same smoothing as the commander's layer, fed the published communes only
-    _, smoothed, _ = _rates(src["count"][shown], src["population"][shown])
+    _, smoothed, _ = smoothed_rates(src["count"][shown], src["population"][shown])
     frame["rate_eb"] = (smoothed * per).reindex(frame.index)
     frame["count_label"] = cells["label"].to_numpy()
     info = _suppression_params(plan, cells, plan.type_key(params.get("types")))

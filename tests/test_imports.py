@@ -38,7 +38,6 @@ KNOWN: set[tuple[str, str, str]] = {
     ('private', 'geo.store.base', 'geo.store.schema._QUARANTINE'),
     ('private', 'geo.store.postgis', 'geo.store.base._check_kind'),
     ('private', 'geo.store.sqlite', 'geo.store.base._check_kind'),
-    ('private', 'layers.suppression', 'layers.rates._rates'),
     ('upward', 'data.demo', 'geo.ingest'),
     ('upward', 'data.demo', 'geo.records'),
     ('upward', 'data.demo', 'geo.resolve'),

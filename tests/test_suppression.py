@@ -18,7 +18,7 @@ from layers.compare import compare_periods
 from layers.counts import incident_counts
 from layers.hotspots import hotspot_layer
 from layers.layer import Caveat, Layer
-from layers.rates import _rates, commune_rates
+from layers.rates import smoothed_rates, commune_rates
 from layers.suppression import (
     COMPLEMENTARY_LABEL,
     Hierarchy,
@@ -430,7 +430,7 @@ def test_released_rates_mask_small_communes_and_smooth_over_the_published(record
     assert shown.loc[hidden, ["rate", "rate_eb"]].isna().all().all()
     assert shown.loc[codes[3], "rate"] == pytest.approx(12 / 20_000 * 10_000)
     published = layer.frame.loc[~hidden]
-    _, expected, _ = _rates(published["count"], published["population"])
+    _, expected, _ = smoothed_rates(published["count"], published["population"])
     assert np.allclose(shown.loc[~hidden, "rate_eb"], expected * 10_000)
     assert set(shown.columns) == {"name", "count", "population", "rate", "rate_eb", "count_label"}
 
