@@ -52,6 +52,12 @@ def test_one_line_per_type_with_the_counts():
     assert fig.layout.separators == ",." and fig.layout.yaxis.tickformat == ",d"
     assert fig.layout.title.text == "Số vụ việc toàn tỉnh theo quý, theo loại vụ việc"
     assert not _by_role(fig, "hidden")  # the commander's trend hides nothing
+    # a panel per type, each on its own scale (1.835 tips would flatten 6 victims)
+    assert (tip.yaxis, victim.yaxis) == ("y", "y2") and victim.xaxis == "x2"
+    assert [a.text for a in fig.layout.annotations] == ["Tin báo, tố giác",
+                                                        "Nạn nhân được tiếp nhận"]
+    assert fig.layout.xaxis.matches == "x2" and fig.layout.height == 90 + 2 * 120
+    assert tuple(fig.layout.yaxis.range) == (0, pytest.approx(1.2 * 1835))  # room above
 
 
 def test_campaign_windows_are_shaded_and_the_period_shown_outlined():
@@ -87,6 +93,8 @@ def test_hidden_counts_are_labels_on_the_axis_never_numbers():
     # the hidden counts (6 and 2) are nowhere in what the browser gets
     assert not any(str(v) in (line.hovertext[2] + line.hovertext[4]) for v in (6, 2))
     assert "6" not in json.dumps(list(hidden.hovertext) + list(hidden.text))
+    # nor in the axis: its range comes from the counts shown (all 0 here), not the hidden 6
+    assert tuple(fig.layout.yaxis.range) == (0, 4)
 
 
 def test_months_and_english():

@@ -73,9 +73,13 @@ def trend_chart(
     freq: str = "Q",
     selected: tuple[dt.date, dt.date] | None = None,
     lang: str = "vi",
-    height: int = 320,
+    row_height: int = 120,
 ) -> go.Figure:
-    """The figure of a trend frame.
+    """The figure of a trend frame: one panel per type, on a shared time axis.
+
+    A panel per type, each with its own scale: a few victims a quarter beside hundreds of
+    illegal crossings would otherwise lie flat on the axis, and "are they growing?" is
+    asked of each type.
 
     Parameters
     ----------
@@ -89,27 +93,35 @@ def trend_chart(
     selected : (date, date), optional
         The period the page shows, outlined.
     lang : {"vi", "en"}
-    height : int
-        Pixels.
+    row_height : int
+        Pixels per type's panel.
 
     Returns
     -------
     go.Figure
-        One line trace per type (in :data:`~layers.counts.INCIDENT_TYPES` order), then one
-        trace of hidden counts when any, then the legend entries of the shading and the
-        outline (no data); the shading and outline as layout shapes.
+        Per type (in :data:`~layers.counts.INCIDENT_TYPES` order) its line (``meta`` role
+        ``"type"``) and, when the release hides some of its counts, their marks (role
+        ``"hidden"``); then the legend entries of the shading and the outline (no data). The
+        shading and the outline are layout shapes across every panel; each panel is titled
+        with its type.
     """
+    from plotly.subplots import make_subplots
+
     t = lambda key, **kw: translate(key, lang, **kw)  # noqa: E731
-    fig = go.Figure()
+    kinds = [k for k in INCIDENT_TYPES if k in set(trend["type"])]
+    rows = max(len(kinds), 1)
+    fig = make_subplots(rows=rows, cols=1, shared_xaxes=True,
+                        vertical_spacing=min(0.12, 0.3 / rows),
+                        subplot_titles=[plain_text(t(f"type.{k}")) for k in kinds] or None)
     labels = trend["label"] if "label" in trend else pd.Series(None, index=trend.index,
                                                                  dtype=object)
-    hidden_x, hidden_text, hidden_hover = [], [], []
-    for kind in [k for k in INCIDENT_TYPES if k in set(trend["type"])]:
-        rows = trend[trend["type"] == kind]
+    any_hidden = False
+    for row_no, kind in enumerate(kinds, start=1):
+        rows_of = trend[trend["type"] == kind]
         style = TYPE_STYLE[kind]
         name = t(f"type.{kind}")
-        ys, hover = [], []
-        for row, label in zip(rows.itertuples(), labels[rows.index], strict=True):
+        ys, hover, hidden_x, hidden_text, hidden_hover = [], [], [], [], []
+        for row, label in zip(rows_of.itertuples(), labels[rows_of.index], strict=True):
             when = f"{period_text(row.period, lang)} ({format_date(row.start, lang)} – " \
                    f"{format_date(row.end, lang)})"
             if isinstance(label, str) and label:
@@ -125,20 +137,27 @@ def trend_chart(
                 hover.append(f"<b>{plain_text(name)}</b><br>{when}<br>"
                              f"{format_number(value, lang) if value is not None else '–'}")
         fig.add_trace(go.Scatter(
-            x=[_middle(a, b) for a, b in zip(rows["start"], rows["end"], strict=True)], y=ys,
-            mode="lines+markers", name=plain_text(name), connectgaps=False,
+            x=[_middle(a, b) for a, b in zip(rows_of["start"], rows_of["end"], strict=True)],
+            y=ys, mode="lines+markers", name=plain_text(name), connectgaps=False,
             line={"color": style["color"], "dash": style["dash"], "width": 2},
             marker={"symbol": style["symbol"], "size": 7, "color": style["color"]},
-            hovertext=hover, hoverinfo="text", meta={"role": "type", "type": kind}))
-    if hidden_x:
-        fig.add_trace(go.Scatter(
-            x=hidden_x, y=[0] * len(hidden_x), mode="markers+text", text=hidden_text,
-            textposition="top center", textfont={"size": 10, "color": HIDDEN_MARK["color"]},
-            marker={"symbol": HIDDEN_MARK["symbol"], "size": HIDDEN_MARK["size"],
-                    "color": HIDDEN_MARK["color"], "line": {"width": 1.5,
-                                                            "color": HIDDEN_MARK["color"]}},
-            name=t("trend.hidden"), hovertext=hidden_hover, hoverinfo="text",
-            meta={"role": "hidden"}))
+            hovertext=hover, hoverinfo="text", showlegend=False,
+            meta={"role": "type", "type": kind}), row=row_no, col=1)
+        # room above the highest point (and for a hidden mark's label): from shown values only
+        top = max([v for v in ys if v is not None], default=0)
+        fig.update_yaxes(range=[0, max(1.2 * top, 4)], row=row_no, col=1)
+        if hidden_x:
+            fig.add_trace(go.Scatter(
+                x=hidden_x, y=[0] * len(hidden_x), mode="markers+text", text=hidden_text,
+                textposition="top center",
+                textfont={"size": 11, "color": HIDDEN_MARK["color"]},
+                marker={"symbol": HIDDEN_MARK["symbol"], "size": HIDDEN_MARK["size"],
+                        "color": HIDDEN_MARK["color"],
+                        "line": {"width": 1.5, "color": HIDDEN_MARK["color"]}},
+                name=t("trend.hidden"), hovertext=hidden_hover, hoverinfo="text",
+                legendgroup="hidden", showlegend=not any_hidden,
+                meta={"role": "hidden", "type": kind}), row=row_no, col=1)
+            any_hidden = True
     shapes = [{"type": "rect", "xref": "x", "yref": "paper", "x0": _day(w.start),
                "x1": _day(w.end, after=True), "y0": 0, "y1": 1, "layer": "below",
                "line": {"width": 0}, "fillcolor": CAMPAIGN_FILL["color"],
@@ -159,23 +178,24 @@ def trend_chart(
             line={"color": SELECTED_LINE["color"], "dash": SELECTED_LINE["dash"]},
             meta={"role": "selected"}))
     years = sorted({d.year for d in trend["start"]} | {d.year for d in trend["end"]})
+    for note in fig.layout.annotations:  # the panels' titles, at their left
+        note.update(x=0, xanchor="left", font={"size": 13})
     fig.update_layout(
         title={"text": t(f"trend.title.{freq}"), "x": 0.01, "font": {"size": 15}},
-        height=height, shapes=shapes, hovermode="closest", plot_bgcolor="#ffffff",
-        margin={"l": 56, "r": 16, "t": 40, "b": 40},
-        legend={"orientation": "h", "x": 0, "y": -0.14, "yanchor": "top",
-                "font": {"size": 12}},
+        height=90 + row_height * rows, shapes=shapes, hovermode="closest",
+        # the legend's one row in the bottom margin, under the years
+        plot_bgcolor="#ffffff", margin={"l": 48, "r": 16, "t": 64, "b": 72},
+        legend={"orientation": "h", "x": 0, "y": 0, "yref": "container",
+                "yanchor": "bottom", "font": {"size": 12}},
         separators=",." if lang == "vi" else ".,",
-        xaxis={"type": "date", "tickvals": [f"{y}-01-01" for y in years],
-               "ticktext": [str(y) for y in years], "showgrid": True,
-               "gridcolor": "#bdbdbd", "minor": {"dtick": "M3", "showgrid": True,
-                                                 "gridcolor": "#eeeeee"},
-               "range": ([_day(trend["start"].min()), _day(trend["end"].max(), after=True)]
-                         if len(trend) else None)},
-        yaxis={"title": {"text": t("trend.axis")}, "rangemode": "tozero",
-               "tickformat": ",d", "gridcolor": "#eeeeee", "zeroline": True,
-               "zerolinecolor": "#969696"},
     )
+    fig.update_xaxes(type="date", tickvals=[f"{y}-01-01" for y in years],
+                     ticktext=[str(y) for y in years], showgrid=True, gridcolor="#bdbdbd",
+                     minor={"dtick": "M3", "showgrid": True, "gridcolor": "#eeeeee"},
+                     range=([_day(trend["start"].min()), _day(trend["end"].max(), after=True)]
+                            if len(trend) else None))
+    fig.update_yaxes(tickformat=",d", gridcolor="#eeeeee", nticks=4,
+                     zeroline=True, zerolinecolor="#969696")
     return fig
 
 
