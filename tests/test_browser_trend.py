@@ -33,7 +33,8 @@ _TREND = """(id) => {
         n: (t.x || []).length})),
     shapes: (gd.layout.shapes || []).map(s => ({name: s.name, x0: s.x0, x1: s.x1})),
     legend: Array.from(gd.querySelectorAll('.legendtext')).map(e => e.textContent),
-    ticks: Array.from(gd.querySelectorAll('.xtick text')).map(e => e.textContent),
+    ticks: Array.from(gd.querySelectorAll('.xaxislayer-above text')).map(e => e.textContent)
+        .filter(t => t),
   };
 }"""
 
@@ -41,11 +42,14 @@ _TREND = """(id) => {
 _INSIDE = """(id) => {
   const gd = document.querySelector('#' + id + ' .js-plotly-plot');
   const box = gd.querySelector('.main-svg').getBoundingClientRect();
-  const texts = Array.from(gd.querySelectorAll('.xtick text, .ytick text, .legendtext'));
+  const texts = Array.from(gd.querySelectorAll(
+      '.xaxislayer-above text, .yaxislayer-above text, .legendtext, .annotation-text'))
+      .filter(e => e.textContent);
   const out = texts.filter(e => { const r = e.getBoundingClientRect();
       return r.width === 0 || r.left < box.left - 1 || r.right > box.right + 1
              || r.top < box.top - 1 || r.bottom > box.bottom + 1; });
-  const ticks = Array.from(gd.querySelectorAll('.xtick text')).map(e => e.getBoundingClientRect());
+  const ticks = Array.from(gd.querySelectorAll('.xaxislayer-above text'))
+      .map(e => e.getBoundingClientRect());
   const legend = gd.querySelector('.legend').getBoundingClientRect();
   const overlaps = ticks.some(r => r.bottom > legend.top && r.top < legend.bottom
                                    && r.right > legend.left && r.left < legend.right);
@@ -129,8 +133,10 @@ def test_commander_sees_the_trend_by_type_months_and_a_legible_commune_panel(ser
         # fewer types, another period: the lines and the outline follow
         page.get_by_role("checkbox", name="Tin báo, tố giác", exact=True).uncheck()
         page.get_by_role("radio", name="Năm", exact=True).check()
-        fewer = _wait_trend(page, "cmd-trend", "data.filter(t => (t.meta || {}).role === "
-                                                "'type').length === 3")
+        fewer = _wait_trend(page, "cmd-trend",
+                            "data.filter(t => (t.meta || {}).role === 'type').length === 3 &&"
+                            " gd.layout.shapes.some(s => s.name === 'selected' &&"
+                            " s.x0 === '2025-01-01')")
         assert "tip" not in _lines(fewer)
         assert [(s["x0"], s["x1"]) for s in fewer["shapes"] if s["name"] == "selected"] == [
             ("2025-01-01", "2026-01-01")]

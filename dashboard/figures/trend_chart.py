@@ -94,7 +94,7 @@ def trend_chart(
         The period the page shows, outlined.
     lang : {"vi", "en"}
     row_height : int
-        Pixels per type's panel.
+        Pixels per type's panel (one type alone gets at least 220).
 
     Returns
     -------
@@ -182,7 +182,7 @@ def trend_chart(
         note.update(x=0, xanchor="left", font={"size": 13})
     fig.update_layout(
         title={"text": t(f"trend.title.{freq}"), "x": 0.01, "font": {"size": 15}},
-        height=90 + row_height * rows, shapes=shapes, hovermode="closest",
+        height=90 + max(row_height * rows, 220), shapes=shapes, hovermode="closest",
         # the legend's one row in the bottom margin, under the years
         plot_bgcolor="#ffffff", margin={"l": 48, "r": 16, "t": 64, "b": 72},
         legend={"orientation": "h", "x": 0, "y": 0, "yref": "container",
