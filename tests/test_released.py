@@ -291,3 +291,15 @@ def test_the_trend_is_the_plans_province_cells_below_commander(an, planner):
         planner.trend(freq="M")
     theirs.loc[:, "count"] = 0  # a copy: the memoised answer is not changed by its reader
     assert planner.trend(freq="Q")["count"].notna().any()
+
+
+def test_the_overview_trend_shows_no_count_while_the_release_is_built(an, monkeypatch):
+    from dashboard.pages.overview import _trend
+
+    monkeypatch.setattr(an, "release_plan", lambda wait=0.0: None)
+    monkeypatch.setattr(an, "release_failed", lambda: None)
+    figure, note = _trend(an, "viewer", ["victim"], *Q3, "M", "vi")
+    assert not figure.data and note == translate("suppress.preparing", "vi")
+    figure, note = _trend(an, "commander", ["victim"], *Q3, "M", "vi")  # never waits
+    assert note == "" and sum(figure.data[0].y) == int(
+        (an.ctx.incidents["type"] == "victim").sum())
