@@ -37,6 +37,7 @@ from layers.proximity import band_shares, border_distance, gate_distances
 from layers.rates import commune_rates
 from layers.targets import PLANS_DIR, TrackingData, attach_key_areas, load_plans, track
 from layers.reach import outreach_reach
+from layers.trend import province_trend
 
 __all__ = ["COMMUNE_LAYERS", "GI_LAYERS", "GRID_LAYERS", "LAYERS", "PLANNER_LAYERS", "Analyses",
            "grid_url"]
@@ -270,6 +271,13 @@ class Analyses:
                     "n_by_point": shares.n_by_point, "n_by_commune": shares.n_by_commune,
                     "campaign": campaign}
         return self._memo(("summary", unit_set, types, start, end), build)
+
+    def trend(self, *, freq: str = "Q", types=INCIDENT_TYPES) -> pd.DataFrame:
+        """The province's incidents per quarter (``"Q"``) or month (``"M"``) and type over the
+        records' span (:func:`layers.trend.province_trend`); a copy, callers may change it."""
+        types = tuple(types)
+        return self._memo(("trend", freq, types), lambda: province_trend(
+            self._records().incidents, freq=freq, types=types)).copy()
 
     def lisa(self, *, unit_set: str, types, start, end) -> pd.DataFrame:
         """Local Moran's I of the counts (second opinion on Gi*): ``lisa_class`` per commune."""

@@ -26,6 +26,7 @@ from dashboard.auth.roles import suppressed_for
 from layers.counts import INCIDENT_TYPES
 from layers.layer import Layer
 from layers.suppression import ReleasePlan, SnappedPeriod, for_role
+from layers.trend import released_trend
 
 __all__ = ["ALL_TYPES", "NotReady", "Released", "analyses_for", "period_note", "shown_types",
            "type_choices", "unavailable_text", "waiting"]
@@ -176,6 +177,14 @@ class Released:
         start, end = self._period(start, end)
         now, trend = self.an.kpis(start=start, end=end)
         return self.indicators.release(now), self.indicators.release(trend)
+
+    def trend(self, *, freq: str = "Q", types=INCIDENT_TYPES) -> pd.DataFrame:
+        """The quarterly trend by type, as the plan publishes the province's cells (a count
+        missing and labelled "< 5" / "x" where hidden); a monthly one is refused
+        (:func:`layers.trend.released_trend`: months are not on the release grid)."""
+        types = tuple(types)
+        return self.an._memo(("trend-released", self.role, freq, types), lambda: released_trend(
+            self.an.trend(freq=freq, types=types), self.plan)).copy()
 
     def plans(self) -> list:
         return self.an.plans()

@@ -50,11 +50,16 @@ __all__ = [
     "CATEGORY_CODES",
     "CATEGORY_COLOURS",
     "CATEGORY_SCALE",
+    "GROUPS",
+    "GROUP_COLOURS",
+    "GROUP_OF",
+    "NO_PATTERN_COLOUR",
     "MannKendall",
     "emerging_category",
     "emerging_hotspots",
     "emerging_layer",
     "gi_star_series",
+    "legend_entries",
     "mann_kendall",
     "period_counts",
     "significance_bins",
@@ -73,17 +78,29 @@ CATEGORIES = ("no_pattern",) + tuple(f"{p}_hot" for p in _PATTERNS) + tuple(
 #: Numeric code of each category (what the map colours by): 0 no pattern, 1–8 hot, 9–16 cold.
 CATEGORY_CODES = {name: code for code, name in enumerate(CATEGORIES)}
 
-# ColorBrewer Reds / Blues, 8 classes each: darker = more pressing now (intensifying,
-# new, consecutive …), lighter = in the past (historical). Red/blue with light grey is
-# distinguishable with the common colour-vision deficiencies.
-_REDS = ("#67000d", "#a50f15", "#cb181d", "#ef3b2c", "#fb6a4a", "#fc9272", "#fcbba1", "#fee0d2")
-_BLUES = ("#08306b", "#08519c", "#2171b5", "#4292c6", "#6baed6", "#9ecae1", "#c6dbef", "#deebf7")
-_URGENCY = ("intensifying", "new", "consecutive", "persistent", "diminishing", "oscillating",
-            "sporadic", "historical")
-#: Fill colour of each category.
-CATEGORY_COLOURS = {"no_pattern": "#d9d9d9"} | {
-    f"{p}_{kind}": shades[_URGENCY.index(p)]
-    for kind, shades in (("hot", _REDS), ("cold", _BLUES)) for p in _PATTERNS
+#: What a reader tells apart on the map, most pressing first: the eight patterns in five
+#: groups (new, consecutive and intensifying are all "emerging now"; sporadic and oscillating
+#: both come and go). Each group has one colour per direction; the legend names the
+#: categories present in each group (:func:`legend_entries`), the hover the commune's own.
+GROUPS = ("emerging", "persistent", "diminishing", "sporadic", "historical")
+GROUP_OF = {"new": "emerging", "consecutive": "emerging", "intensifying": "emerging",
+            "persistent": "persistent", "diminishing": "diminishing", "sporadic": "sporadic",
+            "oscillating": "sporadic", "historical": "historical"}
+# Reds to pale orange (hot) and blues (cold), darker = more pressing now. In grey print the
+# five groups of a direction are about 14–23 L* apart (L* 20, 42, 56–58, 72, 86) and no
+# pattern is near white (99); the direction reads by hue and by the legend's words, as on
+# the Gi* map. Every two colours stay at least ΔE 13 apart for the common colour-vision
+# deficiencies (tests/test_colour_scales.py).
+GROUP_COLOURS = {
+    "hot": {"emerging": "#67000d", "persistent": "#c0262d", "diminishing": "#e0601a",
+            "sporadic": "#f99a48", "historical": "#fdd0a2"},
+    "cold": {"emerging": "#08306b", "persistent": "#2166ac", "diminishing": "#4a90c6",
+             "sporadic": "#7fb6dc", "historical": "#c6dbef"},
+}
+NO_PATTERN_COLOUR = "#fcfcfc"
+#: Fill colour of each category: its group's, in its direction.
+CATEGORY_COLOURS = {"no_pattern": NO_PATTERN_COLOUR} | {
+    f"{p}_{kind}": GROUP_COLOURS[kind][GROUP_OF[p]] for kind in ("hot", "cold") for p in _PATTERNS
 }
 _ZMIN, _ZMAX = -0.5, len(CATEGORIES) - 0.5
 #: Stepped Plotly scale for the codes, exact when drawn with zmin=-0.5, zmax=16.5
@@ -96,6 +113,48 @@ CATEGORY_SCALE = tuple(
 )
 
 _FREQS = ("Q", "M")
+
+
+def legend_entries(categories: Iterable[str]) -> list[dict]:
+    """The legend of a map of ``categories``: one entry per group present, hot groups first
+    (most pressing first), then cold ones, then no pattern.
+
+    Parameters
+    ----------
+    categories : iterable of str
+        The communes' categories (repeats and missing values are ignored; an unknown
+        name is refused).
+
+    Returns
+    -------
+    list of dict
+        ``key`` (``"emerging_hot"`` …, ``"no_pattern"``), ``colour`` and ``categories``
+        (those present in the group, in the order of :data:`CATEGORIES`).
+
+    Examples
+    --------
+    >>> [(e["key"], e["categories"]) for e in legend_entries(
+    ...     ["no_pattern", "intensifying_hot", "new_hot", "historical_cold", "new_hot"])]
+    [('emerging_hot', ['new_hot', 'intensifying_hot']), ('historical_cold', \
+['historical_cold']), ('no_pattern', ['no_pattern'])]
+    """
+    present = {c for c in categories if isinstance(c, str)}
+    unknown = present - set(CATEGORIES)
+    if unknown:
+        raise ValueError(f"unknown emerging categories {sorted(unknown)}")
+    entries = []
+    for kind in ("hot", "cold"):
+        for group in GROUPS:
+            chosen = [c for c in CATEGORIES[1:]
+                      if c in present and c.endswith(f"_{kind}")
+                      and GROUP_OF[c.rsplit("_", 1)[0]] == group]
+            if chosen:
+                entries.append({"key": f"{group}_{kind}", "colour": GROUP_COLOURS[kind][group],
+                                "categories": chosen})
+    if "no_pattern" in present:
+        entries.append({"key": "no_pattern", "colour": NO_PATTERN_COLOUR,
+                        "categories": ["no_pattern"]})
+    return entries
 
 
 # -- counting -------------------------------------------------------------------------------

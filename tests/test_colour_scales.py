@@ -12,7 +12,8 @@ import pytest
 from layers.compare import CHANGE_SCALE
 from layers.counts import SEQUENTIAL_SCALE
 from layers.coverage import COVERAGE_SCALE
-from layers.emerging import CATEGORY_COLOURS
+from layers.emerging import (CATEGORY_COLOURS, GROUP_COLOURS, GROUP_OF, GROUPS,
+                             NO_PATTERN_COLOUR)
 from layers.gaps import BIVARIATE_COLOURS
 from layers.hotspots import DIVERGING_SCALE
 from layers.key_areas import KEY_AREA_SCALE
@@ -85,12 +86,39 @@ def test_hot_spot_classes_stay_apart_for_colour_blind_viewers():
         assert _min_difference(colours, deficiency) >= 15
 
 
-def test_emerging_and_gap_classes_are_all_distinct():
-    """Seventeen emerging categories and nine gap classes cannot all differ strongly; they
-    must at least never coincide (ΔE ≥ 3.5, about twice a just-noticeable difference)."""
-    for colours in (list(CATEGORY_COLOURS.values()), list(BIVARIATE_COLOURS.values())):
-        for deficiency in (None, *_MACHADO):
-            assert _min_difference(colours, deficiency) >= 3.5
+def test_gap_classes_are_all_distinct():
+    """Nine gap classes cannot all differ strongly; they must at least never coincide
+    (ΔE ≥ 3.5, about twice a just-noticeable difference)."""
+    for deficiency in (None, *_MACHADO):
+        assert _min_difference(list(BIVARIATE_COLOURS.values()), deficiency) >= 3.5
     # the class planners look for first, high risk and low coverage, is the darkest
     gap_lightness = {code: _lab(c)[0] for code, c in BIVARIATE_COLOURS.items()}
     assert min(gap_lightness, key=gap_lightness.get) == 9
+
+
+def test_emerging_groups_differ_in_grey_and_for_colour_blind_viewers():
+    """Seventeen categories in five groups a direction (issue 17: the pale oranges could not
+    be told apart). In grey print the groups of a direction darken by at least 12 L* per step
+    from historical to emerging, and no pattern is lighter still; hot and cold read by hue
+    and by the legend's words, as on the Gi* map. Every two colours stay ΔE ≥ 12 apart for
+    every viewer, and a category takes its group's colour."""
+    for kind, colours in GROUP_COLOURS.items():
+        lightness = [_lab(colours[g])[0] for g in GROUPS]  # most pressing (darkest) first
+        assert all(b - a >= 12 for a, b in zip(lightness, lightness[1:])), (kind, lightness)
+        assert _lab(NO_PATTERN_COLOUR)[0] - lightness[-1] >= 10
+    everything = [NO_PATTERN_COLOUR, *(c for g in GROUP_COLOURS.values() for c in g.values())]
+    assert len(set(everything)) == 11
+    for deficiency in (None, *_MACHADO):
+        assert _min_difference(everything, deficiency) >= 12, deficiency
+        for group in GROUPS:  # one group, two directions: far apart in colour
+            hot, cold = GROUP_COLOURS["hot"][group], GROUP_COLOURS["cold"][group]
+            assert _min_difference([hot, cold], deficiency) >= 20
+    for name, colour in CATEGORY_COLOURS.items():
+        if name != "no_pattern":
+            pattern, kind = name.rsplit("_", 1)
+            assert colour == GROUP_COLOURS[kind][GROUP_OF[pattern]]
+    # the colours the issue found: the old eight reds held pairs under 10 L* apart
+    old_reds = ("#67000d", "#a50f15", "#cb181d", "#ef3b2c", "#fb6a4a", "#fc9272", "#fcbba1",
+                "#fee0d2")
+    old = sorted(_lab(c)[0] for c in old_reds)
+    assert min(b - a for a, b in zip(old, old[1:])) < 10

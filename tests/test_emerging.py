@@ -23,10 +23,13 @@ from layers.emerging import (
     CATEGORY_CODES,
     CATEGORY_COLOURS,
     CATEGORY_SCALE,
+    GROUP_COLOURS,
+    NO_PATTERN_COLOUR,
     emerging_category,
     emerging_hotspots,
     emerging_layer,
     gi_star_series,
+    legend_entries,
     mann_kendall,
     period_counts,
     significance_bins,
@@ -376,9 +379,31 @@ def test_stepped_scale_gives_each_code_its_colour():
         colour = next(c for (lo, c), (hi, _) in itertools.pairwise(CATEGORY_SCALE)
                       if lo <= middle <= hi)
         assert colour == CATEGORY_COLOURS[name]
-    assert CATEGORY_COLOURS["no_pattern"] == "#d9d9d9"
+    assert CATEGORY_COLOURS["no_pattern"] == NO_PATTERN_COLOUR
     assert all(CATEGORY_COLOURS[f"{p}_hot"] != CATEGORY_COLOURS[f"{p}_cold"]
                for p in ("new", "intensifying", "historical"))
+    # a group's categories share its colour (the legend names them together)
+    assert CATEGORY_COLOURS["new_hot"] == CATEGORY_COLOURS["consecutive_hot"] == \
+        CATEGORY_COLOURS["intensifying_hot"] != CATEGORY_COLOURS["persistent_hot"]
+    assert CATEGORY_COLOURS["sporadic_cold"] == CATEGORY_COLOURS["oscillating_cold"]
+
+
+def test_legend_entries_are_the_groups_present_in_order():
+    entries = legend_entries(["historical_hot", "no_pattern", "oscillating_hot", "new_cold",
+                              "sporadic_hot", None, "consecutive_hot", "no_pattern"])
+    assert [(e["key"], e["categories"]) for e in entries] == [
+        ("emerging_hot", ["consecutive_hot"]),
+        ("sporadic_hot", ["sporadic_hot", "oscillating_hot"]),
+        ("historical_hot", ["historical_hot"]),
+        ("emerging_cold", ["new_cold"]),
+        ("no_pattern", ["no_pattern"])]
+    assert [e["colour"] for e in entries] == [
+        GROUP_COLOURS["hot"]["emerging"], GROUP_COLOURS["hot"]["sporadic"],
+        GROUP_COLOURS["hot"]["historical"], GROUP_COLOURS["cold"]["emerging"],
+        NO_PATTERN_COLOUR]
+    assert legend_entries([]) == []
+    with pytest.raises(ValueError, match="unknown emerging categories"):
+        legend_entries(["lukewarm_hot"])
 
 
 def test_docstring_examples_run():

@@ -186,6 +186,33 @@ def test_hotspot_legend_lists_every_class_in_its_colour(hot_page):
             f"gi.{layer.frame.loc[feature['id'], 'gi_class']}", "vi")
 
 
+def test_emerging_legend_lists_the_groups_present_in_their_colours(ctx):
+    """Issue 17: the groups of categories present, not seventeen pale swatches; each commune
+    filled with its group's colour."""
+    from layers.emerging import CATEGORIES, CATEGORY_CODES, CATEGORY_COLOURS, CATEGORY_SCALE
+    from layers.layer import Layer
+
+    frame = ctx.unit_table("2025")[["name"]].copy()
+    cycle = ["no_pattern", "new_hot", "intensifying_hot", "diminishing_cold"]
+    frame["category"] = [cycle[i % 4] for i in range(len(frame))]
+    frame["category_code"] = frame["category"].map(CATEGORY_CODES)
+    layer = Layer(frame=frame, value="category_code", unit_set="2025",
+                  title_key="layer.emerging.title", legend_key="layer.emerging.legend",
+                  units_key="unit.category", colorscale=CATEGORY_SCALE,
+                  params={"categories": dict(CATEGORY_CODES), "zmin": -0.5,
+                          "zmax": len(CATEGORIES) - 0.5})
+    html = standalone_map_html(layer, ctx.communes["2025"], ctx.gates, ctx.border,
+                               title="Xu hướng", extracted=EXTRACTED)
+    items = re.findall(r'<li><span class="bw-swatch" style="background:(#[0-9a-f]{6})">'
+                       r"</span>(.*?)</li>", html)
+    assert items == [(CATEGORY_COLOURS["new_hot"], "Điểm nóng mới<br>Điểm nóng gia tăng"),
+                     (CATEGORY_COLOURS["diminishing_cold"], "Điểm lạnh suy giảm"),
+                     (CATEGORY_COLOURS["no_pattern"], "Không có xu hướng")]
+    for feature in _features(html):
+        category = frame.loc[feature["id"], "category"]
+        assert feature["properties"]["style"]["fillColor"] == CATEGORY_COLOURS[category]
+
+
 def test_sizes_of_the_96_and_280_commune_exports(ctx):
     sizes = {}
     for unit_set, n in (("2025", 96), ("legacy", 280)):

@@ -268,3 +268,37 @@ def test_a_store_holding_records_whose_communes_do_not_meet_still_gets_a_plan(tm
         assert (layer.frame.loc[shown.isna(), "count_label"].notna()).all()
     # the stray record is counted in both its communes, and both are small: "< 5"
     assert pd.isna(layer.frame.loc["25699", "count"])  # OLD: 1 (the stray) in Q3
+
+
+def test_the_trend_is_the_plans_province_cells_below_commander(an, planner):
+    """Issue 17: the commander's trend counts every record; the planner's is the plan's
+    province cell of each quarter and type, hidden where the plan hides it; no month."""
+    from layers.suppression import PUBLISHED, ReleaseRefused
+
+    mine = an.trend(freq="Q")
+    assert int(mine["count"].sum()) == len(an.ctx.incidents)
+    theirs = planner.trend(freq="Q")
+    assert len(theirs) == len(mine) and theirs["label"].notna().any()
+    plan = planner.plan
+    for row in theirs.itertuples():
+        cell = plan.province(row.period, row.type)
+        if cell["status"] == PUBLISHED:
+            assert row.count == cell["count"] and not isinstance(row.label, str)
+        else:
+            assert pd.isna(row.count) and row.label == cell["label"]
+    with pytest.raises(ReleaseRefused, match="quarter"):
+        planner.trend(freq="M")
+    theirs.loc[:, "count"] = 0  # a copy: the memoised answer is not changed by its reader
+    assert planner.trend(freq="Q")["count"].notna().any()
+
+
+def test_the_overview_trend_shows_no_count_while_the_release_is_built(an, monkeypatch):
+    from dashboard.pages.overview import _trend
+
+    monkeypatch.setattr(an, "release_plan", lambda wait=0.0: None)
+    monkeypatch.setattr(an, "release_failed", lambda: None)
+    figure, note = _trend(an, "viewer", ["victim"], *Q3, "M", "vi")
+    assert not figure.data and note == translate("suppress.preparing", "vi")
+    figure, note = _trend(an, "commander", ["victim"], *Q3, "M", "vi")  # never waits
+    assert note == "" and sum(figure.data[0].y) == int(
+        (an.ctx.incidents["type"] == "victim").sum())

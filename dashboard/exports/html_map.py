@@ -30,6 +30,7 @@ from dashboard.figures.commune_map import (
     GATE_STYLE,
     HATCH,
     gate_hover,
+    grouped_classes,
     hatch_geojson,
     hidden_cells,
     hidden_legend,
@@ -335,6 +336,14 @@ def _legend_html(layer: Layer, lang: str, zmin: float, zmax: float) -> str:
     then the hidden communes' entries, if any."""
     legend = plain_text(translate(layer.legend_key, lang))
     head = f'<div class="bw-legend-title">{legend}</div>'
+    grouped = grouped_classes(layer, lang)
+    if grouped:  # emerging hot spots: the groups present, each with its categories present
+        rows = "".join(
+            f'<li><span class="bw-swatch" style="background:{e["colour"]}"></span>'
+            f'{"<br>".join(plain_text(translate(f"emerging.{c}", lang)) for c in e["categories"])}'
+            "</li>" for e in grouped["entries"])
+        return (f'<section class="bw-legend">{head}<ul class="bw-classes">{rows}</ul>'
+                f"{_hidden_legend_html(layer, lang)}</section>")
     classes = layer_classes(layer)
     if classes:
         colours = _plotly_colours(np.array([c for c, _ in classes]), layer.colorscale,

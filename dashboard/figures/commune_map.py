@@ -29,7 +29,7 @@ from layers.suppression import COMPLEMENTARY_LABEL, DEFAULT_THRESHOLD, suppresse
 
 __all__ = ["values_patch", "GATE_STYLE", "GATE_LABELS", "HIDDEN_STYLE", "TRACE_BORDER",
            "TRACE_COMMUNES", "TRACE_GATES", "TRACE_HIDDEN", "commune_map", "fit_zoom",
-           "gate_hover", "hatch_geojson", "hidden_cells", "hidden_legend", "hidden_note",
+           "gate_hover", "grouped_classes", "hatch_geojson", "hidden_cells", "hidden_legend", "hidden_note",
            "hover_values",
            "layer_classes", "value_texts", "z_range", "needs_redraw"]
 
@@ -234,10 +234,47 @@ def _hatch_trace(layer: Layer, shapes) -> go.Choroplethmap:
         hoverinfo="skip", showlegend=False, meta={"role": "hatch"}, **_hatch_values(layer))
 
 
+def grouped_classes(layer: Layer, lang: str) -> dict | None:
+    """How an emerging hot spot layer is drawn: only the groups of categories present
+    (:func:`layers.emerging.legend_entries`), one step of the colour bar each, labelled with
+    the categories present in it (one per line). ``None`` for any other layer.
+
+    Returns ``z`` (each commune's step, NaN where it has no category; the most pressing
+    group highest, at the top of the bar), ``zmin``, ``zmax``, the stepped ``colorscale``,
+    ``tickvals``, ``ticktext`` (bottom to top) and the ``entries`` (most pressing first).
+    """
+    categories = layer.params.get("categories")
+    if not isinstance(categories, dict) or layer.title_key != "layer.emerging.title":
+        return None
+    from layers.emerging import legend_entries
+
+    names = {float(code): name for name, code in categories.items()}
+    codes = pd.to_numeric(layer.frame[layer.value], errors="coerce")
+    present = [names.get(float(c)) for c in codes.dropna()]
+    entries = legend_entries(present) or legend_entries(["no_pattern"])
+    n = len(entries)
+    # the colour bar reads upwards: the most pressing group gets the top step
+    upward = entries[::-1]
+    step = {c: i for i, e in enumerate(upward) for c in e["categories"]}
+    z = [float(step[names[float(c)]]) if pd.notna(c) and names.get(float(c)) in step
+         else float("nan") for c in codes]
+    scale = [stop for i, e in enumerate(upward)
+             for stop in ([round(i / n, 6), e["colour"]], [round((i + 1) / n, 6), e["colour"]])]
+    return {"z": z, "zmin": -0.5, "zmax": n - 0.5, "colorscale": scale,
+            "tickvals": list(range(n)),
+            "ticktext": ["<br>".join(translate(f"emerging.{c}", lang) for c in e["categories"])
+                         for e in upward],
+            "entries": entries}
+
+
 def _colorbar(layer: Layer, lang: str) -> dict:
     bar = {"title": {"text": translate(layer.legend_key, lang)}, "thickness": 14}
+    grouped = grouped_classes(layer, lang)
     classes = layer_classes(layer)
-    if classes:
+    if grouped:  # only the groups present, apart in colour and in grey
+        bar.update(tickvals=grouped["tickvals"], ticktext=grouped["ticktext"],
+                   len=min(0.9, 0.12 * len(grouped["tickvals"]) + 0.1))
+    elif classes:
         bar.update(tickvals=[c for c, _ in classes],
                    ticktext=[translate(k, lang) for _, k in classes], len=0.9)
     return bar
@@ -322,6 +359,11 @@ def commune_map(
     frame = layer.frame
     values = frame[layer.value].astype(float).to_numpy()
     zmin, zmax = z_range(layer)
+    colorscale = [list(stop) for stop in layer.colorscale] or "Viridis"
+    grouped = grouped_classes(layer, lang)
+    if grouped:
+        values, zmin, zmax = grouped["z"], grouped["zmin"], grouped["zmax"]
+        colorscale = grouped["colorscale"]
     communes = go.Choroplethmap(
         geojson=geojson,
         featureidkey="id",
@@ -329,7 +371,7 @@ def commune_map(
         z=values,
         zmin=zmin,
         zmax=zmax,
-        colorscale=[list(stop) for stop in layer.colorscale] or "Viridis",
+        colorscale=colorscale,
         marker={"line": {"width": 0.6, "color": "#666666"}, "opacity": 0.85},
         # names go once with the shapes; a filter change resends only the values' text
         text=[plain_text(n) for n in (frame["name"].fillna("") if "name" in frame
@@ -396,6 +438,12 @@ def values_patch(layer: Layer, lang: str, title: str, *, hidden: bool = False):
     trace["z"] = layer.frame[layer.value].astype(float).tolist()
     trace["zmin"], trace["zmax"] = zmin, zmax
     trace["customdata"] = value_texts(layer, lang)
+    grouped = grouped_classes(layer, lang)
+    if grouped:  # the groups present change with the filters: their steps and labels too
+        trace["z"], trace["zmin"], trace["zmax"] = (grouped["z"], grouped["zmin"],
+                                                    grouped["zmax"])
+        trace["colorscale"] = grouped["colorscale"]
+        trace["colorbar"] = _colorbar(layer, lang)
     figure["layout"]["title"]["text"] = plain_text(title)
     if hidden:
         for i, entry in enumerate(hidden_legend(layer, lang)):

@@ -27,6 +27,7 @@ from dashboard.figures.commune_map import (TRACE_COMMUNES, clicked_commune, comm
                                            needs_redraw, values_patch)
 from dashboard.figures.graph_config import graph_config
 from dashboard.figures.rings import gate_rings
+from dashboard.figures.trend_chart import commune_chart, trend_figure
 from dashboard.i18n import choice_label, format_date, format_number, translate, reason_text
 from dashboard.map_meaning import about_text, gi_advice
 from dashboard.period_filter import (chosen_period, data_period, matching_preset, period_text,
@@ -274,6 +275,7 @@ def layout(ctx: AppContext, lang: str, search: str | None = None) -> list:
                      className="section-head"),
             *_meaning(view, lang),
             dcc.Download(id=ids.CMD_DOWNLOAD),
+            _trend_section(lang),
             html.H3(t("cmd.ranked")),
             dcc.Loading(html.Div(id=ids.CMD_TABLE), delay_show=400),
             html.Div(id=ids.CMD_SUMMARY, className="summary"),
@@ -318,12 +320,7 @@ def _panel(ctx: AppContext, an: Analyses, code: str, unit_set: str, types, start
     rec = ctx.records.current()
     prof = commune_profile(code, units.at[code, "name"], rec.incidents, rec.models, rec.outreach,
                            unit_set=unit_set, on=end)
-    table = prof.by_period.tail(12)
-    bars = go.Figure([go.Bar(x=[str(p) for p in table.index], y=table[k].tolist(),
-                             name=t(f"type.{k}")) for k in table.columns])
-    bars.update_layout(barmode="stack", height=220, margin={"l": 30, "r": 5, "t": 5, "b": 30},
-                       legend={"orientation": "h", "y": -0.35, "font": {"size": 10}},
-                       separators=",." if lang == "vi" else ".,")
+    bars = commune_chart(prof.by_period, lang)
     ev = an.evidence(unit_set=unit_set, types=types, start=start, end=end).loc[code]
     lisa = an.lisa(unit_set=unit_set, types=types, start=start, end=end)["lisa_class"].get(
         code, "not_significant")
@@ -349,7 +346,7 @@ def _panel(ctx: AppContext, an: Analyses, code: str, unit_set: str, types, start
         html.H3(prof.name, id="cmd-panel-name"),
         html.Dl([item for k, v in facts for item in (html.Dt(k), html.Dd(v))]),
         html.H4(t("cmd.panel.by_period")),
-        dcc.Graph(figure=bars, config=graph_config(displayModeBar=False)),
+        dcc.Graph(figure=bars, config=graph_config(displayModeBar=False), id="cmd-panel-chart"),
         html.H4(t("cmd.panel.models")),
         html.Ul(models) if models else html.P(t("cmd.panel.no_models")),
         html.H4(t("cmd.panel.outreach")),
@@ -425,6 +422,8 @@ def register_callbacks(app: Dash, ctx: AppContext, an: Analyses) -> None:
         _, end = chosen_period(ctx, start_date, end_date)
         start, end = four_quarters(end)
         return start.isoformat(), end.isoformat()
+
+    _register_trend(app, ctx, an)
 
     @app.callback(
         Output(ids.CMD_TABLE, "children"),
@@ -530,3 +529,35 @@ def register_callbacks(app: Dash, ctx: AppContext, an: Analyses) -> None:
         lang = lang if lang in ("vi", "en") else "vi"
         unit_set, types, start, end = filters(types, start_date, end_date, unit_set)
         return _panel(ctx, an, str(code or ""), unit_set, types, start, end, lang)
+
+
+# -- the trend chart (issue 17) --------------------------------------------------------------
+
+#: The trend's chart and its step on this page (the overview's section, with ids of this page).
+TREND, TREND_STEP, TREND_NOTE = "cmd-trend", "cmd-trend-step", "cmd-trend-note"
+
+
+def _trend_section(lang: str):
+    from dashboard.pages.overview import trend_section
+
+    return trend_section("commander", lang, graph_id=TREND, step_id=TREND_STEP,
+                         note_id=TREND_NOTE)
+
+
+def _register_trend(app: Dash, ctx: AppContext, an: Analyses) -> None:
+    """Types, period, step → the province's trend by type, the chosen period outlined."""
+
+    @app.callback(
+        Output(TREND, "figure"),
+        Input(ids.CMD_TYPES, "value"),
+        Input(ids.CMD_PERIOD, "start_date"),
+        Input(ids.CMD_PERIOD, "end_date"),
+        Input(TREND_STEP, "value"),
+        State("page-lang", "data"),
+    )
+    def update_trend(types, start_date, end_date, freq, lang):
+        lang = lang if lang in ("vi", "en") else "vi"
+        types = choices(types, INCIDENT_TYPES)
+        start, end = chosen_period(ctx, start_date, end_date)
+        return trend_figure(an, freq=choice(freq, ("Q", "M"), "Q"), types=types,
+                            selected=(start, end), lang=lang)

@@ -355,7 +355,8 @@ def layout(ctx: AppContext, lang: str, search: str | None = None,
     )
     downloads = [_export_buttons(lang), dcc.Download(id=ids.OV_DOWNLOAD)]
     note = html.Div(" ".join(notes), id=ids.OV_NOTE, className="note-line")
-    return [filters, html.Section([kpis, note, graph, *downloads], className="main-panel"),
+    return [filters, html.Section([kpis, note, graph, *downloads, trend_section(role, lang)],
+                                  className="main-panel"),
             dcc.Interval(id=ids.OV_RETRY, interval=_RETRY_MS,
                          disabled=not _waiting(an, current_role())),
             dcc.Store(id="page-lang", data=lang),
@@ -533,6 +534,7 @@ def register_callbacks(app: Dash, ctx: AppContext, an: Analyses | None = None) -
         return dcc.send_bytes(pdf, f"bao_cao_quy_{quarter_code(start, end)}.pdf"), ""
 
     _register_report_docx(app, ctx, analyses)
+    _register_trend(app, ctx, analyses)
 
 
 def _register_report_docx(app: Dash, ctx: AppContext, analyses) -> None:
@@ -573,3 +575,82 @@ def _register_report_docx(app: Dash, ctx: AppContext, analyses) -> None:
         except ChromiumNotFound as err:
             return no_update, str(err)
         return dcc.send_bytes(raw, f"bao_cao_{period.code}.docx"), ""
+
+
+# -- the trend chart (issue 17): the province's incidents per quarter or month by type -------
+
+#: The trend's chart, its step (quarter or month) and the line under it.
+TREND, TREND_STEP, TREND_NOTE = "ov-trend", "ov-trend-step", "ov-trend-note"
+
+
+def trend_section(role: str | None, lang: str, *, graph_id: str = TREND,
+                  step_id: str = TREND_STEP, note_id: str = TREND_NOTE) -> html.Div:
+    """The trend's heading, its step (by quarter, the default, or by month) and its chart.
+    Below commander the month is offered disabled, with the line saying why (months are not
+    on the release grid). The commander's page takes it with its own ids."""
+    below = suppressed_for(role)
+    options = [{"label": translate(f"trend.step.{f}", lang), "value": f,
+                "disabled": below and f != "Q"} for f in ("Q", "M")]
+    return html.Div(
+        [html.H3(translate("trend.heading", lang)),
+         html.Div([html.Label(translate("trend.step", lang), htmlFor=step_id),
+                   dcc.RadioItems(id=step_id, value="Q", options=options, className="radio",
+                                  inline=True)], className="trend-step"),
+         html.Div(translate("trend.step.months_withheld", lang) if below else "", id=note_id,
+                  className="note-line"),
+         dcc.Loading(dcc.Graph(id=graph_id, config=graph_config(),
+                               className="trend-chart"), delay_show=400)],
+        className="trend")
+
+
+def _trend(an: Analyses, role: str | None, types, start: dt.date, end: dt.date, freq,
+           lang: str):
+    """The trend's figure for ``role`` and the line under it.
+
+    The commander: the chosen types, by quarter or month, the chosen period outlined. Below
+    commander: the types the map shows, by quarter (the release grid), each count the plan's
+    province cell, the grid period the map shows outlined; nothing while the plan is built.
+    """
+    from dashboard.figures.trend_chart import trend_figure
+
+    freq = freq if freq in ("Q", "M") else "Q"
+    if not suppressed_for(role):
+        return trend_figure(an, freq=freq, types=types, selected=(start, end), lang=lang), ""
+    try:
+        view = analyses_for(an, role, wait=2.0)
+    except NotReady:
+        return trend_figure(_NoTrend(), freq="Q", types=(), selected=None,
+                            lang=lang), unavailable_text(an, lang)
+    shown = shown_types(types, view.plan)
+    period = view.snap(start, end)
+    figure = trend_figure(view, freq="Q", types=shown, selected=(period.start, period.end),
+                          lang=lang)
+    return figure, translate("trend.step.months_withheld", lang)
+
+
+class _NoTrend:
+    """What the chart shows while the release is being built: no count."""
+
+    def trend(self, **_):
+        return pd.DataFrame(columns=["period", "start", "end", "type", "count"])
+
+
+def _register_trend(app: Dash, ctx: AppContext, analyses) -> None:
+    """Types, period, step → the trend's chart (apart from the map's callback, which answers
+    first); asked again with the map while a release is being built."""
+
+    @app.callback(
+        Output(TREND, "figure"),
+        Output(TREND_NOTE, "children"),
+        Input(ids.TYPES, "value"),
+        Input(ids.PERIOD, "start_date"),
+        Input(ids.PERIOD, "end_date"),
+        Input(TREND_STEP, "value"),
+        Input(ids.OV_RETRY, "n_intervals"),
+        State("page-lang", "data"),
+    )
+    def update_trend(types, start_date, end_date, freq, _retry, lang):
+        lang = lang if lang in ("vi", "en") else "vi"
+        types = list(choices(types, INCIDENT_TYPES))
+        start, end = chosen_period(ctx, start_date, end_date)
+        return _trend(analyses(), current_role(), types, start, end, freq, lang)
