@@ -13,7 +13,7 @@ from dashboard import ids
 from dashboard.context import AppContext, build_context
 from dashboard.i18n import LANGUAGES, translate
 from dashboard.analysis import Analyses, grid_url
-from dashboard.auth.accounts import Accounts
+from dashboard.auth.accounts import Accounts, accounts_of
 from dashboard.auth.roles import may_open
 from dashboard.auth.web import current_session, install as install_auth
 from dashboard.pages import commander, import_records, overview, planner
@@ -87,11 +87,6 @@ def _callback_failed(err: Exception, lang: str) -> None:
     else:
         text = translate("error.callback", lang)
     set_props(ids.ALERT, {"children": text, "className": "alert error"})
-
-
-def accounts_of(settings: Settings) -> Accounts:
-    """The accounts file of the data folder (users, sessions, audit log)."""
-    return Accounts(settings.data_dir / "accounts.sqlite")
 
 
 def _start_release_plan(an: Analyses) -> None:

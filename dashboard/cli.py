@@ -26,9 +26,10 @@ import time
 from pathlib import Path
 
 from geo.config import Settings
+from dashboard.serving import ensure_demo, serving_accounts
 from geo.units import NEW, OLD
 
-__all__ = ["add_admin_command", "build_parser", "main"]
+__all__ = ["build_parser", "main"]
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -38,79 +39,6 @@ def _settings(args: argparse.Namespace) -> Settings:
         language=getattr(args, "lang", None),
         unit_set=getattr(args, "units", None),
     )
-
-
-def ensure_demo(settings: Settings, *, seed: int | None = None, force: bool = False) -> Path:
-    """Make sure the store holds the synthetic demo, written through the real importer.
-
-    The demo is generated (deterministically) into ``settings.demo_dir`` as the
-    interchange CSV files users import, then imported with source
-    :data:`data.demo.DEMO_SOURCE`. Nothing happens when the store already holds
-    records (demo or real) unless ``force``; ``force`` replaces the demo but
-    refuses to touch a store that holds real records.
-    """
-    from data.demo import DEFAULT_SEED, generate_demo, import_demo, write_demo
-    from geo.boundaries import load_border, load_communes
-    from geo.gates import load_gates
-    from geo.store import open_store
-    from geo.units import load_registry
-
-    out = settings.demo_dir
-    with open_store(settings) as store:
-        sources = store.sources()
-        if sources and not force:
-            return out
-        if force or not (out / "manifest.json").exists():
-            dataset = generate_demo(
-                load_registry(),
-                load_communes(settings, NEW),
-                load_communes(settings, OLD),
-                load_gates(settings),
-                load_border(settings),
-                seed=DEFAULT_SEED if seed is None else seed,
-            )
-            write_demo(dataset, out)
-        import_demo(out, store, settings)
-    return out
-
-
-def add_admin_command(settings: Settings) -> str:
-    """The one command that makes a first real account for the data folder of ``settings``
-    (the accounts file lives there, whatever the store)."""
-    import shlex
-
-    script = Path(sys.executable).with_name("borderwatch")  # the one installed beside Python
-    program = (shlex.quote(str(script)) if script.is_file()
-               else f"{shlex.quote(sys.executable)} -m dashboard.cli")
-    folder = shlex.quote(str(Path(settings.data_dir).resolve()))
-    return f"{program} --data-dir {folder} users add NAME --role admin"
-
-
-def _serving_accounts(settings: Settings, demo: bool):
-    """The accounts of the data folder, with the local demo accounts when the data is the
-    synthetic demo and no real user exists; ``None`` (and the one command to run) when
-    nobody could sign in."""
-    from dashboard.app import accounts_of
-    from dashboard.auth.accounts import DEMO_PASSWORD
-
-    accounts = accounts_of(settings)
-    if not demo:  # real records: the announced demo password must open nothing
-        for name in accounts.close_demo_accounts():
-            print(f"Demo account {name} closed: the store holds real records.", flush=True)
-    if demo:
-        made = accounts.ensure_demo_users()
-        if made or all(u["demo"] for u in accounts.users()):
-            names = ", ".join(u["username"] for u in accounts.users() if u["demo"])
-            print(f"Demo accounts (synthetic data only): {names} · password: {DEMO_PASSWORD}",
-                  flush=True)
-    if not any(not u["disabled"] and (demo or not u["demo"]) for u in accounts.users()):
-        why = ("the data is not the synthetic demo, so the demo accounts are closed"
-               if any(u["demo"] for u in accounts.users()) else "there is no account yet")
-        print(f"No account can sign in: {why}. Create an administrator's account (the command "
-              "asks for its password twice), then start again:\n"
-              f"  {add_admin_command(settings)}", file=sys.stderr)
-        return None
-    return accounts
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
@@ -126,7 +54,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         return serve_workers(settings, host=args.host, port=args.port, workers=args.workers,
                              demo=not args.no_demo)
     ctx = build_context(settings)
-    accounts = _serving_accounts(settings, demo=ctx.source == "demo")
+    accounts = serving_accounts(settings, demo=ctx.source == "demo")
     if accounts is None:
         return 2
     app = create_app(settings, ctx, accounts)
@@ -149,7 +77,7 @@ def _read_password(args: argparse.Namespace) -> str:
 
 def _cmd_users(args: argparse.Namespace) -> int:
     """Accounts of the data folder: add, role, password, disable, enable, list."""
-    from dashboard.app import accounts_of
+    from dashboard.auth.accounts import accounts_of
     from dashboard.auth.accounts import AccountError
 
     accounts = accounts_of(_settings(args))
@@ -181,7 +109,7 @@ def _cmd_users(args: argparse.Namespace) -> int:
 
 def _cmd_audit(args: argparse.Namespace) -> int:
     """The latest audit entries (who viewed, exported, imported, signed in, and when)."""
-    from dashboard.app import accounts_of
+    from dashboard.auth.accounts import accounts_of
 
     rows = accounts_of(_settings(args)).audit_log(limit=args.limit, username=args.user,
                                                    action=args.action)
@@ -234,7 +162,7 @@ def _progress(rows: int) -> None:
 
 def _close_demo_accounts(settings: Settings):
     """Before a real import commits: the demo accounts close (their password is published)."""
-    from dashboard.app import accounts_of
+    from dashboard.auth.accounts import accounts_of
 
     def before_commit(report) -> None:
         if report.status == "committed" and report.accepted:  # real records are written

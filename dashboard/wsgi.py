@@ -121,7 +121,7 @@ def build_application(settings: Settings | None = None,
         When no account could sign in (no user, or only demo users over real data).
     """
     from dashboard.app import create_app
-    from dashboard.cli import _serving_accounts, add_admin_command, ensure_demo
+    from dashboard.serving import add_admin_command, ensure_demo, serving_accounts
     from dashboard.context import build_context
 
     began = time.perf_counter()
@@ -133,7 +133,7 @@ def build_application(settings: Settings | None = None,
             ensure_demo(settings)
     ctx = build_context(settings)
     with _start_lock(settings.data_dir):
-        accounts = _serving_accounts(settings, demo=ctx.source == "demo")
+        accounts = serving_accounts(settings, demo=ctx.source == "demo")
     if accounts is None:
         raise NoAccount("No account can sign in. Create one first:\n  "
                         + add_admin_command(settings))
@@ -225,13 +225,13 @@ def serve_workers(settings: Settings, *, host: str, port: int, workers: int,
 
     Returns 2, without starting anything, when no account can sign in.
     """
-    from dashboard.cli import _serving_accounts
+    from dashboard.serving import serving_accounts
     from geo.ingest import DEMO_SOURCE
     from geo.store import open_store
 
     with open_store(settings) as store:
         holds_demo = DEMO_SOURCE in store.sources()
-    if _serving_accounts(settings, demo=holds_demo) is None:
+    if serving_accounts(settings, demo=holds_demo) is None:
         return 2
     try:
         import gunicorn  # noqa: F401

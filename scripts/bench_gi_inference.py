@@ -59,7 +59,7 @@ SEED = 20250701  # dashboard.analysis's
 
 def load_demo(work: Path):
     """The demo written through the real importer into a fresh store, and its context."""
-    from dashboard.cli import ensure_demo
+    from dashboard.serving import ensure_demo
     from dashboard.context import build_context
     from geo.config import Settings
 

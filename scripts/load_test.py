@@ -692,7 +692,7 @@ def running_server(*, postgis: bool, workers: int, threads: int = THREADS,
     """A throw-away data folder with the demo (SQLite, or a throw-away PostGIS server), and
     gunicorn with ``workers`` processes over it, on a free loopback port; stopped and
     deleted at the end."""
-    from dashboard.cli import ensure_demo
+    from dashboard.serving import ensure_demo
     from dashboard.wsgi import gunicorn_command, settings_env
     from geo.config import Settings
 

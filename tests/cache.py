@@ -24,7 +24,7 @@ DEMO_TEMPLATE = PLAN_CACHE.with_name(PLAN_CACHE.name.replace("-plans-", "-demo-"
 
 def demo_data(settings) -> None:
     """Give ``settings``' data folder the synthetic demo store, as ``borderwatch serve``
-    makes it (:func:`dashboard.cli.ensure_demo`) — from a copy of one build per run.
+    makes it (:func:`dashboard.serving.ensure_demo`) — from a copy of one build per run.
 
     The demo is deterministic, so a copy is the same store a fresh build writes; it
     saves the generation and import (several seconds each time) in the dozens of test
@@ -33,7 +33,7 @@ def demo_data(settings) -> None:
     import fcntl
     import shutil
 
-    from dashboard.cli import ensure_demo
+    from dashboard.serving import ensure_demo
     from geo.config import Settings
 
     if settings.database_url:

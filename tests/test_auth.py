@@ -509,17 +509,17 @@ def test_demo_accounts_close_when_serving_real_records(tmp_path, capsys):
     from dash import Dash, html
 
     from dashboard.auth.web import install
-    from dashboard.cli import _serving_accounts
+    from dashboard.serving import serving_accounts
 
     settings = Settings(data_dir=tmp_path / "var")
-    assert _serving_accounts(settings, demo=True) is not None  # demo data: demo accounts
+    assert serving_accounts(settings, demo=True) is not None  # demo data: demo accounts
     assert "minhhoa-demo" in capsys.readouterr().out
-    assert _serving_accounts(settings, demo=False) is None  # real data, no real account
+    assert serving_accounts(settings, demo=False) is None  # real data, no real account
     assert "users add" in capsys.readouterr().err
     accounts = Accounts(settings.data_dir / "accounts.sqlite")
     assert all(u["disabled"] for u in accounts.users() if u["demo"])
     accounts.create_user("that", "mat-khau-dai-du", "viewer")
-    assert _serving_accounts(settings, demo=False) is not None
+    assert serving_accounts(settings, demo=False) is not None
     app = Dash(__name__)
     app.layout = html.Div("x")
     install(app, accounts, demo_open=lambda: False)

@@ -186,13 +186,13 @@ def test_a_server_with_no_account_names_the_one_command_to_run(tmp_path, capsys,
     import io
     import shlex
 
-    from dashboard.cli import _serving_accounts
+    from dashboard.serving import serving_accounts
     from geo.config import Settings
 
     settings = Settings(data_dir=tmp_path / "var")
-    assert _serving_accounts(settings, demo=True) is not None
+    assert serving_accounts(settings, demo=True) is not None
     capsys.readouterr()
-    assert _serving_accounts(settings, demo=False) is None
+    assert serving_accounts(settings, demo=False) is None
     err = capsys.readouterr().err
     assert "No account can sign in: the data is not the synthetic demo" in err
     command = err.strip().splitlines()[-1].strip()
@@ -202,4 +202,4 @@ def test_a_server_with_no_account_names_the_one_command_to_run(tmp_path, capsys,
                         "--role", "admin"]
     monkeypatch.setattr(sys, "stdin", io.StringIO("mat-khau-dai-du\n"))
     assert main([*argv[1:], "--password-stdin"]) == 0
-    assert _serving_accounts(settings, demo=False) is not None
+    assert serving_accounts(settings, demo=False) is not None

@@ -5,7 +5,7 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from dashboard.cli import ensure_demo
+from dashboard.serving import ensure_demo
 from geo.config import Settings
 from geo.store import open_store
 from layers.coverage import (

@@ -9,7 +9,7 @@ import pyproj
 import pytest
 import shapely
 
-from dashboard.cli import ensure_demo
+from dashboard.serving import ensure_demo
 from geo.boundaries import load_communes, load_outline
 from geo.config import Settings
 from geo.store import open_store

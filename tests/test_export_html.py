@@ -15,7 +15,7 @@ import plotly.colors
 import pytest
 import shapely
 
-from dashboard.cli import ensure_demo
+from dashboard.serving import ensure_demo
 from dashboard.context import build_context
 from dashboard.exports.html_map import standalone_map_html
 from dashboard.i18n import translate

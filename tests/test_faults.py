@@ -237,7 +237,7 @@ def _signed_in(app, settings: Settings, role: str = "commander"):
     client = app.server.test_client()
     if "/login" not in {r.rule for r in app.server.url_map.iter_rules()}:
         return client
-    from dashboard.app import accounts_of
+    from dashboard.auth.accounts import accounts_of
 
     password = "faults-password-0123456789"
     accounts_of(settings).create_user(f"faults-{role}", password, role)

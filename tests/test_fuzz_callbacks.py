@@ -174,7 +174,7 @@ def signed_in(app, settings: Settings, role: str | None):
     client = app.server.test_client()
     if role is None or "/login" not in {r.rule for r in app.server.url_map.iter_rules()}:
         return client
-    from dashboard.app import accounts_of
+    from dashboard.auth.accounts import accounts_of
 
     accounts = accounts_of(settings)
     name = f"fuzz-{role}"

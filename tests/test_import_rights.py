@@ -27,7 +27,7 @@ import pytest
 from dashboard.app import create_app
 from dashboard.auth.accounts import DEMO_PASSWORD, AccountError, Accounts
 from dashboard.auth.roles import may_open
-from dashboard.cli import ensure_demo
+from dashboard.serving import ensure_demo
 from dashboard.context import build_context
 from geo.config import Settings
 from geo.ingest import KINDS

@@ -22,8 +22,6 @@ PACKAGES = ("data", "geo", "layers", "dashboard")
 FLOOR = {"data": 0, "geo": 1, "layers": 2, "dashboard": 3}
 
 KNOWN: set[tuple[str, str, str]] = {
-    ('cycle', 'dashboard.app', 'dashboard.pages.import_records'),
-    ('cycle', 'dashboard.cli', 'dashboard.wsgi'),
     ('private', 'dashboard.exports.report_docx', 'dashboard.exports.report._browser'),
     ('private', 'dashboard.exports.report_docx', 'dashboard.exports.report._change'),
     ('private', 'dashboard.exports.report_docx', 'dashboard.exports.report._gaps'),
@@ -33,7 +31,6 @@ KNOWN: set[tuple[str, str, str]] = {
     ('private', 'dashboard.exports.report_docx', 'dashboard.exports.report._released'),
     ('private', 'dashboard.exports.report_docx', 'dashboard.exports.report._total_plain'),
     ('private', 'dashboard.exports.report_docx', 'dashboard.exports.report._type_row'),
-    ('private', 'dashboard.wsgi', 'dashboard.cli._serving_accounts'),
     ('private', 'geo.store.base', 'geo.store.schema._IMPORTS'),
     ('private', 'geo.store.base', 'geo.store.schema._QUARANTINE'),
     ('private', 'geo.store.postgis', 'geo.store.base._check_kind'),

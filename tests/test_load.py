@@ -17,7 +17,7 @@ import re
 
 import pytest
 
-from dashboard.app import accounts_of
+from dashboard.auth.accounts import accounts_of
 from dashboard.wsgi import NoAccount, build_application, gunicorn_command
 from geo.config import Settings
 from scripts.load_test import ROLES, run_load, running_server, summarise

@@ -190,7 +190,7 @@ def test_inputs_are_not_changed():
 
 
 def test_demo_data_rates(tmp_path):
-    from dashboard.cli import ensure_demo
+    from dashboard.serving import ensure_demo
     from geo.boundaries import load_communes
     from geo.config import Settings
     from geo.store import open_store

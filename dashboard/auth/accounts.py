@@ -72,7 +72,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 
 from dashboard.auth.roles import ROLES
 
-__all__ = ["AccountError", "Accounts", "Session", "DEMO_PASSWORD", "MIN_PASSWORD"]
+__all__ = ["AccountError", "Accounts", "Session", "DEMO_PASSWORD", "MIN_PASSWORD", "accounts_of"]
 
 MIN_PASSWORD = 10
 #: Password of the local demo accounts, announced on the sign-in page of the demo.
@@ -562,3 +562,8 @@ class Accounts:
         sql += " ORDER BY id DESC LIMIT ?"
         return [dict(zip(_AUDIT_KEYS, row))
                 for row in self._db().execute(sql, (*params, int(limit)))]
+
+
+def accounts_of(settings) -> Accounts:
+    """The accounts file of the data folder of ``settings`` (users, sessions, audit log)."""
+    return Accounts(settings.data_dir / "accounts.sqlite")

@@ -240,7 +240,7 @@ def install(app, accounts: Accounts, *, default_lang: str = "vi", secure_cookies
     demo_open : callable
         Whether the sign-in page announces the demo accounts (while the store holds the
         synthetic demo data). The accounts themselves are closed by ``serve`` when it
-        starts on real records (:func:`dashboard.cli._serving_accounts`).
+        starts on real records (:func:`dashboard.serving.serving_accounts`).
     """
     server = app.server
 

@@ -68,7 +68,7 @@ def template_url(kind: str, lang: str) -> str:
 
 def _accounts(ctx: AppContext):
     """The accounts file of the data folder (users, audit log, owners of sources)."""
-    from dashboard.app import accounts_of  # the app imports this page
+    from dashboard.auth.accounts import accounts_of
 
     return accounts_of(ctx.settings)
 
