@@ -22,7 +22,11 @@ import pandas as pd
 import plotly.graph_objects as go
 import shapely
 
+from dashboard.figures.context import (PLACE_STYLE, basemap_layers, context_attribution,
+                                       context_layers, context_places)
 from dashboard.figures.text import plain_text
+from dashboard.tiles import TILE_URL
+from geo.basemap import Basemap
 from dashboard.i18n import format_number, translate
 from layers.layer import Layer
 from layers.suppression import COMPLEMENTARY_LABEL, DEFAULT_THRESHOLD, suppressed_label
@@ -293,6 +297,9 @@ def commune_map(
     bounds: tuple[float, float, float, float] = (105.5, 10.3, 106.8, 11.8),
     hidden: bool | None = None,
     shapes: str | dict | None = None,
+    neighbours: gpd.GeoDataFrame | None = None,
+    basemap: Basemap | None = None,
+    tile_url: str = TILE_URL,
 ) -> go.Figure:
     """A figure of ``layer`` over the commune polygons, with the border and the gates.
 
@@ -318,6 +325,12 @@ def commune_map(
     shapes : str or dict, optional
         The polygons themselves when ``geojson`` is their URL: the hatching of hidden
         communes is cut from them (sent with the figure, once).
+    neighbours : GeoDataFrame, optional
+        The neighbouring provinces (:func:`geo.boundaries.load_neighbours`), drawn muted
+        under the communes with their names (:mod:`dashboard.figures.context`).
+    basemap : Basemap, optional
+        The province's own offline basemap, drawn under everything from ``tile_url``
+        (the app's own tile route; absolute for vector tiles).
     """
     frame = layer.frame
     values = frame[layer.value].astype(float).to_numpy()
@@ -365,6 +378,8 @@ def commune_map(
     )
     minx, miny, maxx, maxy = bounds
     fig = go.Figure([communes, border_trace, gate_trace])
+    layers = [*basemap_layers(basemap, tile_url, lang),
+              *context_layers(neighbours, lang, over_basemap=basemap is not None)]
     if hidden or (hidden is None and hidden_cells(layer).notna().any()):
         fig.add_traces([*_hidden_traces(layer, geojson, lang),
                         _hatch_trace(layer, geojson if shapes is None else shapes)])
@@ -374,7 +389,12 @@ def commune_map(
             "style": "white-bg",
             "center": {"lon": (minx + maxx) / 2, "lat": (miny + maxy) / 2},
             "zoom": fit_zoom(bounds),
+            "layers": layers,
         },
+        # the neighbours' names, written over the map by the browser or as annotations
+        meta={"places": context_places(neighbours, lang), "place_style": PLACE_STYLE,
+              "attribution": context_attribution(lang, neighbours=neighbours,
+                                                 basemap=basemap)},
         margin={"l": 0, "r": 0, "t": 40 if title else 0, "b": 0},
         legend={"x": 0.01, "y": 0.01, "bgcolor": "rgba(255,255,255,0.85)"},
         uirevision="keep-view",
