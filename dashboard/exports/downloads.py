@@ -30,7 +30,8 @@ def map_download(fmt: str, ctx: AppContext, layer: Layer, geojson, *, title: str
     """
     if fmt == "html":
         page = standalone_map_html(layer, ctx.communes[unit_set], ctx.gates, ctx.border,
-                                   title=title, lang=lang, extracted=ctx.extracted)
+                                   title=title, lang=lang, extracted=ctx.extracted,
+                                   neighbours=ctx.neighbours)
         return dcc.send_string(page, f"ban_do_{stem}.html")
     if fmt in ("png", "pdf"):
         raw = committee_image(ctx, layer, geojson, title=title, unit_set=unit_set, lang=lang,
