@@ -60,6 +60,8 @@ def presentation_view(ctx: AppContext, live: go.Figure, *, title: str, unit_set:
         source=source_text(ctx, lang), extracted=ctx.extracted, lang=lang, size="slide",
         bounds=ctx.bounds)
     figure.update_layout(width=None, height=None, autosize=True)
+    # on screen MapLibre's own box credits the neighbours' source: no second copy of it
+    figure.layout.annotations = [a for a in figure.layout.annotations if a.name != "attribution"]
     t = lambda key: translate(key, lang)  # noqa: E731
     bar = html.Div(
         [dcc.Link(t("present.exit"), href=_exit_href(path, search), id=ids.PRESENT_EXIT,

@@ -186,8 +186,10 @@ def build(tarball: Path) -> dict:
     taken = shapely.union_all([shapely.Point(f["properties"]["label_lon"],
                                              f["properties"]["label_lat"]).buffer(0.15)
                                for f in features if f["properties"]["label_lon"] is not None])
+    below_top = shapely.box(minx - 10, miny, maxx + 10, maxy - 0.25)  # not at a map's top edge
     cambodia = shapely.difference(shapely.intersection(
-        shapely.union_all(both.loc[both.country == "KH"].geometry.values), near), taken)
+        shapely.union_all(both.loc[both.country == "KH"].geometry.values), near),
+        taken).intersection(below_top)
     lon, lat = _label_point(cambodia)
     features.append({"type": "Feature", "properties": {
         "kind": "country", "code": "KH", "country": "KH", "name_vi": "Campuchia",

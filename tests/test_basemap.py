@@ -30,7 +30,7 @@ def test_every_tile_read_back_in_the_xyz_scheme(archives, kind):
     tiles, paths = archives
     basemap = open_basemap(paths[kind])
     assert (basemap.format, basemap.tile_type, basemap.raster) == (kind, "png", True)
-    assert (basemap.minzoom, basemap.maxzoom) == (8, 10)
+    assert (basemap.minzoom, basemap.maxzoom) == (7, 10)
     assert basemap.bounds == pytest.approx((105.8, 10.4, 106.9, 11.8))
     assert basemap.attribution  # the archive's own, shown on the map
     for key, data in tiles.items():
@@ -38,7 +38,8 @@ def test_every_tile_read_back_in_the_xyz_scheme(archives, kind):
 
 
 @pytest.mark.parametrize("kind", ["mbtiles", "pmtiles"])
-@pytest.mark.parametrize("zxy", [(3, 0, 0), (9, -1, 0), (9, 0, 512), (30, 0, 0), (8, 255, 255)])
+@pytest.mark.parametrize("zxy", [(3, 0, 0), (9, -1, 0), (9, 0, 512), (30, 0, 0), (8, 255, 255),
+                                 (6, 50, 30)])
 def test_no_tile_outside_the_grid_or_the_archive(archives, kind, zxy):
     assert read_tile(open_basemap(archives[1][kind]), *zxy) is None
 

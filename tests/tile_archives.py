@@ -1,6 +1,6 @@
 """Small tile archives made by the tests: an MBTiles file and a PMTiles file of PNG tiles.
 
-The tiles cover the province at zoom 8–10 in one flat colour (:data:`COLOUR`), a colour no
+The tiles cover the province at zoom 7–10 in one flat colour (:data:`COLOUR`), a colour no
 map layer uses, so that a screenshot can tell the basemap from everything else.
 """
 
@@ -35,7 +35,7 @@ def _tile(lon: float, lat: float, z: int) -> tuple[int, int]:
     return int((lon + 180) / 360 * n), int((1 - y / math.pi) / 2 * n)
 
 
-def tiles_over(box=PROVINCE_BOX, zooms=range(8, 11)) -> list[tuple[int, int, int]]:
+def tiles_over(box=PROVINCE_BOX, zooms=range(7, 11)) -> list[tuple[int, int, int]]:
     """The (z, x, y) tiles (XYZ scheme) that cover ``box`` at each zoom."""
     out = []
     for z in zooms:
