@@ -63,9 +63,10 @@ PROVINCE_CODE = "80"
 #: How far around the province the context reaches (degrees of longitude, of latitude): a
 #: map is wider than the province (16:9 slides, wide screens), so east and west reach further.
 PAD = (1.8, 0.8)
-#: Where the names are written: in the part of each neighbour near the province (degrees
-#: around it), so that they show on a map framed on the province.
-LABEL_PAD = (0.4, 0.25)
+#: Where the names are written: in the part of each neighbour beside the province (degrees
+#: beyond its west, south, east, north edges; a negative pad keeps them inside), so that
+#: they show on any map framed on the province, whatever its shape.
+LABEL_PAD = (0.4, -0.08, 0.4, 0.03)
 #: ... but not on the border itself, where the gates' names are (degrees off the province).
 LABEL_GAP = 0.06
 #: Simplification (degrees, about 300 m): context, not a boundary to measure on.
@@ -160,8 +161,8 @@ def build(tarball: Path) -> dict:
     minx, miny, maxx, maxy = province.total_bounds
     window = shapely.box(minx - PAD[0], miny - PAD[1], maxx + PAD[0], maxy + PAD[1])
     near = shapely.difference(
-        shapely.box(minx - LABEL_PAD[0], miny - LABEL_PAD[1], maxx + LABEL_PAD[0],
-                    maxy + LABEL_PAD[1]),
+        shapely.box(minx - LABEL_PAD[0], miny - LABEL_PAD[1], maxx + LABEL_PAD[2],
+                    maxy + LABEL_PAD[3]),
         shapely.buffer(shapely.union_all(province.geometry.values), LABEL_GAP))
     both = pd.concat([_cambodia(frames["KH"]), _vietnam_2025(frames["VN"])], ignore_index=True)
     both = gpd.GeoDataFrame(both, geometry="geometry", crs="EPSG:4326")
@@ -173,7 +174,7 @@ def build(tarball: Path) -> dict:
     features = []
     for row in both.sort_values(["country", "code"]).itertuples():
         close = shapely.intersection(row.geometry, near)
-        if shapely.area(close) < 0.01:  # not a neighbour: its shape is drawn, its name is not
+        if shapely.area(close) < 0.004:  # not a neighbour: its shape is drawn, its name is not
             lon = lat = None
         else:
             lon, lat = _label_point(close)
@@ -186,7 +187,7 @@ def build(tarball: Path) -> dict:
     taken = shapely.union_all([shapely.Point(f["properties"]["label_lon"],
                                              f["properties"]["label_lat"]).buffer(0.15)
                                for f in features if f["properties"]["label_lon"] is not None])
-    below_top = shapely.box(minx - 10, miny, maxx + 10, maxy - 0.25)  # not at a map's top edge
+    below_top = shapely.box(minx - 10, miny, maxx + 10, maxy - 0.25)  # off a map's top edge
     cambodia = shapely.difference(shapely.intersection(
         shapely.union_all(both.loc[both.country == "KH"].geometry.values), near),
         taken).intersection(below_top)

@@ -282,8 +282,11 @@ def _pinned_labels(fig: go.Figure) -> go.Figure:
             x, y = _mercator(float(lon), float(lat), world)
             found.append((size, *_map_label(str(text), x - cx, y - cy, size, labels, centre)))
     found.extend(_places(fig, world, (cx, cy), centre, _map_pixels(fig)))
-    # as MapLibre would: the labels of the larger markers first, none over another
-    placed: list[tuple[float, float, float, float]] = []
+    # as MapLibre would: the labels of the larger markers first, none over another (nor over
+    # the north arrow, pinned the same way)
+    placed: list[tuple[float, float, float, float]] = [
+        (a.xshift - 24, -a.yshift - 90, a.xshift + 24, -a.yshift)
+        for a in fig.layout.annotations if a.name == "north_arrow" and a.xshift is not None]
     for _, note, box in sorted(found, key=lambda item: -item[0]):
         if any(box[0] < b[2] and b[0] < box[2] and box[1] < b[3] and b[1] < box[3]
                for b in placed):
@@ -458,6 +461,9 @@ def presentation_figure(
     bar = _scale_bar(box)
     fig.add_trace(bar)
     minx, miny, maxx, maxy = box
+    # the colour bar takes about 130 px on the right of the map area
+    zoom = _zoom_to_fit(box, page.width - margin["l"] - margin["r"] - 260,
+                        page.height - top - bottom)
     fig.update_layout(
         width=page.width,
         height=page.height,
@@ -470,10 +476,9 @@ def presentation_figure(
         },
         margin=margin,
         map={
-            "center": {"lon": (minx + maxx) / 2, "lat": (miny + maxy) / 2},
-            # the colour bar takes about 130 px on the right of the map area
-            "zoom": _zoom_to_fit(box, page.width - margin["l"] - margin["r"] - 260,
-                                 page.height - top - bottom),
+            "center": {"lon": (minx + maxx) / 2,
+                       "lat": _lat_above((miny + maxy) / 2, _TOP_ROOM, zoom)},
+            "zoom": zoom,
         },
         # the legend in a row under the map, where it hides no commune
         legend={"orientation": "h", "x": 0, "y": 0, "xanchor": "left", "yanchor": "top",
@@ -665,4 +670,21 @@ def _zoom_to_fit(bounds: tuple[float, float, float, float], width_px: float,
     lon_span = max(maxx - minx, 1e-6)
     lat_span = max((maxy - miny) / math.cos(math.radians((miny + maxy) / 2)), 1e-6)
     zoom = math.log2(min(360 * width_px / (512 * lon_span), 360 * height_px / (512 * lat_span)))
-    return round(zoom - 0.3, 2)
+    return round(zoom - 0.15, 2)
+
+
+#: Pixels the province is moved down in a committee map: the names of the northernmost
+#: gates are written above their markers, and must not be cut by the map's top edge.
+_TOP_ROOM = 28
+
+
+def _lat_above(lat: float, pixels: float, zoom: float) -> float:
+    """The latitude ``pixels`` north of ``lat`` at ``zoom`` in Web Mercator (MapLibre's
+    world is 512 px wide at zoom 0): a map centred there shows ``lat``'s row that much lower.
+
+    >>> round(_lat_above(11.0, 0, 8), 6)
+    11.0
+    """
+    world = 512 * 2 ** float(zoom)
+    y = math.log(math.tan(math.pi / 4 + math.radians(lat) / 2)) + 2 * math.pi * pixels / world
+    return math.degrees(2 * math.atan(math.exp(y)) - math.pi / 2)
