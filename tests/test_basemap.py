@@ -128,3 +128,32 @@ def test_the_map_draws_raster_tiles_from_the_app_itself(archives):
     assert [(l["sourcetype"], l["source"], l["below"]) for l in layers] == \
         [("raster", ["/basemap/{z}/{x}/{y}"], "traces")]
     assert layers[0]["sourceattribution"] == "Sở Tài nguyên và Môi trường (thử)"
+
+
+def test_vector_tiles_drawn_as_lines_of_each_layer_from_an_absolute_url(tmp_path):
+    import gzip
+    import json
+    from types import SimpleNamespace
+
+    from dashboard.tiles import map_extras
+
+    path = write_mbtiles(tmp_path / "osm.mbtiles", {(9, 406, 241): gzip.compress(b"\x1a\x02")},
+                         fmt="pbf")
+    with sqlite3.connect(path) as db:
+        db.execute("INSERT INTO metadata VALUES ('json', ?)", (json.dumps(
+            {"vector_layers": [{"id": "roads"}, {"id": "waterways"}]}),))
+    basemap = open_basemap(path)
+    assert (basemap.raster, basemap.vector_layers) == (False, ("roads", "waterways"))
+    server = Flask("vector")
+    install_basemap(server, basemap)
+    answer = server.test_client().get("/basemap/9/406/241")
+    assert answer.mimetype == "application/x-protobuf" and answer.data == b"\x1a\x02"  # gunzipped
+    ctx = SimpleNamespace(neighbours=None, basemap=basemap)
+    with server.test_request_context("/commander", base_url="http://127.0.0.2:8050"):
+        extras = map_extras(ctx)
+    assert extras["tile_url"] == "http://127.0.0.2:8050/basemap/{z}/{x}/{y}"
+    assert map_extras(ctx, live=False) == {"neighbours": None}  # no session in an export
+    layers = basemap_layers(basemap, extras["tile_url"], "en")
+    assert [(l["type"], l["sourcelayer"]) for l in layers] == [("line", "roads"),
+                                                                ("line", "waterways")]
+    assert layers[0]["sourceattribution"] == "Sở Tài nguyên và Môi trường (thử)"
