@@ -46,7 +46,6 @@ from importlib import resources
 from pathlib import Path
 
 import geopandas as gpd
-import numpy as np
 import pandas as pd
 import shapely
 from shapely.ops import polylabel
