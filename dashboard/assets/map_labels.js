@@ -66,6 +66,12 @@
     var items = wanted(gd).sort(function (a, b) { return (b.marker || 0) - (a.marker || 0); });
     while (layer.children.length > items.length) { layer.removeChild(layer.lastChild); }
     var placed = [];
+    // the figure's notes over the map (the north arrow): no place's name under them
+    var frame = box.getBoundingClientRect();
+    var notes = Array.prototype.map.call(gd.querySelectorAll(".annotation"), function (a) {
+      var r = a.getBoundingClientRect();
+      return [r.left - frame.left, r.top - frame.top, r.right - frame.left, r.bottom - frame.top];
+    });
     items.forEach(function (item, i) {
       var span = layer.children[i];
       if (!span) {
@@ -90,9 +96,10 @@
       var w = span.offsetWidth, h = span.offsetHeight;
       var left = p.x + (right ? gap : -w / 2), bottom = p.y - gap + (centred ? h / 2 : 0);
       var box = [left, bottom - h, left + w, bottom];
-      var hidden = placed.some(function (b) {
+      var over = function (b) {
         return box[0] < b[2] && b[0] < box[2] && box[1] < b[3] && b[1] < box[3];
-      });
+      };
+      var hidden = placed.some(over) || (centred && notes.some(over));
       span.style.visibility = hidden ? "hidden" : "visible";
       if (!hidden) { placed.push(box); }
     });

@@ -64,6 +64,7 @@ __all__ = [
     "ExportSize",
     "export_figure",
     "export_figures",
+    "fit_to_screen",
     "presentation_figure",
     "scale_bar_length",
 ]
@@ -493,6 +494,28 @@ def presentation_figure(
         notes.append(_attribution(attribution))
     for note in (*notes, _source_line(source, extracted, lang, lines)):
         fig.add_annotation(note)
+    return fig
+
+
+def fit_to_screen(fig: go.Figure, width: int, height: int,
+                  bounds: tuple[float, float, float, float]) -> go.Figure:
+    """The committee figure ``fig`` framed for a screen of ``width`` × ``height`` CSS px
+    (presentation mode draws it at the size of the browser's window, not of a slide): zoom
+    and centre fitted anew with the same room above the province, and the north arrow moved
+    with the scale bar. Changes ``fig`` and returns it.
+    """
+    m = fig.layout.margin
+    zoom = _zoom_to_fit(bounds, width - (m.l or 0) - (m.r or 0) - 260,
+                        height - (m.t or 0) - (m.b or 0) - 2 * _TOP_ROOM)
+    minx, miny, maxx, maxy = bounds
+    fig.update_layout(map={"zoom": zoom, "center": {
+        "lon": (minx + maxx) / 2, "lat": _lat_above((miny + maxy) / 2, _TOP_ROOM, zoom)}})
+    bar = next((t for t in fig.data if isinstance(t.meta, dict)
+                and t.meta.get("role") == "scale_bar"), None)
+    for note in fig.layout.annotations:
+        if note.name == "north_arrow" and bar is not None:
+            moved = _north_arrow("vi", fig.layout.map, bar)
+            note.update(xshift=moved["xshift"], yshift=moved["yshift"])
     return fig
 
 
