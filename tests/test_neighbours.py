@@ -158,3 +158,33 @@ def test_the_north_arrow_sits_with_the_scale_bar(neighbours):
     assert abs(arrow.xshift - zero.xshift) < 5
     assert 0 < arrow.yshift - zero.yshift < 60
     assert arrow.yanchor == "bottom" and bar.lon[0] < bar.lon[1]
+
+
+def test_presentation_mode_refits_the_map_and_keeps_the_arrow_with_the_bar(neighbours):
+    from dashboard.exports.static import fit_to_screen
+
+    gates, border = _furniture()
+    bounds = (105.8, 10.4, 106.9, 11.8)
+    live = commune_map(_layer(), _geojson(), gates, border, neighbours=neighbours)
+    fig = presentation_figure(live, title="t", source="s", extracted=dt.date(2026, 11, 23),
+                              bounds=bounds)
+    slide_zoom = fig.layout.map.zoom
+    fit_to_screen(fig, 1440, 852, bounds)
+    assert fig.layout.map.zoom < slide_zoom  # a shorter map area than the 900 px slide's
+    fig.update_layout(width=1440, height=852)
+    pinned = _pinned_labels(go.Figure(fig))
+    arrow = next(a for a in pinned.layout.annotations if a.name == "north_arrow")
+    zero = next(a for a in pinned.layout.annotations if a.name == "map_label" and a.text == "0")
+    assert abs(arrow.xshift - zero.xshift) < 5 and 0 < arrow.yshift - zero.yshift < 60
+    # the province fits between the map's top and bottom edges at that size
+    m = fig.layout.margin
+    height = 852 - m.t - m.b
+    world = 512 * 2 ** fig.layout.map.zoom
+    import math
+
+    def y(lat):
+        return world * (1 - math.log(math.tan(math.pi / 4 + math.radians(lat) / 2)) / math.pi) / 2
+
+    centre = y(fig.layout.map.center.lat)
+    assert centre - y(bounds[3]) < height / 2 - 20  # room above the north for the gates' names
+    assert y(bounds[1]) - centre < height / 2  # the south inside
