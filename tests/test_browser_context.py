@@ -107,8 +107,11 @@ def test_neighbours_named_and_basemap_served_by_the_app_only(server, browser, ro
     assert ("CAMPUCHIA" if lang == "vi" else "CAMBODIA") in names
     assert "Natural Earth" in attribution and "(thử)" in attribution
     # the basemap's colour (under the neighbours' light veil) covers part of the screen
-    veiled = tuple(round(0.75 * c + 0.25 * g) for c, g in zip(COLOUR, (230, 228, 220)))
-    assert _share_of(shot, COLOUR) + _share_of(shot, veiled) > 0.05
+    from dashboard.figures.context import CONTEXT_STYLE
+
+    veils = [tuple(round(0.75 * c + 0.25 * int(s["fill"][k:k + 2], 16))
+                   for c, k in zip(COLOUR, (1, 3, 5))) for s in CONTEXT_STYLE.values()]
+    assert sum(_share_of(shot, rgb) for rgb in (COLOUR, *veils)) > 0.05
 
 
 def test_tiles_need_a_session(server):

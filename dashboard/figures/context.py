@@ -32,8 +32,8 @@ __all__ = ["CONTEXT_STYLE", "PLACE_STYLE", "basemap_layers", "context_attributio
 
 #: Fill and outline of the neighbours: greys that no colour scale of the communes uses.
 CONTEXT_STYLE = {
-    "KH": {"fill": "#e6e4dc", "line": "#8c8c8c"},
-    "VN": {"fill": "#f3f2ee", "line": "#a6a6a6"},
+    "KH": {"fill": "#e2dfd6", "line": "#8c8c8c"},
+    "VN": {"fill": "#eeede8", "line": "#a6a6a6"},
 }
 #: How the names are written: provinces in grey italics, the country in spaced capitals.
 PLACE_STYLE = {
