@@ -19,6 +19,7 @@ from dashboard.auth.web import current_session, install as install_auth
 from dashboard.pages import commander, import_records, overview, planner
 from dashboard.presentation import register_presentation
 from dashboard.shell import page_frame
+from dashboard.tiles import install_basemap
 from dashboard.url_state import frame_of
 from geo.config import Settings
 from geo.units import NEW, OLD
@@ -152,6 +153,7 @@ def create_app(settings: Settings, ctx: AppContext | None = None,
                  secure_cookies=settings.secure_cookies, demo_open=lambda: ctx.source == "demo")
     _serve_geojson(app, ctx, an)
     _serve_templates(app, ctx)
+    install_basemap(app.server, ctx.basemap)
 
     @app.callback(Output(ids.PAGE, "children"), Output(ids.RENDERED, "data"),
                   Output(ids.ALERT, "children"), Output(ids.ALERT, "className"),

@@ -17,7 +17,8 @@ import geopandas as gpd
 import pandas as pd
 import shapely
 
-from geo.boundaries import load_border, load_communes
+from geo.basemap import Basemap, open_basemap
+from geo.boundaries import load_border, load_communes, load_neighbours
 from geo.config import Settings
 from geo.gates import load_gates
 from dashboard.records import RecordCache
@@ -45,6 +46,10 @@ class AppContext:
     approximate: bool
     extracted: dt.date
     bounds: tuple[float, float, float, float] = field(default=(0, 0, 0, 0))
+    #: The neighbouring provinces drawn around the communes for context (bundled).
+    neighbours: gpd.GeoDataFrame | None = None
+    #: The province's own offline basemap, when the settings name one.
+    basemap: Basemap | None = None
 
     @property
     def incidents(self) -> pd.DataFrame:
@@ -106,4 +111,6 @@ def build_context(settings: Settings) -> AppContext:
         approximate=bool(communes[NEW].attrs.get("approximate")),
         extracted=dt.date.today(),
         bounds=(float(minx), float(miny), float(maxx), float(maxy)),
+        neighbours=load_neighbours(),
+        basemap=open_basemap(settings.basemap) if settings.basemap else None,
     )

@@ -20,7 +20,7 @@ from dash import Input, Output, State, dcc, html, no_update
 from dashboard import ids
 from dashboard.context import AppContext
 from dashboard.exports.committee import source_text
-from dashboard.exports.static import presentation_figure
+from dashboard.exports.static import fit_to_screen, presentation_figure
 from dashboard.figures.graph_config import graph_config
 from dashboard.i18n import translate
 
@@ -32,6 +32,10 @@ def _exit_href(path: str, search: str | None) -> str:
     query.pop("present", None)
     return f"{path}?{urlencode(query, doseq=True)}" if query else path
 
+
+#: The screen presentation mode frames the map for (CSS px of the map's graph: a 1440 × 900
+#: window less the 48 px bar above it); larger screens leave more room around the province.
+SCREEN = (1440, 852)
 
 #: How often a waiting presentation asks whether the release is ready (milliseconds).
 _ASK_AGAIN_MS = 5000
@@ -59,7 +63,12 @@ def presentation_view(ctx: AppContext, live: go.Figure, *, title: str, unit_set:
         live, title=title, subtitle=translate(f"units.{unit_set}", lang), caveats=ctx.caveats,
         source=source_text(ctx, lang), extracted=ctx.extracted, lang=lang, size="slide",
         bounds=ctx.bounds)
+    # framed for the screen it is shown on (1440 × 900 less the bar above it), not a slide:
+    # the province whole, the scale bar and the north arrow inside the map
+    fit_to_screen(figure, *SCREEN, ctx.bounds)
     figure.update_layout(width=None, height=None, autosize=True)
+    # on screen MapLibre's own box credits the neighbours' source: no second copy of it
+    figure.layout.annotations = [a for a in figure.layout.annotations if a.name != "attribution"]
     t = lambda key: translate(key, lang)  # noqa: E731
     bar = html.Div(
         [dcc.Link(t("present.exit"), href=_exit_href(path, search), id=ids.PRESENT_EXIT,

@@ -196,6 +196,7 @@ def settings_env(settings: Settings, *, demo: bool = True) -> dict[str, str]:
         "BORDERWATCH_SECURE_COOKIES": "1" if settings.secure_cookies else "0",
         "BORDERWATCH_SMALL_COUNT": str(settings.small_count),
         DEMO_ENV: "1" if demo else "0",
+        "BORDERWATCH_BASEMAP": str(Path(settings.basemap).resolve()) if settings.basemap else "",
     }
     return env
 

@@ -1,4 +1,5 @@
-"""Commune polygons, province outline and border line: imported if present, else bundled.
+"""Commune polygons, province outline and border line: imported if present, else bundled;
+and the neighbouring provinces drawn around them for context (always bundled).
 
 The bundled geometry (``data/boundaries``) is an approximation built from the
 registry alone and says so (``attrs["approximate"] = True``); once a user
@@ -17,10 +18,12 @@ from geo.config import Settings
 from geo.units import NEW, OLD
 
 __all__ = [
+    "NEIGHBOURS_ATTRIBUTION",
     "bundled_path",
     "imported_path",
     "load_border",
     "load_communes",
+    "load_neighbours",
     "load_outline",
 ]
 
@@ -75,3 +78,30 @@ def load_outline(settings: Settings) -> gpd.GeoDataFrame:
 def load_border(settings: Settings) -> gpd.GeoDataFrame:
     """The Vietnam–Cambodia border line along the province (one line)."""
     return _load(settings, "border")
+
+
+#: What a reader of the context map is told about its source (shown on every map with it).
+NEIGHBOURS_ATTRIBUTION = "Natural Earth"
+
+
+def load_neighbours() -> gpd.GeoDataFrame:
+    """The neighbouring provinces of Cambodia and Vietnam around the province, for context.
+
+    Natural Earth's admin-1 polygons (public domain), Vietnam's merged as of 01/7/2025,
+    cut to a window around the province and simplified (``scripts/build_neighbours.py``;
+    ``data/boundaries/SOURCES.md``). One row per province (``kind`` "province": ``code``,
+    ``country`` "KH"/"VN", ``name_vi``, ``name_en``, ``label_lon``/``label_lat``) and one
+    label point per country (``kind`` "country"). Not a boundary to measure on: drawn
+    muted under the communes, never joined to records.
+    """
+    from geo.gdal_policy import restrict
+
+    restrict()
+    gdf = gpd.read_file(bundled_path("neighbours"))
+    if gdf.crs is None or not gdf.crs.equals(WGS84):
+        raise ValueError(f"neighbours: bundled context must be in WGS84, found {gdf.crs}")
+    missing = {"kind", "country", "name_vi", "name_en", "label_lon", "label_lat"} - set(gdf)
+    if missing:
+        raise ValueError(f"neighbours: columns missing: {sorted(missing)}")
+    gdf.attrs.update(source=NEIGHBOURS_ATTRIBUTION)
+    return gdf

@@ -43,6 +43,10 @@ class Settings:
         Where work that outlives a process is kept (the small-count release plan of each
         version of the records): ``data_dir / "cache"`` unless set. As confidential as
         the store. ``BORDERWATCH_CACHE_DIR``.
+    basemap : Path or None
+        The province's own offline basemap, an ``.mbtiles`` or ``.pmtiles`` file of roads,
+        rivers and places, served by the app and drawn under the communes
+        (:mod:`geo.basemap`); none by default (a plain background). ``BORDERWATCH_BASEMAP``.
     """
 
     data_dir: Path = field(default_factory=lambda: Path("var"))
@@ -52,6 +56,7 @@ class Settings:
     secure_cookies: bool = False
     small_count: int = 5
     cache_dir: Path | None = None
+    basemap: Path | None = None
 
     def __post_init__(self) -> None:
         if self.language not in _LANGUAGES:
@@ -61,6 +66,8 @@ class Settings:
         object.__setattr__(self, "data_dir", Path(self.data_dir))
         object.__setattr__(self, "cache_dir",
                            Path(self.cache_dir) if self.cache_dir else self.data_dir / "cache")
+        if self.basemap is not None:
+            object.__setattr__(self, "basemap", Path(self.basemap))
         if not 2 <= int(self.small_count) <= 100:
             raise ValueError(f"small-count threshold must be 2–100, not {self.small_count!r}")
 
@@ -76,6 +83,7 @@ class Settings:
             "secure_cookies": env.get("BORDERWATCH_SECURE_COOKIES", "0") in ("1", "true", "yes"),
             "small_count": int(env.get("BORDERWATCH_SMALL_COUNT", "5")),
             "cache_dir": env.get("BORDERWATCH_CACHE_DIR") or None,
+            "basemap": env.get("BORDERWATCH_BASEMAP") or None,
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import io
+import math
 import re
 
 import numpy as np
@@ -18,6 +19,7 @@ from dashboard.context import build_context
 from dashboard.exports.static import (
     SIZES,
     ChromiumNotFound,
+    _TOP_ROOM,
     _pinned_labels,
     export_figure,
     export_figures,
@@ -144,7 +146,12 @@ def test_bounds_default_to_the_commune_polygons(ctx, layer):
     minx, miny, maxx, maxy = ctx.bounds
     center = fig.layout.map.center
     assert center.lon == pytest.approx((minx + maxx) / 2, abs=1e-3)
-    assert center.lat == pytest.approx((miny + maxy) / 2, abs=1e-3)
+    # a little north of the middle: the province sits lower, the northern gates' names fit
+    assert 0 < center.lat - (miny + maxy) / 2 < 0.1
+    world = 512 * 2 ** fig.layout.map.zoom
+    shift = (math.log(math.tan(math.pi / 4 + math.radians(center.lat) / 2))
+             - math.log(math.tan(math.pi / 4 + math.radians((miny + maxy) / 2) / 2)))
+    assert shift * world / (2 * math.pi) == pytest.approx(_TOP_ROOM, abs=0.5)  # pixels
 
 
 def test_export_refuses_a_geojson_url_and_a_missing_browser(ctx, layer, tmp_path):

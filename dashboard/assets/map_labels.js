@@ -4,7 +4,10 @@
    dashboard/figures/text.py) and says how to write them in `meta.labels`
    ({position: "top right" | "top center", size, color}); see dashboard/figures/commune_map.py.
    The labels follow every pan, zoom and resize (MapLibre's "render" event) and hide with
-   their trace. They are set as text (textContent), never as markup. */
+   their trace. They are set as text (textContent), never as markup.
+   The neighbouring provinces' and countries' names come in the layout's `meta.places`
+   ([{lon, lat, text, kind}], styles in `meta.place_style[kind]`, position "center"; see
+   dashboard/figures/context.py): written after the markers' labels, never over one. */
 (function () {
   "use strict";
 
@@ -36,6 +39,16 @@
                    marker: Array.isArray(sizes) ? sizes[i] : sizes });
       });
     });
+    var meta = (gd.layout && gd.layout.meta) || {};
+    var styles = meta.place_style || {};
+    (Array.isArray(meta.places) ? meta.places : []).forEach(function (place) {
+      if (!place || typeof place.lon !== "number" || typeof place.lat !== "number" || !place.text) {
+        return;
+      }
+      out.push({ lon: place.lon, lat: place.lat, text: plain(place.text),
+                 labels: styles[place.kind] || { position: "center" },
+                 marker: place.kind === "country" ? -1 : -2 });
+    });
     return out;
   }
 
@@ -53,6 +66,12 @@
     var items = wanted(gd).sort(function (a, b) { return (b.marker || 0) - (a.marker || 0); });
     while (layer.children.length > items.length) { layer.removeChild(layer.lastChild); }
     var placed = [];
+    // the figure's notes over the map (the north arrow): no place's name under them
+    var frame = box.getBoundingClientRect();
+    var notes = Array.prototype.map.call(gd.querySelectorAll(".annotation"), function (a) {
+      var r = a.getBoundingClientRect();
+      return [r.left - frame.left, r.top - frame.top, r.right - frame.left, r.bottom - frame.top];
+    });
     items.forEach(function (item, i) {
       var span = layer.children[i];
       if (!span) {
@@ -62,20 +81,25 @@
       }
       if (span.textContent !== item.text) { span.textContent = item.text; }
       var p = map.project([item.lon, item.lat]);
-      var gap = (item.marker || 0) / 2 + 2;
+      var centred = item.labels.position === "center";
+      var gap = centred ? 0 : Math.max(item.marker || 0, 0) / 2 + 2;
       var right = (item.labels.position || "top right") === "top right";
       span.style.cssText = "position:absolute;white-space:nowrap;line-height:1.15;" +
         "font-family:'Open Sans','Noto Sans',Arial,sans-serif;" +
         "font-size:" + (item.labels.size || 12) + "px;color:" + (item.labels.color || "#111111") +
         ";text-shadow:0 0 2px #fff,0 0 2px #fff,0 0 3px #fff;" +
+        (item.labels.italic ? "font-style:italic;" : "") +
+        (item.labels.upper ? "letter-spacing:0.2em;font-weight:600;" : "") +
         "left:" + (p.x + (right ? gap : 0)) + "px;top:" + (p.y - gap) + "px;" +
-        "transform:translate(" + (right ? "0" : "-50%") + ",-100%);";
+        "transform:translate(" + (right ? "0" : "-50%") + "," + (centred ? "-50%" : "-100%") + ");";
+      span.className = centred ? "bw-map-label bw-map-place" : "bw-map-label";
       var w = span.offsetWidth, h = span.offsetHeight;
-      var left = p.x + (right ? gap : -w / 2), bottom = p.y - gap;
+      var left = p.x + (right ? gap : -w / 2), bottom = p.y - gap + (centred ? h / 2 : 0);
       var box = [left, bottom - h, left + w, bottom];
-      var hidden = placed.some(function (b) {
+      var over = function (b) {
         return box[0] < b[2] && b[0] < box[2] && box[1] < b[3] && b[1] < box[3];
-      });
+      };
+      var hidden = placed.some(over) || (centred && notes.some(over));
       span.style.visibility = hidden ? "hidden" : "visible";
       if (!hidden) { placed.push(box); }
     });

@@ -55,7 +55,8 @@ _PUBLIC_PATHS = frozenset({"/login", "/_favicon.ico"})
 _PUBLIC_FOLDERS = ("/_dash-component-suites/", "/assets/")
 #: Endpoints that hold no data (the page shell, the layout, the callback list): not audited.
 _SHELL_ENDPOINTS = frozenset({"/", "/<path:path>", "/_dash-layout", "/_dash-dependencies",
-                              "/_reload-hash", "static", "logout"})
+                              "/_reload-hash", "static", "logout",
+                              "basemap_tile"})  # a pan asks for dozens of tiles
 _PAGES = ("/", "/commander", "/planner", "/import")
 #: Answers no cache keeps (beside every HTML page): they hold a session's data.
 _NOT_KEPT = frozenset({"/_dash-update-component", "/_dash-layout", "/_dash-dependencies",

@@ -13,6 +13,8 @@ from layers.layer import Layer
 from dashboard.context import AppContext
 from dashboard.exports.static import export_figure, presentation_figure
 from dashboard.figures.commune_map import commune_map
+from dashboard.figures.rings import gate_rings
+from dashboard.tiles import map_extras
 from dashboard.i18n import translate
 
 __all__ = ["committee_image", "source_text"]
@@ -24,12 +26,17 @@ def source_text(ctx: AppContext, lang: str) -> str:
 
 
 def committee_image(ctx: AppContext, layer: Layer, geojson, *, title: str, unit_set: str,
-                    lang: str, fmt: str) -> bytes:
-    """``fmt`` "png" (a 1600×900 slide) or "pdf" (A4 landscape) of ``layer`` over ``geojson``."""
+                    lang: str, fmt: str, rings: bool = False) -> bytes:
+    """``fmt`` "png" (a 1600×900 slide) or "pdf" (A4 landscape) of ``layer`` over ``geojson``,
+    with the neighbours for context, and the gates' distance rings when the screen shows
+    them (``rings``)."""
     if fmt not in ("png", "pdf"):
         raise ValueError(f"committee images are png or pdf, not {fmt!r}")
     size = "a4" if fmt == "pdf" else "slide"
-    base = commune_map(layer, geojson, ctx.gates, ctx.border, lang=lang, bounds=ctx.bounds)
+    base = commune_map(layer, geojson, ctx.gates, ctx.border, lang=lang, bounds=ctx.bounds,
+                       **map_extras(ctx, live=False))
+    if rings:
+        base.add_trace(gate_rings(ctx.gates, lang).update(visible=True))
     figure = presentation_figure(
         base, title=title, subtitle=translate(f"units.{unit_set}", lang), caveats=ctx.caveats,
         source=source_text(ctx, lang), extracted=ctx.extracted, lang=lang, size=size,

@@ -21,19 +21,21 @@ FORMATS = ("html", "png", "pdf", "xlsx")
 
 
 def map_download(fmt: str, ctx: AppContext, layer: Layer, geojson, *, title: str,
-                 unit_set: str, lang: str, stem: str) -> dict:
+                 unit_set: str, lang: str, stem: str, rings: bool = False) -> dict:
     """The ``dcc.Download`` data of ``layer`` as ``fmt`` (see :data:`FORMATS`).
 
     ``geojson`` is what the layer's values are drawn on (the communes of
-    ``unit_set``, or a grid); the HTML map always draws the communes.
+    ``unit_set``, or a grid); the HTML map always draws the communes. ``rings``: the
+    screen shows the gates' distance rings, and so do the PNG and the PDF.
     """
     if fmt == "html":
         page = standalone_map_html(layer, ctx.communes[unit_set], ctx.gates, ctx.border,
-                                   title=title, lang=lang, extracted=ctx.extracted)
+                                   title=title, lang=lang, extracted=ctx.extracted,
+                                   neighbours=ctx.neighbours)
         return dcc.send_string(page, f"ban_do_{stem}.html")
     if fmt in ("png", "pdf"):
         raw = committee_image(ctx, layer, geojson, title=title, unit_set=unit_set, lang=lang,
-                              fmt=fmt)
+                              fmt=fmt, rings=rings)
         return dcc.send_bytes(raw, f"ban_do_{stem}.{fmt}")
     if fmt == "xlsx":
         raw = layer_xlsx(layer, title=title, lang=lang,

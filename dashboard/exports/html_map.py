@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import html
 import json
 import math
 import re
@@ -24,7 +25,8 @@ import folium
 import geopandas as gpd
 import numpy as np
 import shapely
-from branca.element import Element
+from branca.element import Element, MacroElement
+from jinja2 import Template
 
 from dashboard.figures.commune_map import (
     GATE_STYLE,
@@ -37,8 +39,9 @@ from dashboard.figures.commune_map import (
     hidden_note,
     hover_values,
     layer_classes,
-    z_range,
+    drawn_scale,
 )
+from dashboard.figures.context import CONTEXT_STYLE, context_attribution, context_places
 from dashboard.figures.text import plain_text
 from dashboard.i18n import format_date, format_number, translate
 from layers.layer import Caveat, Layer
@@ -87,6 +90,10 @@ body { display: flex; flex-direction: column; font-family: system-ui, "Segoe UI"
 .bw-gate-label { background: rgba(255,255,255,0.8); border: 0; box-shadow: none;
                  padding: 0 3px; font-size: 12px; font-weight: 600; }
 .bw-gate-label::before { display: none; }
+.bw-place-label { background: transparent; border: 0; box-shadow: none; padding: 0;
+  color: #6b6b6b; font-style: italic; font-size: 12px; }
+.bw-place-label::before { display: none; }
+.bw-place-country { font-style: normal; font-weight: 600; letter-spacing: 0.2em; font-size: 14px; }
 """
 
 
@@ -100,6 +107,7 @@ def standalone_map_html(
     lang: str = "vi",
     extracted: dt.date | None = None,
     tiles: bool = False,
+    neighbours: gpd.GeoDataFrame | None = None,
 ) -> str:
     """One self-contained HTML page of ``layer`` that works with no internet.
 
@@ -124,6 +132,9 @@ def standalone_map_html(
     tiles : bool
         Draw OpenStreetMap tiles under the communes (needs internet). By
         default the background is plain white and the page makes no request.
+    neighbours : GeoDataFrame, optional
+        The neighbouring provinces (:func:`geo.boundaries.load_neighbours`), drawn muted
+        under the communes with their names, their source in the map's attribution.
 
     Returns
     -------
@@ -157,9 +168,10 @@ def standalone_map_html(
     """
     for label, frame in (("communes", communes), ("gates", gates), ("border", border)):
         _check_wgs84(frame, label)
-    zmin, zmax = z_range(layer)
+    zmin, zmax, stops, ticks = drawn_scale(layer)  # as the live map: zero has its own block
     fmap = folium.Map(location=None, tiles="OpenStreetMap" if tiles else None,
-                      control_scale=True, zoom_snap=0.25)
+                      control_scale=False, zoom_snap=0.25)
+    _KmScale().add_to(fmap)  # Leaflet's own scale also shows miles and feet
     fmap.default_js, fmap.default_css = [], []  # instance lists: folium's own stay untouched
     root = fmap.get_root()
     root.title = plain_text(title)  # branca writes it into <title> unescaped
@@ -169,11 +181,16 @@ def standalone_map_html(
     root.html.add_child(_Raw(f'<h1 class="bw-title">{plain_text(title)}</h1>'), name="bw_title")
     root.html.add_child(_Raw(
         '<footer class="bw-footer">'
-        + _legend_html(layer, lang, zmin, zmax)
+        + _legend_html(layer, lang, zmin, zmax, stops, ticks)
         + _notes_html(_caveats(layer, communes), extracted or dt.date.today(), lang)
         + "</footer>"), name="bw_footer")
 
-    features = _commune_features(layer, communes, lang, zmin, zmax)
+    if neighbours is not None and len(neighbours):
+        _check_wgs84(neighbours, "neighbours")
+        _neighbour_group(neighbours, lang).add_to(fmap)  # first: under the communes
+        _Attribution(html.escape(html.unescape(
+            context_attribution(lang, neighbours=neighbours)))).add_to(fmap)
+    features = _commune_features(layer, communes, lang, zmin, zmax, stops)
     folium.GeoJson(
         features, name=translate("map.commune", lang),
         tooltip=folium.GeoJsonTooltip(
@@ -254,11 +271,11 @@ def _rgb(colour: str) -> tuple[int, int, int]:
 
 
 def _commune_features(layer: Layer, communes: gpd.GeoDataFrame, lang: str,
-                      zmin: float, zmax: float) -> dict:
+                      zmin: float, zmax: float, stops) -> dict:
     """The FeatureCollection: id = code; name, value text and Leaflet style per commune."""
     frame = layer.frame.reindex(communes.index)
     values = frame[layer.value].astype(float).to_numpy()
-    colours = _plotly_colours(values, layer.colorscale, zmin, zmax)
+    colours = _plotly_colours(values, stops, zmin, zmax)
     # a commune whose value the release hides is drawn in its own grey, as on the live map
     hidden = {code: entry for entry in hidden_legend(layer, lang) for code in entry["codes"]}
     texts = dict(zip(layer.frame.index, hover_values(layer, lang).tolist()))
@@ -304,16 +321,6 @@ def _hatch_layer(layer: Layer, features: dict) -> folium.FeatureGroup:
     return group
 
 
-def _nice_ticks(lo: float, hi: float, count: int = 5) -> list[float]:
-    if hi <= lo:
-        return [lo]
-    raw = (hi - lo) / count
-    power = 10 ** math.floor(math.log10(raw))
-    step = next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= raw)
-    first = math.ceil(lo / step) * step
-    return [first + k * step for k in range(int((hi - first) / step + 1e-9) + 1)]
-
-
 def _hidden_legend_html(layer: Layer, lang: str) -> str:
     """The hidden communes' entries ("< 5", "x", those the map draws) in their greys, and the
     line saying what they mean; nothing when no commune is hidden."""
@@ -331,7 +338,7 @@ def _hidden_legend_html(layer: Layer, lang: str) -> str:
             f'<p class="bw-hidden-note">{plain_text(hidden_note(layer, lang))}</p></div>')
 
 
-def _legend_html(layer: Layer, lang: str, zmin: float, zmax: float) -> str:
+def _legend_html(layer: Layer, lang: str, zmin: float, zmax: float, stops, ticks) -> str:
     """Class layers: one swatch per class with its label; others: the colour ramp with ticks;
     then the hidden communes' entries, if any."""
     legend = plain_text(translate(layer.legend_key, lang))
@@ -346,21 +353,20 @@ def _legend_html(layer: Layer, lang: str, zmin: float, zmax: float) -> str:
                 f"{_hidden_legend_html(layer, lang)}</section>")
     classes = layer_classes(layer)
     if classes:
-        colours = _plotly_colours(np.array([c for c, _ in classes]), layer.colorscale,
-                                  zmin, zmax)
+        colours = _plotly_colours(np.array([c for c, _ in classes]), stops, zmin, zmax)
         rows = "".join(
             f'<li><span class="bw-swatch" style="background:{colour}"></span>'
             f"{plain_text(translate(key, lang))}</li>"
             for (_, key), colour in zip(classes, colours))
         return (f'<section class="bw-legend">{head}<ul class="bw-classes">{rows}</ul>'
                 f"{_hidden_legend_html(layer, lang)}</section>")
-    stops = ", ".join(f"{c} {100 * float(p):.3f}%" for p, c in layer.colorscale) or "#000, #000"
+    ramp = ", ".join(f"{c} {100 * float(p):.3f}%" for p, c in stops) or "#000, #000"
     ticks = "".join(
         f'<span style="left:{100 * (t - zmin) / (zmax - zmin):.2f}%">'
         f"{plain_text(format_number(t, lang, digits=0 if float(t).is_integer() else 1))}</span>"
-        for t in _nice_ticks(zmin, zmax)) if zmax > zmin else ""
+        for t in ticks) if zmax > zmin else ""
     return (f'<section class="bw-legend">{head}'
-            f'<div class="bw-ramp" style="background:linear-gradient(to right, {stops})"></div>'
+            f'<div class="bw-ramp" style="background:linear-gradient(to right, {ramp})"></div>'
             f'<div class="bw-ticks">{ticks}</div>{_hidden_legend_html(layer, lang)}</section>')
 
 
@@ -383,6 +389,53 @@ def _notes_html(caveats: list[Caveat], extracted: dt.date, lang: str) -> str:
 def _lat_lon(geom) -> list[list[float]]:
     coords = np.round(shapely.get_coordinates(geom), _DIGITS)
     return coords[:, ::-1].tolist()
+
+
+class _KmScale(MacroElement):
+    """Leaflet's scale bar in kilometres and metres only (no miles, no feet)."""
+
+    _template = Template("""{% macro script(this, kwargs) %}
+L.control.scale({metric: true, imperial: false}).addTo({{ this._parent.get_name() }});
+{% endmacro %}""")
+
+
+class _Attribution(MacroElement):
+    """A line in Leaflet's attribution box (the text is escaped for HTML first)."""
+
+    def __init__(self, text: str):
+        super().__init__()
+        self.text = json.dumps(text)
+
+    _template = Template("""{% macro script(this, kwargs) %}
+{{ this._parent.get_name() }}.attributionControl.addAttribution({{ this.text }});
+{% endmacro %}""")
+
+
+def _neighbour_group(neighbours: gpd.GeoDataFrame, lang: str) -> folium.FeatureGroup:
+    """The neighbouring provinces in the live map's muted greys, no hover, each named by a
+    permanent label on an invisible point (as the gates are)."""
+    group = folium.FeatureGroup(name=translate("map.context.layer", lang))
+    provinces = neighbours[neighbours["kind"] == "province"]
+    for row in provinces.itertuples():
+        style = CONTEXT_STYLE.get(row.country, CONTEXT_STYLE["VN"])
+        simple = shapely.simplify(row.geometry, SIMPLIFY_TOLERANCE)
+        folium.GeoJson(
+            json.loads(shapely.to_geojson(shapely.set_precision(simple, 10 ** -_DIGITS))),
+            style_function=lambda _, s=style: {"color": s["line"], "weight": 1,
+                                               "fillColor": s["fill"], "fillOpacity": 0.9},
+            interactive=False,
+        ).add_to(group)
+    for place in context_places(neighbours, lang):
+        folium.CircleMarker(
+            [round(place["lat"], _DIGITS), round(place["lon"], _DIGITS)], radius=0, opacity=0,
+            fill=False, interactive=False,
+            tooltip=folium.Tooltip(place["text"], sticky=False, permanent=True,
+                                   direction="center",
+                                   className="bw-place-label" + (" bw-place-country"
+                                                                 if place["kind"] == "country"
+                                                                 else "")),
+        ).add_to(group)
+    return group
 
 
 def _border_group(border: gpd.GeoDataFrame, lang: str) -> folium.FeatureGroup:

@@ -49,6 +49,7 @@ import plotly.graph_objects as go
 from dashboard.analysis import Analyses
 from dashboard.context import AppContext
 from dashboard.exports.committee import source_text
+from dashboard.tiles import map_extras
 from dashboard.exports.static import (
     CHROMIUM,
     ChromiumNotFound,
@@ -385,7 +386,7 @@ def _change(an: Analyses, unit_set: str, start, end, types=INCIDENT_TYPES) -> La
 def _presentation(ctx: AppContext, layer: Layer, unit_set: str, start, end,
                   lang: str) -> go.Figure:
     base = commune_map(layer, ctx.geojson[unit_set], ctx.gates, ctx.border, lang=lang,
-                       bounds=ctx.bounds)
+                       bounds=ctx.bounds, **map_extras(ctx, live=False))
     return presentation_figure(
         base, title=translate(layer.title_key, lang, period=_period(start, end, lang)),
         subtitle=translate(f"units.{unit_set}", lang), caveats=ctx.caveats,

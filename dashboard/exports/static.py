@@ -64,6 +64,7 @@ __all__ = [
     "ExportSize",
     "export_figure",
     "export_figures",
+    "fit_to_screen",
     "presentation_figure",
     "scale_bar_length",
 ]
@@ -281,8 +282,12 @@ def _pinned_labels(fig: go.Figure) -> go.Figure:
             size = float(sizes if np.isscalar(sizes) else sizes[i])
             x, y = _mercator(float(lon), float(lat), world)
             found.append((size, *_map_label(str(text), x - cx, y - cy, size, labels, centre)))
-    # as MapLibre would: the labels of the larger markers first, none over another
-    placed: list[tuple[float, float, float, float]] = []
+    found.extend(_places(fig, world, (cx, cy), centre, _map_pixels(fig)))
+    # as MapLibre would: the labels of the larger markers first, none over another (nor over
+    # the north arrow, pinned the same way)
+    placed: list[tuple[float, float, float, float]] = [
+        (a.xshift - 24, -a.yshift - 90, a.xshift + 24, -a.yshift)
+        for a in fig.layout.annotations if a.name == "north_arrow" and a.xshift is not None]
     for _, note, box in sorted(found, key=lambda item: -item[0]):
         if any(box[0] < b[2] and b[0] < box[2] and box[1] < b[3] and b[1] < box[3]
                for b in placed):
@@ -290,6 +295,37 @@ def _pinned_labels(fig: go.Figure) -> go.Figure:
         placed.append(box)
         fig.add_annotation(note)
     return fig
+
+
+def _map_pixels(fig: go.Figure) -> tuple[float, float] | None:
+    """Width and height of the map area in layout pixels, when the figure has a size."""
+    layout = fig.layout
+    if layout.width is None or layout.height is None:
+        return None
+    m = layout.margin
+    x0, x1 = layout.map.domain.x or (0, 1)
+    y0, y1 = layout.map.domain.y or (0, 1)
+    return ((layout.width - (m.l or 0) - (m.r or 0)) * (x1 - x0),
+            (layout.height - (m.t or 0) - (m.b or 0)) * (y1 - y0))
+
+
+def _places(fig: go.Figure, world: float, origin: tuple[float, float],
+            centre: tuple[float, float], area: tuple[float, float] | None) -> list[tuple]:
+    """The neighbours' names of ``layout.meta["places"]`` (:mod:`dashboard.figures.context`)
+    as labels centred on their points, after the markers' labels (the country's first);
+    none that would stand outside the map ``area`` (an annotation is not cut at its edge)."""
+    meta = fig.layout.meta if isinstance(fig.layout.meta, dict) else {}
+    styles = meta.get("place_style") or {}
+    out = []
+    for place in meta.get("places") or []:
+        style = dict(styles.get(place.get("kind"), {"position": "center"}))
+        x, y = _mercator(float(place["lon"]), float(place["lat"]), world)
+        note, box = _map_label(str(place["text"]), x - origin[0], y - origin[1], 0, style, centre)
+        if area is not None and not (-area[0] / 2 <= box[0] and box[2] <= area[0] / 2
+                                     and -area[1] / 2 <= box[1] and box[3] <= area[1] / 2):
+            continue
+        out.append((-1 if place.get("kind") == "country" else -2, note, box))
+    return out
 
 
 def _mercator(lon: float, lat: float, world: float) -> tuple[float, float]:
@@ -303,19 +339,25 @@ def _map_label(text: str, dx: float, dy: float, marker: float, style: dict,
                centre: tuple[float, float]) -> tuple[dict, tuple[float, float, float, float]]:
     """An annotation for a label ``dx, dy`` px from the map's centre (y down), and the box it
     takes about (left, top, right, bottom in px from the centre; for the overlap check)."""
-    gap = marker / 2 + 2
+    centred = style.get("position") == "center"  # a place's name, on its point
+    gap = 0 if centred else marker / 2 + 2
     right = style.get("position", "top right") == "top right"
     size = float(style.get("size", 12))
-    width = 0.6 * size * len(_PLAIN.sub("x", text))  # entities count as one character
+    if style.get("upper"):
+        text = f"<b>{text}</b>"
+    if style.get("italic"):
+        text = f"<i>{text}</i>"
+    width = 0.6 * size * len(_PLAIN.sub("x", re.sub(r"</?[bi]>", "", text)))
     left = dx + gap if right else dx - width / 2
-    bottom = dy - gap
+    bottom = dy - gap + (0.625 * size if centred else 0)
     note = {
-        "name": "map_label", "text": text, "showarrow": False, "captureevents": False,
+        "name": "map_place" if centred else "map_label", "text": text, "showarrow": False,
+        "captureevents": False,
         "xref": "paper", "yref": "paper", "x": centre[0], "y": centre[1],
-        "xanchor": "left" if right else "center", "yanchor": "bottom",
+        "xanchor": "left" if right else "center", "yanchor": "middle" if centred else "bottom",
         "xshift": dx + (gap if right else 0), "yshift": gap - dy,
         "font": {"size": size, "color": style.get("color", "#111111")},
-        "bgcolor": "rgba(255,255,255,0.6)", "borderpad": 0,
+        "bgcolor": "rgba(255,255,255,0.6)" if not centred else "rgba(0,0,0,0)", "borderpad": 0,
     }
     return note, (left, bottom - 1.25 * size, left + width, bottom)
 
@@ -417,8 +459,12 @@ def presentation_figure(
     margin = {"l": 16, "r": 16, "t": top, "b": bottom}
 
     _enlarge_fonts(fig)
-    fig.add_trace(_scale_bar(box))
+    bar = _scale_bar(box)
+    fig.add_trace(bar)
     minx, miny, maxx, maxy = box
+    # the colour bar takes about 130 px on the right of the map area
+    zoom = _zoom_to_fit(box, page.width - margin["l"] - margin["r"] - 260,
+                        page.height - top - bottom)
     fig.update_layout(
         width=page.width,
         height=page.height,
@@ -431,21 +477,57 @@ def presentation_figure(
         },
         margin=margin,
         map={
-            "center": {"lon": (minx + maxx) / 2, "lat": (miny + maxy) / 2},
-            # the colour bar takes about 130 px on the right of the map area
-            "zoom": _zoom_to_fit(box, page.width - margin["l"] - margin["r"] - 260,
-                                 page.height - top - bottom),
+            "center": {"lon": (minx + maxx) / 2,
+                       "lat": _lat_above((miny + maxy) / 2, _TOP_ROOM, zoom)},
+            "zoom": zoom,
         },
         # the legend in a row under the map, where it hides no commune
         legend={"orientation": "h", "x": 0, "y": 0, "xanchor": "left", "yanchor": "top",
                 "font": {"size": _FONT}, "bgcolor": "rgba(255,255,255,0)"},
     )
-    notes = [_north_arrow(lang), *_notes(caveats, lang)]
+    notes = [_north_arrow(lang, fig.layout.map, bar), *_notes(caveats, lang)]
     if hidden:
         notes.append(_hidden_line(hidden, len(caveats)))
+    attribution = (fig.layout.meta or {}).get("attribution") \
+        if isinstance(fig.layout.meta, dict) else ""
+    if attribution:  # where the neighbours (or the basemap) come from, in the map's corner
+        notes.append(_attribution(attribution))
     for note in (*notes, _source_line(source, extracted, lang, lines)):
         fig.add_annotation(note)
     return fig
+
+
+def fit_to_screen(fig: go.Figure, width: int, height: int,
+                  bounds: tuple[float, float, float, float]) -> go.Figure:
+    """The committee figure ``fig`` framed for a screen of ``width`` × ``height`` CSS px
+    (presentation mode draws it at the size of the browser's window, not of a slide): zoom
+    and centre fitted anew with the same room above the province, and the north arrow moved
+    with the scale bar. Changes ``fig`` and returns it.
+    """
+    m = fig.layout.margin
+    zoom = _zoom_to_fit(bounds, width - (m.l or 0) - (m.r or 0) - 260,
+                        height - (m.t or 0) - (m.b or 0) - 2 * _TOP_ROOM)
+    minx, miny, maxx, maxy = bounds
+    fig.update_layout(map={"zoom": zoom, "center": {
+        "lon": (minx + maxx) / 2, "lat": _lat_above((miny + maxy) / 2, _TOP_ROOM, zoom)}})
+    bar = next((t for t in fig.data if isinstance(t.meta, dict)
+                and t.meta.get("role") == "scale_bar"), None)
+    for note in fig.layout.annotations:
+        if note.name == "north_arrow" and bar is not None:
+            moved = _north_arrow("vi", fig.layout.map, bar)
+            note.update(xshift=moved["xshift"], yshift=moved["yshift"])
+    return fig
+
+
+def _attribution(text: str) -> dict:
+    """The source of the context drawn beyond the communes, small, in the map's lower right
+    (MapLibre's attribution box is HTML, which an image of the figure does not hold)."""
+    return {
+        "name": "attribution", "text": text, "xref": "paper", "yref": "paper",
+        "x": 1, "y": 0, "xanchor": "right", "yanchor": "bottom", "showarrow": False,
+        "font": {"size": 12, "color": "#555555"}, "bgcolor": "rgba(255,255,255,0.8)",
+        "borderpad": 2,
+    }
 
 
 def _hidden_meaning(fig: go.Figure) -> str:
@@ -512,13 +594,23 @@ def _scale_bar(bounds: tuple[float, float, float, float]) -> go.Scattermap:
     )
 
 
-def _north_arrow(lang: str) -> dict:
+def _north_arrow(lang: str, view, bar: go.Scattermap) -> dict:
+    """The north arrow, just above the scale bar's left end: the two read together.
+
+    Placed as the map labels are (:func:`_pinned_labels`): at the centre of the map, shifted
+    by the pixels from the map's centre to the bar's start at the map's zoom; MapLibre keeps
+    centre and zoom when the figure is resized, so it stays with the bar on any screen.
+    """
     letter, word = _NORTH[lang]
+    world = 512 * 2 ** float(view.zoom)
+    cx, cy = _mercator(float(view.center.lon), float(view.center.lat), world)
+    x, y = _mercator(float(bar.lon[0]), float(bar.lat[0]), world)
     return {
         "name": "north_arrow", "text": f"<b>{letter}</b><br><b>↑</b>",
         "hovertext": word,
-        "xref": "paper", "yref": "paper", "x": 0.86, "y": 0.98,
-        "xanchor": "center", "yanchor": "top", "showarrow": False, "align": "center",
+        "xref": "paper", "yref": "paper", "x": 0.5, "y": 0.5,
+        "xshift": x - cx, "yshift": cy - y + 2 * _FONT,  # above the bar and its "0"
+        "xanchor": "center", "yanchor": "bottom", "showarrow": False, "align": "center",
         "font": {"size": 30, "color": "#111111"},
         "bgcolor": "rgba(255,255,255,0.85)", "bordercolor": "#111111", "borderwidth": 1,
         "borderpad": 4,
@@ -602,3 +694,20 @@ def _zoom_to_fit(bounds: tuple[float, float, float, float], width_px: float,
     lat_span = max((maxy - miny) / math.cos(math.radians((miny + maxy) / 2)), 1e-6)
     zoom = math.log2(min(360 * width_px / (512 * lon_span), 360 * height_px / (512 * lat_span)))
     return round(zoom - 0.15, 2)
+
+
+#: Pixels the province is moved down in a committee map: the names of the northernmost
+#: gates are written above their markers, and must not be cut by the map's top edge.
+_TOP_ROOM = 28
+
+
+def _lat_above(lat: float, pixels: float, zoom: float) -> float:
+    """The latitude ``pixels`` north of ``lat`` at ``zoom`` in Web Mercator (MapLibre's
+    world is 512 px wide at zoom 0): a map centred there shows ``lat``'s row that much lower.
+
+    >>> round(_lat_above(11.0, 0, 8), 6)
+    11.0
+    """
+    world = 512 * 2 ** float(zoom)
+    y = math.log(math.tan(math.pi / 4 + math.radians(lat) / 2)) + 2 * math.pi * pixels / world
+    return math.degrees(2 * math.atan(math.exp(y)) - math.pi / 2)

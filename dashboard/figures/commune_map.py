@@ -22,7 +22,11 @@ import pandas as pd
 import plotly.graph_objects as go
 import shapely
 
+from dashboard.figures.context import (PLACE_STYLE, basemap_layers, context_attribution,
+                                       context_layers, context_places)
 from dashboard.figures.text import plain_text
+from dashboard.tiles import TILE_URL
+from geo.basemap import Basemap
 from dashboard.i18n import format_number, translate
 from layers.layer import Layer
 from layers.suppression import COMPLEMENTARY_LABEL, DEFAULT_THRESHOLD, suppressed_label
@@ -31,7 +35,8 @@ __all__ = ["values_patch", "GATE_STYLE", "GATE_LABELS", "HIDDEN_STYLE", "TRACE_B
            "TRACE_COMMUNES", "TRACE_GATES", "TRACE_HIDDEN", "commune_map", "fit_zoom",
            "gate_hover", "grouped_classes", "hatch_geojson", "hidden_cells", "hidden_legend", "hidden_note",
            "hover_values",
-           "layer_classes", "value_texts", "z_range", "needs_redraw"]
+           "layer_classes", "value_texts", "z_range", "needs_redraw", "ZERO_BAND",
+           "drawn_scale", "nice_ticks"]
 
 TRACE_COMMUNES, TRACE_BORDER, TRACE_GATES = 0, 1, 2
 GATE_STYLE = {
@@ -277,7 +282,18 @@ def _colorbar(layer: Layer, lang: str) -> dict:
     elif classes:
         bar.update(tickvals=[c for c, _ in classes],
                    ticktext=[translate(k, lang) for _, k in classes], len=0.9)
+    elif _zero_coloured(layer):
+        bar.update(_zero_ticks(layer, lang))
     return bar
+
+
+def _zero_ticks(layer: Layer, lang: str) -> dict:
+    """The colour bar's ticks of a count scale: round values from 0, in the reader's
+    number format (no tick below 0, where the zero block starts)."""
+    ticks = drawn_scale(layer)[3]
+    return {"tickmode": "array", "tickvals": ticks,
+            "ticktext": [format_number(t, lang, digits=0 if float(t).is_integer() else 1)
+                         for t in ticks]}
 
 
 def z_range(layer: Layer) -> tuple[float, float]:
@@ -286,6 +302,59 @@ def z_range(layer: Layer) -> tuple[float, float]:
     top = float(np.nanmax(values)) if len(values) and values.notna().any() else 1.0
     return (float(layer.params.get("zmin", 0.0)),
             float(layer.params.get("zmax", max(top, 1.0))))
+
+
+#: Share of the colour bar given to the zero of a count scale (its own near-white block).
+ZERO_BAND = 0.06
+
+
+def nice_ticks(lo: float, hi: float, count: int = 5) -> list[float]:
+    """Round values (1, 2, 2.5, 5 × a power of ten apart) from ``lo`` to ``hi``.
+
+    >>> nice_ticks(0, 324)
+    [0, 100, 200, 300]
+    """
+    if hi <= lo:
+        return [lo]
+    raw = (hi - lo) / count
+    power = 10 ** math.floor(math.log10(raw))
+    step = next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= raw)
+    first = math.ceil(lo / step) * step
+    return [first + k * step for k in range(int((hi - first) / step + 1e-9) + 1)]
+
+
+def _zero_coloured(layer: Layer) -> bool:
+    """Whether the layer's scale gives zero a colour of its own (a first stop at 0, the
+    next one just above it, as :data:`layers.counts.SEQUENTIAL_SCALE`) on a 0 … max range."""
+    stops = layer.colorscale
+    return (len(stops) >= 3 and float(stops[0][0]) == 0.0 and 0 < float(stops[1][0]) <= 0.01
+            and stops[0][1] != stops[1][1] and z_range(layer)[0] == 0.0
+            and not layer_classes(layer))
+
+
+def drawn_scale(layer: Layer) -> tuple[float, float, list[list], list[float]]:
+    """The colour range, stops and colour-bar ticks a map draws ``layer`` with.
+
+    A count scale whose zero has its own colour (near white) gets a visible block of
+    :data:`ZERO_BAND` at the foot of the colour bar, so that the legend shows what a
+    commune with no record looks like: the range starts below 0 (``zmin`` < 0) by that
+    share, zero sits at the block's top, and 1 already takes the scale's first colour.
+    Other layers keep their range and stops. Ticks are round values from 0 (or ``zmin``).
+
+    Returns
+    -------
+    zmin, zmax : float
+    stops : list of [position, colour]
+    ticks : list of float
+    """
+    zmin, zmax = z_range(layer)
+    stops = [list(stop) for stop in layer.colorscale]
+    if not _zero_coloured(layer) or zmax <= 0:
+        return zmin, zmax, stops, nice_ticks(zmin, zmax)
+    band = ZERO_BAND
+    drawn = [[0.0, stops[0][1]], [band, stops[0][1]], [band + 1e-6, stops[1][1]]]
+    drawn += [[round(band + float(p) * (1 - band), 6), c] for p, c in stops[2:]]
+    return -band / (1 - band) * zmax, zmax, drawn, nice_ticks(0.0, zmax)
 
 
 def _border_xy(border: gpd.GeoDataFrame) -> tuple[list, list]:
@@ -330,6 +399,9 @@ def commune_map(
     bounds: tuple[float, float, float, float] = (105.5, 10.3, 106.8, 11.8),
     hidden: bool | None = None,
     shapes: str | dict | None = None,
+    neighbours: gpd.GeoDataFrame | None = None,
+    basemap: Basemap | None = None,
+    tile_url: str = TILE_URL,
 ) -> go.Figure:
     """A figure of ``layer`` over the commune polygons, with the border and the gates.
 
@@ -355,11 +427,17 @@ def commune_map(
     shapes : str or dict, optional
         The polygons themselves when ``geojson`` is their URL: the hatching of hidden
         communes is cut from them (sent with the figure, once).
+    neighbours : GeoDataFrame, optional
+        The neighbouring provinces (:func:`geo.boundaries.load_neighbours`), drawn muted
+        under the communes with their names (:mod:`dashboard.figures.context`).
+    basemap : Basemap, optional
+        The province's own offline basemap, drawn under everything from ``tile_url``
+        (the app's own tile route; absolute for vector tiles).
     """
     frame = layer.frame
     values = frame[layer.value].astype(float).to_numpy()
-    zmin, zmax = z_range(layer)
-    colorscale = [list(stop) for stop in layer.colorscale] or "Viridis"
+    zmin, zmax, stops, _ = drawn_scale(layer)
+    colorscale = stops or "Viridis"
     grouped = grouped_classes(layer, lang)
     if grouped:
         values, zmin, zmax = grouped["z"], grouped["zmin"], grouped["zmax"]
@@ -407,6 +485,8 @@ def commune_map(
     )
     minx, miny, maxx, maxy = bounds
     fig = go.Figure([communes, border_trace, gate_trace])
+    layers = [*basemap_layers(basemap, tile_url, lang),
+              *context_layers(neighbours, lang, over_basemap=basemap is not None)]
     if hidden or (hidden is None and hidden_cells(layer).notna().any()):
         fig.add_traces([*_hidden_traces(layer, geojson, lang),
                         _hatch_trace(layer, geojson if shapes is None else shapes)])
@@ -416,7 +496,12 @@ def commune_map(
             "style": "white-bg",
             "center": {"lon": (minx + maxx) / 2, "lat": (miny + maxy) / 2},
             "zoom": fit_zoom(bounds),
+            "layers": layers,
         },
+        # the neighbours' names, written over the map by the browser or as annotations
+        meta={"places": context_places(neighbours, lang), "place_style": PLACE_STYLE,
+              "attribution": context_attribution(lang, neighbours=neighbours,
+                                                 basemap=basemap)},
         margin={"l": 0, "r": 0, "t": 40 if title else 0, "b": 0},
         legend={"x": 0.01, "y": 0.01, "bgcolor": "rgba(255,255,255,0.85)"},
         uirevision="keep-view",
@@ -434,9 +519,13 @@ def values_patch(layer: Layer, lang: str, title: str, *, hidden: bool = False):
 
     figure = Patch()
     trace = figure["data"][TRACE_COMMUNES]
-    zmin, zmax = z_range(layer)
+    zmin, zmax, stops, _ = drawn_scale(layer)
     trace["z"] = layer.frame[layer.value].astype(float).tolist()
     trace["zmin"], trace["zmax"] = zmin, zmax
+    if _zero_coloured(layer):  # the zero block's share of the bar is fixed; its ticks move
+        trace["colorscale"] = stops
+        for key, value in _zero_ticks(layer, lang).items():
+            trace["colorbar"][key] = value
     trace["customdata"] = value_texts(layer, lang)
     grouped = grouped_classes(layer, lang)
     if grouped:  # the groups present change with the filters: their steps and labels too

@@ -23,6 +23,7 @@ from dashboard.inputs import choice, choices, number
 from dashboard.analysis import COMMUNE_LAYERS, GI_LAYERS, LAYERS, Analyses, grid_url
 from dashboard.context import AppContext
 from dashboard.exports.downloads import map_download
+from dashboard.tiles import map_extras
 from dashboard.figures.commune_map import (TRACE_COMMUNES, clicked_commune, commune_map,
                                            needs_redraw, values_patch)
 from dashboard.figures.graph_config import graph_config
@@ -98,7 +99,7 @@ def _geojson_for(ctx: AppContext, name: str, unit_set: str) -> str:
 def _figure(ctx: AppContext, an: Analyses, layer: Layer, name: str, unit_set: str, lang: str,
             title: str, rings: bool) -> go.Figure:
     fig = commune_map(layer, _geojson_for(ctx, name, unit_set), ctx.gates, ctx.border,
-                      lang=lang, title=title, bounds=ctx.bounds)
+                      lang=lang, title=title, bounds=ctx.bounds, **map_extras(ctx))
     if name not in COMMUNE_LAYERS:
         fig.data[TRACE_COMMUNES].marker.line.width = 0
     ring_trace = gate_rings(ctx.gates, lang)
@@ -461,12 +462,13 @@ def register_callbacks(app: Dash, ctx: AppContext, an: Analyses) -> None:
         State(ids.CMD_BANDWIDTH, "value"),
         State("page-lang", "data"),
         State(ids.CMD_GI_UNCORRECTED, "value"),
+        State(ids.CMD_RINGS, "value"),
         prevent_initial_call=True,
     )
     def export(*args):
         """The current map as an offline HTML map, a slide PNG, an A4 PDF or its XLSX table."""
         clicks = dict(zip(buttons, args[:len(buttons)]))
-        name, types, start_date, end_date, unit_set, bandwidth, lang, classes = \
+        name, types, start_date, end_date, unit_set, bandwidth, lang, classes, rings = \
             args[len(buttons):]
         lang = lang if lang in ("vi", "en") else "vi"
         button = dash_ctx.triggered_id
@@ -484,7 +486,8 @@ def register_callbacks(app: Dash, ctx: AppContext, an: Analyses) -> None:
                    else ctx.geojson[unit_set])
         data = map_download(fmt, ctx, layer, geojson, title=_title(layer, start, end, lang),
                             unit_set=unit_set, lang=lang,
-                            stem=f"{name}_{start:%Y%m%d}_{end:%Y%m%d}")
+                            stem=f"{name}_{start:%Y%m%d}_{end:%Y%m%d}",
+                            rings="rings" in choices(rings, ("rings",)))  # as on screen
         return data, no_update
 
     @app.callback(Output(ids.CMD_MAP, "figure", allow_duplicate=True),

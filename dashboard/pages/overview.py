@@ -29,6 +29,7 @@ from dashboard.inputs import choice, choices
 from dashboard.analysis import Analyses
 from dashboard.context import AppContext
 from dashboard.exports.downloads import map_download
+from dashboard.tiles import map_extras
 from dashboard.exports.report import (
     data_quarters,
     latest_complete_quarter,
@@ -209,6 +210,7 @@ def _figure(ctx: AppContext, layer: Layer, lang: str, title: str):
         bounds=ctx.bounds,
         hidden=suppressed_for(current_role()),  # values a later filter hides get their style
         shapes=ctx.geojson[layer.unit_set],  # the hidden communes' hatching is cut from them
+        **map_extras(ctx),  # the neighbours, and the province's basemap when it has one
     )
 
 

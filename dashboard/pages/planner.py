@@ -28,6 +28,7 @@ from dashboard.kpi_text import kpi_details, kpi_value
 from dashboard.analysis import PLANNER_LAYERS, Analyses
 from dashboard.context import AppContext
 from dashboard.exports.downloads import map_download
+from dashboard.tiles import map_extras
 from dashboard.exports.xlsx import Column, table_xlsx
 from dashboard.figures.commune_map import (clicked_commune, commune_map, needs_redraw,
                                            values_patch)
@@ -173,7 +174,7 @@ def _title(layer, start, end, lang: str) -> str:
 
 def _figure(ctx: AppContext, layer, unit_set: str, lang: str, title: str) -> go.Figure:
     return commune_map(layer, geojson_url(unit_set), ctx.gates, ctx.border, lang=lang,
-                       title=title, bounds=ctx.bounds)
+                       title=title, bounds=ctx.bounds, **map_extras(ctx))
 
 
 def layout(ctx: AppContext, lang: str, search: str | None = None) -> list:
