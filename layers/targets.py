@@ -423,12 +423,14 @@ class Reporting(_Strict):
 
     to: Text
     source_ref: SourceRef
-    agencies: Annotated[tuple[Text, ...], Field(min_length=1)]
-    periods: Annotated[tuple[ReportingPeriod, ...], Field(min_length=1)]
+    agencies: tuple[Text, ...]
+    periods: tuple[ReportingPeriod, ...]
 
     @field_validator("agencies")
     @classmethod
     def _unique_agencies(cls, agencies):
+        if not agencies:
+            raise _rule("the list is empty: name the agencies that report")
         seen: dict[str, int] = {}
         for i, name in enumerate(agencies):
             key = agency_key(name)
@@ -441,6 +443,8 @@ class Reporting(_Strict):
     @field_validator("periods")
     @classmethod
     def _unique_periods(cls, periods):
+        if not periods:
+            raise _rule("the list is empty: name the reporting periods")
         first: dict[str, int] = {}
         for i, period in enumerate(periods):
             if period.id in first:

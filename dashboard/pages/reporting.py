@@ -66,7 +66,7 @@ def layout(ctx: AppContext, lang: str) -> list:
             html.Div(id=TABLE),
             html.H3(t("rep.reminder")),
             html.P(t("rep.reminder_hint"), className="hint"),
-            html.Div([dcc.Textarea(id=REMINDER, readOnly=True, className="reminder"),
+            html.Div([dcc.Textarea(id=REMINDER, readOnly=True, className="reminder", rows=14),
                       dcc.Clipboard(id=COPY, target_id=REMINDER, title=t("rep.copy"),
                                     className="copy")],
                      className="reminder-box"),
