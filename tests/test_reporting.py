@@ -263,3 +263,15 @@ def test_a_period_may_be_built_in_code_with_the_same_checks():
     with pytest.raises(ValueError, match="before the period starts"):
         ReportingPeriod(id="x", kind="year", label_vi="x", label_en="x", start="01/01/2024",
                         end="31/12/2024", due_before="31/12/2023")
+
+
+def test_the_page_is_for_the_standing_office_and_the_data_officer_not_the_viewer():
+    from dashboard.auth.roles import may_open, may_update, page_of_output
+    from dashboard.pages import reporting
+
+    assert [r for r in ("commander", "planner", "viewer", "admin")
+            if may_open(r, reporting.PATH)] == ["commander", "planner", "admin"]
+    outputs = [reporting.SUMMARY, reporting.TABLE, reporting.REMINDER, reporting.PERIOD]
+    assert {page_of_output(o) for o in outputs} == {"/reporting"}
+    assert may_update("planner", outputs) and may_update("admin", outputs)
+    assert not may_update("viewer", outputs) and not may_update(None, outputs)
