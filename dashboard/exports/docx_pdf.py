@@ -50,9 +50,14 @@ def docx_to_pdf(docx: bytes, *, timeout: float = TIMEOUT) -> bytes:
 
     Raises
     ------
+    ValueError
+        ``docx`` is not a DOCX (Office Open XML is a zip file): LibreOffice would
+        print an empty page for it rather than refuse it.
     LibreOfficeNotFound
         LibreOffice is not installed, timed out, or wrote no PDF.
     """
+    if not docx.startswith(b"PK\x03\x04"):
+        raise ValueError("not a DOCX document (a DOCX file is a zip archive)")
     program = soffice()
     if program is None:
         raise LibreOfficeNotFound(
