@@ -365,7 +365,7 @@ def test_overview_downloads_the_word_report_as_pdf(server, role):
     with chromium_page(role=role) as page:
         page.goto(server + "/")
         page.wait_for_selector("#ov-report-docx-pdf", timeout=90_000)
-        assert page.inner_text("#ov-report-docx-pdf") == "Báo cáo Word dạng PDF"
+        assert page.inner_text("#ov-report-docx-pdf") == "Báo cáo Word (PDF)"
         with page.expect_download(timeout=300_000) as info:
             page.click("#ov-report-docx-pdf")
         download = info.value
