@@ -442,17 +442,17 @@ def test_population_is_plausible(written, inputs):
     assert density[kind == "phuong"].median() > 3 * density[kind == "xa"].median()
 
 
-def test_the_demo_agencies_report_2024_on_time_late_and_not_at_all(written, tmp_path):
-    """The reporting page's demo: for the 30/7 campaign of 2024 (due before 05/8/2024) some
-    agencies reported on time, one late, the others not at all; every record is still there,
-    each reported part counted once."""
+def test_the_demo_agencies_report_2024_on_time_late_and_not_at_all(written, store_settings):
+    """The reporting page's demo, on both back-ends: for the 30/7 campaign of 2024 (due
+    before 05/8/2024) some agencies reported on time, one late, the others not at all; every
+    record is still there, each reported part counted once."""
     from data.demo import import_demo
     from dashboard.records import RecordCache
     from geo.store import open_store
     from layers.reporting import period_status, reporting_rate
     from layers.targets import PLANS_DIR, load_plan
 
-    settings = Settings(data_dir=tmp_path / "var")
+    settings = store_settings
     with open_store(settings) as store:
         accepted = import_demo(written, store, settings)
         imports = store.imports()
