@@ -1,19 +1,30 @@
 """End to end: the reporting page on the demo, for each role that may open it, and the viewer
-refused (page, menu and a forged callback)."""
+refused (page, menu and a forged callback); last, a report imported from the import page
+counts for the agency it names, on the day it was received."""
 
 from __future__ import annotations
 
 import pytest
 
-from tests.browser import ARTIFACTS, chromium_page, running_server
+from tests.browser import ARTIFACTS, chromium_page, running_server, sign_in
 
 pytestmark = pytest.mark.browser
 
+PASSWORD = "mat-khau-dai-du"
+CAMPAIGN = ("Đợt cao điểm hưởng ứng Ngày toàn dân phòng, chống mua bán người 30/7 "
+            "(01/7 - 30/9/2024)")
+
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    with running_server(tmp_path_factory.mktemp("e2e-reporting") / "var") as url:
-        yield url
+def served(tmp_path_factory):
+    data_dir = tmp_path_factory.mktemp("e2e-reporting") / "var"
+    with running_server(data_dir) as url:
+        yield url, data_dir
+
+
+@pytest.fixture(scope="module")
+def server(served):
+    return served[0]
 
 
 def _rows(page) -> dict[str, list[str]]:
@@ -38,8 +49,7 @@ def test_the_standing_office_reads_who_reported_for_the_campaign_and_copies_a_re
         page.wait_for_selector("#rep-table tbody tr", timeout=90_000)
         assert page.inner_text(".nav-link.current") == "Tình hình báo cáo"
         assert "Năm 2024" in page.inner_text("#rep-period")  # the last period due
-        _choose(page, "Đợt cao điểm hưởng ứng Ngày toàn dân phòng, chống mua bán người 30/7 "
-                      "(01/7 - 30/9/2024)")
+        _choose(page, CAMPAIGN)
         page.wait_for_function("document.querySelector('.period-line') && "
                                "document.querySelector('.period-line').innerText"
                                ".includes('05/08/2024')", timeout=60_000)
@@ -109,3 +119,41 @@ def test_the_viewer_is_refused_the_page_the_menu_link_and_its_callbacks(server):
                                    headers={"X-CSRFToken": token})
         assert answer.status == 403
         assert "Sở Ngoại vụ" not in answer.text()
+
+
+def test_a_report_imported_for_an_agency_counts_for_it_on_the_day_received(served, tmp_path):
+    """Runs last: the Standing Office imports a department's report that came by the document
+    system on 02/8/2024 (real records: the demo goes)."""
+    from dashboard.auth.accounts import Accounts
+
+    url, data_dir = served
+    Accounts(data_dir / "accounts.sqlite").create_user("lan", PASSWORD, "planner")
+    upload = tmp_path / "bao_cao_so_ngoai_vu.csv"
+    upload.write_text("Mã hồ sơ,Ngày,Mã xã,Hình thức,Số người tham dự\n"
+                      "NV-1,20/07/2024,25699,meeting,40\n", encoding="utf-8")
+    with chromium_page(role="planner") as page:
+        page.goto(url + "/import")
+        page.wait_for_selector("#import-upload")
+        page.fill("#import-source", "Công an tỉnh")
+        page.press("#import-source", "Enter")
+        page.fill("#import-agency", "Sở Ngoại vụ")
+        page.press("#import-agency", "Enter")
+        page.fill("#import-received", "02/08/2024")
+        page.press("#import-received", "Enter")
+        page.set_input_files("#import-upload input[type=file]", str(upload))
+        page.wait_for_selector("#import-preview .kpis", timeout=60_000)
+        page.check("#import-replace-demo input")
+        page.click("#import-confirm")
+        page.wait_for_selector("#import-result .success", timeout=60_000)
+
+        page.context.clear_cookies()  # the demo accounts are closed: a real planner
+        page.context.add_cookies([{"name": k, "value": v, "url": url}
+                                  for k, v in sign_in(url, "lan", PASSWORD).items()])
+        page.goto(url + "/reporting")
+        page.wait_for_selector("#rep-table tbody tr", timeout=90_000)
+        _choose(page, CAMPAIGN)
+        page.wait_for_function("document.querySelector('#rep-sum-received').innerText === '1'",
+                               timeout=60_000)
+        rows = _rows(page)
+    assert rows["Sở Ngoại vụ"] == ["Đúng hạn", "02/08/2024", "02/08/2024", "1", "–"]
+    assert rows["Công an tỉnh"][0] == "Chưa gửi (quá hạn)"  # the source is not the agency
