@@ -270,13 +270,15 @@ def _audit(accounts, action: str, session, pending: dict, *, sha256: str = "",
     from flask import request
 
     detail = {"kind": pending.get("kind"), "source": pending.get("source"),
-              "agency": pending.get("agency"), "received": pending.get("received"),
               "sha256": report.checksum if report is not None else sha256,
               "rows_read": report.rows_read if report is not None else 0,
               "accepted": report.accepted if report is not None else 0,
               "duplicates": report.duplicates if report is not None else 0,
               "rejected": report.rejected if report is not None else 0,
               "status": status or (report.status if report is not None else "")}
+    for key in ("agency", "received"):  # whose report, and when it came: when named
+        if pending.get(key):
+            detail[key] = pending[key]
     if reason:
         detail["reason"] = reason
     try:
