@@ -134,7 +134,7 @@ def period_status(reporting: Reporting, period: ReportingPeriod | str, figures: 
     >>> figures = pd.DataFrame({"key": ["công an tỉnh"], "import_id": [1],
     ...     "received_on": pd.to_datetime(["2024-08-05"]), "date": pd.to_datetime(["2024-07-20"])})
     >>> row = period_status(cal, "campaign_2024", figures, as_of=dt.date(2024, 9, 1)).iloc[0]
-    >>> row["agency"], row["state"], row["days_late"]
+    >>> row["agency"], row["state"], int(row["days_late"])
     ('Công an tỉnh', 'late', 1)
     """
     if isinstance(period, str):
