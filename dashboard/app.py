@@ -16,7 +16,7 @@ from dashboard.analysis import Analyses, grid_url
 from dashboard.auth.accounts import Accounts, accounts_of
 from dashboard.auth.roles import may_open
 from dashboard.auth.web import current_session, install as install_auth
-from dashboard.pages import commander, import_records, overview, planner
+from dashboard.pages import commander, import_records, overview, planner, reporting
 from dashboard.presentation import register_presentation
 from dashboard.shell import page_frame
 from dashboard.tiles import install_basemap
@@ -27,9 +27,9 @@ from geo.units import NEW, OLD
 __all__ = ["create_app"]
 
 _PAGES = {overview.PATH: overview, commander.PATH: commander, planner.PATH: planner,
-          import_records.PATH: import_records}
+          import_records.PATH: import_records, reporting.PATH: reporting}
 #: Pages whose layers come from the shared, memoised :class:`Analyses`.
-_ANALYSED = (overview, commander, planner)
+_ANALYSED = (overview, commander, planner, reporting)
 
 
 def _serve_geojson(app: Dash, ctx: AppContext, an: Analyses) -> None:

@@ -14,6 +14,8 @@ borderwatch template incidents mau_vu_viec.xlsx
 borderwatch rejects [--import ID]      # rows kept in quarantine, with their reasons
 borderwatch report --quarter 2025Q3 --out bao_cao_quy.pdf   # the committee's quarterly PDF
 borderwatch report --format docx --year 2024 --out bao_cao_2024.docx  # the Word report
+borderwatch report --format pdf-docx --year 2024 --out bao_cao_2024.pdf  # ... as PDF
+borderwatch import outreach tt_q3.xlsx --source "Sở Tư pháp" --received 02/10/2024
 """
 
 from __future__ import annotations
@@ -197,10 +199,21 @@ def _cmd_import(args: argparse.Namespace) -> int:
             print(f"{'lỗi' if lang == 'vi' else 'error'}: {message}", file=sys.stderr)
         return 2
     try:
+        received = (dt.datetime.strptime(args.received.strip(), "%d/%m/%Y").date()
+                    if args.received else None)
+        if received is not None and received > dt.date.today():
+            raise ValueError
+    except ValueError:
+        print(("lỗi: --received phải là một ngày đã qua, viết ngày/tháng/năm (05/08/2024), "
+               f"không phải {args.received!r}") if lang == "vi" else
+              f"error: --received must be a past day written DD/MM/YYYY (05/08/2024), not "
+              f"{args.received!r}", file=sys.stderr)
+        return 2
+    try:
         with open_store(settings) as store:
             report = import_file(
                 Path(args.file), kind, store, Places.load(settings), source=args.source,
-                strict=args.strict, rejects_dir=settings.data_dir / "rejects",
+                agency=args.agency, received_on=received, strict=args.strict, rejects_dir=settings.data_dir / "rejects",
                 progress=None if args.quiet else _progress,
                 before_commit=_close_demo_accounts(settings),
             )
@@ -342,7 +355,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
             _, last = data_period(ctx)
             period = parse_quarter(latest_complete_quarter(last, ctx.extracted))
         start, end = period
-        if getattr(args, "format", "pdf") == "docx":  # the Standing Office's Word report
+        if getattr(args, "format", "pdf") in ("docx", "pdf-docx"):  # the Standing Office's
             from dashboard.exports.report_docx import report_docx
             from dashboard.exports.report_text import report_period
 
@@ -351,6 +364,10 @@ def _cmd_report(args: argparse.Namespace) -> int:
                 "start": start, "end": end}
             asked = report_period(**named)
             pdf = report_docx(ctx, Analyses(ctx), period=asked, unit_set=settings.unit_set)
+            if args.format == "pdf-docx":  # the same document, as LibreOffice prints it
+                from dashboard.exports.docx_pdf import docx_to_pdf
+
+                pdf = docx_to_pdf(pdf)
             title = f"Báo cáo kết quả công tác phòng, chống mua bán người {asked.phrase}"
         else:
             pdf = quarterly_report(ctx, Analyses(ctx), start=start, end=end,
@@ -360,6 +377,13 @@ def _cmd_report(args: argparse.Namespace) -> int:
         print(f"{prefix}: {err}", file=sys.stderr)
         return 3
     except ChromiumNotFound as err:
+        print(f"{prefix}: {err}", file=sys.stderr)
+        return 1
+    except RuntimeError as err:  # LibreOffice missing or failing (pdf-docx)
+        from dashboard.exports.docx_pdf import LibreOfficeNotFound
+
+        if not isinstance(err, LibreOfficeNotFound):
+            raise
         print(f"{prefix}: {err}", file=sys.stderr)
         return 1
     out = Path(args.out)
@@ -451,6 +475,10 @@ def build_parser() -> argparse.ArgumentParser:
     imp_rec.add_argument("--source", default="default",
                          help="who issued the record ids (agency or system); ids are unique "
                               "within a source")
+    imp_rec.add_argument("--agency", default=None,
+                         help="the agency whose report the file carries (default: the source)")
+    imp_rec.add_argument("--received", default=None, metavar="DD/MM/YYYY",
+                         help="the day the report was received (default: today)")
     imp_rec.add_argument("--strict", action="store_true",
                          help="refuse the whole file if any row is rejected")
     imp_rec.add_argument("--json", action="store_true", help="print the report as JSON")
@@ -475,9 +503,10 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--year", default=None, help="a calendar year, e.g. 2024")
     rep.add_argument("--campaign", default=None,
                      help="the peak campaign of a year, 01/7-30/9, e.g. 2024")
-    rep.add_argument("--format", choices=["pdf", "docx"], default="pdf",
+    rep.add_argument("--format", choices=["pdf", "docx", "pdf-docx"], default="pdf",
                      help="pdf: the committee's report; docx: the Standing Office's report "
-                          "in Word (Vietnamese, Decree 30 layout)")
+                          "in Word (Vietnamese, Decree 30 layout); pdf-docx: that Word "
+                          "report as PDF (converted by LibreOffice, which must be installed)")
     rep.add_argument("--start", default=None, help="first day, YYYY-MM-DD (with --end)")
     rep.add_argument("--end", default=None, help="last day, YYYY-MM-DD (with --start)")
     rep.add_argument("--units", choices=[NEW, OLD, "new", "old"], default=None,

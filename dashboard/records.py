@@ -9,7 +9,7 @@ read-only, so no callback can change what another one sees.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -17,6 +17,7 @@ import pandas as pd
 from geo.config import Settings
 from geo.ingest import DEMO_SOURCE
 from geo.store import Store, StoreError, open_store
+from layers.reporting import reported_figures
 
 __all__ = ["INCIDENT_COLUMNS", "RecordCache", "Records"]
 
@@ -43,6 +44,8 @@ class Records:
     synthetic: bool  # the records are the synthetic demo
     sources: tuple[str, ...]
     counts: dict[str, int]
+    #: The figures each agency reported, and when (:func:`layers.reporting.reported_figures`).
+    reports: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def _read_only(frame: pd.DataFrame) -> pd.DataFrame:
@@ -113,5 +116,17 @@ class RecordCache:
             synthetic=DEMO_SOURCE in sources,
             sources=tuple(sorted(sources)),
             counts=counts,
+            reports=_read_only(_reports(store)),
         )
 
+
+
+def _reports(store) -> pd.DataFrame:
+    """What each agency reported: the dates of the records each import brought (incidents,
+    outreach by their date, models by their start), joined to the imports naming an agency."""
+    dates = pd.concat([
+        store.read(kind, ["import_id", column]).rename(columns={column: "date"})
+        for kind, column in (("incidents", "date"), ("outreach", "date"),
+                             ("models", "start_date"))
+    ], ignore_index=True)
+    return reported_figures(store.imports(), dates)

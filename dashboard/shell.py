@@ -42,7 +42,7 @@ def _language_links(pathname: str, lang: str) -> html.Div:
 
 
 _NAV = (("/", "nav.overview"), ("/commander", "nav.commander"), ("/planner", "nav.planner"),
-        ("/import", "nav.import"))
+        ("/import", "nav.import"), ("/reporting", "nav.reporting"))
 
 
 def _nav(pathname: str, lang: str, role: str | None) -> html.Nav:

@@ -30,6 +30,12 @@ follows the province's plans, not any real record:
   cover the key communes first, intensive models in about 30 % of them;
 - population per 2025 commune is drawn from the registry's official area and
   the unit's kind (wards denser), about 2.9 million in all.
+- the reports of 2024 (:mod:`layers.reporting`): the incidents and outreach of
+  the six provincial agencies that hold records come as the reports each
+  agency sent the Standing Office, span by span, each on the day it was
+  received (:data:`_REPORTS_2024`); three arrive late (the campaign's, the six
+  months', the year's), and the other agencies of the plan (tay_ninh_2024)
+  send nothing.
 
 Outcomes, outreach figures and the added formats are drawn from a second
 generator seeded from the same seed (``[seed, 1]``), so the records the
@@ -169,6 +175,33 @@ _KEY_SHARE = 0.30  # the riskiest 30 % of communes are the key areas (địa bà
 _INTENSIVE_SHARE = 0.30  # of key communes with an intensive model
 _BORDER_MODEL_KM = 10.0  # border civil-defence squads only this close to the border
 _MODEL_END_SHARE = 0.15
+
+#: The agencies that report to the Standing Office, as the plan tay_ninh_2024 names them.
+_REPORTERS = {
+    _POLICE: "Công an tỉnh",
+    _BORDER_GUARD: "Bộ Chỉ huy Bộ đội Biên phòng tỉnh",
+    _LABOUR: "Sở Lao động - Thương binh và Xã hội",
+    _JUSTICE: "Sở Tư pháp",
+    _WOMEN: "Hội Liên hiệp Phụ nữ tỉnh",
+    _YOUTH: "Tỉnh Đoàn",
+}
+#: The spans of figures each reporting agency sent in 2024 and the day each was received
+#: (on time for the six months, before 01/6; the campaign, before 05/8; the year, before
+#: 01/12), and the parts some agencies sent late: agency → {span index: day received}.
+_REPORTS_2024 = (
+    (dt.date(2024, 1, 1), dt.date(2024, 3, 31), dt.date(2024, 4, 3)),
+    (dt.date(2024, 4, 1), dt.date(2024, 5, 31), dt.date(2024, 5, 31)),
+    (dt.date(2024, 6, 1), dt.date(2024, 8, 4), dt.date(2024, 8, 4)),
+    (dt.date(2024, 8, 5), dt.date(2024, 11, 30), dt.date(2024, 11, 30)),
+    (dt.date(2024, 12, 1), dt.date(2024, 12, 31), dt.date(2025, 1, 6)),
+)
+_LATE_2024 = {
+    _LABOUR: {2: dt.date(2024, 8, 12)},  # the campaign's report, 8 days late
+    _JUSTICE: {1: dt.date(2024, 6, 7)},  # the six months', 7 days late
+    _YOUTH: {3: dt.date(2024, 12, 9)},  # the year's, 9 days late
+}
+#: The record tables whose rows an agency reports (models and population are loaded whole).
+_REPORTED = ("incidents", "outreach")
 
 _PROVINCE_POPULATION = 2_900_000  # first year, all 96 communes
 _DENSITY = {"phuong": 2200.0, "xa": 280.0}  # residents per km², before noise
@@ -340,7 +373,42 @@ def import_demo(folder: Path, store, settings) -> dict[str, int]:
         if report.status != "committed":
             raise RuntimeError(f"demo {name} rejected rows: {report.summary_lines('en')[:6]}")
         accepted[name] = report.accepted
+    _file_reports(store, DEMO_SOURCE)
     return accepted
+
+
+def _file_reports(store, source: str) -> None:
+    """Write the agencies' reports of 2024 (:data:`_REPORTS_2024`) over the imported demo.
+
+    Importing each report through the importer would cost half a second each (about
+    fifty of them): the records, imported once, are handed instead to one import row
+    per report (its agency, the day it was received, the records it brought), as if
+    each report had been its own file. Reports are written in the order received.
+    """
+    reports = []
+    for agency, reporter in _REPORTERS.items():
+        late = _LATE_2024.get(agency, {})
+        for i, (first, last, received) in enumerate(_REPORTS_2024):
+            reports.append((late.get(i, received), reporter, agency, first, last))
+    now = dt.datetime.now(dt.timezone.utc)
+    with store.transaction() as tx:
+        for received, reporter, agency, first, last in sorted(reports):
+            for kind in _REPORTED:
+                import_id = tx.new_import({
+                    "kind": kind, "source": source,
+                    "file_name": f"bao-cao-{kind}-{first:%Y%m%d}-{last:%Y%m%d}.csv",
+                    "checksum": "", "started_at": now, "finished_at": now, "rows_read": 0,
+                    "accepted": 0, "duplicates": 0, "rejected": 0, "status": "committed",
+                    "strict": True, "agency": reporter, "received_on": received,
+                })
+                where = (f"FROM {kind} WHERE source = ? AND agency = ? AND date >= ? "
+                         "AND date <= ?")
+                params = [source, agency, first, last]
+                tx.execute(f"UPDATE imports SET rows_read = (SELECT COUNT(*) {where}), "
+                           f"accepted = (SELECT COUNT(*) {where}) WHERE id = ?",
+                           [*params, *params, import_id])
+                tx.execute(f"UPDATE {kind} SET import_id = ? WHERE source = ? AND agency = ? "
+                           "AND date >= ? AND date <= ?", [import_id, *params])
 
 
 def commune_risk(

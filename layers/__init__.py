@@ -18,6 +18,7 @@ from layers.profile import commune_profile
 from layers.proximity import band_shares, border_distance, gate_distances, proximity_layer
 from layers.rates import commune_rates
 from layers.reach import outreach_reach
+from layers.reporting import period_status, reporting_rate
 from layers.suppression import (
     PointDataRefused, ReleasePlan, ReleaseRefused, Role, for_role, release_plan, snap_period,
     suppress,
@@ -30,7 +31,7 @@ __all__ = [
     "gate_distances", "gi_star", "hexagon_counts", "hotspot_layer", "incident_counts",
     "kernel_density", "key_area_layer", "key_area_scores", "local_moran", "proximity_layer",
     "gap_classes", "gap_layer", "priority_list", "model_coverage", "uncovered_key_areas",
-    "outreach_reach", "load_plan", "load_plans", "track",
+    "outreach_reach", "load_plan", "load_plans", "track", "period_status", "reporting_rate",
     "PointDataRefused", "ReleasePlan", "ReleaseRefused", "Role", "for_role", "release_plan",
     "snap_period", "suppress",
 ]

@@ -38,6 +38,19 @@ File format (every key is checked; unknown keys are refused)::
         source_ref:                     # where the target is written
           {document: 470/KH-UBND, section: I, quote: "trên 90% tổng số án khởi tố"}
         note: ...                       # optional caveat shown with the value
+    reporting:                          # optional: the reporting calendar (layers/reporting.py)
+      to: Công an tỉnh (Thường trực Ban Chỉ đạo 138 tỉnh)   # who receives the reports
+      source_ref: {document: ..., section: ..., quote: ...}
+      agencies: [Công an tỉnh, Sở Tư pháp, ...]            # who must report, as they import
+      periods:
+        - id: half_2024
+          kind: half_year               # quarter | half_year | year | campaign
+          label_vi: 6 tháng đầu năm 2024
+          label_en: First half of 2024
+          start: 01/01/2024
+          end: 30/06/2024
+          due_before: 01/06/2024        # optional: "trước ngày 01/6"; on time only before it
+          source_ref: {...}             # optional: where the due date is written
 
 Status of a value (``STATUSES``), in this order:
 
@@ -93,6 +106,7 @@ import datetime as dt
 import itertools
 import math
 import re
+import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -130,8 +144,11 @@ __all__ = [
     "PlanPeriod",
     "PlanSource",
     "Problem",
+    "Reporting",
+    "ReportingPeriod",
     "SourceRef",
     "TrackingData",
+    "agency_key",
     "attach_key_areas",
     "compute_indicator",
     "load_plan",
@@ -359,8 +376,95 @@ class Indicator(_Strict):
         return self.measure in _STATE or (self.measure in _EVENTS and self.cumulative)
 
 
+def agency_key(name: str) -> str:
+    """How two spellings of one agency compare: Unicode NFC, case, dashes and spaces folded.
+
+    >>> agency_key("Sở Lao động – Thương binh và Xã hội") == agency_key(
+    ...     "sở lao động - thương binh  và xã hội")
+    True
+    """
+    text = unicodedata.normalize("NFC", str(name)).casefold()
+    text = re.sub(r"[\u2010-\u2015\u2212]", "-", text)
+    return " ".join(text.replace(" - ", "-").replace("-", " - ").split())
+
+
+class ReportingPeriod(_Strict):
+    """A reporting period (kỳ báo cáo): the span its figures cover and the day they are due.
+
+    ``due_before`` is written as the documents write it: "trước ngày 01/6" is
+    ``due_before: 01/06/...``, and a report received on that day is late. A
+    period without one (the plans ask for quarterly reports and give no day)
+    is received or not, never on time or late.
+    """
+
+    id: Identifier
+    kind: Literal["quarter", "half_year", "year", "campaign"]
+    label_vi: Text
+    label_en: Text
+    start: Date
+    end: Date
+    due_before: Date | None = None
+    source_ref: SourceRef | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ReportingPeriod:
+        if self.end < self.start:
+            raise _rule("the period ends ({end}) before it starts ({start})", "end",
+                        start=self.start.strftime("%d/%m/%Y"), end=self.end.strftime("%d/%m/%Y"))
+        if self.due_before is not None and self.due_before <= self.start:
+            raise _rule("the report is due ({due}) before the period starts ({start})",
+                        "due_before", due=self.due_before.strftime("%d/%m/%Y"),
+                        start=self.start.strftime("%d/%m/%Y"))
+        return self
+
+
+class Reporting(_Strict):
+    """The plan's reporting calendar: who reports, to whom, for which periods, by when."""
+
+    to: Text
+    source_ref: SourceRef
+    agencies: tuple[Text, ...]
+    periods: tuple[ReportingPeriod, ...]
+
+    @field_validator("agencies")
+    @classmethod
+    def _unique_agencies(cls, agencies):
+        if not agencies:
+            raise _rule("the list is empty: name the agencies that report")
+        seen: dict[str, int] = {}
+        for i, name in enumerate(agencies):
+            key = agency_key(name)
+            if key in seen:
+                raise _rule("{name} is listed twice (first as agencies[{first}])", i,
+                            name=name, first=seen[key])
+            seen[key] = i
+        return agencies
+
+    @field_validator("periods")
+    @classmethod
+    def _unique_periods(cls, periods):
+        if not periods:
+            raise _rule("the list is empty: name the reporting periods")
+        first: dict[str, int] = {}
+        for i, period in enumerate(periods):
+            if period.id in first:
+                raise _rule("duplicate period id '{id}' (first used by periods[{first}])",
+                            i, "id", id=period.id, first=first[period.id])
+            first[period.id] = i
+        return periods
+
+    def period(self, period_id: str) -> ReportingPeriod:
+        """The period with this id (``KeyError`` naming the known ids otherwise)."""
+        for period in self.periods:
+            if period.id == period_id:
+                return period
+        raise KeyError(f"no reporting period {period_id!r}; known: "
+                       f"{[p.id for p in self.periods]}")
+
+
 class Plan(_Strict):
-    """A plan (kế hoạch): its document, its period, its key areas and its indicators."""
+    """A plan (kế hoạch): its document, its period, its key areas, its indicators and,
+    optionally, its reporting calendar."""
 
     id: Identifier
     title: Text
@@ -369,6 +473,7 @@ class Plan(_Strict):
     key_areas: tuple[Code, ...] | None = None
     key_areas_source: Text | None = None
     indicators: Annotated[tuple[Indicator, ...], Field(min_length=1)]
+    reporting: Reporting | None = None
 
     @field_validator("key_areas")
     @classmethod

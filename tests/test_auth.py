@@ -417,10 +417,14 @@ def test_csrf_is_required_on_every_callback(world):
 
 
 _EXPECTED_PAGES = {
-    "commander": {"/": True, "/commander": True, "/planner": True, "/import": True},
-    "planner": {"/": True, "/commander": False, "/planner": True, "/import": True},
-    "viewer": {"/": True, "/commander": False, "/planner": False, "/import": False},
-    "admin": {"/": True, "/commander": False, "/planner": False, "/import": True},
+    "commander": {"/": True, "/commander": True, "/planner": True, "/import": True,
+                  "/reporting": True},
+    "planner": {"/": True, "/commander": False, "/planner": True, "/import": True,
+                "/reporting": True},
+    "viewer": {"/": True, "/commander": False, "/planner": False, "/import": False,
+               "/reporting": False},
+    "admin": {"/": True, "/commander": False, "/planner": False, "/import": True,
+              "/reporting": True},
 }
 
 
@@ -444,6 +448,8 @@ _PAGE_CALLBACKS = {  # one data callback and the exports of each page
                  ("plan-download-html.data",)),
     "/": (("commune-map.figure", "kpi-total.children"), ("ov-download.data",)),
     "/import": (("import-preview.children",),),
+    "/reporting": (("rep-summary.children", "rep-table.children"),
+                   ("rep-period.options",)),
 }
 
 

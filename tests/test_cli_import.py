@@ -203,3 +203,21 @@ def test_a_server_with_no_account_names_the_one_command_to_run(tmp_path, capsys,
     monkeypatch.setattr(sys, "stdin", io.StringIO("mat-khau-dai-du\n"))
     assert main([*argv[1:], "--password-stdin"]) == 0
     assert serving_accounts(settings, demo=False) is not None
+
+
+def test_import_names_the_reporting_agency_and_the_day_the_report_came(tmp_path, store_settings,
+                                                                         capsys):
+    """The Standing Office imports a department's report that came by the document system."""
+    path = _file(tmp_path, GOOD_AND_BAD)
+    base = [*_cli_args(store_settings), "import", "incidents", str(path), "--quiet",
+            "--source", "Công an tỉnh"]
+    for bad in ("2024-08-02", "31/02/2024", "01/01/2999"):
+        assert main([*base, "--received", bad]) == 2
+        assert f"--received must be a past day written DD/MM/YYYY (05/08/2024), not {bad!r}" \
+            in capsys.readouterr().err
+    assert main([*base, "--agency", "Sở Tư pháp", "--received", "02/08/2024"]) == 0
+    with open_store(store_settings) as store:
+        imports = store.imports()
+    assert len(imports) == 1  # the refused days wrote nothing
+    assert imports.loc[0, ["source", "agency", "received_on"]].tolist() == \
+        ["Công an tỉnh", "Sở Tư pháp", pd.Timestamp(2024, 8, 2)]

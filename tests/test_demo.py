@@ -440,3 +440,39 @@ def test_population_is_plausible(written, inputs):
     density = latest["population"] / registry.communes["area_km2"]
     kind = registry.communes["kind"]
     assert density[kind == "phuong"].median() > 3 * density[kind == "xa"].median()
+
+
+def test_the_demo_agencies_report_2024_on_time_late_and_not_at_all(written, store_settings):
+    """The reporting page's demo, on both back-ends: for the 30/7 campaign of 2024 (due
+    before 05/8/2024) some agencies reported on time, one late, the others not at all; every
+    record is still there, each reported part counted once."""
+    from data.demo import import_demo
+    from dashboard.records import RecordCache
+    from geo.store import open_store
+    from layers.reporting import period_status, reporting_rate
+    from layers.targets import PLANS_DIR, load_plan
+
+    settings = store_settings
+    with open_store(settings) as store:
+        accepted = import_demo(written, store, settings)
+        imports = store.imports()
+        assert store.count("incidents") == accepted["incidents"] == \
+            len(pd.read_csv(written / "incidents.csv"))
+    reports = imports[imports["agency"].notna()]
+    assert reports["accepted"].sum() > 0 and reports["received_on"].max() == \
+        pd.Timestamp(2025, 1, 6)
+    figures = RecordCache(settings).current().reports
+    calendar = load_plan(PLANS_DIR / "tay_ninh_2024.yaml").reporting
+    as_of = dt.date(2026, 12, 1)
+    campaign = period_status(calendar, "campaign_2024", figures, as_of=as_of).set_index("agency")
+    assert campaign.loc["Sở Lao động - Thương binh và Xã hội", ["state", "days_late"]].tolist() \
+        == ["late", 8]
+    assert campaign.loc["Công an tỉnh", "state"] == "on_time"
+    assert campaign.loc["Sở Ngoại vụ", "state"] == "missing"
+    rate = reporting_rate(campaign.reset_index(), calendar.period("campaign_2024"))
+    assert (rate.expected, rate.received, rate.late) == (15, 6, 1)
+    half = period_status(calendar, "half_2024", figures, as_of=as_of).set_index("agency")
+    assert half.loc["Sở Tư pháp", ["state", "days_late"]].tolist() == ["late", 7]
+    year = period_status(calendar, "year_2024", figures, as_of=as_of).set_index("agency")
+    assert year.loc["Tỉnh Đoàn", ["state", "last_received"]].tolist() == \
+        ["late", dt.date(2024, 12, 9)]

@@ -22,6 +22,7 @@ import re
 import shutil
 import sqlite3
 
+import pandas as pd
 import pytest
 
 from dashboard.app import create_app
@@ -401,3 +402,37 @@ def test_a_refused_upload_is_deleted_at_once(world):
     assert _uploads(settings) == [pending["token"]]
     _confirm(app, planner, pending, replace=True)
     assert _uploads(settings) == []
+
+
+def test_a_report_names_its_agency_and_the_day_it_came_and_a_future_day_is_dropped(world):
+    """The Standing Office imports a department's report: the agency and the day received
+    are read on the server (a day to come, or no day, is not taken), stored with the import
+    and audited."""
+    app, accounts, settings = world
+    planner = _client(app, "lan", PASSWORD)
+    key = _key(app, "import-preview.children", "import-pending.data")
+    report = ("Mã hồ sơ,Ngày,Mã xã,Hình thức,Số người tham dự\n"
+              "TP-BC-1,30/07/2024,25699,meeting,30\n")
+
+    def preview(agency, received) -> dict:
+        answer = _call(app, planner, key, {
+            "import-upload.contents": _upload(report), "import-kind.value": "outreach",
+            "import-source.value": "lan", "import-strict.value": [],
+            "import-agency.value": agency, "import-received.date": received,
+            "import-upload.filename": "bao_cao_tu_phap.csv", "page-lang.data": "en"})
+        assert answer.status_code == 200, answer.get_data(as_text=True)
+        return answer.get_json()["response"]["import-pending"]["data"]
+
+    for agency, received in (("x", "2999-01-01"), (None, "02/08/2024"), (["x"], 20240802)):
+        pending = preview(agency, received)
+        assert pending["received"] is None, received
+        assert pending["agency"] == ("x" if agency == "x" else None)
+    pending = preview("  Sở  Tư pháp ", "2024-08-02")
+    assert (pending["agency"], pending["received"]) == ("Sở Tư pháp", "2024-08-02")
+    _confirm(app, planner, pending, replace=True)
+    with open_store(settings) as store:
+        last = store.imports().iloc[-1]
+    assert (last["status"], last["agency"], last["received_on"]) == \
+        ("committed", "Sở Tư pháp", pd.Timestamp(2024, 8, 2))
+    detail = json.loads(accounts.audit_log(action="import_confirm", limit=1)[0]["detail"])
+    assert (detail["agency"], detail["received"]) == ("Sở Tư pháp", "2024-08-02")

@@ -277,6 +277,42 @@ def test_cli_writes_the_campaign_report(ctx, tmp_path, capsys):
     assert "choose one period" in capsys.readouterr().err
 
 
+@pytest.mark.skipif(shutil.which("soffice") is None,
+                    reason="LibreOffice is not installed (.ci/run installs "
+                           "libreoffice-writer-nogui)")
+def test_cli_writes_the_word_report_as_pdf(ctx, tmp_path, capsys):
+    from pypdf import PdfReader
+
+    out = tmp_path / "bao_cao_cao_diem_2024.pdf"
+    code = main(["--data-dir", str(ctx.settings.data_dir), "report", "--format", "pdf-docx",
+                 "--campaign", "2024", "--out", str(out)])
+    assert code == 0, capsys.readouterr().err
+    assert out.read_bytes()[:5] == b"%PDF-"
+    pdf = PdfReader(out)
+    first = pdf.pages[0].extract_text()
+    for word in ("138", "NINH", "2024", "BC-BC", "30/09/2024"):  # the DOCX's header and title
+        assert word in first
+    assert round(float(pdf.pages[0].mediabox.width) / 72 * 25.4) == 210  # A4
+
+
+def test_without_libreoffice_the_pdf_is_refused_with_what_to_install(monkeypatch):
+    from dashboard.exports import docx_pdf
+
+    monkeypatch.setattr(docx_pdf.shutil, "which", lambda name: None)
+    with pytest.raises(docx_pdf.LibreOfficeNotFound,
+                       match=r"LibreOffice \(soffice\) is not installed on the server.*"
+                             r"apt-get install libreoffice-writer-nogui.*Word \(DOCX\)"):
+        docx_pdf.docx_to_pdf(b"PK\x03\x04")
+
+
+def test_what_is_not_a_docx_is_refused_not_printed_as_an_empty_page():
+    from dashboard.exports import docx_pdf
+
+    for junk in (b"", b"%PDF-1.7", "Báo cáo".encode()):
+        with pytest.raises(ValueError, match="not a DOCX document"):
+            docx_pdf.docx_to_pdf(junk)
+
+
 # --------------------------------------------------------------------------- the overview
 
 
@@ -315,3 +351,27 @@ def test_overview_downloads_the_word_report(server, role):
         _assert_no_small_count(results)
     else:
         assert "đối tượng có hành vi xuất, nhập cảnh trái phép" in crossings
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("role", ["commander"])  # the viewer's DOCX is tested above: same file
+def test_overview_downloads_the_word_report_as_pdf(server, role):
+    if shutil.which("soffice") is None:
+        pytest.skip("LibreOffice is not installed")
+    from pypdf import PdfReader
+
+    from tests.browser import ARTIFACTS, chromium_page
+
+    with chromium_page(role=role) as page:
+        page.goto(server + "/")
+        page.wait_for_selector("#ov-report-docx-pdf", timeout=90_000)
+        assert page.inner_text("#ov-report-docx-pdf") == "Báo cáo Word (PDF)"
+        with page.expect_download(timeout=300_000) as info:
+            page.click("#ov-report-docx-pdf")
+        download = info.value
+        assert re.fullmatch(r"bao_cao_\d{4}Q[1-4]\.pdf", download.suggested_filename)
+        ARTIFACTS.mkdir(exist_ok=True)
+        saved = ARTIFACTS / f"{role}_{download.suggested_filename}"
+        download.save_as(saved)
+    pdf = PdfReader(saved)
+    assert len(pdf.pages) >= 2 and "BC-BC" in pdf.pages[0].extract_text()

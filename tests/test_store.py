@@ -93,7 +93,7 @@ def _free_port() -> int:
 
 def test_new_store_is_migrated_to_the_latest_version_and_empty(store, store_settings):
     assert store.dialect == ("postgis" if store_settings.database_url else "sqlite")
-    assert store.schema_version() == LATEST == 2
+    assert store.schema_version() == LATEST == 3
     assert {kind: store.count(kind) for kind in RECORD_TABLES} == dict.fromkeys(RECORD_TABLES, 0)
     assert store.revision() == 0
     assert list(store.imports().columns) == ["id", *IMPORT_COLUMNS]
@@ -136,8 +136,9 @@ def test_stores_opened_at_once_migrate_once(store_settings):
         assert rows == [(v,) for v, _ in MIGRATIONS]
 
 
-def _version_1_store(settings: Settings):
-    """A store as the first schema left it: migration 1 only, no outreach figures."""
+def _version_1_store(settings: Settings, version: int = 1):
+    """A store as the first schema left it: migration 1 only, no outreach figures (or, with
+    ``version``, as the migrations up to it left it)."""
     from geo.store import store_path
     from geo.store.base import _now
     from geo.store.schema import render
@@ -151,10 +152,12 @@ def _version_1_store(settings: Settings):
 
         store = SQLiteStore(store_path(settings))
     store._ensure_version_table()
-    with store.transaction() as tx:
-        for sql in render(MIGRATIONS[0][1], store.dialect):
-            tx.execute(sql)
-        tx.execute("INSERT INTO schema_version (version, applied_at) VALUES (?, ?)", [1, _now()])
+    for number, statements in MIGRATIONS[:version]:
+        with store.transaction() as tx:
+            for sql in render(statements, store.dialect):
+                tx.execute(sql)
+            tx.execute("INSERT INTO schema_version (version, applied_at) VALUES (?, ?)",
+                       [number, _now()])
     return store
 
 
@@ -176,9 +179,9 @@ def test_a_version_1_store_gets_the_outreach_figures_on_open_and_keeps_its_recor
     finally:
         old.close()
     with open_store(store_settings) as store:  # a newer version opens the old store
-        assert store.schema_version() == LATEST == 2
+        assert store.schema_version() == LATEST == 3
         _, rows = store._query("SELECT version FROM schema_version ORDER BY version")
-        assert rows == [(1,), (2,)]
+        assert rows == [(1,), (2,), (3,)]
         assert store.count("incidents") == 2 and store.revision() == import_id
         outreach = store.read("outreach")
         assert list(outreach.columns) == [c.name for c in RECORD_TABLES["outreach"]]
@@ -436,6 +439,61 @@ def test_postgis_geom_is_the_point_of_lon_lat(postgis_url, tmp_path):
     assert rows[1] == ("BP-0002", None, None, None, None)  # no coordinates, no point
 
 
+def test_a_version_2_store_gets_the_reporting_agency_and_day_and_keeps_its_imports(
+        store_settings):
+    old = _version_1_store(store_settings, version=2)
+    try:
+        assert old.schema_version() == 2
+        cols, _ = old._query("SELECT * FROM imports WHERE 1 = 0")
+        assert "agency" not in cols and "received_on" not in cols
+        with old.transaction() as tx:
+            before = tx.new_import({k: v for k, v in _import_values(status="committed").items()})
+    finally:
+        old.close()
+    with open_store(store_settings) as store:
+        assert store.schema_version() == LATEST == 3
+        imports = store.imports()
+        assert list(imports.columns) == ["id", *IMPORT_COLUMNS]
+        row = imports.set_index("id").loc[before]
+        assert row["source"] == "bien-phong" and pd.isna(row["agency"]) \
+            and pd.isna(row["received_on"])
+        with store.transaction() as tx:
+            after = tx.new_import(_import_values(status="committed", agency="Sở Tư pháp",
+                                                 received_on=dt.date(2024, 8, 4)))
+        again = store.imports().set_index("id").loc[after]
+        assert again["agency"] == "Sở Tư pháp"
+        assert again["received_on"] == pd.Timestamp(2024, 8, 4)
+        assert str(store.imports()["received_on"].dtype) == "datetime64[us]"
+
+
+def test_an_import_records_its_reporting_agency_and_the_day_received(store, store_settings,
+                                                                       tmp_path):
+    from geo.ingest import Places, import_file
+
+    places = Places.load(store_settings)
+    path = tmp_path / "truyen_thong.csv"
+    path.write_text("Mã hồ sơ,Ngày,Mã xã,Hình thức,Số người tham dự\n"
+                    "TP-1,30/07/2024,25699,meeting,30\n", encoding="utf-8")
+    named = import_file(path, "outreach", store, places, source="Công an tỉnh",
+                        agency="  Sở Tư pháp ", received_on=dt.date(2024, 8, 2),
+                        today=dt.date(2024, 8, 9))
+    path.write_text(path.read_text(encoding="utf-8").replace("TP-1", "TP-2"), encoding="utf-8")
+    by_source = import_file(path, "outreach", store, places, source="Hội LHPN tỉnh",
+                            today=dt.date(2024, 8, 9))
+    path.write_text(path.read_text(encoding="utf-8").replace("TP-2", "TP-3"), encoding="utf-8")
+    unnamed = import_file(path, "outreach", store, places, today=dt.date(2024, 8, 9))
+    imports = store.imports().set_index("id")
+    assert imports.loc[named.import_id, ["agency", "received_on"]].tolist() == \
+        ["Sở Tư pháp", pd.Timestamp(2024, 8, 2)]
+    # without a name: the source is the agency, and the report came the day it was imported
+    assert imports.loc[by_source.import_id, ["agency", "received_on"]].tolist() == \
+        ["Hội LHPN tỉnh", pd.Timestamp(2024, 8, 9)]
+    assert pd.isna(imports.loc[unnamed.import_id, "agency"])  # the default source names none
+    with pytest.raises(ValueError, match="received_on 10/08/2024 is after today"):
+        import_file(path, "outreach", store, places, received_on=dt.date(2024, 8, 10),
+                    today=dt.date(2024, 8, 9))
+
+
 @pytest.mark.postgis
 def test_postgis_store_creates_the_extension_in_a_bare_database(postgres_server, tmp_path):
     import psycopg
@@ -443,7 +501,7 @@ def test_postgis_store_creates_the_extension_in_a_bare_database(postgres_server,
     url = postgres_server.create_database(postgis=False)
     try:
         with open_store(Settings(data_dir=tmp_path, database_url=url)) as store:
-            assert store.schema_version() == LATEST == 2
+            assert store.schema_version() == LATEST == 3
             _committed_import(store)
         with psycopg.connect(url) as con:
             assert con.execute("SELECT extname FROM pg_extension WHERE extname = 'postgis'") \

@@ -431,7 +431,7 @@ def test_a_copy_for_a_new_year_works_without_code(tmp_path, data):
     for old, new in (("tay_ninh_2024", "tay_ninh_2025"), ("năm 2024", "năm 2025"),
                      ("470/KH-UBND", "123/KH-UBND"), ("19/02/2024", "20/02/2025"),
                      ("01/01/2024", "01/01/2025"), ("31/12/2024", "31/12/2025"),
-                     ("target: 95", "target: 96")):
+                     ("target: 95", "target: 96"), ("/2024", "/2025")):
         text = text.replace(old, new)
     shutil.copy(PLANS_DIR / "tay_ninh_2024.yaml", tmp_path / "tay_ninh_2024.yaml")
     (tmp_path / "tay_ninh_2025.yaml").write_text(text, encoding="utf-8")
@@ -439,6 +439,7 @@ def test_a_copy_for_a_new_year_works_without_code(tmp_path, data):
     new = plans["tay_ninh_2025"]
     assert (new.period.start, new.period.end) == (D(2025, 1, 1), D(2025, 12, 31))
     assert new.indicator("cases_tried").target == 96
+    assert new.reporting.period("campaign_2024").due_before == D(2025, 8, 5)  # its calendar too
     # the cases of H1 2024 are the cohort of H1 2025 (12 months earlier)
     table = track(new, {"incidents": data.incidents}, [("01/01/2025", "30/06/2025")])
     row = table[table.indicator == "cases_tried"].iloc[0]

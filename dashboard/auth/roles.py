@@ -7,7 +7,9 @@
 - **viewer** (xem / ủy ban): the overview only; aggregates, small counts suppressed;
 - **admin** (quản trị): users and plan files (command line), imports of outreach,
   models and population, the overview with small counts suppressed — an
-  administrator manages the system, not cases.
+  administrator manages the system, not cases;
+- the reporting page (who has sent its report, :mod:`dashboard.pages.reporting`) is
+  for the commander, the planner (the Standing Office) and the admin; not the viewer.
 
 Incident records are imported only by the roles that may read them
 (:data:`SEES_POINTS`): a role that sees suppressed counts could otherwise plant
@@ -38,6 +40,8 @@ PAGES = {
     "/commander": frozenset({"commander"}),
     "/planner": frozenset({"commander", "planner"}),
     "/import": frozenset({"commander", "planner", "admin"}),
+    # who has reported: the Standing Office (planner) and the data officer (admin); no record
+    "/reporting": frozenset({"commander", "planner", "admin"}),
 }
 
 #: Roles that see incident points and unsuppressed counts.
@@ -47,6 +51,7 @@ SEES_POINTS = frozenset({"commander"})
 POINT_KINDS = frozenset({"incidents"})
 
 _PREFIXES = (("cmd-", "/commander"), ("plan-", "/planner"), ("import-", "/import"),
+             ("rep-", "/reporting"),
              ("ov-", "/"), ("commune-map", "/"), ("filter-", "/"), ("kpi-", "/"))
 #: Components of the frame every signed-in user has (page body, language links, presentation).
 _FRAME = frozenset({"page", "rendered-view", "app-alert", "lang-link", "present-map",

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import datetime as dt
 import hashlib
 import json
 import secrets
@@ -106,6 +107,13 @@ def layout(ctx: AppContext, lang: str) -> list:
                       debounce=True, maxLength=80),
             *([html.P(t("import.source_hint", sources=", ".join(owned)), className="hint")]
               if owned else []),
+            html.Label(t("import.agency"), htmlFor=ids.IMPORT_AGENCY),
+            dcc.Input(id=ids.IMPORT_AGENCY, type="text", debounce=True, maxLength=200,
+                      placeholder=t("import.agency_hint")),
+            html.Label(t("import.received"), htmlFor=ids.IMPORT_RECEIVED),
+            dcc.DatePickerSingle(id=ids.IMPORT_RECEIVED, display_format="DD/MM/YYYY",
+                                 first_day_of_week=1, max_date_allowed=dt.date.today(),
+                                 placeholder=t("import.received_hint"), clearable=True),
             dcc.Checklist(id=ids.IMPORT_STRICT,
                           options=[{"label": t("import.strict"), "value": "strict"}], value=[],
                           className="checklist"),
@@ -232,13 +240,25 @@ def _source_message(owners: SourceOwners, session, err: SourceRefused, lang: str
                      own=_default_source(owners, session))
 
 
-def _pending_of(kind, source, strict, filename) -> dict:
-    """What a preview or confirm asks for, read as the server accepts it."""
+def _pending_of(kind, source, strict, filename, agency=None, received=None) -> dict:
+    """What a preview or confirm asks for, read as the server accepts it (a received day
+    that is not a past day is dropped: the import records today's)."""
     return {"kind": choice(kind, tuple(KINDS), ""),
             "source": text(source, "default").strip()[:80] or "default",
             "strict": "strict" in choices(strict, ("strict",)) if isinstance(strict, list)
             else strict is True,
-            "filename": text(filename, "", length=255)}
+            "filename": text(filename, "", length=255),
+            "agency": " ".join(text(agency, "", length=200).split()) or None,
+            "received": _received(received)}
+
+
+def _received(value) -> str | None:
+    """A past day (ISO) from the date picker's value, else ``None``."""
+    try:
+        day = dt.date.fromisoformat(text(value, "", length=10))
+    except ValueError:
+        return None
+    return day.isoformat() if day <= dt.date.today() else None
 
 
 # -- the audit log ------------------------------------------------------------------------------
@@ -256,6 +276,9 @@ def _audit(accounts, action: str, session, pending: dict, *, sha256: str = "",
               "duplicates": report.duplicates if report is not None else 0,
               "rejected": report.rejected if report is not None else 0,
               "status": status or (report.status if report is not None else "")}
+    for key in ("agency", "received"):  # whose report, and when it came: when named
+        if pending.get(key):
+            detail[key] = pending[key]
     if reason:
         detail["reason"] = reason
     try:
@@ -368,6 +391,9 @@ def _run(ctx: AppContext, store, path: Path, pending: dict, *, preview: bool,
     return import_file(
         path, pending["kind"], store, Places.load(ctx.settings),
         source=pending["source"], strict=pending["strict"], preview=preview,
+        agency=pending.get("agency"),
+        received_on=dt.date.fromisoformat(pending["received"]) if pending.get("received")
+        else None,
         rejects_dir=None if preview else ctx.settings.data_dir / "rejects",
         display_name=pending["filename"], before_commit=before_commit, limits=UPLOAD_LIMITS,
     )
@@ -414,12 +440,14 @@ def register_callbacks(app: Dash, ctx: AppContext, on_import=None) -> None:
         Input(ids.IMPORT_KIND, "value"),
         Input(ids.IMPORT_SOURCE, "value"),
         Input(ids.IMPORT_STRICT, "value"),
+        Input(ids.IMPORT_AGENCY, "value"),
+        Input(ids.IMPORT_RECEIVED, "date"),
         State(ids.IMPORT_UPLOAD, "filename"),
         State(ids.IMPORT_PENDING, "data"),
         State("page-lang", "data"),
         prevent_initial_call=True,
     )
-    def preview(contents, kind, source, strict, filename, pending, lang):
+    def preview(contents, kind, source, strict, agency, received, filename, pending, lang):
         lang = _lang(lang)
         none = translate("import.confirm", lang, n=0)
         old = _pending_path(ctx, pending)
@@ -428,7 +456,7 @@ def register_callbacks(app: Dash, ctx: AppContext, on_import=None) -> None:
         if not contents or not isinstance(contents, str):
             return [], None, True, none, True, no_update, True, []
         session = current_session()
-        pending = _pending_of(kind, source, strict, filename)
+        pending = _pending_of(kind, source, strict, filename, agency, received)
         path, sha256 = None, ""
 
         def refused(message: str, reason: str):
@@ -483,7 +511,8 @@ def register_callbacks(app: Dash, ctx: AppContext, on_import=None) -> None:
         session = current_session()
         # the pending request comes back from the browser: every right is checked again
         asked = _pending_of(pending.get("kind"), pending.get("source"), pending.get("strict"),
-                            pending.get("filename"))
+                            pending.get("filename"), pending.get("agency"),
+                            pending.get("received"))
         sha256 = _checksum(path)
 
         def refused(message: str, reason: str, *, keep: bool = False):

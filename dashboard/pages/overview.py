@@ -264,6 +264,9 @@ REPORT_PROGRESS = "ov-report-progress"
 #: The Word report's button, its download and the note it writes (issue 20).
 REPORT_DOCX = "ov-report-docx"
 REPORT_DOCX_DOWNLOAD = "ov-report-docx-download"
+#: The same Word report as PDF (converted by LibreOffice: :mod:`dashboard.exports.docx_pdf`).
+REPORT_DOCX_PDF = "ov-report-docx-pdf"
+REPORT_DOCX_PDF_DOWNLOAD = "ov-report-docx-pdf-download"
 
 
 def _report_box(ctx: AppContext, lang: str) -> html.Div:
@@ -284,11 +287,14 @@ def _report_box(ctx: AppContext, lang: str) -> html.Div:
             html.Div([html.Button(translate("report.button", lang), id=ids.OV_REPORT,
                                   className="primary"),
                       html.Button(translate("report.button_docx", lang), id=REPORT_DOCX,
+                                  className="secondary"),
+                      html.Button(translate("report.button_docx_pdf", lang), id=REPORT_DOCX_PDF,
                                   className="secondary")], className="actions"),
             html.Div(translate("report.building", lang), id=REPORT_PROGRESS,
                      className="note-line", role="status", style={"display": "none"}),
             dcc.Loading([dcc.Download(id=ids.OV_REPORT_DOWNLOAD),
                          dcc.Download(id=REPORT_DOCX_DOWNLOAD),
+                         dcc.Download(id=REPORT_DOCX_PDF_DOWNLOAD),
                          html.Div(id=ids.OV_REPORT_NOTE, className="note-line")],
                         delay_show=300),
         ],
@@ -541,7 +547,8 @@ def register_callbacks(app: Dash, ctx: AppContext, an: Analyses | None = None) -
 
 def _register_report_docx(app: Dash, ctx: AppContext, analyses) -> None:
     """The Word button: the Standing Office's report of the chosen quarter as DOCX
-    (:mod:`dashboard.exports.report_docx`), for the signed-in role as the PDF is."""
+    (:mod:`dashboard.exports.report_docx`), for the signed-in role as the PDF is; and the
+    button beside it, the same document as PDF (:mod:`dashboard.exports.docx_pdf`)."""
 
     @app.callback(
         Output(REPORT_DOCX_DOWNLOAD, "data"),
@@ -553,7 +560,7 @@ def _register_report_docx(app: Dash, ctx: AppContext, analyses) -> None:
         running=[(Output(REPORT_DOCX, "disabled"), True, False)],
         prevent_initial_call=True,
     )
-    def report_docx_download(n_clicks, quarter, unit_set, lang):
+    def report_docx_download(n_clicks, quarter, unit_set, lang, as_pdf=False):
         from dashboard.exports.report_docx import report_docx
         from dashboard.exports.report_text import report_period
 
@@ -576,8 +583,27 @@ def _register_report_docx(app: Dash, ctx: AppContext, analyses) -> None:
                               unit_set=unit_set if unit_set in (NEW, OLD) else NEW)
         except ChromiumNotFound as err:
             return no_update, str(err)
+        if as_pdf:  # the same document, as LibreOffice prints it
+            from dashboard.exports.docx_pdf import LibreOfficeNotFound, docx_to_pdf
+
+            try:
+                return dcc.send_bytes(docx_to_pdf(raw), f"bao_cao_{period.code}.pdf"), ""
+            except LibreOfficeNotFound as err:
+                return no_update, str(err)
         return dcc.send_bytes(raw, f"bao_cao_{period.code}.docx"), ""
 
+    @app.callback(
+        Output(REPORT_DOCX_PDF_DOWNLOAD, "data"),
+        Output(ids.OV_REPORT_NOTE, "children", allow_duplicate=True),
+        Input(REPORT_DOCX_PDF, "n_clicks"),
+        State(ids.OV_QUARTER, "value"),
+        State(ids.UNITS, "value"),
+        State("page-lang", "data"),
+        running=[(Output(REPORT_DOCX_PDF, "disabled"), True, False)],
+        prevent_initial_call=True,
+    )
+    def report_docx_pdf_download(n_clicks, quarter, unit_set, lang):
+        return report_docx_download(n_clicks, quarter, unit_set, lang, as_pdf=True)
 
 # -- the trend chart (issue 17): the province's incidents per quarter or month by type -------
 

@@ -185,6 +185,8 @@ def import_file(
     display_name: str | None = None,
     before_commit: Callable[[ImportReport], None] | None = None,
     limits=None,
+    agency: str | None = None,
+    received_on: dt.date | None = None,
 ) -> ImportReport:
     """Import the records of ``path`` into ``store``, all or nothing.
 
@@ -214,6 +216,13 @@ def import_file(
     limits : geo.ingest.file_checks.Limits, optional
         Size, row and unpacking limits of the file (default: the command line's;
         the web page passes :data:`~geo.ingest.file_checks.UPLOAD_LIMITS`).
+    agency : str, optional
+        The agency whose report the file carries (đơn vị báo cáo), for the
+        reporting calendar (:mod:`layers.reporting`); default: the source, when
+        it names one (not the default source, not the demo's).
+    received_on : date, optional
+        The day the report was received (default: ``today``); an import of a
+        report that came earlier by the document system names that day.
     before_commit : callable, optional
         Called with the report inside the transaction, just before it commits
         (never in preview): the dashboard claims the source and closes the demo
@@ -235,6 +244,10 @@ def import_file(
     path = Path(path)
     source = _storable(source or DEFAULT_SOURCE).strip()[:200] or DEFAULT_SOURCE
     today = today or dt.date.today()
+    agency = _agency_of(agency, source)
+    if received_on is not None and received_on > today:
+        raise ValueError(f"received_on {received_on:%d/%m/%Y} is after today "
+                         f"({today:%d/%m/%Y})")
     display_name = _storable(display_name)[:255] if display_name else None
     report = ImportReport(kind=spec.name, file_name=display_name or path.name, source=source,
                           checksum=checksum(path) if path.is_file() else "")
@@ -249,6 +262,7 @@ def import_file(
                     "checksum": report.checksum, "started_at": started, "finished_at": started,
                     "rows_read": 0, "accepted": 0, "duplicates": 0, "rejected": 0,
                     "status": "running", "strict": bool(strict),
+                    "agency": agency, "received_on": received_on or today,
                 })
                 _run(chunks, spec, tx, places, report, source, today, progress)
                 if report.rows_read == 0:
@@ -281,6 +295,15 @@ def import_file(
     if rejects_dir is not None and report.status != "preview" and report.rejected:
         report.rejects_file = _write_rejects(report, Path(rejects_dir))
     return report
+
+
+def _agency_of(agency: str | None, source: str) -> str | None:
+    """The reporting agency an import records: the one named, else its source when the
+    source names one (the default source and the demo's name none)."""
+    if agency is not None:
+        agency = " ".join(_storable(agency).split())[:200]
+        return agency or None
+    return None if source in (DEFAULT_SOURCE, DEMO_SOURCE) else source
 
 
 def _replace_demo(tx: Transaction, report: ImportReport, demo_rows: int) -> None:

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 
 import pandas as pd
 
-from geo.store.schema import _IMPORTS as IMPORTS_TABLE
+from geo.store.schema import IMPORTS_TABLE
 from geo.store.schema import _QUARANTINE as QUARANTINE_TABLE
 from geo.store.schema import MIGRATIONS, RECORD_TABLES, Column, render
 
@@ -23,8 +23,7 @@ __all__ = ["IMPORT_COLUMNS", "QUARANTINE_COLUMNS", "Store", "StoreConflict", "St
            "Transaction", "conflict_message"]
 
 #: Columns of the ``imports`` table a caller fills (``id`` is given by the store).
-IMPORT_COLUMNS = ("kind", "source", "file_name", "checksum", "started_at", "finished_at",
-                  "rows_read", "accepted", "duplicates", "rejected", "status", "strict")
+IMPORT_COLUMNS = tuple(c.name for c in IMPORTS_TABLE)
 #: Columns of the ``quarantine`` table.
 QUARANTINE_COLUMNS = ("import_id", "kind", "row_number", "record_id", "column_name", "value",
                       "reason", "detail", "suggestion", "raw")

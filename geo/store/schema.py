@@ -19,13 +19,20 @@ nullable, so existing rows read them as empty).
   lớp, tin bài), ``sites`` (điểm cầu, tủ sách), ``groups`` (nhóm Zalo,
   Facebook), ``members`` (thành viên nòng cốt). Incident outcomes need no
   column: they are the ``status`` (codes per type in :mod:`geo.ingest.kinds`).
+- 3: an import says whose report it carries and when that report came: ``agency``
+  (đơn vị báo cáo: the agency whose figures the file holds, which may differ
+  from the ``source`` that owns the record ids, e.g. the Standing Office
+  importing a department's report) and ``received_on`` (the day the report was
+  received, which may precede the import). The reporting calendar
+  (:mod:`layers.reporting`) reads them; earlier imports read as reports of no
+  agency.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["LATEST", "MIGRATIONS", "RECORD_TABLES", "Column", "render"]
+__all__ = ["IMPORTS_TABLE", "LATEST", "MIGRATIONS", "RECORD_TABLES", "Column", "render"]
 
 
 @dataclass(frozen=True)
@@ -119,6 +126,13 @@ _IMPORTS = (
     Column("status", "text", False),  # committed | refused
     Column("strict", "bool", False),
 )
+#: Columns of ``imports`` added by a later migration, by version.
+_IMPORTS_ADDED: dict[int, tuple[Column, ...]] = {
+    3: (Column("agency", "text"), Column("received_on", "date")),
+}
+#: Columns of the ``imports`` table as the latest migration leaves it (``id`` aside).
+IMPORTS_TABLE: tuple[Column, ...] = _IMPORTS + tuple(
+    c for version in sorted(_IMPORTS_ADDED) for c in _IMPORTS_ADDED[version])
 
 _QUARANTINE = (
     Column("import_id", "int", False),
@@ -195,10 +209,22 @@ def _added_columns(version: int):
     return statements
 
 
+def _import_columns(version: int):
+    """The migration that adds the ``imports`` columns :data:`_IMPORTS_ADDED` lists for it."""
+    def statements(dialect: str) -> list[str]:
+        return [f"ALTER TABLE imports ADD COLUMN {definition}"
+                for definition in _columns_sql(_IMPORTS_ADDED[version], dialect)]
+
+    statements.__doc__ = (f"Columns of imports added by migration {version}: "
+                          f"{[c.name for c in _IMPORTS_ADDED[version]]}.")
+    return statements
+
+
 #: Numbered migrations; a store applies those above its recorded version, in one transaction each.
 MIGRATIONS: tuple[tuple[int, object], ...] = (
     (1, _migration_1),
     (2, _added_columns(2)),
+    (3, _import_columns(3)),
 )
 #: The version a migrated store is at.
 LATEST = max(version for version, _ in MIGRATIONS)
