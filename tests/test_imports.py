@@ -31,7 +31,6 @@ KNOWN: set[tuple[str, str, str]] = {
     ('private', 'dashboard.exports.report_docx', 'dashboard.exports.report._released'),
     ('private', 'dashboard.exports.report_docx', 'dashboard.exports.report._total_plain'),
     ('private', 'dashboard.exports.report_docx', 'dashboard.exports.report._type_row'),
-    ('private', 'geo.store.base', 'geo.store.schema._IMPORTS'),
     ('private', 'geo.store.base', 'geo.store.schema._QUARANTINE'),
     ('private', 'geo.store.postgis', 'geo.store.base._check_kind'),
     ('private', 'geo.store.sqlite', 'geo.store.base._check_kind'),
