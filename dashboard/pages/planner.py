@@ -34,8 +34,8 @@ from dashboard.figures.commune_map import (clicked_commune, commune_map, needs_r
 from dashboard.figures.graph_config import graph_config
 from dashboard.i18n import choice_label, format_date, format_number, translate, reason_text
 from dashboard.pages.overview import geojson_url
-from dashboard.period_filter import (chosen_period, data_period, matching_preset, period_text,
-                                     register_period)
+from dashboard.period_filter import (chosen_period, data_period, matching_preset, period_picker,
+                                     period_text, register_period)
 from dashboard.presentation import presentation_view
 from dashboard.released import (NotReady, analyses_for, period_note, unavailable_text,
                                 waiting)
@@ -191,10 +191,7 @@ def layout(ctx: AppContext, lang: str, search: str | None = None) -> list:
             dcc.RadioItems(id=ids.PLAN_PRESET,
                            value=matching_preset(ctx, view["from"], view["to"]), className="radio",
                            options=[{"label": t(f"preset.{k}"), "value": k} for k in PRESETS]),
-            dcc.DatePickerRange(id=ids.PLAN_PERIOD, start_date=view["from"], end_date=view["to"],
-                                min_date_allowed=dt.date(2000, 1, 1),
-                                max_date_allowed=max(data_period(ctx)[1], ctx.extracted),
-                                display_format="DD/MM/YYYY", first_day_of_week=1),
+            period_picker(ctx, ids.PLAN_PERIOD, view["from"], view["to"], lang),
             html.Label(t("plan.agencies"), htmlFor=ids.PLAN_AGENCIES),
             dcc.Dropdown(id=ids.PLAN_AGENCIES, multi=True, value=view["agency"],
                          placeholder=t("plan.agencies.all"),
@@ -212,7 +209,7 @@ def layout(ctx: AppContext, lang: str, search: str | None = None) -> list:
     main = html.Section(
         [
             dcc.Loading(dcc.Graph(id=ids.PLAN_MAP, className="map", figure=go.Figure(),
-                                  config=graph_config(scrollZoom=True)),
+                                  config=graph_config(lang, scrollZoom=True)),
                         delay_show=400),
             html.Div(id=ids.PLAN_NOTE, className="note-line"),
             html.Div([html.Button(t("present.button"), id=ids.PLAN_PRESENT, className="primary"),
