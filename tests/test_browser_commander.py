@@ -46,7 +46,7 @@ def test_layers_filters_rings_table_and_panel(server):
         page.click("text=Thay đổi so với cùng kỳ năm trước")
         change = _wait_title(page, "so với cùng kỳ năm trước (01/10/2024 – 31/12/2024)")
         assert change["ticks"] == ["Giảm có ý nghĩa", "Không đổi đáng kể", "Tăng có ý nghĩa",
-                                   "Không có kỳ để so sánh"]
+                                   "Không có số liệu kỳ trước để so sánh"]
         assert set(change["z"]) <= {-1, 0, 1}
         note = page.inner_text("#cmd-note")
         assert "với cùng kỳ năm trước" in note and "Benjamini–Hochberg" in note

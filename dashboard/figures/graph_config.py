@@ -77,14 +77,14 @@ def plotly_locale(lang: str) -> dict:
     Examples
     --------
     >>> vi = plotly_locale("vi")
-    >>> vi["dictionary"]["Zoom in"], vi["format"]["shortDays"][0], vi["format"]["thousands"]
-    ('Phóng to', 'CN', '.')
+    >>> vi["dictionary"]["Zoom in"], vi["format"]["shortDays"][1], vi["format"]["thousands"]
+    ('Phóng to', 'Th 2', '.')
     """
     if lang not in LANGUAGES:
         raise ValueError(f"unsupported language {lang!r}; choose one of {LANGUAGES}")
     locale = _BABEL[lang]
     monday_first = (_names(get_day_names("wide", locale=locale)),
-                    _names(get_day_names("short", locale=locale)))
+                    _names(get_day_names("abbreviated", locale=locale)))
     days, short_days = ([d[6], *d[:6]] for d in monday_first)  # plotly.js starts on Sunday
     return {
         "dictionary": {source: translate(key, lang) for source, key in PLOTLY_MESSAGES.items()},

@@ -164,12 +164,14 @@ def _summary(summary: dict, lang: str) -> list:
     camp = summary["campaign"]
     if camp and camp["campaign_days"] and camp["rest_days"] and camp["rest"]:
         p_value = camp["p_value"]
+        p_text = (f"< {format_number(0.001, lang, 3)}" if p_value < 0.001
+                  else f"= {format_number(p_value, lang, 3)}")
+        significance = t("cmd.summary.significant" if p_value < 0.05
+                         else "cmd.summary.not_significant", p=p_text)  # the 5 % level
         text.append(t("cmd.summary.campaign", year=camp["year"],
                       a=format_number(camp["campaign_rate"], lang, 1),
                       b=format_number(camp["rest_rate"], lang, 1),
-                      ratio=format_number(camp["ratio"], lang, 1),
-                      p="< 0,001" if p_value < 0.001 and lang == "vi" else
-                      "< 0.001" if p_value < 0.001 else format_number(p_value, lang, 3)))
+                      ratio=format_number(camp["ratio"], lang, 1), significance=significance))
     return [html.Div(parts, className="summary-tables"), html.P(" ".join(text))]
 
 
