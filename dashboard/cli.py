@@ -246,6 +246,7 @@ def _close_demo_accounts(settings: Settings):
 
 
 def _cmd_import(args: argparse.Namespace) -> int:
+    from dashboard.i18n import translate
     from geo.ingest import DEMO_SOURCE, FileRefused, Places, import_file, kind_named
     from geo.store import StoreError, open_store
 
@@ -257,16 +258,13 @@ def _cmd_import(args: argparse.Namespace) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
     if args.source.strip().casefold() == DEMO_SOURCE:  # only data/demo.py writes the demo
-        message = ("nguồn 'demo' dành riêng cho dữ liệu minh họa tổng hợp (borderwatch demo); "
-                   "hãy ghi tên đơn vị đã cấp mã hồ sơ với --source" if lang == "vi" else
-                   "the source 'demo' is reserved for the synthetic demo (borderwatch demo); "
-                   "name the agency that issued the record ids with --source")
+        message = translate("cli.demo_source", lang)
         if args.json:
             print(json.dumps({"status": "refused", "file": str(args.file),
                               "reason": "source.reserved", "message": message},
                              ensure_ascii=False, indent=2))
         else:
-            print(f"{'lỗi' if lang == 'vi' else 'error'}: {message}", file=sys.stderr)
+            print(translate("cli.error", lang, message=message), file=sys.stderr)
         return 2
     try:
         with open_store(settings) as store:
@@ -281,7 +279,7 @@ def _cmd_import(args: argparse.Namespace) -> int:
             print(json.dumps({"status": "refused", "file": str(args.file), "reason": err.code,
                               "message": err.describe(lang)}, ensure_ascii=False, indent=2))
         else:
-            print(f"{'lỗi' if lang == 'vi' else 'error'}: {err.describe(lang)}", file=sys.stderr)
+            print(translate("cli.error", lang, message=err.describe(lang)), file=sys.stderr)
         return 2
     except StoreError as err:
         print(f"error: {err}", file=sys.stderr)
@@ -310,6 +308,7 @@ def _cmd_template(args: argparse.Namespace) -> int:
 
 
 def _cmd_rejects(args: argparse.Namespace) -> int:
+    from dashboard.i18n import translate
     from geo.ingest import describe
     from geo.store import StoreError, open_store
 
@@ -326,7 +325,7 @@ def _cmd_rejects(args: argparse.Namespace) -> int:
         print(json.dumps(rows, ensure_ascii=False, indent=2, default=str))
         return 0
     if table.empty:
-        print("Không có dòng nào bị loại." if settings.language == "vi" else "No rejected rows.")
+        print(translate("cli.no_rejects", settings.language))
         return 0
     for row in table.itertuples():
         text = describe(row.reason, settings.language, **json.loads(row.detail or "{}"))
@@ -400,11 +399,10 @@ def _cmd_report(args: argparse.Namespace) -> int:
     args.units = {"new": NEW, "old": OLD}.get(args.units, args.units)
     settings = _settings(args)
     lang = settings.language
-    prefix = "lỗi" if lang == "vi" else "error"
     try:
         period = _report_period(args, lang)
     except ValueError as err:
-        print(f"{prefix}: {err}", file=sys.stderr)
+        print(translate("cli.error", lang, message=err), file=sys.stderr)
         return 2
     began = time.monotonic()
     try:
@@ -429,10 +427,10 @@ def _cmd_report(args: argparse.Namespace) -> int:
                                    unit_set=settings.unit_set, lang=lang)
             title = report_title(start, end, lang)
     except StoreError as err:
-        print(f"{prefix}: {err}", file=sys.stderr)
+        print(translate("cli.error", lang, message=err), file=sys.stderr)
         return 3
     except ChromiumNotFound as err:
-        print(f"{prefix}: {err}", file=sys.stderr)
+        print(translate("cli.error", lang, message=err), file=sys.stderr)
         return 1
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)

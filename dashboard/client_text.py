@@ -29,6 +29,8 @@ CLIENT_KEYS = {
     "nextMonth": "client.next_month",
     "clearDates": "client.clear_dates",
     "closeCalendar": "client.close_calendar",
+    "decrease": "client.decrease",
+    "increase": "client.increase",
 }
 #: The id of the ``<script type="application/json">`` that carries them.
 SCRIPT_ID = "bw-client-text"

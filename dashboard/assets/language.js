@@ -54,6 +54,8 @@ language without reloading), else the shell's `<html lang>`. This script
     ["button.dash-datepicker-month-nav[aria-label='Next month']", "nextMonth"],
     ["[aria-label='Clear Dates'], [aria-label='Clear date']", "clearDates"],
     ["[aria-label='Close calendar']", "closeCalendar"],
+    ["[aria-label='Decrease value']", "decrease"],
+    ["[aria-label='Increase value']", "increase"],
   ];
 
   function translateFramework() {
@@ -83,8 +85,10 @@ language without reloading), else the shell's `<html lang>`. This script
   });
 
   function start() {
-    observer.observe(document.body, {childList: true, subtree: true, attributes: true,
-                                     attributeFilter: ["lang"]});
+    // React may turn an element into another in place (the shell's loading line into the
+    // renderer's error): a class and a text that change count as much as a new element
+    observer.observe(document.body, {childList: true, subtree: true, characterData: true,
+                                     attributes: true, attributeFilter: ["lang", "class"]});
     translateFramework();
   }
 

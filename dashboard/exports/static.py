@@ -105,7 +105,6 @@ SIZES = {
 
 _GEOD = Geod(ellps="WGS84")
 _ROUND_KM = (1, 2, 5, 10, 20, 50, 100, 200)
-_NORTH = {"vi": ("B", "Bắc"), "en": ("N", "North")}
 _NOTE_STYLE = {"bgcolor": "#fff3cd", "bordercolor": "#9c5700", "font_color": "#6b3d00"}
 _FONT = 18  # base font size in layout px: legible from the back of a meeting room
 _TITLE_FONT, _SUBTITLE_FONT, _NOTE_FONT, _SOURCE_FONT = 34, 22, 18, 16
@@ -513,7 +512,7 @@ def _scale_bar(bounds: tuple[float, float, float, float]) -> go.Scattermap:
 
 
 def _north_arrow(lang: str) -> dict:
-    letter, word = _NORTH[lang]
+    letter, word = translate("map.north_letter", lang), translate("map.north", lang)
     return {
         "name": "north_arrow", "text": f"<b>{letter}</b><br><b>↑</b>",
         "hovertext": word,

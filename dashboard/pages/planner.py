@@ -453,7 +453,7 @@ def register_callbacks(app: Dash, ctx: AppContext, an: Analyses) -> None:
                                                  period=period_text(start, end, lang)),
                          notes=[t(f"caveat.{c.value}") for c in ctx.caveats],
                          extracted=ctx.extracted,
-                         extracted_label="Ngày trích xuất" if lang == "vi" else "Extracted on")
+                         sheet=t("export.sheet"), extracted_label=t("export.extracted"))
         name = f"uu_tien_{start:%Y%m%d}_{end:%Y%m%d}.xlsx"
         return dcc.send_bytes(raw, name)
 
