@@ -19,7 +19,8 @@ import re
 
 from dashboard.i18n import LANGUAGES, translate
 
-__all__ = ["CLIENT_KEYS", "SCRIPT_ID", "client_messages", "page_shell"]
+__all__ = ["CLIENT_KEYS", "DROPDOWN_LABELS", "SCRIPT_ID", "client_messages", "dropdown_labels",
+           "page_shell"]
 
 #: The catalogue messages the page's scripts use, by the name the scripts know them by.
 CLIENT_KEYS = {
@@ -35,6 +36,10 @@ CLIENT_KEYS = {
 #: The id of the ``<script type="application/json">`` that carries them.
 SCRIPT_ID = "bw-client-text"
 
+#: The words of Dash's dropdown (its ``labels`` prop), by the prop's keys.
+DROPDOWN_LABELS = ("select_all", "deselect_all", "selected_count", "search", "clear_search",
+                   "clear_selection", "no_options_found")
+
 _LOADING = re.compile(r'(<div class="_dash-loading">)\s*Loading\.\.\.\s*(</div>)')
 
 
@@ -46,6 +51,17 @@ def client_messages() -> dict[str, dict[str, str]]:
     """
     return {lang: {name: translate(key, lang) for name, key in CLIENT_KEYS.items()}
             for lang in LANGUAGES}
+
+
+def dropdown_labels(lang: str) -> dict[str, str]:
+    """The ``labels`` of a ``dcc.Dropdown`` on a page in ``lang`` (Dash writes "Search",
+    "Select All", "No options found" otherwise); ``{num_selected}`` is left for Dash to fill.
+
+    >>> dropdown_labels("vi")["search"], dropdown_labels("vi")["selected_count"]
+    ('Tìm kiếm', 'Đã chọn {num_selected}')
+    """
+    return {key: translate(f"dropdown.{key}", lang, num_selected="{num_selected}")
+            for key in DROPDOWN_LABELS}
 
 
 def page_shell(index: str, lang: str) -> str:

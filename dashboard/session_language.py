@@ -7,8 +7,9 @@ a minute before; so the last language a session asked for is kept in a browser
 session cookie (:data:`LANG_COOKIE`, gone when the browser closes, holding
 nothing but ``vi`` or ``en``):
 
-- a request that names a language (a page's ``?lang``, the sign-in form, or a
-  page change in the app, whose callback carries the address bar) sets it;
+- a request that chooses a language (a page's ``?lang``, the sign-in and
+  sign-out forms, or a page change in the app, whose callback carries the
+  address bar) sets it; a file asked for in the other language does not;
 - a page opened without ``?lang`` is sent to the same address with the kept
   language (one redirect), so the address bar, the page and its links agree;
 - the sign-in page and the page shell speak the kept language too
@@ -74,6 +75,9 @@ def install(server, pages, *, secure_cookies: bool = False) -> None:
         goes to the sign-in page first.
     """
     pages = frozenset(pages)
+    # where a language is chosen: a page, the sign-in and sign-out forms, a page change in
+    # the app (not a template download in another language, for instance)
+    choosing = pages | {"/login", "/logout", "/_dash-update-component"}
 
     @server.before_request
     def keep_language_in_address():
@@ -88,7 +92,7 @@ def install(server, pages, *, secure_cookies: bool = False) -> None:
 
     @server.after_request
     def remember_language(response):
-        chosen = chosen_language()
+        chosen = chosen_language() if request.path in choosing else None
         if chosen and chosen != request.cookies.get(LANG_COOKIE) and response.status_code < 400:
             response.set_cookie(LANG_COOKIE, chosen, httponly=True, samesite="Lax",
                                 secure=secure_cookies, path="/")

@@ -20,7 +20,8 @@ def client():
     @app.route("/commander")
     @app.route("/_dash-update-component", methods=["POST"])
     @app.route("/login", methods=["GET", "POST"])
-    def page():
+    @app.route("/template/<kind>")
+    def page(kind=None):
         return request_language("vi")
 
     return app.test_client()
@@ -69,6 +70,9 @@ def test_the_in_app_switch_and_the_sign_out_form_are_kept(client):
                              content_type="application/json")) is None
     signed_out = client.post("/login", data={"lang": "vi"})
     assert signed_out.text == "vi" and _kept(signed_out) == "vi"
+    # a file asked for in the other language answers in it, and changes no choice
+    template = client.get("/template/outreach?lang=en")
+    assert template.text == "en" and _kept(template) is None
 
 
 def test_outside_a_request_the_default():

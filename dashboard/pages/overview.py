@@ -39,6 +39,7 @@ from dashboard.exports.report import (
 )
 from dashboard.exports.static import ChromiumNotFound
 from dashboard.figures.commune_map import commune_map, hidden_note, needs_redraw, values_patch
+from dashboard.client_text import dropdown_labels
 from dashboard.figures.graph_config import graph_config
 from dashboard.i18n import format_date, format_number, translate
 from dashboard.period_filter import chosen_period, data_period, period_picker, register_period
@@ -275,6 +276,7 @@ def _report_box(ctx: AppContext, lang: str) -> html.Div:
             # the quarter chosen stays chosen for the session (presentation mode and the
             # language links render the page again)
             dcc.Dropdown(id=ids.OV_QUARTER, clearable=False, searchable=False,
+                         labels=dropdown_labels(lang),
                          persistence=True, persistence_type="session",
                          value=latest_complete_quarter(last, ctx.extracted),
                          options=[{"label": quarter_label(q, lang), "value": q}

@@ -31,6 +31,7 @@ from dashboard.exports.downloads import map_download
 from dashboard.exports.xlsx import Column, table_xlsx
 from dashboard.figures.commune_map import (clicked_commune, commune_map, needs_redraw,
                                            values_patch)
+from dashboard.client_text import dropdown_labels
 from dashboard.figures.graph_config import graph_config
 from dashboard.i18n import choice_label, format_date, format_number, translate, reason_text
 from dashboard.pages.overview import geojson_url
@@ -194,7 +195,7 @@ def layout(ctx: AppContext, lang: str, search: str | None = None) -> list:
             period_picker(ctx, ids.PLAN_PERIOD, view["from"], view["to"], lang),
             html.Label(t("plan.agencies"), htmlFor=ids.PLAN_AGENCIES),
             dcc.Dropdown(id=ids.PLAN_AGENCIES, multi=True, value=view["agency"],
-                         placeholder=t("plan.agencies.all"),
+                         placeholder=t("plan.agencies.all"), labels=dropdown_labels(lang),
                          options=[{"label": a, "value": a} for a in _agencies(ctx)]),
             html.Label(t("plan.model_types"), htmlFor=ids.PLAN_TYPES),
             dcc.Checklist(id=ids.PLAN_TYPES, value=view["models"], className="checklist",
