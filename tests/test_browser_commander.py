@@ -68,7 +68,10 @@ def test_layers_filters_rings_table_and_panel(server):
         assert "hồ sơ chỉ có xã" in page.inner_text("#cmd-note")
         summary = page.inner_text("#cmd-summary")
         assert "Vụ việc theo khoảng cách đến biên giới" in summary and "0–5 km" in summary
-        assert "Mộc Bài" in summary and "Đợt cao điểm 2025" in summary
+        assert "Mộc Bài" in summary and "Đợt cao điểm năm 2025" in summary
+        # the campaign's difference in words, its p-value written as a number can be read
+        assert "chênh lệch có ý nghĩa thống kê, giá trị p < 0,001" in summary
+        assert "p = <" not in summary
 
         page.click("text=Vòng cách cửa khẩu 5, 15, 30 km")
         page.wait_for_function("() => document.querySelector('#cmd-map .js-plotly-plot')"
