@@ -16,8 +16,10 @@ from dashboard.analysis import Analyses, grid_url
 from dashboard.auth.accounts import Accounts, accounts_of
 from dashboard.auth.roles import may_open
 from dashboard.auth.web import current_session, install as install_auth
+from dashboard.client_text import page_shell
 from dashboard.pages import commander, import_records, overview, planner, reporting
 from dashboard.presentation import register_presentation
+from dashboard import session_language
 from dashboard.shell import page_frame
 from dashboard.tiles import install_basemap
 from dashboard.url_state import frame_of
@@ -100,12 +102,20 @@ def _start_release_plan(an: Analyses) -> None:
 
 class _Borderwatch(Dash):
     """Dash, whose page configuration does not name the server's Python version (the
-    renderer never uses it outside the development tools, which are off)."""
+    renderer never uses it outside the development tools, which are off), and whose page
+    shell speaks the session's language."""
+
+    default_lang = "vi"
 
     def _config(self):
         config = super()._config()
         config.pop("python_version", None)
         return config
+
+    def interpolate_index(self, **kwargs):
+        """The page shell in the session's language (:mod:`dashboard.client_text`)."""
+        return page_shell(super().interpolate_index(**kwargs),
+                          session_language.request_language(self.default_lang))
 
 
 def max_request_bytes() -> int:
@@ -140,6 +150,7 @@ def create_app(settings: Settings, ctx: AppContext | None = None,
         serve_locally=True,
         on_error=lambda err: _callback_failed(err, settings.language),
     )
+    app.default_lang = settings.language  # the page shell's language when none is chosen
     # The server refuses (413) a request larger than an upload may be, base64 and JSON
     # included, before reading it: the browser's limit is not a limit.
     app.server.config["MAX_CONTENT_LENGTH"] = max_request_bytes()
@@ -151,6 +162,7 @@ def create_app(settings: Settings, ctx: AppContext | None = None,
     accounts = accounts or accounts_of(settings)
     install_auth(app, accounts, default_lang=settings.language,
                  secure_cookies=settings.secure_cookies, demo_open=lambda: ctx.source == "demo")
+    session_language.install(app.server, tuple(_PAGES), secure_cookies=settings.secure_cookies)
     _serve_geojson(app, ctx, an)
     _serve_templates(app, ctx)
     install_basemap(app.server, ctx.basemap)
@@ -170,7 +182,8 @@ def create_app(settings: Settings, ctx: AppContext | None = None,
     def _route(pathname, search, rendered):
         """Render a page when the path, the language or presentation mode change — not when
         the page's own filters rewrite the query (they are already on screen)."""
-        frame = frame_of(search, settings.language, LANGUAGES)
+        frame = frame_of(search, session_language.request_language(settings.language),
+                         LANGUAGES)
         key = [pathname or "/", frame["lang"], frame["present"]]
         if key == rendered:
             return no_update, no_update

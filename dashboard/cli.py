@@ -176,6 +176,7 @@ def _close_demo_accounts(settings: Settings):
 
 
 def _cmd_import(args: argparse.Namespace) -> int:
+    from dashboard.i18n import translate
     from geo.ingest import DEMO_SOURCE, FileRefused, Places, import_file, kind_named
     from geo.store import StoreError, open_store
 
@@ -187,16 +188,13 @@ def _cmd_import(args: argparse.Namespace) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
     if args.source.strip().casefold() == DEMO_SOURCE:  # only data/demo.py writes the demo
-        message = ("nguồn 'demo' dành riêng cho dữ liệu minh họa tổng hợp (borderwatch demo); "
-                   "hãy ghi tên đơn vị đã cấp mã hồ sơ với --source" if lang == "vi" else
-                   "the source 'demo' is reserved for the synthetic demo (borderwatch demo); "
-                   "name the agency that issued the record ids with --source")
+        message = translate("cli.demo_source", lang)
         if args.json:
             print(json.dumps({"status": "refused", "file": str(args.file),
                               "reason": "source.reserved", "message": message},
                              ensure_ascii=False, indent=2))
         else:
-            print(f"{'lỗi' if lang == 'vi' else 'error'}: {message}", file=sys.stderr)
+            print(translate("cli.error", lang, message=message), file=sys.stderr)
         return 2
     try:
         received = (dt.datetime.strptime(args.received.strip(), "%d/%m/%Y").date()
@@ -222,7 +220,7 @@ def _cmd_import(args: argparse.Namespace) -> int:
             print(json.dumps({"status": "refused", "file": str(args.file), "reason": err.code,
                               "message": err.describe(lang)}, ensure_ascii=False, indent=2))
         else:
-            print(f"{'lỗi' if lang == 'vi' else 'error'}: {err.describe(lang)}", file=sys.stderr)
+            print(translate("cli.error", lang, message=err.describe(lang)), file=sys.stderr)
         return 2
     except StoreError as err:
         print(f"error: {err}", file=sys.stderr)
@@ -251,6 +249,7 @@ def _cmd_template(args: argparse.Namespace) -> int:
 
 
 def _cmd_rejects(args: argparse.Namespace) -> int:
+    from dashboard.i18n import translate
     from geo.ingest import describe
     from geo.store import StoreError, open_store
 
@@ -267,7 +266,7 @@ def _cmd_rejects(args: argparse.Namespace) -> int:
         print(json.dumps(rows, ensure_ascii=False, indent=2, default=str))
         return 0
     if table.empty:
-        print("Không có dòng nào bị loại." if settings.language == "vi" else "No rejected rows.")
+        print(translate("cli.no_rejects", settings.language))
         return 0
     for row in table.itertuples():
         text = describe(row.reason, settings.language, **json.loads(row.detail or "{}"))
@@ -341,11 +340,10 @@ def _cmd_report(args: argparse.Namespace) -> int:
     args.units = {"new": NEW, "old": OLD}.get(args.units, args.units)
     settings = _settings(args)
     lang = settings.language
-    prefix = "lỗi" if lang == "vi" else "error"
     try:
         period = _report_period(args, lang)
     except ValueError as err:
-        print(f"{prefix}: {err}", file=sys.stderr)
+        print(translate("cli.error", lang, message=err), file=sys.stderr)
         return 2
     began = time.monotonic()
     try:
@@ -374,10 +372,10 @@ def _cmd_report(args: argparse.Namespace) -> int:
                                    unit_set=settings.unit_set, lang=lang)
             title = report_title(start, end, lang)
     except StoreError as err:
-        print(f"{prefix}: {err}", file=sys.stderr)
+        print(translate("cli.error", lang, message=err), file=sys.stderr)
         return 3
     except ChromiumNotFound as err:
-        print(f"{prefix}: {err}", file=sys.stderr)
+        print(translate("cli.error", lang, message=err), file=sys.stderr)
         return 1
     except RuntimeError as err:  # LibreOffice missing or failing (pdf-docx)
         from dashboard.exports.docx_pdf import LibreOfficeNotFound

@@ -11,8 +11,8 @@ import datetime as dt
 from dashboard.context import AppContext
 from dashboard.i18n import format_date, translate
 
-__all__ = ["chosen_period", "data_period", "matching_preset", "parse_date", "period_text",
-           "register_period"]
+__all__ = ["chosen_period", "data_period", "matching_preset", "parse_date", "period_picker",
+           "period_text", "register_period"]
 
 
 def data_period(ctx: AppContext) -> tuple[dt.date, dt.date]:
@@ -44,6 +44,22 @@ def chosen_period(ctx: AppContext, start_date, end_date) -> tuple[dt.date, dt.da
     start = min(max(parse_date(start_date) or first, EARLIEST), latest)
     end = min(max(parse_date(end_date) or last, EARLIEST), latest)
     return (end, start) if end < start else (start, end)
+
+
+def period_picker(ctx: AppContext, picker_id: str, start, end, lang: str):
+    """The period's date picker of every page: dd/mm/yyyy, weeks from Monday, 01/01/2000 up
+    to the later of the data's last day and the extraction date, and its empty boxes
+    saying "Từ ngày"/"Đến ngày" (the calendar's month and day names follow the page's
+    language in the browser: ``dashboard/assets/language.js``)."""
+    from dash import dcc
+
+    return dcc.DatePickerRange(
+        id=picker_id, start_date=start, end_date=end,
+        min_date_allowed=EARLIEST, max_date_allowed=max(data_period(ctx)[1], ctx.extracted),
+        display_format="DD/MM/YYYY", first_day_of_week=1,
+        start_date_placeholder_text=translate("period.start_placeholder", lang),
+        end_date_placeholder_text=translate("period.end_placeholder", lang),
+    )
 
 
 def period_text(start: dt.date, end: dt.date, lang: str) -> str:

@@ -80,7 +80,7 @@ def presentation_view(ctx: AppContext, live: go.Figure, *, title: str, unit_set:
         [bar,
          dcc.Graph(id=ids.PRESENT_MAP, figure=figure, className="present-map",
                    style={"height": "calc(100vh - 48px)", "minHeight": "560px"},
-                   config=graph_config(displayModeBar=False, scrollZoom=True,
+                   config=graph_config(lang, displayModeBar=False, scrollZoom=True,
                                        responsive=True)),
          html.Div(list(below), className="present-below"),
          *([dcc.Interval(id=ids.PRESENT_WAIT, interval=_ASK_AGAIN_MS),

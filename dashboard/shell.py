@@ -16,9 +16,6 @@ from layers.layer import Caveat
 
 __all__ = ["caveat_banner", "page_frame"]
 
-_LANGUAGE_NAMES = {"vi": "Tiếng Việt", "en": "English"}
-
-
 def caveat_banner(caveats: tuple[Caveat, ...], lang: str) -> html.Div:
     """A visible strip naming every caveat that applies (empty when none does)."""
     return html.Div(
@@ -32,7 +29,7 @@ def caveat_banner(caveats: tuple[Caveat, ...], lang: str) -> html.Div:
 def _language_links(pathname: str, lang: str) -> html.Div:
     links = []
     for code in LANGUAGES:
-        label = _LANGUAGE_NAMES[code]
+        label = translate(f"language.{code}", lang)  # each language in its own words
         if code == lang:
             links.append(html.Span(label, className="lang current"))
         else:

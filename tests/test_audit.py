@@ -138,7 +138,8 @@ def test_template_downloads_and_boundary_files_are_audited(world):
     assert _latest(accounts, action="read", username="demo-planner")["target"] == geojson
     # the page shell and the layout hold no data: not recorded
     before = accounts.audit_log(limit=1)[0]
-    assert client.get("/planner").status_code == 200
+    assert client.get("/planner").status_code == 302  # to the session's language
+    assert client.get("/planner?lang=vi").status_code == 200
     assert client.get("/_dash-layout").status_code == 200
     assert accounts.audit_log(limit=1)[0] == before
 

@@ -300,7 +300,7 @@ def test_the_page_shell_names_no_python_version(world):
 
     app, _ = world
     client = _signed_in(app, "commander")
-    body = client.get("/").get_data(as_text=True)
+    body = client.get("/", follow_redirects=True).get_data(as_text=True)  # to /?lang=vi
     assert "_dash-config" in body
     assert "python_version" not in body and sys.version.split()[0] not in body
 

@@ -46,7 +46,7 @@ def test_layers_filters_rings_table_and_panel(server):
         page.click("text=Thay đổi so với cùng kỳ năm trước")
         change = _wait_title(page, "so với cùng kỳ năm trước (01/10/2024 – 31/12/2024)")
         assert change["ticks"] == ["Giảm có ý nghĩa", "Không đổi đáng kể", "Tăng có ý nghĩa",
-                                   "Không có kỳ để so sánh"]
+                                   "Không có số liệu kỳ trước để so sánh"]
         assert set(change["z"]) <= {-1, 0, 1}
         note = page.inner_text("#cmd-note")
         assert "với cùng kỳ năm trước" in note and "Benjamini–Hochberg" in note
@@ -68,7 +68,10 @@ def test_layers_filters_rings_table_and_panel(server):
         assert "hồ sơ chỉ có xã" in page.inner_text("#cmd-note")
         summary = page.inner_text("#cmd-summary")
         assert "Vụ việc theo khoảng cách đến biên giới" in summary and "0–5 km" in summary
-        assert "Mộc Bài" in summary and "Đợt cao điểm 2025" in summary
+        assert "Mộc Bài" in summary and "Đợt cao điểm năm 2025" in summary
+        # the campaign's difference in words, its p-value written as a number can be read
+        assert "chênh lệch có ý nghĩa thống kê, giá trị p < 0,001" in summary
+        assert "p = <" not in summary
 
         page.click("text=Vòng cách cửa khẩu 5, 15, 30 km")
         page.wait_for_function("() => document.querySelector('#cmd-map .js-plotly-plot')"

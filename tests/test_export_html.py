@@ -164,7 +164,7 @@ def test_tooltip_values_use_the_language_number_format(ctx, counts):
         props = {f["id"]: f["properties"] for f in _features(html)}
         assert props[code]["label"] == text
         assert props[code]["name"] == frame.loc[code, "name"]
-    assert "Extracted: <time" in html and "23/11/2026" in html
+    assert "Extracted on: <time" in html and "23/11/2026" in html
     assert translate("caveat.synthetic", "en") in html
 
 

@@ -77,7 +77,7 @@ def test_change_table_explains_each_class_by_its_corrected_threshold():
                              end=dt.date(2024, 9, 30))  # the records begin in 2024
     raw = layer_xlsx(before, title="Thay đổi", lang="vi", notes=["x"])
     ws = load_workbook(io.BytesIO(raw)).active
-    assert {ws.cell(row, 8).value for row in range(6, 26)} == {"Không có kỳ để so sánh"}
+    assert {ws.cell(row, 8).value for row in range(6, 26)} == {"Không có số liệu kỳ trước để so sánh"}
 
 
 def test_a_released_table_with_pandas_missing_values_writes_labels_and_empty_cells():

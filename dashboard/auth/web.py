@@ -43,6 +43,7 @@ from werkzeug.serving import WSGIRequestHandler
 from dashboard.auth.accounts import DEMO_PASSWORD, AccountError, Accounts
 from dashboard.auth.roles import ROLES, declared_output_ids, may_open, may_update, output_ids
 from dashboard.i18n import LANGUAGES, translate
+from dashboard.session_language import request_language
 
 __all__ = ["CSRF_COOKIE", "SERVER_NAME", "SESSION_COOKIE", "NeutralRequestHandler",
            "current_role", "current_session", "install"]
@@ -107,8 +108,8 @@ def current_role() -> str | None:
 
 
 def _lang() -> str:
-    lang = request.args.get("lang") or request.form.get("lang") or ""
-    return lang if lang in LANGUAGES else g.get("default_lang", "vi")
+    """The language the request names, else the one kept for the browser session."""
+    return request_language(g.get("default_lang", "vi"))
 
 
 def _safe_next(target: str | None) -> str:
@@ -137,7 +138,7 @@ def _login_page(lang: str, *, message: str = "", status: int = 200, next_path: s
 <link rel="stylesheet" href="/assets/style.css"></head>
 <body><header class="topbar"><h1>{html.escape(t("app.title"))}</h1>
 <div class="lang-links"><a href="/login?lang={other}&next={quote(next_path)}">{
-        "English" if other == "en" else "Tiếng Việt"}</a></div></header>
+        html.escape(t(f"language.{other}"))}</a></div></header>
 <main class="login"><h2>{html.escape(t("auth.title"))}</h2>{demo_note}{error}
 <form method="post" action="/login" id="login-form">
 <input type="hidden" name="csrf" value="{token}">

@@ -57,9 +57,6 @@ _VENDOR = Path(__file__).resolve().parent / "vendor"
 _JS_SLOT = "/*borderwatch:vendor:leaflet.js*/"
 _CSS_SLOT = "/*borderwatch:vendor:leaflet.css*/"
 
-#: Not in the message catalogues yet (the XLSX exporter writes the same label).
-_EXTRACTED = {"vi": "Ngày trích xuất", "en": "Extracted"}
-
 #: As the live map: polygons at 0.85 opacity with a thin grey outline; the border in red.
 _COMMUNE_STYLE = {"color": "#666666", "weight": 0.6, "opacity": 0.85, "fillOpacity": 0.85}
 _BORDER_STYLE = {"color": "#b2182b", "weight": 3}
@@ -382,7 +379,7 @@ def _notes_html(caveats: list[Caveat], extracted: dt.date, lang: str) -> str:
     items = "".join(f"<li>{plain_text(translate(f'caveat.{c.value}', lang))}</li>"
                     for c in caveats)
     return (f'<section class="bw-notes">{f"<ul>{items}</ul>" if items else ""}'
-            f'<p>{_EXTRACTED[lang]}: <time datetime="{extracted.isoformat()}">'
+            f'<p>{translate("export.extracted", lang)}: <time datetime="{extracted.isoformat()}">'
             f"{format_date(extracted, lang)}</time></p></section>")
 
 

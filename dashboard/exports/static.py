@@ -106,7 +106,6 @@ SIZES = {
 
 _GEOD = Geod(ellps="WGS84")
 _ROUND_KM = (1, 2, 5, 10, 20, 50, 100, 200)
-_NORTH = {"vi": ("B", "Bắc"), "en": ("N", "North")}
 _NOTE_STYLE = {"bgcolor": "#fff3cd", "bordercolor": "#9c5700", "font_color": "#6b3d00"}
 _FONT = 18  # base font size in layout px: legible from the back of a meeting room
 _TITLE_FONT, _SUBTITLE_FONT, _NOTE_FONT, _SOURCE_FONT = 34, 22, 18, 16
@@ -601,7 +600,7 @@ def _north_arrow(lang: str, view, bar: go.Scattermap) -> dict:
     by the pixels from the map's centre to the bar's start at the map's zoom; MapLibre keeps
     centre and zoom when the figure is resized, so it stays with the bar on any screen.
     """
-    letter, word = _NORTH[lang]
+    letter, word = translate("map.north_letter", lang), translate("map.north", lang)
     world = 512 * 2 ** float(view.zoom)
     cx, cy = _mercator(float(view.center.lon), float(view.center.lat), world)
     x, y = _mercator(float(bar.lon[0]), float(bar.lat[0]), world)

@@ -40,14 +40,15 @@ def table_xlsx(
     *,
     title: str,
     notes: Sequence[str] = (),
-    sheet: str = "Bảng",
+    sheet: str | None = None,
     extracted: dt.date | None = None,
-    extracted_label: str = "Ngày trích xuất",
+    extracted_label: str | None = None,
 ) -> bytes:
     """The workbook as bytes (for a download or a file).
 
     Rows: 1 title, then one row per note (caveats first), the extraction
-    date, an empty row, the header row (bold, frozen below), the data.
+    date, an empty row, the header row (bold, frozen below), the data. The sheet's name
+    and the date's label default to the catalogue's Vietnamese.
 
     Examples
     --------
@@ -56,15 +57,18 @@ def table_xlsx(
     >>> raw[:2]
     b'PK'
     """
+    from dashboard.i18n import translate
+
     book = Workbook()
     ws = book.active
-    ws.title = sheet[:31]
+    ws.title = (sheet or translate("export.sheet", "vi"))[:31]
     ws.append([title])
     ws["A1"].font = Font(bold=True, size=14)
     for note in notes:
         ws.append([note])
         ws.cell(ws.max_row, 1).font = _NOTE_FONT
-    ws.append([extracted_label, (extracted or dt.date.today())])
+    ws.append([extracted_label or translate("export.extracted", "vi"),
+               (extracted or dt.date.today())])
     ws.cell(ws.max_row, 2).number_format = "DD/MM/YYYY"
     ws.append([])
     ws.append([c.header for c in columns])
@@ -179,5 +183,5 @@ def layer_xlsx(layer, *, title: str, lang: str, notes: Sequence[str] = (),
                       or c.startswith("p_threshold_") else 13)
                for c in wanted]
     return table_xlsx(frame, columns, title=title, notes=notes, extracted=extracted,
-                      sheet="Bảng" if lang == "vi" else "Table",
-                      extracted_label="Ngày trích xuất" if lang == "vi" else "Extracted on")
+                      sheet=translate("export.sheet", lang),
+                      extracted_label=translate("export.extracted", lang))

@@ -31,8 +31,8 @@ from dashboard.figures.rings import gate_rings
 from dashboard.figures.trend_chart import commune_chart, trend_figure
 from dashboard.i18n import choice_label, format_date, format_number, translate, reason_text
 from dashboard.map_meaning import about_text, gi_advice
-from dashboard.period_filter import (chosen_period, data_period, matching_preset, period_text,
-                                     register_period)
+from dashboard.period_filter import (chosen_period, data_period, matching_preset, period_picker,
+                                     period_text, register_period)
 from dashboard.presentation import presentation_view
 from dashboard.url_state import Field, read_query, register_url_sync
 from geo.units import NEW, OLD
@@ -177,12 +177,14 @@ def _summary(summary: dict, lang: str) -> list:
     camp = summary["campaign"]
     if camp and camp["campaign_days"] and camp["rest_days"] and camp["rest"]:
         p_value = camp["p_value"]
+        p_text = (f"< {format_number(0.001, lang, 3)}" if p_value < 0.001
+                  else f"= {format_number(p_value, lang, 3)}")
+        significance = t("cmd.summary.significant" if p_value < 0.05
+                         else "cmd.summary.not_significant", p=p_text)  # the 5 % level
         text.append(t("cmd.summary.campaign", year=camp["year"],
                       a=format_number(camp["campaign_rate"], lang, 1),
                       b=format_number(camp["rest_rate"], lang, 1),
-                      ratio=format_number(camp["ratio"], lang, 1),
-                      p="< 0,001" if p_value < 0.001 and lang == "vi" else
-                      "< 0.001" if p_value < 0.001 else format_number(p_value, lang, 3)))
+                      ratio=format_number(camp["ratio"], lang, 1), significance=significance))
     return [html.Div(parts, className="summary-tables"), html.P(" ".join(text))]
 
 
@@ -243,10 +245,7 @@ def layout(ctx: AppContext, lang: str, search: str | None = None) -> list:
             dcc.RadioItems(id=ids.CMD_PRESET,
                            value=matching_preset(ctx, view["from"], view["to"]), className="radio",
                            options=[{"label": t(f"preset.{k}"), "value": k} for k in PRESETS]),
-            dcc.DatePickerRange(id=ids.CMD_PERIOD, start_date=view["from"], end_date=view["to"],
-                                min_date_allowed=dt.date(2000, 1, 1),
-                                max_date_allowed=max(data_period(ctx)[1], ctx.extracted),
-                                display_format="DD/MM/YYYY", first_day_of_week=1),
+            period_picker(ctx, ids.CMD_PERIOD, view["from"], view["to"], lang),
             html.Label(t("filter.units"), htmlFor=ids.CMD_UNITS),
             dcc.RadioItems(id=ids.CMD_UNITS, value=view["units"], className="radio",
                            options=[{"label": t(f"units.{s}"), "value": s} for s in (NEW, OLD)]),
@@ -260,7 +259,7 @@ def layout(ctx: AppContext, lang: str, search: str | None = None) -> list:
     )
     main = html.Section(
         [
-            dcc.Loading(dcc.Graph(id=ids.CMD_MAP, config=graph_config(scrollZoom=True),
+            dcc.Loading(dcc.Graph(id=ids.CMD_MAP, config=graph_config(lang, scrollZoom=True),
                                   className="map", figure=go.Figure()), delay_show=400),
             html.Div([html.Div(id=ids.CMD_NOTE, className="note-line"),
                       html.Div([html.Button(t("present.button"), id=ids.CMD_PRESENT,
@@ -347,7 +346,7 @@ def _panel(ctx: AppContext, an: Analyses, code: str, unit_set: str, types, start
         html.H3(prof.name, id="cmd-panel-name"),
         html.Dl([item for k, v in facts for item in (html.Dt(k), html.Dd(v))]),
         html.H4(t("cmd.panel.by_period")),
-        dcc.Graph(figure=bars, config=graph_config(displayModeBar=False), id="cmd-panel-chart"),
+        dcc.Graph(figure=bars, config=graph_config(lang, displayModeBar=False), id="cmd-panel-chart"),
         html.H4(t("cmd.panel.models")),
         html.Ul(models) if models else html.P(t("cmd.panel.no_models")),
         html.H4(t("cmd.panel.outreach")),

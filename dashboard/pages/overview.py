@@ -40,9 +40,10 @@ from dashboard.exports.report import (
 )
 from dashboard.exports.static import ChromiumNotFound
 from dashboard.figures.commune_map import commune_map, hidden_note, needs_redraw, values_patch
+from dashboard.client_text import dropdown_labels
 from dashboard.figures.graph_config import graph_config
 from dashboard.i18n import format_date, format_number, translate
-from dashboard.period_filter import chosen_period, data_period, register_period
+from dashboard.period_filter import chosen_period, data_period, period_picker, register_period
 from dashboard.url_state import Field, read_query, register_url_sync
 from geo.units import NEW, OLD
 from layers.counts import INCIDENT_TYPES, incident_counts
@@ -280,6 +281,7 @@ def _report_box(ctx: AppContext, lang: str) -> html.Div:
             # the quarter chosen stays chosen for the session (presentation mode and the
             # language links render the page again)
             dcc.Dropdown(id=ids.OV_QUARTER, clearable=False, searchable=False,
+                         labels=dropdown_labels(lang),
                          persistence=True, persistence_type="session",
                          value=latest_complete_quarter(last, ctx.extracted),
                          options=[{"label": quarter_label(q, lang), "value": q}
@@ -325,15 +327,7 @@ def layout(ctx: AppContext, lang: str, search: str | None = None,
         [
             *_type_control(types, role, an, lang),
             html.Label(translate("filter.period", lang), htmlFor=ids.PERIOD),
-            dcc.DatePickerRange(
-                id=ids.PERIOD,
-                start_date=start,
-                end_date=end,
-                min_date_allowed=dt.date(2000, 1, 1),
-                max_date_allowed=max(data_period(ctx)[1], ctx.extracted),
-                display_format="DD/MM/YYYY",
-                first_day_of_week=1,
-            ),
+            period_picker(ctx, ids.PERIOD, start, end, lang),
             html.Label(translate("filter.units", lang), htmlFor=ids.UNITS),
             dcc.RadioItems(
                 id=ids.UNITS,
@@ -358,7 +352,7 @@ def layout(ctx: AppContext, lang: str, search: str | None = None,
         id=ids.MAP,
         figure=_figure(ctx, layer, lang, _title(start, end, lang,
                                                 layer.params.get("types"))),
-        config=graph_config(scrollZoom=True),
+        config=graph_config(lang, scrollZoom=True),
         className="map",
     )
     downloads = [_export_buttons(lang), dcc.Download(id=ids.OV_DOWNLOAD)]
@@ -626,7 +620,7 @@ def trend_section(role: str | None, lang: str, *, graph_id: str = TREND,
                                   inline=True)], className="trend-step"),
          html.Div(translate("trend.step.months_withheld", lang) if below else "", id=note_id,
                   className="note-line"),
-         dcc.Loading(dcc.Graph(id=graph_id, config=graph_config(),
+         dcc.Loading(dcc.Graph(id=graph_id, config=graph_config(lang),
                                className="trend-chart"), delay_show=400)],
         className="trend")
 

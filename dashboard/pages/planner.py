@@ -32,11 +32,12 @@ from dashboard.tiles import map_extras
 from dashboard.exports.xlsx import Column, table_xlsx
 from dashboard.figures.commune_map import (clicked_commune, commune_map, needs_redraw,
                                            values_patch)
+from dashboard.client_text import dropdown_labels
 from dashboard.figures.graph_config import graph_config
 from dashboard.i18n import choice_label, format_date, format_number, translate, reason_text
 from dashboard.pages.overview import geojson_url
-from dashboard.period_filter import (chosen_period, data_period, matching_preset, period_text,
-                                     register_period)
+from dashboard.period_filter import (chosen_period, data_period, matching_preset, period_picker,
+                                     period_text, register_period)
 from dashboard.presentation import presentation_view
 from dashboard.released import (NotReady, analyses_for, period_note, unavailable_text,
                                 waiting)
@@ -192,13 +193,10 @@ def layout(ctx: AppContext, lang: str, search: str | None = None) -> list:
             dcc.RadioItems(id=ids.PLAN_PRESET,
                            value=matching_preset(ctx, view["from"], view["to"]), className="radio",
                            options=[{"label": t(f"preset.{k}"), "value": k} for k in PRESETS]),
-            dcc.DatePickerRange(id=ids.PLAN_PERIOD, start_date=view["from"], end_date=view["to"],
-                                min_date_allowed=dt.date(2000, 1, 1),
-                                max_date_allowed=max(data_period(ctx)[1], ctx.extracted),
-                                display_format="DD/MM/YYYY", first_day_of_week=1),
+            period_picker(ctx, ids.PLAN_PERIOD, view["from"], view["to"], lang),
             html.Label(t("plan.agencies"), htmlFor=ids.PLAN_AGENCIES),
             dcc.Dropdown(id=ids.PLAN_AGENCIES, multi=True, value=view["agency"],
-                         placeholder=t("plan.agencies.all"),
+                         placeholder=t("plan.agencies.all"), labels=dropdown_labels(lang),
                          options=[{"label": a, "value": a} for a in _agencies(ctx)]),
             html.Label(t("plan.model_types"), htmlFor=ids.PLAN_TYPES),
             dcc.Checklist(id=ids.PLAN_TYPES, value=view["models"], className="checklist",
@@ -213,7 +211,7 @@ def layout(ctx: AppContext, lang: str, search: str | None = None) -> list:
     main = html.Section(
         [
             dcc.Loading(dcc.Graph(id=ids.PLAN_MAP, className="map", figure=go.Figure(),
-                                  config=graph_config(scrollZoom=True)),
+                                  config=graph_config(lang, scrollZoom=True)),
                         delay_show=400),
             html.Div(id=ids.PLAN_NOTE, className="note-line"),
             html.Div([html.Button(t("present.button"), id=ids.PLAN_PRESENT, className="primary"),
@@ -457,7 +455,7 @@ def register_callbacks(app: Dash, ctx: AppContext, an: Analyses) -> None:
                                                  period=period_text(start, end, lang)),
                          notes=[t(f"caveat.{c.value}") for c in ctx.caveats],
                          extracted=ctx.extracted,
-                         extracted_label="Ngày trích xuất" if lang == "vi" else "Extracted on")
+                         sheet=t("export.sheet"), extracted_label=t("export.extracted"))
         name = f"uu_tien_{start:%Y%m%d}_{end:%Y%m%d}.xlsx"
         return dcc.send_bytes(raw, name)
 

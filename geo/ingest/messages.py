@@ -71,7 +71,7 @@ MESSAGES: dict[str, dict[str, str]] = {
               "{allowed}",
     },
     "coords.partial": {
-        "vi": "Vĩ độ và kinh độ phải có cùng nhau",
+        "vi": "Phải ghi đủ cả vĩ độ và kinh độ",
         "en": "lat and lon must be given together",
     },
     "coords.unreadable": {
@@ -87,7 +87,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "point ({lat}, {lon}) lies outside the province",
     },
     "geometry.not_point": {
-        "vi": "Đối tượng có hình học {value}, không phải điểm",
+        "vi": "Đối tượng có dạng hình học {value}, không phải điểm",
         "en": "the feature's geometry is a {value}, not a point",
     },
     "commune.missing": {
