@@ -202,10 +202,8 @@ def _cmd_import(args: argparse.Namespace) -> int:
         if received is not None and received > dt.date.today():
             raise ValueError
     except ValueError:
-        print(("lỗi: --received phải là một ngày đã qua, viết ngày/tháng/năm (05/08/2024), "
-               f"không phải {args.received!r}") if lang == "vi" else
-              f"error: --received must be a past day written DD/MM/YYYY (05/08/2024), not "
-              f"{args.received!r}", file=sys.stderr)
+        print(translate("cli.error", lang, message=translate(
+            "cli.bad_received", lang, value=repr(args.received))), file=sys.stderr)
         return 2
     try:
         with open_store(settings) as store:

@@ -23,6 +23,7 @@ import pandas as pd
 from dash import Dash, Input, Output, State, dcc, html
 
 from dashboard.analysis import Analyses
+from dashboard.client_text import dropdown_labels
 from dashboard.context import AppContext
 from dashboard.i18n import format_date, format_number, translate
 from layers.reporting import ReportingRate, period_status, reporting_rate
@@ -51,10 +52,12 @@ def layout(ctx: AppContext, lang: str) -> list:
     side = html.Aside(
         [
             html.Label(t("rep.period"), htmlFor=PERIOD),
-            dcc.Dropdown(id=PERIOD, clearable=False, searchable=False),
+            dcc.Dropdown(id=PERIOD, clearable=False, searchable=False,
+                         labels=dropdown_labels(lang)),
             html.Label(t("rep.as_of"), htmlFor=AS_OF),
             dcc.DatePickerSingle(id=AS_OF, date=dt.date.today().isoformat(),
-                                 display_format="DD/MM/YYYY", first_day_of_week=1),
+                                 display_format="DD/MM/YYYY", first_day_of_week=1,
+                                 placeholder=t("rep.as_of_placeholder")),
             html.P(t("rep.rule"), className="hint"),
         ],
         className="filters",
