@@ -92,8 +92,11 @@ def install(server, pages, *, secure_cookies: bool = False) -> None:
 
     @server.after_request
     def remember_language(response):
-        chosen = chosen_language() if request.path in choosing else None
-        if chosen and chosen != request.cookies.get(LANG_COOKIE) and response.status_code < 400:
+        # a refused request is not read again (its body may be over the limit: 413)
+        if response.status_code >= 400 or request.path not in choosing:
+            return response
+        chosen = chosen_language()
+        if chosen and chosen != request.cookies.get(LANG_COOKIE):
             response.set_cookie(LANG_COOKIE, chosen, httponly=True, samesite="Lax",
                                 secure=secure_cookies, path="/")
         return response

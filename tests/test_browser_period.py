@@ -42,7 +42,7 @@ def test_typed_dates_are_the_period_shown_and_a_preset_comes_back(server):
         page.goto(server + "/commander")
         page.wait_for_selector("canvas.maplibregl-canvas", timeout=90_000)
         _wait_title(page, "#cmd-map", "01/10/2025 – 31/12/2025")
-        quarter = page.get_by_label("Quý", exact=True)
+        quarter = page.locator("#cmd-preset").get_by_label("Quý", exact=True)
         assert quarter.is_checked()
 
         # type a start, click the end box, type, Enter
