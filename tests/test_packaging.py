@@ -25,8 +25,15 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _wheel(out: Path) -> Path:
+    """The wheel, built from a copy of the tree (a build writes ``build/`` beside the source)."""
+    import shutil
+
+    source = out / "source"
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(
+        ".git", ".venv", "var", "build", "*.egg-info", "test-artifacts", "__pycache__",
+        ".pytest_cache", "bench"))
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
-                    "--disable-pip-version-check", "-q", "-w", str(out), str(ROOT)],
+                    "--disable-pip-version-check", "-q", "-w", str(out), str(source)],
                    check=True, capture_output=True, timeout=300)
     return next(out.glob("borderwatch-*.whl"))
 
