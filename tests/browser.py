@@ -19,6 +19,8 @@ CHROMIUM_ARGS = [
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 #: The servers started by :func:`running_server` in this process, latest last.
 _SERVERS: list[str] = []
+#: The demo server shared by the read-only browser modules of this process.
+_SHARED: dict = {}
 DEMO_PASSWORD = "minhhoa-demo"
 
 
@@ -93,6 +95,30 @@ def running_server(data_dir: Path, *extra: str, timeout: float = 120.0):
         proc.terminate()
         proc.wait(timeout=20)
         log.close()
+
+
+def shared_demo_server() -> tuple[str, Path]:
+    """(url, data folder) of one demo server per test process, for the browser modules that
+    only read: started on first use, stopped when the process ends.
+
+    Each server costs a Python start, the app's build and the release plan's load; the
+    modules that change what the server holds (imports, reports, settings) start their own
+    with :func:`running_server`. The shared one is made the latest server again on each
+    call, so that :func:`chromium_page` signs in to it.
+    """
+    import atexit
+    import tempfile
+
+    if "url" not in _SHARED:
+        folder = Path(tempfile.mkdtemp(prefix="borderwatch-shared-"))
+        serving = running_server(folder / "var", timeout=300.0)
+        _SHARED.update(url=serving.__enter__(), data_dir=folder / "var")
+        atexit.register(serving.__exit__, None, None, None)
+    url = _SHARED["url"]
+    if url in _SERVERS:
+        _SERVERS.remove(url)
+    _SERVERS.append(url)
+    return url, _SHARED["data_dir"]
 
 
 @contextmanager

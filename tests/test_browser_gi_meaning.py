@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser import ARTIFACTS, blank_fraction, chromium_page, running_server
+from tests.browser import ARTIFACTS, blank_fraction, chromium_page, shared_demo_server
 
 pytestmark = pytest.mark.browser
 
@@ -23,10 +23,9 @@ Q2 = "/commander?layer=gi&from=2025-04-01&to=2025-06-30"
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    data_dir = tmp_path_factory.mktemp("e2e-gi") / "var"
-    with running_server(data_dir) as url:
-        yield url
+def server():
+    url, data_dir = shared_demo_server()  # these tests only read: one server per process
+    yield url
 
 
 def _wait(page, text: str) -> dict:

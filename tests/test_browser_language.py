@@ -16,7 +16,7 @@ import re
 import pytest
 
 from dashboard.i18n import translate
-from tests.browser import ARTIFACTS, chromium_page, running_server
+from tests.browser import ARTIFACTS, chromium_page, shared_demo_server
 
 pytestmark = pytest.mark.browser
 
@@ -36,10 +36,9 @@ _BOX = """(sel) => { const r = document.querySelector(sel).getBoundingClientRect
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    data_dir = tmp_path_factory.mktemp("e2e-language") / "var"
-    with running_server(data_dir) as url:
-        yield url
+def server():
+    url, data_dir = shared_demo_server()  # these tests only read: one server per process
+    yield url
 
 
 def _open(page, url: str) -> None:

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from dashboard.auth.roles import PAGES
-from tests.browser import ARTIFACTS, chromium, running_server, sign_in
+from tests.browser import ARTIFACTS, chromium, shared_demo_server, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -30,10 +30,9 @@ _CLOUD = ("Share chart", "Chart Studio", "Edit in", "cloud", "plotly.com")
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    data_dir = tmp_path_factory.mktemp("e2e-offline") / "var"
-    with running_server(data_dir) as url:
-        yield url
+def server():
+    url, data_dir = shared_demo_server()  # these tests only read: one server per process
+    yield url
 
 
 @pytest.fixture(scope="module")

@@ -5,16 +5,15 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser import ARTIFACTS, chromium_page, running_server
+from tests.browser import ARTIFACTS, chromium_page, shared_demo_server
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    data_dir = tmp_path_factory.mktemp("e2e-signout") / "var"
-    with running_server(data_dir) as url:
-        yield url
+def server():
+    url, data_dir = shared_demo_server()  # these tests only read: one server per process
+    yield url
 
 
 @pytest.mark.parametrize("lang, title", [("en", "Sign in"), ("vi", "Đăng nhập")])

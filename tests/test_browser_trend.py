@@ -14,7 +14,7 @@ from dashboard.analysis import Analyses
 from dashboard.context import build_context
 from dashboard.released import analyses_for
 from geo.config import Settings
-from tests.browser import ARTIFACTS, chromium_page, running_server
+from tests.browser import ARTIFACTS, chromium_page, shared_demo_server
 from tests.cache import PLAN_CACHE
 
 pytestmark = pytest.mark.browser
@@ -59,10 +59,9 @@ _INSIDE = """(id) => {
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    data_dir = tmp_path_factory.mktemp("e2e-trend") / "var"
-    with running_server(data_dir) as url:
-        yield url, data_dir
+def server():
+    url, data_dir = shared_demo_server()  # these tests only read: one server per process
+    yield url, data_dir
 
 
 @pytest.fixture(scope="module")

@@ -1,5 +1,5 @@
 """The production server (issue 7): the WSGI entry point, and a smoke test under load —
-gunicorn, two workers, ten signed-in sessions changing filters for ten seconds, on the
+gunicorn, two workers, ten signed-in sessions changing filters for five seconds, on the
 embedded store and on PostGIS.
 
 What is asserted: no error at all (every answer 2xx and a real Dash answer, no
@@ -26,7 +26,7 @@ from tests import pg
 pytestmark = pytest.mark.load
 
 SESSIONS = 10
-SECONDS = 10.0
+SECONDS = 5.0
 WORKERS = 2
 #: The callback each role's filter changes run (by its first output), and the page itself.
 OWN_CALLBACK = {"commander": "cb cmd-map.figure", "planner": "cb plan-map.figure",
