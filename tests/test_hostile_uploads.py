@@ -157,6 +157,25 @@ def test_too_many_rows_refuse_the_file_while_it_is_read(places, tmp_path):
     assert "1000" in err.value.describe("en")
 
 
+def test_a_geopackage_schema_that_is_not_utf8_is_still_read_and_judged(tmp_path):
+    """Found by the fuzzer: a name in ``sqlite_master`` that is not UTF-8 raised
+    UnicodeDecodeError out of the schema check. It is read with replacement characters,
+    so a view with a mangled name is still refused as a view."""
+    path = tmp_path / "diem.gpkg"
+    db = sqlite3.connect(path)
+    db.execute("PRAGMA application_id = 1196444487")  # 'GPKG'
+    db.execute("CREATE TABLE diem (id INTEGER PRIMARY KEY)")
+    db.execute("CREATE VIEW vé AS SELECT * FROM diem")
+    db.commit()
+    db.close()
+    raw = path.read_bytes()
+    assert raw.count("vé".encode()) >= 1
+    path.write_bytes(raw.replace("vé".encode(), b"v\x80\xa9"))  # same length, not UTF-8
+    with pytest.raises(FileRefused) as err:
+        check_file(path, UPLOAD_LIMITS)
+    assert err.value.code == "file.unsafe" and "SQL view" in str(err.value)
+
+
 def test_an_oversize_file_is_refused_unread(tmp_path):
     path = tmp_path / "lon.csv"
     path.write_bytes(b"record_id\n" + b"x\n" * 600_000)

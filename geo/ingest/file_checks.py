@@ -228,6 +228,9 @@ def check_gpkg_schema(path: Path) -> None:
         db = sqlite3.connect(uri, uri=True)
     except sqlite3.Error as err:
         raise _mismatch(path, f"it cannot be opened as SQLite ({err})") from None
+    # names and SQL that are not UTF-8 (a damaged or crafted file) are still read and
+    # checked, never a UnicodeDecodeError: a view with a mangled name is still a view
+    db.text_factory = lambda raw: raw.decode("utf-8", "replace")
     try:
         db.execute("PRAGMA trusted_schema = OFF")
         db.execute("PRAGMA cell_size_check = ON")
