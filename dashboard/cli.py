@@ -187,7 +187,7 @@ def _cmd_import(args: argparse.Namespace) -> int:
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    if args.source.strip().casefold() == DEMO_SOURCE:  # only data/demo.py writes the demo
+    if args.source.strip().casefold() == DEMO_SOURCE:  # only the demo package writes the demo
         message = translate("cli.demo_source", lang)
         if args.json:
             print(json.dumps({"status": "refused", "file": str(args.file),

@@ -18,9 +18,10 @@ import pandas as pd
 import shapely
 
 from geo.basemap import Basemap, open_basemap
-from geo.boundaries import load_border, load_communes, load_neighbours
+from geo.boundaries import load_border, load_communes, load_neighbours, load_outline
 from geo.config import Settings
 from geo.gates import load_gates
+from geo.ingest.importer import Places
 from dashboard.records import RecordCache
 from geo.units import NEW, OLD, Registry, load_registry
 from layers.layer import Caveat
@@ -50,6 +51,8 @@ class AppContext:
     neighbours: gpd.GeoDataFrame | None = None
     #: The province's own offline basemap, when the settings name one.
     basemap: Basemap | None = None
+    #: What an upload's commune resolution needs (full polygons), read once with the rest.
+    places: Places | None = None
 
     @property
     def incidents(self) -> pd.DataFrame:
@@ -113,4 +116,5 @@ def build_context(settings: Settings) -> AppContext:
         bounds=(float(minx), float(miny), float(maxx), float(maxy)),
         neighbours=load_neighbours(),
         basemap=open_basemap(settings.basemap) if settings.basemap else None,
+        places=Places.of(registry, communes[NEW], communes[OLD], load_outline(settings)),
     )

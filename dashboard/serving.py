@@ -22,11 +22,11 @@ def ensure_demo(settings: Settings, *, seed: int | None = None, force: bool = Fa
 
     The demo is generated (deterministically) into ``settings.demo_dir`` as the
     interchange CSV files users import, then imported with source
-    :data:`data.demo.DEMO_SOURCE`. Nothing happens when the store already holds
+    :data:`geo.ingest.DEMO_SOURCE`. Nothing happens when the store already holds
     records (demo or real) unless ``force``; ``force`` replaces the demo but
     refuses to touch a store that holds real records.
     """
-    from data.demo import DEFAULT_SEED, generate_demo, import_demo, write_demo
+    from demo import DEFAULT_SEED, generate_demo, import_demo, write_demo
     from geo.boundaries import load_border, load_communes
     from geo.gates import load_gates
     from geo.store import open_store

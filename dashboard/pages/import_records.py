@@ -44,7 +44,7 @@ from dashboard.auth.web import current_session
 from dashboard.inputs import choice, choices, text
 from dashboard.context import AppContext
 from dashboard.i18n import choice_label, format_date, format_number, translate
-from geo.ingest import DEMO_SOURCE, KINDS, FileRefused, Places, import_file
+from geo.ingest import DEMO_SOURCE, KINDS, FileRefused, import_file
 from geo.ingest.file_checks import UPLOAD_LIMITS
 from geo.ingest.readers import SUFFIXES
 from geo.store import StoreError, open_store
@@ -389,7 +389,7 @@ def _lang(value) -> str:
 def _run(ctx: AppContext, store, path: Path, pending: dict, *, preview: bool,
          before_commit=None):
     return import_file(
-        path, pending["kind"], store, Places.load(ctx.settings),
+        path, pending["kind"], store, ctx.places,
         source=pending["source"], strict=pending["strict"], preview=preview,
         agency=pending.get("agency"),
         received_on=dt.date.fromisoformat(pending["received"]) if pending.get("received")

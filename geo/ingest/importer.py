@@ -67,13 +67,20 @@ class Places:
 
     @classmethod
     def load(cls, settings) -> Places:
+        """Read the registry and the boundaries of ``settings`` (a CLI import, once)."""
         from geo.boundaries import load_communes, load_outline
         from geo.units import load_registry
 
-        outline = shapely.union_all(load_outline(settings).geometry.values)
-        shapely.prepare(outline)
-        return cls(load_registry(), load_communes(settings, NEW), load_communes(settings, OLD),
-                   outline)
+        return cls.of(load_registry(), load_communes(settings, NEW), load_communes(settings, OLD),
+                      load_outline(settings))
+
+    @classmethod
+    def of(cls, registry: Registry, communes_new: gpd.GeoDataFrame,
+           communes_old: gpd.GeoDataFrame, outline: gpd.GeoDataFrame) -> Places:
+        """Places from boundaries already read (the app reads them once, at start)."""
+        shape = shapely.union_all(outline.geometry.values)
+        shapely.prepare(shape)
+        return cls(registry, communes_new, communes_old, shape)
 
 
 @dataclass

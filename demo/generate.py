@@ -1,60 +1,15 @@
-"""The synthetic demo dataset (dữ liệu mô phỏng): deterministic, realistic, never real.
+"""The synthetic records of the demo: drawn from a risk surface round the gates and the border.
 
-What a new user sees before importing anything: four years (2022–2025) of
-incidents, outreach events, prevention models and commune populations, in
-the interchange formats real files use (:mod:`geo.records`). The structure
-follows the province's plans, not any real record:
-
-- incidents (vụ mua bán người, xuất nhập cảnh trái phép, tin báo, nạn nhân)
-  are denser in communes near the gates, Mộc Bài and Xa Mát above all, and
-  along the border; they peak in the July–September campaign windows (đợt
-  cao điểm) and grow a little each year; illegal crossings are the most
-  numerous, then tips, then trafficking cases and victims;
-- records dated before 01/7/2025 name the former communes (by code, or by
-  name + district, written as spreadsheets write them: without diacritics,
-  "X. …", upper case), later ones the 2025 communes; some crossings and tips
-  carry only a point, at least 150 m inside their commune;
-- victims never carry a location, and no table holds a person's name;
-- every crossing, case and victim has exactly one outcome (its ``status``,
-  :data:`geo.ingest.kinds.OUTCOMES`), as far as it has gone by the end of the
-  period: a crossing is still being verified (``verified``) until it is
-  handled, then sanctioned (about two thirds), warned and educated,
-  deported or prosecuted, about seed 004's mix (27, 6 and 8 of 41 cases);
-  a victim is received, verified, supported, then returned home; cases and
-  tips climb the targets' ladder (received, verified, prosecuted, tried);
-- outreach (truyền thông) follows risk and the agencies' seats, and doubles
-  in the campaign windows; each row carries the figures its format counts
-  (:data:`geo.ingest.kinds.OUTREACH_FIGURES`: news items, conference sites,
-  groups and core members …), and law books, job counselling and contests
-  are added as seed 004's agencies report them; prevention models (mô hình)
-  cover the key communes first, intensive models in about 30 % of them;
-- population per 2025 commune is drawn from the registry's official area and
-  the unit's kind (wards denser), about 2.9 million in all.
-- the reports of 2024 (:mod:`layers.reporting`): the incidents and outreach of
-  the six provincial agencies that hold records come as the reports each
-  agency sent the Standing Office, span by span, each on the day it was
-  received (:data:`_REPORTS_2024`); three arrive late (the campaign's, the six
-  months', the year's), and the other agencies of the plan (tay_ninh_2024)
-  send nothing.
-
-Outcomes, outreach figures and the added formats are drawn from a second
-generator seeded from the same seed (``[seed, 1]``), so the records the
-first one draws are those of the earlier demo. The same seed gives
-byte-identical files; the manifest says the data is
-synthetic, and the generator checks that every record resolves to the
-commune it was drawn for before returning.
+See :mod:`demo` for what the dataset holds and why. Every record names a unit drawn
+from the registry; how it writes that unit (a point, the code, a name) is
+:mod:`demo.written`'s. Nothing here resolves records: the import does, once
+(:func:`demo.load.import_demo`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
-import os
-import shutil
-import tempfile
-import unicodedata
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -62,19 +17,18 @@ import pandas as pd
 import pyproj
 import shapely
 
-from geo.records import join_records, read_records
-from geo.resolve import resolve_communes
+from demo.agencies import (BORDER_GUARD, COMMUNE_PC, COMMUNE_POLICE, HOME_AFFAIRS, JUSTICE,
+                           LABOUR, LABOUR_MERGER, POLICE, WOMEN, YOUTH)
+from demo.written import commune_fields
 from geo.units import MERGER_DATE, NEW, OLD, Registry
 
-__all__ = ["DEFAULT_SEED", "DemoDataset", "commune_risk", "generate_demo", "import_demo",
-           "write_demo"]
+__all__ = ["DEFAULT_SEED", "DemoDataset", "commune_risk", "generate_demo"]
 
 #: Seed of the bundled demo (the day the 2025 units took effect).
 DEFAULT_SEED = 20250701
 
 _METRIC = "EPSG:32648"  # UTM 48N: distances and buffers in metres
 _WGS84 = "EPSG:4326"
-_TABLES = ("incidents", "outreach", "models", "population")
 _NOTE = {
     "vi": "DỮ LIỆU MÔ PHỎNG dùng để trình diễn, không phải số liệu thật; "
     "không chứa thông tin cá nhân.",
@@ -98,16 +52,6 @@ _EDGE_M = 150.0
 #: Illegal-crossing points lean towards the border line within their commune (scale, metres).
 _CROSSING_PULL_M = 3000.0
 #: On 01/3/2025 the provincial labour department (Sở LĐTBXH) merged into Sở Nội vụ.
-_LABOUR_MERGER = dt.date(2025, 3, 1)
-_LABOUR = "Sở Lao động - Thương binh và Xã hội"
-_HOME_AFFAIRS = "Sở Nội vụ"
-_POLICE = "Công an tỉnh"
-_COMMUNE_POLICE = "Công an xã"
-_BORDER_GUARD = "Bộ đội Biên phòng tỉnh"
-_WOMEN = "Hội Liên hiệp Phụ nữ tỉnh"
-_YOUTH = "Đoàn Thanh niên tỉnh"
-_COMMUNE_PC = "UBND xã"
-_JUSTICE = "Sở Tư pháp"
 
 
 @dataclass(frozen=True)
@@ -121,13 +65,13 @@ class _Kind:
 
 
 _KINDS = {
-    "illegal_crossing": _Kind(38.0, 1.4, 0.45, ((_BORDER_GUARD, 0.7), (_POLICE, 0.3))),
+    "illegal_crossing": _Kind(38.0, 1.4, 0.45, ((BORDER_GUARD, 0.7), (POLICE, 0.3))),
     "tip": _Kind(
         16.0, 1.0, 0.35,
-        ((_POLICE, 0.35), (_COMMUNE_POLICE, 0.25), (_BORDER_GUARD, 0.25), (_WOMEN, 0.15)),
+        ((POLICE, 0.35), (COMMUNE_POLICE, 0.25), (BORDER_GUARD, 0.25), (WOMEN, 0.15)),
     ),
-    "trafficking_case": _Kind(2.6, 0.8, 0.0, ((_POLICE, 0.75), (_BORDER_GUARD, 0.25))),
-    "victim": _Kind(2.2, 0.6, 0.0, ((_LABOUR, 0.4), (_BORDER_GUARD, 0.3), (_WOMEN, 0.3))),
+    "trafficking_case": _Kind(2.6, 0.8, 0.0, ((POLICE, 0.75), (BORDER_GUARD, 0.25))),
+    "victim": _Kind(2.2, 0.6, 0.0, ((LABOUR, 0.4), (BORDER_GUARD, 0.3), (WOMEN, 0.3))),
 }
 #: How a handled illegal crossing was handled (seed 004: of 41 cases, 27 sanctioned, 6
 #: prosecuted, the rest warned, deported or still being verified).
@@ -135,27 +79,24 @@ _CROSSING_OUTCOMES = {"administrative_sanction": 0.66, "warning_education": 0.13
                       "deportation": 0.06, "prosecuted": 0.15}
 #: Mean days from a victim's verification to support, and from support to the return home.
 _VICTIM_SUPPORT_DAYS, _VICTIM_RETURN_DAYS = 30.0, 60.0
-#: How a record names its commune: a point alone, else the code, else the name.
-_POINT_ONLY_SHARE = 0.25
-_CODE_SHARE = 0.67
 
 #: format: (share outside / in campaigns, mean participants, mean materials, agencies)
 _FORMATS = {
-    "meeting": (0.32, 0.22, 60, 80, (_COMMUNE_PC, _WOMEN, _POLICE, _BORDER_GUARD)),
-    "school_session": (0.16, 0.10, 180, 200, (_YOUTH, _POLICE)),
-    "broadcast": (0.12, 0.10, 0, 0, (_COMMUNE_PC,)),
-    "leaflets": (0.12, 0.12, 0, 500, (_BORDER_GUARD, _WOMEN, _COMMUNE_PC)),
-    "social_media": (0.13, 0.12, 0, 0, (_POLICE, _YOUTH)),
-    "training": (0.10, 0.06, 35, 40, (_POLICE, _LABOUR)),
-    "campaign": (0.05, 0.28, 250, 300, (_WOMEN, _YOUTH, _BORDER_GUARD)),
+    "meeting": (0.32, 0.22, 60, 80, (COMMUNE_PC, WOMEN, POLICE, BORDER_GUARD)),
+    "school_session": (0.16, 0.10, 180, 200, (YOUTH, POLICE)),
+    "broadcast": (0.12, 0.10, 0, 0, (COMMUNE_PC,)),
+    "leaflets": (0.12, 0.12, 0, 500, (BORDER_GUARD, WOMEN, COMMUNE_PC)),
+    "social_media": (0.13, 0.12, 0, 0, (POLICE, YOUTH)),
+    "training": (0.10, 0.06, 35, 40, (POLICE, LABOUR)),
+    "campaign": (0.05, 0.28, 250, 300, (WOMEN, YOUTH, BORDER_GUARD)),
 }
 #: Formats added to the first seven (law books, job counselling, contests), drawn by the
 #: second generator: format: (events a month province-wide, mean participants, mean
 #: materials, agencies).
 _MORE_FORMATS = {
-    "law_books": (1.0, 0, 300, (_JUSTICE, _COMMUNE_PC)),
-    "job_counselling": (4.0, 350, 0, (_LABOUR,)),
-    "contest": (0.6, 150, 0, (_YOUTH, _WOMEN)),
+    "law_books": (1.0, 0, 300, (JUSTICE, COMMUNE_PC)),
+    "job_counselling": (4.0, 350, 0, (LABOUR,)),
+    "contest": (0.6, 150, 0, (YOUTH, WOMEN)),
 }
 _OUTREACH_MONTHLY = 32.0  # province-wide events a month outside campaigns
 _OUTREACH_CAMPAIGN_FACTOR = 2.2
@@ -163,45 +104,18 @@ _SEAT_FACTOR = 1.8  # wards and townships hold the agencies: more events there
 
 #: model type: (base weight, agency)
 _MODEL_TYPES = {
-    "zalo_group": (3.0, _POLICE),
-    "hotline_keyring": (2.0, _POLICE),
-    "cultural_boarding_house": (1.0, _POLICE),
-    "security_camera": (2.0, _COMMUNE_POLICE),
-    "border_civil_defence": (2.5, _BORDER_GUARD),
-    "victim_support": (1.2, _WOMEN),
-    "other": (0.3, _COMMUNE_PC),
+    "zalo_group": (3.0, POLICE),
+    "hotline_keyring": (2.0, POLICE),
+    "cultural_boarding_house": (1.0, POLICE),
+    "security_camera": (2.0, COMMUNE_POLICE),
+    "border_civil_defence": (2.5, BORDER_GUARD),
+    "victim_support": (1.2, WOMEN),
+    "other": (0.3, COMMUNE_PC),
 }
 _KEY_SHARE = 0.30  # the riskiest 30 % of communes are the key areas (địa bàn trọng điểm)
 _INTENSIVE_SHARE = 0.30  # of key communes with an intensive model
 _BORDER_MODEL_KM = 10.0  # border civil-defence squads only this close to the border
 _MODEL_END_SHARE = 0.15
-
-#: The agencies that report to the Standing Office, as the plan tay_ninh_2024 names them.
-_REPORTERS = {
-    _POLICE: "Công an tỉnh",
-    _BORDER_GUARD: "Bộ Chỉ huy Bộ đội Biên phòng tỉnh",
-    _LABOUR: "Sở Lao động - Thương binh và Xã hội",
-    _JUSTICE: "Sở Tư pháp",
-    _WOMEN: "Hội Liên hiệp Phụ nữ tỉnh",
-    _YOUTH: "Tỉnh Đoàn",
-}
-#: The spans of figures each reporting agency sent in 2024 and the day each was received
-#: (on time for the six months, before 01/6; the campaign, before 05/8; the year, before
-#: 01/12), and the parts some agencies sent late: agency → {span index: day received}.
-_REPORTS_2024 = (
-    (dt.date(2024, 1, 1), dt.date(2024, 3, 31), dt.date(2024, 4, 3)),
-    (dt.date(2024, 4, 1), dt.date(2024, 5, 31), dt.date(2024, 5, 31)),
-    (dt.date(2024, 6, 1), dt.date(2024, 8, 4), dt.date(2024, 8, 4)),
-    (dt.date(2024, 8, 5), dt.date(2024, 11, 30), dt.date(2024, 11, 30)),
-    (dt.date(2024, 12, 1), dt.date(2024, 12, 31), dt.date(2025, 1, 6)),
-)
-_LATE_2024 = {
-    _LABOUR: {2: dt.date(2024, 8, 12)},  # the campaign's report, 8 days late
-    _JUSTICE: {1: dt.date(2024, 6, 7)},  # the six months', 7 days late
-    _YOUTH: {3: dt.date(2024, 12, 9)},  # the year's, 9 days late
-}
-#: The record tables whose rows an agency reports (models and population are loaded whole).
-_REPORTED = ("incidents", "outreach")
 
 _PROVINCE_POPULATION = 2_900_000  # first year, all 96 communes
 _DENSITY = {"phuong": 2200.0, "xa": 280.0}  # residents per km², before noise
@@ -219,6 +133,9 @@ class DemoDataset:
         ``synthetic`` (always True), ``note`` (``vi``/``en``), ``seed``,
         ``generated_by``, ``period``, ``unit_sets``, ``rows`` and
         ``incidents_by_type``.
+    drawn : pandas.DataFrame or None
+        The unit each incident was drawn for (``record_id``, ``unit_set``, ``unit``);
+        not written to the files: what the import's placement is checked against.
     """
 
     incidents: pd.DataFrame
@@ -226,6 +143,7 @@ class DemoDataset:
     models: pd.DataFrame
     population: pd.DataFrame
     manifest: dict = field(default_factory=dict)
+    drawn: pd.DataFrame | None = None
 
 
 def generate_demo(
@@ -264,8 +182,8 @@ def generate_demo(
     Raises
     ------
     RuntimeError
-        If a generated record does not resolve to the commune it was drawn
-        for (the demo is clean by construction; this would be a bug).
+        If an outreach event or model names a unit outside its date's set (the
+        demo is clean by construction; this would be a bug).
 
     Examples
     --------
@@ -289,126 +207,16 @@ def generate_demo(
     }
     polygons = {NEW: communes_new, OLD: communes_old}
     incidents = _incidents(rng, extra, registry, polygons, risk, border, start, end)
-    incidents = _checked_incidents(incidents, registry, communes_new, communes_old)
+    drawn = incidents[["record_id", "_set", "_unit"]].rename(
+        columns={"_set": "unit_set", "_unit": "unit"})
+    incidents = incidents.drop(columns=["_set", "_unit"])
     outreach = _outreach(rng, extra, registry, risk, start, end)
     models = _models(rng, registry, risk[NEW], start, end)
     for frame in (outreach, models):
-        _check_codes(frame, registry, communes_new, communes_old)
+        _check_codes(frame, registry)
     population = _population(rng, registry, start.year, end.year)
     manifest = _manifest(seed, start, end, incidents, outreach, models, population)
-    return DemoDataset(incidents, outreach, models, population, manifest)
-
-
-def write_demo(dataset: DemoDataset, out_dir: Path) -> Path:
-    """Write the four CSV files and ``manifest.json`` to ``out_dir``, all or nothing.
-
-    The files are written to a staging folder beside ``out_dir`` and swapped
-    in whole, so a reader sees the old folder or the new one, never a mix,
-    and nothing left over from an earlier run survives.
-
-    Parameters
-    ----------
-    dataset : DemoDataset
-    out_dir : Path
-        The demo folder (``Settings.demo_dir``); created or replaced.
-
-    Returns
-    -------
-    Path
-        ``out_dir``.
-    """
-    out_dir = Path(out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}-new-", dir=out_dir.parent))
-    try:
-        os.chmod(staging, 0o755)  # mkdtemp makes it private; a data folder is not
-        for name in _TABLES:
-            _write_csv(getattr(dataset, name), staging / f"{name}.csv")
-        text = json.dumps(dataset.manifest, ensure_ascii=False, indent=2) + "\n"
-        (staging / "manifest.json").write_text(text, encoding="utf-8", newline="\n")
-        _swap_in(staging, out_dir)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    return out_dir
-
-
-def import_demo(folder: Path, store, settings) -> dict[str, int]:
-    """Import the demo files of ``folder`` into ``store`` through the real importer.
-
-    The demo goes in as users' files do (same reader, checks, commune
-    placement, transaction), under the source :data:`geo.ingest.DEMO_SOURCE`
-    that marks it synthetic everywhere it is shown. Earlier demo records are
-    replaced; a store holding real records is refused, since real and
-    synthetic records are never mixed.
-
-    Returns
-    -------
-    dict
-        Accepted rows per kind.
-
-    Raises
-    ------
-    RuntimeError
-        If the store holds real records, or a demo row is rejected (a bug:
-        the demo is clean by construction).
-    """
-    from geo.ingest import DEMO_SOURCE, Places, import_file
-    from geo.store.schema import RECORD_TABLES
-
-    real = {src: n for src, n in store.sources().items() if src != DEMO_SOURCE}
-    if real:
-        raise RuntimeError(
-            f"the store holds real records ({real}); the synthetic demo is never mixed with "
-            "real records"
-        )
-    with store.transaction() as tx:
-        for table in RECORD_TABLES:
-            tx.execute(f"DELETE FROM {table} WHERE source = ?", [DEMO_SOURCE])
-    places = Places.load(settings)
-    accepted = {}
-    for name in _TABLES:
-        report = import_file(Path(folder) / f"{name}.csv", name, store, places,
-                             source=DEMO_SOURCE, strict=True)
-        if report.status != "committed":
-            raise RuntimeError(f"demo {name} rejected rows: {report.summary_lines('en')[:6]}")
-        accepted[name] = report.accepted
-    _file_reports(store, DEMO_SOURCE)
-    return accepted
-
-
-def _file_reports(store, source: str) -> None:
-    """Write the agencies' reports of 2024 (:data:`_REPORTS_2024`) over the imported demo.
-
-    Importing each report through the importer would cost half a second each (about
-    fifty of them): the records, imported once, are handed instead to one import row
-    per report (its agency, the day it was received, the records it brought), as if
-    each report had been its own file. Reports are written in the order received.
-    """
-    reports = []
-    for agency, reporter in _REPORTERS.items():
-        late = _LATE_2024.get(agency, {})
-        for i, (first, last, received) in enumerate(_REPORTS_2024):
-            reports.append((late.get(i, received), reporter, agency, first, last))
-    now = dt.datetime.now(dt.timezone.utc)
-    with store.transaction() as tx:
-        for received, reporter, agency, first, last in sorted(reports):
-            for kind in _REPORTED:
-                import_id = tx.new_import({
-                    "kind": kind, "source": source,
-                    "file_name": f"bao-cao-{kind}-{first:%Y%m%d}-{last:%Y%m%d}.csv",
-                    "checksum": "", "started_at": now, "finished_at": now, "rows_read": 0,
-                    "accepted": 0, "duplicates": 0, "rejected": 0, "status": "committed",
-                    "strict": True, "agency": reporter, "received_on": received,
-                })
-                where = (f"FROM {kind} WHERE source = ? AND agency = ? AND date >= ? "
-                         "AND date <= ?")
-                params = [source, agency, first, last]
-                tx.execute(f"UPDATE imports SET rows_read = (SELECT COUNT(*) {where}), "
-                           f"accepted = (SELECT COUNT(*) {where}) WHERE id = ?",
-                           [*params, *params, import_id])
-                tx.execute(f"UPDATE {kind} SET import_id = ? WHERE source = ? AND agency = ? "
-                           "AND date >= ? AND date <= ?", [import_id, *params])
+    return DemoDataset(incidents, outreach, models, population, manifest, drawn)
 
 
 def commune_risk(
@@ -541,7 +349,7 @@ def _incidents(rng, extra, registry, polygons, risk, border, start, end) -> pd.D
     """The incident table with two private columns, ``_set`` and ``_unit`` (the unit drawn)."""
     frame = _incident_draws(rng, risk, start, end)
     lon, lat = _points(rng, frame, polygons, border)
-    fields = _commune_fields(rng, registry, frame, has_point=~np.isnan(lon))
+    fields = commune_fields(rng, registry, frame, has_point=~np.isnan(lon))
     kinds = frame["type"].to_numpy()
     persons, victims = _counts(rng, kinds)
     return pd.DataFrame(
@@ -656,72 +464,6 @@ def _sample_inside(rng, inner, todo, pull, line, batch: int = 24, rounds: int = 
     return x, y
 
 
-def _commune_fields(rng, registry, frame, has_point) -> dict[str, np.ndarray]:
-    """``commune_code``, ``commune``, ``district`` as a record of its date writes them.
-
-    A point alone (a quarter of the records with a point), else the code
-    (two thirds), else the name (+ the district before the merger), spelled
-    in one of the ways spreadsheets spell it.
-    """
-    n = len(frame)
-    point_only = has_point & (rng.random(n) < _POINT_ONLY_SHARE)
-    by_code = ~point_only & (rng.random(n) < _CODE_SHARE)
-    by_name = ~point_only & ~by_code
-    name_style = rng.integers(len(_NAME_STYLES), size=n)
-    district_style = rng.integers(len(_DISTRICT_STYLES), size=n)
-    units = frame["unit"].to_numpy()
-    old = (frame["unit_set"] == OLD).to_numpy()
-    code = np.where(by_code, units, "").astype(object)
-    name = np.full(n, "", dtype=object)
-    district = np.full(n, "", dtype=object)
-    for i in np.flatnonzero(by_name):
-        table = registry.legacy if old[i] else registry.communes
-        name[i] = _NAME_STYLES[name_style[i]](table.at[units[i], "name"])
-        if old[i]:
-            district[i] = _DISTRICT_STYLES[district_style[i]](table.at[units[i], "district"])
-    return {"commune_code": code, "commune": name, "district": district}
-
-
-def _plain(text: str) -> str:
-    """Text without Vietnamese diacritics, case kept ("Lợi Thuận" → "Loi Thuan")."""
-    folded = unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "D"))
-    return "".join(ch for ch in folded if unicodedata.category(ch) != "Mn")
-
-
-def _split_prefix(name: str, prefixes: tuple[str, ...]) -> tuple[str, str]:
-    for prefix in prefixes:
-        if name.startswith(prefix + " "):
-            return prefix, name[len(prefix) + 1 :]
-    return "", name
-
-
-_COMMUNE_WORDS = ("Thị trấn", "Phường", "Xã")
-_COMMUNE_ABBR = {"Thị trấn": "TT.", "Phường": "P.", "Xã": "X."}
-_DISTRICT_WORDS = ("Thành phố", "Thị xã", "Huyện")
-_DISTRICT_ABBR = {"Thành phố": "TP.", "Thị xã": "TX.", "Huyện": "H."}
-
-
-def _abbreviated(name: str, words: tuple[str, ...], abbr: dict[str, str]) -> str:
-    prefix, rest = _split_prefix(name, words)
-    return f"{abbr[prefix]} {rest}" if prefix else name
-
-
-#: "Xã Lợi Thuận" as spreadsheets write it.
-_NAME_STYLES = (
-    lambda s: s,  # Xã Lợi Thuận
-    lambda s: _split_prefix(s, _COMMUNE_WORDS)[1],  # Lợi Thuận
-    lambda s: _abbreviated(s, _COMMUNE_WORDS, _COMMUNE_ABBR),  # X. Lợi Thuận
-    lambda s: s.upper(),  # XÃ LỢI THUẬN
-    _plain,  # Xa Loi Thuan
-    lambda s: _plain(_split_prefix(s, _COMMUNE_WORDS)[1]).lower(),  # loi thuan
-)
-#: "Huyện Bến Cầu" as spreadsheets write it.
-_DISTRICT_STYLES = (
-    lambda s: s,  # Huyện Bến Cầu
-    lambda s: _abbreviated(s, _DISTRICT_WORDS, _DISTRICT_ABBR),  # H. Bến Cầu
-    lambda s: _plain(s).lower(),  # huyen ben cau
-    lambda s: _split_prefix(s, _DISTRICT_WORDS)[1],  # Bến Cầu
-)
 
 
 def _counts(rng, kinds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -751,8 +493,8 @@ def _incident_agencies(rng, kinds: np.ndarray, days: np.ndarray) -> np.ndarray:
 
 
 def _renamed_departments(agencies: np.ndarray, days: np.ndarray) -> np.ndarray:
-    later = (agencies == _LABOUR) & (days >= np.datetime64(_LABOUR_MERGER))
-    return np.where(later, _HOME_AFFAIRS, agencies)
+    later = (agencies == LABOUR) & (days >= np.datetime64(LABOUR_MERGER))
+    return np.where(later, HOME_AFFAIRS, agencies)
 
 
 def _status(rng, extra, kinds: np.ndarray, days: np.ndarray, end: dt.date) -> np.ndarray:
@@ -793,56 +535,15 @@ def _status(rng, extra, kinds: np.ndarray, days: np.ndarray, end: dt.date) -> np
     return out
 
 
-def _checked_incidents(incidents, registry, communes_new, communes_old) -> pd.DataFrame:
-    """Resolve the incidents as a user's file would be, and insist each lands on its unit.
-
-    The table goes through CSV and :func:`geo.records.read_records`; a record
-    whose name is ambiguous or reads as another unit (rare) is rewritten with
-    its code, and the rewritten rows must then pass :func:`join_records`.
-    The private columns are dropped.
-    """
-    public = incidents.drop(columns=["_set", "_unit"])
-    resolved, unresolved = resolve_communes(
-        _round_trip(public), registry, communes_new, communes_old
-    )
-    wrong = _misplaced(resolved, incidents)
-    bad = incidents["record_id"].isin(set(unresolved["record_id"]) | set(wrong))
-    if bad.any():
-        public.loc[bad, "commune_code"] = incidents.loc[bad, "_unit"]
-        public.loc[bad, ["commune", "district"]] = ""
-        try:
-            again = join_records(_round_trip(public[bad]), registry, communes_new, communes_old)
-        except ValueError as err:
-            raise RuntimeError(f"demo incidents do not resolve: {err}") from err
-        still = _misplaced(again, incidents)
-        if still:
-            raise RuntimeError(f"{len(still)} demo incidents land on another unit: {still[:3]}")
-    return public
-
-
-def _misplaced(resolved: pd.DataFrame, drawn: pd.DataFrame) -> list[str]:
-    """Record ids whose resolved unit (old for old records, new for new) is not the one drawn."""
-    truth = drawn.set_index("record_id").loc[resolved["record_id"]]
-    got = np.where(truth["_set"] == OLD, resolved["old_code"], resolved["new_code"])
-    return resolved["record_id"][got != truth["_unit"].to_numpy()].tolist()
-
-
-def _round_trip(frame: pd.DataFrame) -> pd.DataFrame:
-    """The frame as :func:`geo.records.read_records` reads it back from the written CSV."""
-    with tempfile.TemporaryDirectory(prefix="demo-check-") as tmp:
-        path = Path(tmp) / "records.csv"
-        _write_csv(frame, path)
-        return read_records(path)
-
-
-def _check_codes(frame, registry, communes_new, communes_old) -> None:
-    """Outreach and models name their commune by code: each must resolve to that code."""
-    joined = join_records(_round_trip(frame), registry, communes_new, communes_old)
-    date = joined["date"] if "date" in joined else joined["start_date"]
-    got = np.where(date < pd.Timestamp(MERGER_DATE), joined["old_code"], joined["new_code"])
-    wrong = joined["record_id"][got != joined["commune_code"].to_numpy()]
-    if len(wrong):
-        raise RuntimeError(f"demo records resolve to another unit: {wrong.head(3).tolist()}")
+def _check_codes(frame: pd.DataFrame, registry: Registry) -> None:
+    """Outreach and models name their commune by code: each must be a unit of its date's set."""
+    date = pd.to_datetime(frame["date" if "date" in frame else "start_date"], format="%d/%m/%Y")
+    old = (date < pd.Timestamp(MERGER_DATE)).to_numpy()
+    known = np.where(old, frame["commune_code"].isin(registry.legacy.index),
+                     frame["commune_code"].isin(registry.communes.index))
+    if not known.all():
+        wrong = frame["commune_code"][~known].head(3).tolist()
+        raise RuntimeError(f"demo records name units outside their date's set: {wrong}")
 
 
 # -- outreach ----------------------------------------------------------------------
@@ -1106,7 +807,7 @@ def _population(rng, registry, first_year: int, last_year: int) -> pd.DataFrame:
     )
 
 
-# -- manifest and files ------------------------------------------------------------
+# -- manifest ------------------------------------------------------------------
 
 
 def _manifest(seed, start, end, incidents, outreach, models, population) -> dict:
@@ -1114,7 +815,7 @@ def _manifest(seed, start, end, incidents, outreach, models, population) -> dict
         "synthetic": True,
         "note": dict(_NOTE),
         "seed": int(seed),
-        "generated_by": "borderwatch data.demo.generate_demo",
+        "generated_by": "borderwatch demo.generate_demo",
         "period": [start.strftime("%d/%m/%Y"), end.strftime("%d/%m/%Y")],
         "unit_sets": {  # which units the records name, by their date
             "merger_date": MERGER_DATE.strftime("%d/%m/%Y"),
@@ -1140,16 +841,3 @@ def _manifest(seed, start, end, incidents, outreach, models, population) -> dict
     }
 
 
-def _write_csv(frame: pd.DataFrame, path: Path) -> None:
-    frame.to_csv(path, index=False, encoding="utf-8", lineterminator="\n")
-
-
-def _swap_in(staging: Path, out_dir: Path) -> None:
-    """Replace ``out_dir`` by ``staging`` with two renames; the old folder is then removed."""
-    if not out_dir.exists():
-        os.replace(staging, out_dir)
-        return
-    retired = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}-old-", dir=out_dir.parent))
-    os.replace(out_dir, retired / out_dir.name)
-    os.replace(staging, out_dir)
-    shutil.rmtree(retired, ignore_errors=True)

@@ -1,0 +1,45 @@
+"""What the app reads once at start (dashboard/context.py): an upload reuses it."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from dashboard.context import build_context
+from geo.config import Settings
+from geo.units import NEW, OLD
+
+
+@pytest.fixture(scope="module")
+def ctx(tmp_path_factory):
+    return build_context(Settings(data_dir=tmp_path_factory.mktemp("var")))
+
+
+def test_the_places_an_upload_resolves_against_are_the_boundaries_read_at_start(ctx):
+    assert ctx.places.registry is ctx.registry
+    assert ctx.places.communes_new is ctx.communes[NEW]
+    assert ctx.places.communes_old is ctx.communes[OLD]
+    assert ctx.places.outline.contains(ctx.communes[NEW].geometry.iloc[0].representative_point())
+
+
+def test_an_upload_reads_no_boundary_file_again(ctx, tmp_path, monkeypatch):
+    """The import page resolves an upload with the context's places: reading the polygons
+    again (Places.load) would fail here."""
+    import geo.ingest.importer
+    from dashboard.pages import import_records
+    from geo.store import open_store
+
+    def no_reading(*args, **kwargs):
+        raise AssertionError("the boundaries were read again for an upload")
+
+    monkeypatch.setattr(geo.ingest.importer.Places, "load", no_reading)
+    monkeypatch.setattr("geo.boundaries.load_communes", no_reading)
+    path = tmp_path / "truyen_thong.csv"
+    path.write_text("Mã hồ sơ,Ngày,Mã xã,Hình thức,Số người tham dự\n"
+                    "TP-1,30/07/2024,25699,meeting,30\n", encoding="utf-8")
+    pending = {"kind": "outreach", "source": "Công an tỉnh", "strict": True,
+               "filename": path.name, "received": dt.date.today().isoformat()}
+    with open_store(ctx.settings) as store:
+        report = import_records._run(ctx, store, path, pending, preview=True)
+    assert report.accepted == 1 and report.rejected == 0
