@@ -38,19 +38,19 @@ def _latest(accounts: Accounts, **where) -> dict:
 def _read_only(monkeypatch, accounts: Accounts) -> None:
     """Every connection the accounts open from now on refuses writes (as a read-only file
     or a full disk would): a real ``sqlite3.OperationalError`` on each insert."""
-    opened = Accounts._db
+    opened = type(accounts.db)._connection
 
     def read_only_db(self):
         db = opened(self)
         db.execute("PRAGMA query_only = ON")
         return db
 
-    monkeypatch.setattr(accounts, "_db", read_only_db.__get__(accounts))
+    monkeypatch.setattr(accounts.db, "_connection", read_only_db.__get__(accounts.db))
 
 
 def _writable(monkeypatch, accounts: Accounts) -> None:
     monkeypatch.undo()
-    accounts._forget_connection()  # the read-only connection of this thread goes
+    accounts.db.forget_connection()  # the read-only connection of this thread goes
 
 
 # --------------------------------------------------------------------- what is recorded
@@ -238,7 +238,7 @@ def test_rows_wait_in_the_journal_while_the_database_is_read_only(tmp_path, monk
 
 def test_rows_wait_while_another_process_holds_the_database(tmp_path):
     accounts = Accounts(tmp_path / "accounts.sqlite")
-    accounts._db().execute("PRAGMA busy_timeout = 50")
+    accounts.db.execute("PRAGMA busy_timeout = 50")
     holder = sqlite3.connect(tmp_path / "accounts.sqlite", isolation_level=None)
     holder.execute("BEGIN EXCLUSIVE")  # "database is locked" for everyone else
     try:
@@ -268,7 +268,7 @@ def test_rows_wait_when_the_connection_fails(tmp_path, monkeypatch):
         def close(self):
             pass
 
-    monkeypatch.setattr(accounts, "_db", lambda: Broken())
+    monkeypatch.setattr(accounts.db, "_connection", lambda: Broken())
     accounts.audit("export", username="tuan", target="cmd-download")
     monkeypatch.undo()
     assert [r["target"] for r in accounts.audit_log()] == ["cmd-download"]

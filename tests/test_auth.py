@@ -88,7 +88,7 @@ def _route(app, client, path: str):
 def test_passwords_are_argon2id_hashes_and_rules_hold(tmp_path):
     accounts = Accounts(tmp_path / "a.sqlite")
     accounts.create_user("tuan", "mat-khau-dai-du", "planner")
-    stored = accounts._db().execute("SELECT password_hash FROM users").fetchone()[0]
+    stored = accounts.db.execute("SELECT password_hash FROM users").fetchone()[0]
     assert stored.startswith("$argon2id$") and "mat-khau-dai-du" not in stored
     assert accounts.authenticate("tuan", "mat-khau-dai-du") == "planner"
     for bad in (("tuan", "mat-khau-dai-du", "planner", "exists"),
@@ -147,7 +147,7 @@ def test_parallel_guesses_get_no_more_checks_than_the_limit(tmp_path):
     start = threading.Barrier(40)
 
     def guess(n: int) -> str | None:
-        accounts._db()  # each thread its own connection, opened before the race
+        accounts.db._connection()  # each thread its own connection, opened before the race
         start.wait()
         return _refusal(accounts, "tuan", f"doan-sai-{n:04d}", "10.0.0.1")
 
@@ -164,7 +164,7 @@ def _guesses_in_one_worker(path, start, results) -> None:
     """One server worker process: its own accounts object, 10 parallel wrong guesses."""
     accounts = Accounts(path)
     accounts._hasher = hasher = _CountingHasher()
-    accounts._db()
+    accounts.db._connection()
     start.wait()
     with ThreadPoolExecutor(10) as pool:
         codes = list(pool.map(lambda n: _refusal(accounts, "tuan", f"sai-{n:04d}", "10.0.0.1"),

@@ -1,20 +1,22 @@
-"""Accounts, sessions, sign-in throttling and the audit log, in one SQLite file.
+"""Accounts, sessions, sign-in throttling and the audit log of one installation.
 
-The file (``accounts.sqlite`` in the data folder) sits beside the store and is
-shared by every worker of the server on the machine (WAL). Passwords are kept
+They live in ``accounts.sqlite`` in the data folder, shared by every worker of the
+server on the machine (WAL), or, when ``BORDERWATCH_DATABASE_URL`` names the store's
+PostgreSQL database, in that database (schema ``borderwatch_auth``), shared by every
+app server behind a load balancer (:mod:`dashboard.auth.account_db`). Passwords are kept
 as argon2id hashes (argon2-cffi, its default parameters); session tokens and
 CSRF tokens are random (``secrets``) and only the SHA-256 of a session token is
-stored, so a copy of the file opens no session. A new sign-in always makes a
+stored, so a copy of the tables opens no session. A new sign-in always makes a
 new session (no fixation); sessions end after 8 hours idle or 24 hours.
 
 Sign-in throttling (chặn đoán mật khẩu)
 ---------------------------------------
 Every password check is first *reserved*: a row (user name, address, time) is
-written into ``sign_in_attempts`` inside one ``BEGIN IMMEDIATE`` transaction
-that also counts the rows already there. SQLite lets one writer at a time into
-that transaction, whatever the thread or worker process, so the count and the
-reservation are one step: 40 parallel guesses cannot all see "0 failures so
-far". A reservation counts as a failure until the check succeeds, which deletes
+written into ``sign_in_attempts`` inside one locked transaction (SQLite's
+``BEGIN IMMEDIATE``; PostgreSQL's ``LOCK TABLE``) that also counts the rows already
+there. One such transaction runs at a time, whatever the thread, worker process or
+server, so the count and the reservation are one step: 40 parallel guesses cannot
+all see "0 failures so far". A reservation counts as a failure until the check succeeds, which deletes
 it together with the earlier failures of the same (user name, address); a
 worker that dies in the middle of a check leaves a failure, never a free guess.
 
@@ -60,9 +62,7 @@ import hashlib
 import json
 import os
 import secrets
-import sqlite3
 import sys
-import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -70,6 +70,7 @@ from pathlib import Path
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
+from dashboard.auth.account_db import PostgresAccountsDb, SqliteAccountsDb
 from dashboard.auth.roles import ROLES
 
 __all__ = ["AccountError", "Accounts", "Session", "DEMO_PASSWORD", "MIN_PASSWORD", "accounts_of"]
@@ -90,23 +91,6 @@ MAX_USER_FAILURES = 10
 #: Longest audit ``detail`` kept (characters); longer JSON is shortened value by value.
 AUDIT_DETAIL_LIMIT = 4000
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS users (
-    username TEXT PRIMARY KEY, password_hash TEXT NOT NULL, role TEXT NOT NULL,
-    demo INTEGER NOT NULL DEFAULT 0, disabled INTEGER NOT NULL DEFAULT 0, created TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS sessions (
-    token_hash TEXT PRIMARY KEY, username TEXT NOT NULL, csrf TEXT NOT NULL,
-    created TEXT NOT NULL, last_seen TEXT NOT NULL);
-DROP TABLE IF EXISTS failures;
-CREATE TABLE IF NOT EXISTS sign_in_attempts (
-    username TEXT NOT NULL, address TEXT NOT NULL, at TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS sign_in_attempts_user ON sign_in_attempts (username, at);
-CREATE INDEX IF NOT EXISTS sign_in_attempts_address ON sign_in_attempts (address, at);
-CREATE TABLE IF NOT EXISTS audit (
-    id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, username TEXT, role TEXT,
-    action TEXT NOT NULL, target TEXT, detail TEXT, address TEXT);
-CREATE TABLE IF NOT EXISTS real_records (since TEXT NOT NULL);
-"""
 
 
 class AccountError(Exception):
@@ -216,24 +200,24 @@ def _hash_token(token: str) -> str:
 
 
 class Accounts:
-    """The accounts file of one data folder (thread-safe; one connection per thread)."""
+    """The accounts of one installation (thread-safe).
 
-    def __init__(self, path: str | Path):
+    Parameters
+    ----------
+    path : Path
+        The SQLite file (``accounts.sqlite`` in the data folder); with ``database_url`` it
+        names only where the audit journal waits (beside it, on this server's disk).
+    database_url : str, optional
+        A PostgreSQL database (the store's): the accounts live in it, shared by every
+        server (:mod:`dashboard.auth.account_db`).
+    """
+
+    def __init__(self, path: str | Path, *, database_url: str | None = None):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._local = threading.local()
         self._hasher = PasswordHasher()
-        with self._db() as db:
-            db.executescript(_SCHEMA)
-
-    def _db(self) -> sqlite3.Connection:
-        db = getattr(self._local, "db", None)
-        if db is None:
-            db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA busy_timeout=30000")
-            self._local.db = db
-        return db
+        self.db = (PostgresAccountsDb(database_url) if database_url
+                   else SqliteAccountsDb(self.path))
 
     # ------------------------------------------------------------------ users
 
@@ -245,11 +229,10 @@ class Accounts:
         self._check_role(role)
         self._check_password(password)
         try:
-            with self._db() as db:
-                db.execute("INSERT INTO users VALUES (?, ?, ?, ?, 0, ?)",
-                           (username, self._hasher.hash(password), role, int(demo),
-                            _now().isoformat()))
-        except sqlite3.IntegrityError:
+            self.db.execute("INSERT INTO users VALUES (?, ?, ?, ?, 0, ?)",
+                            (username, self._hasher.hash(password), role, int(demo),
+                             _now().isoformat()))
+        except self.db.duplicate:
             raise AccountError("exists", f"user {username!r} already exists") from None
 
     def set_role(self, username: str, role: str) -> None:
@@ -271,7 +254,7 @@ class Accounts:
 
     def users(self) -> list[dict]:
         """Every user: name, role, demo, disabled, created (never the hash)."""
-        rows = self._db().execute(
+        rows = self.db.execute(
             "SELECT username, role, demo, disabled, created FROM users ORDER BY username")
         return [{"username": u, "role": r, "demo": bool(d), "disabled": bool(x), "created": c}
                 for u, r, d, x, c in rows]
@@ -298,9 +281,7 @@ class Accounts:
         published demo password must open no real record). Returns the names
         closed now.
         """
-        db = self._db()
-        db.execute("BEGIN IMMEDIATE")
-        with db:
+        with self.db.transaction(lock="users") as db:
             if db.execute("SELECT 1 FROM real_records").fetchone() is None:
                 db.execute("INSERT INTO real_records VALUES (?)", (_now().isoformat(),))
             names = [n for (n,) in db.execute(
@@ -312,16 +293,16 @@ class Accounts:
 
     def holds_real_records(self) -> bool:
         """Whether real records were imported (:meth:`close_demo_accounts` was called)."""
-        return self._db().execute("SELECT 1 FROM real_records").fetchone() is not None
+        return self.db.execute("SELECT 1 FROM real_records").fetchone() is not None
 
     def _closed_demo(self, username: str) -> bool:
-        row = self._db().execute("SELECT demo FROM users WHERE username = ?",
-                                 (username,)).fetchone()
+        row = self.db.execute("SELECT demo FROM users WHERE username = ?",
+                              (username,)).fetchone()
         return bool(row and row[0]) and self.holds_real_records()
 
     def _update(self, username: str, assignment: str, value) -> None:
-        with self._db() as db:
-            cur = db.execute(f"UPDATE users SET {assignment} WHERE username = ?", (value, username))
+        cur = self.db.execute(f"UPDATE users SET {assignment} WHERE username = ?",
+                              (value, username))
         if cur.rowcount == 0:
             raise AccountError("unknown_user", f"no user {username!r}")
 
@@ -349,7 +330,7 @@ class Accounts:
             if self._closed_demo(username):
                 raise AccountError("demo_closed",
                                    "demo accounts are closed: real records are stored")
-            row = self._db().execute(
+            row = self.db.execute(
                 "SELECT password_hash, role, disabled FROM users WHERE username = ?",
                 (username,)).fetchone()
             if row is not None and not row[2]:
@@ -374,32 +355,25 @@ class Accounts:
         :class:`AccountError` "throttled" (nothing reserved) when a limit is reached."""
         now = _now()
         since = _stamp(now - WINDOW)
-        db = self._db()
-        db.execute("BEGIN IMMEDIATE")
-        try:
+        with self.db.transaction(lock="sign_in_attempts") as db:
             pair, by_address, by_user = db.execute(
-                "SELECT COALESCE(SUM(username = ?1 AND address = ?2), 0), "
-                "COALESCE(SUM(address = ?2), 0), COALESCE(SUM(username = ?1), 0) "
-                "FROM sign_in_attempts WHERE at > ?3 AND (username = ?1 OR address = ?2)",
-                (username, address, since)).fetchone()
+                "SELECT "
+                "COALESCE(SUM(CASE WHEN username = ? AND address = ? THEN 1 ELSE 0 END), 0), "
+                "COALESCE(SUM(CASE WHEN address = ? THEN 1 ELSE 0 END), 0), "
+                "COALESCE(SUM(CASE WHEN username = ? THEN 1 ELSE 0 END), 0) "
+                "FROM sign_in_attempts WHERE at > ? AND (username = ? OR address = ?)",
+                (username, address, address, username, since, username, address)).fetchone()
             if (pair >= MAX_PAIR_FAILURES or by_address >= MAX_ADDRESS_FAILURES
                     or (by_user >= MAX_USER_FAILURES and pair > 0)):
-                db.execute("ROLLBACK")
                 raise AccountError("throttled", "too many failed sign-ins; wait 15 minutes")
             db.execute("INSERT INTO sign_in_attempts VALUES (?, ?, ?)",
                        (username, address, _stamp(now)))
             db.execute("DELETE FROM sign_in_attempts WHERE at <= ?", (since,))  # counted no more
-            db.execute("COMMIT")
-        except BaseException:
-            if db.in_transaction:
-                db.execute("ROLLBACK")
-            raise
 
     def _release_attempts(self, username: str, address: str) -> None:
         """A right password: this attempt and the earlier failures of the pair are forgotten."""
-        with self._db() as db:
-            db.execute("DELETE FROM sign_in_attempts WHERE username = ? AND address = ?",
-                       (username, address))
+        self.db.execute("DELETE FROM sign_in_attempts WHERE username = ? AND address = ?",
+                        (username, address))
 
     def _dummy_hash(self) -> str:
         if not hasattr(self, "_dummy"):
@@ -410,17 +384,15 @@ class Accounts:
         """A new session for ``username``: (session token for the cookie, CSRF token)."""
         token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
         now = _now().isoformat()
-        with self._db() as db:
-            db.execute("INSERT INTO sessions VALUES (?, ?, ?, ?, ?)",
-                       (_hash_token(token), username, csrf, now, now))
+        self.db.execute("INSERT INTO sessions VALUES (?, ?, ?, ?, ?)",
+                        (_hash_token(token), username, csrf, now, now))
         return token, csrf
 
     def session(self, token: str | None) -> Session | None:
         """The live session of ``token`` (refreshing its idle clock), or ``None``."""
         if not token or len(token) > 200:
             return None
-        db = self._db()
-        row = db.execute(
+        row = self.db.execute(
             "SELECT s.username, u.role, s.csrf, s.created, s.last_seen, u.disabled, u.demo "
             "FROM sessions s JOIN users u USING (username) WHERE s.token_hash = ?",
             (_hash_token(token),)).fetchone()
@@ -434,19 +406,16 @@ class Accounts:
             self.end_session(token)
             return None
         if now - dt.datetime.fromisoformat(last_seen) > dt.timedelta(minutes=1):
-            with db:
-                db.execute("UPDATE sessions SET last_seen = ? WHERE token_hash = ?",
-                           (now.isoformat(), _hash_token(token)))
+            self.db.execute("UPDATE sessions SET last_seen = ? WHERE token_hash = ?",
+                            (now.isoformat(), _hash_token(token)))
         return Session(username, role, csrf, bool(demo))
 
     def end_session(self, token: str | None) -> None:
         if token:
-            with self._db() as db:
-                db.execute("DELETE FROM sessions WHERE token_hash = ?", (_hash_token(token),))
+            self.db.execute("DELETE FROM sessions WHERE token_hash = ?", (_hash_token(token),))
 
     def _end_sessions_of(self, username: str) -> None:
-        with self._db() as db:
-            db.execute("DELETE FROM sessions WHERE username = ?", (username,))
+        self.db.execute("DELETE FROM sessions WHERE username = ?", (username,))
 
     # ------------------------------------------------------------------ audit
 
@@ -462,8 +431,8 @@ class Accounts:
             str(target or "")[:300], _detail_text(detail), str(address or "")[:64]))
         try:
             self._insert_audit(row)
-        except sqlite3.Error as err:
-            self._forget_connection()
+        except self.db.errors as err:
+            self.db.forget_connection()
             self._journal_audit(row, err)
 
     @property
@@ -474,28 +443,28 @@ class Accounts:
     def _insert_audit(self, row: tuple | None) -> None:
         """Insert ``row`` (``None``: none), after the rows waiting in the journal if any, in
         one transaction; the journal is emptied once they are committed."""
-        db = self._db()
         if not self._journal_waiting():
             if row is not None:
-                db.execute(_INSERT_AUDIT, row)
+                self.db.execute(_INSERT_AUDIT, row)
             return
-        db.execute("BEGIN IMMEDIATE")
+        journal = None
         try:
-            with open(self.audit_journal, "a+", encoding="utf-8", errors="replace") as journal:
+            # the database first: one that refuses the rows fails here, and the row waits
+            with self.db.transaction(lock="audit") as db:
+                journal = open(self.audit_journal, "a+", encoding="utf-8", errors="replace")
                 fcntl.flock(journal, fcntl.LOCK_EX)
                 journal.seek(0)
                 pending = _journal_rows(journal.read())
-                db.executemany(_INSERT_AUDIT, pending)
+                if pending:
+                    db.executemany(_INSERT_AUDIT, pending)
                 if row is not None:
                     db.execute(_INSERT_AUDIT, row)
-                db.execute("COMMIT")
-                journal.truncate(0)
-                journal.flush()
-                os.fsync(journal.fileno())
-        except BaseException:
-            if db.in_transaction:
-                db.execute("ROLLBACK")
-            raise
+            journal.truncate(0)  # committed: emptied while still locked
+            journal.flush()
+            os.fsync(journal.fileno())
+        finally:
+            if journal is not None:
+                journal.close()
 
     def _journal_waiting(self) -> bool:
         try:
@@ -529,20 +498,10 @@ class Accounts:
                                                                  errors="replace")))
         try:
             self._insert_audit(None)
-        except sqlite3.Error:
-            self._forget_connection()
+        except self.db.errors:
+            self.db.forget_connection()
             return 0
         return waiting
-
-    def _forget_connection(self) -> None:
-        """Close this thread's connection after an error: the next use opens a fresh one."""
-        db = getattr(self._local, "db", None)
-        self._local.db = None
-        if db is not None:
-            try:
-                db.close()
-            except sqlite3.Error:
-                pass
 
     def audit_log(self, *, limit: int = 100, username: str | None = None,
                   action: str | None = None) -> list[dict]:
@@ -561,9 +520,11 @@ class Accounts:
             sql += " WHERE " + " AND ".join(where)
         sql += " ORDER BY id DESC LIMIT ?"
         return [dict(zip(_AUDIT_KEYS, row))
-                for row in self._db().execute(sql, (*params, int(limit)))]
+                for row in self.db.execute(sql, (*params, int(limit)))]
 
 
 def accounts_of(settings) -> Accounts:
-    """The accounts file of the data folder of ``settings`` (users, sessions, audit log)."""
-    return Accounts(settings.data_dir / "accounts.sqlite")
+    """The accounts of ``settings`` (users, sessions, audit log): in the store's PostgreSQL
+    database when ``settings.database_url`` is set (every server shares them), else the
+    ``accounts.sqlite`` file of the data folder."""
+    return Accounts(settings.data_dir / "accounts.sqlite", database_url=settings.database_url)

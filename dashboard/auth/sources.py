@@ -10,7 +10,8 @@ writes into another account's source, into a source whose records came from
 the command line (the operator's), or into the reserved source of the
 synthetic demo.
 
-The table sits in the accounts file (``accounts.sqlite``), beside the users.
+The table sits beside the users (:mod:`dashboard.auth.account_db`: the accounts file, or
+the shared PostgreSQL database of several servers).
 The command line (``borderwatch import``, run by the operator) is outside this
 rule.
 """
@@ -18,17 +19,12 @@ rule.
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
 from collections.abc import Collection
 
 from dashboard.auth.accounts import Accounts
 from geo.ingest import DEMO_SOURCE
 
 __all__ = ["SourceOwners", "SourceRefused", "reserved"]
-
-_SCHEMA = ("CREATE TABLE IF NOT EXISTS source_owners (source TEXT PRIMARY KEY, "
-           "username TEXT NOT NULL, claimed TEXT NOT NULL)")
-
 
 class SourceRefused(Exception):
     """An account may not import under this source; ``code`` says why: "reserved" (the
@@ -57,36 +53,18 @@ class SourceOwners:
     """
 
     def __init__(self, accounts: Accounts):
-        self.path = accounts.path
-        db = self._connect()
-        try:
-            db.execute(_SCHEMA)
-        finally:
-            db.close()
-
-    def _connect(self) -> sqlite3.Connection:
-        db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-        db.execute("PRAGMA busy_timeout=30000")
-        return db
+        self.db = accounts.db
 
     def owner(self, source: str) -> str | None:
         """The account that owns ``source``, or ``None``."""
-        db = self._connect()
-        try:
-            row = db.execute("SELECT username FROM source_owners WHERE source = ?",
-                             (source,)).fetchone()
-        finally:
-            db.close()
+        row = self.db.execute("SELECT username FROM source_owners WHERE source = ?",
+                              (source,)).fetchone()
         return row[0] if row else None
 
     def owned_by(self, username: str) -> list[str]:
         """The sources ``username`` owns, latest claimed first."""
-        db = self._connect()
-        try:
-            rows = db.execute("SELECT source FROM source_owners WHERE username = ? "
-                              "ORDER BY claimed DESC, source", (username,)).fetchall()
-        finally:
-            db.close()
+        rows = self.db.execute("SELECT source FROM source_owners WHERE username = ? "
+                               "ORDER BY claimed DESC, source", (username,)).fetchall()
         return [r[0] for r in rows]
 
     def check(self, source: str, username: str, *, stored: Collection[str]) -> None:
@@ -106,13 +84,10 @@ class SourceOwners:
         """Make ``username`` the owner of ``source`` (nothing changes if it is already);
         :class:`SourceRefused` if the source is not for ``username`` to take."""
         self.check(source, username, stored=stored)
-        db = self._connect()
-        try:
-            db.execute("INSERT OR IGNORE INTO source_owners VALUES (?, ?, ?)",
-                       (source, username, dt.datetime.now(dt.timezone.utc).isoformat()))
-            row = db.execute("SELECT username FROM source_owners WHERE source = ?",
-                             (source,)).fetchone()
-        finally:
-            db.close()
+        self.db.execute("INSERT INTO source_owners VALUES (?, ?, ?) "
+                        "ON CONFLICT (source) DO NOTHING",
+                        (source, username, dt.datetime.now(dt.timezone.utc).isoformat()))
+        row = self.db.execute("SELECT username FROM source_owners WHERE source = ?",
+                              (source,)).fetchone()
         if row is None or row[0] != username:  # another account claimed it meanwhile
             raise SourceRefused("taken", source)

@@ -45,7 +45,7 @@ def _redact_message(text: str, url: str) -> str:
 _MIGRATION_LOCK = 0x62775F6D69677261  # "bw_migra"
 
 
-def _pg(sql: str) -> str:
+def pg_sql(sql: str) -> str:
     """Our portable ``?`` placeholders as psycopg's ``%s``."""
     return sql.replace("%", "%%").replace("?", "%s")
 
@@ -55,7 +55,7 @@ class _PgTransaction(Transaction):
         self._con = con
 
     def execute(self, sql: str, params: Sequence = ()) -> None:
-        self._con.execute(_pg(sql), list(params))
+        self._con.execute(pg_sql(sql), list(params))
 
     def insert(self, table: str, columns: Sequence[str], rows: Iterable[tuple]) -> None:
         import psycopg
@@ -126,7 +126,7 @@ class PostGISStore(Store):
 
     def _query(self, sql: str, params: Sequence = ()) -> tuple[list[str], list[tuple]]:
         try:
-            cur = self._con.execute(_pg(sql), list(params))
+            cur = self._con.execute(pg_sql(sql), list(params))
         except self._psycopg.errors.UndefinedTable:
             raise
         except self._psycopg.Error as err:

@@ -1,0 +1,187 @@
+"""Where accounts, sessions, sign-in attempts, source owners and the audit log are kept: one SQLite file, or
+PostgreSQL when the product runs as several servers on one database.
+
+:class:`dashboard.auth.accounts.Accounts` writes its SQL once, with ``?`` placeholders, and
+runs it through one of the two connections here. Each gives it the same four things:
+``execute`` (one statement, committed at once), ``transaction`` (several statements as one;
+with ``lock`` the transaction is the only writer of that table until it ends, which is what
+the sign-in throttling's count-then-reserve needs), ``errors`` (what a refused statement
+raises) and ``duplicate`` (what a second row with the same key raises).
+
+- SQLite (the default): ``accounts.sqlite`` in the data folder, shared by the workers of
+  one machine (WAL); a locked transaction is ``BEGIN IMMEDIATE`` (one writer at a time in
+  the whole file).
+- PostgreSQL (``BORDERWATCH_DATABASE_URL`` set): the tables live in the schema
+  :data:`SCHEMA` of the store's database, so that every app server behind a load balancer
+  knows the same users and sessions, counts the same failed sign-ins and writes one audit
+  log. A locked transaction takes ``LOCK TABLE … IN SHARE ROW EXCLUSIVE MODE``, which lets
+  one such transaction at a time, from any server.
+
+Each thread gets its own connection (both drivers' connections are not to be shared
+between threads).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+import threading
+from pathlib import Path
+
+from geo.store.postgis import pg_sql, redact_url
+
+__all__ = ["SCHEMA", "PostgresAccountsDb", "SqliteAccountsDb"]
+
+#: The PostgreSQL schema that holds the account tables (beside the store's tables).
+SCHEMA = "borderwatch_auth"
+
+_SQLITE_SCHEMA = """
+CREATE TABLE IF NOT EXISTS users (
+    username TEXT PRIMARY KEY, password_hash TEXT NOT NULL, role TEXT NOT NULL,
+    demo INTEGER NOT NULL DEFAULT 0, disabled INTEGER NOT NULL DEFAULT 0, created TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS sessions (
+    token_hash TEXT PRIMARY KEY, username TEXT NOT NULL, csrf TEXT NOT NULL,
+    created TEXT NOT NULL, last_seen TEXT NOT NULL);
+DROP TABLE IF EXISTS failures;
+CREATE TABLE IF NOT EXISTS sign_in_attempts (
+    username TEXT NOT NULL, address TEXT NOT NULL, at TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS sign_in_attempts_user ON sign_in_attempts (username, at);
+CREATE INDEX IF NOT EXISTS sign_in_attempts_address ON sign_in_attempts (address, at);
+CREATE TABLE IF NOT EXISTS audit (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, username TEXT, role TEXT,
+    action TEXT NOT NULL, target TEXT, detail TEXT, address TEXT);
+CREATE TABLE IF NOT EXISTS real_records (since TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS source_owners (
+    source TEXT PRIMARY KEY, username TEXT NOT NULL, claimed TEXT NOT NULL);
+"""
+
+#: The same tables in PostgreSQL (times stay ISO text: the code compares them as text).
+_POSTGRES_SCHEMA = (
+    f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}",
+    "CREATE TABLE IF NOT EXISTS users (username TEXT PRIMARY KEY, password_hash TEXT NOT NULL, "
+    "role TEXT NOT NULL, demo INTEGER NOT NULL DEFAULT 0, disabled INTEGER NOT NULL DEFAULT 0, "
+    "created TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS sessions (token_hash TEXT PRIMARY KEY, username TEXT NOT NULL, "
+    "csrf TEXT NOT NULL, created TEXT NOT NULL, last_seen TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS sign_in_attempts (username TEXT NOT NULL, "
+    "address TEXT NOT NULL, at TEXT NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS sign_in_attempts_user ON sign_in_attempts (username, at)",
+    "CREATE INDEX IF NOT EXISTS sign_in_attempts_address ON sign_in_attempts (address, at)",
+    "CREATE TABLE IF NOT EXISTS audit (id BIGSERIAL PRIMARY KEY, at TEXT NOT NULL, "
+    "username TEXT, role TEXT, action TEXT NOT NULL, target TEXT, detail TEXT, address TEXT)",
+    "CREATE TABLE IF NOT EXISTS real_records (since TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS source_owners (source TEXT PRIMARY KEY, "
+    "username TEXT NOT NULL, claimed TEXT NOT NULL)",
+)
+#: Advisory lock that makes creating the account tables one server at a time.
+_SCHEMA_LOCK = 0x62775F6175746820  # "bw_auth "
+
+
+class SqliteAccountsDb:
+    """The accounts in one SQLite file (WAL; one connection per thread)."""
+
+    errors: tuple[type[Exception], ...] = (sqlite3.Error,)
+    duplicate: tuple[type[Exception], ...] = (sqlite3.IntegrityError,)
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._local = threading.local()
+        self._connection().executescript(_SQLITE_SCHEMA)
+
+    def describe(self) -> str:
+        return str(self.path)
+
+    def _connection(self) -> sqlite3.Connection:
+        db = getattr(self._local, "db", None)
+        if db is None:
+            db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA busy_timeout=30000")
+            self._local.db = db
+        return db
+
+    def execute(self, sql: str, params=()):
+        """Run one statement (committed at once); the cursor, to fetch from or count."""
+        return self._connection().execute(sql, tuple(params))
+
+    def executemany(self, sql: str, rows) -> None:
+        self._connection().executemany(sql, rows)
+
+    @contextlib.contextmanager
+    def transaction(self, *, lock: str | None = None):
+        """Statements as one; ``lock`` (a table name): the only writer until the end."""
+        db = self._connection()
+        db.execute("BEGIN IMMEDIATE" if lock else "BEGIN")
+        try:
+            yield self
+        except BaseException:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+
+    def forget_connection(self) -> None:
+        """Close this thread's connection after an error: the next use opens a fresh one."""
+        db = getattr(self._local, "db", None)
+        self._local.db = None
+        if db is not None:
+            with contextlib.suppress(sqlite3.Error):
+                db.close()
+
+
+class PostgresAccountsDb:
+    """The accounts in the schema :data:`SCHEMA` of a PostgreSQL database (one connection
+    per thread, autocommit outside :meth:`transaction`)."""
+
+    def __init__(self, url: str, *, connect_timeout: int = 10):
+        import psycopg
+
+        self.url = url
+        self._psycopg = psycopg
+        self._connect_timeout = connect_timeout
+        self.errors = (psycopg.Error,)
+        self.duplicate = (psycopg.errors.UniqueViolation,)
+        self._local = threading.local()
+        con = self._connection()
+        with con.transaction():
+            con.execute("SELECT pg_advisory_xact_lock(%s)", [_SCHEMA_LOCK])
+            for statement in _POSTGRES_SCHEMA:
+                con.execute(statement)
+
+    def describe(self) -> str:
+        return f"PostgreSQL {redact_url(self.url)}, schema {SCHEMA}"
+
+    def _connection(self):
+        con = getattr(self._local, "db", None)
+        if con is None or con.closed:
+            con = self._psycopg.connect(self.url, autocommit=True,
+                                        connect_timeout=self._connect_timeout,
+                                        options=f"-c search_path={SCHEMA}")
+            self._local.db = con
+        return con
+
+    def execute(self, sql: str, params=()):
+        """Run one statement (committed at once unless inside :meth:`transaction`)."""
+        return self._connection().execute(pg_sql(sql), list(params))
+
+    def executemany(self, sql: str, rows) -> None:
+        with self._connection().cursor() as cur:
+            cur.executemany(pg_sql(sql), [list(r) for r in rows])
+
+    @contextlib.contextmanager
+    def transaction(self, *, lock: str | None = None):
+        """Statements as one; ``lock`` (a table name): one such transaction at a time, from
+        any server (``SHARE ROW EXCLUSIVE`` conflicts with itself, not with readers)."""
+        con = self._connection()
+        with con.transaction():
+            if lock:
+                con.execute(f"LOCK TABLE {lock} IN SHARE ROW EXCLUSIVE MODE")
+            yield self
+
+    def forget_connection(self) -> None:
+        con = getattr(self._local, "db", None)
+        self._local.db = None
+        if con is not None:
+            with contextlib.suppress(self._psycopg.Error):
+                con.close()
