@@ -55,7 +55,8 @@ NR_MAP = "cmd-nr-map"
 NR_ORIGINATORS = "cmd-nr-originators"
 #: Rows of the originators' list shown under the map (all are on the map).
 _LIST_ROWS = 30
-_MARKER_COLOUR = "#d7301f"
+#: Magenta: apart from the gates' reds and the counts' viridis.
+_MARKER_COLOUR = "#e7298a"
 
 
 def _edges_text(values, lang: str) -> str:
@@ -163,7 +164,7 @@ def _table(result: NearRepeat, lang: str) -> html.Table:
 
 def _summary(result: NearRepeat, found: pd.DataFrame, types, end: dt.date, lang: str) -> str:
     t = lambda key, **kw: translate(key, lang, **kw)  # noqa: E731
-    kinds = ", ".join(t(f"type.{k}").lower() if lang == "vi" else t(f"type.{k}")
+    kinds = "; ".join(t(f"type.{k}").lower() if lang == "vi" else t(f"type.{k}")
                       for k in NEAR_REPEAT_TYPES if k in types)
     parts = [t("nr.summary", n=format_number(result.n_records, lang), types=kinds,
                first=format_date(result.first, lang), last=format_date(result.last, lang),
@@ -283,6 +284,8 @@ def register_callbacks(app: Dash, ctx: AppContext, an: Analyses) -> None:
                                       **{k: format_number(v, lang) for k, v in
                                          err.params.items()}))
         unit_set = choice(unit_set, (NEW, OLD), NEW)
-        figure = _map(ctx, an, found, unit_set, chosen, start, end, lang)
+        figure = _map(ctx, an, found, unit_set, chosen, start, end, lang) if len(found) \
+            else go.Figure()
+        shown = {} if len(found) else {"display": "none"}  # no originator: no map
         return ("", _summary(result, found, chosen, end, lang), _table(result, lang), figure,
-                {}, _originator_list(found, lang))
+                shown, _originator_list(found, lang))
