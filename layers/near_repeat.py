@@ -220,11 +220,6 @@ class NearRepeat:
     first: dt.date
     last: dt.date
 
-    def matrix(self, column: str) -> pd.DataFrame:
-        """``column`` as a distance × day table (rows "0–1", columns "0–7" …)."""
-        frame = self.table.pivot(index="d_band", columns="t_band", values=column)
-        return frame.loc[self.table["d_band"].unique(), self.table["t_band"].unique()]
-
 
 def _located(records: pd.DataFrame, types) -> pd.DataFrame:
     missing = {"date", "lat", "lon"} - set(records.columns)
