@@ -272,6 +272,23 @@ class Analyses:
                     "campaign": campaign}
         return self._memo(("summary", unit_set, types, start, end), build)
 
+    def near_repeat(self, *, types, start, end, bands):
+        """The Knox test of near repeats of the located crossings and tips of ``types`` in
+        the period (:func:`layers.near_repeat.knox_test`, this app's permutations and seed)
+        and the records whose window is open on ``end`` (:func:`layers.near_repeat.originators`).
+
+        Commander only (points). Raises :class:`layers.near_repeat.NearRepeatError` when the
+        records cannot be tested (not kept: the next call says it again).
+        """
+        from layers.near_repeat import knox_test, originators
+
+        def build():
+            selected = _selected(self._records().incidents, types, start, end)
+            result = knox_test(selected, bands, permutations=self.permutations, seed=self.seed)
+            return result, originators(selected, result, on=end)
+        key = ("near_repeat", tuple(types), start, end, bands.distance_km, bands.days)
+        return self._memo(key, build)
+
     def trend(self, *, freq: str = "Q", types=INCIDENT_TYPES) -> pd.DataFrame:
         """The province's incidents per quarter (``"Q"``) or month (``"M"``) and type over the
         records' span (:func:`layers.trend.province_trend`); a copy, callers may change it."""

@@ -11,6 +11,8 @@ p-value and the same False Discovery Rate decision on every map:
   significant;
 - :func:`permutation_p`: the two-sided conditional-permutation p-value, ties
   counted in both tails;
+- :func:`excess_p`: the one-tailed p-value of an excess (a count above what
+  the permutations give), ties counted, for tests with a direction (Knox);
 - :func:`exact_gi_star_p`: the same p-value for Gi* on counts, from the
   exact conditional permutation distribution (every draw of the
   neighbours enumerated by subset sums) instead of a random sample of it;
@@ -44,6 +46,7 @@ __all__ = [
     "GiStarTest",
     "exact_gi_star_cost",
     "exact_gi_star_p",
+    "excess_p",
     "fdr_threshold",
     "gi_star_test",
     "island_mask",
@@ -167,6 +170,44 @@ def permutation_p(
     greater = np.atleast_1d(calculate_significance(observed, simulated, alternative="greater"))
     lesser = np.atleast_1d(calculate_significance(observed, simulated, alternative="lesser"))
     return _folded(greater, lesser, alternative, islands)
+
+
+def excess_p(observed: np.ndarray, simulated: np.ndarray) -> np.ndarray:
+    """The one-tailed p-value of each observed statistic being *larger* than its permutations.
+
+    ``(M + 1) / (permutations + 1)``, ``M`` counting the simulations at least as
+    large as the observed value, ties (as :func:`permutation_p` reads them)
+    included: esda's ``"greater"`` significance, and the p-value of pointpats'
+    Knox test (``p_sim``). For a statistic whose alternative has one direction,
+    such as the Knox count of pairs close in space and time (an excess of
+    near repeats; a deficit has no meaning for patrols).
+
+    Parameters
+    ----------
+    observed : ndarray
+        One statistic per test, any shape ``s``.
+    simulated : ndarray
+        Shape ``s + (permutations,)``.
+
+    Returns
+    -------
+    ndarray
+        The p-values, shape ``s``.
+
+    Examples
+    --------
+    >>> excess_p(np.array([5, 1]), np.array([[1, 2, 3, 5], [1, 1, 1, 1]])).tolist()
+    [0.4, 1.0]
+    """
+    observed = np.asarray(observed, dtype=float)
+    simulated = np.asarray(simulated, dtype=float)
+    shape = observed.shape
+    flat_obs = observed.reshape(-1, 1)
+    flat_sim = simulated.reshape(flat_obs.shape[0], -1)
+    tied = np.isclose(flat_sim, flat_obs, rtol=TIE_RTOL, atol=_TIE_ATOL)
+    flat_sim = np.where(tied, flat_obs, flat_sim)
+    p = np.atleast_1d(calculate_significance(flat_obs, flat_sim, alternative="greater"))
+    return np.asarray(p, dtype=float).reshape(shape)
 
 
 def _folded(greater: np.ndarray, lesser: np.ndarray, alternative: str,

@@ -6,7 +6,8 @@ year before, key-area score), filters (incident types, period presets, unit
 set), gates with 5/15/30 km rings, a ranked table of suggested key communes
 with their reasons, and a side panel for the clicked commune. Under the map,
 what it shows (:mod:`dashboard.map_meaning`) and, under a Gi* map with no hot
-spot after FDR, its uncorrected 90 % classes or four quarters as choices.
+spot after FDR, its uncorrected 90 % classes or four quarters as choices. At the
+bottom, near repeats (:mod:`dashboard.pages.near_repeats`).
 Every number comes from :mod:`dashboard.analysis`, which asks ``layers/``;
 filter changes within a layer patch the values only.
 """
@@ -31,6 +32,7 @@ from dashboard.figures.rings import gate_rings
 from dashboard.figures.trend_chart import commune_chart, trend_figure
 from dashboard.i18n import choice_label, format_date, format_number, translate, reason_text
 from dashboard.map_meaning import about_text, gi_advice
+from dashboard.pages import near_repeats
 from dashboard.period_filter import (chosen_period, data_period, matching_preset, period_picker,
                                      period_text, register_period)
 from dashboard.presentation import presentation_view
@@ -279,6 +281,7 @@ def layout(ctx: AppContext, lang: str, search: str | None = None) -> list:
             html.H3(t("cmd.ranked")),
             dcc.Loading(html.Div(id=ids.CMD_TABLE), delay_show=400),
             html.Div(id=ids.CMD_SUMMARY, className="summary"),
+            near_repeats.section(lang),
         ],
         className="main-panel",
     )
@@ -424,6 +427,7 @@ def register_callbacks(app: Dash, ctx: AppContext, an: Analyses) -> None:
         return start.isoformat(), end.isoformat()
 
     _register_trend(app, ctx, an)
+    near_repeats.register_callbacks(app, ctx, an)
 
     @app.callback(
         Output(ids.CMD_TABLE, "children"),
