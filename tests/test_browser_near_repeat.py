@@ -33,6 +33,11 @@ def _rows(page) -> list[list[str]]:
 def test_commander_tests_bands_reads_the_table_and_sees_the_originators(server):
     with chromium_page(1500, 1000) as page:
         page.goto(server + "/commander")
+        page.wait_for_selector("#cmd-nr-run", timeout=120_000)
+        page.wait_for_function("() => document.querySelector('#cmd-nr-summary').innerText"
+                               ".includes('Kiểm định')", timeout=120_000)
+        assert page.query_selector("#cmd-nr-table table") is None  # nothing run before asked
+        page.click("#cmd-nr-run")
         page.wait_for_selector("#cmd-nr-table table", timeout=120_000)
         head = page.inner_text("#cmd-nr-table thead")
         assert "Khả năng do ngẫu nhiên" in head and "Nếu ngẫu nhiên" in head

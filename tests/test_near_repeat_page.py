@@ -42,10 +42,10 @@ def world(tmp_path_factory):
 
 def _run(app, client, *, distance="1; 2; 5", days="7; 14; 30",
          types=("illegal_crossing", "tip"), start="2025-01-01", end="2025-12-31",
-         lang="vi"):
+         lang="vi", clicks=1):
     key = _key(app, f"{NR_ERROR}.children", f"{NR_TABLE}.children")
     return _call(app, client, key, {
-        "cmd-nr-distance.value": distance, "cmd-nr-days.value": days,
+        "cmd-nr-run.n_clicks": clicks, "cmd-nr-distance.value": distance, "cmd-nr-days.value": days,
         "cmd-types.value": list(types), "cmd-period.start_date": start,
         "cmd-period.end_date": end, "cmd-units.value": "2025", "page-lang.data": lang})
 
@@ -60,6 +60,21 @@ def _cells(answer) -> list[list[str]]:
     table = answer.get_json()["response"][NR_TABLE]["children"]
     body = table["props"]["children"][1]["props"]["children"]
     return [[td["props"]["children"] for td in tr["props"]["children"]] for tr in body]
+
+
+def test_nothing_is_computed_before_the_commander_asks(world, monkeypatch):
+    app, ctx, _ = world
+    client = _signed_in(app, "commander")
+    import layers.near_repeat
+
+    def no_test(*args, **kwargs):
+        raise AssertionError("the Knox test ran before its button was pressed")
+
+    monkeypatch.setattr(layers.near_repeat, "knox_test", no_test)
+    answer = _run(app, client, clicks=None, start="2024-01-01")  # a period not cached
+    text = _text(answer)
+    assert "Bấm “Kiểm định”" in text[NR_SUMMARY]
+    assert json.loads(text[NR_TABLE])["children"] == []
 
 
 def test_the_commander_reads_the_knox_table_in_words(world):
