@@ -47,6 +47,7 @@ it loads a running server (``--pid`` its gunicorn master, for the memory).
 
     .venv/bin/python scripts/load_test.py --sessions 50 --duration 60 --postgis --workers 2
     .venv/bin/python scripts/load_test.py --sessions 50 --duration 60 --postgis --think 0
+    .venv/bin/python scripts/load_test.py --sessions 50 --duration 60 --postgis --servers 2
     .venv/bin/python scripts/load_test.py --url http://127.0.0.1:8050 --pid 12345 --json out.json
 
 The client runs on the same machine: its own CPU time is reported, since on a
@@ -605,8 +606,10 @@ class MemorySampler:
     """Resident memory and CPU time of a server's master and worker processes, and the
     machine's load average, every ``every`` seconds."""
 
-    def __init__(self, pid: int | None, every: float = 2.0) -> None:
-        self.pid = pid
+    def __init__(self, pid: int | list[int] | None, every: float = 2.0) -> None:
+        #: the gunicorn masters sampled (one per server), with their workers
+        self.masters = [p for p in (pid if isinstance(pid, list) else [pid]) if p]
+        self.pid = self.masters[0] if self.masters else None
         self.every = every
         self.peak: dict[int, float] = {}
         self.first: dict[int, float] = {}
@@ -629,9 +632,7 @@ class MemorySampler:
 
     def sample(self) -> None:
         self.load.append(os.getloadavg()[0])
-        if not self.pid:
-            return
-        for pid in [self.pid, *_children(self.pid)]:
+        for pid in [q for master in self.masters for q in (master, *_children(master))]:
             cpu = _cpu_seconds(pid)
             if cpu is not None:
                 self.cpu_first.setdefault(pid, cpu)
@@ -649,11 +650,12 @@ class MemorySampler:
 
     def report(self) -> dict:
         """Memory per process (MB), server CPU seconds used, the 1-minute load average."""
-        workers = [p for p in self.peak if p != self.pid]
+        workers = [p for p in self.peak if p not in self.masters]
         cpu = sum(self.cpu_last[p] - self.cpu_first[p] for p in self.cpu_last)
         return {
             "master_pid": self.pid,
             "master_mb": round(self.last.get(self.pid, 0.0), 1),
+            "servers": len(self.masters),
             "workers": [{"pid": p, "start_mb": round(self.first[p], 1),
                          "peak_mb": round(self.peak[p], 1),
                          "last_mb": round(self.last.get(p, 0.0), 1),
@@ -677,27 +679,50 @@ def _free_port() -> int:
 
 @dataclass
 class Server:
-    url: str
-    pid: int | None
+    """The app servers started on one store: their addresses, gunicorn masters and logs
+    (one each; several on one PostGIS with ``servers`` > 1)."""
+
+    urls: list[str]
+    pids: list[int]
     backend: str
     workers: int | None
     threads: int | None
     setup_seconds: dict = field(default_factory=dict)
-    log: Path | None = None
+    logs: list[Path] = field(default_factory=list)
+
+    @property
+    def url(self) -> str:
+        return self.urls[0]
+
+    @property
+    def pid(self) -> int:
+        return self.pids[0]
+
+    @property
+    def log(self) -> Path | None:
+        return self.logs[0] if self.logs else None
 
 
 @contextmanager
-def running_server(*, postgis: bool, workers: int, threads: int = THREADS,
+def running_server(*, postgis: bool, workers: int, threads: int = THREADS, servers: int = 1,
                    log=sys.stderr, boot_timeout: float = 300.0) -> Iterator[Server]:
     """A throw-away data folder with the demo (SQLite, or a throw-away PostGIS server), and
     gunicorn with ``workers`` processes over it, on a free loopback port; stopped and
-    deleted at the end."""
+    deleted at the end.
+
+    ``servers`` > 1 (PostGIS only) starts that many app servers, each with its own port and
+    data folder, on the one database, as behind a load balancer: they share the records,
+    the accounts and the sessions (:mod:`dashboard.auth.account_db`).
+    """
     from dashboard.serving import ensure_demo
     from dashboard.wsgi import gunicorn_command, settings_env
     from geo.config import Settings
 
+    if servers > 1 and not postgis:
+        raise ValueError("several app servers share one PostGIS database: add --postgis")
     work = Path(tempfile.mkdtemp(prefix="bw-load-"))
-    pg_server = proc = None
+    pg_server = None
+    procs: list[subprocess.Popen] = []
     timings = {}
     try:
         url = None
@@ -708,38 +733,46 @@ def running_server(*, postgis: bool, workers: int, threads: int = THREADS,
             pg_server = pg.start_server()
             url = pg_server.create_database()
             timings["postgis_start_s"] = round(time.perf_counter() - started, 1)
-        settings = Settings(data_dir=work / "var", database_url=url)
+        every = [Settings(data_dir=work / f"var{n}" if n else work / "var", database_url=url)
+                 for n in range(servers)]
         started = time.perf_counter()
-        ensure_demo(settings)
+        ensure_demo(every[0])
         timings["demo_import_s"] = round(time.perf_counter() - started, 1)
         print(f"demo imported into {'PostGIS' if postgis else 'SQLite'} in "
               f"{timings['demo_import_s']} s", file=log, flush=True)
-        port = _free_port()
-        server_log = work / "gunicorn.log"
-        cmd = gunicorn_command(host="127.0.0.1", port=port, workers=workers, threads=threads)
+        bases, logs = [], []
         started = time.perf_counter()
-        with open(server_log, "w") as handle:
-            proc = subprocess.Popen(cmd, stdout=handle, stderr=subprocess.STDOUT, cwd=ROOT,
-                                    env={**os.environ, **settings_env(settings)})
-        base = f"http://127.0.0.1:{port}"
-        while True:  # every worker says when its app is built (dashboard.wsgi)
-            if proc.poll() is not None:
-                raise RuntimeError(f"gunicorn exited ({proc.returncode}):\n"
-                                   + server_log.read_text()[-3000:])
-            if server_log.read_text().count("app ready") >= workers:
-                break
-            if time.perf_counter() - started > boot_timeout:
-                raise RuntimeError("the workers did not start in time:\n"
-                                   + server_log.read_text()[-3000:])
-            time.sleep(0.2)
+        for n, settings in enumerate(every):
+            port = _free_port()
+            server_log = work / f"gunicorn{n or ''}.log"
+            cmd = gunicorn_command(host="127.0.0.1", port=port, workers=workers, threads=threads)
+            with open(server_log, "w") as handle:
+                procs.append(subprocess.Popen(
+                    cmd, stdout=handle, stderr=subprocess.STDOUT, cwd=ROOT,
+                    env={**os.environ, **settings_env(settings)}))
+            bases.append(f"http://127.0.0.1:{port}")
+            logs.append(server_log)
+        for proc, server_log in zip(procs, logs):
+            while True:  # every worker says when its app is built (dashboard.wsgi)
+                if proc.poll() is not None:
+                    raise RuntimeError(f"gunicorn exited ({proc.returncode}):\n"
+                                       + server_log.read_text()[-3000:])
+                if server_log.read_text().count("app ready") >= workers:
+                    break
+                if time.perf_counter() - started > boot_timeout:
+                    raise RuntimeError("the workers did not start in time:\n"
+                                       + server_log.read_text()[-3000:])
+                time.sleep(0.2)
         timings["workers_ready_s"] = round(time.perf_counter() - started, 1)
-        print(f"gunicorn: {workers} workers × {threads} threads ready in "
-              f"{timings['workers_ready_s']} s at {base}", file=log, flush=True)
-        yield Server(base, proc.pid, "PostGIS" if postgis else "SQLite", workers, threads,
-                     timings, server_log)
+        print(f"gunicorn: {servers} × {workers} workers × {threads} threads ready in "
+              f"{timings['workers_ready_s']} s at {', '.join(bases)}", file=log, flush=True)
+        yield Server(bases, [p.pid for p in procs], "PostGIS" if postgis else "SQLite",
+                     workers, threads, timings, logs)
     finally:
-        if proc is not None and proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
+        for proc in procs:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        for proc in procs:
             try:
                 proc.wait(timeout=60)
             except subprocess.TimeoutExpired:
@@ -761,14 +794,17 @@ class LoadResult:
     client_cpu_s: float
 
 
-def run_load(url: str, *, sessions: int, duration: float, think: tuple[float, float],
-             ramp: float = 5.0, timeout: float = 60.0, pid: int | None = None,
+def run_load(url: str | list[str], *, sessions: int, duration: float,
+             think: tuple[float, float], ramp: float = 5.0, timeout: float = 60.0,
+             pid: int | list[int] | None = None,
              seed: int = 1, roles=("commander", "planner", "viewer"),
              min_actions: int = 0) -> LoadResult:
     """``sessions`` users (rotating ``roles``) on ``url`` for ``duration`` seconds; they
     arrive evenly over the first ``ramp`` seconds. ``min_actions``: each user changes a
     filter at least that many times, even past ``duration`` (a smoke test on a slow
-    machine still sees every role act)."""
+    machine still sees every role act). Several ``url`` (app servers on one database):
+    the users are spread over them in turn, as a round-robin load balancer would."""
+    urls = [url] if isinstance(url, str) else list(url)
     stats = Stats()
     cpu0 = resource.getrusage(resource.RUSAGE_SELF)
     start = time.monotonic()
@@ -776,7 +812,7 @@ def run_load(url: str, *, sessions: int, duration: float, think: tuple[float, fl
     threads = []
     with MemorySampler(pid) as memory:
         for n in range(sessions):
-            user = UserSession(url, roles[n % len(roles)], stats, timeout=timeout,
+            user = UserSession(urls[n % len(urls)], roles[n % len(roles)], stats, timeout=timeout,
                                rng=random.Random(seed * 1000 + n))
             delay = ramp * n / max(sessions, 1)
 
@@ -902,6 +938,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--postgis", action="store_true",
                         help="a throw-away PostgreSQL + PostGIS store (default: SQLite)")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (default 2)")
+    parser.add_argument("--servers", type=int, default=1,
+                        help="app servers on the one PostGIS database, users spread over them "
+                             "in turn (default 1; more need --postgis)")
     parser.add_argument("--threads", type=int, default=THREADS,
                         help=f"threads per worker (default {THREADS}, as borderwatch serve)")
     parser.add_argument("--seed", type=int, default=1)
@@ -912,8 +951,9 @@ def main(argv: list[str] | None = None) -> int:
               "think": "none" if args.think[1] == 0 else f"{args.think[0]}-{args.think[1]} s",
               "ramp_s": args.ramp, "timeout_s": args.timeout, "seed": args.seed}
 
-    def load(url: str, pid: int | None) -> dict:
-        print(f"{args.sessions} sessions for {args.duration:.0f} s on {url} …", file=sys.stderr,
+    def load(url, pid) -> dict:
+        where = url if isinstance(url, str) else ", ".join(url)
+        print(f"{args.sessions} sessions for {args.duration:.0f} s on {where} …", file=sys.stderr,
               flush=True)
         result = run_load(url, sessions=args.sessions, duration=args.duration,
                           think=args.think, ramp=args.ramp, timeout=args.timeout, pid=pid,
@@ -925,12 +965,12 @@ def main(argv: list[str] | None = None) -> int:
         summary = load(args.url, args.pid)
     else:
         with running_server(postgis=args.postgis, workers=args.workers,
-                            threads=args.threads) as server:
+                            threads=args.threads, servers=args.servers) as server:
             config.update(backend=server.backend, workers=server.workers,
                           threads=server.threads, server="gunicorn (gthread)",
-                          setup=server.setup_seconds)
-            summary = load(server.url, server.pid)
-            log_tail = server.log.read_text(errors="replace")
+                          servers=len(server.urls), setup=server.setup_seconds)
+            summary = load(server.urls, server.pids)
+            log_tail = "\n".join(p.read_text(errors="replace") for p in server.logs)
             problems = [l for l in log_tail.splitlines()
                         if any(w in l for w in ("ERROR", "CRITICAL", "Traceback", "WORKER TIMEOUT"))]
             summary["server_log_problems"] = problems[:30]

@@ -269,7 +269,12 @@ class Accounts:
         for role in ROLES:
             name = f"demo-{role}"
             if name not in existing:
-                self.create_user(name, DEMO_PASSWORD, role, demo=True)
+                try:
+                    self.create_user(name, DEMO_PASSWORD, role, demo=True)
+                except AccountError as err:  # another server on the same database made it
+                    if err.code != "exists":
+                        raise
+                    continue
                 made.append(name)
         return made
 
