@@ -64,7 +64,8 @@ def test_each_key_once_in_each_language_with_the_same_placeholders():
 
 #: Messages whose languages fill in different values (quý IV/2025, Q4 2025; a record type by
 #: its Vietnamese label or its code): the caller passes both.
-_OWN_PLACEHOLDERS = {"report.quarter.name", "report.quarter.option", "ingest.status.not_for_type"}
+_OWN_PLACEHOLDERS = {"report.quarter.name", "report.quarter.option", "ingest.status.not_for_type",
+                     "report.text.period.quarter", "report.text.date_line"}
 
 
 #: Vietnamese letters (with their marks): a literal holding one is a Vietnamese string.
