@@ -22,6 +22,7 @@ from dashboard.exports.report_text import (
     victims_sentence,
 )
 from dashboard.i18n import translate
+from tests.test_i18n import _VIETNAMESE
 from geo.ingest.kinds import OUTCOMES, OUTREACH_FIGURES, OUTREACH_FORMATS
 
 
@@ -166,11 +167,6 @@ def test_periods_as_the_offices_name_them():
                 {"start": dt.date(2024, 2, 1), "end": dt.date(2024, 1, 1)}):
         with pytest.raises(ValueError):
             report_period(**bad)
-
-
-#: Vietnamese letters with their marks: none may be left in an English sentence.
-_VIETNAMESE = re.compile("[ăâđêôơưàáảãạằắẳẵặầấẩẫậèéẻẽẹềếểễệìíỉĩịòóỏõọồốổỗộờớởỡợùúủũụừứửữựỳýỷỹỵ]",
-                         re.I)
 
 
 def _english_numbers(text: str) -> list[int]:
