@@ -359,12 +359,13 @@ def _cmd_report(args: argparse.Namespace) -> int:
             named = named if any(v is not None for v in named.values()) else {
                 "start": start, "end": end}
             asked = report_period(**named)
-            pdf = report_docx(ctx, Analyses(ctx), period=asked, unit_set=settings.unit_set)
+            pdf = report_docx(ctx, Analyses(ctx), period=asked, unit_set=settings.unit_set,
+                              lang=lang)
             if args.format == "pdf-docx":  # the same document, as LibreOffice prints it
                 from dashboard.exports.docx_pdf import docx_to_pdf
 
                 pdf = docx_to_pdf(pdf)
-            title = f"Báo cáo kết quả công tác phòng, chống mua bán người {asked.phrase}"
+            title = translate("report.docx.footer", lang, period=asked.phrase(lang))
         else:
             pdf = quarterly_report(ctx, Analyses(ctx), start=start, end=end,
                                    unit_set=settings.unit_set, lang=lang)

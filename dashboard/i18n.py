@@ -1,39 +1,30 @@
 """Messages and number/date formats in Vietnamese (default) and English.
 
-Messages live in one catalogue per language (``dashboard/locales/*.json``);
-numbers and dates are formatted by Babel with the locale's rules, so 1835 is
-"1.835" and 5 August 2024 is "05/08/2024" in Vietnamese.
+Messages live in the one catalogue of every floor (:mod:`geo.catalogue`,
+``data/locales/*.json``); numbers and dates are formatted by Babel with the
+locale's rules, so 1835 is "1.835" and 5 August 2024 is "05/08/2024" in
+Vietnamese. This module adds what only the dashboard says: reasons in words
+and coded values as people read them.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
-from functools import lru_cache
-from pathlib import Path
 
-from babel.numbers import format_decimal
+from geo.catalogue import LANGUAGES, format_number
+from geo.catalogue import text as _text
 
-__all__ = ["LANGUAGES", "choice_label", "format_date", "format_number", "translate"]
-
-LANGUAGES = ("vi", "en")
-_LOCALES = Path(__file__).resolve().parent / "locales"
-
-
-@lru_cache(maxsize=len(LANGUAGES))
-def _catalogue(lang: str) -> dict[str, str]:
-    if lang not in LANGUAGES:
-        raise ValueError(f"unsupported language {lang!r}; choose one of {LANGUAGES}")
-    return json.loads((_LOCALES / f"{lang}.json").read_text(encoding="utf-8"))
+__all__ = ["LANGUAGES", "choice_label", "format_date", "format_number", "reason_text",
+           "translate"]
 
 
 def translate(key: str, lang: str = "vi", **params) -> str:
-    """The message ``key`` in ``lang`` with ``params`` filled in.
+    """The message ``key`` in ``lang`` with ``params`` filled in (:func:`geo.catalogue.text`).
 
     A key missing from the catalogue raises ``KeyError``: the test suite checks
     both catalogues hold the same keys, so a gap is found before users see it.
     """
-    return _catalogue(lang)[key].format(**params)
+    return _text(key, lang, **params)
 
 
 def reason_text(key: str, params: dict, lang: str = "vi") -> str:
@@ -51,12 +42,6 @@ def reason_text(key: str, params: dict, lang: str = "vi") -> str:
         return translate(f"{prefix}{key}", lang, **shown)
     except KeyError:
         return translate(f"{prefix}{key}.plain", lang, **shown)
-
-
-def format_number(value: float, lang: str = "vi", digits: int = 0) -> str:
-    """A number with the locale's separators: 1835 → "1.835" (vi), "1,835" (en)."""
-    pattern = "#,##0" + ("." + "0" * digits if digits else "")
-    return format_decimal(value, format=pattern, locale="vi_VN" if lang == "vi" else "en_GB")
 
 
 def format_date(value: dt.date, lang: str = "vi") -> str:

@@ -7,7 +7,9 @@ boundary files are imported by the user into the data folder and replace it.
 
 from pathlib import Path
 
-__all__ = ["BUNDLED_DIR", "BOUNDARIES_DIR"]
+__all__ = ["BUNDLED_DIR", "BOUNDARIES_DIR", "LOCALES_DIR"]
 
 BUNDLED_DIR = Path(__file__).resolve().parent
 BOUNDARIES_DIR = BUNDLED_DIR / "boundaries"
+#: The message catalogue, one JSON file per language (read by :mod:`geo.catalogue`).
+LOCALES_DIR = BUNDLED_DIR / "locales"

@@ -32,6 +32,13 @@ _TREND = """(id) => {
         || null, name: t.name, y: Array.from(t.y || []), text: t.text ? Array.from(t.text) : null,
         n: (t.x || []).length})),
     shapes: (gd.layout.shapes || []).map(s => ({name: s.name, x0: s.x0, x1: s.x1})),
+    xrange: gd._fullLayout.xaxis.range,
+    outline: (() => { const plot = gd.querySelector('.bglayer .bg');
+      const paths = Array.from(gd.querySelectorAll('.shapelayer path'))
+          .filter(p => getComputedStyle(p).strokeDasharray !== 'none');
+      if (!plot || !paths.length) { return null; }
+      const box = plot.getBoundingClientRect(), r = paths[paths.length - 1].getBoundingClientRect();
+      return {right: r.right, plotRight: box.right}; })(),
     legend: Array.from(gd.querySelectorAll('.legendtext')).map(e => e.textContent),
     ticks: Array.from(gd.querySelectorAll('.xaxislayer-above text')).map(e => e.textContent)
         .filter(t => t),
@@ -113,6 +120,9 @@ def test_commander_sees_the_trend_by_type_months_and_a_legible_commune_panel(ser
         assert campaigns == [(f"{y}-07-01", f"{y}-10-01") for y in range(2022, 2026)]
         assert [(s["x0"], s["x1"]) for s in seen["shapes"] if s["name"] == "selected"] == [
             ("2025-07-01", "2025-10-01")]
+        # the latest quarter's outline is drawn whole: the axis goes on past its right edge
+        assert seen["xrange"][1] > "2025-10-01"
+        assert seen["outline"]["right"] < seen["outline"]["plotRight"] - 2, seen["outline"]
         assert "Đợt cao điểm (01/7–30/9)" in seen["legend"] and "Kỳ đang xem" in seen["legend"]
         assert seen["ticks"] == ["2022", "2023", "2024", "2025"]
         assert not page.evaluate(_INSIDE, "cmd-trend")["out"]

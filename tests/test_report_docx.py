@@ -225,6 +225,56 @@ def test_numbers_and_dates_the_vietnamese_way(doc, records):
     assert dates and all(re.fullmatch(r"\d{2}/\d{2}/\d{4}", d) for d in dates)
 
 
+def test_priority_table_says_the_agency_of_the_latest_outreach(doc):
+    """The column once headed "Đơn vị gần nhất" (read as the nearest agency) says what it
+    holds: the agency that did the commune's most recent outreach."""
+    (table,) = [t for t in doc.tables if t.rows[0].cells[0].text == "TT"]
+    headers = [c.text for c in table.rows[0].cells]
+    assert headers == ["TT", "Xã, phường", "Khoảng trống",
+                       "Đơn vị thực hiện truyền thông gần đây nhất", "Lý do"]
+    assert "Đơn vị gần nhất" not in _all_text(doc)
+
+
+@pytest.fixture(scope="module")
+def doc_en(ctx, an):
+    return Document(io.BytesIO(report_docx(ctx, an, period=YEAR, document_date=DOCUMENT_DATE,
+                                           maps=[], lang="en")))
+
+
+def test_the_same_report_in_english_with_the_same_figures(doc, doc_en, records):
+    """The catalogue holds the report's English: asked in English, the document says the
+    same figures in English words and numbers (1,753), and no Vietnamese sentence is left."""
+    text = _paragraphs(doc_en)
+    assert text[text.index("REPORT") + 1] == (
+        "Results of the prevention of and fight against human trafficking, the year 2024")
+    header = doc_en.tables[0]
+    assert header.cell(0, 1).text.startswith("SOCIALIST REPUBLIC OF VIETNAM")
+    assert header.cell(1, 1).text == "Tây Ninh, 10/01/2025"
+    crossings = records[records["type"] == "illegal_crossing"]
+    cases, persons = len(crossings), int(crossings["persons"].fillna(0).sum())
+    en = _all_text(doc_en)
+    assert f"detected and handled {cases:,} cases, {persons:,} persons of illegal exit" in en
+    assert _vi(persons) not in en
+    from tests.test_i18n import _VIETNAMESE as vietnamese
+
+    # the sentences of section I in English; only names from the data (agencies, communes,
+    # model names) may carry Vietnamese letters
+    i, j = text.index("I. RESULTS"), text.index("5. Results against the plan's targets")
+    for paragraph in text[i:j]:
+        if paragraph.startswith(("1.", "2.", "3.", "4.", "In ", "The authorities", "Received",
+                                 "No ")):
+            assert not vietnamese.search(paragraph.replace("Tây Ninh", "")), paragraph
+    # the same counts, read each language's way, in section I
+    vi_text = _paragraphs(doc)
+    vi_i, vi_j = vi_text.index("I. KẾT QUẢ THỰC HIỆN"), vi_text.index(
+        "5. Kết quả thực hiện các chỉ tiêu kế hoạch")
+    vi_counts = [int(n.replace(".", "")) for p in vi_text[vi_i:vi_j]
+                 for n in re.findall(_COUNT, p)]
+    en_counts = [int(n.replace(",", "")) for p in text[i:j]
+                 for n in re.findall(r"\d{1,3}(?:,\d{3})+|\d+", p)]
+    assert sorted(vi_counts) == sorted(en_counts)
+
+
 @pytest.mark.skipif(shutil.which("soffice") is None,
                     reason="LibreOffice is not installed (.ci/run installs "
                            "libreoffice-writer-nogui)")
@@ -351,6 +401,31 @@ def test_overview_downloads_the_word_report(server, role):
         _assert_no_small_count(results)
     else:
         assert "đối tượng có hành vi xuất, nhập cảnh trái phép" in crossings
+
+
+@pytest.mark.browser
+def test_overview_downloads_the_word_report_in_the_pages_language(server):
+    """Read in English, the overview's Word button gives the English document (the catalogue's
+    report.text.* and report.docx.*), the same figures in English numbers."""
+    from tests.browser import ARTIFACTS, chromium_page
+
+    with chromium_page(role="planner") as page:
+        page.goto(server + "/?lang=en")
+        page.wait_for_selector("#ov-report-docx", timeout=90_000)
+        assert page.inner_text("#ov-report-docx") == "Word report (DOCX)"
+        with page.expect_download(timeout=240_000) as info:
+            page.click("#ov-report-docx")
+        download = info.value
+        ARTIFACTS.mkdir(exist_ok=True)
+        saved = ARTIFACTS / f"planner_en_{download.suggested_filename}"
+        download.save_as(saved)
+    paragraphs = _paragraphs(Document(str(saved)))
+    title = paragraphs[paragraphs.index("REPORT") + 1]
+    assert re.fullmatch(r"Results of the prevention of and fight against human trafficking, "
+                        r"Q[1-4] \d{4}", title)
+    crossings = next(p for p in paragraphs if "of illegal exit or entry" in p)
+    assert "persons" not in crossings  # the planner reads the release: cases only
+    assert "BÁO CÁO" not in paragraphs
 
 
 @pytest.mark.browser

@@ -21,6 +21,8 @@ from dashboard.exports.report_text import (
     trafficking_sentence,
     victims_sentence,
 )
+from dashboard.i18n import translate
+from tests.test_i18n import _VIETNAMESE
 from geo.ingest.kinds import OUTCOMES, OUTREACH_FIGURES, OUTREACH_FORMATS
 
 
@@ -54,12 +56,12 @@ def test_outcome_parts_add_up_to_the_whole():
     assert sum(parts[0::2]) == cases and sum(parts[1::2]) == persons
     assert "Các trường hợp còn lại (30 vụ, 61 đối tượng) tiếp tục xác minh, làm rõ." in text
     assert text.endswith("4 vụ, 6 đối tượng chưa ghi kết quả xử lý.")
-    for _, label in report_text.CROSSING_OUTCOMES:
-        assert label in text
+    for code in report_text.CROSSING_OUTCOMES:
+        assert translate(f"report.text.crossing.outcome.{code}") in text
 
 
 def test_crossing_outcome_codes_are_those_of_the_records():
-    decided = [code for code, _ in report_text.CROSSING_OUTCOMES]
+    decided = list(report_text.CROSSING_OUTCOMES)
     assert decided + ["verified"] == list(OUTCOMES["illegal_crossing"])
 
 
@@ -145,17 +147,17 @@ def test_numbers_and_dates_the_vietnamese_way():
 def test_periods_as_the_offices_name_them():
     assert report_period(quarter="2025Q3") == ReportPeriod(dt.date(2025, 7, 1),
                                                            dt.date(2025, 9, 30), "quarter")
-    assert report_period(quarter="2025Q3").phrase == "quý III năm 2025"
-    assert report_period(half="2025H1").phrase == "6 tháng đầu năm 2025"
+    assert report_period(quarter="2025Q3").phrase() == "quý III năm 2025"
+    assert report_period(half="2025H1").phrase() == "6 tháng đầu năm 2025"
     assert report_period(half="2025-6T") == report_period(half="2025H1")
-    assert report_period(half="2024H2").phrase == "6 tháng cuối năm 2024"
-    assert report_period(year=2024).phrase == "năm 2024"
+    assert report_period(half="2024H2").phrase() == "6 tháng cuối năm 2024"
+    assert report_period(year=2024).phrase() == "năm 2024"
     campaign = report_period(campaign="2024")
     assert (campaign.start, campaign.end) == (dt.date(2024, 7, 1), dt.date(2024, 9, 30))
-    assert campaign.phrase.startswith("đợt cao điểm") and "01/07/2024" in campaign.phrase
+    assert campaign.phrase().startswith("đợt cao điểm") and "01/07/2024" in campaign.phrase()
     assert campaign.code == "2024_cao_diem"
     free = report_period(start=dt.date(2025, 7, 1), end=dt.date(2025, 8, 14))
-    assert free.phrase == "từ ngày 01/07/2025 đến ngày 14/08/2025"
+    assert free.phrase() == "từ ngày 01/07/2025 đến ngày 14/08/2025"
     # a start/end pair that is a quarter, half or year is named as one
     assert report_period(start=dt.date(2024, 1, 1), end=dt.date(2024, 12, 31)).kind == "year"
     assert report_period(start=dt.date(2024, 7, 1), end=dt.date(2024, 12, 31)).kind == "half"
@@ -165,3 +167,61 @@ def test_periods_as_the_offices_name_them():
                 {"start": dt.date(2024, 2, 1), "end": dt.date(2024, 1, 1)}):
         with pytest.raises(ValueError):
             report_period(**bad)
+
+
+def _english_numbers(text: str) -> list[int]:
+    return [int(n.replace(",", "")) for n in re.findall(r"\d{1,3}(?:,\d{3})+|\d+", text)]
+
+
+def test_every_sentence_has_its_english_with_the_same_figures():
+    """The same figures in, the same numbers out in English (1,753), in English words only,
+    and one case is "1 case", not "1 cases"."""
+    outcomes = {"administrative_sanction": (27, 68), "warning_education": (0, 29),
+                "prosecuted": (1, 1), "verified": (8, 2), "": (5, 17)}
+    pairs = [
+        (crossings_sentence, (41, 117), {"outcomes": outcomes}),
+        (crossings_sentence, (633, 1753), {"outcomes": {"verified": (560, 1550),
+                                                        "": (73, 203)}}),
+        (trafficking_sentence, (47, 86, 95), {"stages": {"tried": 32, "open": 1}}),
+        (tips_sentence, (262,), {"stages": {"verified": 200, "open": 62}}),
+        (victims_sentence, (37, 52), {"outcomes": {"returned_home": (10, 12),
+                                                   "verified": (27, 40)}}),
+    ]
+    for function, args, kwargs in pairs:
+        vi, en = function(*args, **kwargs), function(*args, **kwargs, lang="en")
+        assert not _VIETNAMESE.search(en), en
+        assert sorted(_english_numbers(en)) == sorted(_numbers(vi)), (vi, en)
+    text = crossings_sentence(41, 117, outcomes=outcomes, lang="en")
+    assert text.startswith("Detected and handled 41 cases, 117 persons of illegal exit or "
+                           "entry. Of these: administrative sanctions: 27 cases, 68 persons;")
+    assert "and prosecution: 1 case, 1 person." in text
+    assert not re.search(r"\b1 (cases|persons)\b", text)
+    assert crossings_sentence(0, lang="en") == "No case of illegal exit or entry was detected."
+    assert crossings_sentence(3, 5, continued=True) == (
+        "Đồng thời, lực lượng chức năng đã phát hiện, xử lý 3 vụ, 5 đối tượng có hành vi "
+        "xuất, nhập cảnh trái phép.")
+
+
+@pytest.mark.parametrize("fmt", [c.code for c in OUTREACH_FORMATS])
+def test_every_outreach_format_has_its_english(fmt):
+    figures = {f: 1000 + i for i, f in enumerate(OUTREACH_FIGURES[fmt])}
+    text = outreach_clause(fmt, **{"sessions": figures.pop("sessions", 7), **figures},
+                           lang="en")
+    assert not _VIETNAMESE.search(text.replace("Zalo", "")), text
+    for value in figures.values():
+        assert num(value, "en") in text
+
+
+def test_periods_and_models_in_english():
+    assert report_period(quarter="2025Q3").phrase("en") == "Q3 2025"
+    assert report_period(half="2024H2").words("en") == (
+        "the second half of 2024 (from 01/07/2024 to 31/12/2024)")
+    assert report_period(quarter="2025Q3").words() == (
+        "quý III năm 2025 (từ ngày 01/07/2025 đến ngày 30/09/2025)")
+    assert date_line("Tây Ninh", dt.date(2024, 2, 5), "en") == "Tây Ninh, 05/02/2024"
+    text = models_sentence(dt.date(2024, 12, 31), total=70, communes_with=44, communes=96,
+                           by_type=[("Zalo crime prevention", 21)], intensive=5, integrated=65,
+                           lang="en")
+    assert text == ("As of 31/12/2024, prevention models active in the province: 70, in 44/96 "
+                    "communes and wards: “Zalo crime prevention”: 21. Of these, 5 intensive, "
+                    "65 integrated; 52 communes and wards without a model.")

@@ -74,8 +74,18 @@ def test_campaign_windows_are_shaded_and_the_period_shown_outlined():
     assert "Đợt cao điểm (01/7–30/9)" in legend and "Kỳ đang xem" in legend
     # years on the axis written by us (no month name of Plotly's), the span framed
     assert list(fig.layout.xaxis.ticktext) == ["2023", "2024", "2025"]
-    assert list(fig.layout.xaxis.range) == ["2023-01-01", "2025-04-01"]
+    # the span framed with a little room each side: the latest quarter's outline is drawn
+    # whole, not cut by the plot's right edge (2025-04-01 + 1.5 % of 821 days ≈ 12.3 days)
+    assert list(fig.layout.xaxis.range) == ["2022-12-19 16:26", "2025-04-13 07:33"]
     assert not any(m in fig.to_json() for m in _MONTH_NAMES)
+
+
+def test_a_period_shown_beyond_the_trend_is_inside_the_axis():
+    trend = province_trend(_records(), first=dt.date(2023, 3, 1))
+    fig = _chart(trend, selected=(dt.date(2025, 2, 1), dt.date(2025, 6, 30)))
+    (outline,) = [s for s in fig.layout.shapes if s.name == "selected"]
+    low, high = fig.layout.xaxis.range
+    assert low < "2023-01-01" and outline.x1 == "2025-07-01" < high < "2025-07-31"
 
 
 def test_hidden_counts_are_labels_on_the_axis_never_numbers():

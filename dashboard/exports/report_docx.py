@@ -79,7 +79,6 @@ _SMALL_PT = 12
 #: Margins (mm): top and bottom 20–25, left 30–35, right 15–20.
 MARGINS_MM = {"top": 20, "bottom": 20, "left": 30, "right": 15}
 _TEXT_WIDTH_MM = 210 - MARGINS_MM["left"] - MARGINS_MM["right"]
-_LANG = "vi"
 
 
 @dataclass(frozen=True)
@@ -89,20 +88,35 @@ class Letterhead:
     ``issuer`` are the lines of the issuing body, the governing body first
     (regular) and the issuer itself last (bold); ``symbol`` follows the blank
     number ("Số: …/BC-BCĐ138"); ``name`` the issuer in a sentence; ``signer`` the
-    signature block's lines.
+    signature block's lines. :meth:`standing_office` is the province's, in the
+    catalogue's words.
     """
 
-    issuer: tuple[str, ...] = ("BAN CHỈ ĐẠO 138 TỈNH TÂY NINH", "CƠ QUAN THƯỜNG TRỰC")
-    symbol: str = "BC-BCĐ138"
-    place: str = "Tây Ninh"
-    name: str = "Cơ quan Thường trực Ban Chỉ đạo 138 tỉnh Tây Ninh"
-    signer: tuple[str, ...] = ("TM. CƠ QUAN THƯỜNG TRỰC",)
-    recipients: tuple[str, ...] = (
-        "Ban Chỉ đạo 138/CP (để báo cáo);",
-        "Thường trực Tỉnh ủy, UBND tỉnh (để báo cáo);",
-        "Các thành viên Ban Chỉ đạo 138 tỉnh;",
-        "Lưu: VT.",
-    )
+    issuer: tuple[str, ...]
+    symbol: str
+    place: str
+    name: str
+    signer: tuple[str, ...]
+    recipients: tuple[str, ...]
+
+    @classmethod
+    def standing_office(cls, lang: str = "vi") -> Letterhead:
+        """The Standing Office of the provincial Steering Committee 138 (``report.docx.*``).
+
+        >>> Letterhead.standing_office().issuer
+        ('BAN CHỈ ĐẠO 138 TỈNH TÂY NINH', 'CƠ QUAN THƯỜNG TRỰC')
+        """
+        def t(key: str) -> str:
+            return translate(f"report.docx.{key}", lang)
+
+        return cls(issuer=(t("issuer.1"), t("issuer.2")), symbol=t("symbol"),
+                   place=t("place"), name=t("name"), signer=(t("signer"),),
+                   recipients=tuple(t(f"recipient.{i}") for i in range(1, 5)))
+
+
+def _t(key: str, lang: str, **params) -> str:
+    """The catalogue's ``report.docx.<key>`` in ``lang``."""
+    return translate(f"report.docx.{key}", lang, **params)
 
 
 # --------------------------------------------------------------------------- the document
@@ -115,9 +129,10 @@ def report_docx(
     period: ReportPeriod,
     unit_set: str = NEW,
     document_date: dt.date | None = None,
-    letterhead: Letterhead = Letterhead(),
+    letterhead: Letterhead | None = None,
     maps: Sequence[bytes] | None = None,
     browser: str | Path | None = None,
+    lang: str = "vi",
 ) -> bytes:
     """The report of ``period`` as DOCX bytes.
 
@@ -132,12 +147,16 @@ def report_docx(
     unit_set : {"2025", "legacy"}
     document_date : date, optional
         The date of the header; default today.
-    letterhead : Letterhead
+    letterhead : Letterhead, optional
+        Default the province's Standing Office (:meth:`Letterhead.standing_office`).
     maps : sequence of bytes, optional
         The PNGs of :func:`dashboard.exports.report.report_maps` (hot spots,
         risk × coverage); drawn here when None, left out when empty.
     browser : path, optional
         The Chromium that draws the maps (kaleido).
+    lang : {"vi", "en"}
+        The document's language: Vietnamese, the Standing Office's; English, a
+        reader's who chose it (the same figures, the catalogue's English).
 
     Examples
     --------
@@ -150,37 +169,39 @@ def report_docx(
         raise ValueError(f"unknown unit set {unit_set!r}; choose {NEW!r} or {OLD!r}")
     start, end = period.start, period.end
     document_date = document_date or dt.date.today()
+    letterhead = letterhead or Letterhead.standing_office(lang)
     if maps is None:
         from dashboard.exports.static import export_figures
 
         figures = pdf_report.report_maps(ctx, an, start=start, end=end, unit_set=unit_set,
-                                         lang=_LANG)
+                                         lang=lang)
         maps = export_figures(figures, fmt="png", size="a4",
                               browser=pdf_report._browser(browser))
     images = list(maps) + [b""] * (2 - len(maps))
 
     doc = Document()
     _page_setup(doc)
-    _styles(doc)
-    _footer(doc, ctx, an, period)
-    _header_block(doc, letterhead, document_date)
-    _title(doc, period)
-    _caveats(doc, ctx, an)
-    _para(doc, _opening(letterhead, period), indent=True)
+    _styles(doc, lang)
+    _footer(doc, ctx, an, period, lang)
+    _header_block(doc, letterhead, document_date, lang)
+    _title(doc, period, lang)
+    _caveats(doc, ctx, an, lang)
+    _para(doc, _t("opening", lang, name=letterhead.name, period=period.words(lang)),
+          indent=True)
 
-    _heading(doc, "I. KẾT QUẢ THỰC HIỆN")
-    for heading, paragraphs in results_paragraphs(ctx, an, period, unit_set).items():
+    _heading(doc, _t("part1", lang))
+    for heading, paragraphs in results_paragraphs(ctx, an, period, unit_set, lang).items():
         _heading(doc, heading, level=2)
         for text in paragraphs:
             _para(doc, text, indent=True)
-    _heading(doc, "5. Kết quả thực hiện các chỉ tiêu kế hoạch", level=2)
-    _kpi_section(doc, an, start, end)
+    _heading(doc, _t("s5", lang), level=2)
+    _kpi_section(doc, an, start, end, lang)
 
-    _heading(doc, "II. BẢN ĐỒ VÀ SỐ LIỆU PHÂN TÍCH", page_break=True)
-    _maps_section(doc, an, unit_set, start, end, images)
-    _priority_section(doc, an, unit_set, start, end)
-    _changes_section(doc, an, unit_set, start, end)
-    _closing(doc, letterhead)
+    _heading(doc, _t("part2", lang), page_break=True)
+    _maps_section(doc, an, unit_set, start, end, images, lang)
+    _priority_section(doc, an, unit_set, start, end, lang)
+    _changes_section(doc, an, unit_set, start, end, lang)
+    _closing(doc, letterhead, lang)
 
     out = io.BytesIO()
     doc.save(out)
@@ -191,20 +212,16 @@ def report_docx(
 
 
 def results_paragraphs(ctx: AppContext, an, period: ReportPeriod,
-                       unit_set: str = NEW) -> dict[str, list[str]]:
+                       unit_set: str = NEW, lang: str = "vi") -> dict[str, list[str]]:
     """Section I's paragraphs under their headings (1–4): the figures of the period in the
     seeds' phrasing, as the role of ``an`` may read them."""
     start, end = period.start, period.end
-    incidents = _incident_figures(ctx, an, unit_set, start, end)
+    incidents = _incident_figures(ctx, an, unit_set, start, end, lang)
     return {
-        "1. Công tác đấu tranh phòng, chống tội phạm mua bán người và xuất, nhập cảnh "
-        "trái phép": _crime_paragraphs(incidents, an, period),
-        "2. Công tác tiếp nhận, xác minh, bảo vệ và hỗ trợ nạn nhân": _victim_paragraphs(
-            incidents),
-        "3. Công tác truyền thông phòng, chống mua bán người": _outreach_paragraphs(
-            an, unit_set, start, end),
-        "4. Xây dựng, nhân rộng mô hình phòng ngừa": [_models_paragraph(an, unit_set, start,
-                                                                        end)],
+        _t("s1", lang): _crime_paragraphs(incidents, an, period, lang),
+        _t("s2", lang): _victim_paragraphs(incidents, lang),
+        _t("s3", lang): _outreach_paragraphs(an, unit_set, start, end, lang),
+        _t("s4", lang): [_models_paragraph(an, unit_set, start, end, lang)],
     }
 
 
@@ -213,7 +230,7 @@ def _released(an) -> bool:
 
 
 def _incident_figures(ctx: AppContext, an, unit_set: str, start: dt.date,
-                      end: dt.date) -> dict:
+                      end: dt.date, lang: str) -> dict:
     """Per type: ``cases`` (the change layer's total, or its released label), and for the
     commander ``persons``, ``victims``, ``statuses`` ({status: (cases, persons, victims)});
     ``period`` the days the counts cover (the release grid's below commander)."""
@@ -222,7 +239,7 @@ def _incident_figures(ctx: AppContext, an, unit_set: str, start: dt.date,
         params = pdf_report._change(an, unit_set, start, end, (t,)).params
         total = params["total"]
         out[t] = {"cases": int(total) if total is not None
-                  else pdf_report._total_plain(params, _LANG)}
+                  else pdf_report._total_plain(params, lang)}
         out["period"] = (params["start"], params["end"])
     if _released(an):
         return out
@@ -261,68 +278,61 @@ def _outcomes(statuses: dict, allowed: Sequence[str], which: int) -> dict:
     return out
 
 
-def _crime_paragraphs(incidents: dict, an, period: ReportPeriod) -> list[str]:
+def _crime_paragraphs(incidents: dict, an, period: ReportPeriod, lang: str) -> list[str]:
     released = _released(an)
     traffic, crossing, tips = (incidents[t] for t in ("trafficking_case", "illegal_crossing",
                                                       "tip"))
-    lead = f"Trong {_period_words(period)}, trên địa bàn tỉnh, lực lượng chức năng "
+
+    def lead(sentence: str) -> str:
+        return _t("lead", lang, period=period.words(lang), sentence=_lower_first(sentence))
+
     paragraphs = []
     if released:
-        paragraphs.append(lead + _lower_first(trafficking_sentence(traffic["cases"])))
-        paragraphs.append(_continued(crossings_sentence(crossing["cases"])))
-        paragraphs.append(tips_sentence(tips["cases"]))
+        paragraphs.append(lead(trafficking_sentence(traffic["cases"], lang=lang)))
+        paragraphs.append(crossings_sentence(crossing["cases"], continued=True, lang=lang))
+        paragraphs.append(tips_sentence(tips["cases"], lang=lang))
         first, last = incidents["period"]
         if (first, last) != (period.start, period.end):
-            paragraphs.append(
-                f"Số vụ việc tính cho kỳ {format_date(first)} – {format_date(last)} (kỳ công "
-                "bố gần nhất chứa kỳ báo cáo).")
-        paragraphs.append(
-            "Số đối tượng, số nạn nhân và kết quả xử lý từng vụ việc không nêu trong báo cáo "
-            "này (chỉ có trong báo cáo của chỉ huy): số nhỏ được ẩn (“< 5”, “x”) để bảo vệ "
-            "bí mật thông tin nạn nhân; không công bố tổng số của các loại vụ việc.")
+            paragraphs.append(_t("released.period", lang, start=format_date(first, lang),
+                                 end=format_date(last, lang)))
+        paragraphs.append(_t("released.left_out", lang))
         return paragraphs
-    paragraphs.append(lead + _lower_first(trafficking_sentence(
+    paragraphs.append(lead(trafficking_sentence(
         traffic["cases"], traffic["persons"], traffic["victims"],
-        stages=_stages(traffic["stages"]))))
-    paragraphs.append(_continued(crossings_sentence(
+        stages=_stages(traffic["stages"]), lang=lang)))
+    paragraphs.append(crossings_sentence(
         crossing["cases"], crossing["persons"],
-        outcomes=_outcomes(crossing["statuses"], OUTCOMES["illegal_crossing"], 1))))
-    paragraphs.append(tips_sentence(tips["cases"], stages=_stages(tips["stages"])))
+        outcomes=_outcomes(crossing["statuses"], OUTCOMES["illegal_crossing"], 1),
+        continued=True, lang=lang))
+    paragraphs.append(tips_sentence(tips["cases"], stages=_stages(tips["stages"]), lang=lang))
     return paragraphs
-
-
-def _continued(sentence: str) -> str:
-    """"Phát hiện, xử lý …" after the trafficking cases: "Đồng thời, lực lượng chức năng đã
-    phát hiện, xử lý …" (seed 004's "Tuy nhiên, đã phát hiện, xử lý …")."""
-    if sentence.startswith("Phát hiện"):
-        return "Đồng thời, lực lượng chức năng đã " + _lower_first(sentence)
-    return sentence
 
 
 def _stages(counts: dict) -> dict:
     return {k: int(v) for k, v in counts.items() if v}
 
 
-def _victim_paragraphs(incidents: dict) -> list[str]:
+def _victim_paragraphs(incidents: dict, lang: str) -> list[str]:
     victim = incidents["victim"]
     if "statuses" not in victim:
-        return [victims_sentence(victim["cases"])]
+        return [victims_sentence(victim["cases"], lang=lang)]
     return [victims_sentence(victim["cases"], victim["victims"],
-                             outcomes=_outcomes(victim["statuses"], OUTCOMES["victim"], 2))]
+                             outcomes=_outcomes(victim["statuses"], OUTCOMES["victim"], 2),
+                             lang=lang)]
 
 
-def _outreach_paragraphs(an, unit_set: str, start: dt.date,
-                         end: dt.date) -> list[str]:
+def _outreach_paragraphs(an, unit_set: str, start: dt.date, end: dt.date,
+                         lang: str) -> list[str]:
     reach = an.planner_layer("reach", unit_set=unit_set, start=start, end=end)
     province = reach.params["province"]
     if not province["events"]:
-        return ["Trong kỳ chưa ghi nhận hoạt động truyền thông nào."]
-    paragraphs = [
-        f"Các sở, ngành, đoàn thể và địa phương tổ chức {num(province['events'])} hoạt động "
-        f"truyền thông tại {num(province['communes_reached'])} xã, phường, với "
-        f"{num(province['participants'])} lượt người tham dự và {num(province['materials'])} "
-        "tài liệu được phát. Cụ thể:"]
-    labels = {c.code: c.label_vi for c in KINDS["outreach"].field("format").choices}
+        return [_t("outreach.none", lang)]
+    paragraphs = [_t("outreach.province", lang, events=num(province["events"], lang),
+                     communes=num(province["communes_reached"], lang),
+                     participants=num(province["participants"], lang),
+                     materials=num(province["materials"], lang))]
+    labels = {c.code: choice_label("outreach", "format", c.code, lang)
+              for c in KINDS["outreach"].field("format").choices}
     for row in reach.params["by_agency"]:
         agency = row["agency"]
         if agency is None:
@@ -335,32 +345,32 @@ def _outreach_paragraphs(an, unit_set: str, start: dt.date,
                 f["format"], sessions=f.get("sessions") or f["events"],
                 participants=f["participants"], materials=f["materials"],
                 sites=f.get("sites", 0), groups=f.get("groups", 0),
-                members=f.get("members", 0), label=labels.get(f["format"])))
-        paragraphs.append(outreach_sentence(agency, clauses))
+                members=f.get("members", 0), label=labels.get(f["format"]), lang=lang))
+        paragraphs.append(outreach_sentence(agency, clauses, lang))
     unnamed = next((r for r in reach.params["by_agency"] if r["agency"] is None), None)
     if unnamed:
-        paragraphs.append(f"Ngoài ra, {num(unnamed['events'])} hoạt động chưa ghi đơn vị "
-                          f"thực hiện, với {num(unnamed['participants'])} lượt người tham dự.")
+        paragraphs.append(_t("outreach.unnamed", lang, events=num(unnamed["events"], lang),
+                             participants=num(unnamed["participants"], lang)))
     return paragraphs
 
 
-def _models_paragraph(an, unit_set: str, start: dt.date, end: dt.date) -> str:
+def _models_paragraph(an, unit_set: str, start: dt.date, end: dt.date, lang: str) -> str:
     coverage = an.planner_layer("coverage", unit_set=unit_set, start=start, end=end).params
-    by_type = sorted(((choice_label("models", "model_type", code, _LANG), n)
+    by_type = sorted(((choice_label("models", "model_type", code, lang), n)
                       for code, n in coverage["by_type"].items() if n),
                      key=lambda pair: -pair[1])
     return models_sentence(end, total=coverage["total"], communes_with=coverage["n_with_model"],
                            communes=coverage["n_communes"], by_type=by_type,
                            intensive=coverage["by_class"].get("intensive", 0),
-                           integrated=coverage["by_class"].get("integrated", 0))
+                           integrated=coverage["by_class"].get("integrated", 0), lang=lang)
 
 
-def _kpi_section(doc, an, start: dt.date, end: dt.date) -> None:
+def _kpi_section(doc, an, start: dt.date, end: dt.date, lang: str) -> None:
     try:
         now, _ = an.kpis(start=start, end=end)
         plans = {plan.id: plan for plan in an.plans()}
     except PlanError as err:
-        _para(doc, translate("report.kpi.error", _LANG, error=str(err)), indent=True)
+        _para(doc, translate("report.kpi.error", lang, error=str(err)), indent=True)
         return
     said: dict[str, None] = {}
     for plan_id, rows in now.groupby("plan", sort=False):
@@ -369,101 +379,112 @@ def _kpi_section(doc, an, start: dt.date, end: dt.date) -> None:
         _para(doc, name, bold=True, italic=True)
         body = []
         for r in rows.itertuples():
-            text = kpi_details(r, _LANG)
+            text = kpi_details(r, lang)
             said.update(dict.fromkeys(x for x in (text.cohort, text.key_areas) if x))
-            status = translate(f"status.{r.status}", _LANG)
+            status = translate(f"status.{r.status}", lang)
             if r.status == "no_data" and isinstance(r.reason, str) and r.reason:
-                status = f"{status}: {translate(f'nodata.{r.reason}', _LANG)}"
+                status = f"{status}: {translate(f'nodata.{r.reason}', lang)}"
             sign = "≥" if r.direction == "at_least" else "≤"
-            target = f"{sign} {_pct(r.target)} %" if r.target == r.target else "–"
-            value = kpi_value(r, _LANG)
+            target = f"{sign} {_pct(r.target, lang)} %" if r.target == r.target else "–"
+            value = kpi_value(r, lang)
             if text.counts:
                 value += f" ({text.counts})"
-            body.append([(r.label_vi, text.definition or ""), (value, text.interval or ""),
+            label = r.label_vi if lang == "vi" else r.label_en
+            body.append([(label, text.definition or ""), (value, text.interval or ""),
                          target, status])
-        _table(doc, ["Chỉ tiêu", "Kết quả", "Kế hoạch", "Đánh giá"], body,
-               widths=(85, 28, 22, 30), numeric=(1, 2))
-    note = " ".join([translate("report.kpi.note", _LANG, period=_span(start, end)),
-                     translate("plan.kpi.ci_note", _LANG), *(f"{x}." for x in said)])
-    note = note.replace("cột \"Theo quý\" là bốn quý đến hết kỳ", "").replace("; .", ".")
+        _table(doc, [_t(f"kpi.col.{c}", lang) for c in ("target", "result", "plan",
+                                                          "assessment")],
+               body, widths=(85, 28, 22, 30), numeric=(1, 2))
+    # the PDF's note less its "by quarter" column, which this table has not
+    note = " ".join([_t("kpi.note", lang, period=_span(start, end, lang)),
+                     translate("plan.kpi.ci_note", lang), *(f"{x}." for x in said)])
     _para(doc, note, size=_SMALL_PT, italic=True)
     if _released(an):
-        _para(doc, translate("suppress.kpi_note", _LANG, threshold=an.threshold),
+        _para(doc, translate("suppress.kpi_note", lang, threshold=an.threshold),
               size=_SMALL_PT, italic=True)
 
 
-def _pct(value: float) -> str:
-    return format_number(value, _LANG, 1)
+def _pct(value: float, lang: str) -> str:
+    return format_number(value, lang, 1)
 
 
 # --------------------------------------------------------------------------- II. maps, tables
 
 
-def _maps_section(doc, an, unit_set: str, start, end, images: Sequence[bytes]) -> None:
+def _maps_section(doc, an, unit_set: str, start, end, images: Sequence[bytes],
+                  lang: str) -> None:
     gi = pdf_report._hotspots(an, unit_set, start, end)
     classes = gi.frame["gi_class"].fillna("")
-    _heading(doc, "1. Điểm nóng vụ việc (Getis-Ord Gi*)", level=2)
+    _heading(doc, _t("maps.hot", lang), level=2)
     _picture(doc, images[0])
     if gi.params.get("constant_values"):
-        _para(doc, translate("report.hot.constant", _LANG), indent=True)
+        _para(doc, translate("report.hot.constant", lang), indent=True)
     else:
         _para(doc, translate(
-            "report.hot.counts", _LANG, hot=num(int(classes.str.startswith("hot").sum())),
-            hot_detail=html.unescape(pdf_report._gi_levels(classes, "hot", _LANG)),
-            cold=num(int(classes.str.startswith("cold").sum())),
-            cold_detail=html.unescape(pdf_report._gi_levels(classes, "cold", _LANG)),
-            ns=num(int((classes == "not_significant").sum()))), indent=True)
+            "report.hot.counts", lang, hot=num(int(classes.str.startswith("hot").sum()), lang),
+            hot_detail=html.unescape(pdf_report._gi_levels(classes, "hot", lang)),
+            cold=num(int(classes.str.startswith("cold").sum()), lang),
+            cold_detail=html.unescape(pdf_report._gi_levels(classes, "cold", lang)),
+            ns=num(int((classes == "not_significant").sum()), lang)), indent=True)
     gaps = pdf_report._gaps(an, unit_set, start, end).frame
     high = gaps[gaps["risk"] == "high"]["coverage"].value_counts()
-    _heading(doc, "2. Mức rủi ro và độ bao phủ phòng ngừa", level=2)
+    _heading(doc, _t("maps.coverage", lang), level=2)
     _picture(doc, images[1])
-    _para(doc, translate("report.cov.method", _LANG), indent=True)
-    _para(doc, translate("report.cov.gaps", _LANG, high=num(int(high.sum())),
-                         low=num(int(high.get("low", 0))), medium=num(int(high.get("medium", 0))),
-                         high_cov=num(int(high.get("high", 0))),
-                         medium_risk=num(int((gaps["risk"] == "medium").sum()))), indent=True)
+    _para(doc, translate("report.cov.method", lang), indent=True)
+    _para(doc, translate("report.cov.gaps", lang, high=num(int(high.sum()), lang),
+                         low=num(int(high.get("low", 0)), lang),
+                         medium=num(int(high.get("medium", 0)), lang),
+                         high_cov=num(int(high.get("high", 0)), lang),
+                         medium_risk=num(int((gaps["risk"] == "medium").sum()), lang)),
+          indent=True)
 
 
-def _priority_section(doc, an, unit_set: str, start, end) -> None:
-    _heading(doc, "3. Xã, phường ưu tiên", level=2)
+def _priority_section(doc, an, unit_set: str, start, end, lang: str) -> None:
+    _heading(doc, _t("maps.priority", lang), level=2)
     full = pdf_report._priority(an, unit_set, start, end)
     if full.empty:
-        _para(doc, translate("report.priority.none", _LANG), indent=True)
+        _para(doc, translate("report.priority.none", lang), indent=True)
         return
     shown = full.head(pdf_report.PRIORITY_TOP)
-    _para(doc, translate("report.priority.intro", _LANG, n=num(len(full)), shown=num(len(shown))),
-          indent=True)
-    rows = [[num(int(r["rank"])), r["name"], translate(f"gap.{r['risk']}.{r['coverage']}", _LANG),
-             r["last_agency"] or "–",
-             "; ".join(reason_text(k, p, _LANG) for k, p in r["reasons"])]
+    _para(doc, translate("report.priority.intro", lang, n=num(len(full), lang),
+                         shown=num(len(shown), lang)), indent=True)
+    rows = [[num(int(r["rank"]), lang), r["name"],
+             translate(f"gap.{r['risk']}.{r['coverage']}", lang), r["last_agency"] or "–",
+             "; ".join(reason_text(k, p, lang) for k, p in r["reasons"])]
             for _, r in shown.iterrows()]
-    _table(doc, ["TT", "Xã, phường", "Khoảng trống", "Đơn vị gần nhất", "Lý do"], rows,
-           widths=(10, 30, 35, 30, 60), numeric=(0,), size=11)
+    # the agency of the commune's latest outreach: the planner's column, in its words
+    headers = [_t("priority.col.rank", lang), _t("priority.col.commune", lang),
+               _t("priority.col.gap", lang), translate("plan.col.last_agency", lang),
+               _t("priority.col.reasons", lang)]
+    _table(doc, headers, rows, widths=(10, 30, 35, 30, 60), numeric=(0,), size=11)
 
 
-def _changes_section(doc, an, unit_set: str, start, end) -> None:
-    _heading(doc, "4. So sánh với cùng kỳ năm trước", level=2)
+def _changes_section(doc, an, unit_set: str, start, end, lang: str) -> None:
+    _heading(doc, _t("maps.change", lang), level=2)
     released = _released(an)
     total = pdf_report._change(an, unit_set, start, end,
                                (INCIDENT_TYPES[0],) if released else INCIDENT_TYPES)
     params = total.params
-    other = _span(params["other_start"], params["other_end"])
-    _para(doc, translate("report.change.intro_yoy", _LANG, period=_span(start, end), other=other),
-          indent=True)
+    other = _span(params["other_start"], params["other_end"], lang)
+    _para(doc, translate("report.change.intro_yoy", lang, period=_span(start, end, lang),
+                         other=other), indent=True)
     if not params["comparable"]:
         first = params["records_start"]
-        _para(doc, translate("report.change.no_base", _LANG, other=other,
-                             first=format_date(first) if first else "–"), indent=True)
-    rows = [_unescaped(pdf_report._type_row(translate(f"type.{t}", _LANG),
+        _para(doc, translate("report.change.no_base", lang, other=other,
+                             first=format_date(first, lang) if first else "–"), indent=True)
+    rows = [_unescaped(pdf_report._type_row(translate(f"type.{t}", lang),
                                             pdf_report._change(an, unit_set, start, end, (t,)),
-                                            _LANG)) for t in INCIDENT_TYPES]
+                                            lang)) for t in INCIDENT_TYPES]
     if not released:  # the all-types total is not published below commander
-        rows.append(_unescaped(pdf_report._type_row(translate("report.change.total", _LANG),
-                                                    total, _LANG)))
-    _table(doc, ["Loại vụ việc", "Kỳ này", "Cùng kỳ năm trước", "Chênh lệch", "Đánh giá"], rows,
-           widths=(50, 25, 30, 25, 35), numeric=(1, 2, 3), bold_last=not released)
+        rows.append(_unescaped(pdf_report._type_row(translate("report.change.total", lang),
+                                                    total, lang)))
+    headers = [_t("change.col.type", lang)] + [
+        translate(f"report.change.col.{c}", lang)
+        for c in ("now", "before_yoy", "diff", "assessment")]
+    _table(doc, headers, rows, widths=(50, 25, 30, 25, 35), numeric=(1, 2, 3),
+           bold_last=not released)
     if released:
-        _para(doc, translate("report.change.released", _LANG), size=_SMALL_PT, italic=True)
+        _para(doc, translate("report.change.released", lang), size=_SMALL_PT, italic=True)
 
 
 def _unescaped(cells: Sequence[str]) -> list[str]:
@@ -473,24 +494,12 @@ def _unescaped(cells: Sequence[str]) -> list[str]:
 # --------------------------------------------------------------------------- words
 
 
-def _period_words(period: ReportPeriod) -> str:
-    """"quý III năm 2025 (từ ngày 01/07/2025 đến ngày 30/09/2025)"; a bare span as it is."""
-    if period.kind in ("range", "campaign"):
-        return period.phrase if period.kind == "campaign" else period.span
-    return f"{period.phrase} ({period.span})"
-
-
-def _opening(letterhead: Letterhead, period: ReportPeriod) -> str:
-    return (f"{letterhead.name} báo cáo kết quả công tác phòng, chống mua bán người "
-            f"{_period_words(period)} như sau:")
-
-
 def _lower_first(text: str) -> str:
     return text[:1].lower() + text[1:]
 
 
-def _span(start: dt.date, end: dt.date) -> str:
-    return f"{format_date(start)} – {format_date(end)}"
+def _span(start: dt.date, end: dt.date, lang: str) -> str:
+    return f"{format_date(start, lang)} – {format_date(end, lang)}"
 
 
 # --------------------------------------------------------------------------- layout
@@ -506,7 +515,7 @@ def _page_setup(doc) -> None:
     section.different_first_page_header_footer = True
 
 
-def _styles(doc) -> None:
+def _styles(doc, lang: str) -> None:
     for name in ("Normal", "Table Grid"):
         style = doc.styles[name]
         style.font.name = FONT
@@ -520,7 +529,7 @@ def _styles(doc) -> None:
     normal.paragraph_format.line_spacing = 1.15
     lang = normal.element.get_or_add_rPr()
     tag = OxmlElement("w:lang")
-    tag.set(qn("w:val"), "vi-VN")
+    tag.set(qn("w:val"), "vi-VN" if lang == "vi" else "en-GB")
     lang.append(tag)
 
 
@@ -589,7 +598,7 @@ def _widths(table, widths_mm: Sequence[float]) -> None:
             cell.width = Mm(width)
 
 
-def _header_block(doc, letterhead: Letterhead, day: dt.date) -> None:
+def _header_block(doc, letterhead: Letterhead, day: dt.date, lang: str) -> None:
     """Decree 30's header: issuing body | national motto; number | place and date."""
     table = doc.add_table(rows=2, cols=2)
     _borderless(table)
@@ -599,30 +608,31 @@ def _header_block(doc, letterhead: Letterhead, day: dt.date) -> None:
             for i, line in enumerate(letterhead.issuer)]
     _cell_text(table.cell(0, 0), body + [("───────", {"size": 10})], centre)
     _cell_text(table.cell(0, 1), [
-        ("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", {"size": 12, "bold": True}),
-        ("Độc lập - Tự do - Hạnh phúc", {"size": 14, "bold": True}),
+        (_t("country", lang), {"size": 12, "bold": True}),
+        (_t("motto", lang), {"size": 14, "bold": True}),
         ("──────────────", {"size": 10}),
     ], centre)
-    _cell_text(table.cell(1, 0), [(f"Số: …/{letterhead.symbol}", {"size": 13})], centre)
-    _cell_text(table.cell(1, 1), [(date_line(letterhead.place, day),
+    _cell_text(table.cell(1, 0), [(_t("number", lang, symbol=letterhead.symbol),
+                                   {"size": 13})], centre)
+    _cell_text(table.cell(1, 1), [(date_line(letterhead.place, day, lang),
                                    {"size": 14, "italic": True})], centre)
     for cell in table.rows[1].cells:
         cell.paragraphs[0].paragraph_format.space_before = Pt(6)
 
 
-def _title(doc, period: ReportPeriod) -> None:
+def _title(doc, period: ReportPeriod, lang: str) -> None:
     centre = WD_ALIGN_PARAGRAPH.CENTER
-    first = _para(doc, "BÁO CÁO", bold=True, size=_BODY_PT, align=centre, space_after=0)
+    first = _para(doc, _t("kind", lang), bold=True, size=_BODY_PT, align=centre, space_after=0)
     first.paragraph_format.space_before = Pt(18)
-    _para(doc, f"Kết quả công tác phòng, chống mua bán người {period.phrase}", bold=True,
+    _para(doc, _t("title", lang, period=period.phrase(lang)), bold=True,
           size=_BODY_PT, align=centre, space_after=0)
     _para(doc, "──────────", size=10, align=centre, space_after=6)
 
 
-def _caveats(doc, ctx: AppContext, an) -> None:
-    notes = [translate(f"caveat.{c.value}", _LANG) for c in ctx.caveats]
+def _caveats(doc, ctx: AppContext, an, lang: str) -> None:
+    notes = [translate(f"caveat.{c.value}", lang) for c in ctx.caveats]
     if _released(an):
-        notes.append(translate("caveat.suppressed_note", _LANG, below=an.threshold - 1,
+        notes.append(translate("caveat.suppressed_note", lang, below=an.threshold - 1,
                                threshold=an.threshold))
     for note in notes:
         _para(doc, f"⚠ {note}", italic=True, size=_SMALL_PT, align=WD_ALIGN_PARAGRAPH.CENTER,
@@ -645,16 +655,16 @@ def _field(paragraph, code: str) -> None:
         run._r.append(element)
 
 
-def _footer(doc, ctx: AppContext, an, period: ReportPeriod) -> None:
+def _footer(doc, ctx: AppContext, an, period: ReportPeriod, lang: str) -> None:
     """Page numbers at the top centre from page 2 (Decree 30); the caveats in every footer."""
     section = doc.sections[0]
     number = section.header.paragraphs[0]
     number.alignment = WD_ALIGN_PARAGRAPH.CENTER
     _field(number, "PAGE")
-    notes = [translate(f"caveat.{c.value}", _LANG) for c in ctx.caveats]
+    notes = [translate(f"caveat.{c.value}", lang) for c in ctx.caveats]
     if _released(an):
-        notes.append(translate("caveat.small_counts_suppressed", _LANG))
-    text = (f"Báo cáo kết quả công tác phòng, chống mua bán người {period.phrase}"
+        notes.append(translate("caveat.small_counts_suppressed", lang))
+    text = (_t("footer", lang, period=period.phrase(lang))
             + "".join(f" · ⚠ {n}" for n in notes))
     for footer in (section.footer, section.first_page_footer):
         paragraph = footer.paragraphs[0]
@@ -692,14 +702,14 @@ def _picture(doc, png: bytes) -> None:
     paragraph.add_run().add_picture(io.BytesIO(png), width=Mm(_TEXT_WIDTH_MM))
 
 
-def _closing(doc, letterhead: Letterhead) -> None:
+def _closing(doc, letterhead: Letterhead, lang: str) -> None:
     """"Nơi nhận" at the left, the signature block at the right (borderless)."""
     _para(doc, "", space_after=0)
     table = doc.add_table(rows=1, cols=2)
     _borderless(table)
     _widths(table, (80, _TEXT_WIDTH_MM - 80))
     left = WD_ALIGN_PARAGRAPH.LEFT
-    _cell_text(table.cell(0, 0), [("Nơi nhận:", {"size": 12, "bold": True, "italic": True})]
+    _cell_text(table.cell(0, 0), [(_t("recipients", lang), {"size": 12, "bold": True, "italic": True})]
                + [(f"- {r}", {"size": 11}) for r in letterhead.recipients], left)
     _cell_text(table.cell(0, 1), [(line, {"size": 13, "bold": True})
                                   for line in letterhead.signer]

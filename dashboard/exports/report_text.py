@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from dashboard.i18n import format_number
+from dashboard.i18n import format_date, format_number, translate
 
 __all__ = [
     "CROSSING_OUTCOMES",
@@ -57,25 +57,33 @@ _HALF = re.compile(r"^\s*(\d{4})\s*-?\s*(?:[Hh]([12])|(6)\s*(?:[Tt]|[Mm]|th(?:an
 _YEAR = re.compile(r"^\s*(\d{4})\s*$")
 
 
+def _t(key: str, lang: str, **params) -> str:
+    """The catalogue's ``report.text.<key>`` in ``lang``."""
+    return translate(f"report.text.{key}", lang, **params)
+
+
 # --------------------------------------------------------------------------- numbers, dates
 
 
-def num(value: Figure) -> str:
+def num(value: Figure, lang: str = "vi") -> str:
     """A count as the report writes it: 1835 → "1.835"; a label ("< 5", "x") unchanged.
 
-    >>> num(1835), num(70815), num(0), num("< 5")
-    ('1.835', '70.815', '0', '< 5')
+    >>> num(1835), num(70815), num(0), num("< 5"), num(1835, "en")
+    ('1.835', '70.815', '0', '< 5', '1,835')
     """
     if isinstance(value, str):
         return value
-    return format_number(int(value), "vi")
+    return format_number(int(value), lang)
 
 
-def _date(day: dt.date) -> str:
-    return day.strftime("%d/%m/%Y")
+def _count(unit: str, value: Figure, lang: str) -> str:
+    """A count with its noun: "41 vụ", "1 case", "41 cases" (the catalogue's
+    ``report.text.unit.<unit>``, its ``.one`` form for exactly one)."""
+    one = not isinstance(value, str) and int(value) == 1
+    return _t(f"unit.{unit}" + (".one" if one else ""), lang, n=num(value, lang))
 
 
-def date_line(place: str, day: dt.date) -> str:
+def date_line(place: str, day: dt.date, lang: str = "vi") -> str:
     """The place and date of the header (Decree 30/2020: leading zero for days 1–9 and the
     months 1 and 2).
 
@@ -83,9 +91,12 @@ def date_line(place: str, day: dt.date) -> str:
     'Tây Ninh, ngày 05 tháng 7 năm 2024'
     >>> date_line("Tây Ninh", dt.date(2024, 2, 19))
     'Tây Ninh, ngày 19 tháng 02 năm 2024'
+    >>> date_line("Tây Ninh", dt.date(2024, 2, 19), "en")
+    'Tây Ninh, 19/02/2024'
     """
     month = f"{day.month:02d}" if day.month <= 2 else str(day.month)
-    return f"{place}, ngày {day.day:02d} tháng {month} năm {day.year}"
+    return _t("date_line", lang, place=place, day=f"{day.day:02d}", month=month,
+              year=day.year, date=format_date(day, lang))
 
 
 # --------------------------------------------------------------------------- periods
@@ -103,32 +114,40 @@ class ReportPeriod:
     end: dt.date
     kind: str = "range"
 
-    @property
-    def phrase(self) -> str:
+    def phrase(self, lang: str = "vi") -> str:
         """The period in the title: "quý III năm 2025", "6 tháng đầu năm 2025", "năm 2024",
         "đợt cao điểm … từ ngày 01/07/2024 đến ngày 30/09/2024", "từ ngày … đến ngày …".
 
-        >>> ReportPeriod(dt.date(2025, 7, 1), dt.date(2025, 9, 30), "quarter").phrase
+        >>> ReportPeriod(dt.date(2025, 7, 1), dt.date(2025, 9, 30), "quarter").phrase()
         'quý III năm 2025'
-        >>> ReportPeriod(dt.date(2025, 1, 1), dt.date(2025, 6, 30), "half").phrase
+        >>> ReportPeriod(dt.date(2025, 1, 1), dt.date(2025, 6, 30), "half").phrase()
         '6 tháng đầu năm 2025'
+        >>> ReportPeriod(dt.date(2025, 7, 1), dt.date(2025, 9, 30), "quarter").phrase("en")
+        'Q3 2025'
         """
-        span = f"từ ngày {_date(self.start)} đến ngày {_date(self.end)}"
+        year = self.start.year
         if self.kind == "quarter":
-            return f"quý {_ROMAN[(self.start.month - 1) // 3]} năm {self.start.year}"
+            n = (self.start.month - 1) // 3 + 1
+            return _t("period.quarter", lang, n=n, roman=_ROMAN[n - 1], year=year)
         if self.kind == "half":
-            which = "đầu" if self.start.month == 1 else "cuối"
-            return f"6 tháng {which} năm {self.start.year}"
+            return _t(f"period.half.{1 if self.start.month == 1 else 2}", lang, year=year)
         if self.kind == "year":
-            return f"năm {self.start.year}"
+            return _t("period.year", lang, year=year)
         if self.kind == "campaign":
-            return f"đợt cao điểm tấn công, trấn áp tội phạm mua bán người ({span})"
-        return span
+            return _t("period.campaign", lang, span=self.span(lang))
+        return self.span(lang)
 
-    @property
-    def span(self) -> str:
+    def span(self, lang: str = "vi") -> str:
         """"từ ngày 01/07/2025 đến ngày 30/09/2025"."""
-        return f"từ ngày {_date(self.start)} đến ngày {_date(self.end)}"
+        return _t("span", lang, start=format_date(self.start, lang),
+                  end=format_date(self.end, lang))
+
+    def words(self, lang: str = "vi") -> str:
+        """The period in a sentence: its name and its days, "quý III năm 2025 (từ ngày
+        01/07/2025 đến ngày 30/09/2025)"; a campaign or a bare span as its name says it."""
+        if self.kind in ("range", "campaign"):
+            return self.phrase(lang)
+        return _t("period.with_span", lang, phrase=self.phrase(lang), span=self.span(lang))
 
     @property
     def code(self) -> str:
@@ -164,7 +183,7 @@ def report_period(*, quarter: str | None = None, half: str | None = None,
     --------
     >>> report_period(half="2025H2")
     ReportPeriod(start=datetime.date(2025, 7, 1), end=datetime.date(2025, 12, 31), kind='half')
-    >>> report_period(campaign=2024).phrase
+    >>> report_period(campaign=2024).phrase()
     'đợt cao điểm tấn công, trấn áp tội phạm mua bán người (từ ngày 01/07/2024 đến ngày 30/09/2024)'
     """
     given = [n for n, v in (("quarter", quarter), ("half", half), ("year", year),
@@ -231,20 +250,22 @@ def _join(parts: Sequence[str], sep: str = "; ") -> str:
     return sep.join(p for p in parts if p)
 
 
-#: The decided outcomes of illegal crossings in the seeds' order and words (seed 004): status
-#: codes of the incident records (:data:`geo.ingest.kinds.OUTCOMES`). ``verified`` is a case
-#: still being verified; ``received`` or no status, one whose handling is not recorded.
-CROSSING_OUTCOMES = (
-    ("administrative_sanction", "xử lý hành chính"),
-    ("warning_education", "cảnh cáo, giáo dục"),
-    ("deportation", "trục xuất"),
-    ("prosecuted", "khởi tố"),
-)
+def _upper_first(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+#: The decided outcomes of illegal crossings in the seeds' order (seed 004): status codes of
+#: the incident records (:data:`geo.ingest.kinds.OUTCOMES`), each said by the catalogue's
+#: ``report.text.crossing.outcome.<code>``. ``verified`` is a case still being verified;
+#: ``received`` or no status, one whose handling is not recorded.
+CROSSING_OUTCOMES = ("administrative_sanction", "warning_education", "deportation",
+                     "prosecuted")
 _VERIFYING, _UNRECORDED = "verified", ("received", "")
 
 
 def crossings_sentence(cases: Figure, persons: Figure | None = None, *,
-                       outcomes: Mapping[str, tuple[int, int]] | None = None) -> str:
+                       outcomes: Mapping[str, tuple[int, int]] | None = None,
+                       continued: bool = False, lang: str = "vi") -> str:
     """The illegal crossings of the period, as seed 004 writes them.
 
     Parameters
@@ -258,6 +279,10 @@ def crossings_sentence(cases: Figure, persons: Figure | None = None, *,
         verified), ``"received"`` or ``""`` (no outcome recorded). Cases and
         persons of all codes add up to ``cases`` and ``persons``. None below
         commander (the outcomes are not released).
+    continued : bool
+        The sentence follows the trafficking cases: "Đồng thời, lực lượng chức
+        năng đã phát hiện, xử lý …" (seed 004's "Tuy nhiên, đã phát hiện, xử lý …").
+    lang : {"vi", "en"}
 
     Examples
     --------
@@ -274,54 +299,61 @@ tiếp tục xác minh, làm rõ.
 540 vụ, 1.500 đối tượng đang xác minh, làm rõ; 93 vụ, 253 đối tượng mới tiếp nhận, chưa ghi \
 kết quả xử lý. Hồ sơ của kỳ chưa ghi hình thức xử lý (xử lý hành chính, cảnh cáo, giáo dục, \
 trục xuất, khởi tố).
+    >>> print(crossings_sentence(41, 117, outcomes={"administrative_sanction": (27, 68),
+    ...       "warning_education": (0, 29), "prosecuted": (1, 1), "verified": (13, 19)},
+    ...       lang="en"))
+    Detected and handled 41 cases, 117 persons of illegal exit or entry. Of these: \
+administrative sanctions: 27 cases, 68 persons; warnings and education: 29 persons; and \
+prosecution: 1 case, 1 person. The remaining cases (13 cases, 19 persons) are still being \
+verified.
     """
     if _zero(cases):
-        return "Chưa phát hiện trường hợp xuất, nhập cảnh trái phép."
-    who = f"{num(cases)} vụ" + (f", {num(persons)} đối tượng" if persons is not None else "")
-    head = f"Phát hiện, xử lý {who} có hành vi xuất, nhập cảnh trái phép."
+        return _t("crossing.none", lang)
+    who = _count("case", cases, lang) + (
+        f", {_count('person', persons, lang)}" if persons is not None else "")
+    head = _t("crossing.head_continued" if continued else "crossing.head", lang, who=who)
     if not outcomes:
         return head
-    decided = [(code, label) for code, label in CROSSING_OUTCOMES
-               if any(outcomes.get(code, (0, 0)))]
+    decided = [code for code in CROSSING_OUTCOMES if any(outcomes.get(code, (0, 0)))]
     verifying = outcomes.get(_VERIFYING, (0, 0))
     unrecorded = tuple(sum(outcomes.get(c, (0, 0))[i] for c in _UNRECORDED) for i in (0, 1))
     if not decided:
-        said = _join([f"{_who(*verifying)} đang xác minh, làm rõ" if any(verifying) else "",
-                      f"{_who(*unrecorded)} mới tiếp nhận, chưa ghi kết quả xử lý"
+        said = _join([_t("crossing.verifying", lang, who=_who(*verifying, lang=lang))
+                      if any(verifying) else "",
+                      _t("crossing.unrecorded", lang, who=_who(*unrecorded, lang=lang))
                       if any(unrecorded) else ""])
-        return (f"{head} Trong đó, {said}. Hồ sơ của kỳ chưa ghi hình thức xử lý (xử lý hành "
-                "chính, cảnh cáo, giáo dục, trục xuất, khởi tố).")
+        return _t("crossing.undecided", lang, head=head, said=said)
     parts = []
-    for code, label in decided:
-        text = f"{label} {_who(*outcomes[code], persons_only=True)}"
-        parts.append(f"đồng thời, {text}" if code == "prosecuted" and parts else text)
-    sentence = f"{head} Qua đó, {'; '.join(parts)}."
+    for code in decided:
+        part = _t("crossing.part", lang, label=_t(f"crossing.outcome.{code}", lang),
+                  who=_who(*outcomes[code], persons_only=True, lang=lang))
+        parts.append(_t("crossing.also", lang, part=part) if code == "prosecuted" and parts
+                     else part)
+    sentence = _t("crossing.handled", lang, head=head, parts="; ".join(parts))
     if any(verifying):
-        sentence += f" Các trường hợp còn lại ({_who(*verifying)}) tiếp tục xác minh, làm rõ."
+        sentence += " " + _t("crossing.rest_verifying", lang, who=_who(*verifying, lang=lang))
     if any(unrecorded):
-        sentence += f" {_who(*unrecorded).capitalize()} chưa ghi kết quả xử lý."
+        sentence += " " + _upper_first(_t("crossing.rest_unrecorded", lang,
+                                          who=_who(*unrecorded, lang=lang)))
     return sentence
 
 
-def _who(cases: int, persons: int, *, persons_only: bool = False) -> str:
+def _who(cases: int, persons: int, *, persons_only: bool = False, lang: str = "vi") -> str:
     """"27 vụ, 68 đối tượng"; "29 đối tượng" when only persons are counted (``persons_only``
     and no case: seed 004's warnings and deportations)."""
     if persons_only and not cases:
-        return f"{num(persons)} đối tượng"
-    return f"{num(cases)} vụ, {num(persons)} đối tượng"
+        return _count("person", persons, lang)
+    return f"{_count('case', cases, lang)}, {_count('person', persons, lang)}"
 
 
-_TRAFFICKING_STAGES = (
-    ("tried", "đã đưa ra xét xử {n} vụ"),
-    ("prosecuted", "đã khởi tố, đang điều tra, truy tố {n} vụ"),
-    ("verified", "đã xác minh, đang làm rõ {n} vụ"),
-    ("open", "mới tiếp nhận {n} vụ"),
-)
+#: The procedural stages of trafficking cases, furthest first (``report.text.trafficking
+#: .stage.<stage>``).
+_TRAFFICKING_STAGES = ("tried", "prosecuted", "verified", "open")
 
 
 def trafficking_sentence(cases: Figure, persons: Figure | None = None,
                          victims: Figure | None = None, *,
-                         stages: Mapping[str, int] | None = None) -> str:
+                         stages: Mapping[str, int] | None = None, lang: str = "vi") -> str:
     """The trafficking cases of the period and their procedural stages.
 
     ``stages`` counts the cases by the furthest stage their status reached
@@ -336,50 +368,52 @@ def trafficking_sentence(cases: Figure, persons: Figure | None = None,
 vụ, đã khởi tố, đang điều tra, truy tố 4 vụ, đã xác minh, đang làm rõ 2 vụ, mới tiếp nhận 1 vụ.
     >>> trafficking_sentence(0)
     'Chưa phát hiện vụ mua bán người nào.'
+    >>> trafficking_sentence(1, 2, 1, stages={"tried": 1}, lang="en")
+    'Detected 1 human trafficking case, 2 persons, 1 victim; of these, 1 case brought to trial.'
     """
     if _zero(cases):
-        return "Chưa phát hiện vụ mua bán người nào."
-    who = _join([f"{num(cases)} vụ mua bán người",
-                 f"{num(persons)} đối tượng" if persons is not None else "",
-                 f"{num(victims)} nạn nhân" if victims is not None else ""], ", ")
-    said = _join([text.format(n=num(stages[k])) for k, text in _TRAFFICKING_STAGES
-                  if stages and stages.get(k)], ", ")
-    return f"Phát hiện {who}" + (f"; trong đó {said}." if said else ".")
+        return _t("trafficking.none", lang)
+    who = _join([_count("trafficking_case", cases, lang),
+                 _count("person", persons, lang) if persons is not None else "",
+                 _count("victim", victims, lang) if victims is not None else ""], ", ")
+    said = _join([_t(f"trafficking.stage.{k}", lang, n=_count("case", stages[k], lang))
+                  for k in _TRAFFICKING_STAGES if stages and stages.get(k)], ", ")
+    if said:
+        return _t("trafficking.stages", lang, who=who, said=said)
+    return _t("trafficking.head", lang, who=who)
 
 
-def tips_sentence(tips: Figure, *, stages: Mapping[str, int] | None = None) -> str:
+def tips_sentence(tips: Figure, *, stages: Mapping[str, int] | None = None,
+                  lang: str = "vi") -> str:
     """Tips and reports (tố giác, tin báo) received, and how many are verified.
 
     >>> print(tips_sentence(262, stages={"verified": 230, "open": 32}))
     Tiếp nhận 262 tin báo, tố giác về tội phạm mua bán người và xuất, nhập cảnh trái phép; \
 đã xác minh, phân loại 230 tin, 32 tin đang xác minh.
+    >>> print(tips_sentence(262, stages={"verified": 230, "open": 32}, lang="en"))
+    Received 262 tips and reports on human trafficking and illegal exit or entry; 230 tips \
+verified and classified, 32 tips being verified.
     """
     if _zero(tips):
-        return "Chưa tiếp nhận tin báo, tố giác nào về tội phạm mua bán người."
-    head = f"Tiếp nhận {num(tips)} tin báo, tố giác về tội phạm mua bán người và xuất, " \
-           "nhập cảnh trái phép"
+        return _t("tips.none", lang)
+    head = _t("tips.head", lang, n=_count("tip_report", tips, lang))
     if not stages:
-        return head + "."
+        return _t("tips.plain", lang, head=head)
     done = sum(int(v) for k, v in stages.items() if k != "open")
     open_ = int(stages.get("open", 0))
-    said = _join([f"đã xác minh, phân loại {num(done)} tin" if done else "",
-                  f"{num(open_)} tin đang xác minh" if open_ else ""], ", ")
-    return f"{head}; {said}."
+    said = _join([_t("tips.done", lang, n=_count("tip", done, lang)) if done else "",
+                  _t("tips.open", lang, n=_count("tip", open_, lang)) if open_ else ""], ", ")
+    return _t("tips.stages", lang, head=head, said=said)
 
 
 #: What was done for the victims, as their records' status says (codes of
-#: :data:`geo.ingest.kinds.OUTCOMES`), in the order to say it.
-_VICTIM_OUTCOMES = (
-    ("returned_home", "hỗ trợ trở về địa phương"),
-    ("supported", "hỗ trợ theo quy định"),
-    ("verified", "đang xác minh, xác định"),
-    ("received", "mới tiếp nhận"),
-    ("", "chưa ghi kết quả"),
-)
+#: :data:`geo.ingest.kinds.OUTCOMES`; "" for none, said ``none``), in the order to say it.
+_VICTIM_OUTCOMES = ("returned_home", "supported", "verified", "received", "")
 
 
 def victims_sentence(records: Figure, victims: Figure | None = None, *,
-                     outcomes: Mapping[str, tuple[int, int]] | None = None) -> str:
+                     outcomes: Mapping[str, tuple[int, int]] | None = None,
+                     lang: str = "vi") -> str:
     """Victims received (nạn nhân được tiếp nhận) and what was done for them.
 
     ``records`` are the victim records (trường hợp), ``victims`` the persons
@@ -400,58 +434,52 @@ xác minh, xác định 7 trường hợp (10 nạn nhân).
 ghi việc hỗ trợ nạn nhân.
     >>> victims_sentence(0)
     'Chưa tiếp nhận nạn nhân bị mua bán trở về.'
+    >>> print(victims_sentence(3, 4, outcomes={"supported": (3, 4)}, lang="en"))
+    Received 3 cases of trafficked persons returning, with 4 victims; of these, supported as \
+the regulations provide: 3 cases (4 victims).
     """
     if _zero(records):
-        return "Chưa tiếp nhận nạn nhân bị mua bán trở về."
-    head = (f"Tiếp nhận {num(records)} trường hợp với {num(victims)} nạn nhân bị mua bán "
-            "trở về" if victims is not None
-            else f"Tiếp nhận {num(records)} trường hợp nạn nhân bị mua bán trở về")
+        return _t("victims.none", lang)
+    head = (_t("victims.head", lang, records=_count("victim_case", records, lang),
+               victims=_count("victim", victims, lang)) if victims is not None
+            else _t("victims.head_records", lang, records=_count("victim_case", records, lang)))
     if not outcomes:
-        return f"{head}."
-    said = _join([f"{label} {num(outcomes[code][0])} trường hợp "
-                  f"({num(outcomes[code][1])} nạn nhân)"
-                  for code, label in _VICTIM_OUTCOMES if any(outcomes.get(code, (0, 0)))], ", ")
+        return _t("victims.plain", lang, head=head)
+    said = _join([_t("victims.part", lang, label=_t(f"victims.outcome.{code or 'none'}", lang),
+                     records=_count("victim_case", outcomes[code][0], lang),
+                     victims=_count("victim", outcomes[code][1], lang))
+                  for code in _VICTIM_OUTCOMES if any(outcomes.get(code, (0, 0)))], ", ")
     helped = any(any(outcomes.get(c, (0, 0))) for c in ("supported", "returned_home"))
-    tail = "" if helped else "; hồ sơ của kỳ chưa ghi việc hỗ trợ nạn nhân"
-    return f"{head}; trong đó {said}{tail}."
+    return _t("victims.outcomes" if helped else "victims.outcomes_no_support", lang,
+              head=head, said=said)
 
 
 # --------------------------------------------------------------------------- outreach
 
-#: Each outreach format as seed 004 writes it, from the figures of
-#: :data:`geo.ingest.kinds.OUTREACH_FIGURES`: sessions {s}, participants {p}, sites {t},
-#: materials {m}, groups {g}, members {c}. Optional tails are said only with their figure.
-_FORMATS = {
-    "meeting": ("tổ chức {s} cuộc hội nghị, nói chuyện chuyên đề",
-                {"sites": " tại {t} điểm cầu", "participants": ", có {p} lượt người tham dự",
-                 "materials": ", phát {m} tài liệu"}),
-    "school_session": ("tuyên truyền {s} buổi tại trường học",
-                       {"participants": ", với {p} lượt cán bộ, giáo viên và học sinh tham gia",
-                        "materials": ", phát {m} tài liệu"}),
-    "broadcast": ("tuyên truyền {s} lượt tin, bài trên báo, đài và hệ thống truyền thanh", {}),
-    "leaflets": ("cấp {m} tờ rơi, tờ gấp, áp phích tuyên truyền", {}),
-    "social_media": ("tuyên truyền trên mạng xã hội (Zalo, Facebook)",
-                     {"groups": " qua {g} nhóm", "members": " với {c} tuyên truyền viên nòng cốt",
-                      "participants": ", {p} lượt người tiếp cận"}),
-    "training": ("tổ chức {s} lớp tập huấn",
-                 {"participants": " cho {p} cán bộ", "materials": ", phát {m} tài liệu"}),
-    "campaign": ("tổ chức {s} đợt ra quân, mít tinh, cao điểm tuyên truyền",
-                 {"participants": " với {p} lượt người tham gia",
-                  "materials": ", phát {m} tài liệu"}),
-    "law_books": ("phát hành {m} quyển sách pháp luật", {"sites": ", xây dựng {t} tủ sách pháp luật"}),
-    "job_counselling": ("tư vấn, giới thiệu việc làm cho {p} lượt người", {}),
-    "contest": ("tổ chức {s} hội thi", {"participants": " với {p} lượt người dự thi"}),
+#: Each outreach format's optional tails (``report.text.outreach.<format>.<figure>``), in the
+#: order seed 004 says them, from the figures of :data:`geo.ingest.kinds.OUTREACH_FIGURES`:
+#: sessions {s}, participants {p}, sites {t}, materials {m}, groups {g}, members {c}. A tail
+#: is said only with its figure; the main clause is ``report.text.outreach.<format>``.
+_TAILS = {
+    "meeting": ("sites", "participants", "materials"),
+    "school_session": ("participants", "materials"),
+    "broadcast": (),
+    "leaflets": (),
+    "social_media": ("groups", "members", "participants"),
+    "training": ("participants", "materials"),
+    "campaign": ("participants", "materials"),
+    "law_books": ("sites",),
+    "job_counselling": (),
+    "contest": ("participants",),
 }
-#: The figure a format's main clause stands on; without it the clause counts the activities.
+#: The figure a format's main clause stands on; without it the clause counts the activities
+#: (``report.text.outreach.<format>.fallback``).
 _MAIN = {"leaflets": "materials", "law_books": "materials", "job_counselling": "participants"}
-_FALLBACK = {"leaflets": "tổ chức {s} đợt cấp phát tờ rơi, tờ gấp, áp phích tuyên truyền",
-             "law_books": "tổ chức {s} đợt cấp phát sách pháp luật",
-             "job_counselling": "tổ chức {s} buổi tư vấn, giới thiệu việc làm"}
 
 
 def outreach_clause(fmt: str, *, sessions: int, participants: int = 0, materials: int = 0,
                     sites: int = 0, groups: int = 0, members: int = 0,
-                    label: str | None = None) -> str:
+                    label: str | None = None, lang: str = "vi") -> str:
     """One format of one agency's outreach: "tổ chức 12 lớp tập huấn cho 350 cán bộ".
 
     ``sessions`` are the activities (a record without a count of sessions is
@@ -473,38 +501,44 @@ def outreach_clause(fmt: str, *, sessions: int, participants: int = 0, materials
     'tuyên truyền trên mạng xã hội (Zalo, Facebook) qua 359 nhóm với 7.800 tuyên truyền viên nòng cốt'
     >>> outreach_clause("radio_quiz", sessions=2, participants=40, label="Thi trên sóng")
     'thi trên sóng: 2 hoạt động, 40 lượt người tham gia'
+    >>> outreach_clause("training", sessions=12, participants=350, lang="en")
+    'held training courses (12) for 350 officials'
     """
     values = {"sessions": sessions, "participants": participants, "materials": materials,
               "sites": sites, "groups": groups, "members": members}
-    figures = {"s": num(sessions), "p": num(participants), "m": num(materials),
-               "t": num(sites), "g": num(groups), "c": num(members)}
-    if fmt not in _FORMATS:
+    figures = {"s": num(sessions, lang), "p": num(participants, lang),
+               "m": num(materials, lang), "t": num(sites, lang), "g": num(groups, lang),
+               "c": num(members, lang)}
+    if fmt not in _TAILS:
         name = (label or fmt.replace("_", " ")).strip()
         name = name[:1].lower() + name[1:]
-        parts = [f"{num(sessions)} hoạt động",
-                 f"{num(participants)} lượt người tham gia" if participants else "",
-                 f"{num(materials)} tài liệu" if materials else ""]
-        return f"{name}: {_join(parts, ', ')}"
-    main, tails = _FORMATS[fmt]
+        parts = [_count("activity", sessions, lang),
+                 _count("attendance", participants, lang) if participants else "",
+                 _count("material", materials, lang) if materials else ""]
+        return _t("outreach.other", lang, name=name, figures=_join(parts, ", "))
+    main = f"outreach.{fmt}"
     if fmt in _MAIN and not values[_MAIN[fmt]]:
-        main = _FALLBACK[fmt]
+        main = f"outreach.{fmt}.fallback"
     if fmt == "social_media" and not groups and not members and not participants:
-        main = "tuyên truyền {s} lượt trên mạng xã hội (Zalo, Facebook)"
-    clause = main + "".join(tail for figure, tail in tails.items() if values[figure])
-    return clause.format(**figures)
+        main = "outreach.social_media.count"
+    return _t(main, lang, **figures) + "".join(
+        _t(f"outreach.{fmt}.{figure}", lang, **figures) for figure in _TAILS[fmt]
+        if values[figure])
 
 
-def outreach_sentence(agency: str, clauses: Sequence[str]) -> str:
+def outreach_sentence(agency: str, clauses: Sequence[str], lang: str = "vi") -> str:
     """One agency's outreach in one sentence: "<agency> <clause>; <clause>.".
 
     >>> outreach_sentence("Sở Lao động – Thương binh và Xã hội",
     ...     ["cấp 28.000 tờ rơi tuyên truyền", "tổ chức 12 lớp tập huấn cho 350 cán bộ"])
     'Sở Lao động – Thương binh và Xã hội cấp 28.000 tờ rơi tuyên truyền; tổ chức 12 lớp tập huấn cho 350 cán bộ.'
+    >>> outreach_sentence("", [])
+    'Đơn vị chưa ghi tên chưa có hoạt động truyền thông được ghi nhận.'
     """
-    name = agency.strip() if agency and agency.strip() else "Đơn vị chưa ghi tên"
+    name = agency.strip() if agency and agency.strip() else _t("outreach.unnamed", lang)
     if not clauses:
-        return f"{name} chưa có hoạt động truyền thông được ghi nhận."
-    return f"{name} {'; '.join(clauses)}."
+        return _t("outreach.agency_none", lang, agency=name)
+    return _t("outreach.agency", lang, agency=name, clauses="; ".join(clauses))
 
 
 # --------------------------------------------------------------------------- models
@@ -512,10 +546,10 @@ def outreach_sentence(agency: str, clauses: Sequence[str]) -> str:
 
 def models_sentence(day: dt.date, *, total: int, communes_with: int, communes: int,
                     by_type: Sequence[tuple[str, int]], intensive: int = 0,
-                    integrated: int = 0) -> str:
+                    integrated: int = 0, lang: str = "vi") -> str:
     """The prevention models active on ``day``, by type and class (seeds 002, 004).
 
-    ``by_type`` pairs the models' Vietnamese names with their counts, in the
+    ``by_type`` pairs the models' names (in ``lang``) with their counts, in the
     order to say them (types with no model are left out).
 
     Examples
@@ -527,15 +561,17 @@ def models_sentence(day: dt.date, *, total: int, communes_with: int, communes: i
 phường, gồm: 7 mô hình “Zalo phòng, chống tội phạm”; 5 mô hình “Camera giám sát ANTT”. \
 Trong đó, 2 mô hình chuyên sâu, 10 mô hình lồng ghép; 87 xã, phường chưa có mô hình.
     """
+    date = format_date(day, lang)
     if not total:
-        return (f"Đến ngày {_date(day)}, chưa ghi nhận mô hình phòng ngừa nào đang hoạt động "
-                f"trên địa bàn {num(communes)} xã, phường.")
-    kinds = "; ".join(f"{num(n)} mô hình “{name}”" for name, n in by_type if n)
-    classes = _join([f"{num(intensive)} mô hình chuyên sâu" if intensive else "",
-                     f"{num(integrated)} mô hình lồng ghép" if integrated else ""], ", ")
+        return _t("models.none", lang, date=date, communes=num(communes, lang))
+    kinds = "; ".join(_t("models.kind", lang, n=num(n, lang), name=name)
+                      for name, n in by_type if n)
+    classes = _join([_t("models.intensive", lang, n=num(intensive, lang)) if intensive else "",
+                     _t("models.integrated", lang, n=num(integrated, lang)) if integrated
+                     else ""], ", ")
     without = communes - communes_with
-    tail = _join([classes, f"{num(without)} xã, phường chưa có mô hình" if without else ""],
+    tail = _join([classes, _t("models.without", lang, n=num(without, lang)) if without else ""],
                  "; ")
-    return (f"Đến ngày {_date(day)}, toàn tỉnh có {num(total)} mô hình phòng ngừa đang hoạt "
-            f"động tại {num(communes_with)}/{num(communes)} xã, phường, gồm: {kinds}."
-            + (f" Trong đó, {tail}." if tail else ""))
+    return (_t("models.head", lang, date=date, total=num(total, lang),
+               with_model=num(communes_with, lang), communes=num(communes, lang), kinds=kinds)
+            + (_t("models.tail", lang, tail=tail) if tail else ""))

@@ -66,6 +66,25 @@ def _day(value: dt.date, *, after: bool = False) -> str:
     return day.strftime("%Y-%m-%d")
 
 
+#: Room left and right of the periods, as a share of the span shown: the outline of a period
+#: at either end is drawn whole, not half cut by the edge of the plot.
+_X_PAD = 0.015
+
+
+def _x_range(trend: pd.DataFrame, selected: tuple[dt.date, dt.date] | None) -> list[str]:
+    """The time axis: the trend's periods and the period shown, with a little room each side.
+
+    >>> trend = pd.DataFrame({"start": [dt.date(2024, 1, 1)], "end": [dt.date(2024, 12, 31)]})
+    >>> _x_range(trend, (dt.date(2024, 10, 1), dt.date(2024, 12, 31)))
+    ['2023-12-26 12:14', '2025-01-06 11:45']
+    """
+    first = pd.Timestamp(min([trend["start"].min()] + ([selected[0]] if selected else [])))
+    last = pd.Timestamp(max([trend["end"].max()] + ([selected[1]] if selected else [])))
+    last += pd.Timedelta(days=1)
+    pad = (last - first) * _X_PAD
+    return [(first - pad).strftime("%Y-%m-%d %H:%M"), (last + pad).strftime("%Y-%m-%d %H:%M")]
+
+
 def trend_chart(
     trend: pd.DataFrame,
     windows: pd.DataFrame,
@@ -192,8 +211,7 @@ def trend_chart(
     fig.update_xaxes(type="date", tickvals=[f"{y}-01-01" for y in years],
                      ticktext=[str(y) for y in years], showgrid=True, gridcolor="#bdbdbd",
                      minor={"dtick": "M3", "showgrid": True, "gridcolor": "#eeeeee"},
-                     range=([_day(trend["start"].min()), _day(trend["end"].max(), after=True)]
-                            if len(trend) else None))
+                     range=_x_range(trend, selected) if len(trend) else None)
     fig.update_yaxes(tickformat=",d", gridcolor="#eeeeee", nticks=4,
                      zeroline=True, zerolinecolor="#969696")
     return fig

@@ -574,7 +574,7 @@ def _register_report_docx(app: Dash, ctx: AppContext, analyses) -> None:
                                                                    ctx.extracted))
         try:
             raw = report_docx(ctx, view, period=period,
-                              unit_set=unit_set if unit_set in (NEW, OLD) else NEW)
+                              unit_set=unit_set if unit_set in (NEW, OLD) else NEW, lang=lang)
         except ChromiumNotFound as err:
             return no_update, str(err)
         if as_pdf:  # the same document, as LibreOffice prints it

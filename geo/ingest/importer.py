@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from geo import catalogue
 from geo.ingest.columns import ColumnMap, map_columns, personal_columns
 from geo.ingest.kinds import KINDS, Kind
 from geo.ingest.messages import describe
@@ -120,28 +121,29 @@ class ImportReport:
 
     def summary_lines(self, lang: str = "vi") -> list[str]:
         """The summary a person reads after an import, then one line per rejected row."""
-        vi = lang == "vi"
+        lang = lang if lang in catalogue.LANGUAGES else "vi"
+
+        def t(key: str, **params) -> str:
+            return catalogue.text(f"ingest.summary.{key}", lang, **params)
+
         head = [
-            (f"Tệp {self.file_name} ({self.kind}), nguồn '{self.source}': " if vi else
-             f"{self.file_name} ({self.kind}), source '{self.source}': ") + _status_text(self, vi),
-            (f"  đọc {self.rows_read} dòng; nhận {self.accepted}; trùng bỏ qua {self.duplicates}; "
-             f"loại {self.rejected}" if vi else
-             f"  rows read {self.rows_read}; accepted {self.accepted}; duplicates skipped "
-             f"{self.duplicates}; rejected {self.rejected}"),
+            t("head", file=self.file_name, kind=self.kind, source=self.source,
+              status=t(f"status.{self.status}")),
+            t("counts", read=self.rows_read, accepted=self.accepted,
+              duplicates=self.duplicates, rejected=self.rejected),
         ]
         if self.unknown_columns:
-            head.append(("  cột không dùng (không lưu): " if vi else
-                         "  unknown columns (not stored): ") + ", ".join(self.unknown_columns))
+            head.append(t("unknown_columns", columns=", ".join(self.unknown_columns)))
         for note in self.notes:
             head.append("  " + note[lang if lang in note else "en"])
         for row in self.reject_table(lang).itertuples():
-            col = f" [{row.column_name}]" if row.column_name else ""
-            sug = (f" → {'gợi ý' if vi else 'suggestion'}: {row.suggestion}"
-                   if row.suggestion else "")
-            head.append(f"  {'dòng' if vi else 'row'} {row.row_number}{col}: {row.reason_text}{sug}")
+            head.append(t("row", row=row.row_number,
+                          column=f" [{row.column_name}]" if row.column_name else "",
+                          reason=row.reason_text,
+                          suggestion=t("suggestion", suggestion=row.suggestion)
+                          if row.suggestion else ""))
         if self.rejects_file:
-            head.append(("  các dòng bị loại: " if vi else "  rejected rows: ")
-                        + str(self.rejects_file))
+            head.append(t("rejects_file", path=self.rejects_file))
         return head
 
     def to_dict(self, lang: str = "vi") -> dict:
@@ -164,12 +166,17 @@ class ImportReport:
         }
 
 
-def _status_text(report: ImportReport, vi: bool) -> str:
-    return {
-        "committed": ("đã nhập" if vi else "imported"),
-        "refused": ("KHÔNG nhập (chế độ nghiêm ngặt)" if vi else "NOT imported (strict mode)"),
-        "preview": ("xem trước, chưa ghi" if vi else "preview, nothing written"),
-    }[report.status]
+def _note(code: str, **params) -> dict[str, str]:
+    """A note of the import in every language (``ingest.note.<code>``), with its code."""
+    return {"code": code, **{lang: catalogue.text(f"ingest.note.{code}", lang, **params)
+                             for lang in catalogue.LANGUAGES}}
+
+
+def _both(*keys: str) -> str:
+    """A suggestion stored once for readers of both languages: "thêm cột Huyện / add the
+    district" (the catalogue's ``ingest.suggest.<key>``, Vietnamese then English)."""
+    return " / ".join(" ".join(catalogue.text(f"ingest.suggest.{k}", lang) for k in keys)
+                      for lang in catalogue.LANGUAGES)
 
 
 class _Rollback(Exception):
@@ -318,13 +325,7 @@ def _replace_demo(tx: Transaction, report: ImportReport, demo_rows: int) -> None
     then: a refused or empty import leaves the demo as it was)."""
     for table in RECORD_TABLES:
         tx.execute(f"DELETE FROM {table} WHERE source = ?", [DEMO_SOURCE])
-    report.notes.append({
-        "code": "demo_replaced",
-        "vi": f"Dữ liệu thật thay thế {demo_rows} hồ sơ mô phỏng: dữ liệu thật và "
-              "dữ liệu mô phỏng không bao giờ trộn lẫn",
-        "en": f"real records replace the {demo_rows} synthetic demo records: real "
-              "and synthetic records are never mixed",
-    })
+    report.notes.append(_note("demo_replaced", n=demo_rows))
 
 
 # -- the pipeline ----------------------------------------------------------------------
@@ -364,12 +365,7 @@ def _run(chunks, spec: Kind, tx: Transaction, places: Places, report: ImportRepo
         if progress is not None:
             progress(report.rows_read)
     if victims_unlocated:
-        report.notes.append({
-            "vi": f"Tọa độ của {victims_unlocated} hồ sơ nạn nhân chỉ dùng để xác định xã, "
-                  "không được lưu",
-            "en": f"coordinates of {victims_unlocated} victim records were used to find their "
-                  "commune and not stored",
-        })
+        report.notes.append(_note("victim_points", n=victims_unlocated))
 
 
 def _raw_fields(chunk: Chunk, columns: ColumnMap) -> pd.DataFrame:
@@ -660,7 +656,7 @@ def _unplaced_rejects(unplaced: pd.DataFrame, raw: pd.DataFrame, rows: np.ndarra
         elif reason.startswith("ambiguous"):
             rcode = "commune.ambiguous"
             params = {"value": name, "candidates": reason.split("candidates: ", 1)[-1]}
-            sug = "thêm cột Huyện / add the district" if unit_set == OLD else ""
+            sug = _both("add_district") if unit_set == OLD else ""
         elif "not found among" in reason and not code:
             rcode = "commune.unknown_name"
             params = {"value": name, "unit_set": unit_set}
@@ -678,9 +674,8 @@ def _unplaced_rejects(unplaced: pd.DataFrame, raw: pd.DataFrame, rows: np.ndarra
             params = {"value": code, "unit_set": unit_set}
             other = OLD if unit_set == NEW else NEW
             if code in reg.units(other).index:
-                sug = (f"{reg.units(other).at[code, 'name']} ({code}) "
-                       + ("là đơn vị trước 01/7/2025 / is a pre-2025 unit" if other == OLD else
-                          "là đơn vị từ 01/7/2025 / is a 2025 unit") + ": kiểm tra ngày / check the date")
+                unit = _both("legacy_unit" if other == OLD else "new_unit")
+                sug = f"{reg.units(other).at[code, 'name']} ({code}) {unit}: {_both('check_date')}"
         else:
             rcode, column, value = "commune.missing", "commune", ""
         pos = raw.index.get_loc(idx)
@@ -705,8 +700,7 @@ def _point_elsewhere(rec: pd.Series, code: str, name: str,
         "point_commune": reg.legacy.at[old, "name"], "point_code": old,
         "point_new": reg.communes.at[other, "name"], "point_new_code": other,
     }
-    sug = (f"{params['point_new']} ({other}) theo tọa độ / by the point; "
-           "hoặc sửa tọa độ / or correct the point")
+    sug = f"{params['point_new']} ({other}) {_both('by_point')}; {_both('or_fix_point')}"
     return "commune.point_elsewhere", params, sug
 
 
@@ -883,14 +877,14 @@ def _write_rejects(report: ImportReport, folder: Path) -> Path:
     stem = Path(report.file_name).stem
     path = folder / f"{report.import_id:05d}-{report.kind}-{stem}-rejects.csv"
     table = report.reject_table("vi")
-    table = table.rename(columns={
-        "row_number": "Dòng (row)", "record_id": "Mã hồ sơ (record_id)",
-        "column_name": "Cột (column)", "value": "Giá trị (value)",
-        "reason_text": "Lý do (reason)", "reason": "Mã lý do (reason_code)",
-        "suggestion": "Gợi ý (suggestion)", "raw": "Dòng gốc (raw)"})
-    cols = ["Dòng (row)", "Mã hồ sơ (record_id)", "Cột (column)", "Giá trị (value)",
-            "Lý do (reason)", "Gợi ý (suggestion)", "Mã lý do (reason_code)", "Dòng gốc (raw)"]
-    table[cols].map(_inert).to_csv(path, index=False, encoding="utf-8-sig")
+    # headers for both readers: the Vietnamese word, then the field's name ("Dòng (row)")
+    names = {"row_number": "row", "record_id": "record_id", "column_name": "column",
+             "value": "value", "reason_text": "reason", "suggestion": "suggestion",
+             "reason": "reason_code", "raw": "raw"}
+    table = table[list(names)].rename(columns={
+        col: f"{catalogue.text(f'ingest.rejects.col.{name}', 'vi')} ({name})"
+        for col, name in names.items()})
+    table.map(_inert).to_csv(path, index=False, encoding="utf-8-sig")
     return path
 
 
