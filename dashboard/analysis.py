@@ -42,18 +42,20 @@ from layers.trend import province_trend
 __all__ = ["COMMUNE_LAYERS", "GI_LAYERS", "GRID_LAYERS", "LAYERS", "PLANNER_LAYERS", "Analyses",
            "grid_url"]
 
-COMMUNE_LAYERS = ("rates", "counts", "gi", "gi_rate", "emerging", "change", "key_areas")
+COMMUNE_LAYERS = ("rates", "counts", "gi", "gi_rate", "emerging", "change", "key_areas",
+                  "forecast")
 GRID_LAYERS = ("density", "hexagons")
 PLANNER_LAYERS = ("gaps", "coverage", "reach")
 LAYERS = ("rates", "gi", "gi_rate", "emerging", "density", "hexagons", "change", "key_areas",
-          "counts")
+          "counts", "forecast")
 #: The Gi* layers: of the counts (where incidents cluster) and of the smoothed rate per
 #: resident (where the risk per person clusters); both may be asked without FDR.
 GI_LAYERS = ("gi", "gi_rate")
 #: Cell of the screen heatmap: 2 km keeps the grid light for the browser (~2,200 cells).
 DENSITY_CELL_KM = 2.0
 HEX_RESOLUTION = 7
-_CACHE_SIZE = 64
+#: Enough for the forecast (issue 19), whose baselines read some 70 layers of nine windows.
+_CACHE_SIZE = 192
 
 
 def grid_url(name: str) -> str:
@@ -236,6 +238,8 @@ class Analyses:
         if name == "change":
             return compare_periods(rec.incidents, units, unit_set=unit_set, start=start, end=end,
                                    types=types, caveats=caveats)
+        if name == "forecast":
+            return self.forecast(unit_set=unit_set, types=types, end=end)
         if name == "key_areas":
             return key_area_layer(self.evidence(unit_set=unit_set, types=types, start=start,
                                                 end=end), unit_set=unit_set, caveats=caveats)
@@ -402,6 +406,98 @@ class Analyses:
             ev["gate_name"] = dist["gate_name"]
             return ev
         return self._memo(("evidence", unit_set, types, start, end), build)
+
+
+    # -- the forecast (issue 19) -----------------------------------------------------------
+
+    def forecast(self, *, unit_set: str, types, end: dt.date) -> Layer:
+        """The next period's forecast after the last complete quarter up to ``end``, with its
+        track record over the 8 quarters before (:mod:`layers.forecast`).
+
+        Built on first use and kept per store revision (a minute at most on the demo:
+        the baselines' Gi* and key-area scores of 9 windows); not precomputed after an
+        import, so that no server start pays for a layer nobody opened.
+        """
+        types = tuple(types)
+        return self._memo(("forecast", unit_set, types, end),
+                          lambda: self._forecast(unit_set, types, end))
+
+    def forecast_track(self, *, unit_set: str, types, end: dt.date):
+        """The :class:`layers.forecast.Backtest` behind :meth:`forecast` (None without one)."""
+        types = tuple(types)
+        return self._memo(("forecast-track", unit_set, types, end),
+                          lambda: self._forecast_parts(unit_set, types, end)["track"])
+
+    def _forecast_parts(self, unit_set: str, types: tuple, end: dt.date) -> dict:
+        from layers import forecast as fc
+        from layers.emerging import period_counts
+        from layers.inference import queen_contiguity
+
+        def build():
+            rec, polys = self._records(), self.ctx.communes[unit_set]
+            units = self.ctx.unit_table(unit_set)
+            last = fc.last_complete_period(end)
+            counts = period_counts(rec.incidents, units, unit_set=unit_set, types=types,
+                                   end=last.end_time.date()) if len(rec.incidents) else None
+            if counts is None or counts.empty or counts.columns[-1] != last:
+                return {"problem": "forecast.too_few_periods", "fit": None, "track": None}
+            population = None
+            if unit_set == NEW and len(rec.population):
+                population = rec.population.sort_values("year").groupby("new_code")[
+                    "population"].last()
+            static = fc.static_features(polys, self.ctx.gates, self.ctx.border, population)
+            graph, area = queen_contiguity(polys), fc.unit_areas(polys)
+            problem = fc.history_problem(counts)
+            if problem:
+                return {"problem": problem, "fit": None, "track": None}
+            periods = list(counts.columns[-fc.ORIGINS:]) + [last + 1]
+            scores = {p: self._baseline_scores(unit_set, types, p, area) for p in periods}
+            baselines = {name: pd.DataFrame({p: scores[p][name] for p in periods[:-1]})
+                         for name in ("kde", "gi", "key_areas")}
+            try:
+                track = fc.backtest(counts, static, graph, area, baselines=baselines)
+            except ValueError as err:
+                return {"problem": str(err), "fit": None, "track": None}
+            fit = fc.fit_forecast(counts, static, graph)
+            best = track.best()
+            nxt = scores[last + 1]
+            best_scores = (counts.iloc[:, -1].astype(float) if best == "last_period"
+                           else nxt.get(best))
+            return {"problem": None, "fit": fit, "track": track, "area": area,
+                    "best_scores": best_scores}
+        return self._memo(("forecast-parts", unit_set, types, end), build)
+
+    def _baseline_scores(self, unit_set: str, types: tuple, period, area) -> dict:
+        """The baselines' scores for ``period`` from the four periods before it: last year's
+        kernel density per km², the Gi* classes (then z) and the key-area score."""
+        from layers.forecast import kde_expected
+
+        start = (period - 4).start_time.date()
+        end = (period - 1).end_time.date()
+        polys = self.ctx.communes[unit_set]
+        selected = _selected(self._records().incidents, types, start, end)
+        kde = kde_expected(selected, self.outline, polys, unit_set=unit_set,
+                           cell_km=DENSITY_CELL_KM) / area
+        gi = self.layer("gi", unit_set=unit_set, types=types, start=start, end=end).frame
+        gi_score = gi["gi_bin"].fillna(0) * 1000 + gi["Zs"].fillna(-999).clip(-999, 999)
+        key = key_area_scores(self.evidence(unit_set=unit_set, types=types, start=start,
+                                            end=end))["score"].reindex(polys.index)
+        return {"kde": kde, "gi": gi_score, "key_areas": key.astype(float)}
+
+    def _forecast(self, unit_set: str, types: tuple, end: dt.date) -> Layer:
+        from layers.forecast import forecast_layer
+
+        parts = self._forecast_parts(unit_set, types, end)
+        polys = self.ctx.communes[unit_set]
+        area = parts.get("area")
+        if area is None:
+            from layers.forecast import unit_areas
+
+            area = unit_areas(polys)
+        return forecast_layer(self.ctx.unit_table(unit_set), unit_set=unit_set,
+                              fit=parts["fit"], track=parts["track"], area=area,
+                              best_scores=parts.get("best_scores"), problem=parts["problem"],
+                              params={"types": types}, caveats=self.ctx.caveats)
 
 
 def _selected(incidents: pd.DataFrame, types, start, end) -> pd.DataFrame:
