@@ -440,7 +440,10 @@ class Analyses:
             counts = period_counts(rec.incidents, units, unit_set=unit_set, types=types,
                                    end=last.end_time.date()) if len(rec.incidents) else None
             if counts is None or counts.empty or counts.columns[-1] != last:
-                return {"problem": "forecast.too_few_periods", "fit": None, "track": None}
+                return {"problem": "forecast.too_few_periods", "fit": None, "track": None,
+                        "n_periods": 0 if counts is None else counts.shape[1],
+                        "n_incidents": 0 if counts is None else int(counts.to_numpy().sum())}
+            sizes = {"n_periods": counts.shape[1], "n_incidents": int(counts.to_numpy().sum())}
             population = None
             if unit_set == NEW and len(rec.population):
                 population = rec.population.sort_values("year").groupby("new_code")[
@@ -449,7 +452,7 @@ class Analyses:
             graph, area = queen_contiguity(polys), fc.unit_areas(polys)
             problem = fc.history_problem(counts)
             if problem:
-                return {"problem": problem, "fit": None, "track": None}
+                return {"problem": problem, "fit": None, "track": None, **sizes}
             periods = list(counts.columns[-fc.ORIGINS:]) + [last + 1]
             scores = {p: self._baseline_scores(unit_set, types, p, area) for p in periods}
             baselines = {name: pd.DataFrame({p: scores[p][name] for p in periods[:-1]})
@@ -457,14 +460,16 @@ class Analyses:
             try:
                 track = fc.backtest(counts, static, graph, area, baselines=baselines)
             except ValueError as err:
-                return {"problem": str(err), "fit": None, "track": None}
+                return {"problem": str(err), "fit": None, "track": None, **sizes}
             fit = fc.fit_forecast(counts, static, graph)
             best = track.best()
             nxt = scores[last + 1]
-            best_scores = (counts.iloc[:, -1].astype(float) if best == "last_period"
-                           else nxt.get(best))
+            # what the map shows when a baseline wins: last quarter's counts, last year's
+            # density as incidents, the Gi* class (-3 … 3), the key-area score
+            shown = {"last_period": counts.iloc[:, -1].astype(float), "kde": nxt["kde"] * area,
+                     "gi": nxt["gi_bin"], "key_areas": nxt["key_areas"]}
             return {"problem": None, "fit": fit, "track": track, "area": area,
-                    "best_scores": best_scores}
+                    "best_scores": shown.get(best), **sizes}
         return self._memo(("forecast-parts", unit_set, types, end), build)
 
     def _baseline_scores(self, unit_set: str, types: tuple, period, area) -> dict:
@@ -482,7 +487,8 @@ class Analyses:
         gi_score = gi["gi_bin"].fillna(0) * 1000 + gi["Zs"].fillna(-999).clip(-999, 999)
         key = key_area_scores(self.evidence(unit_set=unit_set, types=types, start=start,
                                             end=end))["score"].reindex(polys.index)
-        return {"kde": kde, "gi": gi_score, "key_areas": key.astype(float)}
+        return {"kde": kde, "gi": gi_score, "gi_bin": gi["gi_bin"].astype(float),
+                "key_areas": key.astype(float)}
 
     def _forecast(self, unit_set: str, types: tuple, end: dt.date) -> Layer:
         from layers.forecast import forecast_layer
@@ -497,7 +503,9 @@ class Analyses:
         return forecast_layer(self.ctx.unit_table(unit_set), unit_set=unit_set,
                               fit=parts["fit"], track=parts["track"], area=area,
                               best_scores=parts.get("best_scores"), problem=parts["problem"],
-                              params={"types": types}, caveats=self.ctx.caveats)
+                              params={"types": types, "n_periods": parts.get("n_periods", 0),
+                                      "n_incidents": parts.get("n_incidents", 0)},
+                              caveats=self.ctx.caveats)
 
 
 def _selected(incidents: pd.DataFrame, types, start, end) -> pd.DataFrame:

@@ -114,6 +114,8 @@ CLOSENESS_KM = 10.0
 _SEASON = {"Q": 4, "M": 12}
 #: The features of the counts, in order; the static ones follow.
 _DYNAMIC = ("lag1", "lag4", "year", "nb_lag1", "nb_year", "campaign")
+#: Baselines that rank by a score, not by a number of incidents (their map says "score").
+_SCORES = ("gi", "key_areas")
 #: The features that hold last period's counts (left out to measure what they carry).
 LAG1_FEATURES = ("lag1", "nb_lag1")
 
@@ -671,7 +673,9 @@ def forecast_layer(communes: pd.DataFrame, *, unit_set: str, fit: ForecastFit | 
         the commune in the first 10 % of the area) and ``rank``.
     """
     frame = communes[["name"]].copy()
-    extra = dict(params or {})
+    extra = {"about_key": "layer.forecast.about", "min_periods": MIN_PERIODS,
+             "min_incidents": MIN_INCIDENTS, **dict(params or {})}
+    legend = "layer.forecast.legend"
     if problem or fit is None or track is None:
         frame["forecast"] = np.nan
         frame["flagged"] = 0.0
@@ -685,6 +689,8 @@ def forecast_layer(communes: pd.DataFrame, *, unit_set: str, fit: ForecastFit | 
         values = values.reindex(frame.index).astype(float)
         per_km2 = values / area.reindex(frame.index) if shown in ("model", "last_period") \
             else values
+        if shown in _SCORES:
+            legend = "layer.forecast.legend_score"
         frame["forecast"] = values
         frame["flagged"] = flag_area(per_km2, area.reindex(frame.index), 0.10)
         frame["rank"] = per_km2.rank(ascending=False, method="min")
@@ -696,6 +702,6 @@ def forecast_layer(communes: pd.DataFrame, *, unit_set: str, fit: ForecastFit | 
                      lag1_correlation=track.lag1_correlation,
                      dispersion=fit.dispersion)
     return Layer(frame=frame, value="forecast", unit_set=unit_set,
-                 title_key="layer.forecast.title", legend_key="layer.forecast.legend",
-                 units_key="unit.records", params=extra, colorscale=SEQUENTIAL_SCALE,
+                 title_key="layer.forecast.title", legend_key=legend,
+                 units_key="unit.records" if legend == "layer.forecast.legend" else legend, params=extra, colorscale=SEQUENTIAL_SCALE,
                  caveats=tuple(caveats))

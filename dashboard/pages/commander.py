@@ -2,7 +2,7 @@
 
 Layer switch (smoothed rates, Gi* classes of the counts or of the rate per
 resident, emerging categories, density, hexagons, change on the same period a
-year before, key-area score), filters (incident types, period presets, unit
+year before, key-area score, next quarter's forecast with its track record), filters (incident types, period presets, unit
 set), gates with 5/15/30 km rings, a ranked table of suggested key communes
 with their reasons, and a side panel for the clicked commune. Under the map,
 what it shows (:mod:`dashboard.map_meaning`) and, under a Gi* map with no hot
@@ -23,6 +23,7 @@ from dashboard.inputs import choice, choices, number
 from dashboard.analysis import COMMUNE_LAYERS, GI_LAYERS, LAYERS, Analyses, grid_url
 from dashboard.context import AppContext
 from dashboard.exports.downloads import map_download
+from dashboard.forecast_text import track_record
 from dashboard.tiles import map_extras
 from dashboard.figures.commune_map import (TRACE_COMMUNES, clicked_commune, commune_map,
                                            needs_redraw, values_patch)
@@ -48,7 +49,8 @@ __all__ = ["PATH", "URL_FIELDS", "layout", "presentation", "register_callbacks"]
 PATH = "/commander"
 TRACE_RINGS = 3
 _TOP = 15
-_MENU = ("rates", "gi", "gi_rate", "emerging", "density", "hexagons", "change", "key_areas")
+_MENU = ("rates", "gi", "gi_rate", "emerging", "density", "hexagons", "change", "key_areas",
+         "forecast")
 #: The choice offered under a Gi* map with no hot spot after FDR: its uncorrected classes.
 _UNCORRECTED = "uncorrected"
 #: Menu labels other than ``cmd.layer.<name>``: the change layer compares with a year before.
@@ -84,6 +86,10 @@ def _title(layer: Layer, start: dt.date, end: dt.date, lang: str) -> str:
     params = {"period": period_text(start, end, lang)}
     if layer.title_key == "layer.density.title":
         params["bandwidth"] = format_number(layer.params.get("bandwidth_km", 0), lang, 1)
+    if layer.title_key == "layer.forecast.title":
+        p = layer.params
+        params["next"] = (period_text(p["period_start"], p["period_end"], lang)
+                          if p.get("period_start") else translate("forecast.next_unknown", lang))
     if layer.title_key.startswith("layer.compare."):
         params["other"] = period_text(layer.params["other_start"], layer.params["other_end"],
                                        lang)
@@ -123,6 +129,8 @@ def _change_text(layer: Layer, lang: str) -> str:
 
 def _note(layer: Layer, lang: str, requested: str | None = None) -> str:
     parts = []
+    if layer.title_key == "layer.forecast.title":
+        parts.append(track_record(layer.params, lang))  # its track record, always beside it
     if layer.title_key.startswith("layer.compare.") and "explain_key" in layer.params:
         parts.append(_change_text(layer, lang))
     if layer.params.get("statistic") == "gi_star" and layer.params.get("source") == "count" \
