@@ -411,24 +411,32 @@ class Analyses:
     # -- the forecast (issue 19) -----------------------------------------------------------
 
     def forecast(self, *, unit_set: str, types, end: dt.date) -> Layer:
-        """The next period's forecast after the last complete quarter up to ``end``, with its
-        track record over the 8 quarters before (:mod:`layers.forecast`).
+        """The next period's forecast after the last complete quarter up to ``end`` (and up to
+        the latest record), with its track record over the 8 quarters before
+        (:mod:`layers.forecast`).
 
         Built on first use and kept per store revision (a minute at most on the demo:
         the baselines' Gi* and key-area scores of 9 windows); not precomputed after an
         import, so that no server start pays for a layer nobody opened.
         """
-        types = tuple(types)
-        return self._memo(("forecast", unit_set, types, end),
-                          lambda: self._forecast(unit_set, types, end))
+        types, last = tuple(types), self._forecast_origin(end)
+        return self._memo(("forecast", unit_set, types, last),
+                          lambda: self._forecast(unit_set, types, last))
 
     def forecast_track(self, *, unit_set: str, types, end: dt.date):
         """The :class:`layers.forecast.Backtest` behind :meth:`forecast` (None without one)."""
-        types = tuple(types)
-        return self._memo(("forecast-track", unit_set, types, end),
-                          lambda: self._forecast_parts(unit_set, types, end)["track"])
+        return self._forecast_parts(unit_set, tuple(types), self._forecast_origin(end))["track"]
 
-    def _forecast_parts(self, unit_set: str, types: tuple, end: dt.date) -> dict:
+    def _forecast_origin(self, end: dt.date):
+        """The last complete quarter up to ``end`` and up to the latest record: a quarter
+        past the records is not an empty quarter but one not imported yet."""
+        from layers.forecast import last_complete_period
+
+        dates = self._records().incidents["date"]
+        latest = dates.max().date() if len(dates) else end
+        return last_complete_period(min(end, latest))
+
+    def _forecast_parts(self, unit_set: str, types: tuple, last) -> dict:
         from layers import forecast as fc
         from layers.emerging import period_counts
         from layers.inference import queen_contiguity
@@ -436,7 +444,6 @@ class Analyses:
         def build():
             rec, polys = self._records(), self.ctx.communes[unit_set]
             units = self.ctx.unit_table(unit_set)
-            last = fc.last_complete_period(end)
             counts = period_counts(rec.incidents, units, unit_set=unit_set, types=types,
                                    end=last.end_time.date()) if len(rec.incidents) else None
             if counts is None or counts.empty or counts.columns[-1] != last:
@@ -453,7 +460,14 @@ class Analyses:
             problem = fc.history_problem(counts)
             if problem:
                 return {"problem": problem, "fit": None, "track": None, **sizes}
-            periods = list(counts.columns[-fc.ORIGINS:]) + [last + 1]
+            # the quarters checked: the last 8 with enough history before them
+            checked = [p for i, p in enumerate(counts.columns)
+                       if i >= counts.shape[1] - fc.ORIGINS
+                       and fc.history_problem(counts.iloc[:, :i]) is None]
+            if not checked:
+                return {"problem": "forecast.too_few_periods", "fit": None, "track": None,
+                        **sizes}
+            periods = checked + [last + 1]
             scores = {p: self._baseline_scores(unit_set, types, p, area) for p in periods}
             baselines = {name: pd.DataFrame({p: scores[p][name] for p in periods[:-1]})
                          for name in ("kde", "gi", "key_areas")}
@@ -470,7 +484,7 @@ class Analyses:
                      "gi": nxt["gi_bin"], "key_areas": nxt["key_areas"]}
             return {"problem": None, "fit": fit, "track": track, "area": area,
                     "best_scores": shown.get(best), **sizes}
-        return self._memo(("forecast-parts", unit_set, types, end), build)
+        return self._memo(("forecast-parts", unit_set, types, last), build)
 
     def _baseline_scores(self, unit_set: str, types: tuple, period, area) -> dict:
         """The baselines' scores for ``period`` from the four periods before it: last year's
@@ -490,10 +504,10 @@ class Analyses:
         return {"kde": kde, "gi": gi_score, "gi_bin": gi["gi_bin"].astype(float),
                 "key_areas": key.astype(float)}
 
-    def _forecast(self, unit_set: str, types: tuple, end: dt.date) -> Layer:
+    def _forecast(self, unit_set: str, types: tuple, last) -> Layer:
         from layers.forecast import forecast_layer
 
-        parts = self._forecast_parts(unit_set, types, end)
+        parts = self._forecast_parts(unit_set, types, last)
         polys = self.ctx.communes[unit_set]
         area = parts.get("area")
         if area is None:

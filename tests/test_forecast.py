@@ -187,3 +187,93 @@ def test_campaign_share_and_the_last_complete_period():
     assert fc.campaign_share(months).tolist() == [0.0, 1.0, 1.0, 1.0, 0.0]
     assert str(fc.last_complete_period(dt.date(2025, 9, 30))) == "2025Q3"
     assert str(fc.last_complete_period(dt.date(2025, 11, 2))) == "2025Q3"
+
+
+# -- the demo: the page's and the report's words, and no release below commander --------------
+
+Q4 = (dt.date(2025, 10, 1), dt.date(2025, 12, 31))
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    from dashboard.analysis import Analyses
+    from dashboard.context import build_context
+    from geo.config import Settings
+    from tests.cache import PLAN_CACHE, demo_data
+
+    settings = Settings(data_dir=tmp_path_factory.mktemp("forecast") / "var",
+                        cache_dir=PLAN_CACHE)
+    demo_data(settings)
+    return Analyses(build_context(settings))
+
+
+@pytest.fixture(scope="module")
+def demo_layer(demo):
+    from layers.counts import INCIDENT_TYPES
+
+    return demo.layer("forecast", unit_set="2025", types=INCIDENT_TYPES, start=Q4[0], end=Q4[1])
+
+
+def test_the_demo_forecast_says_its_measured_track_record(demo, demo_layer):
+    from dashboard.forecast_text import track_record
+    from dashboard.i18n import format_number
+    from layers.counts import INCIDENT_TYPES
+
+    track = demo.forecast_track(unit_set="2025", types=INCIDENT_TYPES, end=Q4[1])
+    assert [str(p) for p in (track.origins[0], track.origins[-1])] == ["2024Q1", "2025Q4"]
+    assert set(track.methods) == {"model", "model_without_lag1", "last_period", "kde", "gi",
+                                  "key_areas"}
+    p = demo_layer.params
+    assert p["period"] == "2026Q1" and p["origins"] == 8
+    text = track_record(p, "vi")
+    pct = lambda m: format_number(100 * track.value(m), "vi") + " %"  # noqa: E731
+    assert text.startswith(f"Trong 8 quý gần nhất, 10 % diện tích được mô hình đánh dấu chứa "
+                           f"{pct('model')} số vụ việc")
+    assert f"số vụ việc của quý trước {pct('last_period')}" in text
+    best = track.best()
+    if best == "model":
+        assert "Mô hình không kém các cách đơn giản" in text
+        assert demo_layer.frame["forecast"].sum() > 0
+    else:  # the page says so and shows the best one
+        assert "Mô hình không tốt hơn các cách đơn giản" in text
+        assert p["shown"] == best
+    # the tenth of the area flagged on the map: exactly 10 % of the province's area
+    area = fc.unit_areas(demo.ctx.communes["2025"])
+    assert float((demo_layer.frame["flagged"] * area).sum()) == pytest.approx(0.1 * area.sum())
+    # too little history (8 quarters of cases to the end of 2023: no quarter to check)
+    early = demo.layer("forecast", unit_set="2025", types=("trafficking_case",),
+                       start=dt.date(2023, 10, 1), end=dt.date(2023, 12, 31))
+    assert early.frame["forecast"].isna().all()
+    assert track_record(early.params, "vi").startswith("Chưa đủ dữ liệu để dự báo")
+
+
+def test_the_forecast_is_not_released_below_commander(demo, demo_layer):
+    """A forecast is a smooth function of last quarter's exact counts (and of the same
+    quarter a year before, and of the neighbours'): no release rule covers it, so the one
+    gate refuses it, and the committee's report has no forecast section."""
+    from dashboard.released import analyses_for
+    from layers.suppression import ReleaseRefused, for_role
+
+    plan = demo.release_plan(wait=600)
+    assert plan is not None
+    for role in ("viewer", "planner", "admin"):
+        with pytest.raises(ReleaseRefused):
+            for_role(demo_layer, role, plan=plan)
+    viewer = analyses_for(demo, "viewer")
+    with pytest.raises(ReleaseRefused):
+        viewer.layer("forecast", unit_set="2025", types=("victim",), start=Q4[0], end=Q4[1])
+
+
+def test_the_commanders_report_carries_the_backtest_table(demo, demo_layer):
+    from dashboard.exports.report import report_html
+    from dashboard.forecast_text import track_rows
+    from dashboard.released import analyses_for
+
+    page = report_html(demo.ctx, demo, start=Q4[0], end=Q4[1], document_date=dt.date(2026, 1, 5))
+    section = page[page.index('<section id="s6">'):]
+    assert "<h2>6. Dự báo quý tới</h2>" in section
+    for row in track_rows(demo_layer.params, "vi"):
+        assert "".join(f'<td class="num">{c}</td>' for c in row[1:]) in section, row
+    viewer = report_html(demo.ctx, analyses_for(demo, "viewer"), start=Q4[0], end=Q4[1],
+                         document_date=dt.date(2026, 1, 5))
+    assert 'id="s6"' not in viewer and "Dự báo quý tới" not in viewer
