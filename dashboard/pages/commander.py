@@ -129,8 +129,6 @@ def _change_text(layer: Layer, lang: str) -> str:
 
 def _note(layer: Layer, lang: str, requested: str | None = None) -> str:
     parts = []
-    if layer.title_key == "layer.forecast.title":
-        parts.append(track_record(layer.params, lang))  # its track record, always beside it
     if layer.title_key.startswith("layer.compare.") and "explain_key" in layer.params:
         parts.append(_change_text(layer, lang))
     if layer.params.get("statistic") == "gi_star" and layer.params.get("source") == "count" \
@@ -222,6 +220,9 @@ def _meaning_outputs(layer: Layer, corrected: Layer, name: str, start: dt.date, 
     """
     hidden, shown = {"display": "none"}, {}
     about = about_text(layer, lang)
+    if layer.title_key == "layer.forecast.title":  # its track record, always beside it
+        about = [html.P(html.Strong(track_record(layer.params, lang))),
+                 html.P(about)]
     if name not in GI_LAYERS:
         return about, hidden, "", "", hidden
     advice = gi_advice(corrected, start, end, lang)
@@ -315,8 +316,11 @@ def presentation(ctx: AppContext, an: Analyses, lang: str, search: str | None):
     live = _figure(ctx, an, layer, name, unit_set, lang, title, bool(view["rings"]))
     table = _ranked_table(an.evidence(unit_set=unit_set, types=types, start=start, end=end),
                           lang)
+    below = [html.H2(translate("cmd.ranked", lang)), table]
+    if layer.title_key == "layer.forecast.title":  # its track record, always beside it
+        below.insert(0, html.P(html.Strong(track_record(layer.params, lang))))
     return presentation_view(ctx, live, title=title, unit_set=unit_set, lang=lang, path=PATH,
-                             search=search, below=[html.H2(translate("cmd.ranked", lang)), table])
+                             search=search, below=below)
 
 
 def _panel(ctx: AppContext, an: Analyses, code: str, unit_set: str, types, start, end,
