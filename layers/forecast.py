@@ -130,8 +130,8 @@ def last_complete_period(end: dt.date, freq: str = "Q") -> pd.Period:
 
     Examples
     --------
-    >>> str(last_complete_period(dt.date(2025, 12, 31))), str(last_complete_period(dt.date(2025, 12, 30)))
-    ('2025Q4', '2025Q3')
+    >>> [str(last_complete_period(dt.date(2025, 12, d))) for d in (31, 30)]
+    ['2025Q4', '2025Q3']
     """
     period = pd.Period(end, freq)
     return period if period.end_time.date() <= end else period - 1
@@ -706,5 +706,5 @@ def forecast_layer(communes: pd.DataFrame, *, unit_set: str, fit: ForecastFit | 
                      dispersion=fit.dispersion)
     return Layer(frame=frame, value="forecast", unit_set=unit_set,
                  title_key="layer.forecast.title", legend_key=legend,
-                 units_key="unit.records" if legend == "layer.forecast.legend" else legend, params=extra, colorscale=SEQUENTIAL_SCALE,
-                 caveats=tuple(caveats))
+                 units_key="unit.records" if legend == "layer.forecast.legend" else legend,
+                 params=extra, colorscale=SEQUENTIAL_SCALE, caveats=tuple(caveats))

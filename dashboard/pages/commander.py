@@ -2,11 +2,12 @@
 
 Layer switch (smoothed rates, Gi* classes of the counts or of the rate per
 resident, emerging categories, density, hexagons, change on the same period a
-year before, key-area score, next quarter's forecast with its track record), filters (incident types, period presets, unit
-set), gates with 5/15/30 km rings, a ranked table of suggested key communes
-with their reasons, and a side panel for the clicked commune. Under the map,
-what it shows (:mod:`dashboard.map_meaning`) and, under a Gi* map with no hot
-spot after FDR, its uncorrected 90 % classes or four quarters as choices.
+year before, key-area score, next quarter's forecast with its track record),
+filters (incident types, period presets, unit set), gates with 5/15/30 km
+rings, a ranked table of suggested key communes with their reasons, and a
+side panel for the clicked commune. Under the map, what it shows
+(:mod:`dashboard.map_meaning`) and, under a Gi* map with no hot spot after
+FDR, its uncorrected 90 % classes or four quarters as choices.
 Every number comes from :mod:`dashboard.analysis`, which asks ``layers/``;
 filter changes within a layer patch the values only.
 """
