@@ -415,13 +415,63 @@ class Analyses:
         the latest record), with its track record over the 8 quarters before
         (:mod:`layers.forecast`).
 
-        Built on first use and kept per store revision (a minute at most on the demo:
-        the baselines' Gi* and key-area scores of 9 windows); not precomputed after an
-        import, so that no server start pays for a layer nobody opened.
+        Built on first use and kept per store revision (about a minute on the demo: the
+        baselines' Gi* and key-area scores of 9 windows), in the caller's thread; the page
+        asks :meth:`forecast_ready` instead, which builds it in the background. Not
+        precomputed after an import, so that no server start pays for a layer nobody
+        opened.
         """
         types, last = tuple(types), self._forecast_origin(end)
         return self._memo(("forecast", unit_set, types, last),
                           lambda: self._forecast(unit_set, types, last))
+
+    def forecast_ready(self, *, unit_set: str, types, end: dt.date) -> Layer | None:
+        """:meth:`forecast` if it is built; else None, its build started in the background.
+
+        One forecast builds at a time; asked for another meanwhile, the latest asked is built
+        next (the others are forgotten), so a user clicking through filters, or a fuzzer,
+        starts at most two builds. The page shows that it is being prepared and asks again.
+        """
+        types, last = tuple(types), self._forecast_origin(end)
+        revision = self.ctx.records.current().revision
+        with self._lock:
+            found = self._cache.get((revision, "forecast", unit_set, types, last))
+            if found is not None:
+                return found
+            self._forecast_next = {"unit_set": unit_set, "types": types, "end": end}
+            if getattr(self, "_forecast_busy", False):
+                return None
+            self._forecast_busy = True
+        threading.Thread(target=self._forecast_worker, daemon=True, name="forecast").start()
+        return None
+
+    def _forecast_worker(self) -> None:
+        import logging
+
+        while True:
+            with self._lock:
+                job, self._forecast_next = self._forecast_next, None
+                if job is None:
+                    self._forecast_busy = False
+                    return
+            try:
+                self.forecast(**job)
+            except Exception:  # noqa: BLE001 — kept for the log; the page says it failed
+                logging.getLogger("borderwatch").exception("forecast failed")
+                key = ("forecast", job["unit_set"], job["types"],
+                       self._forecast_origin(job["end"]))
+                self._memo(key, lambda job=job: self._forecast_failed(job["unit_set"]))
+
+    def _forecast_failed(self, unit_set: str, problem: str = "forecast.failed") -> Layer:
+        from layers.forecast import forecast_layer, unit_areas
+
+        return forecast_layer(self.ctx.unit_table(unit_set), unit_set=unit_set, fit=None,
+                              track=None, area=unit_areas(self.ctx.communes[unit_set]),
+                              problem=problem, caveats=self.ctx.caveats)
+
+    def forecast_waiting(self, unit_set: str) -> Layer:
+        """The layer shown while the forecast is being prepared (no value, a message)."""
+        return self._forecast_failed(unit_set, "forecast.preparing")
 
     def forecast_track(self, *, unit_set: str, types, end: dt.date):
         """The :class:`layers.forecast.Backtest` behind :meth:`forecast` (None without one)."""

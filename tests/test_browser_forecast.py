@@ -41,7 +41,12 @@ def test_commander_sees_the_forecast_with_its_track_record(server):
         page.wait_for_selector("canvas.maplibregl-canvas", timeout=90_000)
         _wait_title(page, "Tỷ lệ vụ việc trên 10.000 dân")
         page.click("text=Dự báo quý tới")
-        # the forecast is built on first use (backtest and baselines): give it time
+        # built on first use in the background (backtest and baselines): meanwhile the page
+        # says so, then redraws by itself
+        page.wait_for_function(
+            "() => { const a = document.querySelector('#cmd-about');"
+            " return a && /Đang tính dự báo|Trong 8 quý gần nhất/.test(a.innerText); }",
+            timeout=90_000)
         shown = _wait_title(page, "Dự báo số vụ việc 01/01/2026 – 31/03/2026", timeout=400_000)
         assert shown["n"] == 96
         values = [v for v in shown["z"] if v is not None]

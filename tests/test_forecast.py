@@ -277,3 +277,22 @@ def test_the_commanders_report_carries_the_backtest_table(demo, demo_layer):
     viewer = report_html(demo.ctx, analyses_for(demo, "viewer"), start=Q4[0], end=Q4[1],
                          document_date=dt.date(2026, 1, 5))
     assert 'id="s6"' not in viewer and "Dự báo quý tới" not in viewer
+
+
+def test_the_page_gets_the_forecast_from_the_background(demo):
+    """The page does not wait for a forecast: the first ask starts its build and says it is
+    being prepared; the next ones get the built layer, the one :meth:`forecast` returns."""
+    import time
+
+    from dashboard.forecast_text import track_record
+
+    ask = dict(unit_set="2025", types=("victim",), end=dt.date(2023, 9, 30))
+    assert demo.forecast_ready(**ask) is None
+    waiting = demo.forecast_waiting("2025")
+    assert waiting.frame["forecast"].isna().all()
+    assert track_record(waiting.params, "vi").startswith("Đang tính dự báo")
+    deadline = time.monotonic() + 300
+    while (ready := demo.forecast_ready(**ask)) is None and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert ready is demo.forecast(**ask)
+    assert ready.params["problem"] == "forecast.too_few_periods"  # 7 quarters of victims

@@ -54,6 +54,8 @@ _MENU = ("rates", "gi", "gi_rate", "emerging", "density", "hexagons", "change", 
          "forecast")
 #: The choice offered under a Gi* map with no hot spot after FDR: its uncorrected classes.
 _UNCORRECTED = "uncorrected"
+#: The clock that asks again while the forecast is being prepared, and how often (ms).
+FORECAST_WAIT, _FORECAST_RETRY_MS = "cmd-forecast-wait", 3000
 #: Menu labels other than ``cmd.layer.<name>``: the change layer compares with a year before.
 _MENU_KEYS = {"change": "cmd.layer.change_yoy"}
 
@@ -294,8 +296,23 @@ def layout(ctx: AppContext, lang: str, search: str | None = None) -> list:
     )
     panel = html.Aside([html.P(t("cmd.panel.hint"))], id=ids.CMD_PANEL, className="side-panel")
     return [side, main, panel, dcc.Store(id=ids.CMD_SELECTED),
+            dcc.Interval(id=FORECAST_WAIT, interval=_FORECAST_RETRY_MS, disabled=True),
             dcc.Location(id=ids.CMD_URL, refresh="callback-nav"),
             dcc.Store(id="page-lang", data=lang)]
+
+
+def _layer(an: Analyses, name: str, **filters) -> Layer:
+    """The layer ``name``; the forecast only once built (it builds in the background:
+    meanwhile a layer with no value that says so, and the page asks again)."""
+    if name == "forecast":
+        ready = an.forecast_ready(unit_set=filters["unit_set"], types=filters["types"],
+                                  end=filters["end"])
+        return ready if ready is not None else an.forecast_waiting(filters["unit_set"])
+    return an.layer(name, **filters)
+
+
+def _preparing(layer: Layer) -> bool:
+    return layer.params.get("problem") == "forecast.preparing"
 
 
 def _filters(ctx: AppContext, types, start_date, end_date, unit_set):
@@ -311,8 +328,8 @@ def presentation(ctx: AppContext, an: Analyses, lang: str, search: str | None):
     unit_set, types, start, end = _filters(ctx, view["types"], view["from"], view["to"],
                                            view["units"])
     name = view["layer"]
-    layer = an.layer(name, unit_set=unit_set, types=types, start=start, end=end,
-                     bandwidth_km=float(view["bw"]), fdr=_UNCORRECTED not in view["classes"])
+    layer = _layer(an, name, unit_set=unit_set, types=types, start=start, end=end,
+                   bandwidth_km=float(view["bw"]), fdr=_UNCORRECTED not in view["classes"])
     title = _title(layer, start, end, lang)
     live = _figure(ctx, an, layer, name, unit_set, lang, title, bool(view["rings"]))
     table = _ranked_table(an.evidence(unit_set=unit_set, types=types, start=start, end=end),
@@ -389,6 +406,7 @@ def register_callbacks(app: Dash, ctx: AppContext, an: Analyses) -> None:
         Output(ids.CMD_GI_ADVICE, "children"),
         Output(ids.CMD_GI_LONGER, "children"),
         Output(ids.CMD_GI_LONGER, "style"),
+        Output(FORECAST_WAIT, "disabled"),
         Input(ids.CMD_LAYER, "value"),
         Input(ids.CMD_TYPES, "value"),
         Input(ids.CMD_PERIOD, "start_date"),
@@ -396,28 +414,33 @@ def register_callbacks(app: Dash, ctx: AppContext, an: Analyses) -> None:
         Input(ids.CMD_UNITS, "value"),
         Input(ids.CMD_BANDWIDTH, "value"),
         Input(ids.CMD_GI_UNCORRECTED, "value"),
+        Input(FORECAST_WAIT, "n_intervals"),
         State(ids.CMD_RINGS, "value"),
         State("page-lang", "data"),
     )
-    def update(name, types, start_date, end_date, unit_set, bandwidth, classes, rings, lang):
+    def update(name, types, start_date, end_date, unit_set, bandwidth, classes, _waited, rings,
+               lang):
         """Filters → the map's values (a Patch) or, for a new layer or unit set, a new map;
-        what it shows, and the choices under a Gi* map with no hot spot after FDR."""
+        what it shows, and the choices under a Gi* map with no hot spot after FDR; while the
+        forecast is being prepared, the page asks again every few seconds."""
         lang = lang if lang in ("vi", "en") else "vi"
         name = name if name in LAYERS else "rates"
         unit_set, types, start, end = filters(types, start_date, end_date, unit_set)
         bandwidth = number(bandwidth, 1.0, 30.0, 5.0)
         uncorrected = _UNCORRECTED in choices(classes, (_UNCORRECTED,))
-        layer = an.layer(name, unit_set=unit_set, types=types, start=start, end=end,
-                         bandwidth_km=bandwidth, fdr=not uncorrected)
+        layer = _layer(an, name, unit_set=unit_set, types=types, start=start, end=end,
+                       bandwidth_km=bandwidth, fdr=not uncorrected)
         title = _title(layer, start, end, lang)
-        if needs_redraw(ids.CMD_LAYER, ids.CMD_UNITS):
+        if needs_redraw(ids.CMD_LAYER, ids.CMD_UNITS, FORECAST_WAIT):  # the forecast is ready
             figure = _figure(ctx, an, layer, name, unit_set, lang, title, "rings" in choices(rings, ("rings",)))
         else:
             figure = values_patch(layer, lang, title)
         corrected = an.layer(name, unit_set=unit_set, types=types, start=start, end=end,
-                             bandwidth_km=bandwidth) if uncorrected else layer
+                             bandwidth_km=bandwidth) if uncorrected and name in GI_LAYERS \
+            else layer
         return (figure, _note(layer, lang, name),
-                *_meaning_outputs(layer, corrected, name, start, end, uncorrected, lang))
+                *_meaning_outputs(layer, corrected, name, start, end, uncorrected, lang),
+                not _preparing(layer))
 
     @app.callback(
         Output(ids.CMD_PERIOD, "start_date", allow_duplicate=True),
@@ -491,9 +514,11 @@ def register_callbacks(app: Dash, ctx: AppContext, an: Analyses) -> None:
         if fmt == "html" and name not in COMMUNE_LAYERS:
             return no_update, translate("export.grid_unavailable", lang)
         unit_set, types, start, end = filters(types, start_date, end_date, unit_set)
-        layer = an.layer(name, unit_set=unit_set, types=types, start=start, end=end,
-                         bandwidth_km=number(bandwidth, 1.0, 30.0, 5.0),
-                         fdr=_UNCORRECTED not in choices(classes, (_UNCORRECTED,)))
+        layer = _layer(an, name, unit_set=unit_set, types=types, start=start, end=end,
+                       bandwidth_km=number(bandwidth, 1.0, 30.0, 5.0),
+                       fdr=_UNCORRECTED not in choices(classes, (_UNCORRECTED,)))
+        if _preparing(layer):
+            return no_update, translate("forecast.preparing", lang)
         geojson = (an.geojson[name] if name in ("density", "hexagons")
                    else ctx.geojson[unit_set])
         data = map_download(fmt, ctx, layer, geojson, title=_title(layer, start, end, lang),
