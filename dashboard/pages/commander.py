@@ -431,7 +431,9 @@ def register_callbacks(app: Dash, ctx: AppContext, an: Analyses) -> None:
         layer = _layer(an, name, unit_set=unit_set, types=types, start=start, end=end,
                        bandwidth_km=bandwidth, fdr=not uncorrected)
         title = _title(layer, start, end, lang)
-        if needs_redraw(ids.CMD_LAYER, ids.CMD_UNITS, FORECAST_WAIT):  # the forecast is ready
+        # a new map for a new layer or unit set, and once when the forecast waited for is ready
+        if needs_redraw(ids.CMD_LAYER, ids.CMD_UNITS) \
+                or (needs_redraw(FORECAST_WAIT) and not _preparing(layer)):
             figure = _figure(ctx, an, layer, name, unit_set, lang, title, "rings" in choices(rings, ("rings",)))
         else:
             figure = values_patch(layer, lang, title)
