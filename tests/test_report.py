@@ -83,7 +83,7 @@ def _squash(text: str) -> str:
 # --------------------------------------------------------------------------- the PDF
 
 
-def test_six_pages_each_with_page_number_date_and_caveats(pdf, pages):
+def test_seven_pages_each_with_page_number_date_and_caveats(pdf, pages):
     assert pdf.startswith(b"%PDF-")
     assert len(pages) == PAGES
     for number, text in enumerate(pages, start=1):
