@@ -77,6 +77,7 @@ from layers.proximity import METRIC_CRS, border_distance, gate_distances
 __all__ = [
     "AREA_SHARES",
     "CLOSENESS_KM",
+    "LAG1_FEATURES",
     "MIN_INCIDENTS",
     "MIN_PERIODS",
     "ORIGINS",
