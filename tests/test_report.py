@@ -31,10 +31,10 @@ from tests.cache import PLAN_CACHE, demo_data
 
 START, END = dt.date(2025, 7, 1), dt.date(2025, 9, 30)
 DOCUMENT_DATE = dt.date(2026, 1, 15)
-PAGES = 6  # cover + one page per section on the demo
+PAGES = 7  # cover + one page per section on the demo (the forecast: the commander's report)
 #: Section titles: the changes are on the same period a year before (cùng kỳ năm trước).
 SECTION_KEYS = {1: "report.s1", 2: "report.s2", 3: "report.s3", 4: "report.s4",
-                5: "report.s5_yoy"}
+                5: "report.s5_yoy", 6: "report.s6"}
 
 
 @pytest.fixture(scope="module")
@@ -83,7 +83,7 @@ def _squash(text: str) -> str:
 # --------------------------------------------------------------------------- the PDF
 
 
-def test_six_pages_each_with_page_number_date_and_caveats(pdf, pages):
+def test_seven_pages_each_with_page_number_date_and_caveats(pdf, pages):
     assert pdf.startswith(b"%PDF-")
     assert len(pages) == PAGES
     for number, text in enumerate(pages, start=1):
@@ -107,12 +107,12 @@ def test_cover_names_period_units_date_source_and_summary(ctx, an, pages):
     assert total > before > 0  # the demo's campaign quarter against the one a year before
     assert (f"Tổng số vụ việc trong kỳ: {total} (cùng kỳ năm trước: {before}; chênh lệch "
             f"+{total - before}, tăng có ý nghĩa)") in cover
-    for number in range(1, 6):
+    for number in range(1, 7):
         assert translate(SECTION_KEYS[number]) in cover  # the contents
 
 
 def test_each_section_opens_its_own_page(pages):
-    for number in range(1, 6):
+    for number in range(1, 7):
         assert pages[number].startswith(translate(SECTION_KEYS[number]))
     assert any(p.startswith("5. Thay đổi so với cùng kỳ năm trước") for p in pages)
 

@@ -3,7 +3,7 @@
 One command (``borderwatch report``) and one button (overview page) make it for
 a period, usually a calendar quarter: a cover with the period, the unit set,
 the document's date, the data source and its extraction date and every caveat;
-then five sections, each on its own A4 page:
+then five sections (six in the commander's report), each on its own A4 page:
 
 1. the Gi* hot-spot map, with how many communes are hot or cold at which
    confidence;
@@ -16,7 +16,9 @@ then five sections, each on its own A4 page:
    type now and a year before, the communes' rises and falls after the
    Benjamini–Hochberg correction, the communes with the largest rises; or,
    when the records do not reach a year back, that there is nothing to
-   compare with.
+   compare with;
+6. in the commander's report only, the next quarter's forecast and its track
+   record over the last 8 quarters (:mod:`layers.forecast`).
 
 Every number comes from the layers (:class:`dashboard.analysis.Analyses`),
 every sentence from the message catalogues. The page footer carries the page
@@ -309,6 +311,7 @@ def report_html(
         _section_kpis(an, start, end, lang),
         _section_priority(an, unit_set, start, end, lang),
         _section_changes(ctx, an, unit_set, start, end, lang),
+        _section_forecast(an, unit_set, end, lang),
     ])
     return (f'<!DOCTYPE html><html lang="{lang}"><head><meta charset="utf-8">'
             f"<title>{_e(title)}</title><style>{_CSS}</style></head>"
@@ -492,6 +495,7 @@ def _cover(ctx: AppContext, an: Analyses, title: str, start, end, unit_set: str,
     if last is not None and end > last:
         note = _t("report.after_data", lang, last=format_date(last, lang))
         caveats += f'<p class="note">{note}</p>'
+    sections = range(1, 6) if _released(an) else range(1, 7)  # 6: the forecast, commander's
     return f"""
 <section class="cover">
   <p class="addressee">{_t("report.addressee", lang)}</p>
@@ -507,7 +511,7 @@ def _cover(ctx: AppContext, an: Analyses, title: str, start, end, unit_set: str,
   <h2 class="summary">{_t("report.summary", lang)}</h2>
   <ul class="summary">{facts}</ul>
   <h3>{_t("report.contents", lang)}</h3>
-  <ul class="contents">{"".join(f"<li>{_t(_section_key(i), lang)}</li>" for i in range(1, 6))}</ul>
+  <ul class="contents">{"".join(f"<li>{_t(_section_key(i), lang)}</li>" for i in sections)}</ul>
 </section>"""
 
 
@@ -800,6 +804,41 @@ def _section_changes(ctx: AppContext, an: Analyses, unit_set: str, start, end,
     extra = (_table(headers, by_type, numeric=(1, 2, 3), css="changes")
              + f"<h3>{_t('report.change.communes', lang)}</h3><p>{counts}</p>{rise_table}")
     return _section(5, lang, "", paragraphs, extra)
+
+
+# --------------------------------------------------------------------------- 6 forecast
+
+
+def _section_forecast(an: Analyses, unit_set: str, end, lang: str) -> str:
+    """The next quarter's forecast and its track record (model vs baselines, hit rate and
+    PAI at 5/10/20 % of the area): the commander's report only, as the forecast is not
+    released below commander (``docs/confidentiality.md``)."""
+    from dashboard.forecast_text import track_record, track_rows
+
+    if _released(an):
+        return ""
+    layer = an.forecast(unit_set=unit_set, types=INCIDENT_TYPES, end=end)
+    params = layer.params
+    paragraphs = [_e(track_record(params, lang))]
+    extra = ""
+    if not params.get("problem"):
+        shares = (5, 10, 20)
+        headers = [_t("report.forecast.method", lang)]
+        for share in shares:
+            headers += [_t("report.forecast.hit", lang, share=share),
+                        _t("report.forecast.pai", lang, share=share)]
+        headers.append(_t("report.forecast.pei", lang))
+        rows = [[_e(cell) for cell in row] for row in track_rows(params, lang)]
+        flagged = layer.frame[layer.frame["flagged"] > 0].sort_values("rank")
+        upcoming = _period(params["period_start"], params["period_end"], lang)
+        notes = [_t("report.forecast.terms", lang, n=_n(params["origins"], lang)),
+                 _t("report.forecast.flagged", lang, names=_names(list(flagged["name"])),
+                    next=upcoming),
+                 _t(params["about_key"], lang)]
+        extra = (_table(headers, rows, numeric=tuple(range(1, len(headers))), css="forecast",
+                        widths=(30, 10, 8, 10, 8, 10, 8, 8))
+                 + "".join(f"<p>{note}</p>" for note in notes))
+    return _section(6, lang, "", paragraphs, extra)
 
 
 def _type_row(label: str, layer: Layer, lang: str) -> list[str]:

@@ -2,11 +2,12 @@
 
 Layer switch (smoothed rates, Gi* classes of the counts or of the rate per
 resident, emerging categories, density, hexagons, change on the same period a
-year before, key-area score), filters (incident types, period presets, unit
-set), gates with 5/15/30 km rings, a ranked table of suggested key communes
-with their reasons, and a side panel for the clicked commune. Under the map,
-what it shows (:mod:`dashboard.map_meaning`) and, under a Gi* map with no hot
-spot after FDR, its uncorrected 90 % classes or four quarters as choices. At the
+year before, key-area score, next quarter's forecast with its track record),
+filters (incident types, period presets, unit set), gates with 5/15/30 km
+rings, a ranked table of suggested key communes with their reasons, and a
+side panel for the clicked commune. Under the map, what it shows
+(:mod:`dashboard.map_meaning`) and, under a Gi* map with no hot spot after
+FDR, its uncorrected 90 % classes or four quarters as choices. At the
 bottom, near repeats (:mod:`dashboard.pages.near_repeats`).
 Every number comes from :mod:`dashboard.analysis`, which asks ``layers/``;
 filter changes within a layer patch the values only.
@@ -24,6 +25,7 @@ from dashboard.inputs import choice, choices, number
 from dashboard.analysis import COMMUNE_LAYERS, GI_LAYERS, LAYERS, Analyses, grid_url
 from dashboard.context import AppContext
 from dashboard.exports.downloads import map_download
+from dashboard.forecast_text import track_record
 from dashboard.tiles import map_extras
 from dashboard.figures.commune_map import (TRACE_COMMUNES, clicked_commune, commune_map,
                                            needs_redraw, values_patch)
@@ -50,9 +52,12 @@ __all__ = ["PATH", "URL_FIELDS", "layout", "presentation", "register_callbacks"]
 PATH = "/commander"
 TRACE_RINGS = 3
 _TOP = 15
-_MENU = ("rates", "gi", "gi_rate", "emerging", "density", "hexagons", "change", "key_areas")
+_MENU = ("rates", "gi", "gi_rate", "emerging", "density", "hexagons", "change", "key_areas",
+         "forecast")
 #: The choice offered under a Gi* map with no hot spot after FDR: its uncorrected classes.
 _UNCORRECTED = "uncorrected"
+#: The clock that asks again while the forecast is being prepared, and how often (ms).
+FORECAST_WAIT, _FORECAST_RETRY_MS = "cmd-forecast-wait", 3000
 #: Menu labels other than ``cmd.layer.<name>``: the change layer compares with a year before.
 _MENU_KEYS = {"change": "cmd.layer.change_yoy"}
 
@@ -86,6 +91,10 @@ def _title(layer: Layer, start: dt.date, end: dt.date, lang: str) -> str:
     params = {"period": period_text(start, end, lang)}
     if layer.title_key == "layer.density.title":
         params["bandwidth"] = format_number(layer.params.get("bandwidth_km", 0), lang, 1)
+    if layer.title_key == "layer.forecast.title":
+        p = layer.params
+        params["next"] = (period_text(p["period_start"], p["period_end"], lang)
+                          if p.get("period_start") else translate("forecast.next_unknown", lang))
     if layer.title_key.startswith("layer.compare."):
         params["other"] = period_text(layer.params["other_start"], layer.params["other_end"],
                                        lang)
@@ -216,6 +225,9 @@ def _meaning_outputs(layer: Layer, corrected: Layer, name: str, start: dt.date, 
     """
     hidden, shown = {"display": "none"}, {}
     about = about_text(layer, lang)
+    if layer.title_key == "layer.forecast.title":  # its track record, always beside it
+        about = [html.P(html.Strong(track_record(layer.params, lang))),
+                 html.P(about)]
     if name not in GI_LAYERS:
         return about, hidden, "", "", hidden
     advice = gi_advice(corrected, start, end, lang)
@@ -287,8 +299,23 @@ def layout(ctx: AppContext, lang: str, search: str | None = None) -> list:
     )
     panel = html.Aside([html.P(t("cmd.panel.hint"))], id=ids.CMD_PANEL, className="side-panel")
     return [side, main, panel, dcc.Store(id=ids.CMD_SELECTED),
+            dcc.Interval(id=FORECAST_WAIT, interval=_FORECAST_RETRY_MS, disabled=True),
             dcc.Location(id=ids.CMD_URL, refresh="callback-nav"),
             dcc.Store(id="page-lang", data=lang)]
+
+
+def _layer(an: Analyses, name: str, **filters) -> Layer:
+    """The layer ``name``; the forecast only once built (it builds in the background:
+    meanwhile a layer with no value that says so, and the page asks again)."""
+    if name == "forecast":
+        ready = an.forecast_ready(unit_set=filters["unit_set"], types=filters["types"],
+                                  end=filters["end"])
+        return ready if ready is not None else an.forecast_waiting(filters["unit_set"])
+    return an.layer(name, **filters)
+
+
+def _preparing(layer: Layer) -> bool:
+    return layer.params.get("problem") == "forecast.preparing"
 
 
 def _filters(ctx: AppContext, types, start_date, end_date, unit_set):
@@ -304,14 +331,17 @@ def presentation(ctx: AppContext, an: Analyses, lang: str, search: str | None):
     unit_set, types, start, end = _filters(ctx, view["types"], view["from"], view["to"],
                                            view["units"])
     name = view["layer"]
-    layer = an.layer(name, unit_set=unit_set, types=types, start=start, end=end,
-                     bandwidth_km=float(view["bw"]), fdr=_UNCORRECTED not in view["classes"])
+    layer = _layer(an, name, unit_set=unit_set, types=types, start=start, end=end,
+                   bandwidth_km=float(view["bw"]), fdr=_UNCORRECTED not in view["classes"])
     title = _title(layer, start, end, lang)
     live = _figure(ctx, an, layer, name, unit_set, lang, title, bool(view["rings"]))
     table = _ranked_table(an.evidence(unit_set=unit_set, types=types, start=start, end=end),
                           lang)
+    below = [html.H2(translate("cmd.ranked", lang)), table]
+    if layer.title_key == "layer.forecast.title":  # its track record, always beside it
+        below.insert(0, html.P(html.Strong(track_record(layer.params, lang))))
     return presentation_view(ctx, live, title=title, unit_set=unit_set, lang=lang, path=PATH,
-                             search=search, below=[html.H2(translate("cmd.ranked", lang)), table])
+                             search=search, below=below)
 
 
 def _panel(ctx: AppContext, an: Analyses, code: str, unit_set: str, types, start, end,
@@ -379,6 +409,7 @@ def register_callbacks(app: Dash, ctx: AppContext, an: Analyses) -> None:
         Output(ids.CMD_GI_ADVICE, "children"),
         Output(ids.CMD_GI_LONGER, "children"),
         Output(ids.CMD_GI_LONGER, "style"),
+        Output(FORECAST_WAIT, "disabled"),
         Input(ids.CMD_LAYER, "value"),
         Input(ids.CMD_TYPES, "value"),
         Input(ids.CMD_PERIOD, "start_date"),
@@ -386,28 +417,35 @@ def register_callbacks(app: Dash, ctx: AppContext, an: Analyses) -> None:
         Input(ids.CMD_UNITS, "value"),
         Input(ids.CMD_BANDWIDTH, "value"),
         Input(ids.CMD_GI_UNCORRECTED, "value"),
+        Input(FORECAST_WAIT, "n_intervals"),
         State(ids.CMD_RINGS, "value"),
         State("page-lang", "data"),
     )
-    def update(name, types, start_date, end_date, unit_set, bandwidth, classes, rings, lang):
+    def update(name, types, start_date, end_date, unit_set, bandwidth, classes, _waited, rings,
+               lang):
         """Filters → the map's values (a Patch) or, for a new layer or unit set, a new map;
-        what it shows, and the choices under a Gi* map with no hot spot after FDR."""
+        what it shows, and the choices under a Gi* map with no hot spot after FDR; while the
+        forecast is being prepared, the page asks again every few seconds."""
         lang = lang if lang in ("vi", "en") else "vi"
         name = name if name in LAYERS else "rates"
         unit_set, types, start, end = filters(types, start_date, end_date, unit_set)
         bandwidth = number(bandwidth, 1.0, 30.0, 5.0)
         uncorrected = _UNCORRECTED in choices(classes, (_UNCORRECTED,))
-        layer = an.layer(name, unit_set=unit_set, types=types, start=start, end=end,
-                         bandwidth_km=bandwidth, fdr=not uncorrected)
+        layer = _layer(an, name, unit_set=unit_set, types=types, start=start, end=end,
+                       bandwidth_km=bandwidth, fdr=not uncorrected)
         title = _title(layer, start, end, lang)
-        if needs_redraw(ids.CMD_LAYER, ids.CMD_UNITS):
+        # a new map for a new layer or unit set, and once when the forecast waited for is ready
+        if needs_redraw(ids.CMD_LAYER, ids.CMD_UNITS) \
+                or (needs_redraw(FORECAST_WAIT) and not _preparing(layer)):
             figure = _figure(ctx, an, layer, name, unit_set, lang, title, "rings" in choices(rings, ("rings",)))
         else:
             figure = values_patch(layer, lang, title)
         corrected = an.layer(name, unit_set=unit_set, types=types, start=start, end=end,
-                             bandwidth_km=bandwidth) if uncorrected else layer
+                             bandwidth_km=bandwidth) if uncorrected and name in GI_LAYERS \
+            else layer
         return (figure, _note(layer, lang, name),
-                *_meaning_outputs(layer, corrected, name, start, end, uncorrected, lang))
+                *_meaning_outputs(layer, corrected, name, start, end, uncorrected, lang),
+                not _preparing(layer))
 
     @app.callback(
         Output(ids.CMD_PERIOD, "start_date", allow_duplicate=True),
@@ -482,9 +520,11 @@ def register_callbacks(app: Dash, ctx: AppContext, an: Analyses) -> None:
         if fmt == "html" and name not in COMMUNE_LAYERS:
             return no_update, translate("export.grid_unavailable", lang)
         unit_set, types, start, end = filters(types, start_date, end_date, unit_set)
-        layer = an.layer(name, unit_set=unit_set, types=types, start=start, end=end,
-                         bandwidth_km=number(bandwidth, 1.0, 30.0, 5.0),
-                         fdr=_UNCORRECTED not in choices(classes, (_UNCORRECTED,)))
+        layer = _layer(an, name, unit_set=unit_set, types=types, start=start, end=end,
+                       bandwidth_km=number(bandwidth, 1.0, 30.0, 5.0),
+                       fdr=_UNCORRECTED not in choices(classes, (_UNCORRECTED,)))
+        if _preparing(layer):
+            return no_update, translate("forecast.preparing", lang)
         geojson = (an.geojson[name] if name in ("density", "hexagons")
                    else ctx.geojson[unit_set])
         data = map_download(fmt, ctx, layer, geojson, title=_title(layer, start, end, lang),
