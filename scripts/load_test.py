@@ -688,13 +688,18 @@ class Server:
 
 @contextmanager
 def running_server(*, postgis: bool, workers: int, threads: int = THREADS,
-                   log=sys.stderr, boot_timeout: float = 300.0) -> Iterator[Server]:
+                   log=sys.stderr, boot_timeout: float = 300.0,
+                   demo=None) -> Iterator[Server]:
     """A throw-away data folder with the demo (SQLite, or a throw-away PostGIS server), and
     gunicorn with ``workers`` processes over it, on a free loopback port; stopped and
-    deleted at the end."""
+    deleted at the end. ``demo(settings)`` writes the demo into the store (default
+    :func:`dashboard.serving.ensure_demo`; the tests pass their copy of one build per run,
+    :func:`tests.cache.demo_data`)."""
     from dashboard.serving import ensure_demo
     from dashboard.wsgi import gunicorn_command, settings_env
     from geo.config import Settings
+
+    demo = demo or ensure_demo
 
     work = Path(tempfile.mkdtemp(prefix="bw-load-"))
     pg_server = proc = None
@@ -710,7 +715,7 @@ def running_server(*, postgis: bool, workers: int, threads: int = THREADS,
             timings["postgis_start_s"] = round(time.perf_counter() - started, 1)
         settings = Settings(data_dir=work / "var", database_url=url)
         started = time.perf_counter()
-        ensure_demo(settings)
+        demo(settings)
         timings["demo_import_s"] = round(time.perf_counter() - started, 1)
         print(f"demo imported into {'PostGIS' if postgis else 'SQLite'} in "
               f"{timings['demo_import_s']} s", file=log, flush=True)
