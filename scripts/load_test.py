@@ -705,10 +705,13 @@ class Server:
 
 @contextmanager
 def running_server(*, postgis: bool, workers: int, threads: int = THREADS, servers: int = 1,
-                   log=sys.stderr, boot_timeout: float = 300.0) -> Iterator[Server]:
+                   log=sys.stderr, boot_timeout: float = 300.0,
+                   demo=None) -> Iterator[Server]:
     """A throw-away data folder with the demo (SQLite, or a throw-away PostGIS server), and
     gunicorn with ``workers`` processes over it, on a free loopback port; stopped and
-    deleted at the end.
+    deleted at the end. ``demo(settings)`` writes the demo into the store (default
+    :func:`dashboard.serving.ensure_demo`; the tests pass their copy of one build per run,
+    :func:`tests.cache.demo_data`).
 
     ``servers`` > 1 (PostGIS only) starts that many app servers, each with its own port and
     data folder, on the one database, as behind a load balancer: they share the records,
@@ -720,6 +723,7 @@ def running_server(*, postgis: bool, workers: int, threads: int = THREADS, serve
 
     if servers > 1 and not postgis:
         raise ValueError("several app servers share one PostGIS database: add --postgis")
+    demo = demo or ensure_demo
     work = Path(tempfile.mkdtemp(prefix="bw-load-"))
     pg_server = None
     procs: list[subprocess.Popen] = []
@@ -736,7 +740,7 @@ def running_server(*, postgis: bool, workers: int, threads: int = THREADS, serve
         every = [Settings(data_dir=work / f"var{n}" if n else work / "var", database_url=url)
                  for n in range(servers)]
         started = time.perf_counter()
-        ensure_demo(every[0])
+        demo(every[0])
         timings["demo_import_s"] = round(time.perf_counter() - started, 1)
         print(f"demo imported into {'PostGIS' if postgis else 'SQLite'} in "
               f"{timings['demo_import_s']} s", file=log, flush=True)

@@ -134,18 +134,62 @@ def chromium():
             browser.close()
 
 
+#: The browser that :func:`chromium_page` opens its pages in, one per test module
+#: (closed by ``tests/conftest.py`` when the module ends).
+_MODULE_BROWSER: dict = {}
+
+
+def module_browser():
+    """Debian's headless Chromium for the current test module, launched on first use.
+
+    Launching Playwright's driver and Chromium costs 2 s on idle cores and over 10 s on
+    busy ones, ten times a new browser context: the tests of a module share the browser,
+    and each test still gets a context of its own (its own cookies, storage and cache).
+    A browser that went away (crashed) is launched again.
+    """
+    browser = _MODULE_BROWSER.get("browser")
+    if browser is not None and browser.is_connected():
+        return browser
+    close_module_browser()
+    from playwright.sync_api import sync_playwright
+
+    pw = sync_playwright().start()
+    try:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    except BaseException:
+        pw.stop()
+        raise
+    _MODULE_BROWSER.update(pw=pw, browser=browser)
+    return browser
+
+
+def close_module_browser() -> None:
+    """Close the module's browser, if one was launched (Playwright's loop with it: code
+    that runs an event loop of its own may run again)."""
+    browser, pw = _MODULE_BROWSER.pop("browser", None), _MODULE_BROWSER.pop("pw", None)
+    try:
+        if browser is not None and browser.is_connected():
+            browser.close()
+    finally:
+        if pw is not None:
+            pw.stop()
+
+
 @contextmanager
 def chromium_page(width: int = 1400, height: int = 900, *, role: str | None = "commander"):
-    """A Playwright page in Debian's Chromium (no browser download), signed in to the latest
-    :func:`running_server` as its demo account for ``role`` (``None``: not signed in)."""
-    with chromium() as browser:
-        context = browser.new_context(viewport={"width": width, "height": height},
-                                      accept_downloads=True)
+    """A Playwright page in a new context of the module's Chromium (:func:`module_browser`),
+    signed in to the latest :func:`running_server` as its demo account for ``role``
+    (``None``: not signed in); the context is closed after."""
+    context = module_browser().new_context(viewport={"width": width, "height": height},
+                                           accept_downloads=True)
+    try:
         if role and _SERVERS:
             cookies = sign_in(_SERVERS[-1], f"demo-{role}")
             context.add_cookies([{"name": k, "value": v, "url": _SERVERS[-1]}
                                  for k, v in cookies.items()])
         yield context.new_page()
+    finally:
+        context.close()
 
 
 def blank_fraction(png: bytes) -> float:

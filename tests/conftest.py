@@ -16,7 +16,7 @@ import pytest
 from geo.config import Settings
 from geo.store import Store, open_store
 from geo.units import load_registry
-from tests import pg
+from tests import browser, pg
 from tests.cache import PLAN_CACHE  # noqa: F401 — sets BORDERWATCH_CACHE_DIR for the run
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -29,6 +29,14 @@ _CANDIDATES = [
 REFERENCE_DIR = next(
     (p for p in _CANDIDATES if (p / "tay_ninh_communes_2025.geojson").exists()), _CANDIDATES[0]
 )
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _module_browser():
+    """The browser the module's :func:`tests.browser.chromium_page` calls share, closed
+    when the module ends (none is launched for a module that opens no page)."""
+    yield
+    browser.close_module_browser()
 
 
 @pytest.fixture(scope="session")

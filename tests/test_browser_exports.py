@@ -2,7 +2,8 @@
 
 One server, one browser: each role signs in once and clicks the downloads of the same
 page in turn (XLSX table, offline HTML; the slide PNG and the A4 PDF for the commander
-and for the viewer, whose release every role below commander shares).
+and for the viewer, whose release every role below commander shares); the viewer's
+quarterly report is downloaded once and read.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import io
 
 import pytest
 
-from tests.browser import ARTIFACTS, chromium, shared_demo_server, sign_in
+from tests.browser import ARTIFACTS, blank_fraction, chromium, shared_demo_server, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -98,7 +99,9 @@ def test_overview_downloads_for_each_role(server, browser, role):
             # commander (the viewer's); rendering them costs a browser each, so the two
             # release paths are drawn, and the planner's and admin's tables and maps above.
             name, raw = _download(page, "#ov-export-png")
-            assert name.endswith(".png") and Image.open(io.BytesIO(raw)).size == (1600, 900)
+            assert name.startswith("ban_do_so_vu_viec_") and name.endswith(".png")
+            assert Image.open(io.BytesIO(raw)).size == (1600, 900)  # the slide
+            assert blank_fraction(raw) < 0.9, "communes, legend and notes are drawn"
 
             name, raw = _download(page, "#ov-export-pdf")
             assert name.endswith(".pdf") and raw.startswith(b"%PDF-")
@@ -109,7 +112,13 @@ def test_overview_downloads_for_each_role(server, browser, role):
 
 def test_report_keeps_its_quarter_after_presentation_and_says_it_is_being_built(server, browser):
     """Chose Q3, went to presentation mode and back: the report is still Q3's; while it is
-    built the button is disabled and a line says so (one click, one PDF)."""
+    built the button is disabled and a line says so (one click, one PDF). The committee's
+    own account (viewer) downloads it: its figures are the released ones (small counts
+    hidden, no all-types total), and it says so."""
+    import unicodedata
+
+    from pypdf import PdfReader
+
     context = browser.new_context(viewport={"width": 1440, "height": 900},
                                   accept_downloads=True)
     context.add_cookies([{"name": k, "value": v, "url": server}
@@ -150,5 +159,21 @@ def test_report_keeps_its_quarter_after_presentation_and_says_it_is_being_built(
         assert [d.suggested_filename for d in got] == ["bao_cao_quy_2025Q3.pdf"]
         assert not page.is_visible("#ov-report-progress")
         assert "Đã có lỗi" not in page.inner_text("body")
+        saved = ARTIFACTS / got[0].suggested_filename
+        ARTIFACTS.mkdir(exist_ok=True)
+        got[0].save_as(saved)
     finally:
         context.close()
+    reader = PdfReader(saved)
+    first = " ".join(unicodedata.normalize("NFKC", reader.pages[0].extract_text()).split())
+    assert "Báo cáo quý III/2025" in first
+    assert "Kỳ báo cáo: 01/07/2025 – 30/09/2025" in first
+    assert "Dữ liệu minh họa tổng hợp – không phải hồ sơ thật" in first
+    # cover, hot spots, risk × coverage, targets (with each definition: may run over), the
+    # priority communes, the changes
+    assert f"Trang 1/{len(reader.pages)}" in first and len(reader.pages) in (6, 7)
+    assert "Số từ 1 đến 4 được ẩn" in first  # the cover says what is hidden
+    text = " ".join(" ".join(unicodedata.normalize("NFKC", p.extract_text()).split())
+                    for p in reader.pages)
+    assert "Tổng cộng" not in text  # no all-types total below commander
+    assert "Xã, phường tăng nhiều nhất" not in text

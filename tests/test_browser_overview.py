@@ -117,59 +117,8 @@ def test_english_is_one_click_away(server):
         assert page.get_by_label("Victim received").is_checked()
 
 
-def test_overview_map_downloads_as_a_slide_png(server):
-    import io
-
-    from PIL import Image
-
-    url, _ = server
-    with chromium_page() as page:
-        _open(page, url + "/")
-        with page.expect_download(timeout=120_000) as download:
-            page.click("#ov-export-png")
-        saved = ARTIFACTS / download.value.suggested_filename
-        ARTIFACTS.mkdir(exist_ok=True)
-        download.value.save_as(saved)
-        png = saved.read_bytes()
-        assert saved.name.startswith("ban_do_so_vu_viec_") and saved.suffix == ".png"
-        image = Image.open(io.BytesIO(png))
-        assert image.size == (1600, 900)  # the slide
-        assert blank_fraction(png) < 0.9, "communes, legend and notes are drawn"
-
-
-def test_quarterly_report_button_downloads_the_committee_pdf(server):
-    """The committee's own account (viewer) downloads the report: its figures are the
-    released ones (small counts hidden, no all-types total), and it says so."""
-    import unicodedata
-
-    from pypdf import PdfReader
-
-    url, _ = server
-    with chromium_page(role="viewer") as page:
-        _open(page, url + "/")
-        # the data's quarters, newest first, the latest complete one chosen
-        assert page.inner_text("#ov-quarter").strip() == "Quý IV/2025"
-        page.click("#ov-quarter")
-        page.get_by_text("Quý III/2025", exact=True).click()
-        with page.expect_download(timeout=180_000) as download:
-            page.click("#ov-report")
-        saved = ARTIFACTS / download.value.suggested_filename
-        ARTIFACTS.mkdir(exist_ok=True)
-        download.value.save_as(saved)
-    assert saved.name == "bao_cao_quy_2025Q3.pdf"
-    reader = PdfReader(saved)
-    first = " ".join(unicodedata.normalize("NFKC", reader.pages[0].extract_text()).split())
-    assert "Báo cáo quý III/2025" in first
-    assert "Kỳ báo cáo: 01/07/2025 – 30/09/2025" in first
-    assert "Dữ liệu minh họa tổng hợp – không phải hồ sơ thật" in first
-    # cover, hot spots, risk × coverage, targets (with each definition: may run over), the
-    # priority communes, the changes
-    assert f"Trang 1/{len(reader.pages)}" in first and len(reader.pages) in (6, 7)
-    assert "Số từ 1 đến 4 được ẩn" in first  # the cover says what is hidden
-    text = " ".join(" ".join(unicodedata.normalize("NFKC", p.extract_text()).split())
-                    for p in reader.pages)
-    assert "Tổng cộng" not in text  # no all-types total below commander
-    assert "Xã, phường tăng nhiều nhất" not in text
+# The overview's slide PNG and the committee's quarterly report PDF are downloaded, and
+# their pictures and words checked, in tests/test_browser_exports.py (one page load each).
 
 
 def test_link_reopens_the_view_and_back_restores_it(server):

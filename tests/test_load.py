@@ -22,6 +22,7 @@ from dashboard.wsgi import NoAccount, build_application, gunicorn_command
 from geo.config import Settings
 from scripts.load_test import ROLES, run_load, running_server, summarise
 from tests import pg
+from tests.cache import demo_data
 
 pytestmark = pytest.mark.load
 
@@ -110,7 +111,8 @@ def test_gunicorn_command_builds_one_app_per_worker():
 def _load(postgis: bool) -> tuple[dict, str]:
     log = io.StringIO()
     try:
-        with running_server(postgis=postgis, workers=WORKERS, log=log) as server:
+        with running_server(postgis=postgis, workers=WORKERS, log=log,
+                            demo=demo_data) as server:  # SQLite: the run's copy of the demo
             result = run_load(server.url, sessions=SESSIONS, duration=SECONDS,
                               think=(0.5, 2.0), ramp=2.0, pid=server.pid, min_actions=1)
             server_log = server.log.read_text(errors="replace")

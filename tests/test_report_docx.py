@@ -314,11 +314,34 @@ def test_viewer_document_holds_no_count_below_five(ctx, an):
     assert "Số từ 1 đến 4 được ẩn" in text
 
 
-def test_cli_writes_the_campaign_report(ctx, tmp_path, capsys):
+@pytest.fixture()
+def drawn(monkeypatch) -> list[list]:
+    """The figures of the maps the command line asks Chromium to draw, answered with a
+    plain PNG each: the drawing itself (kaleido, Chromium) is tested by the commander's
+    report above and by the overview's download below; here, what the command writes."""
+    from PIL import Image
+
+    from dashboard.exports import static
+
+    picture = io.BytesIO()
+    Image.new("RGB", (40, 30), "white").save(picture, format="PNG")
+    asked: list[list] = []
+
+    def export_figures(figures, **options):
+        asked.append(list(figures))
+        assert options.get("fmt") == "png" and options.get("size") == "a4"
+        return [picture.getvalue()] * len(asked[-1])
+
+    monkeypatch.setattr(static, "export_figures", export_figures)
+    return asked
+
+
+def test_cli_writes_the_campaign_report(ctx, tmp_path, capsys, drawn):
     out = tmp_path / "bao_cao_cao_diem_2024.docx"
     code = main(["--data-dir", str(ctx.settings.data_dir), "report", "--format", "docx",
                  "--campaign", "2024", "--out", str(out)])
     assert code == 0, capsys.readouterr().err
+    assert [len(figures) for figures in drawn] == [2]  # the hot spots, risk × coverage
     doc = Document(str(out))
     assert ("Kết quả công tác phòng, chống mua bán người đợt cao điểm tấn công, trấn áp tội "
             "phạm mua bán người (từ ngày 01/07/2024 đến ngày 30/09/2024)") in _paragraphs(doc)
@@ -330,13 +353,14 @@ def test_cli_writes_the_campaign_report(ctx, tmp_path, capsys):
 @pytest.mark.skipif(shutil.which("soffice") is None,
                     reason="LibreOffice is not installed (.ci/run installs "
                            "libreoffice-writer-nogui)")
-def test_cli_writes_the_word_report_as_pdf(ctx, tmp_path, capsys):
+def test_cli_writes_the_word_report_as_pdf(ctx, tmp_path, capsys, drawn):
     from pypdf import PdfReader
 
     out = tmp_path / "bao_cao_cao_diem_2024.pdf"
     code = main(["--data-dir", str(ctx.settings.data_dir), "report", "--format", "pdf-docx",
                  "--campaign", "2024", "--out", str(out)])
     assert code == 0, capsys.readouterr().err
+    assert [len(figures) for figures in drawn] == [2]
     assert out.read_bytes()[:5] == b"%PDF-"
     pdf = PdfReader(out)
     first = pdf.pages[0].extract_text()
@@ -367,11 +391,11 @@ def test_what_is_not_a_docx_is_refused_not_printed_as_an_empty_page():
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    from tests.browser import running_server
+def server():
+    from tests.browser import shared_demo_server
 
-    with running_server(tmp_path_factory.mktemp("docx-e2e") / "var") as url:
-        yield url
+    url, data_dir = shared_demo_server()  # the downloads only read: one server per process
+    yield url
 
 
 @pytest.mark.browser
