@@ -129,7 +129,7 @@ class Analyses:
         return self._released(wait)["plan"]
 
     def indicator_release(self, *, wait: float = 0.0):
-        """The plan indicators' small-count release (:mod:`layers.indicator_release`) of the
+        """The plan indicators' small-count release (:mod:`layers.suppression.indicators`) of the
         current records, built with :meth:`release_plan`; ``None`` until then."""
         return self._released(wait)["indicators"]
 
@@ -156,8 +156,7 @@ class Analyses:
 
     def _build_plan(self, state: dict, records) -> None:
         from dashboard.plan_cache import cached, plan_key
-        from layers.indicator_release import indicator_release
-        from layers.suppression import release_plan
+        from layers.suppression import indicator_release, release_plan
 
         threshold = self.ctx.settings.small_count
         incidents = records.incidents
@@ -171,8 +170,7 @@ class Analyses:
 
         try:
             key = plan_key(incidents, self.ctx.registry.composition, threshold,
-                           modules=("layers.suppression", "layers.indicator_release",
-                                    "layers.targets"))
+                           modules=("layers.suppression", "layers.targets"))
             built = cached(self.ctx.settings.cache_dir, key, build)
             state["plan"], state["indicators"] = built["plan"], built["indicators"]
         except Exception as err:  # noqa: BLE001 — kept for the log; callers stay closed
