@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import binomtest
 
+from geo.units import code_column
 from layers.counts import INCIDENT_TYPES
 from layers.inference import fdr_threshold
 from layers.layer import Caveat, Layer
@@ -221,7 +222,7 @@ def compare_periods(
     if against not in AGAINST:
         raise ValueError(f"against must be one of {AGAINST}, not {against!r}")
     chosen = tuple(INCIDENT_TYPES if types is None else types)
-    column = "new_code" if unit_set == "2025" else "old_code"
+    column = code_column(unit_set)
     other_start, other_end = (previous_period if against == "previous" else year_before)(start, end)
     covered_from = records_start if records_start is not None else data_start(incidents)
     comparable = covered_from is not None and other_start >= covered_from

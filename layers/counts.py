@@ -7,6 +7,7 @@ from collections.abc import Iterable
 
 import pandas as pd
 
+from geo.units import code_column
 from layers.layer import Caveat, Layer
 
 __all__ = ["INCIDENT_TYPES", "SEQUENTIAL_SCALE", "incident_counts"]
@@ -74,7 +75,7 @@ def incident_counts(
     unknown = set(chosen) - set(INCIDENT_TYPES)
     if unknown:
         raise ValueError(f"unknown incident types {sorted(unknown)}")
-    column = "new_code" if unit_set == "2025" else "old_code"
+    column = code_column(unit_set)
     mask = incidents["type"].isin(chosen)
     if start is not None:
         mask &= incidents["date"] >= pd.Timestamp(start)

@@ -16,6 +16,7 @@ from collections.abc import Iterable
 
 import pandas as pd
 
+from geo.units import code_column
 from geo.ingest.kinds import KINDS
 from layers.layer import Caveat, Layer
 from layers.profile import active_models
@@ -44,7 +45,6 @@ COVERAGE_SCALE = (
     (1.0, "#253494"),
 )
 
-_UNIT_COLUMNS = {"2025": "new_code", "legacy": "old_code"}
 _MODEL_COLUMNS = ("model_type", "model_class", "start_date", "end_date", "new_code", "old_code")
 
 
@@ -124,7 +124,7 @@ def model_coverage(
     >>> model_coverage(m, com, start=dt.date(2024, 6, 1), end=dt.date(2025, 6, 1)).total
     2.0
     """
-    column = _unit_column(unit_set)
+    column = code_column(unit_set)
     chosen = _chosen_types(model_types)
     day, first, last = _when(on, start, end)
     _require(models, _MODEL_COLUMNS, "models")
@@ -230,12 +230,6 @@ def uncovered_key_areas(coverage: Layer, key_codes: Iterable[str]) -> pd.DataFra
 
 
 # -- private helpers ---------------------------------------------------------
-
-
-def _unit_column(unit_set: str) -> str:
-    if unit_set not in _UNIT_COLUMNS:
-        raise ValueError(f"unit_set must be one of {sorted(_UNIT_COLUMNS)}, not {unit_set!r}")
-    return _UNIT_COLUMNS[unit_set]
 
 
 def _chosen_types(model_types: Iterable[str] | None) -> tuple[str, ...]:

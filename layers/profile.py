@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from geo.units import code_column
 from layers.counts import INCIDENT_TYPES
 
 __all__ = ["CommuneProfile", "active_models", "commune_profile"]
@@ -79,7 +80,7 @@ def commune_profile(
     >>> p.by_period.loc[pd.Period("2024Q3"), ["tip", "victim"]].tolist()
     [1, 1]
     """
-    column = "new_code" if unit_set == "2025" else "old_code"
+    column = code_column(unit_set)
     own = incidents[incidents[column] == code]
     own = own[own["date"] <= pd.Timestamp(on)]
     if len(incidents):

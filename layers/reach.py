@@ -26,6 +26,7 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
+from geo.units import CODE_COLUMNS, code_column
 from geo.ingest.kinds import KINDS, OUTREACH_FIGURES
 from layers.counts import SEQUENTIAL_SCALE
 from layers.layer import Caveat, Layer
@@ -41,7 +42,6 @@ OUTREACH_FORMATS = tuple(
 #: Reach is expressed per this many residents.
 PER = 1_000
 
-_UNIT_COLUMNS = {"2025": "new_code", "legacy": "old_code"}
 #: Population is known only for the communes of 01/07/2025 (dân số theo xã mới).
 _POPULATION_UNIT_SET = "2025"
 _OUTREACH_COLUMNS = ("date", "agency", "format", "participants", "materials", "new_code",
@@ -156,7 +156,7 @@ def outreach_reach(
     >>> float(layer.frame.loc["25681", "days_since_last"]), layer.frame.loc["25681", "last_agency"]
     (41.0, 'Đoàn Thanh niên tỉnh')
     """
-    column = _unit_column(unit_set)
+    column = code_column(unit_set)
     first, last = _as_date(start, "start"), _as_date(end, "end")
     if last < first:
         raise ValueError(f"end {last} is before start {first}")
@@ -214,12 +214,6 @@ def outreach_reach(
 # -- private helpers ---------------------------------------------------------
 
 
-def _unit_column(unit_set: str) -> str:
-    if unit_set not in _UNIT_COLUMNS:
-        raise ValueError(f"unit_set must be one of {sorted(_UNIT_COLUMNS)}, not {unit_set!r}")
-    return _UNIT_COLUMNS[unit_set]
-
-
 def _as_date(value, name: str) -> dt.date:
     try:
         stamp = pd.Timestamp(value) if value is not None else pd.NaT
@@ -252,7 +246,7 @@ def _events(outreach: pd.DataFrame, agencies, formats) -> pd.DataFrame:
     mask = outreach["format"].isin(formats)
     if agencies is not None:
         mask &= outreach["agency"].isin(agencies)
-    events = outreach.loc[mask, ["date", "agency", *_UNIT_COLUMNS.values()]].copy()
+    events = outreach.loc[mask, ["date", "agency", *CODE_COLUMNS.values()]].copy()
     events["date"] = pd.to_datetime(events["date"]).dt.normalize()
     events["format"] = outreach.loc[mask, "format"]
     for col in ("participants", "materials", *FIGURES):

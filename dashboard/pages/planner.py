@@ -42,7 +42,7 @@ from dashboard.presentation import presentation_view
 from dashboard.released import (NotReady, analyses_for, period_note, unavailable_text,
                                 waiting)
 from dashboard.url_state import Field, read_query, register_url_sync
-from geo.units import NEW, OLD
+from geo.units import NEW, OLD, code_column
 from layers.coverage import MODEL_TYPES
 from layers.gaps import gap_classes, priority_list
 from layers.periods import PRESETS, preset_period
@@ -330,7 +330,7 @@ def _panel(ctx: AppContext, an, code: str, unit_set: str, start, end, agencies,
     if code not in units.index:
         return [html.P(t("cmd.panel.hint"))]
     rec = ctx.records.current()
-    column = "new_code" if unit_set == NEW else "old_code"
+    column = code_column(unit_set)
     models = rec.models[rec.models[column] == code].sort_values("start_date")
     active = active_models(models, end) if len(models) else pd.Series(dtype=bool)
     model_items = [

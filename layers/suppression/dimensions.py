@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from geo.units import NEW, OLD, PROVINCE_CODE, Registry
+from geo.units import NEW, OLD, PROVINCE_CODE, Registry, code_column
 from layers.counts import INCIDENT_TYPES
 from layers.suppression.tables import CountTable, Hierarchy, hierarchy_table
 
@@ -331,7 +331,7 @@ def _strays(records: pd.DataFrame, registry: Registry,
             unit_sets: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
     """What :func:`unit_hierarchy` needs as ``stray`` for these records and unit sets."""
     if len(unit_sets) == 1:
-        column = "new_code" if unit_sets[0] == NEW else "old_code"
+        column = code_column(unit_sets[0])
         codes = records[column].astype(object).where(records[column].notna(), "").astype(str)
         return (("?", "?"),) if (~codes.isin(registry.units(unit_sets[0]).index)).any() else ()
     return stray_pieces(records, registry)
@@ -342,7 +342,7 @@ def _unit_leaf_of(records: pd.DataFrame, registry: Registry, unit_sets: tuple[st
     """The unit leaf of every record (its 2025 commune, former commune, or part)."""
     if len(unit_sets) == 1:
         unit_set = unit_sets[0]
-        codes = records["new_code" if unit_set == NEW else "old_code"]
+        codes = records[code_column(unit_set)]
         codes = codes.astype(object).where(codes.notna(), "").astype(str)
         known = codes.isin(registry.units(unit_set).index)
         return pd.Series(np.where(known, unit_set + ":" + codes, _UNPLACED), index=records.index)
