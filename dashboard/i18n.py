@@ -14,9 +14,11 @@ from pathlib import Path
 
 from babel.numbers import format_decimal
 
-__all__ = ["LANGUAGES", "choice_label", "format_date", "format_number", "translate"]
+from geo.config import LANGUAGES
 
-LANGUAGES = ("vi", "en")
+__all__ = ["LANGUAGES", "choice_label", "format_date", "format_number", "known_language",
+           "translate"]
+
 _LOCALES = Path(__file__).resolve().parent / "locales"
 
 
@@ -25,6 +27,18 @@ def _catalogue(lang: str) -> dict[str, str]:
     if lang not in LANGUAGES:
         raise ValueError(f"unsupported language {lang!r}; choose one of {LANGUAGES}")
     return json.loads((_LOCALES / f"{lang}.json").read_text(encoding="utf-8"))
+
+
+def known_language(value, default: str = LANGUAGES[0]) -> str:
+    """``value`` if it is a language of the catalogues (:data:`LANGUAGES`), else ``default``.
+
+    What a page does with the language a browser sends (a store, a query parameter):
+    anything else is read as the default, never trusted.
+
+    >>> known_language("en"), known_language("fr"), known_language(None, "en")
+    ('en', 'vi', 'en')
+    """
+    return value if value in LANGUAGES else default
 
 
 def translate(key: str, lang: str = "vi", **params) -> str:
