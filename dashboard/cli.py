@@ -28,6 +28,7 @@ import time
 from pathlib import Path
 
 from geo.config import Settings
+from dashboard.auth.roles import ROLES
 from dashboard.serving import ensure_demo, serving_accounts
 from geo.units import NEW, OLD
 
@@ -520,8 +521,7 @@ def build_parser() -> argparse.ArgumentParser:
         if action != "list":
             cmd.add_argument("name")
         if action in ("add", "role"):
-            cmd.add_argument("--role", required=True,
-                             choices=["commander", "planner", "viewer", "admin"])
+            cmd.add_argument("--role", required=True, choices=list(ROLES))
         if action in ("add", "password"):
             cmd.add_argument("--password-stdin", action="store_true",
                              help="read the password from standard input (scripts)")
