@@ -33,6 +33,7 @@ from layers.emerging import emerging_layer
 from layers.hotspots import hotspot_layer, local_moran, rate_hotspot_layer
 from layers.key_areas import change_evidence, key_area_layer, key_area_scores
 from layers.layer import Layer
+from layers.periods import within
 from layers.proximity import band_shares, border_distance, gate_distances
 from layers.rates import commune_rates
 from layers.targets import PLANS_DIR, TrackingData, attach_key_areas, load_plans, track
@@ -403,10 +404,7 @@ class Analyses:
 
 
 def _selected(incidents: pd.DataFrame, types, start, end) -> pd.DataFrame:
-    mask = incidents["type"].isin(types)
-    mask &= incidents["date"] >= pd.Timestamp(start)
-    mask &= incidents["date"] < pd.Timestamp(end) + pd.Timedelta(days=1)
-    return incidents.loc[mask]
+    return incidents.loc[incidents["type"].isin(types) & within(incidents["date"], start, end)]
 
 
 def _with_name(layer: Layer, name: str) -> Layer:

@@ -38,6 +38,7 @@ from geo.units import code_column
 from layers.counts import INCIDENT_TYPES
 from layers.inference import fdr_threshold
 from layers.layer import Caveat, Layer
+from layers.periods import within
 
 __all__ = ["AGAINST", "CAMPAIGN", "CHANGE_CLASS_SCALE", "CHANGE_SCALE", "NO_COMPARISON",
            "NO_COMPARISON_COLOUR", "campaign_comparison", "compare_periods", "data_start",
@@ -126,9 +127,7 @@ def data_start(incidents: pd.DataFrame) -> dt.date | None:
 
 
 def _counts(incidents: pd.DataFrame, column: str, types, start: dt.date, end: dt.date):
-    mask = incidents["type"].isin(types)
-    mask &= incidents["date"] >= pd.Timestamp(start)
-    mask &= incidents["date"] < pd.Timestamp(end) + pd.Timedelta(days=1)
+    mask = incidents["type"].isin(types) & within(incidents["date"], start, end)
     return incidents.loc[mask].groupby(column).size()
 
 
@@ -320,8 +319,7 @@ def campaign_comparison(
     campaign_days = max((c_end - c_start).days + 1, 0)
     rest_days = (last - first).days + 1 - campaign_days
     dates = incidents.loc[incidents["type"].isin(chosen), "date"]
-    dates = dates[(dates >= pd.Timestamp(first)) & (dates < pd.Timestamp(last) +
-                                                     pd.Timedelta(days=1))]
+    dates = dates[within(dates, first, last)]
     inside = _in_campaign(dates)
     a, b = int(inside.sum()), int((~inside).sum())
     rate_a = a / campaign_days if campaign_days else float("nan")

@@ -9,6 +9,7 @@ import pandas as pd
 
 from geo.units import code_column
 from layers.layer import Caveat, Layer
+from layers.periods import within
 
 __all__ = ["INCIDENT_TYPES", "SEQUENTIAL_SCALE", "incident_counts"]
 
@@ -77,10 +78,7 @@ def incident_counts(
         raise ValueError(f"unknown incident types {sorted(unknown)}")
     column = code_column(unit_set)
     mask = incidents["type"].isin(chosen)
-    if start is not None:
-        mask &= incidents["date"] >= pd.Timestamp(start)
-    if end is not None:
-        mask &= incidents["date"] < pd.Timestamp(end) + pd.Timedelta(days=1)
+    mask &= within(incidents["date"], start, end)
     counts = incidents.loc[mask].groupby(column).size()
     frame = communes[["name"]].copy()
     frame["count"] = counts.reindex(frame.index, fill_value=0).astype(int)

@@ -44,6 +44,7 @@ from layers.inference import (
     quiet_esda,
 )
 from layers.layer import Caveat, Layer
+from layers.periods import within
 
 __all__ = [
     "ALPHA",
@@ -229,11 +230,7 @@ def period_counts(
 
 
 def _select(incidents: pd.DataFrame, types: tuple[str, ...], start, end) -> pd.DataFrame:
-    mask = incidents["type"].isin(types)
-    if start is not None:
-        mask &= incidents["date"] >= pd.Timestamp(start)
-    if end is not None:
-        mask &= incidents["date"] < pd.Timestamp(end) + pd.Timedelta(days=1)
+    mask = incidents["type"].isin(types) & within(incidents["date"], start, end)
     return incidents.loc[mask]
 
 

@@ -1,15 +1,18 @@
-"""The reporting periods users pick: the quarter, six months, the year, the campaign window.
+"""The reporting periods users pick, and which records fall in a period.
 
 Reports to the steering committee are quarterly, at six months and yearly;
 the peak campaign runs 01/7–30/9. Each preset is computed from the day the
 data ends (the latest record), so a fresh import shows its own latest period.
+A period is always read with both its days included (:func:`within`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 
-__all__ = ["PRESETS", "four_quarters", "preset_period"]
+import pandas as pd
+
+__all__ = ["PRESETS", "four_quarters", "preset_period", "within"]
 
 #: Preset names, in the order the UI lists them.
 PRESETS = ("quarter", "half", "year", "campaign", "all")
@@ -64,3 +67,40 @@ def four_quarters(end: dt.date) -> tuple[dt.date, dt.date]:
     first = _quarter_start(end)
     index = first.year * 12 + first.month - 1 - 9
     return dt.date(index // 12, index % 12 + 1, 1), end
+
+
+def within(dates: pd.Series, start=None, end=None) -> pd.Series:
+    """Which ``dates`` fall in the period from ``start`` to ``end``, both days included.
+
+    Every layer, measure and export counts a period this way, so that a record of the
+    period's last day is never left out (a record dated 30/06 at 23:00 is in the first
+    half-year). A bound left ``None`` leaves that side open; a missing date (NaT) is
+    outside any bound.
+
+    Parameters
+    ----------
+    dates : Series
+        Dates or timestamps (anything :func:`pandas.to_datetime` reads).
+    start, end : date, optional
+        The first and last day of the period.
+
+    Returns
+    -------
+    Series of bool
+        Indexed as ``dates``.
+
+    Examples
+    --------
+    >>> d = pd.Series(pd.to_datetime(["2024-03-31", "2024-06-30 23:00", "2024-07-01", None]))
+    >>> within(d, dt.date(2024, 4, 1), dt.date(2024, 6, 30)).tolist()
+    [False, True, False, False]
+    >>> within(d, end=dt.date(2024, 6, 30)).tolist()
+    [True, True, False, False]
+    """
+    dates = pd.to_datetime(dates)
+    inside = pd.Series(True, index=dates.index)
+    if start is not None:
+        inside &= dates >= pd.Timestamp(start)
+    if end is not None:
+        inside &= dates < pd.Timestamp(end) + pd.Timedelta(days=1)
+    return inside

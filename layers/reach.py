@@ -30,6 +30,7 @@ from geo.units import CODE_COLUMNS, code_column
 from geo.ingest.kinds import KINDS, OUTREACH_FIGURES
 from layers.counts import SEQUENTIAL_SCALE
 from layers.layer import Caveat, Layer
+from layers.periods import within
 
 __all__ = ["FIGURES", "OUTREACH_FORMATS", "PER", "outreach_reach"]
 
@@ -168,8 +169,7 @@ def outreach_reach(
     _require(population, _POPULATION_COLUMNS, "population")
 
     events = _events(outreach, chosen_agencies, chosen_formats)
-    in_period = events[(events["date"] >= pd.Timestamp(first))
-                       & (events["date"] < pd.Timestamp(last) + pd.Timedelta(days=1))]
+    in_period = events[within(events["date"], first, last)]
     placed = in_period[in_period[column].isin(communes.index)]
     frame = _counts(placed, communes, column)
     figures = {name: int(placed[name].sum()) for name in FIGURES}
@@ -327,8 +327,7 @@ def _bases(frame: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
 def _last_events(events: pd.DataFrame, codes: pd.Index, column: str,
                  day: dt.date) -> pd.DataFrame:
     """Per commune: the date and agency of the latest event on or before ``day``."""
-    past = events[(events["date"] < pd.Timestamp(day) + pd.Timedelta(days=1))
-                  & events[column].isin(codes)]
+    past = events[within(events["date"], end=day) & events[column].isin(codes)]
     out = pd.DataFrame(index=codes)
     if past.empty:
         out["last_date"] = pd.Series(pd.NaT, index=codes, dtype="datetime64[us]")

@@ -2,9 +2,10 @@
 
 import datetime as dt
 
+import pandas as pd
 import pytest
 
-from layers.periods import PRESETS, preset_period
+from layers.periods import PRESETS, preset_period, within
 
 D = dt.date
 
@@ -40,3 +41,18 @@ def test_four_quarters_up_to_the_end(end, expected):
     from layers.periods import four_quarters
 
     assert four_quarters(end) == expected
+
+
+def test_a_period_holds_both_its_days_and_only_them():
+    dates = pd.Series(pd.to_datetime(["2024-06-30 23:59", "2024-04-01 00:00", "2024-03-31 23:59",
+                                      "2024-07-01 00:00", None]), index=list("abcde"))
+    inside = within(dates, dt.date(2024, 4, 1), dt.date(2024, 6, 30))
+    assert inside.to_dict() == {"a": True, "b": True, "c": False, "d": False, "e": False}
+    # one day: both bounds the same day
+    assert within(dates, dt.date(2024, 6, 30), dt.date(2024, 6, 30)).tolist() == [
+        True, False, False, False, False]
+    # open sides: a missing date stays outside any bound, and inside none
+    assert within(dates, start=dt.date(2024, 4, 1)).tolist() == [True, True, False, True, False]
+    assert within(dates).tolist() == [True] * 5
+    # dates given as text are read as dates
+    assert within(pd.Series(["2024-06-30"]), dt.date(2024, 6, 30), dt.date(2024, 6, 30)).all()

@@ -15,6 +15,7 @@ from typing import Any
 
 import pandas as pd
 
+from layers.periods import within
 
 __all__ = [
     "MEASURE_FUNCTIONS",
@@ -102,12 +103,6 @@ def _missing(table: pd.DataFrame | None, name: str, columns: Iterable[str]) -> N
     return None
 
 
-def _within(dates: pd.Series, start: dt.date, end: dt.date) -> pd.Series:
-    """Dates from ``start`` to ``end``, both days included (NaT is outside)."""
-    dates = pd.to_datetime(dates)
-    return (dates >= pd.Timestamp(start)) & (dates < pd.Timestamp(end) + pd.Timedelta(days=1))
-
-
 def _codes(values: pd.Series) -> pd.Series:
     return values.astype("string").str.strip()
 
@@ -152,7 +147,7 @@ def _statuses(incidents: pd.DataFrame, kind: str, start: dt.date, end: dt.date
     gap = _missing(incidents, "incidents", ("date", "type", "status"))
     if gap:
         return pd.Series(dtype="string"), gap
-    rows = incidents[(incidents["type"] == kind) & _within(incidents["date"], start, end)]
+    rows = incidents[(incidents["type"] == kind) & within(incidents["date"], start, end)]
     status = _normalised(rows["status"])
     noun = {"trafficking_case": "trafficking cases", "tip": "tips"}[kind]
     if len(status) == 0:
@@ -310,7 +305,7 @@ def _measure_key_areas_covered(data, start, end, key_areas):
         notes.append(f"{models_gap.detail}: outreach alone counted")
     if not outreach_gap:
         events = data.outreach
-        covered |= set(_codes(events.loc[_within(events["date"], start, end), "new_code"]).dropna())
+        covered |= set(_codes(events.loc[within(events["date"], start, end), "new_code"]).dropna())
     else:
         notes.append(f"{outreach_gap.detail}: models alone counted")
     return Ratio(len(keys.intersection(pd.Index(sorted(covered)))), len(keys), tuple(notes))
@@ -385,7 +380,7 @@ def _measure_communes_with_materials(data, start, end, key_areas):
     gap = _missing(data.outreach, "outreach", ("date", "materials", "new_code"))
     if gap:
         return gap
-    events = data.outreach[_within(data.outreach["date"], start, end)]
+    events = data.outreach[within(data.outreach["date"], start, end)]
     materials = pd.to_numeric(events["materials"], errors="coerce")
     if len(events) and materials.isna().all():
         return NoData("no_materials", f"none of the {len(events)} outreach events of the period "
@@ -431,7 +426,7 @@ def _measure_residents_reached(data, start, end, key_areas):
     notes = []
     if year != end.year:
         notes.append(f"population aged 14-60 of {year} used (none recorded for {end.year})")
-    events = data.outreach[_within(data.outreach["date"], start, end)]
+    events = data.outreach[within(data.outreach["date"], start, end)]
     participants = pd.to_numeric(events["participants"], errors="coerce")
     if len(events) and participants.isna().all():
         return NoData("no_participants", f"none of the {len(events)} outreach events of the "
