@@ -45,10 +45,9 @@ from dashboard.released import (NotReady, analyses_for, period_note, unavailable
                                 waiting)
 from dashboard.url_state import Field, read_query, register_url_sync
 from geo.units import NEW, OLD, code_column
-from layers.coverage import MODEL_TYPES
+from layers.coverage import MODEL_TYPES, active_models
 from layers.gaps import gap_classes, priority_list
 from layers.periods import PRESETS, preset_period
-from layers.profile import active_models
 from layers.targets import PlanError
 
 __all__ = ["PATH", "URL_FIELDS", "layout", "presentation", "register_callbacks"]

@@ -15,6 +15,7 @@ from typing import Any
 
 import pandas as pd
 
+from layers.coverage import active_models
 from layers.periods import within
 
 __all__ = [
@@ -256,14 +257,6 @@ def _measure_reports_handled_rate(data, start, end, key_areas):
                   _status_notes(status, "tips", "not handled"))
 
 
-def _active(models: pd.DataFrame, start: dt.date, end: dt.date) -> pd.Series:
-    """Models active at some time from ``start`` to ``end`` (a missing start counts as begun)."""
-    begun = pd.to_datetime(models["start_date"])
-    ended = pd.to_datetime(models["end_date"])
-    return ((begun.isna() | (begun < pd.Timestamp(end) + pd.Timedelta(days=1)))
-            & (ended.isna() | (ended >= pd.Timestamp(start))))
-
-
 def _key_areas(key_areas, data) -> tuple[pd.Index | None, NoData | None]:
     if key_areas is None:
         return None, NoData("no_key_areas", "no key areas: the plan lists none and none were "
@@ -300,7 +293,8 @@ def _measure_key_areas_covered(data, start, end, key_areas):
         return NoData(outreach_gap.reason, f"{models_gap.detail}; {outreach_gap.detail}")
     if not models_gap:
         models = data.models
-        covered |= set(_codes(models.loc[_active(models, start, end), "new_code"]).dropna())
+        active = active_models(models, start=start, end=end)
+        covered |= set(_codes(models.loc[active, "new_code"]).dropna())
     else:
         notes.append(f"{models_gap.detail}: outreach alone counted")
     if not outreach_gap:
@@ -321,7 +315,7 @@ def _models_at_end(data, cls: str, end: dt.date) -> tuple[set[str], NoData | Non
                                                 "integrated) recorded")
     chosen = models["model_class"].astype("string").str.strip().str.lower() == cls
     rows = models[chosen.fillna(False).to_numpy(dtype=bool)
-                  & _active(models, end, end).to_numpy(dtype=bool)]
+                  & active_models(models, end).to_numpy(dtype=bool)]
     return set(_codes(rows["new_code"]).dropna()), None
 
 
