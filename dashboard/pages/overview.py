@@ -30,14 +30,7 @@ from dashboard.analysis import Analyses
 from dashboard.context import AppContext
 from dashboard.exports.downloads import map_download
 from dashboard.tiles import map_extras
-from dashboard.exports.report import (
-    data_quarters,
-    latest_complete_quarter,
-    parse_quarter,
-    quarter_code,
-    quarter_label,
-    quarterly_report,
-)
+from dashboard.exports.report import quarter_label, quarterly_report
 from dashboard.exports.static import ChromiumNotFound
 from dashboard.figures.commune_map import commune_map, hidden_note, needs_redraw, values_patch
 from dashboard.client_text import dropdown_labels
@@ -48,6 +41,7 @@ from dashboard.url_state import Field, read_query, register_url_sync
 from geo.units import NEW, OLD
 from layers.counts import INCIDENT_TYPES, incident_counts
 from layers.layer import Layer
+from layers.periods import data_quarters, latest_complete_quarter, parse_quarter, quarter_code
 
 __all__ = ["PATH", "URL_FIELDS", "geojson_url", "layout", "presentation", "register_callbacks"]
 
