@@ -33,6 +33,7 @@ from layers.emerging import emerging_layer
 from layers.hotspots import hotspot_layer, local_moran, rate_hotspot_layer
 from layers.key_areas import change_evidence, key_area_layer, key_area_scores
 from layers.layer import Layer
+from layers.periods import within
 from layers.proximity import band_shares, border_distance, gate_distances
 from layers.rates import commune_rates
 from layers.targets import PLANS_DIR, TrackingData, attach_key_areas, load_plans, track
@@ -131,7 +132,7 @@ class Analyses:
         return self._released(wait)["plan"]
 
     def indicator_release(self, *, wait: float = 0.0):
-        """The plan indicators' small-count release (:mod:`layers.indicator_release`) of the
+        """The plan indicators' small-count release (:mod:`layers.suppression.indicators`) of the
         current records, built with :meth:`release_plan`; ``None`` until then."""
         return self._released(wait)["indicators"]
 
@@ -158,8 +159,7 @@ class Analyses:
 
     def _build_plan(self, state: dict, records) -> None:
         from dashboard.plan_cache import cached, plan_key
-        from layers.indicator_release import indicator_release
-        from layers.suppression import release_plan
+        from layers.suppression import indicator_release, release_plan
 
         threshold = self.ctx.settings.small_count
         incidents = records.incidents
@@ -173,8 +173,7 @@ class Analyses:
 
         try:
             key = plan_key(incidents, self.ctx.registry.composition, threshold,
-                           modules=("layers.suppression", "layers.indicator_release",
-                                    "layers.targets"))
+                           modules=("layers.suppression", "layers.targets"))
             built = cached(self.ctx.settings.cache_dir, key, build)
             state["plan"], state["indicators"] = built["plan"], built["indicators"]
         except Exception as err:  # noqa: BLE001 — kept for the log; callers stay closed
@@ -590,10 +589,7 @@ class Analyses:
 
 
 def _selected(incidents: pd.DataFrame, types, start, end) -> pd.DataFrame:
-    mask = incidents["type"].isin(types)
-    mask &= incidents["date"] >= pd.Timestamp(start)
-    mask &= incidents["date"] < pd.Timestamp(end) + pd.Timedelta(days=1)
-    return incidents.loc[mask]
+    return incidents.loc[incidents["type"].isin(types) & within(incidents["date"], start, end)]
 
 
 def _with_name(layer: Layer, name: str) -> Layer:

@@ -28,6 +28,7 @@ import time
 from pathlib import Path
 
 from geo.config import Settings
+from dashboard.auth.roles import ROLES
 from dashboard.serving import ensure_demo, serving_accounts
 from geo.units import NEW, OLD
 
@@ -287,7 +288,7 @@ def _report_date(text: str) -> dt.date:
 
 def _report_period(args: argparse.Namespace, lang: str) -> tuple[dt.date, dt.date] | None:
     """The period asked for (None: the latest complete quarter); ValueError with the message."""
-    from dashboard.exports.report import parse_quarter
+    from layers.periods import parse_quarter
     from dashboard.i18n import translate
 
     given = [f"--{k}" for k in ("quarter", "half", "year", "campaign", "start")
@@ -324,16 +325,12 @@ def _report_period(args: argparse.Namespace, lang: str) -> tuple[dt.date, dt.dat
 def _cmd_report(args: argparse.Namespace) -> int:
     from dashboard.analysis import Analyses
     from dashboard.context import build_context
-    from dashboard.exports.report import (
-        latest_complete_quarter,
-        parse_quarter,
-        quarterly_report,
-        report_title,
-    )
+    from dashboard.exports.report import quarterly_report, report_title
     from dashboard.exports.static import ChromiumNotFound
     from dashboard.i18n import format_number, translate
     from dashboard.period_filter import data_period
     from geo.store import StoreError
+    from layers.periods import latest_complete_quarter, parse_quarter
 
     args.units = {"new": NEW, "old": OLD}.get(args.units, args.units)
     settings = _settings(args)
@@ -521,8 +518,7 @@ def build_parser() -> argparse.ArgumentParser:
         if action != "list":
             cmd.add_argument("name")
         if action in ("add", "role"):
-            cmd.add_argument("--role", required=True,
-                             choices=["commander", "planner", "viewer", "admin"])
+            cmd.add_argument("--role", required=True, choices=list(ROLES))
         if action in ("add", "password"):
             cmd.add_argument("--password-stdin", action="store_true",
                              help="read the password from standard input (scripts)")

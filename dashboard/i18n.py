@@ -14,8 +14,20 @@ import datetime as dt
 from geo.catalogue import LANGUAGES, format_number
 from geo.catalogue import text as _text
 
-__all__ = ["LANGUAGES", "choice_label", "format_date", "format_number", "reason_text",
-           "translate"]
+__all__ = ["LANGUAGES", "choice_label", "format_date", "format_number", "known_language",
+           "reason_text", "translate"]
+
+
+def known_language(value, default: str = LANGUAGES[0]) -> str:
+    """``value`` if it is a language of the catalogues (:data:`LANGUAGES`), else ``default``.
+
+    What a page does with the language a browser sends (a store, a query parameter):
+    anything else is read as the default, never trusted.
+
+    >>> known_language("en"), known_language("fr"), known_language(None, "en")
+    ('en', 'vi', 'en')
+    """
+    return value if value in LANGUAGES else default
 
 
 def translate(key: str, lang: str = "vi", **params) -> str:

@@ -7,6 +7,8 @@ CAVEATS = "caveats"
 LANG_LINKS = "lang-links"
 LANG_LINK = "lang-link"  # pattern-matching id type of a language link
 RENDERED = "rendered-view"
+#: The language a page was rendered in (a ``dcc.Store`` of every page), read by its callbacks.
+PAGE_LANG = "page-lang"
 
 MAP = "commune-map"
 TYPES = "filter-types"

@@ -40,7 +40,12 @@ def _code_digest(modules: tuple[str, ...]) -> bytes:
 
     out = hashlib.sha256()
     for name in modules:
-        out.update(Path(importlib.import_module(name).__file__).read_bytes())
+        module = importlib.import_module(name)
+        # a package: the source of every module in it (a rule may live in any of them)
+        files = (sorted(Path(module.__file__).parent.rglob("*.py")) if hasattr(module, "__path__")
+                 else [Path(module.__file__)])
+        for path in files:
+            out.update(path.read_bytes())
     return out.digest()
 
 

@@ -7,7 +7,7 @@ same ``Analyses`` over the period rounded to the release grid (quarters,
 half-years, years; see :func:`layers.suppression.snap_period`) and passes every
 answer through :func:`layers.suppression.for_role` (small counts "< 5",
 complementary "x", reasons without numbers, no point data) or
-:meth:`layers.indicator_release.IndicatorRelease.release` (plan indicators
+:meth:`layers.suppression.IndicatorRelease.release` (plan indicators
 computed from cases and tips). :func:`analyses_for` is the one door: a page takes
 what it returns for the signed-in role and cannot forget to release.
 

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from typing import Callable, Sequence
 from urllib.parse import parse_qs, urlencode
 
+from dashboard.i18n import LANGUAGES
+
 __all__ = ["FRAME_KEYS", "PERIOD_KEYS", "Field", "frame_of", "query_string", "read_query",
            "register_url_sync"]
 
@@ -170,7 +172,7 @@ def register_url_sync(
     derived: Sequence[tuple[str, str, Callable[[dict], object]]] = (),
     present_button: str | None = None,
     default_lang: str = "vi",
-    languages: Sequence[str] = ("vi", "en"),
+    languages: Sequence[str] = LANGUAGES,
 ) -> None:
     """Keep ``path``'s ``fields`` and the address bar in step, both ways.
 

@@ -20,11 +20,9 @@ from functools import lru_cache
 from babel.numbers import format_decimal
 
 from data import LOCALES_DIR
+from geo.config import LANGUAGES  # the languages of the catalogue, the default first
 
 __all__ = ["LANGUAGES", "catalogue", "format_number", "text"]
-
-#: The languages of the catalogue, the default first.
-LANGUAGES = ("vi", "en")
 
 
 @lru_cache(maxsize=len(LANGUAGES))

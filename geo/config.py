@@ -12,9 +12,10 @@ from pathlib import Path
 
 from geo.units import NEW, OLD
 
-__all__ = ["Settings"]
+__all__ = ["LANGUAGES", "Settings"]
 
-_LANGUAGES = ("vi", "en")
+#: The languages of the interface and of every message, the default first.
+LANGUAGES = ("vi", "en")
 
 
 @dataclass(frozen=True)
@@ -59,8 +60,8 @@ class Settings:
     basemap: Path | None = None
 
     def __post_init__(self) -> None:
-        if self.language not in _LANGUAGES:
-            raise ValueError(f"language must be one of {_LANGUAGES}, not {self.language!r}")
+        if self.language not in LANGUAGES:
+            raise ValueError(f"language must be one of {LANGUAGES}, not {self.language!r}")
         if self.unit_set not in (NEW, OLD):
             raise ValueError(f"unit set must be {NEW!r} or {OLD!r}, not {self.unit_set!r}")
         object.__setattr__(self, "data_dir", Path(self.data_dir))

@@ -68,7 +68,7 @@ class KeyAreaListError(ValueError):
     """A key-area file that cannot be used; ``problems`` lists (field, message, line) of each.
 
     ``str(error)`` is what a person reads, one line per problem, each as
-    ``file:line: field: message`` (the format of :class:`layers.targets.PlanError`).
+    ``file:line: field: message`` (the format of :class:`geo.plans.PlanError`).
     """
 
     def __init__(self, file: str | Path, problems: Sequence[tuple[str, str, int | None]]):

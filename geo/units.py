@@ -26,11 +26,13 @@ import pandas as pd
 import vietnam_provinces as vp
 
 __all__ = [
+    "CODE_COLUMNS",
     "MERGER_DATE",
     "NEW",
     "OLD",
     "PROVINCE_CODE",
     "Registry",
+    "code_column",
     "load_registry",
     "parse_bounds",
     "unit_set_on",
@@ -41,11 +43,33 @@ MERGER_DATE = dt.date(2025, 7, 1)
 #: Unit-set names: the post-2025 communes and the pre-2025 (legacy) communes.
 NEW = "2025"
 OLD = "legacy"
+#: The column of a joined record (incident, model, outreach event) that holds its
+#: commune code in each unit set.
+CODE_COLUMNS = {NEW: "new_code", OLD: "old_code"}
 #: Code of the merged province (it was Long An's code before the merger).
 PROVINCE_CODE = "80"
 #: The two provinces merged into it, with their pre-2025 codes.
 _OLD_PROVINCE_CODES = ("72", "80")
 _PROVINCE_KEY = "tinhtayninh"
+
+
+def code_column(unit_set: str) -> str:
+    """The column of a joined record that holds its commune code in ``unit_set``.
+
+    Raises
+    ------
+    ValueError
+        A unit set other than ``NEW`` and ``OLD``: a record has no code of it.
+
+    Examples
+    --------
+    >>> code_column(NEW), code_column(OLD)
+    ('new_code', 'old_code')
+    """
+    if unit_set not in CODE_COLUMNS:
+        raise ValueError(f"unknown unit set {unit_set!r}: unit_set must be one of "
+                         f"{sorted(CODE_COLUMNS)}")
+    return CODE_COLUMNS[unit_set]
 
 
 @dataclass(frozen=True)

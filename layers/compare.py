@@ -34,9 +34,11 @@ import numpy as np
 import pandas as pd
 from scipy.stats import binomtest
 
+from geo.units import code_column
 from layers.counts import INCIDENT_TYPES
 from layers.inference import fdr_threshold
 from layers.layer import Caveat, Layer
+from layers.periods import within
 
 __all__ = ["AGAINST", "CAMPAIGN", "CHANGE_CLASS_SCALE", "CHANGE_SCALE", "NO_COMPARISON",
            "NO_COMPARISON_COLOUR", "campaign_comparison", "compare_periods", "data_start",
@@ -125,9 +127,7 @@ def data_start(incidents: pd.DataFrame) -> dt.date | None:
 
 
 def _counts(incidents: pd.DataFrame, column: str, types, start: dt.date, end: dt.date):
-    mask = incidents["type"].isin(types)
-    mask &= incidents["date"] >= pd.Timestamp(start)
-    mask &= incidents["date"] < pd.Timestamp(end) + pd.Timedelta(days=1)
+    mask = incidents["type"].isin(types) & within(incidents["date"], start, end)
     return incidents.loc[mask].groupby(column).size()
 
 
@@ -221,7 +221,7 @@ def compare_periods(
     if against not in AGAINST:
         raise ValueError(f"against must be one of {AGAINST}, not {against!r}")
     chosen = tuple(INCIDENT_TYPES if types is None else types)
-    column = "new_code" if unit_set == "2025" else "old_code"
+    column = code_column(unit_set)
     other_start, other_end = (previous_period if against == "previous" else year_before)(start, end)
     covered_from = records_start if records_start is not None else data_start(incidents)
     comparable = covered_from is not None and other_start >= covered_from
@@ -319,8 +319,7 @@ def campaign_comparison(
     campaign_days = max((c_end - c_start).days + 1, 0)
     rest_days = (last - first).days + 1 - campaign_days
     dates = incidents.loc[incidents["type"].isin(chosen), "date"]
-    dates = dates[(dates >= pd.Timestamp(first)) & (dates < pd.Timestamp(last) +
-                                                     pd.Timedelta(days=1))]
+    dates = dates[within(dates, first, last)]
     inside = _in_campaign(dates)
     a, b = int(inside.sum()), int((~inside).sum())
     rate_a = a / campaign_days if campaign_days else float("nan")

@@ -7,13 +7,18 @@ from collections.abc import Iterable
 
 import pandas as pd
 
+from geo.ingest import kinds
+from geo.units import code_column
 from layers.layer import Caveat, Layer
+from layers.periods import within
 
 __all__ = ["INCIDENT_TYPES", "SEQUENTIAL_SCALE", "incident_counts"]
 
-#: Incident kinds of the interchange format (vụ mua bán người, xuất nhập cảnh trái phép,
-#: tin báo/tố giác, nạn nhân được tiếp nhận/giải cứu).
-INCIDENT_TYPES = ("trafficking_case", "illegal_crossing", "tip", "victim")
+#: The codes of the incident types, in the order of the interchange format, whose
+#: :data:`geo.ingest.kinds.INCIDENT_TYPES` (the one home) gives each its label and spellings:
+#: trafficking_case, illegal_crossing, tip, victim (vụ mua bán người, xuất nhập cảnh trái
+#: phép, tin báo/tố giác, nạn nhân được tiếp nhận/giải cứu).
+INCIDENT_TYPES = tuple(choice.code for choice in kinds.INCIDENT_TYPES)
 
 #: Viridis-like sequential scale from light to dark: readable by colour-blind viewers
 #: and monotone in lightness, so it survives grey printing. Zero is near white.
@@ -74,12 +79,9 @@ def incident_counts(
     unknown = set(chosen) - set(INCIDENT_TYPES)
     if unknown:
         raise ValueError(f"unknown incident types {sorted(unknown)}")
-    column = "new_code" if unit_set == "2025" else "old_code"
+    column = code_column(unit_set)
     mask = incidents["type"].isin(chosen)
-    if start is not None:
-        mask &= incidents["date"] >= pd.Timestamp(start)
-    if end is not None:
-        mask &= incidents["date"] < pd.Timestamp(end) + pd.Timedelta(days=1)
+    mask &= within(incidents["date"], start, end)
     counts = incidents.loc[mask].groupby(column).size()
     frame = communes[["name"]].copy()
     frame["count"] = counts.reindex(frame.index, fill_value=0).astype(int)

@@ -3,10 +3,8 @@
 The planner's question is "which communes have no model?", and the
 programme's targets are shares of communes: ≥ 30 % of key communes with an
 intensive model (mô hình chuyên sâu), 50 % of all communes with an integrated
-one (mô hình lồng ghép), 100 % of key areas covered. A model is *active* on a
-day when it started on or before that day and has not ended before it (the
-end day itself counts; no end date means still running), and *active during
-a period* when those days overlap the period.
+one (mô hình lồng ghép), 100 % of key areas covered. Which models are active
+(:func:`active_models`) is decided here for every page, layer and target.
 """
 
 from __future__ import annotations
@@ -16,12 +14,12 @@ from collections.abc import Iterable
 
 import pandas as pd
 
+from geo.units import code_column
 from geo.ingest.kinds import KINDS
 from layers.layer import Caveat, Layer
-from layers.profile import active_models
 
-__all__ = ["COVERAGE_SCALE", "MODEL_CLASSES", "MODEL_TYPES", "model_coverage",
-           "uncovered_key_areas"]
+__all__ = ["COVERAGE_SCALE", "MODEL_CLASSES", "MODEL_TYPES", "active_models",
+           "model_coverage", "uncovered_key_areas"]
 
 #: Model types of the interchange format, in its order (Zalo phòng, chống tội phạm, móc
 #: khóa ANTT, khu nhà trọ văn hóa, camera ANTT, dân phòng xung kích, hỗ trợ nạn nhân, khác).
@@ -44,9 +42,60 @@ COVERAGE_SCALE = (
     (1.0, "#253494"),
 )
 
-_UNIT_COLUMNS = {"2025": "new_code", "legacy": "old_code"}
 _MODEL_COLUMNS = ("model_type", "model_class", "start_date", "end_date", "new_code", "old_code")
 
+
+def active_models(models: pd.DataFrame, on: dt.date | None = None, *,
+                  start: dt.date | None = None, end: dt.date | None = None) -> pd.Series:
+    """Which prevention models are active on the day ``on``, or on some day from ``start``
+    to ``end`` (both days included; a bound left out leaves that side open).
+
+    A model is active on a day when it started on or before that day and has
+    not ended before it: the end day itself counts, no end date means still
+    running, and days are compared whole (a time of day is ignored). A model
+    that ends before it starts is never active. A model with **no start
+    date is not active**: the importer refuses one (``start_date`` is
+    required), and the plans count a model from the day it was set up (xây
+    dựng mô hình), so a model whose start is unknown earns no commune a
+    target, a coverage or a place in the side panel.
+
+    Parameters
+    ----------
+    models : DataFrame
+        ``start_date`` and ``end_date`` (dates; missing allowed).
+    on : date, optional
+        One day; not with ``start`` or ``end``.
+    start, end : date, optional
+        A period.
+
+    Returns
+    -------
+    Series of bool
+        Indexed as ``models``.
+
+    Examples
+    --------
+    >>> m = pd.DataFrame({"start_date": pd.to_datetime(["2024-01-01", "2025-01-01", None]),
+    ...                   "end_date": pd.to_datetime(["2024-06-30", None, None])})
+    >>> active_models(m, dt.date(2024, 6, 30)).tolist()
+    [True, False, False]
+    >>> active_models(m, dt.date(2024, 7, 1)).tolist()
+    [False, False, False]
+    >>> active_models(m, start=dt.date(2024, 6, 1), end=dt.date(2025, 1, 1)).tolist()
+    [True, True, False]
+    """
+    if on is not None:
+        if start is not None or end is not None:
+            raise ValueError("give a day (on) or a period (start, end), not both")
+        start = end = on
+    begun = pd.to_datetime(models["start_date"]).dt.normalize()
+    ended = pd.to_datetime(models["end_date"]).dt.normalize()
+    active = begun.notna() & (ended.isna() | (ended >= begun))
+    if end is not None:
+        active &= begun <= pd.Timestamp(end)
+    if start is not None:
+        active &= ended.isna() | (ended >= pd.Timestamp(start))
+    return active
 
 def model_coverage(
     models: pd.DataFrame,
@@ -124,11 +173,12 @@ def model_coverage(
     >>> model_coverage(m, com, start=dt.date(2024, 6, 1), end=dt.date(2025, 6, 1)).total
     2.0
     """
-    column = _unit_column(unit_set)
+    column = code_column(unit_set)
     chosen = _chosen_types(model_types)
     day, first, last = _when(on, start, end)
     _require(models, _MODEL_COLUMNS, "models")
-    active = models.loc[_active(models, day, first, last) & models["model_type"].isin(chosen)]
+    active = models.loc[active_models(models, day, start=first, end=last)
+                        & models["model_type"].isin(chosen)]
     placed = active[active[column].isin(communes.index)]
     frame = _per_commune(placed, communes, column, chosen)
     without = tuple(frame.index[~frame["has_model"]])
@@ -232,12 +282,6 @@ def uncovered_key_areas(coverage: Layer, key_codes: Iterable[str]) -> pd.DataFra
 # -- private helpers ---------------------------------------------------------
 
 
-def _unit_column(unit_set: str) -> str:
-    if unit_set not in _UNIT_COLUMNS:
-        raise ValueError(f"unit_set must be one of {sorted(_UNIT_COLUMNS)}, not {unit_set!r}")
-    return _UNIT_COLUMNS[unit_set]
-
-
 def _chosen_types(model_types: Iterable[str] | None) -> tuple[str, ...]:
     if isinstance(model_types, str):
         model_types = (model_types,)
@@ -276,26 +320,6 @@ def _require(frame: pd.DataFrame, columns: Iterable[str], what: str) -> None:
     missing = [c for c in columns if c not in frame.columns]
     if missing:
         raise ValueError(f"{what} lacks the columns {missing}")
-
-
-def _active(models: pd.DataFrame, day, first, last) -> pd.Series:
-    """Which models are active on ``day``, or on some day of ``first``–``last``."""
-    dates = pd.DataFrame(
-        {
-            "start_date": pd.to_datetime(models["start_date"]).dt.normalize(),
-            "end_date": pd.to_datetime(models["end_date"]).dt.normalize(),
-        },
-        index=models.index,
-    )
-    if day is not None:
-        return active_models(dates, day)
-    started, ended = dates["start_date"], dates["end_date"]
-    mask = started.notna() & (ended.isna() | (ended >= started))  # never active if it ends first
-    if last is not None:
-        mask &= started <= pd.Timestamp(last)
-    if first is not None:
-        mask &= ended.isna() | (ended >= pd.Timestamp(first))
-    return mask
 
 
 def _per_commune(placed: pd.DataFrame, communes: pd.DataFrame, column: str,

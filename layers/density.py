@@ -25,6 +25,7 @@ import pyproj
 import shapely
 from scipy.spatial import cKDTree
 
+from geo.units import code_column
 from layers.counts import SEQUENTIAL_SCALE
 from layers.layer import Caveat, Layer
 
@@ -36,7 +37,6 @@ METRIC_CRS = "EPSG:32648"
 KERNELS = ("quartic", "gaussian")
 
 _WGS84 = "EPSG:4326"
-_UNIT_COLUMNS = {"2025": "new_code", "legacy": "old_code"}
 # The gaussian is cut at this many bandwidths (mass beyond: e^-8 ≈ 0.03 %), then renormalised.
 _GAUSSIAN_CUTOFF = 4.0
 # Keep at most about this many (point, cell) pairs in memory at once.
@@ -395,9 +395,7 @@ def _split_records(
     communes: pd.DataFrame | None,
 ) -> _Split:
     """Located points inside the outline, points outside, and commune-only counts."""
-    if unit_set not in _UNIT_COLUMNS:
-        raise ValueError(f"unit set must be one of {tuple(_UNIT_COLUMNS)}, not {unit_set!r}")
-    column = _UNIT_COLUMNS[unit_set]
+    column = code_column(unit_set)
     missing = {"lat", "lon", column} - set(incidents.columns)
     if missing:
         raise ValueError(f"incidents lack columns {sorted(missing)}")

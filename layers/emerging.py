@@ -32,6 +32,7 @@ import pandas as pd
 from libpysal.graph import Graph
 from scipy.stats import norm
 
+from geo.units import code_column
 from layers.counts import INCIDENT_TYPES
 from layers.inference import (
     INFERENCES,
@@ -43,6 +44,7 @@ from layers.inference import (
     quiet_esda,
 )
 from layers.layer import Caveat, Layer
+from layers.periods import within
 
 __all__ = [
     "ALPHA",
@@ -210,8 +212,7 @@ def period_counts(
     """
     if freq not in _FREQS:
         raise ValueError(f"freq must be one of {_FREQS}, not {freq!r}")
-    if unit_set not in ("2025", "legacy"):
-        raise ValueError(f"unknown unit set {unit_set!r}")
+    column = code_column(unit_set)
     chosen = tuple(INCIDENT_TYPES if types is None else types)
     unknown = set(chosen) - set(INCIDENT_TYPES)
     if unknown:
@@ -219,7 +220,6 @@ def period_counts(
     kept = _select(incidents, chosen, start, end)
     # no record of the chosen types: the periods still span the records' own dates
     periods = _period_range(kept["date"] if len(kept) else incidents["date"], freq, start, end)
-    column = "new_code" if unit_set == "2025" else "old_code"
     if not len(kept):
         return pd.DataFrame(0, index=communes.index, columns=periods, dtype=int)
     table = (
@@ -230,11 +230,7 @@ def period_counts(
 
 
 def _select(incidents: pd.DataFrame, types: tuple[str, ...], start, end) -> pd.DataFrame:
-    mask = incidents["type"].isin(types)
-    if start is not None:
-        mask &= incidents["date"] >= pd.Timestamp(start)
-    if end is not None:
-        mask &= incidents["date"] < pd.Timestamp(end) + pd.Timedelta(days=1)
+    mask = incidents["type"].isin(types) & within(incidents["date"], start, end)
     return incidents.loc[mask]
 
 

@@ -12,9 +12,11 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from geo.units import code_column
 from layers.counts import INCIDENT_TYPES
+from layers.coverage import active_models
 
-__all__ = ["CommuneProfile", "active_models", "commune_profile"]
+__all__ = ["CommuneProfile", "commune_profile"]
 
 
 @dataclass(frozen=True)
@@ -39,18 +41,6 @@ class CommuneProfile:
     by_period: pd.DataFrame
     models: pd.DataFrame
     outreach: dict = field(default_factory=dict)
-
-
-def active_models(models: pd.DataFrame, on: dt.date) -> pd.Series:
-    """Which models are active on ``on``: started on or before it, not ended before it.
-
-    >>> m = pd.DataFrame({"start_date": pd.to_datetime(["2024-01-01", "2025-01-01"]),
-    ...                   "end_date": pd.to_datetime(["2024-06-30", None])})
-    >>> active_models(m, dt.date(2024, 6, 30)).tolist(), active_models(m, dt.date(2024, 7, 1)).tolist()
-    ([True, False], [False, False])
-    """
-    day = pd.Timestamp(on)
-    return (models["start_date"] <= day) & (models["end_date"].isna() | (models["end_date"] >= day))
 
 
 def commune_profile(
@@ -79,7 +69,7 @@ def commune_profile(
     >>> p.by_period.loc[pd.Period("2024Q3"), ["tip", "victim"]].tolist()
     [1, 1]
     """
-    column = "new_code" if unit_set == "2025" else "old_code"
+    column = code_column(unit_set)
     own = incidents[incidents[column] == code]
     own = own[own["date"] <= pd.Timestamp(on)]
     if len(incidents):

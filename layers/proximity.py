@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from geo.units import code_column
 from layers.layer import Caveat, Layer
 
 __all__ = [
@@ -60,7 +61,6 @@ DISTANCE_SCALE = (
 )
 
 _WGS84 = "EPSG:4326"
-_UNIT_COLUMNS = {"2025": "new_code", "legacy": "old_code"}
 _MEASURES = ("polygon", "representative_point")
 _TARGETS = ("border", "gate")
 
@@ -349,7 +349,7 @@ def band_shares(
     _check_measure(commune_measure)
     if not incidents.index.is_unique:
         raise ValueError("incidents need a unique index: records are reported by it")
-    column = _unit_column(unit_set)
+    column = code_column(unit_set)
     missing = {"lat", "lon", column} - set(incidents.columns)
     if missing:
         raise ValueError(f"incidents lack columns {sorted(missing)}")
@@ -448,7 +448,7 @@ def proximity_layer(
     """
     if to not in _TARGETS:
         raise ValueError(f"to must be one of {_TARGETS}, not {to!r}")
-    _unit_column(unit_set)
+    code_column(unit_set)
     to_gate = gate_distances(communes, gates, measure_from=measure_from)
     to_border = border_distance(communes, border, measure_from=measure_from)
     frame = pd.DataFrame({"name": communes["name"]}, index=communes.index)
@@ -477,10 +477,6 @@ def proximity_layer(
 # -- private helpers ---------------------------------------------------------
 
 
-def _unit_column(unit_set: str) -> str:
-    if unit_set not in _UNIT_COLUMNS:
-        raise ValueError(f"unit set must be one of {tuple(_UNIT_COLUMNS)}, not {unit_set!r}")
-    return _UNIT_COLUMNS[unit_set]
 
 
 def _check_measure(measure_from: str) -> None:

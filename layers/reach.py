@@ -26,9 +26,11 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
+from geo.units import CODE_COLUMNS, code_column
 from geo.ingest.kinds import KINDS, OUTREACH_FIGURES
 from layers.counts import SEQUENTIAL_SCALE
 from layers.layer import Caveat, Layer
+from layers.periods import within
 
 __all__ = ["FIGURES", "OUTREACH_FORMATS", "PER", "outreach_reach"]
 
@@ -41,7 +43,6 @@ OUTREACH_FORMATS = tuple(
 #: Reach is expressed per this many residents.
 PER = 1_000
 
-_UNIT_COLUMNS = {"2025": "new_code", "legacy": "old_code"}
 #: Population is known only for the communes of 01/07/2025 (dân số theo xã mới).
 _POPULATION_UNIT_SET = "2025"
 _OUTREACH_COLUMNS = ("date", "agency", "format", "participants", "materials", "new_code",
@@ -156,7 +157,7 @@ def outreach_reach(
     >>> float(layer.frame.loc["25681", "days_since_last"]), layer.frame.loc["25681", "last_agency"]
     (41.0, 'Đoàn Thanh niên tỉnh')
     """
-    column = _unit_column(unit_set)
+    column = code_column(unit_set)
     first, last = _as_date(start, "start"), _as_date(end, "end")
     if last < first:
         raise ValueError(f"end {last} is before start {first}")
@@ -168,8 +169,7 @@ def outreach_reach(
     _require(population, _POPULATION_COLUMNS, "population")
 
     events = _events(outreach, chosen_agencies, chosen_formats)
-    in_period = events[(events["date"] >= pd.Timestamp(first))
-                       & (events["date"] < pd.Timestamp(last) + pd.Timedelta(days=1))]
+    in_period = events[within(events["date"], first, last)]
     placed = in_period[in_period[column].isin(communes.index)]
     frame = _counts(placed, communes, column)
     figures = {name: int(placed[name].sum()) for name in FIGURES}
@@ -214,12 +214,6 @@ def outreach_reach(
 # -- private helpers ---------------------------------------------------------
 
 
-def _unit_column(unit_set: str) -> str:
-    if unit_set not in _UNIT_COLUMNS:
-        raise ValueError(f"unit_set must be one of {sorted(_UNIT_COLUMNS)}, not {unit_set!r}")
-    return _UNIT_COLUMNS[unit_set]
-
-
 def _as_date(value, name: str) -> dt.date:
     try:
         stamp = pd.Timestamp(value) if value is not None else pd.NaT
@@ -252,7 +246,7 @@ def _events(outreach: pd.DataFrame, agencies, formats) -> pd.DataFrame:
     mask = outreach["format"].isin(formats)
     if agencies is not None:
         mask &= outreach["agency"].isin(agencies)
-    events = outreach.loc[mask, ["date", "agency", *_UNIT_COLUMNS.values()]].copy()
+    events = outreach.loc[mask, ["date", "agency", *CODE_COLUMNS.values()]].copy()
     events["date"] = pd.to_datetime(events["date"]).dt.normalize()
     events["format"] = outreach.loc[mask, "format"]
     for col in ("participants", "materials", *FIGURES):
@@ -333,8 +327,7 @@ def _bases(frame: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
 def _last_events(events: pd.DataFrame, codes: pd.Index, column: str,
                  day: dt.date) -> pd.DataFrame:
     """Per commune: the date and agency of the latest event on or before ``day``."""
-    past = events[(events["date"] < pd.Timestamp(day) + pd.Timedelta(days=1))
-                  & events[column].isin(codes)]
+    past = events[within(events["date"], end=day) & events[column].isin(codes)]
     out = pd.DataFrame(index=codes)
     if past.empty:
         out["last_date"] = pd.Series(pd.NaT, index=codes, dtype="datetime64[us]")

@@ -4,7 +4,7 @@ The plans ask every agency to report to the Standing Office of Steering
 Committee 138 (Công an tỉnh) quarterly, at 6 months ("trước ngày 01/6"), at
 the year ("trước ngày 01/12") and for campaigns ("trước ngày 05/8/2024");
 a plan file names the periods, their due days and the agencies
-(:class:`layers.targets.Reporting`). What an agency sent is read from its
+(:class:`geo.plans.Reporting`). What an agency sent is read from its
 imports: an import records the agency whose report it carries and the day
 that report was received (``agency``, ``received_on``: store migration 3).
 
@@ -44,7 +44,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from layers.targets import Reporting, ReportingPeriod, agency_key
+from geo.plans import Reporting, ReportingPeriod, agency_key
 
 __all__ = ["STATES", "ReportingRate", "figures_window", "period_status", "reported_figures",
            "reporting_rate"]
@@ -58,7 +58,7 @@ def figures_window(period: ReportingPeriod) -> tuple[dt.date, dt.date]:
 
     Examples
     --------
-    >>> from layers.targets import ReportingPeriod
+    >>> from geo.plans import ReportingPeriod
     >>> p = ReportingPeriod(id="c", kind="campaign", label_vi="x", label_en="x",
     ...                     start="01/07/2024", end="30/09/2024", due_before="05/08/2024")
     >>> [d.strftime("%d/%m/%Y") for d in figures_window(p)]
@@ -86,7 +86,7 @@ def reported_figures(imports: pd.DataFrame, record_dates: pd.DataFrame) -> pd.Da
     Returns
     -------
     DataFrame
-        ``key`` (:func:`layers.targets.agency_key` of the agency),
+        ``key`` (:func:`geo.plans.agency_key` of the agency),
         ``import_id``, ``received_on`` and ``date`` (both datetime64).
     """
     reports = imports[(imports["status"] == "committed") & imports["agency"].notna()
@@ -129,7 +129,7 @@ def period_status(reporting: Reporting, period: ReportingPeriod | str, figures: 
     Examples
     --------
     >>> import pandas as pd
-    >>> from layers.targets import load_plan, PLANS_DIR
+    >>> from geo.plans import load_plan, PLANS_DIR
     >>> cal = load_plan(PLANS_DIR / "tay_ninh_2024.yaml").reporting
     >>> figures = pd.DataFrame({"key": ["công an tỉnh"], "import_id": [1],
     ...     "received_on": pd.to_datetime(["2024-08-05"]), "date": pd.to_datetime(["2024-07-20"])})
@@ -201,7 +201,7 @@ def reporting_rate(status: pd.DataFrame, period: ReportingPeriod) -> ReportingRa
     Examples
     --------
     >>> import pandas as pd
-    >>> from layers.targets import ReportingPeriod
+    >>> from geo.plans import ReportingPeriod
     >>> p = ReportingPeriod(id="y", kind="year", label_vi="x", label_en="x",
     ...                     start="01/01/2024", end="31/12/2024", due_before="01/12/2024")
     >>> status = pd.DataFrame({"state": ["on_time", "late", "missing", "on_time"]})

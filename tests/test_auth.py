@@ -14,7 +14,7 @@ import pytest
 from dashboard.app import create_app
 from dashboard.auth.accounts import (DEMO_PASSWORD, MAX_PAIR_FAILURES, AccountError,
                                      Accounts)
-from dashboard.auth.roles import ROLES, may_update, output_ids
+from dashboard.auth.roles import ROLES, SEES_POINTS, may_update, output_ids, suppressed_for
 from dashboard.context import build_context
 from geo.config import Settings
 from tests.cache import PLAN_CACHE, demo_data
@@ -497,6 +497,16 @@ def test_audit_log_records_views_exports_and_refusals(world):
     assert refused["username"] == "demo-viewer" and refused["detail"] == "role"
     signed = {r["username"] for r in accounts.audit_log(action="sign_in", limit=50)}
     assert {"demo-commander", "demo-viewer"} <= signed
+
+
+def test_the_roles_are_those_of_the_release():
+    # one home: the accounts' roles and who sees counts as they are come from the release
+    from layers.suppression import UNRESTRICTED_ROLES, Role
+
+    assert ROLES == ("commander", "planner", "viewer", "admin")
+    assert ROLES == tuple(role.value for role in Role)
+    assert SEES_POINTS == {role.value for role in UNRESTRICTED_ROLES} == {"commander"}
+    assert [suppressed_for(role) for role in ROLES] == [False, True, True, True]
 
 
 def test_role_rules_read_any_output_shape():

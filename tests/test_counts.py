@@ -59,3 +59,13 @@ def test_caveats_travel_with_the_layer(incidents, communes):
 def test_unknown_type_is_refused(incidents, communes):
     with pytest.raises(ValueError, match="unknown incident types"):
         incident_counts(incidents, communes, unit_set="2025", types=["murder"])
+
+
+def test_the_incident_types_are_the_interchange_formats_own():
+    # one home: the codes the layers count are those the importer accepts, in its order
+    from geo.ingest.kinds import INCIDENT_TYPES as CHOICES
+    from layers.counts import INCIDENT_TYPES
+
+    assert INCIDENT_TYPES == ("trafficking_case", "illegal_crossing", "tip", "victim")
+    assert INCIDENT_TYPES == tuple(choice.code for choice in CHOICES)
+    assert all(isinstance(code, str) for code in INCIDENT_TYPES)

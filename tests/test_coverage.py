@@ -279,3 +279,35 @@ def test_demo_coverage_matches_a_row_by_row_count(demo_models, registry):
     assert (frame["intensive"] + frame["integrated"] <= frame["total"]).all()
     legacy = model_coverage(demo_models, registry.units("legacy"), unit_set="legacy", on=on)
     assert len(legacy.frame) == 280 and legacy.total == layer.total
+
+
+def test_a_model_without_a_start_date_is_active_nowhere():
+    # one rule for every page, layer and target (layers.coverage.active_models): a model
+    # whose start is unknown is not counted, on a day, over a period or with open sides
+    from layers.coverage import active_models
+
+    models = pd.DataFrame({"start_date": pd.to_datetime([None, "2024-01-01", "2024-05-01"]),
+                           "end_date": pd.to_datetime([None, None, "2024-04-01"])})
+    assert active_models(models, dt.date(2024, 6, 1)).tolist() == [False, True, False]
+    assert active_models(models, start=dt.date(2024, 1, 1),
+                         end=dt.date(2024, 12, 31)).tolist() == [False, True, False]
+    assert active_models(models).tolist() == [False, True, False]
+    with pytest.raises(ValueError, match="not both"):
+        active_models(models, dt.date(2024, 1, 1), end=dt.date(2024, 2, 1))
+
+
+def test_the_targets_count_active_models_by_the_same_rule():
+    from layers.targets.measures import MEASURE_FUNCTIONS, TrackingData
+
+    models = pd.DataFrame({"model_type": "zalo_group", "model_class": "intensive",
+                           "start_date": pd.to_datetime([None, "2024-01-01"]),
+                           "end_date": pd.to_datetime([None, None]),
+                           "new_code": ["10001", "10002"]})
+    data = TrackingData(models=models, communes=["10001", "10002"])
+    covered = MEASURE_FUNCTIONS["key_areas_covered"](data, dt.date(2024, 1, 1),
+                                                     dt.date(2024, 12, 31), ["10001", "10002"])
+    assert (covered.numerator, covered.denominator) == (1, 2)
+    intensive = MEASURE_FUNCTIONS["key_communes_intensive"](data, dt.date(2024, 1, 1),
+                                                            dt.date(2024, 12, 31),
+                                                            ["10001", "10002"])
+    assert (intensive.numerator, intensive.denominator) == (1, 2)

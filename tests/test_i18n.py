@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from dashboard.i18n import LANGUAGES, format_date, format_number, translate
+from dashboard.i18n import LANGUAGES, format_date, format_number, known_language, translate
 
 LOCALES = Path(__file__).resolve().parents[1] / "data" / "locales"
 
@@ -45,6 +45,25 @@ def _entries(lang: str) -> list[tuple[str, str]]:
     keeps the last of two equal keys silently: a merge can leave one behind)."""
     return json.loads((LOCALES / f"{lang}.json").read_text("utf-8"), object_pairs_hook=list)
 
+
+
+def test_a_language_sent_by_the_browser_is_one_of_the_catalogues_or_the_default():
+    assert [known_language(x) for x in ("vi", "en")] == list(LANGUAGES)
+    for bad in ("fr", "EN", "", None, 3, ["en"]):
+        assert known_language(bad) == "vi"
+    assert known_language("xx", "en") == "en"
+    assert known_language("vi", "en") == "vi"
+
+
+def test_the_language_and_its_store_have_one_home():
+    # the languages are i18n.LANGUAGES (read through known_language), the page's language
+    # store is ids.PAGE_LANG: no dashboard module spells either out again
+    root = Path(__file__).resolve().parents[1] / "dashboard"
+    for path in sorted(root.rglob("*.py")):
+        text = path.read_text(encoding="utf-8")
+        if path.name != "ids.py":
+            assert '"page-lang"' not in text, path
+        assert '("vi", "en")' not in text, path
 
 def test_each_key_once_in_each_language_with_the_same_placeholders():
     import string

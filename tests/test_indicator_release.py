@@ -11,8 +11,8 @@ import pytest
 from scipy import sparse
 
 from geo.units import NEW, PROVINCE_CODE
-from layers import indicator_release as module
-from layers.indicator_release import (
+from layers.suppression import indicators as module
+from layers.suppression.indicators import (
     INCIDENT_MEASURES,
     WITHHELD,
     indicator_release,
@@ -23,14 +23,14 @@ from layers.suppression import (
     PRIMARY,
     Hierarchy,
     ReleaseRefused,
-    _Program,
-    _State,
     disclosure_bounds,
     hierarchy_table,
     release_plan,
     suppress,
     unit_key,
 )
+from layers.suppression.audit import Program as _Program
+from layers.suppression.engine import _State
 from layers.targets import (
     CENSORED,
     PLANS_DIR,

@@ -48,6 +48,19 @@ def test_key_changes_with_the_suppression_code():
             != plan_key(a, _COMPOSITION, 5, modules=("layers.suppression", "layers.counts")))
 
 
+
+def test_key_changes_with_any_module_of_a_package(tmp_path: Path, monkeypatch):
+    # the suppression rules are a package: a change in a submodule must change the key
+    package = tmp_path / "rulespkg"
+    package.mkdir()
+    (package / "__init__.py").write_text("from rulespkg.rule import LIMIT\n")
+    (package / "rule.py").write_text("LIMIT = 5\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    a = _incidents()
+    before = plan_key(a, _COMPOSITION, 5, modules=("rulespkg",))
+    (package / "rule.py").write_text("LIMIT = 6\n")
+    assert plan_key(a, _COMPOSITION, 5, modules=("rulespkg",)) != before
+
 def test_built_once_then_read(tmp_path: Path):
     calls = []
 

@@ -6,7 +6,8 @@ import datetime as dt
 
 import pandas as pd
 
-from layers.profile import active_models, commune_profile
+from layers.coverage import active_models
+from layers.profile import commune_profile
 
 INC = pd.DataFrame({
     "date": pd.to_datetime(["2024-01-05", "2024-02-01", "2024-08-01", "2024-08-02",

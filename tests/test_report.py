@@ -14,10 +14,6 @@ from dashboard.cli import main
 from dashboard.context import build_context
 from dashboard.exports.report import (
     PRIORITY_TOP,
-    data_quarters,
-    latest_complete_quarter,
-    parse_quarter,
-    quarter_code,
     quarter_label,
     quarterly_report,
     report_html,
@@ -261,26 +257,7 @@ def test_cli_refuses_a_bad_quarter_and_half_a_period(ctx, tmp_path, capsys):
 # --------------------------------------------------------------------------- quarters
 
 
-def test_quarters_are_read_named_and_listed():
-    assert parse_quarter("2025Q3") == (START, END)
-    assert parse_quarter(" 2024-q1 ") == (dt.date(2024, 1, 1), dt.date(2024, 3, 31))
-    for bad in ("2025Q5", "2025Q0", "Q3", "2025", "", "2025Q12"):
-        with pytest.raises(ValueError, match="not a quarter"):
-            parse_quarter(bad)
-    assert quarter_code(START, END) == "2025Q3"
-    assert quarter_code(START, dt.date(2025, 8, 31)) is None
+def test_quarters_are_named():
     assert (quarter_label("2025Q4"), quarter_label("2025Q4", "en")) == ("Quý IV/2025", "Q4 2025")
     assert report_title(START, END) == "Báo cáo quý III/2025"
     assert report_title(START, END, "en") == "Quarterly report, Q3 2025"
-    assert data_quarters(dt.date(2022, 1, 2), dt.date(2025, 12, 31))[:2] == ["2025Q4", "2025Q3"]
-    assert len(data_quarters(dt.date(2022, 1, 2), dt.date(2025, 12, 31))) == 16
-
-
-@pytest.mark.parametrize(("last", "today", "expected"), [
-    (dt.date(2025, 12, 31), dt.date(2026, 11, 23), "2025Q4"),  # the demo: its last day
-    (dt.date(2025, 12, 28), dt.date(2026, 1, 5), "2025Q4"),   # quarter over, data extracted after
-    (dt.date(2025, 12, 28), dt.date(2025, 12, 29), "2025Q3"),  # quarter still running
-    (dt.date(2025, 1, 10), dt.date(2025, 1, 11), "2024Q4"),
-])
-def test_latest_complete_quarter(last, today, expected):
-    assert latest_complete_quarter(last, today) == expected

@@ -169,6 +169,15 @@ def test_every_measure_is_tested():
     assert set(MEASURES) == tested
 
 
+def test_every_measure_a_plan_may_name_has_its_function():
+    # the registry is written out (no lookup by name in globals()): a name a plan file may
+    # use (geo.plans.MEASURES) with no function, or a function no plan may name, is a mistake
+    from layers.targets.measures import MEASURE_FUNCTIONS
+
+    assert set(MEASURE_FUNCTIONS) == set(MEASURES)
+    assert all(f.__name__ == f"_measure_{name}" for name, f in MEASURE_FUNCTIONS.items())
+
+
 def test_notes_say_what_was_counted_how(data):
     prosecuted = compute_indicator(_indicator("prosecution_rate"), data, H1)
     assert "1 of 7 cases have no status (counted as not prosecuted)" in prosecuted.notes
@@ -529,7 +538,7 @@ def test_several_problems_and_other_mistakes(tmp_path):
         load_plan(path)
     got = [(p.field, p.message) for p in info.value.problems]
     assert ("indicators[0] (cases_cleared).direction", "required field is missing") in got
-    unknown = "unknown field 'directon' (check the spelling; see layers/targets.py for the format)"
+    unknown = "unknown field 'directon' (check the spelling; see geo/plans.py for the format)"
     assert ("indicators[0] (cases_cleared).directon", unknown) in got
     assert ("indicators[2] (reports_received).annual_increase",
             "give either a target or an annual_increase, not both") in got

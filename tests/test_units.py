@@ -4,7 +4,7 @@ import datetime as dt
 
 import pytest
 
-from geo.units import MERGER_DATE, NEW, OLD, unit_set_on
+from geo.units import MERGER_DATE, NEW, OLD, code_column, unit_set_on
 
 
 def test_new_province_has_96_units_82_communes_14_wards(registry):
@@ -65,3 +65,12 @@ def test_new_units_reuse_old_codes_so_the_date_decides(registry):
 def test_unknown_unit_set_is_refused(registry):
     with pytest.raises(ValueError, match="unknown unit set"):
         registry.units("1999")
+
+
+def test_the_code_column_of_each_unit_set():
+    # the one home of the mapping every layer and page reads a record's commune code by
+    assert code_column(NEW) == "new_code"
+    assert code_column(OLD) == "old_code"
+    for bad in ("1999", "province", "", None):
+        with pytest.raises(ValueError, match="unknown unit set"):
+            code_column(bad)

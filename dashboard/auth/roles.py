@@ -28,11 +28,14 @@ from __future__ import annotations
 import json
 from typing import Iterable
 
+from layers.suppression.roles import UNRESTRICTED_ROLES, Role
+
 __all__ = ["PAGES", "POINT_KINDS", "ROLES", "SEES_POINTS", "declared_output_ids",
            "importable_kinds", "may_import",
            "may_open", "may_update", "output_ids", "page_of_output", "suppressed_for"]
 
-ROLES = ("commander", "planner", "viewer", "admin")
+#: The roles, as their names are stored with an account (one home: :class:`Role`).
+ROLES = tuple(role.value for role in Role)
 
 #: Path → the roles that may open it.
 PAGES = {
@@ -44,8 +47,8 @@ PAGES = {
     "/reporting": frozenset({"commander", "planner", "admin"}),
 }
 
-#: Roles that see incident points and unsuppressed counts.
-SEES_POINTS = frozenset({"commander"})
+#: Roles that see incident points and unsuppressed counts (the release's own rule).
+SEES_POINTS = frozenset(role.value for role in UNRESTRICTED_ROLES)
 
 #: Record kinds only the roles of :data:`SEES_POINTS` may import (they read them anyway).
 POINT_KINDS = frozenset({"incidents"})

@@ -40,7 +40,6 @@ import asyncio
 import base64
 import datetime as dt
 import html
-import re
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -67,17 +66,14 @@ from layers.compare import NO_COMPARISON
 from layers.counts import INCIDENT_TYPES
 from layers.gaps import priority_list
 from layers.layer import Layer
+from layers.periods import parse_quarter, quarter_code
 from layers.targets import PlanError
 
 __all__ = [
     "CHROMIUM_ARGS",
     "PRIORITY_TOP",
     "RISES_TOP",
-    "data_quarters",
     "html_to_pdf",
-    "latest_complete_quarter",
-    "parse_quarter",
-    "quarter_code",
     "quarter_label",
     "quarterly_report",
     "report_html",
@@ -97,7 +93,6 @@ RISES_TOP = 10
 _MARGIN = {"top": "14mm", "right": "15mm", "bottom": "26mm", "left": "15mm"}
 #: Section titles other than ``report.s<n>``: the changes are on the same period a year before.
 _SECTION_KEYS = {5: "report.s5_yoy"}
-_QUARTER = re.compile(r"^\s*(\d{4})\s*-?\s*[Qq]([0-9]+)\s*$")
 _ROMAN = ("I", "II", "III", "IV")
 _UNIT_ALIASES = {"new": NEW, "old": OLD, NEW: NEW, OLD: OLD}
 _GI_LEVELS = (99, 95, 90)
@@ -106,43 +101,6 @@ _GI_LEVELS = (99, 95, 90)
 # --------------------------------------------------------------------------- quarters
 
 
-def parse_quarter(text: str) -> tuple[dt.date, dt.date]:
-    """First and last day of a quarter written ``2025Q3`` (also ``2025-Q3``, any case).
-
-    Raises
-    ------
-    ValueError
-        When the text is not a year and a quarter 1–4.
-
-    Examples
-    --------
-    >>> parse_quarter("2025Q3")
-    (datetime.date(2025, 7, 1), datetime.date(2025, 9, 30))
-    >>> parse_quarter("2024-q4")
-    (datetime.date(2024, 10, 1), datetime.date(2024, 12, 31))
-    """
-    match = _QUARTER.match(text if isinstance(text, str) else "")
-    if not match or not 1 <= int(match.group(2)) <= 4:
-        raise ValueError(f"not a quarter: {text!r} (write the year and the quarter 1-4, "
-                         "e.g. 2025Q3)")
-    period = pd.Period(f"{int(match.group(1))}Q{int(match.group(2))}", "Q")
-    return period.start_time.date(), period.end_time.date()
-
-
-def quarter_code(start: dt.date, end: dt.date) -> str | None:
-    """``"2025Q3"`` when ``start``–``end`` is exactly one calendar quarter, else None.
-
-    Examples
-    --------
-    >>> quarter_code(dt.date(2025, 7, 1), dt.date(2025, 9, 30))
-    '2025Q3'
-    >>> quarter_code(dt.date(2025, 7, 1), dt.date(2025, 9, 29)) is None
-    True
-    """
-    period = pd.Period(start, "Q")
-    if period.start_time.date() == start and period.end_time.date() == end:
-        return f"{period.year}Q{period.quarter}"
-    return None
 
 
 def quarter_label(code: str, lang: str = "vi", *, capital: bool = True) -> str:
@@ -159,39 +117,6 @@ def quarter_label(code: str, lang: str = "vi", *, capital: bool = True) -> str:
     return translate(key, lang, n=n, roman=_ROMAN[n - 1], year=start.year)
 
 
-def data_quarters(first: dt.date, last: dt.date) -> list[str]:
-    """The quarters from the one holding ``first`` to the one holding ``last``, newest first.
-
-    Examples
-    --------
-    >>> data_quarters(dt.date(2024, 11, 3), dt.date(2025, 2, 1))
-    ['2025Q1', '2024Q4']
-    """
-    periods = pd.period_range(pd.Period(first, "Q"), pd.Period(last, "Q"), freq="Q")
-    return [f"{p.year}Q{p.quarter}" for p in reversed(periods)]
-
-
-def latest_complete_quarter(last: dt.date, today: dt.date) -> str:
-    """The latest quarter the data covers in full.
-
-    The quarter holding the last record counts when it has ended: the record
-    is its last day, or ``today`` (the extraction date) is past its end.
-    Otherwise the quarter before it.
-
-    Examples
-    --------
-    >>> latest_complete_quarter(dt.date(2025, 12, 31), dt.date(2026, 11, 23))
-    '2025Q4'
-    >>> latest_complete_quarter(dt.date(2025, 8, 14), dt.date(2025, 8, 15))
-    '2025Q2'
-    >>> latest_complete_quarter(dt.date(2025, 9, 28), dt.date(2025, 10, 2))
-    '2025Q3'
-    """
-    period = pd.Period(last, "Q")
-    end = period.end_time.date()
-    if not (last >= end or today > end):
-        period -= 1
-    return f"{period.year}Q{period.quarter}"
 
 
 # --------------------------------------------------------------------------- the report

@@ -66,8 +66,9 @@ from dashboard.exports.report_text import (
 from dashboard.i18n import choice_label, format_date, format_number, reason_text, translate
 from dashboard.kpi_text import kpi_details, kpi_value
 from geo.ingest.kinds import KINDS, OUTCOMES
-from geo.units import NEW, OLD
+from geo.units import NEW, OLD, code_column
 from layers.counts import INCIDENT_TYPES
+from layers.periods import within
 from layers.targets import PlanError, status_stage
 
 __all__ = ["FONT", "MARGINS_MM", "Letterhead", "report_docx", "results_paragraphs"]
@@ -244,10 +245,8 @@ def _incident_figures(ctx: AppContext, an, unit_set: str, start: dt.date,
     if _released(an):
         return out
     records = ctx.records.current().incidents
-    column = "new_code" if unit_set == NEW else "old_code"
-    dates = records["date"]
-    chosen = records[(dates >= pd.Timestamp(start))
-                     & (dates < pd.Timestamp(end) + pd.Timedelta(days=1))
+    column = code_column(unit_set)
+    chosen = records[within(records["date"], start, end)
                      & records[column].isin(ctx.unit_table(unit_set).index)]
     for t in INCIDENT_TYPES:
         rows = chosen[chosen["type"] == t]

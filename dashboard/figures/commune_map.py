@@ -582,8 +582,8 @@ def clicked_commune(click, gates: gpd.GeoDataFrame, unit_set: str) -> str | None
     gate_id = point.get("customdata")
     if curve != TRACE_GATES or not isinstance(gate_id, (str, int)) or "gate_id" not in gates:
         return None
-    from geo.units import NEW
+    from geo.units import code_column
 
-    column = "new_code" if unit_set == NEW else "old_code"
+    column = code_column(unit_set)
     codes = gates.loc[gates["gate_id"].astype(str) == str(gate_id), column].dropna()
     return str(codes.iloc[0]) if len(codes) else None

@@ -32,7 +32,9 @@ from dashboard.figures.commune_map import (TRACE_COMMUNES, clicked_commune, comm
 from dashboard.figures.graph_config import graph_config
 from dashboard.figures.rings import gate_rings
 from dashboard.figures.trend_chart import commune_chart, trend_figure
-from dashboard.i18n import choice_label, format_date, format_number, translate, reason_text
+from dashboard.i18n import (
+    choice_label, format_date, format_number, known_language, reason_text, translate,
+)
 from dashboard.map_meaning import about_text, gi_advice
 from dashboard.pages import near_repeats
 from dashboard.period_filter import (chosen_period, data_period, matching_preset, period_picker,
@@ -301,7 +303,7 @@ def layout(ctx: AppContext, lang: str, search: str | None = None) -> list:
     return [side, main, panel, dcc.Store(id=ids.CMD_SELECTED),
             dcc.Interval(id=FORECAST_WAIT, interval=_FORECAST_RETRY_MS, disabled=True),
             dcc.Location(id=ids.CMD_URL, refresh="callback-nav"),
-            dcc.Store(id="page-lang", data=lang)]
+            dcc.Store(id=ids.PAGE_LANG, data=lang)]
 
 
 def _layer(an: Analyses, name: str, **filters) -> Layer:
@@ -419,14 +421,14 @@ def register_callbacks(app: Dash, ctx: AppContext, an: Analyses) -> None:
         Input(ids.CMD_GI_UNCORRECTED, "value"),
         Input(FORECAST_WAIT, "n_intervals"),
         State(ids.CMD_RINGS, "value"),
-        State("page-lang", "data"),
+        State(ids.PAGE_LANG, "data"),
     )
     def update(name, types, start_date, end_date, unit_set, bandwidth, classes, _waited, rings,
                lang):
         """Filters → the map's values (a Patch) or, for a new layer or unit set, a new map;
         what it shows, and the choices under a Gi* map with no hot spot after FDR; while the
         forecast is being prepared, the page asks again every few seconds."""
-        lang = lang if lang in ("vi", "en") else "vi"
+        lang = known_language(lang)
         name = name if name in LAYERS else "rates"
         unit_set, types, start, end = filters(types, start_date, end_date, unit_set)
         bandwidth = number(bandwidth, 1.0, 30.0, 5.0)
@@ -474,13 +476,13 @@ def register_callbacks(app: Dash, ctx: AppContext, an: Analyses) -> None:
         Input(ids.CMD_PERIOD, "start_date"),
         Input(ids.CMD_PERIOD, "end_date"),
         Input(ids.CMD_UNITS, "value"),
-        State("page-lang", "data"),
+        State(ids.PAGE_LANG, "data"),
     )
     def tables(types, start_date, end_date, unit_set, lang):
         """The ranked key communes and the distance/catchment shares: they do not depend on
         the layer shown, and they cost every statistic at once, so they come apart from the
         map (which answers first) and a layer switch never recomputes them."""
-        lang = lang if lang in ("vi", "en") else "vi"
+        lang = known_language(lang)
         unit_set, types, start, end = filters(types, start_date, end_date, unit_set)
         table = _ranked_table(an.evidence(unit_set=unit_set, types=types, start=start, end=end),
                               lang)
@@ -501,7 +503,7 @@ def register_callbacks(app: Dash, ctx: AppContext, an: Analyses) -> None:
         State(ids.CMD_PERIOD, "end_date"),
         State(ids.CMD_UNITS, "value"),
         State(ids.CMD_BANDWIDTH, "value"),
-        State("page-lang", "data"),
+        State(ids.PAGE_LANG, "data"),
         State(ids.CMD_GI_UNCORRECTED, "value"),
         State(ids.CMD_RINGS, "value"),
         prevent_initial_call=True,
@@ -511,7 +513,7 @@ def register_callbacks(app: Dash, ctx: AppContext, an: Analyses) -> None:
         clicks = dict(zip(buttons, args[:len(buttons)]))
         name, types, start_date, end_date, unit_set, bandwidth, lang, classes, rings = \
             args[len(buttons):]
-        lang = lang if lang in ("vi", "en") else "vi"
+        lang = known_language(lang)
         button = dash_ctx.triggered_id
         if button not in buttons or not clicks[button]:
             return no_update, no_update
@@ -568,11 +570,11 @@ def register_callbacks(app: Dash, ctx: AppContext, an: Analyses) -> None:
         State(ids.CMD_PERIOD, "start_date"),
         State(ids.CMD_PERIOD, "end_date"),
         State(ids.CMD_UNITS, "value"),
-        State("page-lang", "data"),
+        State(ids.PAGE_LANG, "data"),
         prevent_initial_call=True,
     )
     def panel(code, types, start_date, end_date, unit_set, lang):
-        lang = lang if lang in ("vi", "en") else "vi"
+        lang = known_language(lang)
         unit_set, types, start, end = filters(types, start_date, end_date, unit_set)
         return _panel(ctx, an, str(code or ""), unit_set, types, start, end, lang)
 
@@ -599,10 +601,10 @@ def _register_trend(app: Dash, ctx: AppContext, an: Analyses) -> None:
         Input(ids.CMD_PERIOD, "start_date"),
         Input(ids.CMD_PERIOD, "end_date"),
         Input(TREND_STEP, "value"),
-        State("page-lang", "data"),
+        State(ids.PAGE_LANG, "data"),
     )
     def update_trend(types, start_date, end_date, freq, lang):
-        lang = lang if lang in ("vi", "en") else "vi"
+        lang = known_language(lang)
         types = choices(types, INCIDENT_TYPES)
         start, end = chosen_period(ctx, start_date, end_date)
         return trend_figure(an, freq=choice(freq, ("Q", "M"), "Q"), types=types,

@@ -43,7 +43,7 @@ from dashboard.auth.sources import SourceOwners, SourceRefused
 from dashboard.auth.web import current_session
 from dashboard.inputs import choice, choices, text
 from dashboard.context import AppContext
-from dashboard.i18n import choice_label, format_date, format_number, translate
+from dashboard.i18n import choice_label, format_date, format_number, known_language, translate
 from geo.ingest import DEMO_SOURCE, KINDS, FileRefused, import_file
 from geo.ingest.file_checks import UPLOAD_LIMITS
 from geo.ingest.readers import SUFFIXES
@@ -159,7 +159,7 @@ def layout(ctx: AppContext, lang: str) -> list:
         ],
         className="main-panel import-panel",
     )
-    return [side, main, dcc.Store(id="page-lang", data=lang)]
+    return [side, main, dcc.Store(id=ids.PAGE_LANG, data=lang)]
 
 
 # -- uploads ------------------------------------------------------------------------------
@@ -382,10 +382,6 @@ def _error(message: str, lang: str) -> html.Div:
                     role="alert")
 
 
-def _lang(value) -> str:
-    return value if value in ("vi", "en") else "vi"
-
-
 def _run(ctx: AppContext, store, path: Path, pending: dict, *, preview: bool,
          before_commit=None):
     return import_file(
@@ -423,9 +419,9 @@ def register_callbacks(app: Dash, ctx: AppContext, on_import=None) -> None:
     owners = SourceOwners(accounts)
 
     @app.callback(Output(ids.IMPORT_TEMPLATE, "href"), Input(ids.IMPORT_KIND, "value"),
-                  State("page-lang", "data"))
+                  State(ids.PAGE_LANG, "data"))
     def template_link(kind, lang):
-        return template_url(choice(kind, tuple(KINDS), "outreach"), _lang(lang))
+        return template_url(choice(kind, tuple(KINDS), "outreach"), known_language(lang))
 
     @app.callback(
         Output(ids.IMPORT_PREVIEW, "children"),
@@ -444,11 +440,11 @@ def register_callbacks(app: Dash, ctx: AppContext, on_import=None) -> None:
         Input(ids.IMPORT_RECEIVED, "date"),
         State(ids.IMPORT_UPLOAD, "filename"),
         State(ids.IMPORT_PENDING, "data"),
-        State("page-lang", "data"),
+        State(ids.PAGE_LANG, "data"),
         prevent_initial_call=True,
     )
     def preview(contents, kind, source, strict, agency, received, filename, pending, lang):
-        lang = _lang(lang)
+        lang = known_language(lang)
         none = translate("import.confirm", lang, n=0)
         old = _pending_path(ctx, pending)
         if old is not None:
@@ -500,11 +496,11 @@ def register_callbacks(app: Dash, ctx: AppContext, on_import=None) -> None:
         Input(ids.IMPORT_CONFIRM, "n_clicks"),
         State(ids.IMPORT_PENDING, "data"),
         State(REPLACE_DEMO, "value"),
-        State("page-lang", "data"),
+        State(ids.PAGE_LANG, "data"),
         prevent_initial_call=True,
     )
     def confirm(n_clicks, pending, replace, lang):
-        lang = _lang(lang)
+        lang = known_language(lang)
         path = _pending_path(ctx, pending)
         if not n_clicks or path is None:
             return no_update, no_update, True, True, no_update, no_update
@@ -567,11 +563,11 @@ def register_callbacks(app: Dash, ctx: AppContext, on_import=None) -> None:
         Output(DEMO_BOX, "hidden", allow_duplicate=True),
         Input(ids.IMPORT_CANCEL, "n_clicks"),
         State(ids.IMPORT_PENDING, "data"),
-        State("page-lang", "data"),
+        State(ids.PAGE_LANG, "data"),
         prevent_initial_call=True,
     )
     def cancel(n_clicks, pending, lang):
         path = _pending_path(ctx, pending)
         if path is not None:
             path.unlink(missing_ok=True)
-        return translate("import.cancelled", _lang(lang)), None, True, True, [], True
+        return translate("import.cancelled", known_language(lang)), None, True, True, [], True

@@ -31,7 +31,7 @@ from dashboard.figures.commune_map import commune_map
 from dashboard.figures.graph_config import graph_config
 from dashboard.figures.rings import ring_coordinates
 from dashboard.figures.text import plain_text
-from dashboard.i18n import format_date, format_number, translate
+from dashboard.i18n import format_date, format_number, known_language, translate
 from dashboard.inputs import choice, choices
 from dashboard.period_filter import chosen_period, period_text
 from dashboard.tiles import map_extras
@@ -264,12 +264,12 @@ def register_callbacks(app: Dash, ctx: AppContext, an: Analyses) -> None:
         Input(ids.CMD_PERIOD, "start_date"),
         Input(ids.CMD_PERIOD, "end_date"),
         State(ids.CMD_UNITS, "value"),
-        State("page-lang", "data"),
+        State(ids.PAGE_LANG, "data"),
     )
     def update(_clicks, distance, days, types, start_date, end_date, unit_set, lang):
         """The test of the chosen bands over the page's types and period; a band refused or
         records that cannot be tested: a message in words and nothing else."""
-        lang = lang if lang in ("vi", "en") else "vi"
+        lang = known_language(lang)
         if not _clicks:  # nothing is computed before the commander asks for the test once
             return ("", translate("nr.not_run", lang), *_nothing()[2:])
         session = current_session()

@@ -30,24 +30,18 @@ from dashboard.analysis import Analyses
 from dashboard.context import AppContext
 from dashboard.exports.downloads import map_download
 from dashboard.tiles import map_extras
-from dashboard.exports.report import (
-    data_quarters,
-    latest_complete_quarter,
-    parse_quarter,
-    quarter_code,
-    quarter_label,
-    quarterly_report,
-)
+from dashboard.exports.report import quarter_label, quarterly_report
 from dashboard.exports.static import ChromiumNotFound
 from dashboard.figures.commune_map import commune_map, hidden_note, needs_redraw, values_patch
 from dashboard.client_text import dropdown_labels
 from dashboard.figures.graph_config import graph_config
-from dashboard.i18n import format_date, format_number, translate
+from dashboard.i18n import format_date, format_number, known_language, translate
 from dashboard.period_filter import chosen_period, data_period, period_picker, register_period
 from dashboard.url_state import Field, read_query, register_url_sync
 from geo.units import NEW, OLD
 from layers.counts import INCIDENT_TYPES, incident_counts
 from layers.layer import Layer
+from layers.periods import data_quarters, latest_complete_quarter, parse_quarter, quarter_code
 
 __all__ = ["PATH", "URL_FIELDS", "geojson_url", "layout", "presentation", "register_callbacks"]
 
@@ -361,7 +355,7 @@ def layout(ctx: AppContext, lang: str, search: str | None = None,
                                   className="main-panel"),
             dcc.Interval(id=ids.OV_RETRY, interval=_RETRY_MS,
                          disabled=not _waiting(an, current_role())),
-            dcc.Store(id="page-lang", data=lang),
+            dcc.Store(id=ids.PAGE_LANG, data=lang),
             dcc.Location(id=ids.OV_URL, refresh="callback-nav")]
 
 
@@ -452,12 +446,12 @@ def register_callbacks(app: Dash, ctx: AppContext, an: Analyses | None = None) -
         Input(ids.PERIOD, "end_date"),
         Input(ids.UNITS, "value"),
         Input(ids.OV_RETRY, "n_intervals"),
-        State("page-lang", "data"),
+        State(ids.PAGE_LANG, "data"),
         prevent_initial_call=True,
     )
     def update_map(types, start_date, end_date, unit_set, _retry, lang):
         unit_set = unit_set if unit_set in (NEW, OLD) else NEW
-        lang = lang if lang in ("vi", "en") else "vi"
+        lang = known_language(lang)
         types = list(choices(types, INCIDENT_TYPES))
         start, end = chosen_period(ctx, start_date, end_date)
         layer, start, end, notes, total = _shown(ctx, analyses(), current_role(), unit_set,
@@ -481,7 +475,7 @@ def register_callbacks(app: Dash, ctx: AppContext, an: Analyses | None = None) -
         State(ids.PERIOD, "start_date"),
         State(ids.PERIOD, "end_date"),
         State(ids.UNITS, "value"),
-        State("page-lang", "data"),
+        State(ids.PAGE_LANG, "data"),
         prevent_initial_call=True,
     )
     def export_map(*args):
@@ -492,7 +486,7 @@ def register_callbacks(app: Dash, ctx: AppContext, an: Analyses | None = None) -
         if button not in buttons or not clicks[button]:
             return no_update
         unit_set = unit_set if unit_set in (NEW, OLD) else NEW
-        lang = lang if lang in ("vi", "en") else "vi"
+        lang = known_language(lang)
         types = list(choices(types, INCIDENT_TYPES))
         start, end = chosen_period(ctx, start_date, end_date)
         layer, start, end, _, _ = _shown(ctx, analyses(), current_role(), unit_set, types,
@@ -508,7 +502,7 @@ def register_callbacks(app: Dash, ctx: AppContext, an: Analyses | None = None) -
         Input(ids.OV_REPORT, "n_clicks"),
         State(ids.OV_QUARTER, "value"),
         State(ids.UNITS, "value"),
-        State("page-lang", "data"),
+        State(ids.PAGE_LANG, "data"),
         running=[(Output(ids.OV_REPORT, "disabled"), True, False),
                  (Output(REPORT_PROGRESS, "style"), {"display": "block"}, {"display": "none"})],
         prevent_initial_call=True,
@@ -517,7 +511,7 @@ def register_callbacks(app: Dash, ctx: AppContext, an: Analyses | None = None) -
         """The committee's quarterly report of the chosen quarter, as a PDF download."""
         if not n_clicks:
             return no_update, no_update
-        lang = lang if lang in ("vi", "en") else "vi"
+        lang = known_language(lang)
         try:  # a role below commander gets the report of its released figures; the PDF
             # takes seconds anyway, so wait up to a minute for a release still being built
             view = analyses_for(analyses(), current_role(), wait=60.0)
@@ -550,7 +544,7 @@ def _register_report_docx(app: Dash, ctx: AppContext, analyses) -> None:
         Input(REPORT_DOCX, "n_clicks"),
         State(ids.OV_QUARTER, "value"),
         State(ids.UNITS, "value"),
-        State("page-lang", "data"),
+        State(ids.PAGE_LANG, "data"),
         running=[(Output(REPORT_DOCX, "disabled"), True, False)],
         prevent_initial_call=True,
     )
@@ -560,7 +554,7 @@ def _register_report_docx(app: Dash, ctx: AppContext, analyses) -> None:
 
         if not n_clicks:
             return no_update, no_update
-        lang = lang if lang in ("vi", "en") else "vi"
+        lang = known_language(lang)
         try:  # below commander: the released figures (waits for a release being built)
             view = analyses_for(analyses(), current_role(), wait=60.0)
         except NotReady:
@@ -592,7 +586,7 @@ def _register_report_docx(app: Dash, ctx: AppContext, analyses) -> None:
         Input(REPORT_DOCX_PDF, "n_clicks"),
         State(ids.OV_QUARTER, "value"),
         State(ids.UNITS, "value"),
-        State("page-lang", "data"),
+        State(ids.PAGE_LANG, "data"),
         running=[(Output(REPORT_DOCX_PDF, "disabled"), True, False)],
         prevent_initial_call=True,
     )
@@ -669,10 +663,10 @@ def _register_trend(app: Dash, ctx: AppContext, analyses) -> None:
         Input(ids.PERIOD, "end_date"),
         Input(TREND_STEP, "value"),
         Input(ids.OV_RETRY, "n_intervals"),
-        State("page-lang", "data"),
+        State(ids.PAGE_LANG, "data"),
     )
     def update_trend(types, start_date, end_date, freq, _retry, lang):
-        lang = lang if lang in ("vi", "en") else "vi"
+        lang = known_language(lang)
         types = list(choices(types, INCIDENT_TYPES))
         start, end = chosen_period(ctx, start_date, end_date)
         return _trend(analyses(), current_role(), types, start, end, freq, lang)

@@ -34,7 +34,9 @@ from dashboard.figures.commune_map import (clicked_commune, commune_map, needs_r
                                            values_patch)
 from dashboard.client_text import dropdown_labels
 from dashboard.figures.graph_config import graph_config
-from dashboard.i18n import choice_label, format_date, format_number, translate, reason_text
+from dashboard.i18n import (
+    choice_label, format_date, format_number, known_language, reason_text, translate,
+)
 from dashboard.pages.overview import geojson_url
 from dashboard.period_filter import (chosen_period, data_period, matching_preset, period_picker,
                                      period_text, register_period)
@@ -42,11 +44,10 @@ from dashboard.presentation import presentation_view
 from dashboard.released import (NotReady, analyses_for, period_note, unavailable_text,
                                 waiting)
 from dashboard.url_state import Field, read_query, register_url_sync
-from geo.units import NEW, OLD
-from layers.coverage import MODEL_TYPES
+from geo.units import NEW, OLD, code_column
+from layers.coverage import MODEL_TYPES, active_models
 from layers.gaps import gap_classes, priority_list
 from layers.periods import PRESETS, preset_period
-from layers.profile import active_models
 from layers.targets import PlanError
 
 __all__ = ["PATH", "URL_FIELDS", "layout", "presentation", "register_callbacks"]
@@ -236,7 +237,7 @@ def layout(ctx: AppContext, lang: str, search: str | None = None) -> list:
     return [side, main, panel, dcc.Store(id=ids.PLAN_SELECTED),
             dcc.Interval(id=ids.PLAN_RETRY, interval=5000, disabled=True),
             dcc.Location(id=ids.PLAN_URL, refresh="callback-nav"),
-            dcc.Store(id="page-lang", data=lang)]
+            dcc.Store(id=ids.PAGE_LANG, data=lang)]
 
 
 def _filters(ctx: AppContext, start_date, end_date, unit_set, agencies, types):
@@ -330,7 +331,7 @@ def _panel(ctx: AppContext, an, code: str, unit_set: str, start, end, agencies,
     if code not in units.index:
         return [html.P(t("cmd.panel.hint"))]
     rec = ctx.records.current()
-    column = "new_code" if unit_set == NEW else "old_code"
+    column = code_column(unit_set)
     models = rec.models[rec.models[column] == code].sort_values("start_date")
     active = active_models(models, end) if len(models) else pd.Series(dtype=bool)
     model_items = [
@@ -401,12 +402,12 @@ def register_callbacks(app: Dash, ctx: AppContext, an: Analyses) -> None:
         Input(ids.PLAN_AGENCIES, "value"),
         Input(ids.PLAN_TYPES, "value"),
         Input(ids.PLAN_RETRY, "n_intervals"),
-        State("page-lang", "data"),
+        State(ids.PAGE_LANG, "data"),
     )
     def update(name, start_date, end_date, unit_set, agencies, types, _retry, lang):
         """The map, priority list, targets and notes; while the release is prepared the
         interval asks again every 5 s, and stops once the figures are there."""
-        lang = lang if lang in ("vi", "en") else "vi"
+        lang = known_language(lang)
         name = name if name in PLANNER_LAYERS else "gaps"
         unit_set, start, end, agencies, types = filters(start_date, end_date, unit_set,
                                                         agencies, types)
@@ -424,13 +425,13 @@ def register_callbacks(app: Dash, ctx: AppContext, an: Analyses) -> None:
         State(ids.PLAN_PERIOD, "end_date"),
         State(ids.PLAN_UNITS, "value"),
         State(ids.PLAN_AGENCIES, "value"),
-        State("page-lang", "data"),
+        State(ids.PAGE_LANG, "data"),
         prevent_initial_call=True,
     )
     def export(n_clicks, start_date, end_date, unit_set, agencies, lang):
         if not n_clicks:
             return no_update
-        lang = lang if lang in ("vi", "en") else "vi"
+        lang = known_language(lang)
         unit_set, start, end, agencies, _ = filters(start_date, end_date, unit_set, agencies, [])
         view = role_view()
         if view is None:  # fail closed while the release is prepared
@@ -471,7 +472,7 @@ def register_callbacks(app: Dash, ctx: AppContext, an: Analyses) -> None:
         State(ids.PLAN_UNITS, "value"),
         State(ids.PLAN_AGENCIES, "value"),
         State(ids.PLAN_TYPES, "value"),
-        State("page-lang", "data"),
+        State(ids.PAGE_LANG, "data"),
         prevent_initial_call=True,
     )
     def export_map(*args):
@@ -481,7 +482,7 @@ def register_callbacks(app: Dash, ctx: AppContext, an: Analyses) -> None:
         button = dash_ctx.triggered_id
         if button not in buttons or not clicks[button]:
             return no_update
-        lang = lang if lang in ("vi", "en") else "vi"
+        lang = known_language(lang)
         name = name if name in PLANNER_LAYERS else "gaps"
         unit_set, start, end, agencies, types = filters(start_date, end_date, unit_set,
                                                         agencies, types)
@@ -515,10 +516,10 @@ def register_callbacks(app: Dash, ctx: AppContext, an: Analyses) -> None:
         State(ids.PLAN_PERIOD, "end_date"),
         State(ids.PLAN_UNITS, "value"),
         State(ids.PLAN_AGENCIES, "value"),
-        State("page-lang", "data"),
+        State(ids.PAGE_LANG, "data"),
         prevent_initial_call=True,
     )
     def panel(code, start_date, end_date, unit_set, agencies, lang):
-        lang = lang if lang in ("vi", "en") else "vi"
+        lang = known_language(lang)
         unit_set, start, end, agencies, _ = filters(start_date, end_date, unit_set, agencies, [])
         return _panel(ctx, role_view(), str(code or ""), unit_set, start, end, agencies, lang)

@@ -25,7 +25,7 @@ from dash import Dash, Input, Output, State, dcc, html
 from dashboard.analysis import Analyses
 from dashboard.client_text import dropdown_labels
 from dashboard.context import AppContext
-from dashboard.i18n import format_date, format_number, translate
+from dashboard.i18n import format_date, format_number, known_language, translate
 from layers.reporting import ReportingRate, period_status, reporting_rate
 from layers.targets import Plan, PlanError, ReportingPeriod
 
@@ -201,7 +201,7 @@ def register_callbacks(app: Dash, ctx: AppContext, an: Analyses) -> None:
 
     @app.callback(Output(PERIOD, "options"), Output(PERIOD, "value"), Input(LANG, "data"))
     def periods(lang):
-        lang = lang if lang in ("vi", "en") else ctx.settings.language
+        lang = known_language(lang, ctx.settings.language)
         try:
             plans = _calendars(an)
         except PlanError:  # the other pages show the plan file's problems
@@ -216,7 +216,7 @@ def register_callbacks(app: Dash, ctx: AppContext, an: Analyses) -> None:
                   Output(REMINDER, "value"),
                   Input(PERIOD, "value"), Input(AS_OF, "date"), State(LANG, "data"))
     def show(value, as_of, lang):
-        lang = lang if lang in ("vi", "en") else ctx.settings.language
+        lang = known_language(lang, ctx.settings.language)
         try:
             plans = {plan.id: plan for plan in _calendars(an)}
         except PlanError:

@@ -46,19 +46,13 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from layers.suppression import (
-    COMPLEMENTARY_LABEL,
-    PUBLISHED,
-    CountTable,
-    Hierarchy,
-    ReleasePlan,
-    ReleaseRefused,
-    Suppression,
-    hierarchy_table,
-    period_hierarchy,
-    suppress,
-    suppressed_label,
+from layers.suppression.dimensions import period_hierarchy
+from layers.suppression.engine import (
+    COMPLEMENTARY_LABEL, PUBLISHED, Suppression, suppress, suppressed_label,
 )
+from layers.suppression.plan import ReleasePlan
+from layers.suppression.roles import ReleaseRefused
+from layers.suppression.tables import CountTable, Hierarchy, hierarchy_table
 from layers.targets import MEASURES, status_stage
 
 __all__ = [

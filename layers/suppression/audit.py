@@ -1,0 +1,169 @@
+"""The attacker's linear (or integer) programs of the protection check."""
+
+from __future__ import annotations
+
+import math
+from functools import cached_property
+
+import numpy as np
+from scipy import sparse
+from scipy.optimize import Bounds, LinearConstraint, linprog, milp
+
+
+__all__ = [
+    "Program",
+]
+
+
+class Program:
+    """The attacker's program over some unknown cells: their bounds and the relations.
+
+    Linear programming (HiGHS) by default, the attack of the standard audits
+    (τ-ARGUS); ``integer=True`` solves the integer program instead, which can
+    only be as strong or stronger (used by the tests on small tables).
+    """
+
+    _EPS = 1e-6
+
+    def __init__(self, A: sparse.csr_matrix, rhs: np.ndarray, lower: np.ndarray,
+                 upper: np.ndarray, *, integer: bool = False, rows: np.ndarray | None = None):
+        self.A, self.rhs, self.lower, self.upper = A, rhs, lower, upper
+        self.n, self.integer = len(lower), integer
+        self.rows = rows  # the relation of each row, to name the binding ones
+        self.leaned: set[int] = set()  # relations with a non-zero dual since the last reset
+        self.binding: dict[int, set[int]] = {}  # pinned target -> relations that pin it
+
+    def solve(self, objective: np.ndarray) -> np.ndarray:
+        """A feasible point minimising ``objective``."""
+        if self.integer:
+            constraints = (LinearConstraint(self.A, self.rhs, self.rhs),) if self.A.shape[0] \
+                else ()
+            result = milp(objective, constraints=constraints, integrality=np.ones(self.n),
+                          bounds=Bounds(self.lower, self.upper))
+        else:
+            result = linprog(objective, A_eq=self.A if self.A.shape[0] else None,
+                             b_eq=self.rhs if self.A.shape[0] else None,
+                             bounds=np.column_stack([self.lower, self.upper]), method="highs")
+        if result.x is None:
+            raise RuntimeError(f"the attacker's program failed: {result.message}")
+        if not self.integer and self.rows is not None and self.A.shape[0]:
+            duals = np.asarray(result.eqlin.marginals)
+            self.leaned.update(self.rows[np.abs(duals) > 1e-9].tolist())
+        return np.asarray(result.x)
+
+    def extreme(self, k: int, sign: float) -> float:
+        """The largest (``sign`` 1) or smallest (−1) value of cell ``k``, rounded to integers."""
+        objective = np.zeros(self.n)
+        objective[k] = -sign
+        value = float(self.solve(objective)[k])
+        return math.floor(value + self._EPS) if sign > 0 else math.ceil(value - self._EPS)
+
+    def _width(self, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+        return np.floor(hi + self._EPS) - np.ceil(lo - self._EPS)
+
+    def pinned(self, targets: np.ndarray, truth: np.ndarray, protection: int, *,
+               seed: int = 0) -> list[int]:
+        """Targets whose interval is narrower than ``protection``.
+
+        Any feasible point is a witness: two points whose values of a target
+        differ by ``protection`` prove it safe. So, cheapest first:
+
+        1. a few programs over everything push all undecided targets away
+           from their true values, then in random directions;
+        2. each target still undecided gets its own max and min over its
+           neighbourhood (the relations of the cells within 1, then 2,
+           relations of it): once with every cell beyond held at its true
+           value (a restriction: a spread found there exists), once with the
+           relations beyond dropped (a relaxation: a pin found there holds);
+        3. else its own max and min over everything; each solution is a
+           witness for the targets not yet checked.
+        """
+        lo, hi = truth.astype(float), truth.astype(float)
+        undecided = np.asarray(targets, dtype=np.int64)
+        rng = np.random.default_rng(seed)
+        room_up = truth < self.upper - 0.5
+
+        def witness(x: np.ndarray) -> None:
+            nonlocal lo, hi
+            lo, hi = np.minimum(lo, x), np.maximum(hi, x)
+
+        def safe(k: int) -> bool:
+            return self._width(lo[k:k + 1], hi[k:k + 1])[0] >= protection
+
+        for round_ in range(8):
+            if not len(undecided):
+                break
+            sign = (np.where(room_up[undecided], 1.0, -1.0) if round_ == 0
+                    else rng.choice([-1.0, 1.0], size=len(undecided)))
+            objective = np.zeros(self.n)
+            objective[undecided] = -sign
+            witness(self.solve(objective))
+            still = undecided[self._width(lo[undecided], hi[undecided]) < protection]
+            progress, undecided = len(undecided) - len(still), still
+            if progress < max(1, len(undecided) // 20):
+                break
+        out = []
+        for k in undecided:
+            k = int(k)
+            if safe(k):
+                continue
+            verdict = None
+            self.leaned = set()
+            for radius in (1, 2):
+                low, high = self._local_extremes(k, truth, radius, relax=False)
+                lo[k], hi[k] = min(lo[k], low), max(hi[k], high)
+                if safe(k):
+                    verdict = "safe"
+                    break
+                low, high = self._local_extremes(k, truth, radius, relax=True)
+                if math.floor(high + self._EPS) - math.ceil(low - self._EPS) < protection:
+                    verdict = "pinned"
+                    break
+                self.leaned = set()
+            if verdict is None:
+                for sign in ((1.0, -1.0) if room_up[k] else (-1.0, 1.0)):
+                    if safe(k):
+                        break
+                    objective = np.zeros(self.n)
+                    objective[k] = -sign
+                    witness(self.solve(objective))
+                verdict = "safe" if safe(k) else "pinned"
+            if verdict == "pinned":
+                out.append(k)
+                self.binding[k] = set(self.leaned)
+        return out
+
+    @cached_property
+    def _csc(self) -> sparse.csc_matrix:
+        return self.A.tocsc()
+
+    def _local_extremes(self, k: int, truth: np.ndarray, radius: int, *,
+                        relax: bool) -> tuple[float, float]:
+        """Min and max of cell ``k`` over the relations near it.
+
+        ``relax=False`` holds every cell beyond ``radius`` relations at its true
+        value (a restriction of the attacker's program); ``relax=True`` keeps
+        those cells free within their bounds and drops the relations beyond (a
+        relaxation).
+        """
+        near = np.array([k])
+        for _ in range(radius):
+            rows = np.unique(self._csc[:, near].indices)
+            near = np.unique(self.A[rows].indices)
+        rows = np.unique(self._csc[:, near].indices)
+        A = self.A[rows]
+        if relax:
+            near = np.unique(A.indices)
+            rhs = self.rhs[rows]
+        else:
+            inside = np.zeros(self.n, dtype=bool)
+            inside[near] = True
+            rhs = self.rhs[rows] - A[:, ~inside] @ truth[~inside]
+        local = Program(A[:, near], rhs, self.lower[near], self.upper[near],
+                         integer=self.integer,
+                         rows=None if self.rows is None else self.rows[rows])
+        at = int(np.searchsorted(near, k))
+        extremes = local.extreme(at, -1.0), local.extreme(at, 1.0)
+        if relax:
+            self.leaned |= local.leaned
+        return extremes
