@@ -378,7 +378,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
         if not isinstance(err, LibreOfficeNotFound):
             raise
-        print(f"{prefix}: {err}", file=sys.stderr)
+        print(translate("cli.error", lang, message=err), file=sys.stderr)
         return 1
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
