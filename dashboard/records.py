@@ -70,19 +70,21 @@ class RecordCache:
 
         One connection is kept for the app's life (reads never wait for an
         import in progress: they see the store as of its last commit); it is
-        opened again after a failure, so the app recovers when the database
-        comes back.
+        opened again after a failure (at once, and once more on the next call), so
+        the first request after the database comes back is served.
         """
         with self._lock:
-            try:
-                store = self._open()
-                revision = store.revision()
-                if self._current is None or self._current.revision != revision:
-                    self._current = self._load(store, revision)
-            except StoreError:
-                self._close()
-                raise
-            return self._current
+            for attempt in (1, 2):  # a connection the database dropped is opened again once
+                try:
+                    store = self._open()
+                    revision = store.revision()
+                    if self._current is None or self._current.revision != revision:
+                        self._current = self._load(store, revision)
+                    return self._current
+                except StoreError:
+                    self._close()
+                    if attempt == 2:
+                        raise
 
     def _open(self) -> Store:
         if self._store is None:

@@ -20,7 +20,7 @@ def server():
 def test_back_after_signing_out_lands_on_the_sign_in_page(server, lang, title):
     with chromium_page(1440, 900, role="planner") as page:
         page.goto(f"{server}/planner?lang={lang}")
-        page.wait_for_selector("canvas.maplibregl-canvas", timeout=90_000)
+        page.wait_for_selector("canvas.maplibregl-canvas", timeout=180_000)
         page.wait_for_timeout(1000)
         page.click("button.logout")
         page.wait_for_url("**/login**", timeout=30_000)

@@ -166,9 +166,9 @@ def test_import_refuses_the_demo_source(tmp_path, store_settings, capsys):
 
 
 def test_a_real_import_closes_the_demo_accounts(tmp_path, store_settings):
-    from dashboard.auth.accounts import Accounts
+    from dashboard.auth.accounts import accounts_of
 
-    accounts = Accounts(store_settings.data_dir / "accounts.sqlite")
+    accounts = accounts_of(store_settings)  # with a database URL: the accounts live there too
     accounts.ensure_demo_users()
     token, _ = accounts.start_session("demo-viewer")
     path = _file(tmp_path, GOOD_AND_BAD)

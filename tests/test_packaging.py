@@ -85,7 +85,7 @@ def test_installed_wheel_runs_and_serves(wheel, tmp_path):
                                "serve", "--port", str(port)],
                               cwd=work, stdout=log, stderr=subprocess.STDOUT)
     try:
-        deadline = time.monotonic() + 180
+        deadline = time.monotonic() + 300
         while True:
             assert server.poll() is None, (tmp_path / "server.log").read_text()
             try:

@@ -6,7 +6,8 @@ runs it through one of the two connections here. Each gives it the same four thi
 ``execute`` (one statement, committed at once), ``transaction`` (several statements as one;
 with ``lock`` the transaction is the only writer of that table until it ends, which is what
 the sign-in throttling's count-then-reserve needs), ``errors`` (what a refused statement
-raises) and ``duplicate`` (what a second row with the same key raises).
+raises), ``duplicate`` (what a second row with the same key raises) and ``error_text``
+(an error as a reader may see it: never a password).
 
 - SQLite (the default): ``accounts.sqlite`` in the data folder, shared by the workers of
   one machine (WAL); a locked transaction is ``BEGIN IMMEDIATE`` (one writer at a time in
@@ -28,7 +29,7 @@ import sqlite3
 import threading
 from pathlib import Path
 
-from geo.store.postgis import pg_sql, redact_url
+from geo.store.postgis import pg_sql, redact_message, redact_url
 
 __all__ = ["SCHEMA", "PostgresAccountsDb", "SqliteAccountsDb"]
 
@@ -91,6 +92,10 @@ class SqliteAccountsDb:
 
     def describe(self) -> str:
         return str(self.path)
+
+    def error_text(self, err: Exception) -> str:
+        """``err`` as a reader may see it (the file's name and the error)."""
+        return f"{self.path.name}: {str(err).strip()}"
 
     def _connection(self) -> sqlite3.Connection:
         db = getattr(self._local, "db", None)
@@ -162,8 +167,23 @@ class PostgresAccountsDb:
         return con
 
     def execute(self, sql: str, params=()):
-        """Run one statement (committed at once unless inside :meth:`transaction`)."""
-        return self._connection().execute(pg_sql(sql), list(params))
+        """Run one statement (committed at once unless inside :meth:`transaction`).
+
+        Outside a transaction, a connection the database dropped (a restart, a network
+        cut) is replaced once: the first request after the database returns is served.
+        """
+        con = self._connection()
+        try:
+            return con.execute(pg_sql(sql), list(params))
+        except self._psycopg.OperationalError:
+            if getattr(self._local, "in_transaction", False):
+                raise
+            self.forget_connection()
+            return self._connection().execute(pg_sql(sql), list(params))
+
+    def error_text(self, err: Exception) -> str:
+        """``err`` as a reader may see it: the database named without its password."""
+        return f"{self.describe()}: {redact_message(str(err).strip(), self.url)}"
 
     def executemany(self, sql: str, rows) -> None:
         with self._connection().cursor() as cur:
@@ -174,10 +194,14 @@ class PostgresAccountsDb:
         """Statements as one; ``lock`` (a table name): one such transaction at a time, from
         any server (``SHARE ROW EXCLUSIVE`` conflicts with itself, not with readers)."""
         con = self._connection()
-        with con.transaction():
-            if lock:
-                con.execute(f"LOCK TABLE {lock} IN SHARE ROW EXCLUSIVE MODE")
-            yield self
+        self._local.in_transaction = True
+        try:
+            with con.transaction():
+                if lock:
+                    con.execute(f"LOCK TABLE {lock} IN SHARE ROW EXCLUSIVE MODE")
+                yield self
+        finally:
+            self._local.in_transaction = False
 
     def forget_connection(self) -> None:
         con = getattr(self._local, "db", None)

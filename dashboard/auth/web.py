@@ -107,6 +107,25 @@ def current_role() -> str | None:
     return session.role if session else None
 
 
+def _accounts_unreachable(accounts: Accounts, err: Exception, path: str) -> Response:
+    """The answer while the accounts cannot be read (their PostgreSQL is down): nobody's
+    session can be checked, so nothing is served; a callback gets the app's alert (the page
+    stays as it was and the next action tries again), a page a 503 saying why. The error
+    goes to the server log; the reader sees the database named without its password."""
+    import logging
+
+    from dashboard import ids
+
+    logging.getLogger("borderwatch").error("accounts unreachable", exc_info=err)
+    text = translate("error.store", _lang(), detail=accounts.db.error_text(err))
+    if path == "/_dash-update-component":
+        body = {"multi": True, "response": {},
+                "sideUpdate": {ids.ALERT: {"children": text, "className": "alert error"}}}
+        return Response(json.dumps(body), status=200, mimetype="application/json")
+    return Response(f"<!doctype html><meta charset=utf-8><title>Borderwatch</title>"
+                    f"<p role=alert>{html.escape(text)}</p>", status=503, mimetype="text/html")
+
+
 def _lang() -> str:
     """The language the request names, else the one kept for the browser session."""
     return request_language(g.get("default_lang", "vi"))
@@ -253,7 +272,10 @@ def install(app, accounts: Accounts, *, default_lang: str = "vi", secure_cookies
         path = request.path
         if _public(path):
             return None
-        session = accounts.session(request.cookies.get(SESSION_COOKIE))
+        try:
+            session = accounts.session(request.cookies.get(SESSION_COOKIE))
+        except accounts.db.errors as err:  # the accounts' database is away: say so, no 500
+            return _accounts_unreachable(accounts, err, path)
         if session is None:
             if request.method == "GET" and path in _PAGES:
                 _audit_refusal(accounts, None, "no_session")

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from geo.store.base import (IMPORT_COLUMNS, Store, StoreConflict, StoreError, Transaction,
                              _check_kind, conflict_message)
 
-__all__ = ["PostGISStore", "redact_url"]
+__all__ = ["PostGISStore", "pg_sql", "redact_message", "redact_url"]
 
 
 def redact_url(url: str) -> str:
@@ -32,7 +32,7 @@ def redact_url(url: str) -> str:
                   flags=re.IGNORECASE)
 
 
-def _redact_message(text: str, url: str) -> str:
+def redact_message(text: str, url: str) -> str:
     """A driver's message with the URL's password removed (libpq quotes a badly
     percent-encoded password back in its error)."""
     match = re.search(r"://[^:/@?#]*:([^/?#]*)@", url)
@@ -103,7 +103,7 @@ class PostGISStore(Store):
         except psycopg.Error as err:
             raise StoreError(
                 f"cannot reach the database {redact_url(url)}: "
-                f"{_redact_message(str(err).strip(), url)}. "
+                f"{redact_message(str(err).strip(), url)}. "
                 "Check BORDERWATCH_DATABASE_URL and that PostgreSQL is running."
             ) from err
         try:
@@ -116,7 +116,7 @@ class PostGISStore(Store):
             self._con.close()
             raise StoreError(
                 f"cannot enable PostGIS in the database {redact_url(url)}: "
-                f"{_redact_message(str(err).strip(), url)}. Check that the PostGIS extension is "
+                f"{redact_message(str(err).strip(), url)}. Check that the PostGIS extension is "
                 "installed on the server, or ask its administrator to run "
                 "CREATE EXTENSION postgis in this database."
             ) from err
@@ -154,7 +154,7 @@ class PostGISStore(Store):
         except lost as err:
             raise StoreError(
                 f"lost the connection to the database {redact_url(self.url)} during a write: "
-                f"{_redact_message(str(err).strip(), self.url)}. Nothing of this write was "
+                f"{redact_message(str(err).strip(), self.url)}. Nothing of this write was "
                 "kept; check that PostgreSQL is running and try again.") from err
 
     def close(self) -> None:
