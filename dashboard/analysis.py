@@ -13,7 +13,6 @@ nothing is reprojected per click beyond what a layer itself computes.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import threading
 from collections import OrderedDict
 
@@ -21,7 +20,7 @@ import geopandas as gpd
 import pandas as pd
 import shapely
 
-from dashboard.context import AppContext
+from dashboard.context import AppContext, cells_geojson
 from geo.boundaries import load_outline
 from geo.units import NEW
 from layers.compare import campaign_comparison, compare_periods
@@ -64,17 +63,6 @@ def grid_url(name: str) -> str:
     return f"/geo/{name}.geojson"
 
 
-def _cells_geojson(cells: gpd.GeoDataFrame) -> str:
-    """Grid polygons as GeoJSON text (id = cell id), coordinates rounded to ~1 m."""
-    features = [
-        {"type": "Feature", "id": str(i), "properties": {},
-         "geometry": shapely.geometry.mapping(shapely.set_precision(g, 1e-5))}
-        for i, g in zip(cells.index, cells.geometry.values, strict=True)
-    ]
-    return json.dumps({"type": "FeatureCollection", "features": features},
-                      separators=(",", ":"))
-
-
 class Analyses:
     """Memoised commander layers over one app context (thread-safe)."""
 
@@ -99,7 +87,7 @@ class Analyses:
                               "old_code": [], "lat": [], "lon": []})
         grid = kernel_density(empty, self.outline, cell_km=DENSITY_CELL_KM).cells
         hexes = hexagon_counts(empty, self.outline, resolution=HEX_RESOLUTION)
-        self.geojson = {"density": _cells_geojson(grid), "hexagons": _cells_geojson(hexes)}
+        self.geojson = {"density": cells_geojson(grid), "hexagons": cells_geojson(hexes)}
 
     # -- memoising -----------------------------------------------------------------------
 
