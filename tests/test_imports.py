@@ -23,15 +23,6 @@ PACKAGES = ("data", "geo", "layers", "demo", "dashboard")
 FLOOR = {"data": 0, "geo": 1, "layers": 2, "demo": 2.5, "dashboard": 3}
 
 KNOWN: set[tuple[str, str, str]] = {
-    ('private', 'dashboard.exports.report_docx', 'dashboard.exports.report._browser'),
-    ('private', 'dashboard.exports.report_docx', 'dashboard.exports.report._change'),
-    ('private', 'dashboard.exports.report_docx', 'dashboard.exports.report._gaps'),
-    ('private', 'dashboard.exports.report_docx', 'dashboard.exports.report._gi_levels'),
-    ('private', 'dashboard.exports.report_docx', 'dashboard.exports.report._hotspots'),
-    ('private', 'dashboard.exports.report_docx', 'dashboard.exports.report._priority'),
-    ('private', 'dashboard.exports.report_docx', 'dashboard.exports.report._released'),
-    ('private', 'dashboard.exports.report_docx', 'dashboard.exports.report._total_plain'),
-    ('private', 'dashboard.exports.report_docx', 'dashboard.exports.report._type_row'),
     ('private', 'geo.store.base', 'geo.store.schema._QUARANTINE'),
     ('private', 'geo.store.postgis', 'geo.store.base._check_kind'),
     ('private', 'geo.store.sqlite', 'geo.store.base._check_kind'),
