@@ -64,7 +64,7 @@ def format_date(value: dt.date, lang: str = "vi") -> str:
 def choice_label(kind: str, field: str, code, lang: str = "vi") -> str:
     """A coded value as people read it: its Vietnamese label (from the record kinds), or the
     code in words in English ("security_camera" → "Camera giám sát ANTT" / "security camera")."""
-    from geo.ingest.kinds import KINDS
+    from geo.kinds import KINDS
 
     if code is None or code != code:
         return "–"

@@ -33,10 +33,9 @@ Rendering: the two maps are drawn in one kaleido session
 (:func:`dashboard.exports.static.export_figures`, PNG at about 150 dpi on A4
 landscape), embedded as data URIs in one HTML document, which Playwright
 prints to PDF with Debian's Chromium (:func:`dashboard.exports.chromium.html_to_pdf`;
-never a downloaded browser). Measured
-on the demo (2 cores, quarter 2025Q3): 12 s when the cores are idle, 25 s at a
-load average of 6 (of which the two maps 18 s, the printing 4 s, the layers
-and the HTML 2 s); 6 pages, about 600 KB.
+never a downloaded browser). Measured on the demo (2 cores, quarter 2025Q3):
+12 s when the cores are idle, 25 s at a load average of 6 (of which the two
+maps 18 s, the printing 4 s, the layers and the HTML 2 s); 6 pages, about 600 KB.
 """
 
 from __future__ import annotations
@@ -71,6 +70,7 @@ from dashboard.exports.report_sections import (
     total_trend,
     type_row,
 )
+from dashboard.exports.report_text import QUARTER_NUMERALS
 from dashboard.exports.static import export_figures, presentation_figure
 from dashboard.figures.commune_map import commune_map
 from dashboard.i18n import LANGUAGES, format_date, format_number, translate, reason_text
@@ -79,14 +79,16 @@ from dashboard.tiles import map_extras
 from geo.units import NEW, OLD
 from layers.counts import INCIDENT_TYPES
 from layers.layer import Layer
-from layers.periods import parse_quarter, quarter_code
+from layers.periods import parse_quarter, quarter_code, quarter_number
 from layers.targets import PlanError
 
 __all__ = [
+    # PRIORITY_TOP and RISES_TOP live in report_sections; named here as the report's lengths
     "PRIORITY_TOP",
     "RISES_TOP",
     "quarter_label",
     "quarterly_report",
+    "report_css",
     "report_html",
     "report_maps",
     "report_title",
@@ -94,7 +96,6 @@ __all__ = [
 
 #: Section titles other than ``report.s<n>``: the changes are on the same period a year before.
 _SECTION_KEYS = {5: "report.s5_yoy"}
-_ROMAN = ("I", "II", "III", "IV")
 _UNIT_ALIASES = {"new": NEW, "old": OLD, NEW: NEW, OLD: OLD}
 
 
@@ -110,9 +111,9 @@ def quarter_label(code: str, lang: str = "vi", *, capital: bool = True) -> str:
     ('Quý III/2025', 'Q3 2025')
     """
     start, _ = parse_quarter(code)
-    n = (start.month - 1) // 3 + 1
+    n = quarter_number(start)
     key = "report.quarter.option" if capital else "report.quarter.name"
-    return translate(key, lang, n=n, roman=_ROMAN[n - 1], year=start.year)
+    return translate(key, lang, n=n, roman=QUARTER_NUMERALS[n - 1], year=start.year)
 
 
 # --------------------------------------------------------------------------- the report

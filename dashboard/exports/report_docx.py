@@ -77,7 +77,7 @@ from dashboard.exports.report_text import (
 )
 from dashboard.i18n import choice_label, format_date, format_number, reason_text, translate
 from dashboard.kpi_text import kpi_details, kpi_value
-from geo.ingest.kinds import KINDS, OUTCOMES
+from geo.kinds import KINDS, OUTCOMES
 from geo.units import NEW, OLD, code_column
 from layers.counts import INCIDENT_TYPES
 from layers.periods import within
