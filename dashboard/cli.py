@@ -326,7 +326,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
     from dashboard.analysis import Analyses
     from dashboard.context import build_context
     from dashboard.exports.report import quarterly_report, report_title
-    from dashboard.exports.static import ChromiumNotFound
+    from dashboard.exports.chromium import ChromiumNotFound
     from dashboard.i18n import format_number, translate
     from dashboard.period_filter import data_period
     from geo.store import StoreError

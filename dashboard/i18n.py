@@ -70,7 +70,7 @@ def choice_label(kind: str, field: str, code, lang: str = "vi") -> str:
     the importer also reads (``tests/test_i18n.py`` holds them equal). A code the kind does
     not know (a record written before a choice was renamed) is shown as it is.
     """
-    from geo.ingest.kinds import KINDS
+    from geo.kinds import KINDS
 
     if code is None or code != code:
         return "–"

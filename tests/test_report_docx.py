@@ -21,7 +21,7 @@ from dashboard.exports.report_docx import FONT, MARGINS_MM, report_docx
 from dashboard.exports.report_text import report_period
 from dashboard.released import analyses_for
 from geo.config import Settings
-from geo.ingest.kinds import OUTCOMES
+from geo.kinds import OUTCOMES
 from geo.store import open_store
 from tests.cache import PLAN_CACHE, demo_data
 
