@@ -22,6 +22,7 @@ import pandas as pd
 import shapely
 
 from dashboard.context import AppContext
+from dashboard.forecast_worker import ForecastWorker
 from geo.boundaries import load_outline
 from geo.units import NEW
 from layers.compare import campaign_comparison, compare_periods
@@ -103,6 +104,8 @@ class Analyses:
         grid = kernel_density(empty, self.outline, cell_km=DENSITY_CELL_KM).cells
         hexes = hexagon_counts(empty, self.outline, resolution=HEX_RESOLUTION)
         self.geojson = {"density": _cells_geojson(grid), "hexagons": _cells_geojson(hexes)}
+        #: The forecasts: in memory, on disk, or built by a background process.
+        self.forecasts = ForecastWorker(self)
 
     # -- memoising -----------------------------------------------------------------------
 
@@ -427,43 +430,51 @@ class Analyses:
         return self._memo(("evidence", unit_set, types, start, end), build)
 
 
-    # -- the forecast (issue 19): built in dashboard/forecast_build.py ---------------------
+    # -- the forecast (issue 19): dashboard/forecast_build.py, dashboard/forecast_worker.py ---
 
     def forecast(self, *, unit_set: str, types, end: dt.date) -> Layer:
-        """The next period's forecast after the last complete quarter up to ``end`` (see
-        :func:`dashboard.forecast_build.forecast`), kept per store revision."""
-        from dashboard import forecast_build
+        """The next period's forecast after the last complete quarter up to ``end`` (and up
+        to the latest record), with its track record over the 8 quarters before.
 
-        return forecast_build.forecast(self, unit_set=unit_set, types=types, end=end)
+        From memory or the disk cache, else built in the caller's thread and kept there
+        (scripts, tests); the page and the report ask :meth:`forecast_ready`, built in a
+        background process.
+        """
+        return self.forecasts.result(self._forecast_state(unit_set, types, end))["layer"]
 
-    def forecast_ready(self, *, unit_set: str, types, end: dt.date) -> Layer | None:
-        """:meth:`forecast` if it is built; else None, its build started in the background
-        (see :func:`dashboard.forecast_build.forecast_ready`)."""
-        from dashboard import forecast_build
-
-        return forecast_build.forecast_ready(self, unit_set=unit_set, types=types, end=end)
+    def forecast_ready(self, *, unit_set: str, types, end: dt.date,
+                       wait: float = 0.0) -> Layer | None:
+        """:meth:`forecast` if it is built (by any worker, or before the last restart); else
+        None, its build queued for the background process, after waiting up to ``wait``
+        seconds for it. The page shows that it is being prepared and asks again."""
+        found = self.forecasts.ready(self._forecast_state(unit_set, types, end), wait=wait)
+        return None if found is None else found["layer"]
 
     def forecast_waiting(self, unit_set: str) -> Layer:
         """The layer shown while the forecast is being prepared (no value, a message)."""
-        from dashboard import forecast_build
+        from dashboard.forecast_build import waiting_layer
 
-        return forecast_build.waiting_layer(self, unit_set)
+        return waiting_layer(self, unit_set)
 
     def forecast_track(self, *, unit_set: str, types, end: dt.date):
         """The :class:`layers.forecast.Backtest` behind :meth:`forecast` (None without one)."""
-        from dashboard import forecast_build
+        state = self._forecast_state(unit_set, types, end)
+        return self.forecasts.result(state)["parts"]["track"]
 
-        return forecast_build.forecast_track(self, unit_set=unit_set, types=types, end=end)
+    def _forecast_state(self, unit_set: str, types, end: dt.date):
+        from dashboard.forecast_build import state_of
+
+        return state_of(self, unit_set=unit_set, types=types, end=end)
 
     def _forecast_origin(self, end: dt.date):
-        from dashboard import forecast_build
+        from dashboard.forecast_build import forecast_origin
 
-        return forecast_build.forecast_origin(self, end)
+        return forecast_origin(self, end)
 
     def _forecast_parts(self, unit_set: str, types: tuple, last) -> dict:
-        from dashboard import forecast_build
+        from dashboard.forecast_build import ForecastState
 
-        return forecast_build.forecast_parts(self, unit_set, tuple(types), last)
+        return self.forecasts.result(ForecastState(unit_set, tuple(types), last))["parts"]
 
 
 def _selected(incidents: pd.DataFrame, types, start, end) -> pd.DataFrame:
