@@ -74,6 +74,14 @@ class RecordCache:
         self._lock = threading.Lock()
         self._current: Records | None = None
         self._store: Store | None = None
+        self._listeners: list = []
+
+    def on_change(self, callback) -> None:
+        """Call ``callback()`` each time :meth:`current` loads a new revision of the store
+        (an import has landed), after the load, in the caller's thread: it must be quick
+        (the forecasts' worker only queues its builds)."""
+        with self._lock:
+            self._listeners.append(callback)
 
     def current(self) -> Records:
         """The records as of the store's latest import.
@@ -88,13 +96,23 @@ class RecordCache:
                 try:
                     store = self._open()
                     revision = store.revision()
-                    if self._current is None or self._current.revision != revision:
+                    changed = self._current is not None and self._current.revision != revision
+                    if self._current is None or changed:
                         self._current = self._load(store, revision)
-                    return self._current
+                    current, listeners = self._current, list(self._listeners) if changed else []
+                    break
                 except StoreError:
                     self._close()
                     if attempt == 2:
                         raise
+        for callback in listeners:
+            try:
+                callback()
+            except Exception:  # noqa: BLE001 — a listener never fails a read
+                import logging
+
+                logging.getLogger("borderwatch").exception("records listener failed")
+        return current
 
     def _open(self) -> Store:
         if self._store is None:

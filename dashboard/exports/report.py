@@ -84,6 +84,7 @@ from layers.targets import PlanError
 
 __all__ = [
     # PRIORITY_TOP and RISES_TOP live in report_sections; named here as the report's lengths
+    "FORECAST_WAIT",
     "PRIORITY_TOP",
     "RISES_TOP",
     "quarter_label",
@@ -96,6 +97,9 @@ __all__ = [
 
 #: Section titles other than ``report.s<n>``: the changes are on the same period a year before.
 _SECTION_KEYS = {5: "report.s5_yoy"}
+#: How long the commander's report waits for a forecast still being built in the
+#: background (seconds) before its section says the forecast is being prepared.
+FORECAST_WAIT = 60.0
 _UNIT_ALIASES = {"new": NEW, "old": OLD, NEW: NEW, OLD: OLD}
 
 
@@ -146,6 +150,7 @@ def quarterly_report(
     lang: str = "vi",
     document_date: dt.date | None = None,
     browser: str | Path | None = None,
+    forecast_wait: float | None = FORECAST_WAIT,
 ) -> bytes:
     """The committee's report for ``start``–``end`` as PDF bytes (A4 portrait).
 
@@ -167,6 +172,10 @@ def quarterly_report(
         The date printed on the cover and in every footer; default today.
     browser : path, optional
         The Chromium executable; default :data:`dashboard.exports.chromium.CHROMIUM`.
+    forecast_wait : float, optional
+        The commander's report: how long its forecast section waits for the forecast
+        being built in the background (seconds), then says it is being prepared; default
+        :data:`FORECAST_WAIT`. ``None`` builds it here if need be (the command line).
 
     Returns
     -------
@@ -194,7 +203,7 @@ def quarterly_report(
     figures = report_maps(ctx, an, start=start, end=end, unit_set=unit_set, lang=lang)
     images = export_figures(figures, fmt="png", size="a4", browser=path)
     page = report_html(ctx, an, start=start, end=end, unit_set=unit_set, lang=lang,
-                       document_date=document_date, maps=images)
+                       document_date=document_date, maps=images, forecast_wait=forecast_wait)
     footer = _footer(ctx, report_title(start, end, lang), document_date, lang)
     return html_to_pdf(page, footer=footer, browser=path)
 
@@ -217,11 +226,14 @@ def report_html(
     lang: str = "vi",
     document_date: dt.date,
     maps: Sequence[bytes] = (),
+    forecast_wait: float | None = FORECAST_WAIT,
 ) -> str:
     """The report as one self-contained HTML document (what :func:`quarterly_report` prints).
 
     ``maps`` are the PNGs of :func:`report_maps`, in order (hot spots, then
-    risk × coverage); a missing map leaves its place empty.
+    risk × coverage); a missing map leaves its place empty. ``forecast_wait``: how long
+    the forecast's section waits for a forecast being built in the background (seconds;
+    ``None``: as long as it takes to build it here).
     """
     unit_set, lang = _checked(start, end, unit_set, lang)
     images = list(maps) + [b""] * (2 - len(maps))
@@ -233,7 +245,7 @@ def report_html(
         _section_kpis(an, start, end, lang),
         _section_priority(an, unit_set, start, end, lang),
         _section_changes(ctx, an, unit_set, start, end, lang),
-        _section_forecast(an, unit_set, end, lang),
+        _section_forecast(an, unit_set, end, lang, forecast_wait),
     ])
     return (f'<!DOCTYPE html><html lang="{lang}"><head><meta charset="utf-8">'
             f"<title>{_e(title)}</title><style>{report_css()}</style></head>"
@@ -603,15 +615,22 @@ def _section_changes(ctx: AppContext, an: Analyses, unit_set: str, start, end,
 # --------------------------------------------------------------------------- 6 forecast
 
 
-def _section_forecast(an: Analyses, unit_set: str, end, lang: str) -> str:
+def _section_forecast(an: Analyses, unit_set: str, end, lang: str,
+                      forecast_wait: float | None = None) -> str:
     """The next quarter's forecast and its track record (model vs baselines, hit rate and
     PAI at 5/10/20 % of the area): the commander's report only, as the forecast is not
-    released below commander (``docs/confidentiality.md``)."""
+    released below commander (``docs/confidentiality.md``). Read from the forecasts built
+    in the background, waiting up to ``forecast_wait`` seconds (then the section says it
+    is being prepared); ``None`` builds it here if need be (the command line)."""
     from dashboard.forecast_text import track_record, track_rows
 
     if is_released(an):
         return ""
-    layer = an.forecast(unit_set=unit_set, types=INCIDENT_TYPES, end=end)
+    if forecast_wait is None:
+        layer = an.forecast(unit_set=unit_set, types=INCIDENT_TYPES, end=end)
+    else:  # from the background's cache; "being prepared" after a bounded wait
+        layer = an.forecast_ready(unit_set=unit_set, types=INCIDENT_TYPES, end=end,
+                                  wait=forecast_wait) or an.forecast_waiting(unit_set)
     params = layer.params
     paragraphs = [_e(track_record(params, lang))]
     extra = ""
