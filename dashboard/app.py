@@ -12,7 +12,8 @@ from flask import Response
 from dashboard import ids
 from dashboard.context import AppContext, build_context
 from dashboard.i18n import LANGUAGES, translate
-from dashboard.analysis import Analyses, grid_url
+from dashboard.analysis import Analyses
+from dashboard.geometry import grid_url
 from dashboard.auth.accounts import Accounts, accounts_of
 from dashboard.auth.roles import may_open
 from dashboard.auth.web import current_session, install as install_auth

@@ -27,7 +27,7 @@ from dashboard.records import RecordCache
 from geo.units import NEW, OLD, Registry, load_registry
 from layers.layer import Caveat
 
-__all__ = ["AppContext", "build_context", "cells_geojson", "screen_geojson"]
+__all__ = ["AppContext", "build_context", "screen_geojson"]
 
 #: Simplification for the screen, in degrees (about 50 m): invisible at province zoom,
 #: and it cuts the GeoJSON sent to the browser several-fold.
@@ -86,29 +86,6 @@ def screen_geojson(communes: gpd.GeoDataFrame) -> str:
                               _SCREEN_TOLERANCE, preserve_topology=True)
     names = [{"name": name} for name in communes["name"]]
     return _feature_collection(list(communes.index), simple, names)
-
-
-def cells_geojson(cells: gpd.GeoDataFrame, digits: int = 5) -> str:
-    """GeoJSON text of grid cells (the density squares, the hexagons), id = cell id, no
-    properties, coordinates rounded to ``digits`` decimals (~1 m): what the browser draws
-    the grid layers on, fetched once.
-
-    Cells are simple polygons (no hole, one ring), so their rings are read for the whole
-    array at once: the country's 170,000 hexagons take about a second.
-    """
-    shapes = np.asarray(cells.geometry.values, dtype=object)
-    if len(shapes) and not (np.all(shapely.get_type_id(shapes) == 3)
-                            and not np.any(shapely.get_num_interior_rings(shapes))):
-        raise ValueError("grid cells must be polygons without holes")
-    points = np.round(shapely.get_coordinates(shapes), digits).tolist()
-    ends = np.cumsum(shapely.get_num_coordinates(shapes)).tolist()
-    features = [
-        {"type": "Feature", "id": str(i), "properties": {},
-         "geometry": {"type": "Polygon", "coordinates": [points[start:end]]}}
-        for i, start, end in zip(cells.index, [0, *ends][:len(ends)], ends, strict=True)
-    ]
-    return json.dumps({"type": "FeatureCollection", "features": features},
-                      separators=(",", ":"))
 
 
 def _feature_collection(ids: list, geometries: np.ndarray, properties: list[dict],

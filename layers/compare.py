@@ -254,6 +254,7 @@ def compare_periods(
         frame=frame,
         value="trend",
         unit_set=unit_set,
+        kind="change",
         title_key=f"layer.compare.{against}.title",
         legend_key="layer.compare.legend.seasonal" if seasonal else "layer.compare.legend",
         units_key="unit.records",

@@ -89,6 +89,7 @@ def incident_counts(
         frame=frame,
         value="count",
         unit_set=unit_set,
+        kind="counts",
         title_key="layer.incident_counts.title",
         legend_key="layer.incident_counts.legend",
         units_key="unit.records",

@@ -139,6 +139,7 @@ def commune_rates(
         frame=frame,
         value="rate_eb",
         unit_set=unit_set,
+        kind="rates",
         title_key="layer.rates.title",
         legend_key="layer.rates.legend",
         units_key="unit.per_10k" if per == 10_000 else f"unit.per_{per}",

@@ -77,7 +77,7 @@ def test_the_grid_geojson_draws_each_cell_to_a_metre(ctx):
     import pandas as pd
     import shapely
 
-    from dashboard.context import cells_geojson
+    from dashboard.geometry import cells_geojson
     from geo.boundaries import load_outline
     from layers.density import hexagon_counts, kernel_density
 
