@@ -9,7 +9,7 @@ the empty density grid and hexagons as GeoJSON text, which the browser fetches o
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+import threading
 
 import geopandas as gpd
 import numpy as np
@@ -25,9 +25,12 @@ from layers.proximity import border_distance, gate_distances
 __all__ = ["Geometry", "cells_geojson", "grid_url", "prepare"]
 
 
-@dataclass(frozen=True)
 class Geometry:
-    """The start-up geometry of one app context.
+    """The start-up geometry of one app context, each part built on its first use.
+
+    A server starts without them: the country's density grid and hexagons (some 260,000
+    cells) and 13,000 communes' distances are seconds each, paid by the first page that
+    draws or scores with them, once (thread-safe), not by every start.
 
     Attributes
     ----------
@@ -40,9 +43,44 @@ class Geometry:
         ``{"density": …, "hexagons": …}``: the grid cells as GeoJSON text.
     """
 
-    outline: gpd.GeoDataFrame
-    distances: dict
-    geojson: dict
+    def __init__(self, ctx: AppContext) -> None:
+        self._ctx = ctx
+        self._locks = {name: threading.Lock() for name in ("outline", "distances", "geojson")}
+        self._built: dict = {}
+
+    def _once(self, name: str, build):
+        with self._locks[name]:  # one build of each part, whoever asks first
+            if name not in self._built:
+                self._built[name] = build()
+            return self._built[name]
+
+    @property
+    def outline(self) -> gpd.GeoDataFrame:
+        return self._once("outline", lambda: load_outline(self._ctx.settings))
+
+    @property
+    def distances(self) -> dict:
+        ctx = self._ctx
+        return self._once("distances", lambda: {
+            unit_set: pd.concat(
+                [gate_distances(polys, ctx.gates, measure_from="polygon"),
+                 border_distance(polys, ctx.border, measure_from="polygon").rename("border_km")],
+                axis=1,
+            )
+            for unit_set, polys in ctx.communes.items()
+        })
+
+    @property
+    def geojson(self) -> dict:
+        return self._once("geojson", self._grids)
+
+    def _grids(self) -> dict:
+        outline = self.outline
+        empty = pd.DataFrame({"date": pd.to_datetime([]), "type": [], "new_code": [],
+                              "old_code": [], "lat": [], "lon": []})
+        grid = kernel_density(empty, outline, cell_km=DENSITY_CELL_KM).cells
+        hexes = hexagon_counts(empty, outline, resolution=HEX_RESOLUTION)
+        return {"density": cells_geojson(grid), "hexagons": cells_geojson(hexes)}
 
 
 def grid_url(name: str) -> str:
@@ -74,19 +112,6 @@ def cells_geojson(cells: gpd.GeoDataFrame, digits: int = 5) -> str:
 
 
 def prepare(ctx: AppContext) -> Geometry:
-    """The outline, the distances and the grids' GeoJSON of ``ctx`` (seconds, once)."""
-    outline = load_outline(ctx.settings)
-    distances = {
-        unit_set: pd.concat(
-            [gate_distances(polys, ctx.gates, measure_from="polygon"),
-             border_distance(polys, ctx.border, measure_from="polygon").rename("border_km")],
-            axis=1,
-        )
-        for unit_set, polys in ctx.communes.items()
-    }
-    empty = pd.DataFrame({"date": pd.to_datetime([]), "type": [], "new_code": [],
-                          "old_code": [], "lat": [], "lon": []})
-    grid = kernel_density(empty, outline, cell_km=DENSITY_CELL_KM).cells
-    hexes = hexagon_counts(empty, outline, resolution=HEX_RESOLUTION)
-    return Geometry(outline=outline, distances=distances,
-                    geojson={"density": cells_geojson(grid), "hexagons": cells_geojson(hexes)})
+    """The outline, the distances and the grids' GeoJSON of ``ctx``, each built when first
+    read (:class:`Geometry`)."""
+    return Geometry(ctx)
