@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -11,6 +12,9 @@ from esda.smoothing import Empirical_Bayes
 
 from layers.counts import SEQUENTIAL_SCALE, incident_counts
 from layers.layer import Caveat, Layer
+
+if TYPE_CHECKING:
+    from layers.cube import Cube
 
 __all__ = ["commune_rates", "smoothed_rates"]
 
@@ -30,6 +34,7 @@ def commune_rates(
     end: dt.date | None = None,
     per: int = 10_000,
     caveats: Iterable[Caveat] = (),
+    cube: Cube | None = None,
 ) -> Layer:
     """Incidents per ``per`` residents of each commune, raw and empirical-Bayes smoothed.
 
@@ -62,6 +67,10 @@ def commune_rates(
         ``unit.per_<per>``, which the message catalogues must then hold.
     caveats : iterable of Caveat
         Carried to every rendering.
+    cube : Cube, optional
+        The cube of these same ``incidents`` (:func:`layers.cube.build_cube`): counts
+        and the latest record are read from it, not from the records; the layer is
+        the same.
 
     Returns
     -------
@@ -125,9 +134,9 @@ def commune_rates(
         raise ValueError(f"per must be positive, got {per}")
     counted = incident_counts(
         incidents, communes, unit_set=unit_set, types=types, start=start, end=end,
-        caveats=caveats,
+        caveats=caveats, cube=cube,
     )
-    year = _population_year(incidents, counted.params, population, end)
+    year = _population_year(incidents, counted.params, population, end, cube)
     people, years_used = _population_of(population, communes.index, year)
     frame = counted.frame.copy()
     frame["population"] = people
@@ -156,11 +165,18 @@ def commune_rates(
 
 
 def _population_year(
-    incidents: pd.DataFrame, params: dict, population: pd.DataFrame, end: dt.date | None
+    incidents: pd.DataFrame, params: dict, population: pd.DataFrame, end: dt.date | None,
+    cube: Cube | None = None,
 ) -> int | None:
     """The year the period's population is read from: its end year, as best known."""
     if end is not None:
         return pd.Timestamp(end).year
+    if cube is not None:
+        latest = cube.last_date(params["types"], params["start"])
+        if not pd.isna(latest):
+            return int(latest.year)
+        years = population["year"].dropna()
+        return int(years.max()) if len(years) else None
     mask = incidents["type"].isin(params["types"])
     if params["start"] is not None:
         mask &= incidents["date"] >= pd.Timestamp(params["start"])
