@@ -189,24 +189,33 @@ def _population_year(
 def _population_of(
     population: pd.DataFrame, codes: pd.Index, year: int | None
 ) -> tuple[pd.Series, tuple[int, ...]]:
-    """Each commune's population in ``year``, else in its nearest year (the later on a tie)."""
+    """Each commune's population in ``year``, else in its nearest year (the later on a tie).
+
+    Sorted on numbers (the communes' positions, the distance in years, the year), not on the
+    code strings: the country's population table has tens of thousands of rows, and every
+    change of the filters reads it.
+    """
     rows = population.loc[
         population["population"].notna() & population["year"].notna(),
         ["new_code", "year", "population"],
     ]
-    duplicated = rows.duplicated(["new_code", "year"])
-    if duplicated.any():
-        pairs = sorted(set(map(tuple, rows.loc[duplicated, ["new_code", "year"]].to_numpy())))
-        raise ValueError(f"several population rows for one commune and year: {pairs[:5]}")
+    commune, names = pd.factorize(rows["new_code"])
+    years = rows["year"].to_numpy(dtype=np.int64)
+    order = np.lexsort((years, commune))
+    pairs = np.column_stack([commune[order], years[order]])
+    if len(pairs) > 1 and (pairs[1:] == pairs[:-1]).all(axis=1).any():
+        duplicated = rows.duplicated(["new_code", "year"])
+        found = sorted(set(map(tuple, rows.loc[duplicated, ["new_code", "year"]].to_numpy())))
+        raise ValueError(f"several population rows for one commune and year: {found[:5]}")
     if year is None or rows.empty:
         return pd.Series(pd.NA, index=codes, dtype="Int64"), ()
-    distance = (rows["year"].astype(int) - year).abs()
-    chosen = (
-        rows.assign(distance=distance.to_numpy(), later=-rows["year"].astype(int).to_numpy())
-        .sort_values(["new_code", "distance", "later"])
-        .drop_duplicates("new_code")
-        .set_index("new_code")
-    )
+    # per commune: the smallest distance to the year asked, then the later year
+    order = np.lexsort((-years, np.abs(years - year), commune))
+    first = np.ones(len(order), dtype=bool)
+    first[1:] = commune[order][1:] != commune[order][:-1]
+    picked = order[first]
+    chosen = pd.DataFrame({"year": years[picked], "population": rows["population"].array[picked]},
+                          index=names[commune[picked]])
     chosen = chosen.loc[chosen.index.isin(codes)]
     people = chosen["population"].reindex(codes).astype("Int64")
     return people, tuple(sorted(int(y) for y in chosen["year"].unique()))

@@ -240,3 +240,25 @@ def test_the_cube_gives_the_same_rates_and_population_year():
         == 2025
     with pytest.raises(ValueError, match="unit_set='2025'"):
         commune_rates(incidents, communes, population, unit_set="legacy", cube=cube)
+
+
+def test_population_of_random_tables_is_the_nearest_year_the_later_on_a_tie():
+    """Each commune's row, chosen on numbers, against the rule read plainly per commune."""
+    from layers.rates import _population_of
+
+    rng = np.random.default_rng(12)
+    codes = pd.Index([f"2{i:04d}" for i in range(40)])
+    for _ in range(30):
+        pairs = {(c, int(y)) for c in rng.choice(codes, 60) for y in rng.integers(2018, 2027, 1)}
+        table = pd.DataFrame([(c, y, int(rng.integers(1, 50_000))) for c, y in sorted(pairs)],
+                             columns=["new_code", "year", "population"]).sample(frac=1,
+                                                                                random_state=2)
+        year = int(rng.integers(2016, 2029))
+        people, used = _population_of(table, codes, year)
+        want, years = {}, set()
+        for code, rows in table.groupby("new_code"):
+            best = min(rows.itertuples(), key=lambda r: (abs(r.year - year), -r.year))
+            want[code], _ = best.population, years.add(best.year)
+        got = {c: None if pd.isna(v) else int(v) for c, v in people.items()}
+        assert got == {c: want.get(c) for c in codes}
+        assert used == tuple(sorted(years))
