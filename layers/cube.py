@@ -30,12 +30,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from geo.ingest.kinds import INCIDENT_TYPES
 from geo.units import code_column
+from layers.counts import INCIDENT_TYPES
 
 __all__ = ["Cube", "build_cube"]
-
-_KNOWN_TYPES = tuple(choice.code for choice in INCIDENT_TYPES)
 
 
 @dataclass(frozen=True)
@@ -233,7 +231,7 @@ def build_cube(incidents: pd.DataFrame, units: Mapping[str, pd.Index | pd.DataFr
         raise ValueError(f"incidents lack the columns {sorted(missing)}")
     dates = pd.to_datetime(incidents["date"])
     found = pd.unique(incidents["type"].dropna())
-    types = _KNOWN_TYPES + tuple(sorted(str(t) for t in found if t not in _KNOWN_TYPES))
+    types = INCIDENT_TYPES + tuple(sorted(str(t) for t in found if t not in INCIDENT_TYPES))
     type_codes = pd.Categorical(incidents["type"], categories=list(types)).codes.astype(np.int64)
     days = dates.to_numpy(dtype="datetime64[ns]").astype("datetime64[D]")
     dated = ~np.isnat(days)
