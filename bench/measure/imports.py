@@ -149,7 +149,8 @@ def measure_imports(run: Run, *, postgis: bool = True) -> None:
         note="one import of the whole file into an empty store (the first load of the "
              "history); codes of the former communes before 01/7/2025, of the 2025 ones "
              "after, a point for 54 % of the rows"))
-    _measure_postgis(run)
+    if postgis:
+        _measure_postgis(run)
 
 
 def _measure_postgis(run: Run) -> None:
