@@ -185,7 +185,8 @@ class Analyses:
                                              start=q.start, end=q.end),
             gap_evidence=lambda q: self.gap_evidence(unit_set=q.unit_set, start=q.start,
                                                      end=q.end, agencies=q.agencies or ()),
-            forecast=lambda q: self.forecast(unit_set=q.unit_set, types=q.types, end=q.end))
+            forecast=lambda q: self.forecast(unit_set=q.unit_set, types=q.types, end=q.end),
+            cube=ctx.cube)
 
     # -- the view's questions for the overview (dashboard.released.View) --------------------
 

@@ -110,6 +110,11 @@ class Sources:
         ``gap_evidence(query)`` (:func:`layers.gaps.gap_evidence`), memoised.
     forecast : callable
         ``forecast(query)``: the forecast layer (built and kept by the cache).
+    cube : callable, optional
+        ``cube()``: the counts per unit × day × type of the current records
+        (:class:`layers.cube.Cube`, built once per store revision), from which counts, rates
+        and changes read any period and types without a pass over the records; ``None``
+        reads the records.
     """
 
     records: Any
@@ -125,6 +130,7 @@ class Sources:
     evidence: Callable[[Query], pd.DataFrame]
     gap_evidence: Callable[[Query], pd.DataFrame]
     forecast: Callable[[Query], Layer]
+    cube: Callable[[], Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -228,16 +234,21 @@ def selected(incidents: pd.DataFrame, q: Query) -> pd.DataFrame:
 
 # -- the builds: which inputs each pure function is given -------------------------------
 
+def _cube(src: Sources):
+    return None if src.cube is None else src.cube()
+
+
 def _counts(src: Sources, q: Query) -> Layer:
     return incident_counts(src.records.incidents, src.units(q.unit_set), unit_set=q.unit_set,
-                           types=q.types, start=q.start, end=q.end, caveats=src.caveats)
+                           types=q.types, start=q.start, end=q.end, caveats=src.caveats,
+                           cube=_cube(src))
 
 
 def _rates(src: Sources, q: Query) -> Layer:
     rec = src.records
     return commune_rates(rec.incidents, src.units(q.unit_set), rec.population,
                          unit_set=q.unit_set, types=q.types, start=q.start, end=q.end,
-                         caveats=src.caveats)
+                         caveats=src.caveats, cube=_cube(src))
 
 
 def _gi(src: Sources, q: Query) -> Layer:
@@ -264,7 +275,8 @@ def _emerging(src: Sources, q: Query) -> Layer:
 
 def _change(src: Sources, q: Query) -> Layer:
     return compare_periods(src.records.incidents, src.units(q.unit_set), unit_set=q.unit_set,
-                           start=q.start, end=q.end, types=q.types, caveats=src.caveats)
+                           start=q.start, end=q.end, types=q.types, caveats=src.caveats,
+                           cube=_cube(src))
 
 
 def _key_areas(src: Sources, q: Query) -> Layer:
