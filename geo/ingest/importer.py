@@ -23,6 +23,7 @@ as whole columns of plain Python values.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 from collections.abc import Callable
@@ -334,7 +335,6 @@ def _replace_demo(tx: Transaction, report: ImportReport, demo_rows: int) -> None
 def _run(chunks, spec: Kind, tx: Transaction, places: Places, report: ImportReport,
          source: str, today: dt.date, progress) -> None:
     columns: ColumnMap | None = None
-    seen: dict[str, tuple[str, int]] = {}
     victims_unlocated = 0
     for chunk in chunks:
         if columns is None:
@@ -345,8 +345,7 @@ def _run(chunks, spec: Kind, tx: Transaction, places: Places, report: ImportRepo
             raise FileRefused("file.personal_data", columns=", ".join(flagged))
         report.rows_read += len(chunk.rows)
         accepted, rejects = _prepare(chunk, spec, columns, places, today)
-        accepted, rejects, dups = _dedupe(accepted, rejects, chunk, spec, columns, tx, source,
-                                          seen)
+        accepted, rejects, dups = _dedupe(accepted, rejects, chunk, spec, columns, tx, source)
         report.duplicates += dups
         if spec.name == "incidents" and len(accepted):
             hidden = (accepted["type"] == "victim") & accepted["lat"].notna()
@@ -396,7 +395,7 @@ def _prepare(chunk: Chunk, spec: Kind, columns: ColumnMap, places: Places,
         elif f.type in ("int", "year"):
             values[f.name] = _per_distinct(lambda v, e, f=f: parse_ints(v, f, e), cells, errs)
         elif f.type == "float":
-            values[f.name] = parse_floats(cells, f, errs)  # coordinates: few repeats
+            values[f.name] = _per_distinct(lambda v, e, f=f: parse_floats(v, f, e), cells, errs)
         elif f.type == "choice":
             values[f.name] = _per_distinct(lambda v, e, f=f: parse_choice(v, f, e), cells, errs)
         elif f.type == "code":
@@ -734,16 +733,24 @@ def _hash_text(col: pd.Series, is_date: bool) -> list[str]:
     return written[codes].tolist()
 
 
+#: The content hash's digest (stored with each record: never change it without a migration
+#: that rewrites the stored hashes, or every re-import becomes a conflict).
+_BLAKE2B_12 = functools.partial(hashlib.blake2b, digest_size=12)
+
+
 def _content_hash(values: pd.DataFrame, spec: Kind) -> pd.Series:
+    """The hash of a record's fields but its id: the BLAKE2b (12 bytes, hex) of their texts
+    (:func:`_hash_text`) joined by U+001F."""
     parts = [_hash_text(values[f.name], f.type == "date") for f in spec.fields
              if f.name != "record_id" and f.name in values]
-    joined = ["\x1f".join(row) for row in zip(*parts)] if parts else [""] * len(values)
-    return pd.Series([hashlib.blake2b(s.encode(), digest_size=12).hexdigest() for s in joined],
-                     index=values.index, dtype=object)
+    joined = map("\x1f".join, zip(*parts)) if parts else [""] * len(values)
+    digests = map(_BLAKE2B_12, map(str.encode, joined))  # iterated in C, not in bytecode
+    return pd.Series(list(map(hashlib.blake2b.hexdigest, digests)), index=values.index,
+                     dtype=object)
 
 
 def _dedupe(accepted: pd.DataFrame, rejects: pd.DataFrame, chunk: Chunk, spec: Kind,
-            columns: ColumnMap, tx: Transaction, source: str, seen: dict):
+            columns: ColumnMap, tx: Transaction, source: str):
     """Drop rows already stored or already met in this file; conflicts become rejections.
 
     Only the records of this import's own ``source`` are looked at (a record is
@@ -753,8 +760,9 @@ def _dedupe(accepted: pd.DataFrame, rejects: pd.DataFrame, chunk: Chunk, spec: K
 
     Same key and same content hash: a duplicate, skipped and counted. Same
     key, other content: rejected (``duplicate.conflict`` against the store,
-    ``duplicate.in_file`` against an earlier row of the file). ``seen`` maps
-    each key met so far in the file to (hash, row) and grows across chunks.
+    ``duplicate.in_file`` against an earlier row of the same chunk). The rows
+    kept from earlier chunks of the file are already written, in this import's
+    transaction, so they are met here as stored records.
     """
     if not len(accepted):
         return accepted, rejects, 0
@@ -762,35 +770,33 @@ def _dedupe(accepted: pd.DataFrame, rejects: pd.DataFrame, chunk: Chunk, spec: K
         accepted["record_id"] = accepted["new_code"].astype(str) + "-" + \
             accepted["year"].astype(str)
     accepted["content_hash"] = _content_hash(accepted, spec)
-    ids = accepted["record_id"].astype(str).reset_index(drop=True)
-    id_list = _texts(ids).tolist()
-    hashes = accepted["content_hash"].reset_index(drop=True)
+    # plain object arrays: pandas' own string arrays are iterated value by value in Python
+    ids = pd.Series(accepted["record_id"].astype(str).to_numpy(dtype=object), dtype=object)
+    hash_arr = accepted["content_hash"].to_numpy(dtype=object)
     rows = accepted["__row"].to_numpy()
-    stored = pd.Series(tx.existing(spec.name, source, list(ids.unique())), dtype=object)
-    in_store = ids.isin(stored.index).to_numpy()
-    store_hash = ids.map(stored).to_numpy()
-    earlier = [seen.get(k, (None, None)) for k in id_list]
-    met = np.array([h for h, _ in earlier], dtype=object)
-    met_row = np.array([r for _, r in earlier], dtype=object)
-    met_before = ~in_store & (met != None)  # noqa: E711 - elementwise
-    new = ~in_store & ~met_before
+    n = len(ids)
+    stored = tx.existing(spec.name, source, pd.unique(ids.to_numpy()).tolist())
+    if stored:
+        store_hash = ids.map(pd.Series(stored, dtype=object)).to_numpy(dtype=object)
+        in_store = ids.isin(list(stored)).to_numpy()
+    else:  # nothing under these ids yet (a first import): no lookup per row
+        store_hash = np.full(n, None, dtype=object)
+        in_store = np.zeros(n, bool)
+    new = ~in_store
     # the first row of each new key in this chunk stands for it; later ones compare to it
-    frame = pd.DataFrame({"id": ids[new], "hash": hashes[new], "row": rows[new]})
-    first = frame.groupby("id", sort=False).transform("first")
-    repeat = np.zeros(len(ids), bool)
-    repeat[np.flatnonzero(new)] = frame["row"].to_numpy() != first["row"].to_numpy()
-    ref_hash = np.array(met, dtype=object)
-    ref_row = np.array(met_row, dtype=object)
-    ref_hash[np.flatnonzero(new)] = first["hash"].to_numpy()
-    ref_row[np.flatnonzero(new)] = first["row"].to_numpy()
-    hash_arr = hashes.to_numpy()
-    dup = (in_store & (store_hash == hash_arr)) | ((met_before | repeat) & (ref_hash == hash_arr))
+    repeat = np.zeros(n, bool)
+    repeat[new] = ids[new].duplicated(keep="first").to_numpy()
+    ref_hash = np.full(n, None, dtype=object)
+    ref_row = np.full(n, None, dtype=object)
+    if repeat.any():
+        frame = pd.DataFrame({"id": ids[new], "hash": hash_arr[new], "row": rows[new]})
+        first = frame.groupby("id", sort=False).transform("first")
+        ref_hash[new] = first["hash"].to_numpy()
+        ref_row[new] = first["row"].to_numpy()
+    dup = (in_store & (store_hash == hash_arr)) | (repeat & (ref_hash == hash_arr))
     conflict_store = in_store & (store_hash != hash_arr)
-    conflict_file = (met_before | repeat) & (ref_hash != hash_arr)
+    conflict_file = repeat & (ref_hash != hash_arr)
     keep = new & ~repeat
-    kept_ids = np.array(id_list, dtype=object)[keep].tolist()
-    for k, h, r in zip(kept_ids, hash_arr[keep].tolist(), rows[keep].tolist(), strict=True):
-        seen[k] = (h, int(r))
     conflicts = [(i, "duplicate.conflict", {"value": ids.iat[i]})
                  for i in np.flatnonzero(conflict_store)]
     conflicts += [(i, "duplicate.in_file", {"value": ids.iat[i], "first_row": int(ref_row[i])})
@@ -821,44 +827,48 @@ _CONVERT = {
 
 def _insert_records(tx: Transaction, spec: Kind, accepted: pd.DataFrame, source: str,
                     import_id: int) -> None:
-    """Write accepted rows as plain Python values (None for empty), in the table's order."""
+    """Write accepted rows as whole columns of plain Python values (None for empty, dates as
+    ISO text), in the table's order: the store binds them with no adapter per value."""
     table = RECORD_TABLES[spec.name]
     frame = accepted.rename(columns={"class": "model_class"})
-    names = [c.name for c in table]
     n = len(frame)
-    columns = []
+    columns: dict[str, list] = {}
     for c in table:
         if c.name == "source":
-            columns.append([_CONVERT[c.type](source)] * n)
+            columns[c.name] = [_CONVERT[c.type](source)] * n
         elif c.name == "import_id":
-            columns.append([_CONVERT[c.type](import_id)] * n)
+            columns[c.name] = [_CONVERT[c.type](import_id)] * n
         elif c.name in frame:
-            columns.append(_plain(frame[c.name], c.type))
+            columns[c.name] = _plain(frame[c.name], c.type)
         else:
-            columns.append([None] * n)
-    tx.insert(spec.name, names, zip(*columns, strict=True))
+            columns[c.name] = [None] * n
+    tx.insert_columns(spec.name, columns)
 
 
 def _plain(col: pd.Series, kind: str) -> list:
-    """A column as the list :data:`_CONVERT` makes of it, value by value, but whole."""
+    """A column as the list :data:`_CONVERT` makes of it, value by value, but whole (a date
+    as its ISO text, what SQLite's date adapter wrote and PostgreSQL reads as a date)."""
     types = pd.api.types
-    if kind == "text" and types.infer_dtype(col, skipna=True) == "string":
-        values = _texts(col).tolist()
+    if kind == "text" and types.infer_dtype(col, skipna=True) in ("string", "empty"):
+        values = col.to_numpy(dtype=object, copy=True)
         empty = (col.isna() | col.astype(object).eq("")).to_numpy()
     elif kind == "int" and types.is_integer_dtype(col.dtype):
-        values = col.to_numpy(dtype="int64", na_value=0).tolist()
+        values = col.to_numpy(dtype="int64", na_value=0).astype(object)
         empty = col.isna().to_numpy()
     elif kind == "float" and (types.is_float_dtype(col.dtype) or types.is_integer_dtype(col.dtype)):
-        values = col.to_numpy(dtype="float64", na_value=np.nan).tolist()
+        values = col.to_numpy(dtype="float64", na_value=np.nan).astype(object)
         empty = col.isna().to_numpy()
     elif kind == "date" and types.is_datetime64_dtype(col.dtype):
-        values = col.dt.date.astype(object).tolist()
-        empty = col.isna().to_numpy()
+        days = col.to_numpy(dtype="datetime64[D]")
+        empty = np.isnat(days)
+        values = np.datetime_as_string(days, unit="D").astype(object)
     else:
-        return list(map(_CONVERT[kind], _texts(col).tolist()))
-    for i in np.flatnonzero(empty):
-        values[i] = None
-    return values
+        return [v.isoformat() if isinstance(v, dt.date) else v
+                for v in map(_CONVERT[kind], _texts(col).tolist())]
+    if empty.all():
+        return [None] * len(values)
+    values[empty] = None
+    return values.tolist()
 
 
 def _insert_rejects(tx: Transaction, spec: Kind, rejects: pd.DataFrame, import_id: int) -> None:
