@@ -36,6 +36,7 @@ import pandas as pd
 import shapely
 
 from geo import catalogue
+from geo.ingest.ahead import can_fork, in_second_process
 from geo.ingest.columns import ColumnMap, map_columns, personal_columns
 from geo.ingest.kinds import KINDS, Kind
 from geo.ingest.messages import describe
@@ -47,13 +48,17 @@ from geo.store.base import QUARANTINE_COLUMNS, Store, Transaction
 from geo.store.schema import RECORD_TABLES
 from geo.units import NEW, OLD, Registry, unit_set_on
 
-__all__ = ["DEFAULT_SOURCE", "DEMO_SOURCE", "ImportReport", "Places", "import_file"]
+__all__ = ["DEFAULT_SOURCE", "DEMO_SOURCE", "PARALLEL_BYTES", "ImportReport", "Places",
+           "import_file"]
 
 #: The source (issuing agency or system) of records when the user names none.
 DEFAULT_SOURCE = "default"
 #: The source of the synthetic demo records. Real and synthetic records are never mixed:
 #: the first import of real records removes the demo, in the same transaction.
 DEMO_SOURCE = "demo"
+#: From this size on, a file is parsed in a second process while this one writes (about
+#: 100,000 rows of CSV: below it the fork and the hand-over cost more than they give).
+PARALLEL_BYTES = 4_000_000
 _REJECT_COLUMNS = ("row_number", "record_id", "column_name", "value", "reason", "detail",
                    "suggestion", "raw")
 
@@ -202,6 +207,7 @@ def import_file(
     limits=None,
     agency: str | None = None,
     received_on: dt.date | None = None,
+    parallel: bool | None = None,
 ) -> ImportReport:
     """Import the records of ``path`` into ``store``, all or nothing.
 
@@ -242,6 +248,11 @@ def import_file(
         Called with the report inside the transaction, just before it commits
         (never in preview): the dashboard claims the source and closes the demo
         accounts there. If it raises, nothing is written and the error goes on.
+    parallel : bool, optional
+        Read, check and place the chunks in a second process, a chunk ahead of the
+        writing (:mod:`geo.ingest.ahead`; the same outcome). Default: for a file of
+        :data:`PARALLEL_BYTES` or more, when a second process can be forked safely
+        (:func:`~geo.ingest.ahead.can_fork`: never from a server's threads).
 
     Returns
     -------
@@ -268,6 +279,8 @@ def import_file(
                           checksum=checksum(path) if path.is_file() else "")
     try:
         chunks = read_chunks(path, chunk_rows=chunk_rows, limits=limits)
+        ahead = parallel if parallel is not None else (
+            path.stat().st_size >= PARALLEL_BYTES and can_fork())
         started = dt.datetime.now(dt.timezone.utc)
         demo_rows = store.sources().get(DEMO_SOURCE, 0) if source != DEMO_SOURCE else 0
         try:
@@ -279,7 +292,7 @@ def import_file(
                     "status": "running", "strict": bool(strict),
                     "agency": agency, "received_on": received_on or today,
                 })
-                _run(chunks, spec, tx, places, report, source, today, progress)
+                _run(chunks, spec, tx, places, report, source, today, progress, ahead)
                 if report.rows_read == 0:
                     raise FileRefused("file.empty", file=report.file_name)
                 report.status = "committed"
@@ -332,25 +345,77 @@ def _replace_demo(tx: Transaction, report: ImportReport, demo_rows: int) -> None
 # -- the pipeline ----------------------------------------------------------------------
 
 
-def _run(chunks, spec: Kind, tx: Transaction, places: Places, report: ImportReport,
-         source: str, today: dt.date, progress) -> None:
+@dataclass
+class _Parsed:
+    """One chunk read, checked, placed and hashed: all an import does before the store.
+
+    ``hidden`` marks the accepted victims whose point was dropped; ``raw`` holds the
+    chunk's cells as written (the rejects of a conflict quote them).
+    """
+
+    rows: np.ndarray
+    unknown_columns: tuple[str, ...]
+    accepted: pd.DataFrame
+    rejects: pd.DataFrame
+    raw: pd.DataFrame
+    hidden: np.ndarray
+
+    # Sent from the second process by pickle. pandas 3.1 pickles a text column taken from a
+    # larger one with its "" as NaN: text columns travel as plain object arrays, and get
+    # their dtype back on arrival.
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        for name in ("accepted", "rejects", "raw"):
+            frame = state[name]
+            dtypes = {c: frame[c].dtype for c in frame
+                      if isinstance(frame[c].dtype, pd.StringDtype)}
+            state[name] = (frame.astype({c: object for c in dtypes}), dtypes)
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        for name in ("accepted", "rejects", "raw"):
+            frame, dtypes = state[name]
+            state[name] = frame.astype(dtypes) if dtypes else frame
+        self.__dict__.update(state)
+
+
+def _parsed(chunks, spec: Kind, places: Places, today: dt.date):
+    """The chunks of a file as :class:`_Parsed` (no store needed: a second process may
+    run this, see :mod:`geo.ingest.ahead`)."""
     columns: ColumnMap | None = None
-    victims_unlocated = 0
     for chunk in chunks:
         if columns is None:
             columns = map_columns(list(chunk.cells.columns), spec)
-            report.unknown_columns = columns.unknown
         flagged = personal_columns(chunk.cells, columns)
         if flagged:
             raise FileRefused("file.personal_data", columns=", ".join(flagged))
-        report.rows_read += len(chunk.rows)
         accepted, rejects = _prepare(chunk, spec, columns, places, today)
-        accepted, rejects, dups = _dedupe(accepted, rejects, chunk, spec, columns, tx, source)
+        hidden = np.zeros(len(accepted), bool)
+        if len(accepted):
+            if "record_id" not in accepted or spec.name == "population":
+                accepted["record_id"] = accepted["new_code"].astype(str) + "-" + \
+                    accepted["year"].astype(str)
+            accepted["content_hash"] = _content_hash(accepted, spec)
+            if spec.name == "incidents":  # the point of a victim places it, then goes
+                hidden = ((accepted["type"] == "victim") & accepted["lat"].notna()).to_numpy()
+                accepted.loc[hidden, ["lat", "lon"]] = np.nan
+        yield _Parsed(chunk.rows, columns.unknown, accepted, rejects,
+                      _raw_fields(chunk, columns), hidden)
+
+
+def _run(chunks, spec: Kind, tx: Transaction, places: Places, report: ImportReport,
+         source: str, today: dt.date, progress, ahead: bool = False) -> None:
+    """Parse the chunks (``ahead``: in a second process, a chunk ahead) and store them."""
+    victims_unlocated = 0
+    parts = in_second_process(lambda: _parsed(chunks, spec, places, today)) if ahead \
+        else _parsed(chunks, spec, places, today)
+    for part in parts:
+        report.unknown_columns = part.unknown_columns
+        report.rows_read += len(part.rows)
+        accepted, rejects, keep, dups = _dedupe(part.accepted, part.rejects, part.raw,
+                                                part.rows, spec, tx, source)
         report.duplicates += dups
-        if spec.name == "incidents" and len(accepted):
-            hidden = (accepted["type"] == "victim") & accepted["lat"].notna()
-            victims_unlocated += int(hidden.sum())
-            accepted.loc[hidden, ["lat", "lon"]] = np.nan
+        victims_unlocated += int(part.hidden[keep].sum())
         if len(accepted):
             _insert_records(tx, spec, accepted, source, report.import_id)
         if len(rejects):
@@ -749,8 +814,8 @@ def _content_hash(values: pd.DataFrame, spec: Kind) -> pd.Series:
                      dtype=object)
 
 
-def _dedupe(accepted: pd.DataFrame, rejects: pd.DataFrame, chunk: Chunk, spec: Kind,
-            columns: ColumnMap, tx: Transaction, source: str):
+def _dedupe(accepted: pd.DataFrame, rejects: pd.DataFrame, raw: pd.DataFrame,
+            chunk_rows: np.ndarray, spec: Kind, tx: Transaction, source: str):
     """Drop rows already stored or already met in this file; conflicts become rejections.
 
     Only the records of this import's own ``source`` are looked at (a record is
@@ -762,14 +827,12 @@ def _dedupe(accepted: pd.DataFrame, rejects: pd.DataFrame, chunk: Chunk, spec: K
     key, other content: rejected (``duplicate.conflict`` against the store,
     ``duplicate.in_file`` against an earlier row of the same chunk). The rows
     kept from earlier chunks of the file are already written, in this import's
-    transaction, so they are met here as stored records.
+    transaction, so they are met here as stored records. ``accepted`` has its
+    ``record_id`` and ``content_hash`` (:func:`_parsed`). Returns the rows to write,
+    the rejects, the mask of ``accepted`` kept and the number of duplicates.
     """
     if not len(accepted):
-        return accepted, rejects, 0
-    if "record_id" not in accepted or spec.name == "population":
-        accepted["record_id"] = accepted["new_code"].astype(str) + "-" + \
-            accepted["year"].astype(str)
-    accepted["content_hash"] = _content_hash(accepted, spec)
+        return accepted, rejects, np.zeros(0, bool), 0
     # plain object arrays: pandas' own string arrays are iterated value by value in Python
     ids = pd.Series(accepted["record_id"].astype(str).to_numpy(dtype=object), dtype=object)
     hash_arr = accepted["content_hash"].to_numpy(dtype=object)
@@ -802,8 +865,7 @@ def _dedupe(accepted: pd.DataFrame, rejects: pd.DataFrame, chunk: Chunk, spec: K
     conflicts += [(i, "duplicate.in_file", {"value": ids.iat[i], "first_row": int(ref_row[i])})
                   for i in np.flatnonzero(conflict_file)]
     if conflicts:
-        raw = _raw_fields(chunk, columns)
-        pos_of = {int(r): p for p, r in enumerate(chunk.rows)}
+        pos_of = {int(r): p for p, r in enumerate(chunk_rows)}
         extra = pd.DataFrame([{
             "row_number": int(rows[i]), "record_id": str(ids.iat[i]),
             "column_name": "record_id", "value": str(ids.iat[i]), "reason": code,
@@ -812,7 +874,7 @@ def _dedupe(accepted: pd.DataFrame, rejects: pd.DataFrame, chunk: Chunk, spec: K
         } for i, code, params in conflicts], columns=list(_REJECT_COLUMNS))
         rejects = pd.concat([rejects, extra], ignore_index=True) if len(rejects) else extra
         rejects = rejects.sort_values("row_number", kind="stable", ignore_index=True)
-    return accepted[keep], rejects, int(dup.sum())
+    return accepted[keep], rejects, keep, int(dup.sum())
 
 
 _CONVERT = {
