@@ -17,7 +17,11 @@ The rules (issue "Records in, safely"):
 Speed (issue 8): a file repeats a few values over many rows (dates, types,
 codes), so each distinct cell value of a column is parsed once per chunk and
 the result spread over its rows (:func:`_per_distinct`); records are written
-as whole columns of plain Python values.
+as whole columns of plain Python values (dates as ISO text), which SQLite binds
+with no adapter and no None (:meth:`~geo.store.base.Transaction.insert_columns`).
+Issue 18: a large file is read, checked, placed and hashed in a second
+process, a chunk ahead of this one, which only de-duplicates against the store
+and writes (:mod:`geo.ingest.ahead`); the outcome is the same either way.
 """
 
 from __future__ import annotations
