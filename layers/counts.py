@@ -22,7 +22,7 @@ __all__ = ["INCIDENT_TYPES", "SEQUENTIAL_SCALE", "incident_counts"]
 #: :data:`geo.kinds.INCIDENT_TYPES` (the one home) gives each its label and spellings:
 #: trafficking_case, illegal_crossing, tip, victim (vụ mua bán người, xuất nhập cảnh trái
 #: phép, tin báo/tố giác, nạn nhân được tiếp nhận/giải cứu).
-INCIDENT_TYPES = tuple(choice.code for choice in kinds.INCIDENT_TYPES)
+INCIDENT_TYPES = kinds.INCIDENT_TYPE_CODES
 
 #: Viridis-like sequential scale from light to dark: readable by colour-blind viewers
 #: and monotone in lightness, so it survives grey printing. Zero is near white.

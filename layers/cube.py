@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from geo.units import code_column
-from layers.counts import INCIDENT_TYPES
+from geo.kinds import INCIDENT_TYPE_CODES as INCIDENT_TYPES
 
 __all__ = ["Cube", "build_cube"]
 
