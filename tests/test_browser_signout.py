@@ -3,6 +3,8 @@ language, never the cached page shell and "Error loading layout" (issue 17)."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tests.browser import ARTIFACTS, chromium_page, shared_demo_server
@@ -27,7 +29,11 @@ def test_back_after_signing_out_lands_on_the_sign_in_page(server, lang, title):
         assert page.inner_text("main.login h2") == title
 
         page.go_back()
-        page.wait_for_timeout(3000)  # what the renderer would show once the layout failed
+        # Back goes to the page signed out: the server sends the sign-in form again (a page
+        # shell kept from before would stay on /planner and fail to load its layout)
+        page.wait_for_url(re.compile(r"/login\?next=/planner"), timeout=30_000)
+        page.wait_for_selector("main.login h2", timeout=30_000)
+        page.wait_for_load_state("networkidle")
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / f"signout_back_{lang}.png"))
         body = page.inner_text("body")

@@ -9,6 +9,7 @@ but not the source tree: every module and data file must come from the wheel.
 from __future__ import annotations
 
 import json
+import os
 import site
 import subprocess
 import sys
@@ -22,6 +23,12 @@ import pytest
 from tests.browser import free_port, sign_in
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def _clean_env() -> dict[str, str]:
+    """The clean environment's variables: the run's own without PYTHONPATH, which would put
+    a source tree before the installed wheel (the team runs tests with ``PYTHONPATH=$PWD``)."""
+    return {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
 
 
 def _wheel(out: Path) -> Path:
@@ -46,7 +53,7 @@ def _clean_venv(where: Path, wheel: Path) -> Path:
         "\n".join(p for p in site.getsitepackages()) + "\n")
     subprocess.run([where / "bin" / "python", "-m", "pip", "install", "--no-deps", "-q",
                     "--disable-pip-version-check", str(wheel)],
-                   check=True, capture_output=True, timeout=300)
+                   check=True, capture_output=True, timeout=300, env=_clean_env())
     return where / "bin"
 
 
@@ -73,11 +80,12 @@ def test_installed_wheel_runs_and_serves(wheel, tmp_path):
     work = tmp_path / "elsewhere"   # not the source tree: nothing can be imported from it
     work.mkdir()
     where = subprocess.run([bindir / "python", "-c", "import dashboard; print(dashboard.__file__)"],
-                           cwd=work, capture_output=True, text=True, check=True).stdout
+                           cwd=work, capture_output=True, text=True, check=True,
+                           env=_clean_env()).stdout
     assert str(tmp_path / "venv") in where and str(ROOT) not in where
 
     shown = subprocess.run([bindir / "borderwatch", "--help"], cwd=work, capture_output=True,
-                           text=True, timeout=120)
+                           text=True, timeout=120, env=_clean_env())
     assert shown.returncode == 0 and "serve" in shown.stdout
 
     # the package's files are read from the installed package (the report's style sheet)
@@ -90,7 +98,7 @@ def test_installed_wheel_runs_and_serves(wheel, tmp_path):
     log = open(tmp_path / "server.log", "w")
     server = subprocess.Popen([bindir / "borderwatch", "--data-dir", str(tmp_path / "var"),
                                "serve", "--port", str(port)],
-                              cwd=work, stdout=log, stderr=subprocess.STDOUT)
+                              cwd=work, stdout=log, stderr=subprocess.STDOUT, env=_clean_env())
     try:
         deadline = time.monotonic() + 300
         while True:
