@@ -119,6 +119,7 @@ class ForecastWorker:
         self._conn = None
         self._leader = None  # the open lock file of the precompute this worker leads
         self._closed = False
+        self._owner = os.getpid()  # a fork (gunicorn --preload) inherits no thread
         #: How many forecasts this worker's processes built — for tests and the bench.
         self.built = 0
         #: The process's niceness increment (tests on a busy machine may lower it).
@@ -251,6 +252,9 @@ class ForecastWorker:
         """Queue ``job`` and start the thread that serves the queue (under the lock)."""
         if self._closed:
             return
+        if self._owner != os.getpid():  # forked: the parent's thread and process are not ours
+            self._owner, self._thread, self._process, self._conn = os.getpid(), None, None, None
+            self._leader = None
         self._queue.append(job)
         self._cond.notify_all()
         if self._thread is None:
