@@ -163,7 +163,7 @@ def test_the_process_leaves_when_its_server_is_killed(settings, tmp_path):
         assert _alive(child)
         server.send_signal(signal.SIGKILL)
         server.wait(30)
-        _until(lambda: not _alive(child), 60)
+        _until(lambda: not _alive(child))
     finally:
         server.kill()
         server.wait()
