@@ -76,11 +76,14 @@ def test_a_forecast_built_once_is_read_from_disk_by_a_fresh_analyses(settings, m
     assert page.forecast_ready(**QUICK, wait=5.0) is ready
 
 
-def test_the_process_builds_after_the_start_and_again_after_an_import(settings, monkeypatch,
-                                                                      tmp_path):
+def test_the_process_builds_after_the_start_and_again_after_an_import(monkeypatch, tmp_path):
     from geo.ingest import Places, import_file
     from geo.store import open_store
 
+    # its own store: the import below replaces the demo's records
+    settings = Settings(data_dir=tmp_path / "var", cache_dir=tmp_path / "cache",
+                        precompute_forecasts=True)
+    demo_data(settings)
     an = Analyses(build_context(settings))
     an.forecasts.nice = 0  # a shared test machine: the process must not starve
     state = state_of(an, **QUICK)
@@ -97,7 +100,7 @@ def test_the_process_builds_after_the_start_and_again_after_an_import(settings, 
     assert an.forecast_ready(**QUICK).params["problem"] == "forecast.too_few_periods"
 
     # an import: a new revision of the records, so a new key and a new build
-    csv = tmp_path / "tin_bao.csv"
+    csv = tmp_path / "tin_bao.csv"  # a real import: it replaces the synthetic demo
     csv.write_text("record_id,date,type,commune_code\nW1,05/08/2024,tip,25699\n",
                    encoding="utf-8")
     with open_store(settings) as store:
