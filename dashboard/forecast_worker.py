@@ -4,7 +4,7 @@ A forecast (:mod:`dashboard.forecast_build`) takes half a minute on the demo and
 one to two minutes on a loaded machine; built in a thread of the serving
 process it would hold the interpreter's lock all that time, and every other
 request of that worker would crawl. So it is built in a separate process
-(``spawn``, at a lower scheduling priority, ``os.nice``) which reads the same
+(``spawn``, at a lower scheduling priority: ``nice`` 10) which reads the same
 store and settings, and written to the shared cache folder
 (:mod:`dashboard.plan_cache`, kind ``forecast``), keyed by what it depends on:
 the records, the population, the boundaries and gates, the analyses' options, the
@@ -119,6 +119,7 @@ class ForecastWorker:
         self._conn = None
         self._leader = None  # the open lock file of the precompute this worker leads
         self._closed = False
+        self._owner = os.getpid()  # a fork (gunicorn --preload) inherits no thread
         #: How many forecasts this worker's processes built — for tests and the bench.
         self.built = 0
         #: The process's niceness increment (tests on a busy machine may lower it).
@@ -251,6 +252,9 @@ class ForecastWorker:
         """Queue ``job`` and start the thread that serves the queue (under the lock)."""
         if self._closed:
             return
+        if self._owner != os.getpid():  # forked: the parent's thread and process are not ours
+            self._owner, self._thread, self._process, self._conn = os.getpid(), None, None, None
+            self._leader = None
         self._queue.append(job)
         self._cond.notify_all()
         if self._thread is None:
@@ -362,9 +366,15 @@ class ForecastWorker:
         options = {"permutations": an.permutations, "gi_permutations": an.gi_permutations,
                    "seed": an.seed}
         process = mp.Process(target=_child, name="borderwatch-forecast", daemon=True,
-                             args=(type(an), an.ctx.settings, options, there, os.getpid(),
-                                   self.nice))
+                             args=(type(an), an.ctx.settings, options, there, os.getpid()))
         process.start()
+        # lowered at once, from here: in the process, os.nice would come after the imports
+        # and the unpickling of its arguments (seconds of CPU at the workers' priority)
+        try:
+            os.setpriority(os.PRIO_PROCESS, process.pid,
+                           min(19, os.getpriority(os.PRIO_PROCESS, 0) + self.nice))
+        except OSError:  # gone already: its reply says why
+            pass
         there.close()
         self._process, self._conn = process, here
         reply = here.recv()  # ("ready",) once the process has its context
@@ -406,12 +416,12 @@ class _Stale(Exception):
     """The records changed since the job was queued."""
 
 
-def _child(cls, settings, options: dict, conn, parent: int, nice: int = NICE) -> None:
-    """The process: its own analyses over the same store; builds what it is sent, one
-    state at a time, into the cache folder, and replies ("done"/"failed"/"stale")."""
+def _child(cls, settings, options: dict, conn, parent: int) -> None:
+    """The process (its priority lowered by the server as it starts): its own analyses over
+    the same store; builds what it is sent, one state at a time, into the cache folder, and
+    replies ("done"/"failed"/"stale")."""
     from dashboard.context import build_context
 
-    os.nice(nice)
     threading.Thread(target=_watch, args=(parent,), daemon=True, name="parent-watch").start()
     an = cls(build_context(settings), **options)
     folder = Path(settings.cache_dir)

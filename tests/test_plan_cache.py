@@ -119,3 +119,49 @@ def test_two_processes_build_it_once(tmp_path: Path):
         w.join(60)
     assert [w.exitcode for w in workers] == [0, 0]
     assert marks.read_text().count("built") == 1
+
+
+def test_kinds_are_kept_and_pruned_apart(tmp_path: Path):
+    """The forecasts share the folder: each kind keeps its own newest files, and a look
+    that never builds (``stored``) finds only what is there."""
+    from dashboard.plan_cache import stored
+
+    cached(tmp_path, "p", lambda: "plan")
+    for i in range(5):
+        cached(tmp_path, f"f{i}", lambda i=i: i, kind="forecast", keep=3)
+        time.sleep(0.01)
+    assert sorted(p.stem for p in tmp_path.glob("forecast-*.pickle")) == [
+        "forecast-f2", "forecast-f3", "forecast-f4"]
+    assert stored(tmp_path, "p") == "plan"  # the plan is not pruned by the forecasts
+    assert stored(tmp_path, "f4", kind="forecast") == 4
+    assert stored(tmp_path, "f0", kind="forecast") is None
+    assert stored(tmp_path, "p", kind="forecast") is None
+    (tmp_path / "forecast-f3.pickle").write_bytes(b"\x80\x05not a pickle")
+    assert stored(tmp_path, "f3", kind="forecast") is None  # damaged: not trusted
+
+
+def _hold(folder: str, started, release) -> None:
+    def build():
+        started.set()
+        release.wait(60)
+        return "built"
+    cached(Path(folder), "held", build, kind="forecast")
+
+
+def test_being_built_while_another_process_holds_the_key(tmp_path: Path):
+    from dashboard.plan_cache import being_built
+
+    assert not being_built(tmp_path, "held", kind="forecast")
+    spawn = multiprocessing.get_context("spawn")
+    started, release = spawn.Event(), spawn.Event()
+    other = spawn.Process(target=_hold, args=(str(tmp_path), started, release))
+    other.start()
+    try:
+        assert started.wait(120)
+        assert being_built(tmp_path, "held", kind="forecast")
+        assert not being_built(tmp_path, "other", kind="forecast")
+    finally:
+        release.set()
+        other.join(120)
+    assert other.exitcode == 0
+    assert not being_built(tmp_path, "held", kind="forecast")
