@@ -72,6 +72,8 @@ def figures(report: dict) -> list:
     detail = {"provinces": len(provinces), "linked": report["linked"],
               "records": report["records"], "cells": int(work["cells"].sum()),
               "seconds_per_province": provinces["seconds"].round(2).to_dict(),
+              "cpu_seconds_per_province": provinces["cpu_seconds"].round(2).to_dict(),
+              "cpu_seconds_province_max": float(provinces["cpu_seconds"].max()),
               "cells_per_province": provinces["cells"].to_dict(),
               "nation_seconds": float(work.loc["nation", "seconds"]),
               "linked_seconds": float(work.loc["linked", "seconds"]) if "linked" in work.index
@@ -83,7 +85,9 @@ def figures(report: dict) -> list:
                           detail={**detail, "slowest": slowest,
                                   "median_province_s": float(provinces["seconds"].median())},
                           note=f"province {slowest}; the median province took "
-                               f"{provinces['seconds'].median():.1f} s"),
+                               f"{provinces['seconds'].median():.1f} s; CPU of the slowest "
+                               f"{provinces['cpu_seconds'].max():.1f} s (wall clock counts the "
+                               "machine's other load)"),
         TOTAL.make(report["seconds"], stat="single", samples=[report["seconds"]], detail=detail,
                    note="release_plan end to end (records split by province, 34 tables, "
                         "the national table, the linked provinces); one table of the whole "
@@ -97,9 +101,12 @@ def figures(report: dict) -> list:
 
 def _build(records_path: Path, report_path: Path) -> None:
     """The child: read the records, build the plan, write what it measured."""
+    import logging
+
     from bench.national import national_registry
     from layers.suppression import PUBLISHED, release_plan
 
+    logging.basicConfig(level=logging.INFO, format="[release] %(message)s", stream=sys.stderr)
     incidents = pd.read_pickle(records_path)
     registry = national_registry()
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

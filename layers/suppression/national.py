@@ -29,6 +29,7 @@ audit of one of the tables above.
 from __future__ import annotations
 
 import gc
+import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -82,8 +83,8 @@ class NationalRelease:
         together with the national table (empty when every total is published).
     work : DataFrame
         Per province (and ``"nation"``, ``"linked"``): ``seconds`` spent
-        building and suppressing its table, ``cells``, ``rounds`` of the
-        protection check.
+        building and suppressing its table (wall clock), ``cpu_seconds`` (of
+        this process), ``cells``, ``rounds`` of the protection check.
     """
 
     cells: pd.DataFrame
@@ -174,8 +175,9 @@ def national_release(
     parts: dict[str, pd.DataFrame] = {}
     hidden_totals: list[tuple] = []
     work = []
+    log = logging.getLogger("borderwatch")
     for code in provinces:
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         rows = where == code
         table = _province_table(chosen[rows], quarter[rows], province_registry(registry, code),
                                 unit_sets, periods, kinds, code)
@@ -183,24 +185,30 @@ def national_release(
         parts[code] = _compact(table.cells["count"], result.status)
         top = parts[code].xs(unit_key("province", code), level="unit", drop_level=False)
         hidden_totals += list(top.index[top["status"] != PUBLISHED])
-        work.append((code, time.perf_counter() - started, len(table.cells), result.rounds))
+        work.append((code, time.perf_counter() - started, time.process_time() - cpu,
+                     len(table.cells), result.rounds))
+        log.info("release plan: province %s, %d cells, %.1f s", code, len(table.cells),
+                 work[-1][1])
         del table, result
         gc.collect()
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     atoms = _province_atoms(chosen, quarter, where)
     nation = hierarchy_table(atoms, [_nation_units(provinces, atoms), periods, kinds])
     result = suppress(nation, threshold=threshold, protection=protection, withheld=hidden_totals)
-    work.append((NATION, time.perf_counter() - started, len(nation.cells), result.rounds))
+    work.append((NATION, time.perf_counter() - started, time.process_time() - cpu,
+                 len(nation.cells), result.rounds))
     status = result.status
     linked = tuple(code for code in provinces
                    if (status.xs(unit_key("province", code), level="unit") != PUBLISHED).any())
     if linked:
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
+        log.info("release plan: provinces %s linked through hidden totals", ", ".join(linked))
         table, fixed = _linked_table(chosen, quarter, where, registry, provinces, linked,
                                      unit_sets, periods, kinds)
         result = suppress(table, threshold=threshold, protection=protection, published=fixed)
         joint = _compact(table.cells["count"], result.status)
-        work.append(("linked", time.perf_counter() - started, len(table.cells), result.rounds))
+        work.append(("linked", time.perf_counter() - started, time.process_time() - cpu,
+                     len(table.cells), result.rounds))
         units = joint.index.get_level_values("unit")
         for code in linked:
             mine = parts[code].index.get_level_values("unit").unique()
@@ -216,7 +224,7 @@ def national_release(
     return NationalRelease(
         cells=cells, threshold=int(threshold), protection=int(protection),
         provinces=provinces, linked=linked,
-        work=pd.DataFrame(work, columns=["province", "seconds", "cells", "rounds"])
+        work=pd.DataFrame(work, columns=["province", "seconds", "cpu_seconds", "cells", "rounds"])
         .set_index("province"))
 
 
