@@ -132,7 +132,7 @@ def _shown(ctx: AppContext, an: Analyses | None, role: str | None, unit_set: str
     released = for_role(layer, role or "viewer", plan=plan)
     notes.append(hidden_note(released, lang))
     try:
-        cell = plan.province(period.label, type_key)
+        cell = plan.total(period.label, type_key)  # the province, or a national plan's nation
         total = (format_number(int(cell["count"]), lang) if cell["status"] == "published"
                  else str(cell["label"]))
     except (ReleaseRefused, KeyError, TypeError, ValueError):
