@@ -25,6 +25,7 @@ AREAS = {
     4: "spatial statistics",
     5: "cold start to first painted map (browser)",
     6: "server memory",
+    7: "small-count release (issue 18)",
 }
 
 

@@ -232,13 +232,14 @@ class Released:
         return shown_types(chosen, self.plan)
 
     def province_total(self, layer: Layer):
-        """The province's total of a released counts layer as the plan publishes it: the
-        count, or its label (``"< 5"``, ``"x"``); ``"–"`` where the plan has no such cell."""
+        """The province's total of a released counts layer as the plan publishes it (the
+        nation's, for a plan of several provinces): the count, or its label (``"< 5"``,
+        ``"x"``); ``"–"`` where the plan has no such cell."""
         params = layer.params
         period = self.snap(params["start"], params["end"])
         type_key = self.plan.type_key(params["types"])
         try:
-            cell = self.plan.province(period.label, type_key)
+            cell = self.plan.total(period.label, type_key)
             return int(cell["count"]) if cell["status"] == PUBLISHED else str(cell["label"])
         except (ReleaseRefused, KeyError, TypeError, ValueError):
             return "–"

@@ -182,3 +182,36 @@ def test_cube_figures_time_both_ways_the_same_answers(units, records):
         assert fig.target == 50.0 and fig.repetitions == 6 and fig.baseline > 0
         assert len(fig.detail["baseline_samples"]) == 6
         assert fig.detail["same_answer_first_5"] is True
+
+
+def test_generated_records_are_joined_to_pieces_of_the_registry(units, records):
+    from bench.measure.release import joined_incidents
+
+    incidents, _ = records
+    joined = joined_incidents(incidents, units)
+    assert len(joined) == len(incidents) and set(joined["type"]) <= {
+        "trafficking_case", "illegal_crossing", "tip", "victim"}
+    comp = units.registry.composition
+    pieces = set(zip(comp["old_code"], comp["new_code"], strict=True))
+    assert set(zip(joined["old_code"], joined["new_code"], strict=True)) <= pieces
+    dates = pd.to_datetime(incidents["date"], format="%d/%m/%Y")
+    before = (dates < pd.Timestamp(MERGER_DATE)).to_numpy()
+    assert (joined["old_code"].to_numpy()[before] == incidents["commune_code"].to_numpy()[before]).all()
+    assert (joined["new_code"].to_numpy()[~before]
+            == incidents["commune_code"].to_numpy()[~before]).all()
+
+
+def test_release_figures_are_the_slowest_province_the_whole_plan_and_the_peak_memory():
+    from bench.measure.release import PROVINCE_MAX, RSS, TOTAL, figures
+
+    work = [{"province": p, "seconds": s, "cpu_seconds": s / 2, "cells": 100, "rounds": 1}
+            for p, s in (("01", 3.0), ("31", 7.5), ("80", 1.0), ("nation", 0.5))]
+    report = {"records": 1000, "seconds": 12.5, "cpu_seconds": 6.0, "peak_rss_mb": 410.0,
+              "rss_before_mb": 200.0, "linked": [], "suppressed": {"primary": 10},
+              "work": work}
+    found = {f.key: f for f in figures(report)}
+    assert set(found) == {PROVINCE_MAX.key, TOTAL.key, RSS.key}
+    assert found[PROVINCE_MAX.key].value == 7.5 and found[PROVINCE_MAX.key].detail["slowest"] == "31"
+    assert found[PROVINCE_MAX.key].met and found[TOTAL.key].value == 12.5
+    assert found[RSS.key].value == 410.0 and found[TOTAL.key].detail["provinces"] == 3
+    assert "31" in found[PROVINCE_MAX.key].note

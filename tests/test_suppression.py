@@ -592,3 +592,165 @@ def test_records_whose_communes_do_not_meet_still_get_a_plan(registry):
     plan = release_plan(odd, registry, unit_sets=(NEW,), types=("victim",))
     assert plan.suppression.table.cells.loc[("part:?", "2024", "victim"), "count"] == 1
     assert plan.province("2024", "victim")["count"] == 42
+
+
+# -- the demo plan, unchanged by the national release (issue 18) ------------------------------
+
+
+def test_the_demo_plan_is_the_one_it_was_before_the_national_release(tmp_path_factory):
+    """The product's province keeps its plan to the last cell: the counts, statuses and labels
+    of every cell, fingerprinted on the demo data before the national release was written
+    (49,416 cells), as the dashboard builds it (its setting's threshold, both unit sets)."""
+    import hashlib
+
+    from dashboard.analysis import Analyses
+    from dashboard.context import build_context
+    from geo.config import Settings
+    from tests.cache import PLAN_CACHE, demo_data
+
+    settings = Settings(data_dir=tmp_path_factory.mktemp("fingerprint") / "var",
+                        cache_dir=PLAN_CACHE)
+    demo_data(settings)
+    plan = Analyses(build_context(settings)).release_plan(wait=900)
+    assert plan is not None and plan.national is None and plan.province_code == "80"
+    s = plan.suppression
+    frame = pd.DataFrame({"count": s.table.cells["count"], "status": s.status, "label": s.labels})
+    assert len(frame) == 49_416
+    assert hashlib.sha256(frame.to_csv().encode()).hexdigest() == (
+        "b5e7dfdf7f636e0f1899151652badb589766c21ef2274bc228aa9152a74cb211")
+
+
+# -- the national release: province by province (issue 18) ------------------------------------
+
+
+def _three_provinces():
+    """Three small provinces: 01 (a split former commune 93, a 2025 commune 10004 no former
+    commune formed), 02, and 03 with few records (its totals are small)."""
+    from geo.units import Registry
+
+    communes = pd.DataFrame(
+        {"name": ["A1", "A2", "A3", "A4", "B1", "B2", "C1", "C2"],
+         "province_code": ["01", "01", "01", "01", "02", "02", "03", "03"]},
+        index=pd.Index(["10001", "10002", "10003", "10004", "20001", "20002", "30001", "30002"],
+                       name="code"))
+    comp = pd.DataFrame(
+        [("91", "10001", True, False), ("92", "10001", True, False), ("93", "10002", True, True),
+         ("93", "10003", False, True), ("94", "10003", True, False), ("95", "20001", True, False),
+         ("96", "20002", True, False), ("97", "20002", True, False), ("98", "30001", True, False),
+         ("99", "30002", True, False)], columns=["old_code", "new_code", "primary", "split"])
+    legacy = pd.DataFrame(
+        {"name": [f"X{c}" for c in range(91, 100)],
+         "new_code": ["10001", "10001", "10002", "10003", "20001", "20002", "20002", "30001",
+                      "30002"]},
+        index=pd.Index([str(c) for c in range(91, 100)], name="code"))
+    registry = Registry(communes=communes, legacy=legacy, composition=comp)
+    rng = np.random.default_rng(3)
+    picks = comp.iloc[rng.integers(0, len(comp), 300)]
+    frame = pd.DataFrame({
+        "date": pd.to_datetime("2023-01-01") + pd.to_timedelta(rng.integers(0, 365, 300), "D"),
+        "type": "victim", "new_code": picks["new_code"].to_numpy(),
+        "old_code": picks["old_code"].to_numpy()})
+    frame = frame[~frame["new_code"].str.startswith("3") | (rng.random(300) < 0.1)]
+    extra = pd.DataFrame({  # two records of the commune with no former commune, one of no unit
+        "date": pd.to_datetime(["2023-02-01", "2023-05-05", "2023-03-03"]), "type": "victim",
+        "new_code": ["10004", "10004", None], "old_code": [None, None, None]})
+    return registry, pd.concat([frame, extra], ignore_index=True)
+
+
+@pytest.fixture(scope="module")
+def country():
+    registry, frame = _three_provinces()
+    plan = release_plan(frame, registry, types=("victim",))
+    return registry, frame, plan
+
+
+def test_a_registry_of_several_provinces_is_released_province_by_province(country):
+    registry, frame, plan = country
+    national = plan.national
+    assert plan.suppression is None and national.provinces == ("01", "02", "03")
+    assert {"01", "02", "03", "nation"} <= set(national.work.index)
+    cells = national.cells
+    assert cells.index.is_unique
+    by = cells["count"].unstack("unit")
+    # the national margins: the nation is the provinces' sum and the unplaced record
+    assert (by["nation"] == by[["province:01", "province:02", "province:03", "part:?"]]
+            .sum(axis=1)).all()
+    assert by.loc[("2023", "victim"), "part:?"] == 1
+    for code, units in registry.communes.groupby("province_code"):
+        new = ["2025:" + c for c in units.index]
+        olds = registry.legacy.index[registry.legacy["new_code"].isin(units.index)]
+        orphans = [u for u in new if u == "2025:10004"]
+        assert (by[f"province:{code}"] == by[new].sum(axis=1)).all()
+        assert (by[f"province:{code}"] == by[["legacy:" + c for c in olds] + orphans]
+                .sum(axis=1)).all()
+    # the counts are the records'
+    victims_2023 = frame[frame["date"].dt.year == 2023]
+    assert plan.nation("2023", "victim")["count"] == len(victims_2023)
+    assert plan.province("2023", "victim", "02")["count"] == (
+        victims_2023["new_code"].isin(["20001", "20002"])).sum()
+    with pytest.raises(suppression.ReleaseRefused, match="name the province"):
+        plan.province("2023", "victim")
+
+
+def test_no_small_count_of_a_national_release_can_be_worked_out_from_all_it_publishes(country):
+    """The attacker sees every province's table and the national table at once (one table of
+    the three provinces): no small count, in a province or its total, can be confined to a
+    single value, and every relation has no lone unknown cell that needs protecting."""
+    from layers.suppression.national import country_table
+
+    registry, frame, plan = country
+    table = country_table(frame, registry, types=("victim",))
+    national = plan.national
+    assert national.linked  # province 03's totals are small: linked to the national table
+    status = national.cells["status"].reindex(table.cells.index)
+    assert status.notna().all()
+    assert (national.cells["count"].reindex(table.cells.index) == table.cells["count"]).all()
+    s = suppression.Suppression(table=table, threshold=5, protection=1,
+                                status=status.astype(object), rounds=0)
+    small = ((s.table.cells["count"] >= 1) & (s.table.cells["count"] < 5)).to_numpy()
+    assert (s.status[small & s.table.cells["published"].to_numpy()] == "primary").all()
+    bounds = disclosure_bounds(s, small_only=True, integer=True)
+    assert len(bounds) == small.sum() and ((bounds["high"] - bounds["low"]) >= 1).all()
+    unknown = (s.suppressed | (s.status == "hidden")).to_numpy().astype(int)
+    members = abs(s.table.relations)
+    counts_ = s.table.cells["count"].to_numpy()
+    for r in np.flatnonzero(members @ unknown == 1):
+        cell = members[r].indices[unknown[members[r].indices] == 1][0]
+        assert s.status.iloc[cell] == "hidden" and not 1 <= counts_[cell] < 5
+    # a small province total is hidden, and protected inside its province (above) as well
+    totals = national.cells.xs("province:03", level="unit")
+    small_totals = totals[(totals["count"] >= 1) & (totals["count"] < 5)]
+    assert len(small_totals) and (small_totals["status"] == "primary").all()
+
+
+def test_a_commune_no_former_commune_formed_is_a_leaf_of_its_own(country):
+    registry, frame, plan = country
+    from layers.suppression.national import province_registry
+
+    one = province_registry(registry, "01")
+    assert list(suppression.orphan_communes(one)) == ["10004"]
+    units = suppression.unit_hierarchy(one, province="01")
+    assert "2025:10004" in units.leaves and "2025:10004" not in units.hidden
+    assert "2025:10004" in units.leaf_sets["province:01"]
+    assert suppression.stray_pieces(frame[frame["new_code"] == "10004"], one) == ()
+    shown = plan.cells("2025", ["10004", "20001"], "2023Q2", "victim")
+    assert shown.loc["10004", "count"] == 1 and shown.loc["10004", "label"] == "< 5"
+    # a layer over the communes of every province reads each from its province's table
+    layer = incident_counts(frame, registry.communes[["name"]], unit_set=NEW, types=["victim"],
+                            start=dt.date(2023, 4, 1), end=dt.date(2023, 6, 30))
+    released = for_role(layer, "viewer", plan=plan).frame
+    published = released["count"].notna()
+    assert (released.loc[published, "count"] == layer.frame.loc[published, "count"]).all()
+    assert released.loc["10004", "count_label"] == "< 5" and pd.isna(released.loc["10004", "count"])
+    assert released["count_label"].notna().sum() == (~published).sum() > 0
+
+
+def test_a_former_commune_in_two_provinces_is_refused():
+    from geo.units import Registry
+
+    registry, frame = _three_provinces()
+    comp = pd.concat([registry.composition,
+                      pd.DataFrame([("95", "10001", False, True)], columns=registry.composition.columns)])
+    odd = Registry(communes=registry.communes, legacy=registry.legacy, composition=comp)
+    with pytest.raises(ValueError, match="two provinces"):
+        release_plan(frame, odd, types=("victim",))

@@ -16,6 +16,9 @@ its measured effect on the demo data and its limits are in
   incidents;
 - :mod:`~layers.suppression.dimensions`: units, the period grid and types,
   and the one incident table over them;
+- :mod:`~layers.suppression.national`: a registry of several provinces
+  released province by province, the province totals as the margins of a
+  national table;
 - :mod:`~layers.suppression.plan`: :class:`ReleasePlan`, that table
   suppressed once per data version;
 - :mod:`~layers.suppression.release`: the role gate :func:`for_role` and the
@@ -33,14 +36,17 @@ Usage, once per data version (after each import) and per request::
 """
 
 from layers.suppression.dimensions import (
-    SnappedPeriod, incident_table, period_hierarchy, snap_period, stray_pieces, type_hierarchy,
-    unit_hierarchy, unit_key,
+    SnappedPeriod, incident_table, orphan_communes, period_hierarchy, snap_period, stray_pieces,
+    type_hierarchy, unit_hierarchy, unit_key,
 )
 from layers.suppression.engine import (
     COMPLEMENTARY, COMPLEMENTARY_LABEL, DEFAULT_THRESHOLD, HIDDEN, PRIMARY, PUBLISHED,
-    Suppression, disclosure_bounds, suppress, suppressed_label,
+    Suppression, cell_labels, disclosure_bounds, suppress, suppressed_label,
 )
 from layers.suppression.indicators import IndicatorRelease, indicator_release
+from layers.suppression.national import (
+    NATION, NationalRelease, national_release, province_codes, province_of, province_registry,
+)
 from layers.suppression.plan import ReleasePlan, release_plan
 from layers.suppression.release import for_role, release_layer
 from layers.suppression.roles import UNRESTRICTED_ROLES, PointDataRefused, ReleaseRefused, Role
@@ -51,25 +57,33 @@ __all__ = [
     "COMPLEMENTARY_LABEL",
     "DEFAULT_THRESHOLD",
     "HIDDEN",
+    "NATION",
     "PRIMARY",
     "PUBLISHED",
     "UNRESTRICTED_ROLES",
     "CountTable",
     "Hierarchy",
     "IndicatorRelease",
+    "NationalRelease",
     "PointDataRefused",
     "ReleasePlan",
     "ReleaseRefused",
     "Role",
     "SnappedPeriod",
     "Suppression",
+    "cell_labels",
     "disclosure_bounds",
     "for_role",
     "hierarchy_table",
     "incident_table",
     "indicator_release",
     "margins_table",
+    "national_release",
+    "orphan_communes",
     "period_hierarchy",
+    "province_codes",
+    "province_of",
+    "province_registry",
     "release_layer",
     "release_plan",
     "snap_period",

@@ -24,11 +24,14 @@ __all__ = [
     "stray_pieces",
     "type_hierarchy",
     "unit_hierarchy",
+    "orphan_communes",
+    "quarters_of",
     "unit_key",
+    "unit_leaves",
+    "unplaced_key",
 ]
 
 
-_PROVINCE = f"province:{PROVINCE_CODE}"
 #: The hidden part of the province that holds records of no unit (one unit set alone).
 _UNPLACED = "part:?"
 _ALL_PERIODS = "all"
@@ -46,12 +49,34 @@ def unit_key(unit_set: str, code: str) -> str:
     return f"{unit_set}:{code}"
 
 
+def unplaced_key(province: str = PROVINCE_CODE) -> str:
+    """The hidden part of a province holding records of no unit of the one unit set released.
+
+    The product's province keeps the name it always had; in a national
+    release every province has its own.
+
+    >>> unplaced_key(), unplaced_key("31")
+    ('part:?', 'part:?@31')
+    """
+    return _UNPLACED if province == PROVINCE_CODE else f"{_UNPLACED}@{province}"
+
+
+def orphan_communes(registry: Registry) -> pd.Index:
+    """The 2025 communes the registry names no former commune for (five in the country).
+
+    Each is a leaf of its own in :func:`unit_hierarchy`: on the former map its
+    records count in the province only, as records of no former commune do.
+    """
+    return registry.communes.index[~registry.communes.index.isin(registry.composition["new_code"])]
+
+
 def _piece_key(old: str, new: str) -> str:
     return f"part:{old}>{new}"
 
 
 def unit_hierarchy(registry: Registry, unit_sets: Sequence[str] = (NEW, OLD),
-                   stray: Iterable[tuple[str, str]] = ()) -> Hierarchy:
+                   stray: Iterable[tuple[str, str]] = (), *,
+                   province: str = PROVINCE_CODE) -> Hierarchy:
     """Communes of the published unit sets and the province, as one hierarchy.
 
     With both sets, the leaves are the former communes and the parts of the
@@ -67,6 +92,11 @@ def unit_hierarchy(registry: Registry, unit_sets: Sequence[str] = (NEW, OLD),
     province on that side. In one unit set alone, records of no unit of that
     set are one hidden part of the province.
 
+    A 2025 commune no former commune formed (:func:`orphan_communes`; none in
+    Tây Ninh, five in the country) is a leaf of its own: the province's sum
+    over the former communes counts it beside them. ``province`` is the code
+    of the province the registry holds (its member ``province:<code>``).
+
     >>> from geo.units import load_registry
     >>> h = unit_hierarchy(load_registry())
     >>> sum(m.startswith("2025:") for m in h.members), sum(m.startswith("legacy:") for m in h.members)
@@ -81,10 +111,11 @@ def unit_hierarchy(registry: Registry, unit_sets: Sequence[str] = (NEW, OLD),
     stray = tuple(sorted(set(stray)))
     if not unit_sets or set(unit_sets) - {NEW, OLD}:
         raise ValueError(f"unit_sets must name {NEW!r} and/or {OLD!r}, not {unit_sets}")
+    top = unit_key("province", province)
     if len(unit_sets) == 1:
         leaves = tuple(unit_key(unit_sets[0], c) for c in registry.units(unit_sets[0]).index)
-        unplaced = (_UNPLACED,) if stray else ()
-        return Hierarchy("unit", leaves + unplaced, ((_PROVINCE, leaves + unplaced),),
+        unplaced = (unplaced_key(province),) if stray else ()
+        return Hierarchy("unit", leaves + unplaced, ((top, leaves + unplaced),),
                          frozenset(unplaced))
     leaf_of = _unit_leaves(registry, stray)
     by_new: dict[str, list[str]] = {}
@@ -93,12 +124,13 @@ def unit_hierarchy(registry: Registry, unit_sets: Sequence[str] = (NEW, OLD),
         by_new.setdefault(new, []).append(leaf)
         by_old.setdefault(old, []).append(leaf)
     leaves = tuple(dict.fromkeys(leaf_of.values()))
-    groups = [(unit_key(NEW, new), tuple(by_new[new])) for new in sorted(by_new) if new != "?"]
+    groups = [(unit_key(NEW, new), tuple(by_new[new])) for new in sorted(by_new)
+              if new != "?" and by_new[new] != [unit_key(NEW, new)]]
     groups += [(unit_key(OLD, old), tuple(children)) for old, children in sorted(by_old.items())
                if old != "?" and children != [unit_key(OLD, old)]]
-    groups.append((_PROVINCE, tuple(unit_key(NEW, c) for c in registry.communes.index)
+    groups.append((top, tuple(unit_key(NEW, c) for c in registry.communes.index)
                    + tuple(by_new.get("?", ()))))
-    groups.append((_PROVINCE, tuple(unit_key(OLD, c) for c in registry.legacy.index)
+    groups.append((top, tuple(unit_key(OLD, c) for c in registry.legacy.index)
                    + tuple(by_old.get("?", ()))))
     hidden = frozenset(v for v in leaves if v.startswith("part:"))
     return Hierarchy("unit", leaves, tuple(groups), hidden)
@@ -106,11 +138,20 @@ def unit_hierarchy(registry: Registry, unit_sets: Sequence[str] = (NEW, OLD),
 
 def _unit_leaves(registry: Registry, stray: tuple[tuple[str, str], ...]) -> dict:
     """The unit leaf of every (former, 2025) pair of the registry and of ``stray``: the
-    former commune itself, or a hidden part when the former commune has several."""
+    former commune itself, or a hidden part when the former commune has several.
+
+    A 2025 commune no former commune formed is the leaf of its records with no
+    former commune (``("?", code)``), unless stray records give it parts: then
+    those records are one more hidden part of it.
+    """
     comp = registry.composition
     pairs = list(zip(comp["old_code"], comp["new_code"], strict=True)) + list(stray)
     several = set(comp.loc[comp["split"], "old_code"]) | {o for o, _ in stray}
-    return {(o, n): (_piece_key(o, n) if o in several else unit_key(OLD, o)) for o, n in pairs}
+    out = {(o, n): (_piece_key(o, n) if o in several else unit_key(OLD, o)) for o, n in pairs}
+    with_parts = {n for _, n in stray}
+    for new in orphan_communes(registry):
+        out[("?", new)] = _piece_key("?", new) if new in with_parts else unit_key(NEW, new)
+    return out
 
 
 def stray_pieces(incidents: pd.DataFrame, registry: Registry) -> tuple[tuple[str, str], ...]:
@@ -129,6 +170,7 @@ def stray_pieces(incidents: pd.DataFrame, registry: Registry) -> tuple[tuple[str
     old, new = _known_codes(incidents, registry)
     comp = registry.composition
     pieces = set(zip(comp["old_code"], comp["new_code"], strict=True))
+    pieces |= {("?", new) for new in orphan_communes(registry)}  # no former commune to meet
     return tuple(sorted({p for p in zip(old, new, strict=True) if p not in pieces},
                         key=lambda p: (p[1], p[0])))
 
@@ -279,6 +321,7 @@ def incident_table(
     type_total: bool = False,
     first_year: int | None = None,
     last_year: int | None = None,
+    province: str = PROVINCE_CODE,
 ) -> CountTable:
     """Incident counts as one table: units × periods × types, with every margin.
 
@@ -298,12 +341,31 @@ def incident_table(
         it is off by default and a reader below commander picks one type).
     first_year, last_year : int, optional
         The span; by default the years of the first and last record.
+    province : str
+        The code of the registry's province (its member ``province:<code>``).
 
     Returns
     -------
     CountTable
         Dimensions ``unit`` (:func:`unit_hierarchy`), ``period``
         (:func:`period_hierarchy`) and ``type`` (:func:`type_hierarchy`).
+    """
+    chosen, quarter, first_year, last_year = quarters_of(incidents, types, first_year, last_year)
+    units, leaf = unit_leaves(chosen, registry, unit_sets, province=province)
+    atoms = (pd.DataFrame({"unit": leaf.to_numpy(), "period": quarter.to_numpy(),
+                           "type": chosen["type"].to_numpy()})
+             .groupby(["unit", "period", "type"]).size())
+    dims = [units, period_hierarchy(first_year, last_year),
+            type_hierarchy(tuple(types), total=type_total)]
+    return hierarchy_table(atoms, dims)
+
+
+def quarters_of(incidents: pd.DataFrame, types: Sequence[str], first_year: int | None,
+                last_year: int | None) -> tuple[pd.DataFrame, pd.Series, int, int]:
+    """The records of ``types`` inside the span, their quarter labels, and the span.
+
+    The span defaults to the years of the first and last record; with no
+    record it must be given.
     """
     types = tuple(types)
     chosen = incidents[incidents["type"].isin(types)]
@@ -315,16 +377,35 @@ def incident_table(
         last_year = int(dates.max().year) if last_year is None else last_year
     inside = (dates.dt.year >= first_year) & (dates.dt.year <= last_year)
     chosen, dates = chosen[inside], dates[inside]
-    unit_sets = tuple(dict.fromkeys(unit_sets))
-    stray = _strays(chosen, registry, unit_sets)
-    units = unit_hierarchy(registry, unit_sets, stray)
-    leaf = _unit_leaf_of(chosen, registry, unit_sets, stray)
     quarter = dates.dt.year.astype(str) + "Q" + dates.dt.quarter.astype(str)
-    atoms = (pd.DataFrame({"unit": leaf.to_numpy(), "period": quarter.to_numpy(),
-                           "type": chosen["type"].to_numpy()})
-             .groupby(["unit", "period", "type"]).size())
-    dims = [units, period_hierarchy(first_year, last_year), type_hierarchy(types, total=type_total)]
-    return hierarchy_table(atoms, dims)
+    return chosen, quarter, int(first_year), int(last_year)
+
+
+def unit_leaves(records: pd.DataFrame, registry: Registry, unit_sets: Sequence[str] = (NEW, OLD),
+                *, province: str = PROVINCE_CODE) -> tuple[Hierarchy, pd.Series]:
+    """The unit hierarchy of one province for these records, and the leaf of each record.
+
+    Parameters
+    ----------
+    records : DataFrame
+        ``new_code`` and/or ``old_code`` (those of ``unit_sets``).
+    registry : Registry
+        The units of one province.
+    unit_sets : sequence of {"2025", "legacy"}
+    province : str
+        The province's code (the top member ``province:<code>``).
+
+    Returns
+    -------
+    units : Hierarchy
+        :func:`unit_hierarchy`, with a hidden part for each stray pair.
+    leaf : Series
+        The unit leaf of every record (a commune, a former commune or a part).
+    """
+    unit_sets = tuple(dict.fromkeys(unit_sets))
+    stray = _strays(records, registry, unit_sets)
+    units = unit_hierarchy(registry, unit_sets, stray, province=province)
+    return units, _unit_leaf_of(records, registry, unit_sets, stray, province)
 
 
 def _strays(records: pd.DataFrame, registry: Registry,
@@ -338,14 +419,15 @@ def _strays(records: pd.DataFrame, registry: Registry,
 
 
 def _unit_leaf_of(records: pd.DataFrame, registry: Registry, unit_sets: tuple[str, ...],
-                  stray: tuple[tuple[str, str], ...]) -> pd.Series:
+                  stray: tuple[tuple[str, str], ...], province: str) -> pd.Series:
     """The unit leaf of every record (its 2025 commune, former commune, or part)."""
     if len(unit_sets) == 1:
         unit_set = unit_sets[0]
         codes = records[code_column(unit_set)]
         codes = codes.astype(object).where(codes.notna(), "").astype(str)
         known = codes.isin(registry.units(unit_set).index)
-        return pd.Series(np.where(known, unit_set + ":" + codes, _UNPLACED), index=records.index)
+        return pd.Series(np.where(known, unit_set + ":" + codes, unplaced_key(province)),
+                         index=records.index)
     leaf_of = _unit_leaves(registry, stray)
     old, new = _known_codes(records, registry)
     return pd.Series([leaf_of[p] for p in zip(old, new, strict=True)], index=records.index,

@@ -26,6 +26,7 @@ __all__ = [
     "PRIMARY",
     "PUBLISHED",
     "Suppression",
+    "cell_labels",
     "disclosure_bounds",
     "suppress",
     "suppressed_label",
@@ -52,6 +53,23 @@ def suppressed_label(threshold: int = DEFAULT_THRESHOLD) -> str:
     return f"< {int(threshold)}"
 
 
+
+
+def cell_labels(count: np.ndarray, status: np.ndarray, threshold: int) -> np.ndarray:
+    """What a reader sees instead of each suppressed count: ``"< t"`` when the count is
+    below the threshold (a small count, or a zero hidden as a complement: the label does
+    not say which), ``"x"`` otherwise; None for the cells not suppressed.
+
+    >>> cell_labels(np.array([3, 0, 12, 7]),
+    ...             np.array([PRIMARY, COMPLEMENTARY, COMPLEMENTARY, PUBLISHED]), 5).tolist()
+    ['< 5', '< 5', 'x', None]
+    """
+    small = np.asarray(count) < threshold
+    hidden = np.isin(np.asarray(status), (PRIMARY, COMPLEMENTARY))
+    out = np.full(len(hidden), None, dtype=object)
+    out[hidden & small] = suppressed_label(threshold)
+    out[hidden & ~small] = COMPLEMENTARY_LABEL
+    return out
 
 
 @dataclass(frozen=True)
@@ -84,11 +102,8 @@ class Suppression:
     @property
     def labels(self) -> pd.Series:
         """``"< 5"`` for primary cells, ``"x"`` for complementary ones, None elsewhere."""
-        small = (self.table.cells["count"] < self.threshold).to_numpy()
-        hidden = self.suppressed.to_numpy()
-        out = np.full(len(hidden), None, dtype=object)
-        out[hidden & small] = suppressed_label(self.threshold)
-        out[hidden & ~small] = COMPLEMENTARY_LABEL
+        out = cell_labels(self.table.cells["count"].to_numpy(), self.status.to_numpy(),
+                          self.threshold)
         return pd.Series(out, index=self.status.index, dtype=object, name="label")
 
     @property

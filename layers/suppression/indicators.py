@@ -193,7 +193,7 @@ def indicator_release(incidents: pd.DataFrame, plan: ReleasePlan) -> IndicatorRe
     table = indicator_table(incidents, first_year=plan.first_year, last_year=plan.last_year)
     published, withheld = _fixed_by_plan(table, plan)
     suppression = suppress(table, threshold=plan.threshold,
-                           protection=plan.suppression.protection,
+                           protection=plan.protection,
                            published=published, withheld=withheld)
     return IndicatorRelease(suppression=suppression, plan=plan)
 
@@ -207,7 +207,7 @@ def _fixed_by_plan(table: CountTable, plan: ReleasePlan) -> tuple[list, list]:
             continue
         for period in table.dims[0].members:
             key = (period, f"{prefix}:all")
-            province = plan.province(period, type_key)
+            province = plan.total(period, type_key)
             if int(province["count"]) != int(counts[key]):
                 raise ReleaseRefused(
                     f"the plan counts {int(province['count'])} {type_key} records in {period}, "

@@ -142,7 +142,7 @@ def _counted(layer: Layer, plan: ReleasePlan, start, end, column: str) -> pd.Dat
 def _suppression_params(plan: ReleasePlan, cells: pd.DataFrame, type_key: str) -> dict:
     period = cells.attrs["period"]
     province = (pd.Series({"count": 0, "status": PUBLISHED, "label": None})
-                if period.startswith("outside:") else plan.province(period, type_key))
+                if period.startswith("outside:") else plan.total(period, type_key))
     shown = province["status"] == PUBLISHED
     return {
         "threshold": plan.threshold, "label": suppressed_label(plan.threshold),

@@ -172,7 +172,10 @@ def hierarchy_table(atoms: pd.Series, dims: Sequence[Hierarchy]) -> CountTable:
     tensor = np.zeros(tuple(len(d.leaves) for d in dims), dtype=np.int64)
     np.add.at(tensor, tuple(leaf_pos), values.astype(np.int64))
     for axis, dim in enumerate(dims):
-        tensor = np.moveaxis(np.tensordot(_membership(dim), tensor, axes=([1], [axis])), 0, axis)
+        moved = np.moveaxis(tensor, axis, 0)
+        summed = _membership(dim) @ moved.reshape(moved.shape[0], -1)
+        tensor = np.moveaxis(np.asarray(summed).reshape((len(dim.members),) + moved.shape[1:]),
+                             0, axis)
     shape = tensor.shape
     index = (pd.MultiIndex.from_product([d.members for d in dims], names=[d.name for d in dims])
              if len(dims) > 1 else pd.Index(dims[0].members, name=dims[0].name))
@@ -202,14 +205,17 @@ def margins_table(frame: pd.DataFrame, *, total: str = "total") -> CountTable:
     return hierarchy_table(stacked.stack(), [rows, cols])
 
 
-def _membership(dim: Hierarchy) -> np.ndarray:
-    """Members × leaves, 1 where the leaf lies under the member."""
+def _membership(dim: Hierarchy) -> sparse.csr_matrix:
+    """Members × leaves, 1 where the leaf lies under the member (sparse: a country's
+    communes would need gigabytes as a dense matrix)."""
     col = {leaf: j for j, leaf in enumerate(dim.leaves)}
-    out = np.zeros((len(dim.members), len(dim.leaves)), dtype=np.int64)
+    rows, cols = [], []
     for i, member in enumerate(dim.members):
-        for leaf in dim.leaf_sets[member]:
-            out[i, col[leaf]] = 1
-    return out
+        leaves = dim.leaf_sets[member]
+        rows.extend([i] * len(leaves))
+        cols.extend(col[leaf] for leaf in leaves)
+    return sparse.csr_matrix((np.ones(len(rows), dtype=np.int64), (rows, cols)),
+                             shape=(len(dim.members), len(dim.leaves)))
 
 
 def _relations(dims: tuple[Hierarchy, ...], shape: tuple[int, ...]) -> sparse.csr_matrix:

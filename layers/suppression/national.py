@@ -1,0 +1,333 @@
+"""The national release: province by province, the province totals as margins between them.
+
+One table of the whole country (3,321 communes of 2025, 10,035 former
+communes, 20 quarters and their margins, four types) is one problem of
+millions of cells: it did not finish in 14 minutes. But the only figures
+that tie two provinces together are the province totals (the nation is
+their sum), so the release is built as
+
+1. each province's table (:func:`~layers.suppression.dimensions.incident_table`'s
+   cells for its communes, its province total as the margin) suppressed on
+   its own, one at a time;
+2. the national table — the provinces' totals and their sum, the nation,
+   per period and type — suppressed with the province totals the provinces
+   hid already *withheld* (:func:`~layers.suppression.engine.suppress`);
+3. if a province total is hidden at either level, the provinces so linked
+   and the national table are one problem: they are suppressed again
+   together, as one table (the province totals of the other provinces are
+   published constants there), so that hiding a province total forces the
+   complements it needs inside that province, and the reverse, to the
+   engine's fixpoint; the others keep their own result.
+
+Why auditing so is sound is in ``docs/confidentiality.md`` ("The national
+release"): a published province total is a constant, so a province whose
+totals are all published shares no unknown cell with any other table, and
+the attacker's program splits into independent programs, each one the
+audit of one of the tables above.
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from geo.units import NEW, OLD, Registry
+from layers.counts import INCIDENT_TYPES
+from layers.suppression.dimensions import (
+    period_hierarchy, quarters_of, type_hierarchy, unit_key, unit_leaves,
+)
+from layers.suppression.engine import (
+    COMPLEMENTARY, DEFAULT_THRESHOLD, HIDDEN, PRIMARY, PUBLISHED, suppress,
+)
+from layers.suppression.tables import Hierarchy, hierarchy_table
+
+__all__ = [
+    "NATION",
+    "NationalRelease",
+    "country_table",
+    "national_release",
+    "province_codes",
+    "province_of",
+    "province_registry",
+]
+
+#: The member of the unit dimension that is the sum of the provinces.
+NATION = "nation"
+#: The hidden part of the nation: records of no commune of either set (no province).
+_UNPLACED = "part:?"
+_STATUSES = pd.CategoricalDtype([PUBLISHED, PRIMARY, COMPLEMENTARY, HIDDEN])
+
+
+@dataclass(frozen=True)
+class NationalRelease:
+    """The cells of every province's table and of the national table, suppressed.
+
+    Attributes
+    ----------
+    cells : DataFrame
+        Indexed like :func:`incident_table`'s cells (``unit``, ``period``,
+        ``type``), every province's cells and the nation's: ``count`` and
+        ``status`` (``"published"``, ``"primary"``, ``"complementary"``,
+        ``"hidden"``).
+    threshold, protection : int
+    provinces : tuple of str
+        The provinces' codes (``province:<code>`` in ``cells``).
+    linked : tuple of str
+        The provinces with a total hidden at either level, suppressed again
+        together with the national table (empty when every total is published).
+    work : DataFrame
+        Per province (and ``"nation"``, ``"linked"``): ``seconds`` spent
+        building and suppressing its table (wall clock), ``cpu_seconds`` (of
+        this process), ``cells``, ``rounds`` of the protection check.
+    """
+
+    cells: pd.DataFrame
+    threshold: int
+    protection: int
+    provinces: tuple[str, ...]
+    linked: tuple[str, ...]
+    work: pd.DataFrame
+
+
+def province_codes(registry: Registry) -> tuple[str, ...]:
+    """The provinces of a registry's 2025 communes (its ``province_code`` column), sorted.
+
+    A registry without the column (:func:`geo.units.load_registry`: one
+    province) gives an empty tuple.
+    """
+    if "province_code" not in registry.communes.columns:
+        return ()
+    return tuple(sorted(registry.communes["province_code"].dropna().astype(str).unique()))
+
+
+def province_registry(registry: Registry, code: str) -> Registry:
+    """The units of one province: its 2025 communes, their pieces, the former communes in them."""
+    communes = registry.communes[registry.communes["province_code"].astype(str) == code]
+    comp = registry.composition[registry.composition["new_code"].isin(communes.index)]
+    legacy = registry.legacy[registry.legacy.index.isin(comp["old_code"])]
+    return Registry(communes=communes, legacy=legacy, composition=comp.reset_index(drop=True))
+
+
+def province_of(records: pd.DataFrame, registry: Registry) -> np.ndarray:
+    """The province of each record: of its 2025 commune, else of its former commune, else None.
+
+    A former commune lies in one province (:func:`national_release` checks it),
+    so a record whose two communes do not meet and lie in two provinces is
+    counted in its 2025 commune's province (where its former commune is no
+    unit: a hidden part, see :func:`unit_hierarchy`).
+    """
+    by_new = registry.communes["province_code"].astype(str)
+    out = np.full(len(records), None, dtype=object)
+    if "new_code" in records:
+        codes = records["new_code"].astype(object).where(records["new_code"].notna(), "")
+        out = by_new.reindex(codes.astype(str)).to_numpy(dtype=object)
+    if "old_code" in records:
+        codes = records["old_code"].astype(object).where(records["old_code"].notna(), "")
+        new_of_old = registry.legacy["new_code"].reindex(codes.astype(str))
+        by_old = by_new.reindex(new_of_old.fillna("").astype(str)).to_numpy(dtype=object)
+        missing = pd.isna(out)
+        out[missing] = by_old[missing]
+    return np.where(pd.isna(out), None, out)
+
+
+def national_release(
+    incidents: pd.DataFrame,
+    registry: Registry,
+    *,
+    threshold: int = DEFAULT_THRESHOLD,
+    protection: int = 1,
+    unit_sets: Sequence[str] = (NEW, OLD),
+    types: Sequence[str] = INCIDENT_TYPES,
+    type_total: bool = False,
+    first_year: int | None = None,
+    last_year: int | None = None,
+) -> NationalRelease:
+    """Suppress the incident tables of a registry of several provinces, one province at a time.
+
+    Parameters are those of :func:`~layers.suppression.plan.release_plan`;
+    ``registry.communes`` has a ``province_code`` column.
+
+    Returns
+    -------
+    NationalRelease
+
+    Raises
+    ------
+    ValueError
+        A former commune whose pieces lie in two provinces (it would tie
+        their tables together; the official registry has none).
+    RuntimeError
+        A small count that cannot be protected (the release fails closed).
+    """
+    provinces = province_codes(registry)
+    _check_one_province_each(registry)
+    unit_sets = tuple(dict.fromkeys(unit_sets))
+    chosen, quarter, first_year, last_year = quarters_of(incidents, types, first_year, last_year)
+    where = province_of(chosen, registry)
+    periods = period_hierarchy(first_year, last_year)
+    kinds = type_hierarchy(tuple(types), total=type_total)
+    parts: dict[str, pd.DataFrame] = {}
+    hidden_totals: list[tuple] = []
+    work = []
+    log = logging.getLogger("borderwatch")
+    for code in provinces:
+        started, cpu = time.perf_counter(), time.process_time()
+        rows = where == code
+        table = _province_table(chosen[rows], quarter[rows], province_registry(registry, code),
+                                unit_sets, periods, kinds, code)
+        result = suppress(table, threshold=threshold, protection=protection)
+        parts[code] = _compact(table.cells["count"], result.status)
+        top = parts[code].xs(unit_key("province", code), level="unit", drop_level=False)
+        hidden_totals += list(top.index[top["status"] != PUBLISHED])
+        work.append((code, time.perf_counter() - started, time.process_time() - cpu,
+                     len(table.cells), result.rounds))
+        log.info("release plan: province %s, %d cells, %.1f s", code, len(table.cells),
+                 work[-1][1])
+        del table, result
+        gc.collect()
+    started, cpu = time.perf_counter(), time.process_time()
+    atoms = _province_atoms(chosen, quarter, where)
+    nation = hierarchy_table(atoms, [_nation_units(provinces, atoms), periods, kinds])
+    result = suppress(nation, threshold=threshold, protection=protection, withheld=hidden_totals)
+    work.append((NATION, time.perf_counter() - started, time.process_time() - cpu,
+                 len(nation.cells), result.rounds))
+    status = result.status
+    linked = tuple(code for code in provinces
+                   if (status.xs(unit_key("province", code), level="unit") != PUBLISHED).any())
+    if linked:
+        started, cpu = time.perf_counter(), time.process_time()
+        log.info("release plan: provinces %s linked through hidden totals", ", ".join(linked))
+        table, fixed = _linked_table(chosen, quarter, where, registry, provinces, linked,
+                                     unit_sets, periods, kinds)
+        result = suppress(table, threshold=threshold, protection=protection, published=fixed)
+        joint = _compact(table.cells["count"], result.status)
+        work.append(("linked", time.perf_counter() - started, time.process_time() - cpu,
+                     len(table.cells), result.rounds))
+        units = joint.index.get_level_values("unit")
+        for code in linked:
+            mine = parts[code].index.get_level_values("unit").unique()
+            parts[code] = joint[units.isin(mine)]
+        nation_cells = joint[units.isin([NATION, _UNPLACED])]
+        del table, result
+    else:
+        nation_cells = _compact(nation.cells["count"], status)
+        nation_cells = nation_cells[nation_cells.index.get_level_values("unit")
+                                    .isin([NATION, _UNPLACED])]
+    cells = pd.concat([*(parts[code] for code in provinces), nation_cells])
+    cells["status"] = cells["status"].astype(_STATUSES)
+    return NationalRelease(
+        cells=cells, threshold=int(threshold), protection=int(protection),
+        provinces=provinces, linked=linked,
+        work=pd.DataFrame(work, columns=["province", "seconds", "cpu_seconds", "cells", "rounds"])
+        .set_index("province"))
+
+
+def country_table(
+    incidents: pd.DataFrame,
+    registry: Registry,
+    *,
+    unit_sets: Sequence[str] = (NEW, OLD),
+    types: Sequence[str] = INCIDENT_TYPES,
+    type_total: bool = False,
+    first_year: int | None = None,
+    last_year: int | None = None,
+):
+    """Every province's table and the national table as one table: all a reader knows at once.
+
+    The attacker's view of a national release (:func:`national_release`
+    publishes its cells); one problem of the whole country's size, so only
+    for small registries: the tests audit a national release on it.
+    """
+    provinces = province_codes(registry)
+    _check_one_province_each(registry)
+    chosen, quarter, first_year, last_year = quarters_of(incidents, types, first_year, last_year)
+    where = province_of(chosen, registry)
+    table, _ = _linked_table(chosen, quarter, where, registry, provinces, provinces,
+                             tuple(dict.fromkeys(unit_sets)),
+                             period_hierarchy(first_year, last_year),
+                             type_hierarchy(tuple(types), total=type_total))
+    return table
+
+
+def _check_one_province_each(registry: Registry) -> None:
+    """Refuse a former commune whose pieces lie in two provinces."""
+    comp = registry.composition
+    province = comp["new_code"].map(registry.communes["province_code"].astype(str))
+    spread = province.groupby(comp["old_code"]).nunique()
+    if (spread > 1).any():
+        raise ValueError("former communes whose pieces lie in two provinces tie their tables "
+                         f"together: {sorted(spread.index[spread > 1])[:5]}")
+
+
+def _compact(count: pd.Series, status: pd.Series) -> pd.DataFrame:
+    return pd.DataFrame({"count": count.to_numpy(dtype=np.int64),
+                         "status": pd.Categorical(status.to_numpy(), dtype=_STATUSES)},
+                        index=count.index)
+
+
+def _atoms(leaf: pd.Series | np.ndarray, quarter: pd.Series, kind: pd.Series) -> pd.Series:
+    return (pd.DataFrame({"unit": np.asarray(leaf, dtype=object),
+                          "period": quarter.to_numpy(), "type": kind.to_numpy()})
+            .groupby(["unit", "period", "type"]).size())
+
+
+def _province_table(records, quarter, registry, unit_sets, periods, kinds, code):
+    """One province's table: :func:`incident_table` over its units and records."""
+    units, leaf = unit_leaves(records, registry, unit_sets, province=code)
+    return hierarchy_table(_atoms(leaf, quarter, records["type"]), [units, periods, kinds])
+
+
+def _province_atoms(records, quarter, where) -> pd.Series:
+    """Counts per province (or the unplaced part), quarter and type."""
+    leaf = np.array([_UNPLACED if p is None else unit_key("province", p) for p in where],
+                    dtype=object) if len(where) else np.array([], dtype=object)
+    return _atoms(leaf, quarter, records["type"])
+
+
+def _nation_units(provinces, atoms: pd.Series) -> Hierarchy:
+    """The nation as the sum of the provinces (and of a hidden part holding unplaced records)."""
+    leaves = tuple(unit_key("province", code) for code in provinces)
+    unplaced = (_UNPLACED,) if len(atoms) and _UNPLACED in atoms.index.get_level_values(0) \
+        else ()
+    return Hierarchy("unit", leaves + unplaced, ((NATION, leaves + unplaced),),
+                     frozenset(unplaced))
+
+
+def _linked_table(records, quarter, where, registry, provinces, linked, unit_sets, periods,
+                  kinds):
+    """The national table with the whole tables of the ``linked`` provinces inside it.
+
+    Returns the table and the cells fixed published: the other provinces'
+    totals, published in their own tables.
+    """
+    leaves, groups, hidden, leaf = [], [], set(), np.empty(len(records), dtype=object)
+    for code in provinces:
+        rows = where == code
+        if code in linked:
+            units, of_record = unit_leaves(records[rows], province_registry(registry, code),
+                                           unit_sets, province=code)
+            leaves += units.leaves
+            groups += units.groups
+            hidden |= units.hidden
+            leaf[rows] = of_record.to_numpy()
+        else:
+            leaves.append(unit_key("province", code))
+            leaf[rows] = unit_key("province", code)
+    unplaced = pd.isna(where)
+    if unplaced.any():
+        leaves.append(_UNPLACED)
+        hidden.add(_UNPLACED)
+        leaf[unplaced] = _UNPLACED
+    top = tuple(unit_key("province", code) for code in provinces)
+    groups.append((NATION, top + ((_UNPLACED,) if unplaced.any() else ())))
+    units = Hierarchy("unit", tuple(leaves), tuple(groups), frozenset(hidden))
+    table = hierarchy_table(_atoms(leaf, quarter, records["type"]), [units, periods, kinds])
+    fixed = [key for key in table.cells.index
+             if key[0] in set(top) - {unit_key("province", c) for c in linked}]
+    return table, fixed
