@@ -68,6 +68,9 @@ class Analyses:
     #: The density grid's cell, in km (read by the forecast's KDE baseline).
     density_cell_km = DENSITY_CELL_KM
 
+    #: The commander's view: nothing hidden (:attr:`dashboard.released.View.released`).
+    released = False
+
     def __init__(self, ctx: AppContext, *, permutations: int = 999,
                  gi_permutations: int = 9999, seed: int = 20250701):
         self.ctx = ctx

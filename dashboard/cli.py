@@ -348,6 +348,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
             _, last = data_period(ctx)
             period = parse_quarter(latest_complete_quarter(last, ctx.extracted))
         start, end = period
+        an = Analyses(ctx)  # the command's one cache of layers (no server: none to share)
         if getattr(args, "format", "pdf") in ("docx", "pdf-docx"):  # the Standing Office's
             from dashboard.exports.report_docx import report_docx
             from dashboard.exports.report_text import report_period
@@ -356,7 +357,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
             named = named if any(v is not None for v in named.values()) else {
                 "start": start, "end": end}
             asked = report_period(**named)
-            pdf = report_docx(ctx, Analyses(ctx), period=asked, unit_set=settings.unit_set,
+            pdf = report_docx(ctx, an, period=asked, unit_set=settings.unit_set,
                               lang=lang)
             if args.format == "pdf-docx":  # the same document, as LibreOffice prints it
                 from dashboard.exports.docx_pdf import docx_to_pdf
@@ -365,7 +366,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
             title = translate("report.docx.footer", lang, period=asked.phrase(lang))
         else:
             # no server to come back to: the forecast is built here if not on disk yet
-            pdf = quarterly_report(ctx, Analyses(ctx), start=start, end=end,
+            pdf = quarterly_report(ctx, an, start=start, end=end,
                                    unit_set=settings.unit_set, lang=lang, forecast_wait=None)
             title = report_title(start, end, lang)
     except StoreError as err:

@@ -44,6 +44,10 @@ class View(Protocol):
     """What a page asks of the analyses, whatever the role: :class:`Analyses` answers for
     the commander, :class:`Released` for the roles below (same names, same arguments)."""
 
+    #: Whether small counts are hidden (a role below commander): what a report says and
+    #: leaves out depends on it.
+    released: bool
+
     def layer(self, name: str, *, unit_set: str, types: tuple[str, ...], start: dt.date,
               end: dt.date, bandwidth_km: float = 5.0, fdr: bool = True) -> Layer: ...
 
@@ -167,6 +171,8 @@ class Released:
     Its methods take the arguments of :class:`Analyses`' methods of the same name
     and answer for the grid period that holds the one asked for.
     """
+
+    released = True
 
     def __init__(self, an: Analyses, role: str, plan: ReleasePlan, indicators):
         self.an, self.role, self.plan, self.indicators = an, role, plan, indicators

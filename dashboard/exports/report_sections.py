@@ -18,7 +18,6 @@ from collections.abc import Sequence
 import pandas as pd
 
 from dashboard.i18n import format_number, reason_text, translate
-from dashboard.released import Released
 from layers.compare import NO_COMPARISON
 from layers.counts import INCIDENT_TYPES
 from layers.gaps import priority_list
@@ -53,7 +52,7 @@ GI_LEVELS = (99, 95, 90)
 
 def is_released(an) -> bool:
     """Whether the report is made for a role below commander (small counts hidden)."""
-    return isinstance(an, Released)
+    return bool(an.released)
 
 
 # --------------------------------------------------------------------------- the layers

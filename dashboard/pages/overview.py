@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import threading
 
 import pandas as pd
 
@@ -358,20 +357,15 @@ def presentation(ctx: AppContext, an, lang: str, search: str | None):
                              waiting=_waiting(an, role))
 
 
-def register_callbacks(app: Dash, ctx: AppContext, an: Analyses | None = None) -> None:
+def register_callbacks(app: Dash, ctx: AppContext, an: Analyses) -> None:
     """Filters → new values on the map and in the KPI cards; the map's downloads; the report.
 
-    ``an`` are the app's shared analyses (the report's layers); when not given they are
-    made on the first report asked for.
+    ``an`` is the app's one cache of layers (:class:`dashboard.analysis.Analyses`), which
+    every page and the report read.
     """
-    shared = {"an": an}
-    lock = threading.Lock()
 
     def analyses() -> Analyses:
-        with lock:
-            if shared["an"] is None:
-                shared["an"] = Analyses(ctx)
-            return shared["an"]
+        return an
 
     register_period(app, ctx, ids.PERIOD)
     register_url_sync(app, url_id=ids.OV_URL, path=PATH, fields=URL_FIELDS,
