@@ -23,6 +23,7 @@ from dashboard.released import analyses_for
 from geo.config import Settings
 from geo.ingest.kinds import OUTCOMES
 from geo.store import open_store
+from layers.counts import INCIDENT_TYPES
 from tests.cache import PLAN_CACHE, demo_data
 
 DOCUMENT_DATE = dt.date(2025, 1, 10)
@@ -474,3 +475,25 @@ def test_overview_downloads_the_word_report_as_pdf(server, role):
         download.save_as(saved)
     pdf = PdfReader(saved)
     assert len(pdf.pages) >= 2 and "BC-BC" in pdf.pages[0].extract_text()
+
+
+def test_the_commanders_document_carries_the_forecasts_track_record(doc, an, ctx):
+    """Part II ends with the forecast of the quarter after the period and its backtest table,
+    as section 6 of the quarterly report (the same sentence, the same rows); a viewer's
+    document has no forecast at all (it is not released below commander)."""
+    from dashboard.forecast_text import track_header, track_record, track_rows
+
+    layer = an.forecast(unit_set="2025", types=INCIDENT_TYPES, end=YEAR.end)
+    text = _paragraphs(doc)
+    assert "5. Dự báo quý tới và kết quả kiểm chứng" in text
+    assert track_record(layer.params, "vi") in text
+    assert layer.params["period"] == "2025Q1"
+    (table,) = [t for t in doc.tables
+                if [c.text for c in t.rows[0].cells] == track_header("vi")]
+    assert [[c.text for c in row.cells] for row in table.rows[1:]] == \
+        track_rows(layer.params, "vi")
+    assert any(p.startswith("Các xã, phường thuộc 10 % diện tích được đánh dấu cho "
+                            "01/01/2025 – 31/03/2025: ") for p in text)
+    viewer = Document(io.BytesIO(report_docx(ctx, analyses_for(an, "viewer"), period=YEAR,
+                                             document_date=DOCUMENT_DATE, maps=[])))
+    assert "Dự báo" not in _all_text(viewer)
