@@ -37,7 +37,7 @@ import pandas as pd
 import shapely
 
 from geo.ingest import Places
-from geo.ingest.kinds import OUTCOMES
+from geo.kinds import OUTCOMES
 from geo.units import MERGER_DATE, NEW, OLD, Registry
 
 __all__ = ["NationalUnits", "incident_truth", "national_population", "national_records",

@@ -13,7 +13,6 @@ nothing is reprojected per click beyond what a layer itself computes.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import threading
 from collections import OrderedDict
 
@@ -21,7 +20,8 @@ import geopandas as gpd
 import pandas as pd
 import shapely
 
-from dashboard.context import AppContext
+from dashboard.context import AppContext, cells_geojson
+from dashboard.forecast_worker import ForecastWorker
 from geo.boundaries import load_outline
 from geo.units import NEW
 from layers.compare import campaign_comparison, compare_periods
@@ -64,19 +64,11 @@ def grid_url(name: str) -> str:
     return f"/geo/{name}.geojson"
 
 
-def _cells_geojson(cells: gpd.GeoDataFrame) -> str:
-    """Grid polygons as GeoJSON text (id = cell id), coordinates rounded to ~1 m."""
-    features = [
-        {"type": "Feature", "id": str(i), "properties": {},
-         "geometry": shapely.geometry.mapping(shapely.set_precision(g, 1e-5))}
-        for i, g in zip(cells.index, cells.geometry.values, strict=True)
-    ]
-    return json.dumps({"type": "FeatureCollection", "features": features},
-                      separators=(",", ":"))
-
-
 class Analyses:
     """Memoised commander layers over one app context (thread-safe)."""
+
+    #: The density grid's cell, in km (read by the forecast's KDE baseline).
+    density_cell_km = DENSITY_CELL_KM
 
     def __init__(self, ctx: AppContext, *, permutations: int = 999,
                  gi_permutations: int = 9999, seed: int = 20250701):
@@ -99,7 +91,9 @@ class Analyses:
                               "old_code": [], "lat": [], "lon": []})
         grid = kernel_density(empty, self.outline, cell_km=DENSITY_CELL_KM).cells
         hexes = hexagon_counts(empty, self.outline, resolution=HEX_RESOLUTION)
-        self.geojson = {"density": _cells_geojson(grid), "hexagons": _cells_geojson(hexes)}
+        self.geojson = {"density": cells_geojson(grid), "hexagons": cells_geojson(hexes)}
+        #: The forecasts: in memory, on disk, or built by a background process.
+        self.forecasts = ForecastWorker(self)
 
     # -- memoising -----------------------------------------------------------------------
 
@@ -424,168 +418,51 @@ class Analyses:
         return self._memo(("evidence", unit_set, types, start, end), build)
 
 
-    # -- the forecast (issue 19) -----------------------------------------------------------
+    # -- the forecast (issue 19): dashboard/forecast_build.py, dashboard/forecast_worker.py ---
 
     def forecast(self, *, unit_set: str, types, end: dt.date) -> Layer:
-        """The next period's forecast after the last complete quarter up to ``end`` (and up to
-        the latest record), with its track record over the 8 quarters before
-        (:mod:`layers.forecast`).
+        """The next period's forecast after the last complete quarter up to ``end`` (and up
+        to the latest record), with its track record over the 8 quarters before.
 
-        Built on first use and kept per store revision (about a minute on the demo: the
-        baselines' Gi* and key-area scores of 9 windows), in the caller's thread; the page
-        asks :meth:`forecast_ready` instead, which builds it in the background. Not
-        precomputed after an import, so that no server start pays for a layer nobody
-        opened.
+        From memory or the disk cache, else built in the caller's thread and kept there
+        (scripts, tests); the page and the report ask :meth:`forecast_ready`, built in a
+        background process.
         """
-        types, last = tuple(types), self._forecast_origin(end)
-        return self._memo(("forecast", unit_set, types, last),
-                          lambda: self._forecast(unit_set, types, last))
+        return self.forecasts.result(self._forecast_state(unit_set, types, end))["layer"]
 
-    def forecast_ready(self, *, unit_set: str, types, end: dt.date) -> Layer | None:
-        """:meth:`forecast` if it is built; else None, its build started in the background.
-
-        One forecast builds at a time; asked for another meanwhile, the latest asked is built
-        next (the others are forgotten), so a user clicking through filters, or a fuzzer,
-        starts at most two builds. The page shows that it is being prepared and asks again.
-        """
-        types, last = tuple(types), self._forecast_origin(end)
-        revision = self.ctx.records.current().revision
-        with self._lock:
-            found = self._cache.get((revision, "forecast", unit_set, types, last))
-            if found is not None:
-                return found
-            self._forecast_next = {"unit_set": unit_set, "types": types, "end": end}
-            if getattr(self, "_forecast_busy", False):
-                return None
-            self._forecast_busy = True
-        threading.Thread(target=self._forecast_worker, daemon=True, name="forecast").start()
-        return None
-
-    def _forecast_worker(self) -> None:
-        import logging
-
-        while True:
-            with self._lock:
-                job, self._forecast_next = self._forecast_next, None
-                if job is None:
-                    self._forecast_busy = False
-                    return
-            try:
-                self.forecast(**job)
-            except Exception:  # noqa: BLE001 — kept for the log; the page says it failed
-                logging.getLogger("borderwatch").exception("forecast failed")
-                key = ("forecast", job["unit_set"], job["types"],
-                       self._forecast_origin(job["end"]))
-                self._memo(key, lambda job=job: self._forecast_failed(job["unit_set"]))
-
-    def _forecast_failed(self, unit_set: str, problem: str = "forecast.failed") -> Layer:
-        from layers.forecast import forecast_layer, unit_areas
-
-        return forecast_layer(self.ctx.unit_table(unit_set), unit_set=unit_set, fit=None,
-                              track=None, area=unit_areas(self.ctx.communes[unit_set]),
-                              problem=problem, caveats=self.ctx.caveats)
+    def forecast_ready(self, *, unit_set: str, types, end: dt.date,
+                       wait: float = 0.0) -> Layer | None:
+        """:meth:`forecast` if it is built (by any worker, or before the last restart); else
+        None, its build queued for the background process, after waiting up to ``wait``
+        seconds for it. The page shows that it is being prepared and asks again."""
+        found = self.forecasts.ready(self._forecast_state(unit_set, types, end), wait=wait)
+        return None if found is None else found["layer"]
 
     def forecast_waiting(self, unit_set: str) -> Layer:
         """The layer shown while the forecast is being prepared (no value, a message)."""
-        return self._forecast_failed(unit_set, "forecast.preparing")
+        from dashboard.forecast_build import waiting_layer
+
+        return waiting_layer(self, unit_set)
 
     def forecast_track(self, *, unit_set: str, types, end: dt.date):
         """The :class:`layers.forecast.Backtest` behind :meth:`forecast` (None without one)."""
-        return self._forecast_parts(unit_set, tuple(types), self._forecast_origin(end))["track"]
+        state = self._forecast_state(unit_set, types, end)
+        return self.forecasts.result(state)["parts"]["track"]
+
+    def _forecast_state(self, unit_set: str, types, end: dt.date):
+        from dashboard.forecast_build import state_of
+
+        return state_of(self, unit_set=unit_set, types=types, end=end)
 
     def _forecast_origin(self, end: dt.date):
-        """The last complete quarter up to ``end`` and up to the latest record: a quarter
-        past the records is not an empty quarter but one not imported yet."""
-        from layers.forecast import last_complete_period
+        from dashboard.forecast_build import forecast_origin
 
-        dates = self._records().incidents["date"]
-        latest = dates.max().date() if len(dates) else end
-        return last_complete_period(min(end, latest))
+        return forecast_origin(self, end)
 
     def _forecast_parts(self, unit_set: str, types: tuple, last) -> dict:
-        from layers import forecast as fc
-        from layers.emerging import period_counts
-        from layers.inference import queen_contiguity
+        from dashboard.forecast_build import ForecastState
 
-        def build():
-            rec, polys = self._records(), self.ctx.communes[unit_set]
-            units = self.ctx.unit_table(unit_set)
-            counts = period_counts(rec.incidents, units, unit_set=unit_set, types=types,
-                                   end=last.end_time.date()) if len(rec.incidents) else None
-            if counts is None or counts.empty or counts.columns[-1] != last:
-                return {"problem": "forecast.too_few_periods", "fit": None, "track": None,
-                        "n_periods": 0 if counts is None else counts.shape[1],
-                        "n_incidents": 0 if counts is None else int(counts.to_numpy().sum())}
-            sizes = {"n_periods": counts.shape[1], "n_incidents": int(counts.to_numpy().sum())}
-            population = None
-            if unit_set == NEW and len(rec.population):
-                population = rec.population.sort_values("year").groupby("new_code")[
-                    "population"].last()
-            static = fc.static_features(polys, self.ctx.gates, self.ctx.border, population)
-            graph, area = queen_contiguity(polys), fc.unit_areas(polys)
-            problem = fc.history_problem(counts)
-            if problem:
-                return {"problem": problem, "fit": None, "track": None, **sizes}
-            # the quarters checked: the last 8 with enough history before them
-            checked = [p for i, p in enumerate(counts.columns)
-                       if i >= counts.shape[1] - fc.ORIGINS
-                       and fc.history_problem(counts.iloc[:, :i]) is None]
-            if not checked:
-                return {"problem": "forecast.too_few_periods", "fit": None, "track": None,
-                        **sizes}
-            periods = checked + [last + 1]
-            scores = {p: self._baseline_scores(unit_set, types, p, area) for p in periods}
-            baselines = {name: pd.DataFrame({p: scores[p][name] for p in periods[:-1]})
-                         for name in ("kde", "gi", "key_areas")}
-            try:
-                track = fc.backtest(counts, static, graph, area, baselines=baselines)
-            except ValueError as err:
-                return {"problem": str(err), "fit": None, "track": None, **sizes}
-            fit = fc.fit_forecast(counts, static, graph)
-            best = track.best()
-            nxt = scores[last + 1]
-            # what the map shows when a baseline wins: last quarter's counts, last year's
-            # density as incidents, the Gi* class (-3 … 3), the key-area score
-            shown = {"last_period": counts.iloc[:, -1].astype(float), "kde": nxt["kde"] * area,
-                     "gi": nxt["gi_bin"], "key_areas": nxt["key_areas"]}
-            return {"problem": None, "fit": fit, "track": track, "area": area,
-                    "best_scores": shown.get(best), **sizes}
-        return self._memo(("forecast-parts", unit_set, types, last), build)
-
-    def _baseline_scores(self, unit_set: str, types: tuple, period, area) -> dict:
-        """The baselines' scores for ``period`` from the four periods before it: last year's
-        kernel density per km², the Gi* classes (then z) and the key-area score."""
-        from layers.forecast import kde_expected
-
-        start = (period - 4).start_time.date()
-        end = (period - 1).end_time.date()
-        polys = self.ctx.communes[unit_set]
-        selected = _selected(self._records().incidents, types, start, end)
-        kde = kde_expected(selected, self.outline, polys, unit_set=unit_set,
-                           cell_km=DENSITY_CELL_KM) / area
-        gi = self.layer("gi", unit_set=unit_set, types=types, start=start, end=end).frame
-        gi_score = gi["gi_bin"].fillna(0) * 1000 + gi["Zs"].fillna(-999).clip(-999, 999)
-        key = key_area_scores(self.evidence(unit_set=unit_set, types=types, start=start,
-                                            end=end))["score"].reindex(polys.index)
-        return {"kde": kde, "gi": gi_score, "gi_bin": gi["gi_bin"].astype(float),
-                "key_areas": key.astype(float)}
-
-    def _forecast(self, unit_set: str, types: tuple, last) -> Layer:
-        from layers.forecast import forecast_layer
-
-        parts = self._forecast_parts(unit_set, types, last)
-        polys = self.ctx.communes[unit_set]
-        area = parts.get("area")
-        if area is None:
-            from layers.forecast import unit_areas
-
-            area = unit_areas(polys)
-        return forecast_layer(self.ctx.unit_table(unit_set), unit_set=unit_set,
-                              fit=parts["fit"], track=parts["track"], area=area,
-                              best_scores=parts.get("best_scores"), problem=parts["problem"],
-                              params={"types": types, "n_periods": parts.get("n_periods", 0),
-                                      "n_incidents": parts.get("n_incidents", 0)},
-                              caveats=self.ctx.caveats)
+        return self.forecasts.result(ForecastState(unit_set, tuple(types), last))["parts"]
 
 
 def _selected(incidents: pd.DataFrame, types, start, end) -> pd.DataFrame:

@@ -100,6 +100,18 @@ def _start_release_plan(an: Analyses) -> None:
         logging.getLogger("borderwatch").warning("release plan not started: store unreadable")
 
 
+def _start_forecasts(an: Analyses) -> None:
+    """Queue the default forecasts now and after each import (in a background process,
+    :mod:`dashboard.forecast_worker`), unless ``Settings.precompute_forecasts`` is off."""
+    if not an.ctx.settings.precompute_forecasts:
+        return
+    an.ctx.records.on_change(an.forecasts.precompute)
+    try:
+        an.forecasts.precompute()
+    except Exception:  # noqa: BLE001 — the pages report the store's error themselves
+        logging.getLogger("borderwatch").warning("forecasts not started: store unreadable")
+
+
 class _Borderwatch(Dash):
     """Dash, whose page configuration does not name the server's Python version (the
     renderer never uses it outside the development tools, which are off), and whose page
@@ -139,7 +151,9 @@ def create_app(settings: Settings, ctx: AppContext | None = None,
     precompute : bool
         Start building the small-count release plan at once (in the background), so that
         roles below commander see counts from their first page; off in tests that never
-        open a page as such a role.
+        open a page as such a role. With ``settings.precompute_forecasts``, also the
+        commander's default forecasts (in a background process), at once and after each
+        import.
     """
     ctx = ctx or build_context(settings)
     app = _Borderwatch(
@@ -159,6 +173,7 @@ def create_app(settings: Settings, ctx: AppContext | None = None,
     an = Analyses(ctx)
     if precompute:
         _start_release_plan(an)
+        _start_forecasts(an)
     accounts = accounts or accounts_of(settings)
     install_auth(app, accounts, default_lang=settings.language,
                  secure_cookies=settings.secure_cookies, demo_open=lambda: ctx.source == "demo")

@@ -326,7 +326,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
     from dashboard.analysis import Analyses
     from dashboard.context import build_context
     from dashboard.exports.report import quarterly_report, report_title
-    from dashboard.exports.static import ChromiumNotFound
+    from dashboard.exports.chromium import ChromiumNotFound
     from dashboard.i18n import format_number, translate
     from dashboard.period_filter import data_period
     from geo.store import StoreError
@@ -364,8 +364,9 @@ def _cmd_report(args: argparse.Namespace) -> int:
                 pdf = docx_to_pdf(pdf)
             title = translate("report.docx.footer", lang, period=asked.phrase(lang))
         else:
+            # no server to come back to: the forecast is built here if not on disk yet
             pdf = quarterly_report(ctx, Analyses(ctx), start=start, end=end,
-                                   unit_set=settings.unit_set, lang=lang)
+                                   unit_set=settings.unit_set, lang=lang, forecast_wait=None)
             title = report_title(start, end, lang)
     except StoreError as err:
         print(translate("cli.error", lang, message=err), file=sys.stderr)

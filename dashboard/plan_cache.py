@@ -1,4 +1,5 @@
-"""The release plan of each version of the records, kept on disk across restarts and workers.
+"""The release plan (and the forecasts) of each version of the records, kept on disk across
+restarts and workers.
 
 Building the small-count suppression (:func:`layers.suppression.release_plan`)
 solves the whole incident table: seconds to a minute. Roles below commander
@@ -7,7 +8,8 @@ every gunicorn worker, nor after every restart. This module keys a built plan
 by what it depends on — the incident columns it reads, the unit registry, the
 threshold and the source of the suppression code itself — and keeps it in
 ``<data_dir>/cache/``. A file lock makes a second worker wait for the first
-one's plan instead of solving the same table again.
+one's plan instead of solving the same table again. The forecasts
+(:mod:`dashboard.forecast_worker`) are kept the same way, as another ``kind`` of file.
 
 The cache folder lives beside the record store and holds counts of the same
 records: it is as confidential as the store, and only the server reads it.
@@ -26,7 +28,7 @@ from typing import TypeVar
 
 import pandas as pd
 
-__all__ = ["KEEP", "cached", "plan_key"]
+__all__ = ["KEEP", "being_built", "cached", "code_digest", "plan_key", "stored"]
 
 #: Plans kept on disk (the newest ones): older versions of the records are pruned.
 KEEP = 4
@@ -35,7 +37,8 @@ _COLUMNS = ("date", "type", "status", "new_code", "old_code")
 T = TypeVar("T")
 
 
-def _code_digest(modules: tuple[str, ...]) -> bytes:
+def code_digest(modules: tuple[str, ...]) -> bytes:
+    """The sha256 digest of the source of ``modules`` (a package: of every module in it)."""
     import importlib
 
     out = hashlib.sha256()
@@ -60,7 +63,7 @@ def plan_key(incidents: pd.DataFrame, registry_composition: pd.DataFrame, thresh
     """
     digest = hashlib.sha256()
     digest.update(str(int(threshold)).encode())
-    digest.update(_code_digest(modules))
+    digest.update(code_digest(modules))
     present = [c for c in _COLUMNS if c in incidents.columns]
     digest.update(",".join(present).encode())
     if len(incidents):
@@ -71,17 +74,18 @@ def plan_key(incidents: pd.DataFrame, registry_composition: pd.DataFrame, thresh
     return digest.hexdigest()[:24]
 
 
-def cached(folder: Path, key: str, build: Callable[[], T]) -> T:
+def cached(folder: Path, key: str, build: Callable[[], T], *, kind: str = "release-plan",
+           keep: int = KEEP) -> T:
     """The object stored under ``key`` in ``folder``, built (once, across processes) if missing.
 
     A damaged or unreadable file is rebuilt and replaced, never trusted; the
     new file is written beside and renamed into place, so a reader never sees
-    half a file. The oldest files beyond :data:`KEEP` are removed.
+    half a file. The oldest files of the same ``kind`` beyond ``keep`` are removed.
     """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"release-plan-{key}.pickle"
-    with open(folder / f"release-plan-{key}.lock", "a+") as lock:
+    path = folder / f"{kind}-{key}.pickle"
+    with open(folder / f"{kind}-{key}.lock", "a+") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # a second worker waits here for the first one's plan
         try:
             if path.exists():
@@ -89,21 +93,49 @@ def cached(folder: Path, key: str, build: Callable[[], T]) -> T:
                     with open(path, "rb") as fh:
                         return pickle.load(fh)
                 except Exception:  # noqa: BLE001 — a damaged cache file is rebuilt
-                    _LOG.warning("release plan cache %s unreadable: rebuilding", path.name)
+                    _LOG.warning("%s cache %s unreadable: rebuilding", kind, path.name)
             value = build()
             tmp = path.with_suffix(f".tmp{os.getpid()}")
             with open(tmp, "wb") as fh:
                 pickle.dump(value, fh, protocol=pickle.HIGHEST_PROTOCOL)
             os.replace(tmp, path)
-            _prune(folder, keep=path)
+            _prune(folder, kind, keep=path, count=keep)
             return value
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
-def _prune(folder: Path, *, keep: Path) -> None:
-    plans = sorted(folder.glob("release-plan-*.pickle"), key=lambda p: p.stat().st_mtime,
+def stored(folder: Path, key: str, *, kind: str = "release-plan"):
+    """The object stored under ``key``, or None when there is none (or it cannot be read):
+    a look that never waits and never builds."""
+    path = Path(folder) / f"{kind}-{key}.pickle"
+    try:
+        with open(path, "rb") as fh:
+            return pickle.load(fh)
+    except FileNotFoundError:
+        return None
+    except Exception:  # noqa: BLE001 — a damaged file is rebuilt by the next cached()
+        _LOG.warning("%s cache %s unreadable", kind, path.name)
+        return None
+
+
+def being_built(folder: Path, key: str, *, kind: str = "release-plan") -> bool:
+    """Whether a process (this one included) is building ``key`` now (holds its lock)."""
+    path = Path(folder) / f"{kind}-{key}.lock"
+    if not path.exists():
+        return False
+    with open(path, "a+") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(lock, fcntl.LOCK_UN)
+        return False
+
+
+def _prune(folder: Path, kind: str, *, keep: Path, count: int = KEEP) -> None:
+    files = sorted(folder.glob(f"{kind}-*.pickle"), key=lambda p: p.stat().st_mtime,
                    reverse=True)
-    for old in [p for p in plans if p != keep][KEEP - 1:]:
+    for old in [p for p in files if p != keep][count - 1:]:
         for stale in (old, old.with_suffix(".lock")):
             stale.unlink(missing_ok=True)

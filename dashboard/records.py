@@ -16,20 +16,30 @@ import pandas as pd
 
 from geo.config import Settings
 from geo.ingest import DEMO_SOURCE
-from geo.store import Store, StoreError, open_store
+from geo.store import RECORD_TABLES, Store, StoreError, open_store
 from layers.reporting import reported_figures
 
 __all__ = ["INCIDENT_COLUMNS", "RecordCache", "Records"]
 
-INCIDENT_COLUMNS = ["source", "record_id", "date", "type", "persons", "victims", "agency",
-                    "status", "lat", "lon", "new_code", "old_code"]
-_OTHER_COLUMNS = {
-    "outreach": ["source", "record_id", "date", "agency", "format", "participants", "materials",
-                 "sessions", "sites", "groups", "members", "new_code", "old_code"],
-    "models": ["source", "record_id", "model_type", "model_class", "start_date", "end_date",
-               "agency", "new_code", "old_code"],
-    "population": ["new_code", "year", "population", "population_14_60"],
-}
+#: Spine columns of the store the app does not read: how a record named its commune and
+#: was placed, its hash and its import.
+_UNREAD = frozenset({"commune_code", "commune", "district", "resolved_by", "content_hash",
+                     "import_id"})
+
+
+def _read_columns(kind: str) -> list[str]:
+    """The columns of ``kind`` the app reads: its key, its own fields (the store's, from
+    :data:`geo.kinds.KINDS`) and its communes in both unit sets; population, which names
+    the 2025 communes and is keyed by them, its 2025 code and its own fields."""
+    names = [c.name for c in RECORD_TABLES[kind] if c.name not in _UNREAD]
+    if kind == "population":
+        return ["new_code", *(n for n in names if n not in ("source", "record_id", "new_code",
+                                                             "old_code"))]
+    return names
+
+
+INCIDENT_COLUMNS = _read_columns("incidents")
+_OTHER_COLUMNS = {kind: _read_columns(kind) for kind in ("outreach", "models", "population")}
 
 
 @dataclass(frozen=True)
@@ -64,6 +74,14 @@ class RecordCache:
         self._lock = threading.Lock()
         self._current: Records | None = None
         self._store: Store | None = None
+        self._listeners: list = []
+
+    def on_change(self, callback) -> None:
+        """Call ``callback()`` each time :meth:`current` loads a new revision of the store
+        (an import has landed), after the load, in the caller's thread: it must be quick
+        (the forecasts' worker only queues its builds)."""
+        with self._lock:
+            self._listeners.append(callback)
 
     def current(self) -> Records:
         """The records as of the store's latest import.
@@ -78,13 +96,23 @@ class RecordCache:
                 try:
                     store = self._open()
                     revision = store.revision()
-                    if self._current is None or self._current.revision != revision:
+                    changed = self._current is not None and self._current.revision != revision
+                    if self._current is None or changed:
                         self._current = self._load(store, revision)
-                    return self._current
+                    current, listeners = self._current, list(self._listeners) if changed else []
+                    break
                 except StoreError:
                     self._close()
                     if attempt == 2:
                         raise
+        for callback in listeners:
+            try:
+                callback()
+            except Exception:  # noqa: BLE001 — a listener never fails a read
+                import logging
+
+                logging.getLogger("borderwatch").exception("records listener failed")
+        return current
 
     def _open(self) -> Store:
         if self._store is None:

@@ -197,6 +197,7 @@ def settings_env(settings: Settings, *, demo: bool = True) -> dict[str, str]:
         "BORDERWATCH_SMALL_COUNT": str(settings.small_count),
         DEMO_ENV: "1" if demo else "0",
         "BORDERWATCH_BASEMAP": str(Path(settings.basemap).resolve()) if settings.basemap else "",
+        "BORDERWATCH_FORECAST_PRECOMPUTE": "1" if settings.precompute_forecasts else "0",
     }
     return env
 

@@ -16,7 +16,7 @@ follows the province's plans, not any real record:
   carry only a point, at least 150 m inside their commune;
 - victims never carry a location, and no table holds a person's name;
 - every crossing, case and victim has exactly one outcome (its ``status``,
-  :data:`geo.ingest.kinds.OUTCOMES`), as far as it has gone by the end of the
+  :data:`geo.kinds.OUTCOMES`), as far as it has gone by the end of the
   period: a crossing is still being verified (``verified``) until it is
   handled, then sanctioned (about two thirds), warned and educated,
   deported or prosecuted, about seed 004's mix (27, 6 and 8 of 41 cases);
@@ -24,7 +24,7 @@ follows the province's plans, not any real record:
   tips climb the targets' ladder (received, verified, prosecuted, tried);
 - outreach (truyền thông) follows risk and the agencies' seats, and doubles
   in the campaign windows; each row carries the figures its format counts
-  (:data:`geo.ingest.kinds.OUTREACH_FIGURES`: news items, conference sites,
+  (:data:`geo.kinds.OUTREACH_FIGURES`: news items, conference sites,
   groups and core members …), and law books, job counselling and contests
   are added as seed 004's agencies report them; prevention models (mô hình)
   cover the key communes first, intensive models in about 30 % of them;

@@ -616,7 +616,7 @@ def _describe_more_outreach(extra, registry, frame) -> pd.DataFrame:
 
 
 def _figures(extra, formats: np.ndarray, participants: np.ndarray) -> dict[str, pd.array]:
-    """The figures each row's format counts (:data:`geo.ingest.kinds.OUTREACH_FIGURES`).
+    """The figures each row's format counts (:data:`geo.kinds.OUTREACH_FIGURES`).
 
     ``sessions``: one meeting, class, contest or campaign day; one to three
     school sessions; about ten news items a broadcast row. ``sites``: one

@@ -48,6 +48,14 @@ class Settings:
         The province's own offline basemap, an ``.mbtiles`` or ``.pmtiles`` file of roads,
         rivers and places, served by the app and drawn under the communes
         (:mod:`geo.basemap`); none by default (a plain background). ``BORDERWATCH_BASEMAP``.
+    precompute_forecasts : bool
+        Build the commander's default forecasts in a background process at the server's
+        start and after each import (:mod:`dashboard.forecast_worker`), so that the page
+        and the quarterly report find them ready; on by default.
+        ``BORDERWATCH_FORECAST_PRECOMPUTE=0`` turns it off (a server that needs no forecast,
+        a test server): a forecast is then built only when a page or a report asks for it.
+        Unlike the other fields, its default is read from that variable even when the
+        settings are made in code, so that one variable turns it off for a whole test run.
     """
 
     data_dir: Path = field(default_factory=lambda: Path("var"))
@@ -58,6 +66,8 @@ class Settings:
     small_count: int = 5
     cache_dir: Path | None = None
     basemap: Path | None = None
+    precompute_forecasts: bool = field(default_factory=lambda: _flag(
+        os.environ.get("BORDERWATCH_FORECAST_PRECOMPUTE", "1")))
 
     def __post_init__(self) -> None:
         if self.language not in LANGUAGES:
@@ -85,6 +95,7 @@ class Settings:
             "small_count": int(env.get("BORDERWATCH_SMALL_COUNT", "5")),
             "cache_dir": env.get("BORDERWATCH_CACHE_DIR") or None,
             "basemap": env.get("BORDERWATCH_BASEMAP") or None,
+            "precompute_forecasts": _flag(env.get("BORDERWATCH_FORECAST_PRECOMPUTE", "1")),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
@@ -98,3 +109,8 @@ class Settings:
     def demo_dir(self) -> Path:
         """Where the synthetic demo dataset is written."""
         return self.data_dir / "demo"
+
+
+def _flag(value: str) -> bool:
+    """An on/off variable's value: off for 0, false, no, off (any case), else on."""
+    return value.strip().lower() not in ("0", "false", "no", "off")

@@ -12,13 +12,18 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 
+from geo.kinds import KINDS
 from geo.resolve import resolve_communes
 from geo.units import Registry
 
 __all__ = ["join_records", "read_records"]
 
-_DATE_COLUMNS = ("date", "start_date", "end_date")
-_TEXT_COLUMNS = ("record_id", "commune_code", "commune", "district", "agency")
+#: The fields of any record kind read as dates (dd/mm/yyyy), and those kept as text even
+#: when they look like numbers (ids, commune codes, names): :data:`geo.kinds.KINDS`.
+_DATE_COLUMNS = tuple(dict.fromkeys(f.name for kind in KINDS.values() for f in kind.fields
+                                    if f.type == "date"))
+_TEXT_COLUMNS = tuple(dict.fromkeys(f.name for kind in KINDS.values() for f in kind.fields
+                                    if f.type in ("text", "code")))
 
 
 def read_records(path: Path) -> pd.DataFrame:

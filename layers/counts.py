@@ -7,7 +7,7 @@ from collections.abc import Iterable
 
 import pandas as pd
 
-from geo.ingest import kinds
+from geo import kinds
 from geo.units import code_column
 from layers.layer import Caveat, Layer
 from layers.periods import within
@@ -15,7 +15,7 @@ from layers.periods import within
 __all__ = ["INCIDENT_TYPES", "SEQUENTIAL_SCALE", "incident_counts"]
 
 #: The codes of the incident types, in the order of the interchange format, whose
-#: :data:`geo.ingest.kinds.INCIDENT_TYPES` (the one home) gives each its label and spellings:
+#: :data:`geo.kinds.INCIDENT_TYPES` (the one home) gives each its label and spellings:
 #: trafficking_case, illegal_crossing, tip, victim (vụ mua bán người, xuất nhập cảnh trái
 #: phép, tin báo/tố giác, nạn nhân được tiếp nhận/giải cứu).
 INCIDENT_TYPES = tuple(choice.code for choice in kinds.INCIDENT_TYPES)

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 import pandas as pd
 
 from geo.units import code_column
-from geo.ingest.kinds import KINDS
+from geo.kinds import KINDS
 from layers.layer import Caveat, Layer
 
 __all__ = ["COVERAGE_SCALE", "MODEL_CLASSES", "MODEL_TYPES", "active_models",

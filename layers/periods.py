@@ -14,7 +14,7 @@ import re
 import pandas as pd
 
 __all__ = ["PRESETS", "data_quarters", "four_quarters", "latest_complete_quarter",
-           "parse_quarter", "preset_period", "quarter_code", "within"]
+           "parse_quarter", "preset_period", "quarter_code", "quarter_number", "within"]
 
 #: Preset names, in the order the UI lists them.
 PRESETS = ("quarter", "half", "year", "campaign", "all")
@@ -22,8 +22,19 @@ PRESETS = ("quarter", "half", "year", "campaign", "all")
 _QUARTER = re.compile(r"^\s*(\d{4})\s*-?\s*[Qq]([0-9]+)\s*$")
 
 
+def quarter_number(day: dt.date) -> int:
+    """The quarter of its year (1–4) that ``day`` falls in.
+
+    Examples
+    --------
+    >>> quarter_number(dt.date(2025, 9, 30)), quarter_number(dt.date(2025, 10, 1))
+    (3, 4)
+    """
+    return (day.month - 1) // 3 + 1
+
+
 def _quarter_start(day: dt.date) -> dt.date:
-    return dt.date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
+    return dt.date(day.year, 3 * quarter_number(day) - 2, 1)
 
 
 def preset_period(name: str, last: dt.date, first: dt.date | None = None) -> tuple[dt.date, dt.date]:

@@ -9,7 +9,7 @@ of people reached and may pass 1,000. Job-counselling contacts (tư vấn, giớ
 thiệu việc làm: lượt người) are participants too, and count in the reach.
 Where a commune's population is not known the reach is NaN, never 0.
 
-The other figures the plans count (:data:`geo.ingest.kinds.OUTREACH_FIGURES`)
+The other figures the plans count (:data:`geo.kinds.OUTREACH_FIGURES`)
 are summed province-wide and per agency and format, not mapped:
 ``sessions`` (meetings, school sessions, classes, contests, news items; an
 empty ``sessions`` counts one for the formats that count sessions, none for
@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from geo.units import CODE_COLUMNS, code_column
-from geo.ingest.kinds import KINDS, OUTREACH_FIGURES
+from geo.kinds import KINDS, OUTREACH_FIGURES
 from layers.counts import SEQUENTIAL_SCALE
 from layers.layer import Caveat, Layer
 from layers.periods import within

@@ -15,6 +15,9 @@ from pathlib import Path
 PLAN_CACHE = Path(tempfile.gettempdir()) / (
     "borderwatch-test-plans-" + os.environ.get("PYTEST_XDIST_TESTRUNUID", str(os.getpid())))
 os.environ.setdefault("BORDERWATCH_CACHE_DIR", str(PLAN_CACHE))
+#: No test app or server builds the default forecasts in the background unless its test
+#: asks (``Settings(precompute_forecasts=True)``): they cost minutes of CPU per build.
+os.environ.setdefault("BORDERWATCH_FORECAST_PRECOMPUTE", "0")
 
 
 #: The synthetic demo store, built once for the run by the first test that needs it; every

@@ -43,3 +43,56 @@ def test_an_upload_reads_no_boundary_file_again(ctx, tmp_path, monkeypatch):
     with open_store(ctx.settings) as store:
         report = import_records._run(ctx, store, path, pending, preview=True)
     assert report.accepted == 1 and report.rejected == 0
+
+
+def test_the_communes_geojson_is_each_shape_simplified_and_rounded(ctx):
+    """The screen shapes, written for the whole array at once, are what writing each commune
+    on its own (``shapely.geometry.mapping``) and rounding to 5 decimals gives, byte for
+    byte, with the name and the code of every commune."""
+    import json
+
+    import shapely
+
+    from dashboard.context import screen_geojson
+
+    for unit_set in (NEW, OLD):
+        communes = ctx.communes[unit_set]
+        text = screen_geojson(communes)
+        simple = [shapely.simplify(g, 0.0005, preserve_topology=True) for g in communes.geometry]
+        one_by_one = json.loads(json.dumps({"type": "FeatureCollection", "features": [
+            {"type": "Feature", "id": code, "properties": {"name": name},
+             "geometry": shapely.geometry.mapping(g)}
+            for code, name, g in zip(communes.index, communes["name"], simple, strict=True)]}),
+            parse_float=lambda s: round(float(s), 5))
+        assert text == json.dumps(one_by_one, ensure_ascii=False, separators=(",", ":"))
+        assert [f["id"] for f in json.loads(text)["features"]] == list(communes.index)
+
+
+def test_the_grid_geojson_draws_each_cell_to_a_metre(ctx):
+    """Density squares and hexagons come back as the same polygons to 1e-5° (about a
+    metre), one feature per cell with its id; a shape with a hole is refused."""
+    import json
+
+    import geopandas as gpd
+    import pandas as pd
+    import shapely
+
+    from dashboard.context import cells_geojson
+    from geo.boundaries import load_outline
+    from layers.density import hexagon_counts, kernel_density
+
+    outline = load_outline(ctx.settings)
+    empty = pd.DataFrame({"date": pd.to_datetime([]), "type": [], "new_code": [],
+                          "old_code": [], "lat": [], "lon": []})
+    for cells in (kernel_density(empty, outline, cell_km=2.0).cells,
+                  hexagon_counts(empty, outline, resolution=7)):
+        features = json.loads(cells_geojson(cells))["features"]
+        assert [f["id"] for f in features] == [str(i) for i in cells.index]
+        drawn = shapely.from_geojson([json.dumps(f["geometry"]) for f in features])
+        assert shapely.equals_exact(drawn, cells.geometry.values, tolerance=1e-5).all()
+        assert len(features) > 1000
+    holed = gpd.GeoDataFrame(geometry=[shapely.box(0, 0, 3, 3).difference(shapely.box(1, 1, 2, 2))])
+    with pytest.raises(ValueError, match="holes"):
+        cells_geojson(holed)
+    assert json.loads(cells_geojson(holed.iloc[:0])) == {"type": "FeatureCollection",
+                                                          "features": []}

@@ -63,7 +63,7 @@ def test_unknown_type_is_refused(incidents, communes):
 
 def test_the_incident_types_are_the_interchange_formats_own():
     # one home: the codes the layers count are those the importer accepts, in its order
-    from geo.ingest.kinds import INCIDENT_TYPES as CHOICES
+    from geo.kinds import INCIDENT_TYPES as CHOICES
     from layers.counts import INCIDENT_TYPES
 
     assert INCIDENT_TYPES == ("trafficking_case", "illegal_crossing", "tip", "victim")

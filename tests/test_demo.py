@@ -15,7 +15,7 @@ from demo import DEFAULT_SEED, commune_risk, generate_demo, write_demo
 from geo.boundaries import load_border, load_communes
 from geo.config import Settings
 from geo.gates import load_gates
-from geo.ingest.kinds import OUTCOMES, OUTREACH_FIGURES
+from geo.kinds import OUTCOMES, OUTREACH_FIGURES
 from geo.records import join_records, read_records
 from geo.units import MERGER_DATE
 

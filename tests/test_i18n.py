@@ -130,10 +130,10 @@ _ALLOWED: dict[str, dict[str, str]] = {
         "6 months: 2025H1 (6 tháng đầu năm) or 2025H2":
             "the command line's English help, quoting the Vietnamese name of a period"},
 }
-#: The record schema (:mod:`geo.ingest.kinds`): the Vietnamese headers and category labels of
+#: The record schema (:mod:`geo.kinds`): the Vietnamese headers and category labels of
 #: its ``Field``, ``Choice`` and ``Kind`` are what the files carry and the importer matches
 #: word for word (changing one changes what imports), so they are data, not messages.
-_SCHEMA = ("geo/ingest/kinds.py", {"Field", "Choice", "Kind"})
+_SCHEMA = ("geo/kinds.py", {"Field", "Choice", "Kind"})
 #: Arguments of Dash components that a person reads.
 _READ = {"children", "label", "placeholder", "title", "start_date_placeholder_text",
          "end_date_placeholder_text", "alt", "aria-label"}
@@ -195,8 +195,8 @@ def test_the_vietnamese_check_catches_a_sentence_and_spares_the_schema():
     # the schema's words are spared in the schema's module only
     assert _vietnamese_outside([("geo/ingest/messages.py", tree)]) == [
         "geo/ingest/messages.py:1: 'Ngày ở tương lai'", "geo/ingest/messages.py:2: 'Ngày'"]
-    assert _vietnamese_outside([("geo/ingest/kinds.py", tree)]) == [
-        "geo/ingest/kinds.py:1: 'Ngày ở tương lai'"]
+    assert _vietnamese_outside([("geo/kinds.py", tree)]) == [
+        "geo/kinds.py:1: 'Ngày ở tương lai'"]
 
 
 def _is_component(call: ast.Call) -> bool:
@@ -268,3 +268,24 @@ def test_every_dropdown_and_date_picker_is_given_its_words():
             if needs - given:
                 missing.append(f"{name}:{call.lineno}: {call.func.attr} without {needs - given}")
     assert missing == []
+
+
+def test_every_coded_value_reads_as_words_in_both_languages():
+    """Each choice of the record kinds has its label in both catalogues; the Vietnamese one is
+    the label the importer matches, and no English label is the bare code."""
+    from dashboard.i18n import choice_key, choice_label
+    from geo.kinds import KINDS
+
+    seen = 0
+    for kind, spec in KINDS.items():
+        for field in spec.fields:
+            for choice in field.choices:
+                seen += 1
+                assert choice_label(kind, field.name, choice.code, "vi") == choice.label_vi
+                english = choice_label(kind, field.name, choice.code, "en")
+                assert english != choice.code and english != choice.code.replace("_", " ")
+                assert translate(choice_key(kind, field.name, choice.code), "en") == english
+    assert seen == 32
+    assert choice_label("models", "model_type", "security_camera", "en") == "Security cameras"
+    assert choice_label("models", "model_type", "no_such_model", "en") == "no_such_model"
+    assert choice_label("outreach", "format", None, "vi") == "–"

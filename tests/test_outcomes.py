@@ -1,7 +1,7 @@
 """Incident outcomes (kết quả xử lý) and the plans' outreach figures, through the importer.
 
 An incident's outcome is its ``status``, whose allowed codes depend on its
-type (:data:`geo.ingest.kinds.OUTCOMES`); outreach rows carry the figures
+type (:data:`geo.kinds.OUTCOMES`); outreach rows carry the figures
 seeds 002 and 004 count (sessions, sites, copies, groups, members). Each
 test imports a small file as an agency would write it, on both back-ends.
 """
@@ -17,7 +17,7 @@ import pytest
 
 from geo.config import Settings
 from geo.ingest import Places, import_file
-from geo.ingest.kinds import INCIDENT_TYPES, KINDS, OUTCOMES, STATUSES, outcomes_of
+from geo.kinds import INCIDENT_TYPES, KINDS, OUTCOMES, STATUSES, outcomes_of
 from geo.ingest.messages import describe
 
 TODAY = dt.date(2026, 11, 23)

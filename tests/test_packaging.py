@@ -58,12 +58,13 @@ def wheel(tmp_path_factory) -> Path:
 def test_wheel_holds_every_package_and_file(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
     for package in ("geo", "geo/store", "geo/ingest", "layers", "dashboard", "dashboard/auth",
-                    "dashboard/pages", "dashboard/figures", "dashboard/exports", "data"):
+                    "dashboard/pages", "dashboard/figures", "dashboard/exports", "data", "demo"):
         assert f"{package}/__init__.py" in names, package
-    sources = {str(p.relative_to(ROOT)) for d in ("geo", "layers", "dashboard", "data")
+    sources = {str(p.relative_to(ROOT)) for d in ("geo", "layers", "dashboard", "data", "demo")
                for p in (ROOT / d).rglob("*.py")}
     assert sources <= names, sorted(sources - names)
     assert any(n == "data/locales/vi.json" for n in names)
+    assert "dashboard/exports/report.css" in names   # the report's style sheet
     assert any(n.startswith("data/boundaries/") and n.endswith(".geojson") for n in names)
 
 
@@ -78,6 +79,12 @@ def test_installed_wheel_runs_and_serves(wheel, tmp_path):
     shown = subprocess.run([bindir / "borderwatch", "--help"], cwd=work, capture_output=True,
                            text=True, timeout=120)
     assert shown.returncode == 0 and "serve" in shown.stdout
+
+    # the package's files are read from the installed package (the report's style sheet)
+    css = subprocess.run([bindir / "python", "-c", "from dashboard.exports.report import "
+                          "report_css; print(report_css())"],
+                         cwd=work, capture_output=True, text=True, check=True).stdout
+    assert css == (ROOT / "dashboard" / "exports" / "report.css").read_text() + "\n"
 
     port = free_port()
     log = open(tmp_path / "server.log", "w")

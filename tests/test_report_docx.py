@@ -21,7 +21,7 @@ from dashboard.exports.report_docx import FONT, MARGINS_MM, report_docx
 from dashboard.exports.report_text import report_period
 from dashboard.released import analyses_for
 from geo.config import Settings
-from geo.ingest.kinds import OUTCOMES
+from geo.kinds import OUTCOMES
 from geo.store import open_store
 from layers.counts import INCIDENT_TYPES
 from tests.cache import PLAN_CACHE, demo_data
@@ -46,7 +46,7 @@ def an(ctx):
 @pytest.fixture(scope="module")
 def raw(ctx, an) -> bytes:
     """The commander's report of 2024, with its two maps (drawn once for the module)."""
-    return report_docx(ctx, an, period=YEAR, document_date=DOCUMENT_DATE)
+    return report_docx(ctx, an, period=YEAR, document_date=DOCUMENT_DATE, forecast_wait=None)
 
 
 @pytest.fixture(scope="module")

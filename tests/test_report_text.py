@@ -23,7 +23,7 @@ from dashboard.exports.report_text import (
 )
 from dashboard.i18n import translate
 from tests.test_i18n import _VIETNAMESE
-from geo.ingest.kinds import OUTCOMES, OUTREACH_FIGURES, OUTREACH_FORMATS
+from geo.kinds import OUTCOMES, OUTREACH_FIGURES, OUTREACH_FORMATS
 
 
 def _numbers(text: str) -> list[int]:

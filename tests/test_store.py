@@ -15,10 +15,11 @@ import pandas as pd
 import pytest
 
 from geo.config import Settings
+from geo.kinds import KINDS
 from geo.store import RECORD_TABLES, StoreError, open_store
 from geo.store.base import IMPORT_COLUMNS, QUARANTINE_COLUMNS
 from geo.store.postgis import redact_url
-from geo.store.schema import LATEST, MIGRATIONS
+from geo.store.schema import LATEST, MIGRATIONS, STORED_NAMES
 
 _NOW = dt.datetime(2026, 11, 23, 8, 0, tzinfo=dt.timezone.utc)
 
@@ -86,6 +87,40 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+# -- the tables ------------------------------------------------------------------------------
+
+
+def test_each_record_table_is_its_kinds_fields_around_the_spine():
+    # the kinds (geo.kinds) are the one home of a record's fields: every field is a column,
+    # of the store type of its own, NOT NULL when the file must carry it
+    types = {"text": "text", "code": "text", "choice": "text", "date": "date", "int": "int",
+             "float": "float", "year": "int"}
+    spine = ["source", "record_id", "commune_code", "commune", "district", "new_code",
+             "old_code", "resolved_by", "content_hash", "import_id"]
+    assert set(RECORD_TABLES) == set(KINDS)
+    for name, kind in KINDS.items():
+        columns = {c.name: c for c in RECORD_TABLES[name]}
+        own = [f for f in kind.fields if f.name not in spine]
+        assert [c for c in columns if c not in spine] == [STORED_NAMES.get(f.name, f.name)
+                                                           for f in own], name
+        for f in own:
+            column = columns[STORED_NAMES.get(f.name, f.name)]
+            assert (column.type, column.nullable) == (types[f.type], not f.required), f.name
+        assert not columns["source"].nullable and not columns["new_code"].nullable
+    assert STORED_NAMES == {"class": "model_class"}   # a word SQL reserves
+    assert QUARANTINE_COLUMNS == ("import_id", "kind", "row_number", "record_id", "column_name",
+                                  "value", "reason", "detail", "suggestion", "raw")
+
+
+def test_a_kind_the_store_does_not_hold_is_refused_before_any_sql(store):
+    for bad in ("victims", "incidents; DROP TABLE imports", ""):
+        with pytest.raises(ValueError, match="unknown record kind"):
+            store.read(bad)
+        with pytest.raises(ValueError, match="unknown record kind"):
+            store.count(bad)
+    assert store.count("incidents") == 0
 
 
 # -- migrations ------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from openpyxl.utils import get_column_letter
 from geo.config import Settings
 from geo.ingest.columns import map_columns
 from geo.ingest.importer import Places, import_file
-from geo.ingest.kinds import KINDS, Kind
+from geo.kinds import KINDS, Kind
 from geo.ingest.parse import CellErrors, parse_choice
 from geo.ingest.readers import FileRefused, read_chunks
 from geo.ingest.template import LISTS_SHEET, write_template

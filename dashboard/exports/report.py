@@ -25,23 +25,27 @@ every sentence from the message catalogues. The page footer carries the page
 number, the document's date and the caveats (synthetic demo data, approximate
 boundaries) on every page.
 
+The figures of each section come from :mod:`dashboard.exports.report_sections`
+(shared with the Word document, :mod:`dashboard.exports.report_docx`); this
+module lays them out in HTML, styled by ``report.css`` (a file of this package).
+
 Rendering: the two maps are drawn in one kaleido session
 (:func:`dashboard.exports.static.export_figures`, PNG at about 150 dpi on A4
 landscape), embedded as data URIs in one HTML document, which Playwright
-prints to PDF with Debian's Chromium (never a downloaded browser). Measured
-on the demo (2 cores, quarter 2025Q3): 12 s when the cores are idle, 25 s at a
-load average of 6 (of which the two maps 18 s, the printing 4 s, the layers
-and the HTML 2 s); 6 pages, about 600 KB.
+prints to PDF with Debian's Chromium (:func:`dashboard.exports.chromium.html_to_pdf`;
+never a downloaded browser). Measured on the demo (2 cores, quarter 2025Q3):
+12 s when the cores are idle, 25 s at a load average of 6 (of which the two
+maps 18 s, the printing 4 s, the layers and the HTML 2 s); 6 pages, about 600 KB.
 """
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import datetime as dt
 import html
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from functools import cache
+from importlib.resources import files
 from pathlib import Path
 
 import pandas as pd
@@ -49,58 +53,57 @@ import plotly.graph_objects as go
 
 from dashboard.analysis import Analyses
 from dashboard.context import AppContext
+from dashboard.exports.chromium import chromium_path, html_to_pdf
 from dashboard.exports.committee import source_text
-from dashboard.tiles import map_extras
-from dashboard.exports.static import (
-    CHROMIUM,
-    ChromiumNotFound,
-    export_figures,
-    presentation_figure,
+from dashboard.exports.report_sections import (
+    PRIORITY_TOP,
+    RISES_TOP,
+    change_layer,
+    coverage_gaps,
+    gi_layer,
+    hotspot_counts,
+    is_released,
+    priority_table,
+    province_total,
+    risk_coverage_layer,
+    signed,
+    total_trend,
+    type_row,
 )
+from dashboard.exports.report_text import QUARTER_NUMERALS
+from dashboard.exports.static import export_figures, presentation_figure
 from dashboard.figures.commune_map import commune_map
-from dashboard.released import Released
 from dashboard.i18n import LANGUAGES, format_date, format_number, translate, reason_text
 from dashboard.kpi_text import kpi_details, kpi_value
+from dashboard.tiles import map_extras
 from geo.units import NEW, OLD
-from layers.compare import NO_COMPARISON
 from layers.counts import INCIDENT_TYPES
-from layers.gaps import priority_list
 from layers.layer import Layer
-from layers.periods import parse_quarter, quarter_code
+from layers.periods import parse_quarter, quarter_code, quarter_number
 from layers.targets import PlanError
 
 __all__ = [
-    "CHROMIUM_ARGS",
+    # PRIORITY_TOP and RISES_TOP live in report_sections; named here as the report's lengths
+    "FORECAST_WAIT",
     "PRIORITY_TOP",
     "RISES_TOP",
-    "html_to_pdf",
     "quarter_label",
     "quarterly_report",
+    "report_css",
     "report_html",
     "report_maps",
     "report_title",
 ]
 
-#: Flags of the headless Chromium that prints the PDF (no network chatter, no updates).
-CHROMIUM_ARGS = (
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
-)
-#: Communes listed in section 4 (priority) and in section 5 (largest rises).
-PRIORITY_TOP = 10
-RISES_TOP = 10
-#: Page margins (mm): the footer lives in the bottom one.
-_MARGIN = {"top": "14mm", "right": "15mm", "bottom": "26mm", "left": "15mm"}
 #: Section titles other than ``report.s<n>``: the changes are on the same period a year before.
 _SECTION_KEYS = {5: "report.s5_yoy"}
-_ROMAN = ("I", "II", "III", "IV")
+#: How long the commander's report waits for a forecast still being built in the
+#: background (seconds) before its section says the forecast is being prepared.
+FORECAST_WAIT = 60.0
 _UNIT_ALIASES = {"new": NEW, "old": OLD, NEW: NEW, OLD: OLD}
-_GI_LEVELS = (99, 95, 90)
 
 
 # --------------------------------------------------------------------------- quarters
-
-
 
 
 def quarter_label(code: str, lang: str = "vi", *, capital: bool = True) -> str:
@@ -112,11 +115,9 @@ def quarter_label(code: str, lang: str = "vi", *, capital: bool = True) -> str:
     ('Quý III/2025', 'Q3 2025')
     """
     start, _ = parse_quarter(code)
-    n = (start.month - 1) // 3 + 1
+    n = quarter_number(start)
     key = "report.quarter.option" if capital else "report.quarter.name"
-    return translate(key, lang, n=n, roman=_ROMAN[n - 1], year=start.year)
-
-
+    return translate(key, lang, n=n, roman=QUARTER_NUMERALS[n - 1], year=start.year)
 
 
 # --------------------------------------------------------------------------- the report
@@ -149,6 +150,7 @@ def quarterly_report(
     lang: str = "vi",
     document_date: dt.date | None = None,
     browser: str | Path | None = None,
+    forecast_wait: float | None = FORECAST_WAIT,
 ) -> bytes:
     """The committee's report for ``start``–``end`` as PDF bytes (A4 portrait).
 
@@ -169,7 +171,11 @@ def quarterly_report(
     document_date : date, optional
         The date printed on the cover and in every footer; default today.
     browser : path, optional
-        The Chromium executable; default :data:`dashboard.exports.static.CHROMIUM`.
+        The Chromium executable; default :data:`dashboard.exports.chromium.CHROMIUM`.
+    forecast_wait : float, optional
+        The commander's report: how long its forecast section waits for the forecast
+        being built in the background (seconds), then says it is being prepared; default
+        :data:`FORECAST_WAIT`. ``None`` builds it here if need be (the command line).
 
     Returns
     -------
@@ -193,11 +199,11 @@ def quarterly_report(
     """
     unit_set, lang = _checked(start, end, unit_set, lang)
     document_date = document_date or dt.date.today()
-    path = _browser(browser)
+    path = chromium_path(browser)
     figures = report_maps(ctx, an, start=start, end=end, unit_set=unit_set, lang=lang)
     images = export_figures(figures, fmt="png", size="a4", browser=path)
     page = report_html(ctx, an, start=start, end=end, unit_set=unit_set, lang=lang,
-                       document_date=document_date, maps=images)
+                       document_date=document_date, maps=images, forecast_wait=forecast_wait)
     footer = _footer(ctx, report_title(start, end, lang), document_date, lang)
     return html_to_pdf(page, footer=footer, browser=path)
 
@@ -206,7 +212,7 @@ def report_maps(ctx: AppContext, an: Analyses, *, start: dt.date, end: dt.date,
                 unit_set: str = NEW, lang: str = "vi") -> list[go.Figure]:
     """The report's two maps, committee style (A4 landscape): Gi* hot spots, risk × coverage."""
     unit_set, lang = _checked(start, end, unit_set, lang)
-    layers = (_hotspots(an, unit_set, start, end), _gaps(an, unit_set, start, end))
+    layers = (gi_layer(an, unit_set, start, end), risk_coverage_layer(an, unit_set, start, end))
     return [_presentation(ctx, layer, unit_set, start, end, lang) for layer in layers]
 
 
@@ -220,11 +226,14 @@ def report_html(
     lang: str = "vi",
     document_date: dt.date,
     maps: Sequence[bytes] = (),
+    forecast_wait: float | None = FORECAST_WAIT,
 ) -> str:
     """The report as one self-contained HTML document (what :func:`quarterly_report` prints).
 
     ``maps`` are the PNGs of :func:`report_maps`, in order (hot spots, then
-    risk × coverage); a missing map leaves its place empty.
+    risk × coverage); a missing map leaves its place empty. ``forecast_wait``: how long
+    the forecast's section waits for a forecast being built in the background (seconds;
+    ``None``: as long as it takes to build it here).
     """
     unit_set, lang = _checked(start, end, unit_set, lang)
     images = list(maps) + [b""] * (2 - len(maps))
@@ -236,46 +245,11 @@ def report_html(
         _section_kpis(an, start, end, lang),
         _section_priority(an, unit_set, start, end, lang),
         _section_changes(ctx, an, unit_set, start, end, lang),
-        _section_forecast(an, unit_set, end, lang),
+        _section_forecast(an, unit_set, end, lang, forecast_wait),
     ])
     return (f'<!DOCTYPE html><html lang="{lang}"><head><meta charset="utf-8">'
-            f"<title>{_e(title)}</title><style>{_CSS}</style></head>"
+            f"<title>{_e(title)}</title><style>{report_css()}</style></head>"
             f"<body>{body}</body></html>")
-
-
-def html_to_pdf(page: str, *, footer: str = "", browser: str | Path | None = None,
-                timeout: float = 60.0) -> bytes:
-    """Print an HTML document to an A4 PDF with headless Chromium (Playwright).
-
-    ``footer`` is Chromium's footer template: HTML whose ``<span class="pageNumber">``
-    and ``<span class="totalPages">`` are filled in on each page. Works from
-    plain code and from inside a running event loop.
-    """
-    path = _browser(browser)
-
-    async def render() -> bytes:
-        from playwright.async_api import async_playwright  # heavy: only when printing
-
-        async with async_playwright() as pw:
-            chromium = await pw.chromium.launch(executable_path=str(path),
-                                                args=list(CHROMIUM_ARGS))
-            try:
-                tab = await chromium.new_page()
-                await tab.set_content(page, wait_until="load", timeout=timeout * 1000)
-                return await tab.pdf(
-                    format="A4", print_background=True, margin=_MARGIN,
-                    display_header_footer=True, header_template="<span></span>",
-                    footer_template=footer or "<span></span>",
-                )
-            finally:
-                await chromium.close()
-
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(render())
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(lambda: asyncio.run(render())).result()
 
 
 # --------------------------------------------------------------------------- checks, layers
@@ -289,26 +263,6 @@ def _checked(start: dt.date, end: dt.date, unit_set: str, lang: str) -> tuple[st
     if end < start:
         raise ValueError(f"the period ends ({end}) before it starts ({start})")
     return _UNIT_ALIASES[unit_set], lang
-
-
-def _browser(browser: str | Path | None) -> Path:
-    path = Path(browser) if browser is not None else CHROMIUM
-    if not path.is_file():
-        raise ChromiumNotFound(f"the report is printed by Chromium at {path}, and none is there: "
-                               "apt-get install chromium (no browser is ever downloaded)")
-    return path
-
-
-def _hotspots(an: Analyses, unit_set: str, start, end) -> Layer:
-    return an.layer("gi", unit_set=unit_set, types=INCIDENT_TYPES, start=start, end=end)
-
-
-def _gaps(an: Analyses, unit_set: str, start, end) -> Layer:
-    return an.planner_layer("gaps", unit_set=unit_set, start=start, end=end)
-
-
-def _change(an: Analyses, unit_set: str, start, end, types=INCIDENT_TYPES) -> Layer:
-    return an.layer("change", unit_set=unit_set, types=tuple(types), start=start, end=end)
 
 
 def _presentation(ctx: AppContext, layer: Layer, unit_set: str, start, end,
@@ -336,37 +290,6 @@ def _t(key: str, lang: str, **params) -> str:
 
 def _n(value, lang: str, digits: int = 0) -> str:
     return format_number(value, lang, digits)
-
-
-def _signed(value: int, lang: str) -> str:
-    return ("+" if value > 0 else "") + _n(value, lang)
-
-
-def _percent(value, lang: str, label=None) -> str:
-    """A percentage, or the label of a withheld one ("< 5", "x")."""
-    if isinstance(label, str) and label:
-        return label
-    return "–" if value is None or pd.isna(value) else f"{_n(value, lang, 1)} %"
-
-
-def _released(an) -> bool:
-    """Whether the report is made for a role below commander (small counts hidden)."""
-    return isinstance(an, Released)
-
-
-def _total_plain(params: dict, lang: str, *, other: bool = False) -> str:
-    """A change layer's province total, or its label where the release hides it (text)."""
-    value = params["total_other" if other else "total"]
-    if value is not None:
-        return format_number(value, lang)
-    info = params.get("suppression", {})
-    info = info.get("other", {}) if other else info
-    return str(info.get("province_label") or "x")
-
-
-def _total_text(params: dict, lang: str, *, other: bool = False) -> str:
-    """:func:`_total_plain`, HTML-escaped ("&lt; 5")."""
-    return _e(_total_plain(params, lang, other=other))
 
 
 def _period(start: dt.date, end: dt.date, lang: str) -> str:
@@ -408,7 +331,7 @@ def _cover(ctx: AppContext, an: Analyses, title: str, start, end, unit_set: str,
     period = _period(start, end, lang)
     caveats = "".join(f'<p class="caveat">⚠ {_t(f"caveat.{c.value}", lang)}</p>'
                       for c in ctx.caveats)
-    if _released(an):
+    if is_released(an):
         note = _t("caveat.suppressed_note", lang, below=an.threshold - 1,
                   threshold=an.threshold)
         caveats += f'<p class="caveat">⚠ {note}</p>'
@@ -420,7 +343,7 @@ def _cover(ctx: AppContext, an: Analyses, title: str, start, end, unit_set: str,
     if last is not None and end > last:
         note = _t("report.after_data", lang, last=format_date(last, lang))
         caveats += f'<p class="note">{note}</p>'
-    sections = range(1, 6) if _released(an) else range(1, 7)  # 6: the forecast, commander's
+    sections = range(1, 6) if is_released(an) else range(1, 7)  # 6: the forecast, commander's
     return f"""
 <section class="cover">
   <p class="addressee">{_t("report.addressee", lang)}</p>
@@ -457,8 +380,8 @@ def _summary(ctx: AppContext, an: Analyses, unit_set: str, start, end,
              lang: str) -> list[str]:
     """The cover's five facts, one per section."""
     incidents = _incidents_fact(ctx, an, unit_set, start, end, lang)
-    gi = _hotspots(an, unit_set, start, end).frame["gi_class"].fillna("")
-    gaps = _gaps(an, unit_set, start, end).frame
+    gi = gi_layer(an, unit_set, start, end).frame["gi_class"].fillna("")
+    gaps = risk_coverage_layer(an, unit_set, start, end).frame
     coverage = an.planner_layer("coverage", unit_set=unit_set, start=start, end=end).params
     items = [
         incidents,
@@ -474,7 +397,7 @@ def _summary(ctx: AppContext, an: Analyses, unit_set: str, start, end,
             k: _n(int(status.get(k, 0)), lang) for k in ("met", "on_track", "behind", "no_data")}))
     except PlanError:
         pass
-    top = _priority(an, unit_set, start, end).head(3)
+    top = priority_table(an, unit_set, start, end).head(3)
     items.append(_t("report.summary.priority", lang, names=_names(list(top["name"]))))
     return items
 
@@ -482,48 +405,25 @@ def _summary(ctx: AppContext, an: Analyses, unit_set: str, start, end,
 def _incidents_fact(ctx: AppContext, an, unit_set: str, start, end, lang: str) -> str:
     """The cover's first fact: incidents now and before (each type on its own, small counts
     hidden, for a role below commander: the all-types total is not published to it)."""
-    if _released(an):
+    if is_released(an):
         items = "; ".join(
             f"{translate(f'type.{t}', lang).lower()} "
-            f"{_total_plain(_change(an, unit_set, start, end, (t,)).params, lang)}"
+            f"{province_total(change_layer(an, unit_set, start, end, (t,)).params, lang)}"
             for t in INCIDENT_TYPES)
         return _t("report.summary.incidents_released", lang, items=items)
-    change = _change(an, unit_set, start, end).params
+    change = change_layer(an, unit_set, start, end).params
     now, before = change["total"], change["total_other"]
     if not change["comparable"]:  # the records do not reach the same period a year before
         return _t("report.summary.incidents_no_base_yoy", lang, now=_n(now, lang))
     return _t("report.summary.incidents_yoy", lang, now=_n(now, lang), before=_n(before, lang),
-              diff=_signed(now - before, lang), trend=_total_trend(change, lang).lower())
-
-
-def _total_trend(params: dict, lang: str) -> str:
-    """Significant rise / fall / no significant change of the province total (5 %)."""
-    return translate(f"trend.{_layer_trend(params)}", lang)
-
-
-def _layer_trend(params: dict) -> int:
-    """+1 / −1 / 0: the province total of a change layer against its other period
-    (:data:`layers.compare.NO_COMPARISON` when the records do not cover that period)."""
-    if not params["comparable"]:
-        return NO_COMPARISON
-    days = (params["end"] - params["start"]).days + 1
-    other_days = (params["other_end"] - params["other_start"]).days + 1
-    return _trend(params["total"], params["total_other"], days, other_days,
-                  params["total_p_value"], params["alpha"])
-
-
-def _trend(now: int, before: int, days: int, other_days: int, p_value: float,
-           alpha: float) -> int:
-    if p_value >= alpha:
-        return 0
-    return 1 if now / days > before / other_days else -1
+              diff=signed(now - before, lang), trend=total_trend(change, lang).lower())
 
 
 # --------------------------------------------------------------------------- 1 hot spots
 
 
 def _section_hotspots(an: Analyses, unit_set: str, start, end, lang: str, png: bytes) -> str:
-    layer = _hotspots(an, unit_set, start, end)
+    layer = gi_layer(an, unit_set, start, end)
     frame, params = layer.frame, layer.params
     classes = frame["gi_class"].fillna("")
     method = ("report.hot.method_exact" if params.get("inference") == "exact"
@@ -532,12 +432,7 @@ def _section_hotspots(an: Analyses, unit_set: str, start, end, lang: str, png: b
     if params.get("constant_values"):
         paragraphs.append(_t("report.hot.constant", lang))
     else:
-        paragraphs.append(_t("report.hot.counts", lang,
-                             hot=_n(int(classes.str.startswith("hot").sum()), lang),
-                             hot_detail=_gi_levels(classes, "hot", lang),
-                             cold=_n(int(classes.str.startswith("cold").sum()), lang),
-                             cold_detail=_gi_levels(classes, "cold", lang),
-                             ns=_n(int((classes == "not_significant").sum()), lang)))
+        paragraphs.append(_e(hotspot_counts(classes, lang)))
         # the strongest hot spot first (a role below commander has the classes, not z)
         order = frame.sort_values("Zs" if "Zs" in frame else "gi_bin", ascending=False,
                                   kind="stable")
@@ -551,14 +446,6 @@ def _section_hotspots(an: Analyses, unit_set: str, start, end, lang: str, png: b
     return _section(1, lang, _image(png, title), paragraphs)
 
 
-def _gi_levels(classes: pd.Series, kind: str, lang: str) -> str:
-    """" (99 %: 1; 90 %: 2)": the communes of ``kind`` ("hot"/"cold") at each confidence."""
-    parts = [translate("report.hot.level", lang, level=level,
-                       n=_n(int((classes == f"{kind}_{level}").sum()), lang))
-             for level in _GI_LEVELS if (classes == f"{kind}_{level}").any()]
-    return f" ({'; '.join(parts)})" if parts else ""
-
-
 def _section(number: int, lang: str, figure: str, paragraphs: Sequence[str],
              extra: str = "") -> str:
     text = "".join(f"<p>{p}</p>" for p in paragraphs)
@@ -570,11 +457,9 @@ def _section(number: int, lang: str, figure: str, paragraphs: Sequence[str],
 
 
 def _section_coverage(an: Analyses, unit_set: str, start, end, lang: str, png: bytes) -> str:
-    gaps = _gaps(an, unit_set, start, end)
+    gaps = risk_coverage_layer(an, unit_set, start, end)
     coverage = an.planner_layer("coverage", unit_set=unit_set, start=start, end=end).params
     reach = an.planner_layer("reach", unit_set=unit_set, start=start, end=end).params["province"]
-    frame = gaps.frame
-    high = frame[frame["risk"] == "high"]["coverage"].value_counts()
     paragraphs = [
         _t("report.cov.method", lang),
         _t("report.cov.models", lang, date=format_date(end, lang),
@@ -585,10 +470,7 @@ def _section_coverage(an: Analyses, unit_set: str, start, end, lang: str, png: b
         _t("report.cov.outreach", lang, events=_n(reach["events"], lang),
            participants=_n(reach["participants"], lang), materials=_n(reach["materials"], lang),
            reached=_n(reach["communes_reached"], lang)),
-        _t("report.cov.gaps", lang, high=_n(int(high.sum()), lang),
-           low=_n(int(high.get("low", 0)), lang), medium=_n(int(high.get("medium", 0)), lang),
-           high_cov=_n(int(high.get("high", 0)), lang),
-           medium_risk=_n(int((frame["risk"] == "medium").sum()), lang)),
+        _e(coverage_gaps(gaps.frame, lang)),
     ]
     title = translate(gaps.title_key, lang, period=_period(start, end, lang))
     return _section(2, lang, _image(png, title), paragraphs)
@@ -618,7 +500,7 @@ def _section_kpis(an: Analyses, start, end, lang: str) -> str:
             said.update(dict.fromkeys(x for x in (text.cohort, text.key_areas) if x))
     notes = [" ".join([_t("report.kpi.note", lang, period=_period(start, end, lang)),
                        _t("plan.kpi.ci_note", lang), *(f"{x}." for x in said)])]
-    if _released(an):
+    if is_released(an):
         notes.append(_t("suppress.kpi_note", lang, threshold=an.threshold))
     return _section(3, lang, "", notes, "".join(blocks))
 
@@ -658,12 +540,8 @@ def _quarters(series: pd.DataFrame, lang: str) -> str:
 # --------------------------------------------------------------------------- 4 priority
 
 
-def _priority(an: Analyses, unit_set: str, start, end) -> pd.DataFrame:
-    return priority_list(an.gap_evidence(unit_set=unit_set, start=start, end=end), top=None)
-
-
 def _section_priority(an: Analyses, unit_set: str, start, end, lang: str) -> str:
-    full = _priority(an, unit_set, start, end)
+    full = priority_table(an, unit_set, start, end)
     if full.empty:
         return _section(4, lang, "", [_t("report.priority.none", lang)])
     shown = full.head(PRIORITY_TOP)
@@ -685,8 +563,9 @@ def _section_priority(an: Analyses, unit_set: str, start, end, lang: str) -> str
 
 def _section_changes(ctx: AppContext, an: Analyses, unit_set: str, start, end,
                      lang: str) -> str:
-    released = _released(an)
-    total = _change(an, unit_set, start, end, (INCIDENT_TYPES[0],) if released else INCIDENT_TYPES)
+    released = is_released(an)
+    total = change_layer(an, unit_set, start, end,
+                         (INCIDENT_TYPES[0],) if released else INCIDENT_TYPES)
     params = total.params
     other = _period(params["other_start"], params["other_end"], lang)
     paragraphs = [_t("report.change.intro_yoy", lang, period=_period(start, end, lang),
@@ -695,11 +574,13 @@ def _section_changes(ctx: AppContext, an: Analyses, unit_set: str, start, end,
         first = params["records_start"]
         paragraphs.append(_t("report.change.no_base", lang, other=other,
                              first=format_date(first, lang) if first else "–"))
-    by_type = [_type_row(translate(f"type.{t}", lang), _change(an, unit_set, start, end, (t,)),
-                         lang) for t in INCIDENT_TYPES]
+    by_type = [[_e(cell) for cell in type_row(translate(f"type.{t}", lang),
+                                              change_layer(an, unit_set, start, end, (t,)),
+                                              lang)]
+               for t in INCIDENT_TYPES]
     if not released:  # the all-types total is not published below commander
-        by_type.append([f"<b>{v}</b>" for v in _type_row(translate("report.change.total",
-                                                                   lang), total, lang)])
+        by_type.append([f"<b>{_e(cell)}</b>" for cell in type_row(
+            translate("report.change.total", lang), total, lang)])
     headers = [_t(k, lang) for k in ("filter.types", "report.change.col.now",
                                      "report.change.col.before_yoy", "report.change.col.diff",
                                      "report.change.col.assessment")]
@@ -723,7 +604,7 @@ def _section_changes(ctx: AppContext, an: Analyses, unit_set: str, start, end,
         rise_table = _table(
             [_t("map.commune", lang)] + headers[1:],
             [[_e(r["name"]), _n(r["count"], lang), _n(r["other"], lang),
-              _signed(int(r["change"]), lang), _t(f"trend.{int(r['trend'])}", lang)]
+              signed(int(r["change"]), lang), _t(f"trend.{int(r['trend'])}", lang)]
              for _, r in rises.iterrows()],
             numeric=(1, 2, 3), css="changes")
     extra = (_table(headers, by_type, numeric=(1, 2, 3), css="changes")
@@ -734,15 +615,22 @@ def _section_changes(ctx: AppContext, an: Analyses, unit_set: str, start, end,
 # --------------------------------------------------------------------------- 6 forecast
 
 
-def _section_forecast(an: Analyses, unit_set: str, end, lang: str) -> str:
+def _section_forecast(an: Analyses, unit_set: str, end, lang: str,
+                      forecast_wait: float | None = None) -> str:
     """The next quarter's forecast and its track record (model vs baselines, hit rate and
     PAI at 5/10/20 % of the area): the commander's report only, as the forecast is not
-    released below commander (``docs/confidentiality.md``)."""
+    released below commander (``docs/confidentiality.md``). Read from the forecasts built
+    in the background, waiting up to ``forecast_wait`` seconds (then the section says it
+    is being prepared); ``None`` builds it here if need be (the command line)."""
     from dashboard.forecast_text import track_record, track_rows
 
-    if _released(an):
+    if is_released(an):
         return ""
-    layer = an.forecast(unit_set=unit_set, types=INCIDENT_TYPES, end=end)
+    if forecast_wait is None:
+        layer = an.forecast(unit_set=unit_set, types=INCIDENT_TYPES, end=end)
+    else:  # from the background's cache; "being prepared" after a bounded wait
+        layer = an.forecast_ready(unit_set=unit_set, types=INCIDENT_TYPES, end=end,
+                                  wait=forecast_wait) or an.forecast_waiting(unit_set)
     params = layer.params
     paragraphs = [_e(track_record(params, lang))]
     extra = ""
@@ -764,20 +652,6 @@ def _section_forecast(an: Analyses, unit_set: str, end, lang: str) -> str:
                         widths=(30, 10, 8, 10, 8, 10, 8, 8))
                  + "".join(f"<p>{note}</p>" for note in notes))
     return _section(6, lang, "", paragraphs, extra)
-
-
-def _type_row(label: str, layer: Layer, lang: str) -> list[str]:
-    """One type's totals now and before, the difference and its assessment; where the
-    release hides a total, its label and no difference."""
-    p = layer.params
-    now, before = _total_text(p, lang), _total_text(p, lang, other=True)
-    if not p["comparable"]:  # "0 → 324" is no comparison: the earlier count is not shown
-        return [_e(label), now, "–", "–", _t(f"trend.{NO_COMPARISON}", lang)]
-    if p["total"] is None or p["total_other"] is None or p.get("total_p_value") is None:
-        return [_e(label), now, before, "–", "–"]
-    trend = _layer_trend(p)
-    return [_e(label), now, before, _signed(p["total"] - p["total_other"], lang),
-            _t(f"trend.{trend}", lang)]
 
 
 # --------------------------------------------------------------------------- footer, style
@@ -804,46 +678,7 @@ def _footer(ctx: AppContext, title: str, document_date: dt.date, lang: str) -> s
 </div>"""
 
 
-_CSS = """
-@page { size: A4 portrait; }
-html { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
-body { font-family: 'Noto Sans', 'DejaVu Sans', sans-serif; font-size: 11pt; color: #111;
-       line-height: 1.4; margin: 0; font-variant-ligatures: none; }
-section { break-before: page; }
-section.cover { break-before: auto; }
-h1 { font-size: 26pt; margin: 8mm 0 2mm; color: #8c1c13; }
-h2 { font-size: 17pt; margin: 0 0 3mm; padding-bottom: 1mm; border-bottom: 2pt solid #8c1c13; }
-h2.summary { margin-top: 6mm; font-size: 15pt; }
-h3 { font-size: 12.5pt; margin: 4mm 0 2mm; }
-h3.plan { font-size: 11pt; }
-p { margin: 0 0 2.5mm; }
-.addressee { font-size: 12pt; font-weight: bold; margin-top: 4mm; }
-.subject { font-size: 14pt; margin-bottom: 4mm; }
-.period { font-size: 15pt; font-weight: bold; }
-.source { font-size: 10pt; color: #333; }
-.note { font-weight: bold; color: #6b3d00; }
-.caveat { background: #fff3cd; border: 1pt solid #9c5700; color: #6b3d00; font-weight: bold;
-          padding: 2mm 3mm; margin: 0 0 2mm; }
-ul.summary li, ul.contents li { margin-bottom: 1.5mm; }
-ul.contents { list-style: none; padding-left: 4mm; }
-img.map { width: 100%; border: 0.5pt solid #999; margin-bottom: 3mm; }
-table { border-collapse: collapse; width: 100%; font-size: 9.5pt; margin-bottom: 3mm; }
-table.facts { width: auto; font-size: 11pt; }
-table.facts th { text-align: left; background: none; }
-th, td { border: 0.5pt solid #888; padding: 1.2mm 2mm; vertical-align: top; text-align: left; }
-th { background: #eeeeee; }
-td.num { text-align: right; white-space: nowrap; }
-tr { break-inside: avoid; }
-.kpi-source { font-size: 7pt; color: #555; line-height: 1.25; }
-.kpi-def { font-size: 6.5pt; color: #333; line-height: 1.15; }
-.kpi-def .kpi-source { font-size: 6.5pt; }
-table.kpis td { padding: 0.8mm 1.5mm; }
-.quarters { font-size: 8.5pt; }
-table.kpis { table-layout: fixed; font-size: 8.5pt; }
-table.priority { table-layout: fixed; font-size: 8.8pt; }
-table.priority td, table.priority th { padding: 1mm 1.5mm; }
-.status-met { color: #1a7f37; font-weight: bold; }
-.status-on_track { color: #1f5fa8; font-weight: bold; }
-.status-behind { color: #b42318; font-weight: bold; }
-.status-no_data { color: #555; }
-"""
+@cache
+def report_css() -> str:
+    """The report's style sheet: ``report.css``, a file of this package."""
+    return files(__package__).joinpath("report.css").read_text(encoding="utf-8")

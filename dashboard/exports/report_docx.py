@@ -34,7 +34,6 @@ table, so the document says they are left out rather than print them.
 from __future__ import annotations
 
 import datetime as dt
-import html
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -50,7 +49,20 @@ from docx.oxml.ns import qn
 from docx.shared import Mm, Pt
 
 from dashboard.context import AppContext
-from dashboard.exports import report as pdf_report
+from dashboard.exports.chromium import chromium_path
+from dashboard.exports.report import FORECAST_WAIT, report_maps
+from dashboard.exports.report_sections import (
+    PRIORITY_TOP,
+    change_layer,
+    coverage_gaps,
+    gi_layer,
+    hotspot_counts,
+    is_released,
+    priority_table,
+    province_total,
+    risk_coverage_layer,
+    type_row,
+)
 from dashboard.exports.report_text import (
     ReportPeriod,
     crossings_sentence,
@@ -65,7 +77,7 @@ from dashboard.exports.report_text import (
 )
 from dashboard.i18n import choice_label, format_date, format_number, reason_text, translate
 from dashboard.kpi_text import kpi_details, kpi_value
-from geo.ingest.kinds import KINDS, OUTCOMES
+from geo.kinds import KINDS, OUTCOMES
 from geo.units import NEW, OLD, code_column
 from layers.counts import INCIDENT_TYPES
 from layers.periods import within
@@ -134,6 +146,7 @@ def report_docx(
     maps: Sequence[bytes] | None = None,
     browser: str | Path | None = None,
     lang: str = "vi",
+    forecast_wait: float | None = FORECAST_WAIT,
 ) -> bytes:
     """The report of ``period`` as DOCX bytes.
 
@@ -158,6 +171,10 @@ def report_docx(
     lang : {"vi", "en"}
         The document's language: Vietnamese, the Standing Office's; English, a
         reader's who chose it (the same figures, the catalogue's English).
+    forecast_wait : float, optional
+        The commander's document: how long its forecast section waits for the forecast
+        being built in the background (seconds), as the quarterly report's section 6;
+        ``None`` builds it here if need be (the command line, tests).
 
     Examples
     --------
@@ -174,10 +191,8 @@ def report_docx(
     if maps is None:
         from dashboard.exports.static import export_figures
 
-        figures = pdf_report.report_maps(ctx, an, start=start, end=end, unit_set=unit_set,
-                                         lang=lang)
-        maps = export_figures(figures, fmt="png", size="a4",
-                              browser=pdf_report._browser(browser))
+        figures = report_maps(ctx, an, start=start, end=end, unit_set=unit_set, lang=lang)
+        maps = export_figures(figures, fmt="png", size="a4", browser=chromium_path(browser))
     images = list(maps) + [b""] * (2 - len(maps))
 
     doc = Document()
@@ -202,7 +217,7 @@ def report_docx(
     _maps_section(doc, an, unit_set, start, end, images, lang)
     _priority_section(doc, an, unit_set, start, end, lang)
     _changes_section(doc, an, unit_set, start, end, lang)
-    _forecast_section(doc, an, unit_set, end, lang)
+    _forecast_section(doc, an, unit_set, end, lang, forecast_wait)
     _closing(doc, letterhead, lang)
 
     out = io.BytesIO()
@@ -227,10 +242,6 @@ def results_paragraphs(ctx: AppContext, an, period: ReportPeriod,
     }
 
 
-def _released(an) -> bool:
-    return pdf_report._released(an)
-
-
 def _incident_figures(ctx: AppContext, an, unit_set: str, start: dt.date,
                       end: dt.date, lang: str) -> dict:
     """Per type: ``cases`` (the change layer's total, or its released label), and for the
@@ -238,12 +249,12 @@ def _incident_figures(ctx: AppContext, an, unit_set: str, start: dt.date,
     ``period`` the days the counts cover (the release grid's below commander)."""
     out: dict = {}
     for t in INCIDENT_TYPES:
-        params = pdf_report._change(an, unit_set, start, end, (t,)).params
+        params = change_layer(an, unit_set, start, end, (t,)).params
         total = params["total"]
         out[t] = {"cases": int(total) if total is not None
-                  else pdf_report._total_plain(params, lang)}
+                  else province_total(params, lang)}
         out["period"] = (params["start"], params["end"])
-    if _released(an):
+    if is_released(an):
         return out
     records = ctx.records.current().incidents
     column = code_column(unit_set)
@@ -279,7 +290,7 @@ def _outcomes(statuses: dict, allowed: Sequence[str], which: int) -> dict:
 
 
 def _crime_paragraphs(incidents: dict, an, period: ReportPeriod, lang: str) -> list[str]:
-    released = _released(an)
+    released = is_released(an)
     traffic, crossing, tips = (incidents[t] for t in ("trafficking_case", "illegal_crossing",
                                                       "tip"))
 
@@ -399,7 +410,7 @@ def _kpi_section(doc, an, start: dt.date, end: dt.date, lang: str) -> None:
     note = " ".join([_t("kpi.note", lang, period=_span(start, end, lang)),
                      translate("plan.kpi.ci_note", lang), *(f"{x}." for x in said)])
     _para(doc, note, size=_SMALL_PT, italic=True)
-    if _released(an):
+    if is_released(an):
         _para(doc, translate("suppress.kpi_note", lang, threshold=an.threshold),
               size=_SMALL_PT, italic=True)
 
@@ -413,39 +424,28 @@ def _pct(value: float, lang: str) -> str:
 
 def _maps_section(doc, an, unit_set: str, start, end, images: Sequence[bytes],
                   lang: str) -> None:
-    gi = pdf_report._hotspots(an, unit_set, start, end)
+    gi = gi_layer(an, unit_set, start, end)
     classes = gi.frame["gi_class"].fillna("")
     _heading(doc, _t("maps.hot", lang), level=2)
     _picture(doc, images[0])
     if gi.params.get("constant_values"):
         _para(doc, translate("report.hot.constant", lang), indent=True)
     else:
-        _para(doc, translate(
-            "report.hot.counts", lang, hot=num(int(classes.str.startswith("hot").sum()), lang),
-            hot_detail=html.unescape(pdf_report._gi_levels(classes, "hot", lang)),
-            cold=num(int(classes.str.startswith("cold").sum()), lang),
-            cold_detail=html.unescape(pdf_report._gi_levels(classes, "cold", lang)),
-            ns=num(int((classes == "not_significant").sum()), lang)), indent=True)
-    gaps = pdf_report._gaps(an, unit_set, start, end).frame
-    high = gaps[gaps["risk"] == "high"]["coverage"].value_counts()
+        _para(doc, hotspot_counts(classes, lang), indent=True)
+    gaps = risk_coverage_layer(an, unit_set, start, end).frame
     _heading(doc, _t("maps.coverage", lang), level=2)
     _picture(doc, images[1])
     _para(doc, translate("report.cov.method", lang), indent=True)
-    _para(doc, translate("report.cov.gaps", lang, high=num(int(high.sum()), lang),
-                         low=num(int(high.get("low", 0)), lang),
-                         medium=num(int(high.get("medium", 0)), lang),
-                         high_cov=num(int(high.get("high", 0)), lang),
-                         medium_risk=num(int((gaps["risk"] == "medium").sum()), lang)),
-          indent=True)
+    _para(doc, coverage_gaps(gaps, lang), indent=True)
 
 
 def _priority_section(doc, an, unit_set: str, start, end, lang: str) -> None:
     _heading(doc, _t("maps.priority", lang), level=2)
-    full = pdf_report._priority(an, unit_set, start, end)
+    full = priority_table(an, unit_set, start, end)
     if full.empty:
         _para(doc, translate("report.priority.none", lang), indent=True)
         return
-    shown = full.head(pdf_report.PRIORITY_TOP)
+    shown = full.head(PRIORITY_TOP)
     _para(doc, translate("report.priority.intro", lang, n=num(len(full), lang),
                          shown=num(len(shown), lang)), indent=True)
     rows = [[num(int(r["rank"]), lang), r["name"],
@@ -461,9 +461,9 @@ def _priority_section(doc, an, unit_set: str, start, end, lang: str) -> None:
 
 def _changes_section(doc, an, unit_set: str, start, end, lang: str) -> None:
     _heading(doc, _t("maps.change", lang), level=2)
-    released = _released(an)
-    total = pdf_report._change(an, unit_set, start, end,
-                               (INCIDENT_TYPES[0],) if released else INCIDENT_TYPES)
+    released = is_released(an)
+    total = change_layer(an, unit_set, start, end,
+                         (INCIDENT_TYPES[0],) if released else INCIDENT_TYPES)
     params = total.params
     other = _span(params["other_start"], params["other_end"], lang)
     _para(doc, translate("report.change.intro_yoy", lang, period=_span(start, end, lang),
@@ -472,12 +472,10 @@ def _changes_section(doc, an, unit_set: str, start, end, lang: str) -> None:
         first = params["records_start"]
         _para(doc, translate("report.change.no_base", lang, other=other,
                              first=format_date(first, lang) if first else "–"), indent=True)
-    rows = [_unescaped(pdf_report._type_row(translate(f"type.{t}", lang),
-                                            pdf_report._change(an, unit_set, start, end, (t,)),
-                                            lang)) for t in INCIDENT_TYPES]
+    rows = [type_row(translate(f"type.{t}", lang), change_layer(an, unit_set, start, end, (t,)),
+                     lang) for t in INCIDENT_TYPES]
     if not released:  # the all-types total is not published below commander
-        rows.append(_unescaped(pdf_report._type_row(translate("report.change.total", lang),
-                                                    total, lang)))
+        rows.append(type_row(translate("report.change.total", lang), total, lang))
     headers = [_t("change.col.type", lang)] + [
         translate(f"report.change.col.{c}", lang)
         for c in ("now", "before_yoy", "diff", "assessment")]
@@ -487,7 +485,8 @@ def _changes_section(doc, an, unit_set: str, start, end, lang: str) -> None:
         _para(doc, translate("report.change.released", lang), size=_SMALL_PT, italic=True)
 
 
-def _forecast_section(doc, an, unit_set: str, end, lang: str) -> None:
+def _forecast_section(doc, an, unit_set: str, end, lang: str,
+                      forecast_wait: float | None = None) -> None:
     """The next quarter's forecast and its track record, as section 6 of the quarterly
     report has them (:mod:`dashboard.forecast_text`: the page's sentence, the backtest table
     of the model and each baseline, hit rate and PAI at 5/10/20 % of the area, PEI): the
@@ -495,9 +494,13 @@ def _forecast_section(doc, an, unit_set: str, end, lang: str) -> None:
     (``docs/confidentiality.md``)."""
     from dashboard.forecast_text import track_header, track_record, track_rows
 
-    if _released(an):
+    if is_released(an):
         return
-    layer = an.forecast(unit_set=unit_set, types=INCIDENT_TYPES, end=end)
+    if forecast_wait is None:
+        layer = an.forecast(unit_set=unit_set, types=INCIDENT_TYPES, end=end)
+    else:  # from the background's cache; "being prepared" after a bounded wait
+        layer = an.forecast_ready(unit_set=unit_set, types=INCIDENT_TYPES, end=end,
+                                  wait=forecast_wait) or an.forecast_waiting(unit_set)
     params = layer.params
     _heading(doc, _t("maps.forecast", lang), level=2)
     _para(doc, track_record(params, lang), indent=True)
@@ -513,10 +516,6 @@ def _forecast_section(doc, an, unit_set: str, end, lang: str) -> None:
                            names=", ".join(flagged["name"]) or "–", next=upcoming),
                  translate(params["about_key"], lang)):
         _para(doc, note, size=_SMALL_PT, italic=True)
-
-
-def _unescaped(cells: Sequence[str]) -> list[str]:
-    return [html.unescape(c) for c in cells]
 
 
 # --------------------------------------------------------------------------- words
@@ -659,7 +658,7 @@ def _title(doc, period: ReportPeriod, lang: str) -> None:
 
 def _caveats(doc, ctx: AppContext, an, lang: str) -> None:
     notes = [translate(f"caveat.{c.value}", lang) for c in ctx.caveats]
-    if _released(an):
+    if is_released(an):
         notes.append(translate("caveat.suppressed_note", lang, below=an.threshold - 1,
                                threshold=an.threshold))
     for note in notes:
@@ -690,7 +689,7 @@ def _footer(doc, ctx: AppContext, an, period: ReportPeriod, lang: str) -> None:
     number.alignment = WD_ALIGN_PARAGRAPH.CENTER
     _field(number, "PAGE")
     notes = [translate(f"caveat.{c.value}", lang) for c in ctx.caveats]
-    if _released(an):
+    if is_released(an):
         notes.append(translate("caveat.small_counts_suppressed", lang))
     text = (_t("footer", lang, period=period.phrase(lang))
             + "".join(f" · ⚠ {n}" for n in notes))

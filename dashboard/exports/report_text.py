@@ -31,10 +31,12 @@ from dataclasses import dataclass
 import pandas as pd
 
 from dashboard.i18n import format_date, format_number, translate
+from layers.periods import quarter_number
 
 __all__ = [
     "CROSSING_OUTCOMES",
     "Figure",
+    "QUARTER_NUMERALS",
     "ReportPeriod",
     "crossings_sentence",
     "date_line",
@@ -51,7 +53,8 @@ __all__ = [
 #: A count as written: an integer, or the label of a withheld count ("< 5", "x").
 Figure = int | str
 
-_ROMAN = ("I", "II", "III", "IV")
+#: The quarters as Vietnamese documents number them (Quý I … Quý IV).
+QUARTER_NUMERALS = ("I", "II", "III", "IV")
 _QUARTER = re.compile(r"^\s*(\d{4})\s*-?\s*[Qq]([1-4])\s*$")
 _HALF = re.compile(r"^\s*(\d{4})\s*-?\s*(?:[Hh]([12])|(6)\s*(?:[Tt]|[Mm]|th(?:ang)?))\s*$")
 _YEAR = re.compile(r"^\s*(\d{4})\s*$")
@@ -127,8 +130,8 @@ class ReportPeriod:
         """
         year = self.start.year
         if self.kind == "quarter":
-            n = (self.start.month - 1) // 3 + 1
-            return _t("period.quarter", lang, n=n, roman=_ROMAN[n - 1], year=year)
+            n = quarter_number(self.start)
+            return _t("period.quarter", lang, n=n, roman=QUARTER_NUMERALS[n - 1], year=year)
         if self.kind == "half":
             return _t(f"period.half.{1 if self.start.month == 1 else 2}", lang, year=year)
         if self.kind == "year":
@@ -153,7 +156,7 @@ class ReportPeriod:
     def code(self) -> str:
         """A file-name stem: "2025Q3", "2025H1", "2024", "2024_cao_diem", "20250701_20250814"."""
         if self.kind == "quarter":
-            return f"{self.start.year}Q{(self.start.month - 1) // 3 + 1}"
+            return f"{self.start.year}Q{quarter_number(self.start)}"
         if self.kind == "half":
             return f"{self.start.year}H{1 if self.start.month == 1 else 2}"
         if self.kind == "year":
@@ -255,7 +258,7 @@ def _upper_first(text: str) -> str:
 
 
 #: The decided outcomes of illegal crossings in the seeds' order (seed 004): status codes of
-#: the incident records (:data:`geo.ingest.kinds.OUTCOMES`), each said by the catalogue's
+#: the incident records (:data:`geo.kinds.OUTCOMES`), each said by the catalogue's
 #: ``report.text.crossing.outcome.<code>``. ``verified`` is a case still being verified;
 #: ``received`` or no status, one whose handling is not recorded.
 CROSSING_OUTCOMES = ("administrative_sanction", "warning_education", "deportation",
@@ -407,7 +410,7 @@ verified and classified, 32 tips being verified.
 
 
 #: What was done for the victims, as their records' status says (codes of
-#: :data:`geo.ingest.kinds.OUTCOMES`; "" for none, said ``none``), in the order to say it.
+#: :data:`geo.kinds.OUTCOMES`; "" for none, said ``none``), in the order to say it.
 _VICTIM_OUTCOMES = ("returned_home", "supported", "verified", "received", "")
 
 
@@ -457,7 +460,7 @@ the regulations provide: 3 cases (4 victims).
 # --------------------------------------------------------------------------- outreach
 
 #: Each outreach format's optional tails (``report.text.outreach.<format>.<figure>``), in the
-#: order seed 004 says them, from the figures of :data:`geo.ingest.kinds.OUTREACH_FIGURES`:
+#: order seed 004 says them, from the figures of :data:`geo.kinds.OUTREACH_FIGURES`:
 #: sessions {s}, participants {p}, sites {t}, materials {m}, groups {g}, members {c}. A tail
 #: is said only with its figure; the main clause is ``report.text.outreach.<format>``.
 _TAILS = {

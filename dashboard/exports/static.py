@@ -9,7 +9,8 @@ Two steps, each a function of data:
 - :func:`export_figure` / :func:`export_figures` render figures to bytes with
   kaleido 1.5, which drives a headless Chromium over the DevTools protocol.
   kaleido is given the browser's path explicitly (``Kaleido(path=...)``, passed
-  through to ``choreographer.Browser``), so it never looks for, nor downloads,
+  through to ``choreographer.Browser``; the path from
+  :func:`dashboard.exports.chromium.chromium_path`), so it never looks for, nor downloads,
   a browser of its own. The map is MapLibre on the blank "white-bg" style, so
   it renders offline (software WebGL). MapLibre draws no text (its labels ask
   a font server on the internet for glyphs): the names a map trace carries in
@@ -37,7 +38,6 @@ itself (MapLibre's WebGL canvas) is a raster at the layout's pixels, about
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import json
 import math
@@ -45,7 +45,6 @@ import os
 import re
 import textwrap
 from collections.abc import Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,11 +52,14 @@ import numpy as np
 import plotly.graph_objects as go
 from pyproj import Geod
 
+from dashboard.exports.chromium import CHROMIUM, ChromiumNotFound, chromium_path, run_blocking
 from dashboard.figures.text import plain_text
 from dashboard.i18n import format_date, translate
 from layers.layer import Caveat
 
 __all__ = [
+    # CHROMIUM and ChromiumNotFound live in dashboard.exports.chromium; named here too, as
+    # the browser export_figure drives by default and the error it raises without one
     "CHROMIUM",
     "FORMATS",
     "SIZES",
@@ -70,8 +72,6 @@ __all__ = [
     "scale_bar_length",
 ]
 
-#: Debian's Chromium (package ``chromium``), the browser kaleido drives.
-CHROMIUM = Path("/usr/bin/chromium")
 #: Formats a committee needs: a slide image, a printable page, an editable drawing.
 FORMATS = ("png", "pdf", "svg")
 
@@ -122,10 +122,6 @@ _PLAIN = re.compile(r"&(?:#\d+|#x[\da-fA-F]+|[a-z]+);")  # an entity Plotly show
 _NO_NETWORK = "http://127.0.0.1:9"
 
 
-class ChromiumNotFound(FileNotFoundError):
-    """The Chromium the static export drives is not installed where we look."""
-
-
 # --------------------------------------------------------------------------- export
 
 
@@ -156,7 +152,7 @@ def export_figure(
         Multiplies the pixels. Default: the size's ``png_scale`` for PNG, 1 for
         PDF and SVG (a PDF page grows with the scale).
     browser : path, optional
-        The Chromium executable; default :data:`CHROMIUM`.
+        The Chromium executable; default :data:`dashboard.exports.chromium.CHROMIUM`.
     timeout : float
         Seconds allowed to render one figure.
 
@@ -211,11 +207,11 @@ def export_figures(
         raise ValueError(f"scale must be positive, got {scale}")
     # go.Figure(f) is a deep copy: the caller's figure is never touched
     specs = [_inline_geojson(_pinned_labels(go.Figure(f)).to_dict()) for f in figs]
-    path = _chromium(browser)
+    path = chromium_path(browser)
     if not specs:
         return []
     opts = {"format": fmt, "width": page.width, "height": page.height, "scale": scale}
-    return _run_blocking(lambda: _render(specs, opts, path, timeout))
+    return run_blocking(lambda: _render(specs, opts, path, timeout))
 
 
 def _size(size: str) -> ExportSize:
@@ -223,17 +219,6 @@ def _size(size: str) -> ExportSize:
         return SIZES[size]
     except KeyError:
         raise ValueError(f"unknown size {size!r}; choose one of {tuple(SIZES)}") from None
-
-
-def _chromium(browser: str | os.PathLike | None) -> Path:
-    path = Path(browser) if browser is not None else CHROMIUM
-    if not (path.is_file() and os.access(path, os.X_OK)):
-        raise ChromiumNotFound(
-            f"static export needs Chromium at {path}, and none is there: install Debian's "
-            "package (apt-get install chromium) or pass browser=<path to chromium>. "
-            "Borderwatch never lets kaleido download a browser."
-        )
-    return path
 
 
 def _inline_geojson(spec: dict) -> dict:
@@ -375,16 +360,6 @@ async def _render(specs: list[dict], opts: dict, path: Path, timeout: float) -> 
     async with kaleido.Kaleido(path=str(path), n=1, timeout=timeout, mathjax=False,
                                proxy_server=_NO_NETWORK) as k:
         return [await k.calc_fig(spec, opts=dict(opts)) for spec in specs]
-
-
-def _run_blocking(make_coro):
-    """Run a coroutine to completion from sync code, also when an event loop is running."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(make_coro())
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(lambda: asyncio.run(make_coro())).result()
 
 
 # --------------------------------------------------------------------------- figure

@@ -6,7 +6,7 @@
 """
 
 from geo.ingest.importer import DEFAULT_SOURCE, DEMO_SOURCE, ImportReport, Places, import_file
-from geo.ingest.kinds import KINDS, Kind, kind_named
+from geo.kinds import KINDS, Kind, kind_named
 from geo.ingest.messages import describe
 from geo.ingest.readers import FileRefused
 

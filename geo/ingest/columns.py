@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from geo.ingest.kinds import Kind
+from geo.kinds import Kind
 from geo.ingest.readers import FileRefused
 from geo.names import fold
 

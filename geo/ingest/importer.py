@@ -36,14 +36,14 @@ import shapely
 
 from geo import catalogue
 from geo.ingest.columns import ColumnMap, map_columns, personal_columns
-from geo.ingest.kinds import KINDS, Kind
+from geo.kinds import KINDS, Kind
 from geo.ingest.messages import describe
 from geo.ingest.parse import (CellErrors, check_outcomes, parse_choice, parse_codes, parse_dates,
                               parse_floats, parse_ints)
 from geo.ingest.readers import CHUNK_ROWS, Chunk, FileRefused, checksum, read_chunks
 from geo.resolve import resolve_communes
 from geo.store.base import QUARANTINE_COLUMNS, Store, Transaction
-from geo.store.schema import RECORD_TABLES
+from geo.store.schema import RECORD_TABLES, STORED_NAMES
 from geo.units import NEW, OLD, Registry, unit_set_on
 
 __all__ = ["DEFAULT_SOURCE", "DEMO_SOURCE", "ImportReport", "Places", "import_file"]
@@ -823,7 +823,7 @@ def _insert_records(tx: Transaction, spec: Kind, accepted: pd.DataFrame, source:
                     import_id: int) -> None:
     """Write accepted rows as plain Python values (None for empty), in the table's order."""
     table = RECORD_TABLES[spec.name]
-    frame = accepted.rename(columns={"class": "model_class"})
+    frame = accepted.rename(columns=STORED_NAMES)
     names = [c.name for c in table]
     n = len(frame)
     columns = []

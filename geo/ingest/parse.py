@@ -7,7 +7,7 @@ refused with its reason. Coded values (incident type, outreach format, model
 type …) accept the code, the Vietnamese label and common spellings; an
 unknown value gets the closest allowed one as a suggestion. An incident's
 status (its outcome, kết quả xử lý) must be one its type allows
-(:data:`geo.ingest.kinds.OUTCOMES`): :func:`check_outcomes`.
+(:data:`geo.kinds.OUTCOMES`): :func:`check_outcomes`.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from geo.ingest.kinds import INCIDENT_TYPES, OUTCOMES, STATUSES, Field
+from geo.kinds import INCIDENT_TYPES, OUTCOMES, STATUSES, Field
 from geo.names import fold
 
 __all__ = ["EARLIEST", "MAX_COUNT", "CellErrors", "check_outcomes", "parse_choice", "parse_codes",

@@ -31,7 +31,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
 from geo.catalogue import text
-from geo.ingest.kinds import INCIDENT_TYPES, OUTCOMES, Field, Kind, kind_named, outcomes_of
+from geo.kinds import INCIDENT_TYPES, OUTCOMES, Field, Kind, kind_named, outcomes_of
 from geo.ingest.parse import EARLIEST
 from geo.names import fold
 from geo.units import MERGER_DATE, Registry

@@ -15,18 +15,16 @@ from contextlib import contextmanager
 
 import pandas as pd
 
-from geo.store.schema import IMPORTS_TABLE
-from geo.store.schema import _QUARANTINE as QUARANTINE_TABLE
-from geo.store.schema import MIGRATIONS, RECORD_TABLES, Column, render
+from geo.store.schema import (IMPORTS_TABLE, MIGRATIONS, QUARANTINE_TABLE, RECORD_TABLES, Column,
+                              render)
 
 __all__ = ["IMPORT_COLUMNS", "QUARANTINE_COLUMNS", "Store", "StoreConflict", "StoreError",
-           "Transaction", "conflict_message"]
+           "Transaction", "check_kind", "conflict_message"]
 
 #: Columns of the ``imports`` table a caller fills (``id`` is given by the store).
 IMPORT_COLUMNS = tuple(c.name for c in IMPORTS_TABLE)
 #: Columns of the ``quarantine`` table.
-QUARANTINE_COLUMNS = ("import_id", "kind", "row_number", "record_id", "column_name", "value",
-                      "reason", "detail", "suggestion", "raw")
+QUARANTINE_COLUMNS = tuple(c.name for c in QUARANTINE_TABLE)
 
 
 _ID = Column("id", "int", False)
@@ -77,11 +75,21 @@ class Transaction(ABC):
 
     def discard_records(self, kind: str, import_id: int) -> None:
         """Remove the records this import wrote so far (a strict import that is refused)."""
-        _check_kind(kind)
+        check_kind(kind)
         self.execute(f"DELETE FROM {kind} WHERE import_id = ?", [import_id])
 
 
-def _check_kind(kind: str) -> None:
+def check_kind(kind: str) -> None:
+    """Refuse a record kind the store has no table for (its name goes into SQL).
+
+    Examples
+    --------
+    >>> check_kind("incidents")
+    >>> check_kind("incidents; DROP TABLE imports")
+    Traceback (most recent call last):
+    ...
+    ValueError: unknown record kind 'incidents; DROP TABLE imports'; expected one of ['incidents', 'models', 'outreach', 'population']
+    """
     if kind not in RECORD_TABLES:
         raise ValueError(f"unknown record kind {kind!r}; expected one of {sorted(RECORD_TABLES)}")
 
@@ -162,7 +170,7 @@ class Store(ABC):
 
     def read(self, kind: str, columns: Sequence[str] | None = None) -> pd.DataFrame:
         """All stored records of ``kind`` (dates as datetime64), ordered by source and id."""
-        _check_kind(kind)
+        check_kind(kind)
         known = [c.name for c in RECORD_TABLES[kind]]
         cols = list(columns) if columns is not None else known
         unknown = set(cols) - set(known)
@@ -175,7 +183,7 @@ class Store(ABC):
 
     def count(self, kind: str) -> int:
         """Number of stored records of ``kind``."""
-        _check_kind(kind)
+        check_kind(kind)
         return int(self._query(f"SELECT COUNT(*) FROM {kind}")[1][0][0])
 
     def imports(self) -> pd.DataFrame:

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 
 from geo.store.base import (IMPORT_COLUMNS, Store, StoreConflict, StoreError, Transaction,
-                             _check_kind, conflict_message)
+                             check_kind, conflict_message)
 
 __all__ = ["PostGISStore", "pg_sql", "redact_message", "redact_url"]
 
@@ -79,7 +79,7 @@ class _PgTransaction(Transaction):
         return int(cur.fetchone()[0])
 
     def existing(self, kind: str, source: str, record_ids: Sequence[str]) -> dict[str, str]:
-        _check_kind(kind)
+        check_kind(kind)
         cur = self._con.execute(
             f"SELECT record_id, content_hash FROM {kind} WHERE source = %s "
             "AND record_id = ANY(%s)",

@@ -18,7 +18,7 @@ nullable, so existing rows read them as empty).
 - 2: outreach figures as the plans count them: ``sessions`` (cuộc, buổi,
   lớp, tin bài), ``sites`` (điểm cầu, tủ sách), ``groups`` (nhóm Zalo,
   Facebook), ``members`` (thành viên nòng cốt). Incident outcomes need no
-  column: they are the ``status`` (codes per type in :mod:`geo.ingest.kinds`).
+  column: they are the ``status`` (codes per type in :mod:`geo.kinds`).
 - 3: an import says whose report it carries and when that report came: ``agency``
   (đơn vị báo cáo: the agency whose figures the file holds, which may differ
   from the ``source`` that owns the record ids, e.g. the Standing Office
@@ -32,7 +32,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["IMPORTS_TABLE", "LATEST", "MIGRATIONS", "RECORD_TABLES", "Column", "render"]
+from geo.kinds import KINDS, Kind
+
+__all__ = ["IMPORTS_TABLE", "LATEST", "MIGRATIONS", "QUARANTINE_TABLE", "RECORD_TABLES",
+           "STORED_NAMES", "Column", "render"]
 
 
 @dataclass(frozen=True)
@@ -56,49 +59,25 @@ _SPINE_TAIL = (
     Column("import_id", "int", False),
 )
 
-#: Columns of each record table, in order (the importer writes exactly these).
+#: The store's type of each type of field of a record kind (codes and choices are text).
+_FIELD_TYPES = {"text": "text", "code": "text", "choice": "text", "date": "date",
+                "int": "int", "float": "float", "year": "int"}
+#: Fields stored under another name (``class`` is a word SQL reserves).
+STORED_NAMES = {"class": "model_class"}
+#: The fields of a file that the spine keeps (the key, and the commune as the file names it).
+_SPINE_FIELDS = frozenset(c.name for c in (*_SPINE_HEAD, *_SPINE_TAIL)) | {"record_id"}
+
+
+def _own_columns(kind: Kind) -> tuple[Column, ...]:
+    """The columns of a kind's own fields, in the kind's order; a required field is NOT NULL."""
+    return tuple(Column(STORED_NAMES.get(f.name, f.name), _FIELD_TYPES[f.type], not f.required)
+                 for f in kind.fields if f.name not in _SPINE_FIELDS)
+
+
+#: Columns of each record table, in order (the importer writes exactly these): the spine
+#: around the fields of the record kind (:data:`geo.kinds.KINDS`, their one home).
 RECORD_TABLES: dict[str, tuple[Column, ...]] = {
-    "incidents": (
-        *_SPINE_HEAD,
-        Column("date", "date", False),
-        Column("type", "text", False),
-        Column("persons", "int"),
-        Column("victims", "int"),
-        Column("agency", "text"),
-        Column("status", "text"),
-        Column("lat", "float"),
-        Column("lon", "float"),
-        *_SPINE_TAIL,
-    ),
-    "outreach": (
-        *_SPINE_HEAD,
-        Column("date", "date", False),
-        Column("agency", "text"),
-        Column("format", "text", False),
-        Column("sessions", "int"),
-        Column("participants", "int"),
-        Column("sites", "int"),
-        Column("materials", "int"),
-        Column("groups", "int"),
-        Column("members", "int"),
-        *_SPINE_TAIL,
-    ),
-    "models": (
-        *_SPINE_HEAD,
-        Column("model_type", "text", False),
-        Column("model_class", "text"),
-        Column("start_date", "date", False),
-        Column("end_date", "date"),
-        Column("agency", "text"),
-        *_SPINE_TAIL,
-    ),
-    "population": (
-        *_SPINE_HEAD,
-        Column("year", "int", False),
-        Column("population", "int", False),
-        Column("population_14_60", "int"),
-        *_SPINE_TAIL,
-    ),
+    name: (*_SPINE_HEAD, *_own_columns(kind), *_SPINE_TAIL) for name, kind in KINDS.items()
 }
 
 #: Columns each migration after the first adds to a record table, by version.
@@ -134,7 +113,8 @@ _IMPORTS_ADDED: dict[int, tuple[Column, ...]] = {
 IMPORTS_TABLE: tuple[Column, ...] = _IMPORTS + tuple(
     c for version in sorted(_IMPORTS_ADDED) for c in _IMPORTS_ADDED[version])
 
-_QUARANTINE = (
+#: Columns of the ``quarantine`` table (``id`` aside): the rows an import refused, with why.
+QUARANTINE_TABLE: tuple[Column, ...] = (
     Column("import_id", "int", False),
     Column("kind", "text", False),
     Column("row_number", "int", False),
@@ -173,7 +153,7 @@ def _migration_1(dialect: str) -> list[str]:
     """Imports, quarantine, and the four record tables with their indexes."""
     sql = [
         _create("imports", _IMPORTS, dialect, key=None, serial=True),
-        _create("quarantine", _QUARANTINE, dialect, key=None, serial=True),
+        _create("quarantine", QUARANTINE_TABLE, dialect, key=None, serial=True),
         "CREATE INDEX quarantine_import ON quarantine (import_id)",
     ]
     for table, columns in _V1_TABLES.items():

@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from geo.store.base import (IMPORT_COLUMNS, Store, StoreConflict, StoreError, Transaction,
-                             _check_kind, conflict_message)
+                             check_kind, conflict_message)
 from geo.store.schema import RECORD_TABLES
 
 __all__ = ["SQLiteStore"]
@@ -97,7 +97,7 @@ class _SQLiteTransaction(Transaction):
         return int(cur.lastrowid)
 
     def existing(self, kind: str, source: str, record_ids: Sequence[str]) -> dict[str, str]:
-        _check_kind(kind)
+        check_kind(kind)
         found: dict[str, str] = {}
         ids = list(record_ids)
         for i in range(0, len(ids), _BATCH):

@@ -8,6 +8,11 @@ carry, its type, and for coded fields the allowed values with their
 Vietnamese labels. Headers and values match after folding (no diacritics, no
 case, punctuation as spaces: :func:`geo.names.fold`).
 
+The one home of a record's fields: the importer reads files by them
+(:mod:`geo.ingest`), the store's tables are made of them
+(:data:`geo.store.schema.RECORD_TABLES`), the app reads them from there
+(:mod:`dashboard.records`).
+
 Outcomes (kết quả xử lý) of incidents
 -------------------------------------
 How an incident was handled is its ``status`` (header "Tình trạng"; "Kết quả
