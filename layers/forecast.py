@@ -84,6 +84,7 @@ __all__ = [
     "MIN_PERIODS_BY_FREQ",
     "ORIGINS",
     "RIDGE_ALPHA",
+    "SEASON",
     "Backtest",
     "ForecastFit",
     "area_metrics",
@@ -128,8 +129,10 @@ MIN_CELL_RATE = 0.1
 RIDGE_ALPHA = 0.05
 #: Scale of the closeness ``exp(-km / CLOSENESS_KM)`` to the border and the gates.
 CLOSENESS_KM = 10.0
-#: The periods before a row that its lag features read (same period a year before).
-_SEASON = {"Q": 4, "M": 12}
+#: The periods of a year (a row's ``lag4`` reads the same period a year before, ``year`` the
+#: mean of the season before; "last year" for the baselines).
+SEASON = {"Q": 4, "M": 12}
+_SEASON = SEASON
 #: The features of the counts, in order; the static ones follow.
 _DYNAMIC = ("lag1", "lag4", "year", "nb_lag1", "nb_year", "campaign")
 #: Baselines that rank by a score, not by a number of incidents (their map says "score").

@@ -86,3 +86,41 @@ def test_viewer_has_no_forecast_anywhere(server):
         assert translate("auth.forbidden") in body
         assert "Dự báo quý tới" not in body and "Trong 8 quý gần nhất" not in body
         assert page.query_selector("#cmd-map") is None
+
+
+def test_commander_chooses_a_monthly_forecast_and_the_grid(server):
+    """The forecast's own choices under the map: months (its track record over 8 months,
+    the next month's map) and the 2 km grid, where the demo's located records are too
+    sparse: the page says so and draws the grid's cells empty (no map of noise)."""
+    with chromium_page(1500, 1000) as page:
+        page.goto(server + "/commander?layer=forecast")
+        page.wait_for_selector("#cmd-forecast-options", state="visible", timeout=90_000)
+        options = page.inner_text("#cmd-forecast-options")
+        for word in ("Kỳ dự báo", "Quý", "Tháng", "Dự báo theo", "Xã, phường", "Ô lưới 2 km"):
+            assert word in options, options
+        page.click("#cmd-forecast-on >> text=Ô lưới 2 km")
+        page.wait_for_function(
+            "() => { const a = document.querySelector('#cmd-about');"
+            " return a && /Số liệu quá thưa/.test(a.innerText); }", timeout=400_000)
+        note = page.inner_text("#cmd-about")
+        assert re.search(r"Số liệu quá thưa để dự báo theo ô lưới 2 km: bình quân 0,0\d vụ việc "
+                         r"có tọa độ mỗi ô trong mỗi kỳ, cần ít nhất 0,1", note), note
+        page.wait_for_timeout(1000)
+        state = page.evaluate(_STATE)
+        assert state["n"] > 2000 and all(v is None for v in state["z"])  # the grid, empty
+        assert "on=grid" in page.url
+
+        page.click("#cmd-forecast-on >> text=Xã, phường")
+        page.click("#cmd-forecast-freq >> text=Tháng")
+        shown = _wait_title(page, "Dự báo số vụ việc 01/01/2026 – 31/01/2026", timeout=600_000)
+        assert shown["n"] == 96 and sum(v for v in shown["z"] if v is not None) > 0
+        note = page.inner_text("#cmd-about")
+        assert re.search(r"Trong 8 tháng gần nhất, 10 % diện tích được mô hình đánh dấu chứa "
+                         r"\d+ % số vụ việc \(PAI \d+,\d\)", note), note
+        assert re.search(r"số vụ việc của tháng trước \d+ %", note), note
+        assert "freq=M" in page.url
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "commander-forecast-monthly.png"), full_page=True)
+        # another layer: the forecast's choices go away
+        page.click("#cmd-layer >> text=Mật độ (bản đồ nhiệt)")
+        page.wait_for_selector("#cmd-forecast-options", state="hidden", timeout=60_000)
