@@ -421,8 +421,10 @@ class Analyses:
     # -- the forecast (issue 19): dashboard/forecast_build.py, dashboard/forecast_worker.py ---
 
     def forecast(self, *, unit_set: str, types, end: dt.date, freq: str = "Q") -> Layer:
-        """The next period's forecast after the last complete quarter up to ``end`` (and up
-        to the latest record), with its track record over the 8 quarters before.
+        """The next period's forecast after the last complete quarter (``freq="M"``: month) up
+        to ``end`` (and up to the latest record), with its track record over the 8 periods
+        before; on the communes of ``unit_set``, or on the 2 km grid's cells when
+        ``unit_set`` is :data:`layers.density.GRID`.
 
         From memory or the disk cache, else built in the caller's thread and kept there
         (scripts, tests); the page and the report ask :meth:`forecast_ready`, built in a
