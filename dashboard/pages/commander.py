@@ -474,8 +474,12 @@ def register_callbacks(app: Dash, ctx: AppContext, an: Analyses) -> None:
         layer = _layer(an, name, unit_set=unit_set, types=types, start=start, end=end,
                        bandwidth_km=bandwidth, fdr=not uncorrected, freq=freq, on=on)
         title = _title(layer, start, end, lang)
-        # a new map for a new layer or unit set, and once when the forecast waited for is ready
-        if needs_redraw(ids.CMD_LAYER, ids.CMD_UNITS, ids.CMD_FORECAST_ON) \
+        # a new map for a new layer or unit set, and once when the forecast waited for is ready;
+        # a new forecast choice too (both of them: Dash drops the answer to an earlier change
+        # when a later one is asked meanwhile, so a values-only answer to a change of period
+        # could land on the grid's map of a change of units dropped)
+        if needs_redraw(ids.CMD_LAYER, ids.CMD_UNITS, ids.CMD_FORECAST_ON,
+                        ids.CMD_FORECAST_FREQ) \
                 or (needs_redraw(FORECAST_WAIT) and not _preparing(layer)):
             figure = _figure(ctx, an, layer, name, GRID if drawn == "grid" else unit_set, lang,
                              title, "rings" in choices(rings, ("rings",)))
