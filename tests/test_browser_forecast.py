@@ -118,8 +118,9 @@ def test_commander_chooses_a_monthly_forecast_and_the_grid(server):
             "() => { const a = document.querySelector('#cmd-about');"
             " return a && /8 tháng gần nhất/.test(a.innerText); }", timeout=120_000)
         assert "freq=M" in page.url and "on=grid" not in page.url
-        page.wait_for_timeout(500)
-        assert page.evaluate(_STATE)["n"] == 96  # the communes again
+        page.wait_for_function(  # the communes again, their shapes fetched and drawn
+            "() => { const gd = document.querySelector('#cmd-map .js-plotly-plot');"
+            " return gd && gd._fullData[0].locations.length === 96; }", timeout=60_000)
         # another layer: the forecast's choices go away
         page.click("#cmd-layer >> text=Mật độ (bản đồ nhiệt)")
         page.wait_for_selector("#cmd-forecast-options", state="hidden", timeout=60_000)
