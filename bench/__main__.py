@@ -79,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--work", type=Path, help="scratch folder, kept (default: a temporary "
                         "folder, deleted at the end)")
     parser.add_argument("--skip", action="append", default=[],
-                        choices=["import", "postgis", "statistics", "app"],
+                        choices=["import", "postgis", "cube", "statistics", "app"],
                         help="leave an area out (repeatable)")
     args = parser.parse_args(argv)
     sizes = QUICK if args.quick else FULL
@@ -115,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _steps(run: Run, skip: list[str]) -> None:
-    from bench.measure import app, imports, statistics
+    from bench.measure import app, cube, imports, statistics
 
     if "import" in skip:
         run.failed(imports.SPECS, "skipped (--skip import)")
@@ -127,7 +127,8 @@ def _steps(run: Run, skip: list[str]) -> None:
     except Exception as err:  # noqa: BLE001 - report it and go on where possible
         run.failed(imports.SPECS, err)
     _read_incidents(run)
-    for name, module, measure in (("statistics", statistics, statistics.measure_statistics),
+    for name, module, measure in (("cube", cube, cube.measure_cube),
+                                  ("statistics", statistics, statistics.measure_statistics),
                                   ("app", app, app.measure_app)):
         if name in skip:
             run.failed(module.SPECS, f"skipped (--skip {name})")

@@ -12,7 +12,8 @@ from flask import Response
 from dashboard import ids
 from dashboard.context import AppContext, build_context
 from dashboard.i18n import LANGUAGES, translate
-from dashboard.analysis import Analyses, grid_url
+from dashboard.analysis import Analyses
+from dashboard.geometry import grid_url
 from dashboard.auth.accounts import Accounts, accounts_of
 from dashboard.auth.roles import may_open
 from dashboard.auth.web import current_session, install as install_auth
@@ -37,13 +38,15 @@ _ANALYSED = (overview, commander, planner, reporting)
 def _serve_geojson(app: Dash, ctx: AppContext, an: Analyses) -> None:
     """Commune polygons, the density grid and the hexagons at fixed URLs, cached by the
     browser: geometry travels once."""
-    bodies = {overview.geojson_url(s): ctx.geojson[s] for s in (NEW, OLD)}
-    bodies.update({grid_url(name): body for name, body in an.geojson.items()})
+    bodies = {overview.geojson_url(s): (lambda s=s: ctx.geojson[s]) for s in (NEW, OLD)}
+    # the grids' shapes are made on their first request (seconds for the country), not at start
+    bodies.update({grid_url(name): (lambda name=name: an.geojson[name])
+                   for name in ("density", "hexagons")})
     for number, (url, body) in enumerate(bodies.items()):
 
         def view(body=body):
             return Response(
-                body,
+                body(),
                 mimetype="application/geo+json",
                 headers={"Cache-Control": "public, max-age=86400"},
             )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import threading
 from dataclasses import dataclass, field
 
 import geopandas as gpd
@@ -25,13 +26,35 @@ from geo.gates import load_gates
 from geo.ingest.importer import Places
 from dashboard.records import RecordCache
 from geo.units import NEW, OLD, Registry, load_registry
+from layers.cube import Cube, build_cube
 from layers.layer import Caveat
 
-__all__ = ["AppContext", "build_context", "cells_geojson", "screen_geojson"]
+__all__ = ["AppContext", "CubeMemo", "build_context", "screen_geojson"]
 
 #: Simplification for the screen, in degrees (about 50 m): invisible at province zoom,
 #: and it cuts the GeoJSON sent to the browser several-fold.
 _SCREEN_TOLERANCE = 0.0005
+
+
+class CubeMemo:
+    """The cube of the latest store revision read (:mod:`layers.cube`), built on first use.
+
+    One per app: the first call after an import builds the cube of the new records (about
+    a second for a million), every other call of that revision returns it; the cube of
+    the revision before is let go.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._revision: int | None = None
+        self._cube: Cube | None = None
+
+    def of(self, revision: int, incidents: pd.DataFrame, units: dict[str, pd.Index]) -> Cube:
+        """The cube of ``incidents``, the records of store revision ``revision``."""
+        with self._lock:
+            if self._cube is None or self._revision != revision:
+                self._cube, self._revision = build_cube(incidents, units), revision
+            return self._cube
 
 
 @dataclass(frozen=True)
@@ -54,6 +77,8 @@ class AppContext:
     basemap: Basemap | None = None
     #: What an upload's commune resolution needs (full polygons), read once with the rest.
     places: Places | None = None
+    #: The cube of the current records, per store revision (:meth:`cube`).
+    cubes: CubeMemo = field(default_factory=CubeMemo, repr=False, compare=False)
 
     @property
     def incidents(self) -> pd.DataFrame:
@@ -75,6 +100,15 @@ class AppContext:
         records = self.records.last_known() or self.records.current()
         return "demo" if records.synthetic else (", ".join(records.sources) or "–")
 
+    def cube(self) -> Cube:
+        """The counts of the current records per unit × day × type of both unit sets
+        (:class:`layers.cube.Cube`), built once per store revision: what
+        :func:`layers.counts.incident_counts`, :func:`layers.rates.commune_rates` and
+        :func:`layers.compare.compare_periods` read when given ``cube=ctx.cube()``."""
+        records = self.records.current()
+        return self.cubes.of(records.revision, records.incidents,
+                             {s: self.communes[s].index for s in (NEW, OLD)})
+
     def unit_table(self, unit_set: str) -> pd.DataFrame:
         """Codes and names of a unit set (what layers need; no geometry)."""
         return pd.DataFrame(self.communes[unit_set].drop(columns="geometry"))
@@ -86,29 +120,6 @@ def screen_geojson(communes: gpd.GeoDataFrame) -> str:
                               _SCREEN_TOLERANCE, preserve_topology=True)
     names = [{"name": name} for name in communes["name"]]
     return _feature_collection(list(communes.index), simple, names)
-
-
-def cells_geojson(cells: gpd.GeoDataFrame, digits: int = 5) -> str:
-    """GeoJSON text of grid cells (the density squares, the hexagons), id = cell id, no
-    properties, coordinates rounded to ``digits`` decimals (~1 m): what the browser draws
-    the grid layers on, fetched once.
-
-    Cells are simple polygons (no hole, one ring), so their rings are read for the whole
-    array at once: the country's 170,000 hexagons take about a second.
-    """
-    shapes = np.asarray(cells.geometry.values, dtype=object)
-    if len(shapes) and not (np.all(shapely.get_type_id(shapes) == 3)
-                            and not np.any(shapely.get_num_interior_rings(shapes))):
-        raise ValueError("grid cells must be polygons without holes")
-    points = np.round(shapely.get_coordinates(shapes), digits).tolist()
-    ends = np.cumsum(shapely.get_num_coordinates(shapes)).tolist()
-    features = [
-        {"type": "Feature", "id": str(i), "properties": {},
-         "geometry": {"type": "Polygon", "coordinates": [points[start:end]]}}
-        for i, start, end in zip(cells.index, [0, *ends][:len(ends)], ends, strict=True)
-    ]
-    return json.dumps({"type": "FeatureCollection", "features": features},
-                      separators=(",", ":"))
 
 
 def _feature_collection(ids: list, geometries: np.ndarray, properties: list[dict],

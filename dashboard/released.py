@@ -9,7 +9,8 @@ answer through :func:`layers.suppression.for_role` (small counts "< 5",
 complementary "x", reasons without numbers, no point data) or
 :meth:`layers.suppression.IndicatorRelease.release` (plan indicators
 computed from cases and tips). :func:`analyses_for` is the one door: a page takes
-what it returns for the signed-in role and cannot forget to release.
+what it returns for the signed-in role and cannot forget to release. Both answer the
+same questions (:class:`View`): a page asks them without knowing the role.
 
 Outreach and prevention models hold no victim: their layers pass unchanged, over
 the period asked for.
@@ -21,19 +22,48 @@ import datetime as dt
 
 import pandas as pd
 
+from dataclasses import replace
+from typing import Protocol
+
 from dashboard.analysis import Analyses
 from dashboard.auth.roles import suppressed_for
 from layers.counts import INCIDENT_TYPES
-from layers.layer import Layer
-from layers.suppression import ReleasePlan, SnappedPeriod, for_role
+from layers.layer import Caveat, Layer
+from layers.suppression import PUBLISHED, ReleasePlan, ReleaseRefused, SnappedPeriod, for_role
 from layers.trend import released_trend
 
-__all__ = ["ALL_TYPES", "NotReady", "Released", "analyses_for", "period_note", "shown_types",
-           "type_choices", "unavailable_text", "waiting"]
+__all__ = ["ALL_TYPES", "NotReady", "Released", "View", "analyses_for", "period_note",
+           "shown_types", "type_choices", "unavailable_text", "waiting", "withheld"]
 
 #: The choice "all incident types" of a type control, offered below commander only where the
 #: release plan publishes the total of the types.
 ALL_TYPES = "all"
+
+
+class View(Protocol):
+    """What a page asks of the analyses, whatever the role: :class:`Analyses` answers for
+    the commander, :class:`Released` for the roles below (same names, same arguments)."""
+
+    def layer(self, name: str, *, unit_set: str, types: tuple[str, ...], start: dt.date,
+              end: dt.date, bandwidth_km: float = 5.0, fdr: bool = True) -> Layer: ...
+
+    def planner_layer(self, name: str, *, unit_set: str, start: dt.date, end: dt.date,
+                      agencies: tuple[str, ...] = (), model_types: tuple[str, ...] = ()
+                      ) -> Layer: ...
+
+    def gap_evidence(self, *, unit_set: str, start, end, agencies=()) -> pd.DataFrame: ...
+
+    def kpis(self, *, start: dt.date, end: dt.date) -> tuple[pd.DataFrame, pd.DataFrame]: ...
+
+    def trend(self, *, freq: str = "Q", types=INCIDENT_TYPES) -> pd.DataFrame: ...
+
+    def plans(self) -> list: ...
+
+    def snap(self, start: dt.date, end: dt.date) -> SnappedPeriod: ...
+
+    def shown_types(self, chosen) -> list[str]: ...
+
+    def province_total(self, layer: Layer): ...
 
 
 class NotReady(RuntimeError):
@@ -51,7 +81,7 @@ def unavailable_text(an: Analyses, lang: str) -> str:
     administrator fixes the cause; the commander is not affected).
 
     The second is one fixed sentence: the error itself (its text may name codes, counts or
-    the store) goes to the server log, where :meth:`Analyses._build_plan` writes it with
+    the store) goes to the server log, where :mod:`dashboard.release_worker` writes it with
     its traceback, never to a reader.
     """
     from dashboard.i18n import translate
@@ -116,12 +146,19 @@ def shown_types(chosen, plan: ReleasePlan | None, types: tuple[str, ...] = INCID
     return [next((t for t in chosen if t in choices), choices[0])]
 
 
-def period_note(view: Analyses | Released, start: dt.date, end: dt.date) -> SnappedPeriod | None:
+def period_note(view: View, start: dt.date, end: dt.date) -> SnappedPeriod | None:
     """The grid period shown instead of ``start``–``end`` when they differ, else None."""
-    if not isinstance(view, Released):
-        return None
     snapped = view.snap(start, end)
     return None if snapped.exact else snapped
+
+
+def withheld(layer: Layer) -> Layer:
+    """``layer`` with no value at all: what a role below commander sees while the release
+    is being built, or could not be (fail closed); the communes keep their names."""
+    frame = layer.frame.copy()
+    frame[layer.value] = float("nan")
+    caveats = tuple(dict.fromkeys((*layer.caveats, Caveat.SMALL_COUNTS_SUPPRESSED)))
+    return replace(layer, frame=frame, caveats=caveats)
 
 
 class Released:
@@ -188,3 +225,20 @@ class Released:
 
     def plans(self) -> list:
         return self.an.plans()
+
+    def shown_types(self, chosen) -> list[str]:
+        """The types shown for the selection ``chosen`` (:func:`shown_types`: one type, or
+        the published total)."""
+        return shown_types(chosen, self.plan)
+
+    def province_total(self, layer: Layer):
+        """The province's total of a released counts layer as the plan publishes it: the
+        count, or its label (``"< 5"``, ``"x"``); ``"–"`` where the plan has no such cell."""
+        params = layer.params
+        period = self.snap(params["start"], params["end"])
+        type_key = self.plan.type_key(params["types"])
+        try:
+            cell = self.plan.province(period.label, type_key)
+            return int(cell["count"]) if cell["status"] == PUBLISHED else str(cell["label"])
+        except (ReleaseRefused, KeyError, TypeError, ValueError):
+            return "–"

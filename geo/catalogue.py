@@ -15,9 +15,10 @@ This module sits below every floor that speaks (``geo.ingest``, ``layers``,
 from __future__ import annotations
 
 import json
+from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from functools import lru_cache
 
-from babel.numbers import format_decimal
+from babel.numbers import format_decimal, get_decimal_symbol, get_group_symbol
 
 from data import LOCALES_DIR
 from geo.config import LANGUAGES  # the languages of the catalogue, the default first
@@ -62,5 +63,35 @@ def format_number(value: float, lang: str = "vi", digits: int = 0) -> str:
     >>> format_number(1835), format_number(1835, "en"), format_number(12.345, "vi", 1)
     ('1.835', '1,835', '12,3')
     """
-    pattern = "#,##0" + ("." + "0" * digits if digits else "")
-    return format_decimal(value, format=pattern, locale="vi_VN" if lang == "vi" else "en_GB")
+    try:
+        return _format_finite(value, lang, digits)
+    except (InvalidOperation, ValueError, TypeError):  # NaN, infinities, what Babel refuses
+        pattern = "#,##0" + ("." + "0" * digits if digits else "")
+        return format_decimal(value, format=pattern, locale=_LOCALES.get(lang, "en_GB"))
+
+
+#: The Babel locale of each catalogue language (its separators).
+_LOCALES = {"vi": "vi_VN", "en": "en_GB"}
+
+
+@lru_cache(maxsize=8)
+def _separators(lang: str) -> dict[int, str]:
+    locale = _LOCALES.get(lang, "en_GB")
+    return {ord(","): get_group_symbol(locale), ord("."): get_decimal_symbol(locale)}
+
+
+def _format_finite(value, lang: str, digits: int) -> str:
+    """What Babel's ``format_decimal`` writes for a finite number, some fifty times faster.
+
+    A map's hover text formats one value per commune (3,321 in the country): Babel
+    parses its pattern and looks the locale up on every call. This reads the number as
+    Babel does (``Decimal(str(value))``), rounds it as Babel does (half to even, at
+    ``digits`` places; the sign of the value before rounding: -0.04 → "-0,0"), and puts
+    the locale's separators in (groups of three).
+    """
+    number = value if isinstance(value, Decimal) else Decimal(str(value))
+    if not number.is_finite():
+        raise ValueError("not a finite number")
+    rounded = abs(number).quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_EVEN)
+    text = format(rounded, f",.{digits}f").translate(_separators(lang))
+    return "-" + text if number.is_signed() else text

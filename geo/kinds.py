@@ -76,7 +76,7 @@ from dataclasses import dataclass, field
 
 from geo.names import fold
 
-__all__ = ["INCIDENT_TYPES", "KINDS", "OUTCOMES", "OUTREACH_FIGURES", "OUTREACH_FORMATS",
+__all__ = ["INCIDENT_TYPES", "INCIDENT_TYPE_CODES", "KINDS", "OUTCOMES", "OUTREACH_FIGURES", "OUTREACH_FORMATS",
            "STATUSES", "Choice", "Field", "Kind", "kind_named", "outcomes_of"]
 
 
@@ -162,6 +162,8 @@ INCIDENT_TYPES = (
            ("nan nhan", "nan nhan duoc giai cuu", "nan nhan duoc tiep nhan ho tro",
             "tiep nhan nan nhan", "victim received")),
 )
+#: Their codes alone, in the same order (what the layers count by).
+INCIDENT_TYPE_CODES = tuple(choice.code for choice in INCIDENT_TYPES)
 #: Every status (outcome) code; which ones a record may take depends on its type (OUTCOMES).
 STATUSES = (
     Choice("received", "Tiếp nhận", ("moi tiep nhan", "da tiep nhan", "received")),

@@ -89,6 +89,7 @@ __all__ = [
     "SourceRef",
     "agency_key",
     "attach_key_areas",
+    "installed_plans",
     "load_plan",
     "load_plans",
     "parse_date",
@@ -696,3 +697,20 @@ def attach_key_areas(plans: Sequence[Plan], registry, folder: str | Path | None 
                                                                "commune codes of the registry")])
         out.append(plan)
     return out
+
+
+def installed_plans(registry, data_dir: str | Path) -> list[Plan]:
+    """The bundled plans, then the data folder's ``plans/*.yaml`` (same id: the user's wins),
+    each with its official key areas (:func:`attach_key_areas`).
+
+    Raises
+    ------
+    PlanError
+        Naming the file, line and field when a user's plan file is invalid.
+    """
+    plans = {plan.id: plan for plan in load_plans(PLANS_DIR)}
+    user = Path(data_dir) / "plans"
+    if user.is_dir() and any(user.glob("*.yaml")):
+        plans.update({plan.id: plan for plan in load_plans(user)})
+    # the official key areas: the plan's own, or the province's key_areas_<id>.csv
+    return attach_key_areas(list(plans.values()), registry, user)

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -39,6 +40,9 @@ from layers.counts import INCIDENT_TYPES
 from layers.inference import fdr_threshold
 from layers.layer import Caveat, Layer
 from layers.periods import within
+
+if TYPE_CHECKING:
+    from layers.cube import Cube
 
 __all__ = ["AGAINST", "CAMPAIGN", "CHANGE_CLASS_SCALE", "CHANGE_SCALE", "NO_COMPARISON",
            "NO_COMPARISON_COLOUR", "campaign_comparison", "compare_periods", "data_start",
@@ -123,10 +127,17 @@ def data_start(incidents: pd.DataFrame) -> dt.date | None:
     datetime.date(2022, 1, 1)
     """
     first = incidents["date"].min() if len(incidents) else pd.NaT
+    return _month_start(first)
+
+
+def _month_start(first: pd.Timestamp) -> dt.date | None:
     return None if pd.isna(first) else first.date().replace(day=1)
 
 
-def _counts(incidents: pd.DataFrame, column: str, types, start: dt.date, end: dt.date):
+def _counts(incidents: pd.DataFrame, column: str, types, start: dt.date, end: dt.date,
+            cube: Cube | None = None, unit_set: str | None = None):
+    if cube is not None:
+        return cube.counts(unit_set, types, start, end)
     mask = incidents["type"].isin(types) & within(incidents["date"], start, end)
     return incidents.loc[mask].groupby(column).size()
 
@@ -163,6 +174,7 @@ def compare_periods(
     alpha: float = 0.05,
     records_start: dt.date | None = None,
     caveats: Iterable[Caveat] = (),
+    cube: Cube | None = None,
 ) -> Layer:
     """Counts per commune in ``start``–``end`` against another period, with a test per commune.
 
@@ -188,6 +200,10 @@ def compare_periods(
         ``incidents`` (all types). A comparison period starting earlier has
         no data to compare with: every commune is :data:`NO_COMPARISON`.
     caveats : iterable of Caveat
+    cube : Cube, optional
+        The cube of these same ``incidents`` (:func:`layers.cube.build_cube`): both
+        periods' counts and the first record are read from it, not from the records;
+        the layer is the same.
 
     Returns
     -------
@@ -223,14 +239,17 @@ def compare_periods(
     chosen = tuple(INCIDENT_TYPES if types is None else types)
     column = code_column(unit_set)
     other_start, other_end = (previous_period if against == "previous" else year_before)(start, end)
-    covered_from = records_start if records_start is not None else data_start(incidents)
+    if records_start is not None:
+        covered_from = records_start
+    else:
+        covered_from = _month_start(cube.first) if cube is not None else data_start(incidents)
     comparable = covered_from is not None and other_start >= covered_from
     days = (end - start).days + 1
     other_days = (other_end - other_start).days + 1
     frame = communes[["name"]].copy()
-    frame["count"] = _counts(incidents, column, chosen, start, end) \
+    frame["count"] = _counts(incidents, column, chosen, start, end, cube, unit_set) \
         .reindex(frame.index, fill_value=0).astype(int)
-    frame["other"] = _counts(incidents, column, chosen, other_start, other_end) \
+    frame["other"] = _counts(incidents, column, chosen, other_start, other_end, cube, unit_set) \
         .reindex(frame.index, fill_value=0).astype(int)
     total, total_other = int(frame["count"].sum()), int(frame["other"].sum())
     if comparable:
@@ -254,6 +273,7 @@ def compare_periods(
         frame=frame,
         value="trend",
         unit_set=unit_set,
+        kind="change",
         title_key=f"layer.compare.{against}.title",
         legend_key="layer.compare.legend.seasonal" if seasonal else "layer.compare.legend",
         units_key="unit.records",

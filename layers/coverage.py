@@ -187,6 +187,7 @@ def model_coverage(
         frame=frame,
         value="total",
         unit_set=unit_set,
+        kind="coverage",
         title_key="layer.coverage.title",
         legend_key="layer.coverage.legend",
         units_key="unit.models",

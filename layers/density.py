@@ -29,7 +29,8 @@ from geo.units import code_column
 from layers.counts import SEQUENTIAL_SCALE
 from layers.layer import Caveat, Layer
 
-__all__ = ["GRID", "KERNELS", "METRIC_CRS", "DensitySurface", "hexagon_counts", "kernel_density"]
+__all__ = ["GRID", "KERNELS", "METRIC_CRS", "DensitySurface", "hexagon_counts", "hexagon_layer",
+           "kernel_density"]
 
 #: The metric CRS of every distance and area here: WGS 84 / UTM zone 48N.
 METRIC_CRS = "EPSG:32648"
@@ -140,6 +141,7 @@ class DensitySurface:
             frame=frame,
             value="density",
             unit_set=GRID,
+            kind="density",
             title_key="layer.density.title",
             legend_key="layer.density.legend",
             units_key="unit.per_km2",
@@ -357,6 +359,32 @@ def hexagon_counts(
         resolution=int(resolution),
     )
     return out
+
+
+def hexagon_layer(hexes: gpd.GeoDataFrame, *, caveats: Iterable[Caveat] = ()) -> Layer:
+    """The counts of :func:`hexagon_counts` as a map layer (kind ``hexagons``).
+
+    The frame holds the count per hexagon (index: the H3 id as text) and no geometry: the
+    browser fetches the hexagons once and the layer only colours them.
+
+    Examples
+    --------
+    >>> import geopandas as gpd, shapely
+    >>> hexes = gpd.GeoDataFrame({"count": [2, 0]}, index=["87a", "87b"],
+    ...                          geometry=[shapely.Point(0, 0)] * 2)
+    >>> hexes.attrs.update(n_points=2, n_unlocated=1, resolution=7)
+    >>> layer = hexagon_layer(hexes)
+    >>> layer.kind, layer.total, layer.params["resolution"], "geometry" in layer.frame
+    ('hexagons', 2.0, 7, False)
+    """
+    frame = pd.DataFrame({"name": "", "count": hexes["count"]}, index=hexes.index.astype(str))
+    return Layer(frame=frame, value="count", unit_set="hexagons", kind="hexagons",
+                 title_key="layer.hexagons.title", legend_key="layer.hexagons.legend",
+                 units_key="unit.records",
+                 params={"n_points": hexes.attrs.get("n_points"),
+                         "n_unlocated": hexes.attrs.get("n_unlocated"),
+                         "resolution": hexes.attrs.get("resolution")},
+                 colorscale=SEQUENTIAL_SCALE, caveats=tuple(caveats))
 
 
 # -- private helpers ---------------------------------------------------------

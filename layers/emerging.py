@@ -721,6 +721,7 @@ def emerging_layer(
         frame=frame,
         value="category_code",
         unit_set=unit_set,
+        kind="emerging",
         title_key="layer.emerging.title",
         legend_key="layer.emerging.legend",
         units_key="unit.category",

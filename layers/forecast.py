@@ -922,6 +922,7 @@ def forecast_layer(communes: pd.DataFrame, *, unit_set: str, fit: ForecastFit | 
                      lag1_correlation=track.lag1_correlation,
                      dispersion=fit.dispersion)
     return Layer(frame=frame, value="forecast", unit_set=unit_set,
+                 kind="forecast",
                  title_key="layer.forecast.title", legend_key=legend,
                  units_key="unit.records" if legend == "layer.forecast.legend" else legend,
                  params=extra, colorscale=SEQUENTIAL_SCALE, caveats=tuple(caveats))

@@ -38,8 +38,8 @@ import pandas as pd
 
 from layers.layer import Caveat, Layer
 
-__all__ = ["BIVARIATE_COLOURS", "BIVARIATE_SCALE", "GAP_CLASSES", "gap_classes", "gap_layer",
-           "priority_list"]
+__all__ = ["BIVARIATE_COLOURS", "BIVARIATE_SCALE", "GAP_CLASSES", "gap_classes", "gap_evidence",
+           "gap_layer", "priority_list"]
 
 _RISK = ("low", "medium", "high")
 _COVERAGE = ("low", "medium", "high")
@@ -77,6 +77,40 @@ def _coverage(models: pd.Series, intensive: pd.Series, reach: pd.Series) -> pd.S
     high = (intensive > 0) | ((models >= 2) & reach_ok)
     low = (models == 0) & reach_low
     return pd.Series(np.select([high, low], [2, 0], 1), index=models.index)
+
+
+def gap_evidence(units: pd.DataFrame, *, scores: pd.DataFrame, coverage: Layer,
+                 reach: Layer) -> pd.DataFrame:
+    """Risk and coverage of every commune: what :func:`gap_classes` classes.
+
+    Parameters
+    ----------
+    units : DataFrame
+        The unit set's communes (index: code; ``name``).
+    scores : DataFrame
+        :func:`layers.key_areas.key_area_scores` of every incident type (``score``,
+        ``reasons``).
+    coverage : Layer
+        :func:`layers.coverage.model_coverage` (``total``, ``intensive``).
+    reach : Layer
+        :func:`layers.reach.outreach_reach` (``reach``, ``days_since_last``,
+        ``last_agency``).
+
+    Returns
+    -------
+    DataFrame
+        ``name``, ``score`` (0 where none), ``risk_reasons``, ``models``, ``intensive``,
+        ``reach``, ``days_since``, ``last_agency``.
+    """
+    ev = units[["name"]].copy()
+    ev["score"] = scores["score"].reindex(ev.index).fillna(0).astype(int)
+    ev["risk_reasons"] = scores["reasons"].reindex(ev.index)
+    ev["models"] = coverage.frame["total"]
+    ev["intensive"] = coverage.frame["intensive"]
+    ev["reach"] = reach.frame["reach"]
+    ev["days_since"] = reach.frame["days_since_last"]
+    ev["last_agency"] = reach.frame["last_agency"]
+    return ev
 
 
 def gap_classes(evidence: pd.DataFrame) -> pd.DataFrame:
@@ -124,6 +158,7 @@ def gap_layer(evidence: pd.DataFrame, *, unit_set: str, caveats: Iterable[Caveat
         frame=frame,
         value="gap",
         unit_set=unit_set,
+        kind="gaps",
         title_key="layer.gaps.title",
         legend_key="layer.gaps.legend",
         units_key="unit.category",

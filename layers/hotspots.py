@@ -538,7 +538,7 @@ def hotspot_layer(
                      permutations=permutations, seed=seed, alternative=alternative,
                      alpha_fdr=alpha_fdr, inference=inference,
                      title_key="layer.hotspots.title" if alpha_fdr
-                     else "layer.hotspots_uncorrected.title", about_key=about)
+                     else "layer.hotspots_uncorrected.title", about_key=about, kind="gi")
 
 
 def rate_hotspot_layer(
@@ -636,12 +636,12 @@ def rate_hotspot_layer(
                      alpha_fdr=alpha_fdr, inference="permutation",
                      title_key="layer.hotspots_rate.title" if alpha_fdr
                      else "layer.hotspots_rate_uncorrected.title",
-                     about_key="layer.hotspots_rate.about")
+                     about_key="layer.hotspots_rate.about", kind="gi_rate")
 
 
 def _gi_layer(source: Layer, communes: gpd.GeoDataFrame, *, weights, distance_km,
               permutations, seed, alternative, alpha_fdr, inference, title_key,
-              about_key) -> Layer:
+              about_key, kind) -> Layer:
     """The Gi* layer of ``source.value``: checks, Gi*, then the description."""
     if inference not in INFERENCES:
         raise ValueError(f"unknown inference {inference!r}: use one of {INFERENCES}")
@@ -705,6 +705,7 @@ def _gi_layer(source: Layer, communes: gpd.GeoDataFrame, *, weights, distance_km
         frame=frame,
         value="gi_bin",
         unit_set=source.unit_set,
+        kind=kind,
         title_key=title_key,
         legend_key="layer.hotspots.legend",
         units_key="layer.hotspots.legend",

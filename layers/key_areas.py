@@ -58,7 +58,8 @@ import pandas as pd
 
 from layers.layer import Caveat, Layer
 
-__all__ = ["KEY_AREA_SCALE", "POINTS", "change_evidence", "key_area_layer", "key_area_scores"]
+__all__ = ["KEY_AREA_SCALE", "KEY_AREA_SCORE", "POINTS", "change_evidence", "commune_evidence",
+           "key_area_layer", "key_area_scores", "suggested_key_areas"]
 
 #: Points per piece of evidence (the rule above, as data: the UI prints it).
 POINTS = {
@@ -114,6 +115,50 @@ def change_evidence(change: Layer) -> pd.DataFrame:
                          "count_before": frame["other"],
                          "rise": (trend == 1).fillna(False).astype(bool) & counted},
                         index=frame.index)
+
+
+def commune_evidence(units: pd.DataFrame, *, counts: Layer, gi: Layer, emerging: Layer,
+                     change: Layer, distances: pd.DataFrame, rates: Layer | None = None,
+                     gi_rate: Layer | None = None) -> pd.DataFrame:
+    """Every commune's evidence for :func:`key_area_scores`, from the layers it scores.
+
+    Parameters
+    ----------
+    units : DataFrame
+        The unit set's communes (index: code; ``name``).
+    counts, gi, emerging, change : Layer
+        Incident counts, Gi* of the counts, emerging categories and the comparison with
+        the same period a year before, all over the same filters.
+    distances : DataFrame
+        ``border_km``, ``gate_km`` and ``gate_name`` per commune
+        (:func:`layers.proximity.gate_distances`, :func:`layers.proximity.border_distance`).
+    rates, gi_rate : Layer, optional
+        The smoothed rate and its Gi*: only where the population is known (the 2025
+        communes); without them the score takes its Gi* points from the counts.
+
+    Returns
+    -------
+    DataFrame
+        ``name``, ``count``, (``rate_eb``, ``gi_rate_class``), ``gi_class``,
+        ``category``, the columns of :func:`change_evidence`, ``border_km``,
+        ``gate_km``, ``gate_name``.
+    """
+    ev = units[["name"]].copy()
+    ev["count"] = counts.frame["count"]
+    if rates is not None and gi_rate is not None:
+        ev["rate_eb"] = rates.frame["rate_eb"]
+        # the Gi* points of the score: where the risk per resident is high
+        ev["gi_rate_class"] = gi_rate.frame["gi_class"]
+    ev["gi_class"] = gi.frame["gi_class"]
+    ev["category"] = emerging.frame["category"]
+    # trend, count_now, count_before and rise (a corrected rise on a year before,
+    # the only one that earns the point; none when there is no comparison period)
+    rise = change_evidence(change)
+    ev[list(rise.columns)] = rise
+    ev["border_km"] = distances["border_km"]
+    ev["gate_km"] = distances["gate_km"]
+    ev["gate_name"] = distances["gate_name"]
+    return ev
 
 
 def _rate_points(rates: pd.Series) -> pd.Series:
@@ -203,6 +248,24 @@ def key_area_scores(evidence: pd.DataFrame, *, top: int | None = None) -> pd.Dat
         out = out[out["score"] > 0].head(top)
     return out
 
+#: The score from which a commune is suggested as a key area (high risk; see :mod:`layers.gaps`).
+KEY_AREA_SCORE = 5
+
+
+def suggested_key_areas(scores: pd.DataFrame, *, at_least: int = KEY_AREA_SCORE
+                        ) -> tuple[str, ...]:
+    """The codes of the communes whose score (:func:`key_area_scores`) is ``at_least``,
+    sorted: a suggestion, used by the plan indicators only for a plan without an official
+    list of key areas.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> suggested_key_areas(pd.DataFrame({"score": [6, 2, 5]}, index=["c", "a", "b"]))
+    ('b', 'c')
+    """
+    return tuple(sorted(scores.index[scores["score"] >= at_least]))
+
 
 def key_area_layer(evidence: pd.DataFrame, *, unit_set: str,
                    caveats: Iterable[Caveat] = ()) -> Layer:
@@ -218,6 +281,7 @@ def key_area_layer(evidence: pd.DataFrame, *, unit_set: str,
         frame=scores,
         value="score",
         unit_set=unit_set,
+        kind="key_areas",
         title_key="layer.key_areas.title",
         legend_key="layer.key_areas.legend",
         units_key="unit.points",

@@ -43,6 +43,11 @@ class Layer:
     colorscale : list
         Plotly colour scale, colour-blind safe and legible in grey print.
     caveats : tuple of Caveat
+    kind : str
+        What the layer is, by its one name in :mod:`layers.catalogue` (``"counts"``,
+        ``"gi"``, ``"change"`` …): pages and the release rules below commander test the
+        kind, never the title's message key. Empty for a table built outside the
+        catalogue (then no release rule applies: it is refused below commander).
     """
 
     frame: pd.DataFrame
@@ -54,6 +59,7 @@ class Layer:
     params: dict = field(default_factory=dict)
     colorscale: tuple = ()
     caveats: tuple[Caveat, ...] = ()
+    kind: str = ""
 
     @property
     def total(self) -> float:

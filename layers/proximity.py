@@ -460,6 +460,7 @@ def proximity_layer(
         frame=frame,
         value="distance_km",
         unit_set=unit_set,
+        kind="proximity",
         title_key="layer.proximity.title",
         legend_key="layer.proximity.legend",
         units_key="unit.km",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -11,6 +12,9 @@ from esda.smoothing import Empirical_Bayes
 
 from layers.counts import SEQUENTIAL_SCALE, incident_counts
 from layers.layer import Caveat, Layer
+
+if TYPE_CHECKING:
+    from layers.cube import Cube
 
 __all__ = ["commune_rates", "smoothed_rates"]
 
@@ -30,6 +34,7 @@ def commune_rates(
     end: dt.date | None = None,
     per: int = 10_000,
     caveats: Iterable[Caveat] = (),
+    cube: Cube | None = None,
 ) -> Layer:
     """Incidents per ``per`` residents of each commune, raw and empirical-Bayes smoothed.
 
@@ -62,6 +67,10 @@ def commune_rates(
         ``unit.per_<per>``, which the message catalogues must then hold.
     caveats : iterable of Caveat
         Carried to every rendering.
+    cube : Cube, optional
+        The cube of these same ``incidents`` (:func:`layers.cube.build_cube`): counts
+        and the latest record are read from it, not from the records; the layer is
+        the same.
 
     Returns
     -------
@@ -125,9 +134,9 @@ def commune_rates(
         raise ValueError(f"per must be positive, got {per}")
     counted = incident_counts(
         incidents, communes, unit_set=unit_set, types=types, start=start, end=end,
-        caveats=caveats,
+        caveats=caveats, cube=cube,
     )
-    year = _population_year(incidents, counted.params, population, end)
+    year = _population_year(incidents, counted.params, population, end, cube)
     people, years_used = _population_of(population, communes.index, year)
     frame = counted.frame.copy()
     frame["population"] = people
@@ -139,6 +148,7 @@ def commune_rates(
         frame=frame,
         value="rate_eb",
         unit_set=unit_set,
+        kind="rates",
         title_key="layer.rates.title",
         legend_key="layer.rates.legend",
         units_key="unit.per_10k" if per == 10_000 else f"unit.per_{per}",
@@ -156,11 +166,18 @@ def commune_rates(
 
 
 def _population_year(
-    incidents: pd.DataFrame, params: dict, population: pd.DataFrame, end: dt.date | None
+    incidents: pd.DataFrame, params: dict, population: pd.DataFrame, end: dt.date | None,
+    cube: Cube | None = None,
 ) -> int | None:
     """The year the period's population is read from: its end year, as best known."""
     if end is not None:
         return pd.Timestamp(end).year
+    if cube is not None:
+        latest = cube.last_date(params["types"], params["start"])
+        if not pd.isna(latest):
+            return int(latest.year)
+        years = population["year"].dropna()
+        return int(years.max()) if len(years) else None
     mask = incidents["type"].isin(params["types"])
     if params["start"] is not None:
         mask &= incidents["date"] >= pd.Timestamp(params["start"])
@@ -173,24 +190,33 @@ def _population_year(
 def _population_of(
     population: pd.DataFrame, codes: pd.Index, year: int | None
 ) -> tuple[pd.Series, tuple[int, ...]]:
-    """Each commune's population in ``year``, else in its nearest year (the later on a tie)."""
+    """Each commune's population in ``year``, else in its nearest year (the later on a tie).
+
+    Sorted on numbers (the communes' positions, the distance in years, the year), not on the
+    code strings: the country's population table has tens of thousands of rows, and every
+    change of the filters reads it.
+    """
     rows = population.loc[
         population["population"].notna() & population["year"].notna(),
         ["new_code", "year", "population"],
     ]
-    duplicated = rows.duplicated(["new_code", "year"])
-    if duplicated.any():
-        pairs = sorted(set(map(tuple, rows.loc[duplicated, ["new_code", "year"]].to_numpy())))
-        raise ValueError(f"several population rows for one commune and year: {pairs[:5]}")
+    commune, names = pd.factorize(rows["new_code"])
+    years = rows["year"].to_numpy(dtype=np.int64)
+    order = np.lexsort((years, commune))
+    pairs = np.column_stack([commune[order], years[order]])
+    if len(pairs) > 1 and (pairs[1:] == pairs[:-1]).all(axis=1).any():
+        duplicated = rows.duplicated(["new_code", "year"])
+        found = sorted(set(map(tuple, rows.loc[duplicated, ["new_code", "year"]].to_numpy())))
+        raise ValueError(f"several population rows for one commune and year: {found[:5]}")
     if year is None or rows.empty:
         return pd.Series(pd.NA, index=codes, dtype="Int64"), ()
-    distance = (rows["year"].astype(int) - year).abs()
-    chosen = (
-        rows.assign(distance=distance.to_numpy(), later=-rows["year"].astype(int).to_numpy())
-        .sort_values(["new_code", "distance", "later"])
-        .drop_duplicates("new_code")
-        .set_index("new_code")
-    )
+    # per commune: the smallest distance to the year asked, then the later year
+    order = np.lexsort((-years, np.abs(years - year), commune))
+    first = np.ones(len(order), dtype=bool)
+    first[1:] = commune[order][1:] != commune[order][:-1]
+    picked = order[first]
+    chosen = pd.DataFrame({"year": years[picked], "population": rows["population"].array[picked]},
+                          index=names[commune[picked]])
     chosen = chosen.loc[chosen.index.isin(codes)]
     people = chosen["population"].reindex(codes).astype("Int64")
     return people, tuple(sorted(int(y) for y in chosen["year"].unique()))

@@ -190,6 +190,7 @@ def outreach_reach(
         frame=frame,
         value="reach",
         unit_set=unit_set,
+        kind="reach",
         title_key="layer.reach.title",
         legend_key="layer.reach.legend",
         units_key=_UNITS_KEYS[base_kind],

@@ -149,3 +149,36 @@ def test_table_shows_values_targets_baselines_and_misses():
     markdown = format_table(_figures(), markdown=True)
     assert markdown.splitlines()[0].startswith("| figure | value | target")
     assert len(markdown.splitlines()) == 2 + 4
+
+
+def test_cube_figures_time_both_ways_the_same_answers(units, records):
+    """bench.measure.cube on Tây Ninh's 2,000 records: the build, its memory beside the dense
+    array, and both callbacks' values with the cube beside the pass over the records, whose
+    answers (the Patch as JSON) are the same."""
+    from bench.context import Run, Sizes
+    from bench.measure.cube import SPECS, measure_cube
+
+    incidents, _ = records
+    truth = incident_truth(units, incidents)
+    joined = pd.DataFrame({
+        "date": pd.to_datetime(incidents["date"], format="%d/%m/%Y"),
+        "type": incidents["type"], "new_code": truth["new_code"],
+        "old_code": incidents["commune_code"].where(truth["unit_set"] == "legacy")})
+    population = national_population(units).rename(columns={"commune_code": "new_code"})
+    tiny = Sizes("test", 2_000, 300, repetitions=1, filter_changes=6, commander_changes=1,
+                 baseline_changes=1, browser_loads=1, kde_country_repetitions=1)
+    run = Run(sizes=tiny, work=None, units=units, incidents=joined)
+    measure_cube(run, population=population)
+    figures = {f.key: f for f in run.figures}
+    assert list(figures) == [s.key for s in SPECS]
+    build, memory = figures["cube_build"], figures["cube_memory"]
+    assert build.value > 0 and build.detail["days"] == (joined["date"].max()
+                                                        - joined["date"].min()).days + 1
+    assert 0 < memory.detail["kept_mb"] < memory.baseline
+    undated = 8 * len(build.detail["types"]) * sum(build.detail["units"].values())
+    assert memory.detail["kept_mb"] * 1e6 <= 2 * 8 * len(joined) + undated + 16
+    for key in ("overview_values_cube_p95", "commander_values_cube_p95"):
+        fig = figures[key]
+        assert fig.target == 50.0 and fig.repetitions == 6 and fig.baseline > 0
+        assert len(fig.detail["baseline_samples"]) == 6
+        assert fig.detail["same_answer_first_5"] is True

@@ -235,3 +235,24 @@ def test_the_no_comparison_grey_stands_apart():
         band = [c for (a, c), (b, _) in zip(CHANGE_CLASS_SCALE, CHANGE_CLASS_SCALE[1:])
                 if a <= x <= b]
         assert band and band[0] == colour
+
+
+def test_the_cube_gives_the_same_comparison_and_the_same_first_month():
+    """Read from the cube (layers/cube.py): the counts of both periods and the first
+    month the records cover are those read from the records."""
+    from layers.cube import build_cube
+
+    inc = _incidents({("25681", "2024-08-01"): 30, ("25681", "2024-04-01"): 10,
+                      ("25702", "2024-08-01"): 3, ("25489", "2024-01-03"): 12})
+    cube = build_cube(inc, {"2025": COMMUNES})
+    q3 = dict(unit_set="2025", start=dt.date(2024, 7, 1), end=dt.date(2024, 9, 30))
+    layer = compare_periods(inc, COMMUNES, against="previous", **q3, cube=cube)
+    assert layer.frame.loc["25681", ["count", "other", "trend"]].tolist() == [30, 10, 1]
+    pd.testing.assert_frame_equal(layer.frame,
+                                  compare_periods(inc, COMMUNES, against="previous", **q3).frame)
+    year = compare_periods(inc, COMMUNES, **q3, cube=cube)
+    assert year.params["records_start"] == dt.date(2024, 1, 1) and not year.params["comparable"]
+    assert (year.frame["trend"] == 2).all()
+    with pytest.raises(ValueError, match="end .* is before start"):
+        compare_periods(inc, COMMUNES, unit_set="2025", start=dt.date(2024, 9, 30),
+                        end=dt.date(2024, 7, 1), cube=cube)

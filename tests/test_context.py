@@ -77,7 +77,7 @@ def test_the_grid_geojson_draws_each_cell_to_a_metre(ctx):
     import pandas as pd
     import shapely
 
-    from dashboard.context import cells_geojson
+    from dashboard.geometry import cells_geojson
     from geo.boundaries import load_outline
     from layers.density import hexagon_counts, kernel_density
 
@@ -96,3 +96,26 @@ def test_the_grid_geojson_draws_each_cell_to_a_metre(ctx):
         cells_geojson(holed)
     assert json.loads(cells_geojson(holed.iloc[:0])) == {"type": "FeatureCollection",
                                                           "features": []}
+
+
+def test_the_cube_is_built_once_per_store_revision(ctx, tmp_path):
+    """ctx.cube(): the same cube while the store is unchanged; after an import, the cube of
+    the new records (both unit sets, the codes of the boundaries read at start)."""
+    from geo.ingest import import_file
+    from geo.store import open_store
+
+    before = ctx.cube()
+    assert ctx.cube() is before
+    assert list(before.units(NEW)) == list(ctx.communes[NEW].index)
+    assert list(before.units(OLD)) == list(ctx.communes[OLD].index)
+    had = int(before.counts(NEW, ["tip"]).sum())
+    path = tmp_path / "vu_viec.csv"
+    path.write_text("Mã hồ sơ,Ngày,Loại,Mã xã\nCUBE-1,05/08/2025,tip,25681\n"
+                    "CUBE-2,06/08/2025,tip,25681\n", encoding="utf-8")
+    with open_store(ctx.settings) as store:
+        assert import_file(path, "incidents", store, ctx.places).accepted == 2
+    after = ctx.cube()
+    assert after is not before and ctx.cube() is after
+    counts = after.counts(NEW, ["tip"], dt.date(2025, 8, 5), dt.date(2025, 8, 6))
+    assert counts["25681"] == 2 and counts.sum() == 2
+    assert int(after.counts(NEW, ["tip"]).sum()) == had + 2

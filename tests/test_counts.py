@@ -69,3 +69,22 @@ def test_the_incident_types_are_the_interchange_formats_own():
     assert INCIDENT_TYPES == ("trafficking_case", "illegal_crossing", "tip", "victim")
     assert INCIDENT_TYPES == tuple(choice.code for choice in CHOICES)
     assert all(isinstance(code, str) for code in INCIDENT_TYPES)
+
+
+def test_the_cube_gives_the_same_counts_and_bad_types_the_same_error(incidents, communes):
+    """Read from the cube (layers/cube.py), every filter gives the counts above."""
+    from layers.cube import build_cube
+
+    cube = build_cube(incidents, {"2025": communes, "legacy": pd.Index(["25699", "25681"])})
+    layer = incident_counts(incidents, communes, unit_set="2025", types=["tip"],
+                            start=dt.date(2024, 7, 1), end=dt.date(2024, 9, 30), cube=cube)
+    assert layer.frame["count"].to_dict() == {"25681": 0, "25489": 1, "25522": 0}
+    assert incident_counts(incidents, communes, unit_set="2025",
+                           cube=cube).frame["count"].to_dict() == {"25681": 3, "25489": 2,
+                                                                   "25522": 0}
+    # a unit table with a commune the cube was not built for: 0 there, as without it
+    more = pd.concat([communes, pd.DataFrame({"name": ["Xã Mới"]}, index=["25999"])])
+    assert incident_counts(incidents, more, unit_set="2025",
+                           cube=cube).frame["count"].to_dict()["25999"] == 0
+    with pytest.raises(ValueError, match="unknown incident types"):
+        incident_counts(incidents, communes, unit_set="2025", types=["theft"], cube=cube)

@@ -24,7 +24,7 @@ def _layer(categories) -> Layer:
     frame = pd.DataFrame({"name": [f"Xã {c}" for c in CODES], "category": categories},
                          index=CODES)
     frame["category_code"] = frame["category"].map(CATEGORY_CODES).astype(float)
-    return Layer(frame=frame, value="category_code", unit_set="2025",
+    return Layer(frame=frame, value="category_code", unit_set="2025", kind="emerging",
                  title_key="layer.emerging.title", legend_key="layer.emerging.legend",
                  units_key="unit.category",
                  params={"categories": dict(CATEGORY_CODES), "zmin": -0.5,
@@ -75,7 +75,7 @@ def test_only_the_groups_present_one_step_each_with_their_categories():
 
 def test_other_layers_and_a_layer_without_categories():
     other = _layer(MIXED)
-    other = Layer(frame=other.frame, value="category_code", unit_set="2025",
+    other = Layer(frame=other.frame, value="category_code", unit_set="2025", kind="gi",
                   title_key="layer.hotspots.title", legend_key="layer.emerging.legend",
                   units_key="unit.category")
     assert grouped_classes(other, "vi") is None

@@ -197,7 +197,7 @@ def test_emerging_legend_lists_the_groups_present_in_their_colours(ctx):
     cycle = ["no_pattern", "new_hot", "intensifying_hot", "diminishing_cold"]
     frame["category"] = [cycle[i % 4] for i in range(len(frame))]
     frame["category_code"] = frame["category"].map(CATEGORY_CODES)
-    layer = Layer(frame=frame, value="category_code", unit_set="2025",
+    layer = Layer(frame=frame, value="category_code", unit_set="2025", kind="emerging",
                   title_key="layer.emerging.title", legend_key="layer.emerging.legend",
                   units_key="unit.category", colorscale=CATEGORY_SCALE,
                   params={"categories": dict(CATEGORY_CODES), "zmin": -0.5,

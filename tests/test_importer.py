@@ -512,3 +512,54 @@ def test_a_2025_code_with_a_point_in_another_commune_is_refused(tmp_path, store,
     assert stored[["old_code", "new_code"]].values.tolist() == [["25699", "25681"]] * 2
     strict = _run(path, "incidents", store, places, strict=True)
     assert strict.status == "refused"
+
+
+def test_a_second_process_gives_the_same_outcome(tmp_path, messy_incidents, places):
+    """Parsing a chunk ahead in a second process (large files) changes nothing: the same
+    records, rejects, reasons, duplicates and conflicts (within a chunk and across chunks),
+    byte for byte in the store."""
+    from geo.store import open_store
+
+    rows = messy_incidents.read_text(encoding="utf-8-sig").splitlines()
+    # repeats: the same row again (a duplicate) and other content under a kept id (a conflict)
+    path = _csv(tmp_path / "repeats.csv", "\n".join(rows + rows[1:4] + [
+        rows[1].replace("05/08/2024", "06/08/2024"), rows[3].replace("tip", "victim"),
+        "HS-900;01/02/2024;tip;25699;;;;;;;;", "HS-901;01/02/2024;tip;25699;;;;;;;;",
+        "HS-901;02/02/2024;tip;25699;;;;;;;;"]) + "\n")
+    outcomes = []
+    for parallel in (False, True):
+        with open_store(Settings(data_dir=tmp_path / f"store-{parallel}")) as store:
+            report = _run(path, "incidents", store, places, chunk_rows=4, parallel=parallel)
+            again = _run(path, "incidents", store, places, chunk_rows=7, parallel=parallel)
+            outcomes.append((report.to_dict("en"), again.to_dict("en"),
+                             report.sample.astype(str).to_dict("records"),
+                             store.read("incidents"), store.quarantine()))
+    sequential, ahead = outcomes
+    first, again = sequential[0], sequential[1]
+    assert (first["accepted"], first["duplicates"]) == (8, 3)
+    # rows 26, 27 meet rows of earlier chunks (already written), row 30 row 29 of its chunk
+    assert [(r["row"], r["reason"]) for r in first["rejects"] if "duplicate" in r["reason"]] \
+        == [(26, "duplicate.conflict"), (27, "duplicate.conflict"), (30, "duplicate.in_file")]
+    assert (again["accepted"], again["duplicates"]) == (0, first["accepted"] + 3)
+    for one, other in zip(sequential, ahead, strict=True):
+        if isinstance(one, pd.DataFrame):
+            pd.testing.assert_frame_equal(one, other)
+        else:
+            assert one == other
+
+
+def test_a_refusal_found_by_the_second_process_leaves_the_store_as_it_was(tmp_path, store,
+                                                                          places):
+    good = _csv(tmp_path / "ok.csv", "record_id,date,type,commune_code\nK1,01/02/2024,tip,25699\n")
+    _run(good, "incidents", store, places)
+    before = (store.read("incidents"), store.imports(), store.quarantine())
+    lines = [f"M{i},01/02/2024,tip,25699," for i in range(12)] + \
+            [f"M{i},01/02/2024,tip,25699,09123456{i:02d}" for i in range(12, 20)]
+    path = _csv(tmp_path / "late.csv", "record_id,date,type,commune_code,extra\n" +
+                "\n".join(lines) + "\n")
+    with pytest.raises(FileRefused) as err:
+        _run(path, "incidents", store, places, chunk_rows=5, parallel=True)
+    assert err.value.code == "file.personal_data" and "extra" in str(err.value)
+    after = (store.read("incidents"), store.imports(), store.quarantine())
+    for b, a in zip(before, after, strict=True):
+        pd.testing.assert_frame_equal(a, b)

@@ -7,7 +7,7 @@ import pytest
 
 from layers.periods import (
     PRESETS, data_quarters, latest_complete_quarter, parse_quarter, preset_period, quarter_code,
-    within,
+    quarter_number, within,
 )
 
 D = dt.date
@@ -82,3 +82,11 @@ def test_quarters_are_read_and_listed():
 ])
 def test_latest_complete_quarter(last, today, expected):
     assert latest_complete_quarter(last, today) == expected
+
+
+def test_a_days_quarter_is_the_calendar_quarter_it_falls_in():
+    days = pd.date_range("2024-01-01", "2025-12-31", freq="D")  # a leap year and a common one
+    assert [quarter_number(d.date()) for d in days] == list(days.quarter)
+    for code in ("2025Q1", "2025Q2", "2025Q3", "2025Q4"):
+        first, last = parse_quarter(code)
+        assert quarter_number(first) == quarter_number(last) == int(code[-1])

@@ -211,3 +211,54 @@ def test_demo_data_rates(tmp_path):
     assert frame["rate_eb"].std() < frame["rate"].std()
     assert frame["rate_eb"].min() < layer.params["province_rate"] < frame["rate_eb"].max()
     assert frame["count"].sum() == (incidents["date"].dt.year == 2025).sum()
+
+
+def test_the_cube_gives_the_same_rates_and_population_year():
+    """Read from the cube (layers/cube.py): the same counts, and without an end the year of
+    the latest record of the types, from the start on (2024 here, not the 2025 tip)."""
+    from layers.cube import build_cube
+
+    population = pd.concat([_population({"25459": 10_000, "25480": 20_000}, year=2024),
+                            _population({"25459": 12_000, "25480": 22_000}, year=2025)])
+    incidents = pd.concat([_incidents({"25459": 6, "25480": 2}, date="2024-03-01",
+                                      kind="victim"),
+                           _incidents({"25480": 1}, date="2025-02-01", kind="tip")])
+    communes = _communes(["25459", "25480", "25486"])
+    cube = build_cube(incidents, {"2025": communes})
+    args = dict(types=["victim"], start=dt.date(2024, 1, 1))
+    layer = commune_rates(incidents, communes, population, **args, cube=cube)
+    assert layer.params["population_year"] == 2024
+    assert layer.frame["count"].tolist() == [6, 2, 0]
+    assert layer.frame["rate"].round(1).tolist()[:2] == [6.0, 1.0]
+    pd.testing.assert_frame_equal(layer.frame,
+                                  commune_rates(incidents, communes, population, **args).frame)
+    # no record of the types after the start: the latest population year, as without it
+    late = dict(types=["victim"], start=dt.date(2024, 6, 1))
+    assert commune_rates(incidents, communes, population, **late,
+                         cube=cube).params["population_year"] == 2025
+    assert commune_rates(incidents, communes, population, **late).params["population_year"] \
+        == 2025
+    with pytest.raises(ValueError, match="unit_set='2025'"):
+        commune_rates(incidents, communes, population, unit_set="legacy", cube=cube)
+
+
+def test_population_of_random_tables_is_the_nearest_year_the_later_on_a_tie():
+    """Each commune's row, chosen on numbers, against the rule read plainly per commune."""
+    from layers.rates import _population_of
+
+    rng = np.random.default_rng(12)
+    codes = pd.Index([f"2{i:04d}" for i in range(40)])
+    for _ in range(30):
+        pairs = {(c, int(y)) for c in rng.choice(codes, 60) for y in rng.integers(2018, 2027, 1)}
+        table = pd.DataFrame([(c, y, int(rng.integers(1, 50_000))) for c, y in sorted(pairs)],
+                             columns=["new_code", "year", "population"]).sample(frac=1,
+                                                                                random_state=2)
+        year = int(rng.integers(2016, 2029))
+        people, used = _population_of(table, codes, year)
+        want, years = {}, set()
+        for code, rows in table.groupby("new_code"):
+            best = min(rows.itertuples(), key=lambda r: (abs(r.year - year), -r.year))
+            want[code], _ = best.population, years.add(best.year)
+        got = {c: None if pd.isna(v) else int(v) for c, v in people.items()}
+        assert got == {c: want.get(c) for c in codes}
+        assert used == tuple(sorted(years))

@@ -14,6 +14,7 @@ from dashboard.exports.report_sections import (
     hotspot_counts,
     is_released,
     layer_trend,
+    priority_rows,
     province_total,
     signed,
     type_row,
@@ -118,3 +119,19 @@ def test_the_coverage_sentence_counts_high_risk_communes_by_coverage():
                           "coverage": ["low", "low", "high", "low", "high", "medium"]})
     assert coverage_gaps(frame, "en") == translate(
         "report.cov.gaps", "en", high="3", low="2", medium="0", high_cov="1", medium_risk="2")
+
+
+def test_a_priority_row_says_the_class_the_agency_and_the_reasons_in_words():
+    priority = pd.DataFrame({
+        "rank": [1, 12], "name": ["Xã Phước Chỉ", "Phường Bình Minh"],
+        "risk": ["high", "high"], "coverage": ["low", "medium"],
+        "last_agency": [None, "Hội LHPN tỉnh"],
+        "reasons": [[("gi.hot_99", {}), ("coverage.no_model", {})],
+                    [("coverage.reach", {"reach": 12.5})]],
+    })
+    assert priority_rows(priority, "vi") == [
+        ["1", "Xã Phước Chỉ", "Rủi ro cao, bao phủ thấp", "–",
+         "Điểm nóng Gi* 99%; Chưa có mô hình phòng ngừa"],
+        ["12", "Phường Bình Minh", translate("gap.high.medium", "vi"), "Hội LHPN tỉnh",
+         "Truyền thông: 12,5 lượt/1.000 dân"],
+    ]

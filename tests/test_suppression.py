@@ -404,7 +404,7 @@ def test_points_never_leave_for_lower_roles(records, communes, plan):
     with pytest.raises(PointDataRefused):
         for_role(hexagons, "viewer", plan=plan)
     density = Layer(frame=pd.DataFrame({"name": ["a"], "density": [0.1]}), value="density",
-                    unit_set=NEW, title_key="layer.density.title", legend_key="", units_key="")
+                    unit_set=NEW, kind="density", title_key="layer.density.title", legend_key="", units_key="")
     with pytest.raises(PointDataRefused):
         for_role(density, "viewer", plan=plan)
     unknown = Layer(frame=pd.DataFrame({"name": ["a"], "v": [1]}), value="v", unit_set=NEW,
@@ -412,7 +412,8 @@ def test_points_never_leave_for_lower_roles(records, communes, plan):
     with pytest.raises(ReleaseRefused, match="no release rule"):
         for_role(unknown, "admin", plan=plan)
     leaky = Layer(frame=pd.DataFrame({"name": ["a"], "total": [1], "lat": [11.0]}),
-                  value="total", unit_set=NEW, title_key="layer.coverage.title",
+                  value="total", unit_set=NEW, kind="coverage",
+                  title_key="layer.coverage.title",
                   legend_key="", units_key="")
     with pytest.raises(PointDataRefused):
         for_role(leaky, "planner", plan=plan)

@@ -58,7 +58,7 @@ SPECS = [GI, GI_DASHBOARD, KDE_PROVINCE, KDE_COUNTRY, EMERGING, FORECAST]
 #: Tây Ninh (2025 code): the province the product was built for.
 PROVINCE = "80"
 BANDWIDTH_KM = 5.0
-CELL_KM = 2.0  # dashboard.analysis.DENSITY_CELL_KM
+CELL_KM = 2.0  # layers.catalogue.DENSITY_CELL_KM
 
 
 def measure_statistics(run: Run) -> None:

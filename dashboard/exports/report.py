@@ -63,6 +63,7 @@ from dashboard.exports.report_sections import (
     gi_layer,
     hotspot_counts,
     is_released,
+    priority_rows,
     priority_table,
     province_total,
     risk_coverage_layer,
@@ -73,7 +74,7 @@ from dashboard.exports.report_sections import (
 from dashboard.exports.report_text import QUARTER_NUMERALS
 from dashboard.exports.static import export_figures, presentation_figure
 from dashboard.figures.commune_map import commune_map
-from dashboard.i18n import LANGUAGES, format_date, format_number, translate, reason_text
+from dashboard.i18n import LANGUAGES, format_date, format_number, translate
 from dashboard.kpi_text import kpi_details, kpi_value
 from dashboard.tiles import map_extras
 from geo.units import NEW, OLD
@@ -547,12 +548,7 @@ def _section_priority(an: Analyses, unit_set: str, start, end, lang: str) -> str
     shown = full.head(PRIORITY_TOP)
     headers = [_t(k, lang) for k in ("cmd.rank", "map.commune", "plan.col.gap",
                                      "plan.col.last_agency", "cmd.reasons")]
-    rows = [
-        [_n(int(r["rank"]), lang), _e(r["name"]),
-         _t(f"gap.{r['risk']}.{r['coverage']}", lang), _e(r["last_agency"] or "–"),
-         _e("; ".join(reason_text(k, p, lang) for k, p in r["reasons"]))]
-        for _, r in shown.iterrows()
-    ]
+    rows = [[_e(cell) for cell in row] for row in priority_rows(shown, lang)]
     intro = _t("report.priority.intro", lang, n=_n(len(full), lang), shown=_n(len(shown), lang))
     return _section(4, lang, "", [intro], _table(headers, rows, numeric=(0,), css="priority",
                                                  widths=(6, 14, 15, 13, 52)))

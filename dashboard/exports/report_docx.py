@@ -58,6 +58,7 @@ from dashboard.exports.report_sections import (
     gi_layer,
     hotspot_counts,
     is_released,
+    priority_rows,
     priority_table,
     province_total,
     risk_coverage_layer,
@@ -75,7 +76,7 @@ from dashboard.exports.report_text import (
     trafficking_sentence,
     victims_sentence,
 )
-from dashboard.i18n import choice_label, format_date, format_number, reason_text, translate
+from dashboard.i18n import choice_label, format_date, format_number, translate
 from dashboard.kpi_text import kpi_details, kpi_value
 from geo.kinds import KINDS, OUTCOMES
 from geo.units import NEW, OLD, code_column
@@ -448,10 +449,7 @@ def _priority_section(doc, an, unit_set: str, start, end, lang: str) -> None:
     shown = full.head(PRIORITY_TOP)
     _para(doc, translate("report.priority.intro", lang, n=num(len(full), lang),
                          shown=num(len(shown), lang)), indent=True)
-    rows = [[num(int(r["rank"]), lang), r["name"],
-             translate(f"gap.{r['risk']}.{r['coverage']}", lang), r["last_agency"] or "–",
-             "; ".join(reason_text(k, p, lang) for k, p in r["reasons"])]
-            for _, r in shown.iterrows()]
+    rows = priority_rows(shown, lang)
     # the agency of the commune's latest outreach: the planner's column, in its words
     headers = [_t("priority.col.rank", lang), _t("priority.col.commune", lang),
                _t("priority.col.gap", lang), translate("plan.col.last_agency", lang),

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from dashboard.i18n import format_number, translate
+from dashboard.i18n import format_number, reason_text, translate
 from dashboard.released import Released
 from layers.compare import NO_COMPARISON
 from layers.counts import INCIDENT_TYPES
@@ -35,6 +35,7 @@ __all__ = [
     "hotspot_counts",
     "is_released",
     "layer_trend",
+    "priority_rows",
     "priority_table",
     "province_total",
     "risk_coverage_layer",
@@ -81,6 +82,20 @@ def priority_table(an, unit_set: str, start: dt.date, end: dt.date) -> pd.DataFr
 
 
 # --------------------------------------------------------------------------- the words
+
+
+def priority_rows(priority: pd.DataFrame, lang: str) -> list[list[str]]:
+    """Section 4's rows: rank, commune, its risk × coverage class, the agency of its latest
+    outreach, and the reasons it is a priority (:func:`layers.gaps.priority_list`'s)."""
+    return [[format_number(int(r["rank"]), lang), str(r["name"]),
+             translate(f"gap.{r['risk']}.{r['coverage']}", lang), _text_or_dash(r["last_agency"]),
+             "; ".join(reason_text(k, p, lang) for k, p in r["reasons"])]
+            for _, r in priority.iterrows()]
+
+
+def _text_or_dash(value) -> str:
+    """A text cell, or "–" where it is empty (None, NaN, "")."""
+    return value if isinstance(value, str) and value else "–"
 
 
 def signed(value: int, lang: str) -> str:

@@ -249,7 +249,7 @@ def grouped_classes(layer: Layer, lang: str) -> dict | None:
     ``tickvals``, ``ticktext`` (bottom to top) and the ``entries`` (most pressing first).
     """
     categories = layer.params.get("categories")
-    if not isinstance(categories, dict) or layer.title_key != "layer.emerging.title":
+    if not isinstance(categories, dict) or layer.kind != "emerging":
         return None
     from layers.emerging import legend_entries
 

@@ -22,7 +22,7 @@ from dash import ALL, Dash, Input, Output, Patch, State, ctx as dash_ctx, dcc, h
 
 from dashboard import ids
 from dashboard.inputs import choice, choices, number
-from dashboard.analysis import COMMUNE_LAYERS, GI_LAYERS, LAYERS, Analyses, grid_url
+from dashboard.analysis import COMMUNE_LAYERS, GI_LAYERS, GRID_LAYERS, LAYERS, Analyses
 from dashboard.context import AppContext
 from dashboard.exports.downloads import map_download
 from dashboard.forecast_text import period_key, track_record
@@ -30,6 +30,7 @@ from dashboard.tiles import map_extras
 from dashboard.figures.commune_map import (TRACE_COMMUNES, clicked_commune, commune_map,
                                            needs_redraw, values_patch)
 from dashboard.figures.graph_config import graph_config
+from dashboard.geometry import grid_url
 from dashboard.figures.rings import gate_rings
 from dashboard.figures.trend_chart import commune_chart, trend_figure
 from dashboard.i18n import (
@@ -42,6 +43,7 @@ from dashboard.period_filter import (chosen_period, data_period, matching_preset
 from dashboard.presentation import presentation_view
 from dashboard.url_state import Field, read_query, register_url_sync
 from geo.units import NEW, OLD
+from layers import catalogue
 from layers.compare import NO_COMPARISON
 from layers.counts import INCIDENT_TYPES
 from layers.density import GRID
@@ -55,16 +57,14 @@ __all__ = ["PATH", "URL_FIELDS", "layout", "presentation", "register_callbacks"]
 PATH = "/commander"
 TRACE_RINGS = 3
 _TOP = 15
-_MENU = ("rates", "gi", "gi_rate", "emerging", "density", "hexagons", "change", "key_areas",
-         "forecast")
+#: The layer switch: the commander's choices in the catalogue (:mod:`layers.catalogue`).
+_MENU = tuple(k for k in LAYERS if catalogue.entry(k).in_menu)
 #: The choice offered under a Gi* map with no hot spot after FDR: its uncorrected classes.
 _UNCORRECTED = "uncorrected"
 #: The clock that asks again while the forecast is being prepared, and how often (ms).
 FORECAST_WAIT, _FORECAST_RETRY_MS = "cmd-forecast-wait", 3000
 #: The forecast's periods (quarter, month) and what it is made on (communes, the 2 km grid).
 _FORECAST_FREQS, _FORECAST_ON = ("Q", "M"), ("communes", "grid")
-#: Menu labels other than ``cmd.layer.<name>``: the change layer compares with a year before.
-_MENU_KEYS = {"change": "cmd.layer.change_yoy"}
 
 #: The view in the URL: ``?layer=gi&types=…&from=2025-07-01&to=2025-09-30&units=2025&rings=rings&bw=5``.
 URL_FIELDS = (
@@ -96,14 +96,14 @@ def _view(ctx: AppContext, search: str | None) -> dict:
 
 def _title(layer: Layer, start: dt.date, end: dt.date, lang: str) -> str:
     params = {"period": period_text(start, end, lang)}
-    if layer.title_key == "layer.density.title":
+    if layer.kind == "density":
         params["bandwidth"] = format_number(layer.params.get("bandwidth_km", 0), lang, 1)
-    if layer.title_key == "layer.forecast.title":
+    if layer.kind == "forecast":
         p = layer.params
         params["next"] = (period_text(p["period_start"], p["period_end"], lang)
                           if p.get("period_start")
                           else translate(period_key("forecast.next_unknown", p.get("freq")), lang))
-    if layer.title_key.startswith("layer.compare."):
+    if layer.kind == "change":
         params["other"] = period_text(layer.params["other_start"], layer.params["other_end"],
                                        lang)
     return translate(layer.title_key, lang, **params)
@@ -114,7 +114,7 @@ def _geojson_for(ctx: AppContext, name: str, unit_set: str) -> str:
 
     if unit_set == GRID:  # the forecast on the 2 km grid: the density grid's cells
         return grid_url("density")
-    return grid_url(name) if name in ("density", "hexagons") else geojson_url(unit_set)
+    return grid_url(name) if name in GRID_LAYERS else geojson_url(unit_set)
 
 
 def _figure(ctx: AppContext, an: Analyses, layer: Layer, name: str, unit_set: str, lang: str,
@@ -144,7 +144,7 @@ def _change_text(layer: Layer, lang: str) -> str:
 
 def _note(layer: Layer, lang: str, requested: str | None = None) -> str:
     parts = []
-    if layer.title_key.startswith("layer.compare.") and "explain_key" in layer.params:
+    if layer.kind == "change" and "explain_key" in layer.params:
         parts.append(_change_text(layer, lang))
     if layer.params.get("statistic") == "gi_star" and layer.params.get("source") == "count" \
             and requested == "gi_rate":
@@ -247,7 +247,7 @@ def _meaning_outputs(layer: Layer, corrected: Layer, name: str, start: dt.date, 
     """
     hidden, shown = {"display": "none"}, {}
     about = about_text(layer, lang)
-    if layer.title_key == "layer.forecast.title":  # its track record, always beside it
+    if layer.kind == "forecast":  # its track record, always beside it
         about = [html.P(html.Strong(track_record(layer.params, lang))),
                  html.P(about)]
     if name not in GI_LAYERS:
@@ -271,7 +271,7 @@ def layout(ctx: AppContext, lang: str, search: str | None = None) -> list:
         [
             html.Label(t("cmd.layer"), htmlFor=ids.CMD_LAYER),
             dcc.RadioItems(id=ids.CMD_LAYER, value=view["layer"], className="radio",
-                           options=[{"label": t(_MENU_KEYS.get(k, f"cmd.layer.{k}")), "value": k}
+                           options=[{"label": t(catalogue.entry(k).menu_key), "value": k}
                                     for k in _MENU]),
             html.Label(t("filter.types"), htmlFor=ids.CMD_TYPES),
             dcc.Checklist(id=ids.CMD_TYPES, value=view["types"], className="checklist",
@@ -374,7 +374,7 @@ def presentation(ctx: AppContext, an: Analyses, lang: str, search: str | None):
     table = _ranked_table(an.evidence(unit_set=unit_set, types=types, start=start, end=end),
                           lang)
     below = [html.H2(translate("cmd.ranked", lang)), table]
-    if layer.title_key == "layer.forecast.title":  # its track record, always beside it
+    if layer.kind == "forecast":  # its track record, always beside it
         below.insert(0, html.P(html.Strong(track_record(layer.params, lang))))
     return presentation_view(ctx, live, title=title, unit_set=unit_set, lang=lang, path=PATH,
                              search=search, below=below)

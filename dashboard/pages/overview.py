@@ -23,7 +23,7 @@ from dash import ctx as dash_ctx
 from dashboard import ids
 from dashboard.auth.roles import suppressed_for
 from dashboard.released import (ALL_TYPES, NotReady, analyses_for, shown_types, type_choices,
-                                unavailable_text, waiting)
+                                unavailable_text, waiting, withheld)
 from dashboard.auth.web import current_role
 from dashboard.inputs import choice, choices
 from dashboard.analysis import Analyses
@@ -39,7 +39,7 @@ from dashboard.i18n import format_date, format_number, known_language, translate
 from dashboard.period_filter import chosen_period, data_period, period_picker, register_period
 from dashboard.url_state import Field, read_query, register_url_sync
 from geo.units import NEW, OLD
-from layers.counts import INCIDENT_TYPES, incident_counts
+from layers.counts import INCIDENT_TYPES
 from layers.layer import Layer
 from layers.periods import data_quarters, latest_complete_quarter, parse_quarter, quarter_code
 
@@ -81,63 +81,38 @@ def geojson_url(unit_set: str) -> str:
     return f"/geo/communes_{unit_set}.geojson"
 
 
-def _layer(ctx: AppContext, unit_set: str, types, start, end) -> Layer:
-    return incident_counts(
-        ctx.incidents,
-        ctx.unit_table(unit_set),
-        unit_set=unit_set,
-        types=types,
-        start=start,
-        end=end,
-        caveats=ctx.caveats,
-    )
-
-
-def _shown(ctx: AppContext, an: Analyses | None, role: str | None, unit_set: str, types,
+def _shown(ctx: AppContext, an: Analyses, role: str | None, unit_set: str, types,
            start: dt.date, end: dt.date, lang: str):
     """The layer this role may see, the period it covers, the notes to show, and the
     province total as text.
 
-    A commander sees the counts as they are. Every other role sees them through the
-    release plan of :mod:`layers.suppression` (small counts "< 5", complementary cells
-    "x", periods rounded to the quarter grid, one type or all); while the plan is being
-    built nothing is shown (fail closed).
+    Asked through the one door (:func:`dashboard.released.analyses_for`): a commander
+    sees the counts as they are; every other role through the release plan of
+    :mod:`layers.suppression` (small counts "< 5", complementary cells "x", periods
+    rounded to the quarter grid, one type or all); while the plan is being built nothing
+    is shown (fail closed).
     """
-    layer = _layer(ctx, unit_set, types, start, end)
-    if not suppressed_for(role):
-        return layer, start, end, [], format_number(layer.frame[layer.value].sum(), lang)
-    from dataclasses import replace
-
-    from layers.layer import Caveat
-    from layers.suppression import ReleaseRefused, for_role
-
+    try:
+        view = analyses_for(an, role, wait=2.0)
+    except NotReady:
+        layer = an.layer("counts", unit_set=unit_set, types=tuple(types), start=start,
+                         end=end)
+        return withheld(layer), start, end, [unavailable_text(an, lang)], "…"
     notes: list[str] = []
-    plan = an.release_plan(wait=2.0) if an is not None else None
-    if plan is None:
-        frame = layer.frame.copy()
-        frame[layer.value] = float("nan")
-        notes.append(unavailable_text(an, lang) if an is not None
-                     else translate("suppress.preparing", lang))
-        caveats = tuple(dict.fromkeys((*layer.caveats, Caveat.SMALL_COUNTS_SUPPRESSED)))
-        return replace(layer, frame=frame, caveats=caveats), start, end, notes, "…"
-    period = plan.snap(start, end)
+    period = view.snap(start, end)
     if not period.exact:
         notes.append(translate("suppress.rounded", lang,
                                period=_period_text(period.start, period.end, lang)))
-    shown = shown_types(types, plan)  # a subset is no published figure: the type control
+    shown = view.shown_types(types)  # a subset is no published figure: the type control
     if list(shown) != [t for t in INCIDENT_TYPES if t in types]:  # shows what is shown
         notes.append(translate("suppress.types", lang, shown=_types_text(shown, lang)))
-    types, type_key = shown, plan.type_key(shown)
-    layer = _layer(ctx, unit_set, types, period.start, period.end)
-    released = for_role(layer, role or "viewer", plan=plan)
-    notes.append(hidden_note(released, lang))
-    try:
-        cell = plan.province(period.label, type_key)
-        total = (format_number(int(cell["count"]), lang) if cell["status"] == "published"
-                 else str(cell["label"]))
-    except (ReleaseRefused, KeyError, TypeError, ValueError):
-        total = "–"
-    return released, period.start, period.end, notes, total
+    layer = view.layer("counts", unit_set=unit_set, types=tuple(shown), start=period.start,
+                       end=period.end)
+    if "suppression" in layer.params:  # released: what "< 5" and "x" mean
+        notes.append(hidden_note(layer, lang))
+    total = view.province_total(layer)
+    return (layer, period.start, period.end, notes,
+            total if isinstance(total, str) else format_number(total, lang))
 
 
 #: How often a page waiting for the small-count release asks again (milliseconds).

@@ -17,12 +17,17 @@ The rules (issue "Records in, safely"):
 Speed (issue 8): a file repeats a few values over many rows (dates, types,
 codes), so each distinct cell value of a column is parsed once per chunk and
 the result spread over its rows (:func:`_per_distinct`); records are written
-as whole columns of plain Python values.
+as whole columns of plain Python values (dates as ISO text), which SQLite binds
+with no adapter and no None (:meth:`~geo.store.base.Transaction.insert_columns`).
+Issue 18: a large file is read, checked, placed and hashed in a second
+process, a chunk ahead of this one, which only de-duplicates against the store
+and writes (:mod:`geo.ingest.ahead`); the outcome is the same either way.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 from collections.abc import Callable
@@ -35,6 +40,7 @@ import pandas as pd
 import shapely
 
 from geo import catalogue
+from geo.ingest.ahead import can_fork, in_second_process
 from geo.ingest.columns import ColumnMap, map_columns, personal_columns
 from geo.kinds import KINDS, Kind
 from geo.ingest.messages import describe
@@ -46,13 +52,17 @@ from geo.store.base import QUARANTINE_COLUMNS, Store, Transaction
 from geo.store.schema import RECORD_TABLES, STORED_NAMES
 from geo.units import NEW, OLD, Registry, unit_set_on
 
-__all__ = ["DEFAULT_SOURCE", "DEMO_SOURCE", "ImportReport", "Places", "import_file"]
+__all__ = ["DEFAULT_SOURCE", "DEMO_SOURCE", "PARALLEL_BYTES", "ImportReport", "Places",
+           "import_file"]
 
 #: The source (issuing agency or system) of records when the user names none.
 DEFAULT_SOURCE = "default"
 #: The source of the synthetic demo records. Real and synthetic records are never mixed:
 #: the first import of real records removes the demo, in the same transaction.
 DEMO_SOURCE = "demo"
+#: From this size on, a file is parsed in a second process while this one writes (about
+#: 100,000 rows of CSV: below it the fork and the hand-over cost more than they give).
+PARALLEL_BYTES = 4_000_000
 _REJECT_COLUMNS = ("row_number", "record_id", "column_name", "value", "reason", "detail",
                    "suggestion", "raw")
 
@@ -201,6 +211,7 @@ def import_file(
     limits=None,
     agency: str | None = None,
     received_on: dt.date | None = None,
+    parallel: bool | None = None,
 ) -> ImportReport:
     """Import the records of ``path`` into ``store``, all or nothing.
 
@@ -241,6 +252,11 @@ def import_file(
         Called with the report inside the transaction, just before it commits
         (never in preview): the dashboard claims the source and closes the demo
         accounts there. If it raises, nothing is written and the error goes on.
+    parallel : bool, optional
+        Read, check and place the chunks in a second process, a chunk ahead of the
+        writing (:mod:`geo.ingest.ahead`; the same outcome). Default: for a file of
+        :data:`PARALLEL_BYTES` or more, when a second process can be forked safely
+        (:func:`~geo.ingest.ahead.can_fork`: never from a server's threads).
 
     Returns
     -------
@@ -267,6 +283,8 @@ def import_file(
                           checksum=checksum(path) if path.is_file() else "")
     try:
         chunks = read_chunks(path, chunk_rows=chunk_rows, limits=limits)
+        ahead = parallel if parallel is not None else (
+            path.stat().st_size >= PARALLEL_BYTES and can_fork())
         started = dt.datetime.now(dt.timezone.utc)
         demo_rows = store.sources().get(DEMO_SOURCE, 0) if source != DEMO_SOURCE else 0
         try:
@@ -278,7 +296,7 @@ def import_file(
                     "status": "running", "strict": bool(strict),
                     "agency": agency, "received_on": received_on or today,
                 })
-                _run(chunks, spec, tx, places, report, source, today, progress)
+                _run(chunks, spec, tx, places, report, source, today, progress, ahead)
                 if report.rows_read == 0:
                     raise FileRefused("file.empty", file=report.file_name)
                 report.status = "committed"
@@ -331,27 +349,77 @@ def _replace_demo(tx: Transaction, report: ImportReport, demo_rows: int) -> None
 # -- the pipeline ----------------------------------------------------------------------
 
 
-def _run(chunks, spec: Kind, tx: Transaction, places: Places, report: ImportReport,
-         source: str, today: dt.date, progress) -> None:
+@dataclass
+class _Parsed:
+    """One chunk read, checked, placed and hashed: all an import does before the store.
+
+    ``hidden`` marks the accepted victims whose point was dropped; ``raw`` holds the
+    chunk's cells as written (the rejects of a conflict quote them).
+    """
+
+    rows: np.ndarray
+    unknown_columns: tuple[str, ...]
+    accepted: pd.DataFrame
+    rejects: pd.DataFrame
+    raw: pd.DataFrame
+    hidden: np.ndarray
+
+    # Sent from the second process by pickle. pandas 3.1 pickles a text column taken from a
+    # larger one with its "" as NaN: text columns travel as plain object arrays, and get
+    # their dtype back on arrival.
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        for name in ("accepted", "rejects", "raw"):
+            frame = state[name]
+            dtypes = {c: frame[c].dtype for c in frame
+                      if isinstance(frame[c].dtype, pd.StringDtype)}
+            state[name] = (frame.astype({c: object for c in dtypes}), dtypes)
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        for name in ("accepted", "rejects", "raw"):
+            frame, dtypes = state[name]
+            state[name] = frame.astype(dtypes) if dtypes else frame
+        self.__dict__.update(state)
+
+
+def _parsed(chunks, spec: Kind, places: Places, today: dt.date):
+    """The chunks of a file as :class:`_Parsed` (no store needed: a second process may
+    run this, see :mod:`geo.ingest.ahead`)."""
     columns: ColumnMap | None = None
-    seen: dict[str, tuple[str, int]] = {}
-    victims_unlocated = 0
     for chunk in chunks:
         if columns is None:
             columns = map_columns(list(chunk.cells.columns), spec)
-            report.unknown_columns = columns.unknown
         flagged = personal_columns(chunk.cells, columns)
         if flagged:
             raise FileRefused("file.personal_data", columns=", ".join(flagged))
-        report.rows_read += len(chunk.rows)
         accepted, rejects = _prepare(chunk, spec, columns, places, today)
-        accepted, rejects, dups = _dedupe(accepted, rejects, chunk, spec, columns, tx, source,
-                                          seen)
+        hidden = np.zeros(len(accepted), bool)
+        if len(accepted):
+            if "record_id" not in accepted or spec.name == "population":
+                accepted["record_id"] = accepted["new_code"].astype(str) + "-" + \
+                    accepted["year"].astype(str)
+            accepted["content_hash"] = _content_hash(accepted, spec)
+            if spec.name == "incidents":  # the point of a victim places it, then goes
+                hidden = ((accepted["type"] == "victim") & accepted["lat"].notna()).to_numpy()
+                accepted.loc[hidden, ["lat", "lon"]] = np.nan
+        yield _Parsed(chunk.rows, columns.unknown, accepted, rejects,
+                      _raw_fields(chunk, columns), hidden)
+
+
+def _run(chunks, spec: Kind, tx: Transaction, places: Places, report: ImportReport,
+         source: str, today: dt.date, progress, ahead: bool = False) -> None:
+    """Parse the chunks (``ahead``: in a second process, a chunk ahead) and store them."""
+    victims_unlocated = 0
+    parts = in_second_process(lambda: _parsed(chunks, spec, places, today)) if ahead \
+        else _parsed(chunks, spec, places, today)
+    for part in parts:
+        report.unknown_columns = part.unknown_columns
+        report.rows_read += len(part.rows)
+        accepted, rejects, keep, dups = _dedupe(part.accepted, part.rejects, part.raw,
+                                                part.rows, spec, tx, source)
         report.duplicates += dups
-        if spec.name == "incidents" and len(accepted):
-            hidden = (accepted["type"] == "victim") & accepted["lat"].notna()
-            victims_unlocated += int(hidden.sum())
-            accepted.loc[hidden, ["lat", "lon"]] = np.nan
+        victims_unlocated += int(part.hidden[keep].sum())
         if len(accepted):
             _insert_records(tx, spec, accepted, source, report.import_id)
         if len(rejects):
@@ -396,7 +464,7 @@ def _prepare(chunk: Chunk, spec: Kind, columns: ColumnMap, places: Places,
         elif f.type in ("int", "year"):
             values[f.name] = _per_distinct(lambda v, e, f=f: parse_ints(v, f, e), cells, errs)
         elif f.type == "float":
-            values[f.name] = parse_floats(cells, f, errs)  # coordinates: few repeats
+            values[f.name] = _per_distinct(lambda v, e, f=f: parse_floats(v, f, e), cells, errs)
         elif f.type == "choice":
             values[f.name] = _per_distinct(lambda v, e, f=f: parse_choice(v, f, e), cells, errs)
         elif f.type == "code":
@@ -734,16 +802,24 @@ def _hash_text(col: pd.Series, is_date: bool) -> list[str]:
     return written[codes].tolist()
 
 
+#: The content hash's digest (stored with each record: never change it without a migration
+#: that rewrites the stored hashes, or every re-import becomes a conflict).
+_BLAKE2B_12 = functools.partial(hashlib.blake2b, digest_size=12)
+
+
 def _content_hash(values: pd.DataFrame, spec: Kind) -> pd.Series:
+    """The hash of a record's fields but its id: the BLAKE2b (12 bytes, hex) of their texts
+    (:func:`_hash_text`) joined by U+001F."""
     parts = [_hash_text(values[f.name], f.type == "date") for f in spec.fields
              if f.name != "record_id" and f.name in values]
-    joined = ["\x1f".join(row) for row in zip(*parts)] if parts else [""] * len(values)
-    return pd.Series([hashlib.blake2b(s.encode(), digest_size=12).hexdigest() for s in joined],
-                     index=values.index, dtype=object)
+    joined = map("\x1f".join, zip(*parts)) if parts else [""] * len(values)
+    digests = map(_BLAKE2B_12, map(str.encode, joined))  # iterated in C, not in bytecode
+    return pd.Series(list(map(hashlib.blake2b.hexdigest, digests)), index=values.index,
+                     dtype=object)
 
 
-def _dedupe(accepted: pd.DataFrame, rejects: pd.DataFrame, chunk: Chunk, spec: Kind,
-            columns: ColumnMap, tx: Transaction, source: str, seen: dict):
+def _dedupe(accepted: pd.DataFrame, rejects: pd.DataFrame, raw: pd.DataFrame,
+            chunk_rows: np.ndarray, spec: Kind, tx: Transaction, source: str):
     """Drop rows already stored or already met in this file; conflicts become rejections.
 
     Only the records of this import's own ``source`` are looked at (a record is
@@ -753,51 +829,47 @@ def _dedupe(accepted: pd.DataFrame, rejects: pd.DataFrame, chunk: Chunk, spec: K
 
     Same key and same content hash: a duplicate, skipped and counted. Same
     key, other content: rejected (``duplicate.conflict`` against the store,
-    ``duplicate.in_file`` against an earlier row of the file). ``seen`` maps
-    each key met so far in the file to (hash, row) and grows across chunks.
+    ``duplicate.in_file`` against an earlier row of the same chunk). The rows
+    kept from earlier chunks of the file are already written, in this import's
+    transaction, so they are met here as stored records. ``accepted`` has its
+    ``record_id`` and ``content_hash`` (:func:`_parsed`). Returns the rows to write,
+    the rejects, the mask of ``accepted`` kept and the number of duplicates.
     """
     if not len(accepted):
-        return accepted, rejects, 0
-    if "record_id" not in accepted or spec.name == "population":
-        accepted["record_id"] = accepted["new_code"].astype(str) + "-" + \
-            accepted["year"].astype(str)
-    accepted["content_hash"] = _content_hash(accepted, spec)
-    ids = accepted["record_id"].astype(str).reset_index(drop=True)
-    id_list = _texts(ids).tolist()
-    hashes = accepted["content_hash"].reset_index(drop=True)
+        return accepted, rejects, np.zeros(0, bool), 0
+    # plain object arrays: pandas' own string arrays are iterated value by value in Python
+    ids = pd.Series(accepted["record_id"].astype(str).to_numpy(dtype=object), dtype=object)
+    hash_arr = accepted["content_hash"].to_numpy(dtype=object)
     rows = accepted["__row"].to_numpy()
-    stored = pd.Series(tx.existing(spec.name, source, list(ids.unique())), dtype=object)
-    in_store = ids.isin(stored.index).to_numpy()
-    store_hash = ids.map(stored).to_numpy()
-    earlier = [seen.get(k, (None, None)) for k in id_list]
-    met = np.array([h for h, _ in earlier], dtype=object)
-    met_row = np.array([r for _, r in earlier], dtype=object)
-    met_before = ~in_store & (met != None)  # noqa: E711 - elementwise
-    new = ~in_store & ~met_before
+    n = len(ids)
+    stored = tx.existing(spec.name, source, pd.unique(ids.to_numpy()).tolist())
+    if stored:
+        store_hash = ids.map(pd.Series(stored, dtype=object)).to_numpy(dtype=object)
+        in_store = ids.isin(list(stored)).to_numpy()
+    else:  # nothing under these ids yet (a first import): no lookup per row
+        store_hash = np.full(n, None, dtype=object)
+        in_store = np.zeros(n, bool)
+    new = ~in_store
     # the first row of each new key in this chunk stands for it; later ones compare to it
-    frame = pd.DataFrame({"id": ids[new], "hash": hashes[new], "row": rows[new]})
-    first = frame.groupby("id", sort=False).transform("first")
-    repeat = np.zeros(len(ids), bool)
-    repeat[np.flatnonzero(new)] = frame["row"].to_numpy() != first["row"].to_numpy()
-    ref_hash = np.array(met, dtype=object)
-    ref_row = np.array(met_row, dtype=object)
-    ref_hash[np.flatnonzero(new)] = first["hash"].to_numpy()
-    ref_row[np.flatnonzero(new)] = first["row"].to_numpy()
-    hash_arr = hashes.to_numpy()
-    dup = (in_store & (store_hash == hash_arr)) | ((met_before | repeat) & (ref_hash == hash_arr))
+    repeat = np.zeros(n, bool)
+    repeat[new] = ids[new].duplicated(keep="first").to_numpy()
+    ref_hash = np.full(n, None, dtype=object)
+    ref_row = np.full(n, None, dtype=object)
+    if repeat.any():
+        frame = pd.DataFrame({"id": ids[new], "hash": hash_arr[new], "row": rows[new]})
+        first = frame.groupby("id", sort=False).transform("first")
+        ref_hash[new] = first["hash"].to_numpy()
+        ref_row[new] = first["row"].to_numpy()
+    dup = (in_store & (store_hash == hash_arr)) | (repeat & (ref_hash == hash_arr))
     conflict_store = in_store & (store_hash != hash_arr)
-    conflict_file = (met_before | repeat) & (ref_hash != hash_arr)
+    conflict_file = repeat & (ref_hash != hash_arr)
     keep = new & ~repeat
-    kept_ids = np.array(id_list, dtype=object)[keep].tolist()
-    for k, h, r in zip(kept_ids, hash_arr[keep].tolist(), rows[keep].tolist(), strict=True):
-        seen[k] = (h, int(r))
     conflicts = [(i, "duplicate.conflict", {"value": ids.iat[i]})
                  for i in np.flatnonzero(conflict_store)]
     conflicts += [(i, "duplicate.in_file", {"value": ids.iat[i], "first_row": int(ref_row[i])})
                   for i in np.flatnonzero(conflict_file)]
     if conflicts:
-        raw = _raw_fields(chunk, columns)
-        pos_of = {int(r): p for p, r in enumerate(chunk.rows)}
+        pos_of = {int(r): p for p, r in enumerate(chunk_rows)}
         extra = pd.DataFrame([{
             "row_number": int(rows[i]), "record_id": str(ids.iat[i]),
             "column_name": "record_id", "value": str(ids.iat[i]), "reason": code,
@@ -806,7 +878,7 @@ def _dedupe(accepted: pd.DataFrame, rejects: pd.DataFrame, chunk: Chunk, spec: K
         } for i, code, params in conflicts], columns=list(_REJECT_COLUMNS))
         rejects = pd.concat([rejects, extra], ignore_index=True) if len(rejects) else extra
         rejects = rejects.sort_values("row_number", kind="stable", ignore_index=True)
-    return accepted[keep], rejects, int(dup.sum())
+    return accepted[keep], rejects, keep, int(dup.sum())
 
 
 _CONVERT = {
@@ -821,44 +893,48 @@ _CONVERT = {
 
 def _insert_records(tx: Transaction, spec: Kind, accepted: pd.DataFrame, source: str,
                     import_id: int) -> None:
-    """Write accepted rows as plain Python values (None for empty), in the table's order."""
+    """Write accepted rows as whole columns of plain Python values (None for empty, dates as
+    ISO text), in the table's order: the store binds them with no adapter per value."""
     table = RECORD_TABLES[spec.name]
     frame = accepted.rename(columns=STORED_NAMES)
-    names = [c.name for c in table]
     n = len(frame)
-    columns = []
+    columns: dict[str, list] = {}
     for c in table:
         if c.name == "source":
-            columns.append([_CONVERT[c.type](source)] * n)
+            columns[c.name] = [_CONVERT[c.type](source)] * n
         elif c.name == "import_id":
-            columns.append([_CONVERT[c.type](import_id)] * n)
+            columns[c.name] = [_CONVERT[c.type](import_id)] * n
         elif c.name in frame:
-            columns.append(_plain(frame[c.name], c.type))
+            columns[c.name] = _plain(frame[c.name], c.type)
         else:
-            columns.append([None] * n)
-    tx.insert(spec.name, names, zip(*columns, strict=True))
+            columns[c.name] = [None] * n
+    tx.insert_columns(spec.name, columns)
 
 
 def _plain(col: pd.Series, kind: str) -> list:
-    """A column as the list :data:`_CONVERT` makes of it, value by value, but whole."""
+    """A column as the list :data:`_CONVERT` makes of it, value by value, but whole (a date
+    as its ISO text, what SQLite's date adapter wrote and PostgreSQL reads as a date)."""
     types = pd.api.types
-    if kind == "text" and types.infer_dtype(col, skipna=True) == "string":
-        values = _texts(col).tolist()
+    if kind == "text" and types.infer_dtype(col, skipna=True) in ("string", "empty"):
+        values = col.to_numpy(dtype=object, copy=True)
         empty = (col.isna() | col.astype(object).eq("")).to_numpy()
     elif kind == "int" and types.is_integer_dtype(col.dtype):
-        values = col.to_numpy(dtype="int64", na_value=0).tolist()
+        values = col.to_numpy(dtype="int64", na_value=0).astype(object)
         empty = col.isna().to_numpy()
     elif kind == "float" and (types.is_float_dtype(col.dtype) or types.is_integer_dtype(col.dtype)):
-        values = col.to_numpy(dtype="float64", na_value=np.nan).tolist()
+        values = col.to_numpy(dtype="float64", na_value=np.nan).astype(object)
         empty = col.isna().to_numpy()
     elif kind == "date" and types.is_datetime64_dtype(col.dtype):
-        values = col.dt.date.astype(object).tolist()
-        empty = col.isna().to_numpy()
+        days = col.to_numpy(dtype="datetime64[D]")
+        empty = np.isnat(days)
+        values = np.datetime_as_string(days, unit="D").astype(object)
     else:
-        return list(map(_CONVERT[kind], _texts(col).tolist()))
-    for i in np.flatnonzero(empty):
-        values[i] = None
-    return values
+        return [v.isoformat() if isinstance(v, dt.date) else v
+                for v in map(_CONVERT[kind], _texts(col).tolist())]
+    if empty.all():
+        return [None] * len(values)
+    values[empty] = None
+    return values.tolist()
 
 
 def _insert_rejects(tx: Transaction, spec: Kind, rejects: pd.DataFrame, import_id: int) -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -244,10 +245,13 @@ def check_outcomes(types: pd.Series, statuses: pd.Series, errors: CellErrors,
     type_labels = {c.code: c.label_vi for c in INCIDENT_TYPES}
     type_arr = types.astype(object).to_numpy()
     status_arr = statuses.astype(object).to_numpy()
-    given = np.array([isinstance(v, str) and v != "" for v in status_arr], dtype=bool)
+    given = np.fromiter(map(isinstance, status_arr, itertools.repeat(str)), bool,
+                        len(status_arr)) & (status_arr != "")
     bad = np.zeros(len(type_arr), bool)
-    for kind, allowed in OUTCOMES.items():
-        bad |= (type_arr == kind) & given & ~np.isin(status_arr.astype(str), allowed)
+    if given.any():  # most files give no outcome: nothing to compare
+        status_text = status_arr.astype(str)
+        for kind, allowed in OUTCOMES.items():
+            bad |= (type_arr == kind) & given & ~np.isin(status_text, allowed)
     shown = statuses if written is None else written
     for i in np.flatnonzero(bad):
         kind, code = type_arr[i], status_arr[i]

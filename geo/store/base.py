@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 
 import pandas as pd
@@ -55,6 +55,12 @@ class Transaction(ABC):
     @abstractmethod
     def insert(self, table: str, columns: Sequence[str], rows: Iterable[tuple]) -> None:
         """Insert rows (tuples in ``columns`` order) into ``table``."""
+
+    def insert_columns(self, table: str, columns: Mapping[str, Sequence]) -> None:
+        """Insert rows given as whole columns (equal-length lists of plain values, None for
+        empty), named by column: a back-end may bind them faster than row tuples."""
+        names = list(columns)
+        self.insert(table, names, zip(*(columns[c] for c in names), strict=True))
 
     @abstractmethod
     def new_import(self, values: dict) -> int:

@@ -8,6 +8,7 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
+from layers.catalogue import Release, release_rule
 from layers.layer import Caveat, Layer
 from layers.rates import smoothed_rates
 from layers.suppression.engine import (
@@ -104,20 +105,24 @@ def release_layer(layer: Layer, plan: ReleasePlan) -> Layer:
     anything else         refused (:class:`ReleaseRefused`)
     ====================  =========================================================
 
-    Every released frame is a whitelist of columns: a column added to a
+    The rule of each layer is the one its kind declares in :mod:`layers.catalogue`
+    (:class:`layers.catalogue.Release`); this module applies it. Every released frame is
+    a whitelist of columns: a column added to a
     layer later is not released until a rule here says so. The layer gets
     :attr:`Caveat.SMALL_COUNTS_SUPPRESSED` when any of its cells is
     suppressed, and ``params["suppression"]`` (threshold, grid period,
     numbers of suppressed communes, the province count or its label).
     """
-    if layer.title_key in _POINT_LAYERS:
-        raise PointDataRefused(f"{layer.title_key} is drawn from incident points")
-    release = _RELEASES.get(layer.title_key)
-    if release is None:
-        raise ReleaseRefused(f"no release rule for {layer.title_key!r} below commander")
+    rule = release_rule(layer.kind)
+    name = layer.kind or layer.title_key
+    if rule is not None and rule.rule == "points":
+        raise PointDataRefused(f"{name} is drawn from incident points")
+    if rule is None or (rule.corrected_only and not layer.params.get("alpha_fdr", True)):
+        raise ReleaseRefused(f"no release rule for {name!r} below commander"
+                             + (" without the FDR correction" if rule is not None else ""))
     if _POINT_COLUMNS & {str(c).lower() for c in layer.frame.columns}:
-        raise PointDataRefused(f"{layer.title_key} carries record-level columns")
-    return release(layer, plan)
+        raise PointDataRefused(f"{name} carries record-level columns")
+    return _apply(rule, layer, plan)
 
 
 def _counted(layer: Layer, plan: ReleasePlan, start, end, column: str) -> pd.DataFrame:
@@ -279,23 +284,14 @@ def _unchanged(layer: Layer, plan: ReleasePlan) -> Layer:
     return layer
 
 
-_POINT_LAYERS = frozenset({"layer.density.title"})
-_RELEASES = {
-    "layer.incident_counts.title": _release_counts,
-    "layer.rates.title": _release_rates,
-    "layer.compare.previous.title": _release_compare,
-    "layer.compare.year_before.title": _release_compare,
-    "layer.hotspots.title": _keep(("name", "gi_bin", "gi_class", "fdr_significant")),
-    # Gi* of the smoothed rate: the same rule as of the counts (classes only)
-    "layer.hotspots_rate.title": _keep(("name", "gi_bin", "gi_class", "fdr_significant")),
-    "layer.emerging.title": _keep(("name", "category", "category_code", "n_hot", "n_cold",
-                                   "last_hot", "last_cold")),
-    "layer.key_areas.title": _release_scores(("name", "score", "rank", "reasons")),
-    "layer.gaps.title": _release_scores(
-        ("name", "score", "models", "intensive", "reach", "risk", "coverage", "gap",
-         "gi_class", "category", "border_km", "gate_km", "gate_name", "days_since",
-         "last_agency", "risk_reasons")),
-    "layer.coverage.title": _unchanged,
-    "layer.reach.title": _unchanged,
-    "layer.proximity.title": _unchanged,
-}
+def _apply(rule: Release, layer: Layer, plan: ReleasePlan) -> Layer:
+    """``layer`` released by ``rule`` (the kinds of rules of :class:`Release`)."""
+    if rule.rule == "keep":
+        return _keep(rule.columns)(layer, plan)
+    if rule.rule == "scores":
+        return _release_scores(rule.columns)(layer, plan)
+    apply = {"counts": _release_counts, "rates": _release_rates,
+             "compare": _release_compare, "unchanged": _unchanged}.get(rule.rule)
+    if apply is None:
+        raise ReleaseRefused(f"unknown release rule {rule.rule!r} of {layer.kind!r}")
+    return apply(layer, plan)

@@ -20,7 +20,7 @@ from geo.plans import (
 )
 from layers.targets.measures import MEASURE_FUNCTIONS, STAGES, TrackingData, status_stage
 from layers.targets.tracking import (
-    STATUSES, IndicatorValue, compute_indicator, track, wilson_interval,
+    STATUSES, IndicatorValue, compute_indicator, plan_indicators, track, wilson_interval,
 )
 
 __all__ = [
@@ -49,6 +49,7 @@ __all__ = [
     "compute_indicator",
     "load_plan",
     "load_plans",
+    "plan_indicators",
     "status_stage",
     "track",
     "wilson_interval",

@@ -72,6 +72,7 @@ __all__ = [
     "STATUSES",
     "IndicatorValue",
     "compute_indicator",
+    "plan_indicators",
     "track",
     "wilson_interval",
 ]
@@ -481,3 +482,34 @@ def track(
     return table
 
 
+
+
+def plan_indicators(plans: Iterable[Plan], data: TrackingData, start: dt.date, end: dt.date,
+                    *, key_areas: Iterable[str] | None = None
+                    ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Every plan's indicators over ``start``–``end``, and over the four quarters up to the
+    quarter of ``end`` (the trend beside each value).
+
+    Parameters
+    ----------
+    plans : iterable of Plan
+    data : TrackingData
+    start, end : date
+    key_areas : iterable of str, optional
+        The suggested key areas (:func:`layers.key_areas.suggested_key_areas`), for a plan
+        without an official list.
+
+    Returns
+    -------
+    (DataFrame, DataFrame)
+        The rows of :func:`track` for the period, then for the four quarters.
+    """
+    keys = None if key_areas is None else tuple(key_areas)
+    quarter = pd.Period(end, "Q")
+    quarters = [(q.start_time.date(), q.end_time.date())
+                for q in pd.period_range(quarter - 3, quarter, freq="Q")]
+    now, trend = [], []
+    for plan in plans:
+        now.append(track(plan, data, [(start, end)], key_areas=keys))
+        trend.append(track(plan, data, quarters, key_areas=keys))
+    return pd.concat(now, ignore_index=True), pd.concat(trend, ignore_index=True)
