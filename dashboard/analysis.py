@@ -322,39 +322,42 @@ class Analyses:
 
     # -- the forecast (issue 19): dashboard/forecast_build.py, dashboard/forecast_worker.py ---
 
-    def forecast(self, *, unit_set: str, types, end: dt.date) -> Layer:
-        """The next period's forecast after the last complete quarter up to ``end`` (and up
-        to the latest record), with its track record over the 8 quarters before.
+    def forecast(self, *, unit_set: str, types, end: dt.date, freq: str = "Q") -> Layer:
+        """The next period's forecast after the last complete quarter (``freq="M"``: month) up
+        to ``end`` (and up to the latest record), with its track record over the 8 periods
+        before; on the communes of ``unit_set``, or on the 2 km grid's cells when
+        ``unit_set`` is :data:`layers.density.GRID`.
 
         From memory or the disk cache, else built in the caller's thread and kept there
         (scripts, tests); the page and the report ask :meth:`forecast_ready`, built in a
         background process.
         """
-        return self.forecasts.result(self._forecast_state(unit_set, types, end))["layer"]
+        return self.forecasts.result(self._forecast_state(unit_set, types, end, freq))["layer"]
 
     def forecast_ready(self, *, unit_set: str, types, end: dt.date,
-                       wait: float = 0.0) -> Layer | None:
+                       wait: float = 0.0, freq: str = "Q") -> Layer | None:
         """:meth:`forecast` if it is built (by any worker, or before the last restart); else
         None, its build queued for the background process, after waiting up to ``wait``
         seconds for it. The page shows that it is being prepared and asks again."""
-        found = self.forecasts.ready(self._forecast_state(unit_set, types, end), wait=wait)
+        found = self.forecasts.ready(self._forecast_state(unit_set, types, end, freq),
+                                     wait=wait)
         return None if found is None else found["layer"]
 
-    def forecast_waiting(self, unit_set: str) -> Layer:
+    def forecast_waiting(self, unit_set: str, freq: str = "Q") -> Layer:
         """The layer shown while the forecast is being prepared (no value, a message)."""
         from dashboard.forecast_build import waiting_layer
 
-        return waiting_layer(self, unit_set)
+        return waiting_layer(self, unit_set, freq)
 
-    def forecast_track(self, *, unit_set: str, types, end: dt.date):
+    def forecast_track(self, *, unit_set: str, types, end: dt.date, freq: str = "Q"):
         """The :class:`layers.forecast.Backtest` behind :meth:`forecast` (None without one)."""
-        state = self._forecast_state(unit_set, types, end)
+        state = self._forecast_state(unit_set, types, end, freq)
         return self.forecasts.result(state)["parts"]["track"]
 
-    def _forecast_state(self, unit_set: str, types, end: dt.date):
+    def _forecast_state(self, unit_set: str, types, end: dt.date, freq: str = "Q"):
         from dashboard.forecast_build import state_of
 
-        return state_of(self, unit_set=unit_set, types=types, end=end)
+        return state_of(self, unit_set=unit_set, types=types, end=end, freq=freq)
 
     def _forecast_origin(self, end: dt.date):
         from dashboard.forecast_build import forecast_origin

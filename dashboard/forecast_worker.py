@@ -194,9 +194,9 @@ class ForecastWorker:
             with self._cond:
                 problem = self._failed.get(key)
             if problem is not None:
-                return {"layer": failed_layer(self.an, state.unit_set), "parts": {
-                    "problem": "forecast.failed", "fit": None, "track": None,
-                    "error": problem}}
+                return {"layer": failed_layer(self.an, state.unit_set, freq=state.freq),
+                        "parts": {"problem": "forecast.failed", "fit": None, "track": None,
+                                  "error": problem}}
         return found
 
     def _memory(self, key: str) -> dict | None:

@@ -49,6 +49,9 @@ CMD_SUMMARY = "cmd-summary"
 #: What the map shows (its "about" text), and the choices offered when a Gi* map is all grey.
 CMD_ABOUT = "cmd-about"
 CMD_GI_OPTIONS = "cmd-gi-options"
+CMD_FORECAST_OPTIONS = "cmd-forecast-options"  # the forecast's period and units (issue 19)
+CMD_FORECAST_FREQ = "cmd-forecast-freq"
+CMD_FORECAST_ON = "cmd-forecast-on"
 CMD_GI_ADVICE = "cmd-gi-advice"
 CMD_GI_UNCORRECTED = "cmd-gi-uncorrected"
 CMD_GI_LONGER = "cmd-gi-longer"

@@ -29,11 +29,13 @@ from geo.units import code_column
 from layers.counts import SEQUENTIAL_SCALE
 from layers.layer import Caveat, Layer
 
-__all__ = ["KERNELS", "METRIC_CRS", "DensitySurface", "hexagon_counts", "hexagon_layer",
+__all__ = ["GRID", "KERNELS", "METRIC_CRS", "DensitySurface", "hexagon_counts", "hexagon_layer",
            "kernel_density"]
 
 #: The metric CRS of every distance and area here: WGS 84 / UTM zone 48N.
 METRIC_CRS = "EPSG:32648"
+#: The unit set of a layer drawn on the grid's cells (its frame indexed by ``cell_id``).
+GRID = "grid"
 #: Kernel shapes :func:`kernel_density` knows.
 KERNELS = ("quartic", "gaussian")
 
@@ -138,7 +140,7 @@ class DensitySurface:
         return Layer(
             frame=frame,
             value="density",
-            unit_set="grid",
+            unit_set=GRID,
             kind="density",
             title_key="layer.density.title",
             legend_key="layer.density.legend",

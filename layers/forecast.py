@@ -78,10 +78,13 @@ __all__ = [
     "AREA_SHARES",
     "CLOSENESS_KM",
     "LAG1_FEATURES",
+    "MIN_CELL_RATE",
     "MIN_INCIDENTS",
     "MIN_PERIODS",
+    "MIN_PERIODS_BY_FREQ",
     "ORIGINS",
     "RIDGE_ALPHA",
+    "SEASON",
     "Backtest",
     "ForecastFit",
     "area_metrics",
@@ -91,9 +94,14 @@ __all__ = [
     "fit_forecast",
     "flag_area",
     "forecast_layer",
+    "grid_areas",
+    "grid_contiguity",
+    "grid_counts",
+    "grid_kde_scores",
     "history_problem",
     "kde_expected",
     "last_complete_period",
+    "min_periods_for",
     "static_features",
     "unit_areas",
 ]
@@ -102,10 +110,17 @@ __all__ = [
 AREA_SHARES = (0.05, 0.10, 0.20)
 #: Periods the rolling-origin backtest looks back over.
 ORIGINS = 8
-#: A forecast needs at least this many periods before it …
+#: A forecast needs at least this many periods before it (quarters; two seasons) …
 MIN_PERIODS = 8
+#: … two seasons of periods whatever the frequency: 8 quarters, 24 months (a row of the model
+#: reads the same period a year before, so two seasons give it a year of rows to learn from).
+MIN_PERIODS_BY_FREQ = {"Q": 8, "M": 24}
 #: … and at least this many incidents in them.
 MIN_INCIDENTS = 30
+#: … and, on the 2 km grid, at least this many incidents per cell and period on average in
+#: the training window: below it the counts per cell are noise (measured on a synthetic grid
+#: whose true intensity is known, docs/forecast.md "The 2 km grid").
+MIN_CELL_RATE = 0.1
 #: Ridge penalty on the standardised coefficients (statsmodels' ``alpha``: the
 #: log-likelihood is averaged per row, the penalty is ``alpha / 2 · Σ β²``). Chosen among
 #: 0.001, 0.01, 0.05 and 0.2 on the demo's backtest (docs/forecast.md): the same for every
@@ -114,8 +129,10 @@ MIN_INCIDENTS = 30
 RIDGE_ALPHA = 0.05
 #: Scale of the closeness ``exp(-km / CLOSENESS_KM)`` to the border and the gates.
 CLOSENESS_KM = 10.0
-#: The periods before a row that its lag features read (same period a year before).
-_SEASON = {"Q": 4, "M": 12}
+#: The periods of a year (a row's ``lag4`` reads the same period a year before, ``year`` the
+#: mean of the season before; "last year" for the baselines).
+SEASON = {"Q": 4, "M": 12}
+_SEASON = SEASON
 #: The features of the counts, in order; the static ones follow.
 _DYNAMIC = ("lag1", "lag4", "year", "nb_lag1", "nb_year", "campaign")
 #: Baselines that rank by a score, not by a number of incidents (their map says "score").
@@ -290,27 +307,65 @@ class ForecastFit:
     dispersion: float
 
 
-def history_problem(counts: pd.DataFrame, *, min_periods: int = MIN_PERIODS,
-                    min_incidents: int = MIN_INCIDENTS) -> str | None:
+def min_periods_for(freq: str) -> int:
+    """The periods a forecast needs before it: two seasons (8 quarters, 24 months).
+
+    Examples
+    --------
+    >>> min_periods_for("Q"), min_periods_for("M")
+    (8, 24)
+    """
+    if freq not in MIN_PERIODS_BY_FREQ:
+        raise ValueError(f"freq must be one of {sorted(MIN_PERIODS_BY_FREQ)}, not {freq!r}")
+    return MIN_PERIODS_BY_FREQ[freq]
+
+
+def history_problem(counts: pd.DataFrame, *, freq: str = "Q", min_periods: int | None = None,
+                    min_incidents: int = MIN_INCIDENTS,
+                    min_rate: float = 0.0) -> str | None:
     """Why these counts are too few to forecast from (a message key), or None.
+
+    Parameters
+    ----------
+    counts : DataFrame
+        Counts per unit (commune or grid cell) and period.
+    freq : {"Q", "M"}
+        Sets the default ``min_periods`` (:func:`min_periods_for`).
+    min_periods : int, optional
+        Periods needed; by default two seasons of ``freq``.
+    min_incidents : int
+        Incidents needed in all the periods.
+    min_rate : float
+        Mean incidents per unit and period needed (``forecast.too_sparse`` below it): 0 for
+        communes, :data:`MIN_CELL_RATE` for the grid's cells.
 
     Examples
     --------
     >>> c = pd.DataFrame(1, index=["a"], columns=pd.period_range("2023Q1", periods=8, freq="Q"))
     >>> history_problem(c), history_problem(c.iloc[:, :7])
     ('forecast.too_few_incidents', 'forecast.too_few_periods')
+    >>> m = pd.DataFrame(2, index=list("ab"), columns=pd.period_range("2023-01", periods=23,
+    ...                                                                  freq="M"))
+    >>> history_problem(m, freq="M"), history_problem(m, freq="M", min_periods=8)
+    ('forecast.too_few_periods', None)
+    >>> history_problem(m * 0 + 1, freq="M", min_periods=8, min_rate=1.5)
+    'forecast.too_sparse'
     """
-    if counts.shape[1] < min_periods:
+    needed = min_periods_for(freq) if min_periods is None else min_periods
+    if counts.shape[1] < needed:
         return "forecast.too_few_periods"
-    if int(counts.to_numpy().sum()) < min_incidents:
+    total = float(counts.to_numpy().sum())
+    if total < min_incidents:
         return "forecast.too_few_incidents"
+    if min_rate and total / max(counts.size, 1) < min_rate:
+        return "forecast.too_sparse"
     return None
 
 
 def fit_forecast(counts: pd.DataFrame, static: pd.DataFrame, graph, *, freq: str = "Q",
                  alpha: float = RIDGE_ALPHA, without: Iterable[str] = (),
-                 min_periods: int = MIN_PERIODS,
-                 min_incidents: int = MIN_INCIDENTS) -> ForecastFit:
+                 min_periods: int | None = None, min_incidents: int = MIN_INCIDENTS,
+                 min_rate: float = 0.0) -> ForecastFit:
     """Fit the model on every period of ``counts`` and forecast the next one.
 
     Parameters
@@ -326,8 +381,9 @@ def fit_forecast(counts: pd.DataFrame, static: pd.DataFrame, graph, *, freq: str
         Ridge penalty (see :data:`RIDGE_ALPHA`).
     without : iterable of str
         Features to leave out (e.g. :data:`LAG1_FEATURES`).
-    min_periods, min_incidents : int
-        The history a forecast needs (:func:`history_problem`).
+    min_periods, min_incidents, min_rate :
+        The history a forecast needs (:func:`history_problem`; ``min_periods`` by default
+        two seasons of ``freq``).
 
     Returns
     -------
@@ -339,7 +395,8 @@ def fit_forecast(counts: pd.DataFrame, static: pd.DataFrame, graph, *, freq: str
         When the history is too short or too thin (the message key in the text), or the
         communes of ``counts`` and ``static`` differ.
     """
-    problem = history_problem(counts, min_periods=min_periods, min_incidents=min_incidents)
+    problem = history_problem(counts, freq=freq, min_periods=min_periods,
+                              min_incidents=min_incidents, min_rate=min_rate)
     if problem:
         raise ValueError(problem)
     if not counts.index.equals(static.index):
@@ -421,6 +478,162 @@ def kde_expected(incidents: pd.DataFrame, outline, communes: gpd.GeoDataFrame, *
     mass = (cells["density"] * surface.cell_area_km2).groupby(cells["code"]).sum()
     out = mass.reindex(communes.index, fill_value=0.0)
     return (out + surface.unlocated.reindex(communes.index, fill_value=0)).rename("kde")
+
+
+# -- the 2 km grid ----------------------------------------------------------------------------
+
+def grid_counts(incidents: pd.DataFrame, cells: gpd.GeoDataFrame, *, cell_km: float,
+                freq: str = "Q", types: Iterable[str] | None = None,
+                start: dt.date | None = None, end: dt.date | None = None) -> pd.DataFrame:
+    """Located records per grid cell and period, zero-filled: the grid's counts.
+
+    A record falls in the cell of the UTM 48N grid that holds its point (the grid of
+    :func:`layers.density.kernel_density`: ``row = floor(y / cell)``, ``col = floor(x /
+    cell)``). Records without a point, or whose cell is not one of ``cells`` (outside the
+    province), are not counted: the grid forecasts where located records fall.
+
+    Parameters
+    ----------
+    incidents : DataFrame
+        Records with ``date``, ``type``, ``lat``, ``lon``.
+    cells : GeoDataFrame
+        The grid's cells with ``row`` and ``col`` (``kernel_density(...).cells``).
+    cell_km : float
+        The side of the cells (the grid's, e.g. 2 km).
+    freq : {"Q", "M"}
+    types : iterable of str, optional
+        Types kept; all when None.
+    start, end : date, optional
+        Every period from the one holding ``start`` (by default the first record's) to the
+        one holding ``end`` is a column.
+
+    Returns
+    -------
+    DataFrame
+        Integer counts indexed like ``cells``, a ``PeriodIndex`` of columns, oldest first.
+
+    Examples
+    --------
+    >>> import shapely
+    >>> cells = gpd.GeoDataFrame({"row": [627, 627], "col": [314, 315]},
+    ...                          geometry=[shapely.box(0, 0, 1, 1)] * 2, crs=4326)
+    >>> inc = pd.DataFrame({"date": pd.to_datetime(["2024-01-05", "2024-04-01"]),
+    ...                     "type": "tip", "lat": [11.3516, None], "lon": [106.1874, 106.2]})
+    >>> grid_counts(inc, cells, cell_km=2.0).to_numpy().tolist()
+    [[1, 0], [0, 0]]
+    """
+    import pyproj
+
+    if freq not in _SEASON:
+        raise ValueError(f"freq must be one of {sorted(_SEASON)}, not {freq!r}")
+    if cell_km <= 0:
+        raise ValueError(f"cell_km must be positive, not {cell_km}")
+    rec = incidents if types is None else incidents.loc[incidents["type"].isin(tuple(types))]
+    dates = pd.to_datetime(rec["date"])
+    first = pd.Timestamp(start) if start is not None else dates.min()
+    last = pd.Timestamp(end) if end is not None else dates.max()
+    if pd.isna(first) or pd.isna(last) or first > last:
+        raise ValueError("no period to count: give start and end, or records")
+    periods = pd.period_range(first.to_period(freq), last.to_period(freq), freq=freq,
+                              name="period")
+    lat = pd.to_numeric(rec["lat"], errors="coerce").to_numpy(dtype=float)
+    lon = pd.to_numeric(rec["lon"], errors="coerce").to_numpy(dtype=float)
+    ok = np.isfinite(lat) & np.isfinite(lon) & (dates >= first).to_numpy() \
+        & (dates <= last + pd.Timedelta(days=1) - pd.Timedelta(1)).to_numpy()
+    x, y = pyproj.Transformer.from_crs(4326, METRIC_CRS, always_xy=True).transform(
+        lon[ok], lat[ok])
+    cell_m = cell_km * 1000.0
+    rows = np.floor(np.asarray(y, dtype=float) / cell_m).astype(int)
+    cols = np.floor(np.asarray(x, dtype=float) / cell_m).astype(int)
+    where = pd.Series(np.arange(len(cells)),
+                      index=pd.MultiIndex.from_arrays([cells["row"].astype(int),
+                                                       cells["col"].astype(int)]))
+    position = where.reindex(pd.MultiIndex.from_arrays([rows, cols])).to_numpy()
+    column = periods.get_indexer(dates[ok].dt.to_period(freq))
+    keep = ~np.isnan(position) & (column >= 0)
+    out = np.zeros((len(cells), len(periods)), dtype=int)
+    np.add.at(out, (position[keep].astype(int), column[keep]), 1)
+    return pd.DataFrame(out, index=cells.index, columns=periods)
+
+
+def grid_contiguity(cells: pd.DataFrame):
+    """Queen contiguity of the grid's cells (the 8 cells around), from their row and column.
+
+    Exact on the grid's integer positions (a test of the polygons would depend on their
+    coordinates in degrees). A cell with no neighbour in the province is an isolate.
+
+    Returns
+    -------
+    libpysal.graph.Graph
+        Binary weights, ``unique_ids`` in the order of ``cells``.
+
+    Examples
+    --------
+    >>> cells = pd.DataFrame({"row": [0, 0, 1, 5], "col": [0, 1, 1, 5]}, index=list("abcd"))
+    >>> w = grid_contiguity(cells)
+    >>> sorted(w["a"].index), list(w.isolates)
+    (['b', 'c'], ['d'])
+    """
+    from libpysal.graph import Graph
+    from scipy import sparse
+
+    rows = cells["row"].to_numpy(dtype=int)
+    cols = cells["col"].to_numpy(dtype=int)
+    where = {(r, c): i for i, (r, c) in enumerate(zip(rows, cols))}
+    focal, neighbour = [], []
+    for i, (r, c) in enumerate(zip(rows, cols)):
+        for dr in (-1, 0, 1):
+            for dc in (-1, 0, 1):
+                j = where.get((r + dr, c + dc))
+                if j is not None and j != i:
+                    focal.append(i)
+                    neighbour.append(j)
+    n = len(cells)
+    matrix = sparse.coo_array((np.ones(len(focal)), (focal, neighbour)), shape=(n, n))
+    return Graph.from_sparse(matrix.tocsr(), ids=cells.index)
+
+
+def grid_areas(cells: pd.DataFrame, cell_km: float) -> pd.Series:
+    """The area of each cell in km²: all equal (``cell_km²``), the grid tiling the province
+    by the cells whose centre lies in it (:func:`layers.density.kernel_density`)."""
+    return pd.Series(float(cell_km) ** 2, index=cells.index, name="area_km2")
+
+
+def grid_kde_scores(incidents: pd.DataFrame, outline, periods: Sequence, *, freq: str = "Q",
+                    cell_km: float = 2.0, bandwidth_km: float = 5.0) -> pd.DataFrame:
+    """Last year's kernel density per cell before each period: the grid's "hot spot map".
+
+    For each period, the located records of the season before it (4 quarters, 12 months)
+    are smoothed (:func:`layers.density.kernel_density`, quartic, edge-corrected) on the
+    grid itself, so the score of a cell is the density at its centre (incidents per km²).
+
+    Parameters
+    ----------
+    incidents : DataFrame
+        Located records of the types kept (``date``, ``lat``, ``lon``, ``new_code``,
+        ``old_code``); any date (each period reads only the season before it).
+    outline : GeoDataFrame or GeoSeries
+        The province (the grid is the one of its cells).
+    periods : sequence of Period
+        The periods to score.
+
+    Returns
+    -------
+    DataFrame
+        Cells (``cell_id``) by periods.
+    """
+    from layers.density import kernel_density
+
+    season = _SEASON[freq]
+    dates = pd.to_datetime(incidents["date"])
+    out = {}
+    for period in periods:
+        period = pd.Period(period, freq)
+        lo, hi = (period - season).start_time, (period - 1).end_time
+        window = incidents.loc[(dates >= lo) & (dates <= hi)]
+        surface = kernel_density(window, outline, bandwidth_km=bandwidth_km, cell_km=cell_km)
+        out[period] = surface.cells["density"]
+    return pd.DataFrame(out)
 
 
 # -- metrics -----------------------------------------------------------------------------------
@@ -567,7 +780,8 @@ class Backtest:
 def backtest(counts: pd.DataFrame, static: pd.DataFrame, graph, area: pd.Series, *,
              baselines: Mapping[str, pd.DataFrame] | None = None, origins: int = ORIGINS,
              freq: str = "Q", alpha: float = RIDGE_ALPHA, shares: Sequence[float] = AREA_SHARES,
-             min_periods: int = MIN_PERIODS, min_incidents: int = MIN_INCIDENTS) -> Backtest:
+             min_periods: int | None = None, min_incidents: int = MIN_INCIDENTS,
+             min_rate: float = 0.0) -> Backtest:
     """Forecast each of the last ``origins`` periods from the periods before it only, and score.
 
     Parameters
@@ -602,15 +816,14 @@ def backtest(counts: pd.DataFrame, static: pd.DataFrame, graph, area: pd.Series,
     for position in range(max(last - origins, 0), last):
         period = counts.columns[position]
         history = counts.iloc[:, :position]
-        if history_problem(history, min_periods=min_periods, min_incidents=min_incidents):
+        rule = {"freq": freq, "min_periods": min_periods, "min_incidents": min_incidents,
+                "min_rate": min_rate}
+        if history_problem(history, **rule):
             skipped.append(period)
             continue
         actual = counts.iloc[:, position]
-        fit = fit_forecast(history, static, graph, freq=freq, alpha=alpha,
-                           min_periods=min_periods, min_incidents=min_incidents)
-        bare = fit_forecast(history, static, graph, freq=freq, alpha=alpha,
-                            without=LAG1_FEATURES, min_periods=min_periods,
-                            min_incidents=min_incidents)
+        fit = fit_forecast(history, static, graph, alpha=alpha, **rule)
+        bare = fit_forecast(history, static, graph, alpha=alpha, without=LAG1_FEATURES, **rule)
         lag1 = history.iloc[:, -1].astype(float)
         scores = {"model": fit.expected / area, "model_without_lag1": bare.expected / area,
                   "last_period": lag1 / area}
@@ -646,7 +859,7 @@ def backtest(counts: pd.DataFrame, static: pd.DataFrame, graph, area: pd.Series,
 def forecast_layer(communes: pd.DataFrame, *, unit_set: str, fit: ForecastFit | None,
                    track: Backtest | None, area: pd.Series, best_scores: pd.Series | None = None,
                    problem: str | None = None, params: Mapping | None = None,
-                   caveats: Iterable[Caveat] = ()) -> Layer:
+                   freq: str = "Q", caveats: Iterable[Caveat] = ()) -> Layer:
     """The forecast as a map layer, its track record in ``params``.
 
     When the model beats every baseline at 10 % of the area (pooled hit rate), the map
@@ -669,6 +882,8 @@ def forecast_layer(communes: pd.DataFrame, *, unit_set: str, fit: ForecastFit | 
         Message key of why there is no forecast.
     params : mapping, optional
         Extra title parameters (types …).
+    freq : {"Q", "M"}
+        The period forecast (``params["freq"]``, and the history it needed).
 
     Returns
     -------
@@ -677,7 +892,8 @@ def forecast_layer(communes: pd.DataFrame, *, unit_set: str, fit: ForecastFit | 
         the commune in the first 10 % of the area) and ``rank``.
     """
     frame = communes[["name"]].copy()
-    extra = {"about_key": "layer.forecast.about", "min_periods": MIN_PERIODS,
+    extra = {"about_key": "layer.forecast.about", "min_periods": min_periods_for(freq),
+             "freq": freq,
              "min_incidents": MIN_INCIDENTS, **dict(params or {})}
     legend = "layer.forecast.legend"
     if problem or fit is None or track is None:

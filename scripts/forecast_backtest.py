@@ -14,6 +14,8 @@ and prints, in Markdown:
 
     .venv/bin/python -m scripts.forecast_backtest
     .venv/bin/python -m scripts.forecast_backtest --units legacy --types victim
+    .venv/bin/python -m scripts.forecast_backtest --freq M        # monthly, 8 monthly origins
+    .venv/bin/python -m scripts.forecast_backtest --units grid    # the 2 km grid's cells
 """
 
 from __future__ import annotations
@@ -30,7 +32,8 @@ from layers.counts import INCIDENT_TYPES
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--units", default="2025", choices=("2025", "legacy"))
+    parser.add_argument("--units", default="2025", choices=("2025", "legacy", "grid"))
+    parser.add_argument("--freq", default="Q", choices=("Q", "M"))
     parser.add_argument("--types", nargs="*", default=list(INCIDENT_TYPES),
                         choices=INCIDENT_TYPES)
     parser.add_argument("--end", default="2025-12-31", help="the last day of data used")
@@ -48,15 +51,19 @@ def main(argv: list[str] | None = None) -> int:
         an = Analyses(build_context(settings))
         end = dt.date.fromisoformat(args.end)
         types = tuple(args.types)
-        seconds, layer = timed(lambda: an.forecast(unit_set=args.units, types=types, end=end))
-        track = an.forecast_track(unit_set=args.units, types=types, end=end)
-        parts = an._forecast_parts(args.units, types, an._forecast_origin(end))
+        seconds, layer = timed(lambda: an.forecast(unit_set=args.units, types=types, end=end,
+                                                    freq=args.freq))
+        track = an.forecast_track(unit_set=args.units, types=types, end=end, freq=args.freq)
+        parts = an.forecasts.result(an._forecast_state(args.units, types, end,
+                                                       args.freq))["parts"]
         print(f"units {args.units}, types {', '.join(types)}, data to {end}: forecast of "
               f"{layer.params.get('period')}, built in {seconds:.1f} s\n")
         if track is None:
-            print("no forecast:", layer.params.get("problem"))
+            print("no forecast:", layer.params.get("problem"),
+                  {k: layer.params.get(k) for k in ("n_periods", "n_incidents", "cell_rate",
+                                                    "min_rate")})
             return 0
-        print(f"Quarters checked: {', '.join(str(p) for p in track.origins)}\n")
+        print(f"Periods checked: {', '.join(str(p) for p in track.origins)}\n")
         print("| method | hit rate 5 % | PAI 5 % | hit rate 10 % | PAI 10 % | hit rate 20 % "
               "| PAI 20 % | PEI 5 % | PEI 10 % | PEI 20 % |")
         print("|---|" + "---:|" * 9)

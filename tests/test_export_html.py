@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import html
 import datetime as dt
 import io
 import json
@@ -295,3 +296,45 @@ def test_title_is_text_not_markup(ctx, counts):
                                title=title, extracted=EXTRACTED)
     assert "<title>Số vụ {{ n }} &lt;b&gt;{% if x %}</title>" in html
     assert '<h1 class="bw-title">Số vụ {{ n }} &lt;b&gt;{% if x %}</h1>' in html
+
+
+def test_a_forecast_page_carries_its_track_record(ctx):
+    """The forecast's HTML map has, in its footer, the page's sentence and the backtest
+    table (the model and each baseline, hit rate and PAI at 5/10/20 %, PEI); in English
+    too; a forecast without one (too little history) says why, with no table."""
+    from dashboard.forecast_text import track_header, track_record, track_rows
+    from layers.forecast import forecast_layer, unit_areas
+    from tests.forecast_layers import synthetic_forecast
+
+    layer = synthetic_forecast(ctx.communes["2025"], caveats=ctx.caveats)
+    for lang in ("vi", "en"):
+        page = standalone_map_html(layer, ctx.communes["2025"], ctx.gates, ctx.border,
+                                   title="Dự báo", lang=lang, extracted=EXTRACTED)
+        section = re.search(r'<section class="bw-track">(.*?)</section>', page, re.DOTALL)
+        assert section, lang
+        text = html_text(section.group(1))
+        assert translate("export.forecast.track", lang) in text
+        assert track_record(layer.params, lang) in text
+        markup = html.unescape(section.group(1))  # "last quarter's" is written &#39;
+        for header in track_header(lang):
+            assert f"<th>{header}</th>" in markup
+        for row in track_rows(layer.params, lang):
+            cells = f"<td>{row[0]}</td>" + "".join(f'<td class="num">{c}</td>' for c in row[1:])
+            assert cells in markup, row
+    empty = forecast_layer(ctx.unit_table("2025"), unit_set="2025", fit=None, track=None,
+                           area=unit_areas(ctx.communes["2025"]),
+                           problem="forecast.too_few_periods", freq="M")
+    page = standalone_map_html(empty, ctx.communes["2025"], ctx.gates, ctx.border,
+                               title="Dự báo", extracted=EXTRACTED)
+    section = re.search(r'<section class="bw-track">(.*?)</section>', page, re.DOTALL).group(1)
+    assert "Chưa đủ dữ liệu để dự báo theo tháng: cần ít nhất 24 tháng" in html_text(section)
+    assert "<table>" not in section
+    counts_page = standalone_map_html(incident_counts(ctx.incidents, ctx.unit_table("2025"),
+                                                      unit_set="2025"),
+                                      ctx.communes["2025"], ctx.gates, ctx.border, title="T",
+                                      extracted=EXTRACTED)
+    assert "bw-track" not in counts_page.split("</style>")[-1]
+
+
+def html_text(markup: str) -> str:
+    return html.unescape(re.sub(r"<[^>]+>", "", markup))

@@ -306,3 +306,66 @@ def test_batch_renders_each_figure_in_order_in_one_browser(ctx, layer):
     assert a4.pixels(a4.png_scale) == (1754, 1240)
     assert 0.3 < blank_fraction(pngs[0]) < 0.92
     assert _pixels_near(pngs[1], (255, 0, 0), tolerance=2) > 0.9 * 1754 * 1240
+
+
+# --------------------------------------------------------------------------- a forecast
+
+
+@pytest.fixture(scope="module")
+def forecast(ctx):
+    from tests.forecast_layers import synthetic_forecast
+
+    return synthetic_forecast(ctx.communes["2025"], caveats=ctx.caveats)
+
+
+def test_a_forecast_travels_with_its_track_record_beside_the_map(ctx, forecast, layer):
+    """The slide and the A4 page of a forecast carry the page's sentence and the backtest
+    table (hit rate and PAI at 5/10/20 % of the area, PEI, the model and each baseline) on
+    the right; the map and its colour bar keep to the left; other layers have no panel."""
+    from textwrap import wrap
+
+    from dashboard.exports.committee import track_panel
+    from dashboard.forecast_text import track_header, track_record, track_rows
+
+    panel = track_panel(forecast, "vi")
+    assert panel[0] == track_record(forecast.params, "vi")
+    assert track_panel(layer, "vi") is None
+    for size in ("slide", "a4"):
+        fig = presentation_figure(live_map(ctx, forecast), title="Dự báo", caveats=ctx.caveats,
+                                  source=SOURCE, extracted=EXTRACTED, size=size, panel=panel)
+        sentence = annotation(fig, "panel")
+        assert sentence.text.replace("<br>", " ") == " ".join(wrap(panel[0], 10_000))
+        assert sentence.x > fig.layout.map.domain.x[1]
+        (table,) = [t for t in fig.data if t.type == "table"]
+        assert table.domain.x[0] == sentence.x
+        cells = [list(col) for col in table.cells.values]
+        rows = track_rows(forecast.params, "vi")
+        assert [list(r) for r in zip(*cells)] == rows
+        assert [r[0] for r in rows][:3] == ["Mô hình dự báo",
+                                             "Mô hình, không dùng số vụ việc quý trước",
+                                             "Số vụ việc của quý trước"]
+        headers = [h.replace("<b>", "").replace("</b>", "").replace("<br>", " ")
+                   for h in table.header.values]
+        assert headers == track_header("vi", short=True)
+        (choropleth,) = [t for t in fig.data if t.type == "choroplethmap"]
+        assert fig.layout.map.domain.x[1] < choropleth.colorbar.x < sentence.x
+        # the north arrow stays over the map, not in the panel
+        assert annotation(fig, "north_arrow").x < fig.layout.map.domain.x[1]
+    english = track_panel(forecast, "en")
+    assert english[0].startswith("In the last 2 quarters, the 10 % of the area the model")
+    assert english[1][1] == "Hit 5 %"
+
+
+@pytest.mark.browser
+def test_the_forecast_slide_draws_its_table(ctx, forecast):
+    from dashboard.exports.committee import committee_image
+
+    png = committee_image(ctx, forecast, ctx.geojson["2025"], title="Dự báo", unit_set="2025",
+                          lang="vi", fmt="png")
+    image = Image.open(io.BytesIO(png))
+    assert image.size == (1600, 900)
+    # the table's header fill, right of the map: a band the width of the panel
+    assert _pixels_near(png, hex_to_rgb("#dce6f1"), tolerance=2) > 20_000
+    pdf = committee_image(ctx, forecast, ctx.geojson["2025"], title="Dự báo", unit_set="2025",
+                          lang="vi", fmt="pdf")
+    assert pdf.startswith(b"%PDF-") and len(re.findall(rb"/Type\s*/Page(?!s)", pdf)) == 1

@@ -5,9 +5,11 @@ import io
 
 import numpy as np
 import pandas as pd
+import pytest
 from openpyxl import load_workbook
 
 from dashboard.exports.xlsx import Column, table_xlsx
+from dashboard.i18n import translate
 
 
 def test_sheet_holds_title_caveats_and_real_numbers():
@@ -159,3 +161,48 @@ def test_uncorrected_gi_table_says_its_thresholds_are_not_adjusted():
     assert not any("FDR" in h for h in header)
     assert {tuple(r[n] for n in names) for r in rows.values()} == {(0.10, 0.05, 0.01)}
     assert rows["00000"]["Điểm nóng (Gi*)"] == "Điểm nóng 99%"  # 95 % with FDR
+
+
+def test_a_forecast_table_carries_its_track_record_as_numbers():
+    """The forecast's workbook: the page's sentence under the title, the forecast, the share
+    flagged and the rank per commune, and a second sheet with the backtest table whose hit
+    rates and PAI are numbers (the hit rate a percentage)."""
+    import geopandas as gpd
+    import shapely
+
+    from dashboard.exports.xlsx import layer_xlsx
+    from dashboard.forecast_text import track_header, track_record, track_values
+    from tests.forecast_layers import synthetic_forecast
+
+    cells = [shapely.box(106 + 0.02 * i, 11 + 0.02 * j, 106.02 + 0.02 * i, 11.02 + 0.02 * j)
+             for j in range(8) for i in range(8)]
+    codes = [f"{k:05d}" for k in range(len(cells))]
+    communes = gpd.GeoDataFrame({"name": [f"Xã {c}" for c in codes]}, geometry=cells,
+                                index=codes, crs=4326)
+    for freq, lang in (("Q", "vi"), ("M", "en")):
+        layer = synthetic_forecast(communes, freq=freq)
+        book = load_workbook(io.BytesIO(layer_xlsx(layer, title="Dự báo", lang=lang,
+                                                   notes=["Dữ liệu minh họa tổng hợp"],
+                                                   extracted=dt.date(2026, 11, 23))))
+        first, track = book.worksheets
+        sentence = track_record(layer.params, lang)
+        assert [first["A2"].value, first["A3"].value] == ["Dữ liệu minh họa tổng hợp", sentence]
+        header = [c.value for c in first[6]]
+        assert header[:2] == [("Mã" if lang == "vi" else "Code"),
+                              ("Xã/phường" if lang == "vi" else "Commune")]
+        assert len(header) == 5  # the forecast, the share flagged, the rank
+        top = min(range(7, 7 + len(codes)), key=lambda r: first.cell(r, 5).value)
+        assert first.cell(top, 5).value == 1 and first.cell(top, 4).value > 0
+        assert first.cell(top, 3).value == pytest.approx(
+            float(layer.frame["forecast"].max()))
+        assert track.title == translate("export.forecast.sheet", lang)
+        assert track["A2"].value == sentence
+        assert [c.value for c in track[5]] == track_header(lang)
+        values = track_values(layer.params, lang)
+        for r, row in enumerate(values, start=6):
+            written = [track.cell(r, c + 1).value for c in range(len(row))]
+            assert written[0] == row[0] and written[1:] == pytest.approx(row[1:], rel=1e-12)
+        assert track["B6"].number_format == "0.0%" and track["C6"].number_format == "0.00"
+        names = [track.cell(r, 1).value for r in range(6, 6 + len(values))]
+        assert names[2] == ("Số vụ việc của quý trước" if freq == "Q"
+                            else "Last month's counts")

@@ -189,6 +189,141 @@ def test_campaign_share_and_the_last_complete_period():
     assert str(fc.last_complete_period(dt.date(2025, 11, 2))) == "2025Q3"
 
 
+# -- a monthly forecast whose true intensity is known -----------------------------------------
+
+MONTHLY = {"const": -0.9, "year": 0.7, "campaign": 0.6, "border": 1.0}
+
+
+@pytest.fixture(scope="module")
+def monthly(synthetic):
+    """The same 324 communes, 48 months drawn from the model's own monthly form: log rate
+    −0.9 + 0.7·log(1 + mean of the 12 months before) + 0.6·campaign (July–September)
+    + 1.0·border; the first 12 months from the same rate with no history."""
+    rng = np.random.default_rng(20261202)
+    codes, static = synthetic["static"].index, synthetic["static"]
+    months = pd.period_range("2022-01", periods=48, freq="M")
+    campaign = fc.campaign_share(months)
+    counts = np.zeros((len(codes), len(months)))
+    truth = np.zeros_like(counts)
+    for t in range(len(months)):
+        year = counts[:, t - 12:t].mean(axis=1) if t >= 12 else np.full(len(codes), 0.5)
+        truth[:, t] = np.exp(MONTHLY["const"] + MONTHLY["year"] * np.log1p(year)
+                             + MONTHLY["campaign"] * campaign[t]
+                             + MONTHLY["border"] * static["border"].to_numpy())
+        counts[:, t] = rng.poisson(truth[:, t])
+    return (pd.DataFrame(counts.astype(int), index=codes, columns=months),
+            pd.DataFrame(truth, index=codes, columns=months))
+
+
+def test_a_monthly_forecast_recovers_its_intensity_and_needs_two_years(synthetic, monthly):
+    counts, truth = monthly
+    static, graph, area = synthetic["static"], synthetic["graph"], synthetic["area"]
+    fit = fc.fit_forecast(counts, static, graph, freq="M")
+    assert str(fit.period) == "2026-01"
+    for name, value in MONTHLY.items():
+        assert fit.coefficients[name] == pytest.approx(value, abs=0.15), (
+            name, fit.coefficients.round(3).to_dict())
+    assert fit.n_rows == 324 * 36  # a row needs the 12 months before it
+    # 8 monthly origins, each fitted on the months before it only, near the true ranking
+    origins = counts.columns[-8:]
+    oracle = pd.DataFrame({p: truth[p] / area for p in origins})
+    track = fc.backtest(counts, static, graph, area, freq="M", baselines={"truth": oracle})
+    assert [str(p) for p in track.origins] == [f"2025-{m:02d}" for m in range(5, 13)]
+    assert track.value("model") == pytest.approx(track.value("truth"), abs=0.04)
+    assert track.value("model") > track.value("last_period")
+    # two seasons of months at least: 23 months are too few (8 would do for quarters)
+    assert fc.min_periods_for("M") == 24
+    with pytest.raises(ValueError, match="forecast.too_few_periods"):
+        fc.fit_forecast(counts.iloc[:, :23], static, graph, freq="M")
+    with pytest.raises(ValueError, match="freq"):
+        fc.min_periods_for("W")
+    # a 30-month history checks only the origins with 24 months before them
+    short = fc.backtest(counts.iloc[:, :30], static, graph, area, freq="M")
+    assert [str(p) for p in short.origins] == [f"2024-{m:02d}" for m in range(1, 7)]
+    assert len(short.skipped) == 2
+
+
+# -- the 2 km grid -----------------------------------------------------------------------------
+
+
+def _grid(rate: float, side: int = 20, periods: int = 16, seed: int = 7):
+    """A square grid of ``side``² cells and quarters whose true intensity is stable: a
+    closeness to a west border and six smooth hot spots the features cannot see, scaled to a
+    mean of ``rate`` incidents per cell and quarter."""
+    rng = np.random.default_rng(seed)
+    r, c = np.divmod(np.arange(side * side), side)
+    cells = pd.DataFrame({"row": r, "col": c})
+    border = np.exp(-c * 2 / fc.CLOSENESS_KM)
+    field = np.zeros(len(r))
+    for _ in range(6):
+        cr, cc = rng.uniform(0, side, 2)
+        field += 1.5 * np.exp(-((r - cr) ** 2 + (c - cc) ** 2) / (2 * 2.0 ** 2))
+    log_rate = border + field
+    log_rate -= np.log(np.exp(log_rate).mean())
+    quarters = pd.period_range("2022Q1", periods=periods, freq="Q")
+    truth = np.exp(np.log(rate) + log_rate)[:, None] * np.ones(periods)
+    counts = pd.DataFrame(rng.poisson(truth), index=cells.index, columns=quarters)
+    return (cells, pd.DataFrame({"border": border}, index=cells.index), counts,
+            pd.DataFrame(truth, index=cells.index, columns=quarters))
+
+
+def test_grid_cells_are_counted_from_the_points_and_their_neighbours_are_the_queens():
+    from layers.density import kernel_density
+
+    outline = gpd.GeoSeries([shapely.box(106.0, 11.2, 106.1, 11.3)], crs=4326)
+    empty = pd.DataFrame({"date": pd.to_datetime([]), "type": [], "new_code": [],
+                          "old_code": [], "lat": [], "lon": []})
+    cells = kernel_density(empty, outline, cell_km=2.0).cells
+    centres = cells.geometry.to_crs(32648).centroid.to_crs(4326)
+    pick = [0, 0, 7, len(cells) - 1]
+    inc = pd.DataFrame({"date": pd.to_datetime(["2024-01-03", "2024-03-31", "2024-05-01",
+                                                "2024-12-31", "2024-06-01", "2023-12-31"]),
+                        "type": ["tip"] * 6, "new_code": None,
+                        "lat": [*centres.y.iloc[pick], np.nan, 11.25],
+                        "lon": [*centres.x.iloc[pick], np.nan, 106.05]})
+    counts = fc.grid_counts(inc, cells, cell_km=2.0, start=dt.date(2024, 1, 1),
+                            end=dt.date(2024, 12, 31))
+    assert [str(p) for p in counts.columns] == ["2024Q1", "2024Q2", "2024Q3", "2024Q4"]
+    assert counts.loc[0, counts.columns[0]] == 2  # two points in cell 0 in the first quarter
+    assert counts.loc[7, counts.columns[1]] == 1
+    assert counts.loc[len(cells) - 1, counts.columns[3]] == 1
+    assert int(counts.to_numpy().sum()) == 4  # the unlocated one and the 2023 one are not
+    monthly = fc.grid_counts(inc, cells, cell_km=2.0, freq="M", start=dt.date(2024, 1, 1),
+                             end=dt.date(2024, 12, 31))
+    assert monthly.shape == (len(cells), 12) and int(monthly.to_numpy().sum()) == 4
+    with pytest.raises(ValueError, match="freq"):
+        fc.grid_counts(inc, cells, cell_km=2.0, freq="W")
+    # queen contiguity: an inner cell has 8 neighbours, a corner of the box 3
+    graph = fc.grid_contiguity(cells)
+    degree = graph.cardinalities
+    assert degree.max() == 8 and degree.min() == 3
+    assert fc.grid_areas(cells, 2.0).eq(4.0).all()
+    # last year's density per cell reads only the four quarters before each period
+    kde = fc.grid_kde_scores(inc, outline, counts.columns[[0, 3]], cell_km=2.0)
+    assert kde[counts.columns[0]].sum() * 4.0 == pytest.approx(1.0)  # the 2023 record
+    # before 2024Q4: 2023Q4 … 2024Q3, four records (not the one of 31/12/2024)
+    assert kde[counts.columns[3]].sum() * 4.0 == pytest.approx(4.0)
+
+
+def test_the_grid_forecast_is_refused_below_the_cell_rate_and_recovers_above_it():
+    """Where the true intensity is known: at 0.5 incidents per cell and quarter the model's
+    backtest catches about what the true intensity catches, far more than last quarter's
+    counts; at 0.02 per cell the counts are noise and the history rule refuses the grid."""
+    cells, static, counts, truth = _grid(0.5)
+    graph, area = fc.grid_contiguity(cells), fc.grid_areas(cells, 2.0)
+    origins = counts.columns[-8:]
+    track = fc.backtest(counts, static, graph, area, min_rate=fc.MIN_CELL_RATE,
+                        baselines={"truth": pd.DataFrame({p: truth[p] for p in origins})})
+    assert track.origins == tuple(origins)
+    assert track.value("model") == pytest.approx(track.value("truth"), abs=0.03)
+    assert track.value("model") > track.value("last_period") + 0.03
+    sparse = _grid(0.02)[2]
+    assert fc.history_problem(sparse, min_rate=fc.MIN_CELL_RATE) == "forecast.too_sparse"
+    assert fc.history_problem(counts, min_rate=fc.MIN_CELL_RATE) is None
+    with pytest.raises(ValueError, match="forecast.too_sparse"):
+        fc.fit_forecast(sparse, static, graph, min_rate=fc.MIN_CELL_RATE)
+
+
 # -- the demo: the page's and the report's words, and no release below commander --------------
 
 Q4 = (dt.date(2025, 10, 1), dt.date(2025, 12, 31))

@@ -22,6 +22,7 @@ from dashboard.released import analyses_for
 from geo.config import Settings
 from geo.kinds import OUTCOMES
 from geo.store import open_store
+from layers.counts import INCIDENT_TYPES
 from tests.cache import PLAN_CACHE, demo_data
 
 DOCUMENT_DATE = dt.date(2025, 1, 10)
@@ -44,7 +45,7 @@ def an(ctx):
 @pytest.fixture(scope="module")
 def raw(ctx, an) -> bytes:
     """The commander's report of 2024, with its two maps (drawn once for the module)."""
-    return report_docx(ctx, an, period=YEAR, document_date=DOCUMENT_DATE)
+    return report_docx(ctx, an, period=YEAR, document_date=DOCUMENT_DATE, forecast_wait=None)
 
 
 @pytest.fixture(scope="module")
@@ -467,3 +468,26 @@ def test_overview_downloads_the_word_report_as_pdf(server, role):
     for word in ("138", "NINH", year, "BC-BC"):
         assert word in first, word
     assert round(float(pdf.pages[0].mediabox.width) / 72 * 25.4) == 210
+
+
+def test_the_commanders_document_carries_the_forecasts_track_record(doc, an, ctx):
+    """Part II ends with the forecast of the quarter after the period and its backtest table,
+    as section 6 of the quarterly report (the same sentence, the same rows); a viewer's
+    document has no forecast at all (it is not released below commander)."""
+    from dashboard.forecast_text import track_header, track_record, track_rows
+
+    layer = an.forecast(unit_set="2025", types=INCIDENT_TYPES, end=YEAR.end)
+    text = _paragraphs(doc)
+    assert "5. Dự báo quý tới và kết quả kiểm chứng" in text
+    assert track_record(layer.params, "vi") in text
+    assert layer.params["period"] == "2025Q1"
+    (table,) = [t for t in doc.tables
+                if [c.text for c in t.rows[0].cells] == track_header("vi")]
+    assert [[c.text for c in row.cells] for row in table.rows[1:]] == \
+        track_rows(layer.params, "vi")
+    assert any(p.startswith("Các xã, phường thuộc 10 % diện tích được đánh dấu cho "
+                            "01/01/2025 – 31/03/2025: ") for p in text)
+    an.release_plan(wait=600)  # the viewer reads the released figures
+    viewer = Document(io.BytesIO(report_docx(ctx, analyses_for(an, "viewer"), period=YEAR,
+                                             document_date=DOCUMENT_DATE, maps=[])))
+    assert "Dự báo" not in _all_text(viewer)

@@ -17,7 +17,7 @@ from dashboard.figures.rings import gate_rings
 from dashboard.tiles import map_extras
 from dashboard.i18n import translate
 
-__all__ = ["committee_image", "source_text"]
+__all__ = ["committee_image", "source_text", "track_panel"]
 
 
 def source_text(ctx: AppContext, lang: str) -> str:
@@ -40,5 +40,16 @@ def committee_image(ctx: AppContext, layer: Layer, geojson, *, title: str, unit_
     figure = presentation_figure(
         base, title=title, subtitle=translate(f"units.{unit_set}", lang), caveats=ctx.caveats,
         source=source_text(ctx, lang), extracted=ctx.extracted, lang=lang, size=size,
-        bounds=ctx.bounds)
+        bounds=ctx.bounds, panel=track_panel(layer, lang))
     return export_figure(figure, fmt=fmt, size=size)
+
+
+def track_panel(layer: Layer, lang: str):
+    """A forecast's track record for the panel beside its map (the page's sentence and the
+    backtest table), or None for the other layers: a forecast never travels without it."""
+    if layer.value != "forecast":
+        return None
+    from dashboard.forecast_text import track_header, track_record, track_rows
+
+    rows = [] if layer.params.get("problem") else track_rows(layer.params, lang)
+    return track_record(layer.params, lang), track_header(lang, short=True), rows

@@ -84,6 +84,13 @@ body { display: flex; flex-direction: column; font-family: system-ui, "Segoe UI"
 .bw-notes { color: #9c5700; max-width: 720px; }
 .bw-notes ul { margin: 0 0 4px 0; padding-left: 18px; font-weight: 600; }
 .bw-notes p { margin: 0; color: #333; }
+.bw-track { max-width: 860px; }
+.bw-track h2 { font-size: 14px; margin: 0 0 4px 0; }
+.bw-track p { margin: 0 0 6px 0; font-weight: 600; }
+.bw-track table { border-collapse: collapse; font-size: 12px; }
+.bw-track th, .bw-track td { border: 1px solid #bbb; padding: 2px 6px; vertical-align: top; }
+.bw-track th { background: #dce6f1; font-weight: 600; }
+.bw-track td.num { text-align: right; font-variant-numeric: tabular-nums; }
 .bw-gate-label { background: rgba(255,255,255,0.8); border: 0; box-shadow: none;
                  padding: 0 3px; font-size: 12px; font-weight: 600; }
 .bw-gate-label::before { display: none; }
@@ -179,6 +186,7 @@ def standalone_map_html(
     root.html.add_child(_Raw(
         '<footer class="bw-footer">'
         + _legend_html(layer, lang, zmin, zmax, stops, ticks)
+        + _track_html(layer, lang)
         + _notes_html(_caveats(layer, communes), extracted or dt.date.today(), lang)
         + "</footer>"), name="bw_footer")
 
@@ -365,6 +373,28 @@ def _legend_html(layer: Layer, lang: str, zmin: float, zmax: float, stops, ticks
     return (f'<section class="bw-legend">{head}'
             f'<div class="bw-ramp" style="background:linear-gradient(to right, {ramp})"></div>'
             f'<div class="bw-ticks">{ticks}</div>{_hidden_legend_html(layer, lang)}</section>')
+
+
+def _track_html(layer: Layer, lang: str) -> str:
+    """A forecast's track record beside it, as on the page: the sentence
+    (:func:`dashboard.forecast_text.track_record`) and the backtest table (hit rate and PAI
+    at 5/10/20 % of the area, PEI at 10 %, the model and each baseline); nothing for the
+    other layers."""
+    if layer.value != "forecast":
+        return ""
+    from dashboard.forecast_text import track_header, track_record, track_rows
+
+    sentence = f"<p>{plain_text(track_record(layer.params, lang))}</p>"
+    table = ""
+    if not layer.params.get("problem"):
+        head = "".join(f"<th>{plain_text(h)}</th>" for h in track_header(lang))
+        body = "".join(
+            "<tr>" + "".join(f'<td class="num">{plain_text(c)}</td>' if i else
+                             f"<td>{plain_text(c)}</td>" for i, c in enumerate(row)) + "</tr>"
+            for row in track_rows(layer.params, lang))
+        table = f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    title = plain_text(translate("export.forecast.track", lang))
+    return f'<section class="bw-track"><h2>{title}</h2>{sentence}{table}</section>'
 
 
 def _caveats(layer: Layer, communes: gpd.GeoDataFrame) -> list[Caveat]:

@@ -618,7 +618,7 @@ def _section_forecast(an: Analyses, unit_set: str, end, lang: str,
     released below commander (``docs/confidentiality.md``). Read from the forecasts built
     in the background, waiting up to ``forecast_wait`` seconds (then the section says it
     is being prepared); ``None`` builds it here if need be (the command line)."""
-    from dashboard.forecast_text import track_record, track_rows
+    from dashboard.forecast_text import track_header, track_record, track_rows
 
     if is_released(an):
         return ""
@@ -631,12 +631,7 @@ def _section_forecast(an: Analyses, unit_set: str, end, lang: str,
     paragraphs = [_e(track_record(params, lang))]
     extra = ""
     if not params.get("problem"):
-        shares = (5, 10, 20)
-        headers = [_t("report.forecast.method", lang)]
-        for share in shares:
-            headers += [_t("report.forecast.hit", lang, share=share),
-                        _t("report.forecast.pai", lang, share=share)]
-        headers.append(_t("report.forecast.pei", lang))
+        headers = [_e(h) for h in track_header(lang)]
         rows = [[_e(cell) for cell in row] for row in track_rows(params, lang)]
         flagged = layer.frame[layer.frame["flagged"] > 0].sort_values("rank")
         upcoming = _period(params["period_start"], params["period_end"], lang)

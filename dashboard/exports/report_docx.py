@@ -50,7 +50,7 @@ from docx.shared import Mm, Pt
 
 from dashboard.context import AppContext
 from dashboard.exports.chromium import chromium_path
-from dashboard.exports.report import report_maps
+from dashboard.exports.report import FORECAST_WAIT, report_maps
 from dashboard.exports.report_sections import (
     PRIORITY_TOP,
     change_layer,
@@ -147,6 +147,7 @@ def report_docx(
     maps: Sequence[bytes] | None = None,
     browser: str | Path | None = None,
     lang: str = "vi",
+    forecast_wait: float | None = FORECAST_WAIT,
 ) -> bytes:
     """The report of ``period`` as DOCX bytes.
 
@@ -171,6 +172,10 @@ def report_docx(
     lang : {"vi", "en"}
         The document's language: Vietnamese, the Standing Office's; English, a
         reader's who chose it (the same figures, the catalogue's English).
+    forecast_wait : float, optional
+        The commander's document: how long its forecast section waits for the forecast
+        being built in the background (seconds), as the quarterly report's section 6;
+        ``None`` builds it here if need be (the command line, tests).
 
     Examples
     --------
@@ -213,6 +218,7 @@ def report_docx(
     _maps_section(doc, an, unit_set, start, end, images, lang)
     _priority_section(doc, an, unit_set, start, end, lang)
     _changes_section(doc, an, unit_set, start, end, lang)
+    _forecast_section(doc, an, unit_set, end, lang, forecast_wait)
     _closing(doc, letterhead, lang)
 
     out = io.BytesIO()
@@ -475,6 +481,39 @@ def _changes_section(doc, an, unit_set: str, start, end, lang: str) -> None:
            bold_last=not released)
     if released:
         _para(doc, translate("report.change.released", lang), size=_SMALL_PT, italic=True)
+
+
+def _forecast_section(doc, an, unit_set: str, end, lang: str,
+                      forecast_wait: float | None = None) -> None:
+    """The next quarter's forecast and its track record, as section 6 of the quarterly
+    report has them (:mod:`dashboard.forecast_text`: the page's sentence, the backtest table
+    of the model and each baseline, hit rate and PAI at 5/10/20 % of the area, PEI): the
+    commander's document only, as the forecast is not released below commander
+    (``docs/confidentiality.md``)."""
+    from dashboard.forecast_text import track_header, track_record, track_rows
+
+    if is_released(an):
+        return
+    if forecast_wait is None:
+        layer = an.forecast(unit_set=unit_set, types=INCIDENT_TYPES, end=end)
+    else:  # from the background's cache; "being prepared" after a bounded wait
+        layer = an.forecast_ready(unit_set=unit_set, types=INCIDENT_TYPES, end=end,
+                                  wait=forecast_wait) or an.forecast_waiting(unit_set)
+    params = layer.params
+    _heading(doc, _t("maps.forecast", lang), level=2)
+    _para(doc, track_record(params, lang), indent=True)
+    if params.get("problem"):
+        return
+    _table(doc, track_header(lang), track_rows(params, lang),
+           widths=(40, 14, 10, 14, 10, 14, 10, 10), numeric=tuple(range(1, 8)), size=10)
+    flagged = layer.frame[layer.frame["flagged"] > 0].sort_values("rank")
+    upcoming = translate("period.range", lang, start=format_date(params["period_start"], lang),
+                         end=format_date(params["period_end"], lang))
+    for note in (translate("report.forecast.terms", lang, n=num(params["origins"], lang)),
+                 translate("report.forecast.flagged", lang,
+                           names=", ".join(flagged["name"]) or "–", next=upcoming),
+                 translate(params["about_key"], lang)):
+        _para(doc, note, size=_SMALL_PT, italic=True)
 
 
 # --------------------------------------------------------------------------- words

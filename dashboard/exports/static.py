@@ -43,6 +43,7 @@ import json
 import math
 import os
 import re
+import textwrap
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -110,6 +111,10 @@ _NOTE_STYLE = {"bgcolor": "#fff3cd", "bordercolor": "#9c5700", "font_color": "#6
 _FONT = 18  # base font size in layout px: legible from the back of a meeting room
 _TITLE_FONT, _SUBTITLE_FONT, _NOTE_FONT, _SOURCE_FONT = 34, 22, 18, 16
 _LINE = 34  # px per line of the bottom band (caveats, source)
+#: With a panel beside the map (a forecast's track record): the share of the width left of
+#: it, on a slide and on A4, and the share the colour bar and its title take before it.
+_PANEL_SPLIT = {"slide": 0.6, "a4": 0.6}
+_PANEL_BAR = {"slide": 0.13, "a4": 0.19}
 _PLAIN = re.compile(r"&(?:#\d+|#x[\da-fA-F]+|[a-z]+);")  # an entity Plotly shows as one glyph
 
 #: The proxy kaleido's Chromium is given: a closed loopback port, so that whatever Chromium
@@ -371,6 +376,7 @@ def presentation_figure(
     lang: str = "vi",
     size: str = "slide",
     bounds: tuple[float, float, float, float] | None = None,
+    panel: tuple[str, Sequence[str], Sequence[Sequence[str]]] | None = None,
 ) -> go.Figure:
     """The committee version of a map: title, legend, scale bar, north arrow, caveats, source.
 
@@ -395,6 +401,12 @@ def presentation_figure(
         fitted to its map area.
     bounds : tuple, optional
         lon/lat box to frame; default the extent of the commune polygons.
+    panel : (str, header, rows), optional
+        A sentence and a table beside the map, on the right (the map takes the left
+        :data:`_PANEL_SPLIT` of the width): a forecast's track record
+        (:mod:`dashboard.forecast_text`), which must travel with its map. The sentence is
+        the annotation named ``panel``, the table the trace whose ``meta["role"]`` is
+        ``"panel"``.
 
     Returns
     -------
@@ -437,7 +449,8 @@ def presentation_figure(
     fig.add_trace(bar)
     minx, miny, maxx, maxy = box
     # the colour bar takes about 130 px on the right of the map area
-    zoom = _zoom_to_fit(box, page.width - margin["l"] - margin["r"] - 260,
+    split = _PANEL_SPLIT[size] if panel else 1.0
+    zoom = _zoom_to_fit(box, (page.width - margin["l"] - margin["r"]) * split - 260,
                         page.height - top - bottom)
     fig.update_layout(
         width=page.width,
@@ -459,16 +472,53 @@ def presentation_figure(
         legend={"orientation": "h", "x": 0, "y": 0, "xanchor": "left", "yanchor": "top",
                 "font": {"size": _FONT}, "bgcolor": "rgba(255,255,255,0)"},
     )
+    if panel:
+        _add_panel(fig, *panel, width=(page.width - margin["l"] - margin["r"]) * (1 - split),
+                   size=size)
     notes = [_north_arrow(lang, fig.layout.map, bar), *_notes(caveats, lang)]
     if hidden:
         notes.append(_hidden_line(hidden, len(caveats)))
     attribution = (fig.layout.meta or {}).get("attribution") \
         if isinstance(fig.layout.meta, dict) else ""
     if attribution:  # where the neighbours (or the basemap) come from, in the map's corner
-        notes.append(_attribution(attribution))
+        notes.append({**_attribution(attribution), "x": (fig.layout.map.domain.x or (0, 1))[1]})
     for note in (*notes, _source_line(source, extracted, lang, lines)):
         fig.add_annotation(note)
     return fig
+
+
+def _add_panel(fig: go.Figure, sentence: str, header: Sequence[str],
+               rows: Sequence[Sequence[str]], *, width: float, size: str) -> None:
+    """The sentence and the table right of the map; the map and its colour bar moved left."""
+    split, bar = _PANEL_SPLIT[size], _PANEL_BAR[size]
+    fig.update_layout(map={"domain": {"x": [0, split - bar], "y": [0, 1]}})
+    fig.update_traces(selector={"type": "choroplethmap"},
+                      colorbar={"x": split - bar + 0.005, "xanchor": "left"})
+    font = 12 if size == "a4" else 15
+    chars = int(width / (0.52 * font))  # the sentence wrapped to the panel's width
+    lines = textwrap.wrap(plain_text(sentence), chars) or [""]
+    fig.add_annotation(name="panel", text="<br>".join(lines), xref="paper", yref="paper",
+                       x=split, y=1, xanchor="left", yanchor="top", align="left",
+                       showarrow=False, font={"size": font, "color": "#111111"})
+    if not rows:
+        return
+    top = max(0.1, 1 - (len(lines) + 1.5) * font * 1.25 / (fig.layout.height
+                                                            - fig.layout.margin.t
+                                                            - fig.layout.margin.b))
+    columns = list(zip(*rows, strict=True))
+    fig.add_trace(go.Table(
+        meta={"role": "panel"},
+        domain={"x": [split, 1], "y": [0, top]},
+        columnwidth=[2.6] + [1] * (len(header) - 1),
+        header={"values": ["<b>" + "<br>".join(textwrap.wrap(plain_text(h), 7 if i else 14))
+                           + "</b>" for i, h in enumerate(header)],
+                "fill": {"color": "#dce6f1"}, "align": ["left"] + ["right"] * (len(header) - 1),
+                "font": {"size": font - 2, "color": "#111111"}, "line": {"color": "#999999"}},
+        cells={"values": [[plain_text(v) for v in col] for col in columns],
+               "align": ["left"] + ["right"] * (len(header) - 1),
+               "font": {"size": font - 1, "color": "#111111"}, "line": {"color": "#999999"},
+               "height": font * 1.8},
+    ))
 
 
 def fit_to_screen(fig: go.Figure, width: int, height: int,
@@ -579,10 +629,11 @@ def _north_arrow(lang: str, view, bar: go.Scattermap) -> dict:
     world = 512 * 2 ** float(view.zoom)
     cx, cy = _mercator(float(view.center.lon), float(view.center.lat), world)
     x, y = _mercator(float(bar.lon[0]), float(bar.lat[0]), world)
+    (x0, x1), (y0, y1) = view.domain.x or (0, 1), view.domain.y or (0, 1)
     return {
         "name": "north_arrow", "text": f"<b>{letter}</b><br><b>↑</b>",
         "hovertext": word,
-        "xref": "paper", "yref": "paper", "x": 0.5, "y": 0.5,
+        "xref": "paper", "yref": "paper", "x": (x0 + x1) / 2, "y": (y0 + y1) / 2,
         "xshift": x - cx, "yshift": cy - y + 2 * _FONT,  # above the bar and its "0"
         "xanchor": "center", "yanchor": "bottom", "showarrow": False, "align": "center",
         "font": {"size": 30, "color": "#111111"},

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pandas as pd
 from openpyxl import Workbook
@@ -57,10 +57,20 @@ def table_xlsx(
     >>> raw[:2]
     b'PK'
     """
+    book = Workbook()
+    _fill_sheet(book.active, frame, columns, title=title, notes=notes, sheet=sheet,
+                extracted=extracted, extracted_label=extracted_label)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def _fill_sheet(ws, frame: pd.DataFrame, columns: Sequence[Column], *, title: str,
+                notes: Sequence[str] = (), sheet: str | None = None,
+                extracted: dt.date | None = None, extracted_label: str | None = None) -> None:
+    """Write one sheet as :func:`table_xlsx` describes it."""
     from dashboard.i18n import translate
 
-    book = Workbook()
-    ws = book.active
     ws.title = (sheet or translate("export.sheet", "vi"))[:31]
     ws.append([title])
     ws["A1"].font = Font(bold=True, size=14)
@@ -87,9 +97,6 @@ def table_xlsx(
             cell.number_format = col.number_format
             cell.alignment = Alignment(wrap_text=True, vertical="top")
     ws.freeze_panes = ws.cell(header_row + 1, 1)
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
 
 
 def _as_text(row) -> None:
@@ -129,13 +136,14 @@ LAYER_COLUMNS = ("count", "population", "rate", "rate_eb", "Zs", "p_value", "fdr
                  "category", "trend_z", "trend_p", "n_hot", "n_cold", "other", "change",
                  "trend", "score", "total", "intensive", "integrated", "events",
                  "participants", "materials", "reach", "days_since_last", "last_agency",
-                 "risk", "coverage", "gap", "density")
+                 "risk", "coverage", "gap", "density", "forecast", "flagged", "rank")
 _FORMATS = {"rate": "0.00", "rate_eb": "0.00", "Zs": "0.00", "p_value": "0.0000",
             "fdr_threshold": "0.0000", "p_threshold_90": "0.0000", "p_threshold_95": "0.0000",
             "p_threshold_99": "0.0000",
             "trend_z": "0.00", "trend_p": "0.0000", "reach": "#,##0.0", "density": "0.000",
             "population": "#,##0", "participants": "#,##0", "materials": "#,##0",
-            "count": "#,##0", "events": "#,##0"}
+            "count": "#,##0", "events": "#,##0", "forecast": "0.00", "flagged": "0%",
+            "rank": "0"}
 #: A test's z and p are written only beside the threshold a class was read against (the change
 #: map's FDR threshold, the Gi* map's per-level thresholds): never a small p beside "not
 #: significant" with nothing that says why.
@@ -182,6 +190,40 @@ def layer_xlsx(layer, *, title: str, lang: str, notes: Sequence[str] = (),
                       24 if c in ("name", "last_agency", "category", "gi_class")
                       or c.startswith("p_threshold_") else 13)
                for c in wanted]
+    if layer.value == "forecast":
+        return _forecast_xlsx(layer, frame, columns, title=title, lang=lang, notes=notes,
+                              extracted=extracted)
     return table_xlsx(frame, columns, title=title, notes=notes, extracted=extracted,
                       sheet=translate("export.sheet", lang),
                       extracted_label=translate("export.extracted", lang))
+
+
+def _forecast_xlsx(layer, frame: pd.DataFrame, columns: Sequence[Column], *, title: str,
+                   lang: str, notes: Sequence[str], extracted: dt.date | None) -> bytes:
+    """The forecast's table, its track record beside it: the page's sentence in the first
+    sheet's notes, the backtest table (hit rate, PAI at 5/10/20 % of the area, PEI at 10 %,
+    for the model and each baseline) as numbers in a second sheet."""
+    from dashboard.forecast_text import track_header, track_record, track_values
+    from dashboard.i18n import translate
+
+    sentence = track_record(layer.params, lang)
+    header = track_header(lang)
+    table = pd.DataFrame(track_values(layer.params, lang), columns=range(len(header))) \
+        if not layer.params.get("problem") else pd.DataFrame(columns=range(len(header)))
+    formats = ["General"] + ["0.0%", "0.00"] * ((len(header) - 2) // 2) + ["0.00"]
+    track_columns = [Column(i, name, fmt, 36 if i == 0 else 14)
+                     for i, (name, fmt) in enumerate(zip(header, formats, strict=True))]
+    label = translate("export.extracted", lang)
+    book = Workbook()
+    columns = [replace(c, header=translate(layer.legend_key, lang)) if c.key == "forecast"
+               else c for c in columns]
+    _fill_sheet(book.active, frame, columns, title=title, notes=[*notes, sentence],
+                sheet=translate("export.sheet", lang), extracted=extracted,
+                extracted_label=label)
+    _fill_sheet(book.create_sheet(), table, track_columns,
+                title=translate("export.forecast.track", lang), notes=[sentence],
+                sheet=translate("export.forecast.sheet", lang), extracted=extracted,
+                extracted_label=label)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()

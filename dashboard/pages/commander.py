@@ -25,7 +25,7 @@ from dashboard.inputs import choice, choices, number
 from dashboard.analysis import COMMUNE_LAYERS, GI_LAYERS, GRID_LAYERS, LAYERS, Analyses
 from dashboard.context import AppContext
 from dashboard.exports.downloads import map_download
-from dashboard.forecast_text import track_record
+from dashboard.forecast_text import period_key, track_record
 from dashboard.tiles import map_extras
 from dashboard.figures.commune_map import (TRACE_COMMUNES, clicked_commune, commune_map,
                                            needs_redraw, values_patch)
@@ -46,6 +46,7 @@ from geo.units import NEW, OLD
 from layers import catalogue
 from layers.compare import NO_COMPARISON
 from layers.counts import INCIDENT_TYPES
+from layers.density import GRID
 from layers.key_areas import key_area_scores
 from layers.layer import Layer
 from layers.periods import PRESETS, four_quarters, preset_period
@@ -62,6 +63,8 @@ _MENU = tuple(k for k in LAYERS if catalogue.entry(k).in_menu)
 _UNCORRECTED = "uncorrected"
 #: The clock that asks again while the forecast is being prepared, and how often (ms).
 FORECAST_WAIT, _FORECAST_RETRY_MS = "cmd-forecast-wait", 3000
+#: The forecast's periods (quarter, month) and what it is made on (communes, the 2 km grid).
+_FORECAST_FREQS, _FORECAST_ON = ("Q", "M"), ("communes", "grid")
 
 #: The view in the URL: ``?layer=gi&types=…&from=2025-07-01&to=2025-09-30&units=2025&rings=rings&bw=5``.
 URL_FIELDS = (
@@ -73,6 +76,8 @@ URL_FIELDS = (
     Field("rings", ids.CMD_RINGS, kind="list", choices=("rings",)),
     Field("bw", ids.CMD_BANDWIDTH, kind="number", low=2, high=15),
     Field("classes", ids.CMD_GI_UNCORRECTED, kind="list", choices=(_UNCORRECTED,)),
+    Field("freq", ids.CMD_FORECAST_FREQ, choices=_FORECAST_FREQS),
+    Field("on", ids.CMD_FORECAST_ON, choices=_FORECAST_ON),
 )
 
 
@@ -82,7 +87,7 @@ def _defaults(ctx: AppContext) -> dict:
     start, end = preset_period("quarter", last, first)
     return {"layer": "rates", "types": list(INCIDENT_TYPES), "from": start.isoformat(),
             "to": end.isoformat(), "units": ctx.settings.unit_set, "rings": [], "bw": 5,
-            "classes": []}
+            "classes": [], "freq": "Q", "on": "communes"}
 
 
 def _view(ctx: AppContext, search: str | None) -> dict:
@@ -96,7 +101,8 @@ def _title(layer: Layer, start: dt.date, end: dt.date, lang: str) -> str:
     if layer.kind == "forecast":
         p = layer.params
         params["next"] = (period_text(p["period_start"], p["period_end"], lang)
-                          if p.get("period_start") else translate("forecast.next_unknown", lang))
+                          if p.get("period_start")
+                          else translate(period_key("forecast.next_unknown", p.get("freq")), lang))
     if layer.kind == "change":
         params["other"] = period_text(layer.params["other_start"], layer.params["other_end"],
                                        lang)
@@ -106,6 +112,8 @@ def _title(layer: Layer, start: dt.date, end: dt.date, lang: str) -> str:
 def _geojson_for(ctx: AppContext, name: str, unit_set: str) -> str:
     from dashboard.pages.overview import geojson_url
 
+    if unit_set == GRID:  # the forecast on the 2 km grid: the density grid's cells
+        return grid_url("density")
     return grid_url(name) if name in GRID_LAYERS else geojson_url(unit_set)
 
 
@@ -113,7 +121,7 @@ def _figure(ctx: AppContext, an: Analyses, layer: Layer, name: str, unit_set: st
             title: str, rings: bool) -> go.Figure:
     fig = commune_map(layer, _geojson_for(ctx, name, unit_set), ctx.gates, ctx.border,
                       lang=lang, title=title, bounds=ctx.bounds, **map_extras(ctx))
-    if name not in COMMUNE_LAYERS:
+    if name not in COMMUNE_LAYERS or unit_set == GRID:
         fig.data[TRACE_COMMUNES].marker.line.width = 0
     ring_trace = gate_rings(ctx.gates, lang)
     ring_trace.visible = bool(rings)
@@ -205,6 +213,18 @@ def _meaning(view: dict, lang: str) -> list:
     """Below the map: what it shows, and the choices offered under an all-grey Gi* map (its
     uncorrected 90 % classes, four quarters), hidden until a Gi* map needs them."""
     return [
+        html.Div([html.Label(translate("cmd.forecast.freq", lang), htmlFor=ids.CMD_FORECAST_FREQ),
+                  dcc.RadioItems(id=ids.CMD_FORECAST_FREQ, value=view["freq"],
+                                 className="radio inline",
+                                 options=[{"label": translate(f"cmd.forecast.freq.{k}", lang),
+                                           "value": k} for k in _FORECAST_FREQS]),
+                  html.Label(translate("cmd.forecast.on", lang), htmlFor=ids.CMD_FORECAST_ON),
+                  dcc.RadioItems(id=ids.CMD_FORECAST_ON, value=view["on"],
+                                 className="radio inline",
+                                 options=[{"label": translate(f"cmd.forecast.on.{k}", lang),
+                                           "value": k} for k in _FORECAST_ON])],
+                 id=ids.CMD_FORECAST_OPTIONS, className="forecast-options",
+                 style={} if view["layer"] == "forecast" else {"display": "none"}),
         html.Div(id=ids.CMD_ABOUT, className="hint"),
         html.Div([html.P(id=ids.CMD_GI_ADVICE),
                   dcc.Checklist(id=ids.CMD_GI_UNCORRECTED, value=view["classes"],
@@ -306,14 +326,25 @@ def layout(ctx: AppContext, lang: str, search: str | None = None) -> list:
             dcc.Store(id=ids.PAGE_LANG, data=lang)]
 
 
-def _layer(an: Analyses, name: str, **filters) -> Layer:
+def _layer(an: Analyses, name: str, *, freq: str = "Q", on: str = "communes",
+           **filters) -> Layer:
     """The layer ``name``; the forecast only once built (it builds in the background:
-    meanwhile a layer with no value that says so, and the page asks again)."""
+    meanwhile a layer with no value that says so, and the page asks again), of quarters or
+    months (``freq``), on the communes or the 2 km grid (``on``)."""
     if name == "forecast":
-        ready = an.forecast_ready(unit_set=filters["unit_set"], types=filters["types"],
-                                  end=filters["end"])
-        return ready if ready is not None else an.forecast_waiting(filters["unit_set"])
+        unit_set = GRID if on == "grid" else filters["unit_set"]
+        ready = an.forecast_ready(unit_set=unit_set, types=filters["types"],
+                                  end=filters["end"], freq=freq)
+        return ready if ready is not None else an.forecast_waiting(unit_set, freq=freq)
     return an.layer(name, **filters)
+
+
+def _forecast_choice(name: str, freq, on) -> tuple[str, str, str]:
+    """The forecast's period and units as chosen (the defaults for anything else), and the
+    unit set its map is drawn on."""
+    freq = choice(freq, _FORECAST_FREQS, "Q")
+    on = choice(on, _FORECAST_ON, "communes")
+    return freq, on, on if name == "forecast" else "communes"
 
 
 def _preparing(layer: Layer) -> bool:
@@ -333,10 +364,13 @@ def presentation(ctx: AppContext, an: Analyses, lang: str, search: str | None):
     unit_set, types, start, end = _filters(ctx, view["types"], view["from"], view["to"],
                                            view["units"])
     name = view["layer"]
+    freq, on, drawn = _forecast_choice(name, view["freq"], view["on"])
     layer = _layer(an, name, unit_set=unit_set, types=types, start=start, end=end,
-                   bandwidth_km=float(view["bw"]), fdr=_UNCORRECTED not in view["classes"])
+                   bandwidth_km=float(view["bw"]), fdr=_UNCORRECTED not in view["classes"],
+                   freq=freq, on=on)
     title = _title(layer, start, end, lang)
-    live = _figure(ctx, an, layer, name, unit_set, lang, title, bool(view["rings"]))
+    live = _figure(ctx, an, layer, name, GRID if drawn == "grid" else unit_set, lang, title,
+                   bool(view["rings"]))
     table = _ranked_table(an.evidence(unit_set=unit_set, types=types, start=start, end=end),
                           lang)
     below = [html.H2(translate("cmd.ranked", lang)), table]
@@ -412,6 +446,7 @@ def register_callbacks(app: Dash, ctx: AppContext, an: Analyses) -> None:
         Output(ids.CMD_GI_LONGER, "children"),
         Output(ids.CMD_GI_LONGER, "style"),
         Output(FORECAST_WAIT, "disabled"),
+        Output(ids.CMD_FORECAST_OPTIONS, "style"),
         Input(ids.CMD_LAYER, "value"),
         Input(ids.CMD_TYPES, "value"),
         Input(ids.CMD_PERIOD, "start_date"),
@@ -420,11 +455,13 @@ def register_callbacks(app: Dash, ctx: AppContext, an: Analyses) -> None:
         Input(ids.CMD_BANDWIDTH, "value"),
         Input(ids.CMD_GI_UNCORRECTED, "value"),
         Input(FORECAST_WAIT, "n_intervals"),
+        Input(ids.CMD_FORECAST_FREQ, "value"),
+        Input(ids.CMD_FORECAST_ON, "value"),
         State(ids.CMD_RINGS, "value"),
         State(ids.PAGE_LANG, "data"),
     )
-    def update(name, types, start_date, end_date, unit_set, bandwidth, classes, _waited, rings,
-               lang):
+    def update(name, types, start_date, end_date, unit_set, bandwidth, classes, _waited, freq,
+               on, rings, lang):
         """Filters → the map's values (a Patch) or, for a new layer or unit set, a new map;
         what it shows, and the choices under a Gi* map with no hot spot after FDR; while the
         forecast is being prepared, the page asks again every few seconds."""
@@ -433,13 +470,19 @@ def register_callbacks(app: Dash, ctx: AppContext, an: Analyses) -> None:
         unit_set, types, start, end = filters(types, start_date, end_date, unit_set)
         bandwidth = number(bandwidth, 1.0, 30.0, 5.0)
         uncorrected = _UNCORRECTED in choices(classes, (_UNCORRECTED,))
+        freq, on, drawn = _forecast_choice(name, freq, on)
         layer = _layer(an, name, unit_set=unit_set, types=types, start=start, end=end,
-                       bandwidth_km=bandwidth, fdr=not uncorrected)
+                       bandwidth_km=bandwidth, fdr=not uncorrected, freq=freq, on=on)
         title = _title(layer, start, end, lang)
-        # a new map for a new layer or unit set, and once when the forecast waited for is ready
-        if needs_redraw(ids.CMD_LAYER, ids.CMD_UNITS) \
+        # a new map for a new layer or unit set, and once when the forecast waited for is ready;
+        # a new forecast choice too (both of them: Dash drops the answer to an earlier change
+        # when a later one is asked meanwhile, so a values-only answer to a change of period
+        # could land on the grid's map of a change of units dropped)
+        if needs_redraw(ids.CMD_LAYER, ids.CMD_UNITS, ids.CMD_FORECAST_ON,
+                        ids.CMD_FORECAST_FREQ) \
                 or (needs_redraw(FORECAST_WAIT) and not _preparing(layer)):
-            figure = _figure(ctx, an, layer, name, unit_set, lang, title, "rings" in choices(rings, ("rings",)))
+            figure = _figure(ctx, an, layer, name, GRID if drawn == "grid" else unit_set, lang,
+                             title, "rings" in choices(rings, ("rings",)))
         else:
             figure = values_patch(layer, lang, title)
         corrected = an.layer(name, unit_set=unit_set, types=types, start=start, end=end,
@@ -447,7 +490,7 @@ def register_callbacks(app: Dash, ctx: AppContext, an: Analyses) -> None:
             else layer
         return (figure, _note(layer, lang, name),
                 *_meaning_outputs(layer, corrected, name, start, end, uncorrected, lang),
-                not _preparing(layer))
+                not _preparing(layer), {} if name == "forecast" else {"display": "none"})
 
     @app.callback(
         Output(ids.CMD_PERIOD, "start_date", allow_duplicate=True),
@@ -506,29 +549,34 @@ def register_callbacks(app: Dash, ctx: AppContext, an: Analyses) -> None:
         State(ids.PAGE_LANG, "data"),
         State(ids.CMD_GI_UNCORRECTED, "value"),
         State(ids.CMD_RINGS, "value"),
+        State(ids.CMD_FORECAST_FREQ, "value"),
+        State(ids.CMD_FORECAST_ON, "value"),
         prevent_initial_call=True,
     )
     def export(*args):
-        """The current map as an offline HTML map, a slide PNG, an A4 PDF or its XLSX table."""
+        """The current map as an offline HTML map, a slide PNG, an A4 PDF or its XLSX table
+        (a forecast's with its track record, :mod:`dashboard.forecast_text`)."""
         clicks = dict(zip(buttons, args[:len(buttons)]))
-        name, types, start_date, end_date, unit_set, bandwidth, lang, classes, rings = \
-            args[len(buttons):]
+        name, types, start_date, end_date, unit_set, bandwidth, lang, classes, rings, freq, \
+            on = args[len(buttons):]
         lang = known_language(lang)
         button = dash_ctx.triggered_id
         if button not in buttons or not clicks[button]:
             return no_update, no_update
         fmt = buttons[button]
         name = name if name in LAYERS else "rates"
-        if fmt == "html" and name not in COMMUNE_LAYERS:
+        freq, on, drawn = _forecast_choice(name, freq, on)
+        if fmt == "html" and (name not in COMMUNE_LAYERS or drawn == "grid"):
             return no_update, translate("export.grid_unavailable", lang)
         unit_set, types, start, end = filters(types, start_date, end_date, unit_set)
         layer = _layer(an, name, unit_set=unit_set, types=types, start=start, end=end,
                        bandwidth_km=number(bandwidth, 1.0, 30.0, 5.0),
-                       fdr=_UNCORRECTED not in choices(classes, (_UNCORRECTED,)))
+                       fdr=_UNCORRECTED not in choices(classes, (_UNCORRECTED,)),
+                       freq=freq, on=on)
         if _preparing(layer):
-            return no_update, translate("forecast.preparing", lang)
+            return no_update, translate(layer.params["problem"], lang)
         geojson = (an.geojson[name] if name in ("density", "hexagons")
-                   else ctx.geojson[unit_set])
+                   else an.geojson["density"] if drawn == "grid" else ctx.geojson[unit_set])
         data = map_download(fmt, ctx, layer, geojson, title=_title(layer, start, end, lang),
                             unit_set=unit_set, lang=lang,
                             stem=f"{name}_{start:%Y%m%d}_{end:%Y%m%d}",
