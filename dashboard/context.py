@@ -142,6 +142,25 @@ def _feature_collection(ids: list, geometries: np.ndarray, properties: list[dict
     return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
 
+def _kept_geojson(settings: Settings, communes: gpd.GeoDataFrame) -> str:
+    """:func:`screen_geojson` of ``communes``, kept in the cache folder: the country's 13,000
+    communes take seconds to simplify and write, at every start; their text, keyed by the
+    codes, names and shapes and by this module's source, loads in milliseconds."""
+    import hashlib
+
+    from dashboard.plan_cache import cached, code_digest
+
+    if settings.cache_dir is None:
+        return screen_geojson(communes)
+    digest = hashlib.sha256(code_digest(("dashboard.context",)))
+    digest.update("\x1f".join(map(str, communes.index)).encode())
+    digest.update("\x1f".join(map(str, communes["name"])).encode())
+    for wkb in shapely.to_wkb(np.asarray(communes.geometry.values, dtype=object)):
+        digest.update(wkb)
+    return cached(settings.cache_dir, digest.hexdigest()[:24],
+                  lambda: screen_geojson(communes), kind="shapes", keep=4)
+
+
 def build_context(settings: Settings) -> AppContext:
     """Load boundaries, gates and records once for the app's lifetime."""
     registry = load_registry()
@@ -153,7 +172,7 @@ def build_context(settings: Settings) -> AppContext:
         settings=settings,
         registry=registry,
         communes=communes,
-        geojson={s: screen_geojson(communes[s]) for s in (NEW, OLD)},
+        geojson={s: _kept_geojson(settings, communes[s]) for s in (NEW, OLD)},
         gates=load_gates(settings),
         border=load_border(settings),
         records=records,

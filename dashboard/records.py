@@ -98,7 +98,7 @@ class RecordCache:
                     revision = store.revision()
                     changed = self._current is not None and self._current.revision != revision
                     if self._current is None or changed:
-                        self._current = self._load(store, revision)
+                        self._current = self._kept(store, revision)
                     current, listeners = self._current, list(self._listeners) if changed else []
                     break
                 except StoreError:
@@ -129,6 +129,36 @@ class RecordCache:
     def last_known(self) -> Records | None:
         """The records last read, without asking the store (None before the first read)."""
         return self._current
+
+    def _kept(self, store, revision: int) -> Records:
+        """The records of ``revision``, read from the store once and kept on disk.
+
+        Reading a million records out of the store is most of a national server's start
+        (some 20 s: one Python tuple per row, then the frames); the frames of the same
+        revision, pickled in the server's cache folder beside the release plans
+        (:mod:`dashboard.plan_cache`), load in about a second, for every worker and every
+        restart. The key holds the store, its revision (the latest import), the number of
+        records of each kind and source, and the source of the code that reads and types
+        them: an import, or a change to that code, makes a new snapshot.
+        """
+        import hashlib
+
+        from dashboard.plan_cache import cached, code_digest
+
+        folder = self._settings.cache_dir
+        if folder is None:
+            return self._load(store, revision)
+        counts = {kind: store.count(kind) for kind in RECORD_TABLES}
+        digest = hashlib.sha256(repr((store.describe(), revision, sorted(counts.items()),
+                                      sorted(store.sources().items()))).encode())
+        digest.update(code_digest(("dashboard.records", "geo.store", "geo.kinds",
+                                   "layers.reporting")))
+        kept = cached(folder, digest.hexdigest()[:24], lambda: self._load(store, revision),
+                      kind="records", keep=2)
+        for frame in (kept.incidents, kept.outreach, kept.models, kept.population,
+                      kept.reports):
+            _read_only(frame)  # a pickled array comes back writeable
+        return kept
 
     @staticmethod
     def _load(store, revision: int) -> Records:
