@@ -228,6 +228,9 @@ def create_app(settings: Settings, ctx: AppContext | None = None,
         """The language switch keeps the view: same path, same filters, other language."""
         search = search if isinstance(search, str) else ""
         pathname = pathname if isinstance(pathname, str) else "/"
+        # a forged address may hold what no browser sends (a lone surrogate): dropped
+        search, pathname = (text.encode("utf-8", "ignore").decode("utf-8")
+                            for text in (search, pathname))
         query = parse_qs(search.lstrip("?"), keep_blank_values=True)
         hrefs = []
         for link in link_ids if isinstance(link_ids, list) else []:
