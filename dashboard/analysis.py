@@ -181,7 +181,7 @@ class Analyses:
         ctx = self.ctx
         return Sources(
             records=self._records(), units=ctx.unit_table, polygons=ctx.communes,
-            outline=self.outline, distances=self.distances, caveats=ctx.caveats,
+            outline=self.outline, distances=self.geometry.lazy_distances(), caveats=ctx.caveats,
             permutations=self.permutations, gi_permutations=self.gi_permutations,
             seed=self.seed, layer=self._layer,
             evidence=lambda q: self.evidence(unit_set=q.unit_set, types=q.types,

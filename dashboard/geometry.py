@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Mapping
 
 import geopandas as gpd
 import numpy as np
@@ -70,6 +71,11 @@ class Geometry:
             for unit_set, polys in ctx.communes.items()
         })
 
+    def lazy_distances(self) -> Mapping[str, pd.DataFrame]:
+        """:attr:`distances` as a mapping computed on its first read, for a build that may
+        not need it (the counts a page opens with never do)."""
+        return _LazyDistances(self)
+
     @property
     def geojson(self) -> dict:
         return self._once("geojson", self._grids)
@@ -81,6 +87,22 @@ class Geometry:
         grid = kernel_density(empty, outline, cell_km=DENSITY_CELL_KM).cells
         hexes = hexagon_counts(empty, outline, resolution=HEX_RESOLUTION)
         return {"density": cells_geojson(grid), "hexagons": cells_geojson(hexes)}
+
+
+class _LazyDistances(Mapping):
+    """The communes' distances of a :class:`Geometry`, computed when first read."""
+
+    def __init__(self, geometry: Geometry) -> None:
+        self._geometry = geometry
+
+    def __getitem__(self, unit_set: str) -> pd.DataFrame:
+        return self._geometry.distances[unit_set]
+
+    def __iter__(self):
+        return iter(self._geometry.distances)
+
+    def __len__(self) -> int:
+        return len(self._geometry.distances)
 
 
 def grid_url(name: str) -> str:
