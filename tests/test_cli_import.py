@@ -11,6 +11,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -132,6 +133,11 @@ def test_import_killed_midway_leaves_the_store_as_it_was(tmp_path, store_setting
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait(timeout=30)
     assert proc.returncode == -signal.SIGKILL
+    # the process parsing ahead (geo/ingest/ahead.py) ends too, nobody left reading the file
+    deadline = time.monotonic() + 60
+    while _reading(big) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert not _reading(big), "a process of the killed import is still running"
     with open_store(store_settings) as store:
         after = (store.read("incidents"), store.imports(), store.quarantine())
         for b, a in zip(before, after, strict=True):
@@ -141,6 +147,19 @@ def test_import_killed_midway_leaves_the_store_as_it_was(tmp_path, store_setting
                             "--quiet"])
         assert report_code == 0
         assert store.count("incidents") == 2
+
+
+def _reading(path) -> list[int]:
+    """The processes whose command line names ``path``."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            cmdline = (proc / "cmdline").read_bytes()
+        except (OSError, ValueError):
+            continue
+        if proc.name.isdigit() and str(path).encode() in cmdline:
+            found.append(int(proc.name))
+    return found
 
 
 def test_template_writes_a_workbook(tmp_path, capsys):

@@ -55,7 +55,7 @@ def in_second_process(items: Callable[[], Iterable[T]]) -> Iterator[T]:
     """
     context = multiprocessing.get_context("fork")
     receive, send = context.Pipe(duplex=False)
-    child = context.Process(target=_produce, args=(items, send), daemon=True,
+    child = context.Process(target=_produce, args=(items, send, receive), daemon=True,
                             name="borderwatch-import-ahead")
     child.start()
     send.close()  # the child's end: EOF here once the child has gone
@@ -83,8 +83,14 @@ def in_second_process(items: Callable[[], Iterable[T]]) -> Iterator[T]:
         child.join()
 
 
-def _produce(items: Callable[[], Iterable[T]], send) -> None:
-    """The child: send each item, then "done", or the error that stopped it."""
+def _produce(items: Callable[[], Iterable[T]], send, receive) -> None:
+    """The child: send each item, then "done", or the error that stopped it.
+
+    It first closes its inherited copy of the parent's end: else the pipe keeps a reader
+    (the child itself) after the parent is killed, and a full pipe blocks the child's
+    send for ever instead of breaking it.
+    """
+    receive.close()
     try:
         for item in items():
             send.send(("item", item))
