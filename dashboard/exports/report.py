@@ -63,6 +63,7 @@ from dashboard.exports.report_sections import (
     gi_layer,
     hotspot_counts,
     is_released,
+    report_forecast,
     priority_rows,
     priority_table,
     province_total,
@@ -622,11 +623,7 @@ def _section_forecast(an: Analyses, unit_set: str, end, lang: str,
 
     if is_released(an):
         return ""
-    if forecast_wait is None:
-        layer = an.forecast(unit_set=unit_set, types=INCIDENT_TYPES, end=end)
-    else:  # from the background's cache; "being prepared" after a bounded wait
-        layer = an.forecast_ready(unit_set=unit_set, types=INCIDENT_TYPES, end=end,
-                                  wait=forecast_wait) or an.forecast_waiting(unit_set)
+    layer = report_forecast(an, unit_set, end, forecast_wait)
     params = layer.params
     paragraphs = [_e(track_record(params, lang))]
     extra = ""

@@ -58,6 +58,7 @@ from dashboard.exports.report_sections import (
     gi_layer,
     hotspot_counts,
     is_released,
+    report_forecast,
     priority_rows,
     priority_table,
     province_total,
@@ -494,11 +495,7 @@ def _forecast_section(doc, an, unit_set: str, end, lang: str,
 
     if is_released(an):
         return
-    if forecast_wait is None:
-        layer = an.forecast(unit_set=unit_set, types=INCIDENT_TYPES, end=end)
-    else:  # from the background's cache; "being prepared" after a bounded wait
-        layer = an.forecast_ready(unit_set=unit_set, types=INCIDENT_TYPES, end=end,
-                                  wait=forecast_wait) or an.forecast_waiting(unit_set)
+    layer = report_forecast(an, unit_set, end, forecast_wait)
     params = layer.params
     _heading(doc, _t("maps.forecast", lang), level=2)
     _para(doc, track_record(params, lang), indent=True)

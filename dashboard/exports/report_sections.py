@@ -37,6 +37,7 @@ __all__ = [
     "priority_rows",
     "priority_table",
     "province_total",
+    "report_forecast",
     "risk_coverage_layer",
     "signed",
     "total_trend",
@@ -53,6 +54,17 @@ GI_LEVELS = (99, 95, 90)
 def is_released(an) -> bool:
     """Whether the report is made for a role below commander (small counts hidden)."""
     return bool(an.released)
+
+
+def report_forecast(an, unit_set: str, end, wait: float | None):
+    """The forecast a commander's report shows (all types, after the period's last complete
+    quarter): from the forecasts built in the background, waiting up to ``wait`` seconds,
+    then the layer that says it is being prepared; ``wait=None`` builds it here if need be
+    (the command line, which has no server to come back to)."""
+    if wait is None:
+        return an.forecast(unit_set=unit_set, types=INCIDENT_TYPES, end=end)
+    return (an.forecast_ready(unit_set=unit_set, types=INCIDENT_TYPES, end=end, wait=wait)
+            or an.forecast_waiting(unit_set))
 
 
 # --------------------------------------------------------------------------- the layers
