@@ -310,7 +310,7 @@ def empirical_bayes(e: np.ndarray, b: np.ndarray) -> np.ndarray:
     :func:`smoothed_rates`).
 
     >>> empirical_bayes(np.array([0.0, 10.0, 3.0]), np.array([1000.0, 1000.0, 50.0])).round(4)
-    array([0.0007, 0.0098, 0.0081])
+    array([0.0004, 0.0098, 0.0282])
     """
     e = np.asarray(e, dtype=float).reshape(-1, 1)
     b = np.asarray(b, dtype=float).reshape(-1, 1)
