@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-from geo.catalogue import LANGUAGES, format_number
+from geo.catalogue import LANGUAGES, format_number, format_numbers
 from geo.catalogue import text as _text
 
-__all__ = ["LANGUAGES", "choice_key", "choice_label", "format_date", "format_number", "known_language",
-           "reason_text", "translate"]
+__all__ = ["LANGUAGES", "choice_key", "choice_label", "format_date", "format_number",
+           "format_numbers", "known_language", "reason_text", "translate"]
 
 
 def known_language(value, default: str = LANGUAGES[0]) -> str:

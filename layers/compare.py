@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from scipy.stats import binomtest
+from scipy.stats import binom, binomtest
 
 from geo.units import code_column
 from layers.counts import INCIDENT_TYPES
@@ -44,7 +44,7 @@ from layers.periods import within
 if TYPE_CHECKING:
     from layers.cube import Cube
 
-__all__ = ["AGAINST", "CAMPAIGN", "CHANGE_CLASS_SCALE", "CHANGE_SCALE", "NO_COMPARISON",
+__all__ = ["poisson_rate_tests", "AGAINST", "CAMPAIGN", "CHANGE_CLASS_SCALE", "CHANGE_SCALE", "NO_COMPARISON",
            "NO_COMPARISON_COLOUR", "campaign_comparison", "compare_periods", "data_start",
            "poisson_rate_test", "previous_period", "year_before"]
 
@@ -116,6 +116,73 @@ def poisson_rate_test(a: int, b: int, days_a: float, days_b: float) -> float:
     return float(binomtest(int(a), n, days_a / (days_a + days_b)).pvalue)
 
 
+def poisson_rate_tests(a, b, days_a: float, days_b: float) -> np.ndarray:
+    """:func:`poisson_rate_test` of many communes at once: the same p-values, to the bit.
+
+    scipy's two-sided :func:`scipy.stats.binomtest` (its rule: the other tail's terms no
+    more likely than the observed one, found by its binary search, with its relative
+    tolerance of 1e-7), run on arrays: every commune's search takes the same steps as
+    scipy's, evaluated together. The change map tests all 3,321 communes of the country
+    on each new filter state; one by one that took seconds.
+
+    >>> poisson_rate_tests([20, 0, 3], [5, 0, 9], 90, 90).round(4).tolist()
+    [0.0041, 1.0, 0.146]
+    """
+    a = np.asarray(a, dtype=np.int64).ravel()
+    b = np.asarray(b, dtype=np.int64).ravel()
+    n = a + b
+    out = np.ones(len(a))
+    tested = n > 0
+    if tested.any():
+        out[tested] = _binomial_two_sided(a[tested], n[tested], days_a / (days_a + days_b))
+    return out
+
+
+def _binomial_two_sided(k: np.ndarray, n: np.ndarray, p: float) -> np.ndarray:
+    """scipy's two-sided binomial p-value (``binomtest(k, n, p).pvalue``) for arrays."""
+    d = binom.pmf(k, n, p)
+    rerr = 1 + 1e-7
+    pval = np.ones(len(k))
+    low, high = k < p * n, k > p * n  # k == p n: 1
+    if low.any():
+        kl, nl, dl = k[low], n[low], d[low]
+        ix = _binary_search(lambda x, i: -binom.pmf(x, nl[i], p), -dl * rerr,
+                            np.ceil(p * nl), nl.astype(float))
+        y = nl - ix + (dl * rerr == binom.pmf(ix, nl, p)).astype(np.int64)
+        pval[low] = binom.cdf(kl, nl, p) + binom.sf(nl - y, nl, p)
+    if high.any():
+        kh, nh, dh = k[high], n[high], d[high]
+        ix = _binary_search(lambda x, i: binom.pmf(x, nh[i], p), dh * rerr,
+                            np.zeros(len(kh)), np.floor(p * nh))
+        pval[high] = binom.cdf(ix, nh, p) + binom.sf(kh - 1, nh, p)
+    return np.minimum(1.0, pval)
+
+
+def _binary_search(a, d: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """scipy's ``_binary_search_for_binom_tst`` for every element at once: the index ``i``
+    between ``lo`` and ``hi`` with ``a(i) <= d < a(i + 1)``; ``a(x, which)`` evaluates the
+    elements ``which`` at ``x``."""
+    lo, hi = lo.astype(float).copy(), hi.astype(float).copy()
+    found = np.full(len(lo), np.nan)
+    active = lo < hi
+    while active.any():
+        which = np.flatnonzero(active)
+        mid = lo[which] + (hi[which] - lo[which]) // 2
+        value = a(mid, which)
+        less, more = value < d[which], value > d[which]
+        lo[which[less]] = mid[less] + 1
+        hi[which[more]] = mid[more] - 1
+        equal = ~less & ~more
+        found[which[equal]] = mid[equal]
+        active[which[equal]] = False
+        active &= lo < hi
+    rest = np.flatnonzero(np.isnan(found))
+    if len(rest):
+        at = a(lo[rest], rest) <= d[rest]
+        found[rest] = np.where(at, lo[rest], lo[rest] - 1)
+    return found
+
+
 def data_start(incidents: pd.DataFrame) -> dt.date | None:
     """The first day the records cover: the first day of the month of the earliest record.
 
@@ -152,8 +219,7 @@ def _classes(count: pd.Series, other: pd.Series, days: int, other_days: int,
     total ``a + b`` fixed.
     """
     out = pd.DataFrame(index=count.index)
-    out["p_value"] = [poisson_rate_test(a, b, days, other_days)
-                      for a, b in zip(count, other, strict=True)]
+    out["p_value"] = poisson_rate_tests(count.to_numpy(), other.to_numpy(), days, other_days)
     tested = (count + other) > 0
     threshold = fdr_threshold(out.loc[tested, "p_value"].to_numpy(), alpha)
     significant = tested & (out["p_value"] <= threshold)

@@ -236,17 +236,50 @@ def key_area_scores(evidence: pd.DataFrame, *, top: int | None = None) -> pd.Dat
     """
     rate_points = (_rate_points(evidence["rate_eb"]) if "rate_eb" in evidence
                    else pd.Series(0, index=evidence.index))
-    reasons = [_evidence(row, points)
-               for (_, row), points in zip(evidence.iterrows(), rate_points, strict=True)]
     out = evidence[["name"]].copy()
-    out["score"] = [sum(POINTS[key] for key, _ in r) for r in reasons]
-    out["reasons"] = reasons
+    out["score"] = _scores(evidence, rate_points)
     out["count"] = evidence["count"] if "count" in evidence else 0
     out = out.sort_values(["score", "count"], ascending=[False, False], kind="stable")
     out["rank"] = out["score"].rank(method="min", ascending=False).astype(int)
     if top is not None:
         out = out[out["score"] > 0].head(top)
+    # the reasons written out for the rows kept only (the ranked table keeps 15 of 3,321)
+    points = rate_points.reindex(out.index).tolist()
+    out.insert(2, "reasons", [_evidence(evidence.loc[code], p)
+                              for code, p in zip(out.index, points, strict=True)])
     return out
+
+
+def _scores(evidence: pd.DataFrame, rate_points: pd.Series) -> np.ndarray:
+    """Every commune's score at once: the points of the reasons :func:`_evidence` writes
+    (the same rule, on whole columns; ``tests/test_key_areas.py`` checks they agree)."""
+    n = len(evidence)
+
+    def column(name: str) -> pd.Series:
+        return evidence[name] if name in evidence else pd.Series(None, index=evidence.index,
+                                                                 dtype=object)
+
+    def points_of(prefix: str, values: pd.Series) -> np.ndarray:
+        keys = values.map(lambda v: f"{prefix}.{v}" if isinstance(v, str) else None)
+        return keys.map(lambda k: POINTS.get(k, 0) if k is not None else 0).to_numpy(int)
+
+    rate_class, count_class = column("gi_rate_class"), column("gi_class")
+    has_rate = rate_class.map(lambda v: isinstance(v, str)).to_numpy(bool)
+    score = np.where(has_rate, points_of("gi_rate", rate_class), points_of("gi", count_class))
+    score = score + points_of("emerging", column("category"))
+    rated = np.asarray(rate_points.to_numpy(), dtype=int)
+    score = score + np.select([rated == 2, rated != 0], [POINTS["rate.top_quarter"],
+                                                         POINTS["rate.above_median"]], 0)
+    border = pd.to_numeric(column("border_km"), errors="coerce").to_numpy(float)
+    gate = pd.to_numeric(column("gate_km"), errors="coerce").to_numpy(float)
+    with np.errstate(invalid="ignore"):
+        score = score + np.where(border <= 5, POINTS["border.within_5"],
+                                 np.where(border <= 15, POINTS["border.within_15"], 0))
+        score = score + np.where(gate <= 15, POINTS["gate.within_15"], 0)
+    rise = column("rise").map(lambda v: isinstance(v, (bool, np.bool_)) and bool(v))
+    score = score + rise.to_numpy(bool).astype(int) * POINTS["trend.rise_yoy"]
+    return score.astype(int) if n else np.zeros(0, dtype=int)
+
 
 #: The score from which a commune is suggested as a key area (high risk; see :mod:`layers.gaps`).
 KEY_AREA_SCORE = 5

@@ -256,3 +256,23 @@ def test_the_cube_gives_the_same_comparison_and_the_same_first_month():
     with pytest.raises(ValueError, match="end .* is before start"):
         compare_periods(inc, COMMUNES, unit_set="2025", start=dt.date(2024, 9, 30),
                         end=dt.date(2024, 7, 1), cube=cube)
+
+
+def test_poisson_rate_tests_are_scipys_binomtest_p_values_to_the_bit():
+    """The change map's tests of all communes at once give the p-value of scipy's binomtest
+    commune by commune, exactly: sparse and large counts, equal and unequal periods, zeros."""
+    import numpy as np
+
+    from layers.compare import poisson_rate_test, poisson_rate_tests
+
+    rng = np.random.default_rng(18)
+    for trial in range(40):
+        scale = rng.choice([0.5, 3, 30, 400, 3000])
+        a = rng.poisson(rng.gamma(1.0, scale, 300))
+        b = rng.poisson(rng.gamma(1.0, scale, 300))
+        days_a = int(rng.integers(1, 400))
+        days_b = days_a if trial % 4 == 0 else int(rng.integers(1, 400))
+        want = [poisson_rate_test(x, y, days_a, days_b) for x, y in zip(a, b, strict=True)]
+        np.testing.assert_array_equal(poisson_rate_tests(a, b, days_a, days_b), want)
+    assert poisson_rate_tests([], [], 90, 90).tolist() == []
+    assert poisson_rate_tests([0, 7], [0, 7], 90, 90).tolist() == [1.0, 1.0]

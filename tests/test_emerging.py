@@ -505,3 +505,23 @@ def test_layer_names_what_it_shows_with_or_without_fdr():
     assert "chưa được hiệu chỉnh" in translate(plain.params["about_key"], "vi")
     assert "2–7 trong 96" in translate(plain.params["about_key"], "vi")
     assert "Benjamini–Hochberg" in translate(corrected.params["about_key"], "vi")
+
+
+def test_mann_kendall_rows_give_mann_kendall_of_each_row_to_the_bit():
+    """All communes' trend tests at once: the numbers of mann_kendall row by row, with ties,
+    constant rows, short series and a row with a gap."""
+    import numpy as np
+
+    from layers.emerging import mann_kendall, mann_kendall_rows
+
+    rng = np.random.default_rng(19)
+    for n in (1, 2, 3, 8, 20):
+        x = rng.normal(size=(200, n)).round(int(rng.integers(0, 3)))
+        x[::7] = 0.0  # constant: S = 0, p = 1
+        x[::11, : n // 2] = 1.5  # ties
+        x[5, 0] = np.nan
+        for got, want in zip(mann_kendall_rows(x), (mann_kendall(r) for r in x), strict=True):
+            np.testing.assert_array_equal(np.array(got), np.array(want))
+    assert mann_kendall_rows(np.zeros((0, 4))) == []
+    with pytest.raises(ValueError, match="2-d"):
+        mann_kendall_rows(np.zeros(4))

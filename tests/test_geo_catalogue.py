@@ -57,3 +57,35 @@ def test_what_is_not_a_finite_number_is_written_or_refused_as_babel_does():
     with pytest.raises(Exception) as theirs:
         _babel("mười", "vi", 0)
     assert type(ours.value) is type(theirs.value)
+
+
+# -- many numbers at once (format_numbers): the text of format_number, value by value --------
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(st.floats(allow_nan=True, allow_infinity=True, width=64),
+                          st.integers(-10 ** 12, 10 ** 12),
+                          st.sampled_from([0.05, 0.15, 0.25, 0.35, 2.5, -0.05, -0.0, 1e9 + 0.5,
+                                           123456789.95, 0.1 + 0.2])),
+                min_size=0, max_size=40),
+       st.sampled_from(["vi", "en"]), st.integers(0, 3))
+def test_format_numbers_writes_what_format_number_writes(values, lang, digits):
+    from geo.catalogue import format_numbers
+
+    try:
+        expected = [format_number(v, lang, digits) for v in values]
+    except Exception as err:  # noqa: BLE001 - beyond Decimal's precision: the same error
+        with pytest.raises(type(err)):
+            format_numbers(values, lang, digits)
+        return
+    assert format_numbers(values, lang, digits) == expected
+
+
+def test_format_numbers_takes_digits_per_value_and_numpy_arrays():
+    from geo.catalogue import format_numbers
+
+    rates = np.random.default_rng(3).gamma(1.0, 3.0, 3321)
+    places = np.arange(3321) % 3
+    assert format_numbers(rates, "vi", places) == [format_number(v, "vi", int(d))
+                                                   for v, d in zip(rates.tolist(), places)]
+    assert format_numbers(np.array([1835, 7]), "en") == ["1,835", "7"]
+    assert format_numbers([], "vi", 1) == []

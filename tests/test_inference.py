@@ -301,3 +301,24 @@ def test_exact_p_values_do_not_depend_on_how_the_tables_are_chunked(monkeypatch)
     chunked = exact_gi_star_p(y, w)
     np.testing.assert_array_equal(whole[0], chunked[0])
     np.testing.assert_array_equal(whole[1], chunked[1])
+
+
+def test_queen_contiguity_is_kept_per_set_of_polygons_and_never_stale():
+    """The contiguity of the same polygons is the same Graph (kept); other polygons, other
+    codes or another order get their own."""
+    import geopandas as gpd
+    import shapely
+
+    from layers.inference import queen_contiguity
+
+    cells = gpd.GeoSeries([shapely.box(0, 0, 2, 2), shapely.box(1, 2, 3, 4),
+                           shapely.box(9, 9, 10, 10)], index=["a", "b", "c"])
+    first = queen_contiguity(cells)
+    assert queen_contiguity(gpd.GeoDataFrame(geometry=cells.copy())) is first
+    moved = cells.copy()
+    moved.iloc[2] = shapely.box(2, 0, 3, 1)  # c now touches a
+    assert list(queen_contiguity(moved)["c"].index) == ["a"]
+    assert list(first.isolates) == ["c"]
+    renamed = cells.set_axis(["x", "y", "z"])
+    assert list(queen_contiguity(renamed).unique_ids) == ["x", "y", "z"]
+    assert list(queen_contiguity(cells[::-1]).unique_ids) == ["c", "b", "a"]

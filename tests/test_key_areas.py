@@ -185,3 +185,37 @@ def test_reasons_of_the_rate_map_read_in_words():
 
     assert reason_text("gi_rate.hot_99", {}, "vi") == "Điểm nóng Gi* theo tỷ lệ trên dân số 99%"
     assert reason_text("gi_rate.hot_90", {}, "en") == "Gi* hot spot of the rate per resident 90%"
+
+
+def test_scores_are_the_points_of_their_reasons_on_random_evidence():
+    """The score, counted on whole columns, is the sum of the points of the reasons written
+    out, for every commune of random evidence (missing values, strings that earn nothing,
+    ties); the top rows are the same rows, reasons and ranks as in the whole table."""
+    rng = np.random.default_rng(23)
+    n = 400
+    pick = lambda values: [values[i] for i in rng.integers(0, len(values), n)]  # noqa: E731
+    classes = ["hot_99", "hot_95", "hot_90", "not_significant", "cold_90", None, np.nan]
+    evidence = pd.DataFrame({
+        "name": [f"X{i}" for i in range(n)],
+        "gi_rate_class": pick(classes),
+        "gi_class": pick(classes),
+        "category": pick(["new_hot", "persistent_hot", "no_pattern", "oscillating_hot",
+                          None]),
+        "rate_eb": np.where(rng.random(n) < 0.1, np.nan, rng.integers(0, 6, n) * 1.5),
+        "border_km": np.where(rng.random(n) < 0.1, np.nan, rng.uniform(0, 30, n).round(0)),
+        "gate_km": np.where(rng.random(n) < 0.1, np.nan, rng.uniform(0, 30, n).round(0)),
+        "gate_name": "Mộc Bài",
+        "rise": rng.random(n) < 0.2,
+        "count_now": rng.integers(0, 9, n), "count_before": rng.integers(0, 9, n),
+        "count": rng.integers(0, 50, n),
+    }, index=[f"{i:05d}" for i in range(n)])
+    whole = key_area_scores(evidence)
+    assert list(whole.columns) == ["name", "score", "reasons", "count", "rank"]
+    assert whole["score"].tolist() == [sum(POINTS[k] for k, _ in r) for r in whole["reasons"]]
+    assert whole["score"].max() >= 8 and (whole["score"] == 0).any()
+    top = key_area_scores(evidence, top=15)
+    expected = whole[whole["score"] > 0].head(15)
+    pd.testing.assert_frame_equal(top, expected)
+    no_rate = key_area_scores(evidence.drop(columns=["gi_rate_class", "rate_eb"]))
+    assert no_rate["score"].tolist() == [sum(POINTS[k] for k, _ in r)
+                                         for r in no_rate["reasons"]]

@@ -262,3 +262,44 @@ def test_population_of_random_tables_is_the_nearest_year_the_later_on_a_tie():
         got = {c: None if pd.isna(v) else int(v) for c, v in people.items()}
         assert got == {c: want.get(c) for c in codes}
         assert used == tuple(sorted(years))
+
+
+def test_empirical_bayes_gives_esdas_numbers_to_the_last_bit():
+    """layers.rates.empirical_bayes is esda's Empirical_Bayes without the object: the same
+    floats exactly, on country-sized random counts and populations (and the app's smoothed
+    rates through it)."""
+    from layers.rates import empirical_bayes, smoothed_rates
+
+    rng = np.random.default_rng(7)
+    for n in (4, 96, 3321):
+        people = rng.integers(200, 60_000, n).astype(float)
+        events = rng.poisson(people * rng.gamma(2.0, 1e-4, n)).astype(float)
+        np.testing.assert_array_equal(empirical_bayes(events, people),
+                                      Empirical_Bayes(events, people).r.ravel())
+        counts = pd.Series(events.astype(int), index=[f"c{i}" for i in range(n)])
+        people_s = pd.Series(pd.array(people.astype(int), dtype="Int64"), index=counts.index)
+        people_s.iloc[::17] = pd.NA  # unknown populations: NaN rates, out of the smoothing
+        raw, eb, province = smoothed_rates(counts, people_s)
+        known = people_s.notna().to_numpy()
+        np.testing.assert_array_equal(
+            eb[known].to_numpy(), Empirical_Bayes(events[known], people[known]).r.ravel())
+        assert eb[~known].isna().all() and raw[~known].isna().all()
+        assert province == events[known].sum() / people[known].sum()
+
+
+def test_population_read_again_when_the_table_changes_in_place():
+    """The populations are kept per table and year: a table changed in place, or another
+    table, is read again (never a stale population)."""
+    from layers.rates import _population_of
+
+    codes = pd.Index(["25459", "25480"])
+    table = _population({"25459": 10_000, "25480": 20_000}, year=2024)
+    assert _population_of(table, codes, 2024)[0].tolist() == [10_000, 20_000]
+    table.loc[0, "population"] = 11_000
+    assert _population_of(table, codes, 2024)[0].tolist() == [11_000, 20_000]
+    other = _population({"25459": 5, "25480": 6}, year=2024)
+    assert _population_of(other, codes, 2024)[0].tolist() == [5, 6]
+    people, _ = _population_of(other, codes[::-1], 2024)
+    assert people.tolist() == [6, 5] and list(people.index) == ["25480", "25459"]
+    people.iloc[0] = 0  # the caller's copy: what is kept does not change
+    assert _population_of(other, codes, 2024)[0].tolist() == [5, 6]

@@ -1,4 +1,5 @@
-"""Areas 2 and 3: a filter change → the new map values, timed on the server, and its bytes.
+"""Areas 2 and 3: a filter change → the new map values, timed on the server, and its bytes;
+the commander's ranked key-area table for a new filter state.
 
 The overview's ``update_map`` and the commander's ``update`` are called over
 HTTP as the page calls them (:class:`bench.servers.DashClient`), with a new
@@ -8,12 +9,19 @@ the ``Patch`` path (values only). The baseline does the same counting the
 way a plain GIS script would: a geopandas ``sjoin`` of the selected points
 with the polygons on every click, instead of the commune codes joined once
 at import.
+
+The ranked table (``cmd-table.children``, with the distance and catchment shares beside it)
+is a callback of its own: for a filter state never asked it needs every statistic of the
+key-area score over the country's communes (Gi* of the counts and of the rate, emerging hot
+spots, the change on a year before). Its baseline is the same state asked again, answered
+from memory: what a statistic computed before it is asked costs.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 
 import geopandas as gpd
 import numpy as np
@@ -25,14 +33,32 @@ from bench.servers import DashClient, peak_rss_mb
 from bench.timing import percentile, timed
 from layers.counts import INCIDENT_TYPES
 
-__all__ = ["COMMANDER", "OVERVIEW", "SPECS", "filter_states", "measure_callbacks",
-           "sjoin_counts"]
+__all__ = ["COMMANDER", "OVERVIEW", "SPECS", "TABLE", "filter_states", "measure_callbacks",
+           "server_cpu_seconds", "sjoin_counts"]
 
 OVERVIEW = Spec("overview_filter_p95", 2, "overview filter change → values (p95)", "ms",
                 target=50.0, baseline_title="geopandas sjoin per click, p95")
 COMMANDER = Spec("commander_filter_p95", 2, "commander filter change → map values (p95)",
                  "ms", target=50.0, baseline_title="overview callback p95")
-SPECS = [OVERVIEW, COMMANDER]
+TABLE = Spec("commander_table_new_state", 2,
+             "commander ranked key-area table, new filter state, national", "s", target=2.0,
+             baseline_title="same state asked again (from memory)")
+SPECS = [OVERVIEW, COMMANDER, TABLE]
+#: New filter states the ranked table is timed on (each costs every statistic).
+TABLE_STATES = 2
+
+
+def server_cpu_seconds(pid: int | None) -> float | None:
+    """CPU seconds (user + system) the server process has used so far, every thread (None
+    without a pid or ``/proc``)."""
+    if not pid:
+        return None
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as handle:
+            fields = handle.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def filter_states(n: int, first: dt.date, last: dt.date, *, seed: int = 8) -> list[dict]:
@@ -148,6 +174,9 @@ def measure_callbacks(run: Run, client: DashClient, pid: int | None = None) -> d
     _commander(run, client, states, first, last)
     if pid:
         rss["after_commander_mb"] = peak_rss_mb(pid)[0]
+    _ranked_table(run, client, first, last, pid)
+    if pid:
+        rss["after_table_mb"] = peak_rss_mb(pid)[0]
     return {"overview_bytes": nbytes, "overview_patched": patched,
             "overview_states": len(times), "peak_rss": rss}
 
@@ -200,6 +229,40 @@ def _commander(run: Run, client: DashClient, states: list[dict], first, last) ->
              "statistic, is a callback of its own since this session); the smoothed-rates "
              "layer for the new filter state; a state already seen is answered from memory "
              "(revisited_ms)"))
+
+
+def _table_call(client: DashClient, dep: dict, state: dict) -> tuple[float, int, dict]:
+    inputs = {"cmd-types.value": state["types"], "cmd-period.start_date": state["start"],
+              "cmd-period.end_date": state["end"], "cmd-units.value": "2025"}
+    changed = ["cmd-types.value" if state["changed"] == "types" else "cmd-period.start_date"]
+    return client.call(dep, inputs, {"page-lang.data": "vi"}, changed)
+
+
+def _ranked_table(run: Run, client: DashClient, first, last, pid: int | None) -> None:
+    """The ranked key-area table for :data:`TABLE_STATES` filter states never asked (a seed
+    of their own), each then asked again (from memory: the baseline); the server's CPU
+    seconds per call beside the wall time (every thread of the server: a release being
+    built in the background adds to them)."""
+    dep = client.callback("cmd-table.children")
+    picks = filter_states(TABLE_STATES, first, last, seed=23)
+    run.log(f"commander: ranked key-area table, {len(picks)} new filter states over HTTP")
+    times, cpu, again, rows = [], [], [], []
+    for state in picks:
+        before = server_cpu_seconds(pid)
+        seconds, _, answer = _table_call(client, dep, state)
+        after = server_cpu_seconds(pid)
+        times.append(seconds)
+        cpu.append(None if before is None or after is None else round(after - before, 2))
+        rows.append(json.dumps(answer).count('"ranked-row"'))
+        again.append(_table_call(client, dep, state)[0])
+    run.add(TABLE.make(
+        max(times), baseline=max(again), stat="max", repetitions=len(times), samples=times,
+        detail={"server_cpu_s": cpu, "again_s": again, "rows": rows, "states": picks,
+                "load_average": [round(v, 2) for v in os.getloadavg()]},
+        note="round trip of the table's callback (cmd-table.children and the shares beside "
+             "it) for a filter state never asked: counts, smoothed rates, Gi* of the counts "
+             "and of the rate, emerging hot spots, change on a year before, over every 2025 "
+             "commune; the baseline is the same state asked again (kept in memory)"))
 
 
 def figure_bytes(figure) -> int:
