@@ -225,10 +225,34 @@ def _cmd_import(args: argparse.Namespace) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 3
     if args.json:
-        print(json.dumps(report.to_dict(lang), ensure_ascii=False, indent=2))
+        print(json.dumps(report.to_dict(lang), ensure_ascii=False, indent=2), flush=True)
     else:
-        print("\n".join(report.summary_lines(lang)))
+        print("\n".join(report.summary_lines(lang)), flush=True)
+    if report.status == "committed":
+        _keep_records(settings, quiet=args.quiet)
     return 0 if report.status == "committed" else 1
+
+
+def _keep_records(settings: Settings, *, quiet: bool = False) -> None:
+    """After a committed import: the new records kept for the dashboard
+    (:func:`dashboard.records.keep_records`), so that the server's next start loads them
+    from the cache folder instead of reading the store. A failure here loses nothing (the
+    import is committed; the server reads the store instead): it is told, not raised."""
+    from dashboard.i18n import format_number, translate
+    from dashboard.records import keep_records
+    from geo.store import StoreError
+
+    began = time.perf_counter()
+    try:
+        keep_records(settings)
+    except (StoreError, OSError) as err:
+        print(translate("cli.records_not_kept", settings.language, detail=str(err)),
+              file=sys.stderr, flush=True)
+        return
+    if not quiet:
+        seconds = format_number(time.perf_counter() - began, settings.language, 1)
+        print(translate("cli.records_kept", settings.language, seconds=seconds),
+              file=sys.stderr, flush=True)
 
 
 def _cmd_template(args: argparse.Namespace) -> int:

@@ -1,4 +1,7 @@
-"""Incidents per 10,000 residents of each commune: raw and empirical-Bayes smoothed rates."""
+"""Incidents per 10,000 residents of each commune: raw and empirical-Bayes smoothed rates.
+
+esda is imported where the rates are smoothed: a server starts without it.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +11,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from esda.smoothing import Empirical_Bayes
 
 from layers.counts import SEQUENTIAL_SCALE, incident_counts
 from layers.layer import Caveat, Layer
@@ -234,6 +236,8 @@ def smoothed_rates(counts: pd.Series,
     >>> round(province, 3), list(raw.round(3))
     (0.005, [0.0, 0.01])
     """
+    from esda.smoothing import Empirical_Bayes
+
     known = people.notna() & (people > 0)
     known = known.fillna(False).astype(bool)
     rate = pd.Series(np.nan, index=counts.index)

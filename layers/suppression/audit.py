@@ -1,4 +1,7 @@
-"""The attacker's linear (or integer) programs of the protection check."""
+"""The attacker's linear (or integer) programs of the protection check.
+
+scipy.optimize is imported where a program is solved: a server starts without it.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +10,6 @@ from functools import cached_property
 
 import numpy as np
 from scipy import sparse
-from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 
 
 __all__ = [
@@ -35,6 +37,8 @@ class Program:
 
     def solve(self, objective: np.ndarray) -> np.ndarray:
         """A feasible point minimising ``objective``."""
+        from scipy.optimize import Bounds, LinearConstraint, linprog, milp
+
         if self.integer:
             constraints = (LinearConstraint(self.A, self.rhs, self.rhs),) if self.A.shape[0] \
                 else ()
