@@ -155,7 +155,8 @@ def _cmd_boundaries_import(args: argparse.Namespace) -> int:
         if err.report is not None:
             print("\n".join(err.report.summary_lines()), file=sys.stderr)
         return 2
-    print("\n".join(report.summary_lines()))
+    print("\n".join(report.summary_lines()), flush=True)
+    _keep_for_start(settings, "shapes")
     return 0
 
 
@@ -229,29 +230,36 @@ def _cmd_import(args: argparse.Namespace) -> int:
     else:
         print("\n".join(report.summary_lines(lang)), flush=True)
     if report.status == "committed":
-        _keep_records(settings, quiet=args.quiet)
+        _keep_for_start(settings, "records", quiet=args.quiet)
     return 0 if report.status == "committed" else 1
 
 
-def _keep_records(settings: Settings, *, quiet: bool = False) -> None:
-    """After a committed import: the new records kept for the dashboard
-    (:func:`dashboard.records.keep_records`), so that the server's next start loads them
-    from the cache folder instead of reading the store. A failure here loses nothing (the
-    import is committed; the server reads the store instead): it is told, not raised."""
+def _keep_for_start(settings: Settings, what: str, *, quiet: bool = False) -> None:
+    """After an import has committed: what the dashboard's next start would otherwise make
+    from it, made now and kept in the cache folder — ``"records"`` (the records of the new
+    revision, :func:`dashboard.records.keep_records`: seconds for a million, instead of a
+    store read at the start) or ``"shapes"`` (the new communes' screen GeoJSON,
+    :func:`dashboard.context.keep_screen_shapes`). A failure here loses nothing (the import
+    is committed; the server makes them itself): it is told, not raised."""
     from dashboard.i18n import format_number, translate
-    from dashboard.records import keep_records
-    from geo.store import StoreError
 
     began = time.perf_counter()
     try:
-        keep_records(settings)
-    except (StoreError, OSError) as err:
-        print(translate("cli.records_not_kept", settings.language, detail=str(err)),
+        if what == "records":
+            from dashboard.records import keep_records
+
+            keep_records(settings)
+        else:
+            from dashboard.context import keep_screen_shapes
+
+            keep_screen_shapes(settings)
+    except Exception as err:  # noqa: BLE001 — the import is committed whatever happens here
+        print(translate(f"cli.{what}_not_kept", settings.language, detail=str(err)),
               file=sys.stderr, flush=True)
         return
     if not quiet:
         seconds = format_number(time.perf_counter() - began, settings.language, 1)
-        print(translate("cli.records_kept", settings.language, seconds=seconds),
+        print(translate(f"cli.{what}_kept", settings.language, seconds=seconds),
               file=sys.stderr, flush=True)
 
 

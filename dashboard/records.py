@@ -87,13 +87,13 @@ def _text_column(column: pd.Series) -> object:
 
 def _packed(frame: pd.DataFrame) -> tuple:
     """``frame`` as (index, attrs, columns), each text column as ``(name, dtype, missing,
-    codes, distinct values)``, any other as ``(name, None, None, values, None)``."""
+    codes, distinct values)``, any other as ``(name, dtype, None, values, None)``."""
     columns = []
     for name in frame.columns:
         column = frame[name]
         missing = _text_column(column)
         if missing is False:
-            columns.append((name, None, None, column.array, None))
+            columns.append((name, column.dtype, None, column.array, None))
             continue
         codes, distinct = pd.factorize(column.array, use_na_sentinel=True)
         columns.append((name, column.dtype, missing, codes.astype(np.int32, copy=False),
@@ -107,9 +107,9 @@ def _unpacked(packed: tuple) -> pd.DataFrame:
     data = {}
     for name, dtype, missing, values, distinct in columns:
         if distinct is not None:  # the code -1 (missing) takes the last item
-            text = np.array([*distinct, missing], dtype=object).take(values)
-            values = text if dtype == object else pd.array(text, dtype=dtype)
-        data[name] = values
+            values = np.array([*distinct, missing], dtype=object).take(values)
+        # the dtype given: text in an object column would otherwise be read as a string dtype
+        data[name] = pd.Series(values, index=index, dtype=dtype, copy=False)
     frame = pd.DataFrame(data, index=index, copy=False)
     frame.attrs.update(attrs)
     return frame
@@ -117,6 +117,10 @@ def _unpacked(packed: tuple) -> pd.DataFrame:
 
 def _unpacked_records(frames: dict, others: dict) -> Records:
     return Records(**others, **{name: _unpacked(packed) for name, packed in frames.items()})
+
+
+class _Moved(Exception):
+    """The store's revision changed while its records were read: they are not kept."""
 
 
 def _read_only(frame: pd.DataFrame) -> pd.DataFrame:
@@ -204,15 +208,29 @@ class RecordCache:
         revision, pickled in the server's cache folder beside the release plans
         (:mod:`dashboard.plan_cache`), load in about a second, for every worker and every
         restart. An import writes them as soon as it commits (:func:`keep_records`), so
-        the first start after it reads the file too. The key is :func:`snapshot_key`.
+        the first start after it reads the file too. The key is :func:`snapshot_key`;
+        records read while another import committed (each read sees the latest commit) are
+        not kept under it, but read again as of the new revision.
         """
         from dashboard.plan_cache import cached
 
         folder = self._settings.cache_dir
         if folder is None:
             return self._load(store, revision)
-        kept = cached(folder, snapshot_key(self._settings, store, revision),
-                      lambda: self._load(store, revision), kind="records", keep=2)
+
+        def read() -> Records:
+            records = self._load(store, revision)
+            if store.revision() != revision:  # an import committed while they were read
+                raise _Moved
+            return records
+
+        while True:  # the records of one revision, never a mix kept under its key
+            try:
+                kept = cached(folder, snapshot_key(self._settings, store, revision), read,
+                              kind="records", keep=2)
+                break
+            except _Moved:
+                revision = store.revision()
         for frame in (kept.incidents, kept.outreach, kept.models, kept.population,
                       kept.reports):
             _read_only(frame)  # a pickled array comes back writeable

@@ -1,15 +1,18 @@
 """The attacker's linear (or integer) programs of the protection check.
 
-scipy.optimize is imported where a program is solved: a server starts without it.
+scipy is imported where a program is built and solved: a server starts without it.
 """
 
 from __future__ import annotations
 
 import math
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 import numpy as np
-from scipy import sparse
+
+if TYPE_CHECKING:
+    from scipy import sparse
 
 
 __all__ = [

@@ -1,8 +1,7 @@
 """The generic cell suppression: primary, complementary to a fixpoint, checked by attack.
 
 It knows nothing of incidents: any :class:`~layers.suppression.tables.CountTable`.
-scipy's graph module is imported where the components are found: a server starts
-without it.
+scipy is imported where the components are found: a server starts without it.
 """
 
 from __future__ import annotations
@@ -11,13 +10,16 @@ import heapq
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from scipy import sparse
 
 from layers.suppression.audit import Program
 from layers.suppression.tables import CountTable
+
+if TYPE_CHECKING:
+    from scipy import sparse
 
 __all__ = [
     "COMPLEMENTARY",
@@ -335,6 +337,8 @@ class _State:
         return cells, sub, rhs, lower, upper
 
     def components(self, sub: sparse.csr_matrix) -> np.ndarray:
+        from scipy import sparse
+
         from scipy.sparse.csgraph import connected_components
 
         n_rows, n_cells = sub.shape
