@@ -248,21 +248,30 @@ def test_a_committed_import_keeps_the_records_for_the_next_server_start(
     """Once an import has committed, ``borderwatch import`` reads the new records and keeps
     them in the cache folder (a server started then reads none from the store); a refused
     import keeps nothing; a cache folder that cannot be written is told, the import stays."""
-    from dashboard.records import RecordCache
+    from dashboard.records import RecordCache, snapshot_key
+    from geo.config import Settings
     from geo.store.base import Store
 
-    kept = store_settings.cache_dir
+    # the command's settings: the cache folder of the environment (the test run's)
+    cli = Settings.from_env(data_dir=store_settings.data_dir,
+                            database_url=store_settings.database_url)
+
+    def kept_now() -> bool:
+        with open_store(cli) as store:
+            key = snapshot_key(cli, store, store.revision())
+        return (cli.cache_dir / f"records-{key}.pickle").exists()
+
     path = _file(tmp_path, GOOD_AND_BAD)
     assert main([*_cli_args(store_settings), "import", "incidents", str(path), "--strict",
                  "--quiet"]) == 1
-    assert not list(kept.glob("records-*.pickle"))
+    assert not kept_now()
 
     assert main([*_cli_args(store_settings), "import", "incidents", str(path)]) == 0
     assert "... records kept for the dashboard (" in capsys.readouterr().err
-    assert len(list(kept.glob("records-*.pickle"))) == 1
+    assert kept_now()
     with monkeypatch.context() as patched:
         patched.setattr(Store, "read", lambda *a, **k: pytest.fail("read from the store"))
-        started = RecordCache(store_settings).current()
+        started = RecordCache(cli).current()
     assert sorted(started.incidents["record_id"]) == ["C1", "C3"]
 
     blocked = tmp_path / "not_a_folder"
