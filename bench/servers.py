@@ -30,7 +30,8 @@ from pathlib import Path
 
 from tests.browser import free_port
 
-__all__ = ["DashClient", "Server", "add_account", "peak_rss_mb", "running_app", "sign_in"]
+__all__ = ["DashClient", "Server", "add_account", "cpu_seconds", "peak_rss_mb", "running_app",
+           "sign_in"]
 
 ROOT = Path(__file__).resolve().parents[1]
 #: The account the benchmark signs in with (when the app has accounts).
@@ -47,6 +48,9 @@ class Server:
     start_seconds: float
     log: Path
     cookies: dict = field(default_factory=dict)  # a signed-in session ({} without accounts)
+    #: CPU seconds (user + system) the server process had used when it first answered: the
+    #: start's own work, whatever else the machine was doing (the wall time is not).
+    start_cpu_seconds: float | None = None
 
 
 def peak_rss_mb(pid: int) -> tuple[float, float]:
@@ -58,6 +62,15 @@ def peak_rss_mb(pid: int) -> tuple[float, float]:
             if key in ("VmHWM", "VmRSS"):
                 values[key] = int(rest.split()[0]) / 1024
     return values["VmHWM"], values["VmRSS"]
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU seconds (user + system) process ``pid`` has used so far (``/proc/PID/stat``)."""
+    import os
+
+    with open(f"/proc/{pid}/stat", encoding="utf-8") as handle:
+        fields = handle.read().rpartition(")")[2].split()  # after the command's name
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
 
 
 def add_account(data_dir: Path) -> str | None:
@@ -120,8 +133,9 @@ def running_app(data_dir: Path, *, log_dir: Path, timeout: float = 900.0):
 
     Yields a :class:`Server` once ``/`` answers; ``start_seconds`` runs from the
     process launch to that first answer (imports, boundaries, records, the
-    prepared geometry of the layers); ``cookies`` a signed-in session when the
-    app has accounts.
+    prepared geometry of the layers), ``start_cpu_seconds`` is the CPU the server
+    process had used by then; ``cookies`` a signed-in session when the app has
+    accounts.
     """
     password = add_account(data_dir)
     port = free_port()
@@ -148,8 +162,9 @@ def running_app(data_dir: Path, *, log_dir: Path, timeout: float = 900.0):
                     raise
                 time.sleep(0.2)
         seconds = time.perf_counter() - started
+        cpu = cpu_seconds(proc.pid)
         cookies = sign_in(url, BENCH_USER, password) if password else {}
-        yield Server(url, proc.pid, seconds, log, cookies)
+        yield Server(url, proc.pid, seconds, log, cookies, start_cpu_seconds=cpu)
     finally:
         proc.terminate()
         try:

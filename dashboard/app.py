@@ -55,13 +55,15 @@ def _serve_geojson(app: Dash, ctx: AppContext, an: Analyses) -> None:
 
 
 def _serve_templates(app: Dash, ctx: AppContext) -> None:
-    """XLSX import templates, made on request in the asked language."""
+    """XLSX import templates, made on request in the asked language (openpyxl is imported
+    with the first one: a server starts without it)."""
     from flask import abort, request, send_file
 
     from geo.ingest import KINDS
-    from geo.ingest.template import template_workbook
 
     def view(kind: str):
+        from geo.ingest.template import template_workbook
+
         if kind not in KINDS:
             abort(404)
         lang = request.args.get("lang", ctx.settings.language)

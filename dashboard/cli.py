@@ -155,7 +155,8 @@ def _cmd_boundaries_import(args: argparse.Namespace) -> int:
         if err.report is not None:
             print("\n".join(err.report.summary_lines()), file=sys.stderr)
         return 2
-    print("\n".join(report.summary_lines()))
+    print("\n".join(report.summary_lines()), flush=True)
+    _keep_for_start(settings, "shapes")
     return 0
 
 
@@ -225,10 +226,41 @@ def _cmd_import(args: argparse.Namespace) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 3
     if args.json:
-        print(json.dumps(report.to_dict(lang), ensure_ascii=False, indent=2))
+        print(json.dumps(report.to_dict(lang), ensure_ascii=False, indent=2), flush=True)
     else:
-        print("\n".join(report.summary_lines(lang)))
+        print("\n".join(report.summary_lines(lang)), flush=True)
+    if report.status == "committed":
+        _keep_for_start(settings, "records", quiet=args.quiet)
     return 0 if report.status == "committed" else 1
+
+
+def _keep_for_start(settings: Settings, what: str, *, quiet: bool = False) -> None:
+    """After an import has committed: what the dashboard's next start would otherwise make
+    from it, made now and kept in the cache folder — ``"records"`` (the records of the new
+    revision, :func:`dashboard.records.keep_records`: seconds for a million, instead of a
+    store read at the start) or ``"shapes"`` (the new communes' screen GeoJSON,
+    :func:`dashboard.context.keep_screen_shapes`). A failure here loses nothing (the import
+    is committed; the server makes them itself): it is told, not raised."""
+    from dashboard.i18n import format_number, translate
+
+    began = time.perf_counter()
+    try:
+        if what == "records":
+            from dashboard.records import keep_records
+
+            keep_records(settings)
+        else:
+            from dashboard.context import keep_screen_shapes
+
+            keep_screen_shapes(settings)
+    except Exception as err:  # noqa: BLE001 — the import is committed whatever happens here
+        print(translate(f"cli.{what}_not_kept", settings.language, detail=str(err)),
+              file=sys.stderr, flush=True)
+        return
+    if not quiet:
+        seconds = format_number(time.perf_counter() - began, settings.language, 1)
+        print(translate(f"cli.{what}_kept", settings.language, seconds=seconds),
+              file=sys.stderr, flush=True)
 
 
 def _cmd_template(args: argparse.Namespace) -> int:

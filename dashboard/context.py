@@ -29,7 +29,7 @@ from geo.units import NEW, OLD, Registry, load_registry
 from layers.cube import Cube, build_cube
 from layers.layer import Caveat
 
-__all__ = ["AppContext", "CubeMemo", "build_context", "screen_geojson"]
+__all__ = ["AppContext", "CubeMemo", "build_context", "keep_screen_shapes", "screen_geojson"]
 
 #: Simplification for the screen, in degrees (about 50 m): invisible at province zoom,
 #: and it cuts the GeoJSON sent to the browser several-fold.
@@ -159,6 +159,14 @@ def _kept_geojson(settings: Settings, communes: gpd.GeoDataFrame) -> str:
         digest.update(wkb)
     return cached(settings.cache_dir, digest.hexdigest()[:24],
                   lambda: screen_geojson(communes), kind="shapes", keep=4)
+
+
+def keep_screen_shapes(settings: Settings) -> dict[str, str]:
+    """The screen's GeoJSON of both unit sets (:func:`screen_geojson`), made now and kept in
+    the cache folder if it is not there yet: what a boundaries import does once it has
+    written the new communes, so that the next server start loads their shapes instead
+    of simplifying the country's 13,000 communes (seconds)."""
+    return {s: _kept_geojson(settings, load_communes(settings, s)) for s in (NEW, OLD)}
 
 
 def build_context(settings: Settings) -> AppContext:

@@ -4,6 +4,10 @@ Callbacks ask :class:`RecordCache` for the current records; it asks the store
 for its revision (the id of the latest import, one cheap query) and reloads
 only when an import has landed since. The frames it hands out are marked
 read-only, so no callback can change what another one sees.
+
+The records of a revision are kept on disk (:meth:`RecordCache.current`), and an import
+writes them as soon as it commits (:func:`keep_records`): a server started after it
+loads them in about a second instead of reading every record out of the store.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from geo.ingest import DEMO_SOURCE
 from geo.store import RECORD_TABLES, Store, StoreError, open_store
 from layers.reporting import reported_figures
 
-__all__ = ["INCIDENT_COLUMNS", "RecordCache", "Records"]
+__all__ = ["INCIDENT_COLUMNS", "RecordCache", "Records", "keep_records", "snapshot_key"]
 
 #: Spine columns of the store the app does not read: how a record named its commune and
 #: was placed, its hash and its import.
@@ -56,6 +60,67 @@ class Records:
     counts: dict[str, int]
     #: The figures each agency reported, and when (:func:`layers.reporting.reported_figures`).
     reports: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    def __reduce__(self):
+        """Pickled with each text column as codes into its distinct values
+        (:func:`_packed`): a million records' snapshot loads in under a second, where one
+        pickled Python string per cell took several."""
+        frames = {name: _packed(getattr(self, name)) for name in _FRAMES}
+        others = {name: getattr(self, name) for name in ("revision", "synthetic", "sources",
+                                                         "counts")}
+        return _unpacked_records, (frames, others)
+
+
+#: The frames a :class:`Records` holds.
+_FRAMES = ("incidents", "outreach", "models", "population", "reports")
+
+
+def _text_column(column: pd.Series) -> object:
+    """The missing value of a column of text (a string dtype, or objects that are all text
+    or None), or ``False`` when the column is not one."""
+    if isinstance(column.dtype, pd.StringDtype):
+        return column.dtype.na_value
+    if column.dtype == object and all(v is None or isinstance(v, str) for v in column):
+        return None
+    return False
+
+
+def _packed(frame: pd.DataFrame) -> tuple:
+    """``frame`` as (index, attrs, columns), each text column as ``(name, dtype, missing,
+    codes, distinct values)``, any other as ``(name, dtype, None, values, None)``."""
+    columns = []
+    for name in frame.columns:
+        column = frame[name]
+        missing = _text_column(column)
+        if missing is False:
+            columns.append((name, column.dtype, None, column.array, None))
+            continue
+        codes, distinct = pd.factorize(column.array, use_na_sentinel=True)
+        columns.append((name, column.dtype, missing, codes.astype(np.int32, copy=False),
+                        list(distinct)))
+    return frame.index, dict(frame.attrs), columns
+
+
+def _unpacked(packed: tuple) -> pd.DataFrame:
+    """The frame :func:`_packed` packed: the same columns, dtypes and values."""
+    index, attrs, columns = packed
+    data = {}
+    for name, dtype, missing, values, distinct in columns:
+        if distinct is not None:  # the code -1 (missing) takes the last item
+            values = np.array([*distinct, missing], dtype=object).take(values)
+        # the dtype given: text in an object column would otherwise be read as a string dtype
+        data[name] = pd.Series(values, index=index, dtype=dtype, copy=False)
+    frame = pd.DataFrame(data, index=index, copy=False)
+    frame.attrs.update(attrs)
+    return frame
+
+
+def _unpacked_records(frames: dict, others: dict) -> Records:
+    return Records(**others, **{name: _unpacked(packed) for name, packed in frames.items()})
+
+
+class _Moved(Exception):
+    """The store's revision changed while its records were read: they are not kept."""
 
 
 def _read_only(frame: pd.DataFrame) -> pd.DataFrame:
@@ -130,6 +195,11 @@ class RecordCache:
         """The records last read, without asking the store (None before the first read)."""
         return self._current
 
+    def close(self) -> None:
+        """Close the store connection (the next :meth:`current` opens it again)."""
+        with self._lock:
+            self._close()
+
     def _kept(self, store, revision: int) -> Records:
         """The records of ``revision``, read from the store once and kept on disk.
 
@@ -137,24 +207,30 @@ class RecordCache:
         (some 20 s: one Python tuple per row, then the frames); the frames of the same
         revision, pickled in the server's cache folder beside the release plans
         (:mod:`dashboard.plan_cache`), load in about a second, for every worker and every
-        restart. The key holds the store, its revision (the latest import), the number of
-        records of each kind and source, and the source of the code that reads and types
-        them: an import, or a change to that code, makes a new snapshot.
+        restart. An import writes them as soon as it commits (:func:`keep_records`), so
+        the first start after it reads the file too. The key is :func:`snapshot_key`;
+        records read while another import committed (each read sees the latest commit) are
+        not kept under it, but read again as of the new revision.
         """
-        import hashlib
-
-        from dashboard.plan_cache import cached, code_digest
+        from dashboard.plan_cache import cached
 
         folder = self._settings.cache_dir
         if folder is None:
             return self._load(store, revision)
-        counts = {kind: store.count(kind) for kind in RECORD_TABLES}
-        digest = hashlib.sha256(repr((store.describe(), revision, sorted(counts.items()),
-                                      sorted(store.sources().items()))).encode())
-        digest.update(code_digest(("dashboard.records", "geo.store", "geo.kinds",
-                                   "layers.reporting")))
-        kept = cached(folder, digest.hexdigest()[:24], lambda: self._load(store, revision),
-                      kind="records", keep=2)
+
+        def read() -> Records:
+            records = self._load(store, revision)
+            if store.revision() != revision:  # an import committed while they were read
+                raise _Moved
+            return records
+
+        while True:  # the records of one revision, never a mix kept under its key
+            try:
+                kept = cached(folder, snapshot_key(self._settings, store, revision), read,
+                              kind="records", keep=2)
+                break
+            except _Moved:
+                revision = store.revision()
         for frame in (kept.incidents, kept.outreach, kept.models, kept.population,
                       kept.reports):
             _read_only(frame)  # a pickled array comes back writeable
@@ -190,3 +266,47 @@ def _reports(store) -> pd.DataFrame:
                              ("models", "start_date"))
     ], ignore_index=True)
     return reported_figures(store.imports(), dates)
+
+
+def snapshot_key(settings: Settings, store: Store, revision: int) -> str:
+    """The key of the kept records of ``revision`` of ``store`` (:meth:`RecordCache._kept`).
+
+    It holds what the records depend on: the store (its file's full path, or the database's
+    address without its password), the revision (the latest import), every import the store
+    remembers (id, kind, source, file checksum, times, rows accepted, status: records are
+    written and removed only by imports, and a store rebuilt with as many imports and
+    records is still told apart by them), the number of records of each kind, and the
+    source of the code that reads and types them. An import, or a change to that code,
+    makes a new key: a snapshot of other records is never read. Cheap to ask at every
+    start (a count per kind and the imports' table, not a pass over the records by source).
+    """
+    import hashlib
+
+    from dashboard.plan_cache import code_digest
+    from geo.store import store_path
+
+    where = store.describe() if settings.database_url else str(store_path(settings).resolve())
+    imports = store.imports()
+    history = imports[[c for c in ("id", "kind", "source", "checksum", "started_at",
+                                   "finished_at", "accepted", "status") if c in imports.columns]]
+    counts = {kind: store.count(kind) for kind in RECORD_TABLES}
+    digest = hashlib.sha256(repr((where, revision, sorted(counts.items()))).encode())
+    digest.update(history.to_csv(index=False).encode())
+    digest.update(code_digest(("dashboard.records", "geo.store", "geo.kinds",
+                               "layers.reporting")))
+    return digest.hexdigest()[:24]
+
+
+def keep_records(settings: Settings) -> Records:
+    """The records of the store's latest revision, read once and kept in the cache folder.
+
+    What an import does once it has committed (``borderwatch import``, the import page):
+    the next server start, and every worker, then loads the records from that file in
+    about a second instead of reading them out of the store (some 20 s for a million). A
+    revision kept already is not read again.
+    """
+    cache = RecordCache(settings)
+    try:
+        return cache.current()
+    finally:
+        cache.close()

@@ -26,6 +26,7 @@ def ensure_demo(settings: Settings, *, seed: int | None = None, force: bool = Fa
     records (demo or real) unless ``force``; ``force`` replaces the demo but
     refuses to touch a store that holds real records.
     """
+    from dashboard.records import keep_records
     from demo import DEFAULT_SEED, generate_demo, import_demo, write_demo
     from geo.boundaries import load_border, load_communes
     from geo.gates import load_gates
@@ -48,6 +49,7 @@ def ensure_demo(settings: Settings, *, seed: int | None = None, force: bool = Fa
             )
             write_demo(dataset, out)
         import_demo(out, store, settings)
+    keep_records(settings)  # as after any import: the server's start loads them from a file
     return out
 
 

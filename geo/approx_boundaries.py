@@ -29,7 +29,9 @@ which old communes formed it. That is enough for an honest approximation:
 
 The result is approximate and labelled so (see ``docs/boundary_accuracy.md``
 for its measured error against a real boundary map). It is built once by
-``scripts/build_boundaries.py`` and bundled in ``data/boundaries``.
+``scripts/build_boundaries.py`` and bundled in ``data/boundaries``. scipy is imported
+where the cells are labelled: the app, which reads only :data:`METRIC_CRS` here, starts
+without it.
 """
 
 from __future__ import annotations
@@ -42,7 +44,6 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from scipy import ndimage
 
 from geo.units import Registry, parse_bounds
 
@@ -314,6 +315,8 @@ def _merge_fragments(labels: np.ndarray, within: np.ndarray | None = None) -> np
     ``within`` restricts merging to pixels of the same outer label (new labels
     inside one old commune), so that nesting survives.
     """
+    from scipy import ndimage
+
     out = labels.copy()
     for _ in range(5):
         changed = False

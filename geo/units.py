@@ -16,11 +16,12 @@ ambiguous: :func:`unit_set_on` decides by the record's date.
 from __future__ import annotations
 
 import datetime as dt
+import importlib.util
 import json
 import sqlite3
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
+from pathlib import Path
 
 import pandas as pd
 import vietnam_provinces as vp
@@ -130,6 +131,17 @@ def unit_set_on(date: dt.date | None) -> str | None:
     return OLD if date < MERGER_DATE else NEW
 
 
+def _package_data(package: str) -> Path:
+    """The ``data`` folder of an installed package, found without importing it:
+    ``vietnamadminunits`` compiles its address parser's patterns when imported (seconds,
+    at every server start), and the registry reads only its files.
+    """
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise ModuleNotFoundError(f"the package {package!r} is not installed")
+    return Path(next(iter(spec.submodule_search_locations))) / "data"
+
+
 @lru_cache(maxsize=1)
 def load_registry() -> Registry:
     """Read the registry from the official-code packages (cached: the result is read-only).
@@ -140,7 +152,7 @@ def load_registry() -> Registry:
     >>> len(reg.communes), len(reg.legacy)
     (96, 280)
     """
-    data = resources.files("vietnamadminunits") / "data"
+    data = _package_data("vietnamadminunits")
     with sqlite3.connect(f"file:{data / 'dataset.db'}?mode=ro", uri=True) as con:
         new_rows = pd.read_sql_query(
             "SELECT * FROM admin_units WHERE provinceCode = ?", con, params=(PROVINCE_CODE,)

@@ -23,6 +23,8 @@ A period whose comparison period is not covered by the records (it starts
 before the first month with a record: the first year of records compared
 with a year before) has nothing to be compared with: every commune is in the
 class "no comparison" (:data:`NO_COMPARISON`), never "no significant change".
+
+scipy is imported where the test runs: a server starts without it.
 """
 
 from __future__ import annotations
@@ -33,7 +35,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from scipy.stats import binom, binomtest
 
 from geo.units import code_column
 from layers.counts import INCIDENT_TYPES
@@ -110,6 +111,8 @@ def poisson_rate_test(a: int, b: int, days_a: float, days_b: float) -> float:
     >>> poisson_rate_test(0, 0, 90, 90)
     1.0
     """
+    from scipy.stats import binomtest
+
     n = int(a) + int(b)
     if n == 0:
         return 1.0
@@ -140,6 +143,8 @@ def poisson_rate_tests(a, b, days_a: float, days_b: float) -> np.ndarray:
 
 def _binomial_two_sided(k: np.ndarray, n: np.ndarray, p: float) -> np.ndarray:
     """scipy's two-sided binomial p-value (``binomtest(k, n, p).pvalue``) for arrays."""
+    from scipy.stats import binom
+
     d = binom.pmf(k, n, p)
     rerr = 1 + 1e-7
     pval = np.ones(len(k))

@@ -9,6 +9,8 @@ map can say "N records located, M known only by commune".
 Distances and areas are computed in UTM zone 48N (EPSG:32648, metres); the
 results come back in WGS84 for the map. Filter the records (types, period)
 before calling: these functions smooth or count whatever they are given.
+
+scipy's k-d tree is imported where the kernel sums run: a server starts without scipy.
 """
 
 from __future__ import annotations
@@ -23,7 +25,6 @@ import numpy as np
 import pandas as pd
 import pyproj
 import shapely
-from scipy.spatial import cKDTree
 
 from geo.units import code_column
 from layers.counts import SEQUENTIAL_SCALE
@@ -495,6 +496,8 @@ def _kde(
     edge_correction: bool,
 ) -> np.ndarray:
     """Density (per km²) at the cell centres; every coordinate in km."""
+    from scipy.spatial import cKDTree
+
     density = np.zeros(len(centres))
     if len(points) == 0 or len(centres) == 0:
         return density

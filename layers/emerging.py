@@ -18,19 +18,18 @@ a whole neighbourhood "hot" from one incident; and no FDR correction by
 default (``permutations=0, fdr=True`` gives ArcGIS's inference). Contiguity,
 islands, the p-values and the Benjamini–Hochberg threshold are
 :mod:`layers.inference`'s, the same as the Gi* map's (:mod:`layers.hotspots`).
+
+esda and scipy are imported where they compute: a server starts without them.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
-import esda
 import numpy as np
 import pandas as pd
-from libpysal.graph import Graph
-from scipy.stats import norm
 
 from geo.units import code_column
 from layers.counts import INCIDENT_TYPES
@@ -45,6 +44,9 @@ from layers.inference import (
 )
 from layers.layer import Caveat, Layer
 from layers.periods import within
+
+if TYPE_CHECKING:
+    from libpysal.graph import Graph
 
 __all__ = [
     "ALPHA",
@@ -358,6 +360,8 @@ def _aligned(counts: pd.DataFrame, communes: pd.DataFrame) -> pd.DataFrame:
 def _gi_star(y: np.ndarray, graph: Graph, islands: np.ndarray, permutations: int, seed: int,
              n_jobs: int, inference: str):
     """z, p and how p was obtained, for one period."""
+    import esda
+
     if permutations:
         g = gi_star_test(y, graph, inference=inference, permutations=permutations, seed=seed,
                          islands=islands, n_jobs=n_jobs)
@@ -408,6 +412,8 @@ def mann_kendall(series: Sequence[float]) -> MannKendall:
     >>> r.s, round(r.var_s, 4), round(r.z, 4), round(r.p, 4)
     (7.0, 15.6667, 1.5159, 0.1296)
     """
+    from scipy.stats import norm
+
     x = np.asarray(series, dtype=float)
     n = len(x)
     upper = np.triu_indices(n, k=1)

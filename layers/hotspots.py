@@ -15,18 +15,19 @@ Two Gi* maps answer two questions: :func:`hotspot_layer` of the counts
 (where incidents cluster: large, populous communes weigh most) and
 :func:`rate_hotspot_layer` of the smoothed rate per resident (where the
 risk per person clusters).
+
+esda and libpysal are imported where they compute: a server starts without them
+(seconds of imports that no first page needs).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
-import esda
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-from libpysal import graph
-from libpysal import weights as pysal_weights
 
 from geo.approx_boundaries import METRIC_CRS  # UTM 48N: distances in metres
 from layers.inference import (
@@ -41,6 +42,9 @@ from layers.inference import (
     quiet_esda,
 )
 from layers.layer import Caveat, Layer
+
+if TYPE_CHECKING:
+    from libpysal import graph
 
 __all__ = [
     "DIVERGING_SCALE",
@@ -422,6 +426,8 @@ def local_moran(
     >>> lisa.frame.loc["00000", "lisa_class"]
     'high-high'
     """
+    import esda
+
     _check_choices(weights=weights, alternative=alternative, permutations=permutations)
     if not 0 < alpha < 1:
         raise ValueError(f"alpha must lie between 0 and 1, got {alpha}")
@@ -775,6 +781,9 @@ def _weights(
     communes: gpd.GeoDataFrame, kind: str, distance_km: float | None
 ) -> tuple[graph.Graph, float | None, tuple[str, ...]]:
     """Binary spatial weights of the communes, the band used, and the communes left alone."""
+    from libpysal import graph
+    from libpysal import weights as pysal_weights
+
     if kind == "queen":
         if distance_km is not None:
             raise ValueError("distance_km applies to weights='distance' only")

@@ -21,6 +21,9 @@ p-value and the same False Discovery Rate decision on every map:
 - :func:`fdr_threshold`: the Benjamini–Hochberg critical p-value;
 - :func:`quiet_esda`: runs esda without its noise and without touching
   NumPy's global random state.
+
+esda, libpysal and scipy are imported inside the functions that use them: a server
+starts without them (seconds of imports that no first page needs).
 """
 
 from __future__ import annotations
@@ -31,16 +34,15 @@ import warnings
 from collections import OrderedDict
 from contextlib import contextmanager
 
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
-import esda
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from esda.significance import calculate_significance
-from libpysal.graph import Graph
-from scipy.special import comb
+
+if TYPE_CHECKING:
+    from libpysal.graph import Graph
 
 __all__ = [
     "ALTERNATIVES",
@@ -104,6 +106,8 @@ def queen_contiguity(communes: gpd.GeoDataFrame | gpd.GeoSeries) -> Graph:
     >>> list(w["b"].index), list(w.isolates)
     (['a'], ['c'])
     """
+    from libpysal.graph import Graph
+
     geometry = communes.geometry if isinstance(communes, gpd.GeoDataFrame) else communes
     key = _shapes_key(geometry)
     with _GRAPHS_LOCK:
@@ -193,6 +197,8 @@ def permutation_p(
     >>> p.tolist(), tail.tolist()
     ([0.02, 1.0], [1, 0])
     """
+    from esda.significance import calculate_significance
+
     if alternative not in ALTERNATIVES:
         raise ValueError(f"unknown alternative {alternative!r}: use one of {ALTERNATIVES}")
     observed = np.asarray(observed, dtype=float)[:, None]
@@ -231,6 +237,8 @@ def excess_p(observed: np.ndarray, simulated: np.ndarray) -> np.ndarray:
     >>> excess_p(np.array([5, 1]), np.array([[1, 2, 3, 5], [1, 1, 1, 1]])).tolist()
     [0.4, 1.0]
     """
+    from esda.significance import calculate_significance
+
     observed = np.asarray(observed, dtype=float)
     simulated = np.asarray(simulated, dtype=float)
     shape = observed.shape
@@ -315,6 +323,8 @@ def _subset_sums(y: np.ndarray, k_max: int, s_max: int) -> np.ndarray:
     those units adds ``j`` to the size and ``j v`` to the sum in ``C(m, j)``
     ways. Only additions of non-negative numbers: no cancellation.
     """
+    from scipy.special import comb
+
     table = np.zeros((k_max + 1, s_max + 1))
     table[0, 0] = 1.0
     values, multiplicity = np.unique(y, return_counts=True)
@@ -416,6 +426,8 @@ def exact_gi_star_p(
     >>> p.round(4).tolist(), tail.tolist()
     ([0.6667, 1.0, 0.6667, 0.6667], [1, 1, -1, -1])
     """
+    from scipy.special import comb
+
     if alternative not in ALTERNATIVES:
         raise ValueError(f"unknown alternative {alternative!r}: use one of {ALTERNATIVES}")
     y = _integer_counts(counts)
@@ -535,6 +547,8 @@ def gi_star_test(
     >>> gi_star_test(np.array([0.5, 0.4, 0, 0]), queen_contiguity(row)).inference
     'permutation'
     """
+    import esda
+
     if inference not in INFERENCES:
         raise ValueError(f"unknown inference {inference!r}: use one of {INFERENCES}")
     if alternative not in ALTERNATIVES:

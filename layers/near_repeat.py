@@ -33,6 +33,8 @@ The significant bands make a **window**: up to the farthest distance and the
 longest time of the significant bands (e.g. "within 2 km in the next 14
 days"). Each record whose window is still open on the reference day (its date
 + the window's days ≥ that day) is a likely **originator** (:func:`originators`).
+
+scipy's k-d tree is imported where the pairs are counted: a server starts without scipy.
 """
 
 from __future__ import annotations
@@ -43,7 +45,6 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import pyproj
-from scipy.spatial import cKDTree
 
 from geo.approx_boundaries import METRIC_CRS
 from layers.inference import excess_p, fdr_threshold
@@ -344,6 +345,8 @@ def knox_test(
     >>> bool((result.table["expected"] > 0).all())
     True
     """
+    from scipy.spatial import cKDTree
+
     bands = bands or Bands()
     if int(permutations) < 19:
         raise ValueError("permutations must be at least 19 (a p-value of 0.05 needs 19)")
@@ -437,6 +440,8 @@ def originators(records: pd.DataFrame, result: NearRepeat, *, on: dt.date,
         window), ``radius_km``, ``days_left`` (from ``on``), ``followers`` (later
         records already inside its window, up to ``on``), newest first.
     """
+    from scipy.spatial import cKDTree
+
     columns = ["record_id", "type", "date", "lat", "lon", "until", "radius_km", "days_left",
                "followers"]
     if result.window_days is None:

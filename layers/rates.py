@@ -1,4 +1,8 @@
-"""Incidents per 10,000 residents of each commune: raw and empirical-Bayes smoothed rates."""
+"""Incidents per 10,000 residents of each commune: raw and empirical-Bayes smoothed rates.
+
+The smoothing is esda's empirical Bayes written on numpy arrays (checked against esda in the
+tests), so a server neither imports esda nor waits for it.
+"""
 
 from __future__ import annotations
 

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from dashboard.cli import main
 from geo.store import open_store
@@ -240,3 +241,46 @@ def test_import_names_the_reporting_agency_and_the_day_the_report_came(tmp_path,
     assert len(imports) == 1  # the refused days wrote nothing
     assert imports.loc[0, ["source", "agency", "received_on"]].tolist() == \
         ["Công an tỉnh", "Sở Tư pháp", pd.Timestamp(2024, 8, 2)]
+
+
+def test_a_committed_import_keeps_the_records_for_the_next_server_start(
+        tmp_path, store_settings, capsys, monkeypatch):
+    """Once an import has committed, ``borderwatch import`` reads the new records and keeps
+    them in the cache folder (a server started then reads none from the store); a refused
+    import keeps nothing; a cache folder that cannot be written is told, the import stays."""
+    from dashboard.records import RecordCache, snapshot_key
+    from geo.config import Settings
+    from geo.store.base import Store
+
+    # the command's settings: the cache folder of the environment (the test run's)
+    cli = Settings.from_env(data_dir=store_settings.data_dir,
+                            database_url=store_settings.database_url)
+
+    def kept_now() -> bool:
+        with open_store(cli) as store:
+            key = snapshot_key(cli, store, store.revision())
+        return (cli.cache_dir / f"records-{key}.pickle").exists()
+
+    path = _file(tmp_path, GOOD_AND_BAD)
+    assert main([*_cli_args(store_settings), "import", "incidents", str(path), "--strict",
+                 "--quiet"]) == 1
+    assert not kept_now()
+
+    assert main([*_cli_args(store_settings), "import", "incidents", str(path)]) == 0
+    assert "... records kept for the dashboard (" in capsys.readouterr().err
+    assert kept_now()
+    with monkeypatch.context() as patched:
+        patched.setattr(Store, "read", lambda *a, **k: pytest.fail("read from the store"))
+        started = RecordCache(cli).current()
+    assert sorted(started.incidents["record_id"]) == ["C1", "C3"]
+
+    blocked = tmp_path / "not_a_folder"
+    blocked.write_text("", encoding="utf-8")
+    monkeypatch.setenv("BORDERWATCH_CACHE_DIR", str(blocked))
+    more = _file(tmp_path, "Mã hồ sơ,Ngày,Loại,Mã xã\nC4,06/08/2025,tip,25681\n", "them.csv")
+    assert main([*_cli_args(store_settings), "import", "incidents", str(more), "--quiet"]) == 0
+    err = capsys.readouterr().err
+    assert "warning: the records were not kept for the dashboard" in err
+    assert "Traceback" not in err
+    with open_store(store_settings) as store:
+        assert store.count("incidents") == 3

@@ -119,3 +119,51 @@ def test_the_cube_is_built_once_per_store_revision(ctx, tmp_path):
     counts = after.counts(NEW, ["tip"], dt.date(2025, 8, 5), dt.date(2025, 8, 6))
     assert counts["25681"] == 2 and counts.sum() == 2
     assert int(after.counts(NEW, ["tip"]).sum()) == had + 2
+
+
+def test_shapes_kept_by_a_boundaries_import_are_what_the_next_start_reads(tmp_path,
+                                                                          monkeypatch):
+    """keep_screen_shapes (``borderwatch boundaries import``'s last step) writes the screen
+    GeoJSON of both unit sets; a start after it simplifies no commune."""
+    from dashboard import context
+    from dashboard.context import keep_screen_shapes
+    from geo.boundaries import load_communes
+
+    settings = Settings(data_dir=tmp_path / "var")
+    kept = keep_screen_shapes(settings)
+    assert kept == {s: context.screen_geojson(load_communes(settings, s)) for s in (NEW, OLD)}
+    assert len(list(settings.cache_dir.glob("shapes-*.pickle"))) == 2
+
+    def no_simplifying(communes):
+        raise AssertionError("the shapes were made again at start")
+
+    monkeypatch.setattr(context, "screen_geojson", no_simplifying)
+    assert build_context(settings).geojson == kept
+
+
+def test_the_import_page_has_the_new_records_read_and_kept_at_once(ctx, tmp_path):
+    """After a committed upload the server reads the new revision in the background and
+    keeps it in the cache folder: the next page finds it loaded, a restart reads the file."""
+    import time
+
+    from dashboard.pages import import_records
+    from dashboard.records import snapshot_key
+    from geo.ingest import import_file
+    from geo.store import open_store
+
+    path = tmp_path / "vu_viec.csv"
+    path.write_text("Mã hồ sơ,Ngày,Loại,Mã xã\nPAGE-1,07/08/2025,tip,25681\n",
+                    encoding="utf-8")
+    with open_store(ctx.settings) as store:
+        assert import_file(path, "incidents", store, ctx.places).accepted == 1
+        revision = store.revision()
+        key = snapshot_key(ctx.settings, store, revision)
+    assert ctx.records.last_known().revision != revision
+    import_records._keep_records(ctx)
+    waited = 0.0
+    while ctx.records.last_known().revision != revision and waited < 120:
+        time.sleep(0.1)
+        waited += 0.1
+    assert ctx.records.last_known().revision == revision
+    assert "PAGE-1" in set(ctx.records.last_known().incidents["record_id"])
+    assert (ctx.settings.cache_dir / f"records-{key}.pickle").exists()

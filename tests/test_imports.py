@@ -15,6 +15,7 @@ listed item that no longer happens (so that the list only shrinks).
 from __future__ import annotations
 
 import ast
+import os
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -144,3 +145,20 @@ def test_no_new_upward_import_cycle_or_private_name():
 def test_known_problems_still_exist():
     gone = KNOWN - _problems()
     assert not gone, "fixed, remove from KNOWN:\n" + "\n".join(sorted(map(str, gone)))
+
+
+def test_a_server_starts_without_the_libraries_no_first_page_needs():
+    """What ``borderwatch serve`` imports to build its app leaves out the statistics, the
+    spreadsheet, the report and the map-export libraries (seconds of a start): each is
+    imported where it is used."""
+    import subprocess
+    import sys
+
+    heavy = ("esda", "libpysal", "statsmodels", "sklearn", "scipy", "folium", "openpyxl",
+             "docx", "kaleido", "vietnamadminunits")
+    code = ("import sys, dashboard.cli, dashboard.app, dashboard.context, dashboard.wsgi; "
+            f"print(sorted(m for m in {heavy!r} if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                          text=True, timeout=300, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"

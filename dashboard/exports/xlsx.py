@@ -4,6 +4,8 @@ A spreadsheet a planner can forward: the title and period on top, the
 caveats (synthetic demo data, approximate boundaries) written in the sheet
 itself so they travel with the numbers, then the table with real numbers
 (not text) in the locale's display format.
+
+openpyxl is imported when a sheet is written: a server starts without it.
 """
 
 from __future__ import annotations
@@ -14,14 +16,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 import pandas as pd
-from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import get_column_letter
 
 __all__ = ["Column", "LAYER_COLUMNS", "layer_xlsx", "table_xlsx"]
 
-_HEADER_FILL = PatternFill("solid", fgColor="DCE6F1")
-_NOTE_FONT = Font(bold=True, color="9C5700")
+#: The header row's fill and the notes' font (openpyxl ``PatternFill`` and ``Font`` arguments).
+_HEADER_FILL = {"fill_type": "solid", "fgColor": "DCE6F1"}
+_NOTE_FONT = {"bold": True, "color": "9C5700"}
 
 
 @dataclass(frozen=True)
@@ -57,6 +57,8 @@ def table_xlsx(
     >>> raw[:2]
     b'PK'
     """
+    from openpyxl import Workbook
+
     book = Workbook()
     _fill_sheet(book.active, frame, columns, title=title, notes=notes, sheet=sheet,
                 extracted=extracted, extracted_label=extracted_label)
@@ -69,6 +71,9 @@ def _fill_sheet(ws, frame: pd.DataFrame, columns: Sequence[Column], *, title: st
                 notes: Sequence[str] = (), sheet: str | None = None,
                 extracted: dt.date | None = None, extracted_label: str | None = None) -> None:
     """Write one sheet as :func:`table_xlsx` describes it."""
+    from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.utils import get_column_letter
+
     from dashboard.i18n import translate
 
     ws.title = (sheet or translate("export.sheet", "vi"))[:31]
@@ -76,7 +81,7 @@ def _fill_sheet(ws, frame: pd.DataFrame, columns: Sequence[Column], *, title: st
     ws["A1"].font = Font(bold=True, size=14)
     for note in notes:
         ws.append([note])
-        ws.cell(ws.max_row, 1).font = _NOTE_FONT
+        ws.cell(ws.max_row, 1).font = Font(**_NOTE_FONT)
     ws.append([extracted_label or translate("export.extracted", "vi"),
                (extracted or dt.date.today())])
     ws.cell(ws.max_row, 2).number_format = "DD/MM/YYYY"
@@ -86,7 +91,7 @@ def _fill_sheet(ws, frame: pd.DataFrame, columns: Sequence[Column], *, title: st
     for i, col in enumerate(columns, start=1):
         cell = ws.cell(header_row, i)
         cell.font = Font(bold=True)
-        cell.fill = _HEADER_FILL
+        cell.fill = PatternFill(**_HEADER_FILL)
         cell.alignment = Alignment(wrap_text=True, vertical="top")
         ws.column_dimensions[get_column_letter(i)].width = col.width
     for values in frame[[c.key for c in columns]].itertuples(index=False, name=None):
@@ -203,6 +208,7 @@ def _forecast_xlsx(layer, frame: pd.DataFrame, columns: Sequence[Column], *, tit
     """The forecast's table, its track record beside it: the page's sentence in the first
     sheet's notes, the backtest table (hit rate, PAI at 5/10/20 % of the area, PEI at 10 %,
     for the model and each baseline) as numbers in a second sheet."""
+    from openpyxl import Workbook
     from dashboard.forecast_text import track_header, track_record, track_values
     from dashboard.i18n import translate
 

@@ -29,8 +29,10 @@ import binascii
 import datetime as dt
 import hashlib
 import json
+import logging
 import secrets
 import sqlite3
+import threading
 import time
 from pathlib import Path
 
@@ -409,6 +411,21 @@ def _before_commit(accounts, owners: SourceOwners, session, source: str, stored)
     return before_commit
 
 
+def _keep_records(ctx: AppContext) -> None:
+    """After a committed import: the server reads the new records at once, in the
+    background, and keeps them in the cache folder (:meth:`RecordCache.current
+    <dashboard.records.RecordCache.current>`): the next page finds them loaded, and a
+    restart or another worker loads them from that file instead of reading the store."""
+
+    def read() -> None:
+        try:
+            ctx.records.current()
+        except Exception:  # noqa: BLE001 — the next page reads the store and tells its error
+            logging.getLogger("borderwatch").exception("records not read after the import")
+
+    threading.Thread(target=read, name="records-after-import", daemon=True).start()
+
+
 def register_callbacks(app: Dash, ctx: AppContext, on_import=None) -> None:
     """Upload → preview; confirm → import; cancel → forget the upload.
 
@@ -539,6 +556,8 @@ def register_callbacks(app: Dash, ctx: AppContext, on_import=None) -> None:
             return refused(str(err), "error")
         path.unlink(missing_ok=True)
         _audit(accounts, "import_confirm", session, asked, report=report)
+        if report.status == "committed":
+            _keep_records(ctx)
         if report.status == "committed" and on_import is not None:
             on_import()
         if report.status == "refused":

@@ -1,13 +1,18 @@
-"""The attacker's linear (or integer) programs of the protection check."""
+"""The attacker's linear (or integer) programs of the protection check.
+
+scipy is imported where a program is built and solved: a server starts without it.
+"""
 
 from __future__ import annotations
 
 import math
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 import numpy as np
-from scipy import sparse
-from scipy.optimize import Bounds, LinearConstraint, linprog, milp
+
+if TYPE_CHECKING:
+    from scipy import sparse
 
 
 __all__ = [
@@ -35,6 +40,8 @@ class Program:
 
     def solve(self, objective: np.ndarray) -> np.ndarray:
         """A feasible point minimising ``objective``."""
+        from scipy.optimize import Bounds, LinearConstraint, linprog, milp
+
         if self.integer:
             constraints = (LinearConstraint(self.A, self.rhs, self.rhs),) if self.A.shape[0] \
                 else ()

@@ -1,6 +1,7 @@
 """The generic cell suppression: primary, complementary to a fixpoint, checked by attack.
 
 It knows nothing of incidents: any :class:`~layers.suppression.tables.CountTable`.
+scipy is imported where the components are found: a server starts without it.
 """
 
 from __future__ import annotations
@@ -9,14 +10,16 @@ import heapq
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from scipy import sparse
-from scipy.sparse.csgraph import connected_components
 
 from layers.suppression.audit import Program
 from layers.suppression.tables import CountTable
+
+if TYPE_CHECKING:
+    from scipy import sparse
 
 __all__ = [
     "COMPLEMENTARY",
@@ -334,6 +337,10 @@ class _State:
         return cells, sub, rhs, lower, upper
 
     def components(self, sub: sparse.csr_matrix) -> np.ndarray:
+        from scipy import sparse
+
+        from scipy.sparse.csgraph import connected_components
+
         n_rows, n_cells = sub.shape
         graph = sparse.bmat([[None, sub.T], [sub, None]], format="csr") if n_rows else \
             sparse.csr_matrix((n_cells, n_cells))

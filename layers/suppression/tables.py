@@ -1,15 +1,20 @@
-"""Count tables: hierarchies of cells and the additive relations a reader knows."""
+"""Count tables: hierarchies of cells and the additive relations a reader knows.
+
+scipy is imported where the relations are built: a server starts without it.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from scipy import sparse
 
+if TYPE_CHECKING:
+    from scipy import sparse
 
 __all__ = [
     "CountTable",
@@ -208,6 +213,8 @@ def margins_table(frame: pd.DataFrame, *, total: str = "total") -> CountTable:
 def _membership(dim: Hierarchy) -> sparse.csr_matrix:
     """Members × leaves, 1 where the leaf lies under the member (sparse: a country's
     communes would need gigabytes as a dense matrix)."""
+    from scipy import sparse
+
     col = {leaf: j for j, leaf in enumerate(dim.leaves)}
     rows, cols = [], []
     for i, member in enumerate(dim.members):
@@ -220,6 +227,8 @@ def _membership(dim: Hierarchy) -> sparse.csr_matrix:
 
 def _relations(dims: tuple[Hierarchy, ...], shape: tuple[int, ...]) -> sparse.csr_matrix:
     """Parent − Σ children = 0 for every group of every dimension, at every other coordinate."""
+    from scipy import sparse
+
     flat = np.arange(int(np.prod(shape))).reshape(shape)
     rows, cols, vals = [], [], []
     start = 0

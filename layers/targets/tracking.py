@@ -50,6 +50,8 @@ Three rules read the targets as the plans mean them:
 
 Every value comes with its numerator, denominator and 95 % Wilson interval
 (``ci_low``, ``ci_high``; statsmodels' ``proportion_confint``).
+
+statsmodels is imported where the interval is computed: a server starts without it.
 """
 
 from __future__ import annotations
@@ -63,7 +65,6 @@ from typing import Any
 
 import pandas as pd
 from pydantic_core import PydanticCustomError
-from statsmodels.stats.proportion import proportion_confint
 
 from geo.plans import Indicator, Plan, PlanPeriod, parse_date
 from layers.targets.measures import MEASURE_FUNCTIONS, NoData, Ratio, TrackingData
@@ -230,6 +231,8 @@ def wilson_interval(numerator: int, denominator: int, *, alpha: float = 0.05
     >>> [round(x, 1) for x in wilson_interval(13, 35)]
     [23.2, 53.7]
     """
+    from statsmodels.stats.proportion import proportion_confint
+
     if denominator <= 0 or not 0 <= numerator <= denominator:
         return None, None
     low, high = proportion_confint(numerator, denominator, alpha=alpha, method="wilson")
