@@ -70,10 +70,16 @@ def _canonical_codes(code: pd.Series) -> pd.Series:
     over many rows.
     """
     codes, uniques = pd.factorize(code)
-    distinct = pd.Series(uniques, dtype=object).astype(str).str.strip() \
-        .str.replace(r"\.0$", "", regex=True)
-    distinct = distinct.where(distinct == "", distinct.str.zfill(5))
-    return pd.Series(distinct.to_numpy(dtype=object)[codes], index=code.index, dtype=object)
+    distinct = np.array([_canonical_code(str(u)) for u in uniques], dtype=object)
+    return pd.Series(distinct[codes], index=code.index, dtype=object)
+
+
+def _canonical_code(text: str) -> str:
+    """One code as :func:`_canonical_codes` writes it ("25681.0 " → "25681", "681" → "00681")."""
+    text = text.strip()
+    if text.endswith(".0"):
+        text = text[:-2]
+    return text.zfill(5) if text else ""
 
 
 def _by_name(
@@ -81,6 +87,8 @@ def _by_name(
 ) -> tuple[pd.Series, pd.Series]:
     found = pd.Series(pd.NA, index=records.index, dtype="string")
     reason = pd.Series(pd.NA, index=records.index, dtype="string")
+    if not todo.any():  # every record has its code: no name to match
+        return found, reason
     names = records.get("commune", pd.Series("", index=records.index)).fillna("").astype(str)
     districts = records.get("district", pd.Series("", index=records.index)).fillna("").astype(str)
     ask = todo & names.str.strip().ne("")
@@ -243,15 +251,22 @@ def resolve_communes(
     point_code = pd.Series(pd.NA, index=records.index, dtype="string")
     old_point = pd.Series(pd.NA, index=records.index, dtype="string")
     pts = gpd.GeoSeries([], crs="EPSG:4326")
+    has_point = pd.Series(False, index=records.index)
     if lat is not None and lon is not None:
         has_point = lat.notna() & lon.notna()
-        if has_point.any():
+        # A point is looked up only where it can matter: in the 2025 communes for a record
+        # that code and name did not place, in the former ones for those and for every
+        # record of the new set (its former commune); a record of the old set placed by
+        # its code or name needs neither (most of a history). Conflicts look up theirs below.
+        in_new = has_point & code.isna()
+        in_old = has_point & (code.isna() | (sets == NEW))
+        if in_old.any() or in_new.any():
+            use = in_old | in_new
             pts = gpd.GeoSeries(
-                gpd.points_from_xy(lon[has_point], lat[has_point]), index=lat.index[has_point],
-                crs="EPSG:4326",
+                gpd.points_from_xy(lon[use], lat[use]), index=lat.index[use], crs="EPSG:4326",
             )
-            point_code[has_point] = _point_in(pts, communes_new)
-            old_point[has_point] = _point_in(pts, communes_old)
+            point_code[in_new] = _point_in(pts[in_new[use].to_numpy()], communes_new)
+            old_point[in_old] = _point_in(pts[in_old[use].to_numpy()], communes_old)
             need_point = code.isna() & point_code.notna()
             # Points decide the unit only when code and name did not.
             new_from_point = need_point & (sets == NEW)
@@ -269,6 +284,9 @@ def resolve_communes(
     conflict = pd.Series(False, index=records.index)
     conflict[far.index[far.to_numpy()]] = True
     point_new = pd.Series(pd.NA, index=records.index, dtype="string")
+    ask = conflict & has_point & point_code.isna()
+    if ask.any():  # the 2025 commune of a conflicting point, not looked up above
+        point_code[ask] = _point_in(pts.loc[ask.index[ask.to_numpy()]], communes_new)
     for i in conflict.index[conflict.to_numpy()]:
         # the 2025 commune of the point's former commune: for a split one, the part the
         # point lies in when that is one of its parts, else its main part

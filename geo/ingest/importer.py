@@ -45,7 +45,7 @@ from geo.ingest.columns import ColumnMap, map_columns, personal_columns
 from geo.kinds import KINDS, Kind
 from geo.ingest.messages import describe
 from geo.ingest.parse import (CellErrors, check_outcomes, parse_choice, parse_codes, parse_dates,
-                              parse_floats, parse_ints)
+                              parse_floats, parse_ints, read_numbers)
 from geo.ingest.readers import CHUNK_ROWS, Chunk, FileRefused, checksum, read_chunks
 from geo.resolve import resolve_communes
 from geo.store.base import QUARANTINE_COLUMNS, Store, Transaction
@@ -504,25 +504,7 @@ def _swapped(raw: pd.DataFrame, places: Places) -> CellErrors:
     Their coordinate cells are blanked in ``raw`` (so no other check fires
     on them) and a ``coords.swapped`` rejection with the fix is returned.
     """
-    def number(col: str) -> np.ndarray:
-        """The cells read as numbers after stripping, with a decimal comma accepted."""
-        cells = raw[col]
-        if _all_text(cells):
-            # A plain number parses as written; only the others are stripped and
-            # have their comma replaced (no text with a comma parses as written).
-            values = pd.to_numeric(pd.Series(_texts(cells)), errors="coerce") \
-                .to_numpy(float, copy=True)
-            again = np.flatnonzero(np.isnan(values))
-            if len(again):
-                text = pd.Series([v.strip().replace(",", ".") for v in _texts(cells)[again]],
-                                 dtype=object)
-                values[again] = pd.to_numeric(text, errors="coerce").to_numpy(float)
-            return values
-        text = cells.map(lambda v: v if isinstance(v, str) else str(v)).str.strip() \
-            .str.replace(",", ".", regex=False)
-        return pd.to_numeric(text, errors="coerce").to_numpy(float)
-
-    lat, lon = number("lat"), number("lon")
+    lat, lon = read_numbers(raw["lat"]), read_numbers(raw["lon"])
     both = np.isfinite(lat) & np.isfinite(lon)
     inside = np.zeros(len(raw), bool)
     flipped = np.zeros(len(raw), bool)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import itertools
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,7 +25,7 @@ from geo.kinds import INCIDENT_TYPES, OUTCOMES, STATUSES, Field
 from geo.names import fold
 
 __all__ = ["EARLIEST", "MAX_COUNT", "CellErrors", "check_outcomes", "parse_choice", "parse_codes",
-           "parse_dates", "parse_floats", "parse_ints"]
+           "parse_dates", "parse_floats", "parse_ints", "read_numbers"]
 
 #: Records before this day are refused (the programmes this product serves start later).
 EARLIEST = dt.date(2000, 1, 1)
@@ -59,11 +60,43 @@ class CellErrors:
         self.suggestions.extend([suggestion] * len(idx))
 
 
+def _all_text(values: pd.Series) -> bool:
+    """Every cell is a ``str`` (a CSV column: no empty cell is None or NaN)."""
+    return pd.api.types.infer_dtype(values, skipna=False) in ("string", "empty")
+
+
 def _text(values: pd.Series) -> pd.Series:
-    """Cells as stripped text (CSV cells already are; XLSX cells may be numbers or dates)."""
-    if pd.api.types.infer_dtype(values, skipna=False) not in ("string", "empty"):
+    """Cells as stripped text (CSV cells already are; XLSX cells may be numbers or dates).
+
+    Stripped in one list comprehension, not pandas' string accessor, which calls a
+    Python function per cell (a third of a national import's parsing, issue 18)."""
+    if not _all_text(values):
         values = values.map(lambda v: v if isinstance(v, str) else ("" if v is None else str(v)))
-    return values.astype(object).str.strip()
+    return pd.Series([v.strip() for v in values.to_numpy(dtype=object)], index=values.index,
+                     dtype=object, name=values.name)
+
+
+def read_numbers(values: pd.Series) -> np.ndarray:
+    """The cells as float64 numbers, NaN where empty or unreadable; white space around a
+    number is ignored and a decimal comma accepted ("10,987").
+
+    A text cell that parses as written is read so, in C (nearly every coordinate of a
+    file); only the others are stripped and have their comma replaced (no text with a
+    comma parses as written, and white space around a number does not change it), so the
+    numbers are those of the slow path for every cell.
+    """
+    if not _all_text(values):
+        text = _text(values).str.replace(",", ".", regex=False)
+        return pd.to_numeric(text, errors="coerce").to_numpy(float)
+    cells = values.to_numpy(dtype=object)
+    numbers = pd.to_numeric(pd.Series(cells, dtype=object), errors="coerce") \
+        .to_numpy(float, copy=True)
+    again = np.flatnonzero(np.isnan(numbers))
+    if len(again):
+        text = [v.strip().replace(",", ".") for v in cells[again]]
+        numbers[again] = pd.to_numeric(pd.Series(text, dtype=object), errors="coerce") \
+            .to_numpy(float)
+    return numbers
 
 
 def parse_dates(values: pd.Series, today: dt.date, errors: CellErrors, *,
@@ -150,19 +183,32 @@ def parse_ints(values: pd.Series, field: Field, errors: CellErrors) -> pd.Series
     huge = (number.notna() & (number.abs() > MAX_COUNT)).to_numpy()
     errors.add(huge, "number.too_large", lambda i: {"value": text.iat[i], "column": field.name})
     number = number.where(~huge).astype("float64")
-    _range(number, field, errors, text)
+    _range(number, field, errors, text.to_numpy())
     return pd.array(number.where(~_out_of_range(number, field)), dtype="Int64")
 
 
 def parse_floats(values: pd.Series, field: Field, errors: CellErrors) -> pd.Series:
     """Floats (coordinates); a decimal comma is accepted ("10,987")."""
-    text = _text(values)
-    number = pd.to_numeric(text.str.replace(",", ".", regex=False).where(text.ne(""), None),
-                           errors="coerce")
-    bad = text.ne("").to_numpy() & number.isna().to_numpy()
-    errors.add(bad, "coords.unreadable", lambda i: {"value": text.iat[i]})
-    _range(number, field, errors, text)
+    number = pd.Series(read_numbers(values), index=values.index, dtype="float64")
+    missing = np.isnan(number.to_numpy())
+    filled = ~missing
+    if missing.any():  # an empty cell is no error; another one that is no number is
+        filled[missing] = _text(values[missing]).ne("").to_numpy()
+    bad = filled & missing
+    shown = _Shown(values)
+    errors.add(bad, "coords.unreadable", lambda i: {"value": shown[i]})
+    _range(number, field, errors, shown)
     return number.where(~_out_of_range(number, field)).astype("float64")
+
+
+class _Shown:
+    """The stripped text of a cell, worked out only for the cells a message quotes."""
+
+    def __init__(self, values: pd.Series) -> None:
+        self._values = values
+
+    def __getitem__(self, i: int) -> str:
+        return _text(self._values.iloc[i : i + 1]).iat[0]
 
 
 def _out_of_range(number: pd.Series, field: Field) -> np.ndarray:
@@ -171,13 +217,14 @@ def _out_of_range(number: pd.Series, field: Field) -> np.ndarray:
     return (number.notna() & ((number < low) | (number > high))).to_numpy()
 
 
-def _range(number: pd.Series, field: Field, errors: CellErrors, text: pd.Series) -> None:
+def _range(number: pd.Series, field: Field, errors: CellErrors, text) -> None:
+    """Refuse the numbers outside the field's range; ``text[i]`` is the i-th cell as shown."""
     out = _out_of_range(number, field)
     if field.minimum == 0 and field.maximum is None:
-        errors.add(out, "number.negative", lambda i: {"value": text.iat[i], "column": field.name})
+        errors.add(out, "number.negative", lambda i: {"value": text[i], "column": field.name})
     else:
         errors.add(out, "number.out_of_range",
-                   lambda i: {"value": text.iat[i], "column": field.name,
+                   lambda i: {"value": text[i], "column": field.name,
                               "minimum": field.minimum, "maximum": field.maximum})
 
 
@@ -269,6 +316,16 @@ def check_outcomes(types: pd.Series, statuses: pd.Series, errors: CellErrors,
 
 def parse_codes(values: pd.Series) -> pd.Series:
     """Commune codes as 5-digit text ("25681", 25681, "25681.0" → "25681"); empty stays empty."""
-    text = _text(values).str.replace(r"\.0+$", "", regex=True)
-    digits = text.str.fullmatch(r"[0-9]{1,5}")
-    return text.where(~digits, text.str.zfill(5))
+    text = _text(values)
+    return pd.Series([_code(v) for v in text.to_numpy()], index=text.index, dtype=object,
+                     name=text.name)
+
+
+_POINT_ZEROS = re.compile(r"\.0+$")
+_CODE = re.compile(r"[0-9]{1,5}")
+
+
+def _code(text: str) -> str:
+    """One stripped cell as :func:`parse_codes` reads it."""
+    text = _POINT_ZEROS.sub("", text)
+    return text.zfill(5) if _CODE.fullmatch(text) else text
