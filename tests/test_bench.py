@@ -215,3 +215,18 @@ def test_release_figures_are_the_slowest_province_the_whole_plan_and_the_peak_me
     assert found[PROVINCE_MAX.key].met and found[TOTAL.key].value == 12.5
     assert found[RSS.key].value == 410.0 and found[TOTAL.key].detail["provinces"] == 3
     assert "31" in found[PROVINCE_MAX.key].note
+
+
+def test_table_figure_is_in_the_callbacks_specs_and_server_cpu_is_read_from_proc():
+    """The ranked key-area table is a figure of area 2 with its 2 s target; the server's CPU
+    seconds are read from /proc (this process's own here: they grow as it works)."""
+    import os
+
+    from bench.measure.callbacks import SPECS, TABLE, server_cpu_seconds
+
+    assert TABLE in SPECS and TABLE.target == 2.0 and TABLE.unit == "s"
+    before = server_cpu_seconds(os.getpid())
+    sum(i * i for i in range(2_000_000))
+    after = server_cpu_seconds(os.getpid())
+    assert before is not None and after > before >= 0
+    assert server_cpu_seconds(None) is None and server_cpu_seconds(2 ** 31) is None

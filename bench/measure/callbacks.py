@@ -33,7 +33,7 @@ from bench.servers import DashClient, peak_rss_mb
 from bench.timing import percentile, timed
 from layers.counts import INCIDENT_TYPES
 
-__all__ = ["COMMANDER", "OVERVIEW", "SPECS", "TABLE", "filter_states", "measure_callbacks",
+__all__ = ["COMMANDER", "OVERVIEW", "SPECS", "TABLE", "filter_states", "main", "measure_callbacks",
            "server_cpu_seconds", "sjoin_counts"]
 
 OVERVIEW = Spec("overview_filter_p95", 2, "overview filter change → values (p95)", "ms",
@@ -274,3 +274,56 @@ def figure_bytes(figure) -> int:
 
 def answer_json_bytes(answer: dict) -> int:
     return len(json.dumps(answer).encode())
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Area 2 alone on a kept run's national data (``python -m bench --work DIR`` kept it):
+    the real server on ``DIR/national/var``, the overview's, the commander's and the ranked
+    table's callbacks over HTTP, the figures written as JSON.
+
+        .venv/bin/python -m bench.measure.callbacks --work DIR --out area2.json
+    """
+    import argparse
+    import time
+    from pathlib import Path
+    from types import SimpleNamespace
+
+    from bench.context import FULL, QUICK
+    from bench.machine import describe_machine, load_average
+    from bench.results import format_table, write_results
+    from bench.servers import running_app
+    from dashboard.records import INCIDENT_COLUMNS
+    from geo.boundaries import load_communes
+    from geo.config import Settings
+    from geo.store import open_store
+    from geo.units import NEW
+
+    parser = argparse.ArgumentParser(prog="python -m bench.measure.callbacks",
+                                     description=main.__doc__.splitlines()[0])
+    parser.add_argument("--work", type=Path, required=True,
+                        help="a kept bench folder (its national/var)")
+    parser.add_argument("--out", type=Path, required=True, help="JSON file of the figures")
+    parser.add_argument("--quick", action="store_true", help="fewer filter changes")
+    args = parser.parse_args(argv)
+    run = Run(sizes=QUICK if args.quick else FULL, work=args.work)
+    run.data_dir = args.work / "national" / "var"
+    settings = Settings(data_dir=run.data_dir)
+    run.units = SimpleNamespace(communes_new=load_communes(settings, NEW))
+    with open_store(settings) as store:
+        run.incidents = store.read("incidents", INCIDENT_COLUMNS)
+    machine = describe_machine()
+    with running_app(run.data_dir, log_dir=args.work) as server:
+        run.log(f"server up in {server.start_seconds:.1f} s")
+        measure_callbacks(run, DashClient(server.url, server.cookies), server.pid)
+    machine["load_average_at_end"] = load_average()
+    write_results(args.out, run.figures, suite="borderwatch bench, area 2 on kept data",
+                  date=time.strftime("%Y-%m-%dT%H:%M:%S"), mode=run.sizes.name,
+                  duration_s=round(time.perf_counter() - run.started, 1), machine=machine,
+                  data={"work": str(args.work)}, command="python -m bench.measure.callbacks",
+                  noise="a shared machine: compare the load averages")
+    print(format_table(run.figures))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
