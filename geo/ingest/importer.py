@@ -538,7 +538,7 @@ def _names_in_code_column(values: pd.DataFrame) -> None:
 def _stripped(cells: pd.Series) -> pd.Series:
     """Cells as stripped text (what a free-text field stores)."""
     if _all_text(cells):
-        return pd.Series([v.strip() for v in _texts(cells)], index=cells.index,
+        return pd.Series(list(map(str.strip, _texts(cells))), index=cells.index,
                          dtype=cells.dtype, name=cells.name)
     return cells.map(lambda v: v if isinstance(v, str) else str(v)).str.strip()
 
@@ -774,6 +774,12 @@ def _hash_text(col: pd.Series, is_date: bool) -> list[str]:
             return values.dt.strftime("%Y-%m-%d").fillna("")
         return values.astype(object).where(values.notna(), "").astype(str)
 
+    if col.dtype == np.float64:  # coordinates: nearly all distinct, each written by str
+        numbers = col.to_numpy()
+        written = list(map(str, numbers.tolist()))
+        for i in np.flatnonzero(np.isnan(numbers)).tolist():
+            written[i] = ""
+        return written
     typed = col.dtype != object or pd.api.types.infer_dtype(col, skipna=True) == "string"
     if not typed or len(col) < 64:
         return _texts(text(col)).tolist()
