@@ -21,7 +21,11 @@ as whole columns of plain Python values (dates as ISO text), which SQLite binds
 with no adapter and no None (:meth:`~geo.store.base.Transaction.insert_columns`).
 Issue 18: a large file is read, checked, placed and hashed in a second
 process, a chunk ahead of this one, which only de-duplicates against the store
-and writes (:mod:`geo.ingest.ahead`); the outcome is the same either way.
+and writes (:mod:`geo.ingest.ahead`); the outcome is the same either way. No step
+calls Python per cell where C can read the cell: coordinates go through
+``to_numeric`` as written (:func:`~geo.ingest.parse.read_numbers`, only the few that do
+not parse are stripped and have their comma replaced), and a point is looked up only in
+the unit set where it can change the outcome (:func:`geo.resolve.resolve_communes`).
 """
 
 from __future__ import annotations
