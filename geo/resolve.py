@@ -70,7 +70,8 @@ def _canonical_codes(code: pd.Series) -> pd.Series:
     over many rows.
     """
     codes, uniques = pd.factorize(code)
-    distinct = np.array([_canonical_code(str(u)) for u in uniques], dtype=object)
+    distinct = np.array([_canonical_code(str(u)) for u in np.asarray(uniques, dtype=object)],
+                        dtype=object)
     return pd.Series(distinct[codes], index=code.index, dtype=object)
 
 

@@ -10,6 +10,8 @@ fast the store can take the rows at all.
 
 from __future__ import annotations
 
+import os
+import resource
 import sqlite3
 import time
 from collections import Counter
@@ -26,7 +28,7 @@ from geo.config import Settings
 from geo.ingest import import_file
 from geo.store import open_store
 
-__all__ = ["EMBEDDED", "POSTGIS", "SPECS", "measure_imports", "raw_sqlite_load"]
+__all__ = ["EMBEDDED", "POSTGIS", "SPECS", "cpu_seconds", "measure_imports", "raw_sqlite_load"]
 
 EMBEDDED = Spec("import_embedded", 1, "import + resolution, embedded SQLite (incidents)",
                 "rows/s", better="higher", target=100_000,
@@ -36,14 +38,24 @@ POSTGIS = Spec("import_postgis", 1, "import + resolution, PostGIS (incidents)", 
 SPECS = [EMBEDDED, POSTGIS]
 
 
-def _import(path: Path, kind: str, store, run: Run,
-            stages: Counter | None = None) -> tuple[float, object]:
+def cpu_seconds() -> float:
+    """CPU seconds of this process and of its ended children (the import's second process),
+    user and system: on a shared machine, what a step costs whatever the load."""
+    own, children = (resource.getrusage(who) for who in
+                     (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def _import(path: Path, kind: str, store, run: Run, stages: Counter | None = None,
+            cpu: dict | None = None) -> tuple[float, object]:
     with ExitStack() as stack:
         if stages is not None:
             _time_stages(stack, stages)
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), cpu_seconds()
         report = import_file(path, kind, store, run.places, source="bench")
         seconds = time.perf_counter() - start
+        if cpu is not None:
+            cpu["seconds"] = cpu_seconds() - start_cpu
     if stages is not None:
         stages["check_and_parse"] -= stages["place"]  # _place runs inside _prepare
         stages["commit"] = seconds - sum(stages.values())
@@ -101,17 +113,21 @@ def _time_stages(stack: ExitStack, stages: Counter) -> None:
         stack.enter_context(mock.patch.object(importer, attr, wrapped))
 
 
-def raw_sqlite_load(path: Path, database: Path, *, chunk_rows: int = 50_000) -> float:
+def raw_sqlite_load(path: Path, database: Path, *, chunk_rows: int = 50_000,
+                    cpu: dict | None = None) -> float:
     """Seconds for pandas ``read_csv`` (text) → ``to_sql`` into a new SQLite file with the
-    store's pragmas, a chunk at a time (pandas commits each): the bulk load with no check."""
+    store's pragmas, a chunk at a time (pandas commits each): the bulk load with no check.
+    ``cpu``, when given, receives its CPU seconds (``cpu["seconds"]``)."""
     con = sqlite3.connect(database)
     try:
         con.execute("PRAGMA journal_mode=WAL")
         con.execute("PRAGMA synchronous=NORMAL")
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), cpu_seconds()
         for chunk in pd.read_csv(path, dtype=str, keep_default_na=False, chunksize=chunk_rows):
             chunk.to_sql("raw_incidents", con, if_exists="append", index=False)
         con.commit()
+        if cpu is not None:
+            cpu["seconds"] = cpu_seconds() - start_cpu
         return time.perf_counter() - start
     finally:
         con.close()
@@ -141,18 +157,28 @@ def measure_imports(run: Run, *, postgis: bool = True) -> None:
     run.log(f"import {rows:,} incidents into the embedded store")
     settings = Settings(data_dir=run.data_dir)
     stages: Counter = Counter()
+    cpu: dict = {}
+    raw_cpu: dict = {}
+    load = os.getloadavg()[0]
     with open_store(settings) as store:
-        seconds, report = _import(run.files["incidents"], "incidents", store, run, stages)
+        seconds, report = _import(run.files["incidents"], "incidents", store, run, stages, cpu)
         outreach_s, outreach = _import(run.files["outreach"], "outreach", store, run)
         _import(run.files["population"], "population", store, run)
     run.log("baseline: read_csv → to_sql")
-    raw = raw_sqlite_load(run.files["incidents"], run.work / "raw.sqlite")
+    raw = raw_sqlite_load(run.files["incidents"], run.work / "raw.sqlite", cpu=raw_cpu)
+    load = max(load, os.getloadavg()[0])
     (run.work / "raw.sqlite").unlink(missing_ok=True)
     run.add(EMBEDDED.make(
         report.rows_read / seconds, baseline=rows / raw, samples=[report.rows_read / seconds],
         stat="single",
         detail={"rows": report.rows_read, "seconds": seconds, "baseline_seconds": raw,
                 "stages_s": {k: round(v, 2) for k, v in stages.items()},
+                # CPU seconds per million rows, both processes (a loaded machine stretches
+                # the wall time, much less the CPU time), and the load average seen
+                "cpu_s_per_million": round(cpu["seconds"] / report.rows_read * 1e6, 2),
+                "baseline_cpu_s_per_million": round(raw_cpu["seconds"] / rows * 1e6, 2),
+                "cpu_ratio_to_baseline": round(cpu["seconds"] / raw_cpu["seconds"], 2),
+                "load_average": round(load, 1),
                 "second_process": "wait_for_parse" in stages,
                 "outreach_rows": outreach.rows_read,
                 "outreach_rows_per_s": outreach.rows_read / outreach_s,

@@ -21,7 +21,11 @@ as whole columns of plain Python values (dates as ISO text), which SQLite binds
 with no adapter and no None (:meth:`~geo.store.base.Transaction.insert_columns`).
 Issue 18: a large file is read, checked, placed and hashed in a second
 process, a chunk ahead of this one, which only de-duplicates against the store
-and writes (:mod:`geo.ingest.ahead`); the outcome is the same either way.
+and writes (:mod:`geo.ingest.ahead`); the outcome is the same either way. No step
+calls Python per cell where C can read the cell: coordinates go through
+``to_numeric`` as written (:func:`~geo.ingest.parse.read_numbers`, only the few that do
+not parse are stripped and have their comma replaced), and a point is looked up only in
+the unit set where it can change the outcome (:func:`geo.resolve.resolve_communes`).
 """
 
 from __future__ import annotations
@@ -61,8 +65,13 @@ DEFAULT_SOURCE = "default"
 #: the first import of real records removes the demo, in the same transaction.
 DEMO_SOURCE = "demo"
 #: From this size on, a file is parsed in a second process while this one writes (about
-#: 100,000 rows of CSV: below it the fork and the hand-over cost more than they give).
-PARALLEL_BYTES = 4_000_000
+#: 180,000 rows of CSV, four chunks). Measured 02/12/2026 on the national incidents (CPU
+#: seconds of this process / of the second one, serial in brackets): 4 MB 1.09 / 1.36 (1.93),
+#: 8 MB 2.18 / 2.76 (3.64), 1M rows 18.9 / 19.9 (31.6). The hand-over adds a quarter to the
+#: CPU time and the first chunk's parsing and the last one's writing never overlap, so on
+#: two free cores the second process loses below three chunks (4 MB: about 2.2 s against
+#: 1.9), breaks even at 8 MB and wins from there (1M rows: about 20 s against 32).
+PARALLEL_BYTES = 12_000_000
 _REJECT_COLUMNS = ("row_number", "record_id", "column_name", "value", "reason", "detail",
                    "suggestion", "raw")
 
@@ -538,7 +547,7 @@ def _names_in_code_column(values: pd.DataFrame) -> None:
 def _stripped(cells: pd.Series) -> pd.Series:
     """Cells as stripped text (what a free-text field stores)."""
     if _all_text(cells):
-        return pd.Series([v.strip() for v in _texts(cells)], index=cells.index,
+        return pd.Series(list(map(str.strip, _texts(cells))), index=cells.index,
                          dtype=cells.dtype, name=cells.name)
     return cells.map(lambda v: v if isinstance(v, str) else str(v)).str.strip()
 
@@ -774,6 +783,12 @@ def _hash_text(col: pd.Series, is_date: bool) -> list[str]:
             return values.dt.strftime("%Y-%m-%d").fillna("")
         return values.astype(object).where(values.notna(), "").astype(str)
 
+    if col.dtype == np.float64:  # coordinates: nearly all distinct, each written by str
+        numbers = col.to_numpy()
+        written = list(map(str, numbers.tolist()))
+        for i in np.flatnonzero(np.isnan(numbers)).tolist():
+            written[i] = ""
+        return written
     typed = col.dtype != object or pd.api.types.infer_dtype(col, skipna=True) == "string"
     if not typed or len(col) < 64:
         return _texts(text(col)).tolist()

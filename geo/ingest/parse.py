@@ -72,7 +72,7 @@ def _text(values: pd.Series) -> pd.Series:
     Python function per cell (a third of a national import's parsing, issue 18)."""
     if not _all_text(values):
         values = values.map(lambda v: v if isinstance(v, str) else ("" if v is None else str(v)))
-    return pd.Series([v.strip() for v in values.to_numpy(dtype=object)], index=values.index,
+    return pd.Series(list(map(str.strip, values.to_numpy(dtype=object))), index=values.index,
                      dtype=object, name=values.name)
 
 
@@ -91,7 +91,7 @@ def read_numbers(values: pd.Series) -> np.ndarray:
     cells = values.to_numpy(dtype=object)
     numbers = pd.to_numeric(pd.Series(cells, dtype=object), errors="coerce") \
         .to_numpy(float, copy=True)
-    again = np.flatnonzero(np.isnan(numbers))
+    again = np.flatnonzero(np.isnan(numbers) & (cells != ""))  # an empty cell is no number
     if len(again):
         text = [v.strip().replace(",", ".") for v in cells[again]]
         numbers[again] = pd.to_numeric(pd.Series(text, dtype=object), errors="coerce") \
@@ -193,7 +193,12 @@ def parse_floats(values: pd.Series, field: Field, errors: CellErrors) -> pd.Seri
     missing = np.isnan(number.to_numpy())
     filled = ~missing
     if missing.any():  # an empty cell is no error; another one that is no number is
-        filled[missing] = _text(values[missing]).ne("").to_numpy()
+        cells = values[missing]
+        written = (cells.to_numpy(dtype=object) != "") if _all_text(cells) else \
+            np.ones(len(cells), bool)
+        if written.any():
+            written[written] = _text(cells[written]).ne("").to_numpy()
+        filled[missing] = written
     bad = filled & missing
     shown = _Shown(values)
     errors.add(bad, "coords.unreadable", lambda i: {"value": shown[i]})
