@@ -39,7 +39,9 @@ __all__ = ["CODE", "KIND", "NICE", "POLL_SECONDS", "ReleaseWorker", "build_relea
 CODE = ("layers.suppression", "layers.targets")
 #: The cache files' kind (:func:`dashboard.plan_cache.cached`).
 KIND = "release-plan"
-#: The process's niceness increment: the serving workers come first.
+#: The process's niceness increment: the serving workers come first
+#: (``BORDERWATCH_RELEASE_NICE`` sets another: the test run, whose tests wait for the plan
+#: beside busy test workers, sets 0).
 NICE = 10
 #: How often a worker that does not build looks for the plan on disk, in seconds.
 POLL_SECONDS = 0.5
@@ -67,7 +69,7 @@ class ReleaseWorker:
         What the process runs to make the plan (:func:`build_release`); a module-level
         function, for it is sent to the process by name.
     nice : int
-        The process's niceness increment (tests on a busy machine may lower it).
+        The process's niceness increment (:data:`NICE`, or ``BORDERWATCH_RELEASE_NICE``).
     built : int
         How many plans this worker's processes built (for tests and the bench).
     """
@@ -76,7 +78,7 @@ class ReleaseWorker:
         self.ctx = ctx
         self.folder = Path(ctx.settings.cache_dir)
         self.build = build_release
-        self.nice = NICE
+        self.nice = int(os.environ.get("BORDERWATCH_RELEASE_NICE", NICE))
         self.built = 0
         self._lock = threading.Lock()
         self._state: dict | None = None
