@@ -25,7 +25,6 @@ release plan's: a daemon process that also leaves when its parent is gone).
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import logging
 import os
@@ -40,7 +39,7 @@ import shapely
 
 from dashboard import niced_process
 from dashboard.forecast_build import ForecastState, build, default_states, failed_layer
-from dashboard.plan_cache import being_built, cached, plan_key, stored
+from dashboard.plan_cache import being_built, cached, elect, plan_key, stored
 
 __all__ = ["CODE", "KEEP_FILES", "KIND", "LINGER_SECONDS", "NICE", "ForecastWorker", "base_key",
            "forecast_key"]
@@ -326,12 +325,8 @@ class ForecastWorker:
             self._leader = None
         if base is None:
             return False
-        self.folder.mkdir(parents=True, exist_ok=True)
-        lock = open(self.folder / f"{KIND}-precompute-{base}.lock", "a+")  # noqa: SIM115
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            lock.close()
+        lock = elect(self.folder, f"{KIND}-precompute-{base}")
+        if lock is None:
             return False
         self._leader = (base, lock)
         return True

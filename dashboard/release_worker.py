@@ -22,7 +22,9 @@ of a server tries again.
 
 from __future__ import annotations
 
+import atexit
 import logging
+import multiprocessing.util  # its exit handler, registered before ours below
 import os
 import threading
 import traceback
@@ -46,6 +48,10 @@ NICE = 10
 #: How often a worker that does not build looks for the plan on disk, in seconds.
 POLL_SECONDS = 0.5
 _LOG = logging.getLogger("borderwatch")
+#: Set when the interpreter exits: the processes it then ends did not fail. (Registered
+#: after :mod:`multiprocessing`'s own exit handler, so it runs before that one ends them.)
+_EXITING = threading.Event()
+atexit.register(_EXITING.set)
 
 
 def build_release(incidents, registry, threshold: int, year: int) -> dict:
@@ -211,8 +217,8 @@ class ReleaseWorker:
             if state["stop"].is_set():
                 process.terminate()  # of no use now: let its memory go
             niced_process.stop(process, conn)
-        if state["stop"].is_set():
-            return
+        if state["stop"].is_set() or _EXITING.is_set():
+            return  # ended on purpose: the records changed, or the server is leaving
         if reply is None:
             reason = f"the release process ended (exit code {process.exitcode})"
         elif reply[0] == "done":
