@@ -19,17 +19,14 @@ way. A page asking meanwhile is told it is being prepared; the quarterly
 report waits a bounded time for it.
 
 The process serves the queue, then lingers a little for more and ends. It ends
-with the server: a daemon process of :mod:`multiprocessing` (ended at the
-server's exit), which also watches its parent and leaves when the parent is
-gone (a server killed by a signal runs no exit handler).
+with the server (:mod:`dashboard.niced_process`, the process's one home with the
+release plan's: a daemon process that also leaves when its parent is gone).
 """
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import logging
-import multiprocessing
 import os
 import threading
 import time
@@ -40,8 +37,9 @@ from pathlib import Path
 import pandas as pd
 import shapely
 
+from dashboard import niced_process
 from dashboard.forecast_build import ForecastState, build, default_states, failed_layer
-from dashboard.plan_cache import being_built, cached, plan_key, stored
+from dashboard.plan_cache import being_built, cached, elect, plan_key, stored
 
 __all__ = ["CODE", "KEEP_FILES", "KIND", "LINGER_SECONDS", "NICE", "ForecastWorker", "base_key",
            "forecast_key"]
@@ -327,12 +325,8 @@ class ForecastWorker:
             self._leader = None
         if base is None:
             return False
-        self.folder.mkdir(parents=True, exist_ok=True)
-        lock = open(self.folder / f"{KIND}-precompute-{base}.lock", "a+")  # noqa: SIM115
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            lock.close()
+        lock = elect(self.folder, f"{KIND}-precompute-{base}")
+        if lock is None:
             return False
         self._leader = (base, lock)
         return True
@@ -360,44 +354,20 @@ class ForecastWorker:
         raise AssertionError("unreachable")
 
     def _start_process(self) -> None:
-        mp = multiprocessing.get_context("spawn")
-        here, there = mp.Pipe()
         an = self.an
         options = {"permutations": an.permutations, "gi_permutations": an.gi_permutations,
                    "seed": an.seed}
-        process = mp.Process(target=_child, name="borderwatch-forecast", daemon=True,
-                             args=(type(an), an.ctx.settings, options, there, os.getpid()))
-        process.start()
-        # lowered at once, from here: in the process, os.nice would come after the imports
-        # and the unpickling of its arguments (seconds of CPU at the workers' priority)
-        try:
-            os.setpriority(os.PRIO_PROCESS, process.pid,
-                           min(19, os.getpriority(os.PRIO_PROCESS, 0) + self.nice))
-        except OSError:  # gone already: its reply says why
-            pass
-        there.close()
-        self._process, self._conn = process, here
-        reply = here.recv()  # ("ready",) once the process has its context
+        self._process, self._conn = niced_process.start(
+            _child, (type(an), an.ctx.settings, options), name="borderwatch-forecast",
+            nice=self.nice)
+        reply = self._conn.recv()  # ("ready",) once the process has its context
         if reply[0] != "ready":
             raise OSError(f"forecast process: {reply}")
 
     def _stop_process(self) -> None:
         process, conn = self._process, self._conn
         self._process = self._conn = None
-        if conn is not None:
-            try:
-                conn.send(None)  # "no more": the process ends by itself
-            except OSError:
-                pass
-            conn.close()
-        if process is not None:
-            process.join(5)
-            if process.is_alive():
-                process.terminate()
-                process.join(5)
-            if process.is_alive():
-                process.kill()
-                process.join()
+        niced_process.stop(process, conn)
 
     def close(self) -> None:
         """End the queue, the process (killed if it builds) and the thread; wait for them."""
@@ -416,13 +386,12 @@ class _Stale(Exception):
     """The records changed since the job was queued."""
 
 
-def _child(cls, settings, options: dict, conn, parent: int) -> None:
-    """The process (its priority lowered by the server as it starts): its own analyses over
-    the same store; builds what it is sent, one state at a time, into the cache folder, and
-    replies ("done"/"failed"/"stale")."""
+def _child(conn, cls, settings, options: dict) -> None:
+    """The process (:func:`dashboard.niced_process.start`): its own analyses over the same
+    store; builds what it is sent, one state at a time, into the cache folder, and replies
+    ("done"/"failed"/"stale")."""
     from dashboard.context import build_context
 
-    threading.Thread(target=_watch, args=(parent,), daemon=True, name="parent-watch").start()
     an = cls(build_context(settings), **options)
     folder = Path(settings.cache_dir)
     conn.send(("ready",))
@@ -443,11 +412,3 @@ def _child(cls, settings, options: dict, conn, parent: int) -> None:
             conn.send(("done", key, None))
         except Exception as err:  # noqa: BLE001 — told to the server, which logs it
             conn.send(("failed", key, f"{type(err).__name__}: {err}"[:300]))
-
-
-def _watch(parent: int) -> None:
-    """Leave at once when the server that started this process is gone."""
-    while True:
-        time.sleep(1.0)
-        if os.getppid() != parent:
-            os._exit(0)

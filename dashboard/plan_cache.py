@@ -8,7 +8,9 @@ every gunicorn worker, nor after every restart. This module keys a built plan
 by what it depends on — the incident columns it reads, the unit registry, the
 threshold and the source of the suppression code itself — and keeps it in
 ``<data_dir>/cache/``. A file lock makes a second worker wait for the first
-one's plan instead of solving the same table again. The forecasts
+one's plan instead of solving the same table again; another lock (:func:`elect`) lets one
+worker of several start the process that builds it, and a build that failed leaves its
+reason beside the key (:func:`failure`) for the other workers. The forecasts
 (:mod:`dashboard.forecast_worker`) are kept the same way, as another ``kind`` of file.
 
 The cache folder lives beside the record store and holds counts of the same
@@ -28,7 +30,8 @@ from typing import TypeVar
 
 import pandas as pd
 
-__all__ = ["KEEP", "being_built", "cached", "code_digest", "plan_key", "stored"]
+__all__ = ["KEEP", "being_built", "cached", "code_digest", "elect", "failure", "plan_key",
+           "record_failure", "stored"]
 
 #: Plans kept on disk (the newest ones): older versions of the records are pruned.
 KEEP = 4
@@ -133,9 +136,47 @@ def being_built(folder: Path, key: str, *, kind: str = "release-plan") -> bool:
         return False
 
 
+def elect(folder: Path, name: str):
+    """The lock named ``name`` in ``folder``, taken without waiting: its open file (closing
+    it, or the end of the process, lets it go), or None when another process holds it.
+
+    What elects one worker of several to start a build (its process, then, holds the
+    key's own lock while it builds: :func:`cached`)."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    lock = open(folder / f"{name}.lock", "a+")  # noqa: SIM115 — the caller closes it
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        lock.close()
+        return None
+    return lock
+
+
+def record_failure(folder: Path, key: str, reason: str | None, *,
+                   kind: str = "release-plan") -> None:
+    """Keep why the build of ``key`` failed (one line), for the other workers; ``None``
+    removes it (a new attempt begins)."""
+    path = Path(folder) / f"{kind}-{key}.failed"
+    if reason is None:
+        path.unlink(missing_ok=True)
+        return
+    tmp = path.with_suffix(f".tmp{os.getpid()}")
+    tmp.write_text(reason.replace("\n", " ")[:300], encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def failure(folder: Path, key: str, *, kind: str = "release-plan") -> str | None:
+    """Why the last build of ``key`` failed (:func:`record_failure`), or None."""
+    try:
+        return (Path(folder) / f"{kind}-{key}.failed").read_text(encoding="utf-8")
+    except (FileNotFoundError, UnicodeDecodeError):
+        return None
+
+
 def _prune(folder: Path, kind: str, *, keep: Path, count: int = KEEP) -> None:
     files = sorted(folder.glob(f"{kind}-*.pickle"), key=lambda p: p.stat().st_mtime,
                    reverse=True)
     for old in [p for p in files if p != keep][count - 1:]:
-        for stale in (old, old.with_suffix(".lock")):
-            stale.unlink(missing_ok=True)
+        for suffix in (".pickle", ".lock", ".build.lock", ".failed"):
+            old.with_suffix(suffix).unlink(missing_ok=True)

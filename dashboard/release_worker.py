@@ -1,31 +1,95 @@
-"""The release plan of the current records, built in a background thread.
+"""The release plan of the current records, built in a process of its own (issue 18).
 
 Building the small-count suppression (:func:`layers.suppression.release_plan`) and the
 plan indicators' release (:func:`layers.suppression.indicator_release`) solves the whole
-incident table once: seconds to a minute. So it runs in a thread, started at the app's
-start and on the first question after each import; the built plan is kept on disk
-(:mod:`dashboard.plan_cache`) for the other workers and the next start. Until it is
-ready, roles below commander see no count at all (fail closed); if it cannot be built,
-they see none either, and a message saying so (:meth:`ReleaseWorker.failed`).
+incident table once: ten seconds on the demo, many minutes and gigabytes on a national
+store. Built in a thread of the serving process it held the interpreter's lock and that
+memory while every request waited. So it is built in a spawned process at a lower
+priority (:mod:`dashboard.niced_process`, as the forecasts are), which reads the same
+store, solves the table and writes the plan into the cache folder
+(:mod:`dashboard.plan_cache`); the serving process only reads the finished plan from
+there, and never builds the table itself.
+
+Each serving process follows the plan of its current records in a thread: the plan on
+disk is read at once; else one worker of several (a lock file elects it) starts the
+process and the others look at the disk until the plan is there. Until it is ready, roles
+below commander see no count at all (fail closed); if it cannot be built, they see none
+either, and a message saying so (:meth:`ReleaseWorker.failed`): the process's error is
+written to the server log and kept beside the key for the other workers. A process that
+dies (killed, out of memory) counts as failed; its locks go with it, and the next start
+of a server tries again.
 """
 
 from __future__ import annotations
 
+import atexit
 import logging
+import multiprocessing.util  # its exit handler, registered before ours below
+import os
 import threading
+import traceback
+from pathlib import Path
 
+from dashboard import niced_process
 from dashboard.context import AppContext
+from dashboard.plan_cache import (cached, elect, failure, plan_key, record_failure,
+                                  stored)
 
-__all__ = ["ReleaseWorker"]
+__all__ = ["CODE", "KIND", "NICE", "POLL_SECONDS", "ReleaseWorker", "build_release"]
+
+#: The code a plan is made by: a change in it makes every key new.
+CODE = ("layers.suppression", "layers.targets")
+#: The cache files' kind (:func:`dashboard.plan_cache.cached`).
+KIND = "release-plan"
+#: The process's niceness increment: the serving workers come first
+#: (``BORDERWATCH_RELEASE_NICE`` sets another: the test run, whose tests wait for the plan
+#: beside busy test workers, sets 0).
+NICE = 10
+#: How often a worker that does not build looks for the plan on disk, in seconds.
+POLL_SECONDS = 0.5
+_LOG = logging.getLogger("borderwatch")
+#: Set when the interpreter exits: the processes it then ends did not fail. (Registered
+#: after :mod:`multiprocessing`'s own exit handler, so it runs before that one ends them.)
+_EXITING = threading.Event()
+atexit.register(_EXITING.set)
+
+
+def build_release(incidents, registry, threshold: int, year: int) -> dict:
+    """The release plan and the plan indicators' release of ``incidents``:
+    ``{"plan", "indicators"}``. With no record yet (a new installation) every count is 0,
+    over the year ``year`` (the extraction's)."""
+    from layers.suppression import indicator_release, release_plan
+
+    years = {} if len(incidents) else {"first_year": year, "last_year": year}
+    plan = release_plan(incidents, registry, threshold=threshold, **years)
+    return {"plan": plan, "indicators": indicator_release(incidents, plan)}
 
 
 class ReleaseWorker:
-    """The release of the current records of ``ctx``: one build per store revision."""
+    """The release of the current records of ``ctx``: read from the cache folder, built by
+    a process of one worker per store revision (thread-safe).
+
+    Attributes
+    ----------
+    build : callable
+        What the process runs to make the plan (:func:`build_release`); a module-level
+        function, for it is sent to the process by name.
+    nice : int
+        The process's niceness increment (:data:`NICE`, or ``BORDERWATCH_RELEASE_NICE``).
+    built : int
+        How many plans this worker's processes built (for tests and the bench).
+    """
 
     def __init__(self, ctx: AppContext):
         self.ctx = ctx
+        self.folder = Path(ctx.settings.cache_dir)
+        self.build = build_release
+        self.nice = int(os.environ.get("BORDERWATCH_RELEASE_NICE", NICE))
+        self.built = 0
         self._lock = threading.Lock()
         self._state: dict | None = None
+        self._owner = os.getpid()  # a fork inherits no thread: it follows the plan anew
+        self._closed = False
 
     def plan(self, wait: float = 0.0):
         """The :class:`layers.suppression.ReleasePlan`, or ``None`` while it is built
@@ -39,44 +103,155 @@ class ReleaseWorker:
     def failed(self) -> str | None:
         """Why the release of the current records could not be built (its error, one
         line), or None while it builds or once it is built."""
+        return self._current(0.0)["error"]
+
+    def key(self, wait: float = 0.0) -> str | None:
+        """The cache key of the current records' plan, or None while it is computed."""
         state = self._current(0.0)
-        error = state["error"] if state["done"].is_set() else None
-        return None if error is None else f"{type(error).__name__}: {error}"[:300]
+        state["keyed"].wait(wait)
+        return state["key"]
+
+    def close(self) -> None:
+        """Stop following the plan: a process building it is ended (the plan is not
+        waited for); for tests and the server's end."""
+        with self._lock:
+            self._closed = True
+            state, self._state = self._state, None
+        if state is not None:
+            state["stop"].set()
+            thread = state["thread"]
+            if thread is not None and thread is not threading.current_thread():
+                thread.join(30)
+
+    # -- the state of one revision --------------------------------------------------------
 
     def _current(self, wait: float) -> dict:
         records = self.ctx.records.current()
         with self._lock:
+            if self._owner != os.getpid():  # forked: the parent's thread is not ours
+                self._owner, self._state = os.getpid(), None
             state = self._state
             if state is None or state["revision"] != records.revision:
-                state = {"revision": records.revision, "plan": None, "indicators": None,
-                         "done": threading.Event(), "error": None}
-                self._state = state
-                threading.Thread(target=self._build, args=(state, records), daemon=True,
-                                 name="release-plan").start()
+                if state is not None:
+                    state["stop"].set()  # the records changed: its plan is of no use
+                state = {"revision": records.revision, "key": None, "plan": None,
+                         "indicators": None, "error": None, "done": threading.Event(),
+                         "keyed": threading.Event(), "stop": threading.Event(),
+                         "thread": None, "stale": False}
+                if not self._closed:
+                    self._state = state
+                    state["thread"] = threading.Thread(
+                        target=self._follow, args=(state, records), daemon=True,
+                        name="release-plan")
+                    state["thread"].start()
+                else:  # closed: nothing is followed any more
+                    state["keyed"].set()
+                    state["done"].set()
         state["done"].wait(wait)
         return state
 
-    def _build(self, state: dict, records) -> None:
-        from dashboard.plan_cache import cached, plan_key
-        from layers.suppression import indicator_release, release_plan
-
-        threshold = self.ctx.settings.small_count
-        incidents = records.incidents
-        # no record yet (a new installation): every count is 0, over the extraction year
-        years = {} if len(incidents) else {"first_year": self.ctx.extracted.year,
-                                           "last_year": self.ctx.extracted.year}
-
-        def build() -> dict:
-            plan = release_plan(incidents, self.ctx.registry, threshold=threshold, **years)
-            return {"plan": plan, "indicators": indicator_release(incidents, plan)}
-
+    def _follow(self, state: dict, records) -> None:
+        """Until the plan of ``records`` is read (or failed): read it from disk, or start
+        its process if elected, or look again after :data:`POLL_SECONDS`."""
         try:
-            key = plan_key(incidents, self.ctx.registry.composition, threshold,
-                           modules=("layers.suppression", "layers.targets"))
-            built = cached(self.ctx.settings.cache_dir, key, build)
-            state["plan"], state["indicators"] = built["plan"], built["indicators"]
+            key = plan_key(records.incidents, self.ctx.registry.composition,
+                           self.ctx.settings.small_count, modules=CODE)
+            state["key"] = key
+            state["keyed"].set()
+            first = True  # a plan failed before this look is tried again (a new start)
+            while not state["stop"].is_set():
+                if self._read(state, key):
+                    return
+                lead = elect(self.folder, f"{KIND}-{key}.build")
+                if lead is None:  # another worker's process builds it: look again soon
+                    first = False
+                    state["stop"].wait(POLL_SECONDS)
+                    continue
+                try:
+                    if self._read(state, key):
+                        return
+                    reason = None if first else failure(self.folder, key, kind=KIND)
+                    if reason is not None:  # the build just awaited failed: said, not redone
+                        state["error"] = reason
+                        return
+                    first = False
+                    self._build(state, key, records.revision)
+                finally:
+                    lead.close()
+                if state["error"] is not None or state["stale"]:
+                    return
         except Exception as err:  # noqa: BLE001 — kept for the log; callers stay closed
-            state["error"] = err
-            logging.getLogger("borderwatch").exception("release plan failed")
+            state["error"] = f"{type(err).__name__}: {err}"[:300]
+            _LOG.exception("release plan failed")
         finally:
+            state["keyed"].set()
             state["done"].set()
+
+    def _read(self, state: dict, key: str) -> bool:
+        """Whether the plan of ``key`` is on disk (then read into ``state``)."""
+        found = stored(self.folder, key, kind=KIND)
+        if found is None:
+            return False
+        state["plan"], state["indicators"] = found["plan"], found["indicators"]
+        return True
+
+    def _build(self, state: dict, key: str, revision: int) -> None:
+        """Start the process that builds ``key`` and wait for its end (or the state's)."""
+        record_failure(self.folder, key, None, kind=KIND)  # a new attempt
+        ctx = self.ctx
+        process, conn = niced_process.start(
+            _child, (self.build, ctx.settings, ctx.registry, key, revision,
+                     ctx.extracted.year), name="borderwatch-release", nice=self.nice)
+        try:
+            reply = None
+            while not state["stop"].is_set():
+                try:
+                    if conn.poll(POLL_SECONDS):
+                        reply = conn.recv()
+                        break
+                except (EOFError, OSError):
+                    break  # the process died without a word
+                if not process.is_alive() and not conn.poll(0):
+                    break
+        finally:
+            if state["stop"].is_set():
+                process.terminate()  # of no use now: let its memory go
+            niced_process.stop(process, conn)
+        if state["stop"].is_set() or _EXITING.is_set():
+            return  # ended on purpose: the records changed, or the server is leaving
+        if reply is None:
+            reason = f"the release process ended (exit code {process.exitcode})"
+        elif reply[0] == "done":
+            self.built += 1
+            return
+        elif reply[0] == "stale":  # the records changed under it: the next read follows them
+            state["stale"] = True
+            return
+        else:
+            reason, trace = reply[1], reply[2]
+            _LOG.error("release plan failed in its process:\n%s", trace)
+        _LOG.error("release plan failed: %s", reason)
+        record_failure(self.folder, key, reason, kind=KIND)
+        state["error"] = reason
+
+
+def _child(conn, build, settings, registry, key: str, revision: int, year: int) -> None:
+    """The process (:func:`dashboard.niced_process.start`): read the store's records, build
+    the plan of ``key`` into the cache folder, and say so ("done"), or why not ("failed",
+    with the traceback for the server's log), or that the records are no longer those of
+    ``revision`` ("stale")."""
+    try:
+        from dashboard.records import RecordCache
+
+        records = RecordCache(settings).current()
+        if records.revision != revision:
+            conn.send(("stale", None, None))
+            return
+        incidents = records.incidents
+        cached(settings.cache_dir, key,
+               lambda: build(incidents, registry, settings.small_count, year), kind=KIND)
+        conn.send(("done", None, None))
+    except Exception as err:  # noqa: BLE001 — told to the server, which logs it
+        conn.send(("failed", f"{type(err).__name__}: {err}"[:300], traceback.format_exc()))
+    finally:
+        conn.close()

@@ -1,7 +1,7 @@
 """One release-plan cache and one demo store for a whole test run.
 
 The demo records are the same in every test module, so their small-count release
-plan (tens of seconds to build) is built once per run: the xdist workers share
+plan (tens of seconds to build, in the release's own process) is built once per run: the xdist workers share
 this folder (the cache's file lock makes the second wait), and servers started by
 the browser tests inherit it through ``BORDERWATCH_CACHE_DIR``.
 """
@@ -18,6 +18,10 @@ os.environ.setdefault("BORDERWATCH_CACHE_DIR", str(PLAN_CACHE))
 #: No test app or server builds the default forecasts in the background unless its test
 #: asks (``Settings(precompute_forecasts=True)``): they cost minutes of CPU per build.
 os.environ.setdefault("BORDERWATCH_FORECAST_PRECOMPUTE", "0")
+#: The release plan's process (dashboard.release_worker) at the tests' own priority: a test
+#: waits for the plan while the other test workers keep the cores busy, and a niced build
+#: would starve behind them.
+os.environ.setdefault("BORDERWATCH_RELEASE_NICE", "0")
 
 
 #: The synthetic demo store, built once for the run by the first test that needs it; every

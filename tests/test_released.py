@@ -26,6 +26,19 @@ _INCIDENT_MEASURES = {"cases_cleared_rate", "prosecuted_tried_rate", "prosecutio
                       "reports_handled_rate"}
 
 
+_COMMUNES_DO_NOT_MEET = ("records whose former and 2025 communes do not meet: "
+                         "[('25699', '25489')]")
+
+
+def _cannot_protect(*args):
+    """A release build that fails (module-level: the release's process runs it by name)."""
+    raise RuntimeError("cannot protect 3 small counts: nothing left to hide")
+
+
+def _communes_do_not_meet(*args):
+    raise ValueError(_COMMUNES_DO_NOT_MEET)
+
+
 @pytest.fixture(scope="module")
 def an(tmp_path_factory) -> Analyses:
     settings = Settings(data_dir=tmp_path_factory.mktemp("released") / "var",
@@ -171,51 +184,42 @@ def test_planner_page_through_the_server(tmp_path_factory, an):
     assert "Không công bố (số nhỏ)" in planner_text and "Không công bố" not in commander_text
 
 
-def test_a_release_that_cannot_be_built_is_said_not_awaited(an, tmp_path, monkeypatch):
+def test_a_release_that_cannot_be_built_is_said_not_awaited(an, tmp_path):
     """If the plan cannot be built (here: the solver fails), roles below commander see no
     count and a message naming the cause, and the pages stop asking again; the commander
     is not affected."""
     import dataclasses
 
-    import layers.suppression
     from dashboard.released import unavailable_text, waiting
 
-    def broken(*args, **kwargs):
-        raise RuntimeError("cannot protect 3 small counts: nothing left to hide")
-
-    monkeypatch.setattr(layers.suppression, "release_plan", broken)
     settings = dataclasses.replace(an.ctx.settings, cache_dir=tmp_path / "cache")
     other = Analyses(dataclasses.replace(an.ctx, settings=settings))
-    assert other.release_plan(wait=60) is None
+    other.releases.build = _cannot_protect  # what the release's process runs
+    assert other.release_plan(wait=600) is None
     with pytest.raises(NotReady) as raised:
         analyses_for(other, "viewer")
     assert "nothing left to hide" in raised.value.failed
     assert "Không lập được số liệu đã bảo mật" in unavailable_text(other, "vi")
     assert not waiting(other, "viewer") and not waiting(other, "commander")
     assert analyses_for(other, "commander") is other
-    assert not list((tmp_path / "cache").glob("*.pickle"))  # nothing half-built is kept
+    assert not list((tmp_path / "cache").glob("release-plan-*.pickle"))  # nothing half-built
 
 
 def test_a_failed_release_shows_readers_a_fixed_sentence_and_logs_the_error(an, tmp_path,
-                                                                           monkeypatch, caplog):
+                                                                           caplog):
     """Issue 14: the reader's text says the release failed, in their language, and nothing
     of the error (it names communes and counts); the error goes to the server log."""
     import dataclasses
     import logging
 
-    import layers.suppression
     from dashboard.released import unavailable_text
 
-    error = "records whose former and 2025 communes do not meet: [('25699', '25489')]"
-
-    def broken(*args, **kwargs):
-        raise ValueError(error)
-
-    monkeypatch.setattr(layers.suppression, "release_plan", broken)
+    error = _COMMUNES_DO_NOT_MEET
     settings = dataclasses.replace(an.ctx.settings, cache_dir=tmp_path / "cache")
     other = Analyses(dataclasses.replace(an.ctx, settings=settings))
+    other.releases.build = _communes_do_not_meet  # what the release's process runs
     with caplog.at_level(logging.ERROR, logger="borderwatch"):
-        assert other.release_plan(wait=60) is None
+        assert other.release_plan(wait=600) is None
     assert other.release_failed()
     for lang in ("vi", "en"):
         text = unavailable_text(other, lang)

@@ -59,7 +59,7 @@ COLD_DEMO = Spec("cold_start_demo", 5, "cold start → painted map, demo (96 com
 COLD_NATIONAL = Spec("cold_start_national", 5,
                      "cold start → painted map, national (3,321 communes)", "s",
                      baseline_title="static plotly page")
-RSS = Spec("server_rss", 6, "server peak RSS, national", "MB", target=1536,
+RSS = Spec("server_rss", 6, "server peak RSS, national", "MB", target=1000,
            baseline_title="same server on the demo")
 SPECS = [FIRST_LOAD, PER_CHANGE, SERVER_START, SERVER_RESTART, COLD_DEMO, COLD_NATIONAL, RSS]
 
@@ -208,6 +208,7 @@ def measure_app(run: Run) -> None:
         after_loads = peak_rss_mb(server.pid)[0]
         answers = measure_callbacks(run, client, server.pid)
         peak, current = peak_rss_mb(server.pid)
+        children = children_peak_mb(server.pid)
     run.log("national server: restart")
     load = os.getloadavg()[0]
     with running_app(run.data_dir, log_dir=run.work) as server:
@@ -236,7 +237,24 @@ def measure_app(run: Run) -> None:
     run.add(RSS.make(
         peak, baseline=demo["rss"], stat="single", samples=[peak],
         detail={"rss_at_end_mb": current, "incidents": len(run.incidents),
-                "peak_after_cold_loads_mb": after_loads, **{
+                "peak_after_cold_loads_mb": after_loads, "children_peak_mb": children, **{
                     f"peak_{k}": v for k, v in answers["peak_rss"].items()}},
         note="VmHWM of the server process after start, cold loads, every filter change "
-             "above (overview and commander)"))
+             "above (overview and commander); the release plan and the forecasts are built "
+             "in processes of their own, whose peaks so far are children_peak_mb"))
+
+
+def children_peak_mb(pid: int) -> list[float]:
+    """The peak resident memory (``VmHWM``, MB) of each process ``pid`` started that still
+    runs (the release plan's and the forecasts' builds), largest first."""
+    peaks = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            if int(stat[1]) == pid:
+                peaks.append(round(peak_rss_mb(int(entry.name))[0], 1))
+        except (OSError, IndexError, KeyError, ValueError):
+            continue  # ended meanwhile
+    return sorted(peaks, reverse=True)
