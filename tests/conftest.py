@@ -19,6 +19,9 @@ from geo.units import load_registry
 from tests import browser, pg
 from tests.cache import PLAN_CACHE  # noqa: F401 — sets BORDERWATCH_CACHE_DIR for the run
 
+#: Reports with a lone surrogate (a fuzz test's failing example) still reach xdist's controller.
+pytest_plugins = ["tests.portable_reports"]
+
 ROOT = Path(__file__).resolve().parents[1]
 #: Real public boundary data for tests only (never copied into the project): read in place,
 #: from $BORDERWATCH_REFERENCE_DIR, else ../shared/reference beside the repository, else the

@@ -55,7 +55,16 @@ def _open(page, url: str) -> None:
         "() => { const gd = document.querySelector('#commune-map .js-plotly-plot');"
         " return gd && gd._fullLayout && gd._fullLayout.map &&"
         " gd._fullLayout.map._subplot.map.loaded(); }", timeout=120_000)
-    page.wait_for_timeout(2500)
+    _wait_painted(page)
+
+
+def _wait_painted(page) -> None:
+    """Until MapLibre has drawn every commune the map holds: each published count, each
+    hidden one (not a fixed pause: the page is read as soon as it is drawn)."""
+    page.wait_for_function(
+        f"() => ({_SEEN})().traces.every(t => t.type !== 'choroplethmap'"
+        " || (t.role === null && t.drawn === t.z) || (t.role === 'hidden' && t.drawn === t.n)"
+        " || (t.role !== null && t.role !== 'hidden'))", timeout=60_000, polling=250)
 
 
 def _hidden(seen: dict) -> list[dict]:
@@ -115,7 +124,11 @@ def test_viewer_sees_hidden_communes_drawn_and_named_in_the_legend(server):
         page.wait_for_function(
             "() => document.querySelector('#kpi-what-total').innerText"
             ".startsWith('Nạn nhân được tiếp nhận')", timeout=120_000)
-        page.wait_for_timeout(2500)
+        page.wait_for_function("() => location.search.includes('types=victim')")
+        page.wait_for_function(  # the map holds the new type, then it is drawn
+            "() => document.querySelector('#commune-map .js-plotly-plot')._fullLayout.title"
+            ".text.includes('Nạn nhân được tiếp nhận')", timeout=60_000)
+        _wait_painted(page)
         assert "types=victim" in page.evaluate("() => location.search")
         assert [r for r, checked in _radios(page) if checked] == ["victim"]
         seen = page.evaluate(_SEEN)

@@ -94,17 +94,25 @@ def test_overview_downloads_for_each_role(server, browser, role):
         assert name.startswith("ban_do_so_vu_viec_") and name.endswith(".html")
         assert "Dữ liệu minh họa tổng hợp" in text and "Mộc Bài" in text
 
-        if role in ("commander", "viewer"):
-            # The slide and the A4 page draw the same released layer for every role below
-            # commander (the viewer's); rendering them costs a browser each, so the two
-            # release paths are drawn, and the planner's and admin's tables and maps above.
+        # The slide and the A4 page draw the same released layer for every role below
+        # commander (the viewer's) through the same export (kaleido, one Chromium per
+        # drawing): each format is drawn once, and each release path once — the
+        # commander's slide, the viewer's A4 page; the planner's and admin's tables and
+        # maps above.
+        if role == "commander":
             name, raw = _download(page, "#ov-export-png")
             assert name.startswith("ban_do_so_vu_viec_") and name.endswith(".png")
             assert Image.open(io.BytesIO(raw)).size == (1600, 900)  # the slide
             assert blank_fraction(raw) < 0.9, "communes, legend and notes are drawn"
+        if role == "viewer":
+            from pypdf import PdfReader
 
             name, raw = _download(page, "#ov-export-pdf")
-            assert name.endswith(".pdf") and raw.startswith(b"%PDF-")
+            assert name.startswith("ban_do_so_vu_viec_") and name.endswith(".pdf")
+            assert raw.startswith(b"%PDF-")
+            (sheet,) = PdfReader(io.BytesIO(raw)).pages  # one A4 page, landscape
+            width, height = (round(float(v) / 72 * 25.4) for v in sheet.mediabox[2:])
+            assert (width, height) == (297, 210)
         assert "Đã có lỗi" not in page.inner_text("body")
     finally:
         context.close()

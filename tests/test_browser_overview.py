@@ -29,7 +29,13 @@ def server():
     yield url, data_dir
 
 
-def _open(page, url):
+#: The map has painted what it holds: every commune of its data on the canvas.
+_PAINTED = f"(n) => {{ const seen = ({_RENDERED})(); return seen.locations === n && seen.fills === n; }}"
+
+
+def _open(page, url, communes: int = 96):
+    """Open ``url`` and wait until the cards are filled and the map has painted its
+    ``communes`` (not a fixed pause: the page is read as soon as it is drawn)."""
     page.goto(url)
     page.wait_for_selector("canvas.maplibregl-canvas", timeout=90_000)
     page.wait_for_function(
@@ -38,7 +44,9 @@ def _open(page, url):
         " gd._fullLayout.map._subplot.map.loaded(); }",
         timeout=60_000,
     )
-    page.wait_for_timeout(1500)
+    page.wait_for_function("() => document.querySelector('#kpi-total').innerText !== '…'",
+                           timeout=60_000)
+    page.wait_for_function(_PAINTED, arg=communes, timeout=60_000, polling=250)
 
 
 def test_map_draws_every_commune_both_main_gates_and_the_caveats(server):
@@ -100,7 +108,7 @@ def test_old_unit_set_draws_280_units(server):
             "() => document.querySelector('#commune-map .js-plotly-plot').data[0]"
             ".locations.length === 280", timeout=30_000,
         )
-        page.wait_for_timeout(2500)
+        page.wait_for_function(_PAINTED, arg=280, timeout=30_000, polling=250)
         assert page.evaluate(_RENDERED)["fills"] == 280
 
 
