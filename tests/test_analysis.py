@@ -74,7 +74,7 @@ def test_app_start_builds_the_plan_once_for_every_worker(tmp_path, monkeypatch):
     demo_data(settings)
     ctx = build_context(settings)
     create_app(settings, ctx)  # precompute=True: the build starts now
-    first = Analyses(ctx).release_plan(wait=300)  # waits on the cache's lock, then reads it
+    first = Analyses(ctx).release_plan(wait=900)  # waits for the process, then reads it
     assert first is not None
     files = list((tmp_path / "cache").glob("release-plan-*.pickle"))
     assert len(files) == 1
