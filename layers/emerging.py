@@ -441,6 +441,8 @@ def mann_kendall_rows(values: np.ndarray) -> list[MannKendall]:
     >>> [r.s for r in mann_kendall_rows(np.array([[1, 3, 2, 4, 4], [5, 4, 3, 2, 1.0]]))]
     [7.0, -10.0]
     """
+    from scipy.stats import norm
+
     x = np.asarray(values, dtype=float)
     if x.ndim != 2:
         raise ValueError("values must be a 2-d array: one series per row")
