@@ -49,14 +49,8 @@ def an(ctx):
 
 @pytest.fixture(scope="module")
 def pdf(ctx, an) -> bytes:
-    """The Vietnamese report of Q3 2025, built once for the module. Its forecast is built
-    here, in this process (``forecast_wait=None``, as the command line does), and kept in
-    the run's cache, where the command line's report (``cli_run``) finds it: not a second
-    build in a background process of its own (the server's path: the forecast asked of the
-    background worker, waited for; the commander's report through the overview's button in
-    tests/test_report_docx.py, the worker in tests/test_forecast_worker.py)."""
-    return quarterly_report(ctx, an, start=START, end=END, document_date=DOCUMENT_DATE,
-                            forecast_wait=None)
+    """The Vietnamese report of Q3 2025, built once for the module."""
+    return quarterly_report(ctx, an, start=START, end=END, document_date=DOCUMENT_DATE)
 
 
 @pytest.fixture(scope="module")
