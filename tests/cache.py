@@ -18,6 +18,9 @@ os.environ.setdefault("BORDERWATCH_CACHE_DIR", str(PLAN_CACHE))
 #: No test app or server builds the default forecasts in the background unless its test
 #: asks (``Settings(precompute_forecasts=True)``): they cost minutes of CPU per build.
 os.environ.setdefault("BORDERWATCH_FORECAST_PRECOMPUTE", "0")
+#: Nor the grid of statistics (``Settings(precompute_statistics=True)``): minutes of CPU per
+#: version of the records, which the tests' own computations would wait for.
+os.environ.setdefault("BORDERWATCH_STATISTICS_PRECOMPUTE", "0")
 
 
 #: The synthetic demo store, built once for the run by the first test that needs it; every
