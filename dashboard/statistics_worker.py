@@ -15,9 +15,9 @@ took seconds. Two things make them a lookup:
   on. A state outside any grid is computed once, by whichever worker is asked first
   (another one asking meanwhile waits for it), and kept for all and for the next start.
 - **the grid computed ahead.** At the server's start and after each import, one worker
-  (a lock file elects it, :func:`dashboard.cache_process.lead`) starts a background
-  process (``spawn``, ``nice`` 10: :func:`dashboard.cache_process.spawn`) over the same
-  store and settings, which computes :func:`grid_jobs` — the page's period presets and
+  (a lock file in the cache folder elects it) starts a background process (``spawn``,
+  ``nice`` 10, ended with the server: :mod:`dashboard.niced_process`, as the forecasts'
+  and the release plan's) over the same store and settings, which computes :func:`grid_jobs` — the page's period presets and
   every calendar quarter, half-year and year of the records × every choice of incident
   types × both unit sets, the commander's default state first — through its own
   :class:`~dashboard.analysis.Analyses`, so into the same files by the same code: a
@@ -33,6 +33,7 @@ The cache folder holds figures of the records: it is as confidential as the stor
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
 import hashlib
 import itertools
 import logging
@@ -46,7 +47,7 @@ from pathlib import Path
 import pandas as pd
 import shapely
 
-from dashboard.cache_process import NICE, lead, spawn, watch_parent
+from dashboard import niced_process
 from dashboard.plan_cache import cached, code_digest
 
 __all__ = ["CODE", "DONE", "KEEP_FILES", "KEEP_VERSIONS", "KIND", "MEMOS_ON_DISK", "ON_DISK",
@@ -69,6 +70,8 @@ KEEP_FILES = 20_000
 KEEP_VERSIONS = 2
 #: The mark left in a version's folder once its whole grid is computed.
 DONE = "grid-done"
+#: The process's niceness increment: the serving workers come first.
+NICE = 10
 #: The density surface's bandwidth the commander's page opens with, in km.
 _BANDWIDTH_KM = 5.0
 _LOG = logging.getLogger("borderwatch")
@@ -326,7 +329,7 @@ class StatisticsWorker:
         base = self.base(revision)
         if base is None or self.is_done(base):
             return
-        leader = lead(self.folder, f"{KIND}-precompute-{base}")
+        leader = _lead(self.folder, f"{KIND}-precompute-{base}")
         if leader is None:
             return  # another worker computes these records' grid
         try:
@@ -337,21 +340,19 @@ class StatisticsWorker:
             jobs = grid_jobs(an)
             complete = self.limit is None or self.limit >= len(jobs)
             started = time.monotonic()
-            process = spawn(_child, (type(an), an.ctx.settings, options, os.getpid(),
-                                     revision, jobs[:self.limit], complete),
-                            name="borderwatch-statistics", nice=self.nice)
+            process, conn = niced_process.start(
+                _child, (type(an), an.ctx.settings, options, revision, jobs[:self.limit],
+                         complete), name="borderwatch-statistics", nice=self.nice)
             with self._cond:
                 self._process = process
-            while process.is_alive():
-                process.join(0.5)
-                with self._cond:
-                    stop = self._closed or self._wanted  # closing, or new records
-                if stop:
-                    process.terminate()
-                    process.join(5)
-                    if process.is_alive():
-                        process.kill()
-                        process.join()
+            try:
+                while process.is_alive():
+                    process.join(0.5)
+                    with self._cond:
+                        if self._closed or self._wanted:  # closing, or new records
+                            break
+            finally:
+                niced_process.stop(process, conn)  # between two jobs, or terminated
             self.history.append((revision, time.monotonic() - started, process.exitcode))
         finally:
             with self._cond:
@@ -370,6 +371,20 @@ class StatisticsWorker:
             thread.join(30)
 
 
+def _lead(folder: Path, name: str):
+    """The open lock file ``<folder>/<name>.lock``, locked by this process, or None when
+    another process (or another open of it in this one) holds it: of the workers that
+    would start the same grid, the one holding it does. Closing the file releases it."""
+    folder.mkdir(parents=True, exist_ok=True)
+    lock = open(folder / f"{name}.lock", "a+")  # noqa: SIM115 — held open while leading
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        lock.close()
+        return None
+    return lock
+
+
 def _prune_versions(folder: Path, current: Path) -> None:
     """Remove the statistics of all but the :data:`KEEP_VERSIONS` newest versions of the
     records (``current`` always kept)."""
@@ -383,14 +398,14 @@ def _prune_versions(folder: Path, current: Path) -> None:
         (folder / f"{KIND}-precompute-{old.name[len(KIND) + 1:]}.lock").unlink(missing_ok=True)
 
 
-def _child(cls, settings, options: dict, parent: int, revision: int, jobs: list[GridJob],
+def _child(conn, cls, settings, options: dict, revision: int, jobs: list[GridJob],
            complete: bool) -> None:
-    """The process (its priority lowered by the server as it starts): its own analyses over
-    the same store; computes ``jobs`` (:func:`grid_jobs`) in order while the records stay
-    those of ``revision``, then marks the grid done if they were all of it."""
+    """The process (:func:`dashboard.niced_process.start`): its own analyses over the same
+    store; computes ``jobs`` (:func:`grid_jobs`) in order while the records stay those of
+    ``revision`` and the server sends nothing (``None``: stop), then marks the grid done if
+    they were all of it."""
     from dashboard.context import build_context
 
-    watch_parent(parent)
     an = cls(build_context(settings), **options)
     records = an.ctx.records
     base = an.statistics.base(revision)
@@ -399,6 +414,8 @@ def _child(cls, settings, options: dict, parent: int, revision: int, jobs: list[
     for job in jobs:
         if records.current().revision != revision:
             return  # new records: the server starts their own grid
+        if conn.poll():
+            return  # the server stops it (closing, or new records)
         try:
             compute(an, job)
         except Exception:  # noqa: BLE001 — one state that cannot be computed is not the grid

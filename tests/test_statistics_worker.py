@@ -1,5 +1,5 @@
 """The costly statistics kept on disk for every worker, and their grid computed ahead in a
-background process (dashboard/statistics_worker.py, dashboard/cache_process.py): a kept or
+background process (dashboard/statistics_worker.py, dashboard/niced_process.py): a kept or
 precomputed result is identical to one computed on demand, one worker only computes the
 grid, an import starts the new records' grid, the setting off computes nothing, no process
 is left behind."""
@@ -17,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from dashboard import cache_process, statistics_worker
+from dashboard import statistics_worker
 from dashboard.analysis import Analyses
 from dashboard.context import build_context
 from dashboard.statistics_worker import (DONE, MEMOS_ON_DISK, ON_DISK, GridJob, calendar_periods,
@@ -275,11 +275,11 @@ def test_the_setting_off_computes_nothing_ahead(demo, tmp_path, monkeypatch):
                              ).precompute_statistics is True
 
 
-def test_lead_elects_one_holder(tmp_path):
-    first = cache_process.lead(tmp_path, "job")
+def test_one_lock_holder_leads(tmp_path):
+    first = statistics_worker._lead(tmp_path, "job")
     assert first is not None
-    assert cache_process.lead(tmp_path, "job") is None
+    assert statistics_worker._lead(tmp_path, "job") is None
     first.close()
-    again = cache_process.lead(tmp_path, "job")
+    again = statistics_worker._lead(tmp_path, "job")
     assert again is not None
     again.close()
