@@ -150,9 +150,10 @@ def _one_run(demo, *, sessions: int, duration: float, precompute: bool, log) -> 
         line for line in text.splitlines()
         if any(w in line for w in ("ERROR", "CRITICAL", "Traceback", "WORKER TIMEOUT"))][:30]
     seconds = [a[1] * 1000 for a in result.stats.actions]
-    summary["changes"] = {"n": len(seconds), "p50_ms": round(_percentile(seconds, 50), 1),
-                          "p95_ms": round(_percentile(seconds, 95), 1),
-                          "failed": sum(not a[2] for a in result.stats.actions)}
+    summary["changes"] = {  # None: no change made (a smoke run too short for one)
+        "n": len(seconds), "p50_ms": round(_percentile(seconds, 50), 1) if seconds else None,
+        "p95_ms": round(_percentile(seconds, 95), 1) if seconds else None,
+        "failed": sum(not a[2] for a in result.stats.actions)}
     return summary
 
 
