@@ -79,7 +79,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--work", type=Path, help="scratch folder, kept (default: a temporary "
                         "folder, deleted at the end)")
     parser.add_argument("--skip", action="append", default=[],
-                        choices=["import", "postgis", "cube", "statistics", "app", "release"],
+                        choices=["import", "postgis", "cube", "statistics", "app", "release",
+                                 "load"],
                         help="leave an area out (repeatable)")
     args = parser.parse_args(argv)
     sizes = QUICK if args.quick else FULL
@@ -115,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _steps(run: Run, skip: list[str]) -> None:
-    from bench.measure import app, cube, imports, release, statistics
+    from bench.measure import app, cube, imports, load, release, statistics
 
     if "import" in skip:
         run.failed(imports.SPECS, "skipped (--skip import)")
@@ -130,7 +131,8 @@ def _steps(run: Run, skip: list[str]) -> None:
     for name, module, measure in (("cube", cube, cube.measure_cube),
                                   ("statistics", statistics, statistics.measure_statistics),
                                   ("app", app, app.measure_app),
-                                  ("release", release, release.measure_release)):
+                                  ("release", release, release.measure_release),
+                                  ("load", load, load.measure_load)):
         if name in skip:
             run.failed(module.SPECS, f"skipped (--skip {name})")
             continue

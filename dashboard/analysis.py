@@ -6,7 +6,11 @@ filters. :class:`Analyses` is a small cache over the catalogue: it builds a laye
 through its catalogue entry, from the current records and the start-up geometry
 (:mod:`dashboard.geometry`), and keeps the last results keyed by the store revision
 and the filters the layer depends on, so that a click back to a layer, or the side
-panel after the map, costs nothing. The evidence of the key-area score, the planner's
+panel after the map, costs nothing. The costly results (Gi*, the emerging hot spots, the
+key-area score and its evidence, …: :data:`dashboard.statistics_worker.ON_DISK`) are
+also kept on disk, in the cache folder every worker shares, and the common filter states
+are computed there ahead, in a background process (:mod:`dashboard.statistics_worker`).
+The evidence of the key-area score, the planner's
 gap evidence and the plan indicators are pure functions of ``layers/``
 (:func:`layers.key_areas.commune_evidence`, :func:`layers.gaps.gap_evidence`,
 :func:`layers.targets.plan_indicators`) memoised here. The release plan of roles below
@@ -27,6 +31,7 @@ from dashboard.context import AppContext
 from dashboard.forecast_worker import ForecastWorker
 from dashboard.geometry import prepare
 from dashboard.release_worker import ReleaseWorker
+from dashboard.statistics_worker import MEMOS_ON_DISK, ON_DISK, StatisticsWorker
 from geo.plans import installed_plans
 from geo.units import NEW
 from layers.catalogue import (CATALOGUE, DENSITY_CELL_KM, Query, Sources, entry, kinds,
@@ -83,6 +88,8 @@ class Analyses:
         self.releases = ReleaseWorker(ctx)
         #: The forecasts: in memory, on disk, or built by a background process.
         self.forecasts = ForecastWorker(self)
+        #: The costly statistics on disk for every worker, and their grid computed ahead.
+        self.statistics = StatisticsWorker(self)
 
     @property
     def outline(self):
@@ -102,13 +109,20 @@ class Analyses:
     # -- memoising -----------------------------------------------------------------------
 
     def _memo(self, key: tuple, build):
+        """The value of ``key`` for the current records: from memory, else (for the costly
+        results: a layer kind of :data:`~dashboard.statistics_worker.ON_DISK`, a question of
+        :data:`~dashboard.statistics_worker.MEMOS_ON_DISK`) from the shared disk cache, else
+        built by ``build()`` (and kept in both)."""
         revision = self.ctx.records.current().revision
         full = (revision, *key)
         with self._lock:
             if full in self._cache:
                 self._cache.move_to_end(full)
                 return self._cache[full]
-        value = build()
+        if key[0] in MEMOS_ON_DISK or (key[0] == "layer" and key[1] in ON_DISK):
+            value = self.statistics.kept(key, build, revision)
+        else:
+            value = build()
         with self._lock:
             self._cache[full] = value
             while len(self._cache) > _CACHE_SIZE:

@@ -117,6 +117,19 @@ def _start_forecasts(an: Analyses) -> None:
         logging.getLogger("borderwatch").warning("forecasts not started: store unreadable")
 
 
+def _start_statistics(an: Analyses) -> None:
+    """Have the grid of common filter states computed now and after each import (in a
+    background process, :mod:`dashboard.statistics_worker`), unless
+    ``Settings.precompute_statistics`` is off."""
+    if not an.ctx.settings.precompute_statistics:
+        return
+    an.ctx.records.on_change(an.statistics.precompute)
+    try:
+        an.statistics.precompute()
+    except Exception:  # noqa: BLE001 — the pages report the store's error themselves
+        logging.getLogger("borderwatch").warning("statistics not started: store unreadable")
+
+
 class _Borderwatch(Dash):
     """Dash, whose page configuration does not name the server's Python version (the
     renderer never uses it outside the development tools, which are off), and whose page
@@ -158,7 +171,8 @@ def create_app(settings: Settings, ctx: AppContext | None = None,
         roles below commander see counts from their first page; off in tests that never
         open a page as such a role. With ``settings.precompute_forecasts``, also the
         commander's default forecasts (in a background process), at once and after each
-        import.
+        import; with ``settings.precompute_statistics``, the statistics of the pages'
+        common filter states (:mod:`dashboard.statistics_worker`).
     """
     ctx = ctx or build_context(settings)
     app = _Borderwatch(
@@ -179,6 +193,7 @@ def create_app(settings: Settings, ctx: AppContext | None = None,
     if precompute:
         _start_release_plan(an)
         _start_forecasts(an)
+        _start_statistics(an)
     accounts = accounts or accounts_of(settings)
     install_auth(app, accounts, default_lang=settings.language,
                  secure_cookies=settings.secure_cookies, demo_open=lambda: ctx.source == "demo")

@@ -56,6 +56,14 @@ class Settings:
         a test server): a forecast is then built only when a page or a report asks for it.
         Unlike the other fields, its default is read from that variable even when the
         settings are made in code, so that one variable turns it off for a whole test run.
+    precompute_statistics : bool
+        Compute the statistics of the pages' common filter states (period presets and
+        calendar periods × choices of types × unit sets) in a background process at the
+        server's start and after each import, into the cache folder every worker reads
+        (:mod:`dashboard.statistics_worker`); on by default.
+        ``BORDERWATCH_STATISTICS_PRECOMPUTE=0`` turns it off (each state is then computed
+        when first asked, and kept there all the same); read from that variable like
+        ``precompute_forecasts``.
     """
 
     data_dir: Path = field(default_factory=lambda: Path("var"))
@@ -68,6 +76,8 @@ class Settings:
     basemap: Path | None = None
     precompute_forecasts: bool = field(default_factory=lambda: _flag(
         os.environ.get("BORDERWATCH_FORECAST_PRECOMPUTE", "1")))
+    precompute_statistics: bool = field(default_factory=lambda: _flag(
+        os.environ.get("BORDERWATCH_STATISTICS_PRECOMPUTE", "1")))
 
     def __post_init__(self) -> None:
         if self.language not in LANGUAGES:
@@ -96,6 +106,7 @@ class Settings:
             "cache_dir": env.get("BORDERWATCH_CACHE_DIR") or None,
             "basemap": env.get("BORDERWATCH_BASEMAP") or None,
             "precompute_forecasts": _flag(env.get("BORDERWATCH_FORECAST_PRECOMPUTE", "1")),
+            "precompute_statistics": _flag(env.get("BORDERWATCH_STATISTICS_PRECOMPUTE", "1")),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)

@@ -22,6 +22,9 @@ os.environ.setdefault("BORDERWATCH_FORECAST_PRECOMPUTE", "0")
 #: waits for the plan while the other test workers keep the cores busy, and a niced build
 #: would starve behind them.
 os.environ.setdefault("BORDERWATCH_RELEASE_NICE", "0")
+#: Nor the grid of statistics (``Settings(precompute_statistics=True)``): minutes of CPU per
+#: version of the records, which the tests' own computations would wait for.
+os.environ.setdefault("BORDERWATCH_STATISTICS_PRECOMPUTE", "0")
 
 
 #: The synthetic demo store, built once for the run by the first test that needs it; every
