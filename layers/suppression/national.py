@@ -63,7 +63,7 @@ NATION = "nation"
 #: Whole-program solves each protection check of a table of the national release may spend
 #: on single cells (:func:`~layers.suppression.engine.suppress`'s ``full_solves``): beyond
 #: them an undecided small cell counts as pinned and gets one more complementary cell.
-FULL_SOLVES = 8
+FULL_SOLVES = 0
 #: The hidden part of the nation: records of no commune of either set (no province).
 _UNPLACED = "part:?"
 _STATUSES = pd.CategoricalDtype([PUBLISHED, PRIMARY, COMPLEMENTARY, HIDDEN])
@@ -197,8 +197,8 @@ def national_release(
         hidden_totals += list(top.index[top["status"] != PUBLISHED])
         work.append((code, time.perf_counter() - started, time.process_time() - cpu,
                      len(table.cells), result.rounds))
-        log.info("release plan: province %s, %d cells, %.1f s", code, len(table.cells),
-                 work[-1][1])
+        log.info("release plan: province %s, %d cells, %.1f s (CPU %.1f s), %d rounds", code,
+                 len(table.cells), work[-1][1], work[-1][2], result.rounds)
         del table, result
         gc.collect()
     started, cpu = time.perf_counter(), time.process_time()
