@@ -208,13 +208,16 @@ def test_release_figures_are_the_slowest_province_the_whole_plan_and_the_peak_me
             for p, s in (("01", 3.0), ("31", 7.5), ("80", 1.0), ("nation", 0.5))]
     report = {"records": 1000, "seconds": 12.5, "cpu_seconds": 6.0, "peak_rss_mb": 410.0,
               "rss_before_mb": 200.0, "linked": [], "suppressed": {"primary": 10},
-              "work": work}
+              "work": work, "load": [12.0, 20.5]}
     found = {f.key: f for f in figures(report)}
     assert set(found) == {PROVINCE_MAX.key, TOTAL.key, RSS.key}
     assert found[PROVINCE_MAX.key].value == 7.5 and found[PROVINCE_MAX.key].detail["slowest"] == "31"
     assert found[PROVINCE_MAX.key].met and found[TOTAL.key].value == 12.5
     assert found[RSS.key].value == 410.0 and found[TOTAL.key].detail["provinces"] == 3
     assert "31" in found[PROVINCE_MAX.key].note
+    # CPU beside wall time, and the machine's load (a shared machine inflates the wall time)
+    assert "CPU 6.0 s" in found[TOTAL.key].note and "12.0 and 20.5" in found[TOTAL.key].note
+    assert found[TOTAL.key].detail["load"] == [12.0, 20.5]
 
 
 def test_table_figure_is_in_the_callbacks_specs_and_server_cpu_is_read_from_proc():

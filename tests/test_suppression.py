@@ -35,6 +35,7 @@ from layers.suppression import (
     suppress,
     unit_hierarchy,
 )
+from layers.suppression.audit import Program
 
 
 def statuses(result) -> dict:
@@ -309,6 +310,49 @@ def test_no_attack_pins_a_small_count_in_a_random_three_way_table(table):
         b = disclosure_bounds(result, integer=integer)
         targets = b[b["status"] == "primary"]
         assert ((targets["high"] - targets["low"]) >= 1).all(), targets
+
+
+@settings(max_examples=25, deadline=None, database=None,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(cubes())
+def test_a_check_with_no_whole_program_solve_to_spare_still_protects_every_small_count(table):
+    """The national release's bounded check (``full_solves``): no attack, linear or integer,
+    pins a small count, and it reports pinned at least every cell the exact check pins."""
+    from layers.suppression.engine import _State
+
+    result = suppress(table, full_solves=0)
+    for integer in (False, True):
+        b = disclosure_bounds(result, integer=integer)
+        targets = b[b["status"] == "primary"]
+        assert ((targets["high"] - targets["low"]) >= 1).all(), targets
+    exact, bounded = _State(table, 5, 1), _State(table, 5, 1, full_solves=0)
+    for state in (exact, bounded):
+        state.close()
+    assert set(exact.audit()) <= set(bounded.audit())
+
+
+class _Blind(Program):
+    """A program whose neighbourhoods never decide: only the whole program can."""
+
+    def _local_extremes(self, k, truth, radius, *, relax):
+        return (-1e9, 1e9) if relax else (truth[k], truth[k])
+
+
+def test_a_cell_left_undecided_by_the_budget_is_reported_pinned_and_a_witnessed_one_is_not():
+    from scipy import sparse
+
+    # x0 + x1 = 8 with both "< 5" (both are 4: pinned); x2 + x3 = 5 (x2 can move: safe)
+    A = sparse.csr_matrix(np.array([[1.0, 1, 0, 0], [0, 0, 1, 1]]))
+    truth = np.array([4.0, 4.0, 2.0, 3.0])
+    args = (A, np.array([8.0, 5.0]), np.zeros(4), np.full(4, 4.0))
+    targets = np.array([0, 1, 2])
+    assert sorted(_Blind(*args).pinned(targets, truth, 1)) == [0, 1]  # exact: whole solves
+    for budget in (0, 2):
+        program = _Blind(*args, rows=np.arange(2), full_solves=budget)
+        assert sorted(program.pinned(targets, truth, 1)) == [0, 1]
+        assert set(program.binding) == {0, 1}
+    wide = (A, np.array([6.0, 5.0]), np.zeros(4), np.full(4, 4.0))   # x0 + x1 = 6: both free
+    assert _Blind(*wide, full_solves=2).pinned(targets, np.array([3.0, 3.0, 2.0, 3.0]), 1) == []
 
 
 # -- roles and released layers ---------------------------------------------------------------

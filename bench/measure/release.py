@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -78,7 +79,8 @@ def figures(report: dict) -> list:
               "nation_seconds": float(work.loc["nation", "seconds"]),
               "linked_seconds": float(work.loc["linked", "seconds"]) if "linked" in work.index
               else 0.0,
-              "suppressed": report["suppressed"], "cpu_seconds": report["cpu_seconds"]}
+              "suppressed": report["suppressed"], "cpu_seconds": report["cpu_seconds"],
+              "load": report.get("load")}
     return [
         PROVINCE_MAX.make(float(provinces["seconds"].max()), stat="single",
                           samples=[float(provinces["seconds"].max())],
@@ -89,14 +91,21 @@ def figures(report: dict) -> list:
                                f"{provinces['cpu_seconds'].max():.1f} s (wall clock counts the "
                                "machine's other load)"),
         TOTAL.make(report["seconds"], stat="single", samples=[report["seconds"]], detail=detail,
-                   note="release_plan end to end (records split by province, 34 tables, "
-                        "the national table, the linked provinces); one table of the whole "
+                   note=f"release_plan end to end (records split by province, 34 tables, "
+                        f"the national table, the linked provinces); CPU "
+                        f"{report['cpu_seconds']:.1f} s, load average "
+                        f"{_loads(report)} at the start and end; one table of the whole "
                         "country did not finish in 14 min CPU (issue 18), not run again"),
         RSS.make(report["peak_rss_mb"], stat="single", samples=[report["peak_rss_mb"]],
                  detail={"before_plan_mb": report["rss_before_mb"]},
                  note="ru_maxrss of the child: Python, the records read, the national "
                       "registry, the plan; one province's problem at a time"),
     ]
+
+
+def _loads(report: dict) -> str:
+    load = report.get("load")
+    return "unknown" if not load else " and ".join(f"{x:.1f}" for x in load)
 
 
 def _build(records_path: Path, report_path: Path) -> None:
@@ -112,6 +121,7 @@ def _build(records_path: Path, report_path: Path) -> None:
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     cpu = time.process_time()
     started = time.perf_counter()
+    load = os.getloadavg()[0]
     plan = release_plan(incidents, registry)
     seconds = time.perf_counter() - started
     national = plan.national
@@ -120,6 +130,7 @@ def _build(records_path: Path, report_path: Path) -> None:
         "records": len(incidents), "seconds": seconds, "cpu_seconds": time.process_time() - cpu,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "rss_before_mb": before, "linked": list(national.linked),
+        "load": [load, os.getloadavg()[0]],
         "suppressed": {str(k): int(v) for k, v in
                        national.cells["status"].value_counts().items() if k != PUBLISHED},
         "work": work.to_dict(orient="records"),

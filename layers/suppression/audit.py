@@ -29,11 +29,16 @@ class Program:
     """
 
     _EPS = 1e-6
+    #: Bounded checks (``full_solves``) of no more targets than this skip step 1 (step 2 is
+    #: cheaper for a few).
+    _FEW = 64
 
     def __init__(self, A: sparse.csr_matrix, rhs: np.ndarray, lower: np.ndarray,
-                 upper: np.ndarray, *, integer: bool = False, rows: np.ndarray | None = None):
+                 upper: np.ndarray, *, integer: bool = False, rows: np.ndarray | None = None,
+                 full_solves: int | None = None):
         self.A, self.rhs, self.lower, self.upper = A, rhs, lower, upper
         self.n, self.integer = len(lower), integer
+        self.full_solves = full_solves  # per call of pinned(), for single targets: None = any
         self.rows = rows  # the relation of each row, to name the binding ones
         self.leaned: set[int] = set()  # relations with a non-zero dual since the last reset
         self.binding: dict[int, set[int]] = {}  # pinned target -> relations that pin it
@@ -84,11 +89,23 @@ class Program:
            relations beyond dropped (a relaxation: a pin found there holds);
         3. else its own max and min over everything; each solution is a
            witness for the targets not yet checked.
+
+        With ``full_solves`` set (the program's), step 1 is skipped for a
+        few targets (a re-check), and step 3 first pushes all the targets
+        step 2 left undecided in one program (as step 1), then solves the
+        whole program at most ``full_solves`` times for single targets; a
+        target still undecided after that is reported pinned without its
+        own whole solve (conservative: it gets one more complementary cell
+        and is checked again; only a witness ever declares a target safe).
+        Its binding relations are then those its relaxed neighbourhood
+        leaned on. The verdicts differ from the exact check's only in
+        reporting pinned a target that may be safe.
         """
         lo, hi = truth.astype(float), truth.astype(float)
         undecided = np.asarray(targets, dtype=np.int64)
         rng = np.random.default_rng(seed)
         room_up = truth < self.upper - 0.5
+        bounded = self.full_solves is not None
 
         def witness(x: np.ndarray) -> None:
             nonlocal lo, hi
@@ -97,25 +114,42 @@ class Program:
         def safe(k: int) -> bool:
             return self._width(lo[k:k + 1], hi[k:k + 1])[0] >= protection
 
-        for round_ in range(8):
-            if not len(undecided):
-                break
-            sign = (np.where(room_up[undecided], 1.0, -1.0) if round_ == 0
-                    else rng.choice([-1.0, 1.0], size=len(undecided)))
-            objective = np.zeros(self.n)
-            objective[undecided] = -sign
-            witness(self.solve(objective))
-            still = undecided[self._width(lo[undecided], hi[undecided]) < protection]
-            progress, undecided = len(undecided) - len(still), still
-            if progress < max(1, len(undecided) // 20):
-                break
+        def push(undecided: np.ndarray) -> np.ndarray:
+            for round_ in range(8):
+                if not len(undecided):
+                    break
+                sign = (np.where(room_up[undecided], 1.0, -1.0) if round_ == 0
+                        else rng.choice([-1.0, 1.0], size=len(undecided)))
+                objective = np.zeros(self.n)
+                objective[undecided] = -sign
+                witness(self.solve(objective))
+                still = undecided[self._width(lo[undecided], hi[undecided]) < protection]
+                progress, undecided = len(undecided) - len(still), still
+                if progress < max(1, len(undecided) // 20):
+                    break
+            return undecided
+
+        def extremes(k: int) -> bool:
+            """Whether target ``k`` is pinned, by its own max and min over everything."""
+            for sign in ((1.0, -1.0) if room_up[k] else (-1.0, 1.0)):
+                if safe(k):
+                    break
+                objective = np.zeros(self.n)
+                objective[k] = -sign
+                witness(self.solve(objective))
+            return not safe(k)
+
+        if not bounded or len(undecided) > self._FEW:
+            undecided = push(undecided)
         out = []
+        hard: list[tuple[int, set[int]]] = []  # bounded: left to the end, with their nearby duals
         for k in undecided:
             k = int(k)
             if safe(k):
                 continue
             verdict = None
             self.leaned = set()
+            nearby: set[int] = set()
             for radius in (1, 2):
                 low, high = self._local_extremes(k, truth, radius, relax=False)
                 lo[k], hi[k] = min(lo[k], low), max(hi[k], high)
@@ -126,18 +160,32 @@ class Program:
                 if math.floor(high + self._EPS) - math.ceil(low - self._EPS) < protection:
                     verdict = "pinned"
                     break
+                nearby = self.leaned
                 self.leaned = set()
+            if verdict is None and bounded:
+                hard.append((k, set(nearby)))
+                continue
             if verdict is None:
-                for sign in ((1.0, -1.0) if room_up[k] else (-1.0, 1.0)):
-                    if safe(k):
-                        break
-                    objective = np.zeros(self.n)
-                    objective[k] = -sign
-                    witness(self.solve(objective))
-                verdict = "safe" if safe(k) else "pinned"
+                verdict = "pinned" if extremes(k) else "safe"
             if verdict == "pinned":
                 out.append(k)
                 self.binding[k] = set(self.leaned)
+        if hard:
+            # one program pushes them all first; then their own, within the budget
+            left = set(push(np.array([k for k, _ in hard], dtype=np.int64)).tolist())
+            spent = 0
+            for k, nearby in hard:
+                if k not in left or safe(k):
+                    continue
+                if spent < self.full_solves:
+                    spent += 2
+                    self.leaned = set()
+                    if extremes(k):
+                        out.append(k)
+                        self.binding[k] = set(self.leaned)
+                else:
+                    out.append(k)  # undecided within the budget: pinned, to be safe
+                    self.binding[k] = nearby
         return out
 
     @cached_property

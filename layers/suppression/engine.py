@@ -123,6 +123,7 @@ def suppress(
     protection: int = 1,
     published: Iterable | None = None,
     withheld: Iterable | None = None,
+    full_solves: int | None = None,
 ) -> Suppression:
     """Primary and complementary suppression of a count table, checked by attack.
 
@@ -145,6 +146,15 @@ def suppress(
         usual), and is protected like a small count: no attack on this
         table may pin it, so what the other release hides stays hidden.
         Neither changes anything when not given.
+    full_solves : int, optional
+        The most whole-program solves each protection check of a connected
+        group of unknown cells spends on single cells
+        (:meth:`~layers.suppression.audit.Program.pinned`); a small cell
+        still undecided then counts as pinned and gets one more
+        complementary cell (never less protection, sometimes more hidden).
+        None (the default): as many as needed, the exact check. The
+        national release bounds it: a large province's check is otherwise
+        hundreds of solves of its whole program.
 
     Returns
     -------
@@ -188,7 +198,7 @@ def suppress(
             f"threshold {threshold} is too small: '< {threshold}' leaves fewer than "
             f"{protection + 1} possible values, so the label itself discloses the count"
         )
-    state = _State(table, threshold, protection)
+    state = _State(table, threshold, protection, full_solves)
     state.fix(*_fixed_cells(table, published, withheld))
     state.close()
     rounds = 0
@@ -237,8 +247,10 @@ def _fixed_cells(table: CountTable, published: Iterable | None,
 class _State:
     """The working state of :func:`suppress`: masks over the cells and the relation matrix."""
 
-    def __init__(self, table: CountTable, threshold: int, protection: int):
+    def __init__(self, table: CountTable, threshold: int, protection: int,
+                 full_solves: int | None = None):
         self.threshold, self.protection = threshold, protection
+        self.full_solves = full_solves
         self.count = table.cells["count"].to_numpy(dtype=np.int64)
         published = table.cells["published"].to_numpy(dtype=bool)
         small = (self.count >= 1) & (self.count < threshold)
@@ -367,7 +379,7 @@ class _State:
             in_comp = np.flatnonzero(labels == label)
             rows = np.flatnonzero(np.asarray(abs(sub[:, in_comp]).sum(axis=1)).ravel() > 0)
             local = Program(sub[rows][:, in_comp], rhs[rows], lower[in_comp], upper[in_comp],
-                             rows=self.problem_rows[rows])
+                             rows=self.problem_rows[rows], full_solves=self.full_solves)
             local_targets = np.flatnonzero(targets[in_comp])
             for k in local.pinned(local_targets, truth[in_comp], self.protection):
                 pinned[int(cells[in_comp[k]])] = local.binding.get(k, set())

@@ -48,6 +48,7 @@ from layers.suppression.engine import (
 from layers.suppression.tables import Hierarchy, hierarchy_table
 
 __all__ = [
+    "FULL_SOLVES",
     "NATION",
     "NationalRelease",
     "country_table",
@@ -59,6 +60,10 @@ __all__ = [
 
 #: The member of the unit dimension that is the sum of the provinces.
 NATION = "nation"
+#: Whole-program solves each protection check of a table of the national release may spend
+#: on single cells (:func:`~layers.suppression.engine.suppress`'s ``full_solves``): beyond
+#: them an undecided small cell counts as pinned and gets one more complementary cell.
+FULL_SOLVES = 0
 #: The hidden part of the nation: records of no commune of either set (no province).
 _UNPLACED = "part:?"
 _STATUSES = pd.CategoricalDtype([PUBLISHED, PRIMARY, COMPLEMENTARY, HIDDEN])
@@ -147,11 +152,15 @@ def national_release(
     type_total: bool = False,
     first_year: int | None = None,
     last_year: int | None = None,
+    full_solves: int | None = FULL_SOLVES,
 ) -> NationalRelease:
     """Suppress the incident tables of a registry of several provinces, one province at a time.
 
     Parameters are those of :func:`~layers.suppression.plan.release_plan`;
-    ``registry.communes`` has a ``province_code`` column.
+    ``registry.communes`` has a ``province_code`` column. ``full_solves`` is
+    :func:`~layers.suppression.engine.suppress`'s, for every table
+    (:data:`FULL_SOLVES` by default: a province of the country is a larger
+    problem than Tây Ninh's, see ``docs/confidentiality.md``).
 
     Returns
     -------
@@ -181,20 +190,22 @@ def national_release(
         rows = where == code
         table = _province_table(chosen[rows], quarter[rows], province_registry(registry, code),
                                 unit_sets, periods, kinds, code)
-        result = suppress(table, threshold=threshold, protection=protection)
+        result = suppress(table, threshold=threshold, protection=protection,
+                          full_solves=full_solves)
         parts[code] = _compact(table.cells["count"], result.status)
         top = parts[code].xs(unit_key("province", code), level="unit", drop_level=False)
         hidden_totals += list(top.index[top["status"] != PUBLISHED])
         work.append((code, time.perf_counter() - started, time.process_time() - cpu,
                      len(table.cells), result.rounds))
-        log.info("release plan: province %s, %d cells, %.1f s", code, len(table.cells),
-                 work[-1][1])
+        log.info("release plan: province %s, %d cells, %.1f s (CPU %.1f s), %d rounds", code,
+                 len(table.cells), work[-1][1], work[-1][2], result.rounds)
         del table, result
         gc.collect()
     started, cpu = time.perf_counter(), time.process_time()
     atoms = _province_atoms(chosen, quarter, where)
     nation = hierarchy_table(atoms, [_nation_units(provinces, atoms), periods, kinds])
-    result = suppress(nation, threshold=threshold, protection=protection, withheld=hidden_totals)
+    result = suppress(nation, threshold=threshold, protection=protection, withheld=hidden_totals,
+                      full_solves=full_solves)
     work.append((NATION, time.perf_counter() - started, time.process_time() - cpu,
                  len(nation.cells), result.rounds))
     status = result.status
@@ -205,7 +216,8 @@ def national_release(
         log.info("release plan: provinces %s linked through hidden totals", ", ".join(linked))
         table, fixed = _linked_table(chosen, quarter, where, registry, provinces, linked,
                                      unit_sets, periods, kinds)
-        result = suppress(table, threshold=threshold, protection=protection, published=fixed)
+        result = suppress(table, threshold=threshold, protection=protection, published=fixed,
+                          full_solves=full_solves)
         joint = _compact(table.cells["count"], result.status)
         work.append(("linked", time.perf_counter() - started, time.process_time() - cpu,
                      len(table.cells), result.rounds))
