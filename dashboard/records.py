@@ -239,10 +239,11 @@ class RecordCache:
     @staticmethod
     def _load(store, revision: int) -> Records:
         sources = store.sources()
-        incidents = store.read("incidents", INCIDENT_COLUMNS)
+        incidents = _shared_text(store.read("incidents", INCIDENT_COLUMNS))
         counts = {kind: store.count(kind) for kind in ("incidents", "outreach", "models",
                                                         "population")}
-        other = {kind: _read_only(store.read(kind, cols)) for kind, cols in _OTHER_COLUMNS.items()}
+        other = {kind: _read_only(_shared_text(store.read(kind, cols)))
+                 for kind, cols in _OTHER_COLUMNS.items()}
         return Records(
             revision=revision,
             incidents=_read_only(incidents),
@@ -252,8 +253,17 @@ class RecordCache:
             synthetic=DEMO_SOURCE in sources,
             sources=tuple(sorted(sources)),
             counts=counts,
-            reports=_read_only(_reports(store)),
+            reports=_read_only(_shared_text(_reports(store))),
         )
+
+
+def _shared_text(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with each text column holding one string object per distinct value, as a
+    kept snapshot loads (:func:`_unpacked`): the same values and dtypes, but a million
+    records read out of the store no longer hold a million copies of each commune code,
+    type and source (one Python string per cell: some 50 bytes each, hundreds of MB at
+    national scale, where the shared values cost the 8 bytes of a pointer)."""
+    return _unpacked(_packed(frame))
 
 
 
