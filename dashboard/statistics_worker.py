@@ -186,7 +186,7 @@ def compute(an, job: GridJob) -> None:
     """Compute what the pages ask of ``job``'s state through ``an`` (into its memo and the
     disk cache): the map's layers, the ranked table's evidence and the shares, or the
     panel's Local Moran's I."""
-    from dashboard.analysis import LAYERS
+    from layers.catalogue import kinds
 
     filters = {"unit_set": job.unit_set, "types": job.types, "start": job.start,
                "end": job.end}
@@ -195,7 +195,7 @@ def compute(an, job: GridJob) -> None:
         return
     an.evidence(**filters)  # counts, rates, gi, gi_rate, emerging, change
     an.summary(**filters)
-    for kind in (k for k in LAYERS if k in ON_DISK):
+    for kind in (k for k in kinds(page="commander") if k in ON_DISK):  # the commander's menu
         an.layer(kind, **filters, bandwidth_km=_BANDWIDTH_KM)
 
 

@@ -283,10 +283,14 @@ def test_the_setting_off_computes_nothing_ahead(demo, tmp_path, monkeypatch):
 
 
 def test_one_lock_holder_leads(tmp_path):
-    first = statistics_worker._lead(tmp_path, "job")
+    """The election the grid's worker (as the release's and the forecasts') goes through:
+    one holder of a name at a time, free again once its file is closed."""
+    from dashboard.plan_cache import elect
+
+    first = elect(tmp_path, "job")
     assert first is not None
-    assert statistics_worker._lead(tmp_path, "job") is None
+    assert elect(tmp_path, "job") is None
     first.close()
-    again = statistics_worker._lead(tmp_path, "job")
+    again = elect(tmp_path, "job")
     assert again is not None
     again.close()
