@@ -135,7 +135,8 @@ def _demo(run: Run) -> dict:
         run.log(f"demo server up in {server.start_seconds:.1f} s "
                 f"({server.start_cpu_seconds:.1f} CPU-s, load {load:.1f}); "
                 f"{run.sizes.browser_loads} cold loads")
-        first = {"s": server.start_seconds, "cpu_s": server.start_cpu_seconds, "load": load}
+        first_start = {"s": server.start_seconds, "cpu_s": server.start_cpu_seconds,
+                       "load": load}
         timeline: list = []
         loads = paint_times(server.url + "/", run.sizes.browser_loads, cookies=server.cookies,
                             milestones=timeline)
@@ -160,7 +161,7 @@ def _demo(run: Run) -> dict:
                 "timeline_ms": timeline},
         note="new browser each load (empty cache, a signed-in session cookie), server already "
              "started; navigation start → first frame with commune polygons drawn"))
-    return {"start": start_seconds, "rss": peak, "first": first, "restart": again}
+    return {"start": start_seconds, "rss": peak, "first": first_start, "restart": again}
 
 
 def measure_app(run: Run) -> None:
