@@ -26,9 +26,22 @@ PASSWORD = "mat-khau-dai-du"
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
+    """The server of this module, with a cache folder of its own: its import makes records
+    no other test has, and the run's shared folder keeps only the newest few versions of
+    each kind (other tests' servers write there meanwhile)."""
+    import os
+
     data_dir = tmp_path_factory.mktemp("e2e-import") / "var"
-    with running_server(data_dir) as url:
-        yield url, data_dir
+    shared = os.environ.get("BORDERWATCH_CACHE_DIR")
+    os.environ["BORDERWATCH_CACHE_DIR"] = str(data_dir.parent / "cache")
+    try:
+        with running_server(data_dir) as url:
+            yield url, data_dir
+    finally:
+        if shared is None:
+            os.environ.pop("BORDERWATCH_CACHE_DIR", None)
+        else:
+            os.environ["BORDERWATCH_CACHE_DIR"] = shared
 
 
 def _uploads(data_dir) -> list:

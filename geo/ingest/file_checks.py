@@ -236,8 +236,8 @@ def check_gpkg_schema(path: Path) -> None:
         db.execute("PRAGMA cell_size_check = ON")
         db.execute("PRAGMA mmap_size = 0")
         rows = db.execute("SELECT type, name, COALESCE(sql, '') FROM sqlite_master").fetchall()
-    except sqlite3.Error as err:
-        raise _mismatch(path, f"its SQLite schema is damaged ({err})") from None
+    except (sqlite3.Error, UnicodeDecodeError) as err:  # a damaged schema's message may be
+        raise _mismatch(path, f"its SQLite schema is damaged ({err})") from None  # bytes
     finally:
         db.close()
     for kind, name, sql in rows:
