@@ -105,29 +105,17 @@ def _start_release_plan(an: Analyses) -> None:
         logging.getLogger("borderwatch").warning("release plan not started: store unreadable")
 
 
-def _start_forecasts(an: Analyses) -> None:
-    """Queue the default forecasts now and after each import (in a background process,
-    :mod:`dashboard.forecast_worker`), unless ``Settings.precompute_forecasts`` is off."""
-    if not an.ctx.settings.precompute_forecasts:
+def _start_ahead(an: Analyses, enabled: bool, precompute, what: str) -> None:
+    """Have ``precompute`` run now and after each import (it starts its own background
+    process: :mod:`dashboard.forecast_worker`, :mod:`dashboard.statistics_worker`), unless
+    its setting (``enabled``) is off; a store that cannot be read now is told on first use."""
+    if not enabled:
         return
-    an.ctx.records.on_change(an.forecasts.precompute)
+    an.ctx.records.on_change(precompute)
     try:
-        an.forecasts.precompute()
+        precompute()
     except Exception:  # noqa: BLE001 — the pages report the store's error themselves
-        logging.getLogger("borderwatch").warning("forecasts not started: store unreadable")
-
-
-def _start_statistics(an: Analyses) -> None:
-    """Have the grid of common filter states computed now and after each import (in a
-    background process, :mod:`dashboard.statistics_worker`), unless
-    ``Settings.precompute_statistics`` is off."""
-    if not an.ctx.settings.precompute_statistics:
-        return
-    an.ctx.records.on_change(an.statistics.precompute)
-    try:
-        an.statistics.precompute()
-    except Exception:  # noqa: BLE001 — the pages report the store's error themselves
-        logging.getLogger("borderwatch").warning("statistics not started: store unreadable")
+        logging.getLogger("borderwatch").warning("%s not started: store unreadable", what)
 
 
 class _Borderwatch(Dash):
@@ -192,8 +180,9 @@ def create_app(settings: Settings, ctx: AppContext | None = None,
     an = Analyses(ctx)
     if precompute:
         _start_release_plan(an)
-        _start_forecasts(an)
-        _start_statistics(an)
+        ahead = an.ctx.settings
+        _start_ahead(an, ahead.precompute_forecasts, an.forecasts.precompute, "forecasts")
+        _start_ahead(an, ahead.precompute_statistics, an.statistics.precompute, "statistics")
     accounts = accounts or accounts_of(settings)
     install_auth(app, accounts, default_lang=settings.language,
                  secure_cookies=settings.secure_cookies, demo_open=lambda: ctx.source == "demo")
