@@ -39,7 +39,7 @@ import shapely
 
 from dashboard import niced_process
 from dashboard.forecast_build import ForecastState, build, default_states, failed_layer
-from dashboard.plan_cache import being_built, cached, elect, plan_key, stored
+from dashboard.plan_cache import REBUILDS, being_built, cached, elect, plan_key, stored, vanished
 
 __all__ = ["CODE", "KEEP_FILES", "KIND", "LINGER_SECONDS", "NICE", "ForecastWorker", "base_key",
            "forecast_key"]
@@ -304,13 +304,20 @@ class ForecastWorker:
             return  # another worker precomputes these records
         if job.priority == 0 and being_built(self.folder, key, kind=KIND):
             return  # another worker's process builds it: the page finds it on disk
-        reply = self._in_process(job, key)
-        if reply[0] == "done":
+        for gone in range(REBUILDS + 1):  # built, and gone before it was read: built again
+            reply = self._in_process(job, key)
+            if reply[0] != "done":
+                break
             found = stored(self.folder, key, kind=KIND)
             if found is not None:
                 self._keep(key, found)
                 self.built += 1
-        elif reply[0] == "failed":
+                return
+            _LOG.warning("forecast %s gone from %s after its build (%d)", job.state.name,
+                         self.folder, gone + 1)
+        else:
+            reply = ("failed", key, vanished("forecast", REBUILDS + 1))
+        if reply[0] == "failed":
             _LOG.error("forecast %s failed: %s", job.state.name, reply[2])
             with self._cond:
                 self._failed[key] = reply[2]

@@ -13,6 +13,14 @@ worker of several start the process that builds it, and a build that failed leav
 reason beside the key (:func:`failure`) for the other workers. The forecasts
 (:mod:`dashboard.forecast_worker`) are kept the same way, as another ``kind`` of file.
 
+Several stores (servers, test runs) may share one cache folder, and the newest files of
+one kind are then those of all of them. So a file is pruned only when it is not in use
+(:func:`prunable`): never while younger than :data:`FRESH_SECONDS` (another worker may not
+have read it yet), nor while a live worker wants it (:func:`want`: the release worker
+holds its current plan's), nor while it is being built. A worker that still finds its
+file gone after its build said it was done builds it again, :data:`REBUILDS` times at
+most, then says why it failed (:func:`vanished`).
+
 The cache folder lives beside the record store and holds counts of the same
 records: it is as confidential as the store, and only the server reads it.
 """
@@ -24,17 +32,24 @@ import hashlib
 import logging
 import os
 import pickle
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
 import pandas as pd
 
-__all__ = ["KEEP", "being_built", "cached", "code_digest", "elect", "failure", "plan_key",
-           "record_failure", "stored"]
+__all__ = ["FRESH_SECONDS", "KEEP", "REBUILDS", "being_built", "cached", "code_digest", "elect",
+           "failure", "plan_key", "prunable", "record_failure", "stored", "vanished", "want"]
 
 #: Plans kept on disk (the newest ones): older versions of the records are pruned.
 KEEP = 4
+#: A file younger than this (seconds) is never pruned, whatever the count: the server that
+#: asked for it, or another worker, may not have read it yet.
+FRESH_SECONDS = 600.0
+#: How many times a worker builds again a file that was gone when its build said it was
+#: done, before it says the build failed.
+REBUILDS = 2
 _LOG = logging.getLogger("borderwatch")
 _COLUMNS = ("date", "type", "status", "new_code", "old_code")
 T = TypeVar("T")
@@ -125,15 +140,7 @@ def stored(folder: Path, key: str, *, kind: str = "release-plan"):
 def being_built(folder: Path, key: str, *, kind: str = "release-plan") -> bool:
     """Whether a process (this one included) is building ``key`` now (holds its lock)."""
     path = Path(folder) / f"{kind}-{key}.lock"
-    if not path.exists():
-        return False
-    with open(path, "a+") as lock:
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return True
-        fcntl.flock(lock, fcntl.LOCK_UN)
-        return False
+    return path.exists() and _held(path)
 
 
 def elect(folder: Path, name: str):
@@ -174,9 +181,83 @@ def failure(folder: Path, key: str, *, kind: str = "release-plan") -> str | None
         return None
 
 
+def want(folder: Path, name: str):
+    """Say that a live worker still wants the file(s) named ``name`` (``"<kind>-<key>"``, or
+    a folder's name): an open file holding a shared lock, which :func:`prunable` respects
+    until it is closed (or the process ends). Several workers may want the same name."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.want"
+    while True:
+        handle = open(path, "a+")  # noqa: SIM115 — the caller closes it
+        fcntl.flock(handle, fcntl.LOCK_SH)
+        try:  # the file pruned between our open and our lock: want the new one
+            if os.stat(path).st_ino == os.fstat(handle.fileno()).st_ino:
+                return handle
+        except FileNotFoundError:
+            pass
+        handle.close()
+
+
+def prunable(folder: Path, name: str, path: Path):
+    """Whether ``path`` (the file or folder of ``name``) may be removed now: an open file
+    holding the exclusive lock of ``name``'s wants (close it once ``path`` is removed: no
+    worker can want it meanwhile), or None when it is in use — younger than
+    :data:`FRESH_SECONDS`, wanted by a live worker (:func:`want`), or being built (its
+    ``.lock`` held: :func:`cached`)."""
+    folder = Path(folder)
+    try:
+        if time.time() - path.stat().st_mtime < FRESH_SECONDS:
+            return None
+    except FileNotFoundError:
+        return None
+    lock = folder / f"{name}.lock"
+    if lock.exists() and _held(lock):
+        return None
+    handle = open(folder / f"{name}.want", "a+")  # noqa: SIM115 — the caller closes it
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        return None
+    return handle
+
+
+def vanished(kind: str, times: int) -> str:
+    """The failure said when a built file of ``kind`` was gone ``times`` times before it
+    could be read (:data:`REBUILDS`)."""
+    return (f"the {kind} was built {times} times but gone from the cache folder before it "
+            "was read")
+
+
+def _held(path: Path) -> bool:
+    """Whether another open file of ``path`` (this process's included) holds its lock."""
+    with open(path, "a+") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(lock, fcntl.LOCK_UN)
+        return False
+
+
 def _prune(folder: Path, kind: str, *, keep: Path, count: int = KEEP) -> None:
-    files = sorted(folder.glob(f"{kind}-*.pickle"), key=lambda p: p.stat().st_mtime,
-                   reverse=True)
+    """Remove the files of ``kind`` beyond the ``count`` newest (``keep`` one of them) that
+    are not in use (:func:`prunable`)."""
+    files = sorted(folder.glob(f"{kind}-*.pickle"), key=_mtime, reverse=True)
     for old in [p for p in files if p != keep][count - 1:]:
-        for suffix in (".pickle", ".lock", ".build.lock", ".failed"):
-            old.with_suffix(suffix).unlink(missing_ok=True)
+        claim = prunable(folder, old.stem, old)
+        if claim is None:
+            continue
+        try:
+            for suffix in (".pickle", ".lock", ".build.lock", ".failed", ".want"):
+                old.with_suffix(suffix).unlink(missing_ok=True)
+        finally:
+            claim.close()
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except FileNotFoundError:  # pruned meanwhile by another process
+        return 0.0

@@ -18,6 +18,12 @@ either, and a message saying so (:meth:`ReleaseWorker.failed`): the process's er
 written to the server log and kept beside the key for the other workers. A process that
 dies (killed, out of memory) counts as failed; its locks go with it, and the next start
 of a server tries again.
+
+Several stores may share one cache folder: a worker wants its current plan
+(:func:`dashboard.plan_cache.want`) from before its build to the next revision, so that
+another store's newer plans never prune it; a plan still gone from the disk when its
+process said it was done is built again (:data:`dashboard.plan_cache.REBUILDS` times), then
+said failed, never waited for without end.
 """
 
 from __future__ import annotations
@@ -32,8 +38,8 @@ from pathlib import Path
 
 from dashboard import niced_process
 from dashboard.context import AppContext
-from dashboard.plan_cache import (cached, elect, failure, plan_key, record_failure,
-                                  stored)
+from dashboard.plan_cache import (REBUILDS, cached, elect, failure, plan_key, record_failure,
+                                  stored, vanished, want)
 
 __all__ = ["CODE", "KIND", "NICE", "POLL_SECONDS", "ReleaseWorker", "build_release"]
 
@@ -118,7 +124,8 @@ class ReleaseWorker:
             self._closed = True
             state, self._state = self._state, None
         if state is not None:
-            state["stop"].set()
+            with self._lock:
+                _drop(state)
             thread = state["thread"]
             if thread is not None and thread is not threading.current_thread():
                 thread.join(30)
@@ -133,11 +140,11 @@ class ReleaseWorker:
             state = self._state
             if state is None or state["revision"] != records.revision:
                 if state is not None:
-                    state["stop"].set()  # the records changed: its plan is of no use
+                    _drop(state)  # the records changed: its plan is of no use
                 state = {"revision": records.revision, "key": None, "plan": None,
                          "indicators": None, "error": None, "done": threading.Event(),
                          "keyed": threading.Event(), "stop": threading.Event(),
-                         "thread": None, "stale": False}
+                         "thread": None, "stale": False, "want": None}
                 if not self._closed:
                     self._state = state
                     state["thread"] = threading.Thread(
@@ -157,8 +164,15 @@ class ReleaseWorker:
             key = plan_key(records.incidents, self.ctx.registry.composition,
                            self.ctx.settings.small_count, modules=CODE)
             state["key"] = key
+            handle = want(self.folder, f"{KIND}-{key}")  # not pruned while this revision lasts
+            with self._lock:
+                if state["stop"].is_set():
+                    handle.close()
+                else:
+                    state["want"] = handle
             state["keyed"].set()
             first = True  # a plan failed before this look is tried again (a new start)
+            gone = 0  # builds said done whose plan was not on disk
             while not state["stop"].is_set():
                 if self._read(state, key):
                     return
@@ -175,7 +189,15 @@ class ReleaseWorker:
                         state["error"] = reason
                         return
                     first = False
-                    self._build(state, key, records.revision)
+                    if self._build(state, key, records.revision):
+                        if self._read(state, key):
+                            return
+                        gone += 1  # built, and gone before it was read: built again
+                        _LOG.warning("release plan %s gone from %s after its build (%d)",
+                                     key, self.folder, gone)
+                        if gone > REBUILDS:
+                            state["error"] = vanished("release plan", gone)
+                            record_failure(self.folder, key, state["error"], kind=KIND)
                 finally:
                     lead.close()
                 if state["error"] is not None or state["stale"]:
@@ -195,8 +217,9 @@ class ReleaseWorker:
         state["plan"], state["indicators"] = found["plan"], found["indicators"]
         return True
 
-    def _build(self, state: dict, key: str, revision: int) -> None:
-        """Start the process that builds ``key`` and wait for its end (or the state's)."""
+    def _build(self, state: dict, key: str, revision: int) -> bool:
+        """Start the process that builds ``key`` and wait for its end (or the state's);
+        whether it said it was done (the plan then on disk, unless removed since)."""
         record_failure(self.folder, key, None, kind=KIND)  # a new attempt
         ctx = self.ctx
         process, conn = niced_process.start(
@@ -218,21 +241,30 @@ class ReleaseWorker:
                 process.terminate()  # of no use now: let its memory go
             niced_process.stop(process, conn)
         if state["stop"].is_set() or _EXITING.is_set():
-            return  # ended on purpose: the records changed, or the server is leaving
+            return False  # ended on purpose: the records changed, or the server is leaving
         if reply is None:
             reason = f"the release process ended (exit code {process.exitcode})"
         elif reply[0] == "done":
             self.built += 1
-            return
+            return True
         elif reply[0] == "stale":  # the records changed under it: the next read follows them
             state["stale"] = True
-            return
+            return False
         else:
             reason, trace = reply[1], reply[2]
             _LOG.error("release plan failed in its process:\n%s", trace)
         _LOG.error("release plan failed: %s", reason)
         record_failure(self.folder, key, reason, kind=KIND)
         state["error"] = reason
+        return False
+
+
+def _drop(state: dict) -> None:
+    """Stop following ``state`` and stop wanting its plan (under the worker's lock)."""
+    state["stop"].set()
+    handle, state["want"] = state["want"], None
+    if handle is not None:
+        handle.close()
 
 
 def _child(conn, build, settings, registry, key: str, revision: int, year: int) -> None:

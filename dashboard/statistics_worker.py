@@ -47,7 +47,7 @@ import pandas as pd
 import shapely
 
 from dashboard import niced_process
-from dashboard.plan_cache import cached, code_digest, elect
+from dashboard.plan_cache import cached, code_digest, elect, prunable, want
 
 __all__ = ["CODE", "DONE", "KEEP_FILES", "KEEP_VERSIONS", "KIND", "MEMOS_ON_DISK", "ON_DISK",
            "GridJob", "StatisticsWorker", "compute", "grid_jobs", "statistics_key"]
@@ -221,6 +221,7 @@ class StatisticsWorker:
         self._thread: threading.Thread | None = None
         self._process = None
         self._wanted = False
+        self._want = None  # the open file by which this worker wants its version's folder
         self._closed = False
         self._owner = os.getpid()
         #: The process's niceness increment (tests on a busy machine may lower it).
@@ -243,8 +244,12 @@ class StatisticsWorker:
             if rec.revision in self._bases:
                 return self._bases[rec.revision]
         base = statistics_key(self.an)
+        wanted = want(self.folder, f"{KIND}-{base}")  # not pruned by another store's grid
         with self._cond:
             self._bases = {rec.revision: base}  # one version of the records at a time
+            self._want, wanted = wanted, self._want
+        if wanted is not None:
+            wanted.close()
         return base
 
     def version_folder(self, base: str) -> Path:
@@ -364,23 +369,36 @@ class StatisticsWorker:
             self._closed = True
             self._cond.notify_all()
             thread, process = self._thread, self._process
+            wanted, self._want = self._want, None
         if process is not None and process.is_alive():
             process.terminate()
         if thread is not None and thread is not threading.current_thread():
             thread.join(30)
+        if wanted is not None:
+            wanted.close()
 
 
 def _prune_versions(folder: Path, current: Path) -> None:
     """Remove the statistics of all but the :data:`KEEP_VERSIONS` newest versions of the
-    records (``current`` always kept)."""
+    records (``current`` always kept), but for a version in use: recent, or the current one
+    of a live worker of another store sharing the folder
+    (:func:`dashboard.plan_cache.prunable`)."""
     folder.mkdir(parents=True, exist_ok=True)
     current.mkdir(parents=True, exist_ok=True)
     current.touch()
     versions = sorted((p for p in folder.glob(f"{KIND}-*") if p.is_dir() and p != current),
                       key=lambda p: p.stat().st_mtime, reverse=True)
     for old in versions[KEEP_VERSIONS - 1:]:
-        shutil.rmtree(old, ignore_errors=True)
-        (folder / f"{KIND}-precompute-{old.name[len(KIND) + 1:]}.lock").unlink(missing_ok=True)
+        claim = prunable(folder, old.name, old)
+        if claim is None:
+            continue
+        try:
+            shutil.rmtree(old, ignore_errors=True)
+            (folder / f"{KIND}-precompute-{old.name[len(KIND) + 1:]}.lock").unlink(
+                missing_ok=True)
+            (folder / f"{old.name}.want").unlink(missing_ok=True)
+        finally:
+            claim.close()
 
 
 def _child(conn, cls, settings, options: dict, revision: int, jobs: list[GridJob],

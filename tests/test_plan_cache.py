@@ -4,6 +4,7 @@ processes, never trusting a damaged file."""
 from __future__ import annotations
 
 import multiprocessing
+import os
 import pickle
 import time
 from pathlib import Path
@@ -11,7 +12,15 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from dashboard.plan_cache import KEEP, cached, plan_key
+from dashboard.plan_cache import FRESH_SECONDS, KEEP, cached, plan_key, want
+
+
+def _age(folder: Path, pattern: str = "*.pickle") -> None:
+    """Make the files of ``folder`` older than :data:`FRESH_SECONDS` (pruning may take them),
+    each keeping its order."""
+    for path in folder.glob(pattern):
+        mtime = path.stat().st_mtime - FRESH_SECONDS - 60
+        os.utime(path, (mtime, mtime))
 
 
 def _incidents(n: int = 6) -> pd.DataFrame:
@@ -93,10 +102,66 @@ def test_a_failed_build_leaves_nothing(tmp_path: Path):
 def test_old_versions_are_pruned(tmp_path: Path):
     for i in range(KEEP + 3):
         cached(tmp_path, f"k{i}", lambda i=i: i)
+        _age(tmp_path)
         time.sleep(0.01)
     kept = sorted(p.stem for p in tmp_path.glob("*.pickle"))
     assert len(kept) == KEEP
     assert f"release-plan-k{KEEP + 2}" in kept and "release-plan-k0" not in kept
+    assert not (tmp_path / "release-plan-k0.lock").exists()  # its companions go with it
+
+
+def test_a_fresh_file_is_never_pruned(tmp_path: Path):
+    """Another store sharing the folder may write many plans at once: a plan younger than
+    FRESH_SECONDS stays (its server may not have read it yet), whatever their count."""
+    for i in range(KEEP + 3):
+        cached(tmp_path, f"k{i}", lambda i=i: i)
+    assert len(list(tmp_path.glob("*.pickle"))) == KEEP + 3
+    _age(tmp_path)
+    cached(tmp_path, "newest", lambda: "n")
+    kept = {p.stem for p in tmp_path.glob("*.pickle")}
+    assert len(kept) == KEEP and "release-plan-newest" in kept
+
+
+def test_two_stores_sharing_a_folder_never_prune_a_wanted_plan(tmp_path: Path):
+    """Store A's server wants its plan (its release worker holds the want while its records
+    last); store B then writes many newer plans into the same folder: A's stays, however
+    old, until A lets it go; then it is pruned like any other."""
+    from dashboard.plan_cache import stored
+
+    cached(tmp_path, "store-a", lambda: "plan of A")
+    a = want(tmp_path, "release-plan-store-a")
+    for i in range(KEEP + 2):  # store B's imports, each a new plan
+        _age(tmp_path)
+        cached(tmp_path, f"store-b{i}", lambda i=i: f"plan {i} of B")
+    assert stored(tmp_path, "store-a") == "plan of A"
+    b_kept = sorted(p.stem for p in tmp_path.glob("release-plan-store-b*.pickle"))
+    assert b_kept == [f"release-plan-store-b{i}" for i in range(2, KEEP + 2)]  # its own KEEP newest
+    twice = want(tmp_path, "release-plan-store-a")  # a second worker of A wants it too
+    a.close()
+    _age(tmp_path)
+    cached(tmp_path, "store-b-next", lambda: "next of B")
+    assert stored(tmp_path, "store-a") == "plan of A"  # still wanted by the second worker
+    twice.close()
+    _age(tmp_path)
+    cached(tmp_path, "store-b-last", lambda: "last of B")
+    assert stored(tmp_path, "store-a") is None
+    assert not (tmp_path / "release-plan-store-a.want").exists()
+
+
+def test_a_plan_being_built_is_not_pruned(tmp_path: Path):
+    """A key whose lock is held (a process builds or rebuilds it) is not pruned under it."""
+    import fcntl
+
+    cached(tmp_path, "old", lambda: "old plan")
+    with open(tmp_path / "release-plan-old.lock", "a+") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        for i in range(KEEP + 1):
+            _age(tmp_path)
+            cached(tmp_path, f"k{i}", lambda i=i: i)
+        assert (tmp_path / "release-plan-old.pickle").exists()
+    _age(tmp_path)
+    cached(tmp_path, "after", lambda: "a")
+    assert not (tmp_path / "release-plan-old.pickle").exists()
 
 
 def _slow_build(folder: str, marks: str) -> None:
@@ -129,6 +194,7 @@ def test_kinds_are_kept_and_pruned_apart(tmp_path: Path):
     cached(tmp_path, "p", lambda: "plan")
     for i in range(5):
         cached(tmp_path, f"f{i}", lambda i=i: i, kind="forecast", keep=3)
+        _age(tmp_path)
         time.sleep(0.01)
     assert sorted(p.stem for p in tmp_path.glob("forecast-*.pickle")) == [
         "forecast-f2", "forecast-f3", "forecast-f4"]

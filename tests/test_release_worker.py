@@ -5,6 +5,7 @@ process outlives its server."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 import multiprocessing
@@ -268,3 +269,85 @@ def test_one_worker_of_several_builds_the_others_read_its_failure(store, tmp_pat
     assert second.release_plan(wait=120) is None
     assert second.release_failed() == "RuntimeError: the other worker's build failed"
     assert second.releases.built == 0 and not _children()
+
+
+def _vanishing(an, times: int):
+    """Remove the plan file each of the first ``times`` times the process says it built it,
+    before the worker reads it (as another store's pruning did in a shared folder)."""
+    worker, build = an.releases, an.releases._build
+    removed = []
+
+    def build_then_remove(state, key, revision):
+        done = build(state, key, revision)
+        if done and len(removed) < times:
+            path = worker.folder / f"{KIND}-{key}.pickle"
+            assert path.exists()  # the process did write it
+            path.unlink()
+            removed.append(key)
+        return done
+    worker._build = build_then_remove
+    return removed
+
+
+def test_a_plan_gone_after_its_build_is_built_again(store, tmp_path, caplog):
+    an = _fresh(store, tmp_path / "cache")
+    an.releases.build = tiny
+    removed = _vanishing(an, 1)
+    with caplog.at_level(logging.WARNING, logger="borderwatch"):
+        plan = an.release_plan(wait=600)
+    assert plan == f"plan of {len(an.ctx.incidents)} records"
+    assert removed == [an.releases.key()] and an.releases.built == 2
+    assert an.release_failed() is None
+    assert any("gone from" in r.getMessage() for r in caplog.records)
+    _until(lambda: not _children(), 60)
+
+
+def test_a_plan_gone_after_every_build_is_a_failure_not_an_endless_wait(store, tmp_path):
+    from dashboard.plan_cache import REBUILDS, vanished
+
+    folder = tmp_path / "cache"
+    an = _fresh(store, folder)
+    an.releases.build = tiny
+    _vanishing(an, 100)
+    assert an.release_plan(wait=900) is None
+    reason = vanished("release plan", REBUILDS + 1)
+    assert an.release_failed() == reason and an.releases.built == REBUILDS + 1
+    assert failure(folder, an.releases.key(), kind=KIND) == reason  # for the other workers
+    with pytest.raises(NotReady) as raised:
+        analyses_for(an, "viewer")
+    assert raised.value.failed == reason
+    _until(lambda: not _children(), 60)
+
+
+def test_two_stores_in_one_folder_keep_each_its_plan(store, tmp_path, monkeypatch):
+    """Two servers of different records (here: thresholds, so different plan keys) share
+    one cache folder; the second one's many newer plans never prune the plan the first
+    one follows, even past FRESH_SECONDS; once the first one lets go, they may."""
+    import dashboard.plan_cache as plan_cache
+    from dashboard.plan_cache import KEEP, cached, stored
+
+    folder = tmp_path / "cache"
+    first = _fresh(store, folder)
+    first.releases.build = tiny
+    assert first.release_plan(wait=600) is not None
+    key = first.releases.key()
+    monkeypatch.setattr(plan_cache, "FRESH_SECONDS", 0.0)  # every file old enough to prune
+    others = []
+    for threshold in range(6, 6 + KEEP + 2):  # the other store's plans, each newer
+        other = _fresh(dataclasses.replace(store, small_count=threshold), folder)
+        other.releases.build = tiny
+        assert other.release_plan(wait=600) is not None
+        others.append(other.releases.key())
+        other.releases.close()  # that server moves on: its plan may go
+        time.sleep(0.01)
+    assert len(set(others) | {key}) == KEEP + 3
+    assert stored(folder, key, kind=KIND)["plan"] == first.release_plan()  # still there
+    assert stored(folder, others[0], kind=KIND) is None  # the other store's oldest pruned
+    again = _fresh(store, folder)  # another worker of the first server reads it, builds none
+    again.releases.build = broken
+    assert again.release_plan(wait=120) is not None and again.releases.built == 0
+    first.releases.close()
+    again.releases.close()
+    cached(folder, "newest", lambda: "n", kind=KIND)
+    assert stored(folder, key, kind=KIND) is None  # wanted by no one now
+    _until(lambda: not _children(), 60)
