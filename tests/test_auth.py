@@ -190,6 +190,82 @@ def test_parallel_guesses_across_worker_processes(tmp_path):
     assert sum(invalid for _, invalid in counts) == MAX_PAIR_FAILURES
 
 
+def test_colleagues_behind_one_address_sign_in_at_once(tmp_path):
+    """30 accounts behind one NAT address sign in at the same moment, each check overlapping
+    the others: none is refused (a running check counts only for its own account and
+    address), and the address's earlier real failures still count."""
+    accounts, hasher = _counted(tmp_path)
+    hasher.seconds = 0.3
+    names = [f"canbo{n:02d}" for n in range(30)]
+    for name in names:
+        accounts.create_user(name, "mat-khau-dai-du", "planner")
+    for n in range(3):  # three typos earlier from the same office
+        assert _refusal(accounts, names[n], "go-nham-mat-khau", "10.0.0.7") == "invalid"
+    start = threading.Barrier(len(names))
+
+    def sign_in(name: str) -> str:
+        accounts.db._connection()
+        start.wait()
+        try:
+            return accounts.authenticate(name, "mat-khau-dai-du", "10.0.0.7")
+        except AccountError as err:
+            return err.code
+
+    with ThreadPoolExecutor(len(names)) as pool:
+        roles = list(pool.map(sign_in, names))
+    assert roles == ["planner"] * len(names)
+    assert hasher.checks == 3 + len(names)
+    # the office's real failures still count: 17 more (20 in all for the address) and it
+    # is refused, whatever the name
+    assert accounts.authenticate("tuan", "mat-khau-dai-du", "10.0.0.7") == "viewer"
+    for n in range(20):
+        assert _refusal(accounts, f"khac{n}", "doan-sai", "10.0.0.7") == "invalid"
+    assert _refusal(accounts, names[5], "mat-khau-dai-du", "10.0.0.7") == "throttled"
+
+
+def test_a_burst_of_guesses_at_many_names_is_bounded(tmp_path):
+    """Parallel guesses at 80 names from one address: the checks running at once and the
+    failures together stop at MAX_ADDRESS_CHECKS, then the failures refuse the address."""
+    from dashboard.auth.accounts import MAX_ADDRESS_CHECKS
+
+    accounts, hasher = _counted(tmp_path)
+    hasher.seconds = 0.5
+    start = threading.Barrier(80)
+
+    def guess(n: int) -> str | None:
+        accounts.db._connection()
+        start.wait()
+        return _refusal(accounts, f"ten{n:03d}", "doan-sai-mat-khau", "10.0.0.66")
+
+    with ThreadPoolExecutor(80) as pool:
+        codes = list(pool.map(guess, range(80)))
+    assert hasher.checks == codes.count("invalid") <= MAX_ADDRESS_CHECKS
+    assert codes.count("throttled") == 80 - hasher.checks >= 80 - MAX_ADDRESS_CHECKS
+    assert _refusal(accounts, "tuan", "mat-khau-dai-du", "10.0.0.66") == "throttled"
+
+
+def test_a_check_whose_worker_died_counts_as_a_failure(tmp_path):
+    """A check reserved and never ended (its worker killed mid-check) is no free guess: it
+    counts for its pair at once, and for its address once CHECK_SECONDS have passed."""
+    import datetime as dt
+
+    from dashboard.auth.accounts import CHECK_SECONDS
+
+    accounts, hasher = _counted(tmp_path)
+    hasher.seconds = 0
+    for n in range(MAX_PAIR_FAILURES):
+        accounts._reserve_attempt("tuan", "10.0.0.3")  # dead checks of one pair
+    assert _refusal(accounts, "tuan", "mat-khau-dai-du", "10.0.0.3") == "throttled"
+    assert _refusal(accounts, "lan", "doan-sai", "10.0.0.3") == "invalid"  # the address not yet
+    old = (dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=CHECK_SECONDS + 5))
+    for n in range(19):
+        accounts.db.execute("INSERT INTO sign_in_checks VALUES (?, ?, ?, ?)",
+                            (f"dead{n}", f"ten{n}", "10.0.0.4", old.isoformat(timespec="microseconds")))
+    assert _refusal(accounts, "lan", "doan-sai", "10.0.0.4") == "invalid"  # the 20th failure
+    assert _refusal(accounts, "tuan", "mat-khau-dai-du", "10.0.0.4") == "throttled"
+    assert hasher.checks == 2
+
+
 def test_an_attacker_cannot_lock_a_user_out(tmp_path):
     accounts, hasher = _counted(tmp_path)
     hasher.seconds = 0

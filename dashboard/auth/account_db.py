@@ -1,4 +1,4 @@
-"""Where accounts, sessions, sign-in attempts, source owners and the audit log are kept: one SQLite file, or
+"""Where accounts, sessions, sign-in attempts (failed, and checks running), source owners and the audit log are kept: one SQLite file, or
 PostgreSQL when the product runs as several servers on one database.
 
 :class:`dashboard.auth.accounts.Accounts` writes its SQL once, with ``?`` placeholders, and
@@ -48,6 +48,9 @@ CREATE TABLE IF NOT EXISTS sign_in_attempts (
     username TEXT NOT NULL, address TEXT NOT NULL, at TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS sign_in_attempts_user ON sign_in_attempts (username, at);
 CREATE INDEX IF NOT EXISTS sign_in_attempts_address ON sign_in_attempts (address, at);
+CREATE TABLE IF NOT EXISTS sign_in_checks (
+    id TEXT PRIMARY KEY, username TEXT NOT NULL, address TEXT NOT NULL, at TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS sign_in_checks_address ON sign_in_checks (address, at);
 CREATE TABLE IF NOT EXISTS audit (
     id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, username TEXT, role TEXT,
     action TEXT NOT NULL, target TEXT, detail TEXT, address TEXT);
@@ -68,6 +71,9 @@ _POSTGRES_SCHEMA = (
     "address TEXT NOT NULL, at TEXT NOT NULL)",
     "CREATE INDEX IF NOT EXISTS sign_in_attempts_user ON sign_in_attempts (username, at)",
     "CREATE INDEX IF NOT EXISTS sign_in_attempts_address ON sign_in_attempts (address, at)",
+    "CREATE TABLE IF NOT EXISTS sign_in_checks (id TEXT PRIMARY KEY, username TEXT NOT NULL, "
+    "address TEXT NOT NULL, at TEXT NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS sign_in_checks_address ON sign_in_checks (address, at)",
     "CREATE TABLE IF NOT EXISTS audit (id BIGSERIAL PRIMARY KEY, at TEXT NOT NULL, "
     "username TEXT, role TEXT, action TEXT NOT NULL, target TEXT, detail TEXT, address TEXT)",
     "CREATE TABLE IF NOT EXISTS real_records (since TEXT NOT NULL)",

@@ -12,22 +12,31 @@ new session (no fixation); sessions end after 8 hours idle or 24 hours.
 Sign-in throttling (chặn đoán mật khẩu)
 ---------------------------------------
 Every password check is first *reserved*: a row (user name, address, time) is
-written into ``sign_in_attempts`` inside one locked transaction (SQLite's
+written into ``sign_in_checks`` inside one locked transaction (SQLite's
 ``BEGIN IMMEDIATE``; PostgreSQL's ``LOCK TABLE``) that also counts the rows already
-there. One such transaction runs at a time, whatever the thread, worker process or
-server, so the count and the reservation are one step: 40 parallel guesses cannot
-all see "0 failures so far". A reservation counts as a failure until the check succeeds, which deletes
-it together with the earlier failures of the same (user name, address); a
-worker that dies in the middle of a check leaves a failure, never a free guess.
+there and the failures of ``sign_in_attempts``. One such transaction runs at a time,
+whatever the thread, worker process or server, so the count and the reservation are one
+step: 40 parallel guesses cannot all see "0 failures so far". A check that fails moves
+its row into ``sign_in_attempts`` (a failure); one that succeeds deletes it together with
+the earlier failures of the same (user name, address).
+
+A check still running counts as a failure of its own (user name, address) pair only:
+parallel guesses at one account from one address are held to the pair's limit, but 20
+colleagues behind one NAT address signing in at the same moment are not refused for one
+another's checks. Running checks from one address are bounded all the same
+(:data:`MAX_ADDRESS_CHECKS`, with its failures), and a check still running after
+:data:`CHECK_SECONDS` (its worker died in the middle) counts as a failure everywhere:
+never a free guess.
 
 Within 15 minutes (:data:`WINDOW`) an attempt is refused, before any password
 check, when
 
 - the same user name from the same address already has
-  :data:`MAX_PAIR_FAILURES` (5) failures — the guesses of one attacker at one
-  account;
+  :data:`MAX_PAIR_FAILURES` (5) failures, its checks still running included — the
+  guesses of one attacker at one account;
 - the same address has :data:`MAX_ADDRESS_FAILURES` (20) failures, whatever the
-  names — one attacker trying many accounts;
+  names — one attacker trying many accounts — or :data:`MAX_ADDRESS_CHECKS` (60)
+  failures and running checks together;
 - the user name has :data:`MAX_USER_FAILURES` (10) failures from all addresses
   together *and* this address has failed for this user name at least once —
   many addresses guessing one account: each further address gets one guess.
@@ -88,6 +97,11 @@ MAX_ADDRESS_FAILURES = 20
 #: Failures of one user name from all addresses, after which only addresses that have not
 #: failed for it are still checked.
 MAX_USER_FAILURES = 10
+#: Checks running at once from one address plus its failures, per :data:`WINDOW`: what
+#: bounds a burst of parallel guesses at many names before their failures are counted.
+MAX_ADDRESS_CHECKS = 60
+#: A check still running after this many seconds counts as a failure (its worker died).
+CHECK_SECONDS = 120
 #: Longest audit ``detail`` kept (characters); longer JSON is shortened value by value.
 AUDIT_DETAIL_LIMIT = 4000
 
@@ -329,7 +343,7 @@ class Accounts:
         ("throttled" before any check, see the module's rules; else "invalid")."""
         username = (username or "").strip()[:64]
         address = (address or "")[:64]
-        self._reserve_attempt(username, address)
+        check = self._reserve_attempt(username, address)
         ok = False
         try:
             if self._closed_demo(username):
@@ -343,8 +357,7 @@ class Accounts:
             else:  # same work for unknown names: no timing hint that a name exists
                 self._verify(self._dummy_hash(), password)
         finally:
-            if ok:
-                self._release_attempts(username, address)
+            self._end_attempt(check, username, address, ok)
         if not ok:
             raise AccountError("invalid", "wrong user name or password")
         return row[1]
@@ -355,30 +368,50 @@ class Accounts:
         except (VerifyMismatchError, VerificationError, InvalidHashError):
             return False
 
-    def _reserve_attempt(self, username: str, address: str) -> None:
-        """Count the recent failures and reserve this attempt, in one write transaction;
-        :class:`AccountError` "throttled" (nothing reserved) when a limit is reached."""
+    def _reserve_attempt(self, username: str, address: str) -> str:
+        """Count the recent failures and checks and reserve this check, in one write
+        transaction: the reserved check's id; :class:`AccountError` "throttled" (nothing
+        reserved) when a limit is reached (the module's rules)."""
         now = _now()
-        since = _stamp(now - WINDOW)
+        since, dead = _stamp(now - WINDOW), _stamp(now - dt.timedelta(seconds=CHECK_SECONDS))
+        check = secrets.token_hex(16)
         with self.db.transaction(lock="sign_in_attempts") as db:
-            pair, by_address, by_user = db.execute(
+            pair, by_address, by_user, running = db.execute(
                 "SELECT "
                 "COALESCE(SUM(CASE WHEN username = ? AND address = ? THEN 1 ELSE 0 END), 0), "
-                "COALESCE(SUM(CASE WHEN address = ? THEN 1 ELSE 0 END), 0), "
-                "COALESCE(SUM(CASE WHEN username = ? THEN 1 ELSE 0 END), 0) "
-                "FROM sign_in_attempts WHERE at > ? AND (username = ? OR address = ?)",
-                (username, address, address, username, since, username, address)).fetchone()
+                "COALESCE(SUM(CASE WHEN address = ? AND failed = 1 THEN 1 ELSE 0 END), 0), "
+                "COALESCE(SUM(CASE WHEN username = ? AND failed = 1 THEN 1 ELSE 0 END), 0), "
+                "COALESCE(SUM(CASE WHEN address = ? AND failed = 0 THEN 1 ELSE 0 END), 0) "
+                "FROM (SELECT username, address, 1 AS failed FROM sign_in_attempts "
+                "      WHERE at > ? AND (username = ? OR address = ?) "
+                "      UNION ALL "
+                "      SELECT username, address, CASE WHEN at <= ? THEN 1 ELSE 0 END "
+                "      FROM sign_in_checks WHERE at > ? AND (username = ? OR address = ?)) "
+                "AS counted",
+                (username, address, address, username, address, since, username, address,
+                 dead, since, username, address)).fetchone()
             if (pair >= MAX_PAIR_FAILURES or by_address >= MAX_ADDRESS_FAILURES
+                    or by_address + running >= MAX_ADDRESS_CHECKS
                     or (by_user >= MAX_USER_FAILURES and pair > 0)):
                 raise AccountError("throttled", "too many failed sign-ins; wait 15 minutes")
-            db.execute("INSERT INTO sign_in_attempts VALUES (?, ?, ?)",
-                       (username, address, _stamp(now)))
+            db.execute("INSERT INTO sign_in_checks VALUES (?, ?, ?, ?)",
+                       (check, username, address, _stamp(now)))
             db.execute("DELETE FROM sign_in_attempts WHERE at <= ?", (since,))  # counted no more
+            db.execute("DELETE FROM sign_in_checks WHERE at <= ?", (since,))
+        return check
 
-    def _release_attempts(self, username: str, address: str) -> None:
-        """A right password: this attempt and the earlier failures of the pair are forgotten."""
-        self.db.execute("DELETE FROM sign_in_attempts WHERE username = ? AND address = ?",
-                        (username, address))
+    def _end_attempt(self, check: str, username: str, address: str, ok: bool) -> None:
+        """The check ``check`` is over: a right password forgets it and the earlier failures
+        of the pair; else it becomes a failure (one transaction: never counted twice or not
+        at all)."""
+        with self.db.transaction(lock="sign_in_attempts") as db:
+            if ok:
+                db.execute("DELETE FROM sign_in_attempts WHERE username = ? AND address = ?",
+                           (username, address))
+            else:
+                db.execute("INSERT INTO sign_in_attempts SELECT username, address, at "
+                           "FROM sign_in_checks WHERE id = ?", (check,))
+            db.execute("DELETE FROM sign_in_checks WHERE id = ?", (check,))
 
     def _dummy_hash(self) -> str:
         if not hasattr(self, "_dummy"):
