@@ -205,6 +205,43 @@ def test_long_details_are_shortened_and_json_stays_json(tmp_path):
 # --------------------------------------------------------------------- never lost
 
 
+def test_a_row_is_committed_before_the_answer_and_on_the_disk_soon_after(tmp_path,
+                                                                        monkeypatch):
+    """The request's commit does not wait for the disk (synchronous=NORMAL: a callback's
+    answer no longer waits for an fsync), but the row is committed, every other connection
+    reads it at once, and the write-ahead log is synced by the process's thread, within
+    SYNC_SECONDS (here: waited for with a generous deadline)."""
+    import os
+    import time
+
+    from dashboard.auth import account_db
+
+    synced, fsync = [], os.fsync
+
+    def recorded(fd):
+        synced.append(os.readlink(f"/proc/self/fd/{fd}"))
+        return fsync(fd)
+
+    monkeypatch.setattr(account_db.os, "fsync", recorded)
+    accounts = Accounts(tmp_path / "accounts.sqlite")
+    assert accounts.db.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL
+    accounts.audit("view", username="demo-commander", role="commander", target="cmd-map")
+    other = sqlite3.connect(tmp_path / "accounts.sqlite")  # another worker of the server
+    assert other.execute("SELECT action, target FROM audit").fetchall() == [("view", "cmd-map")]
+    other.close()
+    wal = str(tmp_path / "accounts.sqlite-wal")
+    deadline = time.monotonic() + 60
+    while wal not in synced:
+        assert time.monotonic() < deadline, "the log was never synced"
+        time.sleep(0.1)
+    count = synced.count(wal)
+    accounts.db.sync()  # nothing written since: nothing to sync
+    assert synced.count(wal) == count
+    accounts.audit("export", username="demo-commander", role="commander")
+    accounts.db.sync()
+    assert synced.count(wal) == count + 1
+
+
 def test_rows_wait_in_the_journal_while_the_database_is_read_only(tmp_path, monkeypatch,
                                                                    capsys):
     accounts = Accounts(tmp_path / "accounts.sqlite")
