@@ -341,6 +341,8 @@ def test_two_stores_in_one_folder_keep_each_its_plan(store, tmp_path, monkeypatc
         other.releases.close()  # that server moves on: its plan may go
         time.sleep(0.01)
     assert len(set(others) | {key}) == KEEP + 3
+    # (the processes pruned with the true FRESH_SECONDS: nothing was old enough; here it is)
+    cached(folder, "newest", lambda: "n", kind=KIND)
     assert stored(folder, key, kind=KIND)["plan"] == first.release_plan()  # still there
     assert stored(folder, others[0], kind=KIND) is None  # the other store's oldest pruned
     again = _fresh(store, folder)  # another worker of the first server reads it, builds none
@@ -348,6 +350,6 @@ def test_two_stores_in_one_folder_keep_each_its_plan(store, tmp_path, monkeypatc
     assert again.release_plan(wait=120) is not None and again.releases.built == 0
     first.releases.close()
     again.releases.close()
-    cached(folder, "newest", lambda: "n", kind=KIND)
+    cached(folder, "last", lambda: "n", kind=KIND)
     assert stored(folder, key, kind=KIND) is None  # wanted by no one now
     _until(lambda: not _children(), 60)
