@@ -197,3 +197,40 @@ def test_a_state_names_its_types_in_the_pages_order(settings):
               replace(a, origin=a.origin - 1))
     assert len({forecast_worker.forecast_key("k", s) for s in others}) == 4
     assert forecast_worker.forecast_key("k", a) != forecast_worker.forecast_key("l", a)
+
+
+def test_a_forecast_gone_after_its_build_is_built_again_then_said_failed(settings, tmp_path):
+    """A cache folder shared with other stores: a forecast gone from the disk when its
+    process said it was built is built again (and read); gone after every build, it is said
+    failed after REBUILDS + 1 builds, never asked for without end."""
+    import dataclasses
+
+    from dashboard.plan_cache import REBUILDS, vanished
+
+    own = dataclasses.replace(settings, cache_dir=tmp_path / "cache",
+                              precompute_forecasts=False)
+    an = Analyses(build_context(own))
+    worker = an.forecasts
+    worker.nice = 0
+    real, removed, limit = worker._in_process, [], [1]
+
+    def build_then_remove(job, key):
+        reply = real(job, key)
+        if reply[0] == "done" and len(removed) < limit[0]:
+            (worker.folder / f"{forecast_worker.KIND}-{key}.pickle").unlink()
+            removed.append(key)
+        return reply
+
+    worker._in_process = build_then_remove
+    try:
+        layer = _until(lambda: an.forecast_ready(**QUICK))
+        assert layer.params["problem"] == "forecast.too_few_periods"
+        assert len(removed) == 1 and worker.built == 1 and len(worker.history) == 2
+        limit[0] = 100  # from now on every build is gone before it is read
+        other = state_of(an, **dict(QUICK, end=dt.date(2023, 6, 30)))
+        found = _until(lambda: worker.ready(other))
+        assert found["parts"]["problem"] == "forecast.failed"
+        assert found["parts"]["error"] == vanished("forecast", REBUILDS + 1)
+        assert len(worker.history) == 2 + REBUILDS + 1 and worker.built == 1
+    finally:
+        worker.close()
