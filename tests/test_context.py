@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import pytest
@@ -167,3 +168,25 @@ def test_the_import_page_has_the_new_records_read_and_kept_at_once(ctx, tmp_path
     assert ctx.records.last_known().revision == revision
     assert "PAGE-1" in set(ctx.records.last_known().incidents["record_id"])
     assert (ctx.settings.cache_dir / f"records-{key}.pickle").exists()
+
+
+def test_a_unit_table_is_the_communes_without_geometry_each_reader_its_own(ctx):
+    """Made once per unit set; each reader gets its own copy (one that writes into it
+    changes nothing for the next), and new boundaries make a new table."""
+    import geopandas as gpd
+    import pandas as pd
+
+    for unit_set in (NEW, OLD):
+        communes = ctx.communes[unit_set]
+        table = ctx.unit_table(unit_set)
+        assert not isinstance(table, gpd.GeoDataFrame) and "geometry" not in table.columns
+        pd.testing.assert_frame_equal(table, pd.DataFrame(communes.drop(columns="geometry")))
+        table.loc[table.index[0], "name"] = "đã sửa"
+        table["extra"] = 1
+        again = ctx.unit_table(unit_set)
+        assert again is not table and "extra" not in again.columns
+        assert again["name"].iloc[0] == communes["name"].iloc[0] != "đã sửa"
+    moved = ctx.communes[NEW].iloc[:3]
+    replaced = dataclasses.replace(ctx, communes={**ctx.communes, NEW: moved})
+    assert list(replaced.unit_table(NEW).index) == list(moved.index)
+    assert len(ctx.unit_table(NEW)) == len(ctx.communes[NEW]) > 3
