@@ -78,6 +78,8 @@ INFERENCES = ("auto", "exact", "permutation")
 #: communes need a few hundred thousand even over four years of counts.
 EXACT_MAX_CELLS = 50_000_000
 _CHUNK_CELLS = 2_000_000  # cells of the tables held at once (16 MB each)
+#: Simulated Gi* held at once by :func:`_gi_star_permutations` (2 MB; 25 communes × 9,999).
+_BLOCK_CELLS = 250_000
 
 
 def queen_contiguity(communes: gpd.GeoDataFrame | gpd.GeoSeries) -> Graph:
@@ -549,7 +551,7 @@ def _gi_star_permutations(g, permutations: int, seed: int) -> _PermutationCounts
     order, an entry switches once, so one matrix per cardinality is kept and
     only the entries whose position the sweep passes are rewritten (about
     ``permutations × k / n`` per unit) instead of gathering ``permutations × k``
-    values per unit. The simulations of a block of units (:data:`_CHUNK_CELLS`
+    values per unit. The simulations of a block of units (:data:`_BLOCK_CELLS`
     at most) are counted by :func:`_tail_counts` and dropped: esda keeps every
     one (units × permutations × 8 bytes, 266 MB for the country at 9,999) and
     their moments.
@@ -590,7 +592,7 @@ def _gi_star_permutations(g, permutations: int, seed: int) -> _PermutationCounts
     at_least = np.zeros(n, dtype=np.int64)
     at_most = np.zeros(n, dtype=np.int64)
     larger = np.zeros(n, dtype=np.int64)
-    per_block = max(1, _CHUNK_CELLS // permutations)
+    per_block = max(1, _BLOCK_CELLS // permutations)
     simulated = np.empty((min(per_block, n), permutations))
     for first in range(0, n, per_block):
         block = np.arange(first, min(first + per_block, n))
