@@ -497,11 +497,12 @@ def _permuted_ids(n: int, size: int, permutations: int, seed: int) -> np.ndarray
     with esda), taken directly at a third of the cost. They depend on the
     number of units, the largest neighbourhood, the permutations and the seed
     only, never on the values: every filter state of the same communes reuses
-    them (:data:`_DRAWS_KEPT` sets are kept; 9,999 × 10 positions are 80 KB).
+    them (:data:`_DRAWS_KEPT` sets are kept; 9,999 × 10 positions are 800 KB).
+    ``seed=None`` draws afresh each time, as esda's own random seed does.
     """
     key = (n, size, permutations, seed)
     with _DRAWS_LOCK:
-        if key in _DRAWS:
+        if seed is not None and key in _DRAWS:
             _DRAWS.move_to_end(key)
             return _DRAWS[key]
     generator = np.random.RandomState(seed)
@@ -509,6 +510,8 @@ def _permuted_ids(n: int, size: int, permutations: int, seed: int) -> np.ndarray
     for row in range(permutations):
         ids[row] = generator.permutation(n - 1)[:size]
     ids.flags.writeable = False
+    if seed is None:
+        return ids
     with _DRAWS_LOCK:
         _DRAWS[key] = ids
         while len(_DRAWS) > _DRAWS_KEPT:
