@@ -530,6 +530,39 @@ def test_rate_hot_spots_map_risk_where_count_hot_spots_map_size(communes, queen)
                                   rate_hotspot_layer(rates, communes, seed=3).frame)
 
 
+@pytest.mark.parametrize("alternative", ["two-sided", "directed"])
+def test_rate_hot_spots_are_esdas_permutations_to_the_tie(communes, queen, alternative):
+    """The map of rates reads esda's 9,999 permutations without keeping them (issue 18): the
+    same p_sim as esda's, the same p_value as permutation_p over esda's simulations, hence
+    the same classes, on rates with ties (the sevenths of few incidents; an island too)."""
+    from layers.inference import permutation_p
+
+    island = gpd.GeoDataFrame({"name": ["Cù lao"]}, crs=communes.crs,
+                              geometry=[shapely.box(*(communes.total_bounds[2:] + 50_000),
+                                                    *(communes.total_bounds[2:] + 51_000))],
+                              index=["99999"])
+    with_island = pd.concat([communes[["name", "geometry"]], island])
+    w = graph.Graph.build_contiguity(with_island.geometry, rook=False, strict=True)
+    rates = pd.Series(np.random.default_rng(4).poisson(0.8, len(with_island)) / 7,
+                      index=with_island.index)
+    spots = gi_star(rates, with_island, permutations=9_999, seed=6, alternative=alternative,
+                    alpha_fdr=False)
+    with np.errstate(divide="ignore", invalid="ignore"):  # the island's moments: 0 / 0
+        ref = esda.G_Local(rates.to_numpy(), w, transform="B", star=True,
+                           permutations=9_999, seed=6, n_jobs=1)
+    islands = np.asarray(with_island.index == "99999")
+    p, direction = permutation_p(ref.Gs, ref.rGs, alternative=alternative, islands=islands)
+    assert spots.inference == "permutation" and spots.islands == ("99999",)
+    np.testing.assert_array_equal(spots.frame["p_sim"], ref.p_sim)
+    np.testing.assert_array_equal(spots.frame["p_value"], p)
+    ties = np.isclose(ref.rGs, ref.Gs[:, None], rtol=1e-9, atol=1e-12)
+    assert ties.sum() > 10_000 and (ties & (ref.rGs != ref.Gs[:, None])).any()
+    levels = np.select([p <= 0.01, p <= 0.05, p <= 0.10], [3, 2, 1], 0) * direction
+    significant = spots.frame["gi_bin"] != 0
+    assert significant.any()
+    np.testing.assert_array_equal(spots.frame["gi_bin"][significant], levels[significant])
+
+
 def test_rate_hot_spots_need_the_smoothed_rate_and_an_explicit_seed(communes):
     counts = _counts_layer(communes, _poisson(communes, 4, seed=1))
     with pytest.raises(ValueError, match="rate_eb"):

@@ -322,3 +322,116 @@ def test_queen_contiguity_is_kept_per_set_of_polygons_and_never_stale():
     renamed = cells.set_axis(["x", "y", "z"])
     assert list(queen_contiguity(renamed).unique_ids) == ["x", "y", "z"]
     assert list(queen_contiguity(cells[::-1]).unique_ids) == ["c", "b", "a"]
+
+
+# -- Gi* on any values: esda's permutations, counted a block at a time (issue 18) -------------
+
+def _country_sized_lattice() -> Graph:
+    """3,025 units in a 55 × 55 queen lattice (3 to 8 neighbours, as the country's 3,321
+    communes have 1 to 10) and 3 islands: the size of the national map without its polygons."""
+    import scipy.sparse as sp
+    from libpysal.weights import lat2W
+
+    adjacency = sp.block_diag([lat2W(55, 55, rook=False).sparse, sp.csr_matrix((3, 3))])
+    return Graph.from_sparse(adjacency.tocsr(), ids=[f"u{i}" for i in range(55 * 55 + 3)])
+
+
+def _esdas(y: np.ndarray, w: Graph, permutations: int, seed: int):
+    """esda keeping every simulation (rGs), as gi_star_test ran it before issue 18 (it then
+    read the p-value from all of them by permutation_p), and the islands."""
+    from layers.inference import quiet_esda
+
+    with quiet_esda():
+        g = esda.G_Local(y, w, transform="B", star=True, permutations=permutations,
+                         keep_simulations=True, n_jobs=1, seed=seed)
+    return g, island_mask(w, w.unique_ids)
+
+
+_VALUES = {  # national-size values with many ties, and continuous ones
+    "counts, mostly zero": lambda rng, n: rng.poisson(0.3, n).astype(float),
+    "counts": lambda rng, n: rng.poisson(4.0, n).astype(float),
+    # sevenths: equal sums of different values differ in the last bit by summation order
+    "coarse rates": lambda rng, n: rng.poisson(0.6, n) / 7,
+    "rates": lambda rng, n: rng.gamma(0.7, 3.0, n).round(4),
+}
+
+
+@pytest.mark.parametrize("kind", list(_VALUES))
+def test_gi_star_permutations_are_esdas_to_the_tie_at_national_size(kind):
+    """Same draws, same simulations to the last bit: the same p_sim as esda's, and the same
+    p_value and tail as permutation_p over esda's kept simulations, for both alternatives,
+    ties and islands included, though no units × permutations array is kept."""
+    w = _country_sized_lattice()
+    y = _VALUES[kind](np.random.default_rng(len(kind)), w.n)
+    g, islands = _esdas(y, w, 999, len(kind))
+    for alternative in ("two-sided", "directed"):
+        p, direction = permutation_p(g.Gs, g.rGs, alternative=alternative, islands=islands)
+        test = gi_star_test(y, w, inference="permutation", permutations=999, seed=len(kind),
+                            alternative=alternative, islands=islands)
+        assert test.inference == "permutation"
+        np.testing.assert_array_equal(test.p_sim, np.asarray(g.p_sim, dtype=float))
+        np.testing.assert_array_equal(test.p_value, p)  # NaN for the 3 islands on both sides
+        np.testing.assert_array_equal(test.direction, direction)
+        np.testing.assert_array_equal(test.Gs, g.Gs)
+        np.testing.assert_array_equal(test.Zs, g.Zs)
+    assert np.isnan(test.p_value[islands]).all() and islands.sum() == 3
+    # ties: many simulations equal the observed Gi* (counts) or equal it up to rounding
+    tied = np.isclose(g.rGs, g.Gs[:, None], rtol=1e-9, atol=1e-12)
+    if kind != "rates":
+        assert tied.sum() > 100_000
+        assert (tied & (g.rGs != g.Gs[:, None])).any() == (kind == "coarse rates")
+
+
+def test_gi_star_permutations_draw_what_esda_draws():
+    from esda.crand import vec_permutations
+
+    from layers.inference import _permuted_ids
+
+    for n, size, permutations, seed in ((96, 8, 999, 0), (3321, 10, 50, 12345), (5, 4, 20, 3)):
+        np.testing.assert_array_equal(_permuted_ids(n, size, permutations, seed),
+                                      vec_permutations(size, n, permutations, seed))
+    kept = _permuted_ids(96, 8, 999, 0)
+    assert _permuted_ids(96, 8, 999, 0) is kept and not kept.flags.writeable
+
+
+def test_gi_star_permutations_do_not_depend_on_the_blocks(monkeypatch):
+    import layers.inference
+
+    communes = _row_of(40)
+    w = queen_contiguity(communes)
+    y = np.random.default_rng(3).poisson(1.0, 40) / 3
+    whole = gi_star_test(y, w, inference="permutation", permutations=499, seed=2)
+    monkeypatch.setattr(layers.inference, "_BLOCK_CELLS", 1)  # one unit at a time
+    blocks = gi_star_test(y, w, inference="permutation", permutations=499, seed=2)
+    for a, b in zip(whole, blocks, strict=True):
+        np.testing.assert_array_equal(a, b)
+    # a neighbourhood of every other unit: one possible draw, every simulation a tie
+    star = gpd.GeoDataFrame(geometry=[shapely.box(0, 0, 3, 1), shapely.box(0, 1, 1, 2),
+                                      shapely.box(1, 1, 2, 2), shapely.box(2, 1, 3, 2)],
+                            index=list("abcd"), crs="EPSG:32648")
+    ws = queen_contiguity(star)
+    values = np.array([0.7, 0.0, 0.1, 0.5])
+    g, _ = _esdas(values, ws, 99, 4)
+    test = gi_star_test(values, ws, inference="permutation", permutations=99, seed=4)
+    assert test.p_value[0] == permutation_p(g.Gs, g.rGs)[0][0] == 1.0
+    np.testing.assert_array_equal(test.p_sim, np.asarray(g.p_sim, dtype=float))
+
+
+def test_gi_star_permutations_keep_no_units_by_permutations_array():
+    """2,999 permutations of 3,028 units: esda keeps 73 MB of simulations (and as much
+    again for their moments; 242 MB each at 9,999); the blocks need a small part of it."""
+    import tracemalloc
+
+    w = _country_sized_lattice()
+    y = np.random.default_rng(5).gamma(0.7, 3.0, w.n)
+    gi_star_test(y[:10], Graph.from_sparse(w.sparse[:10, :10]), inference="permutation",
+                 permutations=2999, seed=1)  # imports done outside the measure
+    tracemalloc.start()
+    try:
+        test = gi_star_test(y, w, inference="permutation", permutations=2999, seed=1)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    kept = w.n * 2999 * 8
+    assert peak < kept / 4, f"{peak / 1e6:.0f} MB at the peak"
+    assert test.p_sim.min() == pytest.approx(1 / 3000)
