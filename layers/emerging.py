@@ -37,10 +37,10 @@ from layers.inference import (
     INFERENCES,
     TIE_RTOL,
     fdr_threshold,
+    gi_star_statistic,
     gi_star_test,
     island_mask,
     queen_contiguity,
-    quiet_esda,
 )
 from layers.layer import Caveat, Layer
 from layers.periods import within
@@ -360,15 +360,12 @@ def _aligned(counts: pd.DataFrame, communes: pd.DataFrame) -> pd.DataFrame:
 def _gi_star(y: np.ndarray, graph: Graph, islands: np.ndarray, permutations: int, seed: int,
              n_jobs: int, inference: str):
     """z, p and how p was obtained, for one period."""
-    import esda
-
     if permutations:
         g = gi_star_test(y, graph, inference=inference, permutations=permutations, seed=seed,
                          islands=islands, n_jobs=n_jobs)
         zs, p, used = g.Zs, g.p_value, g.inference
     else:
-        with quiet_esda():
-            g = esda.G_Local(y, graph, transform="B", star=True, permutations=0, n_jobs=n_jobs)
+        g = gi_star_statistic(y, graph, n_jobs)
         zs, p, used = g.Zs, np.where(islands, np.nan, np.minimum(2.0 * g.p_norm, 1.0)), "normal"
     untestable = ~np.isfinite(zs)  # the neighbourhood is every commune: no variance
     return np.where(untestable, 0.0, zs), np.where(untestable & ~islands, 1.0, p), used

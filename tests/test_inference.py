@@ -22,6 +22,7 @@ from layers.inference import (
     exact_gi_star_cost,
     exact_gi_star_p,
     fdr_threshold,
+    gi_star_statistic,
     gi_star_test,
     island_mask,
     permutation_p,
@@ -380,6 +381,22 @@ def test_gi_star_permutations_are_esdas_to_the_tie_at_national_size(kind):
     if kind != "rates":
         assert tied.sum() > 100_000
         assert (tied & (g.rGs != g.Gs[:, None])).any() == (kind == "coarse rates")
+
+
+@pytest.mark.parametrize("kind", list(_VALUES))
+def test_gi_star_statistic_is_esdas_to_the_bit_with_its_self_weights_kept(kind):
+    """The self-weighted graph is built once per graph and esda keeps the diagonal it is
+    given: Gs, Zs and p_norm equal esda's own call on the plain graph, to the bit."""
+    from layers.inference import _self_weighted
+
+    w = _country_sized_lattice()
+    y = _VALUES[kind](np.random.default_rng(7), w.n)
+    g, _ = _esdas(y, w, 0, 0)
+    ours = gi_star_statistic(y, w)
+    for name in ("Gs", "Zs", "p_norm"):
+        np.testing.assert_array_equal(getattr(ours, name), getattr(g, name))
+    assert _self_weighted(w) is _self_weighted(w)
+    assert (_self_weighted(w).sparse.diagonal() == 1).all() and (w.sparse.diagonal() == 0).all()
 
 
 def test_gi_star_permutations_draw_what_esda_draws():
