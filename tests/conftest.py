@@ -113,6 +113,14 @@ SLOW_FIRST = (
 )
 
 
+def pytest_configure(config):
+    """Keep the collection order below for ``--dist loadfile``: pytest-xdist (3.x) otherwise
+    re-sorts the files by their number of tests (``--loadscope-reorder``, its default), so
+    the few-test browser files, the longest, were handed out last whatever the order."""
+    if hasattr(config.option, "loadscopereorder"):
+        config.option.loadscopereorder = False
+
+
 def pytest_collection_modifyitems(session, config, items):
     """The slowest files first (longest first), the others after in their usual order."""
     rank = {name: i for i, name in enumerate(SLOW_FIRST)}

@@ -132,19 +132,6 @@ def test_layers_filters_rings_table_and_panel(server):
         assert raw.count(b"/Type /Page") - raw.count(b"/Type /Pages") == 1
 
 
-def test_english_and_former_units(server):
-    with chromium_page() as page:
-        page.goto(server + "/commander?lang=en")
-        page.wait_for_selector("canvas.maplibregl-canvas", timeout=90_000)
-        _wait_title(page, "Incidents per 10,000 residents")
-        page.click("text=Communes before 01/07/2025 (280)")
-        page.wait_for_function("() => document.querySelector('#cmd-map .js-plotly-plot')"
-                               "._fullData[0].locations.length === 280", timeout=60_000)
-        legacy = page.evaluate(_STATE)
-        # counts, not rates: population is known for the 2025 communes only
-        assert legacy["title"].startswith("Incidents by commune")
-
-
 def _checked(page, group: str) -> str:
     return page.evaluate(f"() => document.querySelector('#{group} input:checked').value")
 
@@ -181,7 +168,9 @@ def test_url_reopens_the_view_and_back_button_steps_through_it(server):
         assert _checked(page, "cmd-layer") == "rates"
 
 
-def test_language_switch_keeps_the_view(server):
+def test_language_switch_keeps_the_view_then_english_and_former_units(server):
+    """One page (a page costs seconds of CPU): the language switch keeps the view; then
+    the English page of a new address, with the communes before 01/7/2025."""
     with chromium_page(1400, 900) as page:
         page.goto(server + "/commander?layer=emerging&from=2022-01-01&to=2025-12-31")
         page.wait_for_selector("canvas.maplibregl-canvas", timeout=90_000)
@@ -193,6 +182,17 @@ def test_language_switch_keeps_the_view(server):
         assert _checked(page, "cmd-layer") == "emerging"
         assert "Emerging" in english["title"] or "emerging" in english["title"]
         assert "Hotspots" in page.inner_text("#nav")
+
+        # English and the former units: a new address in the same page
+        page.goto(server + "/commander?lang=en")
+        page.wait_for_selector("canvas.maplibregl-canvas", timeout=90_000)
+        _wait_title(page, "Incidents per 10,000 residents")
+        page.click("text=Communes before 01/07/2025 (280)")
+        page.wait_for_function("() => document.querySelector('#cmd-map .js-plotly-plot')"
+                               "._fullData[0].locations.length === 280", timeout=60_000)
+        legacy = page.evaluate(_STATE)
+        # counts, not rates: population is known for the 2025 communes only
+        assert legacy["title"].startswith("Incidents by commune")
 
 
 _PRESENTED = """() => {

@@ -140,7 +140,11 @@ def test_viewer_sees_hidden_communes_drawn_and_named_in_the_legend(server):
         assert seen["traces"][0]["z"] + small["n"] == 96
 
 
-def test_viewer_link_with_every_type_shows_the_type_it_draws(server):
+def test_viewer_link_with_every_type_presentation_and_english(server):
+    """One viewer page walked through three addresses (a new page costs seconds of CPU):
+    a link with every type shows the type it draws; presentation keeps the legend, the
+    line and the named figures; the English legend and control (last: the session's
+    language becomes English)."""
     url, _ = server
     with chromium_page(1440, 900, role="viewer") as page:
         _open(page, url + "/?types=trafficking_case&types=illegal_crossing&types=tip"
@@ -149,10 +153,24 @@ def test_viewer_link_with_every_type_shows_the_type_it_draws(server):
         assert [r for r, checked in _radios(page) if checked] == ["trafficking_case"]
         assert page.inner_text("#kpi-what-total") == "Vụ mua bán người · Quý III/2025"
 
+        # presentation keeps the legend, the line and the named figures
+        page.goto(url + Q3_CROSSINGS + "&present=1")
+        page.wait_for_selector("#present-map canvas.maplibregl-canvas", timeout=120_000)
+        # the release plan may still be in the making on a fresh server: the page asks again
+        page.wait_for_function(
+            "() => Array.from(document.querySelectorAll('#present-map .legendtext'))"
+            ".some(e => e.textContent.startsWith('< 5'))", timeout=180_000)
+        legend = page.evaluate(
+            "() => Array.from(document.querySelectorAll('#present-map .legendtext'))"
+            ".map(e => e.textContent)")
+        assert "< 5: dưới 5" in legend and "x: ẩn thêm để không suy ra được số nhỏ" in legend
+        text = page.inner_text("#present-map")
+        assert "Xã, phường tô xám, gạch chéo: số liệu được ẩn để bảo vệ nạn nhân" in text
+        assert page.inner_text("#present-kpi-what-total") == \
+            "Xuất, nhập cảnh trái phép · Quý III/2025"
+        page.screenshot(path=str(ARTIFACTS / "confidential_presentation_viewer.png"))
 
-def test_viewer_english_legend_and_control(server):
-    url, _ = server
-    with chromium_page(1440, 900, role="viewer") as page:
+        # the English legend and control
         _open(page, url + Q3_CROSSINGS + "&lang=en")
         legend = page.evaluate(_SEEN)["legend"]
         assert "< 5: fewer than 5" in legend
@@ -177,26 +195,6 @@ def test_planner_sees_one_type_at_a_time_and_hidden_communes(server):
         assert seen["traces"][0]["z"] + small["n"] + comp["n"] == 96
         assert "< 5: dưới 5" in seen["legend"]
         page.screenshot(path=str(ARTIFACTS / "confidential_planner.png"))
-
-
-def test_viewer_presentation_keeps_the_legend_the_line_and_the_named_figures(server):
-    url, _ = server
-    with chromium_page(1440, 900, role="viewer") as page:
-        page.goto(url + Q3_CROSSINGS + "&present=1")
-        page.wait_for_selector("#present-map canvas.maplibregl-canvas", timeout=120_000)
-        # the release plan may still be in the making on a fresh server: the page asks again
-        page.wait_for_function(
-            "() => Array.from(document.querySelectorAll('#present-map .legendtext'))"
-            ".some(e => e.textContent.startsWith('< 5'))", timeout=180_000)
-        legend = page.evaluate(
-            "() => Array.from(document.querySelectorAll('#present-map .legendtext'))"
-            ".map(e => e.textContent)")
-        assert "< 5: dưới 5" in legend and "x: ẩn thêm để không suy ra được số nhỏ" in legend
-        text = page.inner_text("#present-map")
-        assert "Xã, phường tô xám, gạch chéo: số liệu được ẩn để bảo vệ nạn nhân" in text
-        assert page.inner_text("#present-kpi-what-total") == \
-            "Xuất, nhập cảnh trái phép · Quý III/2025"
-        page.screenshot(path=str(ARTIFACTS / "confidential_presentation_viewer.png"))
 
 
 def test_commander_ticks_any_types_and_sees_every_count(server):

@@ -112,5 +112,5 @@ def test_viewer_page_still_works(server):
         assert "Vụ mua bán người" in page.inner_text("#kpi-what-total")
         assert blank_fraction(page.locator("#commune-map").screenshot()) < 0.9
         page.goto(server + Q2)  # the commander's page is not the viewer's
-        page.wait_for_timeout(3000)
+        page.wait_for_selector("#forbidden", timeout=90_000)  # the page has been answered
         assert page.query_selector("#cmd-gi-options") is None

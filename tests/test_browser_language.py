@@ -177,9 +177,12 @@ def test_the_map_stays_in_view_while_the_filters_change(server, role):
         assert end["scroll"] == start["scroll"] == 0
 
 
-def test_the_title_bar_holds_on_one_line_at_1400px(server):
+def test_the_title_bar_holds_on_one_line_at_1400px_and_a_period_without_earlier_data(
+        server):
+    """One commander page: its title bar at 1400 px, then a period without earlier data
+    says there is no comparison."""
     with chromium_page(1400, 900, role="commander") as page:
-        _open(page, f"{server}/commander?lang=vi")
+        _open(page, f"{server}/commander?lang=vi&from=2022-01-01&to=2022-12-31")
         bar = page.evaluate("""() => {
             const parts = Array.from(document.querySelectorAll(
                 '.topbar h1, .topbar .nav-link, .topbar .lang, .topbar .user > *'));
@@ -191,10 +194,7 @@ def test_the_title_bar_holds_on_one_line_at_1400px(server):
                         clip={"x": 0, "y": 0, "width": 1400, "height": 80})
         assert bar["bar"] < 50 and max(bar["heights"]) < 34 and bar["right"] <= 1400, bar
 
-
-def test_a_period_without_earlier_data_says_there_is_no_comparison(server):
-    with chromium_page(1440, 900, role="commander") as page:
-        _open(page, f"{server}/commander?lang=vi&from=2022-01-01&to=2022-12-31")
+        # a period without earlier data says there is no comparison
         page.locator("tr.ranked-row").first.click()
         page.wait_for_selector("#cmd-panel-name", timeout=60_000)
         panel = page.inner_text("#cmd-panel")

@@ -49,7 +49,10 @@ def _open(page, url, communes: int = 96):
     page.wait_for_function(_PAINTED, arg=communes, timeout=60_000, polling=250)
 
 
-def test_map_draws_every_commune_both_main_gates_and_the_caveats(server):
+def test_map_draws_every_commune_both_main_gates_and_the_caveats_and_english_is_one_click_away(
+        server):
+    """One page (a page costs seconds of CPU): the map, the gates, the caveats, then
+    English one click away."""
     url, data_dir = server
     incidents = pd.read_csv(data_dir / "demo" / "incidents.csv", dtype=str)
     with chromium_page() as page:
@@ -74,8 +77,19 @@ def test_map_draws_every_commune_both_main_gates_and_the_caveats(server):
         map_png = page.locator("#commune-map").screenshot()
         assert blank_fraction(map_png) < 0.9, "the map shows coloured communes"  # an empty map is > 0.98
 
+        # English is one click away
+        page.get_by_text("English").click()
+        page.wait_for_function(
+            "() => document.querySelector('h1').innerText.startsWith('Anti-trafficking')",
+            timeout=30_000,
+        )
+        assert "Synthetic demo data" in page.inner_text("#synthetic-banner")
+        assert page.get_by_label("Victim received").is_checked()
 
-def test_filter_changes_values_not_shapes(server):
+
+def test_filter_changes_values_not_shapes_and_the_old_unit_set_draws_280_units(server):
+    """One page: the types filter changes the values, not the shapes; then the units
+    before 01/7/2025 are drawn, all 280."""
     url, data_dir = server
     incidents = pd.read_csv(data_dir / "demo" / "incidents.csv", dtype=str)
     victims = int((incidents["type"] == "victim").sum())
@@ -98,11 +112,7 @@ def test_filter_changes_values_not_shapes(server):
         assert sum(seen["z"]) == victims
         assert seen["fills"] == 96
 
-
-def test_old_unit_set_draws_280_units(server):
-    url, _ = server
-    with chromium_page() as page:
-        _open(page, url + "/")
+        # the old unit set draws its 280 units
         page.get_by_label("Xã, phường, thị trấn trước 01/7/2025 (280)").check()
         page.wait_for_function(
             "() => document.querySelector('#commune-map .js-plotly-plot').data[0]"
@@ -110,19 +120,6 @@ def test_old_unit_set_draws_280_units(server):
         )
         page.wait_for_function(_PAINTED, arg=280, timeout=30_000, polling=250)
         assert page.evaluate(_RENDERED)["fills"] == 280
-
-
-def test_english_is_one_click_away(server):
-    url, _ = server
-    with chromium_page() as page:
-        _open(page, url + "/")
-        page.get_by_text("English").click()
-        page.wait_for_function(
-            "() => document.querySelector('h1').innerText.startsWith('Anti-trafficking')",
-            timeout=30_000,
-        )
-        assert "Synthetic demo data" in page.inner_text("#synthetic-banner")
-        assert page.get_by_label("Victim received").is_checked()
 
 
 # The overview's slide PNG and the committee's quarterly report PDF are downloaded, and
