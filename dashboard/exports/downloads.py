@@ -54,7 +54,7 @@ def map_download(fmt: str, ctx: AppContext, layer: Layer, geojson, *, title: str
         else:
             grid = json.loads(geojson) if isinstance(geojson, str) else geojson
             if len(grid.get("features", ())) > MAX_CELLS:
-                raise GridTooLarge(len(grid["features"]))
+                raise GridTooLarge(len(grid["features"]), MAX_CELLS)
             shapes = grid_shapes(grid, layer)
         page = standalone_map_html(layer, shapes, ctx.gates, ctx.border,
                                    title=title, lang=lang, extracted=ctx.extracted,
