@@ -29,7 +29,7 @@ from dashboard.period_filter import period_text
 from layers.forecast import grid_history
 from layers.layer import Layer
 
-__all__ = ["CELL_NAME", "cell_panel", "cell_facts"]
+__all__ = ["CELL_NAME", "cell_facts", "cell_panel", "cell_reason"]
 
 #: The id of the panel's heading (the browser tests read it).
 CELL_NAME = "cmd-cell-name"
@@ -74,10 +74,7 @@ def cell_facts(layer: Layer, cell: str, lang: str) -> list[tuple[str, str]]:
     label = t("cmd.cell.forecast", next=_next_text(layer, lang),
               legend=t(layer.legend_key).lower())
     if not math.isfinite(value):
-        problem = layer.params.get("problem") or "forecast.too_few_periods"
-        reason = {"forecast.preparing": "cmd.cell.preparing",
-                  "forecast.too_sparse": "cmd.cell.too_sparse"}.get(problem, "cmd.cell.none")
-        return [(label, t(reason))]
+        return [(label, cell_reason(layer, lang))]
     ranked = frame["rank"].notna().sum()
     rank = frame.at[cell, "rank"]
     flagged = float(frame.at[cell, "flagged"]) if "flagged" in frame else 0.0
@@ -87,6 +84,21 @@ def cell_facts(layer: Layer, cell: str, lang: str) -> list[tuple[str, str]]:
          if pd.notna(rank) else "–"),
         (t("cmd.cell.flagged"), t("cmd.cell.yes" if flagged > 0 else "cmd.cell.no")),
     ]
+
+
+def cell_reason(layer: Layer, lang: str) -> str:
+    """Why the grid forecast ``layer`` has no value for a cell, in a few words (being
+    prepared, too sparse, too little history: the sentence under the map says it in full).
+
+    >>> layer = Layer(pd.DataFrame({"forecast": [math.nan]}, index=["7"]), "forecast", "grid",
+    ...               "t", "l", "u", params={"problem": "forecast.preparing"})
+    >>> cell_reason(layer, "vi")[:17]
+    'Đang tính dự báo '
+    """
+    problem = layer.params.get("problem") or "forecast.too_few_periods"
+    return translate({"forecast.preparing": "cmd.cell.preparing",
+                      "forecast.too_sparse": "cmd.cell.too_sparse"}.get(problem, "cmd.cell.none"),
+                     lang)
 
 
 def cell_panel(layer: Layer, cells, incidents: pd.DataFrame, cell: str, *, cell_km: float,
@@ -116,10 +128,15 @@ def cell_panel(layer: Layer, cells, incidents: pd.DataFrame, cell: str, *, cell_
     facts = cell_facts(layer, cell, lang)
     history = grid_history(incidents, cells, cell, cell_km=cell_km)
     located = int(history.to_numpy().sum())
+    if len(facts) == 1:  # no forecast: the reason is a sentence, not a figure beside its name
+        (label, reason), = facts
+        shown = [html.H4(label), html.P(reason, className="note")]
+    else:
+        shown = [html.Dl([item for k, v in facts for item in (html.Dt(k), html.Dd(v))])]
     return [
         html.H3(t("cmd.cell.title", km=format_number(cell_km, lang)), id=CELL_NAME),
         html.P(t("cmd.cell.in", commune=commune)),
-        html.Dl([item for k, v in facts for item in (html.Dt(k), html.Dd(v))]),
+        *shown,
         html.H4(t("cmd.cell.by_period")),
         dcc.Graph(figure=commune_chart(history, lang), id="cmd-cell-chart",
                   config=graph_config(lang, displayModeBar=False))
