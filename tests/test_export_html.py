@@ -348,6 +348,7 @@ def grid(ctx):
 
     from dashboard.geometry import Geometry
     from layers.catalogue import DENSITY_CELL_KM
+    from layers.counts import SEQUENTIAL_SCALE
     from layers.density import GRID, kernel_density
     from layers.layer import Layer
 
@@ -360,6 +361,7 @@ def grid(ctx):
                           "forecast": np.linspace(0.0, 2.0, len(cells))}, index=cells.index)
     layer = Layer(frame, "forecast", GRID, "layer.forecast.title", "layer.forecast.legend",
                   "unit.records", kind="forecast", caveats=ctx.caveats,
+                  colorscale=SEQUENTIAL_SCALE,
                   params={"freq": "Q", "problem": "forecast.too_sparse", "cell_rate": 0.02,
                           "min_rate": 0.1})
     return geometry.geojson["density"], layer
@@ -394,6 +396,8 @@ def test_a_grid_layer_exports_as_an_offline_page_of_its_cells(ctx, grid):
     parser.feed(page)
     assert not [link for link in parser.links if "//" in link[2]]
     assert "Số liệu quá thưa để dự báo theo ô lưới 2 km" in html_text(page)
+    # the layer control names the cells; the tooltip, the commune holding each
+    assert json.dumps("Ô lưới") in page and json.dumps(translate("map.commune")) in page
     assert len(page.encode()) < 3_000_000  # measured: 1.3 MB for the demo's 2,200 cells
 
 

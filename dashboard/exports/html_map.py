@@ -44,6 +44,7 @@ from dashboard.figures.commune_map import (
 from dashboard.figures.context import CONTEXT_STYLE, context_attribution, context_places
 from dashboard.figures.text import plain_text
 from dashboard.i18n import format_date, format_number, translate
+from geo.units import NEW, OLD
 from layers.layer import Caveat, Layer
 
 __all__ = ["SIMPLIFY_TOLERANCE", "grid_shapes", "standalone_map_html"]
@@ -196,8 +197,9 @@ def standalone_map_html(
         _Attribution(html.escape(html.unescape(
             context_attribution(lang, neighbours=neighbours)))).add_to(fmap)
     features = _commune_features(layer, communes, lang, zmin, zmax, stops)
-    folium.GeoJson(
-        features, name=translate("map.commune", lang),
+    folium.GeoJson(  # a grid's cells are named by the commune holding their centre
+        features, name=translate("map.commune" if layer.unit_set in (NEW, OLD) else "map.cells",
+                                 lang),
         tooltip=folium.GeoJsonTooltip(
             fields=["name", "label"],
             aliases=[translate("map.commune", lang), translate(layer.legend_key, lang)]),
