@@ -283,12 +283,14 @@ def snapshot_key(settings: Settings, store: Store, revision: int) -> str:
 
     It holds what the records depend on: the store (its file's full path, or the database's
     address without its password), the revision (the latest import), every import the store
-    remembers (id, kind, source, file checksum, times, rows accepted, status: records are
-    written and removed only by imports, and a store rebuilt with as many imports and
-    records is still told apart by them), the number of records of each kind, and the
-    source of the code that reads and types them. An import, or a change to that code,
-    makes a new key: a snapshot of other records is never read. Cheap to ask at every
-    start (a count per kind and the imports' table, not a pass over the records by source).
+    remembers (id, kind, source, file checksum, times, rows accepted, status: a store rebuilt
+    with as many imports and records is still told apart by them), the number of records of
+    each kind, the count of writes to the record tables that the database keeps itself
+    (:meth:`geo.store.base.Store.edits`: an ``UPDATE``, ``DELETE`` or ``INSERT`` typed by
+    hand in ``sqlite3`` or ``psql``, which no import records), and the source of the code
+    that reads and types them. An import, an edit by hand, or a change to that code, makes a
+    new key: a snapshot of other records is never read. Cheap to ask at every start (a count
+    per kind, the imports' table and one row, not a pass over the records).
     """
     import hashlib
 
@@ -300,7 +302,8 @@ def snapshot_key(settings: Settings, store: Store, revision: int) -> str:
     history = imports[[c for c in ("id", "kind", "source", "checksum", "started_at",
                                    "finished_at", "accepted", "status") if c in imports.columns]]
     counts = {kind: store.count(kind) for kind in RECORD_TABLES}
-    digest = hashlib.sha256(repr((where, revision, sorted(counts.items()))).encode())
+    digest = hashlib.sha256(repr((where, revision, sorted(counts.items()),
+                                  store.edits())).encode())
     digest.update(history.to_csv(index=False).encode())
     digest.update(code_digest(("dashboard.records", "geo.store", "geo.kinds",
                                "layers.reporting")))

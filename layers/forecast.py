@@ -70,7 +70,7 @@ import numpy as np
 import pandas as pd
 
 from layers.compare import CAMPAIGN
-from layers.counts import SEQUENTIAL_SCALE
+from layers.counts import INCIDENT_TYPES, SEQUENTIAL_SCALE
 from layers.layer import Caveat, Layer
 from layers.proximity import METRIC_CRS, border_distance, gate_distances
 
@@ -97,6 +97,7 @@ __all__ = [
     "grid_areas",
     "grid_contiguity",
     "grid_counts",
+    "grid_history",
     "grid_kde_scores",
     "history_problem",
     "kde_expected",
@@ -554,6 +555,57 @@ def grid_counts(incidents: pd.DataFrame, cells: gpd.GeoDataFrame, *, cell_km: fl
     out = np.zeros((len(cells), len(periods)), dtype=int)
     np.add.at(out, (position[keep].astype(int), column[keep]), 1)
     return pd.DataFrame(out, index=cells.index, columns=periods)
+
+
+def grid_history(incidents: pd.DataFrame, cells: gpd.GeoDataFrame, cell: str, *,
+                 cell_km: float, freq: str = "Q") -> pd.DataFrame:
+    """One cell's located records per period and type: what its side panel charts.
+
+    The counts of :func:`grid_counts` (the forecast's own), of each incident type, from the
+    first record's period to the last's: as a commune's
+    :attr:`layers.profile.CommuneProfile.by_period`, for a cell.
+
+    Parameters
+    ----------
+    incidents : DataFrame
+        Records with ``date``, ``type``, ``lat``, ``lon``.
+    cells : GeoDataFrame
+        The grid's cells with ``row`` and ``col``.
+    cell : str
+        The cell's id (an index label of ``cells``).
+    cell_km : float
+    freq : {"Q", "M"}
+
+    Returns
+    -------
+    DataFrame
+        Integer counts, periods (rows, a ``PeriodIndex``) × incident types; no row without
+        records.
+
+    Raises
+    ------
+    KeyError
+        When ``cell`` is not one of ``cells``.
+
+    Examples
+    --------
+    >>> import shapely
+    >>> cells = gpd.GeoDataFrame({"row": [627, 627], "col": [314, 315]}, index=["a", "b"],
+    ...                          geometry=[shapely.box(0, 0, 1, 1)] * 2, crs=4326)
+    >>> inc = pd.DataFrame({"date": pd.to_datetime(["2024-01-05", "2024-08-01"]),
+    ...                     "type": ["tip", "victim"], "lat": [11.3516, 11.3516],
+    ...                     "lon": [106.1874, 106.1874]})
+    >>> grid_history(inc, cells, "a", cell_km=2.0).to_numpy().tolist()
+    [[1, 0], [0, 0], [0, 1]]
+    """
+    one = cells.loc[[cell]]
+    types = [t for t in INCIDENT_TYPES if t in set(incidents["type"])]
+    if not len(incidents):
+        return pd.DataFrame(columns=types, dtype=int, index=pd.PeriodIndex([], freq=freq))
+    return pd.DataFrame({t: grid_counts(incidents, one, cell_km=cell_km, freq=freq, types=(t,),
+                                        start=incidents["date"].min(),
+                                        end=incidents["date"].max()).iloc[0]
+                         for t in types})
 
 
 def grid_contiguity(cells: pd.DataFrame):

@@ -243,6 +243,45 @@ def test_import_names_the_reporting_agency_and_the_day_the_report_came(tmp_path,
         ["Công an tỉnh", "Sở Tư pháp", pd.Timestamp(2024, 8, 2)]
 
 
+def test_an_edit_of_the_store_by_hand_is_read_at_the_next_start(tmp_path, store_settings,
+                                                               monkeypatch):
+    """A record changed, removed or added by hand in sqlite3 or psql after the import kept
+    its snapshot: the next start reads the store again (the kept file is of other records),
+    and keeps what it read; a start with no edit since reads the file."""
+    from dashboard.records import RecordCache
+    from geo.config import Settings
+    from geo.store.base import Store
+    from tests.by_hand import by_hand
+
+    cli = Settings.from_env(data_dir=store_settings.data_dir,
+                            database_url=store_settings.database_url)
+    path = _file(tmp_path, GOOD_AND_BAD)
+    assert main([*_cli_args(store_settings), "import", "incidents", str(path), "--quiet"]) == 0
+
+    def start():
+        cache = RecordCache(cli)
+        try:
+            return cache.current().incidents.set_index("record_id")
+        finally:
+            cache.close()
+
+    assert start().at["C1", "type"] == "tip"
+    for sql, seen in (
+            ("UPDATE incidents SET type = 'victim' WHERE record_id = 'C1'",
+             lambda rec: rec.at["C1", "type"] == "victim"),
+            ("DELETE FROM incidents WHERE record_id = 'C3'",
+             lambda rec: "C3" not in rec.index),
+            ("INSERT INTO incidents (source, record_id, date, type, new_code, resolved_by, "
+             "content_hash, import_id) SELECT source, 'C3', date, type, new_code, resolved_by, "
+             "'by-hand', import_id FROM incidents WHERE record_id = 'C1'",
+             lambda rec: rec.at["C3", "type"] == "victim")):
+        by_hand(store_settings, sql)
+        assert seen(start()), sql
+    with monkeypatch.context() as patched:  # no edit since: the kept records, no store read
+        patched.setattr(Store, "read", lambda *a, **k: pytest.fail("read from the store"))
+        assert start().at["C3", "type"] == "victim"
+
+
 def test_a_committed_import_keeps_the_records_for_the_next_server_start(
         tmp_path, store_settings, capsys, monkeypatch):
     """Once an import has committed, ``borderwatch import`` reads the new records and keeps

@@ -338,3 +338,76 @@ def test_a_forecast_page_carries_its_track_record(ctx):
 
 def html_text(markup: str) -> str:
     return html.unescape(re.sub(r"<[^>]+>", "", markup))
+
+
+@pytest.fixture(scope="module")
+def grid(ctx):
+    """The commander's 2 km grid as the live map draws it (GeoJSON), and a forecast on its
+    cells (each cell's value its position, named by the commune holding its centre)."""
+    import pandas as pd
+
+    from dashboard.geometry import Geometry
+    from layers.catalogue import DENSITY_CELL_KM
+    from layers.counts import SEQUENTIAL_SCALE
+    from layers.density import GRID, kernel_density
+    from layers.layer import Layer
+
+    geometry = Geometry(ctx)
+    empty = ctx.incidents.iloc[:0]
+    cells = kernel_density(empty, geometry.outline, cell_km=DENSITY_CELL_KM,
+                           communes=ctx.communes["2025"], unit_set="2025").cells
+    cells.index = cells.index.astype(str)
+    frame = pd.DataFrame({"name": cells["name"].fillna("").astype(str),
+                          "forecast": np.linspace(0.0, 2.0, len(cells))}, index=cells.index)
+    layer = Layer(frame, "forecast", GRID, "layer.forecast.title", "layer.forecast.legend",
+                  "unit.records", kind="forecast", caveats=ctx.caveats,
+                  colorscale=SEQUENTIAL_SCALE,
+                  params={"freq": "Q", "problem": "forecast.too_sparse", "cell_rate": 0.02,
+                          "min_rate": 0.1})
+    return geometry.geojson["density"], layer
+
+
+def test_a_grid_layer_exports_as_an_offline_page_of_its_cells(ctx, grid):
+    """The forecast on the 2 km grid (any grid layer) as the HTML map: one feature per cell
+    of the live map, coloured as Plotly colours it, named by its commune, no request."""
+    from dashboard.exports.downloads import map_download
+    from dashboard.exports.html_map import _plotly_colours
+    from dashboard.figures.commune_map import drawn_scale
+
+    geojson, layer = grid
+    data = map_download("html", ctx, layer, geojson, title="Dự báo theo ô lưới",
+                        unit_set="2025", lang="vi", stem="forecast_grid")
+    page = data["content"]
+    assert data["filename"] == "ban_do_forecast_grid.html"
+    decoder = json.JSONDecoder()  # the cells' collection: the largest (the neighbours come first)
+    collections = [decoder.raw_decode(page, m.end())[0]
+                   for m in re.finditer(r"_add\((?=\{)", page)]
+    features = max((c["features"] for c in collections if c.get("type") == "FeatureCollection"),
+                   key=len)
+    ids = [f["id"] for f in json.loads(geojson)["features"]]
+    assert len(ids) > 2000 and [f["id"] for f in features] == ids
+    zmin, zmax, stops, _ = drawn_scale(layer)
+    expected = _plotly_colours(layer.frame["forecast"].to_numpy(), stops, zmin, zmax)
+    assert [f["properties"]["style"]["fillColor"] for f in features] == expected
+    names = dict(zip(layer.frame.index, layer.frame["name"]))
+    assert all(f["properties"]["name"] == names[f["id"]] for f in features)
+    assert {"Xã Bến Cầu", "Phường Tân Ninh"} <= {f["properties"]["name"] for f in features}
+    parser = _Attributes()
+    parser.feed(page)
+    assert not [link for link in parser.links if "//" in link[2]]
+    assert "Số liệu quá thưa để dự báo theo ô lưới 2 km" in html_text(page)
+    # the layer control names the cells; the tooltip, the commune holding each
+    assert json.dumps("Ô lưới") in page and json.dumps(translate("map.commune")) in page
+    assert len(page.encode()) < 3_000_000  # measured: 1.3 MB for the demo's 2,200 cells
+
+
+def test_a_grid_too_large_for_one_page_is_refused_with_its_size(ctx, grid, monkeypatch):
+    from dashboard.exports import downloads
+
+    geojson, layer = grid
+    n = len(json.loads(geojson)["features"])
+    monkeypatch.setattr(downloads, "MAX_CELLS", n - 1)
+    with pytest.raises(downloads.GridTooLarge) as err:
+        downloads.map_download("html", ctx, layer, geojson, title="T", unit_set="2025",
+                               lang="vi", stem="x")
+    assert (err.value.cells, err.value.most) == (n, n - 1)

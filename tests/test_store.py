@@ -20,6 +20,7 @@ from geo.store import RECORD_TABLES, StoreError, open_store
 from geo.store.base import IMPORT_COLUMNS, QUARANTINE_COLUMNS
 from geo.store.postgis import redact_url
 from geo.store.schema import LATEST, MIGRATIONS, STORED_NAMES
+from tests.by_hand import by_hand as _by_hand
 
 _NOW = dt.datetime(2026, 11, 23, 8, 0, tzinfo=dt.timezone.utc)
 
@@ -128,12 +129,47 @@ def test_a_kind_the_store_does_not_hold_is_refused_before_any_sql(store):
 
 def test_new_store_is_migrated_to_the_latest_version_and_empty(store, store_settings):
     assert store.dialect == ("postgis" if store_settings.database_url else "sqlite")
-    assert store.schema_version() == LATEST == 3
+    assert store.schema_version() == LATEST == 4
     assert {kind: store.count(kind) for kind in RECORD_TABLES} == dict.fromkeys(RECORD_TABLES, 0)
     assert store.revision() == 0
     assert list(store.imports().columns) == ["id", *IMPORT_COLUMNS]
     assert list(store.quarantine().columns) == ["id", *QUARANTINE_COLUMNS]
     assert list(store.read("outreach").columns) == [c.name for c in RECORD_TABLES["outreach"]]
+
+
+def test_an_edit_by_hand_is_counted_by_the_store_itself(store, store_settings):
+    """The writes to the record tables that no import records (UPDATE, DELETE, INSERT typed
+    in sqlite3 or psql) move the store's own count (migration 4); reading does not. SQLite
+    leaves an import's own inserts out (its insert trigger is dropped and made again in the
+    import's transaction), and counts a hand insert again after an import."""
+    assert store.edits() == 0
+    import_id = _committed_import(store)
+    after_import = store.edits()
+    assert after_import == (1 if store_settings.database_url else 0)  # PostgreSQL: the COPY
+    store.read("incidents")
+    assert store.edits() == after_import
+    seen = [after_import]
+    for sql in ("UPDATE incidents SET type = 'victim' WHERE record_id = 'BP-0001'",
+                "DELETE FROM incidents WHERE record_id = 'BP-0002'",
+                "INSERT INTO incidents (source, record_id, date, type, new_code, resolved_by, "
+                f"content_hash, import_id) VALUES ('tay', 'BP-9', '2024-08-01', 'tip', '25681', "
+                f"'commune_code', 'h', {import_id})"):
+        _by_hand(store_settings, sql)
+        seen.append(store.edits())
+    assert seen == sorted(seen) and len(set(seen)) == 4, seen
+    assert store.revision() == import_id  # no import: the revision alone would not tell
+    _committed_import(store, [_incident("BP-0003", import_id + 1)])
+    _by_hand(store_settings, "UPDATE models SET agency = 'x' WHERE 1 = 0")  # no row
+    counted = store.edits()
+    if not store_settings.database_url:
+        assert counted == seen[-1]  # neither the import nor an update of no row
+        _, rows = store._query("SELECT name FROM sqlite_master WHERE type = 'trigger' "
+                               "AND name = 'incidents_inserted'")
+        assert rows == [("incidents_inserted",)]
+    _by_hand(store_settings, "INSERT INTO incidents (source, record_id, date, type, new_code, "
+             "resolved_by, content_hash, import_id) VALUES ('tay', 'BP-10', '2024-08-01', "
+             f"'tip', '25681', 'commune_code', 'h', {import_id})")
+    assert store.edits() > counted
 
 
 def test_migrate_is_idempotent(store, store_settings):
@@ -214,9 +250,9 @@ def test_a_version_1_store_gets_the_outreach_figures_on_open_and_keeps_its_recor
     finally:
         old.close()
     with open_store(store_settings) as store:  # a newer version opens the old store
-        assert store.schema_version() == LATEST == 3
+        assert store.schema_version() == LATEST == 4
         _, rows = store._query("SELECT version FROM schema_version ORDER BY version")
-        assert rows == [(1,), (2,), (3,)]
+        assert rows == [(1,), (2,), (3,), (4,)]
         assert store.count("incidents") == 2 and store.revision() == import_id
         outreach = store.read("outreach")
         assert list(outreach.columns) == [c.name for c in RECORD_TABLES["outreach"]]
@@ -486,7 +522,7 @@ def test_a_version_2_store_gets_the_reporting_agency_and_day_and_keeps_its_impor
     finally:
         old.close()
     with open_store(store_settings) as store:
-        assert store.schema_version() == LATEST == 3
+        assert store.schema_version() == LATEST == 4
         imports = store.imports()
         assert list(imports.columns) == ["id", *IMPORT_COLUMNS]
         row = imports.set_index("id").loc[before]
@@ -536,7 +572,7 @@ def test_postgis_store_creates_the_extension_in_a_bare_database(postgres_server,
     url = postgres_server.create_database(postgis=False)
     try:
         with open_store(Settings(data_dir=tmp_path, database_url=url)) as store:
-            assert store.schema_version() == LATEST == 3
+            assert store.schema_version() == LATEST == 4
             _committed_import(store)
         with psycopg.connect(url) as con:
             assert con.execute("SELECT extname FROM pg_extension WHERE extname = 'postgis'") \

@@ -168,6 +168,15 @@ def test_commune_chart_fits_the_side_panel():
     assert len({t.marker.pattern.shape for t in fig.data}) == 4  # apart in grey print
 
 
+def test_commune_chart_of_a_few_records_ticks_each_record_once():
+    """Two records at most: ticks 0, 1, 2 (Plotly's own steps of 0,5 written as whole numbers
+    read "0, 1, 1, 2, 2"); many records keep Plotly's steps."""
+    table = pd.DataFrame({"tip": [1, 0, 2]}, index=pd.period_range("2024Q1", periods=3, freq="Q"))
+    assert commune_chart(table, "vi").layout.yaxis.dtick == 1
+    table.iloc[2, 0] = 40
+    assert commune_chart(table, "vi").layout.yaxis.dtick is None
+
+
 @pytest.mark.parametrize("code, vi, en", [("2025Q1", "Quý I/2025", "Q1 2025"),
                                           ("2023-12", "Tháng 12/2023", "12/2023")])
 def test_period_text(code, vi, en):

@@ -7,15 +7,29 @@ format is asked for: a server starts without folium, openpyxl and the image rend
 
 from __future__ import annotations
 
+import json
+
 from dash import dcc
 
 from dashboard.context import AppContext
 from dashboard.i18n import translate
 from layers.layer import Layer
 
-__all__ = ["FORMATS", "map_download"]
+__all__ = ["FORMATS", "GridTooLarge", "MAX_CELLS", "map_download"]
 
 FORMATS = ("html", "png", "pdf", "xlsx")
+#: The most grid cells one standalone HTML map carries: a province's 2 km grid is some
+#: 2,500 cells (about 1 MB of page); a country's, some 80,000 (tens of MB), more than a
+#: border post's browser opens with ease.
+MAX_CELLS = 20_000
+
+
+class GridTooLarge(ValueError):
+    """A grid of more cells than one standalone HTML map carries (:data:`MAX_CELLS`)."""
+
+    def __init__(self, cells: int, most: int = MAX_CELLS):
+        super().__init__(f"{cells} cells: more than {most} in one offline page")
+        self.cells, self.most = cells, most
 
 
 def map_download(fmt: str, ctx: AppContext, layer: Layer, geojson, *, title: str,
@@ -23,13 +37,26 @@ def map_download(fmt: str, ctx: AppContext, layer: Layer, geojson, *, title: str
     """The ``dcc.Download`` data of ``layer`` as ``fmt`` (see :data:`FORMATS`).
 
     ``geojson`` is what the layer's values are drawn on (the communes of
-    ``unit_set``, or a grid); the HTML map always draws the communes. ``rings``: the
-    screen shows the gates' distance rings, and so do the PNG and the PDF.
+    ``unit_set``, or a grid: the HTML map then draws the grid's cells,
+    :func:`dashboard.exports.html_map.grid_shapes`). ``rings``: the screen shows the
+    gates' distance rings, and so do the PNG and the PDF.
+
+    Raises
+    ------
+    GridTooLarge
+        For an HTML map of a grid of more than :data:`MAX_CELLS` cells.
     """
     if fmt == "html":
-        from dashboard.exports.html_map import standalone_map_html
+        from dashboard.exports.html_map import grid_shapes, standalone_map_html
 
-        page = standalone_map_html(layer, ctx.communes[unit_set], ctx.gates, ctx.border,
+        if layer.unit_set in ctx.communes:
+            shapes = ctx.communes[unit_set]
+        else:
+            grid = json.loads(geojson) if isinstance(geojson, str) else geojson
+            if len(grid.get("features", ())) > MAX_CELLS:
+                raise GridTooLarge(len(grid["features"]), MAX_CELLS)
+            shapes = grid_shapes(grid, layer)
+        page = standalone_map_html(layer, shapes, ctx.gates, ctx.border,
                                    title=title, lang=lang, extracted=ctx.extracted,
                                    neighbours=ctx.neighbours)
         return dcc.send_string(page, f"ban_do_{stem}.html")

@@ -44,9 +44,10 @@ from dashboard.figures.commune_map import (
 from dashboard.figures.context import CONTEXT_STYLE, context_attribution, context_places
 from dashboard.figures.text import plain_text
 from dashboard.i18n import format_date, format_number, translate
+from geo.units import NEW, OLD
 from layers.layer import Caveat, Layer
 
-__all__ = ["SIMPLIFY_TOLERANCE", "standalone_map_html"]
+__all__ = ["SIMPLIFY_TOLERANCE", "grid_shapes", "standalone_map_html"]
 
 #: Polygon simplification in degrees (about 50 m): invisible at province zoom,
 #: as for the screen GeoJSON of the live map.
@@ -196,8 +197,9 @@ def standalone_map_html(
         _Attribution(html.escape(html.unescape(
             context_attribution(lang, neighbours=neighbours)))).add_to(fmap)
     features = _commune_features(layer, communes, lang, zmin, zmax, stops)
-    folium.GeoJson(
-        features, name=translate("map.commune", lang),
+    folium.GeoJson(  # a grid's cells are named by the commune holding their centre
+        features, name=translate("map.commune" if layer.unit_set in (NEW, OLD) else "map.cells",
+                                 lang),
         tooltip=folium.GeoJsonTooltip(
             fields=["name", "label"],
             aliases=[translate("map.commune", lang), translate(layer.legend_key, lang)]),
@@ -221,6 +223,49 @@ def standalone_map_html(
             raise RuntimeError(f"the offline page would load {found}")
     css, js = _vendored_leaflet()
     return page.replace(_CSS_SLOT, css, 1).replace(_JS_SLOT, js, 1)
+
+
+def grid_shapes(geojson: str | dict, layer: Layer) -> gpd.GeoDataFrame:
+    """The cells a grid layer is drawn on (the 2 km squares, the hexagons) as the polygons
+    :func:`standalone_map_html` takes: indexed as the layer's ``frame``, named by its
+    ``name`` (the commune holding a cell's centre, or nothing).
+
+    Parameters
+    ----------
+    geojson : str or dict
+        The grid's GeoJSON in WGS84, one feature per cell, ``id`` the cell id
+        (:func:`dashboard.geometry.cells_geojson`, what the live map draws).
+    layer : Layer
+        A layer of those cells.
+
+    Raises
+    ------
+    ValueError
+        When a feature has no id.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> square = {"type": "Polygon", "coordinates": [[[106, 11], [106.02, 11], [106.02, 11.02],
+    ...                                               [106, 11.02], [106, 11]]]}
+    >>> grid = {"type": "FeatureCollection",
+    ...         "features": [{"type": "Feature", "id": "7", "geometry": square}]}
+    >>> layer = Layer(pd.DataFrame({"name": ["Xã A"], "density": [0.5]}, index=[7]),
+    ...               "density", "grid", "t", "l", "u")
+    >>> shapes = grid_shapes(grid, layer)
+    >>> shapes.index.tolist(), shapes["name"].tolist(), shapes.crs.to_epsg()
+    ([7], ['Xã A'], 4326)
+    """
+    data = json.loads(geojson) if isinstance(geojson, str) else geojson
+    features = data.get("features", [])
+    if any("id" not in f for f in features):
+        raise ValueError("every cell of the grid needs an id")
+    labels = {str(code): code for code in layer.frame.index}
+    index = [labels.get(str(f["id"]), str(f["id"])) for f in features]
+    geometry = [shapely.geometry.shape(f["geometry"]) for f in features]
+    names = layer.frame["name"] if "name" in layer.frame else None
+    name = ["" if names is None else str(names.get(i, "") or "") for i in index]
+    return gpd.GeoDataFrame({"name": name}, index=index, geometry=geometry, crs="EPSG:4326")
 
 
 class _Raw(Element):

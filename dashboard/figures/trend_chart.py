@@ -243,6 +243,12 @@ def trend_figure(view, *, freq: str, types, selected: tuple[dt.date, dt.date] | 
 _ROMAN = ("I", "II", "III", "IV")
 
 
+def _top(table: pd.DataFrame) -> float:
+    """The highest stacked bar of ``table`` (0 for none)."""
+    totals = table.select_dtypes("number").sum(axis=1)
+    return float(totals.max()) if len(totals) else 0.0
+
+
 def commune_chart(by_period: pd.DataFrame, lang: str = "vi", *, last: int = 8,
                   height: int = 300) -> go.Figure:
     """The commune panel's chart: one commune's incidents per quarter, stacked by type.
@@ -288,7 +294,9 @@ def commune_chart(by_period: pd.DataFrame, lang: str = "vi", *, last: int = 8,
         xaxis={"type": "category", "tickmode": "array", "tickvals": x, "ticktext": ticks,
                "tickangle": 0, "tickfont": {"size": 11}, "automargin": True},
         yaxis={"tickformat": ",d", "rangemode": "tozero", "gridcolor": "#eeeeee",
-               "tickfont": {"size": 11}, "automargin": True},
+               "tickfont": {"size": 11}, "automargin": True,
+               # a few records: a tick per record (Plotly's own steps of 0,5 read "1, 1, 2, 2")
+               **({"dtick": 1} if _top(table) <= 5 else {})},
         # the legend in the bottom margin, under the two-line ticks: it wraps in rows there
         legend={"orientation": "h", "x": 0, "xanchor": "left", "y": 0, "yanchor": "bottom",
                 "yref": "container", "font": {"size": 11}, "traceorder": "normal"},

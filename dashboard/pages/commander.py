@@ -21,10 +21,11 @@ import plotly.graph_objects as go
 from dash import ALL, Dash, Input, Output, Patch, State, ctx as dash_ctx, dcc, html, no_update
 
 from dashboard import ids
-from dashboard.inputs import choice, choices, number
+from dashboard.inputs import choice, choices, mapping, number
 from dashboard.analysis import COMMUNE_LAYERS, GI_LAYERS, GRID_LAYERS, LAYERS, Analyses
 from dashboard.context import AppContext
-from dashboard.exports.downloads import map_download
+from dashboard.exports.downloads import GridTooLarge, map_download
+from dashboard.forecast_build import grid_cells
 from dashboard.forecast_text import period_key, track_record
 from dashboard.tiles import map_extras
 from dashboard.figures.commune_map import (TRACE_COMMUNES, clicked_commune, commune_map,
@@ -38,6 +39,7 @@ from dashboard.i18n import (
 )
 from dashboard.map_meaning import about_text, gi_advice
 from dashboard.pages import near_repeats
+from dashboard.pages.grid_cell import cell_panel
 from dashboard.period_filter import (chosen_period, data_period, matching_preset, period_picker,
                                      period_text, register_period)
 from dashboard.presentation import presentation_view
@@ -88,6 +90,13 @@ def _defaults(ctx: AppContext) -> dict:
     return {"layer": "rates", "types": list(INCIDENT_TYPES), "from": start.isoformat(),
             "to": end.isoformat(), "units": ctx.settings.unit_set, "rings": [], "bw": 5,
             "classes": [], "freq": "Q", "on": "communes"}
+
+
+def _menu(lang: str, freq: str) -> list[dict]:
+    """The layer switch's choices, the forecast's named for the period chosen ("Dự báo quý
+    tới", "Dự báo tháng tới": :func:`dashboard.forecast_text.period_key`)."""
+    return [{"label": translate(period_key(catalogue.entry(k).menu_key, freq), lang),
+             "value": k} for k in _MENU]
 
 
 def _view(ctx: AppContext, search: str | None) -> dict:
@@ -271,8 +280,7 @@ def layout(ctx: AppContext, lang: str, search: str | None = None) -> list:
         [
             html.Label(t("cmd.layer"), htmlFor=ids.CMD_LAYER),
             dcc.RadioItems(id=ids.CMD_LAYER, value=view["layer"], className="radio",
-                           options=[{"label": t(catalogue.entry(k).menu_key), "value": k}
-                                    for k in _MENU]),
+                           options=_menu(lang, view["freq"])),
             html.Label(t("filter.types"), htmlFor=ids.CMD_TYPES),
             dcc.Checklist(id=ids.CMD_TYPES, value=view["types"], className="checklist",
                           options=[{"label": t(f"type.{k}"), "value": k}
@@ -345,6 +353,14 @@ def _forecast_choice(name: str, freq, on) -> tuple[str, str, str]:
     freq = choice(freq, _FORECAST_FREQS, "Q")
     on = choice(on, _FORECAST_ON, "communes")
     return freq, on, on if name == "forecast" else "communes"
+
+
+def _clicked_trace(click) -> int | None:
+    """The trace of the map a click landed on (its first point's), or None."""
+    points = mapping(click).get("points")
+    point = points[0] if isinstance(points, list) and points else None
+    curve = point.get("curveNumber") if isinstance(point, dict) else None
+    return curve if isinstance(curve, int) and not isinstance(curve, bool) else None
 
 
 def _preparing(layer: Layer) -> bool:
@@ -493,6 +509,16 @@ def register_callbacks(app: Dash, ctx: AppContext, an: Analyses) -> None:
                 not _preparing(layer), {} if name == "forecast" else {"display": "none"})
 
     @app.callback(
+        Output(ids.CMD_LAYER, "options"),
+        Input(ids.CMD_FORECAST_FREQ, "value"),
+        State(ids.PAGE_LANG, "data"),
+        prevent_initial_call=True,
+    )
+    def menu(freq, lang):
+        """The period chosen → the forecast's name in the layer switch."""
+        return _menu(known_language(lang), choice(freq, _FORECAST_FREQS, "Q"))
+
+    @app.callback(
         Output(ids.CMD_PERIOD, "start_date", allow_duplicate=True),
         Output(ids.CMD_PERIOD, "end_date", allow_duplicate=True),
         Input(ids.CMD_GI_LONGER, "n_clicks"),
@@ -566,8 +592,6 @@ def register_callbacks(app: Dash, ctx: AppContext, an: Analyses) -> None:
         fmt = buttons[button]
         name = name if name in LAYERS else "rates"
         freq, on, drawn = _forecast_choice(name, freq, on)
-        if fmt == "html" and (name not in COMMUNE_LAYERS or drawn == "grid"):
-            return no_update, translate("export.grid_unavailable", lang)
         unit_set, types, start, end = filters(types, start_date, end_date, unit_set)
         layer = _layer(an, name, unit_set=unit_set, types=types, start=start, end=end,
                        bandwidth_km=number(bandwidth, 1.0, 30.0, 5.0),
@@ -577,10 +601,15 @@ def register_callbacks(app: Dash, ctx: AppContext, an: Analyses) -> None:
             return no_update, translate(layer.params["problem"], lang)
         geojson = (an.geojson[name] if name in ("density", "hexagons")
                    else an.geojson["density"] if drawn == "grid" else ctx.geojson[unit_set])
-        data = map_download(fmt, ctx, layer, geojson, title=_title(layer, start, end, lang),
-                            unit_set=unit_set, lang=lang,
-                            stem=f"{name}_{start:%Y%m%d}_{end:%Y%m%d}",
-                            rings="rings" in choices(rings, ("rings",)))  # as on screen
+        try:
+            data = map_download(fmt, ctx, layer, geojson,
+                                title=_title(layer, start, end, lang), unit_set=unit_set,
+                                lang=lang, stem=f"{name}_{start:%Y%m%d}_{end:%Y%m%d}",
+                                rings="rings" in choices(rings, ("rings",)))  # as on screen
+        except GridTooLarge as err:  # a country's grid: too heavy for one offline page
+            return no_update, translate("export.grid_too_large", lang,
+                                        cells=format_number(err.cells, lang),
+                                        most=format_number(err.most, lang))
         return data, no_update
 
     @app.callback(Output(ids.CMD_MAP, "figure", allow_duplicate=True),
@@ -596,17 +625,22 @@ def register_callbacks(app: Dash, ctx: AppContext, an: Analyses) -> None:
         Input({"type": ids.CMD_ROW, "code": ALL}, "n_clicks"),
         State(ids.CMD_LAYER, "value"),
         State(ids.CMD_UNITS, "value"),
+        State(ids.CMD_FORECAST_ON, "value"),
         prevent_initial_call=True,
     )
-    def select(click, _rows, name, unit_set):
-        """A ranked row, a commune, or a gate's marker (its commune) → the side panel; the
-        rings take no click."""
+    def select(click, _rows, name, unit_set, on):
+        """A ranked row, a commune, a cell of the forecast on the grid (``{"cell": id}``), or
+        a gate's marker (its commune) → the side panel; the rings take no click."""
         trigger = dash_ctx.triggered_id
         if isinstance(trigger, dict) and trigger.get("type") == ids.CMD_ROW:
             if not any(r for r in (_rows if isinstance(_rows, list) else []) if r):
                 return no_update
             return str(trigger["code"])
-        code = clicked_commune(click, ctx.gates, choice(unit_set, (NEW, OLD), NEW))
+        unit_set = choice(unit_set, (NEW, OLD), NEW)
+        code = clicked_commune(click, ctx.gates, unit_set)
+        if code and name == "forecast" and choice(on, _FORECAST_ON, "communes") == "grid":
+            # a cell's square is the first trace; a gate's marker opens its commune
+            return {"cell": code} if _clicked_trace(click) == TRACE_COMMUNES else code
         if code and name in COMMUNE_LAYERS:
             return code
         return no_update
@@ -618,12 +652,20 @@ def register_callbacks(app: Dash, ctx: AppContext, an: Analyses) -> None:
         State(ids.CMD_PERIOD, "start_date"),
         State(ids.CMD_PERIOD, "end_date"),
         State(ids.CMD_UNITS, "value"),
+        State(ids.CMD_FORECAST_FREQ, "value"),
         State(ids.PAGE_LANG, "data"),
         prevent_initial_call=True,
     )
-    def panel(code, types, start_date, end_date, unit_set, lang):
+    def panel(code, types, start_date, end_date, unit_set, freq, lang):
         lang = known_language(lang)
         unit_set, types, start, end = filters(types, start_date, end_date, unit_set)
+        if isinstance(code, dict):  # a cell of the forecast on the grid
+            freq, _, _ = _forecast_choice("forecast", freq, "grid")
+            layer = _layer(an, "forecast", freq=freq, on="grid", unit_set=unit_set,
+                           types=types, start=start, end=end)
+            return cell_panel(layer, grid_cells(an), ctx.records.current().incidents,
+                              str(code.get("cell", "")), cell_km=an.density_cell_km,
+                              lang=lang)
         return _panel(ctx, an, str(code or ""), unit_set, types, start, end, lang)
 
 

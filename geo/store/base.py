@@ -15,8 +15,8 @@ from contextlib import contextmanager
 
 import pandas as pd
 
-from geo.store.schema import (IMPORTS_TABLE, MIGRATIONS, QUARANTINE_TABLE, RECORD_TABLES, Column,
-                              render)
+from geo.store.schema import (EDITS_TABLE, IMPORTS_TABLE, MIGRATIONS, QUARANTINE_TABLE,
+                              RECORD_TABLES, Column, render)
 
 __all__ = ["IMPORT_COLUMNS", "QUARANTINE_COLUMNS", "Store", "StoreConflict", "StoreError",
            "Transaction", "check_kind", "conflict_message"]
@@ -218,6 +218,19 @@ class Store(ABC):
     def revision(self) -> int:
         """Id of the latest import (0 if none): readers reload when it changes."""
         return int(self._query("SELECT COALESCE(MAX(id), 0) FROM imports")[1][0][0])
+
+    def edits(self) -> int:
+        """How many writes the record tables have had, counted by the database itself
+        (migration 4 of :mod:`geo.store.schema`: rows in SQLite, statements in PostgreSQL;
+        an import's own inserts aside in SQLite): it changes with an edit by hand, which
+        :meth:`revision` does not see. 0 in a store before migration 4."""
+        try:
+            _, rows = self._query(f"SELECT n FROM {EDITS_TABLE} WHERE id = 1")
+        except StoreError:
+            raise
+        except Exception:  # noqa: BLE001 - no table: a store before migration 4
+            return 0
+        return int(rows[0][0]) if rows else 0
 
     def __enter__(self) -> Store:
         return self

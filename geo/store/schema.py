@@ -26,6 +26,14 @@ nullable, so existing rows read them as empty).
   received, which may precede the import). The reporting calendar
   (:mod:`layers.reporting`) reads them; earlier imports read as reports of no
   agency.
+- 4: ``record_edits``, one row counting the writes to the record tables, kept by
+  the database itself (triggers): so that an edit by hand (``UPDATE``, ``DELETE``,
+  ``INSERT`` in ``sqlite3`` or ``psql``), which no import records, still changes
+  what the records' snapshot is keyed by (:func:`dashboard.records.snapshot_key`).
+  SQLite counts each row (it has no statement trigger); an import's own inserts are
+  not counted (its transaction drops the insert trigger and creates it again before
+  its commit, as it does the indexes: a row trigger would double a million-row
+  import) — the import is in ``imports`` already. PostgreSQL counts each statement.
 """
 
 from __future__ import annotations
@@ -34,8 +42,9 @@ from dataclasses import dataclass
 
 from geo.kinds import KINDS, Kind
 
-__all__ = ["IMPORTS_TABLE", "LATEST", "MIGRATIONS", "QUARANTINE_TABLE", "RECORD_TABLES",
-           "STORED_NAMES", "Column", "render"]
+__all__ = ["EDITS_TABLE", "IMPORTS_TABLE", "INSERT_TRIGGER", "LATEST", "MIGRATIONS",
+           "QUARANTINE_TABLE", "RECORD_TABLES", "STORED_NAMES", "Column", "insert_trigger",
+           "render"]
 
 
 @dataclass(frozen=True)
@@ -200,11 +209,47 @@ def _import_columns(version: int):
     return statements
 
 
+#: The one-row table counting the writes to the record tables (migration 4).
+EDITS_TABLE = "record_edits"
+#: The SQLite trigger counting the rows inserted into ``table`` (an import drops it in its
+#: transaction and creates it again before its commit: :mod:`geo.store.sqlite`).
+INSERT_TRIGGER = "{table}_inserted"
+_BUMP = f"UPDATE {EDITS_TABLE} SET n = n + 1 WHERE id = 1"
+
+
+def _edit_counter(dialect: str) -> list[str]:
+    """The counter of writes to the record tables and the triggers that keep it: per row
+    in SQLite (insert, update, delete), per statement in PostgreSQL (truncate included)."""
+    sql = [f"CREATE TABLE {EDITS_TABLE} (id INTEGER PRIMARY KEY CHECK (id = 1), "
+           f"n {_TYPES[dialect]['int']} NOT NULL)",
+           f"INSERT INTO {EDITS_TABLE} (id, n) VALUES (1, 0)"]
+    if dialect == "postgis":
+        sql.append("CREATE FUNCTION record_edited() RETURNS trigger LANGUAGE plpgsql AS "
+                   f"$$ BEGIN {_BUMP}; RETURN NULL; END $$")
+        sql += [f"CREATE TRIGGER {table}_edited AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE "
+                f"ON {table} FOR EACH STATEMENT EXECUTE FUNCTION record_edited()"
+                for table in RECORD_TABLES]
+        return sql
+    for table in RECORD_TABLES:
+        sql += [insert_trigger(table),
+                f"CREATE TRIGGER {table}_updated AFTER UPDATE ON {table} BEGIN {_BUMP}; END",
+                f"CREATE TRIGGER {table}_deleted AFTER DELETE ON {table} BEGIN {_BUMP}; END"]
+    return sql
+
+
+def insert_trigger(table: str) -> str:
+    """The SQLite statement creating the trigger that counts the rows inserted into
+    ``table`` (named :data:`INSERT_TRIGGER`)."""
+    name = INSERT_TRIGGER.format(table=table)
+    return f"CREATE TRIGGER {name} AFTER INSERT ON {table} BEGIN {_BUMP}; END"
+
+
 #: Numbered migrations; a store applies those above its recorded version, in one transaction each.
 MIGRATIONS: tuple[tuple[int, object], ...] = (
     (1, _migration_1),
     (2, _added_columns(2)),
     (3, _import_columns(3)),
+    (4, _edit_counter),
 )
 #: The version a migrated store is at.
 LATEST = max(version for version, _ in MIGRATIONS)

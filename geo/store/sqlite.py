@@ -22,7 +22,7 @@ from pathlib import Path
 
 from geo.store.base import (IMPORT_COLUMNS, Store, StoreConflict, StoreError, Transaction,
                              check_kind, conflict_message)
-from geo.store.schema import RECORD_TABLES
+from geo.store.schema import INSERT_TRIGGER, RECORD_TABLES, insert_trigger
 
 __all__ = ["SQLiteStore"]
 
@@ -52,7 +52,7 @@ class _SQLiteTransaction(Transaction):
     def __init__(self, con: sqlite3.Connection) -> None:
         self._con = con
         self._seen: set[str] = set()  # record tables written in this transaction
-        self._deferred: list[str] = []  # CREATE INDEX statements to run before commit
+        self._deferred: list[str] = []  # CREATE INDEX, TRIGGER statements to run before commit
 
     def execute(self, sql: str, params: Sequence = ()) -> None:
         self._con.execute(sql, list(params))
@@ -70,6 +70,19 @@ class _SQLiteTransaction(Transaction):
             self._con.execute(f"DROP INDEX {name}")
             self._deferred.append(sql)
 
+    def _defer_counting(self, table: str) -> None:
+        """Drop the trigger counting the rows inserted into ``table`` (migration 4 of
+        :mod:`geo.store.schema`); :meth:`_build_indexes` creates it again before the commit.
+        The import is itself in ``imports``: counting its rows one by one would double a
+        million-row import, while this transaction holds the only write lock, so no edit
+        by hand goes uncounted meanwhile."""
+        name = INSERT_TRIGGER.format(table=table)
+        if self._con.execute("SELECT 1 FROM sqlite_master WHERE type = 'trigger' AND name = ?",
+                             [name]).fetchone() is None:
+            return  # a store before migration 4 (being migrated)
+        self._con.execute(f"DROP TRIGGER {name}")
+        self._deferred.append(insert_trigger(table))
+
     def _build_indexes(self) -> None:
         while self._deferred:
             self._con.execute(self._deferred.pop(0))
@@ -79,6 +92,7 @@ class _SQLiteTransaction(Transaction):
         if table in RECORD_TABLES and table not in self._seen:
             self._seen.add(table)
             self._defer_indexes(table)
+            self._defer_counting(table)
         values = ", ".join(marks or ["?"] * len(columns))
         try:
             self._con.executemany(
