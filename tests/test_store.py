@@ -308,6 +308,39 @@ def test_import_round_trip_keeps_values_and_types(store):
     assert store.count("outreach") == 0
 
 
+def test_columns_of_one_value_on_every_row_are_stored_as_given(store):
+    """The SQLite store writes such a column into its statement, not bound: quotes, marks
+    and Vietnamese come back as they went in, numbers as numbers, every row."""
+    source = "Đồn 'Mộc Bài' ? :x -- ;"
+    with store.transaction() as tx:
+        import_id = tx.new_import(_import_values(source=source))
+        rows = [_incident(f"BP-{i}", import_id, source=source, persons=4, lat=None, lon=None,
+                          agency="Đồn Biên phòng Mộc Bài") for i in range(3)]
+        columns = {c: [row[k] for row in rows] for k, c in enumerate(INCIDENT_COLUMNS)}
+        tx.insert_columns("incidents", columns)
+    incidents = store.read("incidents")
+    assert incidents["source"].tolist() == [source] * 3
+    assert incidents["record_id"].tolist() == ["BP-0", "BP-1", "BP-2"]
+    assert incidents["import_id"].tolist() == [import_id] * 3
+    assert incidents["persons"].dtype == "Int64"
+    assert incidents["persons"].tolist() == [4, 4, 4]
+    assert incidents["lat"].isna().all()
+    assert incidents["agency"].tolist() == ["Đồn Biên phòng Mộc Bài"] * 3
+    assert store.count("incidents") == 3
+
+
+def test_a_table_of_one_value_in_every_column_keeps_all_its_rows(store):
+    """Columns all alike across rows still make one row per row given (rows are made by
+    binding: the SQLite store binds them all then)."""
+    with store.transaction() as tx:
+        import_id = tx.new_import(_import_values())
+        tx.insert_columns("quarantine", {
+            "import_id": [import_id] * 4, "kind": ["incidents"] * 4, "row_number": [7] * 4,
+            "reason": ["date.invalid"] * 4})
+    _, rows = store._query("SELECT import_id, kind, row_number, reason FROM quarantine")
+    assert rows == [(import_id, "incidents", 7, "date.invalid")] * 4
+
+
 def test_imports_table_has_the_same_types_on_both_backends(store):
     import_id = _committed_import(store)
     imports = store.imports()

@@ -71,9 +71,10 @@ def _import(path: Path, kind: str, store, run: Run, stages: Counter | None = Non
 #: The importer's steps timed for the breakdown (wall seconds summed over the chunks). A
 #: large file is read, checked and placed in a second process (:mod:`geo.ingest.ahead`):
 #: those steps are not seen from here, only the time spent waiting for them
-#: (``wait_for_parse``) beside the steps of this process (deduplicate, write, commit).
+#: (``wait_for_parse``) beside the steps of this process (hash, deduplicate, write, commit:
+#: the commit builds the indexes of a first load).
 _STAGES = {"read": "read_chunks", "check_and_parse": "_prepare", "place": "_place",
-           "deduplicate": "_dedupe", "write": "_insert_records",
+           "hash": "_hashed", "deduplicate": "_dedupe", "write": "_insert_records",
            "wait_for_parse": "in_second_process"}
 
 

@@ -19,9 +19,9 @@ codes), so each distinct cell value of a column is parsed once per chunk and
 the result spread over its rows (:func:`_per_distinct`); records are written
 as whole columns of plain Python values (dates as ISO text), which SQLite binds
 with no adapter and no None (:meth:`~geo.store.base.Transaction.insert_columns`).
-Issue 18: a large file is read, checked, placed and hashed in a second
-process, a chunk ahead of this one, which only de-duplicates against the store
-and writes (:mod:`geo.ingest.ahead`); the outcome is the same either way. No step
+Issue 18: a large file is read, checked and placed in a second process, a
+chunk ahead of this one, which hashes, de-duplicates against the store and
+writes (:mod:`geo.ingest.ahead`); the outcome is the same either way. No step
 calls Python per cell where C can read the cell: coordinates go through
 ``to_numeric`` as written (:func:`~geo.ingest.parse.read_numbers`, only the few that do
 not parse are stripped and have their comma replaced), and a point is looked up only in
@@ -360,10 +360,10 @@ def _replace_demo(tx: Transaction, report: ImportReport, demo_rows: int) -> None
 
 @dataclass
 class _Parsed:
-    """One chunk read, checked, placed and hashed: all an import does before the store.
+    """One chunk read, checked and placed: what an import does before the store but the
+    content hash (:func:`_hashed`).
 
-    ``hidden`` marks the accepted victims whose point was dropped; ``raw`` holds the
-    chunk's cells as written (the rejects of a conflict quote them).
+    ``raw`` holds the chunk's cells as written (the rejects of a conflict quote them).
     """
 
     rows: np.ndarray
@@ -371,7 +371,6 @@ class _Parsed:
     accepted: pd.DataFrame
     rejects: pd.DataFrame
     raw: pd.DataFrame
-    hidden: np.ndarray
 
     # Sent from the second process by pickle. pandas 3.1 pickles a text column taken from a
     # larger one with its "" as NaN: text columns travel as plain object arrays, and get
@@ -403,17 +402,30 @@ def _parsed(chunks, spec: Kind, places: Places, today: dt.date):
         if flagged:
             raise FileRefused("file.personal_data", columns=", ".join(flagged))
         accepted, rejects = _prepare(chunk, spec, columns, places, today)
-        hidden = np.zeros(len(accepted), bool)
-        if len(accepted):
-            if "record_id" not in accepted or spec.name == "population":
-                accepted["record_id"] = accepted["new_code"].astype(str) + "-" + \
-                    accepted["year"].astype(str)
-            accepted["content_hash"] = _content_hash(accepted, spec)
-            if spec.name == "incidents":  # the point of a victim places it, then goes
-                hidden = ((accepted["type"] == "victim") & accepted["lat"].notna()).to_numpy()
-                accepted.loc[hidden, ["lat", "lon"]] = np.nan
+        if len(accepted) and ("record_id" not in accepted or spec.name == "population"):
+            accepted["record_id"] = accepted["new_code"].astype(str) + "-" + \
+                accepted["year"].astype(str)
         yield _Parsed(chunk.rows, columns.unknown, accepted, rejects,
-                      _raw_fields(chunk, columns), hidden)
+                      _raw_fields(chunk, columns))
+
+
+def _hashed(accepted: pd.DataFrame, spec: Kind) -> np.ndarray:
+    """Give the accepted rows of a chunk their ``content_hash``, then drop the points of
+    victims (the point placed the victim; the hash is of the record as the file wrote it).
+    Returns the mask of the victims whose point was dropped.
+
+    The writing process does this, not the parsing one (:func:`_run`): parsing is the
+    longer half of an import, and the hash is a sixth of it (issue 18; the hash also
+    need not cross the pipe).
+    """
+    hidden = np.zeros(len(accepted), bool)
+    if not len(accepted):
+        return hidden
+    accepted["content_hash"] = _content_hash(accepted, spec)
+    if spec.name == "incidents":  # the point of a victim places it, then goes
+        hidden = ((accepted["type"] == "victim") & accepted["lat"].notna()).to_numpy()
+        accepted.loc[hidden, ["lat", "lon"]] = np.nan
+    return hidden
 
 
 def _run(chunks, spec: Kind, tx: Transaction, places: Places, report: ImportReport,
@@ -425,10 +437,11 @@ def _run(chunks, spec: Kind, tx: Transaction, places: Places, report: ImportRepo
     for part in parts:
         report.unknown_columns = part.unknown_columns
         report.rows_read += len(part.rows)
+        hidden = _hashed(part.accepted, spec)
         accepted, rejects, keep, dups = _dedupe(part.accepted, part.rejects, part.raw,
                                                 part.rows, spec, tx, source)
         report.duplicates += dups
-        victims_unlocated += int(part.hidden[keep].sum())
+        victims_unlocated += int(hidden[keep].sum())
         if len(accepted):
             _insert_records(tx, spec, accepted, source, report.import_id)
         if len(rejects):

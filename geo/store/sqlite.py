@@ -9,11 +9,18 @@ a province's or the country's history) builds that table's secondary
 indexes once, at commit, instead of updating them row by row: the same
 indexes, in the same transaction (a million bare inserts measured 97,000
 rows/s so, 81,000 with the indexes kept up row by row, 54,000 with SQLite's
-default page cache as well).
+default page cache as well). The builds sort on two cores: SQLite's sorter
+hands sorted runs to a helper thread only when they outgrow the page cache,
+so the cache is made small for the builds (issue 18, 02/12/2026, the four
+indexes of the national incidents, 1M rows: 4.5 CPU-s on one thread with the
+64 MiB cache; 4.6 CPU-s, 2.65 of them on the connection's own thread, with a
+2 MiB cache and one helper). The import's parsing process has ended by then,
+so the second core is free.
 """
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -31,6 +38,10 @@ _BATCH = 10_000
 #: Page cache per connection, KiB (SQLite's default is 2 MiB): a large import updates
 #: indexes at random places, and misses in a small cache dominate its time.
 _CACHE_KIB = 65_536
+#: Page cache while the deferred indexes are built, KiB: SQLite's sorter spills a sorted run
+#: (for a helper thread to merge) each time its keys fill the cache; a small cache makes
+#: runs, and so work, for the helper thread.
+_SORT_CACHE_KIB = 2_048
 
 
 def _use_wal(con: sqlite3.Connection, *, seconds: float = 60) -> None:
@@ -46,6 +57,21 @@ def _use_wal(con: sqlite3.Connection, *, seconds: float = 60) -> None:
             if "locked" not in str(err) or time.monotonic() > deadline:
                 raise
             time.sleep(0.02)
+
+
+def _literal(value) -> str | None:
+    """``value`` as an SQL literal SQLite reads back as the same value (an int; text, its
+    quotes doubled: SQLite's string literals have no other escape), or None when it is
+    neither, or text no statement can carry (a NUL, a lone surrogate)."""
+    if type(value) is int:
+        return str(value)
+    if type(value) is str and "\x00" not in value:
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return None
+        return "'" + value.replace("'", "''") + "'"
+    return None
 
 
 class _SQLiteTransaction(Transaction):
@@ -84,8 +110,20 @@ class _SQLiteTransaction(Transaction):
         self._deferred.append(insert_trigger(table))
 
     def _build_indexes(self) -> None:
-        while self._deferred:
-            self._con.execute(self._deferred.pop(0))
+        """Create the dropped indexes again, their sorting shared with helper threads (one
+        per core beyond the first; :data:`_SORT_CACHE_KIB`); the connection's own settings
+        are put back after."""
+        if not self._deferred:
+            return
+        helpers = min(max((os.cpu_count() or 1) - 1, 0), 4)
+        self._con.execute(f"PRAGMA threads={helpers}")
+        self._con.execute(f"PRAGMA cache_size=-{_SORT_CACHE_KIB if helpers else _CACHE_KIB}")
+        try:
+            while self._deferred:
+                self._con.execute(self._deferred.pop(0))
+        finally:
+            self._con.execute("PRAGMA threads=0")
+            self._con.execute(f"PRAGMA cache_size=-{_CACHE_KIB}")
 
     def insert(self, table: str, columns: Sequence[str], rows: Iterable[tuple], *,
                marks: Sequence[str] | None = None) -> None:
@@ -107,13 +145,21 @@ class _SQLiteTransaction(Transaction):
         """Bind no None: the sqlite3 module adapts a None through its slow generic path
         (a third of the insert's time), plain str, int and float directly. A column empty
         on every row is left to its default (NULL); a column empty on some rows (and with
-        no "" of its own) binds "" there, made NULL by SQL (``NULLIF(?, '')``)."""
+        no "" of its own) binds "" there, made NULL by SQL (``NULLIF(?, '')``). A column of
+        one value on every row (the source, the import) is written into the statement as a
+        literal (:func:`_literal`), bound never (a ninth of a national import's binding)."""
         n = len(next(iter(columns.values()), ()))
         names, marks, values = [], [], []
+        literals = []  # (name, SQL literal): bound on no row
         for name, column in columns.items():
             empty = column.count(None) if isinstance(column, list) else sum(
                 v is None for v in column)
             if empty == n and n:
+                continue
+            literal = _literal(column[0]) if n and not empty and isinstance(column, list) \
+                else None
+            if literal is not None and column.count(column[0]) == n:
+                literals.append((name, literal))
                 continue
             names.append(name)
             if empty and "" not in column:
@@ -122,9 +168,11 @@ class _SQLiteTransaction(Transaction):
             else:
                 marks.append("?")
                 values.append(column)
-        if not names:
+        if not names:  # nothing left to bind: rows are made by binding, so bind all
             super().insert_columns(table, columns)
             return
+        names += [name for name, _ in literals]
+        marks += [literal for _, literal in literals]
         self.insert(table, names, zip(*values, strict=True), marks=marks)
 
     def new_import(self, values: dict) -> int:
