@@ -66,6 +66,8 @@ NATION = "nation"
 FULL_SOLVES = 0
 #: The hidden part of the nation: records of no commune of either set (no province).
 _UNPLACED = "part:?"
+#: In a province's table, the rest of the country: the nation less the province, a constant.
+_REST = "rest:country"
 _STATUSES = pd.CategoricalDtype([PUBLISHED, PRIMARY, COMPLEMENTARY, HIDDEN])
 
 
@@ -181,56 +183,39 @@ def national_release(
     where = province_of(chosen, registry)
     periods = period_hierarchy(first_year, last_year)
     kinds = type_hierarchy(tuple(types), total=type_total)
+    atoms = _province_atoms(chosen, quarter, where)
+    everyone = atoms.groupby(level=["period", "type"]).sum()
     parts: dict[str, pd.DataFrame] = {}
-    hidden_totals: list[tuple] = []
+    nation_hidden: pd.Series | None = None
     work = []
     log = logging.getLogger("borderwatch")
     for code in provinces:
         started, cpu = time.perf_counter(), time.process_time()
         rows = where == code
         table = _province_table(chosen[rows], quarter[rows], province_registry(registry, code),
-                                unit_sets, periods, kinds, code)
+                                unit_sets, periods, kinds, code, everyone)
+        rest = table.cells.index[table.cells.index.get_level_values("unit") == _REST]
         result = suppress(table, threshold=threshold, protection=protection,
-                          full_solves=full_solves)
-        parts[code] = _compact(table.cells["count"], result.status)
-        top = parts[code].xs(unit_key("province", code), level="unit", drop_level=False)
-        hidden_totals += list(top.index[top["status"] != PUBLISHED])
+                          full_solves=full_solves, known=rest)
+        cells = _compact(table.cells["count"], result.status)
+        units = cells.index.get_level_values("unit")
+        parts[code] = cells[~units.isin([NATION, _REST])]
+        hidden_here = (cells.loc[units == NATION, "status"] != PUBLISHED)
+        nation_hidden = hidden_here if nation_hidden is None else nation_hidden | hidden_here
         work.append((code, time.perf_counter() - started, time.process_time() - cpu,
                      len(table.cells), result.rounds))
         log.info("release plan: province %s, %d cells, %.1f s (CPU %.1f s), %d rounds", code,
                  len(table.cells), work[-1][1], work[-1][2], result.rounds)
-        del table, result
+        del table, result, cells
         gc.collect()
     started, cpu = time.perf_counter(), time.process_time()
-    atoms = _province_atoms(chosen, quarter, where)
-    nation = hierarchy_table(atoms, [_nation_units(provinces, atoms), periods, kinds])
-    result = suppress(nation, threshold=threshold, protection=protection, withheld=hidden_totals,
-                      full_solves=full_solves)
+    nation_cells = _nation_cells(atoms, provinces, periods, kinds, nation_hidden, threshold,
+                                 protection, full_solves)
     work.append((NATION, time.perf_counter() - started, time.process_time() - cpu,
-                 len(nation.cells), result.rounds))
-    status = result.status
+                 len(nation_cells), 0))
     linked = tuple(code for code in provinces
-                   if (status.xs(unit_key("province", code), level="unit") != PUBLISHED).any())
-    if linked:
-        started, cpu = time.perf_counter(), time.process_time()
-        log.info("release plan: provinces %s linked through hidden totals", ", ".join(linked))
-        table, fixed = _linked_table(chosen, quarter, where, registry, provinces, linked,
-                                     unit_sets, periods, kinds)
-        result = suppress(table, threshold=threshold, protection=protection, published=fixed,
-                          full_solves=full_solves)
-        joint = _compact(table.cells["count"], result.status)
-        work.append(("linked", time.perf_counter() - started, time.process_time() - cpu,
-                     len(table.cells), result.rounds))
-        units = joint.index.get_level_values("unit")
-        for code in linked:
-            mine = parts[code].index.get_level_values("unit").unique()
-            parts[code] = joint[units.isin(mine)]
-        nation_cells = joint[units.isin([NATION, _UNPLACED])]
-        del table, result
-    else:
-        nation_cells = _compact(nation.cells["count"], status)
-        nation_cells = nation_cells[nation_cells.index.get_level_values("unit")
-                                    .isin([NATION, _UNPLACED])]
+                   if (parts[code].xs(unit_key("province", code), level="unit")["status"]
+                       != PUBLISHED).any())
     cells = pd.concat([*(parts[code] for code in provinces), nation_cells])
     cells["status"] = cells["status"].astype(_STATUSES)
     return NationalRelease(
@@ -289,10 +274,55 @@ def _atoms(leaf: pd.Series | np.ndarray, quarter: pd.Series, kind: pd.Series) ->
             .groupby(["unit", "period", "type"]).size())
 
 
-def _province_table(records, quarter, registry, unit_sets, periods, kinds, code):
-    """One province's table: :func:`incident_table` over its units and records."""
+def _province_table(records, quarter, registry, unit_sets, periods, kinds, code, everyone):
+    """One province's table with the nation above it: its total and the rest of the country.
+
+    :func:`incident_table` over the province's units and records, and one
+    more leaf, the rest of the country (``everyone`` less this province, per
+    quarter and type), which with the province total makes the nation. The
+    caller gives the rest to the attacker at its true value
+    (``suppress(known=)``), so a hidden province total can move only as far
+    as the nation cells hidden beside it let it.
+    """
     units, leaf = unit_leaves(records, registry, unit_sets, province=code)
-    return hierarchy_table(_atoms(leaf, quarter, records["type"]), [units, periods, kinds])
+    own = _atoms(leaf, quarter, records["type"])
+    mine = own.groupby(level=["period", "type"]).sum()
+    rest = everyone.sub(mine, fill_value=0).astype(np.int64)
+    rest = pd.concat({_REST: rest[rest > 0]}, names=["unit"])
+    top = unit_key("province", code)
+    units = Hierarchy("unit", units.leaves + (_REST,), units.groups + ((NATION, (top, _REST)),),
+                      units.hidden)
+    return hierarchy_table(pd.concat([own, rest]), [units, periods, kinds])
+
+
+def _nation_cells(atoms, provinces, periods, kinds, hidden, threshold, protection,
+                  full_solves) -> pd.DataFrame:
+    """The nation's cells and the unplaced records' hidden part, their statuses.
+
+    A nation cell is suppressed when any province's table hid it (primary
+    when small, else complementary). The unplaced part (records of no
+    province) is always hidden; when it is small it is protected here, in a
+    table of the nation as the sum of the provinces — given to the attacker
+    at their true values — and of that part: only nation cells can hide it.
+    """
+    table = hierarchy_table(atoms, [_nation_units(provinces, atoms), periods, kinds])
+    count = table.cells["count"]
+    units = count.index.get_level_values("unit")
+    count = count[units.isin([NATION, _UNPLACED])]
+    hid = np.zeros(len(count), dtype=bool)
+    if hidden is not None:
+        hid |= hidden.reindex(count.index, fill_value=False).to_numpy(dtype=bool)
+    if (units == _UNPLACED).any():
+        known = table.cells.index[~units.isin([NATION, _UNPLACED])]
+        result = suppress(table, threshold=threshold, protection=protection,
+                          full_solves=full_solves, known=known)
+        hid |= (result.status.reindex(count.index) != PUBLISHED).to_numpy()
+    status = pd.Series(PUBLISHED, index=count.index, dtype=object)
+    small = ((count >= 1) & (count < threshold)).to_numpy()
+    status[hid & small] = PRIMARY
+    status[hid & ~small] = COMPLEMENTARY
+    status[count.index.get_level_values("unit") == _UNPLACED] = HIDDEN
+    return _compact(count, status)
 
 
 def _province_atoms(records, quarter, where) -> pd.Series:
