@@ -664,6 +664,23 @@ def test_the_demo_plan_is_the_one_it_was_before_the_national_release(tmp_path_fa
         "b5e7dfdf7f636e0f1899151652badb589766c21ef2274bc228aa9152a74cb211")
 
 
+def test_cells_known_to_the_attacker_are_never_hidden_nor_leaned_on():
+    """``suppress(known=)``: cells another release owns, given to the attacker at their value.
+    Here b's and c's tips are known: a's 3 tips cannot hide behind them, so the column's
+    total is hidden instead; a known small count is no target of this table."""
+    t = margins_table(pd.DataFrame({"tip": [3, 8, 9], "victim": [0, 7, 6],
+                                    "crossing": [10, 11, 12]}, index=["a", "b", "c"]))
+    s = suppress(t, known=[("b", "tip"), ("c", "tip")])
+    hidden = set(s.status.index[s.suppressed])
+    assert ("a", "tip") in hidden and ("total", "tip") in hidden
+    assert not {("b", "tip"), ("c", "tip")} & hidden
+    bounds = disclosure_bounds(s, small_only=True, integer=True)
+    assert bounds.loc[("a", "tip"), "high"] - bounds.loc[("a", "tip"), "low"] >= 1
+    assert not suppress(t, known=[("a", "tip")]).suppressed.any()
+    with pytest.raises(ValueError, match="no cell"):
+        suppress(t, known=[("d", "tip")])
+
+
 # -- the national release: province by province (issue 18) ------------------------------------
 
 

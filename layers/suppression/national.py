@@ -1,4 +1,4 @@
-"""The national release: province by province, the province totals as margins between them.
+"""The national release: province by province, the nation above each province's table.
 
 One table of the whole country (3,321 communes of 2025, 10,035 former
 communes, 20 quarters and their margins, four types) is one problem of
@@ -7,23 +7,19 @@ that tie two provinces together are the province totals (the nation is
 their sum), so the release is built as
 
 1. each province's table (:func:`~layers.suppression.dimensions.incident_table`'s
-   cells for its communes, its province total as the margin) suppressed on
-   its own, one at a time;
-2. the national table — the provinces' totals and their sum, the nation,
-   per period and type — suppressed with the province totals the provinces
-   hid already *withheld* (:func:`~layers.suppression.engine.suppress`);
-3. if a province total is hidden at either level, the provinces so linked
-   and the national table are one problem: they are suppressed again
-   together, as one table (the province totals of the other provinces are
-   published constants there), so that hiding a province total forces the
-   complements it needs inside that province, and the reverse, to the
-   engine's fixpoint; the others keep their own result.
+   cells for its communes, its province total as the margin) with the
+   nation above it — the nation as the province total plus the rest of
+   the country, the rest given to the attacker at its true value
+   (``suppress(known=)``) — suppressed on its own, one at a time: a hidden
+   province total hides the nation cell beside it, never another province's;
+2. the nation's cells, hidden where any province's table hid them, and the
+   records of no province, a hidden part of the nation protected (when
+   small) by nation cells alone.
 
-Why auditing so is sound is in ``docs/confidentiality.md`` ("The national
-release"): a published province total is a constant, so a province whose
-totals are all published shares no unknown cell with any other table, and
-the attacker's program splits into independent programs, each one the
-audit of one of the tables above.
+No problem spans two provinces. Why auditing so is sound is in
+``docs/confidentiality.md`` ("The national release"): each table's attacker
+holds everything outside the table at its true value, so each witness it
+finds is a feasible table of the whole program a reader has.
 """
 
 from __future__ import annotations
@@ -86,12 +82,13 @@ class NationalRelease:
     provinces : tuple of str
         The provinces' codes (``province:<code>`` in ``cells``).
     linked : tuple of str
-        The provinces with a total hidden at either level, suppressed again
-        together with the national table (empty when every total is published).
+        The provinces with a province total hidden (the nation cell beside
+        it is hidden too); empty when every total is published.
     work : DataFrame
-        Per province (and ``"nation"``, ``"linked"``): ``seconds`` spent
-        building and suppressing its table (wall clock), ``cpu_seconds`` (of
-        this process), ``cells``, ``rounds`` of the protection check.
+        Per province (and ``"nation"``): ``seconds`` spent building and
+        suppressing its table (wall clock), ``cpu_seconds`` (of this
+        process), ``cells``, ``rounds`` of the protection check,
+        ``peak_rss_mb`` (the process's peak resident memory so far).
     """
 
     cells: pd.DataFrame
@@ -203,16 +200,17 @@ def national_release(
         hidden_here = (cells.loc[units == NATION, "status"] != PUBLISHED)
         nation_hidden = hidden_here if nation_hidden is None else nation_hidden | hidden_here
         work.append((code, time.perf_counter() - started, time.process_time() - cpu,
-                     len(table.cells), result.rounds))
-        log.info("release plan: province %s, %d cells, %.1f s (CPU %.1f s), %d rounds", code,
-                 len(table.cells), work[-1][1], work[-1][2], result.rounds)
+                     len(table.cells), result.rounds, _peak_mb()))
+        log.info("release plan: province %s, %d cells, %.1f s (CPU %.1f s), %d rounds, "
+                 "peak %.0f MB", code, len(table.cells), *work[-1][1:3], result.rounds,
+                 work[-1][5])
         del table, result, cells
         gc.collect()
     started, cpu = time.perf_counter(), time.process_time()
     nation_cells = _nation_cells(atoms, provinces, periods, kinds, nation_hidden, threshold,
                                  protection, full_solves)
     work.append((NATION, time.perf_counter() - started, time.process_time() - cpu,
-                 len(nation_cells), 0))
+                 len(nation_cells), 0, _peak_mb()))
     linked = tuple(code for code in provinces
                    if (parts[code].xs(unit_key("province", code), level="unit")["status"]
                        != PUBLISHED).any())
@@ -221,8 +219,17 @@ def national_release(
     return NationalRelease(
         cells=cells, threshold=int(threshold), protection=int(protection),
         provinces=provinces, linked=linked,
-        work=pd.DataFrame(work, columns=["province", "seconds", "cpu_seconds", "cells", "rounds"])
-        .set_index("province"))
+        work=pd.DataFrame(work, columns=["province", "seconds", "cpu_seconds", "cells", "rounds",
+                                         "peak_rss_mb"]).set_index("province"))
+
+
+def _peak_mb() -> float:
+    """The process's peak resident memory so far, in MB (``ru_maxrss``; 0 where unknown)."""
+    try:
+        import resource
+    except ImportError:  # not on POSIX
+        return 0.0
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def country_table(
@@ -345,8 +352,8 @@ def _linked_table(records, quarter, where, registry, provinces, linked, unit_set
                   kinds):
     """The national table with the whole tables of the ``linked`` provinces inside it.
 
-    Returns the table and the cells fixed published: the other provinces'
-    totals, published in their own tables.
+    :func:`country_table` (every province linked): what a reader has at once.
+    Returns the table and the other provinces' totals (leaves here).
     """
     leaves, groups, hidden, leaf = [], [], set(), np.empty(len(records), dtype=object)
     for code in provinces:
