@@ -762,7 +762,7 @@ def test_no_small_count_of_a_national_release_can_be_worked_out_from_all_it_publ
     registry, frame, plan = country
     table = country_table(frame, registry, types=("victim",))
     national = plan.national
-    assert national.linked  # province 03's totals are small: linked to the national table
+    assert "03" in national.linked  # province 03's totals are small: hidden
     status = national.cells["status"].reindex(table.cells.index)
     assert status.notna().all()
     assert (national.cells["count"].reindex(table.cells.index) == table.cells["count"]).all()
@@ -782,6 +782,9 @@ def test_no_small_count_of_a_national_release_can_be_worked_out_from_all_it_publ
     totals = national.cells.xs("province:03", level="unit")
     small_totals = totals[(totals["count"] >= 1) & (totals["count"] < 5)]
     assert len(small_totals) and (small_totals["status"] == "primary").all()
+    # each province's table held the rest of the country known: the nation hides beside it
+    nation = national.cells.xs("nation", level="unit")["status"]
+    assert (nation[totals.index[totals["status"] != "published"]] != "published").all()
 
 
 def test_a_commune_no_former_commune_formed_is_a_leaf_of_its_own(country):
