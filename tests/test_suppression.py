@@ -664,6 +664,23 @@ def test_the_demo_plan_is_the_one_it_was_before_the_national_release(tmp_path_fa
         "b5e7dfdf7f636e0f1899151652badb589766c21ef2274bc228aa9152a74cb211")
 
 
+def test_cells_known_to_the_attacker_are_never_hidden_nor_leaned_on():
+    """``suppress(known=)``: cells another release owns, given to the attacker at their value.
+    Here b's and c's tips are known: a's 3 tips cannot hide behind them, so the column's
+    total is hidden instead; a known small count is no target of this table."""
+    t = margins_table(pd.DataFrame({"tip": [3, 8, 9], "victim": [0, 7, 6],
+                                    "crossing": [10, 11, 12]}, index=["a", "b", "c"]))
+    s = suppress(t, known=[("b", "tip"), ("c", "tip")])
+    hidden = set(s.status.index[s.suppressed])
+    assert ("a", "tip") in hidden and ("total", "tip") in hidden
+    assert not {("b", "tip"), ("c", "tip")} & hidden
+    bounds = disclosure_bounds(s, small_only=True, integer=True)
+    assert bounds.loc[("a", "tip"), "high"] - bounds.loc[("a", "tip"), "low"] >= 1
+    assert not suppress(t, known=[("a", "tip")]).suppressed.any()
+    with pytest.raises(ValueError, match="no cell"):
+        suppress(t, known=[("d", "tip")])
+
+
 # -- the national release: province by province (issue 18) ------------------------------------
 
 
@@ -745,7 +762,7 @@ def test_no_small_count_of_a_national_release_can_be_worked_out_from_all_it_publ
     registry, frame, plan = country
     table = country_table(frame, registry, types=("victim",))
     national = plan.national
-    assert national.linked  # province 03's totals are small: linked to the national table
+    assert "03" in national.linked  # province 03's totals are small: hidden
     status = national.cells["status"].reindex(table.cells.index)
     assert status.notna().all()
     assert (national.cells["count"].reindex(table.cells.index) == table.cells["count"]).all()
@@ -765,6 +782,9 @@ def test_no_small_count_of_a_national_release_can_be_worked_out_from_all_it_publ
     totals = national.cells.xs("province:03", level="unit")
     small_totals = totals[(totals["count"] >= 1) & (totals["count"] < 5)]
     assert len(small_totals) and (small_totals["status"] == "primary").all()
+    # each province's table held the rest of the country known: the nation hides beside it
+    nation = national.cells.xs("nation", level="unit")["status"]
+    assert (nation[totals.index[totals["status"] != "published"]] != "published").all()
 
 
 def test_a_commune_no_former_commune_formed_is_a_leaf_of_its_own(country):

@@ -124,6 +124,7 @@ def suppress(
     published: Iterable | None = None,
     withheld: Iterable | None = None,
     full_solves: int | None = None,
+    known: Iterable | None = None,
 ) -> Suppression:
     """Primary and complementary suppression of a count table, checked by attack.
 
@@ -155,6 +156,15 @@ def suppress(
         None (the default): as many as needed, the exact check. The
         national release bounds it: a large province's check is otherwise
         hundreds of solves of its whole program.
+    known : iterable of cell keys, optional
+        Cells the attacker of this table is given at their true value, small
+        or not, and that this run never hides nor protects: constants of the
+        attack. Giving the attacker more can only narrow what it cannot rule
+        out, so a cell this run finds protected stays protected when those
+        cells are in fact hidden elsewhere. Their status in the result is
+        ``"published"`` and means nothing: the caller takes it from the
+        release that owns them. The national release gives each province's
+        table the rest of the country this way (``docs/confidentiality.md``).
 
     Returns
     -------
@@ -200,6 +210,8 @@ def suppress(
         )
     state = _State(table, threshold, protection, full_solves)
     state.fix(*_fixed_cells(table, published, withheld))
+    if known is not None:
+        state.know(_fixed_cells(table, known, None)[0])
     state.close()
     rounds = 0
     pinned = state.audit()
@@ -281,6 +293,16 @@ class _State:
         self.suppressed |= new
         self.complementary |= new
         self.sensitive = self.sensitive | (withheld & ~self.hidden)
+
+    def know(self, known: np.ndarray) -> None:
+        """Cells given to the attacker at their true value: never unknown, never a target."""
+        if (known & (self.suppressed & ~self.primary)).any():
+            raise ValueError("cells both known and withheld")
+        self.hidden &= ~known
+        self.primary &= ~known
+        self.suppressed &= ~known
+        self.sensitive &= ~known
+        self.fixed |= known
 
     @property
     def unknown(self) -> np.ndarray:
@@ -393,7 +415,10 @@ class _State:
         bounds of its other unknown cells leave too little room), else from
         any relation of it; the smallest count first, as in :meth:`close`.
         A pinned cell whose relations already got a new unknown cell this
-        round waits for the next round's check.
+        round waits for the next round's check — in the exact check only: a
+        bounded one (``full_solves``) counts undecided cells pinned, and
+        letting them wait one at a time took 93 rounds on the country's
+        largest city, so each gets its cell at once (never less hidden).
         """
         cells, sub, _, lower, upper = self.problem()
         low = self.count.astype(float)
@@ -404,7 +429,7 @@ class _State:
         labels = None
         for cell, binding in pinned.items():
             relations = self._relations_of(cell)
-            if touched & (set(relations.tolist()) | binding):
+            if self.full_solves is None and touched & (set(relations.tolist()) | binding):
                 continue
             chosen = None
             if binding:

@@ -1,4 +1,4 @@
-"""The national release: province by province, the province totals as margins between them.
+"""The national release: province by province, the nation above each province's table.
 
 One table of the whole country (3,321 communes of 2025, 10,035 former
 communes, 20 quarters and their margins, four types) is one problem of
@@ -7,23 +7,19 @@ that tie two provinces together are the province totals (the nation is
 their sum), so the release is built as
 
 1. each province's table (:func:`~layers.suppression.dimensions.incident_table`'s
-   cells for its communes, its province total as the margin) suppressed on
-   its own, one at a time;
-2. the national table — the provinces' totals and their sum, the nation,
-   per period and type — suppressed with the province totals the provinces
-   hid already *withheld* (:func:`~layers.suppression.engine.suppress`);
-3. if a province total is hidden at either level, the provinces so linked
-   and the national table are one problem: they are suppressed again
-   together, as one table (the province totals of the other provinces are
-   published constants there), so that hiding a province total forces the
-   complements it needs inside that province, and the reverse, to the
-   engine's fixpoint; the others keep their own result.
+   cells for its communes, its province total as the margin) with the
+   nation above it — the nation as the province total plus the rest of
+   the country, the rest given to the attacker at its true value
+   (``suppress(known=)``) — suppressed on its own, one at a time: a hidden
+   province total hides the nation cell beside it, never another province's;
+2. the nation's cells, hidden where any province's table hid them, and the
+   records of no province, a hidden part of the nation protected (when
+   small) by nation cells alone.
 
-Why auditing so is sound is in ``docs/confidentiality.md`` ("The national
-release"): a published province total is a constant, so a province whose
-totals are all published shares no unknown cell with any other table, and
-the attacker's program splits into independent programs, each one the
-audit of one of the tables above.
+No problem spans two provinces. Why auditing so is sound is in
+``docs/confidentiality.md`` ("The national release"): each table's attacker
+holds everything outside the table at its true value, so each witness it
+finds is a feasible table of the whole program a reader has.
 """
 
 from __future__ import annotations
@@ -66,6 +62,8 @@ NATION = "nation"
 FULL_SOLVES = 0
 #: The hidden part of the nation: records of no commune of either set (no province).
 _UNPLACED = "part:?"
+#: In a province's table, the rest of the country: the nation less the province, a constant.
+_REST = "rest:country"
 _STATUSES = pd.CategoricalDtype([PUBLISHED, PRIMARY, COMPLEMENTARY, HIDDEN])
 
 
@@ -84,12 +82,13 @@ class NationalRelease:
     provinces : tuple of str
         The provinces' codes (``province:<code>`` in ``cells``).
     linked : tuple of str
-        The provinces with a total hidden at either level, suppressed again
-        together with the national table (empty when every total is published).
+        The provinces with a province total hidden (the nation cell beside
+        it is hidden too); empty when every total is published.
     work : DataFrame
-        Per province (and ``"nation"``, ``"linked"``): ``seconds`` spent
-        building and suppressing its table (wall clock), ``cpu_seconds`` (of
-        this process), ``cells``, ``rounds`` of the protection check.
+        Per province (and ``"nation"``): ``seconds`` spent building and
+        suppressing its table (wall clock), ``cpu_seconds`` (of this
+        process), ``cells``, ``rounds`` of the protection check,
+        ``peak_rss_mb`` (the process's peak resident memory so far).
     """
 
     cells: pd.DataFrame
@@ -181,63 +180,56 @@ def national_release(
     where = province_of(chosen, registry)
     periods = period_hierarchy(first_year, last_year)
     kinds = type_hierarchy(tuple(types), total=type_total)
+    atoms = _province_atoms(chosen, quarter, where)
+    everyone = atoms.groupby(level=["period", "type"]).sum()
     parts: dict[str, pd.DataFrame] = {}
-    hidden_totals: list[tuple] = []
+    nation_hidden: pd.Series | None = None
     work = []
     log = logging.getLogger("borderwatch")
     for code in provinces:
         started, cpu = time.perf_counter(), time.process_time()
         rows = where == code
         table = _province_table(chosen[rows], quarter[rows], province_registry(registry, code),
-                                unit_sets, periods, kinds, code)
+                                unit_sets, periods, kinds, code, everyone)
+        rest = table.cells.index[table.cells.index.get_level_values("unit") == _REST]
         result = suppress(table, threshold=threshold, protection=protection,
-                          full_solves=full_solves)
-        parts[code] = _compact(table.cells["count"], result.status)
-        top = parts[code].xs(unit_key("province", code), level="unit", drop_level=False)
-        hidden_totals += list(top.index[top["status"] != PUBLISHED])
+                          full_solves=full_solves, known=rest)
+        cells = _compact(table.cells["count"], result.status)
+        units = cells.index.get_level_values("unit")
+        parts[code] = cells[~units.isin([NATION, _REST])]
+        hidden_here = (cells.loc[units == NATION, "status"] != PUBLISHED)
+        nation_hidden = hidden_here if nation_hidden is None else nation_hidden | hidden_here
         work.append((code, time.perf_counter() - started, time.process_time() - cpu,
-                     len(table.cells), result.rounds))
-        log.info("release plan: province %s, %d cells, %.1f s (CPU %.1f s), %d rounds", code,
-                 len(table.cells), work[-1][1], work[-1][2], result.rounds)
-        del table, result
+                     len(table.cells), result.rounds, _peak_mb()))
+        log.info("release plan: province %s, %d cells, %.1f s (CPU %.1f s), %d rounds, "
+                 "peak %.0f MB", code, len(table.cells), *work[-1][1:3], result.rounds,
+                 work[-1][5])
+        del table, result, cells
         gc.collect()
     started, cpu = time.perf_counter(), time.process_time()
-    atoms = _province_atoms(chosen, quarter, where)
-    nation = hierarchy_table(atoms, [_nation_units(provinces, atoms), periods, kinds])
-    result = suppress(nation, threshold=threshold, protection=protection, withheld=hidden_totals,
-                      full_solves=full_solves)
+    nation_cells = _nation_cells(atoms, provinces, periods, kinds, nation_hidden, threshold,
+                                 protection, full_solves)
     work.append((NATION, time.perf_counter() - started, time.process_time() - cpu,
-                 len(nation.cells), result.rounds))
-    status = result.status
+                 len(nation_cells), 0, _peak_mb()))
     linked = tuple(code for code in provinces
-                   if (status.xs(unit_key("province", code), level="unit") != PUBLISHED).any())
-    if linked:
-        started, cpu = time.perf_counter(), time.process_time()
-        log.info("release plan: provinces %s linked through hidden totals", ", ".join(linked))
-        table, fixed = _linked_table(chosen, quarter, where, registry, provinces, linked,
-                                     unit_sets, periods, kinds)
-        result = suppress(table, threshold=threshold, protection=protection, published=fixed,
-                          full_solves=full_solves)
-        joint = _compact(table.cells["count"], result.status)
-        work.append(("linked", time.perf_counter() - started, time.process_time() - cpu,
-                     len(table.cells), result.rounds))
-        units = joint.index.get_level_values("unit")
-        for code in linked:
-            mine = parts[code].index.get_level_values("unit").unique()
-            parts[code] = joint[units.isin(mine)]
-        nation_cells = joint[units.isin([NATION, _UNPLACED])]
-        del table, result
-    else:
-        nation_cells = _compact(nation.cells["count"], status)
-        nation_cells = nation_cells[nation_cells.index.get_level_values("unit")
-                                    .isin([NATION, _UNPLACED])]
+                   if (parts[code].xs(unit_key("province", code), level="unit")["status"]
+                       != PUBLISHED).any())
     cells = pd.concat([*(parts[code] for code in provinces), nation_cells])
     cells["status"] = cells["status"].astype(_STATUSES)
     return NationalRelease(
         cells=cells, threshold=int(threshold), protection=int(protection),
         provinces=provinces, linked=linked,
-        work=pd.DataFrame(work, columns=["province", "seconds", "cpu_seconds", "cells", "rounds"])
-        .set_index("province"))
+        work=pd.DataFrame(work, columns=["province", "seconds", "cpu_seconds", "cells", "rounds",
+                                         "peak_rss_mb"]).set_index("province"))
+
+
+def _peak_mb() -> float:
+    """The process's peak resident memory so far, in MB (``ru_maxrss``; 0 where unknown)."""
+    try:
+        import resource
+    except ImportError:  # not on POSIX
+        return 0.0
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def country_table(
@@ -289,10 +281,55 @@ def _atoms(leaf: pd.Series | np.ndarray, quarter: pd.Series, kind: pd.Series) ->
             .groupby(["unit", "period", "type"]).size())
 
 
-def _province_table(records, quarter, registry, unit_sets, periods, kinds, code):
-    """One province's table: :func:`incident_table` over its units and records."""
+def _province_table(records, quarter, registry, unit_sets, periods, kinds, code, everyone):
+    """One province's table with the nation above it: its total and the rest of the country.
+
+    :func:`incident_table` over the province's units and records, and one
+    more leaf, the rest of the country (``everyone`` less this province, per
+    quarter and type), which with the province total makes the nation. The
+    caller gives the rest to the attacker at its true value
+    (``suppress(known=)``), so a hidden province total can move only as far
+    as the nation cells hidden beside it let it.
+    """
     units, leaf = unit_leaves(records, registry, unit_sets, province=code)
-    return hierarchy_table(_atoms(leaf, quarter, records["type"]), [units, periods, kinds])
+    own = _atoms(leaf, quarter, records["type"])
+    mine = own.groupby(level=["period", "type"]).sum()
+    rest = everyone.sub(mine, fill_value=0).astype(np.int64)
+    rest = pd.concat({_REST: rest[rest > 0]}, names=["unit"])
+    top = unit_key("province", code)
+    units = Hierarchy("unit", units.leaves + (_REST,), units.groups + ((NATION, (top, _REST)),),
+                      units.hidden)
+    return hierarchy_table(pd.concat([own, rest]), [units, periods, kinds])
+
+
+def _nation_cells(atoms, provinces, periods, kinds, hidden, threshold, protection,
+                  full_solves) -> pd.DataFrame:
+    """The nation's cells and the unplaced records' hidden part, their statuses.
+
+    A nation cell is suppressed when any province's table hid it (primary
+    when small, else complementary). The unplaced part (records of no
+    province) is always hidden; when it is small it is protected here, in a
+    table of the nation as the sum of the provinces — given to the attacker
+    at their true values — and of that part: only nation cells can hide it.
+    """
+    table = hierarchy_table(atoms, [_nation_units(provinces, atoms), periods, kinds])
+    count = table.cells["count"]
+    units = count.index.get_level_values("unit")
+    count = count[units.isin([NATION, _UNPLACED])]
+    hid = np.zeros(len(count), dtype=bool)
+    if hidden is not None:
+        hid |= hidden.reindex(count.index, fill_value=False).to_numpy(dtype=bool)
+    if (units == _UNPLACED).any():
+        known = table.cells.index[~units.isin([NATION, _UNPLACED])]
+        result = suppress(table, threshold=threshold, protection=protection,
+                          full_solves=full_solves, known=known)
+        hid |= (result.status.reindex(count.index) != PUBLISHED).to_numpy()
+    status = pd.Series(PUBLISHED, index=count.index, dtype=object)
+    small = ((count >= 1) & (count < threshold)).to_numpy()
+    status[hid & small] = PRIMARY
+    status[hid & ~small] = COMPLEMENTARY
+    status[count.index.get_level_values("unit") == _UNPLACED] = HIDDEN
+    return _compact(count, status)
 
 
 def _province_atoms(records, quarter, where) -> pd.Series:
@@ -315,8 +352,8 @@ def _linked_table(records, quarter, where, registry, provinces, linked, unit_set
                   kinds):
     """The national table with the whole tables of the ``linked`` provinces inside it.
 
-    Returns the table and the cells fixed published: the other provinces'
-    totals, published in their own tables.
+    :func:`country_table` (every province linked): what a reader has at once.
+    Returns the table and the other provinces' totals (leaves here).
     """
     leaves, groups, hidden, leaf = [], [], set(), np.empty(len(records), dtype=object)
     for code in provinces:
