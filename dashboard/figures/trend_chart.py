@@ -223,8 +223,21 @@ def trend_figure(view, *, freq: str, types, selected: tuple[dt.date, dt.date] | 
     :class:`~dashboard.analysis.Analyses` (counts as they are), or a
     :class:`~dashboard.released.Released` view (the plan's province cells, by quarter only).
 
-    An empty selection of types gives an empty chart that says so.
+    An empty selection of types gives an empty chart that says so. A view that keeps
+    answers (``view.memo``: the analyses of a worker, or a role's released view) keeps the
+    chart too: pure per (records, role, filters, language), it is built once per state, not
+    at every filter change (the pages send it as it is, never change it).
     """
+    memo = getattr(view, "memo", None)
+    types = tuple(types)
+    if memo is None:
+        return _trend_figure(view, freq=freq, types=types, selected=selected, lang=lang)
+    return memo(("trend-figure", freq, types, selected, lang),
+                lambda: _trend_figure(view, freq=freq, types=types, selected=selected,
+                                      lang=lang))
+
+
+def _trend_figure(view, *, freq: str, types: tuple, selected, lang: str) -> go.Figure:
     from layers.trend import campaign_windows
 
     trend = view.trend(freq=freq, types=tuple(types))
