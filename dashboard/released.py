@@ -262,8 +262,9 @@ class Released:
                 return int(cell["count"]) if cell["status"] == PUBLISHED else str(cell["label"])
             except (ReleaseRefused, KeyError, TypeError, ValueError):
                 return "–"
+        types = params["types"]
         return self.memo(("province_total", params["start"], params["end"],
-                          tuple(params["types"])), build)
+                          tuple(types) if isinstance(types, (list, tuple)) else types), build)
 
     def memo(self, key: tuple, build):
         """The value of ``key`` for this role and the current records, built once by
