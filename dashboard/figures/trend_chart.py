@@ -218,14 +218,15 @@ def trend_chart(
 
 
 def trend_figure(view, *, freq: str, types, selected: tuple[dt.date, dt.date] | None,
-                 lang: str = "vi") -> go.Figure:
+                 lang: str = "vi") -> go.Figure | dict:
     """The chart of the trend that ``view`` gives for ``types``: the commander's
     :class:`~dashboard.analysis.Analyses` (counts as they are), or a
     :class:`~dashboard.released.Released` view (the plan's province cells, by quarter only).
 
     An empty selection of types gives an empty chart that says so. A view that keeps
     answers (``view.memo``: the analyses of a worker, or a role's released view) keeps the
-    chart of each (role, types, step, language) too, as its JSON-ready dict: a change of
+    chart of each (role, types, step, language) too, and answers with its JSON-ready dict
+    (what Dash sends; ``go.Figure(answer)`` reads it as a figure): a change of
     period only moves the outline of the period and the time axis (:func:`_outlined`), so
     the chart is built once, not at every filter change (building it costs ~0.1–0.2 CPU-s;
     the pages send it as it is, never change it).
