@@ -57,8 +57,9 @@ PLANNER_LAYERS = kinds(page="planner")
 #: The Gi* layers: of the counts (where incidents cluster) and of the smoothed rate per
 #: resident (where the risk per person clusters); both may be asked without FDR.
 GI_LAYERS = kinds(filter="fdr")
-#: Enough for the forecast (issue 19), whose baselines read some 70 layers of nine windows.
-_CACHE_SIZE = 192
+#: Enough for the forecast (issue 19), whose baselines read some 70 layers of nine windows,
+#: beside the released answers and the figures of the states users come back to.
+_CACHE_SIZE = 512
 
 
 class Analyses:
@@ -107,6 +108,13 @@ class Analyses:
         return self.geometry.geojson
 
     # -- memoising -----------------------------------------------------------------------
+
+    def memo(self, key: tuple, build):
+        """The value of ``key`` for the current records, built once by ``build()`` and kept
+        in this worker's memory (for the costly statistics also on disk: :meth:`_memo`).
+        What a page shows that is pure per (records, filters), e.g. a figure, is kept here
+        so that a user coming back to a state, or another user asking it, costs nothing."""
+        return self._memo(key, build)
 
     def _memo(self, key: tuple, build):
         """The value of ``key`` for the current records: from memory, else (for the costly

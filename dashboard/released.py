@@ -169,7 +169,9 @@ class Released:
     """The analyses for a role below commander (see the module docstring).
 
     Its methods take the arguments of :class:`Analyses`' methods of the same name
-    and answer for the grid period that holds the one asked for.
+    and answer for the grid period that holds the one asked for. Each answer is kept in
+    the analyses' memory (:meth:`memo`): a filter change asks the same released layer from
+    its map, its key figures and its table, and a role's users ask the same states.
     """
 
     released = True
@@ -195,9 +197,11 @@ class Released:
         """A commander layer, released (density and hexagons are refused: point data; so are
         the Gi* classes without the FDR correction, ``fdr=False``: no release rule)."""
         start, end = self._period(start, end)
-        layer = self.an.layer(name, unit_set=unit_set, types=types, start=start, end=end,
-                              bandwidth_km=bandwidth_km, fdr=fdr)
-        return for_role(layer, self.role, plan=self.plan)
+        return self.memo(
+            ("layer", name, unit_set, tuple(types), start, end, bandwidth_km, bool(fdr)),
+            lambda: for_role(self.an.layer(name, unit_set=unit_set, types=types, start=start,
+                                           end=end, bandwidth_km=bandwidth_km, fdr=fdr),
+                             self.role, plan=self.plan))
 
     def planner_layer(self, name: str, *, unit_set: str, start: dt.date, end: dt.date,
                       agencies: tuple[str, ...] = (), model_types: tuple[str, ...] = ()) -> Layer:
@@ -206,9 +210,13 @@ class Released:
             return self.an.planner_layer(name, unit_set=unit_set, start=start, end=end,
                                          agencies=agencies, model_types=model_types)
         start, end = self._period(start, end)
-        layer = self.an.planner_layer("gaps", unit_set=unit_set, start=start, end=end,
-                                      agencies=agencies, model_types=model_types)
-        return for_role(layer, self.role, plan=self.plan)
+        return self.memo(
+            ("planner_layer", "gaps", unit_set, start, end, tuple(agencies or ()),
+             tuple(model_types or ())),
+            lambda: for_role(self.an.planner_layer("gaps", unit_set=unit_set, start=start,
+                                                   end=end, agencies=agencies,
+                                                   model_types=model_types),
+                             self.role, plan=self.plan))
 
     def gap_evidence(self, *, unit_set: str, start, end, agencies=()) -> pd.DataFrame:
         """The released gap layer's frame: classes, coverage facts, reasons without numbers."""
@@ -218,15 +226,18 @@ class Released:
     def kpis(self, *, start: dt.date, end: dt.date) -> tuple[pd.DataFrame, pd.DataFrame]:
         """The plan indicators over the grid period and its four quarters, released."""
         start, end = self._period(start, end)
-        now, trend = self.an.kpis(start=start, end=end)
-        return self.indicators.release(now), self.indicators.release(trend)
+
+        def build():
+            now, trend = self.an.kpis(start=start, end=end)
+            return self.indicators.release(now), self.indicators.release(trend)
+        return self.memo(("kpis", start, end), build)
 
     def trend(self, *, freq: str = "Q", types=INCIDENT_TYPES) -> pd.DataFrame:
         """The quarterly trend by type, as the plan publishes the province's cells (a count
         missing and labelled "< 5" / "x" where hidden); a monthly one is refused
         (:func:`layers.trend.released_trend`: months are not on the release grid)."""
         types = tuple(types)
-        return self.an._memo(("trend-released", self.role, freq, types), lambda: released_trend(
+        return self.memo(("trend", freq, types), lambda: released_trend(
             self.an.trend(freq=freq, types=types), self.plan)).copy()
 
     def plans(self) -> list:
@@ -242,10 +253,22 @@ class Released:
         nation's, for a plan of several provinces): the count, or its label (``"< 5"``,
         ``"x"``); ``"–"`` where the plan has no such cell."""
         params = layer.params
-        period = self.snap(params["start"], params["end"])
-        type_key = self.plan.type_key(params["types"])
-        try:
-            cell = self.plan.total(period.label, type_key)
-            return int(cell["count"]) if cell["status"] == PUBLISHED else str(cell["label"])
-        except (ReleaseRefused, KeyError, TypeError, ValueError):
-            return "–"
+
+        def build():
+            period = self.snap(params["start"], params["end"])
+            type_key = self.plan.type_key(params["types"])
+            try:
+                cell = self.plan.total(period.label, type_key)
+                return int(cell["count"]) if cell["status"] == PUBLISHED else str(cell["label"])
+            except (ReleaseRefused, KeyError, TypeError, ValueError):
+                return "–"
+        types = params["types"]
+        return self.memo(("province_total", params["start"], params["end"],
+                          tuple(types) if isinstance(types, (list, tuple)) else types), build)
+
+    def memo(self, key: tuple, build):
+        """The value of ``key`` for this role and the current records, built once by
+        ``build()``: in the analyses' memory (:meth:`Analyses.memo`), never on disk (it is
+        what this role is shown). The plan is that of the records' revision, which the key
+        of the memory holds: a released answer is pure per (revision, role, question)."""
+        return self.an.memo(("released", self.role, *key), build)

@@ -59,10 +59,13 @@ KIND = "statistics"
 #: The layer kinds kept on disk: those whose build costs (permutations, the quarters of
 #: the emerging hot spots, a kernel surface, hexagons, the comparison, the key-area score
 #: built from them all); the counts and rates read the cube in milliseconds.
-ON_DISK = ("gi", "gi_rate", "emerging", "change", "density", "hexagons", "key_areas")
+ON_DISK = ("gi", "gi_rate", "emerging", "change", "density", "hexagons", "key_areas",
+           "gaps", "reach")
 #: The other memoised questions kept on disk: the key-area evidence (the ranked table),
-#: the distance and catchment shares, the Local Moran's I of the commune panel.
-MEMOS_ON_DISK = ("evidence", "summary", "lisa")
+#: the planner's gap evidence (risk × coverage: the key-area score of every type and the
+#: reach, per agencies), the distance and catchment shares, the Local Moran's I of the
+#: commune panel.
+MEMOS_ON_DISK = ("evidence", "gap_evidence", "summary", "lisa")
 #: Files kept per kind and version of the records (more than the grid holds).
 KEEP_FILES = 20_000
 #: Versions of the records whose statistics are kept (older folders are removed).
@@ -184,9 +187,11 @@ def grid_jobs(an) -> list[GridJob]:
 
 def compute(an, job: GridJob) -> None:
     """Compute what the pages ask of ``job``'s state through ``an`` (into its memo and the
-    disk cache): the map's layers, the ranked table's evidence and the shares, or the
-    panel's Local Moran's I."""
+    disk cache): the map's layers, the ranked table's evidence and the shares (and, for
+    every type together, the planner's gap evidence and gap map), or the panel's Local
+    Moran's I."""
     from layers.catalogue import kinds
+    from layers.counts import INCIDENT_TYPES
 
     filters = {"unit_set": job.unit_set, "types": job.types, "start": job.start,
                "end": job.end}
@@ -197,6 +202,10 @@ def compute(an, job: GridJob) -> None:
     an.summary(**filters)
     for kind in (k for k in kinds(page="commander") if k in ON_DISK):  # the commander's menu
         an.layer(kind, **filters, bandwidth_km=_BANDWIDTH_KM)
+    if set(job.types) == set(INCIDENT_TYPES):  # the planner's risk reads every type
+        period = {k: filters[k] for k in ("unit_set", "start", "end")}
+        an.gap_evidence(**period)  # every agency (the planner's default)
+        an.planner_layer("gaps", **period)
 
 
 # -- the worker ------------------------------------------------------------------------------

@@ -238,25 +238,26 @@ def test_table_figure_is_in_the_callbacks_specs_and_server_cpu_is_read_from_proc
 def test_load_figures_set_the_warmed_run_beside_the_cold_one():
     """The load's three figures (bench/measure/load.py) from two runs as scripts/load_test.py
     summarises them: the warmed run's value, the cold run's as the baseline, the verdicts."""
-    from bench.measure.load import CHANGE, ERRORS, REQUEST, figures
+    from bench.measure.load import CHANGE, CPU, ERRORS, REQUEST, figures
     from scripts.load_test import LoadResult, Sample, Stats, summarise
 
-    def run(seconds: list[float], changes: list[float], failed: int) -> dict:
+    def run(seconds: list[float], changes: list[float], failed: int, cpu: float) -> dict:
         stats = Stats()
         for n, s in enumerate(seconds):
             stats.add(Sample("cb cmd-map.figure", "commander", s, n >= failed, 200, 10), "x")
         for s in changes:
             stats.action("commander", s, True)
-        summary = summarise(LoadResult(stats, 60.0, {"load_avg_1min": {"mean": 3.0}}, 1.0),
+        summary = summarise(LoadResult(stats, 60.0, {"load_avg_1min": {"mean": 3.0},
+                                                     "server_cpu_s": cpu}, 1.0),
                             config={"sessions": 2})
         ms = sorted(1000 * s for s in changes)
         summary["changes"] = {"n": len(ms), "p50_ms": ms[len(ms) // 2], "p95_ms": ms[-1]}
         return summary
 
-    cold = run([0.5] * 19 + [4.0], [1.0, 9.0], failed=1)
-    warmed = run([0.1] * 20, [0.3, 0.5], failed=0)
+    cold = run([0.5] * 19 + [4.0], [1.0, 9.0], failed=1, cpu=3.0)
+    warmed = run([0.1] * 20, [0.3, 0.5], failed=0, cpu=0.8)
     found = {f.key: f for f in figures(cold, warmed, {"states": 150, "seconds": 60.0})}
-    assert set(found) == {REQUEST.key, CHANGE.key, ERRORS.key}
+    assert set(found) == {REQUEST.key, CHANGE.key, ERRORS.key, CPU.key}
     request, change, errors = found[REQUEST.key], found[CHANGE.key], found[ERRORS.key]
     assert request.value == pytest.approx(100.0) and request.baseline > 500.0
     assert request.met and request.ratio > 5
@@ -264,3 +265,7 @@ def test_load_figures_set_the_warmed_run_beside_the_cold_one():
     assert errors.value == 0 and errors.baseline == 1 and errors.target is None
     assert found[REQUEST.key].detail["warming"]["states"] == 150
     assert "load averages" in request.note
+    # the server's CPU per change (2 changes each): 3.0 s → 1500 ms, 0.8 s → 400 ms
+    cpu = found[CPU.key]
+    assert cpu.value == 400.0 and cpu.baseline == 1500.0 and cpu.ratio == pytest.approx(3.75)
+    assert cpu.detail["warmed"]["server_cpu_s"] == 0.8 and cpu.detail["cold"]["changes"] == 2

@@ -325,3 +325,19 @@ def test_below_commander_one_type_or_the_published_total(an):
     assert shown_types(list(INCIDENT_TYPES), with_total) == list(INCIDENT_TYPES)
     assert shown_types(ALL_TYPES, with_total) == list(INCIDENT_TYPES)
     assert shown_types(["tip", "victim"], with_total) == ["tip"]
+
+
+def test_the_hatching_is_cut_once_for_every_worker_and_kept_on_disk(ctx, tmp_path,
+                                                                   monkeypatch):
+    """With the server's cache folder the stripes are cut once, kept on disk, and another
+    worker (a fresh memory) reads the same stripes instead of cutting them again."""
+    from dashboard.figures import commune_map as cm
+
+    text = ctx.geojson["2025"]
+    kept = hatch_geojson(text, cache_dir=tmp_path)
+    assert kept == hatch_geojson(text) and len(kept["features"]) == 96
+    assert len(list(tmp_path.glob("hatch-*.pickle"))) == 1
+    cm._hatch.cache_clear()
+    monkeypatch.setattr(cm, "_cut_hatch", lambda _: pytest.fail("cut again"))
+    assert hatch_geojson(text, cache_dir=tmp_path) == kept
+    cm._hatch.cache_clear()  # the other tests' cut in memory, not this stub's

@@ -10,6 +10,7 @@ import re
 import time
 
 import pandas as pd
+import plotly.graph_objects as go
 import pytest
 
 from dashboard.analysis import Analyses
@@ -306,5 +307,36 @@ def test_the_overview_trend_shows_no_count_while_the_release_is_built(an, monkey
     figure, note = _trend(an, "viewer", ["victim"], *Q3, "M", "vi")
     assert not figure.data and note == translate("suppress.preparing", "vi")
     figure, note = _trend(an, "commander", ["victim"], *Q3, "M", "vi")  # never waits
+    figure = go.Figure(figure)  # a kept chart comes as its dict (dashboard.figures.trend_chart)
     assert note == "" and sum(figure.data[0].y) == int(
         (an.ctx.incidents["type"] == "victim").sum())
+
+
+def test_a_released_answer_is_made_once_per_role_and_state(an, monkeypatch):
+    """A filter change asks the same released layer from the map, the key figures and the
+    table; the users of a role ask the same states: it is released once (kept in the
+    analyses' memory per revision, role and state), and each role gets its own."""
+    import dashboard.released as released
+
+    calls = []
+
+    def counted(layer, role, **kwargs):
+        calls.append(role)
+        return real(layer, role, **kwargs)
+
+    real = released.for_role
+    monkeypatch.setattr(released, "for_role", counted)
+    state = dict(unit_set=NEW, types=("victim",), start=dt.date(2025, 7, 1),
+                 end=dt.date(2025, 9, 30))
+    viewer, planner = analyses_for(an, "viewer"), analyses_for(an, "planner")
+    first = viewer.layer("counts", **state)
+    assert analyses_for(an, "viewer").layer("counts", **state) is first  # another request
+    assert calls == ["viewer"]
+    assert planner.layer("counts", **state) is not first and calls == ["viewer", "planner"]
+    # the same answer as released afresh (nothing kept changes what is shown)
+    fresh = real(an.layer("counts", **state), "viewer", plan=viewer.plan)
+    pd.testing.assert_frame_equal(first.frame, fresh.frame)
+    # the indicators and the province's total: once too
+    assert viewer.kpis(start=state["start"], end=state["end"]) is \
+        viewer.kpis(start=state["start"], end=state["end"])
+    assert viewer.province_total(first) == viewer.province_total(first)

@@ -18,7 +18,7 @@ import pandas as pd
 import pytest
 
 from dashboard import statistics_worker
-from dashboard.analysis import Analyses
+from dashboard.analysis import PLANNER_LAYERS, Analyses
 from dashboard.context import build_context
 from dashboard.statistics_worker import (DONE, MEMOS_ON_DISK, ON_DISK, GridJob, calendar_periods,
                                          compute, grid_jobs)
@@ -60,13 +60,23 @@ def _until(condition, seconds: float = 600.0):
     return found
 
 
+def _layers(an: Analyses, filters: dict) -> dict:
+    """Every kept layer of a state: the commander's as the commander asks them, the
+    planner's (gap map, reach: every agency) as the planner does."""
+    period = {k: filters[k] for k in ("unit_set", "start", "end")}
+    return {kind: an.planner_layer(kind, **period) if kind in PLANNER_LAYERS
+            else an.layer(kind, **filters) for kind in ON_DISK}
+
+
 def _results(an: Analyses, job: GridJob) -> dict:
     """Every kept result of ``job``'s state, asked as the pages ask them."""
     filters = {"unit_set": job.unit_set, "types": job.types, "start": job.start,
                "end": job.end}
-    out = {kind: an.layer(kind, **filters) for kind in ON_DISK}
+    out = _layers(an, filters)
     out.update(evidence=an.evidence(**filters), summary=an.summary(**filters),
-               lisa=an.lisa(**filters))
+               lisa=an.lisa(**filters),
+               gap_evidence=an.gap_evidence(unit_set=job.unit_set, start=job.start,
+                                            end=job.end))
     return out
 
 
@@ -216,8 +226,10 @@ def test_one_worker_computes_the_grid_ahead_in_a_process(demo, on_demand, tmp_pa
     monkeypatch.setattr(page, "_sources", _no_build)
     filters = {"unit_set": job.unit_set, "types": job.types, "start": job.start,
                "end": job.end}
-    kept = {kind: page.layer(kind, **filters) for kind in ON_DISK}
-    kept.update(evidence=page.evidence(**filters), summary=page.summary(**filters))
+    kept = _layers(page, filters)
+    kept.update(evidence=page.evidence(**filters), summary=page.summary(**filters),
+                gap_evidence=page.gap_evidence(unit_set=job.unit_set, start=job.start,
+                                               end=job.end))
     _assert_identical(kept, {k: v for k, v in computed.items() if k != "lisa"})
     assert not _grid_children()
 

@@ -181,3 +181,41 @@ def test_commune_chart_of_a_few_records_ticks_each_record_once():
                                           ("2023-12", "Tháng 12/2023", "12/2023")])
 def test_period_text(code, vi, en):
     assert (period_text(code, "vi"), period_text(code, "en")) == (vi, en)
+
+
+class _Kept(_View):
+    """A view that keeps answers, as the analyses and a role's released view do."""
+
+    def __init__(self, trend):
+        super().__init__(trend)
+        self.kept, self.built = {}, 0
+
+    def memo(self, key, build):
+        if key not in self.kept:
+            self.built += 1
+            self.kept[key] = build()
+        return self.kept[key]
+
+
+def test_a_kept_chart_moves_only_its_outline_and_axis_with_the_period():
+    """The chart of a view that keeps answers is built once per types and step; another
+    period gives exactly the chart built afresh for it (outline, axis), and other types
+    or another step a chart of their own."""
+    from dashboard.figures.trend_chart import _trend_figure
+
+    frame = province_trend(_records())
+    view = _Kept(frame)
+    periods = [(dt.date(2024, 4, 1), dt.date(2024, 6, 30)),
+               (dt.date(2023, 1, 1), dt.date(2025, 12, 31)),  # beyond the records: wider axis
+               (dt.date(2024, 7, 1), dt.date(2024, 9, 30))]
+    for types in (["victim"], ["victim", "trafficking_case"]):
+        for selected in periods:
+            kept = trend_figure(view, freq="Q", types=types, selected=selected, lang="vi")
+            fresh = _trend_figure(_View(frame), freq="Q", types=tuple(types),
+                                  selected=selected, lang="vi").to_plotly_json()
+            assert kept == fresh, (types, selected)
+    assert view.built == 2  # one chart per choice of types, not per period
+    outline = [s for s in kept["layout"]["shapes"] if s["name"] == "selected"]
+    assert [(s["x0"], s["x1"]) for s in outline] == [("2024-07-01", "2024-10-01")]
+    empty = trend_figure(view, freq="Q", types=[], selected=periods[0], lang="vi")
+    assert not empty.data and view.built == 2  # nothing to keep

@@ -212,15 +212,32 @@ def _hidden_traces(layer: Layer, geojson, lang: str) -> list[go.Choroplethmap]:
     return traces
 
 
-def hatch_geojson(geojson: str | dict) -> dict:
+def hatch_geojson(geojson: str | dict, *, cache_dir=None) -> dict:
     """The hatching of each commune of ``geojson`` (feature ``id`` = code): its polygon cut
     into diagonal stripes (:data:`HATCH`), as a FeatureCollection with the same ids, rounded
-    to 1e-4 degree. Cut once per set of polygons (about 2 s for 96 communes) and kept."""
-    return _hatch(geojson if isinstance(geojson, str) else json.dumps(geojson))
+    to 1e-4 degree. Cut once per set of polygons (about 1–2 s for 96 communes) and kept in
+    memory, and with ``cache_dir`` (the server's cache folder) on disk for every worker and
+    the next start (:func:`dashboard.plan_cache.cached`, keyed by the polygons and this
+    module's source)."""
+    return _hatch(geojson if isinstance(geojson, str) else json.dumps(geojson),
+                  None if cache_dir is None else str(cache_dir))
 
 
 @lru_cache(maxsize=4)
-def _hatch(text: str) -> dict:
+def _hatch(text: str, cache_dir: str | None) -> dict:
+    if cache_dir is None:
+        return _cut_hatch(text)
+    import hashlib
+
+    from dashboard.plan_cache import cached, code_digest
+
+    digest = hashlib.sha256(code_digest((__name__,)))
+    digest.update(text.encode())
+    return cached(cache_dir, digest.hexdigest()[:24], lambda: _cut_hatch(text), kind="hatch",
+                  keep=4)
+
+
+def _cut_hatch(text: str) -> dict:
     features = json.loads(text).get("features", [])
     if not features:
         return {"type": "FeatureCollection", "features": []}
@@ -243,13 +260,13 @@ def _hatch_values(layer: Layer) -> dict:
     return {"locations": codes, "z": [1] * len(codes)}
 
 
-def _hatch_trace(layer: Layer, shapes) -> go.Choroplethmap:
+def _hatch_trace(layer: Layer, shapes, cache_dir=None) -> go.Choroplethmap:
     """Stripes over every hidden commune, above their greys; no hover, no legend."""
     polygons = shapes if isinstance(shapes, dict) or (
         isinstance(shapes, str) and shapes.lstrip().startswith("{")) else None
     colour = HATCH["color"]
     return go.Choroplethmap(
-        geojson=hatch_geojson(polygons) if polygons is not None
+        geojson=hatch_geojson(polygons, cache_dir=cache_dir) if polygons is not None
         else {"type": "FeatureCollection", "features": []},
         featureidkey="id", zmin=0, zmax=1, colorscale=[[0, colour], [1, colour]],
         showscale=False, marker={"line": {"width": 0}, "opacity": HATCH["opacity"]},
@@ -416,6 +433,7 @@ def commune_map(
     bounds: tuple[float, float, float, float] = (105.5, 10.3, 106.8, 11.8),
     hidden: bool | None = None,
     shapes: str | dict | None = None,
+    cache_dir=None,
     neighbours: gpd.GeoDataFrame | None = None,
     basemap: Basemap | None = None,
     tile_url: str = TILE_URL,
@@ -444,6 +462,9 @@ def commune_map(
     shapes : str or dict, optional
         The polygons themselves when ``geojson`` is their URL: the hatching of hidden
         communes is cut from them (sent with the figure, once).
+    cache_dir : path, optional
+        The server's cache folder: the hatching cut there once for every worker
+        (:func:`hatch_geojson`).
     neighbours : GeoDataFrame, optional
         The neighbouring provinces (:func:`geo.boundaries.load_neighbours`), drawn muted
         under the communes with their names (:mod:`dashboard.figures.context`).
@@ -506,7 +527,7 @@ def commune_map(
               *context_layers(neighbours, lang, over_basemap=basemap is not None)]
     if hidden or (hidden is None and hidden_cells(layer).notna().any()):
         fig.add_traces([*_hidden_traces(layer, geojson, lang),
-                        _hatch_trace(layer, geojson if shapes is None else shapes)])
+                        _hatch_trace(layer, geojson if shapes is None else shapes, cache_dir)])
     fig.update_layout(
         title={"text": plain_text(title), "x": 0.01, "font": {"size": 18}},
         map={

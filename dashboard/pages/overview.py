@@ -179,6 +179,7 @@ def _figure(ctx: AppContext, layer: Layer, lang: str, title: str):
         bounds=ctx.bounds,
         hidden=suppressed_for(current_role()),  # values a later filter hides get their style
         shapes=ctx.geojson[layer.unit_set],  # the hidden communes' hatching is cut from them
+        cache_dir=ctx.settings.cache_dir,  # once for every worker, kept for the next start
         **map_extras(ctx),  # the neighbours, and the province's basemap when it has one
     )
 
