@@ -296,6 +296,9 @@ class ForecastWorker:
         key = forecast_key(base, job.state)
         if self._memory(key) is not None:
             return
+        with self._cond:
+            if key in self._failed:  # said failed: a job queued twice is not built again
+                return
         found = stored(self.folder, key, kind=KIND)
         if found is not None:
             self._keep(key, found)
