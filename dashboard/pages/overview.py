@@ -424,6 +424,9 @@ def register_callbacks(app: Dash, ctx: AppContext, an: Analyses) -> None:
         lang = known_language(lang)
         types = list(choices(types, INCIDENT_TYPES))
         start, end = chosen_period(ctx, start_date, end_date)
+        # asked before the answer: a plan finished while the answer was made (shown as
+        # "being prepared") must leave the page asking once more, not stop it
+        waiting_before = _waiting(analyses(), current_role())
         layer, start, end, notes, total = _shown(ctx, analyses(), current_role(), unit_set,
                                                 types, start, end, lang)
         title = _title(start, end, lang, layer.params.get("types"))
@@ -433,7 +436,7 @@ def register_callbacks(app: Dash, ctx: AppContext, an: Analyses) -> None:
             figure = values_patch(layer, lang, title, hidden=suppressed_for(current_role()))
         what = _kpi_what(layer, start, end, lang)
         return (figure, *_kpis(layer, lang, total), *[what] * len(KPI_WHAT), " ".join(notes),
-                not _waiting(analyses(), current_role()))
+                not waiting_before)
 
     buttons = {ids.OV_EXPORT_PNG: "png", ids.OV_EXPORT_PDF: "pdf", ids.OV_EXPORT_HTML: "html",
                ids.OV_EXPORT_XLSX: "xlsx"}
