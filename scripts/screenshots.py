@@ -147,6 +147,11 @@ def run(url: str, *, shots: bool = True, repeat: int = 3) -> list[dict]:
         page = _context(browser, url, "viewer").new_page()
         waits = Waits(page)
         _open(page, url + "/", "#commune-map")
+        # the release plan of a fresh demo is built by a process of its own: the page says
+        # "being prepared" and asks again every 5 s until it has the released figures
+        page.wait_for_function("() => { const k = document.querySelector('#kpi-total');"
+                               " return k && !['…', '...', ''].includes(k.innerText.trim()); }",
+                               timeout=600_000)
         page.wait_for_timeout(3000)
         _shot(page, "overview-viewer", shots)
         first_type = page.locator("#filter-type-one input[type=radio]").nth(1)
