@@ -114,27 +114,43 @@ def queen_contiguity(communes: gpd.GeoDataFrame | gpd.GeoSeries) -> Graph:
     from libpysal.graph import Graph
 
     geometry = communes.geometry if isinstance(communes, gpd.GeoDataFrame) else communes
-    key = _shapes_key(geometry)
-    with _GRAPHS_LOCK:
-        if key in _GRAPHS:
-            _GRAPHS.move_to_end(key)
-            return _GRAPHS[key]
-    w = Graph.build_contiguity(geometry, rook=False, strict=True)
-    if list(w.unique_ids) != list(geometry.index):
-        w = w.subgraph(geometry.index)  # pragma: no cover - libpysal keeps the order
-    with _GRAPHS_LOCK:
-        _GRAPHS[key] = w
-        while len(_GRAPHS) > _GRAPHS_KEPT:
-            _GRAPHS.popitem(last=False)
-    return w
+
+    def build() -> Graph:
+        w = Graph.build_contiguity(geometry, rook=False, strict=True)
+        if list(w.unique_ids) != list(geometry.index):
+            w = w.subgraph(geometry.index)  # pragma: no cover - libpysal keeps the order
+        return w
+
+    return _GRAPHS.get(_shapes_key(geometry), build)
+
+
+class _Kept:
+    """The values of the last ``size`` keys asked, each built once by its ``build()``
+    (outside the lock: two threads may build the same value; both are the same).
+    Thread-safe; what the module keeps must be immutable."""
+
+    def __init__(self, size: int = 8):
+        self.size = size
+        self._items: OrderedDict = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key, build):
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+        value = build()
+        with self._lock:
+            self._items[key] = value
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+        return value
 
 
 #: The contiguity of the last few sets of polygons (a Graph is immutable): the Gi* maps and
 #: the emerging hot spots of every filter state ask it of the same communes, and the
 #: country's 3,321 polygons take a third of a second to test.
-_GRAPHS: OrderedDict = OrderedDict()
-_GRAPHS_LOCK = threading.Lock()
-_GRAPHS_KEPT = 8
+_GRAPHS = _Kept(8)
 
 
 def gi_star_statistic(y: np.ndarray, graph: Graph, n_jobs: int = 1):
@@ -166,20 +182,10 @@ def gi_star_statistic(y: np.ndarray, graph: Graph, n_jobs: int = 1):
 def _self_weighted(graph: Graph) -> Graph:
     """``graph`` with weight 1 on its diagonal, kept for the last few graphs (a Graph is
     immutable; the entry holds the graph, so its ``id`` is not reused while kept)."""
-    key = id(graph)
-    with _GRAPHS_LOCK:
-        if key in _SELF_WEIGHTED:
-            _SELF_WEIGHTED.move_to_end(key)
-            return _SELF_WEIGHTED[key][1]
-    star = graph.assign_self_weight(1)
-    with _GRAPHS_LOCK:
-        _SELF_WEIGHTED[key] = (graph, star)
-        while len(_SELF_WEIGHTED) > _GRAPHS_KEPT:
-            _SELF_WEIGHTED.popitem(last=False)
-    return star
+    return _SELF_WEIGHTED.get(id(graph), lambda: (graph, graph.assign_self_weight(1)))[1]
 
 
-_SELF_WEIGHTED: OrderedDict = OrderedDict()
+_SELF_WEIGHTED = _Kept(8)
 
 
 def _shapes_key(geometry: gpd.GeoSeries) -> tuple:
@@ -546,28 +552,24 @@ def _permuted_ids(n: int, size: int, permutations: int, seed: int) -> np.ndarray
     them (:data:`_DRAWS_KEPT` sets are kept; 9,999 × 10 positions are 800 KB).
     ``seed=None`` draws afresh each time, as esda's own random seed does.
     """
-    key = (n, size, permutations, seed)
-    with _DRAWS_LOCK:
-        if seed is not None and key in _DRAWS:
-            _DRAWS.move_to_end(key)
-            return _DRAWS[key]
+    if seed is None:
+        return _draws(n, size, permutations, None)
+    return _DRAWS.get((n, size, permutations, seed),
+                      lambda: _draws(n, size, permutations, seed))
+
+
+def _draws(n: int, size: int, permutations: int, seed: int | None) -> np.ndarray:
+    """The draws of :func:`_permuted_ids`, made now (read-only)."""
     generator = np.random.RandomState(seed)
     ids = np.empty((permutations, size), dtype=np.int64)
     for row in range(permutations):
         ids[row] = generator.permutation(n - 1)[:size]
     ids.flags.writeable = False
-    if seed is None:
-        return ids
-    with _DRAWS_LOCK:
-        _DRAWS[key] = ids
-        while len(_DRAWS) > _DRAWS_KEPT:
-            _DRAWS.popitem(last=False)
     return ids
 
 
-_DRAWS: OrderedDict = OrderedDict()
-_DRAWS_LOCK = threading.Lock()
 _DRAWS_KEPT = 8
+_DRAWS = _Kept(_DRAWS_KEPT)
 
 
 class _PermutationCounts(NamedTuple):
