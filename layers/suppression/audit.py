@@ -84,9 +84,11 @@ class Program:
            from their true values, then in random directions;
         2. each target still undecided gets its own max and min over its
            neighbourhood (the relations of the cells within 1, then 2,
-           relations of it): once with every cell beyond held at its true
-           value (a restriction: a spread found there exists), once with the
-           relations beyond dropped (a relaxation: a pin found there holds);
+           relations of it): once with the relations beyond dropped (a
+           relaxation: a pin found there holds), once with every cell beyond
+           held at its true value (a restriction: a spread found there
+           exists) — the relaxation first, as most targets left after step 1
+           are pinned (4 solves instead of 2 for them otherwise);
         3. else its own max and min over everything; each solution is a
            witness for the targets not yet checked.
 
@@ -151,17 +153,19 @@ class Program:
             self.leaned = set()
             nearby: set[int] = set()
             for radius in (1, 2):
-                low, high = self._local_extremes(k, truth, radius, relax=False)
-                lo[k], hi[k] = min(lo[k], low), max(hi[k], high)
-                if safe(k):
-                    verdict = "safe"
-                    break
+                # the relaxation first: most targets a push left undecided are pinned, and
+                # a pin and a local spread exclude each other, so the order changes no verdict
                 low, high = self._local_extremes(k, truth, radius, relax=True)
                 if math.floor(high + self._EPS) - math.ceil(low - self._EPS) < protection:
                     verdict = "pinned"
                     break
                 nearby = self.leaned
                 self.leaned = set()
+                low, high = self._local_extremes(k, truth, radius, relax=False)
+                lo[k], hi[k] = min(lo[k], low), max(hi[k], high)
+                if safe(k):
+                    verdict = "safe"
+                    break
             if verdict is None and bounded:
                 hard.append((k, set(nearby)))
                 continue

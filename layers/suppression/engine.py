@@ -25,6 +25,7 @@ __all__ = [
     "COMPLEMENTARY",
     "COMPLEMENTARY_LABEL",
     "DEFAULT_THRESHOLD",
+    "EXACT_FEW",
     "HIDDEN",
     "PRIMARY",
     "PUBLISHED",
@@ -38,6 +39,10 @@ __all__ = [
 
 #: Counts from 1 to ``DEFAULT_THRESHOLD - 1`` are suppressed ("< 5").
 DEFAULT_THRESHOLD = 5
+#: A bounded check (``suppress(full_solves=)``) that leaves no more pinned cells than this
+#: checks them exactly in the next rounds: a few whole solves end what could go on for
+#: dozens of rounds.
+EXACT_FEW = 16
 #: Label of a complementary cell: suppressed so that a small count elsewhere
 #: cannot be worked out (Statistics Canada's and Eurostat's "x", confidential).
 COMPLEMENTARY_LABEL = "x"
@@ -155,7 +160,9 @@ def suppress(
         complementary cell (never less protection, sometimes more hidden).
         None (the default): as many as needed, the exact check. The
         national release bounds it: a large province's check is otherwise
-        hundreds of solves of its whole program.
+        hundreds of solves of its whole program. Once a round leaves no
+        more than :data:`EXACT_FEW` cells pinned, the next rounds check
+        them exactly.
     known : iterable of cell keys, optional
         Cells the attacker of this table is given at their true value, small
         or not, and that this run never hides nor protects: constants of the
@@ -220,6 +227,11 @@ def suppress(
             raise RuntimeError(f"cannot protect {len(pinned)} small counts: nothing left to hide")
         rounds += 1
         state.close()
+        if state.full_solves is not None and len(pinned) <= EXACT_FEW:
+            # a few cells left: decide them exactly from now on. A bounded check counts an
+            # undecided cell pinned, and such a cell can stay undecided round after round
+            # while each round hides one more cell beside it (40 rounds on Hà Nội's table)
+            state.full_solves = None
         # hiding more only widens what a reader cannot rule out: cells that passed stay safe
         pinned = state.audit(only=list(pinned))
     status = np.full(len(state.count), PUBLISHED, dtype=object)

@@ -152,6 +152,7 @@ def national_release(
     first_year: int | None = None,
     last_year: int | None = None,
     full_solves: int | None = FULL_SOLVES,
+    processes: int = 1,
 ) -> NationalRelease:
     """Suppress the incident tables of a registry of several provinces, one province at a time.
 
@@ -159,7 +160,10 @@ def national_release(
     ``registry.communes`` has a ``province_code`` column. ``full_solves`` is
     :func:`~layers.suppression.engine.suppress`'s, for every table
     (:data:`FULL_SOLVES` by default: a province of the country is a larger
-    problem than Tây Ninh's, see ``docs/confidentiality.md``).
+    problem than Tây Ninh's, see ``docs/confidentiality.md``). ``processes``
+    above 1 suppresses that many provinces at once, each in a spawned
+    process (the same cells: each province's table is its own problem); the
+    ``cpu_seconds`` of ``work`` are then those of the process that built it.
 
     Returns
     -------
@@ -186,26 +190,21 @@ def national_release(
     nation_hidden: pd.Series | None = None
     work = []
     log = logging.getLogger("borderwatch")
+    columns = [c for c in ("type", "new_code", "old_code") if c in chosen.columns]
+    jobs = []
     for code in provinces:
-        started, cpu = time.perf_counter(), time.process_time()
         rows = where == code
-        table = _province_table(chosen[rows], quarter[rows], province_registry(registry, code),
-                                unit_sets, periods, kinds, code, everyone)
-        rest = table.cells.index[table.cells.index.get_level_values("unit") == _REST]
-        result = suppress(table, threshold=threshold, protection=protection,
-                          full_solves=full_solves, known=rest)
-        cells = _compact(table.cells["count"], result.status)
+        jobs.append((code, chosen.loc[rows, columns], quarter[rows],
+                     province_registry(registry, code), unit_sets, periods, kinds, everyone,
+                     threshold, protection, full_solves))
+    for code, cells, figures in _province_releases(jobs, processes):
         units = cells.index.get_level_values("unit")
         parts[code] = cells[~units.isin([NATION, _REST])]
         hidden_here = (cells.loc[units == NATION, "status"] != PUBLISHED)
         nation_hidden = hidden_here if nation_hidden is None else nation_hidden | hidden_here
-        work.append((code, time.perf_counter() - started, time.process_time() - cpu,
-                     len(table.cells), result.rounds, _peak_mb()))
+        work.append((code, *figures))
         log.info("release plan: province %s, %d cells, %.1f s (CPU %.1f s), %d rounds, "
-                 "peak %.0f MB", code, len(table.cells), *work[-1][1:3], result.rounds,
-                 work[-1][5])
-        del table, result, cells
-        gc.collect()
+                 "peak %.0f MB", code, figures[2], *figures[:2], figures[3], figures[4])
     started, cpu = time.perf_counter(), time.process_time()
     nation_cells = _nation_cells(atoms, provinces, periods, kinds, nation_hidden, threshold,
                                  protection, full_solves)
@@ -221,6 +220,47 @@ def national_release(
         provinces=provinces, linked=linked,
         work=pd.DataFrame(work, columns=["province", "seconds", "cpu_seconds", "cells", "rounds",
                                          "peak_rss_mb"]).set_index("province"))
+
+
+def _province_releases(jobs: list[tuple], processes: int):
+    """``(code, cells, figures)`` of each job of :func:`_province_release`, in the jobs' order.
+
+    With ``processes`` above 1 the provinces are suppressed in that many spawned
+    processes (each holds one province's problem at a time), the largest first so
+    that no process is left with a large province at the end.
+    """
+    if processes <= 1 or len(jobs) <= 1:
+        for job in jobs:
+            yield _province_release(job)
+        return
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    order = sorted(range(len(jobs)), key=lambda i: -len(jobs[i][1]))
+    with ProcessPoolExecutor(min(processes, len(jobs)),
+                             mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures = {i: pool.submit(_province_release, jobs[i]) for i in order}
+        for i in range(len(jobs)):
+            yield futures[i].result()
+
+
+def _province_release(job: tuple) -> tuple[str, pd.DataFrame, tuple]:
+    """One province's table with the nation above it, suppressed: its cells and statuses,
+    and what it cost (seconds, CPU seconds, cells, rounds, the process's peak MB)."""
+    (code, records, quarter, registry, unit_sets, periods, kinds, everyone, threshold,
+     protection, full_solves) = job
+    started, cpu = time.perf_counter(), time.process_time()
+    table = _province_table(records, quarter, registry, unit_sets, periods, kinds, code,
+                            everyone)
+    rest = table.cells.index[table.cells.index.get_level_values("unit") == _REST]
+    result = suppress(table, threshold=threshold, protection=protection,
+                      full_solves=full_solves, known=rest)
+    cells = _compact(table.cells["count"], result.status)
+    figures = (time.perf_counter() - started, time.process_time() - cpu, len(table.cells),
+               result.rounds)
+    del table, result
+    gc.collect()
+    return code, cells, (*figures, _peak_mb())
 
 
 def _peak_mb() -> float:

@@ -167,6 +167,7 @@ def release_plan(
     type_total: bool = False,
     first_year: int | None = None,
     last_year: int | None = None,
+    processes: int = 1,
 ) -> ReleasePlan:
     """Suppress the incident table once; every release below commander reads it.
 
@@ -178,7 +179,8 @@ def release_plan(
     it takes about 10 seconds on an idle core (a smaller threshold or
     ``type_total=True`` take far longer: see ``docs/confidentiality.md``):
     build it once per data version, after an import, outside any callback,
-    and keep it with the records.
+    and keep it with the records. ``processes``: how many provinces of a
+    national registry are suppressed at once (one process each).
     """
     if {"old_code", "new_code"} <= set(incidents.columns):
         stray = stray_pieces(incidents, registry)
@@ -192,7 +194,7 @@ def release_plan(
     if len(provinces) > 1:
         national = national_release(incidents, registry, threshold=threshold,
                                     protection=protection, first_year=first_year,
-                                    last_year=last_year, **common)
+                                    last_year=last_year, processes=processes, **common)
         periods = national.cells.index.get_level_values("period")
         quarters = sorted(p for p in periods.unique() if "Q" in p)
         return ReleasePlan(suppression=None, first_year=int(quarters[0][:4]),
