@@ -119,7 +119,7 @@ def _build(records_path: Path, report_path: Path) -> None:
     """The child: read the records, build the plan, write what it measured."""
     import logging
 
-    from bench.national import national_registry
+    from geo.units import national_registry
     from layers.suppression import PUBLISHED, release_plan
 
     logging.basicConfig(level=logging.INFO, format="[release] %(message)s", stream=sys.stderr)
@@ -182,7 +182,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.records is not None:
         _build(args.records, args.report)
         return 0
-    from bench.national import national_records, national_registry, national_units
+    from bench.national import national_records, national_units
+    from geo.units import national_registry
 
     work = Path(tempfile.mkdtemp(prefix="bw-release-"))
     units = national_units(national_registry())
