@@ -27,9 +27,10 @@ RESULTS = Path(__file__).resolve().parent / "results"
 
 
 def _prepare(run: Run) -> None:
-    from bench.national import (national_population, national_records, national_registry,
-                                national_units, write_boundaries, write_records)
+    from bench.national import (national_population, national_records, national_units,
+                                write_boundaries, write_records)
     from bench.timing import timed
+    from geo.units import national_registry
 
     run.log("national registry and synthetic shapes")
     seconds, units = timed(lambda: national_units(national_registry()))

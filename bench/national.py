@@ -5,9 +5,8 @@ serve the whole country (3,321 communes of 2025, 10,035 former communes with
 a code) with years of records. Nothing real is needed for that, and nothing
 real is used: the shapes and the records made here are **synthetic**.
 
-- :func:`national_registry` reads every unit of the country from the same
-  official-code package as :func:`geo.units.load_registry` (which reads one
-  province), in the same :class:`geo.units.Registry` form;
+- the country's registry is :func:`geo.units.national_registry` (every unit
+  of the country, in the :class:`geo.units.Registry` form of Tây Ninh's);
 - :func:`national_units` draws synthetic polygons: a Voronoi diagram of the
   2025 communes' registry centroids, clipped to the country (the union of the
   former communes' buffered bounding boxes); each 2025 commune is cut again
@@ -25,10 +24,7 @@ The same seed gives the same data.
 from __future__ import annotations
 
 import datetime as dt
-import json
-import sqlite3
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 
 import geopandas as gpd
@@ -38,10 +34,10 @@ import shapely
 
 from geo.ingest import Places
 from geo.kinds import OUTCOMES
-from geo.units import MERGER_DATE, NEW, OLD, Registry
+from geo.units import MERGER_DATE, NEW, OLD, Registry, national_registry
 
 __all__ = ["NationalUnits", "incident_truth", "national_population", "national_records",
-           "national_registry", "national_units", "places", "write_boundaries", "write_records"]
+           "national_units", "places", "write_boundaries", "write_records"]
 
 WGS84 = "EPSG:4326"
 #: The five years of records the benchmark asks for (20 quarters).
@@ -64,84 +60,6 @@ _AGENCIES = ("Công an tỉnh", "BĐBP tỉnh", "Hội LHPN", "Sở LĐTBXH", "�
 # Margins of the country shape around the former communes' boxes and the 2025 centroids (°).
 _BOX_MARGIN = 0.01
 _SEED_MARGIN = 0.02
-
-
-# -- the registry ---------------------------------------------------------------------------
-
-
-def national_registry(province_codes: tuple[str, ...] | None = None) -> Registry:
-    """Every unit of the country (or of ``province_codes``) in :class:`Registry` form.
-
-    Parameters
-    ----------
-    province_codes : tuple of str, optional
-        2025 province codes ("80" is Tây Ninh) to keep; all 34 when None.
-        Former units are kept when they went (wholly or in part) to a kept
-        2025 commune.
-
-    Returns
-    -------
-    Registry
-        ``communes`` (3,321 for the country), ``legacy`` (10,035: the former
-        communes with a code; five island districts without communes have
-        none) and ``composition``, with the columns of
-        :func:`geo.units.load_registry` plus ``province_code`` on ``communes``.
-
-    Examples
-    --------
-    >>> reg = national_registry(("80",))
-    >>> len(reg.communes), len(reg.legacy)
-    (96, 280)
-    """
-    from geo.units import _communes, _legacy  # the registry's own row readers
-
-    data = resources.files("vietnamadminunits") / "data"
-    with sqlite3.connect(f"file:{data / 'dataset.db'}?mode=ro", uri=True) as con:
-        new_rows = pd.read_sql_query("SELECT * FROM admin_units", con)
-        old_rows = pd.read_sql_query(
-            "SELECT * FROM admin_units_legacy WHERE wardCode IS NOT NULL", con)
-    converter = json.loads((data / "converter_2025.json").read_text(encoding="utf-8"))
-    if province_codes is not None:
-        new_rows = new_rows[new_rows["provinceCode"].isin(province_codes)]
-    communes = _communes(new_rows.reset_index(drop=True))
-    communes["province_code"] = new_rows.set_index(
-        new_rows["wardCode"].str.zfill(5))["provinceCode"].reindex(communes.index)
-    composition = _national_composition(converter, new_rows, old_rows)
-    composition = composition[composition["new_code"].isin(communes.index)]
-    old_rows = old_rows[old_rows["wardCode"].str.zfill(5).isin(composition["old_code"])]
-    legacy = _legacy(old_rows.reset_index(drop=True))
-    legacy = legacy[~legacy.index.duplicated()]
-    primary = (composition.sort_values("primary", ascending=False)
-               .drop_duplicates("old_code").set_index("old_code")["new_code"])
-    legacy["new_code"] = primary.reindex(legacy.index)
-    composition = composition[composition["old_code"].isin(legacy.index)]
-    return Registry(communes=communes, legacy=legacy,
-                    composition=composition.reset_index(drop=True))
-
-
-def _national_composition(converter: dict, new_rows: pd.DataFrame,
-                          old_rows: pd.DataFrame) -> pd.DataFrame:
-    """(old, new) pieces of every province, as :func:`geo.units._composition` for one."""
-    new_by_key = dict(zip(zip(new_rows["provinceKey"], new_rows["wardKey"]),
-                          new_rows["wardCode"].str.zfill(5), strict=True))
-    old_key = old_rows["provinceKey"] + "_" + old_rows["districtKey"] + "_" + old_rows["wardKey"]
-    old_by_key = dict(zip(old_key, old_rows["wardCode"].str.zfill(5), strict=False))
-    pieces = []
-    for province, wards in converter["DICT_PROVINCE_WARD_NO_DIVIDED"].items():
-        for new_key, olds in wards.items():
-            new = new_by_key.get((province, new_key))
-            for key in olds:
-                if new and key in old_by_key:
-                    pieces.append((old_by_key[key], new, True, False))
-    for province, wards in converter["DICT_PROVINCE_WARD_DIVIDED"].items():
-        for key, candidates in wards.items():
-            for cand in candidates:
-                new = new_by_key.get((province, cand["newWardKey"]))
-                if new and key in old_by_key:
-                    pieces.append((old_by_key[key], new, bool(cand["isDefaultNewWard"]), True))
-    frame = pd.DataFrame(pieces, columns=["old_code", "new_code", "primary", "split"])
-    return frame.drop_duplicates(["old_code", "new_code"]).sort_values(
-        ["new_code", "old_code"], ignore_index=True)
 
 
 # -- synthetic shapes ----------------------------------------------------------------------
@@ -178,7 +96,7 @@ def national_units(registry: Registry | None = None, *, seed: int = 0) -> Nation
     Parameters
     ----------
     registry : Registry, optional
-        From :func:`national_registry`.
+        From :func:`geo.units.national_registry`.
     seed : int
         Seeds the few points placed at random (coincident centroids, former
         communes whose centroid lies outside the 2025 commune they went to).

@@ -25,7 +25,7 @@ from geo.config import Settings
 from geo.gates import load_gates
 from geo.ingest.importer import Places
 from dashboard.records import RecordCache
-from geo.units import NEW, OLD, Registry, load_registry
+from geo.units import NEW, OLD, Registry, registry_covering
 from layers.cube import Cube, build_cube
 from layers.layer import Caveat
 
@@ -179,9 +179,16 @@ def keep_screen_shapes(settings: Settings) -> dict[str, str]:
 
 
 def build_context(settings: Settings) -> AppContext:
-    """Load boundaries, gates and records once for the app's lifetime."""
-    registry = load_registry()
+    """Load boundaries, gates and records once for the app's lifetime.
+
+    The registry is the one of the provinces the 2025 communes drawn lie in
+    (:func:`geo.units.registry_covering`): Tây Ninh's on the bundled or a
+    province's imported boundaries, the country's provinces' on boundaries
+    of several (the bench's national server), so that the release plan and
+    an upload's resolution know every commune drawn.
+    """
     communes = {s: load_communes(settings, s) for s in (NEW, OLD)}
+    registry = registry_covering(communes[NEW].index)
     records = RecordCache(settings)
     records.current()
     minx, miny, maxx, maxy = communes[NEW].total_bounds

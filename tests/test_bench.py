@@ -16,10 +16,9 @@ import shapely
 
 from bench.measure.callbacks import filter_states
 from bench.national import (FIRST_DAY, LAST_DAY, incident_truth, national_population,
-                            national_records, national_registry, national_units, places,
-                            write_records)
+                            national_records, national_units, places, write_records)
 from bench.results import AREAS, Figure, Spec, format_table, read_results, write_results
-from geo.units import MERGER_DATE
+from geo.units import MERGER_DATE, national_registry
 
 
 @pytest.fixture(scope="module")
@@ -31,13 +30,6 @@ def units():
 @pytest.fixture(scope="module")
 def records(units):
     return national_records(units, incidents=2_000, outreach=300, seed=5)
-
-
-def test_registry_of_one_province_matches_the_product_registry(registry):
-    reg = national_registry(("80",))
-    assert set(reg.communes.index) == set(registry.communes.index)
-    assert set(reg.legacy.index) == set(registry.legacy.index)
-    assert (reg.legacy["new_code"] == registry.legacy["new_code"].reindex(reg.legacy.index)).all()
 
 
 def test_every_unit_has_a_polygon_and_the_pieces_tile_the_communes(units):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 
+import pandas as pd
 import pytest
 
 from dashboard.context import build_context
@@ -190,3 +191,82 @@ def test_a_unit_table_is_the_communes_without_geometry_each_reader_its_own(ctx):
     replaced = dataclasses.replace(ctx, communes={**ctx.communes, NEW: moved})
     assert list(replaced.unit_table(NEW).index) == list(moved.index)
     assert len(ctx.unit_table(NEW)) == len(ctx.communes[NEW]) > 3
+
+
+# -- the registry chosen from the boundaries (issue 18: the national server) -------------------
+
+
+def test_on_the_bundled_boundaries_the_registry_is_tay_ninh_s(ctx):
+    from geo.units import load_registry
+
+    assert ctx.registry is load_registry()
+    assert "province_code" not in ctx.registry.communes.columns
+
+
+@pytest.fixture(scope="module")
+def two_provinces(tmp_path_factory):
+    """A data folder whose imported boundaries are synthetic communes of Tây Ninh (80) and
+    Lai Châu (12, 38 communes), with incidents of 2025 in both written as users' files."""
+    from bench.national import national_records, national_units, write_boundaries, write_records
+    from geo.units import national_registry
+
+    work = tmp_path_factory.mktemp("two_provinces")
+    units = national_units(national_registry(("80", "12")), seed=3)
+    settings = Settings(data_dir=work / "var")
+    write_boundaries(units, settings.data_dir)
+    frame, _ = national_records(units, incidents=2_000, outreach=10, seed=5)
+    frame = frame[frame["date"].str.endswith("/2025")]
+    paths = write_records(work / "files", incidents=frame)
+    return settings, paths["incidents"], frame
+
+
+def test_on_boundaries_of_two_provinces_the_registry_covers_both(two_provinces):
+    from geo.boundaries import load_communes
+    from geo.ingest.importer import Places
+
+    settings, _, _ = two_provinces
+    ctx = build_context(settings)
+    communes = ctx.registry.communes
+    assert communes["province_code"].value_counts().to_dict() == {"80": 96, "12": 38}
+    assert set(communes.index) == set(load_communes(settings, NEW).index)
+    assert set(ctx.registry.legacy.index) == set(load_communes(settings, OLD).index)
+    assert ctx.places.registry is ctx.registry
+    assert Places.load(settings).registry is ctx.registry   # a CLI import reads the same
+
+
+def test_a_release_plan_of_records_in_both_provinces_has_no_stray(two_provinces, caplog):
+    """Every record of either province is a unit of the plan's registry: none counted in
+    the nation's unplaced part, each province's totals the count of its records."""
+    from dashboard.release_worker import build_release
+    from geo.ingest import import_file
+    from geo.store import open_store
+    from geo.units import load_registry
+    from layers.suppression.dimensions import stray_pieces
+    from layers.suppression.national import province_of
+
+    settings, path, frame = two_provinces
+    ctx = build_context(settings)
+    with open_store(settings) as store:
+        report = import_file(path, "incidents", store, ctx.places)
+    assert report.accepted == len(frame) > 300 and report.rejected == 0
+    incidents = ctx.records.current().incidents
+    where = pd.Series(province_of(incidents, ctx.registry))
+    assert where.notna().all() and set(where) == {"12", "80"}
+    assert stray_pieces(incidents, ctx.registry) == ()
+    assert ("?", "?") in stray_pieces(incidents, load_registry())   # what the server did before
+
+    with caplog.at_level("WARNING", logger="borderwatch"):
+        plan = build_release(incidents, ctx.registry, settings.small_count, 2025)["plan"]
+    assert not [r for r in caplog.records if "do not meet" in r.getMessage()]
+    assert plan.national.provinces == ("12", "80")
+    cells = plan.national.cells
+    units = cells.index.get_level_values("unit")
+    assert not units.str.contains("?", regex=False).any()
+    totals = cells.xs("2025", level="period")["count"]
+    for code in ("12", "80"):
+        mine = incidents[(where == code).to_numpy()]
+        expected = mine["type"].value_counts()
+        got = totals.xs(f"province:{code}", level="unit")
+        assert got.to_dict() == expected.reindex(got.index, fill_value=0).to_dict()
+    nation = totals.xs("nation", level="unit")
+    assert nation.to_dict() == incidents["type"].value_counts().reindex(nation.index).to_dict()

@@ -2,9 +2,11 @@
 
 import datetime as dt
 
+import pandas as pd
 import pytest
 
-from geo.units import MERGER_DATE, NEW, OLD, code_column, unit_set_on
+from geo.units import (MERGER_DATE, NEW, OLD, code_column, national_registry, provinces_of,
+                       registry_covering, unit_set_on)
 
 
 def test_new_province_has_96_units_82_communes_14_wards(registry):
@@ -74,3 +76,79 @@ def test_the_code_column_of_each_unit_set():
     for bad in ("1999", "province", "", None):
         with pytest.raises(ValueError, match="unknown unit set"):
             code_column(bad)
+
+
+# -- the country's registry (geo.units.national_registry) and the choice between them -------
+
+
+@pytest.fixture(scope="module")
+def country():
+    return national_registry()
+
+
+def test_the_country_has_3321_communes_of_34_provinces_and_10035_former_ones(country):
+    assert len(country.communes) == 3_321 and country.communes.index.is_unique
+    assert country.communes["province_code"].nunique() == 34
+    assert country.communes.loc["25459", "province_code"] == "80"   # Phường Tân Ninh
+    assert country.communes.loc["00004", "province_code"] == "01"   # Phường Ba Đình
+    assert len(country.legacy) == 10_035 and country.legacy.index.is_unique
+    assert len(country.composition) == 10_597
+    assert set(country.composition["old_code"]) == set(country.legacy.index)
+    assert country.composition["new_code"].isin(country.communes.index).all()
+    assert country.legacy["new_code"].isin(country.communes.index).all()
+    split = country.composition[country.composition["split"]]
+    assert split.groupby("old_code")["primary"].sum().eq(1).all()
+
+
+def test_tay_ninh_of_the_country_is_tay_ninh_s_registry_with_its_province(country, registry):
+    """load_registry() and national_registry(("80",)) read one way: the same tables, the
+    latter with the province column; Tây Ninh's columns are those it always had."""
+    own = national_registry(("80",))
+    assert list(registry.communes.columns) == ["name", "short_name", "kind", "lat", "lon",
+                                               "area_km2", "key", "keys"]
+    assert set(own.communes["province_code"]) == {"80"}
+    pd.testing.assert_frame_equal(own.communes.drop(columns="province_code"),
+                                  registry.communes, check_exact=True)
+    pd.testing.assert_frame_equal(own.legacy, registry.legacy, check_exact=True)
+    pd.testing.assert_frame_equal(own.composition, registry.composition, check_exact=True)
+    # and the country's Tây Ninh is the same units
+    ours = country.communes.index[country.communes["province_code"] == "80"]
+    assert set(ours) == set(registry.communes.index)
+    assert set(country.legacy.index[country.legacy["new_code"].isin(ours)]) == \
+        set(registry.legacy.index)
+
+
+def test_a_registry_of_two_provinces_holds_their_units_only(country):
+    two = national_registry(["12", "80", "12"])   # any collection, repeats ignored
+    assert two is national_registry(("80", "12"))  # one reading per set of provinces
+    assert two.communes["province_code"].value_counts().to_dict() == {"80": 96, "12": 38}
+    assert set(two.composition["new_code"]) <= set(two.communes.index)
+    assert set(two.composition["old_code"]) == set(two.legacy.index)
+    kept = country.composition["new_code"].isin(two.communes.index)
+    assert set(two.legacy.index) == set(country.composition.loc[kept, "old_code"])
+    assert len(two.legacy) == 386
+
+
+@pytest.mark.parametrize("bad", [("99",), ("80", "1"), (), "80"])
+def test_a_registry_of_no_province_is_refused(bad):
+    with pytest.raises(ValueError, match="province"):
+        national_registry(bad)
+
+
+def test_the_provinces_of_commune_codes(registry):
+    assert provinces_of(registry.communes.index) == ("80",)
+    assert provinces_of(["25459", "00004", "25459"]) == ("01", "80")
+    assert provinces_of([4, "25459"]) == ("01", "80")     # a code read as a number
+    assert provinces_of(["99999", "", "abc"]) == ()      # no commune of 2025: no province
+    assert provinces_of([]) == ()
+
+
+def test_the_registry_covering_communes_is_tay_ninh_s_unless_they_lie_elsewhere(registry):
+    assert registry_covering(registry.communes.index) is registry
+    assert registry_covering(["99999"]) is registry
+    assert registry_covering([]) is registry
+    two = registry_covering(["25459", "12345", "00004"])
+    assert sorted(set(two.communes["province_code"])) == ["01", "80"]
+    assert two is national_registry(("01", "80"))
+    alone = registry_covering(["00004"])   # one province other than Tây Ninh: its own
+    assert set(alone.communes["province_code"]) == {"01"}

@@ -134,7 +134,7 @@ def _build(records_path: Path, report_path: Path, processes: int) -> None:
     the child and of its largest worker."""
     import logging
 
-    from bench.national import national_registry
+    from geo.units import national_registry
     from layers.suppression import PUBLISHED, release_plan
 
     logging.basicConfig(level=logging.INFO, format="[release] %(message)s", stream=sys.stderr)
@@ -208,7 +208,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.records is not None:
         _build(args.records, args.report, args.processes)
         return 0
-    from bench.national import national_records, national_registry, national_units
+    from bench.national import national_records, national_units
+    from geo.units import national_registry
 
     work = Path(tempfile.mkdtemp(prefix="bw-release-"))
     units = national_units(national_registry())

@@ -87,12 +87,14 @@ class Places:
 
     @classmethod
     def load(cls, settings) -> Places:
-        """Read the registry and the boundaries of ``settings`` (a CLI import, once)."""
+        """Read the boundaries of ``settings`` and the registry of their provinces
+        (:func:`geo.units.registry_covering`, as the app's context does): a CLI import, once."""
         from geo.boundaries import load_communes, load_outline
-        from geo.units import load_registry
+        from geo.units import registry_covering
 
-        return cls.of(load_registry(), load_communes(settings, NEW), load_communes(settings, OLD),
-                      load_outline(settings))
+        communes_new = load_communes(settings, NEW)
+        return cls.of(registry_covering(communes_new.index), communes_new,
+                      load_communes(settings, OLD), load_outline(settings))
 
     @classmethod
     def of(cls, registry: Registry, communes_new: gpd.GeoDataFrame,
