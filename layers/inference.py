@@ -272,6 +272,28 @@ def _tail_counts(observed: np.ndarray,
     communes at a time and add the counts up.
     """
     observed = np.asarray(observed, dtype=float).reshape(-1, 1)
+    if not np.isfinite(observed).all():
+        return _tail_counts_isclose(observed, simulated)
+    # np.isclose(simulated, observed) is |d| <= tol for a finite observed value, d the
+    # difference below (and x == y implies d == 0): then "at least or tied" is
+    # d >= -tol (d < 0 gives |d| = -d exactly) and "at most or tied" is d <= tol, and
+    # ">=" is d >= 0 (a difference of two floats is 0 only when they are equal, and
+    # rounding keeps its sign). The same counts, bit for bit, as the expression of
+    # _tail_counts_isclose (a test compares them), in three passes over one difference
+    # instead of a dozen: a third of the cost of the Gi* permutations' counting.
+    difference = simulated - observed
+    tolerance = _TIE_ATOL + TIE_RTOL * np.abs(observed)
+    larger = np.count_nonzero(difference >= 0, axis=1)
+    at_least = np.count_nonzero(difference >= -tolerance, axis=1)
+    at_most = np.count_nonzero(difference <= tolerance, axis=1)
+    return at_least, at_most, larger
+
+
+def _tail_counts_isclose(observed: np.ndarray,
+                         simulated: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`_tail_counts` as its rule reads, with ``np.isclose``: what it computes
+    when an observed value is not finite (NaN, an infinity), and its reference."""
+    observed = np.asarray(observed, dtype=float).reshape(-1, 1)
     tied = np.isclose(simulated, observed, rtol=TIE_RTOL, atol=_TIE_ATOL)
     at_or_above = simulated >= observed
     larger = np.count_nonzero(at_or_above, axis=1)
