@@ -188,3 +188,45 @@ def _json(component) -> str:
     import plotly
 
     return json.dumps(component, cls=plotly.utils.PlotlyJSONEncoder)
+
+
+def test_statistics_are_prepared_ahead_and_costly_results_wait_for_them(analyses,
+                                                                         monkeypatch):
+    """Issue 18: once the app is built, a background thread imports esda and builds the
+    contiguity and draws of the communes (2025 first); a costly result asked meanwhile
+    waits for it (two threads importing libpysal at once fail), a cheap one does not."""
+    import threading
+
+    import layers.inference as inference
+    from layers.inference import _Kept
+
+    for name in ("_GRAPHS", "_SELF_WEIGHTED", "_DRAWS"):
+        monkeypatch.setattr(inference, name, _Kept(8))
+    started, go_on, order = threading.Event(), threading.Event(), []
+    prepare = inference.prepare_gi_star
+
+    def slow(communes, **kw):
+        order.append(len(communes))
+        started.set()
+        go_on.wait(10)
+        return prepare(communes, **kw)
+
+    monkeypatch.setattr("dashboard.analysis.prepare_gi_star", slow)
+    thread = analyses.prepare_statistics()
+    started.wait(10)
+    period = dict(unit_set="2025", types=("tip",), start=dt.date(2025, 1, 1),
+                  end=dt.date(2025, 3, 31))
+    analyses.layer("counts", **period)  # not a costly statistic: answered meanwhile
+    asked = threading.Thread(target=lambda: analyses.layer("gi", **period))
+    asked.start()
+    asked.join(0.5)
+    assert asked.is_alive() and not analyses._prepared.is_set()  # the Gi* waits
+    go_on.set()
+    thread.join(60)
+    asked.join(60)
+    assert analyses._prepared.is_set() and not asked.is_alive()
+    new, old = (len(analyses.ctx.communes[s]) for s in ("2025", "legacy"))
+    assert order == [new, old]
+    graph = inference.queen_contiguity(analyses.ctx.communes["2025"])
+    size = int(graph.cardinalities.max())
+    assert (new, size, analyses.gi_permutations, analyses.seed) in inference._DRAWS._items

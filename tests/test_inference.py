@@ -494,3 +494,37 @@ def test_tail_counts_are_the_isclose_rule_to_the_count(seed):
     at_least, at_most, larger = _tail_counts(odd, sims)
     assert (at_least.tolist(), at_most.tolist(), larger.tolist()) == ([0, 1, 2, 2], [0, 2, 1, 1],
                                                                      [0, 1, 2, 2])
+
+
+def test_prepare_gi_star_keeps_what_gi_star_test_reads_and_changes_no_result(monkeypatch):
+    """Issue 18: the contiguity, the self-weighted graph and esda's draws are built ahead
+    (once the server is up); a Gi* then builds none of them again, and its numbers are
+    those of a Gi* that built them itself."""
+    import layers.inference as inference
+    from layers.inference import _Kept, prepare_gi_star
+
+    def fresh():
+        for name in ("_GRAPHS", "_SELF_WEIGHTED", "_DRAWS"):
+            monkeypatch.setattr(inference, name, _Kept(8))
+
+    communes = _row_of(40)
+    y = np.random.default_rng(11).gamma(0.7, 3.0, 40).round(3)
+    fresh()
+    alone = gi_star_test(y, queen_contiguity(communes), inference="permutation",
+                         permutations=499, seed=3)
+    fresh()
+    graph = prepare_gi_star(communes, permutations=(499, 99), seed=3)
+    size = 5  # two rows of squares: queen neighbours of a unit inside, none of an island
+    assert int(graph.cardinalities.max()) == size
+    assert set(inference._DRAWS._items) == {(40, size, 499, 3), (40, size, 99, 3)}
+    draws = inference._DRAWS._items[(40, size, 499, 3)]
+    weighted = inference._SELF_WEIGHTED._items[id(graph)][1]
+    prepared = gi_star_test(y, queen_contiguity(communes), inference="permutation",
+                            permutations=499, seed=3)
+    assert queen_contiguity(communes) is graph
+    assert inference._DRAWS._items[(40, size, 499, 3)] is draws
+    assert len(inference._DRAWS._items) == 2  # no draw made again
+    assert inference._SELF_WEIGHTED._items[id(graph)][1] is weighted
+    for a, b in zip(alone, prepared, strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert prepared.inference == "permutation" and len(set(prepared.p_value)) > 20
