@@ -193,7 +193,7 @@ def _json(component) -> str:
 def test_statistics_are_prepared_ahead_and_costly_results_wait_for_them(analyses,
                                                                          monkeypatch):
     """Issue 18: once the app is built, a background thread imports esda and builds the
-    contiguity and draws of the communes (2025 first); a costly result asked meanwhile
+    contiguity and draws of the 2025 communes; a costly result asked meanwhile
     waits for it (two threads importing libpysal at once fail), a cheap one does not."""
     import threading
 
@@ -225,8 +225,8 @@ def test_statistics_are_prepared_ahead_and_costly_results_wait_for_them(analyses
     thread.join(60)
     asked.join(60)
     assert analyses._prepared.is_set() and not asked.is_alive()
-    new, old = (len(analyses.ctx.communes[s]) for s in ("2025", "legacy"))
-    assert order == [new, old]
+    new = len(analyses.ctx.communes["2025"])
+    assert order == [new]  # the 2025 communes only
     graph = inference.queen_contiguity(analyses.ctx.communes["2025"])
     size = int(graph.cardinalities.max())
     assert (new, size, analyses.gi_permutations, analyses.seed) in inference._DRAWS._items
