@@ -115,14 +115,31 @@ def incident_points(incidents: pd.DataFrame) -> gpd.GeoSeries:
     >>> incident_points(inc).index.tolist()
     ['a']
     """
+    lon, lat, index = _located(incidents)
+    return gpd.GeoSeries(shapely.points(lon, lat), index=index, crs=_WGS84)
+
+
+def _located(incidents: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, pd.Index]:
+    """Longitudes, latitudes and index of the records that carry both."""
     lat = pd.to_numeric(incidents["lat"], errors="coerce")
     lon = pd.to_numeric(incidents["lon"], errors="coerce")
-    located = lat.notna() & lon.notna()
-    return gpd.GeoSeries(
-        shapely.points(lon[located].to_numpy(), lat[located].to_numpy()),
-        index=incidents.index[located.to_numpy()],
-        crs=_WGS84,
-    )
+    located = (lat.notna() & lon.notna()).to_numpy()
+    return lon.to_numpy()[located], lat.to_numpy()[located], incidents.index[located]
+
+
+def _metric_points(incidents: pd.DataFrame) -> gpd.GeoSeries:
+    """:func:`incident_points` in :data:`METRIC_CRS`, made once from transformed arrays.
+
+    What ``to_crs`` does to the points (geopandas: the same pyproj transformer,
+    ``always_xy``, on the same coordinates, then points of the results), without making
+    the WGS84 points first: the same coordinates, to the bit (a test), for half the
+    points' memory and time (a national selection has some 200,000).
+    """
+    from pyproj import Transformer
+
+    lon, lat, index = _located(incidents)
+    x, y = Transformer.from_crs(_WGS84, METRIC_CRS, always_xy=True).transform(lon, lat)
+    return gpd.GeoSeries(shapely.points(x, y), index=index, crs=METRIC_CRS)
 
 
 def gate_distances(
@@ -354,9 +371,9 @@ def band_shares(
     if missing:
         raise ValueError(f"incidents lack columns {sorted(missing)}")
 
-    # reprojected once for both distances (each would reproject what it is given; a
-    # metric series it returns as it is): the same coordinates, half the work
-    points = _metric(incident_points(incidents))
+    # in metres once for both distances (each would reproject what it is given; a
+    # metric series it takes as it is): the same coordinates, a third of the work
+    points = _metric_points(incidents)
     by_point = gate_distances(points, gates).join(border_distance(points, border))
     by_point["basis"] = "point"
 

@@ -226,4 +226,11 @@ def test_shares_measure_each_record_as_the_distances_do_one_by_one(place):
         np.testing.assert_array_equal(out.loc[known.index, column].to_numpy(),
                                       per_commune.loc[known.to_numpy(), column].to_numpy())
     assert out.loc[unlocated[:4], "basis"].isna().all() and shares.n_unplaced == 4
+    from layers.proximity import METRIC_CRS, _metric_points
+
+    made = _metric_points(records)
+    moved = points.to_crs(METRIC_CRS)
+    assert made.index.equals(moved.index) and made.crs == moved.crs
+    np.testing.assert_array_equal(shapely.get_coordinates(made.values),
+                                  shapely.get_coordinates(moved.values))
     assert shares.n_by_commune == len(unlocated) - 4
