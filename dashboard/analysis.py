@@ -117,8 +117,8 @@ class Analyses:
     def prepare_statistics(self) -> threading.Thread:
         """Start building, on a background thread, what every costly statistic reads
         whatever the filters: the records' key in the disk cache
-        (:meth:`~dashboard.statistics_worker.StatisticsWorker.base`, also computed by the
-        precompute when it is on) and what every Gi* of the communes reads
+        (:meth:`~dashboard.statistics_worker.StatisticsWorker.base`; the precompute
+        computes it when it is on) and what every Gi* of the communes reads
         (:func:`layers.inference.prepare_gi_star`: esda's import, the contiguity, the
         draws of this app's permutations) on the 2025 communes (the default; the former
         ones, 10,035 in the country, would hold some 80 MB more in every server for a
@@ -132,7 +132,10 @@ class Analyses:
         """
         def prepare():
             try:
-                self.statistics.base()  # the records' key: the disk cache's folder
+                if not self.ctx.settings.precompute_statistics:
+                    # the records' key (the disk cache's folder), which the precompute,
+                    # when it is on, computes at the same moment: not twice at once
+                    self.statistics.base()
                 prepare_gi_star(self.ctx.communes[NEW], seed=self.seed,
                                 permutations=(self.gi_permutations, self.permutations))
             except Exception:  # noqa: BLE001 — the statistics build them when asked
