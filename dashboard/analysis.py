@@ -21,6 +21,7 @@ see is :func:`dashboard.released.analyses_for`.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import threading
 from collections import OrderedDict
 from dataclasses import replace
@@ -40,6 +41,7 @@ from layers.compare import campaign_comparison
 from layers.counts import INCIDENT_TYPES
 from layers.gaps import gap_evidence
 from layers.hotspots import local_moran
+from layers.inference import prepare_gi_star
 from layers.key_areas import commune_evidence, key_area_scores, suggested_key_areas
 from layers.layer import Layer
 from layers.proximity import band_shares
@@ -60,6 +62,8 @@ GI_LAYERS = kinds(filter="fdr")
 #: Enough for the forecast (issue 19), whose baselines read some 70 layers of nine windows,
 #: beside the released answers and the figures of the states users come back to.
 _CACHE_SIZE = 512
+#: Seconds a costly statistic waits at most for :meth:`Analyses.prepare_statistics`.
+_PREPARE_WAIT = 120.0
 
 
 class Analyses:
@@ -85,6 +89,9 @@ class Analyses:
         self.seed = seed
         self._lock = threading.Lock()
         self._cache: OrderedDict = OrderedDict()
+        #: Set unless :meth:`prepare_statistics` is running.
+        self._prepared = threading.Event()
+        self._prepared.set()
         self.geometry = prepare(ctx)
         self.releases = ReleaseWorker(ctx)
         #: The forecasts: in memory, on disk, or built by a background process.
@@ -107,6 +114,39 @@ class Analyses:
         """The density grid and the hexagons as GeoJSON text (served once)."""
         return self.geometry.geojson
 
+    def prepare_statistics(self) -> threading.Thread:
+        """Start building, on a background thread, what every costly statistic reads
+        whatever the filters: the records' key in the disk cache
+        (:meth:`~dashboard.statistics_worker.StatisticsWorker.base`; the precompute
+        computes it when it is on) and what every Gi* of the communes reads
+        (:func:`layers.inference.prepare_gi_star`: esda's import, the contiguity, the
+        draws of this app's permutations) on the 2025 communes (the default; the former
+        ones, 10,035 in the country, would hold some 80 MB more in every server for a
+        choice few make).
+
+        Issue 18: the first ranked table a commander asked paid them (about 2 CPU-s for
+        the country) beside its own statistics. Started by the app once it is built
+        (:func:`dashboard.app.create_app`); a costly statistic asked meanwhile waits
+        until the imports are done (:meth:`_memo`); a failure is logged, and the
+        statistics then build what they need as before.
+        """
+        def prepare():
+            try:
+                if not self.ctx.settings.precompute_statistics:
+                    # the records' key (the disk cache's folder), which the precompute,
+                    # when it is on, computes at the same moment: not twice at once
+                    self.statistics.base()
+                prepare_gi_star(self.ctx.communes[NEW], seed=self.seed,
+                                permutations=(self.gi_permutations, self.permutations))
+            except Exception:  # noqa: BLE001 — the statistics build them when asked
+                logging.getLogger("borderwatch").exception("statistics not prepared ahead")
+            finally:
+                self._prepared.set()
+        self._prepared.clear()
+        thread = threading.Thread(target=prepare, daemon=True, name="statistics-prepare")
+        thread.start()
+        return thread
+
     # -- memoising -----------------------------------------------------------------------
 
     def memo(self, key: tuple, build):
@@ -128,6 +168,9 @@ class Analyses:
                 self._cache.move_to_end(full)
                 return self._cache[full]
         if key[0] in MEMOS_ON_DISK or (key[0] == "layer" and key[1] in ON_DISK):
+            # not while esda, libpysal and scipy are being imported by prepare_statistics:
+            # two threads importing libpysal at once fail on its circular imports
+            self._prepared.wait(_PREPARE_WAIT)
             value = self.statistics.kept(key, build, revision)
         else:
             value = build()

@@ -183,6 +183,7 @@ def create_app(settings: Settings, ctx: AppContext | None = None,
         ahead = an.ctx.settings
         _start_ahead(an, ahead.precompute_forecasts, an.forecasts.precompute, "forecasts")
         _start_ahead(an, ahead.precompute_statistics, an.statistics.precompute, "statistics")
+        an.prepare_statistics()  # esda, contiguity, draws: not on the first ranked table
     accounts = accounts or accounts_of(settings)
     install_auth(app, accounts, default_lang=settings.language,
                  secure_cookies=settings.secure_cookies, demo_open=lambda: ctx.source == "demo")

@@ -25,7 +25,9 @@ p-value and the same False Discovery Rate decision on every map:
   NumPy's global random state.
 
 esda, libpysal and scipy are imported inside the functions that use them: a server
-starts without them (seconds of imports that no first page needs).
+starts without them (seconds of imports that no first page needs), and
+:func:`prepare_gi_star` imports them, with the contiguity and the draws that every Gi*
+of a set of communes reads, once the server is up.
 """
 
 from __future__ import annotations
@@ -60,6 +62,7 @@ __all__ = [
     "gi_star_test",
     "island_mask",
     "permutation_p",
+    "prepare_gi_star",
     "queen_contiguity",
     "quiet_esda",
 ]
@@ -272,6 +275,28 @@ def _tail_counts(observed: np.ndarray,
     communes at a time and add the counts up.
     """
     observed = np.asarray(observed, dtype=float).reshape(-1, 1)
+    if not np.isfinite(observed).all():
+        return _tail_counts_isclose(observed, simulated)
+    # np.isclose(simulated, observed) is |d| <= tol for a finite observed value, d the
+    # difference below (and x == y implies d == 0): then "at least or tied" is
+    # d >= -tol (d < 0 gives |d| = -d exactly) and "at most or tied" is d <= tol, and
+    # ">=" is d >= 0 (a difference of two floats is 0 only when they are equal, and
+    # rounding keeps its sign). The same counts, bit for bit, as the expression of
+    # _tail_counts_isclose (a test compares them), in three passes over one difference
+    # instead of a dozen: a third of the cost of the Gi* permutations' counting.
+    difference = simulated - observed
+    tolerance = _TIE_ATOL + TIE_RTOL * np.abs(observed)
+    larger = np.count_nonzero(difference >= 0, axis=1)
+    at_least = np.count_nonzero(difference >= -tolerance, axis=1)
+    at_most = np.count_nonzero(difference <= tolerance, axis=1)
+    return at_least, at_most, larger
+
+
+def _tail_counts_isclose(observed: np.ndarray,
+                         simulated: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`_tail_counts` as its rule reads, with ``np.isclose``: what it computes
+    when an observed value is not finite (NaN, an infinity), and its reference."""
+    observed = np.asarray(observed, dtype=float).reshape(-1, 1)
     tied = np.isclose(simulated, observed, rtol=TIE_RTOL, atol=_TIE_ATOL)
     at_or_above = simulated >= observed
     larger = np.count_nonzero(at_or_above, axis=1)
@@ -331,6 +356,35 @@ def _folded(greater: np.ndarray, lesser: np.ndarray, alternative: str,
     if islands is not None:
         p[np.asarray(islands, dtype=bool)] = np.nan
     return p, np.sign(lesser - greater).astype(int)
+
+
+def prepare_gi_star(communes: gpd.GeoDataFrame | gpd.GeoSeries, *,
+                    permutations: tuple[int, ...] = (9999,), seed: int = 0) -> Graph:
+    """Build and keep ahead what every Gi* of ``communes`` reads, whatever the values.
+
+    esda (and libpysal, scipy.stats) imported, the contiguity
+    (:func:`queen_contiguity`), its self-weighted graph (:func:`gi_star_statistic`) and
+    esda's draws of the neighbours (:func:`_permuted_ids`) for each count of
+    ``permutations`` and ``seed``: each kept where :func:`gi_star_test` looks for it, so
+    that the first Gi* asked of a filter state costs only its values. For the country's
+    3,321 communes about 1.5 CPU-s, once per process (issue 18: they were paid by the
+    first ranked table a commander asked). Nothing is computed that would not be
+    otherwise, and the kept values depend only on their keys: every result is the same.
+
+    Returns
+    -------
+    libpysal.graph.Graph
+        The contiguity of ``communes``.
+    """
+    import importlib
+
+    importlib.import_module("esda")  # the import itself is what is prepared (0.9 CPU-s)
+    graph = queen_contiguity(communes)
+    _self_weighted(graph)
+    size = int(_neighbourhoods(graph)[1].max(initial=0))
+    for count in permutations:
+        _permuted_ids(len(graph.unique_ids), size, int(count), seed)
+    return graph
 
 
 # -- Gi* on counts: the exact conditional permutation distribution ---------------------------

@@ -120,3 +120,113 @@ def test_gi_of_the_rate_beside_gi_of_the_counts_and_in_the_key_area_score(analys
     # the former communes have no population: their "rate" Gi* is the counts'
     old = analyses.layer("gi_rate", **{**period, "unit_set": "legacy"})
     assert old.params["source"] == "count" and old.unit_set == "legacy"
+
+
+
+@pytest.mark.parametrize("unit_set", ["2025", "legacy"])
+def test_ranked_table_beside_the_shares_is_the_sequential_one_to_the_bit(analyses, monkeypatch,
+                                                                         unit_set):
+    """Issue 18: the commander's ranked key communes and the distance shares of a new filter
+    state are computed at once (the shares on a thread of their own). Every statistic of the
+    ranking (Gi* of the counts and of the rate with their p-values, the emerging hot spots,
+    the change), the evidence, the shares and both tables are those of one computation
+    after the other, to the bit."""
+    import threading
+
+    import pandas as pd
+
+    from dashboard.pages import commander
+    from layers.catalogue import Query
+    from layers.key_areas import commune_evidence
+
+    monkeypatch.setattr(analyses.statistics, "kept", lambda key, build, revision: build())
+    rated = unit_set == "2025"
+    kinds = ("counts", "rates", "gi", "gi_rate", "emerging", "change") if rated else (
+        "counts", "gi", "emerging", "change")
+    period = dict(unit_set=unit_set, types=("illegal_crossing", "tip"),
+                  start=dt.date(2024, 4, 1), end=dt.date(2025, 9, 30))
+    query = Query(**period)
+    analyses._cache.clear()
+    one_by_one = {kind: analyses._layer(kind, query) for kind in kinds}
+    expected = commune_evidence(analyses.ctx.unit_table(unit_set),
+                                distances=analyses.distances[unit_set], **one_by_one)
+    expected_table = commander._ranked_table(expected, "vi")
+    shares = analyses.summary(**period)
+    expected_summary = commander._summary(shares, "vi")
+
+    analyses._cache.clear()
+    threads = set()
+    summary = analyses.summary
+
+    def seen(**filters):
+        threads.add(threading.current_thread().name.split("_")[0])
+        return summary(**filters)
+
+    monkeypatch.setattr(analyses, "summary", seen)
+    table, shown = commander._tables(analyses, unit_set, period["types"], period["start"],
+                                     period["end"], "vi")
+    assert threads == {"shares"}  # the shares were computed on their own thread
+    for kind in kinds:
+        again = analyses._layer(kind, query)  # from memory: what the callback computed
+        assert again is not one_by_one[kind]
+        pd.testing.assert_frame_equal(again.frame, one_by_one[kind].frame, check_exact=True)
+        assert again.params == one_by_one[kind].params
+    assert "p_value" in one_by_one["gi"].frame  # the p-values themselves were compared
+    pd.testing.assert_frame_equal(analyses.evidence(**period), expected, check_exact=True)
+    again = summary(**period)
+    assert again is not shares
+    for name in ("bands", "catchments"):
+        pd.testing.assert_frame_equal(again[name], shares[name], check_exact=True)
+    assert _json(table) == _json(expected_table) and "ranked-row" in _json(table)
+    assert _json(shown) == _json(expected_summary)
+
+
+def _json(component) -> str:
+    """A Dash component (or a list of them) as the page receives it."""
+    import json
+
+    import plotly
+
+    return json.dumps(component, cls=plotly.utils.PlotlyJSONEncoder)
+
+
+def test_statistics_are_prepared_ahead_and_costly_results_wait_for_them(analyses,
+                                                                         monkeypatch):
+    """Issue 18: once the app is built, a background thread imports esda and builds the
+    contiguity and draws of the 2025 communes; a costly result asked meanwhile
+    waits for it (two threads importing libpysal at once fail), a cheap one does not."""
+    import threading
+
+    import layers.inference as inference
+    from layers.inference import _Kept
+
+    for name in ("_GRAPHS", "_SELF_WEIGHTED", "_DRAWS"):
+        monkeypatch.setattr(inference, name, _Kept(8))
+    started, go_on, order = threading.Event(), threading.Event(), []
+    prepare = inference.prepare_gi_star
+
+    def slow(communes, **kw):
+        order.append(len(communes))
+        started.set()
+        go_on.wait(10)
+        return prepare(communes, **kw)
+
+    monkeypatch.setattr("dashboard.analysis.prepare_gi_star", slow)
+    thread = analyses.prepare_statistics()
+    started.wait(10)
+    period = dict(unit_set="2025", types=("tip",), start=dt.date(2025, 1, 1),
+                  end=dt.date(2025, 3, 31))
+    analyses.layer("counts", **period)  # not a costly statistic: answered meanwhile
+    asked = threading.Thread(target=lambda: analyses.layer("gi", **period))
+    asked.start()
+    asked.join(0.5)
+    assert asked.is_alive() and not analyses._prepared.is_set()  # the Gi* waits
+    go_on.set()
+    thread.join(60)
+    asked.join(60)
+    assert analyses._prepared.is_set() and not asked.is_alive()
+    new = len(analyses.ctx.communes["2025"])
+    assert order == [new]  # the 2025 communes only
+    graph = inference.queen_contiguity(analyses.ctx.communes["2025"])
+    size = int(graph.cardinalities.max())
+    assert (new, size, analyses.gi_permutations, analyses.seed) in inference._DRAWS._items

@@ -452,3 +452,79 @@ def test_gi_star_permutations_keep_no_units_by_permutations_array():
     kept = w.n * 2999 * 8
     assert peak < kept / 4, f"{peak / 1e6:.0f} MB at the peak"
     assert test.p_sim.min() == pytest.approx(1 / 3000)
+
+
+def _tie_cases(rng) -> tuple[np.ndarray, np.ndarray]:
+    """Observed values and simulations made to sit on every edge of the tie rule: equal,
+    a rounding apart, just inside and just outside the tolerance, zeros, signed zeros,
+    huge and subnormal values, infinities and NaN among the simulations."""
+    observed = np.r_[rng.normal(0, 1, 30), 0.0, -0.0, 1e300, -1e300, 5e-324, 1e-12, 3.0]
+    size = (len(observed), 400)
+    simulated = observed[:, None] + rng.normal(0, 1, size)
+    tol = 1e-12 + 1e-9 * np.abs(observed)[:, None]
+    edge = rng.integers(0, 9, size)
+    simulated = np.where(edge == 0, observed[:, None], simulated)
+    simulated = np.where(edge == 1, np.nextafter(observed[:, None], np.inf), simulated)
+    simulated = np.where(edge == 2, observed[:, None] + tol, simulated)
+    simulated = np.where(edge == 3, observed[:, None] - tol, simulated)
+    simulated = np.where(edge == 4, np.nextafter(observed[:, None] - tol, -np.inf), simulated)
+    simulated = np.where(edge == 5, np.nextafter(observed[:, None] + tol, np.inf), simulated)
+    simulated[:, :3] = [np.inf, -np.inf, np.nan]
+    return observed, simulated
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_tail_counts_are_the_isclose_rule_to_the_count(seed):
+    """The counting of ties on one difference (issue 18: a third of the cost) gives the
+    counts np.isclose gives, on values sitting on every edge of the tolerance; observed
+    values that are not finite are counted by the isclose rule itself."""
+    from layers.inference import _tail_counts, _tail_counts_isclose
+
+    observed, simulated = _tie_cases(np.random.default_rng(seed))
+    fast = _tail_counts(observed, simulated)
+    slow = _tail_counts_isclose(observed, simulated)
+    for a, b in zip(fast, slow, strict=True):
+        np.testing.assert_array_equal(a, b)
+    # the edges are there: ties that are not equalities, and near misses that are not ties
+    tied = np.isclose(simulated, observed[:, None], rtol=1e-9, atol=1e-12)
+    assert (tied & (simulated != observed[:, None])).sum() > 1000
+    assert (~tied & (np.abs(simulated - observed[:, None]) < 2e-9)).any()
+    odd = np.array([np.nan, np.inf, -np.inf, 1.0])
+    sims = np.array([[np.nan, 1.0], [np.inf, 1.0], [-np.inf, np.inf], [1.0, 2.0]])
+    at_least, at_most, larger = _tail_counts(odd, sims)
+    assert (at_least.tolist(), at_most.tolist(), larger.tolist()) == ([0, 1, 2, 2], [0, 2, 1, 1],
+                                                                     [0, 1, 2, 2])
+
+
+def test_prepare_gi_star_keeps_what_gi_star_test_reads_and_changes_no_result(monkeypatch):
+    """Issue 18: the contiguity, the self-weighted graph and esda's draws are built ahead
+    (once the server is up); a Gi* then builds none of them again, and its numbers are
+    those of a Gi* that built them itself."""
+    import layers.inference as inference
+    from layers.inference import _Kept, prepare_gi_star
+
+    def fresh():
+        for name in ("_GRAPHS", "_SELF_WEIGHTED", "_DRAWS"):
+            monkeypatch.setattr(inference, name, _Kept(8))
+
+    communes = _row_of(40)
+    y = np.random.default_rng(11).gamma(0.7, 3.0, 40).round(3)
+    fresh()
+    alone = gi_star_test(y, queen_contiguity(communes), inference="permutation",
+                         permutations=499, seed=3)
+    fresh()
+    graph = prepare_gi_star(communes, permutations=(499, 99), seed=3)
+    size = 5  # two rows of squares: queen neighbours of a unit inside, none of an island
+    assert int(graph.cardinalities.max()) == size
+    assert set(inference._DRAWS._items) == {(40, size, 499, 3), (40, size, 99, 3)}
+    draws = inference._DRAWS._items[(40, size, 499, 3)]
+    weighted = inference._SELF_WEIGHTED._items[id(graph)][1]
+    prepared = gi_star_test(y, queen_contiguity(communes), inference="permutation",
+                            permutations=499, seed=3)
+    assert queen_contiguity(communes) is graph
+    assert inference._DRAWS._items[(40, size, 499, 3)] is draws
+    assert len(inference._DRAWS._items) == 2  # no draw made again
+    assert inference._SELF_WEIGHTED._items[id(graph)][1] is weighted
+    for a, b in zip(alone, prepared, strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert prepared.inference == "permutation" and len(set(prepared.p_value)) > 20

@@ -198,3 +198,39 @@ def test_geometry_without_crs_is_refused(place):
     with pytest.raises(ValueError, match="without CRS"):
         gate_distances(gpd.GeoSeries([shapely.Point(106, 11)]), gates)
     assert math.isinf(DEFAULT_BANDS[-1])
+
+
+def test_shares_measure_each_record_as_the_distances_do_one_by_one(place):
+    """Issue 18: band_shares reprojects the points and communes once for both distances and
+    reads a blank code once per distinct value; each record's distances are still those
+    gate_distances and border_distance give it from its WGS84 point or its commune, to the
+    bit, and blank, whitespace and missing codes are still left unplaced."""
+    incidents, communes, gates, border = place
+    records = incidents.copy()
+    records["new_code"] = records["new_code"].astype(object)
+    unlocated = records.index[records["lat"].isna()]
+    assert len(unlocated) > 20
+    records.loc[unlocated[:3], "new_code"] = ["", "  ", None]
+    records.loc[unlocated[3], "new_code"] = np.nan
+    shares = band_shares(records, communes, gates, border)
+    out = shares.records
+    points = incident_points(records)
+    by_point = gate_distances(points, gates).join(border_distance(points, border))
+    for column in ("gate_km", "border_km", "gate_id"):
+        assert out.loc[points.index, column].equals(by_point[column])
+    known = records.loc[unlocated[4:], "new_code"]
+    used = communes.loc[known.unique()]
+    per_commune = gate_distances(used, gates, measure_from="representative_point").join(
+        border_distance(used, border, measure_from="representative_point"))
+    for column in ("gate_km", "border_km"):
+        np.testing.assert_array_equal(out.loc[known.index, column].to_numpy(),
+                                      per_commune.loc[known.to_numpy(), column].to_numpy())
+    assert out.loc[unlocated[:4], "basis"].isna().all() and shares.n_unplaced == 4
+    from layers.proximity import METRIC_CRS, _metric_points
+
+    made = _metric_points(records)
+    moved = points.to_crs(METRIC_CRS)
+    assert made.index.equals(moved.index) and made.crs == moved.crs
+    np.testing.assert_array_equal(shapely.get_coordinates(made.values),
+                                  shapely.get_coordinates(moved.values))
+    assert shares.n_by_commune == len(unlocated) - 4
