@@ -343,14 +343,20 @@ class Analyses:
                                     gi_rate=get("gi_rate") if rated else None)
         return self._memo(("evidence", unit_set, tuple(types), start, end), build)
 
+    def area_scores(self, *, unit_set: str, start, end) -> pd.DataFrame:
+        """Every commune's key-area score and reasons over every incident type
+        (:func:`layers.key_areas.key_area_scores`), once per period: the gap evidence of
+        each choice of agencies and the targets' key areas ask the same (issue 18)."""
+        return self._memo(("area_scores", unit_set, start, end), lambda: key_area_scores(
+            self.evidence(unit_set=unit_set, types=INCIDENT_TYPES, start=start, end=end)))
+
     def gap_evidence(self, *, unit_set: str, start, end, agencies=()) -> pd.DataFrame:
         """Risk (key-area score and reasons, all incident types) and coverage of every
         commune (:func:`layers.gaps.gap_evidence`)."""
         agencies = tuple(agencies or ())
 
         def build():
-            scores = key_area_scores(self.evidence(unit_set=unit_set, types=INCIDENT_TYPES,
-                                                   start=start, end=end))
+            scores = self.area_scores(unit_set=unit_set, start=start, end=end)
             return gap_evidence(
                 self.ctx.unit_table(unit_set), scores=scores,
                 coverage=self.planner_layer("coverage", unit_set=unit_set, start=start,
@@ -370,8 +376,7 @@ class Analyses:
     def key_area_codes(self, *, start, end) -> tuple[str, ...]:
         """2025 communes of high risk (:func:`layers.key_areas.suggested_key_areas`): a
         suggestion, used by the targets only for a plan without an official list."""
-        return suggested_key_areas(key_area_scores(self.evidence(
-            unit_set=NEW, types=INCIDENT_TYPES, start=start, end=end)))
+        return suggested_key_areas(self.area_scores(unit_set=NEW, start=start, end=end))
 
     def kpis(self, *, start: dt.date, end: dt.date) -> tuple[pd.DataFrame, pd.DataFrame]:
         """Every plan's indicators for the period, and over the four quarters up to its end

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import io
+import json
 import logging
-from urllib.parse import parse_qs, urlencode
 
 from dash import ALL, Dash, Input, Output, State, dcc, html, no_update
 from flask import Response
@@ -13,6 +13,8 @@ from dashboard import ids
 from dashboard.context import AppContext, build_context
 from dashboard.i18n import LANGUAGES, translate
 from dashboard.analysis import Analyses
+from dashboard.figures.context import CONTEXT_STYLE, context_url, neighbour_geojson
+from dashboard.figures.commune_map import hatch_geojson
 from dashboard.geometry import grid_url
 from dashboard.auth.accounts import Accounts, accounts_of
 from dashboard.auth.roles import may_open
@@ -21,7 +23,7 @@ from dashboard.client_text import page_shell
 from dashboard.pages import commander, import_records, overview, planner, reporting
 from dashboard.presentation import register_presentation
 from dashboard import session_language
-from dashboard.shell import page_frame
+from dashboard.shell import language_links_js, page_frame
 from dashboard.tiles import install_basemap
 from dashboard.url_state import frame_of
 from geo.config import Settings
@@ -39,9 +41,15 @@ def _serve_geojson(app: Dash, ctx: AppContext, an: Analyses) -> None:
     """Commune polygons, the density grid and the hexagons at fixed URLs, cached by the
     browser: geometry travels once."""
     bodies = {overview.geojson_url(s): (lambda s=s: ctx.geojson[s]) for s in (NEW, OLD)}
+    # the hatching of hidden communes, cut once for every worker (kept in the cache folder)
+    bodies.update({overview.hatch_url(s): (lambda s=s: json.dumps(hatch_geojson(
+        ctx.geojson[s], cache_dir=ctx.settings.cache_dir))) for s in (NEW, OLD)})
     # the grids' shapes are made on their first request (seconds for the country), not at start
     bodies.update({grid_url(name): (lambda name=name: an.geojson[name])
                    for name in ("density", "hexagons")})
+    # the neighbouring provinces a live map draws under the communes (issue 18: by address,
+    # so that a redrawn map does not carry them again)
+    bodies.update({context_url(c): (lambda c=c: _neighbours_text(ctx, c)) for c in CONTEXT_STYLE})
     for number, (url, body) in enumerate(bodies.items()):
 
         def view(body=body):
@@ -52,6 +60,13 @@ def _serve_geojson(app: Dash, ctx: AppContext, an: Analyses) -> None:
             )
 
         app.server.add_url_rule(url, endpoint=f"geojson_{number}", view_func=view)
+
+
+def _neighbours_text(ctx: AppContext, country: str) -> str:
+    """The neighbouring provinces of ``country`` as GeoJSON text (none: no feature)."""
+    if ctx.neighbours is None or not len(ctx.neighbours):
+        return json.dumps({"type": "FeatureCollection", "features": []})
+    return json.dumps(neighbour_geojson(ctx.neighbours, country))
 
 
 def _serve_templates(app: Dash, ctx: AppContext) -> None:
@@ -228,23 +243,14 @@ def create_app(settings: Settings, ctx: AppContext | None = None,
             body = page.layout(ctx, lang, search)
         return page_frame(ctx, lang, pathname or "/", body, session), key
 
-    @app.callback(Output({"type": ids.LANG_LINK, "lang": ALL}, "href"),
-                  Input(ids.URL, "search"), State(ids.URL, "pathname"),
-                  State({"type": ids.LANG_LINK, "lang": ALL}, "id"))
-    def language_links(search, pathname, link_ids):
-        """The language switch keeps the view: same path, same filters, other language."""
-        search = search if isinstance(search, str) else ""
-        pathname = pathname if isinstance(pathname, str) else "/"
-        # a forged address may hold what no browser sends (a lone surrogate): dropped
-        search, pathname = (text.encode("utf-8", "ignore").decode("utf-8")
-                            for text in (search, pathname))
-        query = parse_qs(search.lstrip("?"), keep_blank_values=True)
-        hrefs = []
-        for link in link_ids if isinstance(link_ids, list) else []:
-            lang = link.get("lang") if isinstance(link, dict) else None
-            query["lang"] = [lang if lang in LANGUAGES else settings.language]
-            hrefs.append(f"{pathname or '/'}?{urlencode(query, doseq=True)}")
-        return hrefs
+    # The language switch keeps the view: same path, same filters, other language. Run in
+    # the browser: every filter change rewrites the address, and a request per change to
+    # rewrite one link cost the server a round trip in every change (issue 18).
+    app.clientside_callback(
+        language_links_js(LANGUAGES, settings.language),
+        Output({"type": ids.LANG_LINK, "lang": ALL}, "href"),
+        Input(ids.URL, "search"), State(ids.URL, "pathname"),
+        State({"type": ids.LANG_LINK, "lang": ALL}, "id"))
 
     register_presentation(app, an)
     for page in _PAGES.values():

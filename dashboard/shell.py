@@ -6,6 +6,8 @@ frame, not of a page, so that no screen can forget them.
 
 from __future__ import annotations
 
+import json
+
 from dash import dcc, html
 
 from dashboard import ids
@@ -14,7 +16,7 @@ from dashboard.context import AppContext
 from dashboard.i18n import LANGUAGES, format_date, translate
 from layers.layer import Caveat
 
-__all__ = ["caveat_banner", "page_frame"]
+__all__ = ["caveat_banner", "language_links_js", "page_frame"]
 
 def caveat_banner(caveats: tuple[Caveat, ...], lang: str) -> html.Div:
     """A visible strip naming every caveat that applies (empty when none does)."""
@@ -36,6 +38,75 @@ def _language_links(pathname: str, lang: str) -> html.Div:
             links.append(dcc.Link(label, href=f"{pathname}?lang={code}", className="lang",
                                   id={"type": ids.LANG_LINK, "lang": code}))
     return html.Div(links, id=ids.LANG_LINKS, className="lang-links")
+
+
+#: The links' addresses, worked out in the browser from the address bar (Python's
+#: ``parse_qs`` / ``urlencode(doseq=True)`` rules: ``+`` and ``%XX`` read, bad escapes kept,
+#: bad UTF-8 replaced; the parameters in the order they first came, ``lang`` in its place or
+#: last; written back with ``A-Za-z0-9_.-~`` kept, spaces as ``+``, the rest ``%XX``).
+_LANGUAGE_LINKS_JS = r"""function (search, pathname, linkIds) {
+    const languages = __LANGUAGES__, fallback = __DEFAULT__;
+    // a forged address may hold what no browser sends (a lone surrogate): dropped
+    const clean = function (v, d) {
+        return (typeof v === "string" ? v : d).replace(/\p{Cs}/gu, "");
+    };
+    search = clean(search, "");
+    pathname = clean(pathname, "/");
+    const decode = function (s) {
+        s = s.replace(/\+/g, " ");
+        const bytes = [], encoder = new TextEncoder();
+        for (let i = 0; i < s.length;) {
+            const hex = s.substr(i + 1, 2);
+            if (s[i] === "%" && /^[0-9A-Fa-f]{2}$/.test(hex)) {
+                bytes.push(parseInt(hex, 16));
+                i += 3;
+            } else {
+                const ch = String.fromCodePoint(s.codePointAt(i));
+                encoder.encode(ch).forEach(function (b) { bytes.push(b); });
+                i += ch.length;
+            }
+        }
+        return new TextDecoder().decode(new Uint8Array(bytes));
+    };
+    const encode = function (s) {
+        let out = "";
+        new TextEncoder().encode(s).forEach(function (b) {
+            const c = String.fromCharCode(b);
+            if (/[A-Za-z0-9_.~-]/.test(c)) { out += c; }
+            else if (b === 32) { out += "+"; }
+            else { out += "%" + (b < 16 ? "0" : "") + b.toString(16).toUpperCase(); }
+        });
+        return out;
+    };
+    const query = new Map();
+    search.replace(/^\?+/, "").split("&").forEach(function (part) {
+        if (!part) { return; }
+        const at = part.indexOf("=");
+        const name = decode(at < 0 ? part : part.slice(0, at));
+        if (!query.has(name)) { query.set(name, []); }
+        query.get(name).push(at < 0 ? "" : decode(part.slice(at + 1)));
+    });
+    return (Array.isArray(linkIds) ? linkIds : []).map(function (link) {
+        const lang = link && typeof link === "object" ? link.lang : null;
+        query.set("lang", [languages.indexOf(lang) >= 0 ? lang : fallback]);
+        const pairs = [];
+        query.forEach(function (values, key) {
+            values.forEach(function (v) { pairs.push(encode(key) + "=" + encode(v)); });
+        });
+        return (pathname || "/") + "?" + pairs.join("&");
+    });
+}"""
+
+
+def language_links_js(languages=LANGUAGES, default: str = LANGUAGES[0]) -> str:
+    """The clientside callback that points each language link at the page shown: same path,
+    same filters, the link's language (``default`` for a link naming none offered).
+
+    It runs in the browser, since every filter change rewrites the address bar: answered by
+    the server, it was one more round trip in every change (issue 18).
+    """
+    return (_LANGUAGE_LINKS_JS.replace("__LANGUAGES__", json.dumps(list(languages)))
+            .replace("__DEFAULT__", json.dumps(default)))
 
 
 _NAV = (("/", "nav.overview"), ("/commander", "nav.commander"), ("/planner", "nav.planner"),

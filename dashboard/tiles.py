@@ -56,11 +56,19 @@ def map_extras(ctx, *, live: bool = True) -> dict:
     """What :func:`dashboard.figures.commune_map.commune_map` draws beyond the communes, for
     a map of ``ctx`` (an :class:`dashboard.context.AppContext`): the neighbours always; the
     basemap on a live page only (``live``), its tiles at this server's own address as the
-    browser reached it (a static export's browser has no session to fetch them with)."""
+    browser reached it (a static export's browser has no session to fetch them with); on a
+    live page the neighbours' shapes at their address too (``dashboard.app`` serves them)."""
     from flask import has_request_context, request
 
+    from dashboard.figures.context import CONTEXT_STYLE, context_url
+
     extras = {"neighbours": ctx.neighbours}
-    if live and ctx.basemap is not None:
-        origin = request.host_url if has_request_context() else ""
+    if not live:
+        return extras
+    origin = request.host_url if has_request_context() else ""
+    if ctx.neighbours is not None and len(ctx.neighbours):
+        # the neighbours' shapes by address: fetched once, not sent with every redraw
+        extras["context_urls"] = {c: context_url(c, origin) for c in CONTEXT_STYLE}
+    if ctx.basemap is not None:
         extras.update(basemap=ctx.basemap, tile_url=tile_url(origin))
     return extras

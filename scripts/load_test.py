@@ -10,8 +10,9 @@ Dash's renderer does (no browser is run):
 2. opens its role's page (the commander ``/commander``, the planner
    ``/planner``, the viewer the overview ``/``): the page's HTML,
    ``/_dash-layout``, ``/_dash-dependencies``, then every callback the page
-   fires on load, with the commune polygons (``/geo/….geojson``) fetched the
-   first time a map names them, as a browser does (it caches them for a day).
+   fires on load, with the commune polygons and the neighbours' shapes
+   (``/geo/….geojson``) fetched the first time a map names them, as a browser does
+   (it caches them for a day).
    The framework's JavaScript (``/_dash-component-suites/…``) is not fetched:
    a browser caches it;
 3. then, until the time is up, changes one filter its role may change, picked
@@ -103,6 +104,9 @@ ROLES = {
 DEMO_PASSWORD = "minhhoa-demo"
 #: A map's polygons URL in an answer (Dash writes "/" as "\\u002f" in JSON).
 _GEOJSON = re.compile(rb'"geojson":\s*"((?:/|\\u002f)geo(?:/|\\u002f)[^"]+?\.geojson)"')
+#: A map layer's shapes by address (the neighbours: ``"source": "http://host/geo/….geojson"``).
+_SOURCE = re.compile(rb'"source":\s*"(?:https?:(?:/|\\u002f){2}[^"/\\]*)?'
+                     rb'((?:/|\\u002f)geo(?:/|\\u002f)[^"]+?\.geojson)"')
 _LOGIN_CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 #: The app-wide alert a failed callback raises (``dash.set_props``; the answer is still 200).
 _ALERT = re.compile(rb'"className":\s*"alert error"')
@@ -386,7 +390,7 @@ class DashPage:
         raw = answer.content
         if _ALERT.search(raw):  # a callback failed on the server: the page shows the alert
             self.session.fail(kind, f"the page shows an error: {raw[:300]!r}")
-        for path in _GEOJSON.findall(raw):
+        for path in _GEOJSON.findall(raw) + _SOURCE.findall(raw):
             self.session.fetch_geojson(path.decode().replace("\\u002f", "/"))
         if not any((c, p) in self._feeding or p == "children" for c, p in parts) and \
                 b'"sideUpdate"' not in raw:

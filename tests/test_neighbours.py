@@ -12,7 +12,8 @@ import shapely
 
 from dashboard.exports.static import _pinned_labels, presentation_figure
 from dashboard.figures.commune_map import TRACE_COMMUNES, TRACE_GATES, commune_map
-from dashboard.figures.context import context_attribution, context_layers, context_places
+from dashboard.figures.context import (context_attribution, context_layers, context_places,
+                                       context_url, neighbour_geojson)
 from geo.boundaries import bundled_path, load_neighbours
 from layers.layer import Layer
 
@@ -188,3 +189,23 @@ def test_presentation_mode_refits_the_map_and_keeps_the_arrow_with_the_bar(neigh
     centre = y(fig.layout.map.center.lat)
     assert centre - y(bounds[3]) < height / 2 - 20  # room above the north for the gates' names
     assert y(bounds[1]) - centre < height / 2  # the south inside
+
+
+def test_a_live_map_names_their_address_instead_of_holding_them(neighbours):
+    """Issue 18: a live page's redrawn map sends no neighbour's shape (the browser fetched
+    them once); the layers, their order, style and credit are those of the inline map."""
+    gates, border = _furniture()
+    urls = {c: context_url(c, "http://127.0.0.1:8050/") for c in ("KH", "VN")}
+    inline = commune_map(_layer(), _geojson(), gates, border, neighbours=neighbours)
+    named = commune_map(_layer(), _geojson(), gates, border, neighbours=neighbours,
+                        context_urls=urls)
+    assert urls["KH"] == "http://127.0.0.1:8050/geo/context_KH.geojson"
+    assert context_url("VN") == "/geo/context_VN.geojson"
+    sources = [layer.source for layer in named.layout.map.layers]
+    assert sources == [urls["KH"], urls["KH"], urls["VN"], urls["VN"]]
+    assert [layer.source["features"] for layer in inline.layout.map.layers] == \
+        [neighbour_geojson(neighbours, c)["features"] for c in ("KH", "KH", "VN", "VN")]
+    strip = lambda fig: [{k: v for k, v in layer.to_plotly_json().items() if k != "source"}  # noqa: E731
+                         for layer in fig.layout.map.layers]
+    assert strip(named) == strip(inline)
+    assert len(named.to_json()) < len(inline.to_json()) - 40_000  # ~45 kB of shapes, twice

@@ -260,14 +260,21 @@ def _hatch_values(layer: Layer) -> dict:
     return {"locations": codes, "z": [1] * len(codes)}
 
 
-def _hatch_trace(layer: Layer, shapes, cache_dir=None) -> go.Choroplethmap:
-    """Stripes over every hidden commune, above their greys; no hover, no legend."""
+def _hatch_trace(layer: Layer, shapes, cache_dir=None, url: str | None = None
+                 ) -> go.Choroplethmap:
+    """Stripes over every hidden commune, above their greys; no hover, no legend. ``url``:
+    the stripes are served there (the figure names them, the browser fetches them once)."""
     polygons = shapes if isinstance(shapes, dict) or (
         isinstance(shapes, str) and shapes.lstrip().startswith("{")) else None
     colour = HATCH["color"]
+    if url is not None:
+        stripes = url
+    elif polygons is not None:
+        stripes = hatch_geojson(polygons, cache_dir=cache_dir)
+    else:
+        stripes = {"type": "FeatureCollection", "features": []}
     return go.Choroplethmap(
-        geojson=hatch_geojson(polygons, cache_dir=cache_dir) if polygons is not None
-        else {"type": "FeatureCollection", "features": []},
+        geojson=stripes,
         featureidkey="id", zmin=0, zmax=1, colorscale=[[0, colour], [1, colour]],
         showscale=False, marker={"line": {"width": 0}, "opacity": HATCH["opacity"]},
         hoverinfo="skip", showlegend=False, meta={"role": "hatch"}, **_hatch_values(layer))
@@ -437,6 +444,8 @@ def commune_map(
     neighbours: gpd.GeoDataFrame | None = None,
     basemap: Basemap | None = None,
     tile_url: str = TILE_URL,
+    context_urls: dict[str, str] | None = None,
+    hatch_url: str | None = None,
 ) -> go.Figure:
     """A figure of ``layer`` over the commune polygons, with the border and the gates.
 
@@ -471,6 +480,13 @@ def commune_map(
     basemap : Basemap, optional
         The province's own offline basemap, drawn under everything from ``tile_url``
         (the app's own tile route; absolute for vector tiles).
+    context_urls : dict, optional
+        Country → the address the neighbours' shapes are served at
+        (:func:`dashboard.figures.context.context_url`): a live page's figure names them
+        instead of holding them.
+    hatch_url : str, optional
+        Where the browser fetches the hatching of ``shapes`` (:func:`hatch_geojson`, served
+        and cached as the polygons are): a live page's redrawn map then sends none of it.
     """
     frame = layer.frame
     values = frame[layer.value].astype(float).to_numpy()
@@ -524,10 +540,12 @@ def commune_map(
     minx, miny, maxx, maxy = bounds
     fig = go.Figure([communes, border_trace, gate_trace])
     layers = [*basemap_layers(basemap, tile_url, lang),
-              *context_layers(neighbours, lang, over_basemap=basemap is not None)]
+              *context_layers(neighbours, lang, over_basemap=basemap is not None,
+                             urls=context_urls)]
     if hidden or (hidden is None and hidden_cells(layer).notna().any()):
         fig.add_traces([*_hidden_traces(layer, geojson, lang),
-                        _hatch_trace(layer, geojson if shapes is None else shapes, cache_dir)])
+                        _hatch_trace(layer, geojson if shapes is None else shapes, cache_dir,
+                                     url=hatch_url)])
     fig.update_layout(
         title={"text": plain_text(title), "x": 0.01, "font": {"size": 18}},
         map={

@@ -28,7 +28,7 @@ from dashboard.i18n import translate
 from geo.basemap import Basemap
 
 __all__ = ["CONTEXT_STYLE", "PLACE_STYLE", "basemap_layers", "context_attribution",
-           "context_layers", "context_places", "neighbour_geojson"]
+           "context_layers", "context_places", "context_url", "neighbour_geojson"]
 
 #: Fill and outline of the neighbours: greys that no colour scale of the communes uses.
 CONTEXT_STYLE = {
@@ -52,6 +52,14 @@ def neighbour_geojson(neighbours: gpd.GeoDataFrame, country: str) -> dict:
         for r in rows.itertuples()]}
 
 
+def context_url(country: str, origin: str = "") -> str:
+    """Where a live page's browser fetches :func:`neighbour_geojson` of ``country`` (served
+    once and cached, as the communes are: a map redrawn for a new layer or unit set then
+    sends no neighbour's shape again). ``origin``: the server as the browser reached it
+    (MapLibre fetches a layer's source from its own worker)."""
+    return f"{origin.rstrip('/')}/geo/context_{country}.geojson"
+
+
 def context_attribution(lang: str, *, neighbours: gpd.GeoDataFrame | None = None,
                         basemap: Basemap | None = None) -> str:
     """Where what a map draws beyond the communes comes from, as the reader sees it
@@ -66,9 +74,11 @@ def context_attribution(lang: str, *, neighbours: gpd.GeoDataFrame | None = None
 
 
 def context_layers(neighbours: gpd.GeoDataFrame | None, lang: str, *,
-                   over_basemap: bool = False) -> list[dict]:
+                   over_basemap: bool = False, urls: dict[str, str] | None = None) -> list[dict]:
     """MapLibre layers of the neighbouring provinces (fill, then outline), under the traces;
-    ``over_basemap``: their fill nearly clear, so that the basemap shows through."""
+    ``over_basemap``: their fill nearly clear, so that the basemap shows through. ``urls``
+    (country → :func:`context_url`): the shapes by address, for a live page; else in the
+    figure (an export draws them with no server)."""
     if neighbours is None or not len(neighbours):
         return []
     attribution = plain_text(translate("map.context.attribution", lang))
@@ -77,6 +87,8 @@ def context_layers(neighbours: gpd.GeoDataFrame | None, lang: str, *,
         source = neighbour_geojson(neighbours, country)
         if not source["features"]:
             continue
+        if urls and country in urls:
+            source = urls[country]
         layers.append({"sourcetype": "geojson", "source": source, "type": "fill",
                        "color": style["fill"], "opacity": 0.25 if over_basemap else 0.9,
                        "below": "traces",

@@ -19,7 +19,7 @@ import datetime as dt
 from concurrent.futures import ThreadPoolExecutor
 
 import plotly.graph_objects as go
-from dash import ALL, Dash, Input, Output, Patch, State, ctx as dash_ctx, dcc, html, no_update
+from dash import Dash, Input, Output, Patch, State, ctx as dash_ctx, dcc, html, no_update
 
 from dashboard import ids
 from dashboard.inputs import choice, choices, mapping, number
@@ -44,6 +44,7 @@ from dashboard.pages.grid_cell import cell_panel
 from dashboard.period_filter import (chosen_period, data_period, matching_preset, period_picker,
                                      period_text, register_period)
 from dashboard.presentation import presentation_view
+from dashboard.row_select import register_row_select
 from dashboard.url_state import Field, read_query, register_url_sync
 from geo.units import NEW, OLD
 from layers import catalogue
@@ -636,23 +637,20 @@ def register_callbacks(app: Dash, ctx: AppContext, an: Analyses) -> None:
         figure["data"][TRACE_RINGS]["visible"] = "rings" in choices(rings, ("rings",))
         return figure
 
+    register_row_select(app, ids.CMD_ROW, ids.CMD_SELECTED)
+
     @app.callback(
         Output(ids.CMD_SELECTED, "data"),
         Input(ids.CMD_MAP, "clickData"),
-        Input({"type": ids.CMD_ROW, "code": ALL}, "n_clicks"),
         State(ids.CMD_LAYER, "value"),
         State(ids.CMD_UNITS, "value"),
         State(ids.CMD_FORECAST_ON, "value"),
         prevent_initial_call=True,
     )
-    def select(click, _rows, name, unit_set, on):
-        """A ranked row, a commune, a cell of the forecast on the grid (``{"cell": id}``), or
-        a gate's marker (its commune) → the side panel; the rings take no click."""
-        trigger = dash_ctx.triggered_id
-        if isinstance(trigger, dict) and trigger.get("type") == ids.CMD_ROW:
-            if not any(r for r in (_rows if isinstance(_rows, list) else []) if r):
-                return no_update
-            return str(trigger["code"])
+    def select(click, name, unit_set, on):
+        """A commune, a cell of the forecast on the grid (``{"cell": id}``), or a gate's
+        marker (its commune) → the side panel; the rings take no click (a ranked row:
+        :func:`~dashboard.row_select.register_row_select`, in the browser)."""
         unit_set = choice(unit_set, (NEW, OLD), NEW)
         code = clicked_commune(click, ctx.gates, unit_set)
         if code and name == "forecast" and choice(on, _FORECAST_ON, "communes") == "grid":

@@ -80,6 +80,13 @@ def geojson_url(unit_set: str) -> str:
     return f"/geo/communes_{unit_set}.geojson"
 
 
+def hatch_url(unit_set: str) -> str:
+    """Where the browser fetches the hatching of a unit set's communes (the stripes drawn
+    over a hidden commune: :func:`dashboard.figures.commune_map.hatch_geojson`), served
+    once and cached as the polygons are."""
+    return f"/geo/hatch_{unit_set}.geojson"
+
+
 def _shown(ctx: AppContext, an: Analyses, role: str | None, unit_set: str, types,
            start: dt.date, end: dt.date, lang: str):
     """The layer this role may see, the period it covers, the notes to show, and the
@@ -178,8 +185,9 @@ def _figure(ctx: AppContext, layer: Layer, lang: str, title: str):
         title=title,
         bounds=ctx.bounds,
         hidden=suppressed_for(current_role()),  # values a later filter hides get their style
-        shapes=ctx.geojson[layer.unit_set],  # the hidden communes' hatching is cut from them
-        cache_dir=ctx.settings.cache_dir,  # once for every worker, kept for the next start
+        # the hidden communes' hatching, cut from the polygons once for every worker and
+        # served beside them (:func:`hatch_url`): a redrawn map sends none of it (issue 18)
+        hatch_url=hatch_url(layer.unit_set),
         **map_extras(ctx),  # the neighbours, and the province's basemap when it has one
     )
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 
 import pandas as pd
 import plotly.graph_objects as go
-from dash import ALL, Dash, Input, Output, State, ctx as dash_ctx, dcc, html, no_update
+from dash import Dash, Input, Output, State, ctx as dash_ctx, dcc, html, no_update
 
 from dashboard import ids
 from dashboard.auth.web import current_role
@@ -28,6 +28,7 @@ from dashboard.kpi_text import kpi_details, kpi_value
 from dashboard.analysis import PLANNER_LAYERS, Analyses
 from dashboard.context import AppContext
 from dashboard.exports.downloads import map_download
+from dashboard.row_select import register_row_select
 from dashboard.tiles import map_extras
 from dashboard.exports.xlsx import Column, table_xlsx
 from dashboard.figures.commune_map import (clicked_commune, commune_map, needs_redraw,
@@ -158,10 +159,18 @@ def _kpi_table(now: pd.DataFrame, trend: pd.DataFrame, lang: str) -> html.Table:
 
 
 def _kpis(an, start, end, lang: str):
+    """The KPI table of the period for the role ``an`` serves (the analyses, or a role's
+    released view), made once per (records, role, period, language) and kept in the
+    analyses' memory: every planner filter change shows it, and its rows cost tens of
+    milliseconds to lay out (issue 18); a plan file in error is said, never kept."""
     try:
-        now, trend = an.kpis(start=start, end=end)
+        return an.memo(("kpi_table", start, end, lang), lambda: _kpi_view(an, start, end, lang))
     except PlanError as err:
         return html.Div(str(err), className="error", role="alert")
+
+
+def _kpi_view(an, start, end, lang: str):
+    now, trend = an.kpis(start=start, end=end)
     table = _kpi_table(now, trend, lang)
     if any(_labels(f).notna().any() for f in (now, trend)):
         return html.Div([table, html.P(translate("suppress.kpi_note", lang,
@@ -269,9 +278,13 @@ class _Shown:
     lang: str
     retry: bool = False  # ask again in a few seconds (the release is being built)
 
+    table: object = None  # the whole priority table, laid out once (:func:`_shown`)
+
     def table_of(self, top: int | None = None):
         if self.priority is None:
             return html.P(self.note, className="note-line")
+        if top is None and self.table is not None:
+            return self.table
         return _priority_table(self.priority if top is None else self.priority.head(top),
                                self.lang)
 
@@ -300,8 +313,13 @@ def _shown(ctx: AppContext, an: Analyses, name, unit_set, start, end, agencies, 
         notes.append(translate("caveat.suppressed_note", lang, below=view.threshold - 1,
                                threshold=view.threshold))
     title = _title(layer, *(risk_period if name == "gaps" else (start, end)), lang)
-    return _Shown(layer, title, " ".join(notes), _priority(view, unit_set, start, end, agencies),
-                  _kpis(view, start, end, lang), lang)
+    agencies = tuple(agencies or ())
+    priority = _priority(view, unit_set, start, end, agencies)
+    # laid out once per (records, role, question, language): most changes ask it again
+    table = view.memo(("priority_table", unit_set, start, end, agencies, lang),
+                      lambda: _priority_table(priority, lang))
+    return _Shown(layer, title, " ".join(notes), priority, _kpis(view, start, end, lang), lang,
+                  table=table)
 
 
 def presentation(ctx: AppContext, an: Analyses, lang: str, search: str | None):
@@ -493,19 +511,17 @@ def register_callbacks(app: Dash, ctx: AppContext, an: Analyses) -> None:
                             title=shown.title, unit_set=unit_set,
                             lang=lang, stem=f"{name}_{start:%Y%m%d}_{end:%Y%m%d}")
 
+    register_row_select(app, ids.PLAN_ROW, ids.PLAN_SELECTED)
+
     @app.callback(
         Output(ids.PLAN_SELECTED, "data"),
         Input(ids.PLAN_MAP, "clickData"),
-        Input({"type": ids.PLAN_ROW, "code": ALL}, "n_clicks"),
         State(ids.PLAN_UNITS, "value"),
         prevent_initial_call=True,
     )
-    def select(click, rows, unit_set):
-        """A ranked row, a commune (hidden cells too) or a gate's marker (its commune)."""
-        trigger = dash_ctx.triggered_id
-        if isinstance(trigger, dict) and trigger.get("type") == ids.PLAN_ROW:
-            clicked = any(r for r in (rows if isinstance(rows, list) else []) if r)
-            return str(trigger["code"]) if clicked else no_update
+    def select(click, unit_set):
+        """A commune (hidden cells too) or a gate's marker (its commune); a ranked row:
+        :func:`~dashboard.row_select.register_row_select`, in the browser."""
         code = clicked_commune(click, ctx.gates, unit_set if unit_set in (NEW, OLD) else NEW)
         return code or no_update
 
