@@ -50,9 +50,18 @@ def sign_in(url: str, username: str, password: str = DEMO_PASSWORD) -> dict[str,
 
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A free loopback port: the first free one of ``$BORDERWATCH_TEST_PORTS`` ("8740-8749",
+    for a shared machine where each user keeps to a range), else any the system gives."""
+    first, _, last = os.environ.get("BORDERWATCH_TEST_PORTS", "").partition("-")
+    candidates = range(int(first), int(last or first) + 1) if first else [0]
+    for port in candidates:
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return s.getsockname()[1]
+    raise OSError(f"no free port in BORDERWATCH_TEST_PORTS={os.environ['BORDERWATCH_TEST_PORTS']}")
 
 
 @contextmanager
