@@ -34,12 +34,31 @@ REFERENCE_DIR = next(
 )
 
 
+def _browser_module(module) -> bool:
+    """Whether the whole module is marked ``browser`` (``pytestmark``): its tests drive
+    Chromium through Playwright and run no event loop of their own."""
+    marks = getattr(module, "pytestmark", [])
+    return any(mark.name == "browser" for mark in (marks if isinstance(marks, list) else [marks]))
+
+
 @pytest.fixture(scope="module", autouse=True)
-def _module_browser():
-    """The browser the module's :func:`tests.browser.chromium_page` calls share, closed
-    when the module ends (none is launched for a module that opens no page)."""
+def _shared_browser(request):
+    """The process's browser (:func:`tests.browser.shared_browser`) is kept from one browser
+    module to the next (a launch costs about 1 CPU-s and 2–13 s); any other module starts
+    and ends without it, since Playwright's event loop, while it runs, stops
+    ``asyncio.run`` and a second Playwright (kaleido, the PDF printer) in this thread."""
+    keep = _browser_module(request.module)
+    if not keep:
+        browser.close_shared_browser()
     yield
-    browser.close_module_browser()
+    if not keep:
+        browser.close_shared_browser()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _close_browser_at_the_end():
+    yield
+    browser.close_shared_browser()
 
 
 @pytest.fixture(scope="session")
