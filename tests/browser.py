@@ -50,9 +50,18 @@ def sign_in(url: str, username: str, password: str = DEMO_PASSWORD) -> dict[str,
 
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A free loopback port: the first free one of ``$BORDERWATCH_TEST_PORTS`` ("8740-8749",
+    for a shared machine where each user keeps to a range), else any the system gives."""
+    first, _, last = os.environ.get("BORDERWATCH_TEST_PORTS", "").partition("-")
+    candidates = range(int(first), int(last or first) + 1) if first else [0]
+    for port in candidates:
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return s.getsockname()[1]
+    raise OSError(f"no free port in BORDERWATCH_TEST_PORTS={os.environ['BORDERWATCH_TEST_PORTS']}")
 
 
 @contextmanager
@@ -134,23 +143,24 @@ def chromium():
             browser.close()
 
 
-#: The browser that :func:`chromium_page` opens its pages in, one per test module
-#: (closed by ``tests/conftest.py`` when the module ends).
-_MODULE_BROWSER: dict = {}
+#: The process's browser and its Playwright driver, shared by the browser modules that run
+#: one after the other (closed by ``tests/conftest.py`` before and after a module that is
+#: not marked ``browser`` as a whole, and when the run ends).
+_BROWSER: dict = {}
 
 
-def module_browser():
-    """Debian's headless Chromium for the current test module, launched on first use.
+def shared_browser():
+    """Debian's headless Chromium for this test process, launched on first use.
 
-    Launching Playwright's driver and Chromium costs 2 s on idle cores and over 10 s on
-    busy ones, ten times a new browser context: the tests of a module share the browser,
-    and each test still gets a context of its own (its own cookies, storage and cache).
-    A browser that went away (crashed) is launched again.
+    Launching Playwright's driver and Chromium costs about 1 CPU-s and 2–3 s on idle
+    cores, over 10 s on busy ones (measured 02/12/2026): the browser modules that run one
+    after the other share it, and each test still gets a context of its own (its own
+    cookies, storage and cache). A browser that went away (crashed) is launched again.
     """
-    browser = _MODULE_BROWSER.get("browser")
+    browser = _BROWSER.get("browser")
     if browser is not None and browser.is_connected():
         return browser
-    close_module_browser()
+    close_shared_browser()
     from playwright.sync_api import sync_playwright
 
     pw = sync_playwright().start()
@@ -159,14 +169,14 @@ def module_browser():
     except BaseException:
         pw.stop()
         raise
-    _MODULE_BROWSER.update(pw=pw, browser=browser)
+    _BROWSER.update(pw=pw, browser=browser)
     return browser
 
 
-def close_module_browser() -> None:
-    """Close the module's browser, if one was launched (Playwright's loop with it: code
-    that runs an event loop of its own may run again)."""
-    browser, pw = _MODULE_BROWSER.pop("browser", None), _MODULE_BROWSER.pop("pw", None)
+def close_shared_browser() -> None:
+    """Close the process's browser, if one was launched, and Playwright's event loop with
+    it: code that runs an event loop of its own (``asyncio.run``) may run again."""
+    browser, pw = _BROWSER.pop("browser", None), _BROWSER.pop("pw", None)
     try:
         if browser is not None and browser.is_connected():
             browser.close()
@@ -177,10 +187,10 @@ def close_module_browser() -> None:
 
 @contextmanager
 def chromium_page(width: int = 1400, height: int = 900, *, role: str | None = "commander"):
-    """A Playwright page in a new context of the module's Chromium (:func:`module_browser`),
+    """A Playwright page in a new context of the process's Chromium (:func:`shared_browser`),
     signed in to the latest :func:`running_server` as its demo account for ``role``
     (``None``: not signed in); the context is closed after."""
-    context = module_browser().new_context(viewport={"width": width, "height": height},
+    context = shared_browser().new_context(viewport={"width": width, "height": height},
                                            accept_downloads=True)
     try:
         if role and _SERVERS:

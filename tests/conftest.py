@@ -34,12 +34,31 @@ REFERENCE_DIR = next(
 )
 
 
+def _browser_module(module) -> bool:
+    """Whether the whole module is marked ``browser`` (``pytestmark``): its tests drive
+    Chromium through Playwright and run no event loop of their own."""
+    marks = getattr(module, "pytestmark", [])
+    return any(mark.name == "browser" for mark in (marks if isinstance(marks, list) else [marks]))
+
+
 @pytest.fixture(scope="module", autouse=True)
-def _module_browser():
-    """The browser the module's :func:`tests.browser.chromium_page` calls share, closed
-    when the module ends (none is launched for a module that opens no page)."""
+def _shared_browser(request):
+    """The process's browser (:func:`tests.browser.shared_browser`) is kept from one browser
+    module to the next (a launch costs about 1 CPU-s and 2–13 s); any other module starts
+    and ends without it, since Playwright's event loop, while it runs, stops
+    ``asyncio.run`` and a second Playwright (kaleido, the PDF printer) in this thread."""
+    keep = _browser_module(request.module)
+    if not keep:
+        browser.close_shared_browser()
     yield
-    browser.close_module_browser()
+    if not keep:
+        browser.close_shared_browser()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _close_browser_at_the_end():
+    yield
+    browser.close_shared_browser()
 
 
 @pytest.fixture(scope="session")
@@ -97,19 +116,24 @@ def store(store_settings: Settings) -> Store:
         yield opened
 
 
-#: The slowest test files (seconds per file, measured by ``--junitxml`` on 01/12/2026), run
-#: first: xdist hands whole files to its workers in collection order (``--dist loadfile``),
-#: so a long file collected last would keep one worker busy after the other has finished.
+#: The slowest test files, run first: xdist hands whole files to its workers in collection
+#: order (``--dist loadfile``), so a long file collected last would keep one worker busy
+#: after the other has finished. The first eleven by CPU-s, Chromium's, the servers' and
+#: LibreOffice's included (``python -m tests.cpu_tree``, each file alone, 02/12/2026, load
+#: 4–17): report_docx 67, fuzz_import 66, browser_exports 64, browser_language 60,
+#: browser_offline 60, browser_commander 49, browser_planner 32, load 32,
+#: browser_confidential 29, fuzz_callbacks 25, browser_overview 24; the others as measured
+#: by ``--junitxml`` on 01/12/2026, but hostile_uploads (8 CPU-s, 19 s: last).
 SLOW_FIRST = (
-    "test_browser_exports.py", "test_report_docx.py", "test_browser_overview.py",
-    "test_browser_offline.py", "test_load.py", "test_browser_language.py",
-    "test_fuzz_import.py", "test_hostile_uploads.py", "test_browser_commander.py",
-    "test_browser_planner.py", "test_browser_confidential.py", "test_fuzz_callbacks.py",
+    "test_report_docx.py", "test_fuzz_import.py", "test_browser_exports.py",
+    "test_browser_language.py", "test_browser_offline.py", "test_browser_commander.py",
+    "test_browser_planner.py", "test_load.py", "test_browser_confidential.py",
+    "test_fuzz_callbacks.py", "test_browser_overview.py",
     "test_browser_reporting.py", "test_browser_forecast.py", "test_browser_context.py",
     "test_browser_trend.py", "test_browser_gi_meaning.py",
     "test_boundary_import.py", "test_export_static.py", "test_report.py", "test_probe.py",
     "test_packaging.py", "test_analysis.py", "test_suppression.py", "test_import_rights.py",
-    "test_auth.py",
+    "test_auth.py", "test_hostile_uploads.py",
 )
 
 

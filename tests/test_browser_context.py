@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 import numpy as np
 import pytest
 
-from tests.browser import ARTIFACTS, chromium, running_server, sign_in
+from tests.browser import ARTIFACTS, running_server, shared_browser, sign_in
 from tests.tile_archives import COLOUR, png_tile, tiles_over, write_mbtiles
 
 pytestmark = pytest.mark.browser
@@ -43,8 +43,7 @@ def server(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def browser():
-    with chromium() as launched:
-        yield launched
+    return shared_browser()  # the process's, kept for the next browser module
 
 
 def _visit(server, browser, role, path, lang="vi"):

@@ -12,7 +12,7 @@ import io
 
 import pytest
 
-from tests.browser import ARTIFACTS, blank_fraction, chromium, shared_demo_server, sign_in
+from tests.browser import ARTIFACTS, blank_fraction, shared_browser, shared_demo_server, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -27,8 +27,7 @@ def server():
 
 @pytest.fixture(scope="module")
 def browser():
-    with chromium() as launched:
-        yield launched
+    return shared_browser()  # the process's, kept for the next browser module
 
 
 def _download(page, button: str, timeout: float = 150.0):

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from dashboard.auth.roles import PAGES
-from tests.browser import ARTIFACTS, chromium, shared_demo_server, sign_in
+from tests.browser import ARTIFACTS, shared_browser, shared_demo_server, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -37,8 +37,7 @@ def server():
 
 @pytest.fixture(scope="module")
 def browser():
-    with chromium() as launched:
-        yield launched
+    return shared_browser()  # the process's, kept for the next browser module
 
 
 @pytest.fixture(scope="module")
