@@ -42,11 +42,6 @@ _CACHE_KIB = 65_536
 #: (for a helper thread to merge) each time its keys fill the cache; a small cache makes
 #: runs, and so work, for the helper thread.
 _SORT_CACHE_KIB = 2_048
-#: Columns every row of one import holds the same value of, the greatest yet (the import's
-#: id): an index on them takes each row at its end, which costs less than building it at
-#: commit (issue 18, 1M rows: 0.11 CPU-s appended row by row against 0.38 built, and the
-#: build is time the parsing process cannot share), so it is not deferred.
-_APPENDED = frozenset({"import_id"})
 
 
 def _use_wal(con: sqlite3.Connection, *, seconds: float = 60) -> None:
@@ -91,17 +86,13 @@ class _SQLiteTransaction(Transaction):
     def _defer_indexes(self, table: str) -> None:
         """Drop the secondary indexes of an empty record table; :meth:`_build_indexes`
         creates them again before the commit (the primary key stays: duplicates are
-        looked up by it during the import). The index on the import stays too
-        (:data:`_APPENDED`)."""
+        looked up by it during the import)."""
         if self._con.execute(f"SELECT 1 FROM {table} LIMIT 1").fetchone() is not None:
             return
         indexes = self._con.execute(
             "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? "
             "AND sql IS NOT NULL ORDER BY name", [table]).fetchall()
         for name, sql in indexes:
-            keys = {row[2] for row in self._con.execute(f"PRAGMA index_info({name})")}
-            if keys <= _APPENDED:
-                continue
             self._con.execute(f"DROP INDEX {name}")
             self._deferred.append(sql)
 
