@@ -67,10 +67,12 @@ DEMO_SOURCE = "demo"
 #: From this size on, a file is parsed in a second process while this one writes (about
 #: 180,000 rows of CSV, four chunks). Measured 02/12/2026 on the national incidents (CPU
 #: seconds of this process / of the second one, serial in brackets): 4 MB 1.09 / 1.36 (1.93),
-#: 8 MB 2.18 / 2.76 (3.64), 1M rows 18.6 / 19.9 (31.6). The hand-over adds a quarter to the
-#: CPU time and the first chunk's parsing and the last one's writing never overlap, so on
-#: two free cores the second process loses below three chunks (4 MB: about 2.2 s against
-#: 1.9), breaks even at 8 MB and wins from there (1M rows: about 20 s against 32).
+#: 8 MB 2.18 / 2.76 (3.64); 1M rows, after issue 18's second round (three runs at load
+#: 8-14, the serial one at load 5): 8.6-9.0 / 6.3-6.6 (13.4). The hand-over adds an eighth
+#: to a large file's CPU time (a quarter before its cells went as joined text) and the
+#: first chunk's parsing and the last one's writing never overlap, so on two free cores
+#: the second process loses below three chunks (4 MB: about 2.2 s against 1.9), breaks
+#: even at 8 MB and wins from there (1M rows: the writing process's 9 CPU-s against 13.4).
 PARALLEL_BYTES = 12_000_000
 _REJECT_COLUMNS = ("row_number", "record_id", "column_name", "value", "reason", "detail",
                    "suggestion", "raw")
