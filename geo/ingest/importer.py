@@ -823,6 +823,8 @@ def _hash_text(col: pd.Series, is_date: bool) -> list[str]:
     typed = col.dtype != object or pd.api.types.infer_dtype(col, skipna=True) == "string"
     if not typed or len(col) < 64:
         return _texts(text(col)).tolist()
+    if _all_text(col) and (_texts(col) == "").all():  # a field the file lacks
+        return [""] * len(col)
     codes, uniques = pd.factorize(col)  # each distinct value written once (-1: empty)
     if 2 * len(uniques) > len(col):
         return _texts(text(col)).tolist()
