@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import os
+import pickle
 
+import numpy as np
+import pandas as pd
 import pytest
 
-from geo.ingest.ahead import in_second_process
+from geo.ingest.ahead import in_second_process, packed_text, unpacked_text
 from geo.ingest.refusal import FileRefused
 
 
@@ -59,3 +62,24 @@ def test_stopping_early_ends_the_child():
     items.close()  # the consumer stops (an error in the import): the child is ended, joined
     assert not [p for p in __import__("multiprocessing").active_children()
                 if p.name == "borderwatch-import-ahead"]
+
+
+def test_text_columns_cross_the_pipe_joined_and_come_back_the_same():
+    """Cells holding the joining characters, Vietnamese, empty cells, a column of NaN and
+    numbers, a StringDtype column and an empty frame: the same cells, dtypes and index."""
+    frame = pd.DataFrame({
+        "record_id": pd.array(["BP-1", "", "Xã Long Thuận"], dtype="str"),
+        "sep": ["a\x1fb", "c\x1ed", "\x1d"],  # the first three joiners are in it: \x00 joins
+        "every": ["\x1f\x1e\x1d\x00", "x", "y"],  # each joiner in it: travels as it is
+        "mixed": ["1", None, np.nan],
+        "lat": [10.5, np.nan, 11.25],
+    }, index=pd.RangeIndex(7, 10))
+    packed = pickle.loads(pickle.dumps(packed_text(frame)))
+    kinds = {name: dtype is not None for name, dtype, _ in packed[1]}
+    assert kinds == {"record_id": True, "sep": True, "every": False, "mixed": False,
+                     "lat": False}
+    back = unpacked_text(packed)
+    pd.testing.assert_frame_equal(back, frame)
+    assert back["sep"].tolist() == ["a\x1fb", "c\x1ed", "\x1d"]
+    empty = frame.iloc[0:0]
+    pd.testing.assert_frame_equal(unpacked_text(packed_text(empty)), empty)

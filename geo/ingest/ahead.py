@@ -31,11 +31,18 @@ import traceback
 from collections.abc import Callable, Iterable, Iterator
 from typing import TypeVar
 
+import numpy as np
+import pandas as pd
+
 from geo.ingest.refusal import FileRefused
 
-__all__ = ["can_fork", "in_second_process"]
+__all__ = ["can_fork", "in_second_process", "packed_text", "unpacked_text"]
 
 T = TypeVar("T")
+
+#: Characters a text column may be joined by to cross the pipe: the first one no cell of
+#: the column holds (a column holding all of them travels as it is).
+_SEPARATORS = ("\x1f", "\x1e", "\x1d", "\x00")
 
 
 def can_fork() -> bool:
@@ -106,3 +113,44 @@ def _produce(items: Callable[[], Iterable[T]], send, receive) -> None:
             send.send(("error", RuntimeError(traceback.format_exc())))
     finally:
         send.close()
+
+
+def packed_text(frame: pd.DataFrame) -> tuple:
+    """``frame`` ready for the pipe: each column whose every cell is a ``str`` as one string,
+    its cells joined by a character none of them holds; the other columns as they are.
+
+    Pickle writes (and reads back) a text column cell by cell, with a memo entry for
+    each; one string is written and read whole: a fifth of the CPU time of sending
+    a chunk's cells as written, and none of reading them back until they are split
+    (:func:`unpacked_text`; issue 18).
+    """
+    columns = []
+    for name in frame.columns:
+        column = frame[name]
+        cells = column.to_numpy(dtype=object)
+        if len(cells) and pd.api.types.infer_dtype(cells, skipna=False) == "string":
+            text = None
+            for separator in _SEPARATORS:
+                joined = separator.join(cells.tolist())
+                if joined.count(separator) == len(cells) - 1:
+                    text = (separator, joined)
+                    break
+            if text is not None:
+                columns.append((name, column.dtype, text))
+                continue
+        columns.append((name, None, column))
+    return frame.index, columns
+
+
+def unpacked_text(packed: tuple) -> pd.DataFrame:
+    """The frame :func:`packed_text` packed: the same cells, dtypes and index."""
+    index, columns = packed
+    out = {}
+    for name, dtype, payload in columns:
+        if dtype is None:
+            out[name] = payload
+        else:
+            separator, joined = payload
+            cells = np.array(joined.split(separator), dtype=object)
+            out[name] = pd.Series(cells, index=index, dtype=dtype, name=name)
+    return pd.DataFrame(out, index=index, columns=[name for name, _, _ in columns])

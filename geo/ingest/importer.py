@@ -44,7 +44,7 @@ import pandas as pd
 import shapely
 
 from geo import catalogue
-from geo.ingest.ahead import can_fork, in_second_process
+from geo.ingest.ahead import can_fork, in_second_process, packed_text, unpacked_text
 from geo.ingest.columns import ColumnMap, map_columns, personal_columns
 from geo.kinds import KINDS, Kind
 from geo.ingest.messages import describe
@@ -67,10 +67,12 @@ DEMO_SOURCE = "demo"
 #: From this size on, a file is parsed in a second process while this one writes (about
 #: 180,000 rows of CSV, four chunks). Measured 02/12/2026 on the national incidents (CPU
 #: seconds of this process / of the second one, serial in brackets): 4 MB 1.09 / 1.36 (1.93),
-#: 8 MB 2.18 / 2.76 (3.64), 1M rows 18.6 / 19.9 (31.6). The hand-over adds a quarter to the
-#: CPU time and the first chunk's parsing and the last one's writing never overlap, so on
-#: two free cores the second process loses below three chunks (4 MB: about 2.2 s against
-#: 1.9), breaks even at 8 MB and wins from there (1M rows: about 20 s against 32).
+#: 8 MB 2.18 / 2.76 (3.64); 1M rows, after issue 18's second round (three runs at load
+#: 8-14, the serial one at load 5): 8.6-9.0 / 6.3-6.6 (13.4). The hand-over adds an eighth
+#: to a large file's CPU time (a quarter before its cells went as joined text) and the
+#: first chunk's parsing and the last one's writing never overlap, so on two free cores
+#: the second process loses below three chunks (4 MB: about 2.2 s against 1.9), breaks
+#: even at 8 MB and wins from there (1M rows: the writing process's 9 CPU-s against 13.4).
 PARALLEL_BYTES = 12_000_000
 _REJECT_COLUMNS = ("row_number", "record_id", "column_name", "value", "reason", "detail",
                    "suggestion", "raw")
@@ -376,10 +378,12 @@ class _Parsed:
 
     # Sent from the second process by pickle. pandas 3.1 pickles a text column taken from a
     # larger one with its "" as NaN: text columns travel as plain object arrays, and get
-    # their dtype back on arrival.
+    # their dtype back on arrival. The cells as written travel as joined text
+    # (:func:`~geo.ingest.ahead.packed_text`) and are split only if a conflict quotes them.
     def __getstate__(self) -> dict:
         state = dict(self.__dict__)
-        for name in ("accepted", "rejects", "raw"):
+        state["raw"] = packed_text(state["raw"])
+        for name in ("accepted", "rejects"):
             frame = state[name]
             dtypes = {c: frame[c].dtype for c in frame
                       if isinstance(frame[c].dtype, pd.StringDtype)}
@@ -387,10 +391,17 @@ class _Parsed:
         return state
 
     def __setstate__(self, state: dict) -> None:
-        for name in ("accepted", "rejects", "raw"):
+        for name in ("accepted", "rejects"):
             frame, dtypes = state[name]
             state[name] = frame.astype(dtypes) if dtypes else frame
+        state["_raw_packed"] = state.pop("raw")
         self.__dict__.update(state)
+
+    def __getattr__(self, name: str):
+        if name == "raw" and "_raw_packed" in self.__dict__:  # unpickled: split on first use
+            self.raw = unpacked_text(self.__dict__.pop("_raw_packed"))
+            return self.raw
+        raise AttributeError(name)
 
 
 def _parsed(chunks, spec: Kind, places: Places, today: dt.date):
@@ -440,7 +451,7 @@ def _run(chunks, spec: Kind, tx: Transaction, places: Places, report: ImportRepo
         report.unknown_columns = part.unknown_columns
         report.rows_read += len(part.rows)
         hidden = _hashed(part.accepted, spec)
-        accepted, rejects, keep, dups = _dedupe(part.accepted, part.rejects, part.raw,
+        accepted, rejects, keep, dups = _dedupe(part.accepted, part.rejects, lambda: part.raw,
                                                 part.rows, spec, tx, source)
         report.duplicates += dups
         victims_unlocated += int(hidden[keep].sum())
@@ -475,9 +486,11 @@ def _prepare(chunk: Chunk, spec: Kind, columns: ColumnMap, places: Places,
     n = len(raw)
     values = pd.DataFrame(index=raw.index)
     problems: list[tuple[str, CellErrors]] = []
+    numbers: dict[str, np.ndarray] = {}  # coordinates read once, for both checks
     if "lat" in raw and "lon" in raw:
         raw = raw.copy()
-        problems.append(("lat", _swapped(raw, places)))
+        errs, numbers["lat"], numbers["lon"] = _swapped(raw, places)
+        problems.append(("lat", errs))
     for f in spec.fields:
         errs = CellErrors.empty()
         cells = raw[f.name] if f.name in raw else pd.Series([""] * n, index=raw.index,
@@ -487,6 +500,8 @@ def _prepare(chunk: Chunk, spec: Kind, columns: ColumnMap, places: Places,
                 lambda v, e, f=f: parse_dates(v, today, e, allow_future=f.future), cells, errs)
         elif f.type in ("int", "year"):
             values[f.name] = _per_distinct(lambda v, e, f=f: parse_ints(v, f, e), cells, errs)
+        elif f.type == "float" and f.name in numbers:
+            values[f.name] = parse_floats(cells, f, errs, numbers[f.name])
         elif f.type == "float":
             values[f.name] = _per_distinct(lambda v, e, f=f: parse_floats(v, f, e), cells, errs)
         elif f.type == "choice":
@@ -522,11 +537,14 @@ def _prepare(chunk: Chunk, spec: Kind, columns: ColumnMap, places: Places,
     return placed, rejects
 
 
-def _swapped(raw: pd.DataFrame, places: Places) -> CellErrors:
+def _swapped(raw: pd.DataFrame, places: Places) -> tuple[CellErrors, np.ndarray, np.ndarray]:
     """Rows whose lat/lon lie outside the province but inside it once swapped.
 
     Their coordinate cells are blanked in ``raw`` (so no other check fires
-    on them) and a ``coords.swapped`` rejection with the fix is returned.
+    on them); returns the ``coords.swapped`` rejections with the fix, and the
+    numbers of the lat and lon cells as they are left (:func:`read_numbers`, NaN
+    where blanked), which :func:`parse_floats` then takes instead of reading the
+    cells again (a fifth of the parsing of a national file's coordinates, issue 18).
     """
     lat, lon = read_numbers(raw["lat"]), read_numbers(raw["lon"])
     both = np.isfinite(lat) & np.isfinite(lon)
@@ -540,7 +558,7 @@ def _swapped(raw: pd.DataFrame, places: Places) -> CellErrors:
     errs.add(swapped, "coords.swapped", lambda i: {"lat": lat[i], "lon": lon[i]})
     errs.suggestions = [f"lat = {lon[i]}, lon = {lat[i]}" for i in np.flatnonzero(swapped)]
     raw.loc[swapped, ["lat", "lon"]] = ""
-    return errs
+    return errs, np.where(swapped, np.nan, lat), np.where(swapped, np.nan, lon)
 
 
 def _names_in_code_column(values: pd.DataFrame) -> None:
@@ -807,6 +825,8 @@ def _hash_text(col: pd.Series, is_date: bool) -> list[str]:
     typed = col.dtype != object or pd.api.types.infer_dtype(col, skipna=True) == "string"
     if not typed or len(col) < 64:
         return _texts(text(col)).tolist()
+    if _all_text(col) and (_texts(col) == "").all():  # a field the file lacks
+        return [""] * len(col)
     codes, uniques = pd.factorize(col)  # each distinct value written once (-1: empty)
     if 2 * len(uniques) > len(col):
         return _texts(text(col)).tolist()
@@ -830,7 +850,7 @@ def _content_hash(values: pd.DataFrame, spec: Kind) -> pd.Series:
                      dtype=object)
 
 
-def _dedupe(accepted: pd.DataFrame, rejects: pd.DataFrame, raw: pd.DataFrame,
+def _dedupe(accepted: pd.DataFrame, rejects: pd.DataFrame, raw: Callable[[], pd.DataFrame],
             chunk_rows: np.ndarray, spec: Kind, tx: Transaction, source: str):
     """Drop rows already stored or already met in this file; conflicts become rejections.
 
@@ -844,7 +864,8 @@ def _dedupe(accepted: pd.DataFrame, rejects: pd.DataFrame, raw: pd.DataFrame,
     ``duplicate.in_file`` against an earlier row of the same chunk). The rows
     kept from earlier chunks of the file are already written, in this import's
     transaction, so they are met here as stored records. ``accepted`` has its
-    ``record_id`` and ``content_hash`` (:func:`_parsed`). Returns the rows to write,
+    ``record_id`` and ``content_hash`` (:func:`_parsed`); ``raw()`` gives the chunk's cells
+    as written, asked for only when a conflict quotes them. Returns the rows to write,
     the rejects, the mask of ``accepted`` kept and the number of duplicates.
     """
     if not len(accepted):
@@ -882,6 +903,7 @@ def _dedupe(accepted: pd.DataFrame, rejects: pd.DataFrame, raw: pd.DataFrame,
                   for i in np.flatnonzero(conflict_file)]
     if conflicts:
         pos_of = {int(r): p for p, r in enumerate(chunk_rows)}
+        raw = raw()
         extra = pd.DataFrame([{
             "row_number": int(rows[i]), "record_id": str(ids.iat[i]),
             "column_name": "record_id", "value": str(ids.iat[i]), "reason": code,
@@ -928,8 +950,12 @@ def _plain(col: pd.Series, kind: str) -> list:
     as its ISO text, what SQLite's date adapter wrote and PostgreSQL reads as a date)."""
     types = pd.api.types
     if kind == "text" and types.infer_dtype(col, skipna=True) in ("string", "empty"):
-        values = col.to_numpy(dtype=object, copy=True)
-        empty = (col.isna() | col.astype(object).eq("")).to_numpy()
+        values = col.to_numpy(dtype=object)  # compared as a plain array, not by pandas
+        empty = pd.isna(values)  # (pd.NA == "" has no truth value: NA cells are not compared)
+        empty[~empty] = values[~empty] == ""
+        if not empty.any():
+            return values.tolist()
+        values = values.copy()
     elif kind == "int" and types.is_integer_dtype(col.dtype):
         values = col.to_numpy(dtype="int64", na_value=0).astype(object)
         empty = col.isna().to_numpy()
@@ -937,9 +963,12 @@ def _plain(col: pd.Series, kind: str) -> list:
         values = col.to_numpy(dtype="float64", na_value=np.nan).astype(object)
         empty = col.isna().to_numpy()
     elif kind == "date" and types.is_datetime64_dtype(col.dtype):
-        days = col.to_numpy(dtype="datetime64[D]")
-        empty = np.isnat(days)
-        values = np.datetime_as_string(days, unit="D").astype(object)
+        # each distinct day written once (a file holds a few thousand days)
+        codes, days = pd.factorize(col.to_numpy(dtype="datetime64[D]").view("int64"))
+        days = days.view("datetime64[D]")
+        written = np.datetime_as_string(days, unit="D").astype(object)
+        written[np.isnat(days)] = None
+        return written[codes].tolist()
     else:
         return [v.isoformat() if isinstance(v, dt.date) else v
                 for v in map(_CONVERT[kind], _texts(col).tolist())]

@@ -187,9 +187,15 @@ def parse_ints(values: pd.Series, field: Field, errors: CellErrors) -> pd.Series
     return pd.array(number.where(~_out_of_range(number, field)), dtype="Int64")
 
 
-def parse_floats(values: pd.Series, field: Field, errors: CellErrors) -> pd.Series:
-    """Floats (coordinates); a decimal comma is accepted ("10,987")."""
-    number = pd.Series(read_numbers(values), index=values.index, dtype="float64")
+def parse_floats(values: pd.Series, field: Field, errors: CellErrors,
+                 numbers: np.ndarray | None = None) -> pd.Series:
+    """Floats (coordinates); a decimal comma is accepted ("10,987").
+
+    ``numbers``, when given, is :func:`read_numbers` of ``values``, read already (the
+    importer reads the coordinates once, for its check of swapped ones and here)."""
+    if numbers is None:
+        numbers = read_numbers(values)
+    number = pd.Series(numbers, index=values.index, dtype="float64")
     missing = np.isnan(number.to_numpy())
     filled = ~missing
     if missing.any():  # an empty cell is no error; another one that is no number is
