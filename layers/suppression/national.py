@@ -205,6 +205,7 @@ def national_release(
         work.append((code, *figures))
         log.info("release plan: province %s, %d cells, %.1f s (CPU %.1f s), %d rounds, "
                  "peak %.0f MB", code, figures[2], *figures[:2], figures[3], figures[4])
+    work.sort(key=lambda row: provinces.index(row[0]))
     started, cpu = time.perf_counter(), time.process_time()
     nation_cells = _nation_cells(atoms, provinces, periods, kinds, nation_hidden, threshold,
                                  protection, full_solves)
@@ -223,25 +224,25 @@ def national_release(
 
 
 def _province_releases(jobs: list[tuple], processes: int):
-    """``(code, cells, figures)`` of each job of :func:`_province_release`, in the jobs' order.
+    """``(code, cells, figures)`` of each job of :func:`_province_release`, as each is done.
 
     With ``processes`` above 1 the provinces are suppressed in that many spawned
     processes (each holds one province's problem at a time), the largest first so
-    that no process is left with a large province at the end.
+    that no process is left with a large province at the end; they come back in the
+    order they finish (the caller's result does not depend on it).
     """
     if processes <= 1 or len(jobs) <= 1:
         for job in jobs:
             yield _province_release(job)
         return
     import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures import ProcessPoolExecutor, as_completed
 
     order = sorted(range(len(jobs)), key=lambda i: -len(jobs[i][1]))
     with ProcessPoolExecutor(min(processes, len(jobs)),
                              mp_context=multiprocessing.get_context("spawn")) as pool:
-        futures = {i: pool.submit(_province_release, jobs[i]) for i in order}
-        for i in range(len(jobs)):
-            yield futures[i].result()
+        for future in as_completed([pool.submit(_province_release, jobs[i]) for i in order]):
+            yield future.result()
 
 
 def _province_release(job: tuple) -> tuple[str, pd.DataFrame, tuple]:
