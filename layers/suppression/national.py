@@ -40,7 +40,7 @@ from layers.suppression.dimensions import (
 )
 from layers.suppression.engine import (
     COMPLEMENTARY, DEFAULT_THRESHOLD, HIDDEN, PRIMARY, PUBLISHED, Suppression,
-    disclosure_bounds, suppress,
+    pinned_cells, suppress,
 )
 from layers.suppression.tables import Hierarchy, hierarchy_table
 
@@ -91,9 +91,10 @@ class NationalRelease:
         total); empty when each province was suppressed alone.
     work : DataFrame
         Per province (``"12+80"`` for provinces suppressed together) and
-        ``"nation"``: ``seconds`` spent building and suppressing its table (wall clock), ``cpu_seconds`` (of this
-        process), ``cells``, ``rounds`` of the protection check,
-        ``peak_rss_mb`` (the process's peak resident memory so far).
+        ``"nation"``: ``seconds`` spent building and suppressing its table
+        (wall clock), ``cpu_seconds`` (of this process), ``cells``, ``rounds``
+        of the protection check, ``peak_rss_mb`` (the process's peak resident
+        memory so far).
     """
 
     cells: pd.DataFrame
@@ -413,7 +414,7 @@ def _pinned_by_labels(mine: pd.Series, nation: pd.Series, periods: Hierarchy,
                       kinds: Hierarchy, threshold: int, protection: int) -> pd.Index:
     """The (period, type) cells where a small total of some provinces is pinned by labels.
 
-    The attack (:func:`~layers.suppression.engine.disclosure_bounds`) on the
+    The attack (:func:`~layers.suppression.engine.pinned_cells`) on the
     most a table of these provinces could hide above them: their total and the
     nation hidden everywhere (bounded by their labels), the rest of the country
     (``nation - mine``) known.
@@ -432,12 +433,9 @@ def _pinned_by_labels(mine: pd.Series, nation: pd.Series, periods: Hierarchy,
     status[on == _REST] = PUBLISHED
     if not ((on == total) & (count >= 1) & (count < threshold)).any():
         return pd.MultiIndex.from_tuples([], names=["period", "type"])
-    bounds = disclosure_bounds(Suppression(table=table, threshold=threshold,
-                                           protection=protection, status=status, rounds=0),
-                               small_only=True)
-    bounds = bounds[bounds.index.get_level_values("unit") == total]
-    pinned = bounds[(bounds["high"] - bounds["low"]) < protection]
-    return pinned.index.droplevel("unit")
+    pinned = pinned_cells(Suppression(table=table, threshold=threshold, protection=protection,
+                                      status=status, rounds=0))
+    return pinned[pinned.get_level_values("unit") == total].droplevel("unit")
 
 
 def _nation_cells(atoms, provinces, periods, kinds, hidden, threshold, protection,
