@@ -11,12 +11,15 @@ their sum), so the release is built as
    nation above it — the nation as the province total plus the rest of
    the country, the rest given to the attacker at its true value
    (``suppress(known=)``) — suppressed on its own, one at a time: a hidden
-   province total hides the nation cell beside it, never another province's;
+   province total hides the nation cell beside it, never another province's
+   (but for provinces whose small totals the rest, so given, would pin by
+   the nation's labels alone: those are suppressed in one table,
+   :func:`_joint_provinces`);
 2. the nation's cells, hidden where any province's table hid them, and the
    records of no province, a hidden part of the nation protected (when
    small) by nation cells alone.
 
-No problem spans two provinces. Why auditing so is sound is in
+No other problem spans two provinces. Why auditing so is sound is in
 ``docs/confidentiality.md`` ("The national release"): each table's attacker
 holds everything outside the table at its true value, so each witness it
 finds is a feasible table of the whole program a reader has.
