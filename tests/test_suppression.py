@@ -818,3 +818,45 @@ def test_a_former_commune_in_two_provinces_is_refused():
     odd = Registry(communes=registry.communes, legacy=registry.legacy, composition=comp)
     with pytest.raises(ValueError, match="two provinces"):
         release_plan(frame, odd, types=("victim",))
+
+
+@pytest.mark.parametrize("records, pinned", [
+    # 02's 4 victims of 2023Q1 beside 03's 1: a nation of 5, "x", pins 02's 4 given the rest
+    ({"20001": ["2023-02-01"] * 4, "30001": ["2023-02-10"]}, "2023Q1"),
+    # 2 and 2 beside 3 and 3: two nations of 5, "x", pin 02's 4 of the half-year (≥ 10 − 6)
+    ({"20001": ["2023-02-01"] * 2 + ["2023-05-01"] * 2,
+      "30001": ["2023-02-10"] * 3 + ["2023-05-10"] * 3}, "2023H1"),
+])
+def test_a_small_total_the_rest_of_the_country_would_pin_is_released_with_that_rest(
+        records, pinned):
+    """The attacker of province 02's table is given the rest of the country (province 03)
+    at its true value, and the nation cells' labels (an "x" is at least 5) then pin 02's
+    small total whatever its table hides (the release failed: "cannot protect 2 small
+    counts: nothing left to hide"). 02 and 03 are suppressed in one table, and in
+    everything a reader has at once no small count is confined to a single value."""
+    from layers.suppression.national import country_table
+
+    registry, _ = _three_provinces()
+    records = {**records, "10001": ["2023-08-01"] * 20, "20002": ["2023-11-05"] * 3}
+    dates = [d for code in records for d in records[code]]
+    codes = [code for code in records for _ in records[code]]
+    old = registry.legacy.reset_index().drop_duplicates("new_code").set_index("new_code")["code"]
+    frame = pd.DataFrame({"date": pd.to_datetime(dates), "type": "victim", "new_code": codes,
+                          "old_code": [old[c] for c in codes]})
+    plan = release_plan(frame, registry, types=("victim",))
+    national = plan.national
+    assert national.joint == (("02", "03"),)
+    assert {"01", "02+03", "nation"} == set(national.work.index)
+    cells = national.cells
+    assert cells.loc[("province:02", pinned, "victim"), ["count", "status"]].tolist() == [
+        4, "primary"]
+    table = country_table(frame, registry, types=("victim",))
+    status = cells["status"].reindex(table.cells.index)
+    assert status.notna().all()
+    s = suppression.Suppression(table=table, threshold=5, protection=1,
+                                status=status.astype(object), rounds=0)
+    small = ((table.cells["count"] >= 1) & (table.cells["count"] < 5)).to_numpy()
+    bounds = disclosure_bounds(s, small_only=True, integer=True)
+    assert len(bounds) == small.sum() > 0 and ((bounds["high"] - bounds["low"]) >= 1).all()
+    low, high = bounds.loc[("province:02", pinned, "victim"), ["low", "high"]]
+    assert low < 4 <= high

@@ -160,6 +160,7 @@ def _build(records_path: Path, report_path: Path, processes: int) -> None:
         "peak_rss_main_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "peak_rss_worker_mb": after.ru_maxrss / 1024,
         "rss_before_mb": before, "linked": list(national.linked),
+        "joint": [list(codes) for codes in national.joint],
         "load": [load, os.getloadavg()[0]],
         "suppressed": {str(k): int(v) for k, v in
                        national.cells["status"].value_counts().items() if k != PUBLISHED},

@@ -32,6 +32,7 @@ __all__ = [
     "Suppression",
     "cell_labels",
     "disclosure_bounds",
+    "pinned_cells",
     "suppress",
     "suppressed_label",
 ]
@@ -529,3 +530,27 @@ def disclosure_bounds(suppression: Suppression, *, integer: bool = False,
                          "low": np.array(low, dtype=np.int64),
                          "high": np.array(high, dtype=np.int64)},
                         index=suppression.table.cells.index[cells[chosen]])
+
+
+def pinned_cells(suppression: Suppression) -> pd.Index:
+    """The small cells the attack confines to fewer than ``protection + 1`` values.
+
+    The protection check :func:`suppress` runs (linear, exact), on statuses
+    given: cheaper than :func:`disclosure_bounds` when only the verdict
+    matters (a few programs push every small cell at once before any gets
+    its own).
+
+    Examples
+    --------
+    >>> from layers.suppression.tables import margins_table
+    >>> t = margins_table(pd.DataFrame({"x": [1, 30]}, index=["a", "b"]))
+    >>> status = pd.Series(PUBLISHED, index=t.cells.index, dtype=object)
+    >>> status[("a", "x")] = PRIMARY
+    >>> list(pinned_cells(Suppression(t, 5, 1, status, 0)))
+    [('a', 'x')]
+    """
+    state = _State(suppression.table, suppression.threshold, suppression.protection)
+    status = suppression.status.to_numpy()
+    state.suppressed = np.isin(status, (PRIMARY, COMPLEMENTARY))
+    state.complementary = status == COMPLEMENTARY
+    return suppression.table.cells.index[sorted(state.audit())]

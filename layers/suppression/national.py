@@ -11,12 +11,15 @@ their sum), so the release is built as
    nation above it — the nation as the province total plus the rest of
    the country, the rest given to the attacker at its true value
    (``suppress(known=)``) — suppressed on its own, one at a time: a hidden
-   province total hides the nation cell beside it, never another province's;
+   province total hides the nation cell beside it, never another province's
+   (but for provinces whose small totals the rest, so given, would pin by
+   the nation's labels alone: those are suppressed in one table,
+   :func:`_joint_provinces`);
 2. the nation's cells, hidden where any province's table hid them, and the
    records of no province, a hidden part of the nation protected (when
    small) by nation cells alone.
 
-No problem spans two provinces. Why auditing so is sound is in
+No other problem spans two provinces. Why auditing so is sound is in
 ``docs/confidentiality.md`` ("The national release"): each table's attacker
 holds everything outside the table at its true value, so each witness it
 finds is a feasible table of the whole program a reader has.
@@ -39,7 +42,8 @@ from layers.suppression.dimensions import (
     period_hierarchy, quarters_of, type_hierarchy, unit_key, unit_leaves,
 )
 from layers.suppression.engine import (
-    COMPLEMENTARY, DEFAULT_THRESHOLD, HIDDEN, PRIMARY, PUBLISHED, suppress,
+    COMPLEMENTARY, DEFAULT_THRESHOLD, HIDDEN, PRIMARY, PUBLISHED, Suppression,
+    pinned_cells, suppress,
 )
 from layers.suppression.tables import Hierarchy, hierarchy_table
 
@@ -84,11 +88,16 @@ class NationalRelease:
     linked : tuple of str
         The provinces with a province total hidden (the nation cell beside
         it is hidden too); empty when every total is published.
+    joint : tuple of tuple of str
+        Provinces suppressed in one table (:func:`_joint_provinces`: the
+        rest of the country given to one of them alone would pin a small
+        total); empty when each province was suppressed alone.
     work : DataFrame
-        Per province (and ``"nation"``): ``seconds`` spent building and
-        suppressing its table (wall clock), ``cpu_seconds`` (of this
-        process), ``cells``, ``rounds`` of the protection check,
-        ``peak_rss_mb`` (the process's peak resident memory so far).
+        Per province (``"12+80"`` for provinces suppressed together) and
+        ``"nation"``: ``seconds`` spent building and suppressing its table
+        (wall clock), ``cpu_seconds`` (of this process), ``cells``, ``rounds``
+        of the protection check, ``peak_rss_mb`` (the process's peak resident
+        memory so far).
     """
 
     cells: pd.DataFrame
@@ -97,6 +106,7 @@ class NationalRelease:
     provinces: tuple[str, ...]
     linked: tuple[str, ...]
     work: pd.DataFrame
+    joint: tuple[tuple[str, ...], ...] = ()
 
 
 def province_codes(registry: Registry) -> tuple[str, ...]:
@@ -192,20 +202,21 @@ def national_release(
     log = logging.getLogger("borderwatch")
     columns = [c for c in ("type", "new_code", "old_code") if c in chosen.columns]
     jobs = []
-    for code in provinces:
-        rows = where == code
-        jobs.append((code, chosen.loc[rows, columns], quarter[rows],
-                     province_registry(registry, code), unit_sets, periods, kinds, everyone,
-                     threshold, protection, full_solves))
-    for code, cells, figures in _province_releases(jobs, processes):
-        units = cells.index.get_level_values("unit")
-        parts[code] = cells[~units.isin([NATION, _REST])]
-        hidden_here = (cells.loc[units == NATION, "status"] != PUBLISHED)
+    joint = _joint_provinces(atoms, provinces, periods, kinds, threshold, protection)
+    for codes in joint:
+        rows = np.isin(where.astype(str), codes) & ~pd.isna(where)
+        jobs.append((codes, chosen.loc[rows, columns], quarter[rows], where[rows],
+                     tuple(province_registry(registry, code) for code in codes), unit_sets,
+                     periods, kinds, everyone, threshold, protection, full_solves))
+    for codes, own, nation_status, figures in _province_releases(jobs, processes):
+        parts.update(own)
+        hidden_here = nation_status != PUBLISHED
         nation_hidden = hidden_here if nation_hidden is None else nation_hidden | hidden_here
-        work.append((code, *figures))
+        name = "+".join(codes)
+        work.append((name, *figures))
         log.info("release plan: province %s, %d cells, %.1f s (CPU %.1f s), %d rounds, "
-                 "peak %.0f MB", code, figures[2], *figures[:2], figures[3], figures[4])
-    work.sort(key=lambda row: provinces.index(row[0]))
+                 "peak %.0f MB", name, figures[2], *figures[:2], figures[3], figures[4])
+    work.sort(key=lambda row: provinces.index(row[0].split("+")[0]))
     started, cpu = time.perf_counter(), time.process_time()
     nation_cells = _nation_cells(atoms, provinces, periods, kinds, nation_hidden, threshold,
                                  protection, full_solves)
@@ -219,12 +230,13 @@ def national_release(
     return NationalRelease(
         cells=cells, threshold=int(threshold), protection=int(protection),
         provinces=provinces, linked=linked,
+        joint=tuple(codes for codes in joint if len(codes) > 1),
         work=pd.DataFrame(work, columns=["province", "seconds", "cpu_seconds", "cells", "rounds",
                                          "peak_rss_mb"]).set_index("province"))
 
 
 def _province_releases(jobs: list[tuple], processes: int):
-    """``(code, cells, figures)`` of each job of :func:`_province_release`, as each is done.
+    """What :func:`_province_release` returns for each job, as each is done.
 
     With ``processes`` above 1 the provinces are suppressed in that many spawned
     processes (each holds one province's problem at a time), the largest first so
@@ -245,23 +257,27 @@ def _province_releases(jobs: list[tuple], processes: int):
             yield future.result()
 
 
-def _province_release(job: tuple) -> tuple[str, pd.DataFrame, tuple]:
-    """One province's table with the nation above it, suppressed: its cells and statuses,
-    and what it cost (seconds, CPU seconds, cells, rounds, the process's peak MB)."""
-    (code, records, quarter, registry, unit_sets, periods, kinds, everyone, threshold,
-     protection, full_solves) = job
+def _province_release(job: tuple) -> tuple[tuple[str, ...], dict, pd.Series, tuple]:
+    """One province's table (or a few provinces' together) with the nation above it,
+    suppressed: each province's cells and statuses, the nation's statuses, and what it cost
+    (seconds, CPU seconds, cells, rounds, the process's peak MB)."""
+    (codes, records, quarter, where, registries, unit_sets, periods, kinds, everyone,
+     threshold, protection, full_solves) = job
     started, cpu = time.perf_counter(), time.process_time()
-    table = _province_table(records, quarter, registry, unit_sets, periods, kinds, code,
-                            everyone)
+    table, members = _province_table(records, quarter, where, registries, unit_sets, periods,
+                                     kinds, codes, everyone)
     rest = table.cells.index[table.cells.index.get_level_values("unit") == _REST]
     result = suppress(table, threshold=threshold, protection=protection,
                       full_solves=full_solves, known=rest)
     cells = _compact(table.cells["count"], result.status)
+    units = cells.index.get_level_values("unit")
+    own = {code: cells[units.isin(members[code])] for code in codes}
+    nation_status = cells.loc[units == NATION, "status"]
     figures = (time.perf_counter() - started, time.process_time() - cpu, len(table.cells),
                result.rounds)
     del table, result
     gc.collect()
-    return code, cells, (*figures, _peak_mb())
+    return codes, own, nation_status, (*figures, _peak_mb())
 
 
 def _peak_mb() -> float:
@@ -322,25 +338,108 @@ def _atoms(leaf: pd.Series | np.ndarray, quarter: pd.Series, kind: pd.Series) ->
             .groupby(["unit", "period", "type"]).size())
 
 
-def _province_table(records, quarter, registry, unit_sets, periods, kinds, code, everyone):
-    """One province's table with the nation above it: its total and the rest of the country.
+def _province_table(records, quarter, where, registries, unit_sets, periods, kinds, codes,
+                    everyone):
+    """A province's table (or a few provinces' together) with the nation above it.
 
-    :func:`incident_table` over the province's units and records, and one
-    more leaf, the rest of the country (``everyone`` less this province, per
-    quarter and type), which with the province total makes the nation. The
+    :func:`incident_table` over each province's units and records, and one
+    more leaf, the rest of the country (``everyone`` less these provinces, per
+    quarter and type), which with the province totals makes the nation. The
     caller gives the rest to the attacker at its true value
     (``suppress(known=)``), so a hidden province total can move only as far
-    as the nation cells hidden beside it let it.
+    as the nation cells hidden beside it let it. Returns the table and the
+    unit members of each province.
     """
-    units, leaf = unit_leaves(records, registry, unit_sets, province=code)
-    own = _atoms(leaf, quarter, records["type"])
+    leaves, groups, hidden, own, members = [], [], set(), [], {}
+    where = np.asarray(where, dtype=object)
+    for code, registry in zip(codes, registries, strict=True):
+        rows = where == code
+        units, leaf = unit_leaves(records[rows], registry, unit_sets, province=code)
+        leaves += units.leaves
+        groups += units.groups
+        hidden |= units.hidden
+        members[code] = units.members
+        own.append(_atoms(leaf, quarter[rows], records.loc[rows, "type"]))
+    own = pd.concat(own)
     mine = own.groupby(level=["period", "type"]).sum()
     rest = everyone.sub(mine, fill_value=0).astype(np.int64)
     rest = pd.concat({_REST: rest[rest > 0]}, names=["unit"])
-    top = unit_key("province", code)
-    units = Hierarchy("unit", units.leaves + (_REST,), units.groups + ((NATION, (top, _REST)),),
-                      units.hidden)
-    return hierarchy_table(pd.concat([own, rest]), [units, periods, kinds])
+    tops = tuple(unit_key("province", code) for code in codes)
+    units = Hierarchy("unit", tuple(leaves) + (_REST,),
+                      tuple(groups) + ((NATION, tops + (_REST,)),), frozenset(hidden))
+    return hierarchy_table(pd.concat([own, rest]), [units, periods, kinds]), members
+
+
+def _joint_provinces(atoms, provinces, periods, kinds, threshold, protection):
+    """The provinces to suppress together: each alone, but for those the rest pins.
+
+    Province *k*'s table gives its attacker the rest of the country at its true
+    value *r* (per period and type), and the nation cells above its totals *P*
+    carry labels: "x" (at least ``threshold``) or "< t" (at most
+    ``threshold - 1``). When *P* is small those bounds alone can pin it, and no
+    cell its table could hide helps: with *r* = 1 and *P* = 4 the nation is 5,
+    "x", so *P* ≥ 5 − 1, and *P* ≤ 4 ("< 5"); or, over two quarters, two
+    nations of 5 with a rest of 3 each pin the half-year's 4. A reader does not
+    know *r* (there it is a sum of other provinces' totals, hidden when small),
+    but only a witness moving one of those with *P* shows it. So a province
+    whose totals are pinned by the labels alone (:func:`_pinned_by_labels`) is
+    suppressed in one table with the provinces whose totals make up the rest
+    where it is pinned (their whole tables; the rest beyond them still known),
+    until no group of provinces is pinned so.
+
+    Returns tuples of codes, sorted, each province in exactly one.
+    """
+    group = {code: (code,) for code in provinces}
+    if len(provinces) < 2:
+        return [group[code] for code in provinces]
+    by = hierarchy_table(atoms, [_nation_units(provinces, atoms), periods, kinds]) \
+        .cells["count"].unstack("unit")
+    done: set[tuple[str, ...]] = set()
+    while True:
+        todo = [codes for codes in sorted(set(group.values())) if codes not in done]
+        if not todo:
+            return sorted(set(group.values()))
+        for codes in todo:
+            mine = by[[unit_key("province", c) for c in codes]].sum(axis=1)
+            where = _pinned_by_labels(mine, by[NATION], periods, kinds, threshold,
+                                      protection)
+            others = [c for c in provinces if c not in codes
+                      and (by.loc[where, unit_key("province", c)] > 0).any()]
+            if not others:  # unpinned, or the rest there is unplaced records only
+                done.add(codes)
+                continue
+            joined = tuple(sorted(set(codes).union(*(group[c] for c in others))))
+            for c in joined:
+                group[c] = joined
+            break
+
+
+def _pinned_by_labels(mine: pd.Series, nation: pd.Series, periods: Hierarchy,
+                      kinds: Hierarchy, threshold: int, protection: int) -> pd.Index:
+    """The (period, type) cells where a small total of some provinces is pinned by labels.
+
+    The attack (:func:`~layers.suppression.engine.pinned_cells`) on the
+    most a table of these provinces could hide above them: their total and the
+    nation hidden everywhere (bounded by their labels), the rest of the country
+    (``nation - mine``) known.
+    """
+    total = "province:*"
+    units = Hierarchy("unit", (total, _REST), ((NATION, (total, _REST)),))
+    quarters = list(periods.leaves)
+    rest = nation - mine
+    leaves = pd.concat({total: mine, _REST: rest}, names=["unit"])
+    leaves = leaves[leaves.index.get_level_values("period").isin(quarters)]
+    table = hierarchy_table(leaves, [units, periods, kinds])
+    count = table.cells["count"]
+    on = count.index.get_level_values("unit")
+    status = pd.Series(np.where(count < threshold, PRIMARY, COMPLEMENTARY), index=count.index,
+                       dtype=object)
+    status[on == _REST] = PUBLISHED
+    if not ((on == total) & (count >= 1) & (count < threshold)).any():
+        return pd.MultiIndex.from_tuples([], names=["period", "type"])
+    pinned = pinned_cells(Suppression(table=table, threshold=threshold, protection=protection,
+                                      status=status, rounds=0))
+    return pinned[pinned.get_level_values("unit") == total].droplevel("unit")
 
 
 def _nation_cells(atoms, provinces, periods, kinds, hidden, threshold, protection,
