@@ -753,6 +753,20 @@ def test_a_registry_of_several_provinces_is_released_province_by_province(countr
         plan.province("2023", "victim")
 
 
+def test_provinces_suppressed_in_two_processes_give_the_same_release(country):
+    """``processes=2``: the provinces in spawned processes, back as they finish; the same
+    cells and statuses as one at a time, the work table in province order, each row with
+    the worker's own peak memory (not its parent's, which ``ru_maxrss`` would carry)."""
+    from layers.suppression.national import national_release
+
+    registry, frame, plan = country
+    twice = national_release(frame, registry, types=("victim",), processes=2)
+    pd.testing.assert_frame_equal(twice.cells, plan.national.cells)
+    assert twice.linked == plan.national.linked
+    assert list(twice.work.index) == list(plan.national.work.index)
+    assert (twice.work["peak_rss_mb"] > 0).all()
+
+
 def test_no_small_count_of_a_national_release_can_be_worked_out_from_all_it_publishes(country):
     """The attacker sees every province's table and the national table at once (one table of
     the three provinces): no small count, in a province or its total, can be confined to a

@@ -155,10 +155,12 @@ def _build(records_path: Path, report_path: Path, processes: int) -> None:
     report = {
         "records": len(incidents), "seconds": seconds, "cpu_seconds": own + helpers,
         "cpu_seconds_main": own, "cpu_seconds_workers": helpers, "processes": processes,
-        "peak_rss_mb": max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
-                           after.ru_maxrss) / 1024,
+        "peak_rss_mb": max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                           float(work["peak_rss_mb"].max())),
         "peak_rss_main_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-        "peak_rss_worker_mb": after.ru_maxrss / 1024,
+        # each worker's own peak (VmHWM): the children's ru_maxrss starts from the parent's
+        "peak_rss_worker_mb": float(work.loc[work["province"] != "nation",
+                                             "peak_rss_mb"].max()),
         "rss_before_mb": before, "linked": list(national.linked),
         "joint": [list(codes) for codes in national.joint],
         "load": [load, os.getloadavg()[0]],

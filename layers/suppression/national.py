@@ -281,7 +281,18 @@ def _province_release(job: tuple) -> tuple[tuple[str, ...], dict, pd.Series, tup
 
 
 def _peak_mb() -> float:
-    """The process's peak resident memory so far, in MB (``ru_maxrss``; 0 where unknown)."""
+    """The process's peak resident memory so far, in MB (0 where unknown).
+
+    ``VmHWM`` of ``/proc/self/status`` where there is one: ``ru_maxrss`` survives
+    ``exec``, so a spawned worker would report its parent's peak at the spawn.
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     try:
         import resource
     except ImportError:  # not on POSIX
