@@ -140,7 +140,10 @@ def _build(records_path: Path, report_path: Path, processes: int) -> None:
     logging.basicConfig(level=logging.INFO, format="[release] %(message)s", stream=sys.stderr)
     incidents = pd.read_pickle(records_path)
     registry = national_registry()
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    from bench.servers import peak_rss_mb
+
+    # VmHWM, not ru_maxrss: ru_maxrss survives exec and would carry the bench's own peak
+    before = peak_rss_mb(os.getpid())[0]
     cpu = time.process_time()
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
@@ -155,9 +158,8 @@ def _build(records_path: Path, report_path: Path, processes: int) -> None:
     report = {
         "records": len(incidents), "seconds": seconds, "cpu_seconds": own + helpers,
         "cpu_seconds_main": own, "cpu_seconds_workers": helpers, "processes": processes,
-        "peak_rss_mb": max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-                           float(work["peak_rss_mb"].max())),
-        "peak_rss_main_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "peak_rss_mb": max(peak_rss_mb(os.getpid())[0], float(work["peak_rss_mb"].max())),
+        "peak_rss_main_mb": peak_rss_mb(os.getpid())[0],
         # each worker's own peak (VmHWM): the children's ru_maxrss starts from the parent's
         "peak_rss_worker_mb": float(work.loc[work["province"] != "nation",
                                              "peak_rss_mb"].max()),
