@@ -107,12 +107,23 @@ _GEOJSON = re.compile(rb'"geojson":\s*"((?:/|\\u002f)geo(?:/|\\u002f)[^"]+?\.geo
 #: A map layer's shapes by address (the neighbours: ``"source": "http://host/geo/….geojson"``).
 _SOURCE = re.compile(rb'"source":\s*"(?:https?:(?:/|\\u002f){2}[^"/\\]*)?'
                      rb'((?:/|\\u002f)geo(?:/|\\u002f)[^"]+?\.geojson)"')
+#: The shapes served by address, by family: the neighbours drawn under a map and the
+#: stripes over hidden communes are counted apart from the maps' own polygons and grids.
+_SHAPE_FAMILIES = (("/geo/context_", "context shapes"), ("/geo/hatch_", "hatching"))
 _LOGIN_CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 #: The app-wide alert a failed callback raises (``dash.set_props``; the answer is still 200).
 _ALERT = re.compile(rb'"className":\s*"alert error"')
 
 
 # ------------------------------------------------------------------------ measurements
+
+
+def shapes_kind(path: str) -> str:
+    """The kind a ``/geo/….geojson`` request is counted under: "geojson" for the maps'
+    polygons and grids, "context shapes" for the neighbouring provinces, "hatching" for
+    the stripes over hidden communes (each family has its own bound per session)."""
+    return next((kind for prefix, kind in _SHAPE_FAMILIES if path.startswith(prefix)),
+                "geojson")
 
 
 @dataclass
@@ -474,7 +485,7 @@ class UserSession:
     def fetch_geojson(self, path: str) -> None:
         if path not in self.geojson:  # the browser keeps it a day (Cache-Control)
             self.geojson.add(path)
-            self.request("GET", path, "geojson")
+            self.request("GET", path, shapes_kind(path))
 
     def sign_in(self) -> bool:
         form = self.request("GET", f"/login?lang={self.lang}", "login page")

@@ -18,9 +18,11 @@ import re
 import pytest
 
 from dashboard.auth.accounts import accounts_of
+from dashboard.figures.context import CONTEXT_STYLE, context_url
+from dashboard.pages.overview import geojson_url, hatch_url
 from dashboard.wsgi import NoAccount, build_application, gunicorn_command
 from geo.config import Settings
-from scripts.load_test import ROLES, run_load, running_server, summarise
+from scripts.load_test import ROLES, run_load, running_server, shapes_kind, summarise
 from tests import pg
 from tests.cache import demo_data
 
@@ -105,6 +107,13 @@ def test_gunicorn_command_builds_one_app_per_worker():
     assert gunicorn_command(host="::1", port=80)[cmd.index("--bind") + 1] == "[::1]:80"
 
 
+def test_each_family_of_shapes_is_counted_under_its_own_kind():
+    assert shapes_kind(geojson_url("2025")) == "geojson"
+    assert shapes_kind("/geo/density.geojson") == "geojson"
+    assert {shapes_kind(context_url(c)) for c in CONTEXT_STYLE} == {"context shapes"}
+    assert shapes_kind(hatch_url("former")) == "hatching"
+
+
 # --------------------------------------------------------------------- under load
 
 
@@ -136,8 +145,13 @@ def test_gunicorn_serves_signed_in_sessions_changing_filters_without_an_error(ba
     # every session signed in and opened its page
     for kind in ("sign-in", "page", "layout", "dependencies"):
         assert summary["kinds"][kind]["requests"] == SESSIONS, kind
-    # the maps' polygons were fetched, once per session and unit set at most
-    assert 1 <= summary["kinds"]["geojson"]["requests"] <= SESSIONS * 4
+    # the maps' polygons and grids were fetched, once per session and address at most
+    # (two unit sets, the density grid, the hexagons); the neighbours' shapes (two
+    # families) and the hatching (two unit sets) are counted apart, with their own bounds
+    kinds = summary["kinds"]
+    assert 1 <= kinds["geojson"]["requests"] <= SESSIONS * 4
+    assert kinds.get("context shapes", {"requests": 0})["requests"] <= SESSIONS * len(CONTEXT_STYLE)
+    assert kinds.get("hatching", {"requests": 0})["requests"] <= SESSIONS * 2
     # two workers built their own app and none was replaced during the run
     assert server_log.count("app ready") == WORKERS
     assert len(summary["server_memory"]["workers"]) == WORKERS
