@@ -891,14 +891,24 @@ def quiet_esda():
     this is NumPy's global generator); G_Local and Moran_Local warn that their
     default alternative will change (neither p-value here uses it); islands
     divide by a zero variance (they are masked by :func:`island_mask`).
+
+    One esda run at a time in a process (a re-entrant lock): the server answers in
+    threads, and two runs at once would draw from each other's reseeded stream (their
+    p-values then depend on timing) and restore the global state out of order;
+    :func:`warnings.catch_warnings` is process-wide too.
     """
-    state = np.random.get_state()
-    try:
-        with warnings.catch_warnings(), np.errstate(divide="ignore", invalid="ignore"):
-            warnings.filterwarnings(
-                "ignore", message="The alternative hypothesis for conditional randomization"
-            )
-            warnings.filterwarnings("ignore", message="`row_stack` alias is deprecated")
-            yield
-    finally:
-        np.random.set_state(state)
+    with _ESDA_LOCK:
+        state = np.random.get_state()
+        try:
+            with warnings.catch_warnings(), np.errstate(divide="ignore", invalid="ignore"):
+                warnings.filterwarnings(
+                    "ignore", message="The alternative hypothesis for conditional randomization"
+                )
+                warnings.filterwarnings("ignore", message="`row_stack` alias is deprecated")
+                yield
+        finally:
+            np.random.set_state(state)
+
+
+#: :func:`quiet_esda`'s lock: esda's permutations use NumPy's one global generator.
+_ESDA_LOCK = threading.RLock()

@@ -141,6 +141,20 @@ def test_same_seed_same_result_and_numpys_global_generator_untouched(communes):
                                   gi_star(values, communes, seed=10).frame)
 
 
+def test_threads_running_local_moran_at_once_get_the_serial_result(communes):
+    """The server answers in threads (gunicorn gthread): esda seeds NumPy's one global
+    generator, so two permutation runs at once must not draw from each other's stream."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    values = [_poisson(communes, 4, seed=s) for s in range(6)]
+    serial = [local_moran(v, communes, seed=3, alpha_fdr=False).frame for v in values]
+    with ThreadPoolExecutor(6) as pool:
+        together = list(pool.map(lambda v: local_moran(v, communes, seed=3,
+                                                       alpha_fdr=False).frame, values * 2))
+    for alone, at_once in zip(serial * 2, together):
+        pd.testing.assert_frame_equal(alone, at_once)
+
+
 # --- planted cluster and random patterns ---------------------------------------------------
 
 
