@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from layers.suppression.highs import solve_lp
+
 if TYPE_CHECKING:
     from scipy import sparse
 
@@ -45,23 +47,20 @@ class Program:
 
     def solve(self, objective: np.ndarray) -> np.ndarray:
         """A feasible point minimising ``objective``."""
-        from scipy.optimize import Bounds, LinearConstraint, linprog, milp
-
         if self.integer:
+            from scipy.optimize import Bounds, LinearConstraint, milp
+
             constraints = (LinearConstraint(self.A, self.rhs, self.rhs),) if self.A.shape[0] \
                 else ()
             result = milp(objective, constraints=constraints, integrality=np.ones(self.n),
                           bounds=Bounds(self.lower, self.upper))
-        else:
-            result = linprog(objective, A_eq=self.A if self.A.shape[0] else None,
-                             b_eq=self.rhs if self.A.shape[0] else None,
-                             bounds=np.column_stack([self.lower, self.upper]), method="highs")
-        if result.x is None:
-            raise RuntimeError(f"the attacker's program failed: {result.message}")
-        if not self.integer and self.rows is not None and self.A.shape[0]:
-            duals = np.asarray(result.eqlin.marginals)
-            self.leaned.update(self.rows[np.abs(duals) > 1e-9].tolist())
-        return np.asarray(result.x)
+            if result.x is None:
+                raise RuntimeError(f"the attacker's program failed: {result.message}")
+            return np.asarray(result.x)
+        solution = solve_lp(objective, self.A, self.rhs, self.lower, self.upper)
+        if self.rows is not None and self.A.shape[0]:
+            self.leaned.update(self.rows[np.abs(solution.row_duals) > 1e-9].tolist())
+        return solution.x
 
     def extreme(self, k: int, sign: float) -> float:
         """The largest (``sign`` 1) or smallest (−1) value of cell ``k``, rounded to integers."""
