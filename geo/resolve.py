@@ -292,10 +292,12 @@ def resolve_communes(
             old_from_point = need_point & (sets == OLD)
             for unit_set, asked, found in ((NEW, new_from_point, point_code),
                                            (OLD, old_from_point, old_point)):
-                listed = found.isin(registry.units(unit_set).index).to_numpy()
-                stray = asked & found.notna() & ~listed
-                unlisted[stray], unlisted_set[stray] = found[stray], unit_set
-                code[asked & listed] = found[asked & listed]
+                rows = asked.index[asked.to_numpy()]  # the few placed by their point alone
+                units = found[rows].dropna()
+                listed = units.isin(registry.units(unit_set).index).to_numpy()
+                code[units.index[listed]] = units[listed]
+                unlisted[units.index[~listed]], unlisted_set[units.index[~listed]] = \
+                    units[~listed], unit_set
             how[code.notna() & need_point] = "point"
             outside = code.isna() & has_point & point_code.isna()
             reason[outside] = "point lies outside the province"
@@ -310,10 +312,12 @@ def resolve_communes(
     ask = conflict & has_point & point_code.isna()
     if ask.any():  # the 2025 commune of a conflicting point, not looked up above
         point_code[ask] = _point_in(pts.loc[ask.index[ask.to_numpy()]], communes_new)
-    for i in conflict.index[conflict.to_numpy()]:
-        if old_point[i] not in registry.legacy.index:  # far off, in a unit no one lists
-            unlisted[i], unlisted_set[i] = old_point[i], OLD
-            continue
+    far_off = conflict.index[conflict.to_numpy()]
+    elsewhere = old_point[far_off].isin(registry.legacy.index).to_numpy()
+    # far off, in a former unit no one lists: no 2025 commune is known to hold it
+    unlisted[far_off[~elsewhere]] = old_point[far_off[~elsewhere]]
+    unlisted_set[far_off[~elsewhere]] = OLD
+    for i in far_off[elsewhere]:
         # the 2025 commune of the point's former commune: for a split one, the part the
         # point lies in when that is one of its parts, else its main part
         parts = registry.composition.loc[registry.composition["old_code"] == old_point[i],
