@@ -265,9 +265,14 @@ def _keep_for_start(settings: Settings, what: str, *, quiet: bool = False) -> No
 
 
 def _cmd_template(args: argparse.Namespace) -> int:
+    """Write the import template of a kind, its lists from the registry of the data folder's
+    boundaries (:func:`geo.units.registry_covering`), as the server's download has them:
+    an import resolves with that registry, and the population template stops any code
+    off its list."""
+    from geo.boundaries import load_communes
     from geo.ingest import kind_named
     from geo.ingest.template import write_template
-    from geo.units import load_registry
+    from geo.units import registry_covering
 
     settings = _settings(args)
     try:
@@ -275,7 +280,8 @@ def _cmd_template(args: argparse.Namespace) -> int:
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    out = write_template(kind.name, Path(args.out), load_registry(), lang=settings.language)
+    registry = registry_covering(load_communes(settings, NEW).index)
+    out = write_template(kind.name, Path(args.out), registry, lang=settings.language)
     print(out)
     return 0
 

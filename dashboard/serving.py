@@ -52,13 +52,19 @@ def ensure_demo(settings: Settings, *, seed: int | None = None, force: bool = Fa
     :data:`geo.ingest.DEMO_SOURCE`. Nothing happens when the store already holds
     records (demo or real) unless ``force``; ``force`` replaces the demo but
     refuses to touch a store that holds real records.
+
+    The demo is drawn over the communes of the boundaries in use and written with the
+    registry of their provinces (:func:`geo.units.registry_covering`), the one its
+    import resolves with (:meth:`geo.ingest.Places.load`): Tây Ninh's on the bundled
+    boundaries, so the demo there is the same as ever; on boundaries of several
+    provinces, Tây Ninh's alone knew no name of the other communes drawn (KeyError).
     """
     from dashboard.records import keep_records
     from demo import DEFAULT_SEED, generate_demo, import_demo, write_demo
     from geo.boundaries import load_border, load_communes
     from geo.gates import load_gates
     from geo.store import open_store
-    from geo.units import load_registry
+    from geo.units import registry_covering
 
     out = settings.demo_dir
     with open_store(settings) as store:
@@ -66,9 +72,10 @@ def ensure_demo(settings: Settings, *, seed: int | None = None, force: bool = Fa
         if sources and not force:
             return out
         if force or not (out / "manifest.json").exists():
+            communes = load_communes(settings, NEW)
             dataset = generate_demo(
-                load_registry(),
-                load_communes(settings, NEW),
+                registry_covering(communes.index),
+                communes,
                 load_communes(settings, OLD),
                 load_gates(settings),
                 load_border(settings),

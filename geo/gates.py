@@ -19,7 +19,7 @@ from data import BUNDLED_DIR
 from geo.boundaries import load_border, load_communes
 from geo.config import Settings
 from geo.names import match_units
-from geo.units import NEW, OLD, Registry, load_registry
+from geo.units import NEW, OLD, Registry, registry_covering
 
 __all__ = ["GATES_CSV", "gate_table_path", "load_gates", "place_gates", "read_gate_table"]
 
@@ -137,10 +137,18 @@ def gate_table_path(settings: Settings):
 
 
 def load_gates(settings: Settings) -> gpd.GeoDataFrame:
-    """The province's border gates, placed against the boundaries in use (imported or bundled)."""
+    """The province's border gates, placed against the boundaries in use (imported or bundled).
+
+    The gates' communes are read with the registry of the boundaries' provinces
+    (:func:`geo.units.registry_covering`), the one the app joins records and layers with:
+    Tây Ninh's on its own boundaries (the bundled gates resolve the same on the country's),
+    and a gate table that names a commune of another province drawn resolves it instead
+    of refusing it as no unit of Tây Ninh.
+    """
+    communes = load_communes(settings, NEW)
     return place_gates(
         read_gate_table(gate_table_path(settings)),
-        load_registry(),
-        load_communes(settings, NEW),
+        registry_covering(communes.index),
+        communes,
         load_border(settings),
     )

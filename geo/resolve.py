@@ -30,6 +30,16 @@ inside it:
 A record of the old set takes the 2025 commune that holds its former commune
 (the main one, when it was split); its point is used only when neither code
 nor name place it.
+
+A record is placed only in a unit the registry lists. The boundaries may hold
+others: Tây Ninh's registry under boundaries of several provinces, or a 2025
+commune under the code of ``vietnam-provinces`` where ``vietnamadminunits`` (the
+registry's source) gives another (114 communes in 23 provinces). A point that
+would place a record in such a unit, or that contradicts its code or name from
+such a former commune, refuses the record, naming the unit (the column
+``unlisted_code``, its unit set in ``unlisted_set``): stored, it would carry a
+code that no table of the registry joins (a 2025 one) or no 2025 commune at all
+(a former one, which the store refuses).
 """
 
 from __future__ import annotations
@@ -232,7 +242,12 @@ def resolve_communes(
         The other rows with a ``reason``. A record refused because its point contradicts
         its code or name also has ``named_code`` (the 2025 commune they name),
         ``point_old_code`` and ``point_new_code`` (the former commune holding the point,
-        and the 2025 commune that former commune is part of); NA elsewhere.
+        and the 2025 commune that former commune is part of); NA elsewhere. A record
+        refused because its point lies in a unit of the boundaries that the registry
+        does not list has that unit's code in ``unlisted_code`` and its unit set in
+        ``unlisted_set`` (NA elsewhere); when its point so contradicts its code or name,
+        also ``named_code`` and ``point_old_code`` (``point_new_code`` is NA: no 2025
+        commune is known to hold that unit).
     """
     if "date" in records:
         # geo.units.unit_set_on, row by row: before the merger OLD, else (or no date) NEW
@@ -247,6 +262,8 @@ def resolve_communes(
     code = code.fillna(by_name)
     how[by_name.notna()] = "name"
 
+    unlisted = pd.Series(pd.NA, index=records.index, dtype="string")
+    unlisted_set = pd.Series(pd.NA, index=records.index, dtype="string")
     lat = pd.to_numeric(records.get("lat"), errors="coerce") if "lat" in records else None
     lon = pd.to_numeric(records.get("lon"), errors="coerce") if "lon" in records else None
     point_code = pd.Series(pd.NA, index=records.index, dtype="string")
@@ -269,12 +286,19 @@ def resolve_communes(
             point_code[in_new] = _point_in(pts[in_new[use].to_numpy()], communes_new)
             old_point[in_old] = _point_in(pts[in_old[use].to_numpy()], communes_old)
             need_point = code.isna() & point_code.notna()
-            # Points decide the unit only when code and name did not.
+            # Points decide the unit only when code and name did not, and only as a unit
+            # the registry lists (see the module docstring).
             new_from_point = need_point & (sets == NEW)
             old_from_point = need_point & (sets == OLD)
-            code[new_from_point] = point_code[new_from_point]
-            code[old_from_point] = old_point[old_from_point]
-            how[need_point] = "point"
+            for unit_set, asked, found in ((NEW, new_from_point, point_code),
+                                           (OLD, old_from_point, old_point)):
+                rows = asked.index[asked.to_numpy()]  # the few placed by their point alone
+                units = found[rows].dropna()
+                listed = units.isin(registry.units(unit_set).index).to_numpy()
+                code[units.index[listed]] = units[listed]
+                unlisted[units.index[~listed]], unlisted_set[units.index[~listed]] = \
+                    units[~listed], unit_set
+            how[code.notna() & need_point] = "point"
             outside = code.isna() & has_point & point_code.isna()
             reason[outside] = "point lies outside the province"
 
@@ -288,7 +312,12 @@ def resolve_communes(
     ask = conflict & has_point & point_code.isna()
     if ask.any():  # the 2025 commune of a conflicting point, not looked up above
         point_code[ask] = _point_in(pts.loc[ask.index[ask.to_numpy()]], communes_new)
-    for i in conflict.index[conflict.to_numpy()]:
+    far_off = conflict.index[conflict.to_numpy()]
+    elsewhere = old_point[far_off].isin(registry.legacy.index).to_numpy()
+    # far off, in a former unit no one lists: no 2025 commune is known to hold it
+    unlisted[far_off[~elsewhere]] = old_point[far_off[~elsewhere]]
+    unlisted_set[far_off[~elsewhere]] = OLD
+    for i in far_off[elsewhere]:
         # the 2025 commune of the point's former commune: for a split one, the part the
         # point lies in when that is one of its parts, else its main part
         parts = registry.composition.loc[registry.composition["old_code"] == old_point[i],
@@ -298,7 +327,13 @@ def resolve_communes(
         reason[i] = (f"point lies in former commune {old_point[i]} (now in {point_new[i]}), "
                      f"not in or near 2025 commune {code[i]} named by the record")
 
-    ok = code.notna() & ~conflict
+    stray = unlisted.notna()
+    reason[stray] = ("point lies in " + unlisted_set[stray] + " unit " + unlisted[stray]
+                     + " of the boundaries, a code the registry does not list")
+    far_stray = stray & conflict
+    reason[far_stray] = (reason[far_stray] + ", not in or near 2025 commune "
+                         + code[far_stray].astype("string") + " named by the record")
+    ok = code.notna() & ~conflict & ~stray
     reason[~ok] = reason[~ok].fillna("no commune code, name or point to place the record")
     resolved = records[ok].copy()
     resolved["resolved_by"] = how[ok]
@@ -316,4 +351,6 @@ def resolve_communes(
     unresolved["named_code"] = code[~ok].where(conflict[~ok])
     unresolved["point_old_code"] = old_point[~ok].where(conflict[~ok])
     unresolved["point_new_code"] = point_new[~ok].where(conflict[~ok])
+    unresolved["unlisted_code"] = unlisted[~ok]
+    unresolved["unlisted_set"] = unlisted_set[~ok]
     return resolved, unresolved

@@ -93,3 +93,29 @@ def test_a_province_table_in_the_data_folder_adds_secondary_gates(tmp_path):
     last = gates.iloc[-1]
     assert (last["name"], last["gate_class"], last["position"]) == ("Vạc Sa", "secondary", "sourced")
     assert (last.geometry.x, last.geometry.y) == pytest.approx((106.10, 11.60))
+
+
+def test_gates_are_read_with_the_registry_of_the_boundaries_in_use(tmp_path):
+    """On boundaries of two provinces (Tây Ninh and a commune of Hà Nội) the gates are read
+    with the two provinces' registry, the one the app joins with: the bundled gates land
+    as on Tây Ninh's own boundaries, and a province's table naming a unit of the other
+    province resolves it (Tây Ninh's registry refused it: "gate commune 'Trúc Bạch'
+    (Ba Đình) does not name exactly one old unit: none")."""
+    from geo.config import Settings
+    from geo.units import registry_covering
+    from tests.two_provinces import HA_NOI_CODE, write_two_provinces
+
+    settings = Settings(data_dir=tmp_path / "var")
+    write_two_provinces(settings)
+    ours = load_gates(Settings(data_dir=tmp_path / "bundled"))
+    gates = load_gates(settings)
+    assert gates.drop(columns="geometry").equals(ours.drop(columns="geometry"))
+    assert gates.geometry.geom_equals_exact(ours.geometry, 1e-9).all()
+    text = read_gate_table.__defaults__[0].read_text(encoding="utf-8").rstrip("\n")
+    row = "truc_bach,Trúc Bạch,secondary,,,,Trúc Bạch,Ba Đình,21.04,105.84,false,test,test"
+    (settings.data_dir / "gates.csv").write_text(text + "\n" + row + "\n", encoding="utf-8")
+    last = load_gates(settings).iloc[-1]
+    assert (last["old_code"], last["new_code"], last["commune"]) == \
+        (HA_NOI_CODE, HA_NOI_CODE, "Phường Ba Đình")
+    registry = registry_covering(load_communes(settings).index)
+    assert sorted(set(registry.communes["province_code"])) == ["01", "80"]

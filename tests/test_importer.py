@@ -563,3 +563,95 @@ def test_a_refusal_found_by_the_second_process_leaves_the_store_as_it_was(tmp_pa
     after = (store.read("incidents"), store.imports(), store.quarantine())
     for b, a in zip(before, after, strict=True):
         pd.testing.assert_frame_equal(a, b)
+
+
+# -- boundaries that hold communes the registry does not list ---------------------------
+
+#: A box in Tây Ninh (2025 Xã Bến Cầu 25681; former Xã Lợi Thuận 25699 west, Thị trấn
+#: Bến Cầu 25681 east) and one in Hà Nội's centre, whose codes the registry lacks.
+_TAY_NINH = (106.0, 11.0, 106.2, 11.2)
+_HA_NOI = (105.80, 21.00, 105.86, 21.05)
+
+
+def _places_beyond_the_registry(case: str) -> Places:
+    """Boundaries with one Hà Nội commune in each unit set, and the registry that leaves it
+    out: "one_province" is Tây Ninh's registry under boundaries of two provinces (Hà Nội's
+    2025 Phường Ba Đình 00004, former Phường Phúc Xá 00001); "unlisted_code" is the registry
+    the app chooses (:func:`geo.units.registry_covering`) for boundaries that name Phường
+    Cửa Nam by the code of ``vietnam-provinces`` (00073), which ``vietnamadminunits``, the
+    registry's source, gives as 00082 (former Phường Tràng Tiền 00079)."""
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    from geo.units import load_registry, registry_covering
+
+    new_hn, old_hn = {"one_province": ("00004", "00001"),
+                      "unlisted_code": ("00073", "00079")}[case]
+    tn, hn = box(*_TAY_NINH), box(*_HA_NOI)
+    west, east = box(106.0, 11.0, 106.1, 11.2), box(106.1, 11.0, 106.2, 11.2)
+
+    def frame(codes, shapes):
+        return gpd.GeoDataFrame({"name": codes}, geometry=shapes, crs="EPSG:4326",
+                                index=pd.Index(codes, name="code"))
+
+    new = frame(["25681", new_hn], [tn, hn])
+    old = frame(["25699", "25681", old_hn], [west, east, hn])
+    registry = load_registry() if case == "one_province" else registry_covering(new.index)
+    assert new_hn not in registry.communes.index and old_hn not in registry.legacy.index
+    return Places.of(registry, new, old, gpd.GeoDataFrame(geometry=[tn.union(hn)],
+                                                          crs="EPSG:4326"))
+
+
+@pytest.mark.parametrize("case", ["one_province", "unlisted_code"])
+def test_a_point_in_a_commune_the_registry_does_not_list_is_a_rejected_row(tmp_path, store,
+                                                                           case):
+    """A point that lies in a commune of the boundaries which the registry does not list
+    cannot be placed: the row is rejected with that reason (before: a record of the former
+    units raised sqlite's IntegrityError "NOT NULL constraint failed: incidents.new_code"
+    and lost the whole file's report, a 2025 record coded by the point was stored under a
+    code no registry knows, and a coded record whose point lay there raised KeyError); the
+    other rows are imported, and strict mode refuses the file whole."""
+    places = _places_beyond_the_registry(case)
+    hn = "21.02,105.83"
+    path = _csv(tmp_path / "ngoai_danh_muc.csv", (
+        "record_id,date,type,commune_code,lat,lon\n"
+        f"U1,01/03/2024,tip,,{hn}\n"          # former units, placed by the point alone
+        f"U2,01/09/2025,tip,,{hn}\n"          # 2025 units, placed by the point alone
+        f"U3,01/09/2025,tip,25681,{hn}\n"     # a known code, its point far off in Hà Nội
+        "U4,01/09/2025,tip,25681,11.1,106.15\n"
+        "U5,01/03/2024,tip,,11.1,106.05\n"))
+    report = _run(path, "incidents", store, places, rejects_dir=tmp_path / "rej")
+    assert (report.status, report.rows_read, report.accepted, report.rejected) == \
+        ("committed", 5, 2, 3)
+    assert _reasons(report) == {2: ["commune.not_in_registry"], 3: ["commune.not_in_registry"],
+                                4: ["commune.point_not_in_registry"]}
+    table = report.reject_table("en").set_index("row_number")
+    old_hn, new_hn = (places.communes_old.index[-1], places.communes_new.index[-1])
+    assert table.loc[2, "reason_text"] == (
+        f"point (21.02, 105.83) lies in unit {old_hn} of the communes before 01/07/2025 "
+        "of the boundaries in use, a code the unit registry does not list, so the record "
+        "cannot be placed: the boundaries and the registry disagree; tell the administrator")
+    assert f"unit {new_hn} of the communes of 2025" in table.loc[3, "reason_text"]
+    assert table.loc[4, "reason_text"] == (
+        "the record names Xã Bến Cầu (25681) but its point (21.02, 105.83) lies far from it, "
+        f"in unit {old_hn} of the communes before 01/07/2025 of the boundaries in use, a code "
+        "the unit registry does not list: correct the commune or the point; if both are "
+        "right, the boundaries and the registry disagree; tell the administrator")
+    assert (table.loc[2, "column_name"], table.loc[2, "value"]) == ("lat", "21.02, 105.83")
+    assert (table.loc[4, "column_name"], table.loc[4, "value"]) == ("commune_code", "25681")
+    vi = report.reject_table("vi").set_index("row_number")
+    assert vi.loc[2, "reason_text"].startswith(
+        f"Điểm (21.02, 105.83) nằm trong đơn vị mã {old_hn} thuộc các xã, phường, thị trấn "
+        "trước 01/7/2025 của ranh giới đang dùng")
+    assert "danh mục đơn vị hành chính không có mã này" in vi.loc[2, "reason_text"]
+    assert vi.loc[4, "reason_text"].startswith("Hồ sơ ghi Xã Bến Cầu (25681) nhưng điểm")
+    lines = report.summary_lines("vi")
+    assert any(line.startswith("  dòng 3 [lat]: Điểm (21.02, 105.83)") for line in lines)
+    stored = store.read("incidents").set_index("record_id").sort_index()
+    assert stored[["new_code", "old_code"]].values.tolist() == [["25681", "25681"],
+                                                                 ["25681", "25699"]]
+    assert store.quarantine()["row_number"].tolist() == [2, 3, 4]
+    assert report.rejects_file.read_text(encoding="utf-8-sig").count("not_in_registry") == 3
+    strict = _run(path, "incidents", store, places, strict=True, source="other")
+    assert (strict.status, strict.accepted, strict.rejected) == ("refused", 2, 3)
+    assert sorted(store.read("incidents")["record_id"]) == ["U4", "U5"]

@@ -184,3 +184,44 @@ def test_every_resolved_record_meets_the_registry_with_the_bundled_boundaries(re
     pieces = set(zip(registry.composition["old_code"], registry.composition["new_code"]))
     assert set(zip(resolved["old_code"], resolved["new_code"])) <= pieces
     assert set(unresolved["reason"].str.slice(0, 28)) == {"point lies in former commune"}
+
+
+def test_a_point_in_a_unit_the_registry_does_not_list_places_nothing(registry):
+    """Boundaries may hold units the registry lacks (Tây Ninh's registry under boundaries of
+    two provinces: here Hà Nội's 2025 Phường Ba Đình 00004 and former Phường Phúc Xá
+    00001). A point there places no record, of either set, and contradicts a code far
+    from it; the unit is named. Before, the former-set record came out with no 2025
+    commune (NA), the 2025 one with a code no registry table joins, the coded one raised
+    KeyError."""
+    new = gpd.GeoDataFrame(
+        {"name": ["Xã Bến Cầu", "Phường Ba Đình"]},
+        geometry=[box(106.0, 11.0, 106.2, 11.2), box(105.80, 21.00, 105.86, 21.05)],
+        index=pd.Index(["25681", "00004"], name="code"), crs="EPSG:4326",
+    )
+    old = gpd.GeoDataFrame(
+        {"name": ["Xã Lợi Thuận", "Thị trấn Bến Cầu", "Phường Phúc Xá"]},
+        geometry=[box(106.0, 11.0, 106.1, 11.2), box(106.1, 11.0, 106.2, 11.2),
+                  box(105.80, 21.00, 105.86, 21.05)],
+        index=pd.Index(["25699", "25681", "00001"], name="code"), crs="EPSG:4326",
+    )
+    records = _records(
+        date=["2024-03-01", "2025-09-01", "2025-09-01", "2024-03-01", "2025-09-01"],
+        commune_code=["", "", "25681", "", ""],
+        lat=[21.02, 21.02, 21.02, 11.1, 11.1], lon=[105.83, 105.83, 105.83, 106.05, 106.15],
+    )
+    resolved, unresolved = resolve_communes(records, registry, new, old)
+    placed = resolved.set_index("record_id")[["new_code", "old_code", "resolved_by"]]
+    assert placed.values.tolist() == [["25681", "25699", "point"], ["25681", "25681", "point"]]
+    assert placed.index.tolist() == ["R3", "R4"]
+    out = unresolved.set_index("record_id")
+    assert out["unlisted_code"].tolist() == ["00001", "00004", "00001"]
+    assert out["unlisted_set"].tolist() == ["legacy", "2025", "legacy"]
+    assert out["reason"].tolist() == [
+        "point lies in legacy unit 00001 of the boundaries, a code the registry does not list",
+        "point lies in 2025 unit 00004 of the boundaries, a code the registry does not list",
+        "point lies in legacy unit 00001 of the boundaries, a code the registry does not list, "
+        "not in or near 2025 commune 25681 named by the record",
+    ]
+    assert out["named_code"].isna().tolist() == [True, True, False]
+    assert out.loc["R2", ["named_code", "point_old_code"]].tolist() == ["25681", "00001"]
+    assert out["point_new_code"].isna().all()

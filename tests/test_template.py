@@ -452,3 +452,26 @@ def test_population_round_trip(templates, registry, places, store, tmp_path):
         assert got.at[key, "population"] == total
         stored = got.at[key, "population_14_60"]
         assert (pd.isna(stored) if working_age is None else stored == working_age)
+
+
+def test_the_command_lists_the_communes_of_the_data_folders_boundaries(tmp_path):
+    """``borderwatch template`` takes its lists from the registry of the boundaries in use,
+    as the server's download does: on boundaries of Tây Ninh and a commune of Hà Nội the
+    population template's code list (which stops any other code) holds both provinces'
+    222 communes, Phường Ba Đình's 00004 among them (Tây Ninh's registry gave 96, and
+    Excel refused 00004, a code the import accepts)."""
+    from dashboard.cli import main
+    from geo.boundaries import load_communes
+    from geo.units import registry_covering
+    from tests.two_provinces import HA_NOI_CODE, write_two_provinces
+
+    settings = Settings(data_dir=tmp_path / "var")
+    write_two_provinces(settings)
+    out = tmp_path / "dan_so.xlsx"
+    assert main(["--data-dir", str(settings.data_dir), "template", "population", str(out)]) == 0
+    book = load_workbook(out)
+    code = _validation(book.worksheets[0], KINDS["population"].names.index("commune_code") + 1)
+    codes = [str(c).zfill(5) for c in _range_values(book, code.formula1)]  # written as numbers
+    registry = registry_covering(load_communes(settings).index)
+    assert (len(codes), code.errorStyle) == (222, "stop")
+    assert sorted(codes) == sorted(registry.communes.index) and HA_NOI_CODE in codes

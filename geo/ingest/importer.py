@@ -742,7 +742,9 @@ def _unplaced_rejects(unplaced: pd.DataFrame, raw: pd.DataFrame, rows: np.ndarra
         code = str(rec.get("commune_code") or "")
         name = str(rec.get("commune") or "")
         column, value, sug, params = "commune", name, "", {}
-        if reason.startswith("point lies in former commune"):
+        if not pd.isna(rec.get("unlisted_code", pd.NA)):  # see geo.resolve: a unit no one lists
+            rcode, params, column, value = _point_unlisted(rec, code, name, reg)
+        elif reason.startswith("point lies in former commune"):
             rcode, params, sug = _point_elsewhere(rec, code, name, reg)
             column, value = ("commune_code", code) if code else ("commune", name)
         elif reason.startswith("ambiguous"):
@@ -794,6 +796,24 @@ def _point_elsewhere(rec: pd.Series, code: str, name: str,
     }
     sug = f"{params['point_new']} ({other}) {_both('by_point')}; {_both('or_fix_point')}"
     return "commune.point_elsewhere", params, sug
+
+
+def _point_unlisted(rec: pd.Series, code: str, name: str,
+                    reg: Registry) -> tuple[str, dict, str, str]:
+    """The reject of a record whose point lies in a unit of the boundaries that the registry
+    does not list (see :mod:`geo.resolve`): placed by that point alone
+    (``commune.not_in_registry``), or far from the commune its code or name gives
+    (``commune.point_not_in_registry``, naming it). Returns the reason code, its
+    parameters, the column and the value the reject quotes."""
+    params = {"lat": round(float(rec["lat"]), 6), "lon": round(float(rec["lon"]), 6),
+              "unit": str(rec["unlisted_code"]), "unit_set": str(rec["unlisted_set"])}
+    column, value = ("commune_code", code) if code else ("commune", name) if name else \
+        ("lat", f"{params['lat']}, {params['lon']}")
+    named = rec.get("named_code", pd.NA)
+    if pd.isna(named):
+        return "commune.not_in_registry", params, column, value
+    params.update(commune=reg.communes.at[str(named), "name"], named_code=str(named))
+    return "commune.point_not_in_registry", params, column, value
 
 
 def _closest_name(name: str, units: pd.DataFrame) -> str:
