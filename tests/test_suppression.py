@@ -334,7 +334,7 @@ def test_a_check_with_no_whole_program_solve_to_spare_still_protects_every_small
 class _Blind(Program):
     """A program whose neighbourhoods never decide: only the whole program can."""
 
-    def _local_extremes(self, k, truth, radius, *, relax):
+    def _local_extremes(self, k, truth, radius, *, relax, **_):
         return (-1e9, 1e9) if relax else (truth[k], truth[k])
 
 
@@ -353,6 +353,26 @@ def test_a_cell_left_undecided_by_the_budget_is_reported_pinned_and_a_witnessed_
         assert set(program.binding) == {0, 1}
     wide = (A, np.array([6.0, 5.0]), np.zeros(4), np.full(4, 4.0))   # x0 + x1 = 6: both free
     assert _Blind(*wide, full_solves=2).pinned(targets, np.array([3.0, 3.0, 2.0, 3.0]), 1) == []
+
+
+@pytest.mark.parametrize("rhs, verdict, solves", [(8.0, [0], 2), (6.0, [], 1)])
+def test_a_neighbourhood_solves_its_second_extreme_only_when_the_first_leaves_a_pin_possible(
+        rhs, verdict, solves, monkeypatch):
+    from scipy import sparse
+
+    calls = []
+    solve = Program.solve
+    monkeypatch.setattr(Program, "solve", lambda self, c: calls.append(c) or solve(self, c))
+    # x0 + x1 = rhs, both "< 5": 8 pins x0 at 4 (both extremes needed to say so); with 6,
+    # x0 = 3 can reach 4, which the max alone shows
+    A = sparse.csr_matrix(np.array([[1.0, 1.0]]))
+    program = Program(A, np.array([rhs]), np.zeros(2), np.full(2, 4.0))
+    truth = np.array([4.0, 4.0]) if rhs == 8.0 else np.array([3.0, 3.0])
+    low, high = program._local_extremes(0, truth, 1, relax=True, known=(truth[0], truth[0]),
+                                        protection=1, up=truth[0] < 4)
+    assert len(calls) == solves
+    assert (high - low < 1) == (verdict == [0])
+    assert program.pinned(np.array([0]), truth, 1) == verdict
 
 
 # -- roles and released layers ---------------------------------------------------------------

@@ -414,7 +414,8 @@ class _State:
             in_comp = np.flatnonzero(labels == label)
             rows = np.flatnonzero(np.asarray(abs(sub[:, in_comp]).sum(axis=1)).ravel() > 0)
             local = Program(sub[rows][:, in_comp], rhs[rows], lower[in_comp], upper[in_comp],
-                             rows=self.problem_rows[rows], full_solves=self.full_solves)
+                             rows=self.problem_rows[rows], full_solves=self.full_solves,
+                             quick=only is None)
             local_targets = np.flatnonzero(targets[in_comp])
             for k in local.pinned(local_targets, truth[in_comp], self.protection):
                 pinned[int(cells[in_comp[k]])] = local.binding.get(k, set())
