@@ -525,7 +525,7 @@ def _browser_twin(dep: dict, parts: list[tuple[str, str]]):
     inputs = [(i["id"], i["property"]) for i in dep["inputs"]]
     if props[:2] == ["start_date", "end_date"]:
         return _period_twin
-    if parts == [(ids.ROUTE_GATE, "data")]:
+    if inputs == [(ids.URL, "pathname"), (ids.URL, "search")] and props == ["data"]:
         return _route_twin
     if len(inputs) == 1 and _wildcard(inputs[0][0]) is not None and inputs[0][1] == "n_clicks":
         return _row_twin
