@@ -20,13 +20,19 @@ Dash's renderer does (no browser is run):
    the planner: map, period preset, unit set, agencies, model types; the
    viewer: incident types, period (a whole quarter, half-year or year), unit
    set — and sends every callback that change triggers, wave after wave as the
-   renderer does (a preset → the dates → the map, the table and the address
-   bar → the frame's route and language links, and the selection callback of
-   the new table rows), one request at a time, applying each answer's values
-   to its copy of the page; then thinks for a random 0.5–2 s (``--think 0``: no
-   pause, to find the saturation throughput). The requests and their
-   ``changedPropIds`` are those Chromium sends for the same clicks (checked
-   on the three pages).
+   renderer does (a preset → the dates, in the browser → the map, the table and
+   the address bar → the frame's route gate and language links, in the browser,
+   and the selection callback of the new table rows), one request at a time,
+   applying each answer's values to its copy of the page; then thinks for a
+   random 0.5–2 s (``--think 0``: no pause, to find the saturation throughput).
+   The requests and their ``changedPropIds`` are those Chromium sends for the
+   same clicks (checked on the three pages). The callbacks that run in the
+   browser (clientside) are played by their Python twins, the rules they say
+   again in JavaScript (:func:`_browser_twin`), with no request.
+
+Every change counts its requests and its waves: the rounds of requests of
+which each waited for an answer of the round before (on a slow network, one
+round trip each).
 
 Every request is timed. An error is any answer other than 2xx (a 204 "nothing
 to update" is a success), a request that fails or takes longer than
@@ -34,11 +40,11 @@ to update" is a success), a request that fails or takes longer than
 allowed for this role", or an answer that raises the app's error alert (a
 callback that failed on the server). The report gives, per kind of request
 (sign-in, page, each callback by its first output) and overall: requests,
-errors, p50/p95/p99 and maximum response time; the throughput; the time of a
-whole filter change per role; the resident memory of each server process
-(sampled every 2 s: at the start, the peak, at the end), the server's CPU time
-and the machine's load average (on a shared machine the server does not get
-every core).
+errors, p50/p95/p99 and maximum response time; the throughput; the time, the
+requests and the waves of a whole filter change per role and per filter; the
+resident memory of each server process (sampled every 2 s: at the start, the
+peak, at the end), the server's CPU time and the machine's load average (on a
+shared machine the server does not get every core).
 
 Without ``--url`` the script starts the server itself: a throw-away data
 folder with the synthetic demo, imported into the embedded store or, with
@@ -269,7 +275,6 @@ class DashPage:
         #: outputs that feed a callback: only the answers that hold one (or new components)
         #: are read in full
         self._feeding = {(i["id"], i["property"]) for d in dependencies for i in d["inputs"]}
-        self._server_inputs = {(i["id"], i["property"]) for d in self.deps for i in d["inputs"]}
         self._layout = layout
         #: requests sent and waves (rounds of requests, each waiting for the one before)
         self.requests = 0
@@ -425,11 +430,8 @@ class DashPage:
         """One clientside callback, played by its Python twin (:func:`_browser_twin`)."""
         parts = _output_parts(dep["output"])
         twin = _browser_twin(dep, parts)
-        if twin is None:
-            if any((c, p) in self._server_inputs for c, p in parts):
-                raise RuntimeError(f"no Python twin for the clientside callback {dep['output']}"
-                                   " whose answer feeds the server's callbacks")
-            return  # it feeds nothing the server is asked (the language links' addresses)
+        if twin is None:  # not played, as before the twins: the language links' addresses,
+            return        # the overview's one-type choice kept in step with its checklist
         args = [item["value"] if isinstance(item, dict) else [i["value"] for i in item]
                 for item in (self._items(dep["inputs"]) or []) + (self._items(dep["state"]) or [])]
         for (component, prop), value in zip(parts, twin(args, triggered), strict=True):
