@@ -21,8 +21,8 @@ from urllib.parse import parse_qs, urlencode
 
 from dashboard.i18n import LANGUAGES
 
-__all__ = ["FRAME_KEYS", "PERIOD_KEYS", "PRESENT_ON", "Field", "frame_of", "query_string", "read_query",
-           "register_url_sync"]
+__all__ = ["FRAME_KEYS", "PERIOD_KEYS", "PRESENT_ON", "Field", "frame_of", "query_string",
+           "read_query", "register_url_sync"]
 
 #: Parameters that belong to the frame (language, presentation mode), not to a page.
 FRAME_KEYS = ("lang", "present")
