@@ -22,6 +22,7 @@ from dashboard.auth.web import current_session, install as install_auth
 from dashboard.client_text import page_shell
 from dashboard.pages import commander, import_records, overview, planner, reporting
 from dashboard.presentation import register_presentation
+from dashboard.route_gate import register_route_gate
 from dashboard import session_language
 from dashboard.shell import language_links_js, page_frame
 from dashboard.tiles import install_basemap
@@ -191,6 +192,7 @@ def create_app(settings: Settings, ctx: AppContext | None = None,
     # included, before reading it: the browser's limit is not a limit.
     app.server.config["MAX_CONTENT_LENGTH"] = max_request_bytes()
     app.layout = html.Div([dcc.Location(id=ids.URL), dcc.Store(id=ids.RENDERED),
+                           dcc.Store(id=ids.ROUTE_GATE),
                            html.Div(id=ids.ALERT, role="alert"), html.Div(id=ids.PAGE)])
     an = Analyses(ctx)
     if precompute:
@@ -207,11 +209,18 @@ def create_app(settings: Settings, ctx: AppContext | None = None,
     _serve_templates(app, ctx)
     install_basemap(app.server, ctx.basemap)
 
+    # The address bar asks for a page through a gate in the browser, which holds back the
+    # addresses that only rewrite a page's own filters (dashboard/route_gate.py): a filter
+    # change no longer costs a round trip after the map's to be told "already on screen".
+    register_route_gate(app, url_id=ids.URL, rendered_id=ids.RENDERED, gate_id=ids.ROUTE_GATE,
+                        languages=LANGUAGES)
+
     @app.callback(Output(ids.PAGE, "children"), Output(ids.RENDERED, "data"),
                   Output(ids.ALERT, "children"), Output(ids.ALERT, "className"),
-                  Input(ids.URL, "pathname"), Input(ids.URL, "search"),
+                  Input(ids.ROUTE_GATE, "data"),
+                  State(ids.URL, "pathname"), State(ids.URL, "search"),
                   State(ids.RENDERED, "data"))
-    def route(pathname, search, rendered):
+    def route(_asked, pathname, search, rendered):
         pathname = pathname if isinstance(pathname, str) else "/"
         search = search if isinstance(search, str) else ""
         page, key = _route(pathname, search, rendered)

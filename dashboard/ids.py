@@ -7,6 +7,7 @@ CAVEATS = "caveats"
 LANG_LINKS = "lang-links"
 LANG_LINK = "lang-link"  # pattern-matching id type of a language link
 RENDERED = "rendered-view"
+ROUTE_GATE = "route-gate"  # the address bar's requests for a page (dashboard/route_gate.py)
 #: The language a page was rendered in (a ``dcc.Store`` of every page), read by its callbacks.
 PAGE_LANG = "page-lang"
 

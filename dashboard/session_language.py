@@ -40,8 +40,11 @@ def _callback_language() -> str | None:
     if request.path != "/_dash-update-component":
         return None
     body = request.get_json(silent=True)
-    inputs = body.get("inputs") if isinstance(body, dict) else None
-    for item in inputs if isinstance(inputs, list) else []:
+    items = []  # the route reads the address bar as state (its input is the route gate)
+    for part in ("inputs", "state"):
+        found = body.get(part) if isinstance(body, dict) else None
+        items += found if isinstance(found, list) else []
+    for item in items:
         if (isinstance(item, dict) and item.get("id") == ids.URL
                 and item.get("property") == "search" and isinstance(item.get("value"), str)):
             return _valid((parse_qs(item["value"].lstrip("?")).get("lang") or [None])[-1])

@@ -21,11 +21,13 @@ from urllib.parse import parse_qs, urlencode
 
 from dashboard.i18n import LANGUAGES
 
-__all__ = ["FRAME_KEYS", "PERIOD_KEYS", "Field", "frame_of", "query_string", "read_query",
-           "register_url_sync"]
+__all__ = ["FRAME_KEYS", "PERIOD_KEYS", "PRESENT_ON", "Field", "frame_of", "query_string",
+           "read_query", "register_url_sync"]
 
 #: Parameters that belong to the frame (language, presentation mode), not to a page.
 FRAME_KEYS = ("lang", "present")
+#: What ``present`` is read as: presentation mode on.
+PRESENT_ON = ("1", "true", "yes")
 #: The parameters of a view's period: a view never starts after it ends.
 PERIOD_KEYS = ("from", "to")
 
@@ -158,7 +160,7 @@ def frame_of(search: str | None, default_lang: str, languages: Sequence[str]) ->
     """The frame keys of a query string: ``{"lang": "vi", "present": False}``."""
     query = _query(search)
     lang = (query.get("lang") or [default_lang])[-1]
-    present = (query.get("present") or ["0"])[-1] in ("1", "true", "yes")
+    present = (query.get("present") or ["0"])[-1] in PRESENT_ON
     return {"lang": lang if lang in languages else default_lang, "present": present}
 
 

@@ -20,13 +20,19 @@ Dash's renderer does (no browser is run):
    the planner: map, period preset, unit set, agencies, model types; the
    viewer: incident types, period (a whole quarter, half-year or year), unit
    set — and sends every callback that change triggers, wave after wave as the
-   renderer does (a preset → the dates → the map, the table and the address
-   bar → the frame's route and language links, and the selection callback of
-   the new table rows), one request at a time, applying each answer's values
-   to its copy of the page; then thinks for a random 0.5–2 s (``--think 0``: no
-   pause, to find the saturation throughput). The requests and their
-   ``changedPropIds`` are those Chromium sends for the same clicks (checked
-   on the three pages).
+   renderer does (a preset → the dates, in the browser → the map, the table and
+   the address bar → the frame's route gate and language links, in the browser,
+   and the selection callback of the new table rows), one request at a time,
+   applying each answer's values to its copy of the page; then thinks for a
+   random 0.5–2 s (``--think 0``: no pause, to find the saturation throughput).
+   The requests and their ``changedPropIds`` are those Chromium sends for the
+   same clicks (checked on the three pages). The callbacks that run in the
+   browser (clientside) are played by their Python twins, the rules they say
+   again in JavaScript (:func:`_browser_twin`), with no request.
+
+Every change counts its requests and its waves: the rounds of requests of
+which each waited for an answer of the round before (on a slow network, one
+round trip each).
 
 Every request is timed. An error is any answer other than 2xx (a 204 "nothing
 to update" is a success), a request that fails or takes longer than
@@ -34,11 +40,11 @@ to update" is a success), a request that fails or takes longer than
 allowed for this role", or an answer that raises the app's error alert (a
 callback that failed on the server). The report gives, per kind of request
 (sign-in, page, each callback by its first output) and overall: requests,
-errors, p50/p95/p99 and maximum response time; the throughput; the time of a
-whole filter change per role; the resident memory of each server process
-(sampled every 2 s: at the start, the peak, at the end), the server's CPU time
-and the machine's load average (on a shared machine the server does not get
-every core).
+errors, p50/p95/p99 and maximum response time; the throughput; the time, the
+requests and the waves of a whole filter change per role and per filter; the
+resident memory of each server process (sampled every 2 s: at the start, the
+peak, at the end), the server's CPU time and the machine's load average (on a
+shared machine the server does not get every core).
 
 Without ``--url`` the script starts the server itself: a throw-away data
 folder with the synthetic demo, imported into the embedded store or, with
@@ -77,7 +83,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Self
+from typing import NamedTuple, Self
 
 import requests
 
@@ -85,7 +91,10 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # ``tests.pg`` when run as ``python scripts/load_test.py``
     sys.path.insert(0, str(ROOT))
 
-from dashboard.wsgi import THREADS  # after the path: this checkout's package
+from dashboard import ids  # after the path: this checkout's package
+from dashboard.auth.accounts import MAX_PAIR_FAILURES
+from dashboard.i18n import LANGUAGES
+from dashboard.wsgi import THREADS
 
 __all__ = ["ROLES", "LoadResult", "Stats", "run_load", "running_server", "summarise"]
 
@@ -136,13 +145,25 @@ class Sample:
     nbytes: int
 
 
+class Action(NamedTuple):
+    """One filter change: who, how long it took whole, whether every request succeeded,
+    which filter, and the requests and waves (sequential round trips) it took."""
+
+    role: str
+    seconds: float
+    ok: bool
+    what: str = ""
+    requests: int = 0
+    waves: int = 0
+
+
 class Stats:
     """Every timed request and user action of the run (thread-safe)."""
 
     def __init__(self, max_errors: int = 30) -> None:
         self._lock = threading.Lock()
         self.samples: list[Sample] = []
-        self.actions: list[tuple[str, float, bool]] = []
+        self.actions: list[Action] = []
         self.errors: list[str] = []
         self._max_errors = max_errors
 
@@ -152,9 +173,10 @@ class Stats:
             if not sample.ok and len(self.errors) < self._max_errors:
                 self.errors.append(f"{sample.role} {sample.kind}: {problem}"[:500])
 
-    def action(self, role: str, seconds: float, ok: bool) -> None:
+    def action(self, role: str, seconds: float, ok: bool, what: str = "", requests: int = 0,
+               waves: int = 0) -> None:
         with self._lock:
-            self.actions.append((role, seconds, ok))
+            self.actions.append(Action(role, seconds, ok, what, requests, waves))
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -243,6 +265,8 @@ class DashPage:
                  address: tuple[str, str]) -> None:
         self.session = session
         self.deps = [d for d in dependencies if not d.get("clientside_function")]
+        #: the callbacks run in the browser: played by their Python twins (no request)
+        self.browser_deps = [d for d in dependencies if d.get("clientside_function")]
         self.address = address  # (pathname, search)
         self.props: dict[str, dict] = {}
         self.ids: dict[str, object] = {}
@@ -250,8 +274,11 @@ class DashPage:
         self.parent: dict[str, str | None] = {}
         #: outputs that feed a callback: only the answers that hold one (or new components)
         #: are read in full
-        self._feeding = {(i["id"], i["property"]) for d in self.deps for i in d["inputs"]}
+        self._feeding = {(i["id"], i["property"]) for d in dependencies for i in d["inputs"]}
         self._layout = layout
+        #: requests sent and waves (rounds of requests, each waiting for the one before)
+        self.requests = 0
+        self.waves = 0
 
     def load(self) -> None:
         """The first callbacks of the page (the frame's Location reads the address)."""
@@ -369,15 +396,49 @@ class DashPage:
 
     def run(self, changed: dict, added: set[str], waves: int = 8) -> None:
         """Send every callback that ``changed`` properties (→ the callback that changed them)
-        or ``added`` components fire, then those their answers fire, up to ``waves`` rounds."""
+        or ``added`` components fire, then those their answers fire, up to ``waves`` rounds.
+        The browser's own callbacks run first in each round, with no request: their
+        answers join the round's changes (:meth:`_in_browser`)."""
         for _ in range(waves):
+            changed, added = self._in_browser(changed, added)
             fired = [(dep, trig) for dep in self.deps
                      if (trig := self._triggered(dep, changed, added)) is not None]
             if not fired:
                 return
+            self.waves += 1
             changed, added = {}, set()
             for dep, trig in fired:
                 self._call(dep, trig, changed, added)
+
+    def _in_browser(self, changed: dict, added: set[str], rounds: int = 8) -> tuple[dict, set]:
+        """Run the clientside callbacks that ``changed``/``added`` fire, and those their
+        answers fire, as the renderer does before its next requests; every change, theirs
+        included."""
+        every_change, every_new = dict(changed), set(added)
+        for _ in range(rounds):
+            fired = [(dep, trig) for dep in self.browser_deps
+                     if (trig := self._triggered(dep, changed, added)) is not None]
+            if not fired:
+                break
+            changed, added = {}, set()
+            for dep, trig in fired:
+                self._local(dep, trig, changed)
+            every_change.update(changed)
+        return every_change, every_new
+
+    def _local(self, dep: dict, triggered: list[str], changed: dict) -> None:
+        """One clientside callback, played by its Python twin (:func:`_browser_twin`)."""
+        parts = _output_parts(dep["output"])
+        twin = _browser_twin(dep, parts)
+        if twin is None:  # not played, as before the twins: the language links' addresses,
+            return        # the overview's one-type choice kept in step with its checklist
+        args = [item["value"] if isinstance(item, dict) else [i["value"] for i in item]
+                for item in (self._items(dep["inputs"]) or []) + (self._items(dep["state"]) or [])]
+        for (component, prop), value in zip(parts, twin(args, triggered), strict=True):
+            if value is _NO_UPDATE or _wildcard(component) is not None:
+                continue
+            self.props.setdefault(component, {})[prop] = value
+            changed[f"{component}.{prop}"] = dep["output"]
 
     def _call(self, dep: dict, triggered: list[str], changed: dict, added: set) -> None:
         parts = _output_parts(dep["output"])
@@ -395,6 +456,7 @@ class DashPage:
         first = parts[0][0]
         kind = "cb " + (json.loads(first).get("type", first) if first.startswith("{")
                         else first) + "." + parts[0][1]
+        self.requests += 1
         answer = self.session.request("POST", "/_dash-update-component", kind, json=body)
         if answer is None or answer.status_code == 204:
             return
@@ -429,6 +491,49 @@ class DashPage:
             self.session.fail(kind, "the page answered: not allowed for this role")
 
 
+#: A clientside callback's twin leaves this output as it is.
+_NO_UPDATE = object()
+
+
+def _period_twin(args: list, triggered: list[str]) -> list:
+    """:data:`dashboard.period_filter.PERIOD_JS`: (start, end[, preset, table])."""
+    from dashboard.period_filter import period_answer
+
+    answer = period_answer(*args, changed={t.rsplit(".", 1)[-1] for t in triggered})
+    keys = ("start_date", "end_date", "preset")[:2 if len(args) == 2 else 3]
+    return [answer.get(k, _NO_UPDATE) for k in keys]
+
+
+def _route_twin(args: list, triggered: list[str]) -> list:
+    """:data:`dashboard.route_gate.ROUTE_GATE_JS`: (pathname, search, rendered, asked)."""
+    from dashboard.route_gate import route_ask
+
+    asked = route_ask(*args, languages=LANGUAGES)
+    return [_NO_UPDATE if asked is None else asked]
+
+
+def _row_twin(args: list, triggered: list[str]) -> list:
+    """:data:`dashboard.row_select.ROW_SELECT_JS`: new rows, none clicked → no update (the
+    load never clicks a row)."""
+    if any(args[0] or []):
+        raise RuntimeError("a ranked row was clicked: the load test does not click rows")
+    return [_NO_UPDATE]
+
+
+def _browser_twin(dep: dict, parts: list[tuple[str, str]]):
+    """The Python twin of a clientside callback whose answer feeds the server's callbacks,
+    by what it writes and reads (``None``: the load test does not know it)."""
+    props = [p for _, p in parts]
+    inputs = [(i["id"], i["property"]) for i in dep["inputs"]]
+    if props[:2] == ["start_date", "end_date"]:
+        return _period_twin
+    if inputs == [(ids.URL, "pathname"), (ids.URL, "search")] and props == ["data"]:
+        return _route_twin
+    if len(inputs) == 1 and _wildcard(inputs[0][0]) is not None and inputs[0][1] == "n_clicks":
+        return _row_twin
+    return None
+
+
 # ------------------------------------------------------------------------ one user
 
 
@@ -436,8 +541,11 @@ class UserSession:
     """One signed-in user of one role: sign in, open the page, change filters, think."""
 
     def __init__(self, base: str, role: str, stats: Stats, *, timeout: float,
-                 rng: random.Random, lang: str = "vi") -> None:
+                 rng: random.Random, lang: str = "vi",
+                 signing_in: threading.Semaphore | None = None) -> None:
         self.base = base.rstrip("/")
+        #: held while signing in (the sign-ins of one account at once, :func:`sign_in_gates`)
+        self.signing_in = signing_in or threading.BoundedSemaphore(1)
         self.role = role
         self.stats = stats
         self.timeout = timeout
@@ -556,15 +664,17 @@ class UserSession:
         _, filters = ROLES[self.role]
         component, prop, how = self.rng.choice(filters)
         self._action_ok = True
+        requests0, waves0 = self.page.requests, self.page.waves
         start = time.perf_counter()
         self.page.set(self._choice(component, prop, how))
-        self.stats.action(self.role, time.perf_counter() - start, self._action_ok)
+        self.stats.action(self.role, time.perf_counter() - start, self._action_ok, component,
+                          self.page.requests - requests0, self.page.waves - waves0)
 
     def run(self, until: float, think: tuple[float, float], min_actions: int = 0) -> None:
         """Sign in, open the page, then change filters until ``until`` (and at least
         ``min_actions`` times), thinking between changes."""
         try:
-            with _SIGNING_IN:
+            with self.signing_in:
                 signed_in = self.sign_in()
             if not signed_in or not self.open_page():
                 return
@@ -688,10 +798,24 @@ class MemorySampler:
 # ------------------------------------------------------------------------ the server
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+def _free_port(taken=()) -> int:
+    """A free loopback port not in ``taken``: within ``$BORDERWATCH_TEST_PORTS`` ("8730-8739",
+    on a shared machine where each user keeps to a range) when set, else any the system
+    gives."""
+    first, _, last = os.environ.get("BORDERWATCH_TEST_PORTS", "").partition("-")
+    for port in range(int(first), int(last or first) + 1) if first else [0] * 20:
+        if port in taken:
+            continue
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            found = sock.getsockname()[1]
+        if found not in taken:
+            return found
+    raise OSError("no free port in BORDERWATCH_TEST_PORTS="
+                  + os.environ.get("BORDERWATCH_TEST_PORTS", ""))
 
 
 @dataclass
@@ -764,7 +888,7 @@ def running_server(*, postgis: bool, workers: int, threads: int = THREADS, serve
         bases, logs = [], []
         started = time.perf_counter()
         for n, settings in enumerate(every):
-            port = _free_port()
+            port = _free_port(taken={int(b.rsplit(":", 1)[1]) for b in bases})
             server_log = work / f"gunicorn{n or ''}.log"
             cmd = gunicorn_command(host="127.0.0.1", port=port, workers=workers, threads=threads)
             with open(server_log, "w") as handle:
@@ -815,12 +939,18 @@ class LoadResult:
     client_cpu_s: float
 
 
-#: The users sign in one at a time. They share three accounts and one address (loopback),
-#: and the sign-in throttle (:mod:`dashboard.auth.accounts`) counts a password check still
-#: running as a failure until it succeeds: five simultaneous checks of one account from one
-#: address are refused (HTTP 429), as an attacker's parallel guesses must be. Real users each
-#: have their own account and address; what the run measures is their filter changes.
-_SIGNING_IN = threading.Lock()
+def sign_in_gates(roles) -> dict[str, threading.BoundedSemaphore]:
+    """Role → how many of its users may sign in at once: one fewer than the sign-in
+    throttle's pair limit (:data:`dashboard.auth.accounts.MAX_PAIR_FAILURES`).
+
+    The users share three accounts and one address (loopback), and the throttle counts a
+    password check still running as a failure of its (account, address) until it succeeds:
+    that many simultaneous checks of one account from one address are refused (HTTP 429),
+    as an attacker's parallel guesses must be. Below it, the users of a role sign in
+    together as they arrive in the ramp (real users each have their own account and
+    address), and every sign-in is timed and counted as before.
+    """
+    return {role: threading.BoundedSemaphore(MAX_PAIR_FAILURES - 1) for role in roles}
 
 
 def run_load(url: str | list[str], *, sessions: int, duration: float,
@@ -839,10 +969,12 @@ def run_load(url: str | list[str], *, sessions: int, duration: float,
     start = time.monotonic()
     until = start + duration
     threads = []
+    gates = sign_in_gates(roles)
     with MemorySampler(pid) as memory:
         for n in range(sessions):
-            user = UserSession(urls[n % len(urls)], roles[n % len(roles)], stats, timeout=timeout,
-                               rng=random.Random(seed * 1000 + n))
+            role = roles[n % len(roles)]
+            user = UserSession(urls[n % len(urls)], role, stats, timeout=timeout,
+                               rng=random.Random(seed * 1000 + n), signing_in=gates[role])
             delay = ramp * n / max(sessions, 1)
 
             def go(user=user, delay=delay):
@@ -858,6 +990,16 @@ def run_load(url: str | list[str], *, sessions: int, duration: float,
     cpu1 = resource.getrusage(resource.RUSAGE_SELF)
     cpu = (cpu1.ru_utime - cpu0.ru_utime) + (cpu1.ru_stime - cpu0.ru_stime)
     return LoadResult(stats, elapsed, memory.report(), round(cpu, 1))
+
+
+def _change_figures(actions: list[Action]) -> dict:
+    """Requests and waves (sequential round trips) per filter change: mean and most."""
+    if not actions:
+        return {"requests_per_change": None, "waves_per_change": None, "most_waves": None}
+    return {"requests_per_change": round(sum(a.requests for a in actions) / len(actions), 2),
+            "waves_per_change": round(sum(a.waves for a in actions) / len(actions), 2),
+            "most_requests": max(a.requests for a in actions),
+            "most_waves": max(a.waves for a in actions)}
 
 
 def summarise(result: LoadResult, *, config: dict) -> dict:
@@ -876,7 +1018,15 @@ def summarise(result: LoadResult, *, config: dict) -> dict:
             "actions": len(acts),
             "action_p50_ms": round(_percentile([a[1] * 1000 for a in acts], 50), 1),
             "action_p95_ms": round(_percentile([a[1] * 1000 for a in acts], 95), 1),
+            **_change_figures(acts),
         }
+    by_filter = {}
+    for role, what in sorted({(a.role, a.what) for a in result.stats.actions}):
+        acts = [a for a in result.stats.actions if (a.role, a.what) == (role, what)]
+        by_filter[f"{role} {what}"] = {
+            "actions": len(acts), **_change_figures(acts),
+            "action_p50_ms": round(_percentile([a.seconds * 1000 for a in acts], 50), 1),
+            "action_p95_ms": round(_percentile([a.seconds * 1000 for a in acts], 95), 1)}
     overall = _figures([s.seconds for s in samples if s.ok], sum(not s.ok for s in samples))
     overall["throughput_rps"] = round(len(samples) / result.elapsed, 1)
     overall["elapsed_s"] = round(result.elapsed, 1)
@@ -897,6 +1047,7 @@ def summarise(result: LoadResult, *, config: dict) -> dict:
         "kinds": {k: _figures([s.seconds for s in v if s.ok], sum(not s.ok for s in v))
                   for k, v in sorted(kinds.items())},
         "roles": by_role,
+        "filters": by_filter,
         "server_memory": result.memory,
         "client_cpu_s": result.client_cpu_s,
         "error_samples": result.stats.errors,
@@ -920,6 +1071,12 @@ def _table(summary: dict) -> str:
     for role, f in summary["roles"].items():
         lines.append(f"{role:10} {f['actions']:5d} filter changes, {f['answered']} answered, "
                      f"{f['errors']} errors; a whole change p50 {f['action_p50_ms']} ms, "
+                     f"p95 {f['action_p95_ms']} ms; {f['requests_per_change']} requests, "
+                     f"{f['waves_per_change']} waves per change")
+    for what, f in summary.get("filters", {}).items():
+        lines.append(f"  {what:28} {f['actions']:5d} changes: {f['requests_per_change']} "
+                     f"requests (≤ {f['most_requests']}), {f['waves_per_change']} waves "
+                     f"(≤ {f['most_waves']}); p50 {f['action_p50_ms']} ms, "
                      f"p95 {f['action_p95_ms']} ms")
     mem = summary["server_memory"]
     if mem.get("workers"):

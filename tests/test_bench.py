@@ -238,7 +238,7 @@ def test_load_figures_set_the_warmed_run_beside_the_cold_one():
         for n, s in enumerate(seconds):
             stats.add(Sample("cb cmd-map.figure", "commander", s, n >= failed, 200, 10), "x")
         for s in changes:
-            stats.action("commander", s, True)
+            stats.action("commander", s, True, "cmd-preset", requests=5, waves=1)
         summary = summarise(LoadResult(stats, 60.0, {"load_avg_1min": {"mean": 3.0},
                                                      "server_cpu_s": cpu}, 1.0),
                             config={"sessions": 2})
@@ -261,3 +261,12 @@ def test_load_figures_set_the_warmed_run_beside_the_cold_one():
     cpu = found[CPU.key]
     assert cpu.value == 400.0 and cpu.baseline == 1500.0 and cpu.ratio == pytest.approx(3.75)
     assert cpu.detail["warmed"]["server_cpu_s"] == 0.8 and cpu.detail["cold"]["changes"] == 2
+    # the JSON keeps each callback's figures and the requests and waves of each filter's change
+    warm = request.detail["warmed"]
+    assert warm["kinds"]["cb cmd-map.figure"]["requests"] == 20
+    assert warm["kinds"]["cb cmd-map.figure"]["p95_ms"] == pytest.approx(100.0)
+    assert request.detail["cold"]["kinds"]["cb cmd-map.figure"]["errors"] == 1
+    assert warm["filters"]["commander cmd-preset"] == {
+        "actions": 2, "requests_per_change": 5.0, "waves_per_change": 1.0, "most_requests": 5,
+        "most_waves": 1, "action_p50_ms": 400.0, "action_p95_ms": 490.0}
+    assert warm["roles"]["commander"]["waves_per_change"] == 1.0

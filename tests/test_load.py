@@ -22,7 +22,8 @@ from dashboard.figures.context import CONTEXT_STYLE, context_url
 from dashboard.pages.overview import geojson_url, hatch_url
 from dashboard.wsgi import NoAccount, build_application, gunicorn_command
 from geo.config import Settings
-from scripts.load_test import ROLES, run_load, running_server, shapes_kind, summarise
+from scripts.load_test import (ROLES, run_load, running_server, shapes_kind, sign_in_gates,
+                               summarise)
 from tests import pg
 from tests.cache import demo_data
 
@@ -107,6 +108,21 @@ def test_gunicorn_command_builds_one_app_per_worker():
     assert gunicorn_command(host="::1", port=80)[cmd.index("--bind") + 1] == "[::1]:80"
 
 
+def test_users_of_one_account_sign_in_together_below_the_throttle():
+    """Each account's users sign in at once, one fewer than the pair limit of the sign-in
+    throttle (five running checks of one account from one address are refused)."""
+    import threading
+
+    from dashboard.auth.accounts import MAX_PAIR_FAILURES
+
+    gates = sign_in_gates(("commander", "planner"))
+    assert set(gates) == {"commander", "planner"}
+    held = [gates["commander"].acquire(blocking=False) for _ in range(MAX_PAIR_FAILURES)]
+    assert held == [True] * (MAX_PAIR_FAILURES - 1) + [False]
+    assert gates["planner"].acquire(blocking=False)  # another account: its own gate
+    assert isinstance(gates["planner"], type(threading.BoundedSemaphore()))
+
+
 def test_each_family_of_shapes_is_counted_under_its_own_kind():
     assert shapes_kind(geojson_url("2025")) == "geojson"
     assert shapes_kind("/geo/density.geojson") == "geojson"
@@ -142,6 +158,13 @@ def test_gunicorn_serves_signed_in_sessions_changing_filters_without_an_error(ba
         assert figures["errors"] == 0, (role, summary["error_samples"])
         assert figures["actions"] >= SESSIONS // 3, f"{role}: too few filter changes"
         assert summary["kinds"][OWN_CALLBACK[role]]["requests"] >= 1, role
+    # every filter change of every role is one wave of requests (the preset's dates and
+    # the route's gate answered in the browser), each callback asked once at most
+    for what, figures in summary["filters"].items():
+        assert figures["most_waves"] == 1, (what, figures)
+    for what, most in (("commander cmd-preset", 5), ("planner plan-preset", 2)):
+        if what in summary["filters"]:
+            assert summary["filters"][what]["most_requests"] == most, summary["filters"][what]
     # every session signed in and opened its page
     for kind in ("sign-in", "page", "layout", "dependencies"):
         assert summary["kinds"][kind]["requests"] == SESSIONS, kind

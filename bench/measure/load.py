@@ -141,7 +141,8 @@ def warm(settings, *, processes: int = 2) -> dict:
 def _one_run(demo, *, sessions: int, duration: float, precompute: bool, log) -> dict:
     """One load on a server started for it; the summary of ``scripts/load_test.py`` with
     the p50/p95 of a whole filter change, every role's together (``changes``)."""
-    from scripts.load_test import _percentile, run_load, running_server, summarise
+    from scripts.load_test import (_change_figures, _percentile, run_load, running_server,
+                                   summarise)
 
     flags = {"BORDERWATCH_STATISTICS_PRECOMPUTE": "1" if precompute else "0",
              "BORDERWATCH_FORECAST_PRECOMPUTE": "0"}
@@ -162,7 +163,8 @@ def _one_run(demo, *, sessions: int, duration: float, precompute: bool, log) -> 
     summary["changes"] = {  # None: no change made (a smoke run too short for one)
         "n": len(seconds), "p50_ms": round(_percentile(seconds, 50), 1) if seconds else None,
         "p95_ms": round(_percentile(seconds, 95), 1) if seconds else None,
-        "failed": sum(not a[2] for a in result.stats.actions)}
+        "failed": sum(not a[2] for a in result.stats.actions),
+        **_change_figures(result.stats.actions)}  # requests and waves per change
     return summary
 
 
@@ -199,9 +201,12 @@ def figures(cold: dict, warmed: dict, warming: dict) -> list:
 
 
 def _short(summary: dict) -> dict:
-    """What the JSON keeps of a run: the overall figures, per role, memory, the load."""
-    return {k: summary[k] for k in ("overall", "roles", "server_memory", "changes", "setup",
-                                    "server_log_problems", "client_cpu_s", "config")
+    """What the JSON keeps of a run: the overall figures, per kind of request (each callback
+    by its first output: the bench report shows them), per role and per filter (with the
+    requests and waves of a change), memory, the load."""
+    return {k: summary[k] for k in ("overall", "kinds", "roles", "filters", "server_memory",
+                                    "changes", "setup", "server_log_problems", "client_cpu_s",
+                                    "config")
             if k in summary}
 
 

@@ -220,9 +220,9 @@ def _callback_detail(body: dict) -> dict:
 def _audit_callback(accounts: Accounts, session, body: dict, outputs: list[str]) -> None:
     """One row for each callback request: views, exports and imports by name, any other
     callback (filters, tables, maps …) as ``query``; the detail says what it asked."""
-    inputs = _items(body.get("inputs"))
-    if "page" in outputs:
-        where = {i.get("property"): i.get("value") for i in inputs}
+    if "page" in outputs:  # the address bar: the route's state (dashboard/route_gate.py)
+        where = {i.get("property"): i.get("value")
+                 for i in _items(body.get("inputs")) + _items(body.get("state"))}
         target = f"{where.get('pathname') or '/'}{where.get('search') or ''}"
         action = "view"
     elif any("download" in o for o in outputs):

@@ -42,7 +42,7 @@ from dashboard.map_meaning import about_text, gi_advice
 from dashboard.pages import near_repeats
 from dashboard.pages.grid_cell import cell_panel
 from dashboard.period_filter import (chosen_period, data_period, matching_preset, period_picker,
-                                     period_text, register_period)
+                                     period_text, preset_store, register_period)
 from dashboard.presentation import presentation_view
 from dashboard.row_select import register_row_select
 from dashboard.url_state import Field, read_query, register_url_sync
@@ -312,6 +312,7 @@ def layout(ctx: AppContext, lang: str, search: str | None = None) -> list:
                            value=matching_preset(ctx, view["from"], view["to"]), className="radio",
                            options=[{"label": t(f"preset.{k}"), "value": k} for k in PRESETS]),
             period_picker(ctx, ids.CMD_PERIOD, view["from"], view["to"], lang),
+            preset_store(ctx, ids.CMD_PERIOD),
             html.Label(t("filter.units"), htmlFor=ids.CMD_UNITS),
             dcc.RadioItems(id=ids.CMD_UNITS, value=view["units"], className="radio",
                            options=[{"label": t(f"units.{s}"), "value": s} for s in (NEW, OLD)]),

@@ -40,7 +40,7 @@ from dashboard.i18n import (
 )
 from dashboard.pages.overview import geojson_url
 from dashboard.period_filter import (chosen_period, data_period, matching_preset, period_picker,
-                                     period_text, register_period)
+                                     period_text, preset_store, register_period)
 from dashboard.presentation import presentation_view
 from dashboard.released import (NotReady, analyses_for, period_note, unavailable_text,
                                 waiting)
@@ -204,6 +204,7 @@ def layout(ctx: AppContext, lang: str, search: str | None = None) -> list:
                            value=matching_preset(ctx, view["from"], view["to"]), className="radio",
                            options=[{"label": t(f"preset.{k}"), "value": k} for k in PRESETS]),
             period_picker(ctx, ids.PLAN_PERIOD, view["from"], view["to"], lang),
+            preset_store(ctx, ids.PLAN_PERIOD),
             html.Label(t("plan.agencies"), htmlFor=ids.PLAN_AGENCIES),
             dcc.Dropdown(id=ids.PLAN_AGENCIES, multi=True, value=view["agency"],
                          placeholder=t("plan.agencies.all"), labels=dropdown_labels(lang),
