@@ -11,7 +11,7 @@ from urllib.parse import parse_qs, urlencode
 import pytest
 
 from dashboard.shell import language_links_js
-from tests.browser import chromium
+from tests.browser import chromium_page
 
 pytestmark = pytest.mark.browser
 
@@ -48,8 +48,7 @@ _CASES = [
 
 def test_links_in_the_browser_are_the_servers():
     js = language_links_js(("vi", "en"), "vi")
-    with chromium() as browser:
-        page = browser.new_page()
+    with chromium_page(role=None) as page:  # the process's browser (one Playwright per process)
         page.set_content("<html><body></body></html>")
         for search, pathname in _CASES:
             for links in (_LINKS, [_LINKS[0]], [], None):
@@ -63,8 +62,7 @@ def test_links_in_the_browser_are_the_servers():
 
 def test_default_language_for_a_link_naming_none_offered():
     js = language_links_js(("vi", "en"), "en")
-    with chromium() as browser:
-        page = browser.new_page()
+    with chromium_page(role=None) as page:
         got = page.evaluate(f"(args) => ({js}).apply(null, args)",
                             ["?layer=gi", "/", [{"lang": "de"}, {"lang": "vi"}]])
     assert got == ["/?layer=gi&lang=en", "/?layer=gi&lang=vi"]
