@@ -26,6 +26,7 @@ __all__ = [
     "COMPLEMENTARY_LABEL",
     "DEFAULT_THRESHOLD",
     "EXACT_FEW",
+    "STALLED",
     "HIDDEN",
     "PRIMARY",
     "PUBLISHED",
@@ -44,6 +45,11 @@ DEFAULT_THRESHOLD = 5
 #: checks them exactly in the next rounds: a few whole solves end what could go on for
 #: dozens of rounds.
 EXACT_FEW = 16
+#: A bounded check whose round leaves more than this share of the cells it re-checked
+#: pinned has stalled (the same hard cells, each round one more complement beside them and
+#: still undecided: 70, 61, 57, 52, 48 … pinned cells in Hải Phòng's table at 1M national
+#: incidents, 35 rounds): the next rounds check them exactly.
+STALLED = 0.75
 #: Label of a complementary cell: suppressed so that a small count elsewhere
 #: cannot be worked out (Statistics Canada's and Eurostat's "x", confidential).
 COMPLEMENTARY_LABEL = "x"
@@ -162,7 +168,8 @@ def suppress(
         None (the default): as many as needed, the exact check. The
         national release bounds it: a large province's check is otherwise
         hundreds of solves of its whole program. Once a round leaves no
-        more than :data:`EXACT_FEW` cells pinned, the next rounds check
+        more than :data:`EXACT_FEW` cells pinned, or more than
+        :data:`STALLED` of the cells it re-checked, the next rounds check
         them exactly.
     known : iterable of cell keys, optional
         Cells the attacker of this table is given at their true value, small
@@ -223,17 +230,22 @@ def suppress(
     state.close()
     rounds = 0
     pinned = state.audit()
+    checked = None  # how many cells the last check re-checked (None: the first, all)
     while pinned:
         if not state.add_for(pinned):
             raise RuntimeError(f"cannot protect {len(pinned)} small counts: nothing left to hide")
         rounds += 1
         state.close()
-        if state.full_solves is not None and len(pinned) <= EXACT_FEW:
-            # a few cells left: decide them exactly from now on. A bounded check counts an
-            # undecided cell pinned, and such a cell can stay undecided round after round
-            # while each round hides one more cell beside it (40 rounds on Hà Nội's table)
+        if state.full_solves is not None and (
+                len(pinned) <= EXACT_FEW
+                or (checked is not None and len(pinned) > STALLED * checked)):
+            # a few cells left, or the same ones again: decide them exactly from now on. A
+            # bounded check counts an undecided cell pinned, and such a cell can stay
+            # undecided round after round while each round hides one more cell beside it
+            # (40 rounds on Hà Nội's table)
             state.full_solves = None
         # hiding more only widens what a reader cannot rule out: cells that passed stay safe
+        checked = len(pinned)
         pinned = state.audit(only=list(pinned))
     status = np.full(len(state.count), PUBLISHED, dtype=object)
     status[state.hidden] = HIDDEN
@@ -285,6 +297,10 @@ class _State:
         self.suppressed = self.primary.copy()
         self.complementary = np.zeros_like(self.primary)
         self.fixed = np.zeros_like(self.primary)  # published elsewhere: never a complement
+        self.given: set[int] = set()  # pinned cells that got a complement (add_for)
+        # began with a bounded check (the national release): its last rounds may be exact,
+        # its choices of complements stay its own (the exact run's plan is the demo's)
+        self.bounded_run = full_solves is not None
         self.A = table.relations.tocsr()
         self.A_csc = self.A.tocsc()
         self.absA = abs(self.A).tocsr()
@@ -432,7 +448,10 @@ class _State:
         round waits for the next round's check — in the exact check only: a
         bounded one (``full_solves``) counts undecided cells pinned, and
         letting them wait one at a time took 93 rounds on the country's
-        largest city, so each gets its cell at once (never less hidden).
+        largest city, so each gets its cell at once (never less hidden). In
+        a run that began bounded, a cell pinned again after it got a
+        complement takes the next one from those of its own relations the
+        attack leaned on, first.
         """
         cells, sub, _, lower, upper = self.problem()
         low = self.count.astype(float)
@@ -446,7 +465,16 @@ class _State:
             if self.full_solves is None and touched & (set(relations.tolist()) | binding):
                 continue
             chosen = None
-            if binding:
+            if self.bounded_run and cell in self.given:
+                # pinned again after a complement of its own: the attack's duals lean on
+                # relations all over the table (a whole solve's), whose smallest cell is
+                # often far away (Hà Nội's table: one cell pinned 30 rounds running, each
+                # round's complement in another commune and year); the cell's own
+                # relations among them first
+                own = sorted(binding & set(relations.tolist()))
+                if own:
+                    chosen = self._choose(np.concatenate([self._members(r) for r in own]))
+            if chosen is None and binding:
                 leaned = np.concatenate([self._members(r) for r in sorted(binding)])
                 chosen = self._choose(leaned.astype(int))
             tight = [r for r in relations if self._pins(r, cell, low, high)]
@@ -466,6 +494,7 @@ class _State:
             if chosen is not None:
                 added = True
                 touched.update(self._relations_of(chosen).tolist())
+                self.given.add(cell)
         return added
 
     def _pins(self, r: int, cell: int, low: np.ndarray, high: np.ndarray) -> bool:
