@@ -20,7 +20,8 @@ report waits a bounded time for it.
 
 The process serves the queue, then lingers a little for more and ends. It ends
 with the server (:mod:`dashboard.niced_process`, the process's one home with the
-release plan's: a daemon process that also leaves when its parent is gone).
+release plan's: ended by the server's exit handler, and leaving by itself when its
+parent is gone).
 """
 
 from __future__ import annotations
@@ -285,6 +286,8 @@ class ForecastWorker:
                     self._do(job)
                 except _Stale:
                     continue  # the records changed: the new revision queues its own
+                except niced_process.Exiting:
+                    return  # the server is leaving
                 except Exception:  # noqa: BLE001 — the worker goes on; the log keeps it
                     _LOG.exception("forecast worker: %s failed", job.state.name)
         finally:

@@ -8,7 +8,13 @@ memory while every request waited. So it is built in a spawned process at a lowe
 priority (:mod:`dashboard.niced_process`, as the forecasts are), which reads the same
 store, solves the table and writes the plan into the cache folder
 (:mod:`dashboard.plan_cache`); the serving process only reads the finished plan from
-there, and never builds the table itself.
+there, and never builds the table itself. A national registry's plan is built province
+by province, ``Settings.release_processes`` provinces at once (by default every core, up
+to 8), in a pool of that process (the same plan as one at a time, about 1,900 CPU-s at
+1,000,000 incidents spread over the cores); its pool's processes are niced and watch
+it as it watches the server (:func:`dashboard.niced_process.watching`), so that none
+outlives it. A registry of one province (the demo) is one table, built in the process
+itself.
 
 Each serving process follows the plan of its current records in a thread: the plan on
 disk is read at once; else one worker of several (a lock file elects it) starts the
@@ -30,7 +36,6 @@ from __future__ import annotations
 
 import atexit
 import logging
-import multiprocessing.util  # its exit handler, registered before ours below
 import os
 import threading
 import traceback
@@ -55,19 +60,23 @@ NICE = 10
 POLL_SECONDS = 0.5
 _LOG = logging.getLogger("borderwatch")
 #: Set when the interpreter exits: the processes it then ends did not fail. (Registered
-#: after :mod:`multiprocessing`'s own exit handler, so it runs before that one ends them.)
+#: after :mod:`dashboard.niced_process`'s exit handler, so it runs before that one ends
+#: them.)
 _EXITING = threading.Event()
 atexit.register(_EXITING.set)
 
 
-def build_release(incidents, registry, threshold: int, year: int) -> dict:
+def build_release(incidents, registry, threshold: int, year: int, processes: int = 1) -> dict:
     """The release plan and the plan indicators' release of ``incidents``:
     ``{"plan", "indicators"}``. With no record yet (a new installation) every count is 0,
-    over the year ``year`` (the extraction's)."""
+    over the year ``year`` (the extraction's). ``processes``: how many provinces of a
+    national registry are suppressed at once, in a pool of processes that watch this one
+    (:func:`dashboard.niced_process.watching`); one province's is built here alone."""
     from layers.suppression import indicator_release, release_plan
 
     years = {} if len(incidents) else {"first_year": year, "last_year": year}
-    plan = release_plan(incidents, registry, threshold=threshold, **years)
+    plan = release_plan(incidents, registry, threshold=threshold, processes=processes,
+                        initializer=niced_process.watching(), **years)
     return {"plan": plan, "indicators": indicator_release(incidents, plan)}
 
 
@@ -82,6 +91,9 @@ class ReleaseWorker:
         function, for it is sent to the process by name.
     nice : int
         The process's niceness increment (:data:`NICE`, or ``BORDERWATCH_RELEASE_NICE``).
+    processes : int
+        How many provinces of a national registry the process suppresses at once
+        (``Settings.release_processes``; no matter for a registry of one province).
     built : int
         How many plans this worker's processes built (for tests and the bench).
     """
@@ -91,6 +103,7 @@ class ReleaseWorker:
         self.folder = Path(ctx.settings.cache_dir)
         self.build = build_release
         self.nice = int(os.environ.get("BORDERWATCH_RELEASE_NICE", NICE))
+        self.processes = ctx.settings.release_processes
         self.built = 0
         self._lock = threading.Lock()
         self._state: dict | None = None
@@ -200,8 +213,8 @@ class ReleaseWorker:
                             record_failure(self.folder, key, state["error"], kind=KIND)
                 finally:
                     lead.close()
-                if state["error"] is not None or state["stale"]:
-                    return
+                if state["error"] is not None or state["stale"] or _EXITING.is_set():
+                    return  # (the server leaving ended the build: nothing more to follow)
         except Exception as err:  # noqa: BLE001 — kept for the log; callers stay closed
             state["error"] = f"{type(err).__name__}: {err}"[:300]
             _LOG.exception("release plan failed")
@@ -220,11 +233,17 @@ class ReleaseWorker:
     def _build(self, state: dict, key: str, revision: int) -> bool:
         """Start the process that builds ``key`` and wait for its end (or the state's);
         whether it said it was done (the plan then on disk, unless removed since)."""
+        if _EXITING.is_set():
+            return False  # the server is leaving: no build now
         record_failure(self.folder, key, None, kind=KIND)  # a new attempt
         ctx = self.ctx
-        process, conn = niced_process.start(
-            _child, (self.build, ctx.settings, ctx.registry, key, revision,
-                     ctx.extracted.year), name="borderwatch-release", nice=self.nice)
+        try:
+            process, conn = niced_process.start(
+                _child, (self.build, ctx.settings, ctx.registry, key, revision,
+                         ctx.extracted.year, self.processes), name="borderwatch-release",
+                nice=self.nice)
+        except niced_process.Exiting:
+            return False
         try:
             reply = None
             while not state["stop"].is_set():
@@ -267,11 +286,12 @@ def _drop(state: dict) -> None:
         handle.close()
 
 
-def _child(conn, build, settings, registry, key: str, revision: int, year: int) -> None:
+def _child(conn, build, settings, registry, key: str, revision: int, year: int,
+           processes: int) -> None:
     """The process (:func:`dashboard.niced_process.start`): read the store's records, build
-    the plan of ``key`` into the cache folder, and say so ("done"), or why not ("failed",
-    with the traceback for the server's log), or that the records are no longer those of
-    ``revision`` ("stale")."""
+    the plan of ``key`` into the cache folder (``processes`` provinces at once), and say so
+    ("done"), or why not ("failed", with the traceback for the server's log), or that the
+    records are no longer those of ``revision`` ("stale")."""
     try:
         from dashboard.records import RecordCache
 
@@ -281,7 +301,8 @@ def _child(conn, build, settings, registry, key: str, revision: int, year: int) 
             return
         incidents = records.incidents
         cached(settings.cache_dir, key,
-               lambda: build(incidents, registry, settings.small_count, year), kind=KIND)
+               lambda: build(incidents, registry, settings.small_count, year, processes),
+               kind=KIND)
         conn.send(("done", None, None))
     except Exception as err:  # noqa: BLE001 — told to the server, which logs it
         conn.send(("failed", f"{type(err).__name__}: {err}"[:300], traceback.format_exc()))

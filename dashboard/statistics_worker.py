@@ -328,6 +328,8 @@ class StatisticsWorker:
                     self._wanted = False
                 try:
                     self._run()
+                except niced_process.Exiting:
+                    return  # the server is leaving
                 except Exception:  # noqa: BLE001 — the server goes on; the log keeps it
                     _LOG.exception("statistics worker failed")
         finally:

@@ -202,6 +202,7 @@ def settings_env(settings: Settings, *, demo: bool = True) -> dict[str, str]:
         "BORDERWATCH_BASEMAP": str(Path(settings.basemap).resolve()) if settings.basemap else "",
         "BORDERWATCH_FORECAST_PRECOMPUTE": "1" if settings.precompute_forecasts else "0",
         "BORDERWATCH_STATISTICS_PRECOMPUTE": "1" if settings.precompute_statistics else "0",
+        "BORDERWATCH_RELEASE_PROCESSES": str(settings.release_processes),
     }
     return env
 

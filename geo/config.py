@@ -12,10 +12,15 @@ from pathlib import Path
 
 from geo.units import NEW, OLD
 
-__all__ = ["LANGUAGES", "Settings"]
+__all__ = ["LANGUAGES", "RELEASE_PROCESSES_MAX", "Settings", "default_release_processes"]
 
 #: The languages of the interface and of every message, the default first.
 LANGUAGES = ("vi", "en")
+#: At most this many provinces of a national release plan are suppressed at once by
+#: default: beyond it the slowest provinces set the wall clock (Hải Phòng's 200–326 CPU-s
+#: of the whole plan's 1,673–1,888 at 1,000,000 incidents, see the README), while each
+#: process holds up to about 0.4 GB.
+RELEASE_PROCESSES_MAX = 8
 
 
 @dataclass(frozen=True)
@@ -64,6 +69,13 @@ class Settings:
         ``BORDERWATCH_STATISTICS_PRECOMPUTE=0`` turns it off (each state is then computed
         when first asked, and kept there all the same); read from that variable like
         ``precompute_forecasts``.
+    release_processes : int
+        How many provinces of a national registry the server's release-plan build
+        suppresses at once, one spawned process each (:mod:`dashboard.release_worker`):
+        the cores this process may use, at most :data:`RELEASE_PROCESSES_MAX`, unless
+        ``BORDERWATCH_RELEASE_PROCESSES`` says otherwise. A registry of one province (the
+        demo, a province's own server) is one table: built in the one process whatever
+        the setting. The plan is the same for any value; only the wall clock changes.
     """
 
     data_dir: Path = field(default_factory=lambda: Path("var"))
@@ -78,6 +90,7 @@ class Settings:
         os.environ.get("BORDERWATCH_FORECAST_PRECOMPUTE", "1")))
     precompute_statistics: bool = field(default_factory=lambda: _flag(
         os.environ.get("BORDERWATCH_STATISTICS_PRECOMPUTE", "1")))
+    release_processes: int = field(default_factory=lambda: default_release_processes())
 
     def __post_init__(self) -> None:
         if self.language not in LANGUAGES:
@@ -91,6 +104,10 @@ class Settings:
             object.__setattr__(self, "basemap", Path(self.basemap))
         if not 2 <= int(self.small_count) <= 100:
             raise ValueError(f"small-count threshold must be 2–100, not {self.small_count!r}")
+        if int(self.release_processes) < 1:
+            raise ValueError("release processes must be 1 or more, not "
+                             f"{self.release_processes!r}")
+        object.__setattr__(self, "release_processes", int(self.release_processes))
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides) -> Settings:
@@ -107,6 +124,8 @@ class Settings:
             "basemap": env.get("BORDERWATCH_BASEMAP") or None,
             "precompute_forecasts": _flag(env.get("BORDERWATCH_FORECAST_PRECOMPUTE", "1")),
             "precompute_statistics": _flag(env.get("BORDERWATCH_STATISTICS_PRECOMPUTE", "1")),
+            "release_processes": int(env.get("BORDERWATCH_RELEASE_PROCESSES")
+                                     or default_release_processes()),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
@@ -120,6 +139,22 @@ class Settings:
     def demo_dir(self) -> Path:
         """Where the synthetic demo dataset is written."""
         return self.data_dir / "demo"
+
+
+def default_release_processes() -> int:
+    """The cores this process may run on (its CPU affinity, else the machine's count), at
+    most :data:`RELEASE_PROCESSES_MAX`: the default of ``Settings.release_processes``.
+
+    Examples
+    --------
+    >>> 1 <= default_release_processes() <= RELEASE_PROCESSES_MAX
+    True
+    """
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(cores, RELEASE_PROCESSES_MAX))
 
 
 def _flag(value: str) -> bool:

@@ -60,3 +60,20 @@ def demo_data(settings) -> None:
             shutil.rmtree(DEMO_TEMPLATE, ignore_errors=True)    # a build cut short
             building.rename(DEMO_TEMPLATE)
     shutil.copytree(DEMO_TEMPLATE, settings.data_dir, dirs_exist_ok=True)
+
+
+def two_provinces(work: Path, incidents: int = 2_000):
+    """A data folder under ``work`` whose boundaries are synthetic communes of Tây Ninh (80)
+    and Lai Châu (12, 38 communes), and the incidents of 2025 drawn in both, written as
+    users' files (not imported): ``(settings, incidents file, records)``."""
+    from bench.national import national_records, national_units, write_boundaries, write_records
+    from geo.config import Settings
+    from geo.units import national_registry
+
+    units = national_units(national_registry(("80", "12")), seed=3)
+    settings = Settings(data_dir=work / "var")
+    write_boundaries(units, settings.data_dir)
+    frame, _ = national_records(units, incidents=incidents, outreach=10, seed=5)
+    frame = frame[frame["date"].str.endswith("/2025")]
+    paths = write_records(work / "files", incidents=frame)
+    return settings, paths["incidents"], frame

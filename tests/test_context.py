@@ -207,17 +207,9 @@ def test_on_the_bundled_boundaries_the_registry_is_tay_ninh_s(ctx):
 def two_provinces(tmp_path_factory):
     """A data folder whose imported boundaries are synthetic communes of Tây Ninh (80) and
     Lai Châu (12, 38 communes), with incidents of 2025 in both written as users' files."""
-    from bench.national import national_records, national_units, write_boundaries, write_records
-    from geo.units import national_registry
+    from tests.cache import two_provinces as data
 
-    work = tmp_path_factory.mktemp("two_provinces")
-    units = national_units(national_registry(("80", "12")), seed=3)
-    settings = Settings(data_dir=work / "var")
-    write_boundaries(units, settings.data_dir)
-    frame, _ = national_records(units, incidents=2_000, outreach=10, seed=5)
-    frame = frame[frame["date"].str.endswith("/2025")]
-    paths = write_records(work / "files", incidents=frame)
-    return settings, paths["incidents"], frame
+    return data(tmp_path_factory.mktemp("two_provinces"))
 
 
 def test_on_boundaries_of_two_provinces_the_registry_covers_both(two_provinces):

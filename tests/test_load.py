@@ -91,7 +91,8 @@ def test_workers_get_the_settings_of_the_command_line(tmp_path):
 
     for url in (None, "postgresql://bw:secret@127.0.0.1:5432/bw"):
         settings = Settings(data_dir=tmp_path / "var", database_url=url, language="en",
-                            unit_set="legacy", secure_cookies=True, small_count=3)
+                            unit_set="legacy", secure_cookies=True, small_count=3,
+                            release_processes=3)
         assert Settings.from_env(settings_env(settings)) == settings
     # a URL in the calling shell never reaches workers that were told to use the embedded store
     env = {"BORDERWATCH_DATABASE_URL": "postgresql://elsewhere/db",

@@ -17,9 +17,11 @@ import textwrap
 import time
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 import layers.suppression
+from dashboard import niced_process
 from dashboard.analysis import Analyses
 from dashboard.context import build_context
 from dashboard.i18n import translate
@@ -34,30 +36,58 @@ ROOT = Path(__file__).resolve().parents[1]
 #: The file whose existence lets :func:`gated` build (named in the environment, which the
 #: process inherits).
 GATE = "BORDERWATCH_TEST_RELEASE_GATE"
+#: The folder where the processes of :func:`pooled`'s pool write their pids.
+POOL = "BORDERWATCH_TEST_RELEASE_POOL"
 Q3 = (dt.date(2025, 7, 1), dt.date(2025, 9, 30))
 
 
 # -- what the process may run instead of build_release (module-level: sent by name) -------
 
-def gated(incidents, registry, threshold, year):
+def gated(incidents, registry, threshold, year, processes):
     """The real plan, once the gate file exists."""
     gate = Path(os.environ[GATE])
     while not gate.exists():
         time.sleep(0.1)
-    return build_release(incidents, registry, threshold, year)
+    return build_release(incidents, registry, threshold, year, processes)
 
 
-def broken(incidents, registry, threshold, year):
+def broken(incidents, registry, threshold, year, processes):
     raise RuntimeError(f"cannot protect 3 small counts of {len(incidents)} records: "
                        "nothing left to hide")
 
 
-def endless(incidents, registry, threshold, year):
+def endless(incidents, registry, threshold, year, processes):
     time.sleep(3600)
 
 
-def tiny(incidents, registry, threshold, year):
+def tiny(incidents, registry, threshold, year, processes):
     return {"plan": f"plan of {len(incidents)} records", "indicators": "indicators"}
+
+
+def counted(incidents, registry, threshold, year, processes):
+    """The real plan, and the CPU seconds of the processes the build started and ended
+    (``children_cpu``: 0 when it started none)."""
+    import resource
+
+    built = build_release(incidents, registry, threshold, year, processes)
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return {**built, "children_cpu": usage.ru_utime + usage.ru_stime}
+
+
+def pooled(incidents, registry, threshold, year, processes):
+    """A pool of ``processes`` processes started as :func:`build_release` starts the national
+    plan's (spawned, :func:`niced_process.watching` first), each of which writes its pid into
+    the folder named by :data:`POOL` and sleeps: they never finish."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("spawn"),
+                             initializer=niced_process.watching()) as pool:
+        list(pool.map(_pool_worker, [os.environ[POOL]] * processes))
+
+
+def _pool_worker(folder: str) -> None:
+    (Path(folder) / str(os.getpid())).touch()
+    time.sleep(3600)
 
 
 def _never_solved(*args, **kwargs):
@@ -209,31 +239,61 @@ def test_a_killed_build_is_a_failure_and_leaves_no_lock(store, tmp_path):
     assert again.release_failed() is None and failure(folder, key, kind=KIND) is None
 
 
-def test_no_process_is_left_when_the_server_is_killed(store, tmp_path):
-    """A server killed by a signal runs no exit handler: its release process notices that
-    its parent is gone and leaves, and its lock goes with it."""
-    folder = tmp_path / "cache"
+def _server(store: Settings, folder: Path, tmp_path: Path, build: str, *, processes: int = 1,
+            nice: int = 0, leave: bool = False):
+    """A server (a fresh interpreter) whose worker starts the release process, with
+    ``build`` of this module, ``processes`` and ``nice``; it prints the process's pid and
+    the plan's key, then sleeps (or, with ``leave``, once :data:`POOL`'s folder holds
+    ``processes`` pids, exits as a server does at its end: its exit handlers run)."""
+    pool = tmp_path / "pool"
+    pool.mkdir()
     script = tmp_path / "server.py"
     script.write_text(textwrap.dedent(f"""
-        import multiprocessing, time
+        import multiprocessing, os, sys, time
         from dashboard.analysis import Analyses
         from dashboard.context import build_context
         from geo.config import Settings
-        from tests.test_release_worker import endless
+        from tests.test_release_worker import {build}
 
         if __name__ == "__main__":
             settings = Settings(data_dir={str(store.data_dir)!r}, cache_dir={str(folder)!r})
             an = Analyses(build_context(settings))
-            an.releases.nice = 0
-            an.releases.build = endless
+            an.releases.nice = {nice}
+            an.releases.processes = {processes}
+            an.releases.build = {build}
             an.release_plan()
             while not multiprocessing.active_children():
                 time.sleep(0.1)
             print(multiprocessing.active_children()[0].pid, an.releases.key(60), flush=True)
+            if {leave}:
+                while len(os.listdir({str(pool)!r})) < {processes}:
+                    time.sleep(0.1)
+                sys.exit(0)
             time.sleep(600)
     """))
-    server = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True,
-                              cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    server = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE if leave else None, text=True, cwd=ROOT,
+                              env={**os.environ, "PYTHONPATH": str(ROOT), POOL: str(pool)})
+    return server, pool
+
+
+def _stat(pid: int) -> list[str]:
+    """The fields of ``/proc/<pid>/stat`` after the command's name: [1] the parent's pid,
+    [16] the niceness."""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
+def _pool(folder: Path, processes: int) -> list[int]:
+    """The pids the processes of :func:`pooled` wrote, once all ``processes`` have."""
+    return _until(lambda: [int(p.name) for p in folder.iterdir()] if
+                  len(list(folder.iterdir())) == processes else None, 300)
+
+
+def test_no_process_is_left_when_the_server_is_killed(store, tmp_path):
+    """A server killed by a signal runs no exit handler: its release process notices that
+    its parent is gone and leaves, and its lock goes with it."""
+    folder = tmp_path / "cache"
+    server, _ = _server(store, folder, tmp_path, "endless")
     try:
         pid, key = server.stdout.readline().split()
         child = int(pid)
@@ -249,6 +309,75 @@ def test_no_process_is_left_when_the_server_is_killed(store, tmp_path):
     finally:
         server.kill()
         server.wait()
+
+
+def test_the_build_s_pool_runs_niced_holds_no_lock_and_goes_when_the_server_is_killed(
+        store, tmp_path):
+    """A build with a pool of two processes (a national plan's): they are the build's
+    children, at its lowered priority, hold no file of the cache folder (its lock is the
+    build's alone); the server killed by SIGKILL, the build and both leave within seconds."""
+    folder = tmp_path / "cache"
+    server, pool = _server(store, folder, tmp_path, "pooled", processes=2, nice=3)
+    try:
+        pid, key = server.stdout.readline().split()
+        build = int(pid)
+        workers = _pool(pool, 2)
+        _until(lambda: being_built(folder, key, kind=KIND), 300)
+        ours = int(_stat(os.getpid())[16])
+        assert int(_stat(server.pid)[16]) == ours
+        assert int(_stat(build)[16]) == min(19, ours + 3)
+        for worker in workers:
+            assert int(_stat(worker)[1]) == build  # the build's own children
+            assert int(_stat(worker)[16]) == min(19, ours + 3)  # niced as the build is
+            opened = [os.readlink(f) for f in Path(f"/proc/{worker}/fd").iterdir()]
+            assert not [f for f in opened if f.startswith(str(folder))]
+        server.send_signal(signal.SIGKILL)
+        server.wait(30)
+        # the build's watch looks every PARENT_CHECK_SECONDS, its pool's too: seconds
+        _until(lambda: not any(_alive(p) for p in (build, *workers)), 10)
+        _until(lambda: not being_built(folder, key, kind=KIND), 30)
+    finally:
+        server.kill()
+        server.wait()
+
+
+def test_a_server_that_exits_ends_its_build_and_its_pool(store, tmp_path):
+    """A server's end (its exit handlers run) is not held by a build that is not a daemon
+    process: the build is terminated, its pool leaves with it, and the worker takes that
+    end as no failure (it starts no other build, logs nothing)."""
+    folder = tmp_path / "cache"
+    server, pool = _server(store, folder, tmp_path, "pooled", processes=2, leave=True)
+    try:
+        pid, key = server.stdout.readline().split()
+        build = int(pid)
+        workers = _pool(pool, 2)
+        _, err = server.communicate(timeout=60)  # not joined for the hour the build takes
+        assert server.returncode == 0
+        assert "Traceback" not in err and "failed" not in err and "Exiting" not in err
+        _until(lambda: not any(_alive(p) for p in (build, *workers)), 10)
+        assert not being_built(folder, key, kind=KIND)
+        assert failure(folder, key, kind=KIND) is None
+    finally:
+        server.kill()
+        server.wait()
+
+
+def test_a_killed_build_s_pool_leaves_with_it(store, tmp_path, monkeypatch):
+    folder = tmp_path / "cache"
+    pool = tmp_path / "pool"
+    pool.mkdir()
+    monkeypatch.setenv(POOL, str(pool))
+    an = _fresh(store, folder)
+    an.releases.build = pooled
+    an.releases.processes = 2
+    assert an.release_plan() is None
+    build = _until(_children, 300)[0]
+    workers = _pool(pool, 2)
+    os.kill(build.pid, signal.SIGKILL)
+    assert an.release_plan(wait=120) is None
+    assert an.release_failed() == "the release process ended (exit code -9)"
+    _until(lambda: not any(_alive(p) for p in workers), 10)
+    assert not being_built(folder, an.releases.key(), kind=KIND)
 
 
 def test_one_worker_of_several_builds_the_others_read_its_failure(store, tmp_path):
@@ -355,3 +484,93 @@ def test_two_stores_in_one_folder_keep_each_its_plan(store, tmp_path, monkeypatc
     cached(folder, "last", lambda: "n", kind=KIND)
     assert stored(folder, key, kind=KIND) is None  # wanted by no one now
     _until(lambda: not _children(), 60)
+
+
+# -- a national registry: the provinces in a pool of the build ----------------------------
+
+@pytest.fixture(scope="module")
+def two_provinces(tmp_path_factory) -> Settings:
+    """A store of two provinces' records (Tây Ninh's and Lai Châu's, :func:`tests.cache.two_provinces`)."""
+    from geo.ingest import import_file
+    from geo.store import open_store
+    from tests.cache import two_provinces as data
+
+    settings, path, frame = data(tmp_path_factory.mktemp("two-provinces"))
+    ctx = build_context(settings)
+    with open_store(settings) as opened:
+        report = import_file(path, "incidents", opened, ctx.places)
+    assert report.accepted == len(frame) > 300
+    return settings
+
+
+def test_a_national_plan_built_in_two_processes_is_the_one_built_in_one(two_provinces,
+                                                                        tmp_path):
+    """The server's build of a registry of two provinces, with a pool of two processes
+    (which a daemon process could not start): the same cells and statuses as one at a
+    time, and the provinces' work done in other processes (their CPU is the build's
+    children's)."""
+    from dashboard.plan_cache import stored
+
+    plans, children = {}, {}
+    for processes in (1, 2):
+        an = _fresh(two_provinces, tmp_path / f"cache-{processes}")
+        an.releases.build = counted
+        an.releases.processes = processes
+        plans[processes] = an.release_plan(wait=900)
+        assert plans[processes] is not None, an.release_failed()
+        children[processes] = stored(an.releases.folder, an.releases.key(),
+                                     kind=KIND)["children_cpu"]
+        an.releases.close()
+    one, two = plans[1].national, plans[2].national
+    assert one.provinces == two.provinces == ("12", "80")
+    pd.testing.assert_frame_equal(one.cells, two.cells)
+    assert one.linked == two.linked and one.joint == two.joint
+    assert (one.cells["status"] != "published").sum() > 0  # small counts were hidden
+    assert children[1] == 0.0 and children[2] > 0.0
+    assert two.work.loc[["12", "80"], "cpu_seconds"].sum() <= children[2]
+
+
+def test_the_build_s_pool_watches_the_build(monkeypatch):
+    """:func:`build_release` hands the plan its ``processes`` and, for each process of the
+    pool, a watch of the process that builds (this one here)."""
+    import functools
+
+    import layers.suppression as suppression
+    from dashboard.release_worker import build_release
+
+    seen = {}
+
+    def plan(incidents, registry, **options):
+        seen.update(options)
+        return "plan"
+
+    monkeypatch.setattr(suppression, "release_plan", plan)
+    monkeypatch.setattr(suppression, "indicator_release", lambda incidents, plan: "indicators")
+    frame = pd.DataFrame({"date": pd.to_datetime(["2025-01-02"]), "type": ["victim"]})
+    assert build_release(frame, None, 5, 2025, 3) == {"plan": "plan",
+                                                       "indicators": "indicators"}
+    watch = seen["initializer"]
+    assert seen["processes"] == 3 and seen["threshold"] == 5
+    assert isinstance(watch, functools.partial)
+    assert watch.func is niced_process.watch_parent and watch.args == (os.getpid(),)
+
+
+def test_the_provinces_built_at_once_are_a_setting_every_core_up_to_eight(monkeypatch):
+    from geo.config import RELEASE_PROCESSES_MAX, default_release_processes
+
+    for cores, expected in ((1, 1), (2, 2), (6, 6), (64, RELEASE_PROCESSES_MAX)):
+        monkeypatch.setattr(os, "sched_getaffinity", lambda pid, n=cores: set(range(n)))
+        assert default_release_processes() == expected
+        assert Settings().release_processes == expected
+        assert Settings.from_env({}).release_processes == expected
+    assert RELEASE_PROCESSES_MAX == 8
+    assert Settings.from_env({"BORDERWATCH_RELEASE_PROCESSES": "3"}).release_processes == 3
+    assert Settings.from_env({"BORDERWATCH_RELEASE_PROCESSES": ""}).release_processes == 8
+    for bad in (0, -2):
+        with pytest.raises(ValueError, match="release processes must be 1 or more"):
+            Settings(release_processes=bad)
+
+
+def test_the_worker_builds_with_the_setting_s_processes(store, tmp_path):
+    settings = dataclasses.replace(store, release_processes=3)
+    assert _fresh(settings, tmp_path / "cache").releases.processes == 3

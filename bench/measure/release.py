@@ -39,10 +39,9 @@ from bench.results import Spec, format_table
 __all__ = ["PROCESSES", "PROVINCE_MAX", "RSS", "SPECS", "TOTAL", "joined_incidents",
            "measure_release"]
 
-#: Provinces suppressed at once (one process each): every core of the machine. The
-#: server's background build (``dashboard/release_worker.py``) runs in one daemon process,
-#: which may not start others, so it suppresses one province at a time: the same CPU
-#: seconds, a longer wall clock.
+#: Provinces suppressed at once (one process each): every core of the machine, as the
+#: server's background build (``dashboard/release_worker.py``) does by default
+#: (``Settings.release_processes``: the cores, up to 8).
 PROCESSES = os.cpu_count() or 1
 
 PROVINCE_MAX = Spec("release_province_max", 7, "small-count release, national: slowest "
@@ -221,7 +220,7 @@ def main(argv: list[str] | None = None) -> int:
     frame, _ = national_records(units, incidents=args.incidents, outreach=10)
     joined_incidents(frame, units).to_pickle(work / "records.pkl")
     del frame, units
-    report = build_in_child(work / "records.pkl", work / "release.json")
+    report = build_in_child(work / "records.pkl", work / "release.json", args.processes)
     found = figures(report)
     print(format_table(found))
     print(json.dumps([f.to_dict() for f in found], ensure_ascii=False, indent=1))

@@ -30,7 +30,7 @@ from __future__ import annotations
 import gc
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -163,6 +163,7 @@ def national_release(
     last_year: int | None = None,
     full_solves: int | None = FULL_SOLVES,
     processes: int = 1,
+    initializer: Callable[[], None] | None = None,
 ) -> NationalRelease:
     """Suppress the incident tables of a registry of several provinces, one province at a time.
 
@@ -174,6 +175,9 @@ def national_release(
     above 1 suppresses that many provinces at once, each in a spawned
     process (the same cells: each province's table is its own problem); the
     ``cpu_seconds`` of ``work`` are then those of the process that built it.
+    ``initializer``: what each of those processes runs first (a callable that
+    pickles; the server's build passes a watch of the building process, so
+    that none outlives it).
 
     Returns
     -------
@@ -208,7 +212,7 @@ def national_release(
         jobs.append((codes, chosen.loc[rows, columns], quarter[rows], where[rows],
                      tuple(province_registry(registry, code) for code in codes), unit_sets,
                      periods, kinds, everyone, threshold, protection, full_solves))
-    for codes, own, nation_status, figures in _province_releases(jobs, processes):
+    for codes, own, nation_status, figures in _province_releases(jobs, processes, initializer):
         parts.update(own)
         hidden_here = nation_status != PUBLISHED
         nation_hidden = hidden_here if nation_hidden is None else nation_hidden | hidden_here
@@ -235,13 +239,14 @@ def national_release(
                                          "peak_rss_mb"]).set_index("province"))
 
 
-def _province_releases(jobs: list[tuple], processes: int):
+def _province_releases(jobs: list[tuple], processes: int, initializer=None):
     """What :func:`_province_release` returns for each job, as each is done.
 
     With ``processes`` above 1 the provinces are suppressed in that many spawned
-    processes (each holds one province's problem at a time), the largest first so
-    that no process is left with a large province at the end; they come back in the
-    order they finish (the caller's result does not depend on it).
+    processes (each runs ``initializer`` first, then holds one province's problem at a
+    time), the largest first so that no process is left with a large province at the
+    end; they come back in the order they finish (the caller's result does not depend
+    on it).
     """
     if processes <= 1 or len(jobs) <= 1:
         for job in jobs:
@@ -252,7 +257,8 @@ def _province_releases(jobs: list[tuple], processes: int):
 
     order = sorted(range(len(jobs)), key=lambda i: -len(jobs[i][1]))
     with ProcessPoolExecutor(min(processes, len(jobs)),
-                             mp_context=multiprocessing.get_context("spawn")) as pool:
+                             mp_context=multiprocessing.get_context("spawn"),
+                             initializer=initializer) as pool:
         for future in as_completed([pool.submit(_province_release, jobs[i]) for i in order]):
             yield future.result()
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -168,6 +168,7 @@ def release_plan(
     first_year: int | None = None,
     last_year: int | None = None,
     processes: int = 1,
+    initializer: Callable[[], None] | None = None,
 ) -> ReleasePlan:
     """Suppress the incident table once; every release below commander reads it.
 
@@ -180,7 +181,9 @@ def release_plan(
     ``type_total=True`` take far longer: see ``docs/confidentiality.md``):
     build it once per data version, after an import, outside any callback,
     and keep it with the records. ``processes``: how many provinces of a
-    national registry are suppressed at once (one process each).
+    national registry are suppressed at once (one process each, which runs
+    ``initializer`` first); a registry of one province is one table, suppressed
+    in this process whatever ``processes`` says.
     """
     if {"old_code", "new_code"} <= set(incidents.columns):
         stray = stray_pieces(incidents, registry)
@@ -194,7 +197,8 @@ def release_plan(
     if len(provinces) > 1:
         national = national_release(incidents, registry, threshold=threshold,
                                     protection=protection, first_year=first_year,
-                                    last_year=last_year, processes=processes, **common)
+                                    last_year=last_year, processes=processes,
+                                    initializer=initializer, **common)
         periods = national.cells.index.get_level_values("period")
         quarters = sorted(p for p in periods.unique() if "Q" in p)
         return ReleasePlan(suppression=None, first_year=int(quarters[0][:4]),
