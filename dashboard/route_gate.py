@@ -36,13 +36,14 @@ def route_ask(pathname, search, rendered, asked, languages) -> dict | None:
 
     Examples
     --------
+    >>> from dashboard.i18n import LANGUAGES
     >>> route_ask("/commander", "?lang=vi&layer=gi", ["/commander", "vi", False], {"n": 1},
-    ...           ("vi", "en")) is None
+    ...           LANGUAGES) is None
     True
     >>> route_ask("/commander", "?lang=en&layer=gi", ["/commander", "vi", False], {"n": 1},
-    ...           ("vi", "en"))
+    ...           LANGUAGES)
     {'n': 2}
-    >>> route_ask("/planner", "?lang=vi", ["/commander", "vi", False], None, ("vi", "en"))
+    >>> route_ask("/planner", "?lang=vi", ["/commander", "vi", False], None, LANGUAGES)
     {'n': 1}
     """
     n = asked.get("n") if isinstance(asked, dict) else None

@@ -381,8 +381,11 @@ class ImportPage:
 
 def open_page(account: Account, path: str) -> dict | None:
     """The page at ``path`` as the route callback renders it; ``None`` when forbidden."""
-    spec = account.callback(input_="url.pathname", output="page.children")
-    answer = account.call(spec, {"url.pathname": path, "url.search": "?lang=en"})
+    # the route answers the address bar's gate (a counter the browser bumps when the path
+    # or the language changes) and reads the address as its state
+    spec = account.callback(output="page.children")
+    answer = account.call(spec, {"url.pathname": path, "url.search": "?lang=en",
+                                 "route-gate.data": {"n": 1}})
     if answer.status != 200:
         return None
     page = _response(answer).get("page", {}).get("children")
